@@ -1,0 +1,52 @@
+"""Syrena's web application: admin UI, public pages, REST API v1, CLI."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+
+from syrena_core.config import Settings, get_settings
+from syrena_core.db import Base, import_all_models
+
+
+def create_app(settings: Settings | None = None, test_config: dict | None = None) -> Flask:
+    settings = settings or get_settings()
+    import_all_models()
+    app = Flask(__name__)
+    app.config.update(
+        SYRENA=settings,
+        SECRET_KEY=settings.app.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE=settings.app.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app.database import MetadataHolder, close_db
+    from app.extensions import babel, csrf, login_manager, migrate
+
+    def select_locale():
+        chosen = request.cookies.get("lang")
+        if chosen in settings.app.languages:
+            return chosen
+        return request.accept_languages.best_match(settings.app.languages) or settings.app.default_language
+
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    migrate.init_app(app, MetadataHolder(Base.metadata), directory=str(Path(__file__).parent.parent / "migrations"))
+    app.teardown_appcontext(close_db)
+
+    from app import admin, api, auth, cli
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never cookies
+    cli.register(app)
+    return app

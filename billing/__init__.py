@@ -1,0 +1,1 @@
+"""Tariffs and the per-message cost ledger."""

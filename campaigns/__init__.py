@@ -1,0 +1,1 @@
+"""Alerts and information campaigns: compose, target, fan out, follow."""

@@ -1,0 +1,109 @@
+"""Writing what the SMSC said back: submit results, then delivery receipts.
+
+Receipts often arrive before the job that sent the message has recorded the
+SMSC ids. Both sides therefore commit first and then run the same matching
+statement in a fresh transaction: whichever runs last sees both rows.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy.orm import Session
+
+from billing.ledger import message_cost, tariff_at
+from campaigns.models import DeliveryReceipt as ReceiptRow
+from campaigns.models import Message, MessagePart, MessageStatus
+from smsc_gateway.interface import DeliveryReceipt, SendResult
+from syrena_core.config import BillingSettings
+from syrena_core.db import utcnow
+
+# Receipt states (SMPP 3.4 receipt text) → part status; intermediate states change nothing.
+RECEIPT_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "failed", "REJECTD": "failed",
+                  "DELETED": "failed", "UNKNOWN": "failed"}
+
+
+# Core tables, not ORM entities: executemany with bound ids, no ORM bulk-by-primary-key bookkeeping.
+_MESSAGES = Message.__table__
+
+
+def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings) -> None:
+    now = utcnow()
+    tariff = tariff_at(session, now, billing)
+    accepted = [r for r in results if r.accepted]
+    refused = [r for r in results if not r.accepted]
+    if accepted:
+        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("mid")).values(
+            status=MessageStatus.SUBMITTED.value, parts=bindparam("parts"), encoding=bindparam("enc"),
+            submitted_at=now, cost=bindparam("cost"), error=bindparam("err")),
+            [{"mid": r.ref, "parts": r.parts, "enc": r.encoding, "cost": message_cost(tariff, r.parts),
+              "err": "possible duplicate" if r.possible_duplicate else None} for r in accepted])
+        session.execute(insert(MessagePart), [
+            {"message_id": r.ref, "part_no": n, "smsc_message_id": smsc_id, "status": MessageStatus.SUBMITTED.value}
+            for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, start=1)])
+    if refused:
+        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("mid")).values(
+            status=MessageStatus.FAILED.value, error=bindparam("err"), finished_at=now, parts=bindparam("parts"),
+            encoding=bindparam("enc")),
+            [{"mid": r.ref, "err": r.error, "parts": r.parts, "enc": r.encoding} for r in refused])
+
+
+def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
+    rows = [{"smsc_message_id": r.smsc_message_id, "state": r.state[:12], "error_code": (r.error_code or None)}
+            for r in receipts]
+    if rows:
+        session.execute(insert(ReceiptRow), rows)
+
+
+_MATCH_RECEIPTS = text("""
+WITH matched AS (
+    UPDATE delivery_receipt d SET matched_at = now()
+    FROM message_part p
+    WHERE d.matched_at IS NULL AND p.smsc_message_id = d.smsc_message_id
+    RETURNING d.smsc_message_id, d.state, d.error_code, d.received_at
+)
+UPDATE message_part p
+SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'expired' ELSE 'failed' END,
+    receipt_at = m.received_at,
+    error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
+FROM matched m
+WHERE p.smsc_message_id = m.smsc_message_id AND m.state IN :final_states
+RETURNING p.message_id
+""").bindparams(bindparam("final_states", expanding=True))
+
+# A message is delivered when every part is; one failed or expired part settles it.
+_SETTLE_MESSAGES = text("""
+UPDATE message m SET status = agg.new_status, finished_at = now(),
+       error = CASE WHEN agg.new_status = 'delivered' THEN m.error ELSE agg.first_error END
+FROM (SELECT message_id,
+             CASE WHEN bool_and(status = 'delivered') THEN 'delivered'
+                  WHEN bool_or(status = 'failed') THEN 'failed'
+                  WHEN bool_or(status = 'expired') THEN 'expired' END AS new_status,
+             min(error) AS first_error
+      FROM message_part WHERE message_id IN :ids GROUP BY message_id) agg
+WHERE m.id = agg.message_id AND agg.new_status IS NOT NULL AND m.status = 'submitted'
+RETURNING m.campaign_id
+""").bindparams(bindparam("ids", expanding=True))
+
+_COMPLETE_CAMPAIGNS = text("""
+UPDATE campaign c SET status = 'completed', completed_at = now()
+WHERE c.id IN :ids AND c.status = 'sending'
+  AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
+                  AND m.status IN ('queued', 'submitting', 'submitted'))
+""").bindparams(bindparam("ids", expanding=True))
+
+
+def match_receipts(session: Session) -> int:
+    """Apply every stored receipt whose part is now known; returns how many messages settled."""
+    message_ids = sorted({row[0] for row in session.execute(
+        _MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)})})
+    if not message_ids:
+        return 0
+    campaign_ids = sorted({row[0] for row in session.execute(_SETTLE_MESSAGES, {"ids": message_ids})})
+    if campaign_ids:
+        complete_campaigns(session, campaign_ids)
+    return len(message_ids)
+
+
+def complete_campaigns(session: Session, campaign_ids: Sequence[int]) -> None:
+    session.execute(_COMPLETE_CAMPAIGNS, {"ids": list(campaign_ids)})

@@ -1,0 +1,14 @@
+class CampaignError(ValueError):
+    """Base of what can be wrong with a campaign request."""
+
+
+class InvalidCampaign(CampaignError):
+    pass
+
+
+class CampaignNotFound(CampaignError):
+    pass
+
+
+class CampaignStateError(CampaignError):
+    """The campaign is not in a state that allows this (e.g. sending a completed one)."""

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from syrena_core.db import Base, utcnow
+from zones.models import Zone
+
+
+class CampaignKind(str, enum.Enum):
+    ALERT = "alert"
+    INFO = "info"
+
+
+class Severity(str, enum.Enum):
+    EXTREME = "extreme"
+    SEVERE = "severe"
+    MODERATE = "moderate"
+    MINOR = "minor"
+
+
+class CampaignStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+FINAL_MESSAGE_STATUSES = (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value, MessageStatus.EXPIRED.value)
+
+campaign_zone = Table(
+    "campaign_zone", Base.metadata,
+    Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zone.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    severity: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str | None] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.DRAFT.value, index=True)
+    area = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    parts_per_message: Mapped[int | None] = mapped_column(Integer)
+
+    zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
+
+
+class Message(Base):
+    """One SMS to one subscriber for one campaign; the unique pair makes fan-out idempotent."""
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("campaign_id", "subscriber_id"),
+                      Index("ix_message_campaign_status", "campaign_id", "status"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="SET NULL"))
+    phone: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED.value)
+    parts: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(80))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+
+    message_parts: Mapped[list["MessagePart"]] = relationship(back_populates="message", order_by="MessagePart.part_no")
+
+
+class MessagePart(Base):
+    """One submitted SMS part: each has its own SMSC id and its own delivery receipt."""
+    __tablename__ = "message_part"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    part_no: Mapped[int] = mapped_column(Integer)
+    smsc_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.SUBMITTED.value)
+    receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(40))
+
+    message: Mapped[Message] = relationship(back_populates="message_parts")
+
+
+class DeliveryReceipt(Base):
+    """Every receipt as it came; kept unmatched until its submit_sm_resp has been recorded."""
+    __tablename__ = "delivery_receipt"
+    # Matching looks only at receipts still waiting for their submit_sm_resp to be recorded.
+    __table_args__ = (Index("ix_delivery_receipt_unmatched", "smsc_message_id",
+                            postgresql_where=text("matched_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    smsc_message_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,51 @@
+"""Hand items from the SMPP session thread to a writer thread that stores them in batches,
+so a slow database never delays deliver_sm_resp."""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Callable, Generic, Iterable, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger("syrena.smsc.batching")
+
+
+class BatchWriter(Generic[T]):
+    def __init__(self, name: str, write: Callable[[list[T]], None], max_batch: int = 1000, max_delay: float = 0.1):
+        self.write = write
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self._queue: queue.Queue[T] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put_many(self, items: Iterable[T]) -> None:
+        for item in items:
+            self._queue.put(item)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pending: list[T] = []
+        while not (self._stop.is_set() and self._queue.empty() and not pending):
+            deadline = time.monotonic() + self.max_delay
+            while len(pending) < self.max_batch:
+                try:
+                    pending.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            if not pending:
+                continue
+            try:
+                self.write(pending)
+                pending = []
+            except Exception:  # noqa: BLE001 - keep the batch and try again: a receipt is not to be lost
+                log.exception("writing a batch of %d failed; retrying", len(pending))
+                self._stop.wait(1.0)

@@ -1,0 +1,69 @@
+"""The gateway interface campaigns talk to; nothing here knows about SMPP."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    ref: int            # our message id, echoed in the result
+    destination: str    # E.164, with the leading "+"
+    text: str
+
+
+@dataclass
+class SendResult:
+    ref: int
+    accepted: bool
+    smsc_message_ids: list[str] = field(default_factory=list)  # one per part, in part order
+    parts: int = 0
+    encoding: str = ""
+    error: str | None = None   # SMPP status name, e.g. "ESME_RINVDSTADR"
+    temporary: bool = False    # worth trying again later
+    possible_duplicate: bool = False  # a part was re-sent after its response was lost
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    smsc_message_id: str
+    state: str                 # DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD
+    error_code: str | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MobileOriginated:
+    source: str                # E.164 when it looks international, else as received
+    destination: str
+    text: str
+    data_coding: int = 0
+
+
+ReceiptSink = Callable[[list[DeliveryReceipt]], None]
+MoSink = Callable[[list[MobileOriginated]], None]
+
+
+class Gateway(Protocol):
+    def send(self, batch: Sequence[OutboundSms]) -> list[SendResult]:
+        """Submit a batch; return one result per message once the SMSC answered for every part."""
+
+
+class GatewayUnavailable(RuntimeError):
+    """No gateway runs in this process (RQ jobs that send must run in `flask worker`)."""
+
+
+_active: Gateway | None = None
+
+
+def set_active_gateway(gateway: Gateway | None) -> None:
+    global _active
+    _active = gateway
+
+
+def active_gateway() -> Gateway:
+    """The gateway of this worker process: RQ jobs reach the long-lived SMPP session through it."""
+    if _active is None:
+        raise GatewayUnavailable("no gateway is running in this process")
+    return _active

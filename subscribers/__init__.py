@@ -1,0 +1,1 @@
+"""Residents who receive alerts: phones, locations, consent."""

@@ -1,0 +1,1 @@
+"""What every Syrena package shares: settings, the database and accounts."""

@@ -1,0 +1,174 @@
+"""Test fixtures on real services: a fresh PostgreSQL+PostGIS database per run
+(on the configured server), a dedicated Redis database, the SMSC simulator on
+real sockets, a `flask worker` process and the web app over HTTP."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import text
+
+from tests.helpers import ApiClient, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_DB = 13
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
+                                         receipt_delay=0.2))
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(simulator):
+    """Settings for the whole run: a new database, Redis db 13, the simulator, no approval step."""
+    from syrena_core.config import get_settings, load_settings
+    from syrena_core.db import engine_for
+    from syrena_core.queues import redis_connection
+
+    base = load_settings()
+    name = f"syrena_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin_engine = engine_for(_with_database(base.database.url, "postgres")).execution_options(
+        isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    overrides = {
+        "SYRENA_DATABASE__URL": _with_database(base.database.url, name),
+        "SYRENA_REDIS__URL": _with_redis_db(base.redis.url, TEST_REDIS_DB),
+        "SYRENA_SMSC__HOST": "127.0.0.1",
+        "SYRENA_SMSC__PORT": str(simulator.smpp_port),
+        "SYRENA_SMSC__SYSTEM_ID": "syrena",
+        "SYRENA_SMSC__PASSWORD": "secret",
+        "SYRENA_SMSC__TPS": "500",
+        "SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "false",
+        "SYRENA_APP__SECRET_KEY": uuid.uuid4().hex,
+    }
+    os.environ.update(overrides)
+    get_settings.cache_clear()
+    settings = get_settings()
+    redis_connection(settings.redis.url).flushdb()
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
+    yield settings
+    engine_for(settings.database.url).dispose()
+    with admin_engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from app import create_app
+    return create_app(settings, {"TESTING": True})
+
+
+@pytest.fixture
+def db(settings):
+    from syrena_core.db import session_factory
+    session = session_factory(settings.database.url)()
+    yield session
+    session.close()
+
+
+_KEEP = {"alembic_version", "spatial_ref_sys"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, simulator):
+    """Every test starts from empty tables, empty queues and an empty simulator log."""
+    if "settings" not in request.fixturenames and "app" not in request.fixturenames:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    from syrena_core.db import engine_for
+    from syrena_core.queues import redis_connection
+    with engine_for(settings.database.url).begin() as c:
+        tables = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                  if r[0] not in _KEEP]
+        c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    redis_connection(settings.redis.url).flushdb()
+    simulator.clear_messages()
+    yield
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over real HTTP from a thread."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def worker(settings, tmp_path_factory):
+    """A real `flask worker` process: SMPP bind to the simulator, RQ jobs, receipts."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=dict(os.environ),
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    if proc.returncode not in (0, -15, 143):
+        sys.stderr.write(log_path.read_text()[-4000:])
+
+
+@pytest.fixture
+def make_user(settings):
+    """make_user(role) → (email, api token), through the same domain functions as the CLI."""
+    from syrena_core import accounts
+    from syrena_core.db import session_scope
+
+    def make(role: str, email: str | None = None, password: str = "Correct-Horse-42"):
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@test.syrena"
+        with session_scope(settings.database.url) as session:
+            user = accounts.create_user(session, email, role, password)
+            token = accounts.issue_token(session, user)
+        return email, token
+    return make
+
+
+@pytest.fixture
+def api(live_server, make_user):
+    """An API client holding an admin token (admins may do everything)."""
+    _email, token = make_user("admin")
+    return ApiClient(live_server, token)
+
+
+@pytest.fixture
+def wait():
+    return wait_until

@@ -1,0 +1,50 @@
+"""Small helpers for tests: an HTTP JSON client and bounded waiting."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+
+class ApiClient:
+    def __init__(self, base: str, token: str | None):
+        self.base, self.token = base, token
+
+    def with_token(self, token: str | None) -> "ApiClient":
+        return ApiClient(self.base, token)
+
+    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, payload = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, payload = e.code, e.read()
+        try:
+            return status, json.loads(payload or b"null")
+        except json.JSONDecodeError:
+            return status, payload.decode(errors="replace")
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.call("GET", path)
+
+    def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        return self.call("POST", path, body, raw)
+
+
+def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")

@@ -1,0 +1,1 @@
+"""City zones: geometry, validation and spatial queries."""
