@@ -1,0 +1,671 @@
+"""Bundled SMSC simulator: a real SMPP 3.4 server plus a small HTTP control port.
+
+The SMPP side runs on an asyncio loop in a background thread; the control
+side (inspect recorded messages, inject mobile-originated SMS) is a
+ThreadingHTTPServer in another thread. Only the loop thread touches sessions;
+the control thread reaches them through ``asyncio.run_coroutine_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from smsc_gateway.pdu import (
+    BIND_RECEIVER,
+    BIND_TRANSCEIVER,
+    BIND_TRANSMITTER,
+    DATA_CODING_GSM,
+    DELIVER_SM,
+    ENQUIRE_LINK,
+    ESM_CLASS_DELIVERY_RECEIPT,
+    ESM_CLASS_UDHI,
+    ESME_RALYBND,
+    ESME_RINVBNDSTS,
+    ESME_RINVCMDID,
+    ESME_RINVCMDLEN,
+    ESME_RINVPASWD,
+    ESME_RINVSYSID,
+    ESME_ROK,
+    GENERIC_NACK,
+    HEADER,
+    HEADER_SIZE,
+    MAX_PDU_SIZE,
+    MESSAGE_STATE_DELIVERED,
+    MESSAGE_STATE_UNDELIVERABLE,
+    NPI_ISDN,
+    NPI_UNKNOWN,
+    RESPONSE_BIT,
+    SUBMIT_SM,
+    TAG_MESSAGE_STATE,
+    TAG_RECEIPTED_MESSAGE_ID,
+    TON_ALPHANUMERIC,
+    TON_INTERNATIONAL,
+    TON_UNKNOWN,
+    UNBIND,
+    PduDecodeError,
+    Segment,
+    SubmitSm,
+    concatenation_udh,
+    decode_text,
+    encode_deliver_sm,
+    encode_for_delivery,
+    encode_pdu,
+    encode_tlv,
+    gsm_encode_lossy,
+    parse_bind,
+    parse_submit_sm,
+    split_user_data,
+)
+
+logger = logging.getLogger("syrena.smsc.simulator")
+
+SIMULATOR_SYSTEM_ID = "SYRENASIM"
+_RECEIVER_BINDS = (BIND_RECEIVER, BIND_TRANSCEIVER)
+_TRANSMITTER_BINDS = (BIND_TRANSMITTER, BIND_TRANSCEIVER)
+_MAX_SEQUENCE = 0x7FFFFFFF
+_MAX_ADDRESS_LENGTH = 20  # source_addr / destination_addr are C-octet strings of at most 21 octets
+_MAX_CONTROL_BODY = 64 * 1024
+_CONTROL_CALL_TIMEOUT = 5.0
+
+
+@dataclass
+class SimulatorOptions:
+    host: str = "127.0.0.1"
+    port: int = 2775  # SMPP port (0 = pick a free one)
+    control_host: str = "127.0.0.1"
+    control_port: int = 8025  # HTTP control port (0 = pick a free one)
+    system_id: str = "syrena"  # the one ESME account; a mismatch is refused with ESME_RINVSYSID
+    password: str = "secret"  # ... and a wrong password with ESME_RINVPASWD
+    receipt_delay: float = 0.2  # seconds between submit_sm and its delivery receipt
+    delivered_ratio: float = 1.0  # share of messages receipted DELIVRD; the rest get UNDELIV err:001
+
+
+def _utc_timestamp() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _receipt_date() -> str:
+    return time.strftime("%y%m%d%H%M", time.gmtime())
+
+
+class _MessageStore:
+    """Received messages, one record per (possibly concatenated) message. Thread-safe.
+
+    Parts are held back until all have arrived, then joined as raw payload
+    bytes before decoding, so an escape sequence or surrogate pair cut by the
+    sender's split still decodes correctly.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[dict] = []
+        self._partial: dict[tuple, dict[int, tuple[bytes, str]]] = {}
+
+    def add(self, submit: SubmitSm, system_id: str, message_id: str, segment: Segment | None, payload: bytes) -> None:
+        if segment is None or segment.total == 1:
+            self._append(submit, system_id, [message_id], payload, 1)
+            return
+        key = (system_id, submit.source_addr, submit.destination_addr, segment.reference, segment.total)
+        with self._lock:
+            parts = self._partial.setdefault(key, {})
+            parts[segment.number] = (payload, message_id)
+            if len(parts) < segment.total:
+                return
+            del self._partial[key]
+        ordered = [parts[number] for number in sorted(parts)]
+        self._append(
+            submit, system_id, [message_id for _, message_id in ordered],
+            b"".join(part_payload for part_payload, _ in ordered), segment.total,
+        )
+
+    def _append(self, submit: SubmitSm, system_id: str, message_ids: list[str], payload: bytes, parts: int) -> None:
+        record = {
+            "source_addr": submit.source_addr,
+            "destination_addr": submit.destination_addr,
+            "text": decode_text(submit.data_coding, payload),
+            "data_coding": submit.data_coding,
+            "parts": parts,
+            "received_at": _utc_timestamp(),
+            "message_ids": message_ids,
+            "system_id": system_id,
+        }
+        with self._lock:
+            self._records.append(record)
+
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return [{**record, "message_ids": list(record["message_ids"])} for record in self._records]
+
+    def clear(self) -> int:
+        with self._lock:
+            cleared = len(self._records)
+            self._records.clear()
+            self._partial.clear()
+            return cleared
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """A deliver_sm body waiting for, or sent to, a receiver session."""
+
+    body: bytes
+    system_id: str | None  # receipts belong to one ESME account; MO may go to any receiver
+    is_receipt: bool
+
+
+@dataclass(slots=True)
+class _PendingReceipt:
+    submitter: _SmppSession
+    submit: SubmitSm
+    message_id: str
+    part_payload: bytes
+    submit_date: str
+
+
+class _SmppSession(asyncio.Protocol):
+    """One ESME connection. Lives entirely on the simulator's event loop."""
+
+    def __init__(self, simulator: SmscSimulator) -> None:
+        self._simulator = simulator
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._closing = False
+        self._last_sequence = 0
+        # deliver_sm sent but not yet answered: re-dispatched if the connection drops.
+        self._awaiting_resp: dict[int, _Delivery] = {}
+        self._outgoing: list[bytes] = []
+        self.peer = "?"
+        self.bind_command: int | None = None
+        self.system_id = ""
+
+    @property
+    def can_receive(self) -> bool:
+        return self.bind_command in _RECEIVER_BINDS and not self._closing
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = f"{host}:{port}"
+        self._simulator._session_opened(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        unanswered = list(self._awaiting_resp.values())
+        self._awaiting_resp.clear()
+        self._simulator._session_closed(self, unanswered)
+
+    def abort(self) -> None:
+        self._closing = True
+        self._transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        replies = []
+        offset = 0
+        while not self._closing and len(buffer) - offset >= HEADER_SIZE:
+            length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
+            if not HEADER_SIZE <= length <= MAX_PDU_SIZE:
+                # Framing is lost: nothing after this can be trusted.
+                logger.warning("closing connection from %s: invalid command_length %d", self.peer, length)
+                replies.append(encode_pdu(GENERIC_NACK, ESME_RINVCMDLEN, sequence))
+                self._closing = True
+                break
+            if len(buffer) - offset < length:
+                break
+            body = bytes(buffer[offset + HEADER_SIZE:offset + length])
+            offset += length
+            reply = self._handle(command_id, status, sequence, body)
+            if reply is not None:
+                replies.append(reply)
+        del buffer[:offset]
+        if replies:
+            self._transport.write(b"".join(replies))
+        if self._closing:
+            self._transport.close()
+
+    def _handle(self, command_id: int, status: int, sequence: int, body: bytes) -> bytes | None:
+        handler = self._HANDLERS.get(command_id)
+        if handler is None:
+            if command_id & RESPONSE_BIT:
+                logger.debug("ignoring response 0x%08x (status 0x%x) from %s", command_id, status, self.peer)
+                return None
+            return encode_pdu(GENERIC_NACK, ESME_RINVCMDID, sequence)
+        try:
+            return handler(self, command_id, status, sequence, body)
+        except PduDecodeError as error:
+            logger.warning("undecodable PDU 0x%08x from %s: %s", command_id, self.peer, error)
+            return encode_pdu(GENERIC_NACK, ESME_RINVCMDLEN, sequence)
+
+    def _on_bind(self, command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
+        response_id = command_id | RESPONSE_BIT
+        if self.bind_command is not None:
+            return encode_pdu(response_id, ESME_RALYBND, sequence)
+        request = parse_bind(body)
+        status = self._simulator._check_credentials(request.system_id, request.password)
+        if status != ESME_ROK:
+            logger.info("refused bind from %s (status 0x%02x)", self.peer, status)
+            self._closing = True
+            return encode_pdu(response_id, status, sequence)
+        self.bind_command = command_id
+        self.system_id = request.system_id
+        self._simulator._session_bound(self)
+        return encode_pdu(response_id, ESME_ROK, sequence, SIMULATOR_SYSTEM_ID.encode("ascii") + b"\0")
+
+    def _on_submit_sm(self, _command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
+        if self.bind_command not in _TRANSMITTER_BINDS:
+            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_RINVBNDSTS, sequence)
+        submit = parse_submit_sm(body)
+        segment, payload = split_user_data(submit.esm_class, submit.short_message, submit.tlvs)
+        message_id = self._simulator._accept_submit(self, submit, segment, payload)
+        return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
+
+    def _on_enquire_link(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
+        return encode_pdu(ENQUIRE_LINK | RESPONSE_BIT, ESME_ROK, sequence)
+
+    def _on_unbind(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
+        self._closing = True
+        self._simulator._session_unbound(self)
+        return encode_pdu(UNBIND | RESPONSE_BIT, ESME_ROK, sequence)
+
+    def _on_delivery_answered(self, command_id: int, status: int, sequence: int, _body: bytes) -> None:
+        """deliver_sm_resp or generic_nack for one of our deliver_sm: either way it is settled."""
+        delivery = self._awaiting_resp.pop(sequence, None)
+        if delivery is not None and status != ESME_ROK:
+            logger.debug("%s answered deliver_sm %d with 0x%08x status 0x%x; not retried",
+                         self.peer, sequence, command_id, status)
+
+    _HANDLERS = {
+        BIND_RECEIVER: _on_bind,
+        BIND_TRANSMITTER: _on_bind,
+        BIND_TRANSCEIVER: _on_bind,
+        SUBMIT_SM: _on_submit_sm,
+        ENQUIRE_LINK: _on_enquire_link,
+        UNBIND: _on_unbind,
+        DELIVER_SM | RESPONSE_BIT: _on_delivery_answered,
+        GENERIC_NACK: _on_delivery_answered,
+    }
+
+    def send_delivery(self, delivery: _Delivery) -> None:
+        # Written on the next loop iteration: this batches a burst of receipts
+        # into one send and keeps them behind the response being handled.
+        self._last_sequence = self._last_sequence % _MAX_SEQUENCE + 1
+        self._awaiting_resp[self._last_sequence] = delivery
+        if not self._outgoing:
+            self._simulator._loop.call_soon(self._flush_outgoing)
+        self._outgoing.append(encode_pdu(DELIVER_SM, ESME_ROK, self._last_sequence, delivery.body))
+
+    def _flush_outgoing(self) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(b"".join(self._outgoing))
+        self._outgoing.clear()
+
+
+class _ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], simulator: SmscSimulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, _ControlHandler)
+
+
+class _ControlHandler(BaseHTTPRequestHandler):
+    server: _ControlServer
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def _route(self, method: str) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        methods = self._ROUTES.get(path)
+        if methods is None:
+            self._reply(404, {"error": f"no such path: {path or '/'}"})
+        elif method not in methods:
+            self._reply(405, {"error": f"{method} not allowed on {path}"})
+        else:
+            methods[method](self)
+
+    def _get_messages(self) -> None:
+        self._reply(200, self.server.simulator.messages())
+
+    def _delete_messages(self) -> None:
+        self._reply(200, {"cleared": self.server.simulator.clear_messages()})
+
+    def _get_stats(self) -> None:
+        self._reply(200, self.server.simulator.stats())
+
+    def _post_mo(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 < length <= _MAX_CONTROL_BODY:
+                raise ValueError("a JSON body of at most 64 KiB is required")
+            request = json.loads(self.rfile.read(length))
+            if not isinstance(request, dict):
+                raise ValueError("the body must be a JSON object")
+            fields = [request.get(name) for name in ("from", "to", "text")]
+            if not all(isinstance(value, str) for value in fields):
+                raise ValueError('"from", "to" and "text" must be strings')
+            sessions = self.server.simulator.inject_mo(*fields)
+        except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError included
+            self._reply(400, {"error": str(error)})
+            return
+        if sessions == 0:
+            self._reply(409, {"error": "no receiver-capable SMPP session is bound"})
+        else:
+            self._reply(202, {"sent": True})
+
+    _ROUTES = {
+        "/messages": {"GET": _get_messages, "DELETE": _delete_messages},
+        "/stats": {"GET": _get_stats},
+        "/mo": {"POST": _post_mo},
+    }
+
+    def _reply(self, status: int, payload: object) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("control %s - " + format, self.address_string(), *args)
+
+
+def _address_fields(address: str) -> tuple[str, int, int]:
+    """Return (digits, TON, NPI) the way an SMSC delivers the address."""
+    if address.startswith("+"):
+        return address[1:], TON_INTERNATIONAL, NPI_ISDN
+    if address.isdigit():
+        return address, TON_UNKNOWN, NPI_ISDN
+    return address, TON_ALPHANUMERIC, NPI_UNKNOWN
+
+
+class SmscSimulator:
+    def __init__(self, options: SimulatorOptions) -> None:
+        self.options = options
+        self._store = _MessageStore()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._smpp_server: asyncio.Server | None = None
+        self._control_server: _ControlServer | None = None
+        self._control_thread: threading.Thread | None = None
+        # Loop-thread state.
+        self._sessions: set[_SmppSession] = set()
+        self._bound: list[_SmppSession] = []
+        self._queued: list[_Delivery] = []
+        self._due_receipts: deque[tuple[float, _PendingReceipt]] = deque()
+        self._next_receiver = 0
+        # Decimal ids counting up from the wall clock in microseconds, so they
+        # stay unique across simulator restarts against the same database.
+        self._message_ids = itertools.count(time.time_ns() // 1_000)
+        self._receipts_decided = 0
+        self._mo_references = itertools.count(1)
+        self._submit_count = 0
+        self._receipts_sent = 0
+        self._mo_sent = 0
+
+    @property
+    def smpp_port(self) -> int:
+        return self._smpp_server.sockets[0].getsockname()[1]
+
+    @property
+    def control_port(self) -> int:
+        return self._control_server.server_address[1]
+
+    def start(self) -> None:
+        if self._loop is not None:
+            raise RuntimeError("the simulator is already running")
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, name="smsc-simulator-smpp", daemon=True)
+        self._loop_thread.start()
+        try:
+            self._smpp_server = self._call_in_loop(
+                self._loop.create_server(lambda: _SmppSession(self), self.options.host, self.options.port)
+            )
+            self._control_server = _ControlServer((self.options.control_host, self.options.control_port), self)
+        except BaseException:
+            self.stop()
+            raise
+        self._control_thread = threading.Thread(
+            target=self._control_server.serve_forever, kwargs={"poll_interval": 0.1},
+            name="smsc-simulator-control", daemon=True,
+        )
+        self._control_thread.start()
+        logger.info("SMSC simulator listening: SMPP %s:%d, control %s:%d",
+                    self.options.host, self.smpp_port, self.options.control_host, self.control_port)
+
+    def stop(self) -> None:
+        if self._control_server is not None:
+            if self._control_thread is not None:
+                self._control_server.shutdown()
+                self._control_thread.join()
+            self._control_server.server_close()
+            self._control_server = self._control_thread = None
+        if self._loop is not None:
+            try:
+                self._call_in_loop(self._close_connections())
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop_thread.join()
+                self._loop.close()
+                self._loop = self._loop_thread = None
+            logger.info("SMSC simulator stopped")
+
+    async def _close_connections(self) -> None:
+        if self._smpp_server is not None:
+            self._smpp_server.close()
+        for session in list(self._sessions):
+            session.abort()
+        await asyncio.sleep(0)  # let the aborted transports run connection_lost and close their sockets
+
+    def _call_in_loop(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=_CONTROL_CALL_TIMEOUT)
+
+    def messages(self) -> list[dict]:
+        return self._store.snapshot()
+
+    def clear_messages(self) -> int:
+        return self._store.clear()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "binds": len(self._bound),
+            "submit_sm": self._submit_count,
+            "receipts_sent": self._receipts_sent,
+            "mo_sent": self._mo_sent,
+        }
+
+    def inject_mo(self, source: str, destination: str, text: str) -> int:
+        """Send a mobile-originated SMS to one bound receiver (round-robin).
+
+        Returns the number of sessions it was sent to (0 or 1). Raises
+        ValueError for unusable addresses or a text too long to deliver.
+        Blocks on the simulator's loop, so never call it from that loop.
+        """
+        if self._loop is None:
+            raise RuntimeError("the simulator is not running")
+        source_addr, source_ton, source_npi = _address_fields(source)
+        destination_addr, dest_ton, dest_npi = _address_fields(destination)
+        for name, address in (("from", source_addr), ("to", destination_addr)):
+            if not address or len(address) > _MAX_ADDRESS_LENGTH or not address.isascii():
+                raise ValueError(f'"{name}" must be 1-{_MAX_ADDRESS_LENGTH} ASCII characters')
+        data_coding, payloads = encode_for_delivery(text)
+        if len(payloads) == 1:
+            user_data, esm_class = payloads, 0
+        else:
+            reference = next(self._mo_references)
+            user_data = [concatenation_udh(reference, len(payloads), number) + payload
+                         for number, payload in enumerate(payloads, start=1)]
+            esm_class = ESM_CLASS_UDHI
+        deliveries = [
+            _Delivery(
+                encode_deliver_sm(
+                    source_addr=source_addr, source_addr_ton=source_ton, source_addr_npi=source_npi,
+                    destination_addr=destination_addr, dest_addr_ton=dest_ton, dest_addr_npi=dest_npi,
+                    esm_class=esm_class, data_coding=data_coding, short_message=part,
+                ),
+                system_id=None, is_receipt=False,
+            )
+            for part in user_data
+        ]
+        return self._call_in_loop(self._send_mo(deliveries))
+
+    async def _send_mo(self, deliveries: list[_Delivery]) -> int:
+        receivers = [session for session in self._bound if session.can_receive]
+        if not receivers:
+            return 0
+        session = receivers[self._next_receiver % len(receivers)]
+        self._next_receiver += 1
+        for delivery in deliveries:
+            session.send_delivery(delivery)
+        self._mo_sent += 1
+        logger.debug("MO (%d parts) sent to %s", len(deliveries), session.peer)
+        return 1
+
+    # Called by sessions, on the loop thread.
+
+    def _check_credentials(self, system_id: str, password: str) -> int:
+        if system_id != self.options.system_id:
+            return ESME_RINVSYSID
+        if password != self.options.password:
+            return ESME_RINVPASWD
+        return ESME_ROK
+
+    def _session_opened(self, session: _SmppSession) -> None:
+        self._sessions.add(session)
+        logger.debug("connection from %s", session.peer)
+
+    def _session_bound(self, session: _SmppSession) -> None:
+        self._bound.append(session)
+        logger.info("%s bound as 0x%08x (system_id %s)", session.peer, session.bind_command, session.system_id)
+        if session.can_receive and self._queued:
+            self._deliver_queued(session)
+
+    def _session_unbound(self, session: _SmppSession) -> None:
+        if session in self._bound:
+            self._bound.remove(session)
+
+    def _session_closed(self, session: _SmppSession, unanswered: list[_Delivery]) -> None:
+        self._sessions.discard(session)
+        self._session_unbound(session)
+        logger.info("connection from %s closed", session.peer)
+        for delivery in unanswered:
+            self._dispatch(delivery)
+
+    def _deliver_queued(self, session: _SmppSession) -> None:
+        still_queued = []
+        for delivery in self._queued:
+            if delivery.system_id in (None, session.system_id):
+                self._send(session, delivery)
+            else:
+                still_queued.append(delivery)
+        self._queued = still_queued
+
+    def _accept_submit(self, session: _SmppSession, submit: SubmitSm, segment: Segment | None, payload: bytes) -> str:
+        message_id = str(next(self._message_ids))
+        self._submit_count += 1
+        self._store.add(submit, session.system_id, message_id, segment, payload)
+        if submit.registered_delivery & 1:
+            # The delay is constant, so receipts fall due in submission order and
+            # one timer for the oldest one replaces a timer per message.
+            due_at = self._loop.time() + self.options.receipt_delay
+            if not self._due_receipts:
+                self._loop.call_at(due_at, self._send_due_receipts)
+            self._due_receipts.append((due_at, _PendingReceipt(session, submit, message_id, payload, _receipt_date())))
+        return message_id
+
+    def _send_due_receipts(self) -> None:
+        now = self._loop.time()
+        due_receipts = self._due_receipts
+        while due_receipts and due_receipts[0][0] <= now:
+            receipt = due_receipts.popleft()[1]
+            self._dispatch(_Delivery(self._receipt_body(receipt), receipt.submitter.system_id, is_receipt=True),
+                           preferred=receipt.submitter)
+        if due_receipts:
+            self._loop.call_at(due_receipts[0][0], self._send_due_receipts)
+
+    def _dispatch(self, delivery: _Delivery, preferred: _SmppSession | None = None) -> None:
+        if preferred is not None and preferred.can_receive:
+            self._send(preferred, delivery)
+            return
+        for session in self._bound:
+            if session.can_receive and delivery.system_id in (None, session.system_id):
+                self._send(session, delivery)
+                return
+        self._queued.append(delivery)
+
+    def _send(self, session: _SmppSession, delivery: _Delivery) -> None:
+        session.send_delivery(delivery)
+        if delivery.is_receipt:
+            self._receipts_sent += 1
+
+    def _is_next_delivered(self) -> bool:
+        # Deterministic spread: after n receipts, floor(n * ratio) of them were DELIVRD.
+        ratio = self.options.delivered_ratio
+        self._receipts_decided += 1
+        return math.floor(self._receipts_decided * ratio) > math.floor((self._receipts_decided - 1) * ratio)
+
+    def _receipt_body(self, receipt: _PendingReceipt) -> bytes:
+        submit = receipt.submit
+        if self._is_next_delivered():
+            stat, delivered, error, state = "DELIVRD", "001", "000", MESSAGE_STATE_DELIVERED
+        else:
+            stat, delivered, error, state = "UNDELIV", "000", "001", MESSAGE_STATE_UNDELIVERABLE
+        excerpt = decode_text(submit.data_coding, receipt.part_payload)[:20]
+        short_message = (
+            f"id:{receipt.message_id} sub:001 dlvrd:{delivered} submit date:{receipt.submit_date} "
+            f"done date:{_receipt_date()} stat:{stat} err:{error} text:"
+        ).encode("ascii") + gsm_encode_lossy(excerpt)
+        tlvs = (
+            encode_tlv(TAG_RECEIPTED_MESSAGE_ID, receipt.message_id.encode("ascii") + b"\0")
+            + encode_tlv(TAG_MESSAGE_STATE, bytes((state,)))
+        )
+        return encode_deliver_sm(
+            source_addr=submit.destination_addr, source_addr_ton=submit.dest_addr_ton,
+            source_addr_npi=submit.dest_addr_npi,
+            destination_addr=submit.source_addr, dest_addr_ton=submit.source_addr_ton,
+            dest_addr_npi=submit.source_addr_npi,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=DATA_CODING_GSM,
+            short_message=short_message, tlvs=tlvs,
+        )
+
+
+def serve_forever(options: SimulatorOptions) -> None:
+    """Run the simulator until SIGINT or SIGTERM. Must be called from the main thread."""
+    simulator = SmscSimulator(options)
+    simulator.start()
+    stop_requested = threading.Event()
+    previous_handlers = {
+        signum: signal.signal(signum, lambda *_: stop_requested.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        print(
+            f"SMSC simulator: SMPP on {options.host}:{simulator.smpp_port}, "
+            f"control on http://{options.control_host}:{simulator.control_port}",
+            flush=True,
+        )
+        stop_requested.wait()
+    finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        simulator.stop()
