@@ -5,9 +5,9 @@ import re
 from datetime import datetime, timezone
 
 from smpplib import consts
-from smpplib.gsm import GSM_CHARACTER_TABLE
 
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated
+from smsc_gateway.pdu import decode_text
 
 RECEIPT_FLAG = 0x04
 _TEXT_FIELD = re.compile(rb"(id|stat|err|done date):([^ ]*)", re.IGNORECASE)
@@ -42,29 +42,6 @@ def parse_receipt(pdu) -> DeliveryReceipt | None:
     return DeliveryReceipt(smsc_message_id=smsc_id, state=state, error_code=fields.get("err"), done_at=done_at)
 
 
-def decode_short_message(data: bytes, data_coding: int) -> str:
-    if data_coding == consts.SMPP_ENCODING_ISO10646:
-        return data.decode("utf-16-be", "replace")
-    if data_coding == consts.SMPP_ENCODING_ISO88591:
-        return data.decode("latin-1")
-    return _gsm_decode(data)
-
-
-def _gsm_decode(data: bytes) -> str:
-    table = GSM_CHARACTER_TABLE
-    out, escape = [], False
-    for byte in data:
-        if escape:
-            char = table[0x80 + byte] if 0x80 + byte < len(table) else "?"
-            out.append(char if char != "`" else "?")
-            escape = False
-        elif byte == 0x1B:
-            escape = True
-        else:
-            out.append(table[byte] if byte < 0x80 else "?")
-    return "".join(out)
-
-
 def parse_mobile_originated(pdu) -> MobileOriginated:
     data_coding = getattr(pdu, "data_coding", 0) or 0
     body = pdu.short_message or getattr(pdu, "message_payload", None) or b""
@@ -76,4 +53,4 @@ def parse_mobile_originated(pdu) -> MobileOriginated:
     if source.isdigit() and (getattr(pdu, "source_addr_ton", 0) == consts.SMPP_TON_INTL or len(source) > 9):
         source = "+" + source
     return MobileOriginated(source=source, destination=_text(pdu.destination_addr),
-                            text=decode_short_message(body, data_coding), data_coding=data_coding)
+                            text=decode_text(data_coding, body), data_coding=data_coding)
