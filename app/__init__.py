@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty on every CLI call
 
     from app.database import MetadataHolder, close_db
     from app.extensions import babel, csrf, login_manager, migrate

@@ -42,9 +42,9 @@ def import_address_points(session: Session, rows: Iterable[Mapping[str, str]], b
                         "normalised_key": address_key(row["street"], row["housenumber"]),
                         "geom": f"SRID=4326;POINT({lon} {lat})"})
         if len(pending) >= batch:
-            session.execute(insert(AddressPoint), pending)
+            session.connection().execute(insert(AddressPoint.__table__), pending)
             count, pending = count + len(pending), []
     if pending:
-        session.execute(insert(AddressPoint), pending)
+        session.connection().execute(insert(AddressPoint.__table__), pending)
         count += len(pending)
     return count
