@@ -52,9 +52,10 @@ def simulator():
 def settings(simulator):
     """Settings for the whole run: a new database, Redis db 13, the simulator, no approval step."""
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for
+    from syrena_core.db import engine_for, import_all_models
     from syrena_core.queues import redis_connection
 
+    import_all_models()  # every table known, whichever test module runs alone
     base = load_settings()
     name = f"syrena_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin_engine = engine_for(_with_database(base.database.url, "postgres")).execution_options(
