@@ -93,8 +93,14 @@ WHERE c.id IN :ids AND c.status = 'sending'
 """).bindparams(bindparam("ids", expanding=True))
 
 
+# Matchers run in the receipt writer and in every job. Two of them settling different parts of one
+# message at once would each miss the other's uncommitted part and leave it "submitted" for ever.
+_MATCH_LOCK = text("SELECT pg_advisory_xact_lock(7312001)")
+
+
 def match_receipts(session: Session) -> int:
-    """Apply every stored receipt whose part is now known; returns how many messages settled."""
+    """Apply every stored receipt whose part is now known; returns how many messages were touched."""
+    session.execute(_MATCH_LOCK)
     message_ids = sorted({row[0] for row in session.execute(
         _MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)})})
     if not message_ids:

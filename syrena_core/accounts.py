@@ -41,6 +41,17 @@ class User(Base):
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
+    # What a login session asks of a user (Flask-Login's protocol, without importing Flask here).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 

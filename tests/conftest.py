@@ -103,18 +103,17 @@ _KEEP = {"alembic_version", "spatial_ref_sys"}
 
 @pytest.fixture(autouse=True)
 def _clean_state(request, simulator):
-    """Every test starts from empty tables, empty queues and an empty simulator log."""
+    """Every test starts from empty tables and an empty simulator log (Redis is flushed once per run:
+    the worker's own registration lives there)."""
     if "settings" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
     settings = request.getfixturevalue("settings")
     from syrena_core.db import engine_for
-    from syrena_core.queues import redis_connection
     with engine_for(settings.database.url).begin() as c:
         tables = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
                   if r[0] not in _KEEP]
         c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    redis_connection(settings.redis.url).flushdb()
     simulator.clear_messages()
     yield
 

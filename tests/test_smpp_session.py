@@ -8,6 +8,7 @@ import pytest
 from smsc_gateway.interface import OutboundSms
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
+from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
 from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
 from tests.helpers import wait_until
@@ -28,7 +29,18 @@ class Collected:
 
 
 @pytest.fixture
-def session(simulator, settings):
+def own_simulator():
+    """A simulator of this test's own: the shared one also serves the worker, which would take MO turns."""
+    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
+                                         receipt_delay=0.1))
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def session(own_simulator, settings):
+    simulator = own_simulator
     collected = Collected()
     smsc = SmscSettings(host="127.0.0.1", port=simulator.smpp_port, system_id="syrena", password="secret",
                         window=20, tps=1000)
@@ -40,7 +52,8 @@ def session(simulator, settings):
     smpp.stop()
 
 
-def test_a_batch_larger_than_the_window_is_accepted_with_one_id_per_part(session, simulator):
+def test_a_batch_larger_than_the_window_is_accepted_with_one_id_per_part(session, own_simulator):
+    simulator = own_simulator
     smpp, collected = session
     batch = [OutboundSms(ref=n, destination=f"+4860100{n:04d}", text=f"Komunikat {n}") for n in range(150)]
     batch.append(OutboundSms(ref=999, destination="+48601999999", text="Długi komunikat z polskimi znakami. " * 3))
@@ -70,7 +83,8 @@ def test_wrong_credentials_never_bind(simulator, settings):
         smpp.stop()
 
 
-def test_mobile_originated_sms_reach_the_handler_decoded(session, simulator):
+def test_mobile_originated_sms_reach_the_handler_decoded(session, own_simulator):
+    simulator = own_simulator
     _smpp, collected = session
     simulator.inject_mo("+48601234567", "4800", "START WILDA")
     simulator.inject_mo("+48601234568", "4800", "Zapisz Łazarz")
