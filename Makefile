@@ -1,0 +1,80 @@
+# Syrena — the two commands are `make run` and `make test`; see README.md.
+#
+# scripts/services.py makes sure PostgreSQL+PostGIS and Redis answer (starting
+# local ones under var/ when the configured ones do not) and writes the URLs to
+# use to var/services.env; every recipe below that talks to them loads that file
+# first ($(WITH_ENV)), so SYRENA_DATABASE__URL / SYRENA_REDIS__URL always match
+# the servers that were found or started.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.syrena-installed
+SERVICES_ENV := var/services.env
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+# Load var/services.env and put the venv first on PATH (`flask`, `pytest`, `honcho`).
+WITH_ENV = set -a && . ./$(SERVICES_ENV) && set +a && export PATH="$(BIN):$$PATH" &&
+
+.PHONY: help venv services migrate run test bench stop-services services-status clean
+
+help:
+	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"
+	@echo "make test           set everything up (incl. Chromium) and run the tests; PYTEST_ARGS='-k zones -x'"
+	@echo "make bench          run the benchmarks in bench/ (results: docs/benchmarks.md); BENCH_ARGS=..."
+	@echo "make venv           create .venv and install the project (again when pyproject.toml changes)"
+	@echo "make services       make sure PostgreSQL+PostGIS and Redis answer; writes $(SERVICES_ENV)"
+	@echo "make migrate        flask db upgrade"
+	@echo "make services-status / stop-services / clean"
+
+venv: $(STAMP)
+
+# Reinstall only when pyproject.toml changes; recreate the venv if its python is gone.
+$(STAMP): pyproject.toml
+	@if ! $(VENV)/bin/python -c '' 2>/dev/null; then \
+	  rm -rf $(VENV); \
+	  echo "creating $(VENV)"; \
+	  if ! $(PYTHON) -m venv $(VENV); then \
+	    echo "python3 -m venv failed; installing python3-venv"; \
+	    rm -rf $(VENV); \
+	    $(PYTHON) scripts/services.py apt python3-venv; \
+	    $(PYTHON) -m venv $(VENV); \
+	  fi; \
+	fi
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	@touch $@
+
+services:
+	$(PYTHON) scripts/services.py up
+
+migrate: venv services
+	$(WITH_ENV) flask db upgrade
+
+run: venv services migrate
+	$(WITH_ENV) scripts/run.sh
+
+test: venv
+	$(PYTHON) scripts/services.py up --chromium
+	@echo "pytest $(PYTEST_ARGS)"
+	@$(WITH_ENV) rc=0; pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+bench: venv services
+	$(WITH_ENV) python bench/run.py $(BENCH_ARGS)
+
+services-status:
+	@$(PYTHON) scripts/services.py status
+
+# Stops only the servers scripts/services.py started under var/, never a system service.
+stop-services:
+	$(PYTHON) scripts/services.py stop
+
+clean:
+	$(PYTHON) scripts/services.py stop --purge
+	rm -rf var .pytest_cache bench/results

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The last part of `make run` (after venv, services and migrate): demo data, the
+# admin login, then web + 2 gateway workers + the SMSC simulator under honcho.
+# Expects the venv on PATH and SYRENA_* from var/services.env (the Makefile does both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PYTHONUNBUFFERED=1
+
+flask demo load
+
+# The admin login: the password is generated once and kept in var/admin-password,
+# so every `make run` shows the same, working login.
+email=$(python -c 'from syrena_core.config import get_settings; print(get_settings().app.admin_email)')
+pwfile=var/admin-password
+if [ ! -s "$pwfile" ]; then
+  (umask 077 && python -c 'import secrets; print(secrets.token_urlsafe(15), end="")' > "$pwfile")
+fi
+chmod 600 "$pwfile"
+if out=$(flask users create "$email" --role admin < "$pwfile" 2>&1); then
+  echo "$out"
+elif grep -qi 'exist' <<<"$out"; then
+  # Already there (an earlier run). Say so if the stored password is not its password,
+  # e.g. after `make clean` removed var/ but the database was kept.
+  rc=0
+  python - "$email" "$pwfile" <<'EOF' 2>/dev/null || rc=$?
+import sys
+from syrena_core import accounts
+from syrena_core.config import get_settings
+from syrena_core.db import session_scope
+email, password = sys.argv[1], open(sys.argv[2]).read()
+with session_scope(get_settings().database.url) as session:
+    sys.exit(0 if accounts.authenticate(session, email, password) else 3)
+EOF
+  if [ "$rc" -eq 3 ]; then
+    echo "WARNING: the user $email exists, but its password is not the one in $pwfile" >&2
+    echo "         (e.g. var/ was removed and the database kept). Create another admin with" >&2
+    echo "         'flask users create EMAIL --role admin', or drop the database." >&2
+  fi
+else
+  echo "$out" >&2
+  echo "make run: could not create the admin user $email" >&2
+  exit 1
+fi
+
+banner() {
+  cat <<EOT
+
+  ┌──────────────────────────────────────────────────────────────────────
+  │ Syrena:          http://127.0.0.1:5000
+  │ admin login:     $email
+  │ password:        $(cat "$pwfile")      (kept in $pwfile)
+  │ SMSC simulator:  SMPP 127.0.0.1:2775, control http://127.0.0.1:8025/messages
+  │ API token:       flask users token $email
+  │ Ctrl-C stops the web server, the 2 workers and the simulator.
+  └──────────────────────────────────────────────────────────────────────
+
+EOT
+}
+banner
+# Once more when the processes' start-up lines have scrolled it away.
+(sleep 6 && banner) &
+banner_pid=$!
+trap 'kill "$banner_pid" 2>/dev/null || true' EXIT
+
+honcho start -f Procfile -c worker=2
