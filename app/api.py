@@ -59,7 +59,15 @@ def _domain_error(e: ValueError):
     for kind, status, code in _DOMAIN_ERRORS:
         if isinstance(e, kind):
             return error_response(status, code, str(e))
-    raise e
+    return _unexpected(e)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(e: Exception):
+    # A bug or an outage (database, Redis), not the client's fault: logged with its trace, answered in JSON.
+    current_app.logger.exception("API request failed: %s %s", request.method, request.path)
+    db().rollback()
+    return error_response(500, "internal_error", "the request could not be completed; it has been logged")
 
 
 @bp.errorhandler(HTTPException)
@@ -93,6 +101,7 @@ def json_body() -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
+@requires(*STAFF)
 def openapi():
     return jsonify(openapi_document())
 
