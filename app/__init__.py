@@ -33,10 +33,10 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     from app.extensions import babel, csrf, login_manager, migrate
 
     def select_locale():
+        # Polish unless someone chose otherwise: crisis-room PCs often run English browsers,
+        # and the centre's procedures are in Polish.
         chosen = request.cookies.get("lang")
-        if chosen in settings.app.languages:
-            return chosen
-        return request.accept_languages.best_match(settings.app.languages) or settings.app.default_language
+        return chosen if chosen in settings.app.languages else settings.app.default_language
 
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

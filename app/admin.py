@@ -1,0 +1,222 @@
+"""The admin UI for crisis staff, approvers and finance."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import xstatic.pkg.leaflet as xstatic_leaflet
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from app.auth import roles_required
+from app.database import db
+from campaigns import service as campaigns
+from campaigns.exceptions import CampaignNotFound
+from campaigns.models import Campaign, CampaignStatus, MessageStatus
+from subscribers.models import SubscriberStatus
+from subscribers.service import active_subscribers_per_zone, count_by_status
+from syrena_core.accounts import Role
+from zones import service as zones
+
+bp = Blueprint("admin", __name__)
+
+STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
+LATEST_CAMPAIGNS = 25
+
+# Leaflet ships inside the xstatic-leaflet wheel: served from there, no CDN (crisis rooms may be offline).
+LEAFLET_DIR = xstatic_leaflet.BASE_DIR
+# Background map tiles. Optional: the zones are drawn on a plain background when tiles cannot load.
+# Set MAP_TILE_URL to "" to switch tiles off, or to the city's own tile server.
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap"
+# Where an empty map looks when there is no zone yet (Poznań).
+DEFAULT_VIEW = {"lat": 52.4064, "lon": 16.9252, "zoom": 11}
+
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.DRAFT.value: _l("Draft"),
+    CampaignStatus.PENDING_APPROVAL.value: _l("Awaiting approval"),
+    CampaignStatus.APPROVED.value: _l("Approved"),
+    CampaignStatus.SENDING.value: _l("Sending"),
+    CampaignStatus.COMPLETED.value: _l("Completed"),
+    CampaignStatus.CANCELLED.value: _l("Cancelled"),
+}
+MESSAGE_STATUS_LABELS = {
+    MessageStatus.QUEUED.value: _l("Queued"),
+    MessageStatus.SUBMITTING.value: _l("Submitting"),
+    MessageStatus.SUBMITTED.value: _l("Submitted"),
+    MessageStatus.DELIVERED.value: _l("Delivered"),
+    MessageStatus.FAILED.value: _l("Failed"),
+    MessageStatus.EXPIRED.value: _l("Expired"),
+}
+SUBSCRIBER_STATUS_LABELS = {
+    SubscriberStatus.ACTIVE.value: _l("Active"),
+    SubscriberStatus.PENDING.value: _l("Awaiting confirmation"),
+    SubscriberStatus.UNSUBSCRIBED.value: _l("Unsubscribed"),
+}
+KIND_LABELS = {"alert": _l("Alert"), "info": _l("Information")}
+SEVERITY_LABELS = {"extreme": _l("Extreme"), "severe": _l("Severe"), "moderate": _l("Moderate"),
+                   "minor": _l("Minor")}
+ROLE_LABELS = {Role.ADMIN.value: _l("Administrator"), Role.OPERATOR.value: _l("Operator"),
+               Role.APPROVER.value: _l("Approver"), Role.FINANCE.value: _l("Finance")}
+LANGUAGE_NAMES = {"pl": "Polski", "en": "English"}
+# Campaigns in these states change no more: the detail page stops polling.
+FINAL_CAMPAIGN_STATUSES = (CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value)
+
+
+def _label(labels: dict[str, Any], value: str | None) -> str:
+    return str(labels.get(value, value or "—"))
+
+
+# ------------------------------------------------------------------ template helpers
+@bp.app_context_processor
+def _ui_context() -> dict[str, Any]:
+    settings = current_app.config["SYRENA"]
+    return {
+        "current_language": str(get_locale() or settings.app.default_language),
+        "languages": [(code, LANGUAGE_NAMES.get(code, code.upper())) for code in settings.app.languages],
+        "role_label": lambda role: _label(ROLE_LABELS, role),
+        "campaign_status_label": lambda s: _label(CAMPAIGN_STATUS_LABELS, s),
+        "message_status_label": lambda s: _label(MESSAGE_STATUS_LABELS, s),
+        "subscriber_status_label": lambda s: _label(SUBSCRIBER_STATUS_LABELS, s),
+        "kind_label": lambda k: _label(KIND_LABELS, k),
+        "severity_label": lambda s: _label(SEVERITY_LABELS, s),
+        "message_statuses": [s.value for s in MessageStatus],
+        "currency": settings.billing.currency,
+    }
+
+
+@bp.app_template_filter("utc")
+def utc_filter(value: datetime | None, seconds: bool = False) -> str:
+    """Times are stored in UTC and shown in UTC, labelled so: a crisis log must not be ambiguous."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+
+
+@bp.app_template_filter("isotime")
+def isotime_filter(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def money(value: Decimal | int | None) -> str:
+    """Locale-aware, at least 2 and at most 4 decimals (per-part prices may have 4), with the currency."""
+    amount = Decimal(value or 0)
+    return f"{format_decimal(amount, format='#,##0.00##')} {current_app.config['SYRENA'].billing.currency}"
+
+
+bp.add_app_template_filter(money, "money")
+
+
+@bp.app_template_filter("number")
+def number_filter(value: int | None) -> str:
+    return "—" if value is None else format_decimal(value)
+
+
+# ------------------------------------------------------------------ errors
+_ERROR_TEXT = {
+    400: (_l("Bad request"), _l("The request could not be understood. If you sent a form, reload the page and try again.")),
+    403: (_l("Access denied"), _l("Your role does not allow you to see this page.")),
+    404: (_l("Page not found"), _l("There is nothing at this address. It may have been removed, or the link is wrong.")),
+    405: (_l("Method not allowed"), _l("This address does not accept this kind of request.")),
+    500: (_l("Server error"), _l("Something went wrong on our side. The error has been logged.")),
+}
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(e: HTTPException):
+    """Staff see a page in their language; API clients (and JSON endpoints) get the API's JSON error shape.
+    The API blueprint's own handler runs first for its views; this catches its unrouted paths."""
+    code = e.code or 500
+    if code < 400:
+        return e
+    if request.path.startswith("/api/") or request.path.endswith(".json"):
+        return jsonify({"error": {"code": (e.name or "error").lower().replace(" ", "_"),
+                                  "message": e.description, "details": None}}), code
+    title, text = _ERROR_TEXT.get(code, (e.name, e.description))
+    return render_template("error.html", code=code, title=title, text=text), code
+
+
+# ------------------------------------------------------------------ assets
+@bp.get("/static/vendor/leaflet/<path:filename>")
+def leaflet_asset(filename: str):
+    return send_from_directory(LEAFLET_DIR, filename, max_age=7 * 24 * 3600)
+
+
+def _map_options() -> dict[str, Any]:
+    return {"tiles": current_app.config.get("MAP_TILE_URL", DEFAULT_TILE_URL),
+            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
+            "view": DEFAULT_VIEW}
+
+
+# ------------------------------------------------------------------ pages
+@bp.get("/")
+@roles_required(*STAFF)
+def dashboard():
+    session = db()
+    counts = active_subscribers_per_zone(session)
+    zone_rows = [(z, counts.get(z.id, 0)) for z in zones.list_zones(session)]
+    zones_geojson = {"type": "FeatureCollection",
+                     "features": [zones.zone_feature(z, {"subscribers": n}) for z, n in zone_rows]}
+    campaign_rows = [(c, campaigns.message_counts(session, c.id), campaigns.campaign_cost(session, c.id))
+                     for c in campaigns.list_campaigns(session, LATEST_CAMPAIGNS)]
+    by_status = count_by_status(session)
+    subscriber_totals = [(s.value, by_status.get(s.value, 0)) for s in
+                         (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)]
+    subscriber_totals += [(s, n) for s, n in sorted(by_status.items()) if s not in dict(subscriber_totals)]
+    return render_template("dashboard.html", zones=zone_rows, zones_geojson=zones_geojson,
+                           campaigns=campaign_rows, subscriber_totals=subscriber_totals,
+                           subscribers_total=sum(by_status.values()), map_options=_map_options())
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    try:
+        return campaigns.get_campaign(db(), campaign_id)
+    except CampaignNotFound:
+        abort(404)
+
+
+def _progress(campaign: Campaign) -> dict[str, Any]:
+    session = db()
+    counts = campaigns.message_counts(session, campaign.id)
+    cost = campaigns.campaign_cost(session, campaign.id)
+    return {
+        "id": campaign.id,
+        "status": campaign.status,
+        "status_label": _label(CAMPAIGN_STATUS_LABELS, campaign.status),
+        "final": campaign.status in FINAL_CAMPAIGN_STATUSES,
+        "recipients": campaign.recipients,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "cost": str(cost),
+        "cost_display": money(cost),
+    }
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@roles_required(*STAFF)
+def campaign_detail(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    counts = active_subscribers_per_zone(db())
+    zones_geojson = {"type": "FeatureCollection",
+                     "features": [zones.zone_feature(z, {"subscribers": counts.get(z.id, 0)})
+                                  for z in campaign.zones]}
+    return render_template("campaign.html", campaign=campaign, progress=_progress(campaign),
+                           zone_counts=counts, zones_geojson=zones_geojson, map_options=_map_options())
+
+
+@bp.get("/campaigns/<int:campaign_id>/progress.json")
+@roles_required(*STAFF)
+def campaign_progress(campaign_id: int):
+    """What the detail page polls: the API wants bearer tokens, this one the staff session cookie."""
+    response = jsonify(_progress(_campaign_or_404(campaign_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
