@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, insert, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import message_cost, tariff_at
 from campaigns.models import DeliveryReceipt as ReceiptRow
-from campaigns.models import Message, MessagePart, MessageStatus
+from campaigns.models import MessagePart, MessageStatus
 from smsc_gateway.interface import DeliveryReceipt, SendResult
 from syrena_core.config import BillingSettings
 from syrena_core.db import utcnow
@@ -23,8 +23,20 @@ RECEIPT_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "fail
                   "DELETED": "failed", "UNKNOWN": "failed"}
 
 
-# Core tables, not ORM entities: executemany with bound ids, no ORM bulk-by-primary-key bookkeeping.
-_MESSAGES = Message.__table__
+# One statement per chunk, not one round trip per message: the job holds the SMPP session idle meanwhile.
+_MARK_SUBMITTED = text("""
+UPDATE message m SET status = 'submitted', submitted_at = :now, parts = v.parts, encoding = v.encoding,
+       cost = v.cost, error = v.error
+FROM unnest(CAST(:ids AS bigint[]), CAST(:parts AS int[]), CAST(:encodings AS text[]), CAST(:costs AS numeric[]),
+            CAST(:errors AS text[])) AS v(id, parts, encoding, cost, error)
+WHERE m.id = v.id
+""")
+_MARK_REFUSED = text("""
+UPDATE message m SET status = 'failed', finished_at = :now, parts = v.parts, encoding = v.encoding, error = v.error
+FROM unnest(CAST(:ids AS bigint[]), CAST(:parts AS int[]), CAST(:encodings AS text[]), CAST(:errors AS text[]))
+     AS v(id, parts, encoding, error)
+WHERE m.id = v.id
+""")
 
 
 def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings) -> None:
@@ -33,19 +45,17 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
     accepted = [r for r in results if r.accepted]
     refused = [r for r in results if not r.accepted]
     if accepted:
-        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("mid")).values(
-            status=MessageStatus.SUBMITTED.value, parts=bindparam("parts"), encoding=bindparam("enc"),
-            submitted_at=now, cost=bindparam("cost"), error=bindparam("err")),
-            [{"mid": r.ref, "parts": r.parts, "enc": r.encoding, "cost": message_cost(tariff, r.parts),
-              "err": "possible duplicate" if r.possible_duplicate else None} for r in accepted])
-        session.execute(insert(MessagePart), [
+        session.execute(_MARK_SUBMITTED, {
+            "now": now, "ids": [r.ref for r in accepted], "parts": [r.parts for r in accepted],
+            "encodings": [r.encoding for r in accepted], "costs": [message_cost(tariff, r.parts) for r in accepted],
+            "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted]})
+        session.connection().execute(insert(MessagePart.__table__), [
             {"message_id": r.ref, "part_no": n, "smsc_message_id": smsc_id, "status": MessageStatus.SUBMITTED.value}
             for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, start=1)])
     if refused:
-        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("mid")).values(
-            status=MessageStatus.FAILED.value, error=bindparam("err"), finished_at=now, parts=bindparam("parts"),
-            encoding=bindparam("enc")),
-            [{"mid": r.ref, "err": r.error, "parts": r.parts, "enc": r.encoding} for r in refused])
+        session.execute(_MARK_REFUSED, {
+            "now": now, "ids": [r.ref for r in refused], "parts": [r.parts for r in refused],
+            "encodings": [r.encoding for r in refused], "errors": [r.error for r in refused]})
 
 
 def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:

@@ -55,8 +55,12 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     gateway = active_gateway()
     batch = [OutboundSms(ref=mid, destination=phone, text=body) for mid, phone in claimed]
     accepted = 0
+    started = time.monotonic()
+    sending = 0.0
     for round_no in range(1, TEMPORARY_FAILURE_ROUNDS + 1):
+        t = time.monotonic()
         results = gateway.send(batch)
+        sending += time.monotonic() - t
         retry = {r.ref for r in results if not r.accepted and r.temporary}
         final = [r for r in results if r.ref not in retry or round_no == TEMPORARY_FAILURE_ROUNDS]
         with session_scope(url) as session:
@@ -69,5 +73,6 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     with session_scope(url) as session:
         match_receipts(session)
         complete_campaigns(session, [campaign_id])
-    log.info("campaign %s chunk %s-%s: %s of %s accepted", campaign_id, first_id, last_id, accepted, len(claimed))
+    log.info("campaign %s chunk %s-%s: %s of %s accepted; %.3fs at the SMSC, %.3fs in all", campaign_id, first_id,
+             last_id, accepted, len(claimed), sending, time.monotonic() - started)
     return accepted
