@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import ApiClient, wait_until
+from tests.helpers import ApiClient, running_simulator, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_DB = 13
@@ -40,12 +40,8 @@ def _with_redis_db(url: str, db: int) -> str:
 
 @pytest.fixture(scope="session")
 def simulator():
-    from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
-    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
-                                         receipt_delay=0.2))
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_simulator() as sim:
+        yield sim
 
 
 @pytest.fixture(scope="session")

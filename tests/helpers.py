@@ -5,7 +5,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 
 class ApiClient:
@@ -48,3 +49,16 @@ def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = 
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+@contextmanager
+def running_simulator(receipt_delay: float = 0.2) -> Iterator[Any]:
+    """The SMSC simulator on free ports, with the credentials the test settings use."""
+    from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
+                                         receipt_delay=receipt_delay))
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

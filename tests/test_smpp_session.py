@@ -8,10 +8,9 @@ import pytest
 from smsc_gateway.interface import OutboundSms
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
-from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
 from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
-from tests.helpers import wait_until
+from tests.helpers import running_simulator, wait_until
 
 
 class Collected:
@@ -31,11 +30,8 @@ class Collected:
 @pytest.fixture
 def own_simulator():
     """A simulator of this test's own: the shared one also serves the worker, which would take MO turns."""
-    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
-                                         receipt_delay=0.1))
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_simulator(receipt_delay=0.1) as sim:
+        yield sim
 
 
 @pytest.fixture
