@@ -1,0 +1,17 @@
+"""REST API v1: JSON over bearer tokens. One module per domain; views parse, call a domain function, answer."""
+from flask import Blueprint, jsonify
+
+from app.api.common import STAFF, register_error_handlers, requires
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+register_error_handlers(bp)
+
+
+@bp.get("/openapi.json")
+@requires(*STAFF)
+def openapi():
+    from app.openapi import openapi_document
+    return jsonify(openapi_document())
+
+
+from app.api import campaigns, subscribers, zones  # noqa: E402,F401 - modules add their routes to bp
