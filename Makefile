@@ -15,19 +15,21 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.syrena-installed
 SERVICES_ENV := var/services.env
+ASSETS_STAMP := node_modules/.syrena-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 # Load var/services.env and put the venv first on PATH (`flask`, `pytest`, `honcho`).
 WITH_ENV = set -a && . ./$(SERVICES_ENV) && set +a && export PATH="$(BIN):$$PATH" &&
 
-.PHONY: help venv services migrate run test bench stop-services services-status clean
+.PHONY: help venv assets services migrate run test bench stop-services services-status clean
 
 help:
 	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"
 	@echo "make test           set everything up (incl. Chromium) and run the tests; PYTEST_ARGS='-k zones -x'"
 	@echo "make bench          run the benchmarks in bench/ (results: docs/benchmarks.md); BENCH_ARGS=..."
 	@echo "make venv           create .venv and install the project (again when pyproject.toml changes)"
+	@echo "make assets         install the browser assets from npm (Leaflet-Geoman; again when package-lock.json changes)"
 	@echo "make services       make sure PostgreSQL+PostGIS and Redis answer; writes $(SERVICES_ENV)"
 	@echo "make migrate        flask db upgrade"
 	@echo "make services-status / stop-services / clean"
@@ -49,23 +51,35 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
 	@touch $@
 
+assets: $(ASSETS_STAMP)
+
+# Browser assets (Leaflet-Geoman) from npm, exactly as package-lock.json pins them, served by Flask from
+# node_modules/; again only when the lock file changes. Debian's nodejs/npm are installed when npm is missing.
+$(ASSETS_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found; installing Debian nodejs npm"; \
+	  $(PYTHON) scripts/services.py apt nodejs npm; \
+	fi
+	npm ci --no-audit --no-fund
+	@touch $@
+
 services:
 	$(PYTHON) scripts/services.py up
 
 migrate: venv services
 	$(WITH_ENV) flask db upgrade
 
-run: venv services migrate
+run: venv assets services migrate
 	$(WITH_ENV) scripts/run.sh
 
-test: venv
+test: venv assets
 	$(PYTHON) scripts/services.py up --chromium
 	@echo "pytest $(PYTEST_ARGS)"
 	@$(WITH_ENV) rc=0; pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
-bench: venv services
+bench: venv assets services
 	$(WITH_ENV) python bench/run.py $(BENCH_ARGS)
 
 services-status:

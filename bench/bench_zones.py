@@ -1,0 +1,198 @@
+"""Zones with 1,000,000 subscriber locations: counting the subscribers in one zone, looking up the zones
+of a point, counting every zone at once, and importing the real Poznań osiedla file (42 zones, ~11,700
+vertices). Baselines in the same run: the same count and lookup with PostgreSQL's index scans switched off
+(what the GiST indexes buy), and the import's geometry checks alone without the database.
+
+    make bench BENCH_ARGS=zones          # ZONES_LOCATIONS=1000000 ZONES_RUNS=7 ZONES_LOOKUPS=300
+"""
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LOCATIONS = int(os.environ.get("ZONES_LOCATIONS", "1000000"))
+RUNS = int(os.environ.get("ZONES_RUNS", "7"))
+LOOKUPS = int(os.environ.get("ZONES_LOOKUPS", "300"))
+OSIEDLA = ROOT.parent / "shared" / "data" / "poznan_osiedla.geojson"
+# Poznań's extent (the osiedla's bounding box): subscribers are scattered over it.
+EXTENT = (16.73, 52.29, 17.07, 52.51)
+NO_INDEX = "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off"
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+def _ms(seconds: list[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 2)
+
+
+def _timed(fn, runs: int) -> list[float]:
+    fn()  # warm-up: caches, plans
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> dict:
+    from sqlalchemy import text
+
+    from syrena_core.config import get_settings, load_settings
+    from syrena_core.db import engine_for, import_all_models, session_factory, session_scope
+    from zones import queries
+    from zones.geometry import validate
+    from zones.service import import_features, read_feature_collection
+
+    if not OSIEDLA.exists():
+        raise FileNotFoundError(f"{OSIEDLA} is missing: the benchmark imports the real Poznań osiedla")
+    import_all_models()
+    base = load_settings()
+    dbname = f"syrena_bench_zones_{uuid.uuid4().hex[:8]}"
+    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{dbname}"'))
+    url = _with_path(base.database.url, f"/{dbname}")
+    env = dict(os.environ, SYRENA_DATABASE__URL=url)
+    os.environ["SYRENA_DATABASE__URL"] = url
+    get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        raw = OSIEDLA.read_bytes()
+        features = read_feature_collection(raw)
+        vertices = sum(len(ring) for f in features for poly in f["geometry"]["coordinates"] for ring in poly)
+
+        # Import: the whole real file in one transaction (rolled back between runs, kept after the last).
+        def import_once(keep: bool = False) -> None:
+            session = session_factory(url)()
+            try:
+                import_features(session, read_feature_collection(raw), repair=True, limits=settings.zones)
+                session.commit() if keep else session.rollback()
+            finally:
+                session.close()
+        import_times = _timed(import_once, RUNS)
+        checks_only = _timed(lambda: [validate(f["geometry"], repair=True, limits=settings.zones)
+                                      for f in read_feature_collection(raw)], RUNS)
+        import_once(keep=True)
+
+        t0 = time.perf_counter()
+        with session_scope(url) as s:
+            min_lon, min_lat, max_lon, max_lat = EXTENT
+            s.execute(text("""
+                INSERT INTO subscriber (phone, language, status, source, created_at)
+                SELECT '+48' || (500000000 + n)::text, 'pl', 'active', 'import', now()
+                FROM generate_series(1, :n) n"""), {"n": LOCATIONS})
+            s.execute(text("""
+                INSERT INTO subscriber_location (subscriber_id, label, geom)
+                SELECT id, 'home', ST_SetSRID(ST_MakePoint(:x0 + random() * :dx, :y0 + random() * :dy), 4326)
+                FROM subscriber"""), {"x0": min_lon, "dx": max_lon - min_lon, "y0": min_lat, "dy": max_lat - min_lat})
+        with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM ANALYZE subscriber, subscriber_location, zone"))
+        load_seconds = time.perf_counter() - t0
+
+        with session_scope(url) as s:
+            # A zone of middling size: the one whose subscriber count is the median of all zones.
+            counts = queries.active_subscribers_per_zone(s)
+            zone_id = sorted(counts, key=counts.get)[len(counts) // 2]
+            zone_name = s.execute(text("SELECT name FROM zone WHERE id = :id"), {"id": zone_id}).scalar_one()
+            zone_vertices = s.execute(text("SELECT ST_NPoints(geom) FROM zone WHERE id = :id"),
+                                      {"id": zone_id}).scalar_one()
+
+        session = session_factory(url)()
+        try:
+            count_one = _timed(lambda: queries.active_subscribers_in_zone(session, zone_id), RUNS)
+            session.commit()
+
+            def count_without_index():
+                session.execute(text(NO_INDEX))
+                n = queries.active_subscribers_in_zone(session, zone_id)
+                session.rollback()
+                return n
+            count_one_seq = _timed(count_without_index, RUNS)
+            assert count_without_index() == queries.active_subscribers_in_zone(session, zone_id)
+
+            rng = random.Random(7)
+            points = [(rng.uniform(EXTENT[1], EXTENT[3]), rng.uniform(EXTENT[0], EXTENT[2])) for _ in range(LOOKUPS)]
+
+            def lookups(disable_index: bool) -> list[float]:
+                times = []
+                for lat, lon in points:
+                    if disable_index:
+                        session.execute(text(NO_INDEX))
+                    t = time.perf_counter()
+                    queries.zones_at(session, lat, lon)
+                    times.append(time.perf_counter() - t)
+                    session.rollback()
+                return times
+            lookups(False)
+            lookup = lookups(False)
+            lookup_seq = lookups(True)
+
+            all_zones = _timed(lambda: queries.active_subscribers_per_zone(session), max(3, RUNS // 2))
+            session.commit()
+        finally:
+            session.close()
+
+        # The same lookup through the REST API (token check, JSON) with Flask's test client.
+        from app import create_app
+        from syrena_core import accounts
+        app = create_app(settings, {"TESTING": True})
+        with session_scope(url) as s:
+            token = accounts.issue_token(s, accounts.create_user(s, "bench@syrena.local", "operator",
+                                                                 "Bench-Password-1"))
+        client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+        api_lookup = []
+        for lat, lon in points[:100]:
+            t = time.perf_counter()
+            assert client.get(f"/api/v1/zones/lookup?lat={lat}&lon={lon}", headers=headers).status_code == 200
+            api_lookup.append(time.perf_counter() - t)
+    finally:
+        engine_for(url).dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+
+    return {
+        "subscriber_locations": LOCATIONS,
+        "zones": len(features),
+        "vertices_in_file": vertices,
+        "runs": RUNS,
+        "load_1m_locations_s": round(load_seconds, 1),
+        "import_real_file_ms_median": _ms(import_times),
+        "import_real_file_ms_range": f"{min(import_times) * 1000:.0f}-{max(import_times) * 1000:.0f}",
+        "import_geometry_checks_only_ms_median": _ms(checks_only),
+        "count_one_zone": {
+            "zone": f"{zone_name} ({zone_vertices} vertices, {counts[zone_id]:,} subscribers)",
+            "gist_ms_median": _ms(count_one),
+            "gist_ms_range": f"{min(count_one) * 1000:.0f}-{max(count_one) * 1000:.0f}",
+            "no_index_ms_median": _ms(count_one_seq),
+            "speed_up_vs_no_index": round(statistics.median(count_one_seq) / statistics.median(count_one), 1),
+        },
+        "lookup_point": {
+            "points": LOOKUPS,
+            "gist_ms_median": _ms(lookup),
+            "gist_ms_p95": round(sorted(lookup)[int(len(lookup) * 0.95)] * 1000, 2),
+            "no_index_ms_median": _ms(lookup_seq),
+            "speed_up_vs_no_index": round(statistics.median(lookup_seq) / statistics.median(lookup), 1),
+            "via_rest_api_ms_median": _ms(api_lookup),
+        },
+        "counts_all_zones_ms_median": _ms(all_zones),
+        "counts_all_zones_ms_range": f"{min(all_zones) * 1000:.0f}-{max(all_zones) * 1000:.0f}",
+    }
+
+
+if __name__ == "__main__":
+    print(main())
