@@ -1,5 +1,5 @@
-"""Hand items from the SMPP session thread to a writer thread that stores them in batches,
-so a slow database never delays deliver_sm_resp."""
+"""Hand items from the SMPP session thread to a writer thread that stores them in batches, so a slow
+database never stalls the session; `done` callbacks run once their items are stored."""
 from __future__ import annotations
 
 import logging
@@ -17,23 +17,25 @@ class BatchWriter(Generic[T]):
         self.write = write
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self._queue: queue.Queue[T] = queue.Queue()
+        self._queue: queue.Queue[tuple[T, Callable[[], None] | None]] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def put_many(self, items: Iterable[T]) -> None:
-        for item in items:
-            self._queue.put(item)
+    def put_many(self, items: Iterable[T], done: Callable[[], None] | None = None) -> None:
+        """Queue items for writing; `done` runs after the last of them is stored."""
+        items = list(items)
+        for n, item in enumerate(items, start=1):
+            self._queue.put((item, done if n == len(items) else None))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        pending: list[T] = []
+        pending: list[tuple[T, Callable[[], None] | None]] = []
         while not (self._stop.is_set() and self._queue.empty() and not pending):
             deadline = time.monotonic() + self.max_delay
             while len(pending) < self.max_batch:
@@ -44,7 +46,10 @@ class BatchWriter(Generic[T]):
             if not pending:
                 continue
             try:
-                self.write(pending)
+                self.write([item for item, _done in pending])
+                for _item, done in pending:
+                    if done is not None:
+                        done()
                 pending = []
             except Exception:  # noqa: BLE001 - keep the batch and try again: a receipt is not to be lost
                 log.exception("writing a batch of %d failed; retrying", len(pending))

@@ -11,6 +11,10 @@ class OutboundSms:
     ref: int            # our message id, echoed in the result
     destination: str    # E.164, with the leading "+"
     text: str
+    sender: str | None = None        # alphanumeric sender id or short code; None: the connection's source_addr
+    flash: bool = False              # class 0: shown at once, not stored by the phone
+    validity_minutes: int = 0        # 0: the connection's validity period
+    possible_duplicate: bool = False  # an earlier attempt may have reached the SMSC
 
 
 @dataclass
@@ -23,6 +27,7 @@ class SendResult:
     error: str | None = None   # SMPP status name, e.g. "ESME_RINVDSTADR"
     temporary: bool = False    # worth trying again later
     possible_duplicate: bool = False  # a part was re-sent after its response was lost
+    smsc: str = ""             # the name of the SMSC connection that answered
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class DeliveryReceipt:
     state: str                 # DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD
     error_code: str | None = None
     done_at: datetime | None = None
+    smsc: str = ""             # the name of the SMSC connection it came from (ids are unique per SMSC)
 
 
 @dataclass(frozen=True)
@@ -39,15 +45,31 @@ class MobileOriginated:
     destination: str
     text: str
     data_coding: int = 0
+    parts: int = 1             # a long MO arrives in parts and is joined before it is stored
 
 
 ReceiptSink = Callable[[list[DeliveryReceipt]], None]
 MoSink = Callable[[list[MobileOriginated]], None]
 
 
+class PendingResults(Protocol):
+    done: bool
+    waiting: int
+
+    def take(self, timeout: float, linger: float = 0.0, limit: int = 0) -> list[SendResult]:
+        """Results that finished since the last call (at most `limit`); waits up to `timeout` for the first,
+        then up to `linger` for more."""
+
+    def confirm(self, results: Sequence[SendResult]) -> None:
+        """These results are recorded durably (the gateway keeps at most a window of unrecorded ones)."""
+
+
 class Gateway(Protocol):
     def send(self, batch: Sequence[OutboundSms]) -> list[SendResult]:
         """Submit a batch; return one result per message once the SMSC answered for every part."""
+
+    def submit(self, batch: Sequence[OutboundSms], into: PendingResults | None = None) -> PendingResults:
+        """Submit a batch; its results stream out as the SMSC answers (joining `into`'s when given)."""
 
 
 class GatewayUnavailable(RuntimeError):

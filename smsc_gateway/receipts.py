@@ -2,18 +2,48 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 from smpplib import consts
 
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated
-from smsc_gateway.pdu import decode_text
+from smsc_gateway.pdu import (TAG_SAR_MSG_REF_NUM, TAG_SAR_SEGMENT_SEQNUM, TAG_SAR_TOTAL_SEGMENTS, PduDecodeError,
+                              decode_text, split_user_data)
 
 RECEIPT_FLAG = 0x04
 _TEXT_FIELD = re.compile(rb"(id|stat|err|done date):([^ ]*)", re.IGNORECASE)
+_HEX = re.compile(r"[0-9a-f]+")
 # message_state TLV values (SMPP 3.4 §5.3.2.35) → the receipt's text states.
 _STATE_NAMES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD",
                 7: "UNKNOWN", 8: "REJECTD"}
+MO_ASSEMBLY_TIMEOUT = 600.0  # seconds a part waits for its siblings before the rest is given up
+
+
+class ReceiptIdForm:
+    """SMSCs write the same message id differently: zero-padded, upper-case hex, or in the receipt text in
+    another base than in submit_sm_resp. Both sides are turned into one canonical form before matching."""
+
+    def __init__(self, receipt_text_base: str = "same"):
+        self.receipt_text_base = receipt_text_base
+
+    @staticmethod
+    def canonical(message_id: str) -> str:
+        value = message_id.strip().strip("\x00").lower()
+        if _HEX.fullmatch(value):
+            value = value.lstrip("0") or "0"
+        return value
+
+    def from_receipt_text(self, text_id: str) -> str:
+        value = text_id.strip()
+        try:
+            if self.receipt_text_base == "hex":   # the text holds the hex form of a decimal response id
+                value = str(int(value, 16))
+            elif self.receipt_text_base == "dec":  # the text holds the decimal form of a hex response id
+                value = format(int(value, 10), "x")
+        except ValueError:
+            pass
+        return self.canonical(value)
 
 
 def is_receipt(pdu) -> bool:
@@ -26,31 +56,91 @@ def _text(value) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
 
 
-def parse_receipt(pdu) -> DeliveryReceipt | None:
-    """The TLVs win where present (they are unambiguous); the text fills what they lack."""
-    fields = {k.lower().decode(): v.decode("ascii", "replace") for k, v in _TEXT_FIELD.findall(pdu.short_message or b"")}
-    smsc_id = _text(getattr(pdu, "receipted_message_id", None)).strip("\x00") or fields.get("id", "")
-    state = _STATE_NAMES.get(getattr(pdu, "message_state", None) or 0) or fields.get("stat", "").upper() or "UNKNOWN"
-    if not smsc_id:
+def _done_at(value: str | None) -> datetime | None:
+    """YYMMDDhhmm[ss] (SMPP 3.4 Appendix B), read by hand: strptime costs as much as the rest of a receipt."""
+    if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
-    done_at = None
-    if fields.get("done date"):
-        try:
-            done_at = datetime.strptime(fields["done date"][:10], "%y%m%d%H%M").replace(tzinfo=timezone.utc)
-        except ValueError:
-            done_at = None
-    return DeliveryReceipt(smsc_message_id=smsc_id, state=state, error_code=fields.get("err"), done_at=done_at)
+    try:
+        return datetime(2000 + int(value[0:2]), int(value[2:4]), int(value[4:6]), int(value[6:8]),
+                        int(value[8:10]), int(value[10:12] or 0), tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
-def parse_mobile_originated(pdu) -> MobileOriginated:
-    data_coding = getattr(pdu, "data_coding", 0) or 0
+def parse_receipt(pdu, ids: ReceiptIdForm | None = None, smsc: str = "") -> DeliveryReceipt | None:
+    """The TLVs win where present (they are unambiguous); the text fills what they lack."""
+    ids = ids or ReceiptIdForm()
     body = pdu.short_message or getattr(pdu, "message_payload", None) or b""
     if isinstance(body, str):
         body = body.encode("latin-1", "replace")
-    if (getattr(pdu, "esm_class", 0) or 0) & consts.SMPP_GSMFEAT_UDHI and body:
-        body = body[1 + body[0]:]  # drop the user data header
+    fields = {k.lower().decode(): v.decode("ascii", "replace") for k, v in _TEXT_FIELD.findall(body)}
+    tlv_id = _text(getattr(pdu, "receipted_message_id", None)).strip("\x00").strip()
+    smsc_id = ids.canonical(tlv_id) if tlv_id else ids.from_receipt_text(fields["id"]) if fields.get("id") else ""
+    state = _STATE_NAMES.get(getattr(pdu, "message_state", None) or 0) or fields.get("stat", "").upper() or "UNKNOWN"
+    if not smsc_id:
+        return None
+    return DeliveryReceipt(smsc_message_id=smsc_id, state=state[:12], error_code=(fields.get("err") or None),
+                           done_at=_done_at(fields.get("done date")), smsc=smsc)
+
+
+def _source(pdu) -> str:
     source = _text(pdu.source_addr)
     if source.isdigit() and (getattr(pdu, "source_addr_ton", 0) == consts.SMPP_TON_INTL or len(source) > 9):
         source = "+" + source
-    return MobileOriginated(source=source, destination=_text(pdu.destination_addr),
-                            text=decode_text(data_coding, body), data_coding=data_coding)
+    return source
+
+
+def _sar_tlvs(pdu) -> dict[int, bytes]:
+    ref = getattr(pdu, "sar_msg_ref_num", None)
+    total = getattr(pdu, "sar_total_segments", None)
+    number = getattr(pdu, "sar_segment_seqnum", None)
+    if ref is None or not total or not number:
+        return {}
+    return {TAG_SAR_MSG_REF_NUM: int(ref).to_bytes(2, "big"), TAG_SAR_TOTAL_SEGMENTS: bytes((int(total),)),
+            TAG_SAR_SEGMENT_SEQNUM: bytes((int(number),))}
+
+
+class MoAssembler:
+    """Joins the parts of a long MO (UDH or SAR TLVs) before it is decoded: a UCS-2 character or a GSM
+    escape may be cut between two parts. Parts that never complete are handed on after a timeout."""
+
+    def __init__(self, timeout: float = MO_ASSEMBLY_TIMEOUT):
+        self.timeout = timeout
+        self._partial: dict[tuple, dict] = {}
+
+    def add(self, pdu) -> MobileOriginated | None:
+        data_coding = getattr(pdu, "data_coding", 0) or 0
+        body = pdu.short_message or getattr(pdu, "message_payload", None) or b""
+        if isinstance(body, str):
+            body = body.encode("latin-1", "replace")
+        try:
+            segment, payload = split_user_data(getattr(pdu, "esm_class", 0) or 0, body, _sar_tlvs(pdu))
+        except PduDecodeError:
+            segment, payload = None, body
+        source, destination = _source(pdu), _text(pdu.destination_addr)
+        if segment is None or segment.total == 1:
+            return MobileOriginated(source=source, destination=destination,
+                                    text=decode_text(data_coding, payload), data_coding=data_coding)
+        key = (source, destination, segment.reference, segment.total)
+        entry = self._partial.setdefault(key, {"parts": {}, "since": time.monotonic(), "data_coding": data_coding})
+        entry["parts"][segment.number] = payload
+        if len(entry["parts"]) < segment.total:
+            return None
+        del self._partial[key]
+        return self._joined(key, entry)
+
+    def expired(self) -> list[MobileOriginated]:
+        if not self._partial:
+            return []
+        now = time.monotonic()
+        late = [k for k, e in self._partial.items() if now - e["since"] > self.timeout]
+        return [self._joined(k, self._partial.pop(k)) for k in late]
+
+    @staticmethod
+    def _joined(key: tuple, entry: dict) -> MobileOriginated:
+        source, destination, _ref, total = key
+        parts = entry["parts"]
+        payload = b"".join(parts[n] for n in sorted(parts))
+        return MobileOriginated(source=source, destination=destination,
+                                text=decode_text(entry["data_coding"], payload), data_coding=entry["data_coding"],
+                                parts=len(parts))

@@ -1,337 +1,738 @@
-"""The SMPP session: one thread owns one smpplib transceiver bind.
+"""The SMPP session: one thread owns the bind(s) of one SMSC connection.
 
 smpplib is blocking, not thread-safe and has no window, so this thread is the
-only code that touches the socket. It writes submit_sm while the window has
-room and the shared token bucket allows, matches submit_sm_resp by sequence
-number, reads receipts and MO continuously (also while no job runs), sends
-enquire_link on a timer and reconnects with back-off. RQ jobs hand batches to
-it through `send()` and wait for the per-message results.
+only code that touches the sockets. smpplib connects, binds, builds every PDU
+and parses every PDU the SMSC sends; the thread adds what smpplib lacks: a
+window of outstanding submit_sm matched by sequence number, a buffered reader
+(one recv for many PDUs, one send for many), the shared token bucket,
+enquire_link on a timer and on silence, a table of command_status → action,
+reconnect with back-off and jitter, and a clean unbind after draining.
+
+RQ jobs hand batches over with `submit()` (streaming results) or `send()`
+(all results at once). Results count against the window until the job
+confirms it has recorded them: a worker killed at any moment has at most
+`window` parts that reached the SMSC without the database knowing.
 """
 from __future__ import annotations
 
-import collections
 import logging
 import queue
 import random
 import select
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import smpplib.client
+import smpplib.command_codes
 import smpplib.exceptions
+import smpplib.smpp
 from smpplib import consts
 
 from syrena_core.config import SmscSettings
 from smsc_gateway.encoding import EncodedSms, encode_sms
+from smsc_gateway.pdu import DeliverSm, PduDecodeError, encode_response, encode_submit_sm
 from smsc_gateway.interface import (DeliveryReceipt, MobileOriginated, MoSink, OutboundSms, ReceiptSink,
                                     SendResult)
 from smsc_gateway.rate import TokenBucket
-from smsc_gateway.receipts import is_receipt, parse_mobile_originated, parse_receipt
+from smsc_gateway.receipts import MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
 
 log = logging.getLogger("syrena.smsc.session")
 
 STATUS_NAMES = {v: k[len("SMPP_"):] for k, v in vars(consts).items() if k.startswith("SMPP_ESME_")}
-# The SMSC is busy, not refusing the message: pause and send the same part again.
-TEMPORARY_STATUSES = {consts.SMPP_ESME_RTHROTTLED, consts.SMPP_ESME_RMSGQFUL, consts.SMPP_ESME_RSYSERR}
-MAX_TEMPORARY_RETRIES = 5
+STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
+SMSC_UNAVAILABLE = "SMSC_UNAVAILABLE"
 MAX_RESENDS_AFTER_DISCONNECT = 3
+_HEADER = struct.Struct(">IIII")
+_MAX_PDU_SIZE = 64 * 1024
+_SUBMIT_SM_RESP = 0x80000004
+_ENQUIRE_LINK_RESP = 0x80000015
+_GENERIC_NACK = 0x80000000
+_RESPONSE_BIT = 0x80000000
+_DELIVER_SM = 0x00000005
 
 
 class SessionLost(ConnectionError):
-    """The bind is gone (closed, unbound by the SMSC or a response never came)."""
+    """The bind is gone (closed, unbound by the SMSC, framing lost or a response never came)."""
 
 
-@dataclass
-class _Batch:
-    remaining: int
-    done: threading.Event = field(default_factory=threading.Event)
+class StatusPolicy:
+    """The per-SMSC table command_status → action: retry (temporary) or fail (permanent)."""
+
+    def __init__(self, settings: SmscSettings):
+        unknown = [n for n in settings.retry_statuses if n not in STATUS_CODES]
+        if unknown:
+            raise ValueError(f"[smsc {settings.name}] retry_statuses: unknown status names {unknown}")
+        self.temporary = {STATUS_CODES[n] for n in settings.retry_statuses}
+        self.max_retries = settings.max_retries
+        self.unknown_retries = settings.unknown_status_retries
+        self.delay = settings.retry_delay
+
+    @staticmethod
+    def name(status: int) -> str:
+        return STATUS_NAMES.get(status, f"ESME_0x{status:08X}")
+
+    def is_temporary(self, status: int) -> bool:
+        return status in self.temporary or status not in STATUS_NAMES
+
+    def should_retry(self, status: int, retries_so_far: int) -> bool:
+        if status in self.temporary:
+            return retries_so_far < self.max_retries
+        return status not in STATUS_NAMES and retries_so_far < self.unknown_retries
+
+    def backoff(self, retries_so_far: int) -> float:
+        return min(self.delay * 2 ** retries_so_far, 30.0)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Submission:
     sms: OutboundSms
     encoded: EncodedSms
-    batch: _Batch
+    pending: PendingSend
     smsc_ids: list[str | None] = field(default_factory=list)
     unanswered: int = 0
     error: str | None = None
     temporary: bool = False
     possible_duplicate: bool = False
-    temporary_retries: int = 0
+    retries: int = 0
     resends: int = 0
     finished: bool = False
 
-    def result(self) -> SendResult:
+    def result(self, smsc: str) -> SendResult:
         accepted = self.error is None
         return SendResult(ref=self.sms.ref, accepted=accepted,
                           smsc_message_ids=[i for i in self.smsc_ids if i] if accepted else [],
                           parts=len(self.encoded.parts), encoding=self.encoded.encoding, error=self.error,
-                          temporary=self.temporary, possible_duplicate=self.possible_duplicate)
+                          temporary=self.temporary, possible_duplicate=self.possible_duplicate, smsc=smsc)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Part:
     submission: _Submission
     index: int
     sent_at: float = 0.0
+    ever_sent: bool = False
+
+
+class PendingSend:
+    """Batches handed to session(s); their results stream out as the SMSC answers each message."""
+
+    def __init__(self, confirm_automatically: bool = False):
+        self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
+        self._left = 0
+        self._auto = confirm_automatically
+        self._owner: dict[int, tuple[SmppSession, int]] = {}  # ref → (its session, its parts)
+
+    @property
+    def done(self) -> bool:
+        return self._left == 0
+
+    @property
+    def waiting(self) -> int:
+        """Messages handed over whose result has not been taken yet."""
+        return self._left
+
+    def _add(self, session: SmppSession, subs: list[_Submission]) -> None:
+        self._left += len(subs)
+        for sub in subs:
+            self._owner[sub.sms.ref] = (session, len(sub.encoded.parts))
+
+    def take(self, timeout: float, linger: float = 0.0, limit: int = 0) -> list[SendResult]:
+        """What finished since the last call (at most `limit` when given): waits up to `timeout` for the
+        first result, then up to `linger` more for others (fewer, larger batches for the caller to record)."""
+        if self._left == 0:
+            return []
+        out = []
+        most = min(self._left, limit) if limit else self._left
+        try:
+            out.append(self._results.get(timeout=timeout))
+            deadline = time.monotonic() + linger
+            while len(out) < most:
+                left = deadline - time.monotonic()
+                out.append(self._results.get(timeout=left) if left > 0 else self._results.get_nowait())
+        except queue.Empty:
+            pass
+        self._left -= len(out)
+        return out
+
+    def confirm(self, results: Sequence[SendResult]) -> None:
+        """The caller has recorded these results durably: their parts leave the window."""
+        if self._auto:
+            return
+        by_session: dict[SmppSession, int] = {}
+        for r in results:
+            session, parts = self._owner.pop(r.ref, (None, 0))
+            if session is not None:
+                by_session[session] = by_session.get(session, 0) + parts
+        for session, parts in by_session.items():
+            session._confirmed(parts)
+
+    def _finished(self, session: SmppSession, result: SendResult, parts: int) -> None:
+        if self._auto:
+            session._confirmed(parts)
+        self._results.put(result)
+
+    def wait_all(self) -> list[SendResult]:
+        results = []
+        while not self.done:
+            results.extend(self.take(1.0))
+        return results
+
+
+class _Link:
+    """One TCP connection and its bind, with buffered reads and writes."""
+
+    def __init__(self, client: smpplib.client.Client, submits: bool, receives: bool):
+        self.client = client
+        self.sock = client._socket
+        self.submits = submits
+        self.receives = receives
+        self.inbuf = bytearray()
+        self.outbuf: list[bytes] = []
+        self.last_received = time.monotonic()
+        self.enquire_sent_at: float | None = None
+        self.last_enquire = time.monotonic()
+
+    def queue_pdu(self, pdu) -> None:
+        self.outbuf.append(pdu.generate())
+
+    def flush(self) -> None:
+        if self.outbuf:
+            data = b"".join(self.outbuf)
+            self.outbuf.clear()
+            self.sock.sendall(data)
+
+    def read_pdus(self) -> list[bytes]:
+        """Every complete PDU now readable, raw. A length no SMPP PDU can have loses the framing."""
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise SessionLost("the SMSC closed the connection")
+        self.last_received = time.monotonic()
+        buf = self.inbuf
+        buf += chunk
+        pdus, offset = [], 0
+        while len(buf) - offset >= 16:
+            length = int.from_bytes(buf[offset:offset + 4], "big")
+            if not 16 <= length <= _MAX_PDU_SIZE:
+                raise SessionLost(f"garbage from the SMSC (command_length {length}); framing lost")
+            if len(buf) - offset < length:
+                break
+            pdus.append(bytes(buf[offset:offset + length]))
+            offset += length
+        del buf[:offset]
+        return pdus
 
 
 class SmppSession:
-    """A gateway (see interface.Gateway) over one persistent transceiver bind."""
+    """A gateway (see interface.Gateway) over one persistent SMPP connection."""
 
     def __init__(self, settings: SmscSettings, bucket: TokenBucket | None,
-                 on_receipts: ReceiptSink, on_mobile_originated: MoSink):
+                 on_receipts: ReceiptSink, on_mobile_originated: MoSink, acknowledge_after_write: bool = False):
+        """With `acknowledge_after_write` the sinks are called as sink(batch, done=callback) and each
+        deliver_sm_resp waits until its batch's callback ran (stored durably): a receipt or MO the worker
+        dies holding is never acknowledged, so the SMSC delivers it again."""
         self.settings = settings
+        self.acknowledge_after_write = acknowledge_after_write
+        self._unacknowledged: list[tuple[_Link, int]] = []
+        self._acks: queue.SimpleQueue[list[tuple[_Link, int]]] = queue.SimpleQueue()
+        self.name = settings.name
         self.bucket = bucket
         self.on_receipts = on_receipts
         self.on_mobile_originated = on_mobile_originated
-        self._incoming: queue.Queue[_Submission] = queue.Queue()
-        self._pending: collections.deque[_Part] = collections.deque()
-        self._outstanding: dict[int, _Part] = {}
+        self.policy = StatusPolicy(settings)
+        self._receipt_ids = ReceiptIdForm(settings.receipt_id_base)
+        self._assembler = MoAssembler()
+        self._incoming: queue.SimpleQueue[list[_Submission]] = queue.SimpleQueue()
+        self._pending: list[_Part] = []          # to send, oldest first; retries go to the front
+        self._pending_pos = 0
+        self._outstanding: dict[int, _Part] = {}  # by sequence number, in order sent
+        self._unconfirmed = 0
+        self._unconfirmed_lock = threading.Lock()
         self._stop = threading.Event()
         self._bound = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="smpp-session", daemon=True)
-        self._client: smpplib.client.Client | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name=f"smpp-{settings.name}", daemon=True)
+        self._links: list[_Link] = []
+        self._tx: _Link | None = None
         self._receipts: list[DeliveryReceipt] = []
         self._mo: list[MobileOriginated] = []
         self._pause_until = 0.0
+        self._tokens = 0
+        self._tokens_at = 0.0
+        self._next_token_try = 0.0
+        self._down_since: float | None = None
+        self.stats = {"submitted": 0, "retried": 0, "reconnects": 0, "receipts": 0, "mo": 0, "garbage": 0}
 
-    # ---------------------------------------------------------------- used by jobs
+    # ---------------------------------------------------------------- used by jobs and the worker
     def start(self) -> None:
         self._thread.start()
 
     def wait_bound(self, timeout: float) -> bool:
         return self._bound.wait(timeout)
 
-    def send(self, batch: Sequence[OutboundSms]) -> list[SendResult]:
-        if not batch:
-            return []
-        group = _Batch(remaining=len(batch))
-        submissions = []
+    @property
+    def is_bound(self) -> bool:
+        return self._bound.is_set()
+
+    def submit(self, batch: Sequence[OutboundSms], into: PendingSend | None = None) -> PendingSend:
+        """Hand a batch over; its results join `into` when given (one stream for a whole chunk)."""
+        pending = into if into is not None else PendingSend()
+        subs = []
         for sms in batch:
-            sub = _Submission(sms=sms, encoded=encode_sms(sms.text), batch=group)
-            sub.smsc_ids = [None] * len(sub.encoded.parts)
-            submissions.append(sub)
-            self._incoming.put(sub)
-        group.done.wait()
-        return [s.result() for s in submissions]
+            encoded = encode_sms(sms.text, flash=sms.flash)
+            sub = _Submission(sms=sms, encoded=encoded, pending=pending, possible_duplicate=sms.possible_duplicate)
+            sub.smsc_ids = [None] * len(encoded.parts)
+            subs.append(sub)
+        pending._add(self, subs)
+        if subs:
+            self._incoming.put(subs)
+            self._wake()
+        return pending
+
+    def send(self, batch: Sequence[OutboundSms]) -> list[SendResult]:
+        results = {r.ref: r for r in self.submit(batch, into=PendingSend(confirm_automatically=True)).wait_all()}
+        return [results[sms.ref] for sms in batch]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Drain what was handed over, unbind, and end the thread."""
         self._stop.set()
+        self._wake()
         self._thread.join(timeout)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass  # already awake: the pipe is full
+
+    def _confirmed(self, parts: int) -> None:
+        with self._unconfirmed_lock:
+            self._unconfirmed -= parts
+        self._wake()
 
     # ---------------------------------------------------------------- the session thread
     def _run(self) -> None:
+        try:
+            self._run_until_stopped()
+        finally:
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _run_until_stopped(self) -> None:
         backoff = 1.0
         while True:
             try:
                 self._connect()
                 backoff = 1.0
+                self._down_since = None
                 self._serve()
                 return  # asked to stop, drained and unbound
             except (OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, SessionLost) as e:
-                log.warning("SMPP session to %s:%s lost: %s", self.settings.host, self.settings.port, e)
+                log.warning("SMPP %s (%s:%s) lost: %s", self.name, self.settings.host, self.settings.port, e)
             except Exception:  # noqa: BLE001 - the session must outlive any single bad PDU
-                log.exception("SMPP session failed")
+                log.exception("SMPP %s failed", self.name)
             finally:
                 self._bound.clear()
                 self._flush_inbound()
                 self._disconnect()
+            self.stats["reconnects"] += 1
             self._requeue_outstanding()
+            if self._down_since is None:
+                self._down_since = time.monotonic()
             if self._stop.is_set():
-                self._fail_everything("ESME_RSYSERR", temporary=True)
+                self._fail_unsent(SMSC_UNAVAILABLE)
                 return
+            if time.monotonic() - self._down_since >= self.settings.failover_after:
+                self._fail_unsent(SMSC_UNAVAILABLE)  # the job sends them again, through another SMSC if one is up
             # Jitter keeps several workers from reconnecting in lock-step.
             self._stop.wait(backoff * random.uniform(0.5, 1.0))
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, self.settings.reconnect_max_delay)
+
+    def _new_client(self) -> smpplib.client.Client:
+        s = self.settings
+        client = smpplib.client.Client(s.host, s.port, timeout=max(s.response_timeout, 1.0),
+                                       allow_unknown_opt_params=True, logger_name=f"syrena.smsc.smpplib.{s.name}")
+        try:
+            client.connect()
+        except BaseException:
+            client.disconnect()  # the socket smpplib made for the failed attempt
+            raise
+        return client
 
     def _connect(self) -> None:
         s = self.settings
-        client = smpplib.client.Client(s.host, s.port, timeout=max(s.response_timeout, 1.0),
-                                       allow_unknown_opt_params=True)
-        client.set_message_sent_handler(self._on_submit_resp)
-        client.set_message_received_handler(self._on_deliver_sm)
-        client.set_error_pdu_handler(lambda pdu: None)  # statuses are handled per command, not raised
-        client.connect()
-        self._client = client
-        client.bind_transceiver(system_id=s.system_id, password=s.password, system_type=s.system_type)
-        log.info("SMPP bound to %s:%s as %s", s.host, s.port, s.system_id)
+        credentials = dict(system_id=s.system_id, password=s.password, system_type=s.system_type,
+                           addr_ton=s.source_ton, addr_npi=s.source_npi)
+        if s.bind_mode == "transceiver":
+            client = self._new_client()
+            self._links = [_Link(client, submits=True, receives=True)]
+            client.bind_transceiver(**credentials)
+        else:
+            tx_client = self._new_client()
+            self._links = [_Link(tx_client, submits=True, receives=False)]
+            tx_client.bind_transmitter(**credentials)
+            rx_client = self._new_client()
+            self._links.append(_Link(rx_client, submits=False, receives=True))
+            rx_client.bind_receiver(**credentials)
+        self._tx = self._links[0]
+        for link in self._links:
+            link.sock.settimeout(max(s.response_timeout, 1.0))
+        log.info("SMPP %s bound to %s:%s as %s (%s)", s.name, s.host, s.port, s.system_id, s.bind_mode)
         self._bound.set()
 
     def _disconnect(self) -> None:
-        if self._client is not None:
+        for link in self._links:
             try:
-                self._client.disconnect()
+                link.client.disconnect()
             except Exception:  # noqa: BLE001 - closing a broken socket may fail in many ways
                 pass
-            self._client = None
+        self._links, self._tx = [], None
 
     def _serve(self) -> None:
-        client = self._client
-        last_activity = time.monotonic()
+        sockets = [link.sock for link in self._links] + [self._wake_r]
+        by_socket = {link.sock: link for link in self._links}
         while True:
             self._take_new_work()
-            if self._stop.is_set() and not self._pending and not self._outstanding and self._incoming.empty():
+            self._send_acknowledgements()
+            if self._stop.is_set() and not self._has_unsent() and not self._outstanding:
                 self._unbind()
                 return
-            sent = self._submit_what_fits()
-            if sent:
-                last_activity = time.monotonic()
-            wait = 0.0 if (sent and self._pending) else 0.02 if (self._pending or self._outstanding) else 0.2
-            readable, _, _ = select.select([client._socket], [], [], wait)
-            if readable:
-                self._read_available()
-                last_activity = time.monotonic()
-            self._flush_inbound()
             now = time.monotonic()
-            self._check_response_timeouts(now)
-            if now - last_activity > self.settings.enquire_link_interval:
-                client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
-                last_activity = now
+            wait = self._submit_what_fits(now)
+            for link in self._links:
+                link.flush()
+            readable, _, _ = select.select(sockets, [], [], wait)
+            for sock in readable:
+                if sock is self._wake_r:
+                    try:
+                        self._wake_r.recv(4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                link = by_socket[sock]
+                for raw in link.read_pdus():
+                    self._dispatch(link, raw)
+                link.flush()  # deliver_sm_resp and enquire_link_resp go out right after their PDUs
+            self._flush_inbound()
+            self._check_timers(time.monotonic())
 
-    def _read_available(self) -> None:
-        client = self._client
-        while True:
-            pdu = client.read_pdu()
-            if pdu.command == "unbind":
-                resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
-                resp.sequence = pdu.sequence
-                client.send_pdu(resp)
-                raise SessionLost("the SMSC unbound")
-            if pdu.command == "submit_sm_resp":
-                self._on_submit_resp(pdu)
-            elif pdu.command == "deliver_sm":
-                client._message_received(pdu)
-            elif pdu.command == "enquire_link":
-                client._enquire_link_received(pdu)
-            elif pdu.command == "generic_nack":
-                self._on_generic_nack(pdu)
-            readable, _, _ = select.select([client._socket], [], [], 0)
-            if not readable:
-                return
-
-    def _unbind(self) -> None:
-        try:
-            self._client.unbind()
-        except Exception:  # noqa: BLE001 - we leave either way
-            pass
+    # ---------------------------------------------------------------- sending
+    def _has_unsent(self) -> bool:
+        return self._pending_pos < len(self._pending)
 
     def _take_new_work(self) -> None:
         while True:
             try:
-                sub = self._incoming.get_nowait()
+                subs = self._incoming.get_nowait()
             except queue.Empty:
                 return
-            for index in range(len(sub.encoded.parts)):
-                self._pending.append(_Part(sub, index))
-            sub.unanswered = len(sub.encoded.parts)
+            for sub in subs:
+                sub.unanswered = len(sub.encoded.parts)
+                self._pending.extend(_Part(sub, index) for index in range(len(sub.encoded.parts)))
 
-    def _submit_what_fits(self) -> int:
-        now = time.monotonic()
-        if now < self._pause_until or not self._pending:
-            return 0
-        room = min(self.settings.window - len(self._outstanding), len(self._pending))
+    def _requeue_front(self, parts: list[_Part]) -> None:
+        rest = self._pending[self._pending_pos:]
+        self._pending = parts + rest
+        self._pending_pos = 0
+
+    def _submit_what_fits(self, now: float) -> float:
+        """Send what the window and the bucket allow; return how long the loop may wait for input."""
+        if not self._has_unsent():
+            self._compact()
+            return 1.0 if not self._outstanding else 0.2
+        if now < self._pause_until:
+            return self._pause_until - now
+        room = self.settings.window - len(self._outstanding) - max(self._unconfirmed, 0)
         if room <= 0:
-            return 0
-        allowed = self.bucket.take(room) if self.bucket else room
+            return 0.2  # a response, a confirmation or the wake pipe ends the wait
+        room = min(room, len(self._pending) - self._pending_pos)
+        allowed = self._take_tokens(room, now)
+        if allowed <= 0:
+            return max(0.001, self._next_token_try - now)
         s = self.settings
-        for _ in range(allowed):
-            part = self._pending.popleft()
+        tx = self._tx
+        next_sequence = tx.client.next_sequence  # smpplib's generator: binds and enquire_links share it
+        pending, pos = self._pending, self._pending_pos
+        sent = 0
+        while sent < allowed and pos < len(pending):
+            part = pending[pos]
+            pos += 1
             sub = part.submission
             if sub.finished:  # a permanent error on a sibling part already settled it
                 continue
-            pdu = self._client.send_message(
-                source_addr_ton=s.source_ton, source_addr_npi=s.source_npi, source_addr=s.source_addr,
+            sequence = next_sequence()
+            tx.outbuf.append(encode_submit_sm(
+                sequence, **_source(sub.sms.sender, s),
                 dest_addr_ton=consts.SMPP_TON_INTL, dest_addr_npi=consts.SMPP_NPI_ISDN,
                 destination_addr=sub.sms.destination.lstrip("+"),
                 short_message=sub.encoded.parts[part.index], data_coding=sub.encoded.data_coding,
-                esm_class=sub.encoded.esm_class, registered_delivery=True)
+                esm_class=sub.encoded.esm_class, registered_delivery=1,
+                validity_period=_validity(sub.sms.validity_minutes or s.validity_minutes)))
             part.sent_at = now
-            self._outstanding[pdu.sequence] = part
-        return allowed
+            part.ever_sent = True
+            self._outstanding[sequence] = part
+            sent += 1
+        self._pending_pos = pos
+        self._tokens -= sent
+        self.stats["submitted"] += sent
+        return 0.0 if self._has_unsent() and sent == allowed else 0.2
 
-    def _on_submit_resp(self, pdu) -> None:
-        part = self._outstanding.pop(pdu.sequence, None)
+    def _take_tokens(self, want: int, now: float) -> int:
+        """Tokens come from the shared bucket a few at a time and are spent within TOKEN_HORIZON of taking
+        them (the bucket's refill leaves that slack, see rate.py); leftovers expire rather than burst."""
+        if self.bucket is None:
+            return want
+        if self._tokens > 0 and now - self._tokens_at > TokenBucket.HORIZON:
+            self._tokens = 0
+        if self._tokens < want and now >= self._next_token_try:
+            granted = self.bucket.take(max(want - self._tokens, self.bucket.prefetch) if self._tokens == 0
+                                       else want - self._tokens)
+            if granted:
+                if self._tokens == 0:
+                    self._tokens_at = now
+                self._tokens += granted
+            else:
+                self._next_token_try = now + self.bucket.refill_interval
+        return min(want, self._tokens)
+
+    def _compact(self) -> None:
+        if self._pending_pos:
+            del self._pending[:self._pending_pos]
+            self._pending_pos = 0
+
+    # ---------------------------------------------------------------- receiving
+    def _dispatch(self, link: _Link, raw: bytes) -> None:
+        _length, command_id, status, sequence = _HEADER.unpack_from(raw)
+        if command_id == _SUBMIT_SM_RESP:
+            # The hot path, decoded here: message_id is the only field, a C-octet string.
+            end = raw.find(b"\0", 16)
+            self._on_submit_resp(sequence, status, raw[16:end if end >= 0 else len(raw)])
+            return
+        if command_id == _ENQUIRE_LINK_RESP:
+            link.enquire_sent_at = None
+            return
+        if command_id == _GENERIC_NACK:
+            self._on_generic_nack(sequence, status)
+            return
+        if command_id == _DELIVER_SM:
+            try:
+                pdu = DeliverSm(raw[16:])
+            except PduDecodeError as e:
+                self.stats["garbage"] += 1
+                log.warning("SMPP %s: undecodable deliver_sm (sequence %d): %s", self.name, sequence, e)
+                self._nack(link, sequence, consts.SMPP_ESME_RINVCMDLEN)
+                return
+            self._on_deliver_sm(pdu)
+            if self.acknowledge_after_write:
+                self._unacknowledged.append((link, sequence))
+            else:
+                link.outbuf.append(encode_response(_DELIVER_SM, consts.SMPP_ESME_ROK, sequence, b"\0"))
+            return
+        try:
+            name = smpplib.command_codes.get_command_name(command_id)
+        except (smpplib.exceptions.UnknownCommandError, KeyError):
+            self.stats["garbage"] += 1
+            log.warning("SMPP %s: unknown command_id 0x%08X (sequence %d)", self.name, command_id, sequence)
+            if not command_id & _RESPONSE_BIT:
+                self._nack(link, sequence, consts.SMPP_ESME_RINVCMDID)
+            return
+        try:
+            pdu = smpplib.smpp.parse_pdu(raw, client=link.client, allow_unknown_opt_params=True)
+        except Exception as e:  # noqa: BLE001 - any malformed body: answer it and go on
+            self.stats["garbage"] += 1
+            log.warning("SMPP %s: undecodable %s (sequence %d): %s", self.name, name, sequence, e)
+            if not command_id & _RESPONSE_BIT:
+                self._nack(link, sequence, consts.SMPP_ESME_RINVCMDLEN)
+            return
+        if name == "enquire_link":
+            resp = smpplib.smpp.make_pdu("enquire_link_resp", client=link.client)
+            resp.sequence = sequence
+            link.queue_pdu(resp)
+        elif name == "unbind":
+            resp = smpplib.smpp.make_pdu("unbind_resp", client=link.client)
+            resp.sequence = sequence
+            link.queue_pdu(resp)
+            link.flush()
+            raise SessionLost("the SMSC unbound")
+        elif not command_id & _RESPONSE_BIT:
+            log.info("SMPP %s: %s is not handled; answered with generic_nack", self.name, name)
+            self._nack(link, sequence, consts.SMPP_ESME_RINVCMDID)
+
+    def _nack(self, link: _Link, sequence: int, status: int) -> None:
+        nack = smpplib.smpp.make_pdu("generic_nack", client=link.client, status=status)
+        nack.sequence = sequence
+        link.queue_pdu(nack)
+
+    def _on_submit_resp(self, sequence: int, status: int, message_id: bytes) -> None:
+        part = self._outstanding.pop(sequence, None)
         if part is None:
-            log.warning("submit_sm_resp for unknown sequence %s", pdu.sequence)
+            log.warning("SMPP %s: submit_sm_resp for unknown sequence %s", self.name, sequence)
             return
         sub = part.submission
-        if pdu.status == consts.SMPP_ESME_ROK:
-            message_id = pdu.message_id
-            sub.smsc_ids[part.index] = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
-            self._part_answered(sub)
-        elif pdu.status in TEMPORARY_STATUSES and sub.temporary_retries < MAX_TEMPORARY_RETRIES:
-            sub.temporary_retries += 1
-            self._pause_until = time.monotonic() + 0.5 * sub.temporary_retries
-            self._pending.appendleft(part)
+        if status == consts.SMPP_ESME_ROK:
+            sub.smsc_ids[part.index] = self._receipt_ids.canonical(message_id.decode("ascii", "replace"))
+            sub.unanswered -= 1
+            if sub.unanswered <= 0:
+                self._finish(sub)
         else:
-            sub.error = STATUS_NAMES.get(pdu.status, f"ESME_0x{pdu.status:08X}")
-            sub.temporary = pdu.status in TEMPORARY_STATUSES
-            self._part_answered(sub)
+            self._on_refused(part, status)
 
-    def _on_generic_nack(self, pdu) -> None:
-        part = self._outstanding.pop(pdu.sequence, None)
+    def _on_refused(self, part: _Part, status: int) -> None:
+        sub = part.submission
+        if self.policy.should_retry(status, sub.retries):
+            delay = self.policy.backoff(sub.retries)
+            sub.retries += 1
+            self.stats["retried"] += 1
+            # Throttling and a full queue concern the whole link, not this message: pause everything.
+            self._pause_until = max(self._pause_until, time.monotonic() + delay)
+            self._requeue_front([part])
+            return
+        sub.error = self.policy.name(status)
+        sub.temporary = self.policy.is_temporary(status)
+        self._finish(sub)
+
+    def _on_generic_nack(self, sequence: int, status: int) -> None:
+        part = self._outstanding.pop(sequence, None)
         if part is not None:
-            part.submission.error = STATUS_NAMES.get(pdu.status, "ESME_RINVCMDID")
-            self._part_answered(part.submission)
-
-    def _part_answered(self, sub: _Submission) -> None:
-        sub.unanswered -= 1
-        if sub.unanswered <= 0 or sub.error is not None:
-            self._finish(sub)
+            self._on_refused(part, status or consts.SMPP_ESME_RINVCMDID)
+        else:
+            log.warning("SMPP %s: generic_nack 0x%X for sequence %d", self.name, status, sequence)
 
     def _finish(self, sub: _Submission) -> None:
         if sub.finished:
             return
         sub.finished = True
-        sub.batch.remaining -= 1
-        if sub.batch.remaining == 0:
-            sub.batch.done.set()
+        parts = len(sub.encoded.parts)
+        with self._unconfirmed_lock:
+            self._unconfirmed += parts
+        sub.pending._finished(self, sub.result(self.name), parts)
 
     def _on_deliver_sm(self, pdu) -> None:
-        # Only collect here: deliver_sm_resp goes out when this returns, so no I/O.
+        # Only collect here: writing to the database happens in the writers' threads.
         if is_receipt(pdu):
-            receipt = parse_receipt(pdu)
+            receipt = parse_receipt(pdu, self._receipt_ids, self.name)
             if receipt is not None:
                 self._receipts.append(receipt)
             else:
-                log.warning("a receipt without a message id was ignored")
+                log.warning("SMPP %s: a receipt without a message id was ignored", self.name)
         else:
-            self._mo.append(parse_mobile_originated(pdu))
+            message = self._assembler.add(pdu)
+            if message is not None:
+                self._mo.append(message)
 
     def _flush_inbound(self) -> None:
-        if self._receipts:
-            batch, self._receipts = self._receipts, []
-            self.on_receipts(batch)
-        if self._mo:
-            batch, self._mo = self._mo, []
-            self.on_mobile_originated(batch)
+        self._mo.extend(self._assembler.expired())
+        receipts, self._receipts = self._receipts, []
+        mo, self._mo = self._mo, []
+        self.stats["receipts"] += len(receipts)
+        self.stats["mo"] += len(mo)
+        if not self.acknowledge_after_write:
+            if receipts:
+                self.on_receipts(receipts)
+            if mo:
+                self.on_mobile_originated(mo)
+            return
+        acks, self._unacknowledged = self._unacknowledged, []
+        if not acks:
+            return
+        # Both writers must have stored their share before the SMSC hears back about any of it.
+        waiting = [bool(receipts), bool(mo)]
+        lock = threading.Lock()
 
-    def _check_response_timeouts(self, now: float) -> None:
-        limit = self.settings.response_timeout
-        if any(now - p.sent_at > limit for p in self._outstanding.values()):
-            raise SessionLost(f"no submit_sm_resp within {limit}s")
+        def written(index: int) -> None:
+            with lock:
+                waiting[index] = False
+                if any(waiting):
+                    return
+            self._acks.put(acks)
+            self._wake()
+        if receipts:
+            self.on_receipts(receipts, done=lambda: written(0))
+        if mo:
+            self.on_mobile_originated(mo, done=lambda: written(1))
+        if not receipts and not mo:  # PDUs that carried nothing to store (e.g. a part of a long MO)
+            self._acks.put(acks)
+
+    def _send_acknowledgements(self) -> None:
+        while True:
+            try:
+                acks = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            for link, sequence in acks:
+                if link in self._links:  # after a reconnect the SMSC sends the old ones again anyway
+                    link.outbuf.append(encode_response(_DELIVER_SM, consts.SMPP_ESME_ROK, sequence, b"\0"))
+
+    # ---------------------------------------------------------------- timers and failures
+    def _check_timers(self, now: float) -> None:
+        s = self.settings
+        if self._outstanding:
+            oldest = next(iter(self._outstanding.values()))  # dicts keep insertion (= sending) order
+            if now - oldest.sent_at > s.response_timeout:
+                raise SessionLost(f"no submit_sm_resp within {s.response_timeout}s")
+        for link in self._links:
+            if link.enquire_sent_at is not None:
+                if now - link.enquire_sent_at > s.response_timeout:
+                    raise SessionLost(f"no enquire_link_resp within {s.response_timeout}s")
+            elif now - link.last_enquire >= s.enquire_link_interval or \
+                    now - link.last_received >= s.enquire_link_interval:
+                link.queue_pdu(smpplib.smpp.make_pdu("enquire_link", client=link.client))
+                link.enquire_sent_at = link.last_enquire = now
+                link.flush()
+
+    def _unbind(self) -> None:
+        for link in self._links:
+            try:
+                link.flush()
+                link.client.unbind()
+            except Exception:  # noqa: BLE001 - we leave either way
+                pass
 
     def _requeue_outstanding(self) -> None:
         """Parts sent without an answer may or may not have reached the SMSC: send them again after
         reconnecting (at least once beats never for an alert) and flag the message as a possible duplicate."""
-        for part in sorted(self._outstanding.values(), key=lambda p: p.sent_at, reverse=True):
+        again = []
+        for part in self._outstanding.values():
             sub = part.submission
             sub.resends += 1
             sub.possible_duplicate = True
             if sub.resends > MAX_RESENDS_AFTER_DISCONNECT:
-                sub.error, sub.temporary = "ESME_RSYSERR", True
+                sub.error, sub.temporary = SMSC_UNAVAILABLE, True
                 self._finish(sub)
             else:
-                self._pending.appendleft(part)
+                again.append(part)
         self._outstanding.clear()
+        self._tokens = 0
+        self._requeue_front(again)
 
-    def _fail_everything(self, error: str, temporary: bool) -> None:
+    def _fail_unsent(self, error: str) -> None:
+        """Hand never-answered work back to the jobs as temporarily failed."""
         self._take_new_work()
-        for part in self._pending:
-            part.submission.error, part.submission.temporary = error, temporary
-            self._finish(part.submission)
-        self._pending.clear()
+        for part in self._pending[self._pending_pos:]:
+            sub = part.submission
+            if not sub.finished:
+                sub.error, sub.temporary = error, True
+                self._finish(sub)
+        self._pending, self._pending_pos = [], 0
+
+
+def _source(sender: str | None, s: SmscSettings) -> dict:
+    """An alphanumeric sender id is TON 5 / NPI 0; digits keep the connection's TON/NPI (short code)."""
+    address = sender or s.source_addr
+    if address.isdigit():
+        return dict(source_addr_ton=s.source_ton, source_addr_npi=s.source_npi, source_addr=address)
+    return dict(source_addr_ton=consts.SMPP_TON_ALNUM, source_addr_npi=consts.SMPP_NPI_UNK, source_addr=address[:11])
+
+
+def _validity(minutes: int) -> str | None:
+    """A relative validity period (SMPP 3.4 §7.1.1): YYMMDDhhmmss000R."""
+    if not minutes:
+        return None
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    return f"0000{days:02d}{hours:02d}{mins:02d}00000R"

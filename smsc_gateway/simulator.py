@@ -9,11 +9,14 @@ the control thread reaches them through ``asyncio.run_coroutine_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import json
 import logging
 import math
+import random
 import signal
+import struct
 import threading
 import time
 from collections import deque
@@ -38,11 +41,16 @@ from smsc_gateway.pdu import (
     ESME_RINVPASWD,
     ESME_RINVSYSID,
     ESME_ROK,
+    ESME_RINVDSTADR,
+    ESME_RMSGQFUL,
+    ESME_RSYSERR,
+    ESME_RTHROTTLED,
     GENERIC_NACK,
     HEADER,
     HEADER_SIZE,
     MAX_PDU_SIZE,
     MESSAGE_STATE_DELIVERED,
+    MESSAGE_STATE_EXPIRED,
     MESSAGE_STATE_UNDELIVERABLE,
     NPI_ISDN,
     NPI_UNKNOWN,
@@ -50,6 +58,9 @@ from smsc_gateway.pdu import (
     SUBMIT_SM,
     TAG_MESSAGE_STATE,
     TAG_RECEIPTED_MESSAGE_ID,
+    TAG_SAR_MSG_REF_NUM,
+    TAG_SAR_SEGMENT_SEQNUM,
+    TAG_SAR_TOTAL_SEGMENTS,
     TON_ALPHANUMERIC,
     TON_INTERNATIONAL,
     TON_UNKNOWN,
@@ -88,8 +99,16 @@ class SimulatorOptions:
     control_port: int = 8025  # HTTP control port (0 = pick a free one)
     system_id: str = "syrena"  # the one ESME account; a mismatch is refused with ESME_RINVSYSID
     password: str = "secret"  # ... and a wrong password with ESME_RINVPASWD
-    receipt_delay: float = 0.2  # seconds between submit_sm and its delivery receipt
-    delivered_ratio: float = 1.0  # share of messages receipted DELIVRD; the rest get UNDELIV err:001
+    receipt_delay: float = 0.2  # seconds between submit_sm and its delivery receipt (the least)
+    receipt_delay_max: float = 0.0  # above receipt_delay: each receipt waits uniformly in between
+    delivered_ratio: float = 1.0  # share of messages receipted DELIVRD ...
+    expired_ratio: float = 0.0  # ... EXPIRED err:000; the rest get UNDELIV err:001
+    receipt_form: str = "both"  # "both": TLVs and text; "tlv": TLVs only; "text": text only
+    receipt_text_id: str = "dec"  # "dec" as in submit_sm_resp, or "hex": the text id in hexadecimal
+    tps: float = 0.0  # its own limit: submit_sm beyond it in any 1 s window get ESME_RTHROTTLED; 0 = none
+    error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
+    disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
+    seed: int = 1  # the random faults above are reproducible
 
 
 def _utc_timestamp() -> str:
@@ -133,6 +152,8 @@ class _MessageStore:
     def _append(self, submit: SubmitSm, system_id: str, message_ids: list[str], payload: bytes, parts: int) -> None:
         record = {
             "source_addr": submit.source_addr,
+            "source_addr_ton": submit.source_addr_ton,
+            "validity_period": submit.validity_period,
             "destination_addr": submit.destination_addr,
             "text": decode_text(submit.data_coding, payload),
             "data_coding": submit.data_coding,
@@ -269,10 +290,20 @@ class _SmppSession(asyncio.Protocol):
             return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_RINVBNDSTS, sequence)
         submit = parse_submit_sm(body)
         segment, payload = split_user_data(submit.esm_class, submit.short_message, submit.tlvs)
+        refusal = self._simulator._refusal()
+        if refusal is not None:
+            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, refusal, sequence)
         message_id = self._simulator._accept_submit(self, submit, segment, payload)
+        if self._simulator._should_drop():
+            # Accepted but never answered: the client cannot know, and must send it again.
+            self._closing = True
+            return None
         return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
 
-    def _on_enquire_link(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
+    def _on_enquire_link(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes | None:
+        self._simulator._enquire_links += 1
+        if self._simulator.faults["ignore_enquire_link"]:
+            return None
         return encode_pdu(ENQUIRE_LINK | RESPONSE_BIT, ESME_ROK, sequence)
 
     def _on_unbind(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
@@ -283,6 +314,8 @@ class _SmppSession(asyncio.Protocol):
     def _on_delivery_answered(self, command_id: int, status: int, sequence: int, _body: bytes) -> None:
         """deliver_sm_resp or generic_nack for one of our deliver_sm: either way it is settled."""
         delivery = self._awaiting_resp.pop(sequence, None)
+        if command_id == GENERIC_NACK:
+            self._simulator._generic_nacks += 1
         if delivery is not None and status != ESME_ROK:
             logger.debug("%s answered deliver_sm %d with 0x%08x status 0x%x; not retried",
                          self.peer, sequence, command_id, status)
@@ -311,6 +344,10 @@ class _SmppSession(asyncio.Protocol):
         if not self._transport.is_closing():
             self._transport.write(b"".join(self._outgoing))
         self._outgoing.clear()
+
+    def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, bypassing the codec: for fault injection."""
+        self._transport.write(data)
 
 
 class _ControlServer(ThreadingHTTPServer):
@@ -352,18 +389,35 @@ class _ControlHandler(BaseHTTPRequestHandler):
     def _get_stats(self) -> None:
         self._reply(200, self.server.simulator.stats())
 
+    def _get_submit_times(self) -> None:
+        self._reply(200, {"times": self.server.simulator.submit_times()})
+
+    def _read_json(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= _MAX_CONTROL_BODY:
+            raise ValueError("a JSON body of at most 64 KiB is required")
+        request = json.loads(self.rfile.read(length))
+        if not isinstance(request, dict):
+            raise ValueError("the body must be a JSON object")
+        return request
+
+    def _get_faults(self) -> None:
+        self._reply(200, self.server.simulator.fault_stats())
+
+    def _post_faults(self) -> None:
+        try:
+            self.server.simulator.inject_faults(**self._read_json())
+            self._reply(200, self.server.simulator.fault_stats())
+        except (ValueError, TypeError) as error:
+            self._reply(400, {"error": str(error)})
+
     def _post_mo(self) -> None:
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            if not 0 < length <= _MAX_CONTROL_BODY:
-                raise ValueError("a JSON body of at most 64 KiB is required")
-            request = json.loads(self.rfile.read(length))
-            if not isinstance(request, dict):
-                raise ValueError("the body must be a JSON object")
+            request = self._read_json()
             fields = [request.get(name) for name in ("from", "to", "text")]
             if not all(isinstance(value, str) for value in fields):
                 raise ValueError('"from", "to" and "text" must be strings')
-            sessions = self.server.simulator.inject_mo(*fields)
+            sessions = self.server.simulator.inject_mo(*fields, sar=bool(request.get("sar")))
         except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError included
             self._reply(400, {"error": str(error)})
             return
@@ -375,6 +429,8 @@ class _ControlHandler(BaseHTTPRequestHandler):
     _ROUTES = {
         "/messages": {"GET": _get_messages, "DELETE": _delete_messages},
         "/stats": {"GET": _get_stats},
+        "/submit-times": {"GET": _get_submit_times},
+        "/faults": {"GET": _get_faults, "POST": _post_faults},
         "/mo": {"POST": _post_mo},
     }
 
@@ -412,12 +468,24 @@ class SmscSimulator:
         self._sessions: set[_SmppSession] = set()
         self._bound: list[_SmppSession] = []
         self._queued: list[_Delivery] = []
-        self._due_receipts: deque[tuple[float, _PendingReceipt]] = deque()
+        self._due_receipts: list[tuple[float, int, _PendingReceipt]] = []  # a heap: delays may vary
+        self._receipt_order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._random = random.Random(options.seed)
+        self.faults = {"throttle": 0, "drop_after": None, "ignore_enquire_link": False}
+        self._recent_submits: deque[float] = deque()
+        self._submit_times: list[float] = []
+        self._throttled = 0
+        self._errors = 0
+        self._drops = 0
+        self._enquire_links = 0
+        self._generic_nacks = 0
         self._next_receiver = 0
         # Decimal ids counting up from the wall clock in microseconds, so they
         # stay unique across simulator restarts against the same database.
         self._message_ids = itertools.count(time.time_ns() // 1_000)
         self._receipts_decided = 0
+        self._outcomes = {"DELIVRD": 0, "EXPIRED": 0, "UNDELIV": 0}
         self._mo_references = itertools.count(1)
         self._submit_count = 0
         self._receipts_sent = 0
@@ -494,7 +562,81 @@ class SmscSimulator:
             "mo_sent": self._mo_sent,
         }
 
-    def inject_mo(self, source: str, destination: str, text: str) -> int:
+    def fault_stats(self) -> dict:
+        """The faults in force and what they did (GET /faults)."""
+        return {
+            **self.faults,
+            "throttled": self._throttled,
+            "errors": self._errors,
+            "drops": self._drops,
+            "enquire_link": self._enquire_links,
+            "generic_nack_received": self._generic_nacks,
+        }
+
+    def submit_times(self) -> list[float]:
+        """Wall-clock time (Unix seconds) of every accepted submit_sm, in order."""
+        return list(self._submit_times)
+
+    def inject_faults(self, throttle: int | None = None, drop_after: int | None = None,
+                      ignore_enquire_link: bool | None = None, drop_now: bool = False,
+                      garbage: str | None = None) -> dict:
+        """throttle: answer the next N submit_sm with ESME_RTHROTTLED; drop_after: close every connection
+        after N more accepted submit_sm (their responses unsent); ignore_enquire_link: stop (or resume)
+        answering enquire_link; drop_now: close every connection; garbage: send bound receivers
+        "unknown_command", "truncated", "bad_ucs2" or "bad_length"."""
+        if throttle is not None:
+            self.faults["throttle"] = int(throttle)
+        if drop_after is not None:
+            self.faults["drop_after"] = int(drop_after)
+        if ignore_enquire_link is not None:
+            self.faults["ignore_enquire_link"] = bool(ignore_enquire_link)
+        if garbage is not None and garbage not in _GARBAGE:
+            raise ValueError(f"garbage must be one of {sorted(_GARBAGE)}")
+        if drop_now or garbage:
+            self._call_in_loop(self._disturb(drop_now, garbage))
+        return self.fault_stats()
+
+    async def _disturb(self, drop_now: bool, garbage: str | None) -> None:
+        for session in list(self._bound):
+            if garbage and session.can_receive:
+                session.send_raw(_GARBAGE[garbage](self))
+            if drop_now:
+                self._drops += 1
+                session.abort()
+
+    def _refusal(self) -> int | None:
+        """Why the next submit_sm is refused, if it is."""
+        if self.faults["throttle"] > 0:
+            self.faults["throttle"] -= 1
+            self._throttled += 1
+            return ESME_RTHROTTLED
+        if self.options.tps > 0:
+            now = time.monotonic()
+            recent = self._recent_submits
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            if len(recent) >= self.options.tps:
+                self._throttled += 1
+                return ESME_RTHROTTLED
+        if self.options.error_ratio and self._random.random() < self.options.error_ratio:
+            self._errors += 1
+            return self._random.choice((ESME_RSYSERR, ESME_RMSGQFUL, ESME_RINVDSTADR))
+        return None
+
+    def _should_drop(self) -> bool:
+        drop_after = self.faults["drop_after"]
+        if drop_after is not None:
+            if drop_after <= 1:
+                self.faults["drop_after"] = None
+                self._drops += 1
+                return True
+            self.faults["drop_after"] = drop_after - 1
+        if self.options.disconnect_ratio and self._random.random() < self.options.disconnect_ratio:
+            self._drops += 1
+            return True
+        return False
+
+    def inject_mo(self, source: str, destination: str, text: str, sar: bool = False) -> int:
         """Send a mobile-originated SMS to one bound receiver (round-robin).
 
         Returns the number of sessions it was sent to (0 or 1). Raises
@@ -509,10 +651,17 @@ class SmscSimulator:
             if not address or len(address) > _MAX_ADDRESS_LENGTH or not address.isascii():
                 raise ValueError(f'"{name}" must be 1-{_MAX_ADDRESS_LENGTH} ASCII characters')
         data_coding, payloads = encode_for_delivery(text)
+        reference = next(self._mo_references)
+        sar_tlvs = [b""] * len(payloads)
         if len(payloads) == 1:
             user_data, esm_class = payloads, 0
+        elif sar:  # the SAR TLVs carry the position; the payload has no header
+            user_data, esm_class = payloads, 0
+            sar_tlvs = [encode_tlv(TAG_SAR_MSG_REF_NUM, (reference & 0xFFFF).to_bytes(2, "big"))
+                        + encode_tlv(TAG_SAR_TOTAL_SEGMENTS, bytes((len(payloads),)))
+                        + encode_tlv(TAG_SAR_SEGMENT_SEQNUM, bytes((number,)))
+                        for number in range(1, len(payloads) + 1)]
         else:
-            reference = next(self._mo_references)
             user_data = [concatenation_udh(reference, len(payloads), number) + payload
                          for number, payload in enumerate(payloads, start=1)]
             esm_class = ESM_CLASS_UDHI
@@ -521,11 +670,11 @@ class SmscSimulator:
                 encode_deliver_sm(
                     source_addr=source_addr, source_addr_ton=source_ton, source_addr_npi=source_npi,
                     destination_addr=destination_addr, dest_addr_ton=dest_ton, dest_addr_npi=dest_npi,
-                    esm_class=esm_class, data_coding=data_coding, short_message=part,
+                    esm_class=esm_class, data_coding=data_coding, short_message=part, tlvs=tlvs,
                 ),
                 system_id=None, is_receipt=False,
             )
-            for part in user_data
+            for part, tlvs in zip(user_data, sar_tlvs)
         ]
         return self._call_in_loop(self._send_mo(deliveries))
 
@@ -583,25 +732,34 @@ class SmscSimulator:
     def _accept_submit(self, session: _SmppSession, submit: SubmitSm, segment: Segment | None, payload: bytes) -> str:
         message_id = str(next(self._message_ids))
         self._submit_count += 1
+        self._submit_times.append(time.time())
+        if self.options.tps > 0:
+            self._recent_submits.append(time.monotonic())
         self._store.add(submit, session.system_id, message_id, segment, payload)
         if submit.registered_delivery & 1:
-            # The delay is constant, so receipts fall due in submission order and
-            # one timer for the oldest one replaces a timer per message.
-            due_at = self._loop.time() + self.options.receipt_delay
-            if not self._due_receipts:
-                self._loop.call_at(due_at, self._send_due_receipts)
-            self._due_receipts.append((due_at, _PendingReceipt(session, submit, message_id, payload, _receipt_date())))
+            delay = self.options.receipt_delay
+            if self.options.receipt_delay_max > delay:
+                delay = self._random.uniform(delay, self.options.receipt_delay_max)
+            due_at = self._loop.time() + delay
+            pending = _PendingReceipt(session, submit, message_id, payload, _receipt_date())
+            heapq.heappush(self._due_receipts, (due_at, next(self._receipt_order), pending))
+            # One timer for the earliest receipt replaces a timer per message.
+            if self._timer is None or due_at < self._timer.when():
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = self._loop.call_at(due_at, self._send_due_receipts)
         return message_id
 
     def _send_due_receipts(self) -> None:
+        self._timer = None
         now = self._loop.time()
         due_receipts = self._due_receipts
         while due_receipts and due_receipts[0][0] <= now:
-            receipt = due_receipts.popleft()[1]
+            receipt = heapq.heappop(due_receipts)[2]
             self._dispatch(_Delivery(self._receipt_body(receipt), receipt.submitter.system_id, is_receipt=True),
                            preferred=receipt.submitter)
         if due_receipts:
-            self._loop.call_at(due_receipts[0][0], self._send_due_receipts)
+            self._timer = self._loop.call_at(due_receipts[0][0], self._send_due_receipts)
 
     def _dispatch(self, delivery: _Delivery, preferred: _SmppSession | None = None) -> None:
         if preferred is not None and preferred.can_receive:
@@ -618,27 +776,44 @@ class SmscSimulator:
         if delivery.is_receipt:
             self._receipts_sent += 1
 
-    def _is_next_delivered(self) -> bool:
-        # Deterministic spread: after n receipts, floor(n * ratio) of them were DELIVRD.
-        ratio = self.options.delivered_ratio
-        self._receipts_decided += 1
-        return math.floor(self._receipts_decided * ratio) > math.floor((self._receipts_decided - 1) * ratio)
+    def _next_outcome(self) -> str:
+        """DELIVRD, EXPIRED or UNDELIV in the configured mix, spread evenly and deterministically: after n
+        receipts, floor(n * delivered_ratio) were DELIVRD and floor(n * (delivered + expired)) DELIVRD or
+        EXPIRED."""
+        n = self._receipts_decided = self._receipts_decided + 1
+        delivered, expired = self.options.delivered_ratio, self.options.expired_ratio
+        if self._outcomes["DELIVRD"] < math.floor(n * delivered):
+            stat = "DELIVRD"
+        elif self._outcomes["DELIVRD"] + self._outcomes["EXPIRED"] < math.floor(n * (delivered + expired)):
+            stat = "EXPIRED"
+        else:
+            stat = "UNDELIV"
+        self._outcomes[stat] += 1
+        return stat
 
     def _receipt_body(self, receipt: _PendingReceipt) -> bytes:
         submit = receipt.submit
-        if self._is_next_delivered():
-            stat, delivered, error, state = "DELIVRD", "001", "000", MESSAGE_STATE_DELIVERED
-        else:
-            stat, delivered, error, state = "UNDELIV", "000", "001", MESSAGE_STATE_UNDELIVERABLE
-        excerpt = decode_text(submit.data_coding, receipt.part_payload)[:20]
-        short_message = (
-            f"id:{receipt.message_id} sub:001 dlvrd:{delivered} submit date:{receipt.submit_date} "
-            f"done date:{_receipt_date()} stat:{stat} err:{error} text:"
-        ).encode("ascii") + gsm_encode_lossy(excerpt)
-        tlvs = (
-            encode_tlv(TAG_RECEIPTED_MESSAGE_ID, receipt.message_id.encode("ascii") + b"\0")
-            + encode_tlv(TAG_MESSAGE_STATE, bytes((state,)))
-        )
+        stat = self._next_outcome()
+        delivered, error, state = {
+            "DELIVRD": ("001", "000", MESSAGE_STATE_DELIVERED),
+            "EXPIRED": ("000", "000", MESSAGE_STATE_EXPIRED),
+            "UNDELIV": ("000", "001", MESSAGE_STATE_UNDELIVERABLE),
+        }[stat]
+        form = self.options.receipt_form
+        text_id = format(int(receipt.message_id), "X") if self.options.receipt_text_id == "hex" else receipt.message_id
+        short_message = b""
+        if form in ("both", "text"):
+            excerpt = decode_text(submit.data_coding, receipt.part_payload)[:20]
+            short_message = (
+                f"id:{text_id} sub:001 dlvrd:{delivered} submit date:{receipt.submit_date} "
+                f"done date:{_receipt_date()} stat:{stat} err:{error} text:"
+            ).encode("ascii") + gsm_encode_lossy(excerpt)
+        tlvs = b""
+        if form in ("both", "tlv"):
+            tlvs = (
+                encode_tlv(TAG_RECEIPTED_MESSAGE_ID, receipt.message_id.encode("ascii") + b"\0")
+                + encode_tlv(TAG_MESSAGE_STATE, bytes((state,)))
+            )
         return encode_deliver_sm(
             source_addr=submit.destination_addr, source_addr_ton=submit.dest_addr_ton,
             source_addr_npi=submit.dest_addr_npi,
@@ -647,6 +822,32 @@ class SmscSimulator:
             esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=DATA_CODING_GSM,
             short_message=short_message, tlvs=tlvs,
         )
+
+
+def _garbage_unknown_command(simulator: SmscSimulator) -> bytes:
+    return encode_pdu(0x00000777, ESME_ROK, 0x7FFFFF01, b"\x01\x02")
+
+
+def _garbage_truncated(simulator: SmscSimulator) -> bytes:
+    # A deliver_sm whose body stops inside its mandatory fields.
+    return encode_pdu(DELIVER_SM, ESME_ROK, 0x7FFFFF02, b"\0\x01\x0148601")
+
+
+def _garbage_bad_ucs2(simulator: SmscSimulator) -> bytes:
+    # An MO claiming UCS-2 with an odd number of octets and a lone surrogate.
+    body = encode_deliver_sm(source_addr="48601999999", source_addr_ton=TON_INTERNATIONAL, source_addr_npi=NPI_ISDN,
+                             destination_addr="4800", dest_addr_ton=TON_UNKNOWN, dest_addr_npi=NPI_ISDN,
+                             esm_class=0, data_coding=8, short_message=b"\x00S\xd8\x00\x00")
+    return encode_pdu(DELIVER_SM, ESME_ROK, 0x7FFFFF03, body)
+
+
+def _garbage_bad_length(simulator: SmscSimulator) -> bytes:
+    # A command_length no PDU can have: the stream's framing is lost.
+    return struct.pack("!IIII", 7, DELIVER_SM, 0, 0x7FFFFF04) + b"garbage"
+
+
+_GARBAGE = {"unknown_command": _garbage_unknown_command, "truncated": _garbage_truncated,
+            "bad_ucs2": _garbage_bad_ucs2, "bad_length": _garbage_bad_length}
 
 
 def serve_forever(options: SimulatorOptions) -> None:

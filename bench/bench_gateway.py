@@ -1,0 +1,179 @@
+"""The gateway at full speed and at a contract's pace.
+
+1. Throughput: 100,000 messages (GATEWAY_MESSAGES) written straight into the database as one campaign,
+   enqueued in chunks, sent by ONE `flask worker` (window 50, receipts on, no TPS limit) to the bundled
+   simulator in its own process; measured until every message is `submitted` and until every receipt is
+   recorded (`delivered`). Baseline in the same run: a plain smpplib loop with the same window against the
+   same simulator, reading every receipt (GATEWAY_BASELINE_MESSAGES).
+2. Pace: T = 200 TPS shared by 4 workers (GATEWAY_TPS_MESSAGES messages); from the simulator's record of
+   every submit_sm: the busiest sliding 1-second window and the average rate.
+
+    make bench BENCH_ARGS=gateway
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
+
+from bench_fanout import _free_port, _smpplib_windowed_loop, _wait_port, _with_path  # noqa: E402
+
+MESSAGES = int(os.environ.get("GATEWAY_MESSAGES", "100000"))
+BASELINE_MESSAGES = int(os.environ.get("GATEWAY_BASELINE_MESSAGES", "20000"))
+TPS_MESSAGES = int(os.environ.get("GATEWAY_TPS_MESSAGES", "3000"))
+TPS = 200
+WINDOW = 50
+TEXT = "Test syreny: awaria wodociagu, nie pij wody z kranu do odwolania."
+
+
+def _campaign(url: str, count: int) -> int:
+    from sqlalchemy import text
+
+    from syrena_core.db import session_scope
+    with session_scope(url) as s:
+        cid = s.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
+                             "VALUES ('alert', 'severe', :b, 'sending', now()) RETURNING id"), {"b": TEXT}).scalar()
+        s.execute(text("INSERT INTO message (campaign_id, phone, status, attempts, queued_at, possible_duplicate) "
+                       "SELECT :c, '+4869' || lpad(n::text, 7, '0'), 'queued', 0, now(), false "
+                       "FROM generate_series(1, :n) n"), {"c": cid, "n": count})
+    return cid
+
+
+def _counts(url: str, cid: int) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from syrena_core.db import session_scope
+    with session_scope(url) as s:
+        return dict(s.execute(text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY 1"),
+                              {"c": cid}).all())
+
+
+def _send_and_wait(settings, count: int, timeout: float) -> tuple[float, float]:
+    from campaigns.jobs import enqueue_chunks
+    from campaigns.service import pending_chunks
+    from syrena_core.db import session_scope
+    url = settings.database.url
+    cid = _campaign(url, count)
+    start = time.perf_counter()
+    with session_scope(url) as s:
+        enqueue_chunks(pending_chunks(s, cid, settings.campaigns.chunk_size), "alert")
+    submitted_at = None
+    while time.perf_counter() - start < timeout:
+        counts = _counts(url, cid)
+        if submitted_at is None and not counts.get("queued") and not counts.get("submitting"):
+            submitted_at = time.perf_counter()
+        if counts.get("delivered", 0) == count:
+            return submitted_at - start, time.perf_counter() - start
+        time.sleep(0.1)
+    raise RuntimeError(f"campaign {cid} did not finish: {counts}")
+
+
+def _busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+
+
+def main() -> dict:
+    from sqlalchemy import text
+
+    from syrena_core.config import get_settings, load_settings
+    from syrena_core.db import engine_for, import_all_models
+    from syrena_core.queues import redis_connection
+
+    import_all_models()
+    base = load_settings()
+    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
+    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{dbname}"'))
+    smpp_port, control_port, redis_port = _free_port(), _free_port(), _free_port()
+    # A Redis of its own: a worker of anything else sharing a Redis database would take these jobs.
+    redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                     "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    _wait_port(redis_port)
+    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
+               SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SMSC__PORT=str(smpp_port),
+               SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
+               SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+               SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SYRENA_")})
+    get_settings.cache_clear()
+    settings = get_settings()
+    logs = Path(os.environ.get("TMPDIR", "/tmp"))
+    procs: list[subprocess.Popen] = []
+
+    def worker(extra: dict | None = None, name: str = "worker") -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env={**env, **(extra or {})},
+                                stdout=open(logs / f"bench-gateway-{name}.log", "w"), stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    def stop(some: list[subprocess.Popen]) -> None:
+        for p in some:
+            p.terminate()
+        for p in some:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    try:
+        redis_connection(settings.redis.url).flushdb()
+        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        sim = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
+                                "--control-port", str(control_port)], cwd=ROOT, env=env,
+                               stdout=open(logs / "bench-gateway-sim.log", "w"), stderr=subprocess.STDOUT)
+        procs.append(sim)
+        _wait_port(smpp_port)
+        one = worker()
+        _send_and_wait(settings, 2000, 120)  # warm-up: bind, caches
+        submit_s, receipts_s = _send_and_wait(settings, MESSAGES, 1800)
+        stop([one])
+        baseline = _smpplib_windowed_loop(smpp_port, BASELINE_MESSAGES)
+
+        env["SYRENA_SMSC__TPS"] = str(TPS)
+        four = [worker({"SYRENA_SMSC__TPS": str(TPS)}, f"tps-{n}") for n in range(4)]
+        time.sleep(3)  # every worker bound
+        _send_and_wait(settings, TPS_MESSAGES, 600)
+        times = json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}/submit-times"))["times"]
+        times = times[-TPS_MESSAGES:]
+        stop(four)
+    finally:
+        stop(procs)
+        engine_for(settings.database.url).dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        redis_server.terminate()
+        redis_server.wait(10)
+
+    submit_rate, receipt_rate = MESSAGES / submit_s, MESSAGES / receipts_s
+    span = max(times) - min(times)
+    return {
+        "messages": MESSAGES,
+        "one_worker_window50_submitted_msg_per_s": round(submit_rate),
+        "one_worker_window50_receipts_recorded_msg_per_s": round(receipt_rate),
+        "smpplib_window50_loop_msg_per_s": round(baseline),
+        "ratio_submitted_vs_smpplib_loop": round(submit_rate / baseline, 2),
+        "ratio_receipts_recorded_vs_smpplib_loop": round(receipt_rate / baseline, 2),
+        "tps_limit": TPS,
+        "tps_workers": 4,
+        "tps_messages": len(times),
+        "tps_busiest_1s_window": _busiest_second(times),
+        "tps_average_msg_per_s": round((len(times) - 1) / span, 1),
+        "tps_average_share_of_limit": round((len(times) - 1) / span / TPS, 3),
+    }
+
+
+if __name__ == "__main__":
+    print(main())

@@ -1,0 +1,39 @@
+// An SMSC written with the npm "smpp" package (an SMPP implementation independent of ours and of
+// smpplib): binds one account, answers submit_sm with hexadecimal ids, sends a receipt per message
+// (TLVs and text) and mobile-originated messages on request. Prints "listening <port>" when ready.
+const smpp = require('smpp');
+
+let next = 0xA0000;
+const server = smpp.createServer(function (session) {
+  session.on('bind_transceiver', function (pdu) {
+    session.pause();
+    if (pdu.system_id !== 'syrena' || pdu.password !== 'secret') {
+      session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }));
+      session.close();
+      return;
+    }
+    session.send(pdu.response({ system_id: 'NODESMSC' }));
+    session.resume();
+    session.deliver_sm({ source_addr: '48601999000', source_addr_ton: 1, destination_addr: '4800',
+                         short_message: 'HELP' });
+  });
+  session.on('submit_sm', function (pdu) {
+    const id = (next++).toString(16).toUpperCase();
+    session.send(pdu.response({ message_id: id }));
+    if (pdu.registered_delivery) {
+      setTimeout(function () {
+        session.deliver_sm({
+          source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 4,
+          short_message: 'id:' + id + ' sub:001 dlvrd:001 submit date:2611290000 done date:2611290001 ' +
+                         'stat:DELIVRD err:000 text:',
+          receipted_message_id: id, message_state: 2,
+        });
+      }, 20);
+    }
+  });
+  session.on('enquire_link', function (pdu) { session.send(pdu.response()); });
+  session.on('unbind', function (pdu) { session.send(pdu.response()); session.close(); });
+  session.on('error', function () {});
+});
+server.listen(0, '127.0.0.1', function () { console.log('listening ' + server.address().port); });
+process.on('SIGTERM', function () { process.exit(0); });

@@ -1,0 +1,65 @@
+"""The client against an SMSC nobody here wrote: the npm `smpp` package's server (installed on first use
+into var/interop-npm, git-ignored), run by node."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from smsc_gateway.interface import OutboundSms
+from smsc_gateway.session import SmppSession
+from syrena_core.config import SmscSettings
+from tests.gateway.test_session import Sink
+from tests.helpers import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+NPM_DIR = ROOT / "var" / "interop-npm"
+NPM_PACKAGE = "smpp@0.5.1"
+
+
+@pytest.fixture(scope="module")
+def node_smsc():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.fail("the interoperability test needs node and npm (Debian: apt-get install nodejs npm)")
+    if not (NPM_DIR / "node_modules" / "smpp").is_dir():
+        NPM_DIR.mkdir(parents=True, exist_ok=True)
+        (NPM_DIR / "package.json").write_text('{"private": true}\n')
+        installed = subprocess.run([npm, "install", "--no-audit", "--no-fund", NPM_PACKAGE], cwd=NPM_DIR,
+                                   capture_output=True, text=True, timeout=300)
+        if installed.returncode != 0:
+            pytest.fail(f"npm install {NPM_PACKAGE} failed:\n{installed.stderr[-2000:]}")
+    proc = subprocess.Popen([node, str(Path(__file__).parent / "interop" / "smsc.js")], cwd=NPM_DIR,
+                            env={"NODE_PATH": str(NPM_DIR / "node_modules"), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("listening "):
+        proc.kill()
+        pytest.fail(f"the node SMSC did not start: {line}{proc.stdout.read()[-2000:]}")
+    yield int(line.split()[1])
+    proc.terminate()
+    proc.wait(10)
+    proc.stdout.close()
+
+
+def test_the_client_submits_and_matches_receipts_with_an_independent_smsc(node_smsc):
+    receipts, mo = Sink(), Sink()
+    session = SmppSession(SmscSettings(port=node_smsc, window=10, enquire_link_interval=1), None, receipts, mo)
+    session.start()
+    try:
+        assert session.wait_bound(10), "no bind with the node SMSC"
+        batch = [OutboundSms(ref=n, destination=f"+4860100{n:04d}", text=f"Komunikat {n}") for n in range(40)]
+        batch.append(OutboundSms(ref=99, destination="+48601009999", text="Długi komunikat z ogonkami. " * 4))
+        results = session.send(batch)
+        assert all(r.accepted for r in results)
+        ids = {i for r in results for i in r.smsc_message_ids}
+        assert len(ids) == 40 + results[-1].parts
+        wait_until(lambda: len(receipts.items) == len(ids), 15, "a receipt for every part")
+        assert {r.smsc_message_id for r in receipts.items} == ids
+        assert {r.state for r in receipts.items} == {"DELIVRD"}
+        wait_until(lambda: mo.items, 10, "the MO the node SMSC sends on bind")
+        assert (mo.items[0].source, mo.items[0].text) == ("+48601999000", "HELP")
+    finally:
+        session.stop()
