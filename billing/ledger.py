@@ -1,34 +1,216 @@
-"""What a message costs: the tariff in force times its SMS parts."""
+"""What a message costs, and the ledger that records it.
+
+A message is charged once, when the SMSC accepts it (or, with `[billing] charge_on = "delivered"`, when its
+last part is receipted DELIVRD), at the tariff in force at that moment, for the parts the gateway really
+sent. Entries are never changed: a correction is a new entry.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from billing.models import Tariff
-from syrena_core.config import BillingSettings
+from billing.exceptions import InvalidCorrection, InvalidTariff
+from billing.models import ChargeKind, CostEntry, EntryType, Tariff
+from syrena_core.accounts import User, record
+from syrena_core.config import BillingSettings, get_settings
 from syrena_core.db import utcnow
 
-FIRST_TARIFF_FROM = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+def _month_start(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings) -> Tariff:
-    """The tariff in force at `at`; the configured one is recorded as the first tariff when none exists."""
+def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, smsc: str | None = None) -> Tariff:
+    """The tariff in force at `at` for the SMSC connection `smsc`: its own, else the general one. With no
+    general tariff recorded yet, the configured one is recorded as the first, from the start of the current
+    month: the month Syrena first sends carries its set-up fee."""
     at = at or utcnow()
-    tariff = session.scalar(select(Tariff).where(Tariff.valid_from <= at).order_by(Tariff.valid_from.desc()).limit(1))
+    if smsc:
+        own = session.scalar(select(Tariff).where(Tariff.smsc == smsc, Tariff.valid_from <= at)
+                             .order_by(Tariff.valid_from.desc()).limit(1))
+        if own is not None:
+            return own
+    general = select(Tariff).where(Tariff.smsc.is_(None))
+    tariff = session.scalar(general.where(Tariff.valid_from <= at).order_by(Tariff.valid_from.desc()).limit(1))
     if tariff is None:
-        tariff = session.scalar(select(Tariff).order_by(Tariff.valid_from).limit(1))
+        tariff = session.scalar(general.order_by(Tariff.valid_from).limit(1))
     if tariff is None:
-        # Several workers may get here at once: the unique valid_from lets one insert win.
+        first_from = _month_start(at)
+        # Several workers may get here at once: the unique (smsc, valid_from) lets one insert win.
         session.execute(insert(Tariff).values(
-            valid_from=FIRST_TARIFF_FROM, currency=defaults.currency, price_per_part=defaults.price_per_part,
-            monthly_fee=defaults.monthly_fee, setup_fee=defaults.setup_fee).on_conflict_do_nothing())
-        tariff = session.scalar(select(Tariff).where(Tariff.valid_from == FIRST_TARIFF_FROM))
+            valid_from=first_from, currency=defaults.currency, price_per_part=defaults.price_per_part,
+            monthly_fee=defaults.monthly_fee, setup_fee=defaults.setup_fee, vat_rate=defaults.vat_rate,
+        ).on_conflict_do_nothing())
+        tariff = session.scalar(general.order_by(Tariff.valid_from).limit(1))
     return tariff
 
 
 def message_cost(tariff: Tariff, parts: int) -> Decimal:
     return tariff.price_per_part * parts
+
+
+def list_tariffs(session: Session) -> Sequence[Tariff]:
+    return session.scalars(select(Tariff).order_by(Tariff.smsc.nulls_first(), Tariff.valid_from)).all()
+
+
+def _money(raw: Any, what: str, places: int) -> Decimal:
+    if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
+        raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
+    try:
+        value = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidTariff(f"{what} is not a number: {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidTariff(f"{what} must be zero or more")
+    step = Decimal(1).scaleb(-places)
+    if value != value.quantize(step):
+        raise InvalidTariff(f"{what} has more than {places} decimal places")
+    return value.quantize(step)
+
+
+def create_tariff(session: Session, actor: User | None, *, valid_from: datetime | None, price_per_part: Any,
+                  monthly_fee: Any, setup_fee: Any, vat_rate: Any, currency: Any, smsc: Any = None) -> Tariff:
+    """Add a tariff from `valid_from` on (now when omitted), for one SMSC connection or (smsc None) for all
+    without their own. It may not start before the newest charge it would cover: that would re-price costs
+    already recorded."""
+    valid_from = valid_from or utcnow()
+    if smsc is not None and (not isinstance(smsc, str) or len(smsc.strip()) > 32):
+        raise InvalidTariff("smsc is the name of an SMSC connection, at most 32 characters")
+    smsc = (smsc or "").strip() or None
+    if valid_from.tzinfo is None:
+        raise InvalidTariff("valid_from needs a time zone (UTC: a trailing Z or +00:00)")
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise InvalidTariff("currency must be a three-letter code such as PLN")
+    price = _money(price_per_part, "price_per_part", 4)
+    monthly = _money(monthly_fee, "monthly_fee", 2)
+    setup = _money(setup_fee, "setup_fee", 2)
+    vat = _money(vat_rate, "vat_rate", 4)
+    if vat >= 1:
+        raise InvalidTariff("vat_rate is a fraction, e.g. \"0.23\" for 23%")
+    covered = select(func.max(CostEntry.charged_at))
+    newest_charge = session.scalar(covered.where(CostEntry.smsc == smsc) if smsc else covered)
+    if newest_charge is not None and valid_from < newest_charge:
+        raise InvalidTariff(f"valid_from {valid_from.isoformat()} is before the newest recorded charge "
+                            f"({newest_charge.isoformat()}): past costs cannot be re-priced")
+    if session.scalar(select(Tariff.id).where(Tariff.valid_from == valid_from,
+                                              Tariff.smsc == smsc if smsc else Tariff.smsc.is_(None))):
+        raise InvalidTariff(f"a tariff from {valid_from.isoformat()} exists already")
+    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency.upper(), price_per_part=price, monthly_fee=monthly,
+                    setup_fee=setup, vat_rate=vat)
+    session.add(tariff)
+    session.flush()
+    record(session, "tariff.create", actor, "tariff", tariff.id,
+           {"smsc": smsc, "valid_from": valid_from.isoformat(), "price_per_part": str(price), "monthly_fee": str(monthly),
+            "setup_fee": str(setup), "vat_rate": str(vat), "currency": currency.upper()})
+    return tariff
+
+
+# Zone attribution, decided once when the cost is recorded: among the campaign's target zones, the lowest
+# id of those that selected the subscriber — a zone covering one of their locations, or one meeting a zone
+# they subscribed to by SMS code. Every message thus lands in exactly one zone (NULL: reached only through
+# a drawn area), and zone totals add up to the campaign total.
+_CHARGE_MESSAGES = text("""
+INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, campaign_id, zone_id, department, phone,
+                        encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
+SELECT :at, 'charge', c.kind, m.id, m.campaign_id,
+       (SELECT min(cz.zone_id)
+        FROM campaign_zone cz JOIN zone z ON z.id = cz.zone_id
+        JOIN subscriber_location l ON l.subscriber_id = m.subscriber_id
+        WHERE cz.campaign_id = m.campaign_id
+          AND (ST_Covers(z.geom, l.geom)
+               OR l.zone_id = z.id
+               OR (l.zone_id IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM zone sz WHERE sz.id = l.zone_id AND ST_Intersects(z.geom, sz.geom)
+                   AND ST_Relate(z.geom, sz.geom, 'T********'))))),
+       c.department, m.phone, m.encoding, m.parts, m.smsc,
+       ARRAY(SELECT p.smsc_message_id FROM message_part p WHERE p.message_id = m.id ORDER BY p.part_no),
+       :tariff_id, :price, :price * m.parts, :currency
+FROM message m JOIN campaign c ON c.id = m.campaign_id
+WHERE m.id = ANY(CAST(:ids AS bigint[])) AND m.parts IS NOT NULL AND m.smsc IS NOT DISTINCT FROM :smsc
+ORDER BY m.id
+ON CONFLICT (message_id) WHERE entry_type = 'charge' AND message_id IS NOT NULL DO NOTHING
+""")
+
+
+_CONNECTIONS = text("SELECT DISTINCT smsc FROM message WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
+def _charge(session: Session, message_ids: Sequence[int], at: datetime, billing: BillingSettings) -> None:
+    """One statement per SMSC connection among the messages (a chunk usually went through one)."""
+    ids = list(message_ids)
+    for smsc in session.scalars(_CONNECTIONS, {"ids": ids}).all():
+        tariff = tariff_at(session, at, billing, smsc)
+        session.execute(_CHARGE_MESSAGES, {"at": at, "ids": ids, "smsc": smsc, "tariff_id": tariff.id,
+                                           "price": tariff.price_per_part, "currency": tariff.currency})
+
+
+def charge_accepted(session: Session, message_ids: Sequence[int], at: datetime, billing: BillingSettings) -> None:
+    """Record the cost of messages the SMSC has just accepted (their parts already stored), in one statement."""
+    if message_ids and billing.charge_on == "accepted":
+        _charge(session, message_ids, at, billing)
+
+
+_NEWLY_DELIVERED = text("SELECT id FROM message WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'delivered'")
+
+
+def charge_delivered(session: Session, message_ids: Sequence[int]) -> None:
+    """With charge_on = "delivered": record the cost of those of `message_ids` now delivered (every part)."""
+    billing = get_settings().billing
+    if not message_ids or billing.charge_on != "delivered":
+        return
+    delivered = session.scalars(_NEWLY_DELIVERED, {"ids": list(message_ids)}).all()
+    if delivered:
+        _charge(session, delivered, utcnow(), billing)
+
+
+def record_transactional_charge(session: Session, *, phone: str, parts: int, encoding: str,
+                                smsc_message_ids: Sequence[str], at: datetime | None = None,
+                                smsc: str | None = None, billing: BillingSettings | None = None) -> CostEntry:
+    """Charge one transactional SMS (verification code, keyword reply) the SMSC accepted, in the caller's
+    transaction. Charged on acceptance whatever `charge_on` says: these have no message row to settle."""
+    billing = billing or get_settings().billing
+    at = at or utcnow()
+    tariff = tariff_at(session, at, billing, smsc)
+    entry = CostEntry(charged_at=at, entry_type=EntryType.CHARGE.value, kind=ChargeKind.TRANSACTIONAL.value,
+                      phone=phone, encoding=encoding, parts=parts, smsc=smsc or None,
+                      smsc_message_ids=list(smsc_message_ids),
+                      tariff_id=tariff.id, price_per_part=tariff.price_per_part,
+                      amount=message_cost(tariff, parts), currency=tariff.currency)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def record_correction(session: Session, actor: User | None, corrects_id: Any, amount: Any, parts: Any,
+                      note: Any) -> CostEntry:
+    """A correction to an entry: a new entry with the difference (negative to refund), never an edit."""
+    corrects = session.get(CostEntry, corrects_id) if isinstance(corrects_id, int) else None
+    if corrects is None:
+        raise InvalidCorrection(f"no ledger entry with id {corrects_id!r}")
+    if not isinstance(note, str) or not note.strip():
+        raise InvalidCorrection("say why: a correction needs a note")
+    if not isinstance(parts, int) or isinstance(parts, bool):
+        raise InvalidCorrection("parts is a whole number (negative to take parts back)")
+    try:
+        difference = Decimal(amount) if isinstance(amount, str) else None
+    except InvalidOperation:
+        difference = None
+    if difference is None or not difference.is_finite() or difference != difference.quantize(Decimal("0.0001")):
+        raise InvalidCorrection("amount is a decimal string with at most 4 places, negative for a refund")
+    entry = CostEntry(charged_at=utcnow(), entry_type=EntryType.CORRECTION.value, kind=corrects.kind,
+                      message_id=corrects.message_id, campaign_id=corrects.campaign_id, zone_id=corrects.zone_id,
+                      department=corrects.department, phone=corrects.phone, encoding=corrects.encoding,
+                      parts=parts, smsc=corrects.smsc, smsc_message_ids=[], tariff_id=corrects.tariff_id,
+                      price_per_part=corrects.price_per_part, amount=difference, currency=corrects.currency,
+                      corrects_id=corrects.id, note=note.strip())
+    session.add(entry)
+    session.flush()
+    record(session, "cost.correct", actor, "cost_entry", corrects.id,
+           {"amount": str(difference), "parts": parts, "note": note.strip()})
+    return entry
+

@@ -1,0 +1,224 @@
+"""Monthly cost reports: rows by one grouping, and the month's totals with fees and VAT.
+
+Months are UTC calendar months. Rows come from the maintained daily summary; `source="ledger"` computes
+the same from the ledger itself (the benchmark's baseline, and the proof that the two agree).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Sequence
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from billing.exceptions import InvalidReportRequest
+from billing.models import Tariff
+from syrena_core.config import BillingSettings
+
+GROUPINGS = ("campaign", "zone", "department", "day", "kind", "encoding", "smsc")
+GROSZ = Decimal("0.01")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def parse_month(raw: Any) -> date:
+    """'YYYY-MM' → the month's first day."""
+    match = _MONTH.fullmatch(raw.strip()) if isinstance(raw, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise InvalidReportRequest(f"month must be YYYY-MM (e.g. 2026-11), got {raw!r}")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def grosz(value: Decimal) -> Decimal:
+    return value.quantize(GROSZ, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: Any            # campaign id, zone id, department, date, kind or encoding; None where there is none
+    label: str | None   # campaign title, zone name; None where the key says it all
+    messages: int
+    parts: int
+    amount: Decimal     # exact: the sum of the ledger's amounts
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    fee: str            # "subscription" or "setup"
+    tariff_id: int
+    period_from: datetime
+    period_to: datetime
+    amount: Decimal
+    vat_rate: Decimal
+    smsc: str | None = None   # the SMSC connection whose contract it is; None: the general tariff
+
+
+@dataclass(frozen=True)
+class Totals:
+    messages: int
+    parts: int
+    sms_cost: Decimal   # exact sum of the rows
+    subscription: Decimal
+    setup: Decimal
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: date
+    group_by: str
+    currency: str
+    rows: list[ReportRow]
+    totals: Totals
+    fees: list[FeeLine]
+
+    @property
+    def month_label(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+
+_DIMENSION = {"campaign": "campaign_id", "zone": "zone_id", "department": "department", "kind": "kind",
+              "encoding": "encoding", "day": "day", "smsc": "smsc"}
+_FROM_SUMMARY = """
+SELECT {col} AS key, sum(messages) AS messages, sum(parts) AS parts, sum(amount) AS amount
+FROM cost_summary WHERE day >= :start AND day < :end GROUP BY 1"""
+_FROM_LEDGER = """
+SELECT {col} AS key, count(*) FILTER (WHERE entry_type = 'charge') AS messages, sum(parts) AS parts,
+       sum(amount) AS amount
+FROM (SELECT *, (charged_at AT TIME ZONE 'UTC')::date AS day FROM cost_entry
+      WHERE charged_at >= :start_at AND charged_at < :end_at) e
+GROUP BY 1"""
+
+
+def _grouped(session: Session, month: date, column: str, source: str) -> list[tuple]:
+    sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column)
+    end = next_month(month)
+    return session.execute(text(sql), {"start": month, "end": end, "start_at": utc_midnight(month),
+                                       "end_at": utc_midnight(end)}).all()
+
+
+def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
+    ids = [k for k in keys if k is not None]
+    if not ids:
+        return {}
+    if group_by == "campaign":
+        rows = session.execute(text("SELECT id, coalesce(title, left(body, 60)) FROM campaign WHERE id = ANY(:ids)"),
+                               {"ids": ids}).all()
+    elif group_by == "zone":
+        rows = session.execute(text("SELECT id, name FROM zone WHERE id = ANY(:ids)"), {"ids": ids}).all()
+    else:
+        return {}
+    return dict(rows)
+
+
+def report_rows(session: Session, month: date, group_by: str, source: str = "summary") -> list[ReportRow]:
+    if group_by not in GROUPINGS:
+        raise InvalidReportRequest(f"group_by must be one of {', '.join(GROUPINGS)}, got {group_by!r}")
+    raw = _grouped(session, month, _DIMENSION[group_by], source)
+    labels = _labels(session, group_by, [r.key for r in raw])
+    rows = [ReportRow(r.key, labels.get(r.key), int(r.messages), int(r.parts), Decimal(r.amount)) for r in raw]
+    if group_by in ("day", "kind", "encoding", "smsc"):
+        rows.sort(key=lambda r: str(r.key))
+    else:  # biggest spenders first; the row without a key (no zone, no department) last among equals
+        rows.sort(key=lambda r: (-r.amount, r.key is None, str(r.key)))
+    return rows
+
+
+def _fee_lines(tariffs: Sequence[Tariff], month: date, mode: str) -> list[FeeLine]:
+    start, end = utc_midnight(month), utc_midnight(next_month(month))
+    month_seconds = Decimal((end - start).total_seconds())
+    lines: list[FeeLine] = []
+    if tariffs and start <= tariffs[0].valid_from < end and tariffs[0].setup_fee:
+        first = tariffs[0]
+        lines.append(FeeLine("setup", first.id, first.valid_from, first.valid_from, first.setup_fee, first.vat_rate,
+                             first.smsc))
+    for n, tariff in enumerate(tariffs):
+        until = tariffs[n + 1].valid_from if n + 1 < len(tariffs) else end
+        period_from, period_to = max(start, tariff.valid_from), min(end, until)
+        if period_to <= period_from:
+            continue
+        if mode == "whole":
+            # The tariff the month (or the service) began under is billed for the whole month.
+            lines.append(FeeLine("subscription", tariff.id, start, end, tariff.monthly_fee, tariff.vat_rate,
+                                 tariff.smsc))
+            break
+        share = Decimal((period_to - period_from).total_seconds()) / month_seconds
+        lines.append(FeeLine("subscription", tariff.id, period_from, period_to, grosz(tariff.monthly_fee * share),
+                             tariff.vat_rate, tariff.smsc))
+    return lines
+
+
+def monthly_report(session: Session, month: date | str, group_by: str, billing: BillingSettings,
+                   source: str = "summary") -> MonthlyReport:
+    if isinstance(month, str):
+        month = parse_month(month)
+    rows = report_rows(session, month, group_by, source)
+    tariffs = session.scalars(select(Tariff).order_by(Tariff.valid_from)).all()
+    vat_by_tariff = {t.id: t.vat_rate for t in tariffs}
+    # VAT per rate: the SMS of each tariff at its rate, each fee at its tariff's rate.
+    bases: dict[Decimal, Decimal] = {}
+    for tariff_id, _messages, _parts, amount in _grouped(session, month, "tariff_id", source):
+        rate = vat_by_tariff[tariff_id]
+        bases[rate] = bases.get(rate, Decimal(0)) + Decimal(amount)
+    # Each contract (the general tariff, and each SMSC connection with its own) has its own fees.
+    chains: dict[str | None, list[Tariff]] = {}
+    for tariff in tariffs:
+        chains.setdefault(tariff.smsc, []).append(tariff)
+    fees = [line for chain in chains.values() for line in _fee_lines(chain, month, billing.monthly_fee_mode)]
+    for line in fees:
+        bases[line.vat_rate] = bases.get(line.vat_rate, Decimal(0)) + line.amount
+    sms_cost = sum((r.amount for r in rows), Decimal(0))
+    subscription = sum((f.amount for f in fees if f.fee == "subscription"), Decimal(0))
+    setup = sum((f.amount for f in fees if f.fee == "setup"), Decimal(0))
+    net = grosz(sms_cost + subscription + setup)
+    vat = sum((grosz(base * rate) for rate, base in bases.items()), Decimal(0))
+    totals = Totals(messages=sum(r.messages for r in rows), parts=sum(r.parts for r in rows), sms_cost=sms_cost,
+                    subscription=subscription, setup=setup, net=net, vat=vat, gross=net + vat)
+    currency = chains[None][-1].currency if chains.get(None) else billing.currency
+    return MonthlyReport(month, group_by, currency, rows, totals, fees)
+
+
+_SUMMARY_VS_LEDGER = text("""
+WITH ledger AS (
+    SELECT (charged_at AT TIME ZONE 'UTC')::date AS day, kind, campaign_id, zone_id, department, encoding, smsc,
+           tariff_id, count(*) FILTER (WHERE entry_type = 'charge') AS messages, sum(parts) AS parts,
+           sum(amount) AS amount
+    FROM cost_entry WHERE charged_at >= :start_at AND charged_at < :end_at
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+), summary AS (
+    SELECT day, kind, campaign_id, zone_id, department, encoding, smsc, tariff_id, messages, parts, amount
+    FROM cost_summary WHERE day >= :start AND day < :end
+)
+SELECT coalesce(l.day, s.day) AS day, coalesce(l.campaign_id, s.campaign_id) AS campaign_id,
+       l.amount AS ledger_amount, s.amount AS summary_amount
+FROM ledger l FULL JOIN summary s
+  ON (l.day, l.kind, l.encoding, l.tariff_id) = (s.day, s.kind, s.encoding, s.tariff_id)
+ AND l.campaign_id IS NOT DISTINCT FROM s.campaign_id AND l.zone_id IS NOT DISTINCT FROM s.zone_id
+ AND l.department IS NOT DISTINCT FROM s.department AND l.smsc IS NOT DISTINCT FROM s.smsc
+WHERE l.amount IS DISTINCT FROM s.amount OR l.parts IS DISTINCT FROM s.parts
+   OR l.messages IS DISTINCT FROM s.messages
+""")
+
+
+def summary_differences(session: Session, month: date) -> list[tuple]:
+    """Keys where the maintained summary and the ledger disagree for the month; empty when they agree."""
+    end = next_month(month)
+    return session.execute(_SUMMARY_VS_LEDGER, {"start": month, "end": end, "start_at": utc_midnight(month),
+                                                 "end_at": utc_midnight(end)}).all()
+
+
+def month_days(month: date) -> list[date]:
+    end = next_month(month)
+    return [month + timedelta(days=n) for n in range((end - month).days)]

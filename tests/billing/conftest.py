@@ -1,0 +1,52 @@
+"""Billing fixtures: tariffs and ledger entries at chosen times, a finance API client."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from tests.helpers import ApiClient
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def finance_api(live_server, make_user):
+    _email, token = make_user("finance")
+    return ApiClient(live_server, token)
+
+
+@pytest.fixture
+def add_tariff(db):
+    """add_tariff(valid_from, price, monthly='400.00', setup='0.00', vat='0.23') through billing.ledger."""
+    from billing.ledger import create_tariff
+
+    def add(valid_from: datetime, price: str, monthly: str = "400.00", setup: str = "0.00", vat: str = "0.23"):
+        tariff = create_tariff(db, None, valid_from=valid_from, price_per_part=price, monthly_fee=monthly,
+                               setup_fee=setup, vat_rate=vat, currency="PLN")
+        db.commit()
+        return tariff
+    return add
+
+
+@pytest.fixture
+def charge(db, settings):
+    """charge(at, parts, encoding='gsm7', phone=...) → a transactional ledger entry through the public function."""
+    from billing.ledger import record_transactional_charge
+    counter = {"n": 0}
+
+    def add(at: datetime, parts: int = 1, encoding: str = "gsm7", phone: str = "+48600000001"):
+        counter["n"] += 1
+        entry = record_transactional_charge(db, phone=phone, parts=parts, encoding=encoding,
+                                            smsc_message_ids=[f"T{counter['n']}-{p}" for p in range(parts)], at=at,
+                                            billing=settings.billing)
+        db.commit()
+        return entry
+    return add
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value))

@@ -1,0 +1,154 @@
+"""Costs are recorded as the SMSC answers: through the API, RQ, `flask worker`, SMPP and the simulator."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from billing.models import CostEntry
+from campaigns.delivery import match_receipts, record_send_results, store_receipts
+from campaigns.models import Campaign, Message
+from smsc_gateway.interface import DeliveryReceipt, SendResult
+from subscribers.models import Subscriber
+from tests.factories import IN_A, IN_A_2, IN_B, ZONE_A, ZONE_B, create_subscriber, create_zone
+
+# 71 characters with Polish letters: UCS-2, one past the 70 of a single part → 2 parts.
+POLISH_71 = "Uwaga! Awaria wodociągu na Wildzie. Nie pij wody z kranu do odwołania!!"
+
+
+def _completed(api, campaign_id):
+    def check():
+        status, c = api.get(f"/api/v1/campaigns/{campaign_id}")
+        assert status == 200
+        return c if c["status"] == "completed" else None
+    return check
+
+
+def _month() -> str:
+    return f"{datetime.now(timezone.utc):%Y-%m}"
+
+
+def test_accepted_messages_are_charged_per_part_to_one_zone_each(api, finance_api, worker, simulator, wait):
+    assert len(POLISH_71) == 71
+    wilda = create_zone(api, "Wilda", ZONE_A)
+    rataje = create_zone(api, "Rataje", ZONE_B)
+    create_subscriber(api, "+48601100001", IN_A)
+    create_subscriber(api, "+48601100002", IN_A_2, IN_B)  # homes in both target zones: the lower id, Wilda
+    create_subscriber(api, "+48601100003", IN_B)
+    status, campaign = api.post("/api/v1/campaigns", {
+        "kind": "alert", "severity": "severe", "body": POLISH_71, "zone_ids": [rataje, wilda],
+        "department": "Wydział Zarządzania Kryzysowego"})
+    assert status == 201, campaign
+    assert campaign["department"] == "Wydział Zarządzania Kryzysowego"
+    assert api.post(f"/api/v1/campaigns/{campaign['id']}/send")[0] == 202
+    done = wait(_completed(api, campaign["id"]), 60, "the campaign to complete")
+
+    assert all(m["parts"] == 2 for m in simulator.messages())
+    assert done["cost"] == "1.0800"  # 3 messages × 2 UCS-2 parts × 0.18 PLN
+
+    status, by_zone = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=zone")
+    assert status == 200, by_zone
+    rows = {r["key"]: r for r in by_zone["rows"]}
+    assert rows[wilda]["label"] == "Wilda"
+    assert (rows[wilda]["messages"], rows[wilda]["parts"], rows[wilda]["amount"]) == (2, 4, "0.7200")
+    assert (rows[rataje]["messages"], rows[rataje]["parts"], rows[rataje]["amount"]) == (1, 2, "0.3600")
+    assert sum(Decimal(r["amount"]) for r in by_zone["rows"]) == Decimal(done["cost"])
+
+    _, by_department = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=department")
+    assert [(r["key"], r["amount"]) for r in by_department["rows"]] == [("Wydział Zarządzania Kryzysowego",
+                                                                         "1.0800")]
+    _, by_encoding = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=encoding")
+    assert [(r["key"], r["messages"], r["parts"]) for r in by_encoding["rows"]] == [("ucs2", 3, 6)]
+    _, by_kind = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=kind")
+    assert [(r["key"], r["amount"]) for r in by_kind["rows"]] == [("alert", "1.0800")]
+    assert by_kind["totals"]["sms_cost"] == "1.0800"
+    _, by_smsc = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=smsc")
+    (connection,) = by_smsc["rows"]
+    assert connection["key"] and connection["amount"] == "1.0800"  # the named SMSC connection that took them
+
+
+def _sending_campaign(db, *phones):
+    campaign = Campaign(kind="info", severity="minor", body="x", status="sending", department="Straż Miejska")
+    db.add(campaign)
+    db.flush()
+    messages = []
+    for phone in phones:
+        subscriber = Subscriber(phone=phone, source="import", status="active")
+        db.add(subscriber)
+        db.flush()
+        message = Message(campaign_id=campaign.id, subscriber_id=subscriber.id, phone=phone, status="submitting")
+        db.add(message)
+        messages.append(message)
+    db.commit()
+    return campaign, messages
+
+
+def test_a_refused_submission_costs_nothing(db, settings):
+    _campaign, (taken, refused) = _sending_campaign(db, "+48601200001", "+48601200002")
+    record_send_results(db, [
+        SendResult(ref=taken.id, accepted=True, smsc_message_ids=["R1"], parts=1, encoding="gsm7"),
+        SendResult(ref=refused.id, accepted=False, parts=1, encoding="gsm7", error="ESME_RINVDSTADR")],
+        settings.billing)
+    db.commit()
+    entries = db.scalars(select(CostEntry)).all()
+    assert [(e.message_id, e.amount, e.smsc_message_ids, e.department, e.kind) for e in entries] == [
+        (taken.id, Decimal("0.1800"), ["R1"], "Straż Miejska", "info")]
+
+
+def test_results_recorded_twice_charge_once(db, settings):
+    _campaign, (message,) = _sending_campaign(db, "+48601200003")
+    result = SendResult(ref=message.id, accepted=True, smsc_message_ids=["D1", "D2"], parts=2, encoding="ucs2")
+    record_send_results(db, [result], settings.billing)
+    db.commit()
+    from billing.ledger import charge_accepted
+    charge_accepted(db, [message.id], datetime.now(timezone.utc), settings.billing)
+    db.commit()
+    assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 1
+
+
+@pytest.fixture
+def charge_on_delivery(monkeypatch, settings):
+    from syrena_core.config import get_settings
+    monkeypatch.setenv("SYRENA_BILLING__CHARGE_ON", "delivered")
+    get_settings.cache_clear()
+    yield get_settings()
+    monkeypatch.delenv("SYRENA_BILLING__CHARGE_ON")
+    get_settings.cache_clear()
+
+
+def test_with_charge_on_delivered_only_delivered_messages_cost(db, charge_on_delivery):
+    _campaign, (delivered, failed) = _sending_campaign(db, "+48601300001", "+48601300002")
+    record_send_results(db, [
+        SendResult(ref=delivered.id, accepted=True, smsc_message_ids=["L1", "L2"], parts=2, encoding="ucs2"),
+        SendResult(ref=failed.id, accepted=True, smsc_message_ids=["L3"], parts=1, encoding="gsm7")],
+        charge_on_delivery.billing)
+    db.commit()
+    assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 0  # accepted is not enough
+
+    store_receipts(db, [DeliveryReceipt("L1", "DELIVRD"), DeliveryReceipt("L3", "UNDELIV", "001")])
+    db.commit()
+    match_receipts(db)
+    db.commit()
+    assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 0  # one part of two delivered: not yet
+
+    store_receipts(db, [DeliveryReceipt("L2", "DELIVRD")])
+    db.commit()
+    match_receipts(db)
+    db.commit()
+    entries = db.scalars(select(CostEntry)).all()
+    assert [(e.message_id, e.parts, e.amount) for e in entries] == [(delivered.id, 2, Decimal("0.3600"))]
+
+
+def test_ledger_entries_cannot_be_changed_or_deleted(db, settings):
+    _campaign, (message,) = _sending_campaign(db, "+48601400001")
+    record_send_results(db, [SendResult(ref=message.id, accepted=True, smsc_message_ids=["I1"], parts=1,
+                                        encoding="gsm7")], settings.billing)
+    db.commit()
+    from sqlalchemy.exc import DBAPIError
+    for statement in ("UPDATE cost_entry SET amount = 0", "DELETE FROM cost_entry"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.execute(text(statement))
+        db.rollback()
+    assert db.scalar(text("SELECT amount FROM cost_entry")) == Decimal("0.1800")
