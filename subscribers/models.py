@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from syrena_core.db import Base, utcnow
@@ -34,8 +36,11 @@ class Subscriber(Base):
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Informational topics chosen; emergency alerts reach every active subscriber whatever these say.
+    topics: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    locations: Mapped[list["SubscriberLocation"]] = relationship(
+    locations: Mapped[list[SubscriberLocation]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="SubscriberLocation.id")
 
 
@@ -63,4 +68,56 @@ class AddressPoint(Base):
     postcode: Mapped[str | None] = mapped_column(String(6))
     city: Mapped[str] = mapped_column(String(60))
     normalised_key: Mapped[str] = mapped_column(String(200), index=True)
+    # The street alone, folded like normalised_key: typos are matched on it with pg_trgm.
+    street_key: Mapped[str] = mapped_column(String(120), server_default="")
+    house_key: Mapped[str] = mapped_column(String(20), server_default="")
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+
+    __table_args__ = (
+        Index("ix_address_point_normalised_key_trgm", "normalised_key", postgresql_using="gin",
+              postgresql_ops={"normalised_key": "gin_trgm_ops"}),
+        Index("ix_address_point_street_house", "street_key", "house_key"),
+    )
+
+
+class AddressStreet(Base):
+    """The gazetteer's distinct streets: a typo is matched against a few thousand names, not every point."""
+    __tablename__ = "address_street"
+
+    street_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+
+    __table_args__ = (
+        Index("ix_address_street_street_key_trgm", "street_key", postgresql_using="gin",
+              postgresql_ops={"street_key": "gin_trgm_ops"}),
+    )
+
+
+class VerificationPurpose(str, enum.Enum):
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    EXPORT = "export"
+
+
+class VerificationCode(Base):
+    """A code texted to a phone; entering it proves the phone and carries out the request it was sent for."""
+    __tablename__ = "verification_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    # Only a hash: the plain code travels once, in the SMS job.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SuppressedPhone(Base):
+    """An opt-out kept forever, by hash only: staff imports and the API never sign this number up again;
+    only the resident can, by proving the phone."""
+    __tablename__ = "suppressed_phone"
+
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    suppressed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

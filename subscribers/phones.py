@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from subscribers.exceptions import InvalidPhoneNumber
+from subscribers.exceptions import InvalidPhoneNumber, NotAMobileNumber
 
 DEFAULT_REGION = "PL"
 
@@ -18,6 +18,17 @@ def normalise_phone(raw: object, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(f"not a valid phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def normalise_mobile(raw: object, region: str = DEFAULT_REGION) -> str:
+    """A number that can receive SMS: landlines are refused with a message that says so."""
+    phone = normalise_phone(raw, region)
+    if phonenumbers.number_type(phonenumbers.parse(phone)) not in MOBILE_TYPES:
+        raise NotAMobileNumber(f"{phone} is not a mobile number; alerts come by SMS")
+    return phone
 
 
 def mask_phone(phone: str) -> str:

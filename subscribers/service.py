@@ -1,21 +1,63 @@
 """Subscribers: registering residents and their locations."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, selectinload
 
-from syrena_core.db import utcnow
-from subscribers.exceptions import InvalidLocation, SubscriberError, SubscriberExists
-from subscribers.models import Subscriber, SubscriberLocation, SubscriberSource, SubscriberStatus
+from subscribers.exceptions import (
+    InvalidLocation,
+    SubscriberError,
+    SubscriberExists,
+    SubscriberNotFound,
+    SubscriberSuppressed,
+)
+from subscribers.models import (
+    Subscriber,
+    SubscriberLocation,
+    SubscriberSource,
+    SubscriberStatus,
+    SuppressedPhone,
+)
 from subscribers.phones import normalise_phone
+from syrena_core.accounts import User, record
+from syrena_core.db import utcnow
 from zones.models import Zone
 
 MAX_LOCATIONS = 5
 LANGUAGES = ("pl", "en", "uk", "de")
+# Informational topics a resident may choose; emergency alerts are not a topic: they always come.
+TOPICS = ("water", "traffic", "weather", "events")
+
+
+def zone_code_column():
+    """The zone's short SMS code (the one place that knows the column's name)."""
+    return Zone.code
+
+
+def zone_code(zone: Zone) -> str:
+    return getattr(zone, zone_code_column().key)
+
+
+def phone_hash(phone: str) -> str:
+    return hashlib.sha256(phone.encode()).hexdigest()
+
+
+def is_suppressed(session: Session, phone: str) -> bool:
+    return session.get(SuppressedPhone, phone_hash(phone)) is not None
+
+
+def suppress(session: Session, phone: str) -> None:
+    session.execute(insert(SuppressedPhone).values(phone_hash=phone_hash(phone), suppressed_at=utcnow())
+                    .on_conflict_do_nothing())
 
 
 def _coordinate(value: Any, name: str, low: float, high: float) -> float:
@@ -41,7 +83,8 @@ def parse_location(raw: Any) -> SubscriberLocation:
 
 
 def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], verified: bool,
-                        language: Any = "pl", source: str = SubscriberSource.IMPORT.value) -> Subscriber:
+                        language: Any = "pl", source: str = SubscriberSource.IMPORT.value,
+                        consent_version: str | None = None) -> Subscriber:
     """A subscriber added by staff or an import: active at once when the phone is known to be verified."""
     phone = normalise_phone(phone)
     if not isinstance(locations, list | tuple) or not locations:
@@ -51,12 +94,15 @@ def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], 
     if language not in LANGUAGES:
         raise SubscriberError(f"language must be one of {', '.join(LANGUAGES)}")
     parsed = [parse_location(loc) for loc in locations]
+    if is_suppressed(session, phone):
+        raise SubscriberSuppressed(f"{phone} opted out; only its owner can subscribe it again")
     if session.scalar(select(func.count()).select_from(Subscriber).where(Subscriber.phone == phone)):
         raise SubscriberExists(f"{phone} is subscribed already")
     now = utcnow()
     subscriber = Subscriber(phone=phone, language=language, source=source,
                             status=SubscriberStatus.ACTIVE.value if verified else SubscriberStatus.PENDING.value,
-                            verified_at=now if verified else None, locations=parsed)
+                            verified_at=now if verified else None, locations=parsed,
+                            consent_version=consent_version, consent_at=now if consent_version else None)
     session.add(subscriber)
     session.flush()
     return subscriber
@@ -79,3 +125,184 @@ def active_subscribers_per_zone(session: Session) -> dict[int, int]:
         .where(Subscriber.status == SubscriberStatus.ACTIVE.value)
         .group_by(hits.c.zone_id)).all()
     return {zone_id: n for zone_id, n in rows}
+
+
+# ------------------------------------------------------------------ residents subscribing themselves
+
+@dataclass(frozen=True)
+class NewLocation:
+    label: str
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    zone_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "address": self.address, "lat": self.lat, "lon": self.lon,
+                "zone_id": self.zone_id}
+
+    def to_row(self) -> SubscriberLocation:
+        geom = None if self.lat is None else from_shape(Point(self.lon, self.lat), srid=4326)
+        return SubscriberLocation(label=self.label[:40], address=(self.address or None) and self.address[:200],
+                                  geom=geom, zone_id=self.zone_id)
+
+    def same_place(self, row: SubscriberLocation) -> bool:
+        if self.zone_id is not None:
+            return row.zone_id == self.zone_id
+        if row.geom is None:
+            return False
+        point = to_shape(row.geom)
+        return abs(point.x - self.lon) < 1e-6 and abs(point.y - self.lat) < 1e-6
+
+
+def find_subscriber(session: Session, phone: str) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.phone == phone)
+                          .options(selectinload(Subscriber.locations)))
+
+
+def subscribe(session: Session, phone: str, locations: Sequence[NewLocation], *, language: str, source: str,
+              consent_version: str, topics: Sequence[str] = (), replace_locations: bool = True) -> Subscriber:
+    """A resident who proved the phone (a code, or an SMS from it): active at once. An earlier opt-out
+    is lifted, because this is the owner asking. `replace_locations` false adds to the places they had
+    (an SMS names one more place); true sets them (the web form shows them all)."""
+    if not locations:
+        raise InvalidLocation("at least one location is required")
+    now = utcnow()
+    subscriber = find_subscriber(session, phone)
+    if subscriber is None:
+        subscriber = Subscriber(phone=phone, source=source, locations=[])
+        session.add(subscriber)
+    was_active = subscriber.status == SubscriberStatus.ACTIVE.value
+    if replace_locations or not was_active:
+        subscriber.locations = []
+        session.flush()
+    for location in locations:
+        if not any(location.same_place(row) for row in subscriber.locations):
+            subscriber.locations.append(location.to_row())
+    if len(subscriber.locations) > MAX_LOCATIONS:
+        raise InvalidLocation(f"at most {MAX_LOCATIONS} places")
+    subscriber.language = language if language in LANGUAGES else "pl"
+    subscriber.topics = [t for t in dict.fromkeys(topics) if t in TOPICS]
+    subscriber.status = SubscriberStatus.ACTIVE.value
+    subscriber.verified_at = now
+    subscriber.consent_version, subscriber.consent_at = consent_version, now
+    subscriber.unsubscribed_at = None
+    session.execute(delete(SuppressedPhone).where(SuppressedPhone.phone_hash == phone_hash(phone)))
+    session.flush()
+    return subscriber
+
+
+def unsubscribe(session: Session, phone: str) -> bool:
+    """Stop everything to this phone, now and forever (the suppression outlives the personal data).
+    Returns whether there was an active subscription."""
+    suppress(session, phone)
+    subscriber = find_subscriber(session, phone)
+    if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED.value:
+        return False
+    was_active = subscriber.status == SubscriberStatus.ACTIVE.value
+    subscriber.status = SubscriberStatus.UNSUBSCRIBED.value
+    subscriber.unsubscribed_at = utcnow()
+    session.flush()
+    return was_active
+
+
+_ZONES_OF_SUBSCRIBER = text("""
+SELECT DISTINCT z.id FROM subscriber_location l
+JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
+WHERE l.subscriber_id = :sid
+""")
+
+
+def zones_of_subscriber(session: Session, subscriber_id: int) -> list[Zone]:
+    ids = session.scalars(_ZONES_OF_SUBSCRIBER, {"sid": subscriber_id}).all()
+    return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name))) if ids else []
+
+
+def zones_at(session: Session, lat: float, lon: float) -> list[Zone]:
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    return list(session.scalars(select(Zone).where(func.ST_Covers(Zone.geom, point)).order_by(Zone.name)))
+
+
+def zones_by_codes(session: Session, words: Sequence[str]) -> tuple[list[Zone], list[str]]:
+    """Zones named by their SMS codes (any case); and the words that are no zone's code."""
+    wanted = {w.upper(): w for w in words}
+    # Archived zones keep their codes (an old code never names another place) but take no new subscribers.
+    found = list(session.scalars(select(Zone).where(func.upper(zone_code_column()).in_(list(wanted)),
+                                                    Zone.archived_at.is_(None))))
+    known = {zone_code(z).upper() for z in found}
+    return found, [w for key, w in wanted.items() if key not in known]
+
+
+def zone_summary(zone: Zone) -> dict[str, Any]:
+    return {"id": zone.id, "name": zone.name, "code": zone_code(zone)}
+
+
+def personal_data(session: Session, phone: str) -> dict[str, Any]:
+    """Everything stored about this phone, as the resident may ask for it (GDPR art. 15)."""
+    subscriber = find_subscriber(session, phone)
+    if subscriber is None:
+        return {"phone": phone, "subscribed": False, "opted_out": is_suppressed(session, phone)}
+    places = []
+    for row in subscriber.locations:
+        point = to_shape(row.geom) if row.geom is not None else None
+        places.append({"label": row.label, "address": row.address,
+                       "lat": point.y if point else None, "lon": point.x if point else None,
+                       "zone_id": row.zone_id})
+    return {
+        "phone": subscriber.phone, "subscribed": subscriber.status == SubscriberStatus.ACTIVE.value,
+        "status": subscriber.status, "language": subscriber.language, "topics": list(subscriber.topics or []),
+        "source": subscriber.source, "consent_version": subscriber.consent_version,
+        "consent_at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
+        "verified_at": subscriber.verified_at.isoformat() if subscriber.verified_at else None,
+        "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
+        "unsubscribed_at": subscriber.unsubscribed_at.isoformat() if subscriber.unsubscribed_at else None,
+        "locations": places,
+        "zones": [zone_summary(z) for z in zones_of_subscriber(session, subscriber.id)],
+    }
+
+
+def erase_subscriber(session: Session, subscriber_id: int, actor: User | None, reason: str | None = None) -> None:
+    """Delete the subscriber's personal data now, keep only the opt-out (hashed phone); audited."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise SubscriberNotFound(f"no subscriber with id {subscriber_id}")
+    suppress(session, subscriber.phone)
+    session.delete(subscriber)
+    record(session, "subscriber.erase", actor, "subscriber", subscriber_id, note=reason)
+    session.flush()
+
+
+def purge_unsubscribed(session: Session, retention_days: int) -> int:
+    """Erase those who unsubscribed more than `retention_days` ago; their opt-out stays."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    ids = session.scalars(select(Subscriber.id).where(Subscriber.status == SubscriberStatus.UNSUBSCRIBED.value,
+                                                      Subscriber.unsubscribed_at < cutoff)).all()
+    for subscriber_id in ids:
+        erase_subscriber(session, subscriber_id, None, reason=f"retention of {retention_days} days ended")
+    return len(ids)
+
+
+def search_subscribers(session: Session, query: str = "", status: str | None = None, zone_id: int | None = None,
+                       limit: int = 50, offset: int = 0) -> tuple[int, list[Subscriber]]:
+    """Staff search: by phone digits or address words (diacritics ignored), by status, by zone."""
+    stmt = select(Subscriber)
+    query = (query or "").strip()
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        by_address = select(SubscriberLocation.subscriber_id).where(
+            func.f_unaccent(func.lower(SubscriberLocation.address)).contains(func.f_unaccent(query.lower())))
+        conditions = [Subscriber.id.in_(by_address)]
+        if len(digits) >= 3:
+            conditions.append(Subscriber.phone.contains(digits))
+        stmt = stmt.where(or_(*conditions))
+    if status:
+        stmt = stmt.where(Subscriber.status == status)
+    if zone_id is not None:
+        in_zone = (select(SubscriberLocation.subscriber_id).join(Zone, Zone.id == zone_id)
+                   .where(or_(func.ST_Covers(Zone.geom, SubscriberLocation.geom),
+                              SubscriberLocation.zone_id == zone_id)))
+        stmt = stmt.where(Subscriber.id.in_(in_zone))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.options(selectinload(Subscriber.locations))
+                           .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()).limit(limit).offset(offset))
+    return total, list(rows)

@@ -1,0 +1,283 @@
+"""The address gazetteer at city scale: `flask addresses import` of 300,000 address points, and
+geocoding typed addresses with one typo against them (pg_trgm), on a scratch database.
+
+Then keyword SMS end to end: MO injected into the bundled simulator at a steady rate, stored by
+`flask worker`, handled by `subscribers.jobs.handle_inbound_sms`, the reply submitted back.
+
+Targets (issue 4): import < 60 s; geocoding with one typo: median < 50 ms over 1,000 queries; 100 inbound
+keyword SMS per second handled end to end without backlog.
+Baseline in the same run: the same 1,000 addresses typed without a typo (the exact-match path).
+
+    make bench BENCH_ARGS=subscribers     # GAZETTEER_POINTS=300000 GAZETTEER_QUERIES=1000 GAZETTEER_RUNS=3
+                                          # INBOUND_MESSAGES=1000 INBOUND_RATE=100 INBOUND_WORKERS=2
+"""
+from __future__ import annotations
+
+import csv
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+POINTS = int(os.environ.get("GAZETTEER_POINTS", "300000"))
+QUERIES = int(os.environ.get("GAZETTEER_QUERIES", "1000"))
+RUNS = int(os.environ.get("GAZETTEER_RUNS", "3"))
+INBOUND_MESSAGES = int(os.environ.get("INBOUND_MESSAGES", "1000"))
+INBOUND_RATE = float(os.environ.get("INBOUND_RATE", "100"))
+INBOUND_WORKERS = int(os.environ.get("INBOUND_WORKERS", "2"))
+INBOUND_TEXTS = ["ZAPISZ ul. Głogowska 77", "zapisz glogowksa 77", "START Grunwaldzka 38a", "POMOC", "DANE",
+                 "STOP", "ZAPISZ Qwzx 5", "co to jest?"]
+NUMBERS_PER_STREET = 100
+REAL_ADDRESSES = ROOT.parent / "shared" / "data" / "poznan_adresy_punkty.csv"
+SYLLABLES = ["brzo", "li", "kwia", "to", "sos", "no", "dę", "bo", "ja", "rzę", "bi", "wiś", "nio", "grusz",
+             "ko", "ła", "ję", "czmie", "ro", "mia", "ży", "ta", "ka", "lin", "po", "łud", "zie", "mo", "sta"]
+ENDINGS = ["wa", "owa", "ska", "cka", "na", "niowa", "ńska", "lna"]
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+def street_names(count: int, rng: random.Random) -> list[str]:
+    """The real Poznań street names, then made-up Polish-sounding ones up to `count`."""
+    with REAL_ADDRESSES.open(encoding="utf-8") as f:
+        names = sorted({row["street"].strip() for row in csv.DictReader(f)})
+    seen = set(names)
+    while len(names) < count:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 2))) + rng.choice(ENDINGS)
+        name = name.capitalize()
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names[:count]
+
+
+def write_csv(path: Path, streets: list[str], rng: random.Random) -> list[tuple[str, str]]:
+    addresses = []
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["street", "housenumber", "postcode", "city", "lon", "lat"])
+        for street in streets:
+            lon0, lat0 = 16.80 + rng.random() * 0.25, 52.33 + rng.random() * 0.15
+            for n in range(1, NUMBERS_PER_STREET + 1):
+                number = f"{n}{rng.choice(['', '', '', 'a', 'b'])}"
+                out.writerow([street, number, f"6{rng.randint(0, 1)}-{rng.randint(0, 999):03d}", "Poznań",
+                              f"{lon0 + n * 0.0002:.6f}", f"{lat0 + n * 0.0001:.6f}"])
+                addresses.append((street, number))
+    return addresses
+
+
+def one_typo(word: str, rng: random.Random) -> str:
+    """Replace, drop, double or swap one letter (never the first: people rarely miss that one)."""
+    letters = [i for i, ch in enumerate(word) if ch.isalpha() and i > 0]
+    i = rng.choice(letters)
+    kind = rng.choice(["replace", "drop", "double", "swap"])
+    if kind == "replace":
+        return word[:i] + rng.choice("aeioukrstnlwz") + word[i + 1:]
+    if kind == "drop":
+        return word[:i] + word[i + 1:]
+    if kind == "double":
+        return word[:i] + word[i] + word[i:]
+    j = min(i + 1, len(word) - 1)
+    return word[:i] + word[j] + word[i] + word[j + 1:] if j > i else word[:i - 1] + word[i] + word[i - 1]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _control(port: int, method: str, path: str, body: dict | None = None):
+    import json
+    import urllib.request
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def inbound_keywords(env: dict[str, str], url: str) -> dict:
+    """INBOUND_MESSAGES keyword SMS from as many phones at INBOUND_RATE per second; when each reply reached
+    the SMSC, and how long after the last MO the last reply came (a backlog would show there)."""
+    from datetime import datetime
+
+    from subscribers.gazetteer import import_address_points, read_address_file
+    from syrena_core.db import session_scope
+    from zones.service import create_zone
+
+    with session_scope(url) as session:
+        import_address_points(session, read_address_file(REAL_ADDRESSES), replace=True)
+        create_zone(session, "Zachód", {"type": "Polygon", "coordinates": [
+            [[16.80, 52.30], [16.93, 52.30], [16.93, 52.50], [16.80, 52.50], [16.80, 52.30]]]})
+    smpp_port, control_port = _free_port(), _free_port()
+    env = dict(env, SYRENA_SMSC__PORT=str(smpp_port), SYRENA_SMSC__TPS="1000000",
+               SYRENA_SIMULATOR__RECEIPT_DELAY="0.05")
+    logs = Path(os.environ.get("TMPDIR", "/tmp"))
+    procs = [subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
+                               "--control-port", str(control_port)], cwd=ROOT, env=env,
+                              stdout=open(logs / "bench-inbound-sim.log", "w"), stderr=subprocess.STDOUT)]
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the simulator's process needs a few seconds to start
+            try:
+                _control(control_port, "GET", "/stats")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        procs += [subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+                                   stdout=open(logs / f"bench-inbound-worker{n}.log", "w"), stderr=subprocess.STDOUT)
+                  for n in range(INBOUND_WORKERS)]
+        deadline = time.monotonic() + 60
+        while _control(control_port, "GET", "/stats").get("binds", 0) < INBOUND_WORKERS:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not bind")
+            time.sleep(0.2)
+        phones = [f"+48609{n:06d}" for n in range(INBOUND_MESSAGES)]
+        sent_at: dict[str, float] = {}
+        started = time.time()
+        for n, phone in enumerate(phones):
+            due = started + n / INBOUND_RATE
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            sent_at[phone] = time.time()
+            _control(control_port, "POST", "/mo", {"from": phone, "to": "4800",
+                                                   "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)]})
+        last_mo = time.time()
+        replies: dict[str, float] = {}
+        deadline = time.monotonic() + 120
+        while len(replies) < INBOUND_MESSAGES and time.monotonic() < deadline:
+            for m in _control(control_port, "GET", "/messages"):
+                phone = "+" + m["destination_addr"].lstrip("+")
+                if phone in sent_at and phone not in replies:
+                    replies[phone] = datetime.fromisoformat(m["received_at"].replace("Z", "+00:00")).timestamp()
+            time.sleep(0.5)
+        latencies = sorted((replies[p] - sent_at[p]) * 1000 for p in replies)
+        return {
+            "messages": INBOUND_MESSAGES, "workers": INBOUND_WORKERS,
+            "offered_rate_per_s": round(INBOUND_MESSAGES / (last_mo - started), 1),
+            "replied": len(replies),
+            "reply_latency_ms_median": round(statistics.median(latencies), 1),
+            "reply_latency_ms_p95": round(statistics.quantiles(latencies, n=20)[18], 1),
+            "last_reply_after_last_mo_s": round(max(replies.values()) - last_mo, 2),
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> dict:
+    from sqlalchemy import text
+
+    from subscribers.gazetteer import GeocodeStatus, LocalGazetteer, street_key
+    from syrena_core.config import get_settings, load_settings
+    from syrena_core.db import engine_for, session_factory
+    from syrena_core.queues import redis_connection
+
+    if not REAL_ADDRESSES.exists():
+        raise SystemExit(f"missing {REAL_ADDRESSES} (the shared/ folder beside the repository)")
+    rng = random.Random(4)
+    base = load_settings()
+    dbname = f"syrena_bench_gazetteer_{uuid.uuid4().hex[:6]}"
+    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{dbname}"'))
+    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
+               SYRENA_REDIS__URL=_with_path(base.redis.url, "/11"))
+    os.environ.update({k: env[k] for k in ("SYRENA_DATABASE__URL", "SYRENA_REDIS__URL")})
+    get_settings.cache_clear()
+    url = get_settings().database.url
+    redis_connection(get_settings().redis.url).flushdb()
+    try:
+        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        streets = street_names(POINTS // NUMBERS_PER_STREET, rng)
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "addresses.csv"
+            addresses = write_csv(data, streets, rng)
+            imports = []
+            for _ in range(RUNS):
+                with engine_for(url).begin() as c:
+                    c.execute(text("TRUNCATE address_point"))
+                started = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "flask", "addresses", "import", str(data)], cwd=ROOT,
+                                      env=env, capture_output=True, text=True)
+                imports.append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    raise RuntimeError(done.stderr)
+        with engine_for(url).begin() as c:
+            c.execute(text("ANALYZE address_point"))
+            stored = c.execute(text("SELECT count(*) FROM address_point")).scalar()
+
+        sample = rng.sample(addresses, QUERIES)
+        gazetteer = LocalGazetteer()
+        session = session_factory(url)()
+        session.execute(text("SET jit = off"))
+
+        def timed(typed: list[str]) -> tuple[list[float], list]:
+            times, results = [], []
+            for q in typed:
+                t = time.perf_counter()
+                results.append(gazetteer.geocode(session, q))
+                times.append((time.perf_counter() - t) * 1000)
+            return times, results
+
+        exact_typed = [f"ul. {s} {n}" for s, n in sample]
+        typo_typed = [f"ul. {one_typo(s, rng)} {n}" for s, n in sample]
+        timed(exact_typed[:50])  # warm-up
+        exact_ms, _ = timed(exact_typed)
+        typo_ms, results = timed(typo_typed)
+        session.close()
+
+        def hit(result, street: str, number: str) -> bool:
+            wanted = f"{street} {number}, Poznań"
+            return any(m.label == wanted for m in result.matches)
+
+        found = sum(r.status == GeocodeStatus.FOUND and hit(r, s, n) for r, (s, n) in zip(results, sample))
+        offered = sum(hit(r, s, n) for r, (s, n) in zip(results, sample))
+        wrong = sum(r.status == GeocodeStatus.FOUND and not hit(r, s, n) for r, (s, n) in zip(results, sample))
+        quantile = statistics.quantiles(typo_ms, n=20)
+        inbound = inbound_keywords(env, url)
+        return {
+            "points": stored,
+            "streets": len({street_key(s) for s in streets}),
+            "import_s_median": round(statistics.median(imports), 2),
+            "import_s_runs": [round(t, 2) for t in imports],
+            "import_points_per_s": round(stored / statistics.median(imports)),
+            "geocode_one_typo_ms_median": round(statistics.median(typo_ms), 2),
+            "geocode_one_typo_ms_p95": round(quantile[18], 2),
+            "geocode_exact_ms_median": round(statistics.median(exact_ms), 2),
+            "typo_over_exact_ratio": round(statistics.median(typo_ms) / statistics.median(exact_ms), 1),
+            "typo_queries": QUERIES,
+            "typo_found_right_address": found,
+            "typo_right_address_among_candidates": offered,
+            "typo_found_wrong_address": wrong,
+            "inbound_keywords": inbound,
+        }
+    finally:
+        engine_for(url).dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(main(), indent=2, ensure_ascii=False))

@@ -1,0 +1,68 @@
+"""The residents' page in headless Chromium on a phone-sized screen: address → code from the SMSC → active."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from subscribers.models import Subscriber
+
+# The browser tests live here, beside the one Playwright session of tests/browser/conftest.py (a second
+# session in the same run cannot start); the subscribers' fixtures come from their own conftest.
+from tests.subscribers.conftest import (  # noqa: F401
+    PHONE,
+    _fresh_rate_limits,
+    code_for,
+    gazetteer,
+    poznan_addresses_file,
+    sms_to,
+    two_zones,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def phone_page(new_context):
+    """A page on a phone-sized screen (offline but for the app: no map tiles)."""
+    return new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+
+
+def test_a_resident_subscribes_from_a_phone_with_an_address_and_the_texted_code(phone_page, worker, code_for, db,
+                                                                                gazetteer, two_zones):
+    page = phone_page
+    page.goto("/subscribe/")
+    assert page.locator("h1").inner_text() == "Alerty SMS dla miejsca, w którym mieszkasz"
+    assert page.get_by_text("ZACHOD").is_visible()  # the zone codes for SMS are on the page
+    page.get_by_label("Numer telefonu komórkowego").first.fill("601 234 567")
+    page.get_by_label("Adres domowy (ulica i numer)").fill("Głogowska 77")
+    page.get_by_label("Woda").check()
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Wyślij mi kod").click()
+    page.get_by_label("Kod z SMS-a").fill(code_for(PHONE))
+    page.get_by_role("button", name="Potwierdź").click()
+    page.locator("#result-zones li").first.wait_for()
+    assert page.locator("#result-heading").inner_text().startswith("Subskrypcja jest aktywna")
+    assert page.locator("#result-zones li").all_inner_texts() == ["Zachód (ZACHOD)"]
+    db.expire_all()
+    subscriber = db.scalar(select(Subscriber).where(Subscriber.phone == PHONE))
+    assert subscriber.status == "active" and subscriber.topics == ["water"]
+
+
+def test_an_ambiguous_address_offers_candidates_to_pick(phone_page, gazetteer, two_zones):
+    page = phone_page
+    page.goto("/subscribe/")
+    page.get_by_label("Numer telefonu komórkowego").first.fill("601 234 567")
+    page.get_by_label("Adres domowy (ulica i numer)").fill("Głogowska 78")
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Wyślij mi kod").click()
+    page.locator("#candidates button").first.click()
+    assert page.get_by_label("Adres domowy (ulica i numer)").input_value().startswith("Głogowska ")
+
+
+def test_the_page_speaks_english_when_chosen(phone_page, two_zones):
+    page = phone_page
+    page.goto("/subscribe/")
+    page.locator(".lang-switch a[hreflang=en]").click()
+    page.wait_for_url("**/subscribe/")
+    assert page.locator("h1").inner_text() == "SMS alerts for where you live"
+    assert page.get_by_label("Mobile phone number").first.is_visible()
