@@ -44,10 +44,16 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     migrate.init_app(app, MetadataHolder(Base.metadata), directory=str(Path(__file__).parent.parent / "migrations"))
     app.teardown_appcontext(close_db)
 
-    from app import admin, api, auth, cli
+    from app import admin, api, auth, cli, public, zones_ui
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    from app import finance_ui
+    app.register_blueprint(finance_ui.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(zones_ui.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never cookies
     cli.register(app)
+    public.register(app)  # the residents' sign-up page and the rate limits of its API
+    from app import subscribers_ui
+    app.register_blueprint(subscribers_ui.bp)
     return app

@@ -28,10 +28,8 @@ LATEST_CAMPAIGNS = 25
 
 # Leaflet ships inside the xstatic-leaflet wheel: served from there, no CDN (crisis rooms may be offline).
 LEAFLET_DIR = xstatic_leaflet.BASE_DIR
-# Background map tiles. Optional: the zones are drawn on a plain background when tiles cannot load.
-# Set MAP_TILE_URL to "" to switch tiles off, or to the city's own tile server.
-DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap"
+# Background map tiles come from [map] in the settings (MAP_TILE_URL in the Flask config overrides it);
+# optional: the zones are drawn on a plain background when tiles cannot load.
 # Where an empty map looks when there is no zone yet (Poznań).
 DEFAULT_VIEW = {"lat": 52.4064, "lon": 16.9252, "zoom": 11}
 
@@ -152,8 +150,9 @@ def leaflet_asset(filename: str):
 
 
 def _map_options() -> dict[str, Any]:
-    return {"tiles": current_app.config.get("MAP_TILE_URL", DEFAULT_TILE_URL),
-            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
+    tiles = current_app.config["SYRENA"].map
+    return {"tiles": current_app.config.get("MAP_TILE_URL", tiles.tile_url),
+            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", tiles.tile_attribution),
             "view": DEFAULT_VIEW}
 
 

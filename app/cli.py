@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import secrets
 import sys
 from pathlib import Path
@@ -64,40 +63,44 @@ def create_token(email: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name-property", default="name", show_default=True, help="The feature property holding the name.")
 @click.option("--repair", is_flag=True, help="Repair invalid polygons instead of refusing the file.")
-def import_zones(file: Path, name_property: str, repair: bool) -> None:
+@click.option("--skip", multiple=True, metavar="NAME",
+              help="Leave out the feature with this name (e.g. a whole-city outline); repeatable.")
+def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, ...]) -> None:
     """Import zones from a GeoJSON FeatureCollection: all of them, or none when one is invalid."""
-    from zones.exceptions import ZoneError
-    from zones.service import create_zone
+    from zones.exceptions import ZoneError, ZoneGeometryRepairable, ZoneImportFailed
+    from zones.service import import_features, read_feature_collection
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        _fail(f"{file} is not GeoJSON: {e}")
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        _fail(f"{file} is not a GeoJSON FeatureCollection")
-    try:
-        with session_scope(_settings().database.url) as session:
-            for n, feature in enumerate(features, start=1):
-                name = ((feature or {}).get("properties") or {}).get(name_property)
-                try:
-                    create_zone(session, name, feature, repair=repair)
-                except ZoneError as e:
-                    raise ZoneError(f"feature {n} ({name!r}): {e}"
-                                    + ("" if repair else " — use --repair to fix invalid polygons")) from None
+        features = read_feature_collection(file.read_bytes())
     except ZoneError as e:
-        _fail(f"nothing imported; {e}")
-    click.echo(f"imported {len(features)} zones from {file}")
+        _fail(f"{file}: {e}")
+    try:
+        with session_scope(_settings().database.url) as session, click.progressbar(
+                length=len(features), label=f"importing {len(features)} features", file=sys.stderr) as bar:
+            saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip,
+                                    limits=_settings().zones, progress=bar.update)
+            accounts.record(session, "zone.import", None, "zone", None,
+                            {"file": file.name, "zones": [s.zone.id for s in saved]})
+    except ZoneImportFailed as e:
+        hint = " — use --repair to fix invalid polygons" if isinstance(e.cause, ZoneGeometryRepairable) else ""
+        _fail(f"{e}{hint}")
+    for s in saved:
+        for change in s.repairs:
+            click.echo(f"{s.zone.name}: {change}")
+    skipped = len(features) - len(saved)
+    click.echo(f"imported {len(saved)} zones from {file}" + (f" ({skipped} skipped)" if skipped else ""))
 
 
 @addresses_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_addresses(file: Path) -> None:
-    """Import address points from CSV (street, housenumber, postcode, city, lon, lat)."""
-    from subscribers.gazetteer import AddressImportError, import_address_points
+@click.option("--replace", is_flag=True, help="Empty the gazetteer first (a new edition of the register).")
+def import_addresses(file: Path, replace: bool) -> None:
+    """Import address points: CSV (street, housenumber, postcode, city, lon/lat or EPSG:2180 x/y) or GeoJSON
+    Points; all of them, or none when one row is bad."""
+    from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
     try:
-        with session_scope(_settings().database.url) as session, file.open(encoding="utf-8", newline="") as f:
-            count = import_address_points(session, csv.DictReader(f))
-    except AddressImportError as e:
+        with session_scope(_settings().database.url) as session:
+            count = import_address_points(session, read_address_file(file), replace=replace)
+    except (AddressImportError, UnicodeDecodeError, csv.Error) as e:
         _fail(f"nothing imported; {e}")
     click.echo(f"imported {count} addresses from {file}")
 
@@ -110,11 +113,14 @@ def simulate(host: str, port: int, control_port: int | None) -> None:
     """Run the bundled SMSC simulator: a real SMPP 3.4 server, with an HTTP control port."""
     from smsc_gateway.simulator import SimulatorOptions, serve_forever
     s = _settings()
+    sim = s.simulator
     serve_forever(SimulatorOptions(host=host, port=port, control_host=host,
-                                   control_port=control_port if control_port is not None else s.simulator.control_port,
+                                   control_port=control_port if control_port is not None else sim.control_port,
                                    system_id=s.smsc.system_id, password=s.smsc.password,
-                                   receipt_delay=s.simulator.receipt_delay,
-                                   delivered_ratio=s.simulator.delivered_ratio))
+                                   receipt_delay=sim.receipt_delay, receipt_delay_max=sim.receipt_delay_max,
+                                   delivered_ratio=sim.delivered_ratio, expired_ratio=sim.expired_ratio,
+                                   receipt_form=sim.receipt_form, tps=sim.tps, error_ratio=sim.error_ratio,
+                                   disconnect_ratio=sim.disconnect_ratio))
 
 
 @demo_cli.command("load")

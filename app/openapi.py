@@ -43,8 +43,8 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
 
 
 def openapi_document() -> dict[str, Any]:
-    from app.api import campaigns, subscribers, zones
-    modules = (zones, subscribers, campaigns)
+    from app.api import billing, campaigns, subscribers, zones
+    modules = (zones, subscribers, campaigns, billing)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Syrena API", "version": "1",

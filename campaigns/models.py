@@ -5,8 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table,
+                        Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from syrena_core.db import Base, utcnow
@@ -70,6 +70,7 @@ class Campaign(Base):
     recipients: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
     parts_per_message: Mapped[int | None] = mapped_column(Integer)
+    department: Mapped[str | None] = mapped_column(String(80))  # cost centre its SMS are charged to
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
 
@@ -78,7 +79,9 @@ class Message(Base):
     """One SMS to one subscriber for one campaign; the unique pair makes fan-out idempotent."""
     __tablename__ = "message"
     __table_args__ = (UniqueConstraint("campaign_id", "subscriber_id"),
-                      Index("ix_message_campaign_status", "campaign_id", "status"))
+                      Index("ix_message_campaign_status", "campaign_id", "status"),
+                      # Workers look for claims whose owner died (see campaigns.jobs.recover_abandoned_claims).
+                      Index("ix_message_submitting_claim", "claimed_by", postgresql_where=text("status = 'submitting'")))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
@@ -93,6 +96,10 @@ class Message(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(80))
     cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    smsc: Mapped[str | None] = mapped_column(String(32))          # the SMSC connection that accepted it
+    claimed_by: Mapped[str | None] = mapped_column(String(64))    # the worker sending it (while "submitting")
+    # An earlier attempt may have reached the SMSC (its worker died, or the response was lost).
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     message_parts: Mapped[list["MessagePart"]] = relationship(back_populates="message", order_by="MessagePart.part_no")
 
@@ -100,11 +107,14 @@ class Message(Base):
 class MessagePart(Base):
     """One submitted SMS part: each has its own SMSC id and its own delivery receipt."""
     __tablename__ = "message_part"
+    # Message ids are unique only within one SMSC.
+    __table_args__ = (UniqueConstraint("smsc", "smsc_message_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     part_no: Mapped[int] = mapped_column(Integer)
-    smsc_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    smsc: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    smsc_message_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default=MessageStatus.SUBMITTED.value)
     receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(40))
@@ -120,6 +130,7 @@ class DeliveryReceipt(Base):
                             postgresql_where=text("matched_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    smsc: Mapped[str] = mapped_column(String(32), default="", server_default="")
     smsc_message_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))
     error_code: Mapped[str | None] = mapped_column(String(8))

@@ -43,13 +43,16 @@ def _zone_ids(raw: Any) -> list[int]:
 
 
 def create_campaign(session: Session, author: User | None, kind: Any, severity: Any, body: Any,
-                    zone_ids: Any, title: Any = None) -> Campaign:
+                    zone_ids: Any, title: Any = None, department: Any = None) -> Campaign:
     kind = _choice(kind, CampaignKind, "kind")
     severity = _choice(severity, Severity, "severity")
     if not isinstance(body, str) or not body.strip():
         raise InvalidCampaign("the message text is empty")
     if title is not None and (not isinstance(title, str) or len(title) > 120):
         raise InvalidCampaign("the title is text of at most 120 characters")
+    if department is not None and (not isinstance(department, str) or len(department.strip()) > 80):
+        raise InvalidCampaign("the department (cost centre) is text of at most 80 characters")
+    department = (department or "").strip() or None
     encoded = encode_sms(body)
     if len(encoded.parts) > MAX_PARTS:
         raise InvalidCampaign(f"the text needs {len(encoded.parts)} SMS parts; at most {MAX_PARTS}")
@@ -62,7 +65,7 @@ def create_campaign(session: Session, author: User | None, kind: Any, severity: 
         raise InvalidCampaign(str(e)) from None
     campaign = Campaign(kind=kind, severity=severity, body=body, title=title, zones=zones,
                         author_id=author.id if author else None, encoding=encoded.encoding,
-                        parts_per_message=len(encoded.parts))
+                        parts_per_message=len(encoded.parts), department=department)
     session.add(campaign)
     session.flush()
     record(session, "campaign.create", author, "campaign", campaign.id, {"zones": ids, "kind": kind})

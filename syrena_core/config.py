@@ -43,11 +43,15 @@ class RedisSettings:
 
 @dataclass(frozen=True)
 class SmscSettings:
+    """One SMPP connection. The [smsc] keys describe the first one (SYRENA_SMSC__* override them);
+    further ones come as [[smsc.connections]] tables with the same keys."""
+    name: str = "primary"
     host: str = "127.0.0.1"
     port: int = 2775
     system_id: str = "syrena"
     password: str = "secret"
     system_type: str = ""
+    bind_mode: str = "transceiver"      # or "transmitter_receiver": two binds, one each way
     source_addr: str = "4800"
     source_ton: int = 3
     source_npi: int = 0
@@ -55,13 +59,47 @@ class SmscSettings:
     window: int = 50
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
+    role: str = "primary"               # "primary" share traffic by weight; "failover" only when no primary is up
+    weight: int = 1
+    validity_minutes: int = 0           # 0: the SMSC's default validity period
+    flash: bool = False                 # class 0: shown at once, not stored (alerts that must not wait)
+    retry_statuses: tuple[str, ...] = ("ESME_RTHROTTLED", "ESME_RMSGQFUL", "ESME_RSYSERR", "ESME_RX_T_APPN")
+    max_retries: int = 5                # per message, for the statuses above; then failed with the status name
+    retry_delay: float = 0.5            # seconds, doubled on every retry of the same message
+    unknown_status_retries: int = 2     # a status smpplib does not know is temporary this many times
+    receipt_id_base: str = "same"       # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
+    failover_after: float = 10.0        # unsent messages go back to the job (and another SMSC) after this long down
+    reconnect_max_delay: float = 60.0
+    connections: tuple[SmscSettings, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.bind_mode not in ("transceiver", "transmitter_receiver"):
+            raise ConfigError(f"[smsc] bind_mode: expected \"transceiver\" or \"transmitter_receiver\", "
+                              f"got {self.bind_mode!r}")
+        if self.role not in ("primary", "failover"):
+            raise ConfigError(f"[smsc] role: expected \"primary\" or \"failover\", got {self.role!r}")
+        if self.receipt_id_base not in ("same", "hex", "dec"):
+            raise ConfigError(f"[smsc] receipt_id_base: expected \"same\", \"hex\" or \"dec\", "
+                              f"got {self.receipt_id_base!r}")
+        if self.window < 1 or self.tps <= 0:
+            raise ConfigError("[smsc] window and tps must be positive")
+
+    def all_connections(self) -> tuple[SmscSettings, ...]:
+        """The first connection (these keys) and every [[smsc.connections]] one."""
+        return (dataclasses.replace(self, connections=()), *self.connections)
 
 
 @dataclass(frozen=True)
 class SimulatorSettings:
     control_port: int = 8025
-    receipt_delay: float = 0.5
-    delivered_ratio: float = 1.0
+    receipt_delay: float = 0.5          # seconds until the delivery receipt (the least, see receipt_delay_max)
+    receipt_delay_max: float = 0.0      # > receipt_delay: each receipt waits a uniform random time in between
+    delivered_ratio: float = 1.0        # share of messages that end DELIVRD ...
+    expired_ratio: float = 0.0          # ... EXPIRED; the rest UNDELIV
+    receipt_form: str = "both"          # "both", "tlv" (TLVs only) or "text" (text only)
+    tps: float = 0.0                    # its own limit, answered with ESME_RTHROTTLED; 0 = none
+    error_ratio: float = 0.0            # share of submit_sm answered with a random error status
+    disconnect_ratio: float = 0.0       # share of submit_sm after which it drops the connection
 
 
 @dataclass(frozen=True)
@@ -76,6 +114,45 @@ class BillingSettings:
     price_per_part: Decimal = Decimal("0.18")
     monthly_fee: Decimal = Decimal("400.00")
     setup_fee: Decimal = Decimal("20000.00")
+    vat_rate: Decimal = Decimal("0.23")
+    charge_on: str = "accepted"          # "accepted" (submit_sm_resp OK) or "delivered" (receipt DELIVRD)
+    monthly_fee_mode: str = "prorated"   # "whole" or "prorated" by the time each tariff was in force
+
+    def __post_init__(self) -> None:
+        if self.charge_on not in ("accepted", "delivered"):
+            raise ConfigError(f"[billing] charge_on: expected \"accepted\" or \"delivered\", got {self.charge_on!r}")
+        if self.monthly_fee_mode not in ("whole", "prorated"):
+            raise ConfigError(f"[billing] monthly_fee_mode: expected \"whole\" or \"prorated\", "
+                              f"got {self.monthly_fee_mode!r}")
+
+
+@dataclass(frozen=True)
+class ZoneSettings:
+    max_vertices: int = 100_000         # per zone; real district boundaries have a few thousand
+    max_area_km2: float = 3_000.0       # a whole city is a few hundred km²
+    # (min lon, min lat, max lon, max lat) zones must lie in: Poland. Catches swapped lat/lon.
+    service_area: tuple[float, ...] = (14.07, 49.00, 24.15, 54.84)
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    # Background tiles; "" switches them off. The zones are drawn without them when they cannot load.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "&copy; OpenStreetMap contributors"
+
+
+@dataclass(frozen=True)
+class SubscriberSettings:
+    # A flood of sign-ups for random numbers must not become a flood of paid SMS: a global cap.
+    verification_sms_per_hour: int = 500
+    code_ttl_minutes: int = 10
+    code_attempts: int = 5
+    retention_days: int = 30            # personal data kept after unsubscribing; then only a hashed phone
+    geocoder: str = "local"             # "local": the address gazetteer
+    consent_version: str = "2026-11"
+    form_limit: str = "10 per hour"     # per IP, on every public endpoint that sends a code
+    phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
+    verify_limit: str = "20 per hour"   # code checks per IP
 
 
 @dataclass(frozen=True)
@@ -87,6 +164,9 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    subscribers: SubscriberSettings = field(default_factory=SubscriberSettings)
+    zones: ZoneSettings = field(default_factory=ZoneSettings)
+    map: MapSettings = field(default_factory=MapSettings)
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:
@@ -123,6 +203,10 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             if not isinstance(items, list | tuple):
                 raise ValueError(value)
             (item_kind, *_rest) = get_args(kind)
+            if dataclasses.is_dataclass(item_kind):  # an array of tables, e.g. [[smsc.connections]]
+                if not all(isinstance(i, dict) for i in items):
+                    raise ValueError(value)
+                return tuple(_build_section(item_kind, i, where) for i in items)
             return tuple(_coerce(i.strip() if isinstance(i, str) else i, item_kind, where) for i in items)
     except (ValueError, TypeError, InvalidOperation) as e:
         raise ConfigError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r} ({e})") from None

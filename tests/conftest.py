@@ -1,9 +1,10 @@
 """Test fixtures on real services: a fresh PostgreSQL+PostGIS database per run
-(on the configured server), a dedicated Redis database, the SMSC simulator on
+(on the configured server), a Redis server of its own, the SMSC simulator on
 real sockets, a `flask worker` process and the web app over HTTP."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +20,6 @@ from sqlalchemy import text
 from tests.helpers import ApiClient, running_simulator, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REDIS_DB = 13
 
 
 def free_port() -> int:
@@ -33,11 +33,6 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _with_redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
 @pytest.fixture(scope="session")
 def simulator():
     with running_simulator() as sim:
@@ -45,8 +40,38 @@ def simulator():
 
 
 @pytest.fixture(scope="session")
-def settings(simulator):
-    """Settings for the whole run: a new database, Redis db 13, the simulator, no approval step."""
+def private_redis(tmp_path_factory):
+    """A Redis server of this test run alone: a worker of another run (a colleague's, or CI's on the same
+    machine) would otherwise happily take this run's jobs from a shared one."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (make services installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    from syrena_core.queues import redis_connection
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis_connection(url).ping()
+            break
+        except Exception:  # noqa: BLE001 - not listening yet
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the test's own redis-server did not start")
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def settings(simulator, private_redis):
+    """Settings for the whole run: a new database, the run's own Redis, the simulator, no approval step."""
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models
     from syrena_core.queues import redis_connection
@@ -60,7 +85,7 @@ def settings(simulator):
         c.execute(text(f'CREATE DATABASE "{name}"'))
     overrides = {
         "SYRENA_DATABASE__URL": _with_database(base.database.url, name),
-        "SYRENA_REDIS__URL": _with_redis_db(base.redis.url, TEST_REDIS_DB),
+        "SYRENA_REDIS__URL": private_redis,
         "SYRENA_SMSC__HOST": "127.0.0.1",
         "SYRENA_SMSC__PORT": str(simulator.smpp_port),
         "SYRENA_SMSC__SYSTEM_ID": "syrena",
@@ -168,3 +193,73 @@ def api(live_server, make_user):
 @pytest.fixture
 def wait():
     return wait_until
+
+
+# ---------------------------------------------------------------- headless Chromium, one for every test area
+# (Playwright's sync API runs one instance per process: every area shares this session-wide browser.)
+CHROMIUM = os.environ.get("SYRENA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+                    "(or point SYRENA_CHROMIUM at a Chromium binary); never `playwright install`.",
+                    pytrace=False)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _offline(live_server: str):
+    """Only the app under test is reachable: map tiles and anything else outside fail at once,
+    as they would in a crisis room without Internet (and never slow a test down)."""
+    own = urlsplit(live_server).netloc
+
+    def route(r):
+        if urlsplit(r.request.url).netloc == own:
+            r.continue_()
+        else:
+            r.abort("internetdisconnected")
+    return route
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """new_context(**options): a fresh browser context (no cookies) on the live server; closed after the test."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("locale", "pl-PL")
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(base_url=live_server, **options)
+        context.set_default_timeout(10_000)
+        context.route("**/*", _offline(live_server))
+        contexts.append(context)
+        return context
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    """A page in a fresh context with a Polish browser (a crisis-room PC in Poznań)."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def login():
+    """login(page, email): log in through the form, wait for the dashboard."""
+    def do(page, email: str, password: str = PASSWORD):
+        page.goto("/login")
+        page.locator("#email").fill(email)
+        page.locator("#password").fill(password)
+        page.locator("form.form button[type=submit]").click()
+        page.wait_for_url(lambda url: urlsplit(url).path == "/")
+    return do

@@ -46,7 +46,7 @@ def test_operator_can_draw_zones(api, make_user):
     _email, token = make_user("operator")
     status, body = api.with_token(token).post("/api/v1/zones", feature("Wilda", ZONE_A))
     assert status == 201
-    assert body["properties"]["sms_code"] == "WILDA"
+    assert body["properties"]["code"] == "WILDA"
 
 
 def test_openapi_document_describes_the_routes(api):

@@ -60,7 +60,7 @@ def test_importing_poznan_refuses_the_invalid_ring_then_repairs_it(settings, api
     assert repaired.returncode == 0, repaired.stderr
     features = api.get("/api/v1/zones")[1]["features"]
     assert len(features) == 42
-    assert len({f["properties"]["sms_code"] for f in features}) == 42
+    assert len({f["properties"]["code"] for f in features}) == 42
 
 
 def test_importing_addresses_fills_the_gazetteer(settings, db):

@@ -24,7 +24,7 @@ def _counts(db) -> dict[str, int]:
 
 
 def test_twelve_named_zones_tile_the_city_without_overlapping(db, loaded):
-    zones = db.execute(select(Zone.name, Zone.sms_code)).all()
+    zones = db.execute(select(Zone.name, Zone.code)).all()
     assert len(zones) == 12
     assert {"WILDA", "LAZARZ", "JEZYCE"} <= {code for _name, code in zones}
     overlapping = db.execute(text("""

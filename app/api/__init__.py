@@ -14,4 +14,4 @@ def openapi():
     return jsonify(openapi_document())
 
 
-from app.api import campaigns, subscribers, zones  # noqa: E402,F401 - modules add their routes to bp
+from app.api import billing, campaigns, subscribers, zones  # noqa: E402,F401 - modules add their routes to bp

@@ -26,6 +26,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
         "body": campaign.body, "status": campaign.status, "zone_ids": [z.id for z in campaign.zones],
         "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
+        "department": campaign.department,
         "recipients": campaign.recipients, "counts": campaigns.message_counts(session, campaign.id),
         "cost": str(campaigns.campaign_cost(session, campaign.id)),
         "currency": current_app.config["SYRENA"].billing.currency,
@@ -47,7 +48,8 @@ def create_campaign():
     body = json_body()
     session = db()
     campaign = campaigns.create_campaign(session, g.api_user, body.get("kind"), body.get("severity"),
-                                         body.get("body"), body.get("zone_ids"), title=body.get("title"))
+                                         body.get("body"), body.get("zone_ids"), title=body.get("title"),
+                                         department=body.get("department"))
     session.commit()
     return jsonify(campaign_json(campaign)), 201
 
@@ -88,6 +90,7 @@ OPENAPI_SCHEMAS = {
         "kind": {"type": "string", "enum": ["alert", "info"]},
         "severity": {"type": "string", "enum": ["extreme", "severe", "moderate", "minor"]},
         "title": {"type": "string"}, "body": {"type": "string"},
+        "department": {"type": "string", "maxLength": 80, "description": "cost centre the SMS are charged to"},
         "zone_ids": {"type": "array", "items": {"type": "integer"}}}},
     "Campaign": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "severity": {"type": "string"},

@@ -1,17 +1,56 @@
-"""Subscribers API (the admin/import path; the public sign-up is separate)."""
+"""Subscribers API: the admin/import path, and the public sign-up residents (and other sites) use
+without a token: request a code for a subscription, a cancellation or a data export; confirm it."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from typing import Any
+
+from flask import current_app, g, jsonify, request
 
 from app.api import bp
 from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import conflict, op, ref
-from subscribers.exceptions import SubscriberError, SubscriberExists
-from subscribers.service import register_subscriber
+from app.openapi import conflict, json_content, op, ref
+from app.public import limiter
+from subscribers.exceptions import (
+    AddressAmbiguous,
+    AddressNotFound,
+    InvalidCode,
+    InvalidLocation,
+    InvalidPhoneNumber,
+    NotAMobileNumber,
+    SubscriberError,
+    SubscriberExists,
+    SubscriberSuppressed,
+    VerificationUnavailable,
+)
+from subscribers.gazetteer import GeocodeStatus, geocoder_for
+from subscribers.jobs import enqueue_verification_code
+from subscribers.models import SubscriberSource, VerificationPurpose
+from subscribers.phones import normalise_mobile
+from subscribers.service import (
+    LANGUAGES,
+    TOPICS,
+    NewLocation,
+    parse_location,
+    personal_data,
+    register_subscriber,
+    subscribe,
+    unsubscribe,
+    zone_summary,
+    zones_at,
+    zones_of_subscriber,
+)
+from subscribers.verification import WRONG_CODE, issue_code, redeem_code
 from syrena_core.accounts import Role, record
+from syrena_core.queues import redis_connection
 
 map_domain_error(SubscriberExists, 409, "subscriber_exists")
+map_domain_error(SubscriberSuppressed, 409, "subscriber_opted_out")
+map_domain_error(NotAMobileNumber, 422, "not_a_mobile_number")
+map_domain_error(InvalidPhoneNumber, 422, "invalid_phone")
+map_domain_error(AddressNotFound, 422, "address_not_found")
+map_domain_error(InvalidCode, 422, "invalid_code")
+map_domain_error(VerificationUnavailable, 503, "verification_unavailable")
 map_domain_error(SubscriberError, 422, "invalid_subscriber")
 
 
@@ -34,13 +73,193 @@ def create_subscriber():
                     "language": subscriber.language, "locations": len(subscriber.locations)}), 201
 
 
+# ------------------------------------------------------------------ public sign-up
+
+def _limits():
+    return current_app.config["SYRENA"].subscribers
+
+
+def _phone_key() -> str:
+    """Rate-limit key: the phone number the request is about (whatever form it was typed in)."""
+    body = request.get_json(silent=True)
+    raw = body.get("phone") if isinstance(body, dict) else None
+    try:
+        return "phone:" + normalise_mobile(raw)
+    except InvalidPhoneNumber:
+        return "phone:invalid"
+
+
+def _place(raw: Any, label: str) -> NewLocation:
+    """An address (geocoded by the gazetteer) or a pin {"lat", "lon"}."""
+    if not isinstance(raw, dict):
+        raise InvalidLocation("give an address or a location {lat, lon}")
+    if raw.get("location") is not None:
+        pin = raw["location"]
+        parse_location({"lat": pin.get("lat"), "lon": pin.get("lon"), "label": label, "address": raw.get("address")}
+                       if isinstance(pin, dict) else pin)  # validates, or says what is wrong
+        return NewLocation(label=label, address=raw.get("address"), lat=float(pin["lat"]), lon=float(pin["lon"]))
+    address = raw.get("address")
+    if not isinstance(address, str) or not address.strip():
+        raise InvalidLocation("give an address or a location {lat, lon}")
+    result = geocoder_for(_limits().geocoder).geocode(db(), address)
+    if result.status == GeocodeStatus.FOUND:
+        match = result.found
+        return NewLocation(label=label, address=match.label, lat=match.lat, lon=match.lon)
+    if result.status == GeocodeStatus.CHOOSE:
+        raise AddressAmbiguous(f"{address!r} matches several addresses; choose one",
+                               [{"label": m.label, "lat": m.lat, "lon": m.lon} for m in result.matches])
+    if result.status == GeocodeStatus.NO_NUMBER:
+        raise AddressNotFound(f"{address!r}: add the house number")
+    raise AddressNotFound(f"{address!r} was not found; give the street and house number, or put a pin on the map")
+
+
+def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
+    language = body.get("language", "pl")
+    if language not in LANGUAGES:
+        raise SubscriberError(f"language must be one of {', '.join(LANGUAGES)}")
+    topics = body.get("topics", [])
+    if not isinstance(topics, list) or not all(isinstance(t, str) and t in TOPICS for t in topics):
+        raise SubscriberError(f"topics must be a list of: {', '.join(TOPICS)}")
+    places = [_place(body, "home")]
+    second = body.get("second")
+    if second is not None:
+        label = second.get("label") if isinstance(second, dict) else None
+        places.append(_place(second, label if isinstance(label, str) and label.strip() else "work"))
+    return {"language": language, "topics": topics, "consent_version": _limits().consent_version,
+            "locations": [p.as_dict() for p in places]}
+
+
+def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any], language: str):
+    session = db()
+    issued = issue_code(session, redis_connection(current_app.config["SYRENA"].redis.url), _limits(), phone,
+                        purpose, pending)
+    session.commit()  # the job must find the committed request
+    enqueue_verification_code(issued.verification_id, issued.code, language)
+    # The same answer whether or not the number is subscribed, opted out or new.
+    return jsonify({"status": "code_sent", "expires_in": _limits().code_ttl_minutes * 60}), 202
+
+
+def _address_error(e: AddressAmbiguous):
+    raise ApiError(422, "address_ambiguous", str(e), {"candidates": e.candidates})
+
+
+@bp.post("/public/subscriptions")
+@limiter.limit(lambda: _limits().form_limit)
+@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+def request_subscription():
+    body = json_body()
+    phone = normalise_mobile(body.get("phone"))
+    try:
+        pending = _subscription_request(body)
+    except AddressAmbiguous as e:
+        _address_error(e)
+    return _send_code(phone, VerificationPurpose.SUBSCRIBE, pending, pending["language"])
+
+
+@bp.post("/public/subscriptions/cancel")
+@limiter.limit(lambda: _limits().form_limit)
+@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+def request_cancellation():
+    body = json_body()
+    phone = normalise_mobile(body.get("phone"))
+    language = body.get("language") if body.get("language") in LANGUAGES else "pl"
+    return _send_code(phone, VerificationPurpose.UNSUBSCRIBE, {}, language)
+
+
+@bp.post("/public/subscriptions/export")
+@limiter.limit(lambda: _limits().form_limit)
+@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+def request_export():
+    body = json_body()
+    phone = normalise_mobile(body.get("phone"))
+    language = body.get("language") if body.get("language") in LANGUAGES else "pl"
+    return _send_code(phone, VerificationPurpose.EXPORT, {}, language)
+
+
+@bp.post("/public/subscriptions/verify")
+@limiter.limit(lambda: _limits().verify_limit)
+@limiter.limit(lambda: _limits().verify_limit, key_func=_phone_key)
+def verify_code():
+    body = json_body()
+    phone = normalise_mobile(body.get("phone"))
+    session = db()
+    pending = redeem_code(session, _limits(), phone, body.get("code"))
+    session.commit()  # every try counts, right or wrong
+    if pending is None:
+        raise InvalidCode(WRONG_CODE)
+    if pending.purpose == VerificationPurpose.UNSUBSCRIBE.value:
+        unsubscribe(session, phone)
+        session.commit()
+        return jsonify({"action": "unsubscribed", "status": "unsubscribed"})
+    if pending.purpose == VerificationPurpose.EXPORT.value:
+        data = personal_data(session, phone)
+        return jsonify({"action": "export", "data": data})
+    request_data = pending.request
+    places = [NewLocation(**loc) for loc in request_data["locations"]]
+    subscriber = subscribe(session, phone, places, language=request_data["language"],
+                           source=SubscriberSource.WEB.value, consent_version=request_data["consent_version"],
+                           topics=request_data["topics"])
+    zones = [zone_summary(z) for z in zones_of_subscriber(session, subscriber.id)]
+    session.commit()
+    return jsonify({"action": "subscribed", "status": subscriber.status, "zones": zones,
+                    "locations": [{"label": p.label, "address": p.address, "lat": p.lat, "lon": p.lon,
+                                   "zones": [zone_summary(z) for z in zones_at(session, p.lat, p.lon)]}
+                                  for p in places],
+                    "topics": subscriber.topics, "language": subscriber.language})
+
+
 OPENAPI_PATHS = {
     "/api/v1/subscribers": {
         "post": op("Register a subscriber (admin/import path)", "201", ref("Subscriber"), body=ref("SubscriberInput"),
                    extra=conflict("Already subscribed")),
     },
 }
+def _public(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    operation = op(summary, ok, ok_schema, body=body, extra={
+        "429": {"description": "Too many requests from this address or for this phone", **json_content(ref("Error"))},
+        "503": {"description": "The hourly cap on verification SMS is reached", **json_content(ref("Error"))}})
+    operation["security"] = []  # residents have no token
+    for status in ("401", "403"):
+        operation["responses"].pop(status, None)
+    return operation
+
+
+PHONE_ONLY = {"type": "object", "required": ["phone"], "properties": {
+    "phone": {"type": "string"}, "language": {"type": "string", "enum": ["pl", "en", "uk", "de"]}}}
+CODE_SENT = {"type": "object", "properties": {"status": {"type": "string", "enum": ["code_sent"]},
+                                              "expires_in": {"type": "integer"}}}
+OPENAPI_PATHS.update({
+    "/api/v1/public/subscriptions": {"post": _public(
+        "Ask for a subscription: a code is texted to the phone (the same answer whether or not it is subscribed)",
+        "202", CODE_SENT, ref("PublicSubscriptionInput"))},
+    "/api/v1/public/subscriptions/cancel": {"post": _public(
+        "Ask to unsubscribe: a code is texted to the phone", "202", CODE_SENT, PHONE_ONLY)},
+    "/api/v1/public/subscriptions/export": {"post": _public(
+        "Ask for everything stored about the phone (GDPR): a code is texted to it", "202", CODE_SENT, PHONE_ONLY)},
+    "/api/v1/public/subscriptions/verify": {"post": _public(
+        "Confirm the request with the code: subscribes (answering the zones), unsubscribes or exports", "200",
+        ref("PublicVerification"), {"type": "object", "required": ["phone", "code"], "properties": {
+            "phone": {"type": "string"}, "code": {"type": "string", "example": "123456"}}})},
+})
+
 OPENAPI_SCHEMAS = {
+    "PublicPlace": {"type": "object", "description": "an address, or a pin on the map", "properties": {
+        "address": {"type": "string", "example": "ul. Głogowska 10"},
+        "location": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+        "label": {"type": "string", "example": "work"}}},
+    "PublicSubscriptionInput": {"type": "object", "required": ["phone"], "properties": {
+        "phone": {"type": "string", "example": "+48601234567"},
+        "address": {"type": "string", "example": "ul. Głogowska 10"},
+        "location": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+        "second": ref("PublicPlace"),
+        "language": {"type": "string", "enum": ["pl", "en", "uk", "de"]},
+        "topics": {"type": "array", "items": {"type": "string", "enum": ["water", "traffic", "weather", "events"]}}}},
+    "PublicVerification": {"type": "object", "properties": {
+        "action": {"type": "string", "enum": ["subscribed", "unsubscribed", "export"]},
+        "status": {"type": "string"},
+        "zones": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"}}}},
+        "data": {"type": "object", "description": "for export: everything stored about the phone"}}},
     "Location": {"type": "object", "required": ["lat", "lon"], "properties": {
         "lat": {"type": "number", "minimum": -90, "maximum": 90},
         "lon": {"type": "number", "minimum": -180, "maximum": 180},

@@ -1,85 +1,199 @@
-"""Zones API."""
+"""Zones API: GeoJSON Features in and out; delete archives; point lookup; subscriber preview; import/export."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 
 from app.api import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, op, ref
-from subscribers.service import active_subscribers_per_zone
+from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
 from syrena_core.accounts import Role, record
+from zones import queries
 from zones import service as zones
-from zones.exceptions import ZoneError, ZoneNotFound
+from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneNotFound
+from zones.geometry import area_km2, geometry_from_geojson, validate
 
 map_domain_error(ZoneNotFound, 404, "zone_not_found")
+map_domain_error(ZoneConflict, 409, "zone_conflict")
+map_domain_error(ZoneFileInvalid, 400, "invalid_file")
 map_domain_error(ZoneError, 422, "invalid_zone")
 
 
-def _zone_collection():
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _limits():
+    return current_app.config["SYRENA"].zones
+
+
+def _collection():
     session = db()
-    counts = active_subscribers_per_zone(session)
-    features = [zones.zone_feature(z, {"subscribers": counts.get(z.id, 0)}) for z in zones.list_zones(session)]
-    return jsonify({"type": "FeatureCollection", "features": features})
+    include_archived = _flag("include_archived")
+    counts = queries.active_subscribers_per_zone(session)
+    return jsonify(zones.feature_collection(zones.list_zones(session, include_archived), counts))
+
+
+def _saved(saved: zones.SavedZone, status: int = 200):
+    session = db()
+    count = 0 if saved.zone.archived else queries.active_subscribers_in_zone(session, saved.zone.id)
+    return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
 
 
 @bp.get("/zones")
 @requires(*STAFF)
 def list_zones():
-    return _zone_collection()
+    return _collection()
 
 
 @bp.get("/zones.geojson")
 @requires(*STAFF)
 def zones_geojson():
-    return _zone_collection()
+    return _collection()
 
 
 @bp.post("/zones")
 @requires(Role.OPERATOR)
 def create_zone():
-    body = json_body()
-    name = body.get("name") or (body.get("properties") or {}).get("name")
-    repair = request.args.get("repair") in ("1", "true")
     session = db()
-    zone = zones.create_zone(session, name, body, repair=repair, sms_code=body.get("sms_code"))
-    record(session, "zone.create", g.api_user, "zone", zone.id, {"name": zone.name})
+    saved = zones.save_feature(session, json_body(), repair=_flag("repair"), limits=_limits())
+    record(session, "zone.create", g.api_user, "zone", saved.zone.id,
+           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
     session.commit()
-    return jsonify(zones.zone_feature(zone)), 201
+    return _saved(saved, 201)
+
+
+@bp.post("/zones/import")
+@requires(Role.OPERATOR)
+def import_zones():
+    session = db()
+    features = zones.read_feature_collection(request.get_data())
+    skip = [s for s in request.args.getlist("skip") if s]
+    saved = zones.import_features(session, features, name_property=request.args.get("name_property") or "name",
+                                  repair=_flag("repair"), skip=skip, limits=_limits())
+    record(session, "zone.import", g.api_user, "zone", None, {"zones": [s.zone.id for s in saved]})
+    session.commit()
+    return jsonify({"imported": len(saved), "skipped": len(features) - len(saved),
+                    "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs}
+                              for s in saved]}), 201
+
+
+@bp.get("/zones/lookup")
+@requires(*STAFF)
+def lookup():
+    lat = queries.coordinate(request.args.get("lat"), "lat", -90, 90)
+    lon = queries.coordinate(request.args.get("lon"), "lon", -180, 180)
+    found = queries.zones_at(db(), lat, lon)
+    return jsonify({"lat": lat, "lon": lon,
+                    "zones": [{"id": z.id, "name": z.name, "code": z.code, "colour": z.colour} for z in found]})
+
+
+@bp.post("/zones/preview")
+@requires(*STAFF)
+def preview():
+    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits())
+    return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
+                    "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 
 
 @bp.get("/zones/<int:zone_id>")
 @requires(*STAFF)
 def get_zone(zone_id: int):
-    (zone,) = zones.get_zones(db(), [zone_id])
-    return jsonify(zones.zone_feature(zone))
+    return _saved(zones.SavedZone(zones.get_zone(db(), zone_id)))
 
 
+@bp.put("/zones/<int:zone_id>")
+@requires(Role.OPERATOR)
+def update_zone(zone_id: int):
+    session = db()
+    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits())
+    record(session, "zone.update", g.api_user, "zone", zone_id,
+           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    session.commit()
+    return _saved(saved)
+
+
+@bp.delete("/zones/<int:zone_id>")
+@requires(Role.OPERATOR)
+def archive_zone(zone_id: int):
+    session = db()
+    zone = zones.archive_zone(session, zone_id)
+    record(session, "zone.archive", g.api_user, "zone", zone_id, {"name": zone.name})
+    session.commit()
+    return _saved(zones.SavedZone(zone))
+
+
+REPAIR_PARAM = {"name": "repair", "in": "query", "schema": {"type": "boolean"},
+                "description": "repair an invalid polygon (Shapely make_valid) instead of refusing it; "
+                               "the response's `repairs` says what changed"}
+DUPLICATE = conflict("A live zone has this name, or any zone this code")
 OPENAPI_PATHS = {
     "/api/v1/zones": {
-        "get": op("List zones as GeoJSON with active subscriber counts", "200", ref("FeatureCollection")),
-        "post": op("Create a zone from a GeoJSON Polygon/MultiPolygon (Feature or bare geometry)", "201",
-                   ref("Feature"), body=ref("ZoneInput"),
-                   params=[{"name": "repair", "in": "query", "schema": {"type": "boolean"},
-                            "description": "repair an invalid polygon instead of refusing it"}]),
+        "get": op("Live zones as a GeoJSON FeatureCollection with active subscriber counts", "200",
+                  ref("FeatureCollection"),
+                  params=[{"name": "include_archived", "in": "query", "schema": {"type": "boolean"}}]),
+        "post": op("Create a zone from a GeoJSON Feature (Polygon/MultiPolygon; name, code, colour, description "
+                   "in properties)", "201", ref("Feature"), body=ref("ZoneInput"), params=[REPAIR_PARAM],
+                   extra=DUPLICATE),
     },
-    "/api/v1/zones.geojson": {"get": op("All zones as a GeoJSON FeatureCollection", "200", ref("FeatureCollection"))},
-    "/api/v1/zones/{id}": {"get": op("One zone", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND)},
+    "/api/v1/zones.geojson": {"get": op("Export: all live zones as a GeoJSON FeatureCollection", "200",
+                                        ref("FeatureCollection"))},
+    "/api/v1/zones/import": {"post": op(
+        "Import a GeoJSON FeatureCollection: every feature becomes a zone, or none does", "201",
+        ref("ImportResult"), body=ref("FeatureCollection"),
+        params=[{"name": "name_property", "in": "query", "schema": {"type": "string", "default": "name"}},
+                {"name": "skip", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+                 "description": "names of features to leave out (e.g. a whole-city outline)"}, REPAIR_PARAM],
+        extra=DUPLICATE)},
+    "/api/v1/zones/lookup": {"get": op(
+        "The live zones containing a point (a point on a border is in both zones, one in a hole in neither)",
+        "200", ref("Lookup"),
+        params=[{"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}}])},
+    "/api/v1/zones/preview": {"post": op(
+        "How many active subscribers an area reaches (deduplicated), without saving anything", "200",
+        ref("Preview"), body=ref("ZoneInput"), params=[REPAIR_PARAM])},
+    "/api/v1/zones/{id}": {
+        "get": op("One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
+        "put": op("Change a zone: the properties and/or geometry the Feature carries", "200", ref("Feature"),
+                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM], extra={**NOT_FOUND, **DUPLICATE}),
+        "delete": op("Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it", "200",
+                     ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
+    },
 }
 OPENAPI_SCHEMAS = {
     "Geometry": {"type": "object", "required": ["type", "coordinates"],
                  "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
                                 "coordinates": {"type": "array", "items": {}}}},
-    "ZoneInput": {"type": "object", "description": "A GeoJSON Feature (name in properties.name) or a bare geometry "
-                  "with a top-level name",
-                  "properties": {"type": {"type": "string"}, "name": {"type": "string"}, "sms_code": {"type": "string"},
-                                 "properties": {"type": "object"}, "geometry": ref("Geometry"),
-                                 "coordinates": {"type": "array", "items": {}}}},
+    "ZoneProperties": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 120},
+        "code": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$",
+                 "description": "SMS code residents text (upper-cased); derived from the name when left out"},
+        "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+        "description": {"type": "string"}}},
+    "ZoneInput": {"type": "object", "description": "A GeoJSON Feature (fields in properties) or a bare geometry "
+                  "with the fields at the top level",
+                  "properties": {"type": {"type": "string"}, "properties": ref("ZoneProperties"),
+                                 "geometry": ref("Geometry"), "coordinates": {"type": "array", "items": {}}}},
     "Feature": {"type": "object", "properties": {
         "type": {"type": "string"}, "id": {"type": "integer"}, "geometry": ref("Geometry"),
+        "repairs": {"type": "array", "items": {"type": "string"}},
         "properties": {"type": "object", "properties": {
             "id": {"type": "integer"}, "name": {"type": "string"}, "slug": {"type": "string"},
-            "sms_code": {"type": "string"}, "subscribers": {"type": "integer"}}}}},
+            "code": {"type": "string"}, "colour": {"type": "string"}, "description": {"type": "string"},
+            "created_at": {"type": "string"}, "updated_at": {"type": "string"}, "archived_at": {"type": "string"},
+            "subscribers": {"type": "integer"}}}}},
     "FeatureCollection": {"type": "object", "properties": {
         "type": {"type": "string"}, "features": {"type": "array", "items": ref("Feature")}}},
+    "ImportResult": {"type": "object", "properties": {
+        "imported": {"type": "integer"}, "skipped": {"type": "integer"},
+        "zones": {"type": "array", "items": {"type": "object"}}}},
+    "Lookup": {"type": "object", "properties": {
+        "lat": {"type": "number"}, "lon": {"type": "number"},
+        "zones": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"},
+            "colour": {"type": "string"}}}}}},
+    "Preview": {"type": "object", "properties": {
+        "subscribers": {"type": "integer"}, "area_km2": {"type": "number"},
+        "repairs": {"type": "array", "items": {"type": "string"}}}},
 }

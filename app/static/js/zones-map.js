@@ -19,7 +19,7 @@
     box.appendChild(text("strong", props.name || "", "zone-info-name"));
     var code = document.createElement("div");
     code.appendChild(text("span", labels.code + ": ", "zone-info-label"));
-    code.appendChild(text("code", props.sms_code || ""));
+    code.appendChild(text("code", props.code || ""));
     box.appendChild(code);
     var subs = document.createElement("div");
     subs.appendChild(text("span", labels.subscribers + ": ", "zone-info-label"));
