@@ -130,11 +130,22 @@ def _clean_state(request, simulator):
         yield
         return
     settings = request.getfixturevalue("settings")
+    from sqlalchemy.exc import OperationalError
+
     from syrena_core.db import engine_for
-    with engine_for(settings.database.url).begin() as c:
-        tables = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-                  if r[0] not in _KEEP]
-        c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    # The session's worker may still be storing the previous test's late receipts or MO: TRUNCATE then
+    # deadlocks with it now and then, and PostgreSQL picks one side to fail; try again in a moment.
+    for attempt in range(5):
+        try:
+            with engine_for(settings.database.url).begin() as c:
+                tables = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                          if r[0] not in _KEEP]
+                c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
     simulator.clear_messages()
     yield
 
