@@ -165,8 +165,9 @@ def dashboard():
     zone_rows = [(z, counts.get(z.id, 0)) for z in zones.list_zones(session)]
     zones_geojson = {"type": "FeatureCollection",
                      "features": [zones.zone_feature(z, {"subscribers": n}) for z, n in zone_rows]}
-    campaign_rows = [(c, campaigns.message_counts(session, c.id), campaigns.campaign_cost(session, c.id))
-                     for c in campaigns.list_campaigns(session, LATEST_CAMPAIGNS)]
+    latest = campaigns.list_campaigns(session, LATEST_CAMPAIGNS)
+    progress = campaigns.campaign_progress(session, [c.id for c in latest])
+    campaign_rows = [(c, progress[c.id].counts, progress[c.id].cost) for c in latest]
     by_status = count_by_status(session)
     subscriber_totals = [(s.value, by_status.get(s.value, 0)) for s in
                          (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)]
@@ -184,9 +185,8 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 
 
 def _progress(campaign: Campaign) -> dict[str, Any]:
-    session = db()
-    counts = campaigns.message_counts(session, campaign.id)
-    cost = campaigns.campaign_cost(session, campaign.id)
+    progress = campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
+    counts, cost = progress.counts, progress.cost
     return {
         "id": campaign.id,
         "status": campaign.status,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Sequence
 
 from sqlalchemy import func, select, text
@@ -140,13 +141,20 @@ def pending_chunks(session: Session, campaign_id: int, chunk_size: int) -> list[
     return [Chunk(campaign_id, first, last) for first, last in rows]
 
 
-def message_counts(session: Session, campaign_id: int) -> dict[str, int]:
-    counts = {s.value: 0 for s in MessageStatus}
-    rows = session.execute(select(Message.status, func.count()).where(Message.campaign_id == campaign_id)
-                           .group_by(Message.status)).all()
-    counts.update({status: n for status, n in rows})
-    return counts
+@dataclass(frozen=True)
+class Progress:
+    counts: dict[str, int]  # every message status, zero where none
+    cost: Decimal
 
 
-def campaign_cost(session: Session, campaign_id: int):
-    return session.scalar(select(func.coalesce(func.sum(Message.cost), 0)).where(Message.campaign_id == campaign_id))
+def campaign_progress(session: Session, campaign_ids: Sequence[int]) -> dict[int, Progress]:
+    """Message counts by status and cost of several campaigns in one grouped query (lists show many)."""
+    counts = {cid: {s.value: 0 for s in MessageStatus} for cid in campaign_ids}
+    costs = {cid: Decimal(0) for cid in campaign_ids}
+    rows = session.execute(select(Message.campaign_id, Message.status, func.count(), func.sum(Message.cost))
+                           .where(Message.campaign_id.in_(list(campaign_ids)))
+                           .group_by(Message.campaign_id, Message.status)).all()
+    for cid, status, n, cost in rows:
+        counts[cid][status] = n
+        costs[cid] += cost or 0
+    return {cid: Progress(counts[cid], costs[cid]) for cid in campaign_ids}

@@ -20,15 +20,15 @@ map_domain_error(CampaignStateError, 409, "invalid_state")
 map_domain_error(InvalidCampaign, 422, "invalid_campaign")
 
 
-def campaign_json(campaign: Campaign) -> dict[str, Any]:
-    session = db()
+def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None) -> dict[str, Any]:
+    progress = progress or campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
     return {
         "id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
         "body": campaign.body, "status": campaign.status, "zone_ids": [z.id for z in campaign.zones],
         "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
         "department": campaign.department,
-        "recipients": campaign.recipients, "counts": campaigns.message_counts(session, campaign.id),
-        "cost": str(campaigns.campaign_cost(session, campaign.id)),
+        "recipients": campaign.recipients, "counts": progress.counts,
+        "cost": str(progress.cost),
         "currency": current_app.config["SYRENA"].billing.currency,
         "created_at": campaign.created_at.isoformat(),
         "sent_at": campaign.sent_at.isoformat() if campaign.sent_at else None,
@@ -39,7 +39,9 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
 @bp.get("/campaigns")
 @requires(*STAFF)
 def list_campaigns():
-    return jsonify([campaign_json(c) for c in campaigns.list_campaigns(db())])
+    listed = campaigns.list_campaigns(db())
+    progress = campaigns.campaign_progress(db(), [c.id for c in listed])
+    return jsonify([campaign_json(c, progress[c.id]) for c in listed])
 
 
 @bp.post("/campaigns")
