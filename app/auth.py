@@ -1,67 +1,242 @@
-"""Who is asking: staff log in to the admin UI with a password; programs call the API with a bearer token."""
+"""Who is asking: staff log in to the admin UI with a password (and a TOTP code when enrolled or required);
+programs call the API with a bearer token."""
 from __future__ import annotations
 
+import base64
+import io
+import secrets
+import time
+from datetime import timedelta
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+import pyotp
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app.database import db
 from app.extensions import login_manager
-from syrena_core.accounts import Role, User, authenticate, record, user_for_token
+from app.public import limiter
+from syrena_core import accounts
+from syrena_core.accounts import AccountError, AccountLocked, ApiToken, Role, User, record, token_for
+from syrena_core.db import utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
+login_manager.session_protection = "basic"
+
+SECOND_FACTOR_ROLES = (Role.ADMIN.value, Role.APPROVER.value)
+PENDING_SECONDS = 300  # between the password and the TOTP code
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user and user.active else None
+    # The id carries the user's session generation: "log out everywhere", a new password or a role change
+    # raise it, and every older session cookie stops matching.
+    ident, _sep, generation = user_id.partition(":")
+    if not ident.isdigit() or not generation.isdigit():
+        return None
+    user = db().get(User, int(ident))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 class LoginForm(FlaskForm):
     # No deliverability or special-use check: staff addresses like admin@syrena.local are real logins here,
     # and a wrong address simply matches no account.
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$")])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    repeat = PasswordField("Repeat", validators=[DataRequired(), EqualTo("new")])
+
+
+class EmptyForm(FlaskForm):
+    """A POST button: only the CSRF token."""
 
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: never bounce a fresh login to another site.
-    if target and not urlparse(target).netloc and target.startswith("/"):
+    if target and not urlparse(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("admin.dashboard")
 
 
+def _security():
+    return current_app.config["SYRENA"].security
+
+
+def _start_session(user: User, next_url: str | None):
+    session.pop("pending_login", None)
+    session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
+    login_user(user)
+    record(db(), "login", user, "user", user.id)
+    db().commit()
+    return redirect(_safe_next(next_url))
+
+
+def _pending_user() -> User | None:
+    pending = session.get("pending_login")
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    return load_user(pending.get("id", ""))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _security().login_limit, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        session = db()
-        user = authenticate(session, form.email.data, form.password.data)
+        s = db()
+        security = _security()
+        try:
+            user = accounts.attempt_login(s, form.email.data, form.password.data, security.login_attempts,
+                                          security.lockout_minutes)
+        except AccountLocked:
+            s.commit()
+            flash(_("Too many wrong passwords: the account is locked for a while. Try again later."), "error")
+            return render_template("login.html", form=form), 429
         if user is None:
-            record(session, "login.failed", None, "user", None, {"email": form.email.data[:254]})
-            session.commit()
+            s.commit()
             flash(_("Wrong e-mail or password."), "error")
         else:
-            login_user(user)
-            record(session, "login", user, "user", user.id)
-            session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            next_url = request.args.get("next")
+            if user.totp_secret or (security.totp_required and user.role in SECOND_FACTOR_ROLES):
+                s.commit()
+                session["pending_login"] = {"id": user.get_id(), "at": time.time(), "next": next_url}
+                endpoint = "auth.login_code" if user.totp_secret else "auth.totp_enrol"
+                return redirect(url_for(endpoint))
+            return _start_session(user, next_url)
     return render_template("login.html", form=form), (401 if form.is_submitted() else 200)
+
+
+def _verify_code(user: User, secret: str, code: str) -> bool:
+    """A code is good for its 30-second step (±1 for clock drift), and only once."""
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    code = code.strip()
+    for drift in (0, -1, 1):
+        at = now + drift * totp.interval
+        step = int(at // totp.interval)
+        if secrets.compare_digest(totp.at(at), code) and (user.totp_last_step is None or step > user.totp_last_step):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: _security().login_limit, methods=["POST"])
+def login_code():
+    user = _pending_user()
+    if user is None or not user.totp_secret:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        s = db()
+        if _verify_code(user, user.totp_secret, form.code.data):
+            return _start_session(user, session["pending_login"].get("next"))
+        # Wrong codes count like wrong passwords.
+        user.failed_logins = (user.failed_logins or 0) + 1
+        record(s, "login.failed", None, "user", user.id, {"email": user.email, "factor": "totp"})
+        if user.failed_logins >= _security().login_attempts:
+            user.locked_until, user.failed_logins = utcnow() + timedelta(minutes=_security().lockout_minutes), 0
+            session.pop("pending_login", None)
+            record(s, "user.lock", None, "user", user.id, {"factor": "totp"})
+        s.commit()
+        flash(_("Wrong code."), "error")
+        return render_template("account/code.html", form=form), 401
+    return render_template("account/code.html", form=form)
+
+
+def _otpauth(user: User, secret: str) -> tuple[str, str]:
+    import segno
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=_security().totp_issuer)
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False)
+    return uri, "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+def totp_enrol():
+    """Enrol a TOTP second factor: logged in, or between password and code when the role requires one."""
+    pending = not current_user.is_authenticated
+    user = _pending_user() if pending else current_user
+    if user is None:
+        return redirect(url_for("auth.login"))
+    secret = session.get("totp_enrol_secret")
+    if not secret:
+        secret = session["totp_enrol_secret"] = pyotp.random_base32()
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _verify_code(user, secret, form.code.data):
+            user.totp_secret = secret
+            session.pop("totp_enrol_secret", None)
+            record(db(), "user.totp_enrol", user, "user", user.id)
+            db().commit()
+            if pending:
+                return _start_session(user, session["pending_login"].get("next"))
+            flash(_("Two-step login is on."), "success")
+            return redirect(url_for("auth.account"))
+        flash(_("Wrong code."), "error")
+    uri, qr = _otpauth(user, secret)
+    return render_template("account/totp.html", form=form, secret=secret, uri=uri, qr=qr, pending=pending)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    record(db(), "logout", current_user, "user", current_user.id)
+    db().commit()
     logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current.data):
+            flash(_("The current password is wrong."), "error")
+        else:
+            try:
+                accounts.set_password(db(), user, form.new.data, actor=user)
+            except AccountError as e:
+                flash(str(e), "error")
+            else:
+                db().commit()
+                login_user(user)  # this session stays; all others ended with the new generation
+                flash(_("Password changed. Other sessions were logged out."), "success")
+                return redirect(url_for("auth.account"))
+    tokens = db().query(ApiToken).filter(ApiToken.user_id == current_user.id).order_by(ApiToken.id).all()
+    return render_template("account/index.html", form=form, button=EmptyForm(), tokens=tokens)
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    accounts.end_sessions(db(), current_user._get_current_object(), actor=current_user._get_current_object())
+    db().commit()
+    logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 
@@ -69,7 +244,8 @@ def logout():
 def set_language(code: str):
     response = redirect(_safe_next(request.referrer and urlparse(request.referrer).path))
     if code in ("pl", "en"):
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
 
 
@@ -86,12 +262,17 @@ def roles_required(*roles: Role) -> Callable:
     return decorator
 
 
-def bearer_user() -> User | None:
+def bearer_token() -> ApiToken | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         return None
-    return user_for_token(db(), token.strip())
+    return token_for(db(), token.strip())
+
+
+def bearer_user() -> User | None:
+    row = bearer_token()
+    return row.user if row else None
 
 
 def api_user() -> User:

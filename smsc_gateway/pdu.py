@@ -389,6 +389,9 @@ class DeliverSm:
         self.message_payload = tlvs.get(TAG_MESSAGE_PAYLOAD)
         ref, total, number = (tlvs.get(TAG_SAR_MSG_REF_NUM), tlvs.get(TAG_SAR_TOTAL_SEGMENTS),
                               tlvs.get(TAG_SAR_SEGMENT_SEQNUM))
+        # SMPP 3.4 fixes their sizes (2, 1, 1 octets); other sizes are ignored: the part counts as a whole message.
+        if ref is None or len(ref) != 2 or not total or len(total) != 1 or not number or len(number) != 1:
+            ref = total = number = None
         self.sar_msg_ref_num = int.from_bytes(ref, "big") if ref else None
         self.sar_total_segments = total[0] if total else None
         self.sar_segment_seqnum = number[0] if number else None

@@ -14,6 +14,7 @@ from smsc_gateway.pdu import (TAG_SAR_MSG_REF_NUM, TAG_SAR_SEGMENT_SEQNUM, TAG_S
 RECEIPT_FLAG = 0x04
 _TEXT_FIELD = re.compile(rb"(id|stat|err|done date):([^ ]*)", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-f]+")
+MAX_MESSAGE_ID = 64  # SMPP 3.4: message_id is a C-octet string of at most 65 octets (64 + NUL)
 # message_state TLV values (SMPP 3.4 §5.3.2.35) → the receipt's text states.
 _STATE_NAMES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD",
                 7: "UNKNOWN", 8: "REJECTD"}
@@ -77,10 +78,14 @@ def parse_receipt(pdu, ids: ReceiptIdForm | None = None, smsc: str = "") -> Deli
     tlv_id = _text(getattr(pdu, "receipted_message_id", None)).strip("\x00").strip()
     smsc_id = ids.canonical(tlv_id) if tlv_id else ids.from_receipt_text(fields["id"]) if fields.get("id") else ""
     state = _STATE_NAMES.get(getattr(pdu, "message_state", None) or 0) or fields.get("stat", "").upper() or "UNKNOWN"
-    if not smsc_id:
+    # What a hostile or broken SMSC sends must still be storable (no NUL in PostgreSQL text, the columns'
+    # lengths): one unstorable receipt would otherwise block its whole batch. No id we sent is that long.
+    smsc_id = smsc_id.replace("\x00", "")
+    if not smsc_id or len(smsc_id) > MAX_MESSAGE_ID:
         return None
-    return DeliveryReceipt(smsc_message_id=smsc_id, state=state[:12], error_code=(fields.get("err") or None),
-                           done_at=_done_at(fields.get("done date")), smsc=smsc)
+    error_code = (fields.get("err") or "").replace("\x00", "")[:8] or None
+    return DeliveryReceipt(smsc_message_id=smsc_id, state=state.replace("\x00", "")[:12] or "UNKNOWN",
+                           error_code=error_code, done_at=_done_at(fields.get("done date")), smsc=smsc)
 
 
 def _source(pdu) -> str:

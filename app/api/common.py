@@ -1,15 +1,17 @@
 """What every API module shares: the blueprint's error shape, token auth, JSON parsing."""
 from __future__ import annotations
 
+import time
 from functools import wraps
 from typing import Any, Callable
 
 from flask import current_app, g, jsonify, request
+from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
-from app.auth import bearer_user
+from app.auth import bearer_token
 from app.database import db
-from syrena_core.accounts import Role
+from syrena_core.accounts import Role, role_allows
 
 STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
 
@@ -59,20 +61,63 @@ def register_error_handlers(bp) -> None:
         return error_response(e.code or 500, (e.name or "error").lower().replace(" ", "_"), e.description)
 
 
+def _over_rate_limit(token_id: int) -> int | None:
+    """Seconds to wait when this token used up its [security] api_limit, else None. Counted in Redis (shared by
+    every web process); when Redis is down the API still answers (no limit rather than no service)."""
+    from app.public import limiter
+    try:
+        for item in parse_many(current_app.config["SYRENA"].security.api_limit):
+            if not limiter.limiter.hit(item, "api-token", str(token_id)):
+                reset, _remaining = limiter.limiter.get_window_stats(item, "api-token", str(token_id))
+                return max(1, int(reset - time.time()))
+    except Exception:  # noqa: BLE001 - storage outage: logged, not fatal
+        current_app.logger.warning("API rate limit not checked (storage unavailable)", exc_info=True)
+    return None
+
+
 def requires(*roles: Role) -> Callable:
+    """Bearer-token auth: the token's role (an admin's token may be narrowed to another) must be one of `roles`;
+    each token has its own request rate limit."""
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            user = bearer_user()
-            if user is None:
+            token = bearer_token()
+            if token is None:
                 db().commit()
                 return error_response(401, "unauthorized", "a valid bearer token is required")
-            if not user.has_role(*roles):
-                return error_response(403, "forbidden", f"the {user.role} role may not do this")
-            g.api_user = user
+            wait = _over_rate_limit(token.id)
+            if wait is not None:
+                db().rollback()
+                response, status = error_response(429, "rate_limited", "too many requests for this token",
+                                                  {"retry_after": wait})
+                response.headers["Retry-After"] = str(wait)
+                return response, status
+            role = token.effective_role()
+            if not role_allows(role, *roles):
+                db().commit()
+                return error_response(403, "forbidden", f"the {role} role may not do this")
+            g.api_user = token.user
+            g.api_token = token
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def page_params(default: int = 100) -> tuple[int, int]:
+    """`limit` and `offset` from the query string, capped by [security] max_page_size; 400 when not numbers."""
+    cap = current_app.config["SYRENA"].security.max_page_size
+    values = []
+    for name, fallback, highest in (("limit", min(default, cap), cap), ("offset", 0, 10_000_000)):
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            values.append(fallback)
+            continue
+        if not raw.isdigit() or len(raw) > 9:
+            raise ApiError(400, "invalid_parameter", f"{name} must be a whole number from 0",
+                           {"parameter": name})
+        values.append(min(int(raw), highest))
+    limit, offset = values
+    return max(limit, 1), offset
 
 
 def json_body() -> dict[str, Any]:

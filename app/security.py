@@ -1,0 +1,114 @@
+"""Web hardening in one place: refuse an unsafe start, cookie flags, session timeout, security headers,
+and the request's origin for the audit log."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+from syrena_core.accounts import request_origin
+from syrena_core.config import AppSettings, ConfigError, Settings
+
+DEFAULT_SECRET_KEY = AppSettings.secret_key
+DEVELOPMENT = "development"
+
+
+class InsecureConfiguration(ConfigError):
+    """The app would run outside development with settings only fit for a developer's machine."""
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.app.environment == DEVELOPMENT:
+        return
+    key = settings.app.secret_key
+    if key == DEFAULT_SECRET_KEY or len(key) < 32:
+        raise InsecureConfiguration(
+            f"[app] environment is {settings.app.environment!r} but secret_key is the default or shorter than "
+            "32 characters: set SYRENA_APP__SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')")
+
+
+def _tile_origin(tile_url: str) -> str | None:
+    parts = urlsplit(tile_url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    host = parts.netloc.replace("{s}", "*")  # Leaflet's a/b/c subdomains
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Scripts and styles from our own origin only: no inline code, so injected markup cannot run."""
+    images = ["'self'", "data:"]
+    tiles = _tile_origin(settings.map.tile_url)
+    if tiles:
+        images.append(tiles)
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src {' '.join(images)}",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    check_settings(settings)
+    security = settings.security
+    production = settings.app.environment != DEVELOPMENT
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Over HTTPS only outside development (make run and the tests speak plain HTTP on 127.0.0.1).
+        SESSION_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # A staff session ends after this long without a request: the signed cookie carries its time and is
+        # refreshed by every request, and Flask refuses an older one.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=security.session_minutes),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        MAX_CONTENT_LENGTH=security.max_body_mb * 1024 * 1024,
+    )
+    csp = content_security_policy(settings)
+
+    @app.before_request
+    def _remember_origin():
+        request_origin.set(request.remote_addr)
+
+    @app.before_request
+    def _refuse_nul():
+        # PostgreSQL text cannot hold NUL: refused here, once, instead of failing deep in a query as a 500.
+        if any("\x00" in v for v in request.args.values()) or any("\x00" in v for v in request.form.values()) or (
+                request.is_json and b"\\u0000" in request.get_data(cache=True)):
+            from werkzeug.exceptions import BadRequest
+            raise BadRequest("the request contains a NUL character")
+
+    @app.teardown_request
+    def _forget_origin(_exc=None):
+        request_origin.set(None)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        h = response.headers
+        h.setdefault("Content-Security-Policy", csp)
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure and security.hsts_seconds:
+            h.setdefault("Strict-Transport-Security", f"max-age={security.hsts_seconds}; includeSubDomains")
+        if request.blueprint == "api" or (response.mimetype == "text/html" and _logged_in()):
+            # Personal data and staff pages must not stay in shared caches or the browser's back button.
+            h.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _logged_in() -> bool:
+    from flask_login import current_user
+    return bool(getattr(current_user, "is_authenticated", False))

@@ -1,0 +1,43 @@
+"""The account commands administrators script: role changes, scoped tokens, revocation, unlocking — audited."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ApiClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=dict(os.environ), input=input,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_role_change_scoped_token_and_revocation_from_the_command_line(settings, live_server, audit_rows):
+    assert flask("users", "create", "boss@city.test", "--role", "admin", input="Long-Enough-Pass1\n").returncode == 0
+    weak = flask("users", "create", "weak@city.test", "--role", "finance", input="password1234\n")
+    assert weak.returncode == 1 and "guess" in weak.stderr
+
+    made = flask("users", "token", "boss@city.test", "--role", "finance", "--label", "reports")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    api = ApiClient(live_server, token)
+    assert api.get("/api/v1/billing/tariffs")[0] == 200
+    assert api.get("/api/v1/audit")[0] == 403  # narrowed to finance
+
+    listed = flask("users", "tokens", "boss@city.test")
+    token_id = listed.stdout.split()[0]
+    assert "finance" in listed.stdout and "reports" in listed.stdout and token not in listed.stdout
+    assert flask("users", "revoke-token", token_id).returncode == 0
+    assert api.get("/api/v1/billing/tariffs")[0] == 401
+
+    changed = flask("users", "role", "boss@city.test", "operator")
+    assert changed.returncode == 0 and "admin -> operator" in changed.stdout
+    assert flask("users", "role", "nobody@city.test", "operator").returncode == 1
+    assert audit_rows("user.role")[-1]["after"] == {"role": "operator"}
+    assert audit_rows("token.revoke")[-1]["object_id"] == token_id
+    assert flask("users", "unlock", "boss@city.test", "--reset-totp").returncode == 0
+    assert audit_rows("user.unlock")

@@ -1,0 +1,161 @@
+"""The web layer's defences: CSRF on every form, a cross-site page cannot approve an alert, security headers,
+cookie flags, body size and rate limits, and no start with the default secret key outside development."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
+from tests.security.conftest import Web
+
+
+def _pending_alert(api) -> int:
+    zone = create_zone(api, "Wilda", ZONE_A)
+    create_subscriber(api, "+48601200301", IN_A)
+    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe",
+                                                      "body": "Awaria wodociagu", "zone_ids": [zone]})
+    assert status == 201, campaign
+    status, body = api.post(f"/api/v1/campaigns/{campaign['id']}/submit")
+    assert status == 200 and body["status"] == "pending_approval", body
+    return campaign["id"]
+
+
+def _status(api, campaign_id: int) -> str:
+    return api.get(f"/api/v1/campaigns/{campaign_id}")[1]["status"]
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(api, staff, audit_rows):
+    campaign_id = _pending_alert(api)
+    approver, _email, _t = staff("approver")
+    r = approver.post(f"/campaigns/{campaign_id}/approve", {})
+    assert r.status_code == 400
+    assert _status(api, campaign_id) == "pending_approval"
+    r = approver.post("/logout", {})
+    assert r.status_code == 400 and approver.get("/").status_code == 200  # still logged in
+    assert not audit_rows("campaign.approve")
+
+
+@pytest.mark.browser
+def test_a_cross_site_page_cannot_approve_an_alert(api, make_user, new_context, live_server, login):
+    campaign_id = _pending_alert(api)
+    email, _ = make_user("approver")
+    context = new_context()
+    page = context.new_page()
+    login(page, email)
+    # The approver, still logged in, opens a page on another site that posts the approval form by itself.
+    attack = f"""<!doctype html><form id=f method=post action="{live_server}/campaigns/{campaign_id}/approve">
+        <input name=reason value=x></form><script>document.getElementById('f').submit()</script>"""
+    context.route("http://evil.example/**", lambda r: r.fulfill(status=200, content_type="text/html", body=attack))
+    page.goto("http://evil.example/prize")
+    page.wait_for_url(lambda url: url.startswith(live_server))
+    assert _status(api, campaign_id) == "pending_approval"
+    # The same person on Syrena itself can still do it (the test's attack failed for the right reason).
+    page.goto(f"/campaigns/{campaign_id}/review")
+    expect(page.locator(f"form[action$='/campaigns/{campaign_id}/approve'] input[name=csrf_token]")).to_have_count(1)
+
+
+def test_every_page_sends_the_security_headers(staff, web):
+    admin, _e, _t = staff("admin")
+    for client, path in ((web(), "/login"), (admin, "/"), (admin, "/admin/audit/"), (web(), "/subscribe/")):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        csp = r.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Referrer-Policy"] == "same-origin"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Strict-Transport-Security" not in r.headers  # plain HTTP here
+
+
+def test_hsts_is_sent_over_https(app):
+    r = app.test_client().get("/login", base_url="https://syrena.example")
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_outside_development_the_default_secret_key_is_refused(settings):
+    from app import create_app
+    from app.security import InsecureConfiguration
+    production = dataclasses.replace(settings, app=dataclasses.replace(settings.app, environment="production",
+                                                                      secret_key="dev-only-change-me"))
+    with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
+        create_app(production)
+    fine = dataclasses.replace(production, app=dataclasses.replace(production.app, secret_key="k" * 40))
+    assert create_app(fine).config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_development_default_still_starts(settings):
+    from app import create_app
+    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="dev-only-change-me"))
+    assert create_app(dev).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_an_oversized_body_gets_a_json_413(api, serve_with):
+    from tests.helpers import ApiClient
+    small = ApiClient(serve_with(max_body_mb=1), api.token)
+    status, body = small.post("/api/v1/zones", raw=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}')
+    assert status == 413
+    assert body["error"]["code"] == "request_entity_too_large"
+
+
+def test_each_token_has_its_own_rate_limit(make_user, serve_with):
+    from tests.helpers import ApiClient
+    base = serve_with(api_limit="3 per minute")
+    _e, first = make_user("operator")
+    _e, second = make_user("operator")
+    one = ApiClient(base, first)
+    assert [one.get("/api/v1/zones")[0] for _ in range(3)] == [200, 200, 200]
+    status, body = one.get("/api/v1/zones")
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    assert ApiClient(base, second).get("/api/v1/zones")[0] == 200  # another token is not affected
+
+
+def test_public_endpoints_are_limited_per_ip(live_server, api):
+    from tests.helpers import ApiClient
+    public = ApiClient(live_server, None)
+    statuses = [public.post("/api/v1/public/subscriptions/cancel", {"phone": f"+4860130{i:04d}"})[0]
+                for i in range(12)]
+    assert 429 in statuses  # [subscribers] form_limit = 10 per hour per IP
+
+
+def test_login_posts_are_rate_limited_per_ip(serve_with, make_user):
+    base = serve_with(login_limit="3 per minute")
+    email, _ = make_user("operator")
+    statuses = [Web(base).login("nobody@test.syrena", "Wrong-Password-99").status_code for _ in range(4)]
+    assert statuses[:3] == [401, 401, 401] and statuses[3] == 429
+
+
+def test_every_form_that_posts_carries_the_csrf_token():
+    """Static check of every template: a POST form without the token would be refused anyway (400); this names it."""
+    import re
+    from pathlib import Path
+    templates = Path(__file__).resolve().parents[2] / "app" / "templates"
+    missing = []
+    for path in templates.rglob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        for form in re.finditer(r"<form\b[^>]*>.*?</form>", source, re.S | re.I):
+            opening = form.group(0)[:form.group(0).index(">")]
+            if re.search(r"method=[\"']?post", opening, re.I) and "csrf_token" not in form.group(0) \
+                    and "hidden_tag()" not in form.group(0):
+                missing.append(f"{path.relative_to(templates)}: {opening[:80]}")
+    assert missing == []
+
+
+def test_templates_hold_no_inline_script_handlers_or_styles():
+    """What the Content-Security-Policy would block: inline <script> code, on*= handlers, style= attributes."""
+    import re
+    from pathlib import Path
+    templates = Path(__file__).resolve().parents[2] / "app" / "templates"
+    found = []
+    for path in templates.rglob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"<script\b([^>]*)>", source, re.I):
+            if "src=" not in m.group(1) and "application/json" not in m.group(1):
+                found.append(f"{path.name}: inline <script>")
+        for m in re.finditer(r"<[a-z][^>]*\s(on[a-z]+|style)\s*=", source, re.I):
+            found.append(f"{path.name}: {m.group(1)}=")
+        if re.search(r"<style\b", source, re.I):
+            found.append(f"{path.name}: <style>")
+    assert found == []
