@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 
 export PYTHONUNBUFFERED=1
 
+# One `make run` per checkout at a time; a crashed one (kill -9, a closed terminal) may have left the web
+# server, workers or simulator running on their ports: `reap` refuses in the first case and stops those in
+# the second (only this checkout's processes, by the pids noted in var/run/make-run.json), and drops the
+# per-process metrics files. No lock file is kept that a crash could leave stale.
+python scripts/services.py reap
+export PROMETHEUS_MULTIPROC_DIR="$PWD/var/prometheus"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 flask demo load
 
 # The admin login: the password is generated once and kept in var/admin-password,
@@ -60,7 +68,6 @@ EOT
 banner
 # Once more when the processes' start-up lines have scrolled it away.
 (sleep 6 && banner) &
-banner_pid=$!
-trap 'kill "$banner_pid" 2>/dev/null || true' EXIT
-
-honcho start -f Procfile -c worker=2
+# honcho replaces this shell (same pid); what it starts is noted for `reap`.
+python scripts/services.py record-run $$ --expect 4 &
+exec honcho start -f Procfile -c worker=2

@@ -684,6 +684,93 @@ def cmd_apt(args: argparse.Namespace) -> None:
     apt_install(args.packages, "asked for")
 
 
+# ---------------------------------------------------------------- `make run` after a crash
+RUN_DIR = VAR / "run"
+RUN_PIDS = RUN_DIR / "make-run.json"
+
+
+def _ours(pid: int) -> bool:
+    """A process of this checkout's `make run` (honcho or a flask command started in ROOT), not a test's."""
+    try:
+        cwd = Path(f"/proc/{pid}/cwd").resolve()
+    except OSError:
+        return False
+    cmd = _cmdline(pid)
+    return cwd == ROOT and ("honcho start" in cmd or " flask " in f" {cmd} " or "/flask " in cmd)
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid → (parent pid, process group id)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            table[int(stat.parent.name)] = (int(fields[1]), int(fields[2]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
+
+
+def _descendants(root: int, table: dict[int, tuple[int, int]]) -> set[int]:
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, (parent, _pgid) in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def cmd_record_run(args: argparse.Namespace) -> None:
+    """Note `make run`'s honcho (pid given), its helper processes and its commands' process groups (honcho
+    starts each command in a session of its own) in var/run/make-run.json, for `reap` after a crash."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + 20
+    groups: list[int] = []
+    helpers: list[int] = []
+    while time.monotonic() < deadline and pid_alive(args.pid):
+        table = _process_table()
+        below = _descendants(args.pid, table)
+        groups = sorted(p for p in below if table[p][1] == p and _ours(p))
+        helpers = sorted(p for p in below if table[p][0] == args.pid and table[p][1] != p and _ours(p))
+        if len(groups) >= args.expect:
+            break
+        time.sleep(0.5)
+    RUN_PIDS.write_text(json.dumps({"honcho": args.pid, "helpers": helpers, "groups": groups}) + "\n")
+
+
+def cmd_reap(args: argparse.Namespace) -> None:
+    """Refuse when this checkout's `make run` is running; otherwise stop what a crashed one left behind (only
+    live processes still running this checkout's honcho/flask: a recycled pid is left alone) and forget its
+    per-process metrics files."""
+    try:
+        noted = json.loads(RUN_PIDS.read_text()) if RUN_PIDS.exists() else {}
+    except ValueError:
+        noted = {}
+    table = _process_table()
+    honcho = noted.get("honcho")
+    if honcho in table and _ours(honcho):
+        raise ServiceError(f"`make run` of this checkout is already running (honcho, pid {honcho}); stop it first")
+    helpers = [p for p in noted.get("helpers", []) if p in table and _ours(p)]
+    groups = [p for p in noted.get("groups", []) if p in table and table[p][1] == p and _ours(p)]
+    for pid in groups:
+        say(f"stopping {_cmdline(pid)[:70]!r} (pid {pid}), left running by an earlier `make run`")
+    for pid, kill in [*((p, os.killpg) for p in groups), *((p, os.kill) for p in helpers)]:
+        try:
+            kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    everyone = groups + helpers
+    deadline = time.monotonic() + 20
+    while any(pid_alive(p) for p in everyone) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in [p for p in groups if pid_alive(p)]:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    RUN_PIDS.unlink(missing_ok=True)
+    shutil.rmtree(VAR / "prometheus", ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
@@ -694,12 +781,17 @@ def main(argv: list[str] | None = None) -> int:
     stop.add_argument("--purge", action="store_true", help="also delete their data")
     apt = sub.add_parser("apt", help="apt-get install packages (as root or via sudo)")
     apt.add_argument("packages", nargs="+")
+    sub.add_parser("reap", help="stop what a crashed `make run` left running (var/run/make-run.pids)")
+    record = sub.add_parser("record-run", help="note `make run`'s honcho and its children in var/run")
+    record.add_argument("pid", type=int)
+    record.add_argument("--expect", type=int, default=4, help="children to wait for (at most 20 s)")
     args = parser.parse_args(argv)
     args.command = args.command or "up"
     if args.command == "up" and not hasattr(args, "chromium"):
         args.chromium = False
     try:
-        {"up": cmd_up, "status": cmd_status, "stop": cmd_stop, "apt": cmd_apt}[args.command](args)
+        {"up": cmd_up, "status": cmd_status, "stop": cmd_stop, "apt": cmd_apt, "reap": cmd_reap,
+         "record-run": cmd_record_run}[args.command](args)
     except ServiceError as e:
         print(f"services: FAILED\n{e}", file=sys.stderr, flush=True)
         return 1
