@@ -12,3 +12,7 @@ class CampaignNotFound(CampaignError):
 
 class CampaignStateError(CampaignError):
     """The campaign is not in a state that allows this (e.g. sending a completed one)."""
+
+
+class ApprovalForbidden(CampaignError):
+    """The four-eyes rule: this user may not approve (their own campaign, or not an approver)."""

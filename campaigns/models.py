@@ -7,8 +7,10 @@ from decimal import Decimal
 from geoalchemy2 import Geometry
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table,
                         Text, UniqueConstraint, text)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from syrena_core.accounts import User
 from syrena_core.db import Base, utcnow
 from zones.models import Zone
 
@@ -29,7 +31,10 @@ class CampaignStatus(str, enum.Enum):
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
     SENDING = "sending"
+    PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 
@@ -41,6 +46,7 @@ class MessageStatus(str, enum.Enum):
     DELIVERED = "delivered"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 FINAL_MESSAGE_STATUSES = (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value, MessageStatus.EXPIRED.value)
@@ -71,8 +77,33 @@ class Campaign(Base):
     encoding: Mapped[str | None] = mapped_column(String(8))
     parts_per_message: Mapped[int | None] = mapped_column(Integer)
     department: Mapped[str | None] = mapped_column(String(80))  # cost centre its SMS are charged to
+    # Composition (issue 6): the body above is the Polish text; other languages in `variants`.
+    variants: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
+    template: Mapped[str | None] = mapped_column(Text)           # the body before placeholders were filled
+    topic: Mapped[str | None] = mapped_column(String(32))        # info campaigns reach this topic's subscribers
+    urgency: Mapped[str] = mapped_column(String(12), default="immediate", server_default="immediate")
+    certainty: Mapped[str] = mapped_column(String(12), default="observed", server_default="observed")
+    category: Mapped[str] = mapped_column(String(12), default="Safety", server_default="Safety")  # CAP category
+    event: Mapped[str | None] = mapped_column(String(120))       # CAP event ("Powódź", "Wyciek gazu")
+    sender_id: Mapped[str | None] = mapped_column(String(16))    # alphanumeric sender id; None: the short number
+    validity_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: the SMSC's
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # CAP <expires>
+    flash: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Ad-hoc areas as drawn ({"polygon"|"circle"|"line"...}); `area` holds their union for the snapshot.
+    area_spec: Mapped[list | None] = mapped_column(JSONB)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)    # emergency override of the approval step
+    # Update / all-clear: a follow-up to `reference_id`, CAP msgType Update or Cancel.
+    msg_type: Mapped[str] = mapped_column(String(8), default="Alert", server_default="Alert")
+    reference_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    reference: Mapped["Campaign | None"] = relationship(remote_side=[id], foreign_keys=[reference_id])
 
 
 class Message(Base):
@@ -98,8 +129,12 @@ class Message(Base):
     cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     smsc: Mapped[str | None] = mapped_column(String(32))          # the SMSC connection that accepted it
     claimed_by: Mapped[str | None] = mapped_column(String(64))    # the worker sending it (while "submitting")
+    # A temporary failure (throttled, SMSC down) waits until then before it is claimed again (issue 6 delivery).
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # An earlier attempt may have reached the SMSC (its worker died, or the response was lost).
     possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The campaign's language variant this recipient gets (a key of campaign.variants); None: campaign.body.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     message_parts: Mapped[list["MessagePart"]] = relationship(back_populates="message", order_by="MessagePart.part_no")
 

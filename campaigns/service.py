@@ -1,23 +1,41 @@
-"""Composing and sending campaigns; their progress."""
+"""Composing, previewing, approving and starting campaigns; their progress.
+
+The life of a campaign: draft → (submit) pending_approval → approved | rejected; approved → scheduled or
+sending. An alert needs a second person's approval when `campaigns.require_approval` is on; an `extreme`
+one may skip it by an audited emergency override. Info campaigns go only to their topic's subscribers and
+never during quiet hours: a send then waits, as `scheduled`, for their end. Scheduled campaigns live in
+the database and are started by `start_due_campaigns`, which every worker calls on its heartbeat.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
+from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from campaigns.exceptions import CampaignNotFound, CampaignStateError, InvalidCampaign
+from campaigns import composition, targeting
+from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
-from smsc_gateway.encoding import encode_sms
-from syrena_core.accounts import User, record
+from syrena_core.accounts import Role, User, record
+from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
 from zones.exceptions import ZoneNotFound
 from zones.service import get_zones
 
-# 10 parts: a GSM text of 1530 characters, a UCS-2 one of 670.
-MAX_PARTS = 10
+# Languages a variant may be written in (those residents can choose); Polish is the body itself.
+LANGUAGES = ("pl", "en", "uk", "de")
+URGENCIES = ("immediate", "expected", "future", "past", "unknown")
+CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
+CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
+                  "CBRNE", "Other")
+EDITABLE = (CampaignStatus.DRAFT.value, CampaignStatus.REJECTED.value)
+SENT_STATUSES = (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value, CampaignStatus.COMPLETED.value)
+MIN_REASON = 5
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,12 @@ def _choice(value: Any, enum_type, what: str) -> str:
         raise InvalidCampaign(f"{what} must be one of {', '.join(e.value for e in enum_type)}") from None
 
 
+def _one_of(value: Any, allowed: Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise InvalidCampaign(f"{what} must be one of {', '.join(allowed)}")
+    return value
+
+
 def _zone_ids(raw: Any) -> list[int]:
     if raw is None:
         return []
@@ -43,34 +67,189 @@ def _zone_ids(raw: Any) -> list[int]:
     return list(dict.fromkeys(raw))
 
 
-def create_campaign(session: Session, author: User | None, kind: Any, severity: Any, body: Any,
-                    zone_ids: Any, title: Any = None, department: Any = None) -> Campaign:
-    kind = _choice(kind, CampaignKind, "kind")
-    severity = _choice(severity, Severity, "severity")
+def _text(value: Any, what: str, limit: int, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidCampaign(f"{what} is required")
+        return None
+    if not isinstance(value, str) or len(value.strip()) > limit:
+        raise InvalidCampaign(f"{what} is text of at most {limit} characters")
+    return value.strip()
+
+
+def _when(value: Any, what: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidCampaign(f"{what} must be an ISO 8601 time, e.g. 2026-12-01T08:00:00+01:00") from None
+    else:
+        raise InvalidCampaign(f"{what} must be an ISO 8601 time")
+    if parsed.tzinfo is None:
+        raise InvalidCampaign(f"{what} must carry its UTC offset (e.g. +01:00 or Z)")
+    try:  # in UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more)
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidCampaign(f"{what} is out of range") from None
+
+
+def check_body(body: Any, settings: CampaignSettings, what: str = "the message text",
+               flash: bool = False) -> composition.TextAnalysis:
     if not isinstance(body, str) or not body.strip():
-        raise InvalidCampaign("the message text is empty")
-    if title is not None and (not isinstance(title, str) or len(title) > 120):
-        raise InvalidCampaign("the title is text of at most 120 characters")
-    if department is not None and (not isinstance(department, str) or len(department.strip()) > 80):
-        raise InvalidCampaign("the department (cost centre) is text of at most 80 characters")
-    department = (department or "").strip() or None
-    encoded = encode_sms(body)
-    if len(encoded.parts) > MAX_PARTS:
-        raise InvalidCampaign(f"the text needs {len(encoded.parts)} SMS parts; at most {MAX_PARTS}")
-    ids = _zone_ids(zone_ids)
-    if not ids:
-        raise InvalidCampaign("choose at least one target zone")
-    try:
-        zones = get_zones(session, ids)
-    except ZoneNotFound as e:
-        raise InvalidCampaign(str(e)) from None
-    campaign = Campaign(kind=kind, severity=severity, body=body, title=title, zones=zones,
-                        author_id=author.id if author else None, encoding=encoded.encoding,
-                        parts_per_message=len(encoded.parts), department=department)
+        raise InvalidCampaign(f"{what} is empty")
+    analysis = composition.analyse(body, flash=flash)
+    if analysis.parts > settings.max_parts:
+        raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "
+                              f"at most {settings.max_parts} are allowed")
+    return analysis
+
+
+def _variants(raw: Any, settings: CampaignSettings) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidCampaign("variants must be an object of language code → text, e.g. {\"en\": \"…\"}")
+    out = {}
+    for language, body in raw.items():
+        if language not in LANGUAGES or language == "pl":
+            raise InvalidCampaign(f"variant language must be one of {', '.join(LANGUAGES[1:])} "
+                                  "(the Polish text is the body)")
+        if body is None or (isinstance(body, str) and not body.strip()):
+            continue  # an empty variant: those residents get the Polish text
+        check_body(body, settings, f"the {language} text")
+        out[language] = body
+    return out
+
+
+# What the API and the UI may set; everything else is derived.
+FIELDS = ("kind", "severity", "title", "body", "zone_ids", "area", "department", "variants", "template", "topic",
+          "urgency", "certainty", "category", "event", "sender_id", "validity_minutes", "flash", "scheduled_for",
+          "expires_at")
+
+
+def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    names = ", ".join(z.name for z in zones)
+    return {"zone": names, "zones": names, "date": local.strftime("%d.%m.%Y"), "time": local.strftime("%H:%M"),
+            "title": title or ""}
+
+
+def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings: CampaignSettings,
+           zone_limits: ZoneSettings, now: datetime, partial: bool) -> None:
+    """Check `data` and set it on the campaign; nothing is set when anything is wrong."""
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise InvalidCampaign(f"unknown field(s): {', '.join(unknown)}")
+    merged = {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area")} if partial else {}
+    merged.update({k: v for k, v in data.items() if k not in ("zone_ids", "area")})
+    kind = _choice(merged.get("kind"), CampaignKind, "kind")
+    severity = _choice(merged.get("severity"), Severity, "severity")
+    title = _text(merged.get("title"), "the title", 120)
+    department = _text(merged.get("department"), "the department (cost centre)", 80)
+    topic = _text(merged.get("topic"), "the topic", 32)
+    from subscribers.service import TOPICS
+    if kind == CampaignKind.INFO.value:
+        if topic is None:
+            raise InvalidCampaign(f"an info campaign needs a topic: one of {', '.join(TOPICS)}")
+        _one_of(topic, TOPICS, "topic")
+    else:
+        topic = None  # alerts reach everyone in the target whatever their topics
+    urgency = _one_of(merged.get("urgency") or "immediate", URGENCIES, "urgency")
+    certainty = _one_of(merged.get("certainty") or "observed", CERTAINTIES, "certainty")
+    category = _one_of(merged.get("category") or "Safety", CAP_CATEGORIES, "category")
+    event = _text(merged.get("event"), "the event", 120)
+    sender_id = _text(merged.get("sender_id"), "the sender id", 11)
+    if sender_id is not None and not (sender_id.isascii() and sender_id.replace(" ", "").isalnum()):
+        raise InvalidCampaign("the sender id is at most 11 letters and digits")
+    validity = merged.get("validity_minutes") or 0
+    if isinstance(validity, bool) or not isinstance(validity, int) or not 0 <= validity <= 7 * 24 * 60:
+        raise InvalidCampaign("validity_minutes must be a whole number of minutes between 0 and 10080")
+    flash = merged.get("flash") or False
+    if not isinstance(flash, bool):
+        raise InvalidCampaign("flash must be true or false")
+    if flash and severity != Severity.EXTREME.value:
+        raise InvalidCampaign("flash SMS is only for extreme alerts")
+    scheduled_for = _when(merged.get("scheduled_for"), "scheduled_for")
+    if scheduled_for is not None and scheduled_for <= now and (not partial or "scheduled_for" in data):
+        raise InvalidCampaign("the schedule lies in the past")
+    expires_at = _when(merged.get("expires_at"), "expires_at")
+    if expires_at is not None and expires_at <= now and (not partial or "expires_at" in data):
+        raise InvalidCampaign("the expiry lies in the past")
+
+    if partial and "zone_ids" not in data:
+        zones = list(campaign.zones)
+    else:
+        try:
+            zones = get_zones(session, _zone_ids(data.get("zone_ids")))
+        except ZoneNotFound as e:
+            raise InvalidCampaign(str(e)) from None
+    specs = campaign.area_spec or [] if partial and "area" not in data else targeting.parse_areas(
+        data.get("area"), zone_limits)
+    if not zones and not specs:
+        raise InvalidCampaign("choose at least one target zone or draw an area")
+
+    template = _text(merged.get("template"), "the template", 2000)
+    if partial and "body" in data and "template" not in data:
+        template = None  # the text was edited by hand: the old template no longer describes it
+    body = merged.get("body")
+    if template and (not partial or "template" in data or "zone_ids" in data):
+        body = composition.render_template(template, _template_values(zones, title, now, settings))
+    analysis = check_body(body, settings, flash=flash)
+    variants = _variants(merged.get("variants"), settings)
+
+    campaign.kind, campaign.severity, campaign.title, campaign.body = kind, severity, title, body
+    campaign.department, campaign.topic, campaign.urgency, campaign.certainty = department, topic, urgency, certainty
+    campaign.category, campaign.event, campaign.sender_id = category, event, sender_id
+    campaign.validity_minutes, campaign.flash, campaign.template = validity, flash, template
+    campaign.scheduled_for, campaign.expires_at, campaign.variants = scheduled_for, expires_at, variants
+    campaign.encoding, campaign.parts_per_message = analysis.encoding, analysis.parts
+    campaign.zones = zones
+    campaign.area_spec = specs or None
+    area = targeting.area_union(session, specs)
+    campaign.area = from_shape(area, srid=4326) if area is not None else None
+
+
+def create_campaign(session: Session, author: User | None, kind: Any, severity: Any, body: Any,
+                    zone_ids: Any, title: Any = None, department: Any = None, *,
+                    settings: CampaignSettings | None = None, zone_limits: ZoneSettings | None = None,
+                    now: datetime | None = None, **extra: Any) -> Campaign:
+    """A draft; `extra` holds the optional fields of FIELDS (area, variants, topic, urgency, …)."""
+    data = {"kind": kind, "severity": severity, "body": body, "zone_ids": zone_ids, "title": title,
+            "department": department, **extra}
+    campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
+    _apply(session, campaign, data, settings or CampaignSettings(), zone_limits or ZoneSettings(), now or utcnow(),
+           partial=False)
     session.add(campaign)
     session.flush()
-    record(session, "campaign.create", author, "campaign", campaign.id, {"zones": ids, "kind": kind})
+    record(session, "campaign.create", author, "campaign", campaign.id,
+           {"zones": [z.id for z in campaign.zones], "areas": len(campaign.area_spec or []), "kind": campaign.kind,
+            "severity": campaign.severity})
     return campaign
+
+
+def update_campaign(session: Session, campaign: Campaign, actor: User | None, data: dict[str, Any],
+                    settings: CampaignSettings, zone_limits: ZoneSettings | None = None,
+                    now: datetime | None = None) -> Campaign:
+    """Edit a draft (or a rejected campaign, which becomes a draft again)."""
+    if campaign.status not in EDITABLE:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be edited")
+    if campaign.msg_type != "Alert" and ("zone_ids" in data or "area" in data):
+        raise InvalidCampaign("a follow-up goes to the original's recipients; its target cannot change")
+    _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=True)
+    campaign.status = CampaignStatus.DRAFT.value
+    record(session, "campaign.update", actor, "campaign", campaign.id, {"fields": sorted(data)})
+    return campaign
+
+
+def delete_campaign(session: Session, campaign: Campaign, actor: User | None) -> None:
+    if campaign.status not in EDITABLE:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be deleted (cancel it instead)")
+    record(session, "campaign.delete", actor, "campaign", campaign.id, {"title": campaign.title})
+    session.delete(campaign)
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
@@ -80,47 +259,253 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def list_campaigns(session: Session, limit: int = 100) -> Sequence[Campaign]:
-    return session.scalars(select(Campaign).order_by(Campaign.created_at.desc()).limit(limit)).all()
+def list_campaigns(session: Session, limit: int = 100, status: str | None = None, kind: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None) -> Sequence[Campaign]:
+    query = select(Campaign).order_by(Campaign.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(Campaign.status == _choice(status, CampaignStatus, "status"))
+    if kind:
+        query = query.where(Campaign.kind == _choice(kind, CampaignKind, "kind"))
+    if since:
+        query = query.where(Campaign.created_at >= since)
+    if until:
+        query = query.where(Campaign.created_at < until)
+    return session.scalars(query).all()
 
 
+# ------------------------------------------------------------------------------------------- recipients
 # Recipients: a location inside a target, or a whole zone subscribed by SMS code whose interior meets a
-# target's (zones that merely touch along a border do not count). Deduplicated by the unique
-# (campaign, subscriber) pair, so a resident with two locations in the targets gets one message.
-_SNAPSHOT_RECIPIENTS = text("""
+# target's (zones that merely touch along a border do not count). UNION deduplicates subscribers across
+# overlapping zones and areas and several locations; the unique (campaign, subscriber) pair guards again.
+# Info campaigns reach only their topic's subscribers; alerts everyone. Each recipient gets their language's
+# variant when there is one (message.language), else the Polish body (NULL).
+_RECIPIENTS = """
 WITH targets AS (
-    SELECT z.geom FROM zone z JOIN campaign_zone cz ON cz.zone_id = z.id WHERE cz.campaign_id = :cid
+    SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
     UNION ALL
-    SELECT c.area FROM campaign c WHERE c.id = :cid AND c.area IS NOT NULL
+    SELECT {area} WHERE {area} IS NOT NULL
 ), hits AS (
     SELECT l.subscriber_id FROM targets t JOIN subscriber_location l ON ST_Covers(t.geom, l.geom)
     UNION
     SELECT l.subscriber_id FROM targets t
       JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********')
       JOIN subscriber_location l ON l.zone_id = sz.id
+), recipients AS (
+    SELECT s.id, s.phone, CASE WHEN s.language = ANY(CAST(:languages AS text[])) THEN s.language END AS language
+    FROM subscriber s JOIN hits h ON h.subscriber_id = s.id
+    WHERE s.status = 'active' AND (CAST(:topic AS text) IS NULL OR CAST(:topic AS text) = ANY(s.topics))
 )
-INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at)
-SELECT :cid, s.id, s.phone, 'queued', 0, now()
-FROM subscriber s JOIN hits h ON h.subscriber_id = s.id
-WHERE s.status = 'active'
+"""
+_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area="(SELECT c.area FROM campaign c WHERE c.id = :cid)") + """
+INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
+SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
+_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)") + """
+SELECT r.language, count(*) FROM recipients r GROUP BY r.language
+""")
+# A follow-up (update, all-clear) goes to exactly whom the original was sent, in their language now.
+_COPY_RECIPIENTS = text("""
+INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
+SELECT :cid, m.subscriber_id, m.phone, 'queued', 0, now(),
+       CASE WHEN coalesce(s.language, m.language) = ANY(CAST(:languages AS text[]))
+            THEN coalesce(s.language, m.language) END
+FROM message m LEFT JOIN subscriber s ON s.id = m.subscriber_id
+WHERE m.campaign_id = :original AND m.status <> 'cancelled'
+ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
+""")
+_COUNT_COPIED = text("""
+SELECT CASE WHEN coalesce(s.language, m.language) = ANY(CAST(:languages AS text[]))
+            THEN coalesce(s.language, m.language) END, count(*)
+FROM message m LEFT JOIN subscriber s ON s.id = m.subscriber_id
+WHERE m.campaign_id = :original AND m.status <> 'cancelled' GROUP BY 1
+""")
+
+
+def _params(campaign: Campaign) -> dict[str, Any]:
+    return {"cid": campaign.id, "zone_ids": [z.id for z in campaign.zones],
+            "languages": sorted(campaign.variants or {}), "topic": campaign.topic}
+
+
+def text_for(campaign: Campaign, language: str | None) -> str:
+    """The text a recipient with this message.language gets: their variant, else Polish."""
+    return (campaign.variants or {}).get(language or "", campaign.body)
+
+
+@dataclass
+class Preview:
+    recipients: int
+    by_language: dict[str, int]          # "pl" holds everyone getting the Polish body
+    texts: dict[str, dict[str, Any]]     # language → its analysis
+    total_parts: int
+    cost: Decimal
+    currency: str
+    price_per_part: Decimal
+    warnings: list[str] = field(default_factory=list)
+    transliteration: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"recipients": self.recipients, "by_language": self.by_language, "texts": self.texts,
+                "total_parts": self.total_parts, "cost": str(self.cost), "currency": self.currency,
+                "price_per_part": str(self.price_per_part), "warnings": self.warnings,
+                "transliteration": self.transliteration}
+
+
+def preview(session: Session, campaign: Campaign, billing: BillingSettings, now: datetime | None = None) -> Preview:
+    """What sending would do now: recipients (deduplicated), parts, cost with the tariff in force."""
+    from billing.ledger import tariff_at
+    params = _params(campaign)
+    if campaign.reference_id is not None:
+        rows = session.execute(_COUNT_COPIED, {"original": campaign.reference_id, "languages": params["languages"]})
+    else:
+        # From the drawn areas rather than the stored union: an unsaved campaign is previewed the same way.
+        area = targeting.area_union(session, campaign.area_spec or [])
+        rows = session.execute(_COUNT_RECIPIENTS, {**params, "area": area.wkb if area is not None else None})
+    by_language = {"pl": 0}
+    for language, n in rows:
+        by_language[language or "pl"] = by_language.get(language or "pl", 0) + n
+    texts = {"pl": composition.analyse(campaign.body, campaign.flash).as_dict()}
+    for language, body in (campaign.variants or {}).items():
+        texts[language] = composition.analyse(body, campaign.flash).as_dict()
+    total_parts = sum(n * texts.get(lang, texts["pl"])["parts"] for lang, n in by_language.items())
+    tariff = tariff_at(session, now, billing)
+    recipients = sum(by_language.values())
+    warnings = []
+    if recipients == 0:
+        warnings.append("no active subscriber is in the target: sending reaches nobody")
+    offer = composition.offer_transliteration(campaign.body)
+    translit = None
+    if offer.after.parts < offer.before.parts or offer.before.encoding != offer.after.encoding:
+        translit = {"text": offer.text, "parts_before": offer.before.parts, "parts_after": offer.after.parts,
+                    "encoding_after": offer.after.encoding,
+                    "saving": str(offer.saving(by_language["pl"], tariff.price_per_part))}
+    return Preview(recipients, by_language, texts, total_parts, tariff.price_per_part * total_parts,
+                   tariff.currency, tariff.price_per_part, warnings, translit)
+
+
+# ------------------------------------------------------------------------------------------- approval
+def needs_approval(campaign: Campaign, settings: CampaignSettings) -> bool:
+    return settings.require_approval and campaign.kind == CampaignKind.ALERT.value
+
+
+def submit(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
+    if campaign.status not in EDITABLE:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be submitted for approval")
+    campaign.status = CampaignStatus.PENDING_APPROVAL.value
+    campaign.submitted_at = utcnow()
+    campaign.rejection_reason = None
+    record(session, "campaign.submit", actor, "campaign", campaign.id)
+    return campaign
+
+
+def _check_approver(campaign: Campaign, actor: User | None) -> None:
+    if actor is None or not actor.has_role(Role.APPROVER):
+        raise ApprovalForbidden("only an approver may approve or reject a campaign")
+    if campaign.author_id is not None and campaign.author_id == actor.id:
+        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone other than its author")
+
+
+def _reason(reason: Any, what: str) -> str:
+    if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON:
+        raise InvalidCampaign(f"{what} needs a reason of at least {MIN_REASON} characters")
+    if len(reason) > 1000:
+        raise InvalidCampaign("the reason is at most 1000 characters")
+    return reason.strip()
+
+
+def approve(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
+    """Approve a pending campaign; the caller then sends it (`send`)."""
+    _check_approver(campaign, actor)
+    if campaign.status != CampaignStatus.PENDING_APPROVAL.value:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be approved (submit it first)")
+    campaign.status = CampaignStatus.APPROVED.value
+    campaign.approver_id = actor.id
+    campaign.approved_at = utcnow()
+    record(session, "campaign.approve", actor, "campaign", campaign.id, {"author_id": campaign.author_id})
+    return campaign
+
+
+def reject(session: Session, campaign: Campaign, actor: User | None, reason: Any) -> Campaign:
+    _check_approver(campaign, actor)
+    reason = _reason(reason, "rejecting")
+    if campaign.status != CampaignStatus.PENDING_APPROVAL.value:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be rejected")
+    campaign.status = CampaignStatus.REJECTED.value
+    campaign.rejection_reason = reason
+    campaign.approver_id = actor.id
+    record(session, "campaign.reject", actor, "campaign", campaign.id, {"reason": reason})
+    return campaign
+
+
+def override(session: Session, campaign: Campaign, actor: User | None, reason: Any) -> Campaign:
+    """The emergency override: an extreme alert approved without a second person, with a reason, audited."""
+    if actor is None or not actor.has_role(Role.OPERATOR, Role.APPROVER):
+        raise ApprovalForbidden("only operators and approvers may use the emergency override")
+    if campaign.severity != Severity.EXTREME.value:
+        raise InvalidCampaign("the emergency override is only for extreme alerts")
+    reason = _reason(reason, "the emergency override")
+    if campaign.status not in (*EDITABLE, CampaignStatus.PENDING_APPROVAL.value):
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be overridden")
+    campaign.status = CampaignStatus.APPROVED.value
+    campaign.override_reason = reason
+    campaign.approver_id = actor.id
+    campaign.approved_at = utcnow()
+    record(session, "campaign.override", actor, "campaign", campaign.id,
+           {"reason": reason, "author_id": campaign.author_id}, note=reason)
+    return campaign
+
+
+# ------------------------------------------------------------------------------------------- sending
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(now: datetime, settings: CampaignSettings) -> datetime | None:
+    """When quiet hours end if `now` lies in them (info campaigns wait till then), else None."""
+    tz = ZoneInfo(settings.timezone)
+    local = now.astimezone(tz)
+    start, end = _clock(settings.quiet_hours_start), _clock(settings.quiet_hours_end)
+    t = local.time()
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside or start == end:
+        return None
+    day = local.date() + timedelta(days=1) if start > end and t >= start else local.date()
+    return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo or ZoneInfo("UTC"))
+
+
+def _when_to_send(campaign: Campaign, settings: CampaignSettings, now: datetime) -> datetime | None:
+    """None: now; else the time it must wait for (its schedule, or the end of quiet hours)."""
+    at = campaign.scheduled_for if campaign.scheduled_for and campaign.scheduled_for > now else None
+    if campaign.kind == CampaignKind.INFO.value:
+        end = quiet_until(at or now, settings)
+        if end is not None:
+            at = end
+    return at
 
 
 def start_sending(session: Session, campaign: Campaign, actor: User | None, require_approval: bool) -> Campaign:
     """Snapshot the recipients as message rows and mark the campaign as sending.
-    The caller commits, then enqueues `pending_chunks` (jobs must see committed rows)."""
-    allowed = (CampaignStatus.APPROVED.value,) if require_approval else (
-        CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value)
+    The caller commits, then enqueues `pending_chunks` (jobs must see committed rows).
+    With `require_approval`, alerts must have been approved (info campaigns need no approval)."""
+    approval = require_approval and campaign.kind == CampaignKind.ALERT.value
+    allowed = [CampaignStatus.APPROVED.value, CampaignStatus.SCHEDULED.value]
+    if not approval:
+        allowed.append(CampaignStatus.DRAFT.value)
     if campaign.status not in allowed:
-        hint = " (it must be approved first)" if require_approval and campaign.status == "draft" else ""
+        hint = " (it must be approved first)" if approval and campaign.status in EDITABLE + (
+            CampaignStatus.PENDING_APPROVAL.value,) else ""
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent{hint}")
     # Lock the row so two concurrent sends cannot both snapshot and enqueue.
     session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
     session.refresh(campaign)
     if campaign.status not in allowed:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
-    session.execute(_SNAPSHOT_RECIPIENTS, {"cid": campaign.id})
+    if campaign.reference_id is not None:
+        session.execute(_COPY_RECIPIENTS, {"cid": campaign.id, "original": campaign.reference_id,
+                                           "languages": sorted(campaign.variants or {})})
+    else:
+        session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
     campaign.recipients = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
     campaign.status = CampaignStatus.SENDING.value
     campaign.sent_at = utcnow()
@@ -128,6 +513,86 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
         campaign.status = CampaignStatus.COMPLETED.value
         campaign.completed_at = campaign.sent_at
     record(session, "campaign.send", actor, "campaign", campaign.id, {"recipients": campaign.recipients})
+    return campaign
+
+
+def send(session: Session, campaign: Campaign, actor: User | None, settings: CampaignSettings,
+         now: datetime | None = None) -> bool:
+    """Send now, or schedule (its own time, or the end of quiet hours for info). True when sending started:
+    the caller commits and then enqueues the chunks."""
+    now = now or utcnow()
+    if campaign.status in SENT_STATUSES or campaign.status == CampaignStatus.CANCELLED.value:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be sent again")
+    if campaign.status == CampaignStatus.SCHEDULED.value:
+        raise CampaignStateError("the campaign is already scheduled")
+    if needs_approval(campaign, settings) and campaign.status != CampaignStatus.APPROVED.value:
+        raise CampaignStateError(f"a {campaign.status} alert cannot be sent: it must be approved first")
+    if campaign.status not in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
+    at = _when_to_send(campaign, settings, now)
+    if at is not None:
+        campaign.status = CampaignStatus.SCHEDULED.value
+        campaign.scheduled_for = at
+        record(session, "campaign.schedule", actor, "campaign", campaign.id, {"at": at.isoformat()})
+        return False
+    start_sending(session, campaign, actor, settings.require_approval)
+    return True
+
+
+def start_due_campaigns(session: Session, now: datetime | None = None,
+                        settings: CampaignSettings | None = None) -> list[int]:
+    """Start every scheduled campaign whose time has come (info ones still wait out quiet hours); commits,
+    then enqueues. Called on every worker heartbeat: the schedule lives in PostgreSQL, not in Redis."""
+    from campaigns.jobs import enqueue_chunks  # the jobs module imports this one
+    if settings is None:
+        from syrena_core.config import get_settings
+        settings = get_settings().campaigns
+    now = now or utcnow()
+    due = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SCHEDULED.value,
+                                                 Campaign.scheduled_for <= now)
+                          .order_by(Campaign.scheduled_for).with_for_update(skip_locked=True)).all()
+    started = []
+    for campaign in due:
+        end = quiet_until(now, settings) if campaign.kind == CampaignKind.INFO.value else None
+        if end is not None:
+            campaign.scheduled_for = end
+            continue
+        start_sending(session, campaign, None, settings.require_approval)
+        started.append(campaign)
+    session.commit()
+    for campaign in started:
+        enqueue_chunks(pending_chunks(session, campaign.id, settings.chunk_size), campaign.kind)
+    return [c.id for c in started]
+
+
+# ------------------------------------------------------------------------------------------- follow-ups
+def follow_up(session: Session, original: Campaign, actor: User | None, msg_type: str, data: dict[str, Any],
+              settings: CampaignSettings, now: datetime | None = None) -> Campaign:
+    """An update or an all-clear of a sent campaign: a draft to exactly the original's recipients."""
+    if msg_type not in ("Update", "Cancel"):
+        raise InvalidCampaign("msg_type is Update or Cancel")
+    if original.sent_at is None or original.status not in (*SENT_STATUSES, CampaignStatus.CANCELLED.value):
+        raise CampaignStateError(f"a {original.status} campaign has not been sent: nothing to follow up")
+    allowed = {"body", "title", "variants", "severity", "urgency", "certainty", "sender_id", "flash", "event"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidCampaign(f"unknown field(s) for a follow-up: {', '.join(unknown)}")
+    base = {"kind": original.kind, "severity": original.severity, "title": original.title,
+            "department": original.department, "topic": original.topic, "urgency": original.urgency,
+            "certainty": original.certainty, "category": original.category, "event": original.event,
+            "sender_id": original.sender_id, "validity_minutes": original.validity_minutes,
+            "zone_ids": [z.id for z in original.zones],
+            "area": [targeting.as_input(s) for s in original.area_spec or []] or None}
+    if msg_type == "Cancel":
+        base.update(severity=Severity.MINOR.value, urgency="past", certainty="observed")
+    base.update(data)
+    campaign = Campaign(author_id=actor.id if actor else None, status=CampaignStatus.DRAFT.value,
+                        msg_type=msg_type, reference_id=original.id)
+    _apply(session, campaign, base, settings, ZoneSettings(), now or utcnow(), partial=False)
+    session.add(campaign)
+    session.flush()
+    record(session, "campaign.all_clear" if msg_type == "Cancel" else "campaign.follow_up", actor, "campaign",
+           campaign.id, {"original": original.id, "msg_type": msg_type})
     return campaign
 
 
@@ -149,12 +614,51 @@ class Progress:
 
 def campaign_progress(session: Session, campaign_ids: Sequence[int]) -> dict[int, Progress]:
     """Message counts by status and cost of several campaigns in one grouped query (lists show many)."""
+    from billing.reports import campaign_costs
     counts = {cid: {s.value: 0 for s in MessageStatus} for cid in campaign_ids}
-    costs = {cid: Decimal(0) for cid in campaign_ids}
-    rows = session.execute(select(Message.campaign_id, Message.status, func.count(), func.sum(Message.cost))
+    costs = campaign_costs(session, campaign_ids)  # what the billing ledger charged, corrections included
+    rows = session.execute(select(Message.campaign_id, Message.status, func.count())
                            .where(Message.campaign_id.in_(list(campaign_ids)))
                            .group_by(Message.campaign_id, Message.status)).all()
-    for cid, status, n, cost in rows:
+    for cid, status, n in rows:
         counts[cid][status] = n
-        costs[cid] += cost or 0
     return {cid: Progress(counts[cid], costs[cid]) for cid in campaign_ids}
+
+
+def draft_preview(session: Session, author: User | None, data: dict[str, Any], settings: CampaignSettings,
+                  billing: BillingSettings, zone_limits: ZoneSettings | None = None,
+                  now: datetime | None = None) -> tuple[Campaign, Preview]:
+    """Preview of what is being composed, before it is saved: nothing is written."""
+    campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value,
+                        msg_type="Alert", variants={})
+    _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=False)
+    return campaign, preview(session, campaign, billing, now)
+
+
+# An alert without an expiry counts as current this long after it was sent.
+CURRENT_FOR = timedelta(days=2)
+
+
+def current_alerts(session: Session, now: datetime | None = None, limit: int = 50) -> Sequence[Campaign]:
+    """Sent alerts (and their updates) still in force: not expired, not called off by an all-clear."""
+    now = now or utcnow()
+    cancelled = select(Campaign.reference_id).where(Campaign.msg_type == "Cancel", Campaign.sent_at.is_not(None),
+                                                    Campaign.reference_id.is_not(None))
+    superseded = select(Campaign.reference_id).where(Campaign.msg_type == "Update", Campaign.sent_at.is_not(None),
+                                                     Campaign.reference_id.is_not(None))
+    query = (select(Campaign).where(Campaign.kind == CampaignKind.ALERT.value, Campaign.sent_at.is_not(None),
+                                    Campaign.msg_type != "Cancel", Campaign.id.not_in(cancelled),
+                                    Campaign.id.not_in(superseded),
+                                    func.coalesce(Campaign.expires_at, Campaign.sent_at + CURRENT_FOR) > now)
+             .order_by(Campaign.sent_at.desc()).limit(limit))
+    alerts = list(session.scalars(query))
+    called_off = set(session.scalars(cancelled))  # an update of a called-off alert is over too
+    return [c for c in alerts if c.reference_id not in called_off]
+
+
+def published(session: Session, campaign_id: int) -> Campaign:
+    """A campaign the public may see as CAP: a sent alert, update or all-clear."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.sent_at is None or campaign.kind != CampaignKind.ALERT.value:
+        raise CampaignNotFound(f"no published alert {campaign_id}")
+    return campaign

@@ -1,45 +1,86 @@
-"""Campaigns API."""
+"""Campaigns API: compose, preview, approve, send, follow up; CAP 1.2."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app, g, jsonify
+from flask import Response, current_app, g, jsonify, request
 
 from app.api import bp
-from app.api.common import STAFF, json_body, map_domain_error, requires
+from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
+from campaigns import cap
 from campaigns import service as campaigns
-from campaigns.exceptions import CampaignNotFound, CampaignStateError, InvalidCampaign
-from campaigns.jobs import enqueue_chunks
+from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign
 from campaigns.models import Campaign
 from syrena_core.accounts import Role
+from syrena_core.db import utcnow
 
 map_domain_error(CampaignNotFound, 404, "campaign_not_found")
 map_domain_error(CampaignStateError, 409, "invalid_state")
+map_domain_error(ApprovalForbidden, 403, "approval_forbidden")
 map_domain_error(InvalidCampaign, 422, "invalid_campaign")
+
+
+def now() -> datetime:
+    """The app's clock; tests pin it (app.config["SYRENA_CLOCK"]) to check quiet hours."""
+    return current_app.config.get("SYRENA_CLOCK", utcnow)()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None) -> dict[str, Any]:
     progress = progress or campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
     return {
         "id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
-        "body": campaign.body, "status": campaign.status, "zone_ids": [z.id for z in campaign.zones],
+        "body": campaign.body, "variants": campaign.variants or {}, "template": campaign.template,
+        "status": campaign.status, "zone_ids": [z.id for z in campaign.zones], "area": campaign.area_spec,
+        "topic": campaign.topic, "urgency": campaign.urgency, "certainty": campaign.certainty,
+        "category": campaign.category, "event": campaign.event, "sender_id": campaign.sender_id,
+        "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
         "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
-        "department": campaign.department,
+        "department": campaign.department, "msg_type": campaign.msg_type, "reference_id": campaign.reference_id,
+        "author_id": campaign.author_id, "approver_id": campaign.approver_id,
+        "rejection_reason": campaign.rejection_reason, "override_reason": campaign.override_reason,
         "recipients": campaign.recipients, "counts": progress.counts,
         "cost": str(progress.cost),
         "currency": current_app.config["SYRENA"].billing.currency,
         "created_at": campaign.created_at.isoformat(),
-        "sent_at": campaign.sent_at.isoformat() if campaign.sent_at else None,
-        "completed_at": campaign.completed_at.isoformat() if campaign.completed_at else None,
+        "scheduled_for": _iso(campaign.scheduled_for), "expires_at": _iso(campaign.expires_at),
+        "submitted_at": _iso(campaign.submitted_at), "approved_at": _iso(campaign.approved_at),
+        "sent_at": _iso(campaign.sent_at), "completed_at": _iso(campaign.completed_at),
     }
+
+
+def _settings():
+    return current_app.config["SYRENA"]
+
+
+def _with(campaign: Campaign, **extra: Any) -> dict[str, Any]:
+    return {**campaign_json(campaign), **extra}
+
+
+def _date_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
+        return value.astimezone(timezone.utc) if value.tzinfo else value
+    except (ValueError, OverflowError):
+        raise ApiError(400, "invalid_query", f"{name} must be an ISO 8601 date or time") from None
 
 
 @bp.get("/campaigns")
 @requires(*STAFF)
 def list_campaigns():
-    listed = campaigns.list_campaigns(db())
+    listed = campaigns.list_campaigns(db(), status=request.args.get("status") or None,
+                                      kind=request.args.get("kind") or None,
+                                      since=_date_arg("since"), until=_date_arg("until"))
     progress = campaigns.campaign_progress(db(), [c.id for c in listed])
     return jsonify([campaign_json(c, progress[c.id]) for c in listed])
 
@@ -49,11 +90,24 @@ def list_campaigns():
 def create_campaign():
     body = json_body()
     session = db()
-    campaign = campaigns.create_campaign(session, g.api_user, body.get("kind"), body.get("severity"),
-                                         body.get("body"), body.get("zone_ids"), title=body.get("title"),
-                                         department=body.get("department"))
+    settings = _settings()
+    data = dict(body)
+    fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
+    campaign = campaigns.create_campaign(session, g.api_user, **fixed, settings=settings.campaigns,
+                                         zone_limits=settings.zones, now=now(), **data)
+    preview = campaigns.preview(session, campaign, settings.billing, now())
     session.commit()
-    return jsonify(campaign_json(campaign)), 201
+    return jsonify(_with(campaign, warnings=preview.warnings)), 201
+
+
+@bp.post("/campaigns/preview")
+@requires(Role.OPERATOR)
+def preview_draft():
+    settings = _settings()
+    campaign, preview = campaigns.draft_preview(db(), g.api_user, json_body(), settings.campaigns, settings.billing,
+                                                settings.zones, now())
+    db().rollback()
+    return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message})
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -62,45 +116,233 @@ def get_campaign(campaign_id: int):
     return jsonify(campaign_json(campaigns.get_campaign(db(), campaign_id)))
 
 
+@bp.patch("/campaigns/<int:campaign_id>")
+@requires(Role.OPERATOR)
+def update_campaign(campaign_id: int):
+    session = db()
+    settings = _settings()
+    campaign = campaigns.get_campaign(session, campaign_id)
+    campaigns.update_campaign(session, campaign, g.api_user, json_body(), settings.campaigns, settings.zones, now())
+    session.commit()
+    return jsonify(campaign_json(campaign))
+
+
+@bp.delete("/campaigns/<int:campaign_id>")
+@requires(Role.OPERATOR)
+def delete_campaign(campaign_id: int):
+    session = db()
+    campaigns.delete_campaign(session, campaigns.get_campaign(session, campaign_id), g.api_user)
+    session.commit()
+    return "", 204
+
+
+@bp.get("/campaigns/<int:campaign_id>/preview")
+@requires(*STAFF)
+def preview_campaign(campaign_id: int):
+    campaign = campaigns.get_campaign(db(), campaign_id)
+    preview = campaigns.preview(db(), campaign, _settings().billing, now())
+    db().commit()  # the first preview may record the configured tariff as the first one
+    return jsonify(preview.as_dict())
+
+
+@bp.post("/campaigns/<int:campaign_id>/submit")
+@requires(Role.OPERATOR)
+def submit_campaign(campaign_id: int):
+    session = db()
+    campaign = campaigns.submit(session, campaigns.get_campaign(session, campaign_id), g.api_user)
+    session.commit()
+    return jsonify(campaign_json(campaign))
+
+
+def _send(campaign: Campaign):
+    """Send or schedule; the chunks are enqueued only after the commit (workers must find the rows)."""
+    session = db()
+    settings = _settings()
+    started = campaigns.send(session, campaign, g.api_user, settings.campaigns, now())
+    session.commit()
+    if started:
+        from campaigns.jobs import enqueue_chunks
+        enqueue_chunks(campaigns.pending_chunks(session, campaign.id, settings.campaigns.chunk_size), campaign.kind)
+    warnings = ["no active subscriber is in the target: nothing was sent"] if started and not campaign.recipients \
+        else []
+    return jsonify(_with(campaign, warnings=warnings)), 202
+
+
 @bp.post("/campaigns/<int:campaign_id>/send")
 @requires(Role.OPERATOR)
 def send_campaign(campaign_id: int):
+    return _send(campaigns.get_campaign(db(), campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/approve")
+@requires(Role.APPROVER)
+def approve_campaign(campaign_id: int):
+    """Approval sends at once (or at its scheduled time): an alert must not wait for a third click."""
+    campaign = campaigns.approve(db(), campaigns.get_campaign(db(), campaign_id), g.api_user)
+    return _send(campaign)
+
+
+@bp.post("/campaigns/<int:campaign_id>/reject")
+@requires(Role.APPROVER)
+def reject_campaign(campaign_id: int):
     session = db()
-    settings = current_app.config["SYRENA"]
-    campaign = campaigns.get_campaign(session, campaign_id)
-    campaigns.start_sending(session, campaign, g.api_user, settings.campaigns.require_approval)
+    campaign = campaigns.reject(session, campaigns.get_campaign(session, campaign_id), g.api_user,
+                                json_body().get("reason"))
     session.commit()
-    # Enqueued only after the commit: a worker must find the message rows it is given.
-    enqueue_chunks(campaigns.pending_chunks(session, campaign.id, settings.campaigns.chunk_size), campaign.kind)
-    return jsonify(campaign_json(campaign)), 202
+    return jsonify(campaign_json(campaign))
 
 
+@bp.post("/campaigns/<int:campaign_id>/override")
+@requires(Role.OPERATOR, Role.APPROVER)
+def override_campaign(campaign_id: int):
+    campaign = campaigns.override(db(), campaigns.get_campaign(db(), campaign_id), g.api_user,
+                                  json_body().get("reason"))
+    return _send(campaign)
+
+
+def _follow_up(campaign_id: int, msg_type: str):
+    session = db()
+    settings = _settings()
+    original = campaigns.get_campaign(session, campaign_id)
+    follow = campaigns.follow_up(session, original, g.api_user, msg_type, json_body(), settings.campaigns, now())
+    if campaigns.needs_approval(follow, settings.campaigns):
+        campaigns.submit(session, follow, g.api_user)
+        session.commit()
+        return jsonify(_with(follow, warnings=["approval by a second person is required before it is sent"])), 201
+    return _send(follow)
+
+
+@bp.post("/campaigns/<int:campaign_id>/update")
+@requires(Role.OPERATOR)
+def update_alert(campaign_id: int):
+    return _follow_up(campaign_id, "Update")
+
+
+@bp.post("/campaigns/<int:campaign_id>/all-clear")
+@requires(Role.OPERATOR)
+def all_clear(campaign_id: int):
+    return _follow_up(campaign_id, "Cancel")
+
+
+@bp.get("/campaigns/<int:campaign_id>/cap.xml")
+@requires(*STAFF)
+def campaign_cap(campaign_id: int):
+    campaign = campaigns.get_campaign(db(), campaign_id)
+    return Response(cap.build_cap(db(), campaign, _settings().campaigns), mimetype="application/xml")
+
+
+_STATE = {**NOT_FOUND, **conflict("Not in a state that allows this")}
+_FORBIDDEN_APPROVAL = {"403": {"description": "The four-eyes rule: not an approver, or the campaign's own author"}}
+_ACCEPTED = "Sent (status sending or completed) or scheduled (status scheduled: its time, or the end of quiet hours)"
 OPENAPI_PATHS = {
     "/api/v1/campaigns": {
-        "get": op("Latest campaigns", "200", {"type": "array", "items": ref("Campaign")}),
-        "post": op("Create a draft campaign", "201", ref("Campaign"), body=ref("CampaignInput")),
+        "get": {**op("Latest campaigns", "200", {"type": "array", "items": ref("Campaign")}),
+                "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": d} for n, d in (
+                    ("status", "only this status"), ("kind", "alert or info"),
+                    ("since", "created at or after (ISO 8601)"), ("until", "created before (ISO 8601)"))]},
+        "post": op("Create a draft campaign (`warnings` says when the target has no recipients)", "201",
+                   ref("Campaign"), body=ref("CampaignInput")),
     },
-    "/api/v1/campaigns/{id}": {"get": op("A campaign and its delivery counts", "200", ref("Campaign"),
-                                         params=ID_PARAM, extra=NOT_FOUND)},
+    "/api/v1/campaigns/preview": {
+        "post": op("Preview what is being composed, without saving it", "200", ref("CampaignPreview"),
+                   body=ref("CampaignInput")),
+    },
+    "/api/v1/campaigns/{id}": {
+        "get": op("A campaign and its delivery counts", "200", ref("Campaign"), params=ID_PARAM, extra=NOT_FOUND),
+        "patch": op("Edit a draft or rejected campaign (any CampaignInput fields)", "200", ref("Campaign"),
+                    body=ref("CampaignInput"), params=ID_PARAM, extra=_STATE),
+        "delete": {"summary": "Delete a draft or rejected campaign", "parameters": ID_PARAM,
+                   "responses": {"204": {"description": "Deleted"}, **_STATE}},
+    },
+    "/api/v1/campaigns/{id}/preview": {
+        "get": op("Recipients (deduplicated), parts, cost with the tariff in force", "200", ref("CampaignPreview"),
+                  params=ID_PARAM, extra=NOT_FOUND),
+    },
+    "/api/v1/campaigns/{id}/submit": {
+        "post": op("Submit for approval", "200", ref("Campaign"), params=ID_PARAM, extra=_STATE),
+    },
+    "/api/v1/campaigns/{id}/approve": {
+        "post": op("Approve (by another user with the approver role) and send", "202", ref("Campaign"),
+                   params=ID_PARAM, extra={**_STATE, **_FORBIDDEN_APPROVAL}),
+    },
+    "/api/v1/campaigns/{id}/reject": {
+        "post": op("Reject with a reason", "200", ref("Campaign"), params=ID_PARAM, body=ref("Reason"),
+                   extra={**_STATE, **_FORBIDDEN_APPROVAL}),
+    },
+    "/api/v1/campaigns/{id}/override": {
+        "post": op("Emergency override for an extreme alert: approve without a second person (audited) and send",
+                   "202", ref("Campaign"), params=ID_PARAM, body=ref("Reason"), extra=_STATE),
+    },
     "/api/v1/campaigns/{id}/send": {
-        "post": op("Send: snapshot recipients and queue the messages", "202", ref("Campaign"), params=ID_PARAM,
-                   extra={**NOT_FOUND, **conflict("Not in a sendable state")}),
+        "post": op(_ACCEPTED, "202", ref("Campaign"), params=ID_PARAM, extra=_STATE),
+    },
+    "/api/v1/campaigns/{id}/update": {
+        "post": op("An update of a sent alert to exactly its recipients (CAP msgType Update); " + _ACCEPTED
+                   + "; 201 when it waits for approval", "202", ref("Campaign"), params=ID_PARAM,
+                   body=ref("FollowUpInput"), extra=_STATE),
+    },
+    "/api/v1/campaigns/{id}/all-clear": {
+        "post": op("The all-clear (odwołanie alarmu) to exactly the original's recipients (CAP msgType Cancel); "
+                   "201 when it waits for approval", "202", ref("Campaign"), params=ID_PARAM,
+                   body=ref("FollowUpInput"), extra=_STATE),
+    },
+    "/api/v1/campaigns/{id}/cap.xml": {
+        "get": {"summary": "The campaign as an OASIS CAP 1.2 message", "parameters": ID_PARAM,
+                "responses": {"200": {"description": "CAP 1.2 XML",
+                                      "content": {"application/xml": {"schema": {"type": "string"}}}},
+                              **NOT_FOUND}},
     },
 }
+_AREA = {"oneOf": [
+    {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
+    {"type": "object", "properties": {"circle": {"type": "object", "properties": {
+        "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}}},
+    {"type": "object", "properties": {"line": {"type": "object", "description": "GeoJSON LineString"},
+                                      "buffer_m": {"type": "number"}}},
+]}
 OPENAPI_SCHEMAS = {
-    "CampaignInput": {"type": "object", "required": ["kind", "severity", "body", "zone_ids"], "properties": {
+    "CampaignInput": {"type": "object", "required": ["kind", "severity", "body"], "properties": {
         "kind": {"type": "string", "enum": ["alert", "info"]},
         "severity": {"type": "string", "enum": ["extreme", "severe", "moderate", "minor"]},
-        "title": {"type": "string"}, "body": {"type": "string"},
+        "title": {"type": "string"}, "body": {"type": "string", "description": "Polish text"},
+        "template": {"type": "string", "description": "text with {zone}, {date}, {time}, {title}; fills body"},
+        "variants": {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "language (en, uk, de) → text; others get the Polish body"},
         "department": {"type": "string", "maxLength": 80, "description": "cost centre the SMS are charged to"},
-        "zone_ids": {"type": "array", "items": {"type": "integer"}}}},
+        "zone_ids": {"type": "array", "items": {"type": "integer"}},
+        "area": {"description": "an ad-hoc area, or a list of them; with zone_ids the union is the target",
+                 "oneOf": [_AREA, {"type": "array", "items": _AREA}]},
+        "topic": {"type": "string", "description": "info campaigns: only subscribers of this topic"},
+        "urgency": {"type": "string", "enum": ["immediate", "expected", "future", "past", "unknown"]},
+        "certainty": {"type": "string", "enum": ["observed", "likely", "possible", "unlikely", "unknown"]},
+        "category": {"type": "string", "description": "CAP category, e.g. Safety, Met, Fire"},
+        "event": {"type": "string"}, "sender_id": {"type": "string", "maxLength": 11},
+        "validity_minutes": {"type": "integer"}, "flash": {"type": "boolean", "description": "extreme only"},
+        "scheduled_for": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": "string", "format": "date-time"}}},
+    "FollowUpInput": {"type": "object", "required": ["body"], "properties": {
+        "body": {"type": "string"}, "title": {"type": "string"},
+        "variants": {"type": "object", "additionalProperties": {"type": "string"}},
+        "severity": {"type": "string"}, "urgency": {"type": "string"}, "certainty": {"type": "string"},
+        "event": {"type": "string"}, "sender_id": {"type": "string"}, "flash": {"type": "boolean"}}},
+    "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    "CampaignPreview": {"type": "object", "properties": {
+        "recipients": {"type": "integer"}, "by_language": {"type": "object"}, "texts": {"type": "object"},
+        "total_parts": {"type": "integer"}, "cost": {"type": "string"}, "currency": {"type": "string"},
+        "price_per_part": {"type": "string"}, "warnings": {"type": "array", "items": {"type": "string"}},
+        "transliteration": {"type": "object", "nullable": True}}},
     "Campaign": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "severity": {"type": "string"},
-        "status": {"type": "string", "enum": ["draft", "pending_approval", "approved", "sending", "completed",
-                                              "cancelled"]},
-        "body": {"type": "string"}, "zone_ids": {"type": "array", "items": {"type": "integer"}},
+        "status": {"type": "string", "enum": ["draft", "pending_approval", "approved", "rejected", "scheduled",
+                                              "sending", "paused", "completed", "cancelled"]},
+        "body": {"type": "string"}, "variants": {"type": "object"},
+        "zone_ids": {"type": "array", "items": {"type": "integer"}}, "area": {"type": "array", "nullable": True},
+        "msg_type": {"type": "string", "enum": ["Alert", "Update", "Cancel"]},
+        "reference_id": {"type": "integer", "nullable": True},
         "recipients": {"type": "integer", "nullable": True},
         "encoding": {"type": "string"}, "parts_per_message": {"type": "integer"},
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
         "cost": {"type": "string", "description": "decimal, in `currency`"}, "currency": {"type": "string"}}},
 }

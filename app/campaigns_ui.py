@@ -1,0 +1,299 @@
+"""The campaign composer, the approval (review) page and the list of campaigns.
+
+The composer's live counter, preview and save talk JSON to the routes below with the staff session and a
+CSRF token; they call the same domain functions as the REST API (campaigns.service), so what the page
+shows is what the API would answer. Approving, rejecting, overriding, sending and follow-ups are plain
+forms on the review page. Sending and watching live belong to the campaign page (admin.campaign_detail).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.auth import roles_required
+from app.database import db
+from app.zones_ui import DEFAULT_VIEW
+from campaigns import composition, targeting
+from campaigns import service as campaigns
+from campaigns.exceptions import ApprovalForbidden, CampaignError, CampaignNotFound, CampaignStateError
+from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
+from syrena_core.accounts import Role
+from syrena_core.db import utcnow
+from zones import service as zones
+
+bp = Blueprint("campaigns_ui", __name__, url_prefix="/campaigns")
+
+STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
+URGENCY_LABELS = {"immediate": _l("Immediate"), "expected": _l("Expected"), "future": _l("Future"),
+                  "past": _l("Past"), "unknown": _l("Unknown")}
+CERTAINTY_LABELS = {"observed": _l("Observed"), "likely": _l("Likely"), "possible": _l("Possible"),
+                    "unlikely": _l("Unlikely"), "unknown": _l("Unknown")}
+TOPIC_LABELS = {"water": _l("Water"), "traffic": _l("Traffic"), "weather": _l("Weather"), "events": _l("Events")}
+LANGUAGE_LABELS = {"en": _l("English"), "uk": _l("Ukrainian"), "de": _l("German")}
+MSG_TYPE_LABELS = {"Alert": _l("Alert"), "Update": _l("Update"), "Cancel": _l("All-clear")}
+
+
+def _now() -> datetime:
+    return current_app.config.get("SYRENA_CLOCK", utcnow)()
+
+
+def _settings():
+    return current_app.config["SYRENA"]
+
+
+def _error(e: Exception):
+    db().rollback()
+    status = 404 if isinstance(e, CampaignNotFound) else 403 if isinstance(e, ApprovalForbidden) else \
+        409 if isinstance(e, CampaignStateError) else 422
+    return jsonify({"error": {"code": type(e).__name__, "message": str(e), "details": None}}), status
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _map_options() -> dict[str, Any]:
+    settings = _settings()
+    return {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
+            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
+            "view": DEFAULT_VIEW}
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    try:
+        return campaigns.get_campaign(db(), campaign_id)
+    except CampaignNotFound:
+        from flask import abort
+        abort(404)
+
+
+def _date(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def campaign_list():
+    status, kind = request.args.get("status") or None, request.args.get("kind") or None
+    if status not in {s.value for s in CampaignStatus}:
+        status = None
+    if kind not in {k.value for k in CampaignKind}:
+        kind = None
+    since, until = _date(request.args.get("since")), _date(request.args.get("until"))
+    listed = campaigns.list_campaigns(db(), limit=200, status=status, kind=kind, since=since, until=until)
+    progress = campaigns.campaign_progress(db(), [c.id for c in listed])
+    return render_template("campaigns/list.html", rows=[(c, progress[c.id]) for c in listed],
+                           statuses=[s.value for s in CampaignStatus], kinds=[k.value for k in CampaignKind],
+                           filters={"status": status or "", "kind": kind or "", "since": request.args.get("since", ""),
+                                    "until": request.args.get("until", "")},
+                           msg_type_labels=MSG_TYPE_LABELS)
+
+
+def _compose_page(campaign: Campaign | None):
+    session = db()
+    live = zones.list_zones(session)
+    settings = _settings()
+    initial = None
+    if campaign is not None:
+        initial = {"id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
+                   "body": campaign.body, "template": campaign.template, "variants": campaign.variants or {},
+                   "zone_ids": [z.id for z in campaign.zones], "area": campaign.area_spec or [],
+                   "topic": campaign.topic, "urgency": campaign.urgency, "certainty": campaign.certainty,
+                   "event": campaign.event, "sender_id": campaign.sender_id,
+                   "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
+                   "department": campaign.department}
+    from subscribers.service import TOPICS
+    return render_template("campaigns/compose.html", campaign=campaign, initial=initial,
+                           zones_geojson=zones.feature_collection(live, {}), map_options=_map_options(),
+                           severities=[s.value for s in Severity], kinds=[k.value for k in CampaignKind],
+                           urgencies=campaigns.URGENCIES, certainties=campaigns.CERTAINTIES, topics=TOPICS,
+                           topic_labels=TOPIC_LABELS, urgency_labels=URGENCY_LABELS,
+                           certainty_labels=CERTAINTY_LABELS, variant_languages=LANGUAGE_LABELS,
+                           max_parts=settings.campaigns.max_parts, placeholders=composition.PLACEHOLDERS)
+
+
+@bp.get("/new")
+@roles_required(Role.OPERATOR)
+def compose():
+    return _compose_page(None)
+
+
+@bp.get("/<int:campaign_id>/edit")
+@roles_required(Role.OPERATOR)
+def edit(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    if campaign.status not in campaigns.EDITABLE:
+        flash(_("Only drafts and rejected campaigns can be edited."), "error")
+        return redirect(url_for("campaigns_ui.review", campaign_id=campaign_id))
+    return _compose_page(campaign)
+
+
+@bp.post("/analyse")
+@roles_required(Role.OPERATOR)
+def analyse():
+    """The live counter: characters, parts, encoding, the characters forcing UCS-2, the transliteration."""
+    text = _body().get("text")
+    text = text if isinstance(text, str) else ""
+    offer = composition.offer_transliteration(text)
+    price = _settings().billing.price_per_part
+    return jsonify({**offer.before.as_dict(), "max_parts": _settings().campaigns.max_parts,
+                    "transliteration": {"text": offer.text, **offer.after.as_dict(),
+                                        "parts_saved_per_recipient": offer.before.parts - offer.after.parts,
+                                        "price_per_part": str(price)}})
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in data.items() if k in campaigns.FIELDS}
+    for key in ("title", "template", "event", "sender_id", "department", "topic", "scheduled_for"):
+        if data.get(key) == "":
+            data[key] = None
+    return data
+
+
+@bp.post("/preview")
+@roles_required(Role.OPERATOR)
+def preview():
+    settings = _settings()
+    try:
+        campaign, result = campaigns.draft_preview(db(), current_user, _clean(_body()), settings.campaigns,
+                                                   settings.billing, settings.zones, _now())
+        target = targeting.target_geojson(db(), campaign.zones, campaign.area_spec)
+    except CampaignError as e:
+        return _error(e)
+    db().rollback()
+    return jsonify({**result.as_dict(), "warnings": _warnings(result), "encoding": campaign.encoding,
+                    "parts_per_message": campaign.parts_per_message, "target": target})
+
+
+def _warnings(result: campaigns.Preview) -> list[str]:
+    return [_("No active subscriber is in the target: sending reaches nobody.")] if result.recipients == 0 else []
+
+
+@bp.post("/save")
+@roles_required(Role.OPERATOR)
+def save():
+    session = db()
+    settings = _settings()
+    data = _clean(_body())
+    campaign_id = _body().get("id")
+    try:
+        if campaign_id:
+            campaign = campaigns.update_campaign(session, campaigns.get_campaign(session, int(campaign_id)),
+                                                 current_user, data, settings.campaigns, settings.zones, _now())
+        else:
+            fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
+            campaign = campaigns.create_campaign(session, current_user, **fixed, settings=settings.campaigns,
+                                                 zone_limits=settings.zones, now=_now(), **data)
+    except (CampaignError, ValueError) as e:
+        return _error(e)
+    session.commit()
+    return jsonify({"id": campaign.id, "url": url_for("campaigns_ui.review", campaign_id=campaign.id)}), 200
+
+
+@bp.get("/<int:campaign_id>/review")
+@roles_required(*STAFF)
+def review(campaign_id: int):
+    session = db()
+    campaign = _campaign(campaign_id)
+    settings = _settings()
+    result = campaigns.preview(session, campaign, settings.billing, _now())
+    target = targeting.target_geojson(session, campaign.zones, campaign.area_spec)
+    session.commit()  # the first preview may record the configured tariff
+    user = current_user
+    own = campaign.author_id is not None and campaign.author_id == user.id
+    pending = campaign.status == CampaignStatus.PENDING_APPROVAL.value
+    sent = campaign.sent_at is not None
+    needs = campaigns.needs_approval(campaign, settings.campaigns)
+    can = {
+        "edit": user.has_role(Role.OPERATOR) and campaign.status in campaigns.EDITABLE,
+        "submit": user.has_role(Role.OPERATOR) and campaign.status in campaigns.EDITABLE,
+        "approve": user.has_role(Role.APPROVER) and pending and not own,
+        "send": user.has_role(Role.OPERATOR) and (
+            (campaign.status == CampaignStatus.DRAFT.value and not needs)
+            or campaign.status == CampaignStatus.APPROVED.value),
+        "override": user.has_role(Role.OPERATOR, Role.APPROVER) and campaign.severity == Severity.EXTREME.value
+        and campaign.status in (*campaigns.EDITABLE, CampaignStatus.PENDING_APPROVAL.value),
+        "follow_up": user.has_role(Role.OPERATOR) and sent and campaign.msg_type != "Cancel",
+    }
+    return render_template("campaigns/review.html", campaign=campaign, preview=result, target=target,
+                           warnings=_warnings(result),
+                           map_options=_map_options(), can=can, own=own and pending, needs_approval=needs,
+                           urgency_labels=URGENCY_LABELS, certainty_labels=CERTAINTY_LABELS,
+                           topic_labels=TOPIC_LABELS, language_labels=LANGUAGE_LABELS,
+                           msg_type_labels=MSG_TYPE_LABELS)
+
+
+ACTIONS = ("submit", "approve", "reject", "override", "send", "update", "all-clear")
+
+
+@bp.post("/<int:campaign_id>/<any(submit, approve, reject, override, send, update, 'all-clear'):action>")
+@roles_required(Role.OPERATOR, Role.APPROVER)
+def act(campaign_id: int, action: str):
+    session = db()
+    settings = _settings()
+    campaign = _campaign(campaign_id)
+    reason = request.form.get("reason", "")
+    target = campaign
+    started = False
+    try:
+        if action in ("submit", "send", "update", "all-clear") and not current_user.has_role(Role.OPERATOR):
+            raise ApprovalForbidden(_("Only operators may do this."))
+        if action in ("approve", "reject") and not current_user.has_role(Role.APPROVER):
+            raise ApprovalForbidden(_("Only approvers may approve or reject."))
+        if action == "submit":
+            campaigns.submit(session, campaign, current_user)
+            message = _("Submitted for approval.")
+        elif action == "reject":
+            campaigns.reject(session, campaign, current_user, reason)
+            message = _("Campaign rejected.")
+        elif action in ("approve", "override", "send"):
+            if action == "approve":
+                campaigns.approve(session, campaign, current_user)
+            elif action == "override":
+                campaigns.override(session, campaign, current_user, reason)
+            started = campaigns.send(session, campaign, current_user, settings.campaigns, _now())
+            message = _("Sending started.") if started else _("Scheduled for %(at)s.",
+                                                                at=campaign.scheduled_for.isoformat(timespec="minutes"))
+        else:
+            text = request.form.get("body", "")
+            target = campaigns.follow_up(session, campaign, current_user,
+                                         "Cancel" if action == "all-clear" else "Update", {"body": text},
+                                         settings.campaigns, _now())
+            if campaigns.needs_approval(target, settings.campaigns):
+                campaigns.submit(session, target, current_user)
+                message = _("The follow-up waits for approval by a second person.")
+            else:
+                started = campaigns.send(session, target, current_user, settings.campaigns, _now())
+                message = _("Sending started.") if started else _("Scheduled.")
+    except (CampaignError, ValueError) as e:
+        session.rollback()
+        flash(str(e), "error")
+        return redirect(url_for("campaigns_ui.review", campaign_id=campaign_id))
+    session.commit()
+    if started:
+        from campaigns.jobs import enqueue_chunks
+        enqueue_chunks(campaigns.pending_chunks(session, target.id, settings.campaigns.chunk_size), target.kind)
+        flash(message, "success")
+        return redirect(url_for("admin.campaign_detail", campaign_id=target.id))
+    flash(message, "success")
+    return redirect(url_for("campaigns_ui.review", campaign_id=target.id))
+
+
+@bp.get("/<int:campaign_id>/cap.xml")
+@roles_required(*STAFF)
+def cap_xml(campaign_id: int):
+    from flask import Response
+
+    from campaigns import cap
+    return Response(cap.build_cap(db(), _campaign(campaign_id), _settings().campaigns), mimetype="application/xml")

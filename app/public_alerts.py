@@ -1,0 +1,80 @@
+"""Current alerts for everyone: a page with their areas on a map, an Atom feed and each alert as CAP 1.2."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from lxml import etree
+
+from app.database import db
+from app.zones_ui import DEFAULT_VIEW
+from campaigns import cap, targeting
+from campaigns import service as campaigns
+from campaigns.exceptions import CampaignNotFound
+from syrena_core.db import utcnow
+
+bp = Blueprint("public_alerts", __name__)
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def _now():
+    return current_app.config.get("SYRENA_CLOCK", utcnow)()
+
+
+@bp.get("/alerts")
+def alerts_page():
+    session = db()
+    alerts = campaigns.current_alerts(session, _now())
+    features = []
+    for alert in alerts:
+        for feature in targeting.target_geojson(session, alert.zones, alert.area_spec)["features"]:
+            feature["properties"] = {"title": alert.title or alert.event or "", "severity": alert.severity}
+            features.append(feature)
+    settings = current_app.config["SYRENA"]
+    options = {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
+               "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
+               "view": DEFAULT_VIEW}
+    return render_template("public/alerts.html", alerts=alerts, areas={"type": "FeatureCollection",
+                                                                       "features": features},
+                           map_options=options)
+
+
+@bp.get("/alerts/<int:campaign_id>.xml")
+def alert_cap(campaign_id: int):
+    try:
+        campaign = campaigns.published(db(), campaign_id)
+    except CampaignNotFound:
+        abort(404)
+    return Response(cap.build_cap(db(), campaign, current_app.config["SYRENA"].campaigns),
+                    mimetype="application/cap+xml")
+
+
+def _sub(parent, name: str, text: str | None = None, **attrs: str):
+    element = etree.SubElement(parent, f"{{{ATOM}}}{name}", **attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+@bp.get("/alerts.atom")
+def alerts_feed():
+    settings = current_app.config["SYRENA"].campaigns
+    alerts = campaigns.current_alerts(db(), _now())
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    _sub(feed, "id", url_for("public_alerts.alerts_feed", _external=True))
+    _sub(feed, "title", "Syrena — aktualne ostrzeżenia")
+    _sub(feed, "updated", cap.cap_time(max((a.sent_at for a in alerts), default=_now())))
+    _sub(feed, "link", href=url_for("public_alerts.alerts_feed", _external=True), rel="self")
+    _sub(feed, "link", href=url_for("public_alerts.alerts_page", _external=True), rel="alternate")
+    author = _sub(feed, "author")
+    _sub(author, "name", settings.cap_sender)
+    for alert in alerts:
+        entry = _sub(feed, "entry")
+        _sub(entry, "id", f"urn:cap:{cap.identifier(alert, settings)}")
+        _sub(entry, "title", alert.title or alert.event or alert.body[:80])
+        _sub(entry, "updated", cap.cap_time(alert.sent_at))
+        _sub(entry, "summary", alert.body)
+        _sub(entry, "category", term=alert.severity)
+        _sub(entry, "link", href=url_for("public_alerts.alert_cap", campaign_id=alert.id, _external=True),
+             rel="alternate", type="application/cap+xml")
+    return Response(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True),
+                    mimetype="application/atom+xml")

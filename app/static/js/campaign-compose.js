@@ -1,0 +1,331 @@
+/* Syrena: the campaign composer. A live SMS counter (the server counts with the very encoder the gateway
+   sends with) highlighting the characters that force UCS-2 and offering one-click transliteration; a map to
+   pick zones and draw areas with Leaflet-Geoman (polygon, circle, line + buffer); a live preview of
+   recipients, parts and cost; save as a draft, then the review page. No innerHTML: texts are user input. */
+(function () {
+  "use strict";
+
+  var DELAY_MS = 350;
+
+  function $(id) { return document.getElementById(id); }
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, key) { return key in values ? String(values[key]) : m; });
+  }
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  function debounce(fn) {
+    var timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, DELAY_MS);
+    };
+  }
+
+  function Composer(root) {
+    this.root = root;
+    this.csrf = root.dataset.csrf;
+    this.labels = JSON.parse($("composer-labels").textContent);
+    this.initial = JSON.parse($("composer-initial").textContent);
+    this.zonesData = JSON.parse($("composer-zones").textContent);
+    this.areas = [];            /* {spec, layer} */
+    this.zoneLayers = {};       /* zone id → layer */
+    this.lastAnalysis = null;
+    this.lastPreview = null;
+    this.analyseSoon = debounce(this.analyse.bind(this));
+    this.previewSoon = debounce(this.preview.bind(this));
+    this.initMap();
+    this.initForm();
+    if (this.initial) { this.load(this.initial); }
+    this.analyse();
+    this.preview();
+    root.dataset.ready = "true";
+  }
+
+  Composer.prototype.post = function (url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrf, "Accept": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; });
+    });
+  };
+
+  Composer.prototype.initMap = function () {
+    var self = this, mapEl = $("compose-map");
+    var map = this.map = L.map(mapEl, { zoomSnap: 0.25 });
+    mapEl.syrenaMap = map;
+    if (mapEl.dataset.tiles) {
+      L.tileLayer(mapEl.dataset.tiles, { attribution: mapEl.dataset.attribution, maxZoom: 19 }).addTo(map);
+    }
+    var zones = L.geoJSON(this.zonesData, {
+      pmIgnore: true,
+      style: function () { return { color: "#2e86ab", weight: 1, fillOpacity: 0.08 }; },
+      onEachFeature: function (feature, layer) {
+        self.zoneLayers[feature.properties.id] = layer;
+        // A string would be set as HTML: zone names are user input, so a text node.
+        layer.bindTooltip(function () { return document.createTextNode(feature.properties.name); });
+        layer.on("click", function () {
+          if (map.pm.globalDrawModeEnabled()) { return; }
+          var box = self.zoneBox(feature.properties.id);
+          box.checked = !box.checked;
+          self.targetChanged();
+        });
+      }
+    }).addTo(map);
+    if (this.zonesData.features.length) {
+      map.fitBounds(zones.getBounds(), { padding: [10, 10] });
+    } else {
+      map.setView([parseFloat(mapEl.dataset.lat), parseFloat(mapEl.dataset.lon)], parseFloat(mapEl.dataset.zoom));
+    }
+    if (mapEl.dataset.lang && map.pm.setLang) { map.pm.setLang(mapEl.dataset.lang === "pl" ? "pl" : "en"); }
+    map.pm.addControls({
+      position: "topleft", drawMarker: false, drawCircleMarker: false, drawRectangle: false, drawText: false,
+      drawPolygon: true, drawCircle: true, drawPolyline: true,
+      editMode: false, dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false
+    });
+    map.on("pm:create", function (e) { self.created(e.layer, e.shape); });
+  };
+
+  Composer.prototype.zoneBox = function (id) {
+    return this.root.querySelector('input[name="zone_ids"][value="' + id + '"]');
+  };
+
+  Composer.prototype.created = function (layer, shape) {
+    var spec;
+    if (shape === "Circle") {
+      var c = layer.getLatLng();
+      spec = { circle: { lat: c.lat, lon: c.lng, radius_m: Math.round(layer.getRadius()) } };
+    } else if (shape === "Line") {
+      spec = { line: layer.toGeoJSON().geometry, buffer_m: parseFloat($("buffer-m").value) || 100 };
+    } else {
+      spec = layer.toGeoJSON().geometry;
+    }
+    this.addArea(spec, layer);
+    this.targetChanged();
+  };
+
+  Composer.prototype.addArea = function (spec, layer) {
+    var self = this;
+    if (!layer) {
+      if (spec.circle) {
+        layer = L.circle([spec.circle.lat, spec.circle.lon], { radius: spec.circle.radius_m });
+      } else if (spec.line) {
+        layer = L.geoJSON(spec.line);
+      } else {
+        layer = L.geoJSON(spec.geometry || spec);
+      }
+      layer.addTo(this.map);
+    }
+    var entry = { spec: spec.type === "polygon" ? spec.geometry : spec.type === "circle"
+      ? { circle: { lat: spec.lat, lon: spec.lon, radius_m: spec.radius_m } }
+      : spec.type === "line" ? { line: spec.line, buffer_m: spec.buffer_m } : spec, layer: layer };
+    this.areas.push(entry);
+    var s = entry.spec;
+    var text = s.circle ? format(this.labels.circle, { radius: s.circle.radius_m })
+      : s.line ? format(this.labels.line, { buffer: s.buffer_m }) : this.labels.polygon;
+    var item = el("li");
+    item.appendChild(el("span", text));
+    var remove = el("button", this.labels.remove, "button button-small button-outline");
+    remove.type = "button";
+    remove.addEventListener("click", function () {
+      self.map.removeLayer(entry.layer);
+      self.areas.splice(self.areas.indexOf(entry), 1);
+      item.remove();
+      self.targetChanged();
+    });
+    item.appendChild(remove);
+    $("drawn-areas").appendChild(item);
+  };
+
+  Composer.prototype.targetChanged = function () {
+    var self = this;
+    Object.keys(this.zoneLayers).forEach(function (id) {
+      var on = self.zoneBox(id) && self.zoneBox(id).checked;
+      self.zoneLayers[id].setStyle({ weight: on ? 3 : 1, fillOpacity: on ? 0.35 : 0.08 });
+    });
+    this.previewSoon();
+  };
+
+  Composer.prototype.initForm = function () {
+    var self = this;
+    $("body").addEventListener("input", function () { self.renderHighlight(); self.analyseSoon(); self.previewSoon(); });
+    $("kind").addEventListener("change", function () { self.kindChanged(); self.previewSoon(); });
+    ["severity", "topic", "flash", "title"].forEach(function (id) {
+      $(id).addEventListener("change", function () { self.previewSoon(); });
+    });
+    Array.prototype.forEach.call(this.root.querySelectorAll(".variant"), function (v) {
+      v.addEventListener("input", function () { self.previewSoon(); });
+    });
+    Array.prototype.forEach.call(this.root.querySelectorAll('input[name="zone_ids"]'), function (box) {
+      box.addEventListener("change", function () { self.targetChanged(); });
+    });
+    $("transliterate").addEventListener("click", function () {
+      if (!self.lastAnalysis) { return; }
+      $("body").value = self.lastAnalysis.transliteration.text;
+      self.renderHighlight();
+      self.analyse();
+      self.preview();
+    });
+    $("preview-button").addEventListener("click", function () { self.preview(); });
+    $("save-button").addEventListener("click", function () { self.save(); });
+    this.kindChanged();
+  };
+
+  Composer.prototype.kindChanged = function () {
+    $("topic-field").hidden = $("kind").value !== "info";
+  };
+
+  Composer.prototype.load = function (c) {
+    var self = this;
+    ["kind", "severity", "title", "topic", "urgency", "certainty", "event", "sender_id", "validity_minutes",
+     "department"].forEach(function (k) { if (c[k] !== null && c[k] !== undefined) { $(k).value = c[k]; } });
+    $("body").value = c.template || c.body || "";
+    $("flash").checked = !!c.flash;
+    Object.keys(c.variants || {}).forEach(function (lang) {
+      var box = $("variant-" + lang);
+      if (box) { box.value = c.variants[lang]; }
+    });
+    (c.zone_ids || []).forEach(function (id) { var b = self.zoneBox(id); if (b) { b.checked = true; } });
+    (c.area || []).forEach(function (spec) { self.addArea(spec, null); });
+    this.kindChanged();
+    this.targetChanged();
+    this.renderHighlight();
+  };
+
+  /* The text with every character that forces UCS-2 marked (built from text nodes, never HTML). */
+  Composer.prototype.renderHighlight = function () {
+    var box = $("body-highlight"), text = $("body").value;
+    var bad = this.lastAnalysis ? this.lastAnalysis.ucs2_characters : [];
+    box.textContent = "";
+    var run = "";
+    for (var i = 0; i < text.length; i += 1) {
+      var ch = text[i];
+      if (bad.indexOf(ch) >= 0) {
+        if (run) { box.appendChild(document.createTextNode(run)); run = ""; }
+        box.appendChild(el("mark", ch, "ucs2"));
+      } else {
+        run += ch;
+      }
+    }
+    if (run) { box.appendChild(document.createTextNode(run)); }
+  };
+
+  Composer.prototype.analyse = function () {
+    var self = this;
+    return this.post(this.root.dataset.urlAnalyse, { text: $("body").value }).then(function (r) {
+      if (!r.ok) { return; }
+      var a = self.lastAnalysis = r.data;
+      var counter = $("counter");
+      counter.textContent = format(self.labels.counter, {
+        characters: a.characters, parts: a.parts,
+        encoding: a.encoding === "ucs2" ? self.labels.ucs2name : self.labels.gsm7 });
+      counter.classList.toggle("over-limit", a.parts > a.max_parts);
+      if (a.parts > a.max_parts) { counter.textContent += " " + format(self.labels.overLimit, { max: a.max_parts }); }
+      var chars = $("ucs2-chars");
+      chars.textContent = "";
+      chars.hidden = !a.ucs2_characters.length;
+      if (a.ucs2_characters.length) {
+        chars.appendChild(document.createTextNode(self.labels.ucs2 + " "));
+        a.ucs2_characters.forEach(function (c) { chars.appendChild(el("mark", c)); });
+      }
+      self.renderHighlight();
+      self.renderTransliteration();
+    });
+  };
+
+  Composer.prototype.renderTransliteration = function () {
+    var a = this.lastAnalysis;
+    var t = a && a.transliteration;
+    var useful = t && t.text !== $("body").value && (t.parts < a.parts || t.encoding !== a.encoding);
+    $("translit-box").hidden = !useful;
+    if (!useful) { return; }
+    var offer = format(this.labels.translitOffer, { before: a.parts, after: t.parts });
+    var recipients = this.lastPreview ? (this.lastPreview.by_language.pl || 0) : 0;
+    if (recipients && t.parts < a.parts) {
+      var saving = ((a.parts - t.parts) * recipients * parseFloat(t.price_per_part)).toFixed(2);
+      offer += " — " + format(this.labels.translitSaving, {
+        saving: saving, currency: this.lastPreview.currency, recipients: recipients });
+    }
+    $("translit-offer").textContent = offer;
+  };
+
+  Composer.prototype.data = function () {
+    var self = this, body = $("body").value, variants = {};
+    Array.prototype.forEach.call(this.root.querySelectorAll(".variant"), function (v) {
+      if (v.value.trim()) { variants[v.dataset.language] = v.value; }
+    });
+    var data = {
+      kind: $("kind").value, severity: $("severity").value, title: $("title").value,
+      urgency: $("urgency").value, certainty: $("certainty").value, event: $("event").value,
+      sender_id: $("sender_id").value, validity_minutes: parseInt($("validity_minutes").value, 10) || 0,
+      flash: $("flash").checked, department: $("department").value, variants: variants,
+      zone_ids: Array.prototype.map.call(this.root.querySelectorAll('input[name="zone_ids"]:checked'),
+        function (b) { return parseInt(b.value, 10); }),
+      area: this.areas.map(function (a) { return a.spec; })
+    };
+    if ($("kind").value === "info") { data.topic = $("topic").value; }
+    if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
+    var when = $("scheduled_for").value;
+    if (when) { data.scheduled_for = new Date(when).toISOString(); }
+    if (this.initial && this.initial.id) { data.id = this.initial.id; }
+    return data;
+  };
+
+  Composer.prototype.showError = function (message) {
+    var box = $("compose-error");
+    box.hidden = !message;
+    box.textContent = message || "";
+  };
+
+  Composer.prototype.preview = function () {
+    var self = this, data = this.data();
+    delete data.id;
+    if (!data.zone_ids.length && !data.area.length) {
+      this.showError(this.labels.noTarget);
+      return Promise.resolve();
+    }
+    if (!(data.body || data.template || "").trim()) { return Promise.resolve(); }
+    return this.post(this.root.dataset.urlPreview, data).then(function (r) {
+      if (!r.ok) { self.showError(r.data.error.message); return; }
+      self.showError(null);
+      var p = self.lastPreview = r.data;
+      $("preview-recipients").textContent = p.recipients.toLocaleString();
+      $("preview-parts").textContent = p.parts_per_message;
+      $("preview-total-parts").textContent = p.total_parts.toLocaleString();
+      $("preview-cost").textContent = p.cost + " " + p.currency;
+      var warnings = $("preview-warnings");
+      warnings.textContent = "";
+      p.warnings.forEach(function (w) { warnings.appendChild(el("li", w)); });
+      /* The target as the server built it: line buffers and circles in true metres. */
+      if (self.targetLayer) { self.map.removeLayer(self.targetLayer); }
+      self.targetLayer = L.geoJSON(p.target, {
+        pmIgnore: true, interactive: false,
+        filter: function (f) { return f.properties.kind !== "zone"; },
+        style: function () { return { color: "#d7263d", weight: 1, dashArray: "4 4", fillOpacity: 0.15 }; }
+      }).addTo(self.map);
+      self.root.dataset.previewed = String(p.recipients);
+      self.renderTransliteration();
+    });
+  };
+
+  Composer.prototype.save = function () {
+    var self = this;
+    return this.post(this.root.dataset.urlSave, this.data()).then(function (r) {
+      if (!r.ok) { self.showError(r.data.error.message); return; }
+      window.location.assign(r.data.url);
+    });
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("composer");
+    if (root) { root.syrenaComposer = new Composer(root); }
+  });
+}());

@@ -1,0 +1,93 @@
+"""What a text costs as SMS: encoding, parts, the characters forcing UCS-2; transliteration; templates.
+
+Counting uses the very encoder the gateway sends with (smsc_gateway.encoding), so the composer's
+numbers are the SMSC's numbers.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping
+
+from smpplib.gsm import GSM_CHARACTER_TABLE
+
+from campaigns.exceptions import InvalidCampaign
+from smsc_gateway.encoding import encode_sms
+
+# The GSM 03.38 extension table (escape + char): these count as two septets.
+GSM_EXTENSION = frozenset("^{}\\[~]|€")
+GSM_BASIC = frozenset(GSM_CHARACTER_TABLE[:128]) - {"`", "\x1b"}
+
+# Polish diacritics and the typography word processors put in: all outside GSM 7-bit.
+TRANSLITERATION = str.maketrans({
+    "ą": "a", "ć": "c", "ę": "e", "ł": "l", "ń": "n", "ó": "o", "ś": "s", "ź": "z", "ż": "z",
+    "Ą": "A", "Ć": "C", "Ę": "E", "Ł": "L", "Ń": "N", "Ó": "O", "Ś": "S", "Ź": "Z", "Ż": "Z",
+    "„": '"', "”": '"', "“": '"', "‚": "'", "’": "'", "‘": "'", "–": "-", "—": "-", "…": "...",
+    "\u00a0": " ", "«": '"', "»": '"',
+})
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    characters: int
+    encoding: str                 # "gsm7" or "ucs2"
+    parts: int
+    ucs2_characters: list[str] = field(default_factory=list)   # distinct characters forcing UCS-2, in order
+    per_part: int = 160           # characters (septets for GSM) one part carries at this length
+
+    def as_dict(self) -> dict:
+        return {"characters": self.characters, "encoding": self.encoding, "parts": self.parts,
+                "ucs2_characters": self.ucs2_characters, "per_part": self.per_part}
+
+
+def forcing_ucs2(text: str) -> list[str]:
+    return list(dict.fromkeys(c for c in text if c not in GSM_BASIC and c not in GSM_EXTENSION))
+
+
+def analyse(text: str, flash: bool = False) -> TextAnalysis:
+    if not text:
+        return TextAnalysis(0, "gsm7", 0, [], 160)
+    encoded = encode_sms(text, flash=flash)
+    parts = len(encoded.parts)
+    ucs2 = encoded.encoding == "ucs2"
+    if ucs2:
+        per_part = 70 if parts == 1 else 67
+    else:
+        per_part = 160 if parts == 1 else 153
+    return TextAnalysis(len(text), encoded.encoding, parts, forcing_ucs2(text) if ucs2 else [], per_part)
+
+
+def transliterate(text: str) -> str:
+    return text.translate(TRANSLITERATION)
+
+
+@dataclass(frozen=True)
+class TransliterationOffer:
+    text: str
+    before: TextAnalysis
+    after: TextAnalysis
+
+    def saving(self, recipients: int, price_per_part: Decimal) -> Decimal:
+        return (self.before.parts - self.after.parts) * recipients * price_per_part
+
+
+def offer_transliteration(text: str) -> TransliterationOffer:
+    plain = transliterate(text)
+    return TransliterationOffer(plain, analyse(text), analyse(plain))
+
+
+# Placeholders a template may use; unknown ones are refused rather than sent literally.
+PLACEHOLDERS = ("zone", "zones", "date", "time", "title")
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as e:
+        raise InvalidCampaign(f"the template is malformed ({e}); write a literal brace as {{{{ or }}}}") from None
+    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
+    if unknown or "" in fields:
+        raise InvalidCampaign(f"unknown placeholder {{{(unknown or [''])[0]}}}; known: "
+                              + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
+    return template.format_map({k: values.get(k, "") for k in PLACEHOLDERS})

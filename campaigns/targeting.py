@@ -1,0 +1,142 @@
+"""A campaign's target: zones and/or ad-hoc areas drawn for this campaign only.
+
+An area is a GeoJSON (Multi)Polygon, a circle `{"circle": {"lat", "lon", "radius_m"}}` (a gas leak), or a
+buffer of N metres around a line `{"line": <LineString>, "buffer_m": n}` (a river bank, a closed road).
+Circles and buffers are built by PostGIS on the geography type, so their metres are true metres at any
+latitude. The union of all of them (and of the zones) is the target.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from shapely import wkb
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.ops import unary_union
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from campaigns.exceptions import InvalidCampaign
+from syrena_core.config import ZoneSettings
+from zones.exceptions import ZoneGeometryInvalid
+from zones.geometry import validate
+
+MAX_RADIUS_M = 50_000
+MAX_BUFFER_M = 10_000
+MAX_AREAS = 20
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidCampaign(f"{what} must be a number")
+    return float(value)
+
+
+def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str) -> None:
+    if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
+        raise InvalidCampaign(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
+                              "latitude and longitude swapped?")
+
+
+def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
+    where = f"area {n}"
+    if not isinstance(raw, dict):
+        raise InvalidCampaign(f"{where}: expected a GeoJSON polygon, {{\"circle\": …}} or {{\"line\": …}}")
+    if "circle" in raw:
+        c = raw["circle"]
+        if not isinstance(c, dict):
+            raise InvalidCampaign(f"{where}: circle must be {{\"lat\", \"lon\", \"radius_m\"}}")
+        lat, lon = _number(c.get("lat"), f"{where}: lat"), _number(c.get("lon"), f"{where}: lon")
+        radius = _number(c.get("radius_m"), f"{where}: radius_m")
+        if not 1 <= radius <= MAX_RADIUS_M:
+            raise InvalidCampaign(f"{where}: radius_m must be between 1 and {MAX_RADIUS_M} metres")
+        _in_service_area(lon, lat, limits.service_area, f"{where}: the centre")
+        return {"type": "circle", "lat": lat, "lon": lon, "radius_m": radius}
+    if "line" in raw:
+        line = raw["line"]
+        if isinstance(line, dict) and line.get("type") == "Feature":
+            line = line.get("geometry")
+        if not isinstance(line, dict) or line.get("type") != "LineString":
+            raise InvalidCampaign(f"{where}: line must be a GeoJSON LineString")
+        coords = line.get("coordinates")
+        if not isinstance(coords, list) or len(coords) < 2:
+            raise InvalidCampaign(f"{where}: a line needs at least two positions")
+        for pos in coords:
+            if not isinstance(pos, list) or len(pos) not in (2, 3):
+                raise InvalidCampaign(f"{where}: a position must be [longitude, latitude]")
+            _in_service_area(_number(pos[0], f"{where}: longitude"), _number(pos[1], f"{where}: latitude"),
+                             limits.service_area, f"{where}: a point of the line")
+        buffer_m = _number(raw.get("buffer_m"), f"{where}: buffer_m")
+        if not 1 <= buffer_m <= MAX_BUFFER_M:
+            raise InvalidCampaign(f"{where}: buffer_m must be between 1 and {MAX_BUFFER_M} metres")
+        return {"type": "line", "line": {"type": "LineString", "coordinates": [p[:2] for p in coords]},
+                "buffer_m": buffer_m}
+    geometry = raw.get("geometry") if raw.get("type") == "Feature" else raw
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InvalidCampaign(f"{where}: expected a GeoJSON Polygon or MultiPolygon, a circle or a line")
+    try:
+        geom = validate(geometry, repair=False, limits=limits).geom
+    except ZoneGeometryInvalid as e:
+        raise InvalidCampaign(f"{where}: {e}") from None
+    return {"type": "polygon", "geometry": mapping(geom)}
+
+
+def parse_areas(raw: Any, limits: ZoneSettings | None = None) -> list[dict[str, Any]]:
+    """Normalised area specs (what is stored in campaign.area_spec), or InvalidCampaign naming the problem."""
+    if raw is None:
+        return []
+    limits = limits or ZoneSettings()
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > MAX_AREAS:
+        raise InvalidCampaign(f"at most {MAX_AREAS} drawn areas")
+    return [_parse_one(item, n, limits) for n, item in enumerate(items, start=1)]
+
+
+_CIRCLE = text("SELECT ST_AsBinary(ST_Buffer(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)::geometry)")
+_LINE = text("SELECT ST_AsBinary(ST_Buffer(ST_SetSRID(ST_GeomFromGeoJSON(:line), 4326)::geography, :r)::geometry)")
+
+
+def spec_geometry(session: Session, spec: dict[str, Any]) -> Polygon | MultiPolygon:
+    if spec["type"] == "circle":
+        raw = session.scalar(_CIRCLE, {"lon": spec["lon"], "lat": spec["lat"], "r": spec["radius_m"]})
+    elif spec["type"] == "line":
+        raw = session.scalar(_LINE, {"line": json.dumps(spec["line"]), "r": spec["buffer_m"]})
+    else:
+        return shape(spec["geometry"])
+    return wkb.loads(bytes(raw))
+
+
+def _multi(geom) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    return MultiPolygon([g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon)])
+
+
+def area_union(session: Session, specs: list[dict[str, Any]]) -> MultiPolygon | None:
+    """The union of the drawn areas, as stored in campaign.area (None when nothing was drawn)."""
+    if not specs:
+        return None
+    return _multi(unary_union([spec_geometry(session, s) for s in specs]))
+
+
+def target_geojson(session: Session, zones, specs: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The target as a FeatureCollection: each zone and each drawn area (buffers and circles as built)."""
+    from geoalchemy2.shape import to_shape
+    features = [{"type": "Feature", "properties": {"kind": "zone", "name": z.name, "id": z.id},
+                 "geometry": mapping(to_shape(z.geom))} for z in zones]
+    for n, spec in enumerate(specs or [], start=1):
+        features.append({"type": "Feature", "properties": {"kind": spec["type"], "name": f"#{n}"},
+                         "geometry": mapping(spec_geometry(session, spec))})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def as_input(spec: dict[str, Any]) -> dict[str, Any]:
+    """A stored spec back in the form the API takes (to copy a target, e.g. into a follow-up)."""
+    if spec["type"] == "circle":
+        return {"circle": {"lat": spec["lat"], "lon": spec["lon"], "radius_m": spec["radius_m"]}}
+    if spec["type"] == "line":
+        return {"line": spec["line"], "buffer_m": spec["buffer_m"]}
+    return spec["geometry"]
