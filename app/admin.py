@@ -6,15 +6,21 @@ from decimal import Decimal
 from typing import Any
 
 import xstatic.pkg.leaflet as xstatic_leaflet
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   send_from_directory, url_for)
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.auth import roles_required
 from app.database import db
+from campaigns import control
 from campaigns import service as campaigns
-from campaigns.exceptions import CampaignNotFound
+from campaigns.delivery import delivery_stats
+from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from subscribers.models import SubscriberStatus
 from subscribers.service import active_subscribers_per_zone, count_by_status
@@ -37,7 +43,10 @@ CAMPAIGN_STATUS_LABELS = {
     CampaignStatus.DRAFT.value: _l("Draft"),
     CampaignStatus.PENDING_APPROVAL.value: _l("Awaiting approval"),
     CampaignStatus.APPROVED.value: _l("Approved"),
+    CampaignStatus.REJECTED.value: _l("Rejected"),
+    CampaignStatus.SCHEDULED.value: _l("Scheduled"),
     CampaignStatus.SENDING.value: _l("Sending"),
+    CampaignStatus.PAUSED.value: _l("Paused"),
     CampaignStatus.COMPLETED.value: _l("Completed"),
     CampaignStatus.CANCELLED.value: _l("Cancelled"),
 }
@@ -48,6 +57,7 @@ MESSAGE_STATUS_LABELS = {
     MessageStatus.DELIVERED.value: _l("Delivered"),
     MessageStatus.FAILED.value: _l("Failed"),
     MessageStatus.EXPIRED.value: _l("Expired"),
+    MessageStatus.CANCELLED.value: _lp("message status", "Cancelled"),
 }
 SUBSCRIBER_STATUS_LABELS = {
     SubscriberStatus.ACTIVE.value: _l("Active"),
@@ -184,20 +194,62 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
         abort(404)
 
 
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    minutes, seconds = divmod(value, 60)
+    return f"{int(minutes)} min {seconds:.0f} s" if minutes else f"{value:.1f} s"
+
+
 def _progress(campaign: Campaign) -> dict[str, Any]:
     progress = campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
     counts, cost = progress.counts, progress.cost
+    total = sum(counts.values())
+    unsent = counts.get("queued", 0) + counts.get("submitting", 0)
+    stats = delivery_stats(db(), campaign.id, campaign.sent_at, campaign.completed_at, total, unsent)
+    final = campaign.status in FINAL_CAMPAIGN_STATUSES
+    delivered = counts.get("delivered", 0)
     return {
         "id": campaign.id,
         "status": campaign.status,
         "status_label": _label(CAMPAIGN_STATUS_LABELS, campaign.status),
-        "final": campaign.status in FINAL_CAMPAIGN_STATUSES,
+        "final": final,
         "recipients": campaign.recipients,
         "counts": counts,
-        "total": sum(counts.values()),
+        "total": total,
         "cost": str(cost),
         "cost_display": money(cost),
+        # Live figures (rate over the last seconds, ETA at that rate) and the timings of the final report.
+        "rate": round(stats.rate, 1),
+        "rate_display": _("%(rate)s msg/s", rate=format_decimal(round(stats.rate, 1))),
+        "eta_seconds": stats.eta_seconds,
+        "eta_display": _seconds(stats.eta_seconds),
+        "time_to_50": stats.time_to_50, "time_to_50_display": _seconds(stats.time_to_50),
+        "time_to_95": stats.time_to_95, "time_to_95_display": _seconds(stats.time_to_95),
+        "duration": stats.duration, "duration_display": _seconds(stats.duration),
+        "delivery_rate": round(delivered / total, 4) if total else None,
+        "delivery_rate_display": f"{format_decimal(round(100 * delivered / total, 1))} %" if total else "—",
+        "first_submitted_at": isotime_filter(stats.first_submitted_at) or None,
+        "last_submitted_at": isotime_filter(stats.last_submitted_at) or None,
+        "completed_at": isotime_filter(campaign.completed_at) or None,
+        "completed_display": utc_filter(campaign.completed_at, seconds=True),
+        # Which control buttons apply now (the page shows only those).
+        "actions": _actions(campaign, counts),
     }
+
+
+def _actions(campaign: Campaign, counts: dict[str, int]) -> list[str]:
+    actions = []
+    if campaign.status == CampaignStatus.SENDING.value:
+        actions.append("pause")
+    if campaign.status == CampaignStatus.PAUSED.value:
+        actions.append("resume")
+    if campaign.status in control.CANCELLABLE:
+        actions.append("cancel")
+    if counts.get("failed") and campaign.status in (CampaignStatus.COMPLETED.value, CampaignStatus.SENDING.value,
+                                                    CampaignStatus.PAUSED.value):
+        actions.append("resend-failed")
+    return actions
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -219,3 +271,32 @@ def campaign_progress(campaign_id: int):
     response = jsonify(_progress(_campaign_or_404(campaign_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_CONTROL = {
+    "pause": (lambda s, c, user: control.pause(s, c, user), _l("The campaign is paused: no new messages go out.")),
+    "resume": (lambda s, c, user: control.resume(s, c, user), _l("Sending resumed.")),
+    "cancel": (lambda s, c, user: control.cancel(s, c, user, request.form.get("reason", "").strip()[:500] or None),
+               _l("The campaign is cancelled: messages not yet sent will not go out.")),
+    "resend-failed": (lambda s, c, user: control.resend_failed(s, c, user),
+                      _l("The failed messages are being sent again.")),
+}
+
+
+@bp.post("/campaigns/<int:campaign_id>/<any(pause, resume, cancel, 'resend-failed'):action>")
+@roles_required(Role.OPERATOR, Role.APPROVER)
+def campaign_control(campaign_id: int, action: str):
+    """The buttons of the campaign page (forms with a CSRF token); the API offers the same."""
+    session = db()
+    campaign = _campaign_or_404(campaign_id)
+    do, done = _CONTROL[action]
+    try:
+        do(session, campaign, current_user)
+        session.commit()
+    except CampaignStateError as e:
+        session.rollback()
+        flash(_("This cannot be done now: %(reason)s", reason=str(e)), "error")
+        return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
+    control.enqueue_pending(session, campaign, current_app.config["SYRENA"].campaigns.chunk_size)
+    flash(str(done), "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))

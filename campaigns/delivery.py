@@ -6,6 +6,9 @@ statement in a fresh transaction: whichever runs last sees both rows.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Iterable, Sequence
 
 from sqlalchemy import bindparam, insert, text
@@ -13,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted, charge_delivered, message_cost, tariff_at
 from campaigns.models import DeliveryReceipt as ReceiptRow
-from campaigns.models import MessagePart, MessageStatus
-from smsc_gateway.interface import DeliveryReceipt, SendResult
-from syrena_core.config import BillingSettings
+from smsc_gateway.interface import WITHDRAWN, DeliveryReceipt, SendResult
+from syrena_core.config import BillingSettings, CampaignSettings
+from syrena_core import metrics
 from syrena_core.db import utcnow
 
 # Receipt states (SMPP 3.4 receipt text) → part status; intermediate states change nothing.
@@ -23,14 +26,24 @@ RECEIPT_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "fail
                   "DELETED": "failed", "UNKNOWN": "failed"}
 
 
-# One statement per chunk, not one round trip per message: the job holds the SMPP session idle meanwhile.
+# One statement (one round trip) per batch of results, messages and their parts together: until it commits,
+# the batch holds room in the session's window.
 _MARK_SUBMITTED = text("""
-UPDATE message m SET status = 'submitted', submitted_at = :now, parts = v.parts, encoding = v.encoding,
-       cost = v.cost, error = v.error, smsc = v.smsc, possible_duplicate = m.possible_duplicate OR v.duplicate
-FROM unnest(CAST(:ids AS bigint[]), CAST(:parts AS int[]), CAST(:encodings AS text[]), CAST(:costs AS numeric[]),
-            CAST(:errors AS text[]), CAST(:smscs AS text[]), CAST(:duplicates AS boolean[]))
-     AS v(id, parts, encoding, cost, error, smsc, duplicate)
-WHERE m.id = v.id
+WITH submitted AS (
+    UPDATE message m SET status = 'submitted', submitted_at = :now, parts = v.parts, encoding = v.encoding,
+           cost = v.cost, error = v.error, smsc = v.smsc, possible_duplicate = m.possible_duplicate OR v.duplicate
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:parts AS int[]), CAST(:encodings AS text[]),
+                CAST(:costs AS numeric[]), CAST(:errors AS text[]), CAST(:smscs AS text[]),
+                CAST(:duplicates AS boolean[])) AS v(id, parts, encoding, cost, error, smsc, duplicate)
+    WHERE m.id = v.id
+    RETURNING extract(epoch FROM m.submitted_at - m.queued_at) AS seconds
+), parts AS (
+    INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status)
+    SELECT p.id, p.n, p.smsc, p.smsc_id, 'submitted'
+    FROM unnest(CAST(:part_ids AS bigint[]), CAST(:part_nos AS int[]), CAST(:part_smscs AS text[]),
+                CAST(:part_smsc_ids AS text[])) AS p(id, n, smsc, smsc_id)
+)
+SELECT seconds FROM submitted
 """)
 _MARK_REFUSED = text("""
 UPDATE message m SET status = 'failed', finished_at = :now, parts = v.parts, encoding = v.encoding, error = v.error,
@@ -41,27 +54,68 @@ WHERE m.id = v.id
 """)
 
 
-def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings) -> None:
+def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings, *,
+                        charge: bool = True, tariff=None) -> list[int]:
+    """Record what the SMSC answered; returns the accepted messages' ids. With `charge=False` the caller
+    charges them later (the fan-out does, off the window's path); `tariff` saves looking it up per batch."""
     now = utcnow()
-    tariff = tariff_at(session, now, billing)
+    tariff = tariff or tariff_at(session, now, billing)
     accepted = [r for r in results if r.accepted]
     refused = [r for r in results if not r.accepted]
     if accepted:
-        session.execute(_MARK_SUBMITTED, {
+        parts = [(r.ref, n, r.smsc, smsc_id) for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, 1)]
+        latencies = session.execute(_MARK_SUBMITTED, {
             "now": now, "ids": [r.ref for r in accepted], "parts": [r.parts for r in accepted],
             "encodings": [r.encoding for r in accepted], "costs": [message_cost(tariff, r.parts) for r in accepted],
             "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted],
-            "smscs": [r.smsc or None for r in accepted], "duplicates": [r.possible_duplicate for r in accepted]})
-        session.connection().execute(insert(MessagePart.__table__), [
-            {"message_id": r.ref, "part_no": n, "smsc": r.smsc, "smsc_message_id": smsc_id,
-             "status": MessageStatus.SUBMITTED.value}
-            for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, start=1)])
-        charge_accepted(session, [r.ref for r in accepted], now, billing)
+            "smscs": [r.smsc or None for r in accepted], "duplicates": [r.possible_duplicate for r in accepted],
+            "part_ids": [p[0] for p in parts], "part_nos": [p[1] for p in parts],
+            "part_smscs": [p[2] for p in parts], "part_smsc_ids": [p[3] for p in parts]})
+        for (seconds,) in latencies:
+            metrics.SEND_TO_SUBMIT.observe(float(seconds or 0))
+        if charge:
+            charge_accepted(session, [r.ref for r in accepted], now, billing)
     if refused:
         session.execute(_MARK_REFUSED, {
             "now": now, "ids": [r.ref for r in refused], "parts": [r.parts for r in refused],
             "encodings": [r.encoding for r in refused], "errors": [r.error for r in refused],
             "smscs": [r.smsc or None for r in refused]})
+    return [r.ref for r in accepted]
+
+
+# Temporary failures (throttled after the session's own retries, SMSC unreachable) go back to the queue with
+# a back-off, marked for this fleet's recovery loop, until max_attempts; then they fail with the status name.
+# Withdrawn ones (their campaign was paused or cancelled before they went out) were never sent: no attempt.
+_REQUEUE = text("""
+UPDATE message m SET
+    status = CASE WHEN c.status = 'cancelled' THEN 'cancelled'
+                  WHEN v.withdrawn THEN 'queued'
+                  WHEN m.attempts >= :max_attempts THEN 'failed' ELSE 'queued' END,
+    attempts = CASE WHEN v.withdrawn THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
+    retry_at = CASE WHEN c.status = 'cancelled' OR v.withdrawn OR m.attempts >= :max_attempts THEN NULL
+                    ELSE now() + make_interval(secs => least(:delay * 2 ^ greatest(m.attempts - 1, 0), :delay_max))
+               END,
+    claimed_by = CASE WHEN c.status = 'cancelled' OR v.withdrawn OR m.attempts >= :max_attempts THEN NULL
+                      ELSE :fleet END,
+    finished_at = CASE WHEN c.status = 'cancelled' OR (NOT v.withdrawn AND m.attempts >= :max_attempts)
+                       THEN now() END,
+    error = CASE WHEN v.withdrawn THEN m.error ELSE v.error END,
+    possible_duplicate = m.possible_duplicate OR v.duplicate
+FROM unnest(CAST(:ids AS bigint[]), CAST(:errors AS text[]), CAST(:duplicates AS boolean[]),
+            CAST(:withdrawn AS boolean[])) AS v(id, error, duplicate, withdrawn),
+     campaign c
+WHERE m.id = v.id AND c.id = m.campaign_id AND m.status = 'submitting'
+""")
+
+
+def requeue_temporary(session: Session, results: Sequence[SendResult], settings: CampaignSettings,
+                      fleet: str) -> None:
+    session.execute(_REQUEUE, {
+        "ids": [r.ref for r in results], "errors": [(r.error or "")[:80] or None for r in results],
+        "duplicates": [r.possible_duplicate for r in results],
+        "withdrawn": [r.error == WITHDRAWN for r in results],
+        "max_attempts": settings.max_attempts, "delay": float(settings.retry_delay),
+        "delay_max": float(settings.retry_delay_max), "fleet": fleet or None})
 
 
 def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
@@ -85,6 +139,7 @@ SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'e
     error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
 FROM matched m
 WHERE p.smsc_message_id = m.smsc_message_id AND p.smsc = m.smsc AND m.state IN :final_states
+  AND p.status <> 'superseded'
 RETURNING p.message_id
 """).bindparams(bindparam("final_states", expanding=True))
 
@@ -97,9 +152,9 @@ FROM (SELECT message_id,
                   WHEN bool_or(status = 'failed') THEN 'failed'
                   WHEN bool_or(status = 'expired') THEN 'expired' END AS new_status,
              min(error) AS first_error
-      FROM message_part WHERE message_id IN :ids GROUP BY message_id) agg
+      FROM message_part WHERE message_id IN :ids AND status <> 'superseded' GROUP BY message_id) agg
 WHERE m.id = agg.message_id AND agg.new_status IS NOT NULL AND m.status = 'submitted'
-RETURNING m.campaign_id
+RETURNING m.campaign_id, agg.new_status, extract(epoch FROM m.finished_at - m.submitted_at)
 """).bindparams(bindparam("ids", expanding=True))
 
 _COMPLETE_CAMPAIGNS = text("""
@@ -122,7 +177,10 @@ def match_receipts(session: Session) -> int:
         _MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)})})
     if not message_ids:
         return 0
-    campaign_ids = sorted({row[0] for row in session.execute(_SETTLE_MESSAGES, {"ids": message_ids})})
+    settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids}).all()
+    for _campaign, status, seconds in settled:
+        metrics.SUBMIT_TO_DELIVERED.labels(status).observe(float(seconds or 0))
+    campaign_ids = sorted({row[0] for row in settled})
     charge_delivered(session, message_ids)
     if campaign_ids:
         complete_campaigns(session, campaign_ids)
@@ -131,3 +189,48 @@ def match_receipts(session: Session) -> int:
 
 def complete_campaigns(session: Session, campaign_ids: Sequence[int]) -> None:
     session.execute(_COMPLETE_CAMPAIGNS, {"ids": list(campaign_ids)})
+
+
+# ------------------------------------------------------------------ what the live campaign page shows
+RATE_WINDOW = 10  # seconds over which the current sending rate is measured
+
+_TIMINGS = text("""
+WITH delivered AS (
+    SELECT finished_at, row_number() OVER (ORDER BY finished_at) AS n
+    FROM message WHERE campaign_id = :cid AND status = 'delivered'
+)
+SELECT (SELECT min(submitted_at) FROM message WHERE campaign_id = :cid),
+       (SELECT max(submitted_at) FROM message WHERE campaign_id = :cid),
+       (SELECT count(*) FROM message WHERE campaign_id = :cid
+          AND status IN ('submitted', 'delivered', 'failed', 'expired')
+          AND submitted_at > now() - make_interval(secs => :window)),
+       (SELECT finished_at FROM delivered WHERE n = :n50),
+       (SELECT finished_at FROM delivered WHERE n = :n95),
+       now()
+""")
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    rate: float                       # messages submitted per second, over the last RATE_WINDOW seconds
+    eta_seconds: float | None         # until every queued message is submitted, at that rate
+    first_submitted_at: datetime | None
+    last_submitted_at: datetime | None
+    time_to_50: float | None          # seconds from the send until half of the messages were delivered
+    time_to_95: float | None
+    duration: float | None            # seconds from the send until it finished (or until now)
+
+
+def delivery_stats(session: Session, campaign_id: int, sent_at: datetime | None, completed_at: datetime | None,
+                   total: int, unsent: int) -> DeliveryStats:
+    first, last, recent, t50, t95, now = session.execute(_TIMINGS, {
+        "cid": campaign_id, "window": RATE_WINDOW,
+        "n50": max(math.ceil(total * 0.5), 1), "n95": max(math.ceil(total * 0.95), 1)}).one()
+    rate = recent / RATE_WINDOW if not completed_at else 0.0
+    sent_at = sent_at or first  # campaigns written straight into the database (tests, imports) have no send time
+
+    def since_send(moment: datetime | None) -> float | None:
+        return round((moment - sent_at).total_seconds(), 3) if moment and sent_at else None
+    return DeliveryStats(rate=rate, eta_seconds=round(unsent / rate, 1) if unsent and rate else None,
+                         first_submitted_at=first, last_submitted_at=last, time_to_50=since_send(t50),
+                         time_to_95=since_send(t95), duration=since_send(completed_at or now))

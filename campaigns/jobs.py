@@ -3,9 +3,18 @@ reach the SMSC through the gateway of the worker process they run in.
 
 A chunk is claimed a slice at a time (queued → submitting, with the worker's
 claim id) and its results are recorded as they stream back, so the session can
-keep the window full while the database writes. When a worker dies mid-chunk,
-another worker finds its claims (the owner's heartbeat in Redis is gone), puts
-them back to queued, flagged as possible duplicates, and enqueues them again.
+keep the window full while the database writes. Between slices a job looks at
+its campaign (paused or cancelled: what is not yet written to the SMSC is
+withdrawn) and, for info campaigns, at the higher-priority queues (an alert
+waiting: the job stops and puts the rest of its chunk back at the head of its
+queue). Temporary failures go back to `queued` with a `retry_at` back-off; the
+worker's recovery loop re-enqueues them when due, and re-enqueues every sending
+campaign's queued messages when Redis has lost its data — PostgreSQL is the
+source of truth, and a duplicate job costs only an empty claim.
+
+When a worker dies mid-chunk, another worker finds its claims (the owner's
+heartbeat in Redis is gone), puts them back to queued, flagged as possible
+duplicates, and enqueues them again.
 """
 from __future__ import annotations
 
@@ -14,35 +23,43 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
+from functools import lru_cache
 from typing import Callable
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy.orm import Session
 
-from campaigns.delivery import complete_campaigns, match_receipts, record_send_results
+from billing.ledger import charge_accepted, tariff_at
+from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from campaigns.service import Chunk, pending_chunks
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from syrena_core.config import get_settings
-from syrena_core.db import session_factory, session_scope
-from syrena_core.queues import ALERTS, INFO, queue
+from syrena_core.db import session_scope, sqlalchemy_url, utcnow
+from syrena_core.ops_state import shutting_down
+from syrena_core.queues import ALERTS, INFO, TRANSACTIONAL, queue, redis_connection
 
 log = logging.getLogger("syrena.campaigns.jobs")
 
 JOB_TIMEOUT = 3600        # a chunk waits for the SMSC's pace, which may be slow
-RESULT_TTL = 3600
-TEMPORARY_FAILURE_ROUNDS = 3
-SLICE = 100               # messages claimed at once; up to two slices are in flight while results are recorded
+RESULT_TTL = 600
 RESULT_LINGER = 0.002     # seconds results are gathered before one statement records them
-RECORDERS = 3             # connections recording results at once (each commit waits for the disk) ...
-RESULT_BATCH = 20         # ... each with at most this many results, so that several can be under way
+RECORDERS = 3             # connections recording results at once ...
+RESULT_BATCH = 12         # ... each with at most this many results: several batches of one window are under way at once
+CONTROL_EVERY = 0.25      # seconds between looks at the campaign's status and the higher-priority queues
+# Redis holds only work in flight: when this key is missing its data is gone (a restart without
+# persistence) and the queued messages of every sending campaign are enqueued again from the database.
+QUEUES_ALIVE = "syrena:queues-alive"
 
 _CLAIM = text("""
-UPDATE message SET status = 'submitting', attempts = attempts + 1, claimed_by = :owner
+UPDATE message SET status = 'submitting', attempts = attempts + 1, claimed_by = :owner, retry_at = NULL
 WHERE id IN (SELECT id FROM message
              WHERE campaign_id = :cid AND id BETWEEN :first AND :last AND status = 'queued'
+               AND (retry_at IS NULL OR retry_at <= now())
              ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
-RETURNING id, phone, possible_duplicate
+RETURNING id, phone, possible_duplicate, language
 """)
+_STATUS = text("SELECT status FROM campaign WHERE id = :cid")
 
 _claim_owner = "unknown"
 
@@ -57,21 +74,68 @@ def queue_name_for(kind: str) -> str:
     return ALERTS if kind == CampaignKind.ALERT.value else INFO
 
 
-def enqueue_chunks(chunks: list[Chunk], kind: str) -> None:
+def enqueue_chunks(chunks: list[Chunk], kind: str, at_front: bool = False) -> None:
+    if not chunks:
+        return
     settings = get_settings()
     q = queue(queue_name_for(kind), settings.redis.url)
     q.enqueue_many([q.prepare_data(deliver_chunk, args=(c.campaign_id, c.first_id, c.last_id),
                                    timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL,
-                                   description=f"campaign {c.campaign_id} messages {c.first_id}-{c.last_id}")
+                                   description=f"campaign {c.campaign_id} messages {c.first_id}-{c.last_id}",
+                                   at_front=at_front)
                     for c in chunks])
 
 
-def _claim(url: str, campaign_id: int, first_id: int, last_id: int, body: str) -> list[OutboundSms]:
+class _Texts:
+    """What each recipient gets: their language's variant, else the campaign's (Polish) body."""
+
+    def __init__(self, campaign: Campaign):
+        self.body = campaign.body
+        self.variants = dict(getattr(campaign, "variants", None) or {})
+        self.sender = getattr(campaign, "sender_id", None) or None
+        self.flash = bool(getattr(campaign, "flash", False))
+        self.validity = getattr(campaign, "validity_minutes", 0) or 0
+
+    def sms(self, ref: int, phone: str, language: str | None, duplicate: bool) -> OutboundSms:
+        return OutboundSms(ref=ref, destination=phone, text=self.variants.get(language) or self.body,
+                           sender=self.sender, flash=self.flash, validity_minutes=self.validity,
+                           possible_duplicate=duplicate)
+
+
+def _claim(url: str, campaign_id: int, first_id: int, last_id: int, slice_size: int,
+           texts: _Texts) -> list[OutboundSms]:
     with session_scope(url) as session:
-        rows = session.execute(_CLAIM, {"cid": campaign_id, "first": first_id, "last": last_id, "n": SLICE,
+        rows = session.execute(_CLAIM, {"cid": campaign_id, "first": first_id, "last": last_id, "n": slice_size,
                                         "owner": _claim_owner}).all()
-    return [OutboundSms(ref=mid, destination=phone, text=body, possible_duplicate=dup)
-            for mid, phone, dup in sorted(rows)]
+    return [texts.sms(mid, phone, language, dup) for mid, phone, dup, language in sorted(rows)]
+
+
+class _Control:
+    """Looks, at most every CONTROL_EVERY, whether the job should stop taking new messages: its campaign no
+    longer sending (→ withdraw), or for an info campaign a higher-priority job waiting (→ yield)."""
+
+    def __init__(self, url: str, redis_url: str, campaign_id: int, kind: str):
+        self.url, self.campaign_id = url, campaign_id
+        self.higher = [] if kind == CampaignKind.ALERT.value else \
+            [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
+        self.checked_at = 0.0
+        self.status = CampaignStatus.SENDING.value
+        self.yielding = False
+
+    def stop_taking(self) -> bool:
+        if shutting_down():  # SIGTERM: what is at the SMSC finishes, the rest of the chunk goes back in the queue
+            self.yielding = True
+            return True
+        now = time.monotonic()
+        if now - self.checked_at >= CONTROL_EVERY:
+            self.checked_at = now
+            with session_scope(self.url) as session:
+                self.status = session.execute(_STATUS, {"cid": self.campaign_id}).scalar()
+            try:
+                self.yielding = any(q.count for q in self.higher)
+            except Exception:  # noqa: BLE001 - Redis gone for a moment: go on sending
+                self.yielding = False
+        return self.status != CampaignStatus.SENDING.value or self.yielding
 
 
 def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
@@ -82,96 +146,123 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.SENDING.value:
             return 0
-        body = campaign.body
+        texts = _Texts(campaign)
+        kind = campaign.kind
+    slice_size = settings.campaigns.slice_size
     gateway = active_gateway()
+    control = _Control(url, settings.redis.url, campaign_id, kind)
     started = time.monotonic()
     claimed = 0
-    sent: dict[int, OutboundSms] = {}
-    recorder = _Recorder(url, settings.billing)
+    recorder = _Recorder(url, settings)
     stream = None
     exhausted = False
-    with ThreadPoolExecutor(RECORDERS, thread_name_prefix="record") as pool:
-        writing: set[Future] = set()
-        while True:
-            # The next slice is claimed while the previous one is still at the SMSC, which so never waits
-            # for the database; results are recorded in batches, by a few connections at once, as they
-            # stream back, and leave the session's window once committed.
-            while not exhausted and (stream is None or stream.waiting < SLICE):
-                batch = _claim(url, campaign_id, first_id, last_id, body)
-                if not batch:
+    try:
+        with ThreadPoolExecutor(RECORDERS, thread_name_prefix="record") as pool:
+            writing: set[Future] = set()
+            while True:
+                # The next slice is claimed while the previous one is still at the SMSC, which so never
+                # waits for the database; results are recorded in batches, by a few connections at once,
+                # as they stream back, and leave the session's window once committed.
+                if not exhausted and control.stop_taking():
+                    # Paused, cancelled or outranked: what the session has not written yet comes back at
+                    # once (to `queued`, or `cancelled`): an alert need not wait behind this chunk's backlog.
                     exhausted = True
+                    if stream is not None:
+                        stream.withdraw()
+                while not exhausted and (stream is None or stream.waiting < slice_size):
+                    batch = _claim(url, campaign_id, first_id, last_id, slice_size, texts)
+                    if not batch:
+                        exhausted = True
+                        break
+                    claimed += len(batch)
+                    stream = gateway.submit(batch, into=stream)
+                for future in [f for f in writing if f.done()]:
+                    writing.discard(future)
+                    # A failed write fails the job: its messages stay claimed and are recovered.
+                    future.result()
+                if stream is None or (stream.done and not writing):
                     break
-                claimed += len(batch)
-                sent.update({sms.ref: sms for sms in batch})
-                stream = gateway.submit(batch, into=stream)
-            for future in [f for f in writing if f.done()]:
-                writing.discard(future)
-                future.result()  # a failed write fails the job: its messages stay claimed and are recovered
-            if stream is None or (stream.done and not writing):
-                break
-            if stream.done:
-                wait_for_futures(writing, timeout=1.0, return_when=FIRST_COMPLETED)
-                continue
-            results = stream.take(0.05 if writing else 1.0, linger=RESULT_LINGER, limit=RESULT_BATCH)
-            if results:
-                writing.add(pool.submit(recorder.record_and_confirm, results, stream))
-
-    retry = recorder.retry
-    for round_no in range(1, TEMPORARY_FAILURE_ROUNDS + 1):
-        if not retry:
-            break
-        time.sleep(2 ** round_no)
-        batch = [OutboundSms(ref=r.ref, destination=sent[r.ref].destination, text=body,
-                             possible_duplicate=r.possible_duplicate or sent[r.ref].possible_duplicate)
-                 for r in retry]
-        recorder.retry = []
-        results = gateway.send(batch)
-        recorder.record(results, final_round=round_no == TEMPORARY_FAILURE_ROUNDS)
-        retry = recorder.retry
-    recorder.close()
-    with session_scope(url) as session:
-        match_receipts(session)
-        complete_campaigns(session, [campaign_id])
-    log.info("campaign %s chunk %s-%s: %s of %s accepted in %.3fs (%d result batches recorded in %.3fs)",
-             campaign_id, first_id, last_id, recorder.accepted, claimed, time.monotonic() - started,
-             recorder.batches, recorder.seconds)
+                if stream.done:
+                    wait_for_futures(writing, timeout=1.0, return_when=FIRST_COMPLETED)
+                    continue
+                results = stream.take(0.05 if writing else CONTROL_EVERY, linger=RESULT_LINGER,
+                                      limit=RESULT_BATCH)
+                if results:
+                    writing.add(pool.submit(recorder.record_and_confirm, results, stream))
+    finally:
+        recorder.close()  # charges what was recorded, even when a write failed
+    if control.yielding and control.status == CampaignStatus.SENDING.value:
+        # A higher-priority job waits: the rest of this chunk goes back to the head of its own queue (whose
+        # job matches what receipts are left; the receipt writer matches the rest meanwhile).
+        enqueue_chunks([Chunk(campaign_id, first_id, last_id)], kind, at_front=True)
+    else:
+        with session_scope(url) as session:
+            match_receipts(session)
+            complete_campaigns(session, [campaign_id])
+    log.info("campaign %s chunk %s-%s: %s of %s accepted, %s to retry, in %.3fs (%d result batches recorded "
+             "in %.3fs)%s", campaign_id, first_id, last_id, recorder.accepted, claimed, recorder.requeued,
+             time.monotonic() - started, recorder.batches, recorder.seconds,
+             " — yielded to a higher-priority queue" if control.yielding else
+             f" — campaign {control.status}" if control.status != CampaignStatus.SENDING.value else "")
     return recorder.accepted
 
 
-class _Recorder:
-    """Records streamed results, one session per recording thread; temporary failures are kept aside."""
+@lru_cache(maxsize=4)
+def _recording_engine(url: str):
+    """Connections that record send results without waiting for the disk on commit. A crash of PostgreSQL
+    itself (not of this worker) could lose the last few hundred milliseconds of them: those messages stay
+    "submitting" and are sent again as possible duplicates. Waiting for the disk on every batch would
+    instead halve the rate, since a batch holds room in the session's window until it commits."""
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=RECORDERS + 1,
+                         connect_args={"options": "-c synchronous_commit=off"})
 
-    def __init__(self, url: str, billing):
-        self.url, self.billing = url, billing
-        self.accepted = self.batches = 0
+
+class _Recorder:
+    """Records streamed results, one connection per recording thread, held for the whole job (no checkout
+    and ping per batch). Accepted and permanently refused ones are final; temporary failures (and withdrawn
+    messages) go back to the queue. Charging the accepted ones (billing's ledger) happens in one more
+    thread, in larger batches, off the window's path."""
+
+    def __init__(self, url: str, settings):
+        self.url, self.billing, self.campaigns = url, settings.billing, settings.campaigns
+        self.accepted = self.requeued = self.batches = 0
         self.seconds = 0.0
-        self.retry: list[SendResult] = []
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._sessions = []
+        self._sessions: list[tuple[Session, object]] = []
+        self._tariff = None
+        self._charger = _Charger(url, settings.billing)
 
-    def _session(self):
+    def _session(self) -> Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = session_factory(self.url)()
+            connection = _recording_engine(self.url).connect()
+            session = self._local.session = Session(bind=connection, expire_on_commit=False)
             with self._lock:
-                self._sessions.append(session)
+                self._sessions.append((session, connection))
         return session
 
-    def record(self, results: list[SendResult], final_round: bool = False) -> None:
+    def record(self, results: list[SendResult]) -> None:
         began = time.monotonic()
-        final = [r for r in results if final_round or r.accepted or not r.temporary]
+        final = [r for r in results if r.accepted or not r.temporary]
+        again = [r for r in results if not r.accepted and r.temporary]
         session = self._session()
-        if final:
-            try:
-                record_send_results(session, final, self.billing)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        accepted: list[int] = []
+        try:
+            if final:
+                if self._tariff is None:
+                    self._tariff = tariff_at(session, None, self.billing)
+                accepted = record_send_results(session, final, self.billing, charge=False, tariff=self._tariff)
+            if again:
+                requeue_temporary(session, again, self.campaigns, _fleet_of(_claim_owner))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        self._charger.add(accepted)
         with self._lock:
-            self.retry.extend(r for r in results if r not in final)
-            self.accepted += sum(r.accepted for r in final)
+            self.accepted += len(accepted)
+            self.requeued += len(again)
             self.batches += 1
             self.seconds += time.monotonic() - began
 
@@ -180,18 +271,94 @@ class _Recorder:
         stream.confirm(results)
 
     def close(self) -> None:
-        for session in self._sessions:
-            session.close()
+        try:
+            self._charger.close()
+        finally:
+            for session, connection in self._sessions:
+                session.close()
+                connection.close()
 
 
+class _Charger:
+    """Charges accepted messages (billing.ledger.charge_accepted, idempotent) a few hundred at a time. If the
+    worker dies before, the recovery of its claims charges what it recorded (see recover_abandoned_claims)."""
+
+    EVERY = 0.25
+
+    def __init__(self, url: str, billing):
+        self.url, self.billing = url, billing
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="charger", daemon=True)
+        self._thread.start()
+
+    def add(self, ids: list[int]) -> None:
+        if ids:
+            with self._lock:
+                self._ids.extend(ids)
+
+    def _flush(self) -> None:
+        with self._lock:
+            ids, self._ids = self._ids, []
+        if ids:
+            with session_scope(self.url) as session:
+                charge_accepted(session, ids, utcnow(), self.billing)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            try:
+                self._flush()
+            except BaseException as e:  # noqa: BLE001 - reported by close(), in the job
+                self._error = e
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._flush()
+
+
+def _fleet_of(owner: str) -> str:
+    """Claim ids are "<fleet>/<host:pid:nonce>": the fleet is the workers sharing one Redis."""
+    return owner.split("/", 1)[0] + "/" if "/" in owner else ""
+
+
+# ------------------------------------------------------------------ recovery, run by every worker's heartbeat
 _ABANDONED_OWNERS = text("""
 SELECT DISTINCT claimed_by FROM message WHERE status = 'submitting' AND claimed_by LIKE :prefix
 """)
+# A dead worker's claims: queued again (or cancelled, if their campaign was cancelled meanwhile).
 _RELEASE = text("""
-UPDATE message SET status = 'queued', possible_duplicate = true, claimed_by = NULL
-WHERE status = 'submitting' AND claimed_by IN :owners
-RETURNING campaign_id
+UPDATE message m SET status = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+       possible_duplicate = true, claimed_by = NULL,
+       finished_at = CASE WHEN c.status = 'cancelled' THEN now() END
+FROM campaign c
+WHERE c.id = m.campaign_id AND m.status = 'submitting' AND m.claimed_by IN :owners
+RETURNING m.campaign_id
 """).bindparams(bindparam("owners", expanding=True))
+
+_ACCEPTED_BY = text("""
+SELECT id FROM message WHERE claimed_by IN :owners AND submitted_at IS NOT NULL
+""").bindparams(bindparam("owners", expanding=True))
+
+
+def _enqueue_pending(url: str, campaign_ids, chunk_size: int) -> int:
+    """Enqueue the queued messages of these campaigns (those still sending) again; returns the chunks."""
+    total = 0
+    for campaign_id in sorted(set(campaign_ids)):
+        with session_scope(url) as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None or campaign.status != CampaignStatus.SENDING.value:
+                continue
+            chunks = pending_chunks(session, campaign_id, chunk_size)
+            kind = campaign.kind
+        enqueue_chunks(chunks, kind)
+        total += len(chunks)
+    return total
 
 
 def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[str], bool], chunk_size: int) -> int:
@@ -203,11 +370,49 @@ def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[st
         if not owners:
             return 0
         campaign_ids = [row[0] for row in session.execute(_RELEASE, {"owners": owners})]
-    for campaign_id in sorted(set(campaign_ids)):
-        with session_scope(url) as session:
-            campaign = session.get(Campaign, campaign_id)
-            chunks = pending_chunks(session, campaign_id, chunk_size)
-            kind = campaign.kind
-        enqueue_chunks(chunks, kind)
+        # What they had recorded as accepted but maybe not yet charged (charging is idempotent).
+        charge_accepted(session, session.execute(_ACCEPTED_BY, {"owners": owners}).scalars().all(), utcnow(),
+                        get_settings().billing)
+    _enqueue_pending(url, campaign_ids, chunk_size)
     log.warning("released %d messages claimed by dead workers %s", len(campaign_ids), owners)
     return len(campaign_ids)
+
+
+# Due retries of this fleet's sending campaigns become claimable (retry_at and the fleet mark cleared).
+_DUE_RETRIES = text("""
+UPDATE message m SET retry_at = NULL, claimed_by = NULL
+FROM campaign c
+WHERE c.id = m.campaign_id AND c.status = 'sending' AND m.status = 'queued'
+  AND m.retry_at <= now() AND (m.claimed_by = :fleet OR m.claimed_by IS NULL)
+RETURNING m.campaign_id, m.id
+""")
+_SENDING = text("SELECT id FROM campaign WHERE status = 'sending'")
+
+
+def recover_queues(url: str, redis_url: str, fleet: str, chunk_size: int) -> int:
+    """Enqueue what the database says should be queued and no job may hold: retries now due, and — when
+    Redis has lost its data — every sending campaign's queued messages. Returns the chunks enqueued."""
+    enqueued = 0
+    redis = redis_connection(redis_url)
+    if redis.set(QUEUES_ALIVE, "1", nx=True):
+        with session_scope(url) as session:
+            sending = session.execute(_SENDING).scalars().all()
+        enqueued += _enqueue_pending(url, sending, chunk_size)
+        if enqueued:
+            log.warning("Redis had no queues: %d chunks of %d sending campaigns enqueued again from the database",
+                        enqueued, len(sending))
+    with session_scope(url) as session:
+        due = session.execute(_DUE_RETRIES, {"fleet": fleet}).all()
+        kinds = dict(session.execute(text("SELECT id, kind FROM campaign WHERE id = ANY(:ids)"),
+                                     {"ids": sorted({cid for cid, _ in due})}).all()) if due else {}
+    by_campaign: dict[int, list[int]] = {}
+    for campaign_id, message_id in due:
+        by_campaign.setdefault(campaign_id, []).append(message_id)
+    for campaign_id, ids in by_campaign.items():
+        ids.sort()
+        chunks = [Chunk(campaign_id, part[0], part[-1])
+                  for part in (ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size))]
+        enqueue_chunks(chunks, kinds[campaign_id])
+        enqueued += len(chunks)
+    return enqueued
+

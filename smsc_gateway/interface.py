@@ -17,6 +17,10 @@ class OutboundSms:
     possible_duplicate: bool = False  # an earlier attempt may have reached the SMSC
 
 
+# SendResult.error of a message its job took back (campaign paused or cancelled) before any part went out.
+WITHDRAWN = "WITHDRAWN"
+
+
 @dataclass
 class SendResult:
     ref: int

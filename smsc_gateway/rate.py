@@ -5,6 +5,8 @@ import math
 
 from redis import Redis
 
+from syrena_core import metrics
+
 # Atomic refill-and-take: grants up to ARGV[3] tokens; Redis' own clock keeps workers consistent.
 _TAKE = """
 local rate = tonumber(ARGV[1])
@@ -32,10 +34,11 @@ class TokenBucket:
     time instead of one Redis call per message). Sends in any 1 s window therefore come from tokens
     granted in a window of 1 + HORIZON s: at most rate × (1 + HORIZON) + burst. A further JITTER share is
     kept free because the SMSC counts arrivals, and a loaded machine delays some sends past their window
-    (seen as 201 in a second at T = 200); the average stays ≥ 96% of tps."""
+    (seen as 201 in a second at T = 200, with load average 8–14 on 2 cores, at a 1% share); at 2% the
+    busiest second keeps ~4 messages of slack at T = 200 and the average stays ≥ 95% of tps."""
 
     HORIZON = 0.01
-    JITTER = 0.01
+    JITTER = 0.02
 
     def __init__(self, redis: Redis, key: str, tps: float):
         if tps <= 0:
@@ -51,7 +54,10 @@ class TokenBucket:
     def take(self, want: int) -> int:
         if want <= 0:
             return 0
-        return int(self._take(keys=[self.key], args=[self.rate, self.burst, want]))
+        granted = int(self._take(keys=[self.key], args=[self.rate, self.burst, want]))
+        if not granted:  # the taker waits a refill interval: the limit, not the SMSC, sets the pace
+            metrics.THROTTLE_WAITS.labels(self.key.removeprefix("syrena:tps:")).inc()
+        return granted
 
     @property
     def refill_interval(self) -> float:

@@ -30,13 +30,15 @@ import smpplib.client
 import smpplib.command_codes
 import smpplib.exceptions
 import smpplib.smpp
+from redis.exceptions import RedisError
 from smpplib import consts
 
+from syrena_core import metrics
 from syrena_core.config import SmscSettings
 from smsc_gateway.encoding import EncodedSms, encode_sms
 from smsc_gateway.pdu import DeliverSm, PduDecodeError, encode_response, encode_submit_sm
-from smsc_gateway.interface import (DeliveryReceipt, MobileOriginated, MoSink, OutboundSms, ReceiptSink,
-                                    SendResult)
+from smsc_gateway.interface import (WITHDRAWN, DeliveryReceipt, MobileOriginated, MoSink, OutboundSms,
+                                    ReceiptSink, SendResult)
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.receipts import MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
 
@@ -100,6 +102,7 @@ class _Submission:
     retries: int = 0
     resends: int = 0
     finished: bool = False
+    started: bool = False  # a part has been written to the SMSC: it can no longer be withdrawn
 
     def result(self, smsc: str) -> SendResult:
         accepted = self.error is None
@@ -125,6 +128,7 @@ class PendingSend:
         self._left = 0
         self._auto = confirm_automatically
         self._owner: dict[int, tuple[SmppSession, int]] = {}  # ref → (its session, its parts)
+        self.withdrawn = False
 
     @property
     def done(self) -> bool:
@@ -157,6 +161,14 @@ class PendingSend:
             pass
         self._left -= len(out)
         return out
+
+    def withdraw(self) -> None:
+        """Messages not yet written to the SMSC come back at once, failed with WITHDRAWN (pause, cancel);
+        those already under way finish as usual."""
+        self.withdrawn = True
+        for session in {session for session, _parts in self._owner.values()}:
+            session._withdraw_soon = True
+            session._wake()
 
     def confirm(self, results: Sequence[SendResult]) -> None:
         """The caller has recorded these results durably: their parts leave the window."""
@@ -262,9 +274,11 @@ class SmppSession:
         self._receipts: list[DeliveryReceipt] = []
         self._mo: list[MobileOriginated] = []
         self._pause_until = 0.0
+        self._withdraw_soon = False
         self._tokens = 0
         self._tokens_at = 0.0
         self._next_token_try = 0.0
+        self._bucket_warned_at = 0.0
         self._down_since: float | None = None
         self.stats = {"submitted": 0, "retried": 0, "reconnects": 0, "receipts": 0, "mo": 0, "garbage": 0}
 
@@ -278,6 +292,14 @@ class SmppSession:
     @property
     def is_bound(self) -> bool:
         return self._bound.is_set()
+
+    def status(self) -> dict:
+        """A snapshot for the heartbeat (read from another thread: numbers may be a moment apart)."""
+        s = self.settings
+        return {"name": self.name, "host": s.host, "port": s.port, "role": s.role, "bound": self.is_bound,
+                "down_for": round(time.monotonic() - self._down_since, 1) if self._down_since else None,
+                "window": s.window, "outstanding": len(self._outstanding) + max(self._unconfirmed, 0),
+                **self.stats}
 
     def submit(self, batch: Sequence[OutboundSms], into: PendingSend | None = None) -> PendingSend:
         """Hand a batch over; its results join `into` when given (one stream for a whole chunk)."""
@@ -398,6 +420,8 @@ class SmppSession:
         by_socket = {link.sock: link for link in self._links}
         while True:
             self._take_new_work()
+            if self._withdraw_soon:
+                self._sweep_withdrawn()
             self._send_acknowledgements()
             if self._stop.is_set() and not self._has_unsent() and not self._outstanding:
                 self._unbind()
@@ -475,11 +499,13 @@ class SmppSession:
                 validity_period=_validity(sub.sms.validity_minutes or s.validity_minutes)))
             part.sent_at = now
             part.ever_sent = True
+            sub.started = True
             self._outstanding[sequence] = part
             sent += 1
         self._pending_pos = pos
         self._tokens -= sent
         self.stats["submitted"] += sent
+        metrics.SUBMITS.labels(self.name).inc(sent)
         return 0.0 if self._has_unsent() and sent == allowed else 0.2
 
     def _take_tokens(self, want: int, now: float) -> int:
@@ -490,8 +516,17 @@ class SmppSession:
         if self._tokens > 0 and now - self._tokens_at > TokenBucket.HORIZON:
             self._tokens = 0
         if self._tokens < want and now >= self._next_token_try:
-            granted = self.bucket.take(max(want - self._tokens, self.bucket.prefetch) if self._tokens == 0
-                                       else want - self._tokens)
+            try:
+                granted = self.bucket.take(max(want - self._tokens, self.bucket.prefetch) if self._tokens == 0
+                                           else want - self._tokens)
+            except RedisError as e:
+                # No bucket, no tokens: sending waits for Redis (never faster than the contract), and the
+                # bind and its window stay as they are — dropping them would send the window twice.
+                if now - self._bucket_warned_at > 10:
+                    self._bucket_warned_at = now
+                    log.warning("SMPP %s: the shared token bucket is unreachable (%s); sending waits", self.name, e)
+                self._next_token_try = now + 0.5
+                return min(want, self._tokens)
             if granted:
                 if self._tokens == 0:
                     self._tokens_at = now
@@ -499,6 +534,18 @@ class SmppSession:
             else:
                 self._next_token_try = now + self.bucket.refill_interval
         return min(want, self._tokens)
+
+    def _sweep_withdrawn(self) -> None:
+        self._withdraw_soon = False
+        keep = []
+        for part in self._pending[self._pending_pos:]:
+            sub = part.submission
+            if sub.pending.withdrawn and not sub.started and not sub.finished:
+                sub.error, sub.temporary = WITHDRAWN, True
+                self._finish(sub)
+            if not sub.finished:
+                keep.append(part)
+        self._pending, self._pending_pos = keep, 0
 
     def _compact(self) -> None:
         if self._pending_pos:
@@ -527,7 +574,14 @@ class SmppSession:
                 log.warning("SMPP %s: undecodable deliver_sm (sequence %d): %s", self.name, sequence, e)
                 self._nack(link, sequence, consts.SMPP_ESME_RINVCMDLEN)
                 return
-            self._on_deliver_sm(pdu)
+            try:
+                self._on_deliver_sm(pdu)
+            except Exception:  # noqa: BLE001 - content nobody foresaw must not cost the bind
+                self.stats["garbage"] += 1
+                log.exception("SMPP %s: deliver_sm (sequence %d) could not be handled; refused", self.name, sequence)
+                # A permanent refusal: the SMSC must not deliver it again and again.
+                link.outbuf.append(encode_response(_DELIVER_SM, consts.SMPP_ESME_RX_P_APPN, sequence, b"\0"))
+                return
             if self.acknowledge_after_write:
                 self._unacknowledged.append((link, sequence))
             else:
@@ -574,6 +628,7 @@ class SmppSession:
             log.warning("SMPP %s: submit_sm_resp for unknown sequence %s", self.name, sequence)
             return
         sub = part.submission
+        metrics.RESPONSES.labels(self.name, self.policy.name(status)).inc()
         if status == consts.SMPP_ESME_ROK:
             sub.smsc_ids[part.index] = self._receipt_ids.canonical(message_id.decode("ascii", "replace"))
             sub.unanswered -= 1
@@ -599,6 +654,7 @@ class SmppSession:
     def _on_generic_nack(self, sequence: int, status: int) -> None:
         part = self._outstanding.pop(sequence, None)
         if part is not None:
+            metrics.RESPONSES.labels(self.name, "generic_nack").inc()
             self._on_refused(part, status or consts.SMPP_ESME_RINVCMDID)
         else:
             log.warning("SMPP %s: generic_nack 0x%X for sequence %d", self.name, status, sequence)
