@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from subscribers.gazetteer import address_key
 from subscribers.models import AddressPoint, Subscriber, SubscriberLocation, SubscriberStatus
 from zones.models import Zone
+from zones.queries import cluster_locations
 from zones.service import create_zone
 
 SEED = 20260101
@@ -354,6 +355,7 @@ def load_demo_city(session: Session, seed: int = SEED) -> str:
                 locations.append({"subscriber_id": ids[s.phone], "label": label, "address": a.text,
                                   "geom": a.ewkt, "zone_id": None})
     connection.execute(insert(SubscriberLocation.__table__), locations)
+    cluster_locations(session)  # spatial order: whole-city counts read fewer pages
 
     active = sum(s.status == SubscriberStatus.ACTIVE.value for s in city.subscribers)
     return (f"demo city loaded: {len(city.zones)} zones, {len(city.addresses):,} addresses, "

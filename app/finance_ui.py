@@ -2,10 +2,11 @@
 CSV, tariffs. Finance and admin only; the views parse, call billing, render."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    send_from_directory, url_for)
@@ -18,7 +19,7 @@ from app.database import db
 from billing import ledger, reconciliation, reports
 from billing.exceptions import BillingError, InvalidReportRequest, OperatorCsvInvalid, ReconciliationNotFound
 from billing.exports import all_groupings, report_csv, report_xlsx, row_name, statement_pdf
-from syrena_core.accounts import Role
+from syrena_core.accounts import Role, record
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
@@ -46,7 +47,7 @@ def export_labels() -> dict[str, str]:
 
 
 def _current_month() -> date:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(ZoneInfo(current_app.config["SYRENA"].billing.timezone))
     return date(now.year, now.month, 1)
 
 
@@ -97,6 +98,12 @@ def report():
                            chart_data=_chart_data(by, labels), parts_by_encoding=parts_by_encoding)
 
 
+def _audit_export(month_start, fmt: str, group_by: str | None = None) -> None:
+    record(db(), "billing.export", current_user, "billing_report", f"{month_start:%Y-%m}",
+           {"format": fmt, "group_by": group_by})
+    db().commit()
+
+
 @bp.get("/<month>/report.csv")
 @roles_required(Role.FINANCE)
 def report_csv_download(month: str):
@@ -105,6 +112,7 @@ def report_csv_download(month: str):
     if group_by not in reports.GROUPINGS:
         abort(400, _("Unknown grouping: %(group)s.", group=group_by))
     report_ = reports.monthly_report(db(), month_start, group_by, current_app.config["SYRENA"].billing)
+    _audit_export(month_start, "csv", group_by)
     return Response(report_csv(report_, export_labels()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="syrena-costs-{report_.month_label}-{group_by}.csv"'})
 
@@ -113,6 +121,7 @@ def report_csv_download(month: str):
 @roles_required(Role.FINANCE)
 def report_xlsx_download(month: str):
     month_start = _month_in_path(month)
+    _audit_export(month_start, "xlsx")
     return Response(report_xlsx(_reports(month_start), export_labels()), mimetype=XLSX, headers={
         "Content-Disposition": f'attachment; filename="syrena-costs-{month_start:%Y-%m}.xlsx"'})
 
@@ -124,6 +133,7 @@ def statement_pdf_download(month: str):
     currency = current_app.config["SYRENA"].billing.currency
     body = statement_pdf(_reports(month_start), export_labels(),
                          money=lambda v: f"{format_decimal(v, format='#,##0.00')} {currency}")
+    _audit_export(month_start, "pdf")
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="syrena-statement-{month_start:%Y-%m}.pdf"'})
 
@@ -179,7 +189,8 @@ def tariff_create():
     form = request.form
     try:
         raw_from = form.get("valid_from", "").strip()
-        valid_from = datetime.fromisoformat(raw_from).replace(tzinfo=timezone.utc) if raw_from else None
+        local = ZoneInfo(current_app.config["SYRENA"].billing.timezone)  # the form's time is local
+        valid_from = datetime.fromisoformat(raw_from).replace(tzinfo=local) if raw_from else None
         ledger.create_tariff(session, current_user, valid_from=valid_from, price_per_part=form.get("price_per_part"),
                              monthly_fee=form.get("monthly_fee"), setup_fee=form.get("setup_fee") or "0",
                              vat_rate=(Decimal(form.get("vat_percent") or "0") / 100) if form.get("vat_percent")

@@ -106,10 +106,13 @@ def create():
 @roles_required(*EDITORS)
 def update(zone_id: int):
     session = db()
+    from app.api.zones import audit_fields
+    before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, _json_body(), repair=request.args.get("repair") == "true",
                               limits=_limits())
     record(session, "zone.update", current_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
+           before=before, after=audit_fields(saved.zone))
     session.commit()
     return jsonify(_feature(saved))
 

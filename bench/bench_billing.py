@@ -25,8 +25,9 @@ BATCH = 500_000
 CAMPAIGNS = 1000
 MONTH = "2026-10"
 
-# One month of traffic: alerts and information to 1,000 campaigns in 12 zones and 6 departments, 2% one-off
-# transactional SMS; 60% of the parts in UCS-2; a tariff change on the 16th.
+# One month of traffic (October in Warsaw: 745 hours, the clocks go back on the 25th): alerts and information
+# to 1,000 campaigns in 12 zones and 6 departments, 2% one-off transactional SMS; 60% of the parts in UCS-2;
+# a tariff change at midnight on the 16th, Warsaw time.
 _FILL = """
 INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, campaign_id, zone_id, department, phone, encoding,
                         parts, smsc_message_ids, tariff_id, price_per_part, amount, currency)
@@ -38,7 +39,7 @@ SELECT at, 'charge', kind, CASE WHEN kind = 'transactional' THEN NULL ELSE n END
        END,
        '+4860' || lpad((n % 10000000)::text, 7, '0'), CASE WHEN n % 5 < 3 THEN 'ucs2' ELSE 'gsm7' END, parts,
        ARRAY['S' || n], CASE WHEN at < :change THEN :t1 ELSE :t2 END, price, price * parts, 'PLN'
-FROM (SELECT n, :start + (n % 2678400) * interval '1 second' AS at,
+FROM (SELECT n, :start + (n % :span) * interval '1 second' AS at,
              CASE WHEN n % 50 = 0 THEN 'transactional' WHEN n % 10 = 1 THEN 'info' ELSE 'alert' END AS kind,
              1 + (n % 7) % 3 AS parts
       FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) n) g,
@@ -60,11 +61,12 @@ def _median_seconds(fn, runs: int) -> tuple[float, float, float]:
 
 
 def main() -> dict:
-    from datetime import datetime, timezone
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy import text
 
-    from billing.reports import GROUPINGS, monthly_report, parse_month, summary_differences
+    from billing.reports import GROUPINGS, monthly_report, parse_month, summary_differences, use_timezone
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
     from zones.service import create_zone
@@ -83,8 +85,10 @@ def main() -> dict:
     try:
         subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        start = datetime(2026, 10, 1, tzinfo=timezone.utc)
-        change = datetime(2026, 10, 16, tzinfo=timezone.utc)
+        warsaw = ZoneInfo(settings.billing.timezone)
+        start = datetime(2026, 10, 1, tzinfo=warsaw)
+        change = datetime(2026, 10, 16, tzinfo=warsaw)
+        span = int((datetime(2026, 11, 1, tzinfo=warsaw) - start).total_seconds())
         with session_scope(url) as s:
             first_zone = None
             for n in range(12):
@@ -106,7 +110,7 @@ def main() -> dict:
         for lo in range(1, ROWS + 1, BATCH):
             with session_scope(url) as s:
                 s.execute(text(_FILL), {"lo": lo, "hi": min(lo + BATCH - 1, ROWS), "start": start, "change": change,
-                                        "t1": t1, "t2": t2, "campaigns": CAMPAIGNS, "first_zone": first_zone})
+                                        "span": span, "t1": t1, "t2": t2, "campaigns": CAMPAIGNS, "first_zone": first_zone})
         fill_seconds = time.perf_counter() - fill_started
         with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text("VACUUM ANALYZE cost_entry"))
@@ -132,6 +136,11 @@ def main() -> dict:
                                      "baseline_from_ledger_s_median": round(baseline, 3),
                                      "speed_up_vs_ledger": round(baseline / median, 1), "rows": len(fast.rows)}
             totals = fast.totals
+        # What a change of [billing] timezone costs once: the summary rebuilt from the whole ledger.
+        with session_scope(url) as s:
+            t = time.perf_counter()
+            use_timezone(s, "UTC")
+            rebuild_seconds = time.perf_counter() - t
     finally:
         engine_for(url).dispose()
         with admin.connect() as c:
@@ -145,6 +154,7 @@ def main() -> dict:
         "month_gross_pln": str(totals.gross),
         "runs": RUNS,
         "by_grouping": results,
+        "rebuild_summary_for_another_timezone_s": round(rebuild_seconds, 1),
         "slowest_report_s_median": max(r["report_s_median"] for r in results.values()),
     }
 

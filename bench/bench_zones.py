@@ -1,7 +1,8 @@
 """Zones with 1,000,000 subscriber locations: counting the subscribers in one zone, looking up the zones
 of a point, counting every zone at once, and importing the real Poznań osiedla file (42 zones, ~11,700
 vertices). Baselines in the same run: the same count and lookup with PostgreSQL's index scans switched off
-(what the GiST indexes buy), and the import's geometry checks alone without the database.
+(what the GiST indexes buy), the import's geometry checks alone without the database, and for the
+whole-city counts the whole-polygon query they replaced, with the locations in random order and after CLUSTER.
 
     make bench BENCH_ARGS=zones          # ZONES_LOCATIONS=1000000 ZONES_RUNS=7 ZONES_LOOKUPS=300
 """
@@ -27,6 +28,20 @@ OSIEDLA = ROOT.parent / "shared" / "data" / "poznan_osiedla.geojson"
 # Poznań's extent (the osiedla's bounding box): subscribers are scattered over it.
 EXTENT = (16.73, 52.29, 17.07, 52.51)
 NO_INDEX = "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off"
+# Baseline for the whole-city counts: the query before zone_part (each whole zone polygon against the
+# locations' index, then a hash join with every subscriber), same settings.
+WHOLE_POLYGON_COUNTS = """
+WITH live AS MATERIALIZED (SELECT id, geom FROM zone WHERE archived_at IS NULL),
+hits AS MATERIALIZED (
+    SELECT z.id AS zone_id, l.subscriber_id FROM live z JOIN subscriber_location l ON ST_Covers(z.geom, l.geom)
+    UNION ALL
+    SELECT z.id, l.subscriber_id FROM live z
+      JOIN zone sz ON ST_Intersects(z.geom, sz.geom) AND ST_Relate(z.geom, sz.geom, 'T********')
+      JOIN subscriber_location l ON l.zone_id = sz.id
+)
+SELECT h.zone_id, count(DISTINCT h.subscriber_id) FROM hits h JOIN subscriber s ON s.id = h.subscriber_id
+WHERE s.status = 'active' GROUP BY h.zone_id
+"""
 
 
 def _with_path(url: str, path: str) -> str:
@@ -142,8 +157,30 @@ def main() -> dict:
             lookup = lookups(False)
             lookup_seq = lookups(True)
 
-            all_zones = _timed(lambda: queries.active_subscribers_per_zone(session), max(3, RUNS // 2))
+            # Whole-city counts: the current query and the whole-polygon baseline, alternating run by run so
+            # both see the same load; first on the locations as loaded (random order), then after CLUSTER.
+            def whole_polygon():
+                session.execute(queries._QUERY_SETTINGS)
+                return dict(session.execute(text(WHOLE_POLYGON_COUNTS)).all())
+
+            def counts_both(runs: int) -> tuple[list[float], list[float]]:
+                assert queries.active_subscribers_per_zone(session) == whole_polygon()
+                session.rollback()
+                now, before = [], []
+                for _ in range(runs):
+                    for fn, into in ((queries.active_subscribers_per_zone, now), (lambda _s: whole_polygon(), before)):
+                        t = time.perf_counter()
+                        fn(session)
+                        into.append(time.perf_counter() - t)
+                        session.rollback()
+                return now, before
+            all_runs = max(5, RUNS)
+            all_zones_scattered, whole_polygon_scattered = counts_both(all_runs)
+            t0 = time.perf_counter()
+            queries.cluster_locations(session)
             session.commit()
+            cluster_seconds = time.perf_counter() - t0
+            all_zones, whole_polygon_clustered = counts_both(all_runs)
         finally:
             session.close()
 
@@ -189,8 +226,20 @@ def main() -> dict:
             "speed_up_vs_no_index": round(statistics.median(lookup_seq) / statistics.median(lookup), 1),
             "via_rest_api_ms_median": _ms(api_lookup),
         },
-        "counts_all_zones_ms_median": _ms(all_zones),
-        "counts_all_zones_ms_range": f"{min(all_zones) * 1000:.0f}-{max(all_zones) * 1000:.0f}",
+        "counts_all_zones": {
+            "runs": all_runs,
+            "clustered_ms_median": _ms(all_zones),
+            "clustered_ms_range": f"{min(all_zones) * 1000:.0f}-{max(all_zones) * 1000:.0f}",
+            "clustered_whole_polygon_baseline_ms_median": _ms(whole_polygon_clustered),
+            "clustered_ratio_baseline_to_now": round(statistics.median(whole_polygon_clustered)
+                                                     / statistics.median(all_zones), 2),
+            "scattered_ms_median": _ms(all_zones_scattered),
+            "scattered_ms_range": f"{min(all_zones_scattered) * 1000:.0f}-{max(all_zones_scattered) * 1000:.0f}",
+            "scattered_whole_polygon_baseline_ms_median": _ms(whole_polygon_scattered),
+            "scattered_ratio_baseline_to_now": round(statistics.median(whole_polygon_scattered)
+                                                     / statistics.median(all_zones_scattered), 2),
+            "cluster_locations_s": round(cluster_seconds, 1),
+        },
     }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 import font_source_sans_pro
 from fpdf import FPDF
@@ -130,7 +131,8 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
     pdf.set_font("Source", "B", 16)
     pdf.cell(0, 10, f"Syrena — {words['statement']} {first.month_label}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Source", "", 9)
-    pdf.cell(0, 6, f"{words['generated']}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
+    local = ZoneInfo(first.timezone)
+    pdf.cell(0, 6, f"{words['generated']}: {datetime.now(local):%Y-%m-%d %H:%M} {first.timezone} · "
                    f"{words['currency']}: {first.currency}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
@@ -153,7 +155,8 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
         pdf.set_font("Source", "B", 12)
         pdf.cell(0, 8, words["fees"], new_x="LMARGIN", new_y="NEXT")
         for fee in first.fees:
-            period = f"{fee.period_from:%Y-%m-%d %H:%M} – {fee.period_to:%Y-%m-%d %H:%M} UTC"
+            period = (f"{fee.period_from.astimezone(local):%Y-%m-%d %H:%M} – "
+                      f"{fee.period_to.astimezone(local):%Y-%m-%d %H:%M} {first.timezone}")
             line(f"{words[fee.fee]} ({words['vat_rate']} {fee.vat_rate * 100:.0f}%) {period}", money(fee.amount))
     for group_by in sections:
         report = reports.get(group_by)

@@ -6,9 +6,10 @@ sent. Entries are never changed: a correction is a new entry.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -16,13 +17,16 @@ from sqlalchemy.orm import Session
 
 from billing.exceptions import InvalidCorrection, InvalidTariff
 from billing.models import ChargeKind, CostEntry, EntryType, Tariff
+from billing.reports import local_midnight
 from syrena_core.accounts import User, record
 from syrena_core.config import BillingSettings, get_settings
 from syrena_core.db import utcnow
 
 
-def _month_start(at: datetime) -> datetime:
-    return at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+def _month_start(at: datetime, tz: str) -> datetime:
+    """The start of `at`'s local month ([billing] timezone), as a UTC instant."""
+    local = at.astimezone(ZoneInfo(tz))
+    return local_midnight(local.date().replace(day=1), tz)
 
 
 def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, smsc: str | None = None) -> Tariff:
@@ -40,7 +44,7 @@ def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, 
     if tariff is None:
         tariff = session.scalar(general.order_by(Tariff.valid_from).limit(1))
     if tariff is None:
-        first_from = _month_start(at)
+        first_from = _month_start(at, defaults.timezone)
         # Several workers may get here at once: the unique (smsc, valid_from) lets one insert win.
         session.execute(insert(Tariff).values(
             valid_from=first_from, currency=defaults.currency, price_per_part=defaults.price_per_part,
@@ -186,10 +190,37 @@ def record_transactional_charge(session: Session, *, phone: str, parts: int, enc
     return entry
 
 
+def record_transactional_charges(session: Session, charges: Sequence[dict[str, Any]], at: datetime | None = None,
+                                 billing: BillingSettings | None = None) -> list[CostEntry]:
+    """Many transactional charges at once (the replies to a batch of keyword SMS), like
+    `record_transactional_charge` for each ({phone, parts, encoding, smsc_message_ids, smsc}): each
+    SMSC's tariff is read once and the entries go in with one INSERT."""
+    billing = billing or get_settings().billing
+    at = at or utcnow()
+    tariffs: dict[str | None, Tariff] = {}
+    entries = []
+    for charge in charges:
+        smsc = charge.get("smsc") or None
+        if smsc not in tariffs:
+            tariffs[smsc] = tariff_at(session, at, billing, smsc)
+        tariff = tariffs[smsc]
+        entries.append(CostEntry(charged_at=at, entry_type=EntryType.CHARGE.value,
+                                 kind=ChargeKind.TRANSACTIONAL.value, phone=charge["phone"],
+                                 encoding=charge["encoding"], parts=charge["parts"], smsc=smsc,
+                                 smsc_message_ids=list(charge["smsc_message_ids"]), tariff_id=tariff.id,
+                                 price_per_part=tariff.price_per_part, amount=message_cost(tariff, charge["parts"]),
+                                 currency=tariff.currency))
+    session.add_all(entries)
+    session.flush()
+    return entries
+
+
 def record_correction(session: Session, actor: User | None, corrects_id: Any, amount: Any, parts: Any,
                       note: Any) -> CostEntry:
     """A correction to an entry: a new entry with the difference (negative to refund), never an edit."""
-    corrects = session.get(CostEntry, corrects_id) if isinstance(corrects_id, int) else None
+    # bool is an int to Python, and ids beyond bigint would fail in the database: neither is an entry id.
+    valid_id = isinstance(corrects_id, int) and not isinstance(corrects_id, bool) and 0 < corrects_id < 2**63
+    corrects = session.get(CostEntry, corrects_id) if valid_id else None
     if corrects is None:
         raise InvalidCorrection(f"no ledger entry with id {corrects_id!r}")
     if not isinstance(note, str) or not note.strip():

@@ -4,8 +4,8 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (ARRAY, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
+                        SmallInteger, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from syrena_core.db import Base, utcnow
@@ -72,9 +72,20 @@ class CostEntry(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class BillingCalendar(Base):
+    """The one time zone whose local days key cost_summary (the trigger reads it). `billing.reports` keeps it
+    equal to `[billing] timezone`, rebuilding the summary when the setting changes."""
+    __tablename__ = "billing_calendar"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1")
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
 class CostSummary(Base):
-    """The ledger summed per UTC day and every reporting dimension, kept by a statement trigger on
-    cost_entry in the same transaction: a month's report reads a few thousand rows, not millions.
+    """The ledger summed per local day (billing_calendar's time zone) and every reporting dimension, kept by a
+    statement trigger on cost_entry in the same transaction: a month's report reads a few thousand rows, not
+    millions.
     `billing.reports.summary_differences` proves it equals the ledger."""
     __tablename__ = "cost_summary"
     __table_args__ = (
@@ -85,7 +96,7 @@ class CostSummary(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))
-    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)  # a campaign's cost on its page
     zone_id: Mapped[int | None] = mapped_column(Integer)
     department: Mapped[str | None] = mapped_column(String(80))
     encoding: Mapped[str] = mapped_column(String(8))

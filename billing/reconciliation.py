@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from billing.exceptions import OperatorCsvInvalid, ReconciliationNotFound
 from billing.models import OperatorCharge, ReconciliationImport
-from billing.reports import next_month, parse_month, utc_midnight
+from billing.reports import month_bounds, parse_month
 from syrena_core.accounts import User, record
+from syrena_core.config import get_settings
 
 # Header names operators use, normalised (lower case, "_" for spaces and dashes).
 COLUMNS = {
@@ -202,7 +203,7 @@ WITH ours AS (
     SELECT i.entry_id, l.parts, l.amount FROM operator_charge l JOIN ids i ON i.sid = l.smsc_message_id
     WHERE l.import_id = :import_id
 )
-SELECT o.id, (o.charged_at AT TIME ZONE 'UTC')::date AS day, o.smsc_message_ids, o.parts, o.amount,
+SELECT o.id, (o.charged_at AT TIME ZONE :tz)::date AS day, o.smsc_message_ids, o.parts, o.amount,
        count(t.entry_id) AS lines, sum(t.parts) AS operator_parts, sum(t.amount) AS operator_amount
 FROM ours o LEFT JOIN theirs t ON t.entry_id = o.id
 GROUP BY o.id, o.charged_at, o.smsc_message_ids, o.parts, o.amount
@@ -210,7 +211,7 @@ HAVING count(t.entry_id) > 0 OR (o.charged_at >= :start AND o.charged_at < :end)
 ORDER BY o.charged_at, o.id
 """)
 _UNKNOWN_TO_US = text("""
-SELECT l.smsc_message_id, (l.charged_at AT TIME ZONE 'UTC')::date AS day, l.parts, l.amount
+SELECT l.smsc_message_id, (l.charged_at AT TIME ZONE :tz)::date AS day, l.parts, l.amount
 FROM operator_charge l
 WHERE l.import_id = :import_id AND NOT EXISTS (
     SELECT 1 FROM cost_entry e WHERE e.entry_type = 'charge' AND e.charged_at >= :window_start
@@ -219,13 +220,15 @@ ORDER BY l.charged_at, l.smsc_message_id
 """)
 
 
-def reconcile(session: Session, import_id: int) -> Reconciliation:
+def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconciliation:
+    """Per local day ([billing] timezone) of the import's month."""
     batch = session.get(ReconciliationImport, import_id)
     if batch is None:
         raise ReconciliationNotFound(f"no reconciliation import with id {import_id}")
-    start, end = utc_midnight(batch.month), utc_midnight(next_month(batch.month))
+    tz = tz or get_settings().billing.timezone
+    start, end = month_bounds(batch.month, tz)
     params = {"import_id": batch.id, "start": start, "end": end, "window_start": start - timedelta(days=1),
-              "window_end": end + timedelta(days=1)}
+              "window_end": end + timedelta(days=1), "tz": tz}
     days: dict[date, DayLine] = {}
     discrepancies: list[Discrepancy] = []
     for row in session.execute(_PER_ENTRY, params):

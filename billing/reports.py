@@ -1,7 +1,9 @@
 """Monthly cost reports: rows by one grouping, and the month's totals with fees and VAT.
 
-Months are UTC calendar months. Rows come from the maintained daily summary; `source="ledger"` computes
-the same from the ledger itself (the benchmark's baseline, and the proof that the two agree).
+Months and days are local calendar months and days of `[billing] timezone` (Europe/Warsaw): a charge at
+23:30 UTC on 31 October belongs to November in Poland. Rows come from the maintained summary, keyed by local
+day; `source="ledger"` computes the same from the ledger itself (the benchmark's baseline, and the proof that
+the two agree).
 """
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from billing.exceptions import InvalidReportRequest
-from billing.models import Tariff
-from syrena_core.config import BillingSettings
+from billing.models import BillingCalendar, Tariff
+from syrena_core.config import BillingSettings, get_settings
 
 GROUPINGS = ("campaign", "zone", "department", "day", "kind", "encoding", "smsc")
 GROSZ = Decimal("0.01")
@@ -35,8 +38,47 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+def local_midnight(day: date, tz: str) -> datetime:
+    """The instant a local day begins (in UTC): 1 October 2026 in Warsaw begins at 22:00 UTC on 30 September."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:
+    return local_midnight(month, tz), local_midnight(next_month(month), tz)
+
+
+def _timezone(tz: str | None) -> str:
+    return tz or get_settings().billing.timezone
+
+
+_REBUILD_SUMMARY = text("""
+DELETE FROM cost_summary;
+INSERT INTO cost_summary (day, kind, campaign_id, zone_id, department, encoding, smsc, tariff_id, messages, parts,
+                          amount)
+SELECT (charged_at AT TIME ZONE :tz)::date, kind, campaign_id, zone_id, department, encoding, smsc, tariff_id,
+       count(*) FILTER (WHERE entry_type = 'charge'), sum(parts), sum(amount)
+FROM cost_entry GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+""")
+
+
+def use_timezone(session: Session, tz: str) -> None:
+    """Make the summary's days local days of `tz`. When `[billing] timezone` has changed since the summary was
+    built, rebuild it from the ledger and commit (reports only read, and their requests end in a rollback):
+    new charges wait meanwhile (SHARE lock), so none is summarised by the old calendar. Once per change;
+    otherwise one primary-key read."""
+    if session.scalar(select(BillingCalendar.timezone).where(BillingCalendar.id == 1)) == tz:
+        return
+    session.execute(text("LOCK TABLE cost_entry IN SHARE MODE"))
+    calendar = session.scalar(select(BillingCalendar).where(BillingCalendar.id == 1).with_for_update())
+    if calendar is None:
+        session.add(BillingCalendar(id=1, timezone=tz))
+    elif calendar.timezone == tz:
+        return  # another request rebuilt it meanwhile
+    else:
+        calendar.timezone = tz
+    session.flush()
+    session.execute(_REBUILD_SUMMARY, {"tz": tz})
+    session.commit()
 
 
 def grosz(value: Decimal) -> Decimal:
@@ -83,6 +125,7 @@ class MonthlyReport:
     rows: list[ReportRow]
     totals: Totals
     fees: list[FeeLine]
+    timezone: str = "Europe/Warsaw"  # whose calendar the month and its days are
 
     @property
     def month_label(self) -> str:
@@ -97,16 +140,16 @@ FROM cost_summary WHERE day >= :start AND day < :end GROUP BY 1"""
 _FROM_LEDGER = """
 SELECT {col} AS key, count(*) FILTER (WHERE entry_type = 'charge') AS messages, sum(parts) AS parts,
        sum(amount) AS amount
-FROM (SELECT *, (charged_at AT TIME ZONE 'UTC')::date AS day FROM cost_entry
+FROM (SELECT *, (charged_at AT TIME ZONE :tz)::date AS day FROM cost_entry
       WHERE charged_at >= :start_at AND charged_at < :end_at) e
 GROUP BY 1"""
 
 
-def _grouped(session: Session, month: date, column: str, source: str) -> list[tuple]:
+def _grouped(session: Session, month: date, column: str, source: str, tz: str) -> list[tuple]:
     sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column)
-    end = next_month(month)
-    return session.execute(text(sql), {"start": month, "end": end, "start_at": utc_midnight(month),
-                                       "end_at": utc_midnight(end)}).all()
+    start_at, end_at = month_bounds(month, tz)
+    return session.execute(text(sql), {"start": month, "end": next_month(month), "start_at": start_at,
+                                       "end_at": end_at, "tz": tz}).all()
 
 
 def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
@@ -123,10 +166,14 @@ def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
     return dict(rows)
 
 
-def report_rows(session: Session, month: date, group_by: str, source: str = "summary") -> list[ReportRow]:
+def report_rows(session: Session, month: date, group_by: str, source: str = "summary",
+                tz: str | None = None) -> list[ReportRow]:
     if group_by not in GROUPINGS:
         raise InvalidReportRequest(f"group_by must be one of {', '.join(GROUPINGS)}, got {group_by!r}")
-    raw = _grouped(session, month, _DIMENSION[group_by], source)
+    tz = _timezone(tz)
+    if source == "summary":
+        use_timezone(session, tz)
+    raw = _grouped(session, month, _DIMENSION[group_by], source, tz)
     labels = _labels(session, group_by, [r.key for r in raw])
     rows = [ReportRow(r.key, labels.get(r.key), int(r.messages), int(r.parts), Decimal(r.amount)) for r in raw]
     if group_by in ("day", "kind", "encoding", "smsc"):
@@ -136,8 +183,11 @@ def report_rows(session: Session, month: date, group_by: str, source: str = "sum
     return rows
 
 
-def _fee_lines(tariffs: Sequence[Tariff], month: date, mode: str) -> list[FeeLine]:
-    start, end = utc_midnight(month), utc_midnight(next_month(month))
+def _fee_lines(tariffs: Sequence[Tariff], month: date, mode: str, tz: str) -> list[FeeLine]:
+    """Set-up fee in the month the first tariff starts; the subscription whole (the tariff in force when the
+    month began, or when the service began) or prorated by the seconds of the local month each tariff was in
+    force (a tariff from the 16th at midnight in Warsaw pays its share from then)."""
+    start, end = month_bounds(month, tz)
     month_seconds = Decimal((end - start).total_seconds())
     lines: list[FeeLine] = []
     if tariffs and start <= tariffs[0].valid_from < end and tariffs[0].setup_fee:
@@ -164,19 +214,20 @@ def monthly_report(session: Session, month: date | str, group_by: str, billing: 
                    source: str = "summary") -> MonthlyReport:
     if isinstance(month, str):
         month = parse_month(month)
-    rows = report_rows(session, month, group_by, source)
+    rows = report_rows(session, month, group_by, source, billing.timezone)
     tariffs = session.scalars(select(Tariff).order_by(Tariff.valid_from)).all()
     vat_by_tariff = {t.id: t.vat_rate for t in tariffs}
     # VAT per rate: the SMS of each tariff at its rate, each fee at its tariff's rate.
     bases: dict[Decimal, Decimal] = {}
-    for tariff_id, _messages, _parts, amount in _grouped(session, month, "tariff_id", source):
+    for tariff_id, _messages, _parts, amount in _grouped(session, month, "tariff_id", source, billing.timezone):
         rate = vat_by_tariff[tariff_id]
         bases[rate] = bases.get(rate, Decimal(0)) + Decimal(amount)
     # Each contract (the general tariff, and each SMSC connection with its own) has its own fees.
     chains: dict[str | None, list[Tariff]] = {}
     for tariff in tariffs:
         chains.setdefault(tariff.smsc, []).append(tariff)
-    fees = [line for chain in chains.values() for line in _fee_lines(chain, month, billing.monthly_fee_mode)]
+    fees = [line for chain in chains.values()
+            for line in _fee_lines(chain, month, billing.monthly_fee_mode, billing.timezone)]
     for line in fees:
         bases[line.vat_rate] = bases.get(line.vat_rate, Decimal(0)) + line.amount
     sms_cost = sum((r.amount for r in rows), Decimal(0))
@@ -187,12 +238,12 @@ def monthly_report(session: Session, month: date | str, group_by: str, billing: 
     totals = Totals(messages=sum(r.messages for r in rows), parts=sum(r.parts for r in rows), sms_cost=sms_cost,
                     subscription=subscription, setup=setup, net=net, vat=vat, gross=net + vat)
     currency = chains[None][-1].currency if chains.get(None) else billing.currency
-    return MonthlyReport(month, group_by, currency, rows, totals, fees)
+    return MonthlyReport(month, group_by, currency, rows, totals, fees, billing.timezone)
 
 
 _SUMMARY_VS_LEDGER = text("""
 WITH ledger AS (
-    SELECT (charged_at AT TIME ZONE 'UTC')::date AS day, kind, campaign_id, zone_id, department, encoding, smsc,
+    SELECT (charged_at AT TIME ZONE :tz)::date AS day, kind, campaign_id, zone_id, department, encoding, smsc,
            tariff_id, count(*) FILTER (WHERE entry_type = 'charge') AS messages, sum(parts) AS parts,
            sum(amount) AS amount
     FROM cost_entry WHERE charged_at >= :start_at AND charged_at < :end_at
@@ -212,11 +263,24 @@ WHERE l.amount IS DISTINCT FROM s.amount OR l.parts IS DISTINCT FROM s.parts
 """)
 
 
-def summary_differences(session: Session, month: date) -> list[tuple]:
+def summary_differences(session: Session, month: date, tz: str | None = None) -> list[tuple]:
     """Keys where the maintained summary and the ledger disagree for the month; empty when they agree."""
-    end = next_month(month)
-    return session.execute(_SUMMARY_VS_LEDGER, {"start": month, "end": end, "start_at": utc_midnight(month),
-                                                 "end_at": utc_midnight(end)}).all()
+    tz = _timezone(tz)
+    use_timezone(session, tz)
+    start_at, end_at = month_bounds(month, tz)
+    return session.execute(_SUMMARY_VS_LEDGER, {"start": month, "end": next_month(month), "start_at": start_at,
+                                                 "end_at": end_at, "tz": tz}).all()
+
+
+def campaign_costs(session: Session, campaign_ids: Sequence[int]) -> dict[int, Decimal]:
+    """What the ledger charged each campaign, corrections included (0 where nothing yet): the cost its page
+    shows, equal to the finance report's. Read from the summary, whose rows per campaign are few."""
+    costs = {cid: Decimal(0) for cid in campaign_ids}
+    if costs:
+        costs.update(session.execute(text(
+            "SELECT campaign_id, sum(amount) FROM cost_summary WHERE campaign_id = ANY(:ids) GROUP BY 1"),
+            {"ids": list(costs)}).all())
+    return costs
 
 
 def month_days(month: date) -> list[date]:

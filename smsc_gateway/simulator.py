@@ -115,6 +115,11 @@ def _utc_timestamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _bare_number(address: str) -> str:
+    """'+48 601 000 001' and '48601000001' name the same phone in fault settings."""
+    return "".join(c for c in str(address) if c.isdigit())
+
+
 def _receipt_date() -> str:
     return time.strftime("%y%m%d%H%M", time.gmtime())
 
@@ -290,7 +295,7 @@ class _SmppSession(asyncio.Protocol):
             return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_RINVBNDSTS, sequence)
         submit = parse_submit_sm(body)
         segment, payload = split_user_data(submit.esm_class, submit.short_message, submit.tlvs)
-        refusal = self._simulator._refusal()
+        refusal = self._simulator._refusal(submit.destination_addr)
         if refusal is not None:
             return encode_pdu(SUBMIT_SM | RESPONSE_BIT, refusal, sequence)
         message_id = self._simulator._accept_submit(self, submit, segment, payload)
@@ -308,6 +313,7 @@ class _SmppSession(asyncio.Protocol):
 
     def _on_unbind(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
         self._closing = True
+        self._simulator._unbinds += 1  # a client that unbinds left cleanly (graceful shutdown, see stats)
         self._simulator._session_unbound(self)
         return encode_pdu(UNBIND | RESPONSE_BIT, ESME_ROK, sequence)
 
@@ -472,7 +478,8 @@ class SmscSimulator:
         self._receipt_order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._random = random.Random(options.seed)
-        self.faults = {"throttle": 0, "drop_after": None, "ignore_enquire_link": False}
+        self.faults = {"throttle": 0, "drop_after": None, "ignore_enquire_link": False,
+                       "reject": {}, "undeliverable": []}
         self._recent_submits: deque[float] = deque()
         self._submit_times: list[float] = []
         self._throttled = 0
@@ -488,6 +495,7 @@ class SmscSimulator:
         self._outcomes = {"DELIVRD": 0, "EXPIRED": 0, "UNDELIV": 0}
         self._mo_references = itertools.count(1)
         self._submit_count = 0
+        self._unbinds = 0
         self._receipts_sent = 0
         self._mo_sent = 0
 
@@ -557,6 +565,7 @@ class SmscSimulator:
     def stats(self) -> dict[str, int]:
         return {
             "binds": len(self._bound),
+            "unbinds": self._unbinds,
             "submit_sm": self._submit_count,
             "receipts_sent": self._receipts_sent,
             "mo_sent": self._mo_sent,
@@ -579,11 +588,20 @@ class SmscSimulator:
 
     def inject_faults(self, throttle: int | None = None, drop_after: int | None = None,
                       ignore_enquire_link: bool | None = None, drop_now: bool = False,
-                      garbage: str | None = None) -> dict:
+                      garbage: str | None = None, raw_hex: str | None = None,
+                      reject: dict[str, int] | None = None, undeliverable: list[str] | None = None) -> dict:
         """throttle: answer the next N submit_sm with ESME_RTHROTTLED; drop_after: close every connection
         after N more accepted submit_sm (their responses unsent); ignore_enquire_link: stop (or resume)
         answering enquire_link; drop_now: close every connection; garbage: send bound receivers
-        "unknown_command", "truncated", "bad_ucs2" or "bad_length"."""
+        "unknown_command", "truncated", "bad_ucs2" or "bad_length"; raw_hex: send bound receivers these bytes
+        as they are (hostile-input tests); reject: {destination: command_status} refuses every submit_sm to
+        these numbers with that status (replaces the previous map; {} ends it); undeliverable: destinations
+        whose parts are accepted but receipted UNDELIV (replaces the previous list)."""
+        raw = bytes.fromhex(raw_hex) if raw_hex is not None else None
+        if reject is not None:
+            self.faults["reject"] = {_bare_number(d): int(status) for d, status in dict(reject).items()}
+        if undeliverable is not None:
+            self.faults["undeliverable"] = [_bare_number(d) for d in undeliverable]
         if throttle is not None:
             self.faults["throttle"] = int(throttle)
         if drop_after is not None:
@@ -592,20 +610,26 @@ class SmscSimulator:
             self.faults["ignore_enquire_link"] = bool(ignore_enquire_link)
         if garbage is not None and garbage not in _GARBAGE:
             raise ValueError(f"garbage must be one of {sorted(_GARBAGE)}")
-        if drop_now or garbage:
-            self._call_in_loop(self._disturb(drop_now, garbage))
+        if drop_now or garbage or raw:
+            self._call_in_loop(self._disturb(drop_now, garbage, raw))
         return self.fault_stats()
 
-    async def _disturb(self, drop_now: bool, garbage: str | None) -> None:
+    async def _disturb(self, drop_now: bool, garbage: str | None, raw: bytes | None = None) -> None:
         for session in list(self._bound):
             if garbage and session.can_receive:
                 session.send_raw(_GARBAGE[garbage](self))
+            if raw and session.can_receive:
+                session.send_raw(raw)
             if drop_now:
                 self._drops += 1
                 session.abort()
 
-    def _refusal(self) -> int | None:
+    def _refusal(self, destination: str = "") -> int | None:
         """Why the next submit_sm is refused, if it is."""
+        rejected = self.faults["reject"].get(_bare_number(destination))
+        if rejected is not None:
+            self._errors += 1
+            return rejected
         if self.faults["throttle"] > 0:
             self.faults["throttle"] -= 1
             self._throttled += 1
@@ -793,7 +817,10 @@ class SmscSimulator:
 
     def _receipt_body(self, receipt: _PendingReceipt) -> bytes:
         submit = receipt.submit
-        stat = self._next_outcome()
+        if _bare_number(submit.destination_addr) in self.faults["undeliverable"]:
+            stat = "UNDELIV"
+        else:
+            stat = self._next_outcome()
         delivered, error, state = {
             "DELIVRD": ("001", "000", MESSAGE_STATE_DELIVERED),
             "EXPIRED": ("000", "000", MESSAGE_STATE_EXPIRED),

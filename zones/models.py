@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, Index, String, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from syrena_core.db import Base, utcnow
@@ -19,7 +19,8 @@ class Zone(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
+    # Sorted as Polish readers expect (Ł after L): the ICU collation created by migration 0010.
+    name: Mapped[str] = mapped_column(String(120, collation="polish"))
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     # Residents subscribe by texting this code (e.g. "START WILDA"). Unique also among archived zones,
     # so an old code never silently starts meaning another place.
@@ -35,3 +36,14 @@ class Zone(Base):
     @property
     def archived(self) -> bool:
         return self.archived_at is not None
+
+
+class ZonePart(Base):
+    """A zone's geometry cut into pieces of at most 64 vertices (ST_Subdivide), for counting a whole city's
+    subscribers at once: a point is tested against a small piece, not a 700-vertex boundary. Derived from the
+    zone's geometry only, rebuilt by a trigger on zone (migration 0010) in the statement that writes it."""
+    __tablename__ = "zone_part"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id", ondelete="CASCADE"), index=True)
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True), nullable=False)

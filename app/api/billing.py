@@ -2,7 +2,7 @@
 Money is shown to finance and admin only."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
@@ -16,7 +16,7 @@ from billing.exceptions import (InvalidCorrection, InvalidReportRequest, Invalid
                                 ReconciliationNotFound)
 from billing.exports import report_csv
 from billing.models import Tariff
-from syrena_core.accounts import Role
+from syrena_core.accounts import Role, record
 
 map_domain_error(InvalidReportRequest, 422, "invalid_report_request")
 map_domain_error(InvalidTariff, 422, "invalid_tariff")
@@ -27,7 +27,8 @@ map_domain_error(ReconciliationNotFound, 404, "reconciliation_not_found")
 def report_json(report: reports.MonthlyReport) -> dict[str, Any]:
     t = report.totals
     return {
-        "month": report.month_label, "group_by": report.group_by, "currency": report.currency,
+        "month": report.month_label, "timezone": report.timezone, "group_by": report.group_by,
+        "currency": report.currency,
         "rows": [{"key": r.key.isoformat() if report.group_by == "day" else r.key, "label": r.label,
                   "messages": r.messages, "parts": r.parts, "amount": str(r.amount)} for r in report.rows],
         "totals": {"messages": t.messages, "parts": t.parts, "sms_cost": str(t.sms_cost),
@@ -50,6 +51,9 @@ def _report() -> reports.MonthlyReport:
 
 
 def _csv_response(report: reports.MonthlyReport) -> Response:
+    record(db(), "billing.export", g.api_user, "billing_report", report.month_label,
+           {"format": "csv", "group_by": report.group_by})
+    db().commit()
     filename = f"syrena-costs-{report.month_label}-{report.group_by}.csv"
     return Response(report_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -86,8 +90,10 @@ def parse_valid_from(raw: Any) -> datetime | None:
         return None
     try:
         if isinstance(raw, str):
-            return datetime.fromisoformat(raw)
-    except ValueError:
+            value = datetime.fromisoformat(raw)
+            # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
+            return value.astimezone(timezone.utc) if value.tzinfo else value
+    except (ValueError, OverflowError):
         pass
     raise InvalidTariff(f"valid_from must be an ISO 8601 date and time with a zone, got {raw!r}")
 
@@ -198,6 +204,8 @@ OPENAPI_PATHS = {
 OPENAPI_SCHEMAS = {
     "BillingReport": {"type": "object", "properties": {
         "month": {"type": "string"}, "group_by": {"type": "string"}, "currency": {"type": "string"},
+        "timezone": {"type": "string", "description": "the month is this time zone's calendar month ([billing] "
+                     "timezone); days in rows are its local days"},
         "rows": {"type": "array", "items": {"type": "object", "properties": {
             "key": {"nullable": True}, "label": {"type": "string", "nullable": True}, "messages": {"type": "integer"},
             "parts": {"type": "integer"}, "amount": _MONEY}}},

@@ -40,6 +40,13 @@ def _saved(saved: zones.SavedZone, status: int = 200):
     return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
 
 
+def audit_fields(zone) -> dict:
+    """What the audit log keeps of a zone before and after a change (the geometry as its area)."""
+    from geoalchemy2.shape import to_shape
+    return {"name": zone.name, "code": zone.code, "colour": zone.colour, "description": zone.description,
+            "area_km2": round(area_km2(to_shape(zone.geom)), 4)}
+
+
 @bp.get("/zones")
 @requires(*STAFF)
 def list_zones():
@@ -106,9 +113,11 @@ def get_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def update_zone(zone_id: int):
     session = db()
+    before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits())
     record(session, "zone.update", g.api_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
+           before=before, after=audit_fields(saved.zone))
     session.commit()
     return _saved(saved)
 

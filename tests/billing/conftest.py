@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,6 +12,11 @@ from tests.helpers import ApiClient
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+def warsaw(*args: int) -> datetime:
+    """A wall-clock time in Poland: finance months and days are Warsaw's ([billing] timezone)."""
+    return datetime(*args, tzinfo=ZoneInfo("Europe/Warsaw"))
 
 
 @pytest.fixture

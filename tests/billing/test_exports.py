@@ -11,14 +11,14 @@ from pypdf import PdfReader
 
 from billing.exports import all_groupings, report_csv, report_xlsx, statement_pdf
 from billing.reports import monthly_report
-from tests.billing.conftest import utc
+from tests.billing.conftest import warsaw
 
 
 @pytest.fixture
 def october(db, settings, add_tariff, charge):
-    add_tariff(utc(2026, 10, 1), "0.18", monthly="400.00", setup="20000.00")
+    add_tariff(warsaw(2026, 10, 1), "0.18", monthly="400.00", setup="20000.00")
     for day, parts, encoding in ((1, 1, "gsm7"), (2, 2, "ucs2"), (2, 1, "gsm7"), (31, 3, "ucs2")):
-        charge(utc(2026, 10, day, 12), parts=parts, encoding=encoding)
+        charge(warsaw(2026, 10, day, 12), parts=parts, encoding=encoding)
     return all_groupings(lambda group_by: monthly_report(db, "2026-10", group_by, settings.billing))
 
 

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.billing.conftest import utc
+from tests.billing.conftest import warsaw
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +23,9 @@ def finance_user(make_user):
 
 @pytest.fixture
 def october(add_tariff, charge):
-    add_tariff(utc(2026, 10, 1), "0.18", monthly="400.00", setup="20000.00")
-    charge(utc(2026, 10, 5, 9), parts=2, encoding="ucs2")
-    charge(utc(2026, 10, 6, 9), parts=1, encoding="gsm7")
+    add_tariff(warsaw(2026, 10, 1), "0.18", monthly="400.00", setup="20000.00")
+    charge(warsaw(2026, 10, 5, 9), parts=2, encoding="ucs2")
+    charge(warsaw(2026, 10, 6, 9), parts=1, encoding="gsm7")
 
 
 def test_finance_sees_the_month_totals_charts_and_breakdowns(page, login, finance_user, october):
@@ -94,7 +94,9 @@ def test_an_admin_adds_a_tariff_on_the_page(page, login, make_user):
     page.locator("#price_per_part").fill("0.17")
     page.get_by_role("button", name="Zapisz taryfę").click()
     expect(page.locator("#tariff-history tbody tr")).to_have_count(1)
-    expect(page.locator("#tariff-history tbody")).to_contain_text("2031-01-01 00:00 UTC")
+    # The form's time is Warsaw's (the label says so); the history shows it in UTC.
+    expect(page.get_by_text("Od (czas Europe/Warsaw; puste: teraz)")).to_be_visible()
+    expect(page.locator("#tariff-history tbody")).to_contain_text("2030-12-31 23:00 UTC")
     expect(page.locator("#tariff-history tbody")).to_contain_text("0,17")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -27,7 +28,8 @@ def _completed(api, campaign_id):
 
 
 def _month() -> str:
-    return f"{datetime.now(timezone.utc):%Y-%m}"
+    """This month as finance counts it: Warsaw's."""
+    return f"{datetime.now(ZoneInfo('Europe/Warsaw')):%Y-%m}"
 
 
 def test_accepted_messages_are_charged_per_part_to_one_zone_each(api, finance_api, worker, simulator, wait):
@@ -152,3 +154,103 @@ def test_ledger_entries_cannot_be_changed_or_deleted(db, settings):
             db.execute(text(statement))
         db.rollback()
     assert db.scalar(text("SELECT amount FROM cost_entry")) == Decimal("0.1800")
+
+
+# ---------------------------------------------------------------- refusals and receipts over real SMPP
+ESME_RINVDSTADR = 0x0B
+OK, REFUSED, UNDELIVERABLE = "+48601600001", "+48601600002", "+48601600003"
+
+
+@pytest.fixture
+def faulty_numbers(simulator):
+    """The simulator refuses REFUSED's submit_sm (invalid destination) and receipts UNDELIVERABLE UNDELIV."""
+    simulator.inject_faults(reject={REFUSED: ESME_RINVDSTADR}, undeliverable=[UNDELIVERABLE])
+    yield
+    simulator.inject_faults(reject={}, undeliverable=[])
+
+
+def _send_to_three(api, wait) -> dict:
+    zone = create_zone(api, "Wilda", ZONE_A)
+    for phone in (OK, REFUSED, UNDELIVERABLE):
+        create_subscriber(api, phone, IN_A)
+    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "zone_ids": [zone],
+                                                      "body": "Alarm powodziowy", "department": "Drogi"})
+    assert status == 201, campaign
+    assert api.post(f"/api/v1/campaigns/{campaign['id']}/send")[0] == 202
+    return wait(_completed(api, campaign["id"]), 60, "the campaign to complete")
+
+
+def _charged(db) -> dict[str, Decimal]:
+    return dict(db.execute(text("SELECT phone, amount FROM cost_entry WHERE entry_type = 'charge'")).all())
+
+
+def test_refused_submissions_cost_nothing_over_smpp(api, finance_api, db, worker, simulator, faulty_numbers, wait):
+    done = _send_to_three(api, wait)
+    assert (done["counts"]["delivered"], done["counts"]["failed"]) == (1, 2), done["counts"]  # refused, UNDELIV
+    assert simulator.fault_stats()["errors"] >= 1  # the refusal really went over SMPP
+    # The simulator took (and stored) the two others only.
+    assert sorted(m["destination_addr"].lstrip("+") for m in simulator.messages()) == [
+        OK.lstrip("+"), UNDELIVERABLE.lstrip("+")]
+    # Charged on acceptance: the undeliverable one was accepted and costs; the refused one does not.
+    assert _charged(db) == {OK: Decimal("0.1800"), UNDELIVERABLE: Decimal("0.1800")}
+    assert done["cost"] == "0.3600"
+    _, report = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=campaign")
+    assert [(r["key"], r["messages"], r["amount"]) for r in report["rows"]] == [(done["id"], 2, "0.3600")]
+
+
+@pytest.fixture
+def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker):
+    """The app and a `flask worker` with `[billing] charge_on = "delivered"`, on a Redis database of their own.
+    The session's worker charges on acceptance: it is paused meanwhile, or it would find this worker's claims
+    (whose heartbeat it cannot see) abandoned and send them itself."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from syrena_core.queues import redis_connection
+    from tests.conftest import ROOT
+    from syrena_core.config import get_settings
+    redis_url = private_redis.rsplit("/", 1)[0] + "/3"
+    redis_connection(redis_url).flushdb()
+    # In this process too (code that reads get_settings() rather than the app's settings), until the test ends.
+    monkeypatch.setenv("SYRENA_REDIS__URL", redis_url)
+    monkeypatch.setenv("SYRENA_BILLING__CHARGE_ON", "delivered")
+    get_settings.cache_clear()
+    changed = get_settings()
+    assert (changed.redis.url, changed.billing.charge_on) == (redis_url, "delivered")
+    server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log_path = tmp_path / "worker.log"
+    os.kill(worker.pid, signal.SIGSTOP)
+    with log_path.open("w") as log:
+        delivery_worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True)
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            delivery_worker.terminate()
+            delivery_worker.wait(15)
+            os.kill(worker.pid, signal.SIGCONT)
+            server.shutdown()
+            monkeypatch.undo()
+            get_settings.cache_clear()
+
+
+def test_with_charge_on_delivered_only_delivered_messages_cost_over_smpp(charging_on_delivery, make_user, db,
+                                                                         simulator, faulty_numbers, wait):
+    from tests.helpers import ApiClient
+    api = ApiClient(charging_on_delivery, make_user("admin")[1])
+    done = _send_to_three(api, wait)
+    assert (done["counts"]["delivered"], done["counts"]["failed"]) == (1, 2), done["counts"]  # refused, UNDELIV
+    assert _charged(db) == {OK: Decimal("0.1800")}  # neither the refused nor the UNDELIV one
+    assert done["cost"] == "0.1800"  # the campaign's cost is the ledger's
+    finance = ApiClient(charging_on_delivery, make_user("finance")[1])
+    _, report = finance.get(f"/api/v1/billing/report?month={_month()}&group_by=kind")
+    assert report["totals"]["sms_cost"] == "0.1800"

@@ -11,19 +11,19 @@ import pytest
 
 from billing.exceptions import InvalidTariff
 from billing.reports import GROUPINGS, monthly_report, summary_differences
-from tests.billing.conftest import utc
+from tests.billing.conftest import warsaw
 
 
 @pytest.fixture
 def september(add_tariff, charge):
     """Service set up on 1 September at 0.18/part, 400/month; from 16 September 0.20/part, 500/month."""
-    add_tariff(utc(2026, 9, 1), "0.18", monthly="400.00", setup="20000.00")
-    add_tariff(utc(2026, 9, 16), "0.20", monthly="500.00")
-    charge(utc(2026, 9, 3, 10), parts=1)
-    charge(utc(2026, 9, 15, 23, 59, 59), parts=2, encoding="ucs2")
-    charge(utc(2026, 9, 16, 0, 0, 0), parts=3, encoding="ucs2")
-    charge(utc(2026, 9, 30, 23, 59), parts=1)
-    charge(utc(2026, 10, 1, 0, 0), parts=5)  # October: not in September's report
+    add_tariff(warsaw(2026, 9, 1), "0.18", monthly="400.00", setup="20000.00")
+    add_tariff(warsaw(2026, 9, 16), "0.20", monthly="500.00")
+    charge(warsaw(2026, 9, 3, 10), parts=1)
+    charge(warsaw(2026, 9, 15, 23, 59, 59), parts=2, encoding="ucs2")
+    charge(warsaw(2026, 9, 16, 0, 0, 0), parts=3, encoding="ucs2")
+    charge(warsaw(2026, 9, 30, 23, 59), parts=1)
+    charge(warsaw(2026, 10, 1, 0, 0), parts=5)  # October: not in September's report
 
 
 def test_a_tariff_change_mid_month_prices_each_message_at_its_moment(db, settings, september):
@@ -73,7 +73,7 @@ def test_the_summary_equals_the_ledger(db, settings, september):
 
 def test_a_tariff_cannot_start_before_costs_already_recorded(add_tariff, september):
     with pytest.raises(InvalidTariff, match="re-price"):
-        add_tariff(utc(2026, 9, 20), "0.10")
+        add_tariff(warsaw(2026, 9, 20), "0.10")
 
 
 def test_the_api_answers_json_and_csv(finance_api, september):
@@ -142,13 +142,14 @@ def test_only_finance_and_admin_see_money(live_server, make_user, role, api, fin
 
 def test_a_correction_is_a_new_entry_and_changes_the_month(db, settings, finance_api, september):
     from sqlalchemy import text
-    entry_id = db.scalar(text("SELECT id FROM cost_entry WHERE charged_at = '2026-09-03 10:00+00'"))
+    entry_id = db.scalar(text("SELECT id FROM cost_entry WHERE charged_at = '2026-09-03 10:00+02'"))
     status, correction = finance_api.post("/api/v1/billing/corrections", {
         "corrects": entry_id, "amount": "-0.1800", "parts": -1, "note": "operator refunded a duplicate"})
     assert status == 201, correction
     assert db.scalar(text("SELECT amount FROM cost_entry WHERE id = :id"), {"id": entry_id}) == Decimal("0.1800")
-    from datetime import datetime, timezone
-    this_month = f"{datetime.now(timezone.utc):%Y-%m}"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    this_month = f"{datetime.now(ZoneInfo('Europe/Warsaw')):%Y-%m}"
     status, now_month = finance_api.get(f"/api/v1/billing/report?month={this_month}&group_by=kind")
     assert [(r["key"], r["messages"], r["parts"], r["amount"]) for r in now_month["rows"]] == [
         ("transactional", 0, -1, "-0.1800")]  # booked when it was made; September stays as invoiced
@@ -161,17 +162,71 @@ def test_a_correction_is_a_new_entry_and_changes_the_month(db, settings, finance
 
 def test_an_smsc_connection_with_its_own_tariff_is_charged_and_billed_by_it(db, settings, add_tariff, charge):
     from billing.ledger import create_tariff
-    add_tariff(utc(2026, 8, 1), "0.18", monthly="400.00")
-    create_tariff(db, None, valid_from=utc(2026, 8, 16), smsc="orange", price_per_part="0.15",
+    add_tariff(warsaw(2026, 8, 1), "0.18", monthly="400.00")
+    create_tariff(db, None, valid_from=warsaw(2026, 8, 16), smsc="orange", price_per_part="0.15",
                   monthly_fee="300.00", setup_fee="0", vat_rate="0.23", currency="PLN")
     db.commit()
     from billing.ledger import record_transactional_charge
     record_transactional_charge(db, phone="+48600000009", parts=2, encoding="gsm7", smsc_message_ids=["O1", "O2"],
-                                at=utc(2026, 8, 20), smsc="orange", billing=settings.billing)
+                                at=warsaw(2026, 8, 20), smsc="orange", billing=settings.billing)
     record_transactional_charge(db, phone="+48600000009", parts=2, encoding="gsm7", smsc_message_ids=["P1", "P2"],
-                                at=utc(2026, 8, 20), smsc="plus", billing=settings.billing)
+                                at=warsaw(2026, 8, 20), smsc="plus", billing=settings.billing)
     db.commit()
     report = monthly_report(db, "2026-08", "smsc", settings.billing)
     assert [(r.key, r.amount) for r in report.rows] == [("orange", Decimal("0.3000")), ("plus", Decimal("0.3600"))]
     # the general contract all month, orange's from the 16th: 16 of 31 days of 300
     assert [(f.smsc, f.amount) for f in report.fees] == [(None, Decimal("400.00")), ("orange", Decimal("154.84"))]
+
+
+def test_months_and_days_are_warsaw_calendar_months_and_days(db, settings, add_tariff, charge):
+    from tests.billing.conftest import utc
+    add_tariff(warsaw(2026, 9, 1), "0.18")
+    charge(utc(2026, 9, 30, 21, 59), parts=1)   # 23:59 on 30 September in Warsaw (CEST, UTC+2)
+    charge(utc(2026, 9, 30, 22, 30), parts=2)   # 00:30 on 1 October in Warsaw
+    charge(utc(2026, 10, 31, 22, 30), parts=3)  # 23:30 on 31 October (CET, UTC+1 after 25 October)
+    charge(utc(2026, 10, 31, 23, 30), parts=4)  # 00:30 on 1 November
+    october = monthly_report(db, "2026-10", "day", settings.billing)
+    assert october.timezone == "Europe/Warsaw"
+    assert [(r.key, r.parts) for r in october.rows] == [(date(2026, 10, 1), 2), (date(2026, 10, 31), 3)]
+    assert october.totals.parts == 5 and october.totals.sms_cost == Decimal("0.9000")
+    assert [(r.key, r.parts) for r in monthly_report(db, "2026-09", "day", settings.billing).rows] == [
+        (date(2026, 9, 30), 1)]
+    assert monthly_report(db, "2026-11", "day", settings.billing).totals.parts == 4
+    for month in (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)):
+        assert summary_differences(db, month) == []
+
+
+def test_the_fee_is_prorated_over_the_local_month_with_its_extra_autumn_hour(db, settings, add_tariff):
+    """October 2026 in Warsaw lasts 745 hours (clocks go back on the 25th); a tariff from local midnight on
+    the 16th was in force for 385 of them, the first one for 360."""
+    add_tariff(warsaw(2026, 10, 1), "0.18", monthly="400.00")
+    add_tariff(warsaw(2026, 10, 16), "0.20", monthly="500.00")
+    report = monthly_report(db, "2026-10", "kind", settings.billing)
+    assert [(f.period_from, f.period_to, f.amount) for f in report.fees] == [
+        (warsaw(2026, 10, 1), warsaw(2026, 10, 16), Decimal("193.29")),   # 400 × 360 / 745
+        (warsaw(2026, 10, 16), warsaw(2026, 11, 1), Decimal("258.39"))]   # 500 × 385 / 745
+    assert report.totals.subscription == Decimal("451.68")
+    assert report.totals.gross == report.totals.net + report.totals.vat
+
+
+def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_tariff, charge):
+    from dataclasses import replace
+
+    from sqlalchemy import text
+
+    from tests.billing.conftest import utc
+    add_tariff(warsaw(2026, 9, 1), "0.18")
+    charge(utc(2026, 9, 30, 22, 30), parts=2)  # September in UTC, October in Warsaw
+    in_utc = replace(settings.billing, timezone="UTC")
+    assert monthly_report(db, "2026-09", "day", in_utc).totals.parts == 2
+    assert db.scalar(text("SELECT timezone FROM billing_calendar")) == "UTC"
+    assert db.scalar(text("SELECT day FROM cost_summary")) == date(2026, 9, 30)
+    assert summary_differences(db, date(2026, 9, 1), "UTC") == []
+    charge(utc(2026, 9, 30, 23, 0), parts=1)  # summarised by the new calendar at once
+    assert monthly_report(db, "2026-09", "day", in_utc).totals.parts == 3
+
+    assert monthly_report(db, "2026-09", "day", settings.billing).totals.parts == 0
+    assert [(r.key, r.parts) for r in monthly_report(db, "2026-10", "day", settings.billing).rows] == [
+        (date(2026, 10, 1), 3)]
+    assert db.scalar(text("SELECT timezone FROM billing_calendar")) == "Europe/Warsaw"
+    assert summary_differences(db, date(2026, 10, 1)) == []

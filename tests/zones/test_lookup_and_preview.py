@@ -95,3 +95,56 @@ def test_preview_writes_nothing_and_refuses_bad_shapes(api):
     assert api.get("/api/v1/zones")[1]["features"] == []
     status, body = api.post("/api/v1/zones/preview", {"type": "Point", "coordinates": [16.9, 52.4]})
     assert status == 422 and "Point" in body["error"]["message"]
+
+
+def _circle(lon: float, lat: float, radius: float, vertices: int) -> dict:
+    ring = [[lon + radius * math.cos(2 * math.pi * k / vertices), lat + radius * math.sin(2 * math.pi * k / vertices)]
+            for k in range(vertices)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+def test_zone_list_counts_a_many_vertex_zone_like_its_preview_and_follows_edits(api, db):
+    """The list counts through zone pieces of ≤ 64 vertices (zone_part); residents on the cuts between
+    pieces, or on the zone's own edge, still count once, and an edited or archived zone is counted anew."""
+    from sqlalchemy import text
+
+    from subscribers.models import Subscriber, SubscriberLocation
+    big = _circle(16.95, 52.40, 0.02, 600)
+    status, body = api.post("/api/v1/zones", feature("Koło", big))
+    assert status == 201, body
+    zone_id = body["id"]
+    assert db.execute(text("SELECT count(*) FROM zone_part WHERE zone_id = :id"), {"id": zone_id}).scalar() > 5
+    # A 41 × 41 grid over the circle's box, every 0.001°: many points fall on the pieces' cut lines.
+    points = [(16.93 + i / 1000, 52.38 + j / 1000) for i in range(41) for j in range(41)]
+    db.add_all(Subscriber(phone=f"+4860200{n:04d}", status="active", source="import",
+                          locations=[SubscriberLocation(label="home", geom=f"SRID=4326;POINT({x} {y})")])
+               for n, (x, y) in enumerate(points))
+    db.commit()
+
+    def listed() -> int:
+        features = api.get("/api/v1/zones")[1]["features"]
+        return next((f["properties"]["subscribers"] for f in features if f["id"] == zone_id), None)
+    expected = api.post("/api/v1/zones/preview", big)[1]["subscribers"]
+    assert 1000 < expected < 41 * 41
+    assert listed() == expected
+
+    def move_to(geometry: dict) -> None:
+        status, body = api.call("PUT", f"/api/v1/zones/{zone_id}", {"type": "Feature", "properties": {},
+                                                                     "geometry": geometry})
+        assert status == 200, body
+    move_to(_circle(17.05, 52.40, 0.02, 600))  # east of every resident
+    assert listed() == 0
+    move_to(big)
+    assert listed() == expected
+    assert api.call("DELETE", f"/api/v1/zones/{zone_id}")[0] in (200, 204)
+    assert listed() is None
+
+
+def test_zones_are_listed_in_polish_alphabetical_order(api):
+    from tests.zones.shapes import square
+    names = ["Łazarz", "Żegrze", "Wilda", "Ostrów Tumski", "Śródka", "Stare Miasto", "Lawica", "Zielony Dębiec"]
+    for n, name in enumerate(names):
+        assert api.post("/api/v1/zones", feature(name, square(16.80 + n * 0.02, 52.40)))[0] == 201
+    polish = ["Lawica", "Łazarz", "Ostrów Tumski", "Stare Miasto", "Śródka", "Wilda", "Zielony Dębiec", "Żegrze"]
+    assert [f["properties"]["name"] for f in api.get("/api/v1/zones")[1]["features"]] == polish
+    assert [f["properties"]["name"] for f in api.get("/api/v1/zones.geojson")[1]["features"]] == polish

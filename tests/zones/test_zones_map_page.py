@@ -180,3 +180,82 @@ def test_finance_sees_the_zones_but_no_drawing_tools(page, api, make_user, login
     page.locator("#zones-editor-map .leaflet-overlay-pane path").click()
     expect(page.get_by_role("heading", name="Wilda")).to_be_visible()
     expect(page.get_by_role("button", name="Zapisz strefę")).to_be_hidden()
+
+
+def test_move_whole_zone_drags_every_vertex_by_the_same_amount(page, api, make_user, login):
+    square = [[16.90, 52.38], [16.94, 52.38], [16.94, 52.41], [16.90, 52.41], [16.90, 52.38]]
+    status, body = api.post("/api/v1/zones", {"type": "Feature", "properties": {"name": "Rataje"},
+                                              "geometry": {"type": "Polygon", "coordinates": [square]}})
+    assert status == 201, body
+    open_zones_page(page, login, make_user)
+    page.get_by_role("table", name="Strefy, ich kody SMS i aktywni subskrybenci").get_by_role("button",
+                                                                                              name="Rataje").click()
+    expect(page.get_by_role("heading", name="Rataje")).to_be_visible()
+    move = page.get_by_role("button", name="Przesuń")
+    move.click()
+    expect(move).to_have_attribute("aria-pressed", "true")
+
+    # Grab the zone in its middle (not at a corner: that would move one vertex) and drag it 80 px right,
+    # 50 px down.
+    start = pixel_of(page, 16.92, 52.395)
+    end = (start[0] + 80, start[1] + 50)
+    expected_shift = [a - b for a, b in zip(lat_lng_at(page, *end), lat_lng_at(page, *start))]
+    box = map_box(page)
+    page.mouse.move(box["x"] + start[0], box["y"] + start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + start[0] + 40, box["y"] + start[1] + 25, steps=5)
+    page.mouse.move(box["x"] + end[0], box["y"] + end[1], steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="Zapisz strefę").click()
+    expect(page.locator("#zones-status")).to_have_text("Strefa zapisana.")
+
+    zone = only_zone(api)
+    ring = zone["geometry"]["coordinates"][0][0]
+    assert zone["properties"]["name"] == "Rataje" and len(ring) == 5
+    # Every corner moved by the drag, in pixels of the current view and in degrees; the shape is the same.
+    for (old_lon, old_lat), (lon, lat) in zip(square, ring):
+        old_px, new_px = pixel_of(page, old_lon, old_lat), pixel_of(page, lon, lat)
+        assert math.dist((old_px[0] + 80, old_px[1] + 50), new_px) < PIXEL_TOLERANCE, (old_px, new_px)
+        assert lon - old_lon == pytest.approx(expected_shift[0], abs=1e-4)
+        assert lat - old_lat == pytest.approx(expected_shift[1], abs=1e-4)
+    assert expected_shift[0] > 0 > expected_shift[1]  # east and south
+
+
+def test_a_rectangle_with_a_colour_may_overlap_a_zone_and_hovering_tells_each_zones_facts(page, api, make_user,
+                                                                                          login):
+    open_zones_page(page, login, make_user)
+    centre = lat_lng_at(page, 450, 330)
+    status, _ = api.post("/api/v1/subscribers", {"phone": "+48601000002", "verified": True,
+                                                 "locations": [{"lat": centre[1], "lon": centre[0], "label": "dom"}]})
+    assert status == 201
+    only_old_town = lat_lng_at(page, 630, 300)  # inside Stare Miasto, outside the rectangle
+    draw_polygon(page, CORNERS)
+    page.get_by_label("Nazwa").fill("Stare Miasto")
+    page.get_by_role("button", name="Zapisz strefę").click()
+    expect(page.locator("#zones-status")).to_have_text("Strefa zapisana.")
+
+    # A rectangle (two corners dragged out) over the same place, in blue.
+    page.locator(".leaflet-pm-icon-rectangle").click()
+    click_on_map(page, [(380, 260), (560, 420)])
+    page.get_by_label("Nazwa").fill("Ostrów Tumski")
+    page.get_by_label("Kolor").fill("#1f5aa6")
+    page.get_by_role("button", name="Zapisz strefę").click()
+    expect(page.locator("#zones-status")).to_have_text("Strefa zapisana.")
+
+    zones = {f["properties"]["name"]: f for f in api.get("/api/v1/zones")[1]["features"]}
+    rect = zones["Ostrów Tumski"]
+    assert rect["properties"]["colour"] == "#1f5aa6"
+    ring = rect["geometry"]["coordinates"][0][0]
+    assert len(ring) == 5  # a rectangle: two longitudes, two latitudes
+    assert len({round(lon, 6) for lon, _ in ring}) == 2 and len({round(lat, 6) for _, lat in ring}) == 2
+    assert {z["properties"]["subscribers"] for z in zones.values()} == {1}  # the resident is in both
+    # Both drawn, the rectangle in its colour; hovering shows a zone's code and subscribers.
+    paths = page.locator("#zones-editor-map .leaflet-overlay-pane path")
+    expect(paths).to_have_count(2)
+    expect(page.locator('#zones-editor-map path[stroke="#1f5aa6"]')).to_have_count(1)
+    box, (x, y) = map_box(page), pixel_of(page, *only_old_town)  # where it is now, should the map have moved
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tooltip = page.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text("Stare Miasto")
+    expect(tooltip).to_contain_text("STAREMIASTO")
+    expect(tooltip.locator(".zone-info-count")).to_have_text("1")

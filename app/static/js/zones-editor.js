@@ -344,6 +344,7 @@
     var isNew = selected.id === null;
     var url = isNew ? this.root.dataset.urlCreate : this.root.dataset.urlZone + selected.id;
     this.el("zone-save").disabled = true;
+    this.el("zones-status").textContent = "";  /* the last save's word must not stand for this one */
     this.request(isNew ? "POST" : "PUT", url + repair, feature).then(function (saved) {
       if (isNew) { self.map.removeLayer(selected.layer); }
       self.selected = null;
@@ -361,6 +362,7 @@
     if (!this.selected || this.selected.id === null) { return; }
     var props = this.features[this.selected.id].properties, self = this, id = this.selected.id;
     if (!window.confirm(format(this.labels.confirmDelete, { name: props.name }))) { return; }
+    this.el("zones-status").textContent = "";
     this.request("DELETE", this.root.dataset.urlZone + id).then(function () {
       self.close();
       return self.reload().then(function () { self.el("zones-status").textContent = self.labels.deleted; });
@@ -390,6 +392,10 @@
   };
 
   function start() {
+    /* Colour swatches: set from data-colour here, as the Content-Security-Policy allows no style attributes. */
+    Array.prototype.forEach.call(document.querySelectorAll(".swatch[data-colour]"), function (el) {
+      el.style.background = el.getAttribute("data-colour");
+    });
     var root = document.getElementById("zones-editor");
     if (!root || typeof L === "undefined") { return; }
     window.syrenaZonesEditor = new ZonesEditor(root);
