@@ -9,7 +9,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from app.database import db
-from subscribers.gazetteer import geocoder_for
+from subscribers.geocoders import geocoder_for
 from subscribers.service import TOPICS, zone_code
 from zones.service import list_zones
 
@@ -58,7 +58,7 @@ def subscribe_page():
 def address_suggestions():
     """Autocomplete for the address field: at most 8 gazetteer addresses like what was typed."""
     typed = request.args.get("q", "")[:200]
-    geocoder = geocoder_for(current_app.config["SYRENA"].subscribers.geocoder)
+    geocoder = geocoder_for(current_app.config["SYRENA"].subscribers)
     matches = geocoder.suggest(db(), typed)
     return jsonify([{"label": m.label, "lat": m.lat, "lon": m.lon} for m in matches])
 

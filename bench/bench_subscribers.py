@@ -2,14 +2,15 @@
 geocoding typed addresses with one typo against them (pg_trgm), on a scratch database.
 
 Then keyword SMS end to end: MO injected into the bundled simulator at a steady rate, stored by
-`flask worker`, handled by `subscribers.jobs.handle_inbound_sms`, the reply submitted back.
+`flask worker`, handled in batches by `subscribers.jobs.handle_inbound_batch`, the replies submitted back.
 
 Targets (issue 4): import < 60 s; geocoding with one typo: median < 50 ms over 1,000 queries; 100 inbound
 keyword SMS per second handled end to end without backlog.
 Baseline in the same run: the same 1,000 addresses typed without a typo (the exact-match path).
 
     make bench BENCH_ARGS=subscribers     # GAZETTEER_POINTS=300000 GAZETTEER_QUERIES=1000 GAZETTEER_RUNS=3
-                                          # INBOUND_MESSAGES=1000 INBOUND_RATE=100 INBOUND_WORKERS=2
+                                          # INBOUND_RATE=100 INBOUND_SECONDS=30 INBOUND_RUNS=3 INBOUND_WORKERS=2
+                                          # SUBSCRIBERS_PARTS=inbound (or gazetteer) for one part only
 """
 from __future__ import annotations
 
@@ -31,9 +32,12 @@ sys.path.insert(0, str(ROOT))
 POINTS = int(os.environ.get("GAZETTEER_POINTS", "300000"))
 QUERIES = int(os.environ.get("GAZETTEER_QUERIES", "1000"))
 RUNS = int(os.environ.get("GAZETTEER_RUNS", "3"))
-INBOUND_MESSAGES = int(os.environ.get("INBOUND_MESSAGES", "1000"))
 INBOUND_RATE = float(os.environ.get("INBOUND_RATE", "100"))
+INBOUND_SECONDS = float(os.environ.get("INBOUND_SECONDS", "30"))
+INBOUND_RUNS = int(os.environ.get("INBOUND_RUNS", "3"))
 INBOUND_WORKERS = int(os.environ.get("INBOUND_WORKERS", "2"))
+# "gazetteer,inbound" (both); one of them alone for a quicker run.
+PARTS = set(os.environ.get("SUBSCRIBERS_PARTS", "gazetteer,inbound").split(","))
 INBOUND_TEXTS = ["ZAPISZ ul. Głogowska 77", "zapisz glogowksa 77", "START Grunwaldzka 38a", "POMOC", "DANE",
                  "STOP", "ZAPISZ Qwzx 5", "co to jest?"]
 NUMBERS_PER_STREET = 100
@@ -108,11 +112,62 @@ def _control(port: int, method: str, path: str, body: dict | None = None):
         return json.loads(response.read() or b"null")
 
 
-def inbound_keywords(env: dict[str, str], url: str) -> dict:
-    """INBOUND_MESSAGES keyword SMS from as many phones at INBOUND_RATE per second; when each reply reached
-    the SMSC, and how long after the last MO the last reply came (a backlog would show there)."""
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far: less at the mercy of a loaded machine than wall time."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _inbound_run(control_port: int, run: int, workers: list[int]) -> dict:
+    """One steady run: INBOUND_RATE MO per second for INBOUND_SECONDS, each from its own phone; then wait
+    for the replies and read when each reached the SMSC (the simulator stamps every submit_sm)."""
     from datetime import datetime
 
+    count = int(INBOUND_RATE * INBOUND_SECONDS)
+    phones = [f"+4860{run:01d}{n:06d}" for n in range(count)]
+    _control(control_port, "DELETE", "/messages")
+    cpu_before = _cpu_seconds(workers)
+    sent_at: dict[str, float] = {}
+    started = time.time()
+    for n, phone in enumerate(phones):
+        pause = started + n / INBOUND_RATE - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        sent_at[phone] = time.time()
+        _control(control_port, "POST", "/mo", {"from": phone, "to": "4800", "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)]})
+    last_mo = time.time()
+    replies: dict[str, float] = {}
+    deadline = time.monotonic() + 180
+    while len(replies) < count and time.monotonic() < deadline:
+        time.sleep(1.0)
+        for m in _control(control_port, "GET", "/messages"):
+            phone = "+" + m["destination_addr"].lstrip("+")
+            if phone in sent_at and phone not in replies:
+                replies[phone] = datetime.fromisoformat(m["received_at"].replace("Z", "+00:00")).timestamp()
+    worker_cpu = _cpu_seconds(workers) - cpu_before
+    latencies = sorted((replies[p] - sent_at[p]) * 1000 for p in replies)
+    offered = count / (last_mo - started)
+    # Handled per second: replies over the time from the first MO to the last reply. Without a backlog it
+    # equals the offered rate (the last reply comes a moment after the last MO).
+    handled = len(replies) / (max(replies.values()) - started) if replies else 0.0
+    return {
+        "messages": count, "replied": len(replies),
+        "offered_per_s": round(offered, 1), "handled_per_s": round(handled, 1),
+        "handled_over_offered": round(handled / offered, 3),
+        "backlog_s": round(max(replies.values()) - last_mo, 2) if replies else None,
+        "latency_ms_median": round(statistics.median(latencies), 1) if latencies else None,
+        "latency_ms_p95": round(statistics.quantiles(latencies, n=20)[18], 1) if len(latencies) > 20 else None,
+        # The workers' CPU (store MO, handle, reply, receipts) per MO; 1000 / this = MO/s one free core carries.
+        "worker_cpu_ms_per_mo": round(worker_cpu * 1000 / count, 2),
+        "load_average_1min": round(os.getloadavg()[0], 1),
+    }
+
+
+def inbound_keywords(env: dict[str, str], url: str) -> dict:
+    """Keyword SMS end to end at a steady INBOUND_RATE, INBOUND_RUNS times; medians over the runs."""
     from subscribers.gazetteer import import_address_points, read_address_file
     from syrena_core.db import session_scope
     from zones.service import create_zone
@@ -138,7 +193,11 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        procs += [subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+        # INBOUND_PROFILE=DIR: each worker's job thread profiled by pyinstrument (pip install pyinstrument).
+        profile = os.environ.get("INBOUND_PROFILE")
+        wrap = lambda n: (["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"]  # noqa: E731
+                          if profile else [])
+        procs += [subprocess.Popen([sys.executable, *wrap(n), "-m", "flask", "worker"], cwd=ROOT, env=env,
                                    stdout=open(logs / f"bench-inbound-worker{n}.log", "w"), stderr=subprocess.STDOUT)
                   for n in range(INBOUND_WORKERS)]
         deadline = time.monotonic() + 60
@@ -146,35 +205,12 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not bind")
             time.sleep(0.2)
-        phones = [f"+48609{n:06d}" for n in range(INBOUND_MESSAGES)]
-        sent_at: dict[str, float] = {}
-        started = time.time()
-        for n, phone in enumerate(phones):
-            due = started + n / INBOUND_RATE
-            pause = due - time.time()
-            if pause > 0:
-                time.sleep(pause)
-            sent_at[phone] = time.time()
-            _control(control_port, "POST", "/mo", {"from": phone, "to": "4800",
-                                                   "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)]})
-        last_mo = time.time()
-        replies: dict[str, float] = {}
-        deadline = time.monotonic() + 120
-        while len(replies) < INBOUND_MESSAGES and time.monotonic() < deadline:
-            for m in _control(control_port, "GET", "/messages"):
-                phone = "+" + m["destination_addr"].lstrip("+")
-                if phone in sent_at and phone not in replies:
-                    replies[phone] = datetime.fromisoformat(m["received_at"].replace("Z", "+00:00")).timestamp()
-            time.sleep(0.5)
-        latencies = sorted((replies[p] - sent_at[p]) * 1000 for p in replies)
-        return {
-            "messages": INBOUND_MESSAGES, "workers": INBOUND_WORKERS,
-            "offered_rate_per_s": round(INBOUND_MESSAGES / (last_mo - started), 1),
-            "replied": len(replies),
-            "reply_latency_ms_median": round(statistics.median(latencies), 1),
-            "reply_latency_ms_p95": round(statistics.quantiles(latencies, n=20)[18], 1),
-            "last_reply_after_last_mo_s": round(max(replies.values()) - last_mo, 2),
-        }
+        runs = [_inbound_run(control_port, run, [p.pid for p in procs[1:]]) for run in range(INBOUND_RUNS)]
+        summary = {key: statistics.median(r[key] for r in runs)
+                   for key in ("offered_per_s", "handled_per_s", "handled_over_offered", "backlog_s",
+                               "latency_ms_median", "latency_ms_p95", "worker_cpu_ms_per_mo")}
+        return {"workers": INBOUND_WORKERS, "rate": INBOUND_RATE, "seconds": INBOUND_SECONDS,
+                "median_of_runs": summary, "runs": runs}
     finally:
         for proc in procs:
             proc.terminate()
@@ -184,12 +220,81 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
                 proc.kill()
 
 
-def main() -> dict:
+def gazetteer_part(env: dict[str, str], url: str, rng: random.Random) -> dict:
+    """Import 300,000 points (RUNS times) and geocode QUERIES typed addresses with one typo."""
     from sqlalchemy import text
 
     from subscribers.gazetteer import GeocodeStatus, LocalGazetteer, street_key
-    from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, session_factory
+
+    streets = street_names(POINTS // NUMBERS_PER_STREET, rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "addresses.csv"
+        addresses = write_csv(data, streets, rng)
+        imports = []
+        for _ in range(RUNS):
+            with engine_for(url).begin() as c:
+                c.execute(text("TRUNCATE address_point"))
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "flask", "addresses", "import", str(data)], cwd=ROOT,
+                                  env=env, capture_output=True, text=True)
+            imports.append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise RuntimeError(done.stderr)
+    with engine_for(url).begin() as c:
+        c.execute(text("ANALYZE address_point"))
+        stored = c.execute(text("SELECT count(*) FROM address_point")).scalar()
+
+    sample = rng.sample(addresses, QUERIES)
+    gazetteer = LocalGazetteer()
+    session = session_factory(url)()
+    session.execute(text("SET jit = off"))
+
+    def timed(typed: list[str]) -> tuple[list[float], list]:
+        times, results = [], []
+        for q in typed:
+            t = time.perf_counter()
+            results.append(gazetteer.geocode(session, q))
+            times.append((time.perf_counter() - t) * 1000)
+        return times, results
+
+    exact_typed = [f"ul. {s} {n}" for s, n in sample]
+    typo_typed = [f"ul. {one_typo(s, rng)} {n}" for s, n in sample]
+    timed(exact_typed[:50])  # warm-up
+    exact_ms, _ = timed(exact_typed)
+    typo_ms, results = timed(typo_typed)
+    session.close()
+
+    def hit(result, street: str, number: str) -> bool:
+        wanted = f"{street} {number}, Poznań"
+        return any(m.label == wanted for m in result.matches)
+
+    found = sum(r.status == GeocodeStatus.FOUND and hit(r, s, n) for r, (s, n) in zip(results, sample))
+    offered = sum(hit(r, s, n) for r, (s, n) in zip(results, sample))
+    wrong = sum(r.status == GeocodeStatus.FOUND and not hit(r, s, n) for r, (s, n) in zip(results, sample))
+    quantile = statistics.quantiles(typo_ms, n=20)
+    return {
+        "points": stored,
+        "streets": len({street_key(s) for s in streets}),
+        "import_s_median": round(statistics.median(imports), 2),
+        "import_s_runs": [round(t, 2) for t in imports],
+        "import_points_per_s": round(stored / statistics.median(imports)),
+        "geocode_one_typo_ms_median": round(statistics.median(typo_ms), 2),
+        "geocode_one_typo_ms_p95": round(quantile[18], 2),
+        "geocode_exact_ms_median": round(statistics.median(exact_ms), 2),
+        "typo_over_exact_ratio": round(statistics.median(typo_ms) / statistics.median(exact_ms), 1),
+        "typo_queries": QUERIES,
+        "typo_found_right_address": found,
+        "typo_right_address_among_candidates": offered,
+        "typo_found_wrong_address": wrong,
+    }
+
+
+def main() -> dict:
+    from sqlalchemy import text
+
+    from syrena_core.config import get_settings, load_settings
+    from syrena_core.db import engine_for
     from syrena_core.queues import redis_connection
 
     if not REAL_ADDRESSES.exists():
@@ -209,69 +314,10 @@ def main() -> dict:
     try:
         subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        streets = street_names(POINTS // NUMBERS_PER_STREET, rng)
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp) / "addresses.csv"
-            addresses = write_csv(data, streets, rng)
-            imports = []
-            for _ in range(RUNS):
-                with engine_for(url).begin() as c:
-                    c.execute(text("TRUNCATE address_point"))
-                started = time.perf_counter()
-                done = subprocess.run([sys.executable, "-m", "flask", "addresses", "import", str(data)], cwd=ROOT,
-                                      env=env, capture_output=True, text=True)
-                imports.append(time.perf_counter() - started)
-                if done.returncode != 0:
-                    raise RuntimeError(done.stderr)
-        with engine_for(url).begin() as c:
-            c.execute(text("ANALYZE address_point"))
-            stored = c.execute(text("SELECT count(*) FROM address_point")).scalar()
-
-        sample = rng.sample(addresses, QUERIES)
-        gazetteer = LocalGazetteer()
-        session = session_factory(url)()
-        session.execute(text("SET jit = off"))
-
-        def timed(typed: list[str]) -> tuple[list[float], list]:
-            times, results = [], []
-            for q in typed:
-                t = time.perf_counter()
-                results.append(gazetteer.geocode(session, q))
-                times.append((time.perf_counter() - t) * 1000)
-            return times, results
-
-        exact_typed = [f"ul. {s} {n}" for s, n in sample]
-        typo_typed = [f"ul. {one_typo(s, rng)} {n}" for s, n in sample]
-        timed(exact_typed[:50])  # warm-up
-        exact_ms, _ = timed(exact_typed)
-        typo_ms, results = timed(typo_typed)
-        session.close()
-
-        def hit(result, street: str, number: str) -> bool:
-            wanted = f"{street} {number}, Poznań"
-            return any(m.label == wanted for m in result.matches)
-
-        found = sum(r.status == GeocodeStatus.FOUND and hit(r, s, n) for r, (s, n) in zip(results, sample))
-        offered = sum(hit(r, s, n) for r, (s, n) in zip(results, sample))
-        wrong = sum(r.status == GeocodeStatus.FOUND and not hit(r, s, n) for r, (s, n) in zip(results, sample))
-        quantile = statistics.quantiles(typo_ms, n=20)
-        inbound = inbound_keywords(env, url)
-        return {
-            "points": stored,
-            "streets": len({street_key(s) for s in streets}),
-            "import_s_median": round(statistics.median(imports), 2),
-            "import_s_runs": [round(t, 2) for t in imports],
-            "import_points_per_s": round(stored / statistics.median(imports)),
-            "geocode_one_typo_ms_median": round(statistics.median(typo_ms), 2),
-            "geocode_one_typo_ms_p95": round(quantile[18], 2),
-            "geocode_exact_ms_median": round(statistics.median(exact_ms), 2),
-            "typo_over_exact_ratio": round(statistics.median(typo_ms) / statistics.median(exact_ms), 1),
-            "typo_queries": QUERIES,
-            "typo_found_right_address": found,
-            "typo_right_address_among_candidates": offered,
-            "typo_found_wrong_address": wrong,
-            "inbound_keywords": inbound,
-        }
+        results = gazetteer_part(env, url, rng) if "gazetteer" in PARTS else {}
+        if "inbound" in PARTS:
+            results["inbound_keywords"] = inbound_keywords(env, url)
+        return results
     finally:
         engine_for(url).dispose()
         with admin.connect() as c:

@@ -8,7 +8,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -268,6 +268,9 @@ class Geocoder(Protocol):
     def geocode(self, session: Session, typed: str) -> GeocodeResult:
         """One match when the address is clear, up to three when it is not, none when nothing fits."""
 
+    def geocode_many(self, session: Session, typed: Sequence[str]) -> dict[str, GeocodeResult]:
+        """`geocode` of each text (a batch of keyword SMS), keyed by the text."""
+
     def suggest(self, session: Session, typed: str, limit: int = 8) -> list[AddressMatch]:
         """Addresses for an autocomplete list."""
 
@@ -285,6 +288,17 @@ SELECT min(street) AS street, house_key, min(house_number) AS house_number, min(
 FROM address_point WHERE street_key = :street AND house_key = ANY(:houses)
 GROUP BY street_key, house_key, lower(city)
 ORDER BY array_position(CAST(:houses AS text[]), house_key)
+""")
+# The same for a whole batch of typed addresses in one statement: q.n numbers the address, q.rank its
+# house-number variants in order of preference.
+_ADDRESSES_OF_MANY = text("""
+SELECT q.n, min(a.street) AS street, a.house_key, min(a.house_number) AS house_number, min(a.city) AS city,
+       ST_Y(ST_Centroid(ST_Collect(a.geom))) AS lat, ST_X(ST_Centroid(ST_Collect(a.geom))) AS lon
+FROM unnest(CAST(:ns AS int[]), CAST(:streets AS text[]), CAST(:houses AS text[]), CAST(:ranks AS int[]))
+     AS q(n, street, house, rank)
+JOIN address_point a ON a.street_key = q.street AND a.house_key = q.house
+GROUP BY q.n, q.rank, a.street_key, a.house_key, lower(a.city)
+ORDER BY q.n, q.rank
 """)
 
 _SIMILAR_STREETS = text("""
@@ -328,18 +342,57 @@ def _house_variants(house: str) -> list[str]:
 class LocalGazetteer:
     """The default geocoder: the address points imported into PostgreSQL."""
 
-    def geocode(self, session: Session, typed: str) -> GeocodeResult:
+    @staticmethod
+    def _before_lookup(typed: str) -> tuple[str, ParsedAddress, GeocodeResult | None]:
         typed = (typed or "").strip()[:200]
         parsed = parse_address(typed)
         if not parsed.street:
-            return GeocodeResult(typed, GeocodeStatus.NOT_FOUND)
+            return typed, parsed, GeocodeResult(typed, GeocodeStatus.NOT_FOUND)
         if parsed.house is None:
-            return GeocodeResult(typed, GeocodeStatus.NO_NUMBER)
+            return typed, parsed, GeocodeResult(typed, GeocodeStatus.NO_NUMBER)
+        return typed, parsed, None
+
+    @staticmethod
+    def _exact(typed: str, rows: Sequence[Any]) -> GeocodeResult:
+        first_house = rows[0].house_key
+        return _result(typed, [_match(r, 1.0) for r in rows if r.house_key == first_house])
+
+    def geocode(self, session: Session, typed: str) -> GeocodeResult:
+        typed, parsed, early = self._before_lookup(typed)
+        if early is not None:
+            return early
         houses = _house_variants(parsed.house)
         exact = session.execute(_ADDRESSES_OF, {"street": parsed.street, "houses": houses}).all()
         if exact:
-            first_house = exact[0].house_key
-            return _result(typed, [_match(r, 1.0) for r in exact if r.house_key == first_house])
+            return self._exact(typed, exact)
+        return self._inexact(session, typed, parsed)
+
+    def geocode_many(self, session: Session, typed: Sequence[str]) -> dict[str, GeocodeResult]:
+        """Addresses typed right (most of them) are found together in one statement; the rest one by one."""
+        results: dict[str, GeocodeResult] = {}
+        lookups: dict[str, tuple[str, ParsedAddress]] = {}
+        for original in dict.fromkeys(typed):
+            clean, parsed, early = self._before_lookup(original)
+            if early is not None:
+                results[original] = early
+            else:
+                lookups[original] = (clean, parsed)
+        if lookups:
+            ns, streets, houses, ranks = [], [], [], []
+            for n, (_clean, parsed) in enumerate(lookups.values()):
+                for rank, house in enumerate(_house_variants(parsed.house)):
+                    ns.append(n), streets.append(parsed.street), houses.append(house), ranks.append(rank)
+            found: dict[int, list[Any]] = {}
+            for row in session.execute(_ADDRESSES_OF_MANY, {"ns": ns, "streets": streets, "houses": houses,
+                                                            "ranks": ranks}):
+                found.setdefault(row.n, []).append(row)
+            for n, (original, (clean, parsed)) in enumerate(lookups.items()):
+                results[original] = (self._exact(clean, found[n]) if n in found
+                                     else self._inexact(session, clean, parsed))
+        return results
+
+    def _inexact(self, session: Session, typed: str, parsed: ParsedAddress) -> GeocodeResult:
+        houses = _house_variants(parsed.house)
         streets = session.execute(_SIMILAR_STREETS, {"street": parsed.street}).all()
         if not streets:
             return GeocodeResult(typed, GeocodeStatus.NOT_FOUND)
@@ -370,12 +423,6 @@ class LocalGazetteer:
             return []
         rows = session.execute(_SUGGEST, {"key": key, "prefix": key.replace("%", "") + "%", "limit": limit}).all()
         return [_match(r, float(r.score)) for r in rows]
-
-
-def geocoder_for(backend: str) -> Geocoder:
-    if backend == "local":
-        return LocalGazetteer()
-    raise ValueError(f"[subscribers] geocoder: unknown backend {backend!r}; the one available is 'local'")
 
 
 def gazetteer_size(session: Session) -> int:

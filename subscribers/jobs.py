@@ -1,28 +1,33 @@
-"""RQ jobs of the subscribers package: keyword SMS from residents, and verification codes.
+"""RQ jobs of the subscribers package: keyword SMS from residents, verification codes, and the periodic
+erasure of personal data whose retention ended.
 
 They run inside `flask worker`, which holds the SMPP session, take ids (and, for a code, the code
-itself: it is never stored in plain), build their own database sessions, and send exactly one SMS.
+itself: it is never stored in plain), build their own database sessions, and send exactly one SMS per
+code or inbound message.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from billing.ledger import record_transactional_charge
+from billing.ledger import record_transactional_charges
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from smsc_gateway.models import InboundMessage
 from subscribers.exceptions import InvalidPhoneNumber
-from subscribers.gazetteer import geocoder_for
-from subscribers.keywords import parse_command
-from subscribers.models import VerificationCode
+from subscribers.geocoders import geocoder_for
+from subscribers.keywords import Command, parse_command
+from subscribers.models import AddressChoice, VerificationCode
 from subscribers.phones import mask_phone, normalise_phone
-from subscribers.service import purge_unsubscribed
-from subscribers.sms import failure_reply, handle_command
+from subscribers.service import purge_unsubscribed, zone_codes_of_subscribers
+from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
-from syrena_core.config import get_settings
+from syrena_core import metrics
+from syrena_core.config import Settings, get_settings
 from syrena_core.db import session_scope, utcnow
-from syrena_core.queues import TRANSACTIONAL, queue
+from syrena_core.queues import INFO, TRANSACTIONAL, queue, redis_connection
 
 log = logging.getLogger("syrena.subscribers.jobs")
 
@@ -50,46 +55,126 @@ def _send_one(ref: int, phone: str, text: str) -> SendResult:
     return result
 
 
-def _charge(url: str, phone: str, result: SendResult) -> None:
-    if result.accepted:
+def _charge(url: str, charges: Sequence[tuple[str, SendResult]]) -> None:
+    """Record what the SMSC accepted, all in one transaction."""
+    accepted = [{"phone": phone, "parts": r.parts, "encoding": r.encoding, "smsc_message_ids": r.smsc_message_ids,
+                 "smsc": r.smsc or None} for phone, r in charges if r.accepted]
+    if accepted:
         with session_scope(url) as session:
-            record_transactional_charge(session, phone=phone, parts=result.parts, encoding=result.encoding,
-                                        smsc_message_ids=result.smsc_message_ids, at=utcnow())
+            record_transactional_charges(session, accepted, at=utcnow())
 
 
-def handle_inbound_sms(inbound_message_id: int) -> str | None:
-    """Act on a keyword SMS and answer it once. Returns the reply (None when the SMS is ignored)."""
-    settings = get_settings()
-    url = settings.database.url
-    with session_scope(url) as session:
-        # The row lock and handled_at make a redelivered job a no-op: one SMS, one reply.
-        message = session.scalar(select(InboundMessage).where(InboundMessage.id == inbound_message_id)
-                                 .with_for_update())
-        if message is None or message.handled_at is not None:
-            return None
-        message.handled_at = utcnow()
-        phone = _sender_phone(message.source_addr)
-        if phone is None or _is_binary(message.data_coding):
-            log.info("inbound %s ignored: %s", inbound_message_id,
-                     "binary data_coding" if phone else "sender is no phone number")
-            return None
-        command = parse_command(message.text)
+# ------------------------------------------------------------------ keyword SMS
+
+@dataclass(frozen=True)
+class Answer:
+    inbound_id: int
+    phone: str
+    text: str
+
+
+# Under a backlog the queue holds many small jobs (one per batch the MO writer stored). The first to run also
+# takes up to this many messages stored after its own, which their jobs then find handled: batches grow
+# exactly when messages wait, and a batch's fixed cost is paid once for all of them.
+TAKE_AHEAD = 200
+
+
+def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int]
+           ) -> list[tuple[InboundMessage, str, Command]]:
+    """Lock the unhandled messages and mark them handled (a redelivered job finds nothing to do: one SMS,
+    one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken."""
+    rows = list(session.scalars(select(InboundMessage).where(InboundMessage.id.in_(list(inbound_ids)),
+                                                             InboundMessage.handled_at.is_(None))
+                                .order_by(InboundMessage.id).with_for_update()))
+    if take_ahead and inbound_ids:
+        last = max(inbound_ids)
+        # By primary key range (no scan of old messages); rows another worker holds are its own to answer.
+        rows += session.scalars(select(InboundMessage).where(InboundMessage.id > last,
+                                                             InboundMessage.id <= last + take_ahead,
+                                                             InboundMessage.handled_at.is_(None))
+                                .order_by(InboundMessage.id).with_for_update(skip_locked=True))
+    claimed.extend(r.id for r in rows if r.id not in claimed)
+    now, work = utcnow(), []
+    for row in rows:
+        row.handled_at = now
+        phone = _sender_phone(row.source_addr)
+        if phone is None or _is_binary(row.data_coding):
+            log.info("inbound %s ignored: %s", row.id, "binary data_coding" if phone else "sender is no phone number")
+            continue
+        work.append((row, phone, parse_command(row.text)))
+    return work
+
+
+def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings: Settings) -> list[str]:
+    config = settings.subscribers
+    batch = KeywordBatch(session, geocoder_for(config), config.consent_version, config.address_choice_minutes,
+                         [(phone, command) for _row, phone, command in work])
+    replies: list[Reply] = [handle_command(batch, phone, command) for _row, phone, command in work]
+    session.flush()
+    zones = zone_codes_of_subscribers(session, [r.zones_of.id for r in replies if r.zones_of is not None])
+    return [r.render(zones.get(r.zones_of.id, []) if r.zones_of is not None else ()) for r in replies]
+
+
+def _answer(session, inbound_ids: Sequence[int], settings: Settings, isolate: bool, take_ahead: int = 0,
+            claimed: list[int] | None = None) -> list[Answer]:
+    work = _claim(session, inbound_ids, take_ahead, claimed if claimed is not None else [])
+    if not work:
+        return []
+    if not isolate:
+        texts = _replies(session, work, settings)
+    else:
         try:
             # A savepoint: a failing command changes nothing, yet the SMS is marked handled and answered.
             with session.begin_nested():
-                reply = handle_command(session, phone, command, geocoder_for(settings.subscribers.geocoder),
-                                       settings.subscribers.consent_version)
+                texts = _replies(session, work, settings)
         except Exception:
-            log.exception("inbound %s: the %s command failed", inbound_message_id, command.keyword.value)
-            reply = failure_reply(command.language)
-        message.reply = reply.text
-    log.info("inbound %s from %s: %s", inbound_message_id, mask_phone(phone), command.keyword.value)
-    result = _send_one(inbound_message_id, phone, reply.text)
-    if not result.accepted:
-        log.warning("reply to inbound %s refused by the SMSC: %s", inbound_message_id, result.error)
-    _charge(url, phone, result)
-    return reply.text
+            log.exception("inbound %s: the %s command failed", work[0][0].id, work[0][2].keyword.value)
+            texts = [failure_reply(command.language).render() for _row, _phone, command in work]
+    answers = []
+    for (row, phone, command), text in zip(work, texts):
+        row.reply = text
+        answers.append(Answer(row.id, phone, text))
+        log.info("inbound %s from %s: %s", row.id, mask_phone(phone), command.keyword.value)
+        metrics.INBOUND.labels(command.keyword.value).inc()
+    return answers
 
+
+def handle_inbound_batch(inbound_message_ids: Sequence[int], take_ahead: int = TAKE_AHEAD) -> dict[int, str]:
+    """Act on keyword SMS and answer each once; returns the replies by inbound id (none for ignored ones).
+
+    The batch (with up to `take_ahead` waiting messages stored after it) is handled in one transaction;
+    should any message fail, the batch is rolled back and its messages handled one by one, so the others
+    still get their answers and the failing one an apology."""
+    settings = get_settings()
+    url = settings.database.url
+    ids = list(inbound_message_ids)
+    claimed: list[int] = list(ids)
+    try:
+        with session_scope(url) as session:
+            answers = _answer(session, ids, settings, isolate=False, take_ahead=take_ahead, claimed=claimed)
+    except Exception:
+        log.exception("answering %d inbound SMS together failed; answering them one by one", len(claimed))
+        answers = []
+        for inbound_id in claimed:
+            with session_scope(url) as session:
+                answers += _answer(session, [inbound_id], settings, isolate=True)
+    if answers:
+        results = {r.ref: r for r in active_gateway().send(
+            [OutboundSms(ref=a.inbound_id, destination=a.phone, text=a.text) for a in answers])}
+        for a in answers:
+            if not results[a.inbound_id].accepted:
+                log.warning("reply to inbound %s refused by the SMSC: %s", a.inbound_id,
+                            results[a.inbound_id].error)
+        _charge(url, [(a.phone, results[a.inbound_id]) for a in answers])
+    return {a.inbound_id: a.text for a in answers}
+
+
+def handle_inbound_sms(inbound_message_id: int) -> str | None:
+    """One keyword SMS: its reply (None when the SMS is ignored or was handled before)."""
+    return handle_inbound_batch([inbound_message_id], take_ahead=0).get(inbound_message_id)
+
+
+# ------------------------------------------------------------------ verification codes
 
 def send_verification_code(verification_id: int, code: str, language: str) -> bool:
     """Text the code; nothing is sent for a request that was used or replaced meanwhile."""
@@ -104,7 +189,7 @@ def send_verification_code(verification_id: int, code: str, language: str) -> bo
     if not result.accepted:
         log.warning("verification %s to %s refused by the SMSC: %s", verification_id, mask_phone(phone),
                     result.error)
-    _charge(url, phone, result)
+    _charge(url, [(phone, result)])
     return result.accepted
 
 
@@ -115,8 +200,26 @@ def enqueue_verification_code(verification_id: int, code: str, language: str) ->
         result_ttl=0, failure_ttl=RESULT_TTL, description=f"verification code {verification_id}")
 
 
+# ------------------------------------------------------------------ retention
+
+PURGE_DUE_KEY = "syrena:subscribers:purge-due"
+
+
 def purge_expired_personal_data() -> int:
-    """Erase those whose retention after unsubscribing has ended (their opt-out stays)."""
+    """Erase those whose retention after unsubscribing has ended (their opt-out stays), and address lists
+    offered by SMS that nobody picked from in time. Returns how many subscribers were erased."""
     settings = get_settings()
     with session_scope(settings.database.url) as session:
+        session.execute(delete(AddressChoice).where(AddressChoice.expires_at <= utcnow()))
         return purge_unsubscribed(session, settings.subscribers.retention_days)
+
+
+def enqueue_purge_when_due(settings: Settings) -> bool:
+    """Called by every worker's heartbeat every few seconds; enqueues the erasure at most once per
+    `[subscribers] purge_every_minutes` across all workers sharing the Redis (the key expires then)."""
+    redis = redis_connection(settings.redis.url)
+    if not redis.set(PURGE_DUE_KEY, "1", nx=True, ex=max(60, settings.subscribers.purge_every_minutes * 60)):
+        return False
+    queue(INFO, settings.redis.url).enqueue(purge_expired_personal_data, job_timeout=600, result_ttl=RESULT_TTL,
+                                            description="erase personal data whose retention ended")
+    return True

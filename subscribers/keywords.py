@@ -16,6 +16,7 @@ class Keyword(str, enum.Enum):
     UNSUBSCRIBE = "unsubscribe"
     HELP = "help"
     STATUS = "status"
+    CHOICE = "choice"      # a bare "2": which of the numbered candidate addresses
     UNKNOWN = "unknown"
     EMPTY = "empty"
 
@@ -29,6 +30,8 @@ KEYWORDS: dict[str, tuple[Keyword, str | None]] = {
     "dane": (Keyword.STATUS, "pl"), "status": (Keyword.STATUS, None),
 }
 _POLISH_LETTERS = re.compile(r"[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
+# "2", "2)", "nr 2", "#2": the number of a candidate from an earlier reply.
+CHOICE_NUMBER = re.compile(r"^(?:nr\.?|no\.?|#)?\s*([1-9])\s*[).]?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ def parse_command(text: str | None) -> Command:
     text = (text or "").replace("\x00", " ").strip()
     if not text:
         return Command(Keyword.EMPTY)
+    choice = CHOICE_NUMBER.match(text)
+    if choice:
+        return Command(Keyword.CHOICE, choice.group(1))
     first, *rest_list = re.split(r"\s+", text, maxsplit=1)
     rest = rest_list[0] if rest_list else ""
     found = _keyword_of(first)

@@ -121,3 +121,15 @@ class SuppressedPhone(Base):
 
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     suppressed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AddressChoice(Base):
+    """The candidates an ambiguous address SMS was answered with, numbered 1-3: the resident picks one by
+    texting its number back. Kept in the database (not only a cache) so any worker can take the answer."""
+    __tablename__ = "address_choice"
+
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)  # E.164
+    language: Mapped[str] = mapped_column(String(5))
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)   # [{"label", "lat", "lon"}, ...]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -160,43 +160,57 @@ def find_subscriber(session: Session, phone: str) -> Subscriber | None:
                           .options(selectinload(Subscriber.locations)))
 
 
+# "Look the subscriber up": callers that read the subscribers of a whole batch at once pass theirs instead.
+_LOOK_UP: Any = object()
+
+
 def subscribe(session: Session, phone: str, locations: Sequence[NewLocation], *, language: str, source: str,
-              consent_version: str, topics: Sequence[str] = (), replace_locations: bool = True) -> Subscriber:
+              consent_version: str, topics: Sequence[str] = (), replace_locations: bool = True,
+              subscriber: Subscriber | None = _LOOK_UP, suppressed: bool = True, flush: bool = True) -> Subscriber:
     """A resident who proved the phone (a code, or an SMS from it): active at once. An earlier opt-out
     is lifted, because this is the owner asking. `replace_locations` false adds to the places they had
-    (an SMS names one more place); true sets them (the web form shows them all)."""
+    (an SMS names one more place); true sets them (the web form shows them all). A caller that knows the
+    phone is not suppressed says so (`suppressed=False`) and saves a statement."""
     if not locations:
         raise InvalidLocation("at least one location is required")
     now = utcnow()
-    subscriber = find_subscriber(session, phone)
+    if subscriber is _LOOK_UP:
+        subscriber = find_subscriber(session, phone)
+    replace = subscriber is None or replace_locations or subscriber.status != SubscriberStatus.ACTIVE.value
+    kept = [] if replace else list(subscriber.locations)
+    added: list[NewLocation] = []
+    for location in locations:
+        if not any(location.same_place(row) for row in kept) and location not in added:
+            added.append(location)
+    # Checked before anything changes: a refused request leaves the subscriber as it was.
+    if len(kept) + len(added) > MAX_LOCATIONS:
+        raise InvalidLocation(f"at most {MAX_LOCATIONS} places")
     if subscriber is None:
         subscriber = Subscriber(phone=phone, source=source, locations=[])
         session.add(subscriber)
-    was_active = subscriber.status == SubscriberStatus.ACTIVE.value
-    if replace_locations or not was_active:
+    elif replace and subscriber.locations:
         subscriber.locations = []
         session.flush()
-    for location in locations:
-        if not any(location.same_place(row) for row in subscriber.locations):
-            subscriber.locations.append(location.to_row())
-    if len(subscriber.locations) > MAX_LOCATIONS:
-        raise InvalidLocation(f"at most {MAX_LOCATIONS} places")
+    subscriber.locations.extend(location.to_row() for location in added)
     subscriber.language = language if language in LANGUAGES else "pl"
     subscriber.topics = [t for t in dict.fromkeys(topics) if t in TOPICS]
     subscriber.status = SubscriberStatus.ACTIVE.value
     subscriber.verified_at = now
     subscriber.consent_version, subscriber.consent_at = consent_version, now
     subscriber.unsubscribed_at = None
-    session.execute(delete(SuppressedPhone).where(SuppressedPhone.phone_hash == phone_hash(phone)))
-    session.flush()
+    if suppressed:
+        session.execute(delete(SuppressedPhone).where(SuppressedPhone.phone_hash == phone_hash(phone)))
+    if flush:
+        session.flush()
     return subscriber
 
 
-def unsubscribe(session: Session, phone: str) -> bool:
+def unsubscribe(session: Session, phone: str, subscriber: Subscriber | None = _LOOK_UP) -> bool:
     """Stop everything to this phone, now and forever (the suppression outlives the personal data).
     Returns whether there was an active subscription."""
     suppress(session, phone)
-    subscriber = find_subscriber(session, phone)
+    if subscriber is _LOOK_UP:
+        subscriber = find_subscriber(session, phone)
     if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED.value:
         return False
     was_active = subscriber.status == SubscriberStatus.ACTIVE.value
@@ -216,6 +230,23 @@ WHERE l.subscriber_id = :sid
 def zones_of_subscriber(session: Session, subscriber_id: int) -> list[Zone]:
     ids = session.scalars(_ZONES_OF_SUBSCRIBER, {"sid": subscriber_id}).all()
     return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name))) if ids else []
+
+
+_ZONE_CODES_OF_SUBSCRIBERS = text("""
+SELECT DISTINCT l.subscriber_id, z.name, z.code FROM subscriber_location l
+JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
+WHERE l.subscriber_id = ANY(:ids)
+ORDER BY l.subscriber_id, z.name
+""")
+
+
+def zone_codes_of_subscribers(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The codes of the zones each subscriber's places fall in (by zone name), for many at once."""
+    codes: dict[int, list[str]] = {}
+    if subscriber_ids:
+        for sid, _name, code in session.execute(_ZONE_CODES_OF_SUBSCRIBERS, {"ids": list(subscriber_ids)}):
+            codes.setdefault(sid, []).append(code)
+    return codes
 
 
 def zones_at(session: Session, lat: float, lon: float) -> list[Zone]:

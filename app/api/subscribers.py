@@ -2,6 +2,8 @@
 without a token: request a code for a subscription, a cancellation or a data export; confirm it."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any
 
 from flask import current_app, g, jsonify, request
@@ -23,7 +25,8 @@ from subscribers.exceptions import (
     SubscriberSuppressed,
     VerificationUnavailable,
 )
-from subscribers.gazetteer import GeocodeStatus, geocoder_for
+from subscribers.gazetteer import GeocodeStatus
+from subscribers.geocoders import geocoder_for
 from subscribers.jobs import enqueue_verification_code
 from subscribers.models import SubscriberSource, VerificationPurpose
 from subscribers.phones import normalise_mobile
@@ -101,7 +104,7 @@ def _place(raw: Any, label: str) -> NewLocation:
     address = raw.get("address")
     if not isinstance(address, str) or not address.strip():
         raise InvalidLocation("give an address or a location {lat, lon}")
-    result = geocoder_for(_limits().geocoder).geocode(db(), address)
+    result = geocoder_for(_limits()).geocode(db(), address)
     if result.status == GeocodeStatus.FOUND:
         match = result.found
         return NewLocation(label=label, address=match.label, lat=match.lat, lon=match.lon)
@@ -193,6 +196,10 @@ def verify_code():
         return jsonify({"action": "unsubscribed", "status": "unsubscribed"})
     if pending.purpose == VerificationPurpose.EXPORT.value:
         data = personal_data(session, phone)
+        # Personal data left the system: audited (the resident is the requester; the phone as its hash).
+        record(session, "subscriber.export", None, "subscriber", None,
+               {"phone_sha256": hashlib.sha256(phone.encode()).hexdigest(), "by": "subscriber"})
+        session.commit()
         return jsonify({"action": "export", "data": data})
     request_data = pending.request
     places = [NewLocation(**loc) for loc in request_data["locations"]]

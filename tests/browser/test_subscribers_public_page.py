@@ -66,3 +66,41 @@ def test_the_page_speaks_english_when_chosen(phone_page, two_zones):
     page.wait_for_url("**/subscribe/")
     assert page.locator("h1").inner_text() == "SMS alerts for where you live"
     assert page.get_by_label("Mobile phone number").first.is_visible()
+
+
+def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_page(phone_page, worker, code_for, db,
+                                                                                   gazetteer, two_zones):
+    page = phone_page
+    page.goto("/subscribe/")
+    page.get_by_label("Numer telefonu komórkowego").first.fill("601 234 567")
+    # The map opens on Poznań (52.4064, 16.9252) at zoom 12: ~0.000343° of longitude and ~0.000209° of
+    # latitude a pixel. 87 px right and 78 px down is about (52.390, 16.955), inside the east zone.
+    box = page.locator("#pin-map").bounding_box()
+    page.locator("#pin-map").click(position={"x": box["width"] / 2 + 87, "y": box["height"] / 2 + 78})
+    status = page.locator("#pin-status").inner_text()
+    assert status.startswith("Zaznaczono miejsce: ")
+    lat, lon = (float(v) for v in status.split(": ")[1].split(", "))
+    assert abs(lat - 52.390) < 0.003 and abs(lon - 16.955) < 0.003
+    page.get_by_label("Drugie miejsce, opcjonalnie (praca, szkoła)").fill("Głogowska 77")
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Wyślij mi kod").click()
+    page.get_by_label("Kod z SMS-a").fill(code_for(PHONE))
+    page.get_by_role("button", name="Potwierdź").click()
+    page.locator("#result-zones li").first.wait_for()
+    assert sorted(page.locator("#result-zones li").all_inner_texts()) == ["Wschód (WSCHOD)", "Zachód (ZACHOD)"]
+
+    page.locator("#manage-phone").fill("601234567")
+    page.get_by_role("button", name="Pokaż moje dane").click()
+    page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=1))
+    page.get_by_role("button", name="Potwierdź").click()
+    page.locator("#result-data").wait_for()
+    assert page.locator("#result-heading").inner_text() == "Wszystko, co przechowujemy o Twoim numerze:"
+    assert "Głogowska 77" in page.locator("#result-data").inner_text()
+
+    page.get_by_role("button", name="Wypisz mnie").click()
+    page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=2))
+    page.get_by_role("button", name="Potwierdź").click()
+    page.get_by_text("Wypisano. Nie dostaniesz więcej wiadomości.").wait_for()
+    db.expire_all()
+    subscriber = db.scalar(select(Subscriber).where(Subscriber.phone == PHONE))
+    assert subscriber.status == "unsubscribed" and len(subscriber.locations) == 2

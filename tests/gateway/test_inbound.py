@@ -12,10 +12,12 @@ LONG_GSM = "START " + "Wielkopolska 12 " * 15
 LONG_UCS2 = "ZAPISZ ul. Święty Marcin 80/82, Poznań — " * 4
 
 
-def _handler_jobs(redis_url: str) -> list[tuple]:
+def _handled_ids(redis_url: str) -> list[int]:
+    """The inbound ids handed to the keyword handler (a job takes the batch that arrived together)."""
     redis = redis_connection(redis_url)
     jobs = Job.fetch_many([k.decode().split(":", 2)[2] for k in redis.keys("rq:job:*")], connection=redis)
-    return sorted(j.args for j in jobs if j is not None and j.func_name == "subscribers.jobs.handle_inbound_sms")
+    return sorted(i for j in jobs if j is not None and j.func_name == "subscribers.jobs.handle_inbound_batch"
+                  for i in j.args[0])
 
 
 @pytest.mark.parametrize("sar", [False, True], ids=["udh", "sar"])
@@ -34,4 +36,4 @@ def test_long_mo_is_joined_stored_and_handed_to_the_keyword_handler(
     rows = wait(lambda: len(stored()) == 3 and stored(), 30, "three inbound messages")
     assert {(r.source_addr, r.text, r.data_coding) for r in rows} == {
         ("+48601111111", LONG_GSM, 0), ("+48601222222", LONG_UCS2, 8), ("+48601333333", "STOP", 0)}
-    wait(lambda: _handler_jobs(gateway_redis_url) == sorted((r.id,) for r in rows), 20, "one handler job per MO")
+    wait(lambda: _handled_ids(gateway_redis_url) == sorted(r.id for r in rows), 20, "every MO handed to the handler once")

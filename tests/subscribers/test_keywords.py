@@ -20,6 +20,12 @@ from subscribers.keywords import Keyword, parse_command
     ("help", Keyword.HELP, "", "en"),
     ("DANE", Keyword.STATUS, "", "pl"),
     ("Status", Keyword.STATUS, "", None),
+    # A candidate picked by its number from an ambiguous address's list: no language of its own.
+    ("2", Keyword.CHOICE, "2", None),
+    (" 3) ", Keyword.CHOICE, "3", None),
+    ("nr 1", Keyword.CHOICE, "1", None),
+    ("ZAPISZ 2", Keyword.SUBSCRIBE, "2", "pl"),
+    ("12", Keyword.UNKNOWN, "12", None),
 ])
 def test_keywords_are_recognised_whatever_the_spelling(text, keyword, argument, language):
     command = parse_command(text)

@@ -49,6 +49,19 @@ def test_a_pin_on_the_map_is_enough(public, worker, code_for, two_zones):
     assert [z["name"] for z in body["zones"]] == ["Wschód"]
 
 
+def test_subscribing_again_with_a_new_code_changes_the_places_language_and_topics(public, worker, code_for, db,
+                                                                                 gazetteer, two_zones):
+    public.post(SUBSCRIBE, {"phone": PHONE, "address": "Głogowska 77", "topics": ["water"]})
+    assert public.post(VERIFY, {"phone": PHONE, "code": code_for(PHONE)})[0] == 200
+    assert public.post(SUBSCRIBE, {"phone": PHONE, "location": {"lat": 52.39, "lon": 16.95}, "language": "en",
+                                   "topics": ["traffic"]})[0] == 202
+    assert _subscriber(db).topics == ["water"]  # unchanged until the new code comes back
+    status, body = public.post(VERIFY, {"phone": PHONE, "code": code_for(PHONE, already=1)})
+    assert status == 200 and [z["name"] for z in body["zones"]] == ["Wschód"]
+    subscriber = _subscriber(db)
+    assert (subscriber.language, subscriber.topics, len(subscriber.locations)) == ("en", ["traffic"], 1)
+
+
 def test_a_wrong_code_five_times_kills_the_code(public, worker, code_for, db, gazetteer, two_zones):
     public.post(SUBSCRIBE, {"phone": PHONE, "address": "Głogowska 77"})
     code = code_for(PHONE)

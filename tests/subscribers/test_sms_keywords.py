@@ -81,8 +81,60 @@ def test_status_help_and_nonsense_each_get_one_reply(send_mo, sms_to, wait, gaze
     assert len(sms_to(PHONE)) == 5
 
 
+def test_stop_and_status_answer_in_the_language_the_resident_subscribed_in(send_mo, gazetteer, two_zones):
+    """STOP and STATUS are words of both languages: they are answered in the language of the START/ZAPISZ."""
+    assert "subscribed" in send_mo(PHONE, "START Głogowska 77").reply
+    assert send_mo(PHONE, "status").reply.startswith("Syrena: subscription active. Places: Glogowska 77")
+    assert send_mo(PHONE, "STOP").reply.startswith("Syrena: unsubscribed.")
+    assert send_mo("+48601000888", "STOP").reply.startswith("Syrena: ten numer nie jest zapisany")  # a stranger: Polish
+
+
 def test_long_and_emoji_texts_get_a_helpful_reply(send_mo, gazetteer, two_zones):
     long_text = "ZAPISZ " + "bardzo dluga wiadomosc " * 45
     assert len(long_text) > 1000
     assert send_mo(PHONE, long_text).reply
     assert send_mo(PHONE, "🚨 ZAPISZ Głogowska 77 🏠").reply
+
+
+def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(db, settings, worker, sms_to, wait, gazetteer,
+                                                                      two_zones):
+    """MO that arrive together are handled in one job; a message whose handling fails (here: a stored address
+    list damaged by hand) gets an apology while the others get their answers."""
+    from datetime import timedelta
+
+    from smsc_gateway.inbound import hand_to_keyword_handler
+    from smsc_gateway.models import InboundMessage
+    from subscribers.models import AddressChoice
+    from syrena_core.db import utcnow
+    from syrena_core.queues import TRANSACTIONAL, queue
+
+    broken, resident = "+48601000630", "+48601000631"
+    db.add(AddressChoice(phone=broken, language="pl", candidates=[{"label": "bez wspolrzednych"}],
+                         expires_at=utcnow() + timedelta(minutes=5)))
+    texts = [(resident, "ZAPISZ Głogowska 77"), ("+48601000632", "START WSCHOD"), ("+48601000633", "POMOC"),
+             (broken, "1"), ("+48601000634", "STOP"), (resident, "DANE")]
+    rows = [InboundMessage(source_addr=phone, destination_addr="4800", text=t, data_coding=0) for phone, t in texts]
+    db.add_all(rows)
+    db.commit()
+    hand_to_keyword_handler(queue(TRANSACTIONAL, settings.redis.url), [r.id for r in rows])
+
+    wanted = {resident: 2, "+48601000632": 1, "+48601000633": 1, broken: 1, "+48601000634": 1}
+    wait(lambda: all(len(sms_to(p)) == n for p, n in wanted.items()), 30, "one reply to every SMS")
+    assert "nie udalo sie" in sms_to(broken)[0]
+    assert "subscribed" in sms_to("+48601000632")[0] and "WSCHOD" in sms_to("+48601000632")[0]
+    assert "ZAPISZ" in sms_to("+48601000633")[0]
+    assert "nie jest zapisany" in sms_to("+48601000634")[0]
+    (status,) = [t for t in sms_to(resident) if "Miejsca:" in t]  # the DANE reply, after the ZAPISZ one
+    assert "Glogowska 77" in status and "Strefy: ZACHOD" in status
+    db.expire_all()
+    assert all(r.handled_at is not None for r in db.scalars(select(InboundMessage)))
+    assert _subscriber(db, broken) is None
+
+    from sqlalchemy import func
+
+    from billing.models import CostEntry
+
+    def charged():  # every reply the SMSC accepted is in the ledger, once
+        db.rollback()
+        return db.scalar(select(func.count()).select_from(CostEntry).where(CostEntry.kind == "transactional")) == 6
+    wait(charged, 30, "the six replies charged")
