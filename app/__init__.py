@@ -1,7 +1,6 @@
 """Syrena's web application: admin UI, public pages, REST API v1, CLI."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, request
@@ -24,10 +23,12 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,
     )
+    from app import security
+    security.init_app(app, settings)  # refuses an unsafe configuration; headers, cookies, limits
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # chatty on every CLI call
+    from syrena_core.logging import configure_logging
+    configure_logging(settings.logging.level, settings.logging.format)  # JSON lines, phone numbers masked
 
     from app.database import MetadataHolder, close_db
     from app.extensions import babel, csrf, login_manager, migrate
@@ -56,4 +57,13 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     public.register(app)  # the residents' sign-up page and the rate limits of its API
     from app import subscribers_ui
     app.register_blueprint(subscribers_ui.bp)
+    from app import campaigns_ui, public_alerts
+    app.register_blueprint(campaigns_ui.bp)
+    app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
+    from app import health, status_ui
+    health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
+    app.register_blueprint(status_ui.bp)
+    from app import audit_ui, users_ui
+    app.register_blueprint(audit_ui.bp)
+    app.register_blueprint(users_ui.bp)
     return app

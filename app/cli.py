@@ -48,15 +48,77 @@ def create_user(email: str, role: str) -> None:
 
 @users_cli.command("token")
 @click.argument("email")
-def create_token(email: str) -> None:
+@click.option("--role", type=click.Choice([r.value for r in accounts.Role]),
+              help="Narrow an admin's token to this role (default: the user's role).")
+@click.option("--label", help="What the token is for (shown in lists).")
+def create_token(email: str, role: str | None, label: str | None) -> None:
     """Issue a new API token; it is printed alone on the last line and never shown again."""
+    try:
+        with session_scope(_settings().database.url) as session:
+            user = accounts.find_user(session, email)
+            if user is None:
+                _fail(f"no user {email}")
+            token = accounts.issue_token(session, user, role=role, label=label)
+    except accounts.AccountError as e:
+        _fail(str(e))
+    click.echo(f"API token for {email} ({role or user.role}):")
+    click.echo(token)
+
+
+@users_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in accounts.Role]))
+def change_role(email: str, role: str) -> None:
+    """Change a user's role (ends the user's sessions)."""
     with session_scope(_settings().database.url) as session:
         user = accounts.find_user(session, email)
         if user is None:
             _fail(f"no user {email}")
-        token = accounts.issue_token(session, user)
-    click.echo(f"API token for {email} ({user.role}):")
-    click.echo(token)
+        before = user.role
+        accounts.change_role(session, user, role)
+    click.echo(f"{email}: {before} -> {role}")
+
+
+@users_cli.command("tokens")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List a user's API tokens (id, first characters, role, state)."""
+    with session_scope(_settings().database.url) as session:
+        user = accounts.find_user(session, email)
+        if user is None:
+            _fail(f"no user {email}")
+        for t in sorted(user.tokens, key=lambda t: t.id):
+            state = "revoked" if t.revoked else f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "unused"
+            click.echo(f"{t.id}\t{t.prefix or '?'}…\t{t.effective_role()}\t{t.label or ''}\t{state}")
+
+
+@users_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke an API token by its id (see `flask users tokens EMAIL`)."""
+    try:
+        with session_scope(_settings().database.url) as session:
+            accounts.revoke_token(session, token_id)
+    except accounts.AccountError as e:
+        _fail(str(e))
+    click.echo(f"revoked token {token_id}")
+
+
+@users_cli.command("unlock")
+@click.argument("email")
+@click.option("--reset-totp", is_flag=True, help="Also remove the user's second factor (lost phone).")
+def unlock_user(email: str, reset_totp: bool) -> None:
+    """Lift a login lockout (and optionally the second factor)."""
+    with session_scope(_settings().database.url) as session:
+        user = accounts.find_user(session, email)
+        if user is None:
+            _fail(f"no user {email}")
+        user.locked_until, user.failed_logins = None, 0
+        accounts.record(session, "user.unlock", None, "user", user.id, {"reset_totp": reset_totp})
+        if reset_totp:
+            user.totp_secret = user.totp_last_step = None
+            accounts.end_sessions(session, user)
+    click.echo(f"unlocked {email}")
 
 
 @zones_cli.command("import")
@@ -88,6 +150,16 @@ def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, 
             click.echo(f"{s.zone.name}: {change}")
     skipped = len(features) - len(saved)
     click.echo(f"imported {len(saved)} zones from {file}" + (f" ({skipped} skipped)" if skipped else ""))
+
+
+@zones_cli.command("cluster-locations")
+def cluster_locations() -> None:
+    """Store subscriber locations in spatial order after a bulk load: counting every zone at once reads
+    far fewer pages. Locks the locations until done (seconds for a million)."""
+    from zones.queries import cluster_locations as cluster
+    with session_scope(_settings().database.url) as session:
+        cluster(session)
+    click.echo("subscriber locations stored in spatial order")
 
 
 @addresses_cli.command("import")
@@ -134,6 +206,49 @@ def load_demo() -> None:
 def register(app: Flask) -> None:
     for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli):
         app.cli.add_command(group)
+
+    @app.cli.command("metrics-server")
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (the monitoring network).")
+    @click.option("--port", default=9108, show_default=True, type=int)
+    def metrics_server(host: str, port: int) -> None:
+        """Serve /metrics of this host's worker processes, for hosts that run workers but no web app."""
+        import time
+
+        from prometheus_client import start_http_server
+
+        from syrena_core import metrics
+        start_http_server(port, addr=host, registry=metrics.registry_for(None))  # queue depths: the web's
+        click.echo(f"metrics of {metrics.MULTIPROC_DIR} on http://{host}:{port}/metrics")
+        while True:
+            time.sleep(3600)
+
+    @app.cli.command("backup")
+    @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(path: Path | None) -> None:
+        """pg_dump the database (custom format) to PATH, or to [operations] backup_dir with a UTC time stamp."""
+        from syrena_core.backup import BackupError, backup, default_backup_path
+        target = path or default_backup_path(_settings().operations.backup_dir)
+        try:
+            written = backup(_settings().database.url, target)
+        except BackupError as e:
+            _fail(str(e))
+        click.echo(f"backup written to {written} ({written.stat().st_size} bytes)")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask: the database's contents are replaced by the backup's.")
+    def restore_command(path: Path, yes: bool) -> None:
+        """Restore a `flask backup` file into the configured database (stop the workers and the web first)."""
+        from syrena_core.backup import BackupError, restore
+        from sqlalchemy.engine import make_url
+        name = make_url(_settings().database.url).database
+        if not yes and not click.confirm(f"Replace the contents of database {name} with {path}?"):
+            _fail("nothing restored")
+        try:
+            restore(_settings().database.url, path)
+        except BackupError as e:
+            _fail(str(e))
+        click.echo(f"restored {path} into {name}; start the workers: they re-enqueue unfinished campaigns")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")

@@ -43,8 +43,9 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
 
 
 def openapi_document() -> dict[str, Any]:
-    from app.api import billing, campaigns, subscribers, zones
-    modules = (zones, subscribers, campaigns, billing)
+    from app.api import audit, billing, campaigns, subscribers, zones
+    from app.api import campaign_control
+    modules = (zones, subscribers, campaigns, billing, audit, campaign_control)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Syrena API", "version": "1",

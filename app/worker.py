@@ -6,8 +6,14 @@ survive between jobs — listens to the queues in priority order, and stores
 receipts and MO as they arrive, also while no job runs. A heartbeat in Redis
 tells other workers that its claimed messages are still being sent; when a
 worker's heartbeat is gone, any other worker puts its claims back in the queue.
-On SIGTERM RQ finishes the running job, then every session drains its window
-and unbinds.
+On SIGTERM the running chunk job stops taking new messages, lets its window
+drain, records the results and puts the rest of its chunk back at the head of
+its queue; then every session drains and unbinds, and a restarted worker (or
+any other) goes on where it stopped.
+
+With every heartbeat the worker also publishes its state (binds, window, rate,
+counters, last error) in Redis for /readyz, the status panel and /metrics
+(syrena_core.ops_state).
 """
 from __future__ import annotations
 
@@ -16,20 +22,26 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from typing import Callable
 
 from rq import SimpleWorker
 
 from campaigns.delivery import match_receipts, store_receipts
-from campaigns.jobs import recover_abandoned_claims, set_claim_owner
+from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner
+from campaigns.service import start_due_campaigns
 from smsc_gateway.batching import BatchWriter
 from smsc_gateway.inbound import hand_to_keyword_handler, store_mobile_originated
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active_gateway
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.router import GatewayRouter
 from smsc_gateway.session import SmppSession
+from subscribers.jobs import enqueue_purge_when_due
+from syrena_core import metrics, ops_state
 from syrena_core.config import Settings
 from syrena_core.db import engine_for, session_scope
+from syrena_core.logging import log_context
 from syrena_core.queues import PRIORITY_ORDER, TRANSACTIONAL, queue, redis_connection
 from syrena_core.schema import ensure_schema_current
 
@@ -46,10 +58,11 @@ def _fleet(redis_url: str) -> str:
 
 
 class Heartbeat:
-    """Keeps this worker's claim id alive in Redis and releases dead workers' claims."""
+    """Keeps this worker's claim id alive in Redis, publishes its state and releases dead workers' claims."""
 
-    def __init__(self, settings: Settings, owner: str, prefix: str):
+    def __init__(self, settings: Settings, owner: str, prefix: str, state: Callable[[], dict] | None = None):
         self.settings, self.owner, self.prefix = settings, owner, prefix
+        self.state = state
         self.redis = redis_connection(settings.redis.url)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -59,26 +72,85 @@ class Heartbeat:
 
     def start(self) -> None:
         self.redis.set(self.key(self.owner), "1", ex=HEARTBEAT_TTL)
+        self._publish()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
         self.redis.delete(self.key(self.owner))
+        ops_state.withdraw(self.redis, self.owner)
+
+    def _publish(self) -> None:
+        if self.state is not None:
+            ops_state.publish(self.redis, self.owner, self.state(), HEARTBEAT_TTL)
 
     def _run(self) -> None:
         last_recovery = 0.0
         while not self._stop.wait(HEARTBEAT_EVERY):
             try:
                 self.redis.set(self.key(self.owner), "1", ex=HEARTBEAT_TTL)
+                self._publish()
+                # Personal data past its retention: erased by a job one worker of the fleet enqueues hourly.
+                enqueue_purge_when_due(self.settings)
+                # Scheduled campaigns (and info ones waiting out quiet hours) start from the database.
+                with session_scope(self.settings.database.url) as session:
+                    start_due_campaigns(session, settings=self.settings.campaigns)
                 last_recovery += HEARTBEAT_EVERY
                 if last_recovery >= RECOVERY_EVERY:
                     last_recovery = 0.0
                     recover_abandoned_claims(self.settings.database.url, self.prefix,
                                              lambda owner: bool(self.redis.exists(self.key(owner))),
                                              self.settings.campaigns.chunk_size)
+                    # Due retries, and everything queued when Redis lost its data: the database decides.
+                    recover_queues(self.settings.database.url, self.settings.redis.url, self.prefix,
+                                   self.settings.campaigns.chunk_size)
             except Exception:  # noqa: BLE001 - a database or Redis hiccup must not end the heartbeat
                 log.exception("heartbeat or claim recovery failed")
+
+
+class GatewayWorker(SimpleWorker):
+    """RQ's in-process worker, plus: SIGTERM also tells the running job to wind down (ops_state.SHUTDOWN),
+    and every job runs with its id and campaign in the log context."""
+
+    current: dict | None = None
+
+    def handle_warm_shutdown_request(self) -> None:
+        log.info("stop requested: finishing the messages at the SMSC, then unbinding")
+        ops_state.SHUTDOWN.set()
+        super().handle_warm_shutdown_request()
+
+    def execute_job(self, job, queue):
+        campaign_id = job.args[0] if job.func_name.endswith("deliver_chunk") and job.args else None
+        self.current = {"id": job.id, "queue": queue.name, "description": job.description, "since": time.time()}
+        try:
+            with log_context(job_id=job.id, campaign_id=campaign_id):
+                return super().execute_job(job, queue)
+        finally:
+            self.current = None
+
+
+class _State:
+    """The document this worker publishes with every heartbeat."""
+
+    def __init__(self, owner: str, sessions: list, last_error: ops_state.LastError):
+        self.owner, self.sessions, self.last_error = owner, sessions, last_error
+        self.worker: GatewayWorker | None = None
+        self.started = time.time()
+        self._last = (time.monotonic(), 0)
+
+    def __call__(self) -> dict:
+        binds = [s.status() for s in self.sessions]
+        now, submitted = time.monotonic(), sum(b["submitted"] for b in binds)
+        then, before = self._last
+        self._last = (now, submitted)
+        for b in binds:
+            metrics.WINDOW.labels(b["name"]).set(b["outstanding"])
+            metrics.BOUND.labels(b["name"]).set(1 if b["bound"] else 0)
+        return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started, "binds": binds,
+                "rate": round((submitted - before) / (now - then), 1) if now > then else 0.0,
+                "job": self.worker.current if self.worker else None, "stopping": ops_state.shutting_down(),
+                "last_error": self.last_error.last}
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
@@ -88,6 +160,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     inbound_queue = queue(TRANSACTIONAL, settings.redis.url)
 
     def write_receipts(batch: list[DeliveryReceipt]) -> None:
+        for r in batch:
+            metrics.RECEIPTS.labels(r.smsc, r.state).inc()
         with session_scope(url) as session:
             store_receipts(session, batch)
         # Matched in a fresh transaction, after the receipts are committed (see campaigns.delivery).
@@ -109,14 +183,18 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     prefix = f"{_fleet(settings.redis.url)}/"
     owner = f"{prefix}{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     set_claim_owner(owner)
-    heartbeat = Heartbeat(settings, owner, prefix)
+    last_error = ops_state.LastError()
+    logging.getLogger().addHandler(last_error)
+    state = _State(owner, sessions, last_error)
+    heartbeat = Heartbeat(settings, owner, prefix, state)
     for part in (receipts, inbound, *sessions):
         part.start()
     heartbeat.start()
     set_active_gateway(GatewayRouter(sessions))
     try:
-        worker = SimpleWorker([queue(name, settings.redis.url) for name in PRIORITY_ORDER], connection=redis)
-        worker.work(burst=burst, logging_level="INFO")
+        worker = GatewayWorker([queue(name, settings.redis.url) for name in PRIORITY_ORDER], connection=redis)
+        state.worker = worker
+        worker.work(burst=burst, logging_level=settings.logging.level.upper())
     finally:
         set_active_gateway(None)
         for session in sessions:
@@ -124,3 +202,6 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         receipts.stop()
         inbound.stop()
         heartbeat.stop()
+        metrics.process_exited()
+        logging.getLogger().removeHandler(last_error)
+        log.info("worker %s stopped", owner)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "SYRENA_"
@@ -26,6 +27,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class AppSettings:
     secret_key: str = "dev-only-change-me"
+    # "development" (make run, tests) or anything else, e.g. "production": then the default secret_key is refused
+    # at start-up and cookies are sent over HTTPS only.
+    environment: str = "development"
     default_language: str = "pl"
     languages: tuple[str, ...] = ("pl", "en")
     admin_email: str = "admin@syrena.local"
@@ -105,7 +109,16 @@ class SimulatorSettings:
 @dataclass(frozen=True)
 class CampaignSettings:
     require_approval: bool = True
+    max_parts: int = 6                      # longest text accepted, in SMS parts (per language variant)
+    quiet_hours_start: str = "22:00"        # info campaigns are never sent from ... (local time)
+    quiet_hours_end: str = "07:00"          # ... until; a send in between is scheduled for this time
+    timezone: str = "Europe/Warsaw"         # the local time of quiet hours
+    cap_sender: str = "syrena@um.poznan.pl"  # CAP <sender>: who publishes the alerts
     chunk_size: int = 500
+    slice_size: int = 100                   # claimed at once; pause/cancel/priority are checked between slices
+    max_attempts: int = 6                   # submit attempts before a temporary failure counts as failed
+    retry_delay: float = 5.0                # seconds until a temporary failure is retried, doubled per attempt
+    retry_delay_max: float = 300.0          # ... up to this
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,14 @@ class BillingSettings:
     vat_rate: Decimal = Decimal("0.23")
     charge_on: str = "accepted"          # "accepted" (submit_sm_resp OK) or "delivered" (receipt DELIVRD)
     monthly_fee_mode: str = "prorated"   # "whole" or "prorated" by the time each tariff was in force
+    timezone: str = "Europe/Warsaw"      # finance months and days are local calendar months and days here
 
     def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ConfigError(f"[billing] timezone: not a time zone name such as \"Europe/Warsaw\", "
+                              f"got {self.timezone!r}") from None
         if self.charge_on not in ("accepted", "delivered"):
             raise ConfigError(f"[billing] charge_on: expected \"accepted\" or \"delivered\", got {self.charge_on!r}")
         if self.monthly_fee_mode not in ("whole", "prorated"):
@@ -148,11 +167,54 @@ class SubscriberSettings:
     code_ttl_minutes: int = 10
     code_attempts: int = 5
     retention_days: int = 30            # personal data kept after unsubscribing; then only a hashed phone
-    geocoder: str = "local"             # "local": the address gazetteer
+    purge_every_minutes: int = 60       # how often workers erase those whose retention ended
+    geocoder: str = "gazetteer"         # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
+    geocoder_url: str = ""              # an online geocoder's own server, e.g. "https://nominatim.example.org"
+    geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent
+    geocoder_api_key: str = ""          # for services that need one
+    geocoder_timeout: float = 5.0       # seconds; after that the local gazetteer answers instead
+    geocoder_country: str = "pl"        # online results limited to this country ("" = anywhere)
+    geocoder_city: str = ""             # appended to typed addresses for an online geocoder, e.g. "Poznań"
+    address_choice_minutes: int = 30    # how long a numbered reply ("2") picks from an ambiguous address's list
     consent_version: str = "2026-11"
     form_limit: str = "10 per hour"     # per IP, on every public endpoint that sends a code
     phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
     verify_limit: str = "20 per hour"   # code checks per IP
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    totp_required: bool = False         # approvers and admins must use a second factor (TOTP) to log in
+    totp_issuer: str = "Syrena"
+    login_attempts: int = 5             # failed passwords in a row before the account is locked ...
+    lockout_minutes: int = 15           # ... for this long
+    login_limit: str = "20 per minute"  # login form posts per IP
+    session_minutes: int = 480          # a staff session ends after this long without a request
+    api_limit: str = "3000 per minute"  # API requests per token (about what one sequential client can do)
+    max_page_size: int = 500            # the most rows one API page returns
+    max_body_mb: int = 16               # request bodies above this size get 413
+    hsts_seconds: int = 31536000        # Strict-Transport-Security max-age, sent only over HTTPS
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"                 # DEBUG keeps phone numbers whole in the logs; INFO and up masks them
+    format: str = "json"                # "json" (one object per line) or "text"
+
+    def __post_init__(self) -> None:
+        if self.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError(f"[logging] level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.level!r}")
+        if self.format not in ("json", "text"):
+            raise ConfigError(f"[logging] format: expected \"json\" or \"text\", got {self.format!r}")
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    # /metrics answers these networks without a token (Prometheus on the same host or the monitoring VLAN) ...
+    metrics_allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    metrics_token: str = ""             # ... and anyone sending "Authorization: Bearer <this>" when it is set
+    receipt_lag_seconds: int = 300      # a submitted message without its receipt for longer counts as lagging
+    backup_dir: str = "var/backups"     # where `flask backup` writes when given no path
 
 
 @dataclass(frozen=True)
@@ -167,6 +229,9 @@ class Settings:
     subscribers: SubscriberSettings = field(default_factory=SubscriberSettings)
     zones: ZoneSettings = field(default_factory=ZoneSettings)
     map: MapSettings = field(default_factory=MapSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    operations: OperationsSettings = field(default_factory=OperationsSettings)
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:

@@ -3,11 +3,13 @@
 real sockets, a `flask worker` process and the web app over HTTP."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -20,6 +22,9 @@ from sqlalchemy import text
 from tests.helpers import ApiClient, running_simulator, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# Prometheus samples of this run's processes only (syrena_core.metrics), set before prometheus_client is imported.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="syrena-metrics-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
 
 def free_port() -> int:
@@ -93,6 +98,9 @@ def settings(simulator, private_redis):
         "SYRENA_SMSC__TPS": "500",
         "SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "false",
         "SYRENA_APP__SECRET_KEY": uuid.uuid4().hex,
+        # Many tests log in and call the API from 127.0.0.1 within a minute; tests/security checks the limits.
+        "SYRENA_SECURITY__LOGIN_LIMIT": "10000 per minute",
+        "SYRENA_SECURITY__API_LIMIT": "100000 per minute",
     }
     os.environ.update(overrides)
     get_settings.cache_clear()
@@ -119,7 +127,8 @@ def db(settings):
     session.close()
 
 
-_KEEP = {"alembic_version", "spatial_ref_sys"}
+# billing_calendar: configuration, not data (which calendar cost_summary is kept in).
+_KEEP = {"alembic_version", "spatial_ref_sys", "billing_calendar"}
 
 
 @pytest.fixture(autouse=True)

@@ -227,8 +227,8 @@ def test_messages_can_be_listed_and_cleared_over_http(simulator, esme):
     assert control(simulator, "GET", "/messages") == (200, [])
 
     client.wait_for(lambda: len(client.delivered) == 2)
-    assert control(simulator, "GET", "/stats") == (200, {"binds": 1, "submit_sm": 2, "receipts_sent": 2,
-                                                        "mo_sent": 0})
+    assert control(simulator, "GET", "/stats") == (200, {"binds": 1, "unbinds": 0, "submit_sm": 2,
+                                                        "receipts_sent": 2, "mo_sent": 0})
 
 
 @pytest.mark.parametrize(("text", "data_coding"), [("START WILDA", 0), ("Zapisz Łazarz", 8)])

@@ -15,3 +15,5 @@ def openapi():
 
 
 from app.api import billing, campaigns, subscribers, zones  # noqa: E402,F401 - modules add their routes to bp
+from app.api import audit  # noqa: E402,F401
+from app.api import campaign_control  # noqa: E402,F401 - pause/resume/cancel/resend-failed

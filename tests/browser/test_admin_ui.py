@@ -3,11 +3,15 @@ a campaign's live delivery page, languages, phones. Headless Chromium over real 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
+
+from billing.ledger import charge_accepted
+from syrena_core.config import get_settings
 
 pytestmark = pytest.mark.browser
 
@@ -179,14 +183,17 @@ def test_the_campaign_page_follows_delivery_without_a_reload(page, api, make_use
     expect(page.locator("[data-field=recipients]")).to_have_text("1")
     expect(page.locator("#live-note")).to_contain_text("Aktualizowane na bieżąco")
 
-    db.execute(text("UPDATE message SET status = 'delivered', cost = 0.18, finished_at = now() "
-                    "WHERE campaign_id = :id"), ids)
+    db.execute(text("UPDATE message SET status = 'delivered', parts = 1, encoding = 'gsm7', cost = 0.18, "
+                    "finished_at = now() WHERE campaign_id = :id"), ids)
+    # The page shows the campaign's cost from the billing ledger, which the worker charges when the SMSC accepts.
+    message_ids = db.scalars(text("SELECT id FROM message WHERE campaign_id = :id"), ids).all()
+    charge_accepted(db, message_ids, datetime.now(timezone.utc), get_settings().billing)
     db.execute(text("UPDATE campaign SET status = 'completed', completed_at = now() WHERE id = :id"), ids)
     db.commit()
     expect(counts.locator("[data-count=delivered]")).to_have_text("1")
     expect(counts.locator("[data-count=submitted]")).to_have_text("0")
     expect(page.locator("#campaign-status")).to_have_text("Zakończona")
-    expect(page.locator("[data-field=cost]")).to_have_text("0,18 PLN")
+    expect(page.locator("#details-heading + .details [data-field=cost]")).to_have_text("0,18 PLN")
     expect(page.locator("#live-note")).to_have_text("")  # finished: polling stops
 
 
@@ -207,7 +214,7 @@ def test_a_campaign_sent_through_the_worker_shows_its_delivery_live(page, api, m
     expect(delivered).to_have_text("1", timeout=30_000)
     expect(page.locator("#campaign-status")).to_have_text("Zakończona", timeout=30_000)
     expect(page.locator("[data-field=recipients]")).to_have_text("1")
-    expect(page.locator("[data-field=cost]")).to_have_text("0,18 PLN")
+    expect(page.locator("#details-heading + .details [data-field=cost]")).to_have_text("0,18 PLN")
 
 
 def test_an_unknown_campaign_is_a_friendly_404(page, make_user, login):
