@@ -262,7 +262,8 @@ def act(campaign_id: int, action: str):
                 campaigns.approve(session, campaign, current_user)
             elif action == "override":
                 campaigns.override(session, campaign, current_user, reason)
-            started = campaigns.send(session, campaign, current_user, settings.campaigns, _now())
+            started = campaigns.send(session, campaign, current_user, settings.campaigns, _now(),
+                                     first=settings.campaigns.chunk_size)
             message = _("Sending started.") if started else _("Scheduled for %(at)s.",
                                                                 at=campaign.scheduled_for.isoformat(timespec="minutes"))
         else:
@@ -274,7 +275,8 @@ def act(campaign_id: int, action: str):
                 campaigns.submit(session, target, current_user)
                 message = _("The follow-up waits for approval by a second person.")
             else:
-                started = campaigns.send(session, target, current_user, settings.campaigns, _now())
+                started = campaigns.send(session, target, current_user, settings.campaigns, _now(),
+                                         first=settings.campaigns.chunk_size)
                 message = _("Sending started.") if started else _("Scheduled.")
     except (CampaignError, ValueError) as e:
         session.rollback()
@@ -282,8 +284,7 @@ def act(campaign_id: int, action: str):
         return redirect(url_for("campaigns_ui.review", campaign_id=campaign_id))
     session.commit()
     if started:
-        from campaigns.jobs import enqueue_chunks
-        enqueue_chunks(campaigns.pending_chunks(session, target.id, settings.campaigns.chunk_size), target.kind)
+        campaigns.enqueue_started(session, target, settings.campaigns.chunk_size)
         flash(message, "success")
         return redirect(url_for("admin.campaign_detail", campaign_id=target.id))
     flash(message, "success")

@@ -77,7 +77,6 @@ def main() -> dict:
     from sqlalchemy import func, select, text
 
     from campaigns import control, service
-    from campaigns.jobs import enqueue_chunks
     from campaigns.models import Campaign, Message
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
@@ -125,13 +124,14 @@ def main() -> dict:
         with session_scope(url) as s:
             cid = service.create_campaign(s, None, "alert", "severe", TEXT, zone_ids).id
         began_wall, began = time.time(), time.perf_counter()
+        # As the API's send does: the first chunk is committed and enqueued, then the rest is written.
         with session_scope(url) as s:
             campaign = s.get(Campaign, cid)
-            service.start_sending(s, campaign, None, require_approval=False)
+            service.start_sending(s, campaign, None, require_approval=False, first=settings.campaigns.chunk_size)
             if kind_on_queue != "alert":
                 campaign.kind = kind_on_queue
-        with session_scope(url) as s:
-            enqueue_chunks(service.pending_chunks(s, cid, settings.campaigns.chunk_size), kind_on_queue)
+            s.commit()
+            service.enqueue_started(s, campaign, settings.campaigns.chunk_size)
         return cid, began_wall, time.perf_counter() - began
 
     try:

@@ -301,6 +301,13 @@ INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued
 SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
+# The first `:first` recipients alone: committed and enqueued at once, so that the first SMS leaves while the
+# rest of a large target is still being written (finish_snapshot).
+_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area="(SELECT c.area FROM campaign c WHERE c.id = :cid)") + """
+INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
+SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.id LIMIT :first
+ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
+""")
 _COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)") + """
 SELECT r.language, count(*) FROM recipients r GROUP BY r.language
 """)
@@ -484,9 +491,12 @@ def _when_to_send(campaign: Campaign, settings: CampaignSettings, now: datetime)
     return at
 
 
-def start_sending(session: Session, campaign: Campaign, actor: User | None, require_approval: bool) -> Campaign:
+def start_sending(session: Session, campaign: Campaign, actor: User | None, require_approval: bool,
+                  first: int | None = None) -> Campaign:
     """Snapshot the recipients as message rows and mark the campaign as sending.
     The caller commits, then enqueues `pending_chunks` (jobs must see committed rows).
+    With `first`, at most that many recipients are written; when there are more, `recipients` stays None
+    and `enqueue_started` writes the rest after the first ones are on their way.
     With `require_approval`, alerts must have been approved (info campaigns need no approval)."""
     approval = require_approval and campaign.kind == CampaignKind.ALERT.value
     allowed = [CampaignStatus.APPROVED.value, CampaignStatus.SCHEDULED.value]
@@ -504,20 +514,85 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     if campaign.reference_id is not None:
         session.execute(_COPY_RECIPIENTS, {"cid": campaign.id, "original": campaign.reference_id,
                                            "languages": sorted(campaign.variants or {})})
+    elif first is not None:
+        session.execute(_SNAPSHOT_FIRST_RECIPIENTS, {**_params(campaign), "first": first})
     else:
         session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
-    campaign.recipients = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    written = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    # Fewer than `first`: that was everyone. Exactly `first`: there may be more (None until finish_snapshot).
+    campaign.recipients = None if first is not None and campaign.reference_id is None and written >= first \
+        else written
     campaign.status = CampaignStatus.SENDING.value
     campaign.sent_at = utcnow()
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.COMPLETED.value
         campaign.completed_at = campaign.sent_at
-    record(session, "campaign.send", actor, "campaign", campaign.id, {"recipients": campaign.recipients})
+    record(session, "campaign.send", actor, "campaign", campaign.id,
+           {"recipients": campaign.recipients if campaign.recipients is not None else f"{written}+"})
     return campaign
 
 
+_COMPLETE_IF_DONE = text("""
+UPDATE campaign c SET status = 'completed', completed_at = now()
+WHERE c.id = :cid AND c.status = 'sending'
+  AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
+                  AND m.status IN ('queued', 'submitting', 'submitted'))
+""")
+
+
+def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
+    """Write the rest of a campaign's recipients (those `start_sending(first=...)` left out); idempotent.
+    Returns the campaign when it did, None when another process holds it or it was already complete.
+    A campaign cancelled meanwhile gets no more messages."""
+    campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id, Campaign.recipients.is_(None),
+                                                      Campaign.sent_at.is_not(None))
+                               .with_for_update(skip_locked=True)).first()
+    if campaign is None:
+        return None
+    if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value):
+        session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
+    campaign.recipients = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    # The first messages may all be settled already; their jobs could not complete a campaign still growing.
+    session.execute(_COMPLETE_IF_DONE, {"cid": campaign.id})
+    return campaign
+
+
+def enqueue_started(session: Session, campaign: Campaign, chunk_size: int) -> None:
+    """After the commit that started sending: enqueue the recipients written so far, then — for a large
+    target — write the rest, commit and enqueue it too. If this process dies in between, a worker's heartbeat
+    finishes the snapshot (finish_abandoned_snapshots)."""
+    from campaigns.jobs import enqueue_chunks  # the jobs module imports this one
+    chunks = pending_chunks(session, campaign.id, chunk_size)
+    enqueue_chunks(chunks, campaign.kind)
+    if campaign.recipients is None and finish_snapshot(session, campaign.id) is not None:
+        session.commit()
+        after = chunks[-1].last_id if chunks else 0
+        if campaign.status == CampaignStatus.SENDING.value:
+            enqueue_chunks(pending_chunks(session, campaign.id, chunk_size, after_id=after), campaign.kind)
+
+
+# Long enough that the process that started the snapshot is surely gone, not merely between its commits.
+ABANDONED_SNAPSHOT = timedelta(seconds=30)
+
+
+def finish_abandoned_snapshots(session: Session, chunk_size: int, now: datetime | None = None) -> list[int]:
+    """Finish snapshots whose sending process died after committing the first recipients (worker heartbeat)."""
+    from campaigns.jobs import enqueue_chunks
+    cutoff = (now or utcnow()) - ABANDONED_SNAPSHOT
+    ids = session.scalars(select(Campaign.id).where(Campaign.recipients.is_(None), Campaign.sent_at < cutoff)).all()
+    finished = []
+    for campaign_id in ids:
+        campaign = finish_snapshot(session, campaign_id)
+        session.commit()
+        if campaign is not None:
+            finished.append(campaign_id)
+            if campaign.status == CampaignStatus.SENDING.value:
+                enqueue_chunks(pending_chunks(session, campaign_id, chunk_size), campaign.kind)
+    return finished
+
+
 def send(session: Session, campaign: Campaign, actor: User | None, settings: CampaignSettings,
-         now: datetime | None = None) -> bool:
+         now: datetime | None = None, first: int | None = None) -> bool:
     """Send now, or schedule (its own time, or the end of quiet hours for info). True when sending started:
     the caller commits and then enqueues the chunks."""
     now = now or utcnow()
@@ -535,7 +610,7 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Cam
         campaign.scheduled_for = at
         record(session, "campaign.schedule", actor, "campaign", campaign.id, {"at": at.isoformat()})
         return False
-    start_sending(session, campaign, actor, settings.require_approval)
+    start_sending(session, campaign, actor, settings.require_approval, first)
     return True
 
 
@@ -543,7 +618,6 @@ def start_due_campaigns(session: Session, now: datetime | None = None,
                         settings: CampaignSettings | None = None) -> list[int]:
     """Start every scheduled campaign whose time has come (info ones still wait out quiet hours); commits,
     then enqueues. Called on every worker heartbeat: the schedule lives in PostgreSQL, not in Redis."""
-    from campaigns.jobs import enqueue_chunks  # the jobs module imports this one
     if settings is None:
         from syrena_core.config import get_settings
         settings = get_settings().campaigns
@@ -557,11 +631,12 @@ def start_due_campaigns(session: Session, now: datetime | None = None,
         if end is not None:
             campaign.scheduled_for = end
             continue
-        start_sending(session, campaign, None, settings.require_approval)
+        start_sending(session, campaign, None, settings.require_approval, first=settings.chunk_size)
         started.append(campaign)
     session.commit()
     for campaign in started:
-        enqueue_chunks(pending_chunks(session, campaign.id, settings.chunk_size), campaign.kind)
+        enqueue_started(session, campaign, settings.chunk_size)
+    finish_abandoned_snapshots(session, settings.chunk_size, now)
     return [c.id for c in started]
 
 
@@ -596,13 +671,14 @@ def follow_up(session: Session, original: Campaign, actor: User | None, msg_type
     return campaign
 
 
-def pending_chunks(session: Session, campaign_id: int, chunk_size: int) -> list[Chunk]:
-    """Ranges of the campaign's queued messages, `chunk_size` at most each; also what resuming re-enqueues."""
+def pending_chunks(session: Session, campaign_id: int, chunk_size: int, after_id: int = 0) -> list[Chunk]:
+    """Ranges of the campaign's queued messages (with ids above `after_id`), `chunk_size` at most each;
+    also what resuming re-enqueues."""
     rows = session.execute(text("""
         SELECT min(id), max(id) FROM (
             SELECT id, (row_number() OVER (ORDER BY id) - 1) / :size AS n
-            FROM message WHERE campaign_id = :cid AND status = 'queued') q
-        GROUP BY n ORDER BY n"""), {"cid": campaign_id, "size": chunk_size}).all()
+            FROM message WHERE campaign_id = :cid AND status = 'queued' AND id > :after) q
+        GROUP BY n ORDER BY n"""), {"cid": campaign_id, "size": chunk_size, "after": after_id}).all()
     return [Chunk(campaign_id, first, last) for first, last in rows]
 
 

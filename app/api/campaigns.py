@@ -158,11 +158,11 @@ def _send(campaign: Campaign):
     """Send or schedule; the chunks are enqueued only after the commit (workers must find the rows)."""
     session = db()
     settings = _settings()
-    started = campaigns.send(session, campaign, g.api_user, settings.campaigns, now())
+    started = campaigns.send(session, campaign, g.api_user, settings.campaigns, now(),
+                             first=settings.campaigns.chunk_size)
     session.commit()
     if started:
-        from campaigns.jobs import enqueue_chunks
-        enqueue_chunks(campaigns.pending_chunks(session, campaign.id, settings.campaigns.chunk_size), campaign.kind)
+        campaigns.enqueue_started(session, campaign, settings.campaigns.chunk_size)
     warnings = ["no active subscriber is in the target: nothing was sent"] if started and not campaign.recipients \
         else []
     return jsonify(_with(campaign, warnings=warnings)), 202
