@@ -160,8 +160,7 @@ RETURNING m.campaign_id, agg.new_status, extract(epoch FROM m.finished_at - m.su
 _COMPLETE_CAMPAIGNS = text("""
 UPDATE campaign c SET status = 'completed', completed_at = now()
 WHERE c.id IN :ids AND c.status = 'sending'
-  -- Sent but no recipient count yet: the snapshot is still being written (campaigns.service.finish_snapshot).
-  AND NOT (c.recipients IS NULL AND c.sent_at IS NOT NULL)
+  AND NOT c.snapshot_pending  -- the rest of its recipients is still being written (service.finish_snapshot)
   AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
                   AND m.status IN ('queued', 'submitting', 'submitted'))
 """).bindparams(bindparam("ids", expanding=True))

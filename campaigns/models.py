@@ -77,6 +77,9 @@ class Campaign(Base):
     encoding: Mapped[str | None] = mapped_column(String(8))
     parts_per_message: Mapped[int | None] = mapped_column(Integer)
     department: Mapped[str | None] = mapped_column(String(80))  # cost centre its SMS are charged to
+    # Sending started with only the first chunk of recipients written; campaigns.service.finish_snapshot writes
+    # the rest. Until then the campaign cannot be completed.
+    snapshot_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Composition (issue 6): the body above is the Polish text; other languages in `variants`.
     variants: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
     template: Mapped[str | None] = mapped_column(Text)           # the body before placeholders were filled

@@ -519,9 +519,9 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     else:
         session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
     written = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
-    # Fewer than `first`: that was everyone. Exactly `first`: there may be more (None until finish_snapshot).
-    campaign.recipients = None if first is not None and campaign.reference_id is None and written >= first \
-        else written
+    # Fewer than `first`: that was everyone. Exactly `first`: there may be more (counted by finish_snapshot).
+    campaign.snapshot_pending = first is not None and campaign.reference_id is None and written >= first
+    campaign.recipients = None if campaign.snapshot_pending else written
     campaign.status = CampaignStatus.SENDING.value
     campaign.sent_at = utcnow()
     if campaign.recipients == 0:
@@ -544,14 +544,14 @@ def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     """Write the rest of a campaign's recipients (those `start_sending(first=...)` left out); idempotent.
     Returns the campaign when it did, None when another process holds it or it was already complete.
     A campaign cancelled meanwhile gets no more messages."""
-    campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id, Campaign.recipients.is_(None),
-                                                      Campaign.sent_at.is_not(None))
+    campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id, Campaign.snapshot_pending)
                                .with_for_update(skip_locked=True)).first()
     if campaign is None:
         return None
     if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value):
         session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
     campaign.recipients = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    campaign.snapshot_pending = False
     # The first messages may all be settled already; their jobs could not complete a campaign still growing.
     session.execute(_COMPLETE_IF_DONE, {"cid": campaign.id})
     return campaign
@@ -564,7 +564,7 @@ def enqueue_started(session: Session, campaign: Campaign, chunk_size: int) -> No
     from campaigns.jobs import enqueue_chunks  # the jobs module imports this one
     chunks = pending_chunks(session, campaign.id, chunk_size)
     enqueue_chunks(chunks, campaign.kind)
-    if campaign.recipients is None and finish_snapshot(session, campaign.id) is not None:
+    if campaign.snapshot_pending and finish_snapshot(session, campaign.id) is not None:
         session.commit()
         after = chunks[-1].last_id if chunks else 0
         if campaign.status == CampaignStatus.SENDING.value:
@@ -579,7 +579,7 @@ def finish_abandoned_snapshots(session: Session, chunk_size: int, now: datetime 
     """Finish snapshots whose sending process died after committing the first recipients (worker heartbeat)."""
     from campaigns.jobs import enqueue_chunks
     cutoff = (now or utcnow()) - ABANDONED_SNAPSHOT
-    ids = session.scalars(select(Campaign.id).where(Campaign.recipients.is_(None), Campaign.sent_at < cutoff)).all()
+    ids = session.scalars(select(Campaign.id).where(Campaign.snapshot_pending, Campaign.sent_at < cutoff)).all()
     finished = []
     for campaign_id in ids:
         campaign = finish_snapshot(session, campaign_id)
