@@ -689,7 +689,8 @@ class Progress:
 
 
 def campaign_progress(session: Session, campaign_ids: Sequence[int]) -> dict[int, Progress]:
-    """Message counts by status and cost of several campaigns in one grouped query (lists show many)."""
+    """Message counts by status and cost of several campaigns, one grouped query each (lists show many);
+    the cost is what the billing ledger charged."""
     from billing.reports import campaign_costs
     counts = {cid: {s.value: 0 for s in MessageStatus} for cid in campaign_ids}
     costs = campaign_costs(session, campaign_ids)  # what the billing ledger charged, corrections included

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,3 +64,19 @@ def running_simulator(receipt_delay: float = 0.2) -> Iterator[Any]:
         yield sim
     finally:
         sim.stop()
+
+
+class Collected:
+    """What an SmppSession hands over (receipts, MO), gathered from its reader thread."""
+
+    def __init__(self):
+        self.receipts, self.mo = [], []
+        self.lock = threading.Lock()
+
+    def on_receipts(self, batch):
+        with self.lock:
+            self.receipts.extend(batch)
+
+    def on_mo(self, batch):
+        with self.lock:
+            self.mo.extend(batch)

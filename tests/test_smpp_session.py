@@ -1,8 +1,6 @@
 """The gateway's SMPP session against the simulator over TCP: submits, receipts, MO."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from smsc_gateway.interface import OutboundSms
@@ -10,21 +8,7 @@ from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
-from tests.helpers import running_simulator, wait_until
-
-
-class Collected:
-    def __init__(self):
-        self.receipts, self.mo = [], []
-        self.lock = threading.Lock()
-
-    def on_receipts(self, batch):
-        with self.lock:
-            self.receipts.extend(batch)
-
-    def on_mo(self, batch):
-        with self.lock:
-            self.mo.extend(batch)
+from tests.helpers import Collected, running_simulator, wait_until
 
 
 @pytest.fixture

@@ -205,15 +205,13 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
     (whose heartbeat it cannot see) abandoned and send them itself."""
     import os
     import signal
-    import subprocess
-    import sys
     import threading
 
     from werkzeug.serving import make_server
 
     from app import create_app
     from syrena_core.queues import redis_connection
-    from tests.conftest import ROOT
+    from tests.gateway.conftest import launch_worker, stop_workers
     from syrena_core.config import get_settings
     redis_url = private_redis.rsplit("/", 1)[0] + "/3"
     redis_connection(redis_url).flushdb()
@@ -225,22 +223,16 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
     assert (changed.redis.url, changed.billing.charge_on) == (redis_url, "delivered")
     server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    log_path = tmp_path / "worker.log"
     os.kill(worker.pid, signal.SIGSTOP)
-    with log_path.open("w") as log:
-        delivery_worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-            start_new_session=True)
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            delivery_worker.terminate()
-            delivery_worker.wait(15)
-            os.kill(worker.pid, signal.SIGCONT)
-            server.shutdown()
-            monkeypatch.undo()
-            get_settings.cache_clear()
+    delivery_worker = launch_worker(dict(os.environ), tmp_path / "worker.log")
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        stop_workers([delivery_worker])
+        os.kill(worker.pid, signal.SIGCONT)
+        server.shutdown()
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 def test_with_charge_on_delivered_only_delivered_messages_cost_over_smpp(charging_on_delivery, make_user, db,

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,9 +16,7 @@ from rq import Queue
 from campaigns.jobs import JOB_TIMEOUT, deliver_chunk, queue_name_for
 from campaigns.service import pending_chunks
 from syrena_core.queues import redis_connection
-from tests.gateway.conftest import WorkerProcess, control
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.gateway.conftest import WorkerProcess, control, launch_worker, stop_workers
 
 
 def enqueue(db, redis_url: str, campaign_id: int, kind: str, chunk_size: int = 500) -> int:
@@ -88,22 +85,11 @@ def spawn_worker(settings, tmp_path):
     def start(simulator, redis_url: str, **env_overrides) -> WorkerProcess:
         env = dict(os.environ, SYRENA_REDIS__URL=redis_url, SYRENA_SMSC__PORT=str(simulator.smpp_port))
         env.update({f"SYRENA_{k.upper()}": str(v) for k, v in env_overrides.items()})
-        log = tmp_path / f"worker-{len(started)}.log"
-        log_file = log.open("w")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        worker = WorkerProcess(proc, log, log_file)
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
     yield start
-    for worker in started:
-        if worker.proc.poll() is None:
-            worker.proc.terminate()
-            try:
-                worker.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill9()
-        worker.log_file.close()
+    stop_workers(started)
 
 
 def make_campaign(db, count: int, kind: str, prefix: str = "+4869") -> tuple[int, list[str]]:

@@ -61,6 +61,26 @@ class WorkerProcess:
         self.proc.wait(10)
 
 
+def launch_worker(env: dict[str, str], log: Path) -> WorkerProcess:
+    """A `flask worker` process with this environment, in its own process group, logging to `log`."""
+    log_file = log.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    return WorkerProcess(proc, log, log_file)
+
+
+def stop_workers(workers: list[WorkerProcess]) -> None:
+    """SIGTERM (a worker drains its window and unbinds), SIGKILL after 20 s."""
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.proc.terminate()
+            try:
+                worker.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill9()
+        worker.log_file.close()
+
+
 @pytest.fixture
 def start_worker(settings, gateway_redis_url, tmp_path):
     """start_worker(simulator, **smsc_overrides) → a real `flask worker` process bound to that simulator."""
@@ -73,22 +93,11 @@ def start_worker(settings, gateway_redis_url, tmp_path):
         if config is not None:
             env["SYRENA_CONFIG"] = str(config)
         env.update({f"SYRENA_SMSC__{k.upper()}": str(v) for k, v in smsc.items()})
-        log = tmp_path / f"worker-{len(started)}.log"
-        log_file = log.open("w")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        worker = WorkerProcess(proc, log, log_file)
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
     yield start
-    for worker in started:
-        if worker.proc.poll() is None:
-            worker.proc.terminate()
-            try:
-                worker.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill9()
-        worker.log_file.close()
+    stop_workers(started)
 
 
 def make_campaign(db, count: int, body: str = TEXT, kind: str = "alert") -> tuple[int, list[str]]:

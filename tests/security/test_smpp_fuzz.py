@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import types
 
 import pytest
@@ -17,6 +16,7 @@ from smsc_gateway.pdu import (DELIVER_SM, ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_
                               decode_text, encode_deliver_sm, encode_pdu, encode_tlv)
 from smsc_gateway.receipts import MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
 from smsc_gateway.session import SessionLost, _Link
+from tests.helpers import Collected, running_simulator, wait_until
 
 TAGS = [TAG_MESSAGE_PAYLOAD, TAG_MESSAGE_STATE, TAG_RECEIPTED_MESSAGE_ID, TAG_SAR_MSG_REF_NUM,
         TAG_SAR_SEGMENT_SEQNUM, TAG_SAR_TOTAL_SEGMENTS, 0x1400, 0xFFFF]
@@ -127,26 +127,11 @@ def test_the_framing_reader_yields_whole_pdus_or_declares_the_stream_lost(chunks
 
 
 # ------------------------------------------------------------------ a live session, through the simulator
-class Collected:
-    def __init__(self):
-        self.mo, self.receipts = [], []
-        self.lock = threading.Lock()
-
-    def on_receipts(self, batch):
-        with self.lock:
-            self.receipts.extend(batch)
-
-    def on_mo(self, batch):
-        with self.lock:
-            self.mo.extend(batch)
-
-
 @pytest.fixture(scope="module")
 def live():
     """A simulator and a bound gateway session of this module's own; the bind must survive every example."""
     from smsc_gateway.session import SmppSession
     from syrena_core.config import SmscSettings
-    from tests.helpers import running_simulator
     with running_simulator(receipt_delay=0.05) as sim:
         collected = Collected()
         smsc = SmscSettings(host="127.0.0.1", port=sim.smpp_port, system_id="syrena", password="secret",
@@ -191,7 +176,6 @@ def hostile_pdus(draw) -> tuple[bytes, bool]:
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(hostile_pdus(), min_size=1, max_size=5))
 def test_a_live_session_answers_hostile_pdus_and_keeps_its_bind(live, pdus):
-    from tests.helpers import wait_until
     sim, smpp, collected = live
     nacks_before = sim.fault_stats()["generic_nack_received"]
     reconnects = smpp.stats["reconnects"]
@@ -208,7 +192,6 @@ def test_a_live_session_answers_hostile_pdus_and_keeps_its_bind(live, pdus):
 
 
 def test_invalid_utf16_in_an_mo_arrives_as_replacement_characters(live):
-    from tests.helpers import wait_until
     sim, smpp, collected = live
     body = encode_deliver_sm(source_addr="48601999998", source_addr_ton=1, source_addr_npi=1, destination_addr="4800",
                              dest_addr_ton=0, dest_addr_npi=1, esm_class=0, data_coding=8,
@@ -221,7 +204,6 @@ def test_invalid_utf16_in_an_mo_arrives_as_replacement_characters(live):
 
 def test_a_command_length_no_pdu_can_have_costs_the_connection_but_not_the_session(live):
     """Framing is lost (SMPP has no way to resynchronise a byte stream): the session reconnects and binds again."""
-    from tests.helpers import wait_until
     sim, smpp, collected = live
     reconnects = smpp.stats["reconnects"]
     sim.inject_faults(raw_hex=(struct.pack("!IIII", 7, DELIVER_SM, 0, 1) + b"garbage").hex())
