@@ -1,6 +1,7 @@
 """Small helpers for tests: an HTTP JSON client and bounded waiting."""
 from __future__ import annotations
 
+import faulthandler
 import json
 import threading
 import time
@@ -50,6 +51,8 @@ def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = 
         if value:
             return value
         time.sleep(0.2)
+    # What every thread of this process (the live server's among them) was doing: a hang shows where.
+    faulthandler.dump_traceback(all_threads=True)
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")
 
 

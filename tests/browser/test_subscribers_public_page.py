@@ -21,6 +21,14 @@ from tests.subscribers.conftest import (  # noqa: F401
 pytestmark = pytest.mark.browser
 
 
+def ask_for_code(page, button: str) -> None:
+    """Press the button and wait until the page says the code went out (so a failure shows which side
+    stalled: the page's request, or the SMS)."""
+    page.locator("#verify-section").evaluate("el => { el.hidden = true; }")
+    page.get_by_role("button", name=button).click()
+    page.locator("#verify-section").wait_for(state="visible")
+
+
 @pytest.fixture
 def phone_page(new_context):
     """A page on a phone-sized screen (offline but for the app: no map tiles)."""
@@ -37,7 +45,7 @@ def test_a_resident_subscribes_from_a_phone_with_an_address_and_the_texted_code(
     page.get_by_label("Adres domowy (ulica i numer)").fill("Głogowska 77")
     page.get_by_label("Woda").check()
     page.locator("#consent").check()
-    page.get_by_role("button", name="Wyślij mi kod").click()
+    ask_for_code(page, "Wyślij mi kod")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE))
     page.get_by_role("button", name="Potwierdź").click()
     page.locator("#result-zones li").first.wait_for()
@@ -83,21 +91,21 @@ def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_pa
     assert abs(lat - 52.390) < 0.003 and abs(lon - 16.955) < 0.003
     page.get_by_label("Drugie miejsce, opcjonalnie (praca, szkoła)").fill("Głogowska 77")
     page.locator("#consent").check()
-    page.get_by_role("button", name="Wyślij mi kod").click()
+    ask_for_code(page, "Wyślij mi kod")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE))
     page.get_by_role("button", name="Potwierdź").click()
     page.locator("#result-zones li").first.wait_for()
     assert sorted(page.locator("#result-zones li").all_inner_texts()) == ["Wschód (WSCHOD)", "Zachód (ZACHOD)"]
 
     page.locator("#manage-phone").fill("601234567")
-    page.get_by_role("button", name="Pokaż moje dane").click()
+    ask_for_code(page, "Pokaż moje dane")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=1))
     page.get_by_role("button", name="Potwierdź").click()
     page.locator("#result-data").wait_for()
     assert page.locator("#result-heading").inner_text() == "Wszystko, co przechowujemy o Twoim numerze:"
     assert "Głogowska 77" in page.locator("#result-data").inner_text()
 
-    page.get_by_role("button", name="Wypisz mnie").click()
+    ask_for_code(page, "Wypisz mnie")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=2))
     page.get_by_role("button", name="Potwierdź").click()
     page.get_by_text("Wypisano. Nie dostaniesz więcej wiadomości.").wait_for()
