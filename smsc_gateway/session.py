@@ -298,7 +298,7 @@ class SmppSession:
         s = self.settings
         return {"name": self.name, "host": s.host, "port": s.port, "role": s.role, "bound": self.is_bound,
                 "down_for": round(time.monotonic() - self._down_since, 1) if self._down_since else None,
-                "window": s.window, "outstanding": len(self._outstanding) + max(self._unconfirmed, 0),
+                "window": s.window, "outstanding": len(self._outstanding), "unrecorded": max(self._unconfirmed, 0),
                 **self.stats}
 
     def submit(self, batch: Sequence[OutboundSms], into: PendingSend | None = None) -> PendingSend:
@@ -471,7 +471,11 @@ class SmppSession:
             return 1.0 if not self._outstanding else 0.2
         if now < self._pause_until:
             return self._pause_until - now
-        room = self.settings.window - len(self._outstanding) - max(self._unconfirmed, 0)
+        # The window bounds what awaits the SMSC's answer; the unrecorded limit what a crash could send twice
+        # (answered, not yet recorded by the job): recording then never stalls the window.
+        outstanding = len(self._outstanding)
+        room = min(self.settings.window - outstanding,
+                   self.settings.unrecorded_limit - outstanding - max(self._unconfirmed, 0))
         if room <= 0:
             return 0.2  # a response, a confirmation or the wake pipe ends the wait
         room = min(room, len(self._pending) - self._pending_pos)

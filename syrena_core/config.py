@@ -61,6 +61,7 @@ class SmscSettings:
     source_npi: int = 0
     tps: float = 100.0
     window: int = 50
+    unrecorded_limit: int = 500         # parts sent but not yet recorded: what a killed worker may send twice
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
     role: str = "primary"               # "primary" share traffic by weight; "failover" only when no primary is up
@@ -85,8 +86,8 @@ class SmscSettings:
         if self.receipt_id_base not in ("same", "hex", "dec"):
             raise ConfigError(f"[smsc] receipt_id_base: expected \"same\", \"hex\" or \"dec\", "
                               f"got {self.receipt_id_base!r}")
-        if self.window < 1 or self.tps <= 0:
-            raise ConfigError("[smsc] window and tps must be positive")
+        if self.window < 1 or self.tps <= 0 or self.unrecorded_limit < 1:
+            raise ConfigError("[smsc] window, unrecorded_limit and tps must be positive")
 
     def all_connections(self) -> tuple[SmscSettings, ...]:
         """The first connection (these keys) and every [[smsc.connections]] one."""

@@ -35,7 +35,7 @@ SEND_TO_SUBMIT = Histogram("syrena_message_send_to_submit_seconds",
 SUBMIT_TO_DELIVERED = Histogram("syrena_message_submit_to_final_seconds",
                                 "From the SMSC accepting a message to its final receipt being matched",
                                 ["status"], buckets=_LATENCY_BUCKETS)
-WINDOW = Gauge("syrena_smpp_window_outstanding", "submit_sm awaiting a response or confirmation, per bind",
+WINDOW = Gauge("syrena_smpp_window_outstanding", "submit_sm awaiting a response, per bind",
                ["smsc"], multiprocess_mode="livesum")
 BOUND = Gauge("syrena_smpp_bound_sessions", "Bound SMPP sessions (live worker processes)", ["smsc"],
               multiprocess_mode="livesum")

@@ -1,6 +1,6 @@
 """Faults through real processes: a `flask worker` killed mid-chunk, an SMSC that drops the connection,
 throttles, stops answering enquire_link or sends garbage. Nothing is lost; what may have gone twice is
-bounded by the window and flagged."""
+bounded by the worker's unrecorded limit (sent, not yet recorded) and flagged."""
 from __future__ import annotations
 
 from collections import Counter
@@ -19,11 +19,11 @@ def _flagged(db, campaign_id: int) -> set[str]:
                           {"c": campaign_id}).scalars())
 
 
-def test_a_worker_killed_mid_chunk_is_replaced_and_at_most_its_window_goes_twice(
+def test_a_worker_killed_mid_chunk_is_replaced_and_at_most_its_unrecorded_limit_goes_twice(
         db, start_simulator, start_worker, gateway_redis_url, wait):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 600)
-    first = start_worker(simulator, window=10, tps=150)
+    first = start_worker(simulator, window=5, unrecorded_limit=10, tps=150)
     enqueue_campaign(db, gateway_redis_url, campaign_id)
     wait(lambda: len(simulator.messages()) >= 150, 60, "the first worker to be sending")
     first.kill9()
