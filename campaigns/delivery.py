@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import bindparam, insert, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted, charge_delivered, message_cost, tariff_at
-from campaigns.models import DeliveryReceipt as ReceiptRow
 from smsc_gateway.interface import WITHDRAWN, DeliveryReceipt, SendResult
 from syrena_core.config import BillingSettings, CampaignSettings
 from syrena_core import metrics
@@ -118,12 +117,23 @@ def requeue_temporary(session: Session, results: Sequence[SendResult], settings:
         "delay_max": float(settings.retry_delay_max), "fleet": fleet or None})
 
 
+# One statement per batch: the receipt writer shares the worker's interpreter with the session thread.
+_STORE_RECEIPTS = text("""
+INSERT INTO delivery_receipt (smsc, smsc_message_id, state, error_code, received_at)
+SELECT * FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]),
+                     CAST(:errors AS text[]), CAST(:received AS timestamptz[]))
+""")
+
+
 def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
-    rows = [{"smsc": r.smsc, "smsc_message_id": r.smsc_message_id, "state": r.state[:12],
-             "error_code": (r.error_code or None)[:8] if r.error_code else None}
-            for r in receipts]
-    if rows:
-        session.execute(insert(ReceiptRow), rows)
+    receipts = list(receipts)
+    if receipts:
+        now = utcnow()
+        session.execute(_STORE_RECEIPTS, {
+            "smscs": [r.smsc for r in receipts], "ids": [r.smsc_message_id for r in receipts],
+            "states": [r.state[:12] for r in receipts],
+            "errors": [r.error_code[:8] if r.error_code else None for r in receipts],
+            "received": [now] * len(receipts)})
 
 
 _MATCH_RECEIPTS = text("""
