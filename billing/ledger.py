@@ -119,9 +119,9 @@ def create_tariff(session: Session, actor: User | None, *, valid_from: datetime 
 # they subscribed to by SMS code. Every message thus lands in exactly one zone (NULL: reached only through
 # a drawn area), and zone totals add up to the campaign total.
 _CHARGE_MESSAGES = text("""
-INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, campaign_id, zone_id, department, phone,
-                        encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
-SELECT :at, 'charge', c.kind, m.id, m.campaign_id,
+INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, send_round, campaign_id, zone_id, department,
+                        phone, encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
+SELECT :at, 'charge', c.kind, m.id, m.send_round, m.campaign_id,
        (SELECT min(cz.zone_id)
         FROM campaign_zone cz JOIN zone z ON z.id = cz.zone_id
         JOIN subscriber_location l ON l.subscriber_id = m.subscriber_id
@@ -132,12 +132,13 @@ SELECT :at, 'charge', c.kind, m.id, m.campaign_id,
                    SELECT 1 FROM zone sz WHERE sz.id = l.zone_id AND ST_Intersects(z.geom, sz.geom)
                    AND ST_Relate(z.geom, sz.geom, 'T********'))))),
        c.department, m.phone, m.encoding, m.parts, m.smsc,
-       ARRAY(SELECT p.smsc_message_id FROM message_part p WHERE p.message_id = m.id ORDER BY p.part_no),
+       ARRAY(SELECT p.smsc_message_id FROM message_part p WHERE p.message_id = m.id AND p.status <> 'superseded'
+             ORDER BY p.part_no),
        :tariff_id, :price, :price * m.parts, :currency
 FROM message m JOIN campaign c ON c.id = m.campaign_id
 WHERE m.id = ANY(CAST(:ids AS bigint[])) AND m.parts IS NOT NULL AND m.smsc IS NOT DISTINCT FROM :smsc
 ORDER BY m.id
-ON CONFLICT (message_id) WHERE entry_type = 'charge' AND message_id IS NOT NULL DO NOTHING
+ON CONFLICT (message_id, send_round) WHERE entry_type = 'charge' AND message_id IS NOT NULL DO NOTHING
 """)
 
 

@@ -46,8 +46,8 @@ class CostEntry(Base):
     Campaign, zone and department are copied, not referenced: the ledger outlives what it describes."""
     __tablename__ = "cost_entry"
     __table_args__ = (
-        # A message is charged once, however often its results are recorded.
-        Index("uq_cost_entry_message_charge", "message_id", unique=True,
+        # A message is charged once per send (see message.send_round), however often its results are recorded.
+        Index("uq_cost_entry_message_charge", "message_id", "send_round", unique=True,
               postgresql_where=text("entry_type = 'charge' AND message_id IS NOT NULL")),
     )
 
@@ -56,6 +56,7 @@ class CostEntry(Base):
     entry_type: Mapped[str] = mapped_column(String(12), default=EntryType.CHARGE.value)
     kind: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    send_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     zone_id: Mapped[int | None] = mapped_column(Integer)
     department: Mapped[str | None] = mapped_column(String(80))

@@ -27,7 +27,8 @@ WHERE campaign_id = :cid AND status = 'queued'
 """)
 _RESEND_FAILED = text("""
 WITH failed AS (
-    UPDATE message SET status = 'queued', attempts = 0, error = NULL, retry_at = NULL, claimed_by = NULL,
+    UPDATE message SET status = 'queued', attempts = 0, send_round = send_round + 1, error = NULL, retry_at = NULL,
+                       claimed_by = NULL,
                        finished_at = NULL, submitted_at = NULL, possible_duplicate = false, queued_at = now()
     WHERE campaign_id = :cid AND status = 'failed'
     RETURNING id

@@ -128,6 +128,8 @@ class Message(Base):
     parts: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Resends to the failed so far (0: the first send); each send is charged (billing's ledger key).
+    send_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -114,6 +114,10 @@ def test_resend_to_failed_goes_to_the_failed_recipients_only(db, settings, api, 
     parts = dict(db.execute(text("""SELECT p.status, count(*) FROM message_part p JOIN message m ON m.id = p.message_id
                                     WHERE m.campaign_id = :c GROUP BY p.status"""), {"c": campaign_id}).all())
     assert parts == {"delivered": 40, "superseded": 5}
+    # The operator charged the first sends (accepted, then undeliverable) and charges the new ones too.
+    charges = Counter(db.execute(text("SELECT phone FROM cost_entry WHERE campaign_id = :c AND entry_type = 'charge'"),
+                                 {"c": campaign_id}).scalars())
+    assert charges == Counter({**{p: 1 for p in phones}, **{p: 2 for p in failed}})
     status, body = api.post(f"/api/v1/campaigns/{campaign_id}/resend-failed")
     assert status == 409 and "failed" in body["error"]["message"]
 
