@@ -3,6 +3,7 @@ characters take two septets), else UCS-2; long texts split with a concatenation 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from smpplib import consts, gsm
 
@@ -13,7 +14,7 @@ _FLASH_UCS2 = 0x18
 
 @dataclass(frozen=True)
 class EncodedSms:
-    parts: list[bytes]
+    parts: tuple[bytes, ...]
     data_coding: int
     esm_class: int
 
@@ -22,8 +23,12 @@ class EncodedSms:
         return "ucs2" if self.data_coding & 0x0C == consts.SMPP_ENCODING_ISO10646 else "gsm7"
 
 
+# A campaign sends one text (per language) to every recipient: encoding it once per text, not per message,
+# saves the session thread's time. Recipients of one long text share its concatenation reference, which
+# only has to tell apart the messages one phone is reassembling.
+@lru_cache(maxsize=256)
 def encode_sms(text: str, flash: bool = False) -> EncodedSms:
     parts, data_coding, esm_class = gsm.make_parts(text)
     if flash:
         data_coding = _FLASH_UCS2 if data_coding == consts.SMPP_ENCODING_ISO10646 else _FLASH_GSM
-    return EncodedSms(parts=parts, data_coding=data_coding, esm_class=esm_class)
+    return EncodedSms(parts=tuple(parts), data_coding=data_coding, esm_class=esm_class)
