@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -153,7 +154,14 @@ class _State:
                 "last_error": self.last_error.last}
 
 
+# The SMPP session thread waits on sockets many times a second and shares the interpreter with the
+# recording threads: a short switch interval lets it take the GIL back sooner after each wait (measured:
+# ~10 % more messages per second at full speed, see docs/benchmarks.md).
+GIL_SWITCH_INTERVAL = 0.0005
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     ensure_schema_current(engine_for(settings.database.url))
     url = settings.database.url
     redis = redis_connection(settings.redis.url)

@@ -43,9 +43,9 @@ log = logging.getLogger("syrena.campaigns.jobs")
 
 JOB_TIMEOUT = 3600        # a chunk waits for the SMSC's pace, which may be slow
 RESULT_TTL = 600
-RESULT_LINGER = 0.002     # seconds results are gathered before one statement records them
+RESULT_LINGER = 0.005     # seconds results are gathered before one statement records them
 RECORDERS = 3             # connections recording results at once ...
-RESULT_BATCH = 12         # ... each with at most this many results: several batches of one window are under way at once
+RESULT_BATCH = 200        # ... each with at most this many results
 CONTROL_EVERY = 0.25      # seconds between looks at the campaign's status and the higher-priority queues
 # Redis holds only work in flight: when this key is missing its data is gone (a restart without
 # persistence) and the queued messages of every sending campaign are enqueued again from the database.

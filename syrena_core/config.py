@@ -116,7 +116,7 @@ class CampaignSettings:
     timezone: str = "Europe/Warsaw"         # the local time of quiet hours
     cap_sender: str = "syrena@um.poznan.pl"  # CAP <sender>: who publishes the alerts
     chunk_size: int = 500
-    slice_size: int = 100                   # claimed at once; pause/cancel/priority are checked between slices
+    slice_size: int = 250                   # claimed at once; pause/cancel/priority are checked between slices
     max_attempts: int = 6                   # submit attempts before a temporary failure counts as failed
     retry_delay: float = 5.0                # seconds until a temporary failure is retried, doubled per attempt
     retry_delay_max: float = 300.0          # ... up to this
