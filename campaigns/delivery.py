@@ -142,16 +142,18 @@ WITH matched AS (
     FROM message_part p
     WHERE d.matched_at IS NULL AND p.smsc_message_id = d.smsc_message_id AND p.smsc = d.smsc
     RETURNING d.smsc, d.smsc_message_id, d.state, d.error_code, d.received_at
+), parts AS (
+    UPDATE message_part p
+    SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'expired' ELSE 'failed' END,
+        receipt_at = m.received_at,
+        error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
+    FROM matched m
+    WHERE p.smsc_message_id = m.smsc_message_id AND p.smsc = m.smsc AND m.state = ANY(CAST(:final_states AS text[]))
+      AND p.status <> 'superseded'
+    RETURNING p.message_id
 )
-UPDATE message_part p
-SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'expired' ELSE 'failed' END,
-    receipt_at = m.received_at,
-    error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
-FROM matched m
-WHERE p.smsc_message_id = m.smsc_message_id AND p.smsc = m.smsc AND m.state IN :final_states
-  AND p.status <> 'superseded'
-RETURNING p.message_id
-""").bindparams(bindparam("final_states", expanding=True))
+SELECT array_agg(DISTINCT message_id ORDER BY message_id) FROM parts
+""")
 
 # A message is delivered when every part is; one failed or expired part settles it.
 _SETTLE_MESSAGES = text("""
@@ -162,10 +164,11 @@ FROM (SELECT message_id,
                   WHEN bool_or(status = 'failed') THEN 'failed'
                   WHEN bool_or(status = 'expired') THEN 'expired' END AS new_status,
              min(error) AS first_error
-      FROM message_part WHERE message_id IN :ids AND status <> 'superseded' GROUP BY message_id) agg
+      FROM message_part WHERE message_id = ANY(CAST(:ids AS bigint[])) AND status <> 'superseded'
+      GROUP BY message_id) agg
 WHERE m.id = agg.message_id AND agg.new_status IS NOT NULL AND m.status = 'submitted'
 RETURNING m.campaign_id, agg.new_status, extract(epoch FROM m.finished_at - m.submitted_at)
-""").bindparams(bindparam("ids", expanding=True))
+""")
 
 _COMPLETE_CAMPAIGNS = text("""
 UPDATE campaign c SET status = 'completed', completed_at = now()
@@ -184,8 +187,7 @@ _MATCH_LOCK = text("SELECT pg_advisory_xact_lock(7312001)")
 def match_receipts(session: Session) -> int:
     """Apply every stored receipt whose part is now known; returns how many messages were touched."""
     session.execute(_MATCH_LOCK)
-    message_ids = sorted({row[0] for row in session.execute(
-        _MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)})})
+    message_ids = session.execute(_MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)}).scalar()
     if not message_ids:
         return 0
     settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids}).all()
