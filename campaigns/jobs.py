@@ -121,10 +121,11 @@ class _Control:
         self.checked_at = 0.0
         self.status = CampaignStatus.SENDING.value
         self.yielding = False
+        self.stopping = False  # the worker got SIGTERM
 
     def stop_taking(self) -> bool:
         if shutting_down():  # SIGTERM: what is at the SMSC finishes, the rest of the chunk goes back in the queue
-            self.yielding = True
+            self.yielding = self.stopping = True
             return True
         now = time.monotonic()
         if now - self.checked_at >= CONTROL_EVERY:
@@ -202,6 +203,7 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     log.info("campaign %s chunk %s-%s: %s of %s accepted, %s to retry, in %.3fs (%d result batches recorded "
              "in %.3fs)%s", campaign_id, first_id, last_id, recorder.accepted, claimed, recorder.requeued,
              time.monotonic() - started, recorder.batches, recorder.seconds,
+             " — the worker is stopping: the rest goes back to the queue" if control.stopping else
              " — yielded to a higher-priority queue" if control.yielding else
              f" — campaign {control.status}" if control.status != CampaignStatus.SENDING.value else "")
     return recorder.accepted
