@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from syrena_core.config import Settings, get_settings
 from syrena_core.db import Base, import_all_models
@@ -13,6 +14,8 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     settings = settings or get_settings()
     import_all_models()
     app = Flask(__name__)
+    if settings.app.proxy_hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.app.proxy_hops, x_proto=settings.app.proxy_hops)
     app.config.update(
         SYRENA=settings,
         SECRET_KEY=settings.app.secret_key,

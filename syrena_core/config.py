@@ -33,6 +33,9 @@ class AppSettings:
     default_language: str = "pl"
     languages: tuple[str, ...] = ("pl", "en")
     admin_email: str = "admin@syrena.local"
+    # Reverse proxies (nginx, HAProxy) in front of the app that set X-Forwarded-For/-Proto: the audit trail and
+    # the per-IP limits then see the client's address, not the proxy's. 0: none (never trust the headers).
+    proxy_hops: int = 0
 
 
 @dataclass(frozen=True)

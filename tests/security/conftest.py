@@ -75,16 +75,18 @@ def audit_rows(settings):
 
 @pytest.fixture
 def serve_with(settings):
-    """serve_with(**security) → base URL of the app served over HTTP with these [security] settings changed."""
+    """serve_with(**security) → base URL of the app served over HTTP with these [security] settings changed
+    (and the [app] ones given as app={...})."""
     import dataclasses
     import threading
 
     from werkzeug.serving import make_server
     servers = []
 
-    def start(**changes):
+    def start(app: dict | None = None, **changes):
         from app import create_app
-        changed = dataclasses.replace(settings, security=dataclasses.replace(settings.security, **changes))
+        changed = dataclasses.replace(settings, security=dataclasses.replace(settings.security, **changes),
+                                      app=dataclasses.replace(settings.app, **(app or {})))
         server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

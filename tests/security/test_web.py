@@ -120,6 +120,23 @@ def test_public_endpoints_are_limited_per_ip(live_server, api):
     assert 429 in statuses  # [subscribers] form_limit = 10 per hour per IP
 
 
+def test_behind_a_configured_proxy_the_audit_names_the_client_not_the_proxy(api, serve_with, audit_rows):
+    import urllib.request
+
+    def create_zone_via(base: str, name: str, forwarded_for: str) -> None:
+        body = json.dumps({"type": "Feature", "properties": {"name": name}, "geometry": ZONE_A}).encode()
+        req = urllib.request.Request(base + "/api/v1/zones", data=body, method="POST", headers={
+            "Authorization": f"Bearer {api.token}", "Content-Type": "application/json",
+            "X-Forwarded-For": forwarded_for})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+
+    create_zone_via(serve_with(app={"proxy_hops": 1}), "Behind nginx", "203.0.113.7")
+    create_zone_via(serve_with(), "Direct", "203.0.113.8")  # no proxy configured: the header is a client's lie
+    by_name = {r["details"]["name"]: r["remote_addr"] for r in audit_rows("zone.create")}
+    assert by_name == {"Behind nginx": "203.0.113.7", "Direct": "127.0.0.1"}
+
+
 def test_login_posts_are_rate_limited_per_ip(serve_with, make_user):
     base = serve_with(login_limit="3 per minute")
     email, _ = make_user("operator")
