@@ -109,6 +109,9 @@
   /* Draw every zone and fill the table from a FeatureCollection. */
   ZonesEditor.prototype.render = function (collection, fit) {
     var self = this;
+    /* A replaced zone's hover card must go with it: one left open under the pointer would show stale facts
+       beside the new layer's card. */
+    this.zoneGroup.eachLayer(function (layer) { layer.unbindTooltip(); });
     this.zoneGroup.clearLayers();
     this.labelGroup.clearLayers();
     this.layers = {};
