@@ -1,6 +1,6 @@
 """Zones with 1,000,000 subscriber locations: counting the subscribers in one zone, looking up the zones
 of a point, counting every zone at once, and importing the real Poznań osiedla file (42 zones, ~11,700
-vertices). Baselines in the same run: the same count and lookup with PostgreSQL's index scans switched off
+vertices) and the same file densified to ~50,000 vertices (the issue's size). Baselines in the same run: the same count and lookup with PostgreSQL's index scans switched off
 (what the GiST indexes buy), the import's geometry checks alone without the database, and for the
 whole-city counts the whole-polygon query they replaced, with the locations in random order and after CLUSTER.
 
@@ -28,6 +28,26 @@ OSIEDLA = ROOT.parent / "shared" / "data" / "poznan_osiedla.geojson"
 # Poznań's extent (the osiedla's bounding box): subscribers are scattered over it.
 EXTENT = (16.73, 52.29, 17.07, 52.51)
 NO_INDEX = "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off"
+DENSE_VERTICES = int(os.environ.get("ZONES_DENSE_VERTICES", "50000"))
+
+
+def _densified(features: list[dict], target: int) -> tuple[bytes, int]:
+    """The FeatureCollection with every edge split so that it holds about `target` vertices in all."""
+    import json
+
+    import shapely
+    from shapely.geometry import mapping, shape
+    geoms = [shape(f["geometry"]) for f in features]
+    now = sum(shapely.get_num_coordinates(g) for g in geoms)
+    perimeter = sum(g.boundary.length for g in geoms)
+    step = perimeter / max(target - now, 1)
+    for _ in range(3):  # short edges are not split: correct the step by what the last try gave
+        dense = [shapely.segmentize(g, step) for g in geoms]
+        got = sum(shapely.get_num_coordinates(g) for g in dense)
+        step *= (got - now) / max(target - now, 1)
+    out = [dict(f, geometry=mapping(g)) for f, g in zip(features, dense)]
+    return (json.dumps({"type": "FeatureCollection", "features": out}).encode(),
+            sum(shapely.get_num_coordinates(g) for g in dense))
 # Baseline for the whole-city counts: the query before zone_part (each whole zone polygon against the
 # locations' index, then a hash join with every subscriber), same settings.
 WHOLE_POLYGON_COUNTS = """
@@ -92,16 +112,19 @@ def main() -> dict:
         vertices = sum(len(ring) for f in features for poly in f["geometry"]["coordinates"] for ring in poly)
 
         # Import: the whole real file in one transaction (rolled back between runs, kept after the last).
-        def import_once(keep: bool = False) -> None:
+        def import_once(keep: bool = False, source: bytes = raw) -> None:
             session = session_factory(url)()
             try:
-                import_features(session, read_feature_collection(raw), repair=True, limits=settings.zones)
+                import_features(session, read_feature_collection(source), repair=True, limits=settings.zones)
                 session.commit() if keep else session.rollback()
             finally:
                 session.close()
         import_times = _timed(import_once, RUNS)
         checks_only = _timed(lambda: [validate(f["geometry"], repair=True, limits=settings.zones)
                                       for f in read_feature_collection(raw)], RUNS)
+        # The issue's size: the same zones with ~50,000 vertices in all (every edge split evenly).
+        dense_raw, dense_vertices = _densified(features, DENSE_VERTICES)
+        dense_times = _timed(lambda: import_once(source=dense_raw), RUNS)
         import_once(keep=True)
 
         t0 = time.perf_counter()
@@ -211,6 +234,9 @@ def main() -> dict:
         "import_real_file_ms_median": _ms(import_times),
         "import_real_file_ms_range": f"{min(import_times) * 1000:.0f}-{max(import_times) * 1000:.0f}",
         "import_geometry_checks_only_ms_median": _ms(checks_only),
+        "import_densified_file_vertices": dense_vertices,
+        "import_densified_file_ms_median": _ms(dense_times),
+        "import_densified_file_ms_range": f"{min(dense_times) * 1000:.0f}-{max(dense_times) * 1000:.0f}",
         "count_one_zone": {
             "zone": f"{zone_name} ({zone_vertices} vertices, {counts[zone_id]:,} subscribers)",
             "gist_ms_median": _ms(count_one),
