@@ -47,7 +47,7 @@ def _densified(features: list[dict], target: int) -> tuple[bytes, int]:
         step *= (got - now) / max(target - now, 1)
     out = [dict(f, geometry=mapping(g)) for f, g in zip(features, dense)]
     return (json.dumps({"type": "FeatureCollection", "features": out}).encode(),
-            sum(shapely.get_num_coordinates(g) for g in dense))
+            int(sum(shapely.get_num_coordinates(g) for g in dense)))
 # Baseline for the whole-city counts: the query before zone_part (each whole zone polygon against the
 # locations' index, then a hash join with every subscriber), same settings.
 WHOLE_POLYGON_COUNTS = """
