@@ -95,10 +95,11 @@ def resend_failed(session: Session, campaign: Campaign, actor: User | None) -> i
     return failed
 
 
-def enqueue_pending(session: Session, campaign: Campaign, chunk_size: int) -> int:
-    """Queue jobs for the campaign's queued messages (after the commit); returns how many chunks."""
+def enqueue_pending(session: Session, campaign: Campaign, chunk_size: int, after_id: int = 0) -> int:
+    """Queue jobs for the campaign's queued messages (with ids above `after_id`) after the commit, if it is
+    sending; returns how many chunks."""
     if campaign.status != CampaignStatus.SENDING.value:
         return 0
-    chunks = pending_chunks(session, campaign.id, chunk_size)
+    chunks = pending_chunks(session, campaign.id, chunk_size, after_id=after_id)
     enqueue_chunks(chunks, campaign.kind)
     return len(chunks)

@@ -120,20 +120,19 @@ def requeue_temporary(session: Session, results: Sequence[SendResult], settings:
 # One statement per batch: the receipt writer shares the worker's interpreter with the session thread.
 _STORE_RECEIPTS = text("""
 INSERT INTO delivery_receipt (smsc, smsc_message_id, state, error_code, received_at)
-SELECT * FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]),
-                     CAST(:errors AS text[]), CAST(:received AS timestamptz[]))
+SELECT r.smsc, r.id, r.state, r.error, :now
+FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:errors AS text[]))
+     AS r(smsc, id, state, error)
 """)
 
 
 def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
     receipts = list(receipts)
     if receipts:
-        now = utcnow()
         session.execute(_STORE_RECEIPTS, {
-            "smscs": [r.smsc for r in receipts], "ids": [r.smsc_message_id for r in receipts],
+            "now": utcnow(), "smscs": [r.smsc for r in receipts], "ids": [r.smsc_message_id for r in receipts],
             "states": [r.state[:12] for r in receipts],
-            "errors": [r.error_code[:8] if r.error_code else None for r in receipts],
-            "received": [now] * len(receipts)})
+            "errors": [r.error_code[:8] if r.error_code else None for r in receipts]})
 
 
 _MATCH_RECEIPTS = text("""

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from campaigns import composition, targeting
+from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
 from syrena_core.accounts import Role, User, record
@@ -532,14 +533,6 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     return campaign
 
 
-_COMPLETE_IF_DONE = text("""
-UPDATE campaign c SET status = 'completed', completed_at = now()
-WHERE c.id = :cid AND c.status = 'sending'
-  AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
-                  AND m.status IN ('queued', 'submitting', 'submitted'))
-""")
-
-
 def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     """Write the rest of a campaign's recipients (those `start_sending(first=...)` left out); idempotent.
     Returns the campaign when it did, None when another process holds it or it was already complete.
@@ -553,7 +546,7 @@ def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     campaign.recipients = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
     campaign.snapshot_pending = False
     # The first messages may all be settled already; their jobs could not complete a campaign still growing.
-    session.execute(_COMPLETE_IF_DONE, {"cid": campaign.id})
+    complete_campaigns(session, [campaign.id])
     return campaign
 
 
@@ -561,14 +554,13 @@ def enqueue_started(session: Session, campaign: Campaign, chunk_size: int) -> No
     """After the commit that started sending: enqueue the recipients written so far, then — for a large
     target — write the rest, commit and enqueue it too. If this process dies in between, a worker's heartbeat
     finishes the snapshot (finish_abandoned_snapshots)."""
-    from campaigns.jobs import enqueue_chunks  # the jobs module imports this one
+    from campaigns.control import enqueue_pending  # these modules import this one
+    from campaigns.jobs import enqueue_chunks
     chunks = pending_chunks(session, campaign.id, chunk_size)
     enqueue_chunks(chunks, campaign.kind)
     if campaign.snapshot_pending and finish_snapshot(session, campaign.id) is not None:
         session.commit()
-        after = chunks[-1].last_id if chunks else 0
-        if campaign.status == CampaignStatus.SENDING.value:
-            enqueue_chunks(pending_chunks(session, campaign.id, chunk_size, after_id=after), campaign.kind)
+        enqueue_pending(session, campaign, chunk_size, after_id=chunks[-1].last_id if chunks else 0)
 
 
 # Long enough that the process that started the snapshot is surely gone, not merely between its commits.
@@ -577,7 +569,7 @@ ABANDONED_SNAPSHOT = timedelta(seconds=30)
 
 def finish_abandoned_snapshots(session: Session, chunk_size: int, now: datetime | None = None) -> list[int]:
     """Finish snapshots whose sending process died after committing the first recipients (worker heartbeat)."""
-    from campaigns.jobs import enqueue_chunks
+    from campaigns.control import enqueue_pending  # it imports this module
     cutoff = (now or utcnow()) - ABANDONED_SNAPSHOT
     ids = session.scalars(select(Campaign.id).where(Campaign.snapshot_pending, Campaign.sent_at < cutoff)).all()
     finished = []
@@ -586,8 +578,7 @@ def finish_abandoned_snapshots(session: Session, chunk_size: int, now: datetime 
         session.commit()
         if campaign is not None:
             finished.append(campaign_id)
-            if campaign.status == CampaignStatus.SENDING.value:
-                enqueue_chunks(pending_chunks(session, campaign_id, chunk_size), campaign.kind)
+            enqueue_pending(session, campaign, chunk_size)
     return finished
 
 
