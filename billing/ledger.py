@@ -160,7 +160,8 @@ def charge_accepted(session: Session, message_ids: Sequence[int], at: datetime, 
         _charge(session, message_ids, at, billing)
 
 
-_NEWLY_DELIVERED = text("SELECT id FROM message WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'delivered'")
+# `status || ''`: see campaigns.delivery._SETTLE_MESSAGES (the ids drive, not stale status statistics).
+_NEWLY_DELIVERED = text("SELECT id FROM message WHERE id = ANY(CAST(:ids AS bigint[])) AND status || '' = 'delivered'")
 
 
 def charge_delivered(session: Session, message_ids: Sequence[int]) -> None:

@@ -51,10 +51,13 @@ CONTROL_EVERY = 0.25      # seconds between looks at the campaign's status and t
 # persistence) and the queued messages of every sending campaign are enqueued again from the database.
 QUEUES_ALIVE = "syrena:queues-alive"
 
+# The id range drives the claim. `campaign_id + 0` and `status || ''` keep the planner from reaching for an
+# index on those columns when their statistics predate the campaign (a new campaign id looks like one row),
+# which scanned the whole campaign for every slice: see campaigns.delivery._SETTLE_MESSAGES.
 _CLAIM = text("""
 UPDATE message SET status = 'submitting', attempts = attempts + 1, claimed_by = :owner, retry_at = NULL
 WHERE id IN (SELECT id FROM message
-             WHERE campaign_id = :cid AND id BETWEEN :first AND :last AND status = 'queued'
+             WHERE id BETWEEN :first AND :last AND campaign_id + 0 = :cid AND status || '' = 'queued'
                AND (retry_at IS NULL OR retry_at <= now())
              ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
 RETURNING id, phone, possible_duplicate, language
