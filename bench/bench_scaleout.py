@@ -1,8 +1,10 @@
 """Scale-out: 4 gateway workers (4 binds) against 1, no TPS limit, same simulator, same run.
 
-One campaign of SCALEOUT_MESSAGES messages (1-part GSM) per measurement, written straight into the database
-and enqueued in chunks of 500; measured from enqueueing until every message is `submitted` (the SMSC
-accepted it and the database recorded it) and until every receipt is recorded (`delivered`). Rounds
+The database first gets a history of BENCH_HISTORY delivered messages, analyzed (see
+bench_gateway._seed_history). One campaign of SCALEOUT_MESSAGES messages (1-part GSM) per measurement,
+written straight into the database and enqueued in chunks of 500; measured from enqueueing until the last
+message was recorded `submitted` (the SMSC accepted it and the database recorded it) and until the last
+receipt was recorded (`delivered`), from the messages' own timestamps. Rounds
 alternate 1 worker / 4 workers (SCALEOUT_RUNS rounds after a warm-up) so that the machine's load, shared with
 others, hits both alike; medians are reported.
 
@@ -28,7 +30,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_fanout import _free_port, _wait_port, _with_path  # noqa: E402
-from bench_gateway import _counts, _campaign  # noqa: E402
+from bench_gateway import HISTORY, _seed_history, _send_and_wait  # noqa: E402
 
 MESSAGES = int(os.environ.get("SCALEOUT_MESSAGES", "10000"))
 RUNS = int(os.environ.get("SCALEOUT_RUNS", "3"))
@@ -64,26 +66,6 @@ def _cpu_of(pids) -> float:
         except (OSError, IndexError, ValueError):
             pass  # gone meanwhile
     return total
-
-
-def _send(settings, count: int, timeout: float) -> tuple[float, float]:
-    from campaigns.jobs import enqueue_chunks
-    from campaigns.service import pending_chunks
-    from syrena_core.db import session_scope
-    url = settings.database.url
-    cid = _campaign(url, count)
-    start = time.perf_counter()
-    with session_scope(url) as s:
-        enqueue_chunks(pending_chunks(s, cid, 500), "alert")
-    submitted = None
-    while time.perf_counter() - start < timeout:
-        counts = _counts(url, cid)
-        if submitted is None and not counts.get("queued") and not counts.get("submitting"):
-            submitted = time.perf_counter() - start
-        if counts.get("delivered", 0) == count:
-            return submitted, time.perf_counter() - start
-        time.sleep(0.05)
-    raise RuntimeError(f"campaign {cid} did not finish: {counts}")
 
 
 def main() -> dict:
@@ -148,7 +130,7 @@ def main() -> dict:
         group = workers(n)
         workers_before, sim_before, pg_before = _cpu_of(p.pid for p in group), _cpu_of([sim.pid]), backend_cpu()
         busy_before = _machine_busy()
-        submitted, delivered = _send(settings, count, 1800)
+        submitted, delivered = _send_and_wait(settings, count, 1800, chunk_size=500)
         busy_after = _machine_busy()
         pg_after = backend_cpu()  # backends that ended during the run are missed: the pools keep theirs
         worker_cpu = _cpu_of(p.pid for p in group) - workers_before
@@ -171,6 +153,7 @@ def main() -> dict:
                                stdout=open(logs / "bench-scaleout-sim.log", "w"), stderr=subprocess.STDOUT)
         procs.append(sim)
         _wait_port(smpp_port)
+        _seed_history(settings.database.url)
         measure(1, 2000)  # warm-up
         for _ in range(RUNS):
             for n in (1, 4):
@@ -192,7 +175,7 @@ def main() -> dict:
     per_msg = {part: med(4, f"{part}_cpu_ms_per_msg") for part in ("worker", "simulator", "postgres")}
     syrena_ms = per_msg["worker"] + per_msg["postgres"]  # what production pays; the SMSC is the operator's
     return {
-        "messages": MESSAGES, "runs": RUNS, "cores": cores, "window": WINDOW,
+        "messages": MESSAGES, "history_messages": HISTORY, "runs": RUNS, "cores": cores, "window": WINDOW,
         "one_worker_submitted_msg_per_s": round(one),
         "four_workers_submitted_msg_per_s": round(four),
         "ratio_four_to_one": round(four / one, 2),
