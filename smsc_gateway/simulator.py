@@ -108,6 +108,7 @@ class SimulatorOptions:
     tps: float = 0.0  # its own limit: submit_sm beyond it in any 1 s window get ESME_RTHROTTLED; 0 = none
     error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
     disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
+    deliver_window: int = 0  # deliver_sm left unanswered at most per connection, as many SMSCs do; 0 = no limit
     seed: int = 1  # the random faults above are reproducible
 
 
@@ -211,6 +212,8 @@ class _SmppSession(asyncio.Protocol):
         self._last_sequence = 0
         # deliver_sm sent but not yet answered: re-dispatched if the connection drops.
         self._awaiting_resp: dict[int, _Delivery] = {}
+        # ... and those waiting for room in the deliver_sm window (options.deliver_window).
+        self._held: deque[_Delivery] = deque()
         self._outgoing: list[bytes] = []
         self.peer = "?"
         self.bind_command: int | None = None
@@ -228,8 +231,9 @@ class _SmppSession(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        unanswered = list(self._awaiting_resp.values())
+        unanswered = list(self._awaiting_resp.values()) + list(self._held)
         self._awaiting_resp.clear()
+        self._held.clear()
         self._simulator._session_closed(self, unanswered)
 
     def abort(self) -> None:
@@ -320,6 +324,8 @@ class _SmppSession(asyncio.Protocol):
     def _on_delivery_answered(self, command_id: int, status: int, sequence: int, _body: bytes) -> None:
         """deliver_sm_resp or generic_nack for one of our deliver_sm: either way it is settled."""
         delivery = self._awaiting_resp.pop(sequence, None)
+        if self._held and delivery is not None:
+            self.send_delivery(self._held.popleft())
         if command_id == GENERIC_NACK:
             self._simulator._generic_nacks += 1
         if delivery is not None and status != ESME_ROK:
@@ -338,6 +344,10 @@ class _SmppSession(asyncio.Protocol):
     }
 
     def send_delivery(self, delivery: _Delivery) -> None:
+        window = self._simulator.options.deliver_window
+        if window and len(self._awaiting_resp) >= window:
+            self._held.append(delivery)
+            return
         # Written on the next loop iteration: this batches a burst of receipts
         # into one send and keeps them behind the response being handled.
         self._last_sequence = self._last_sequence % _MAX_SEQUENCE + 1

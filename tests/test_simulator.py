@@ -373,3 +373,49 @@ def test_udh_with_a_16_bit_reference_is_understood():
 
 def test_gsm_decoder_handles_escapes_and_a_dangling_escape():
     assert gsm_decode(b"\x1b\x65 5\x1b\x28x\x1b\x29\x1b") == "€ 5{x}"
+
+
+class _PduStream:
+    """Reads PDUs one by one from a socket, keeping what arrives beyond the current one (read_raw_pdu drops it)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.data = sock, b""
+
+    def next(self) -> tuple[int, int, int, bytes]:
+        while len(self.data) < 16 or len(self.data) < struct.unpack("!I", self.data[:4])[0]:
+            chunk = self.sock.recv(4096)
+            assert chunk, "the simulator closed the connection"
+            self.data += chunk
+        length, command_id, status, sequence = struct.unpack("!IIII", self.data[:16])
+        pdu, self.data = (command_id, status, sequence, self.data[16:length]), self.data[length:]
+        return pdu
+
+
+def test_deliver_window_holds_receipts_until_earlier_ones_are_answered():
+    from smsc_gateway.pdu import encode_submit_sm
+    simulator = start_simulator(deliver_window=2)
+    sock = raw_connection(simulator)
+    pdus = _PduStream(sock)
+    try:
+        sock.sendall(raw_pdu(0x09, 1, BIND_TRANSCEIVER_BODY))
+        assert pdus.next()[:2] == (0x80000009, 0)
+        for n in range(3):
+            sock.sendall(encode_submit_sm(10 + n, source_addr_ton=5, source_addr_npi=0, source_addr="Syrena",
+                                          dest_addr_ton=1, dest_addr_npi=1, destination_addr=f"4860100000{n}",
+                                          esm_class=0, registered_delivery=1, data_coding=0,
+                                          short_message=b"Test okna"))
+        received = [pdus.next() for _ in range(5)]  # 3 submit_sm_resp, then the window's 2 receipts
+        receipts = [pdu for pdu in received if pdu[0] == 0x05]
+        assert [pdu[0] for pdu in received].count(0x80000004) == 3
+        assert len(receipts) == 2
+        sock.settimeout(0.5)  # the third receipt was due after 0.05 s: it waits for room in the window
+        with pytest.raises(socket.timeout):
+            pdus.next()
+
+        sock.settimeout(2)
+        sock.sendall(raw_pdu(0x80000005, receipts[0][2], b"\0"))  # deliver_sm_resp for the first one
+        third = pdus.next()
+        assert third[0] == 0x05 and third[2] not in {r[2] for r in receipts}
+    finally:
+        sock.close()
+        simulator.stop()
