@@ -172,7 +172,10 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             metrics.RECEIPTS.labels(r.smsc, r.state).inc()
         with session_scope(url) as session:
             store_receipts(session, batch)
-        # Matched in a fresh transaction, after the receipts are committed (see campaigns.delivery).
+
+    def apply_receipts() -> None:
+        # In a fresh transaction, after the receipts are committed (see campaigns.delivery), and after their
+        # deliver_sm_resp went out: an SMSC with a small deliver_sm window is not kept waiting for it.
         with session_scope(url) as session:
             match_receipts(session)
 
@@ -181,7 +184,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
             ids = store_mobile_originated(session, batch)
         hand_to_keyword_handler(inbound_queue, ids)  # after the commit: the handler must find the row
 
-    receipts = BatchWriter("receipt-writer", write_receipts)
+    receipts = BatchWriter("receipt-writer", write_receipts, then=apply_receipts)
     inbound = BatchWriter("mo-writer", write_mo)
     sessions = []
     for smsc in settings.smsc.all_connections():

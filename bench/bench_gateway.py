@@ -8,6 +8,10 @@ The database first gets a history of BENCH_HISTORY (200,000) delivered messages,
    same simulator, reading every receipt (GATEWAY_BASELINE_MESSAGES).
 2. Pace: T = 200 TPS shared by 4 workers (GATEWAY_TPS_MESSAGES messages); from the simulator's record of
    every submit_sm: the busiest sliding 1-second window and the average rate.
+3. An SMSC that leaves at most 10 deliver_sm unanswered (a second simulator, `deliver_window`), as many
+   operators' do: one worker, GATEWAY_WINDOWED_MESSAGES messages, until every receipt is recorded. The
+   worker answers a deliver_sm only once its receipt is stored, so this measures how promptly small
+   batches of receipts are stored.
 
     make bench BENCH_ARGS=gateway
 """
@@ -33,6 +37,8 @@ MESSAGES = int(os.environ.get("GATEWAY_MESSAGES", "100000"))
 BASELINE_MESSAGES = int(os.environ.get("GATEWAY_BASELINE_MESSAGES", "20000"))
 TPS_MESSAGES = int(os.environ.get("GATEWAY_TPS_MESSAGES", "3000"))
 TPS = 200
+WINDOWED_MESSAGES = int(os.environ.get("GATEWAY_WINDOWED_MESSAGES", "5000"))
+DELIVER_WINDOW = 10
 WINDOW = 50
 TEXT = "Test syreny: awaria wodociagu, nie pij wody z kranu do odwolania."
 HISTORY = int(os.environ.get("BENCH_HISTORY", "200000"))  # delivered messages already in the database
@@ -180,6 +186,18 @@ def main() -> dict:
         times = json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}/submit-times"))["times"]
         times = times[-TPS_MESSAGES:]
         stop(four)
+
+        windowed_smpp, windowed_control = _free_port(), _free_port()
+        windowed = {"SYRENA_SMSC__PORT": str(windowed_smpp), "SYRENA_SMSC__TPS": "1000000",
+                    "SYRENA_SIMULATOR__DELIVER_WINDOW": str(DELIVER_WINDOW)}
+        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(windowed_smpp),
+                                       "--control-port", str(windowed_control)], cwd=ROOT, env={**env, **windowed},
+                                      stdout=open(logs / "bench-gateway-windowed-sim.log", "w"),
+                                      stderr=subprocess.STDOUT))
+        _wait_port(windowed_smpp)
+        one = worker(windowed, "windowed")
+        windowed_submit_s, windowed_receipts_s = _send_and_wait(settings, WINDOWED_MESSAGES, 1800)
+        stop([one])
     finally:
         stop(procs)
         engine_for(settings.database.url).dispose()
@@ -203,6 +221,10 @@ def main() -> dict:
         "tps_busiest_1s_window": _busiest_second(times),
         "tps_average_msg_per_s": round((len(times) - 1) / span, 1),
         "tps_average_share_of_limit": round((len(times) - 1) / span / TPS, 3),
+        "windowed_smsc_deliver_window": DELIVER_WINDOW,
+        "windowed_smsc_messages": WINDOWED_MESSAGES,
+        "windowed_smsc_submitted_msg_per_s": round(WINDOWED_MESSAGES / windowed_submit_s),
+        "windowed_smsc_receipts_recorded_msg_per_s": round(WINDOWED_MESSAGES / windowed_receipts_s),
     }
 
 

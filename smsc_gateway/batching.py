@@ -10,13 +10,22 @@ from typing import Callable, Generic, Iterable, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("syrena.smsc.batching")
+_WAKE = object()
 
 
 class BatchWriter(Generic[T]):
-    def __init__(self, name: str, write: Callable[[list[T]], None], max_batch: int = 1000, max_delay: float = 0.1):
+    """A batch is written when `max_batch` items are in, `max_delay` after its first item, or as soon as no
+    item has come for `idle_gap`: an SMSC that sends only a few deliver_sm before it waits for their
+    deliver_sm_resp (its window) then hears back at once instead of after `max_delay`, while a steady
+    stream still fills large batches."""
+
+    def __init__(self, name: str, write: Callable[[list[T]], None], max_batch: int = 1000, max_delay: float = 0.1,
+                 idle_gap: float = 0.002, then: Callable[[], None] | None = None):
         self.write = write
+        self.then = then  # after a batch is stored and its `done` callbacks ran: work that can follow
         self.max_batch = max_batch
         self.max_delay = max_delay
+        self.idle_gap = idle_gap
         self._queue: queue.Queue[tuple[T, Callable[[], None] | None]] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -32,19 +41,29 @@ class BatchWriter(Generic[T]):
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._queue.put(_WAKE)  # not to sit out max_delay in get()
         self._thread.join(timeout)
+
+    def _get(self, timeout: float):
+        item = self._queue.get(timeout=timeout)
+        if item is _WAKE:
+            raise queue.Empty
+        return item
 
     def _run(self) -> None:
         pending: list[tuple[T, Callable[[], None] | None]] = []
         while not (self._stop.is_set() and self._queue.empty() and not pending):
+            if not pending:
+                try:
+                    pending.append(self._get(self.max_delay))
+                except queue.Empty:
+                    continue
             deadline = time.monotonic() + self.max_delay
             while len(pending) < self.max_batch:
                 try:
-                    pending.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    pending.append(self._get(max(0.0, min(self.idle_gap, deadline - time.monotonic()))))
                 except queue.Empty:
                     break
-            if not pending:
-                continue
             try:
                 self.write([item for item, _done in pending])
                 for _item, done in pending:
@@ -54,3 +73,9 @@ class BatchWriter(Generic[T]):
             except Exception:  # noqa: BLE001 - keep the batch and try again: a receipt is not to be lost
                 log.exception("writing a batch of %d failed; retrying", len(pending))
                 self._stop.wait(1.0)
+                continue
+            if self.then is not None:
+                try:
+                    self.then()
+                except Exception:  # noqa: BLE001 - what it missed, the next batch's run does
+                    log.exception("after writing a batch")

@@ -100,3 +100,17 @@ def test_garbage_from_the_smsc_is_answered_and_the_worker_lives_on(
     enqueue_campaign(db, gateway_redis_url, campaign_id)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 30, 60, "a campaign after the garbage")
     assert worker.proc.poll() is None
+
+
+def test_an_smsc_that_waits_for_each_deliver_sm_resp_still_gets_every_receipt_recorded(
+        db, start_simulator, start_worker, gateway_redis_url, wait):
+    # Many operators' SMSCs leave only a few deliver_sm unanswered; the worker answers each one only after its
+    # receipt is stored, so it must store small batches promptly rather than wait for a large one.
+    simulator = start_simulator(deliver_window=1)
+    start_worker(simulator)
+    campaign_id, phones = make_campaign(db, 100)
+    enqueue_campaign(db, gateway_redis_url, campaign_id)
+
+    wait(lambda: statuses(db, campaign_id).get("delivered") == 100, 60, "every receipt recorded")
+    assert sorted(_per_phone(simulator).values()) == [1] * 100
+    assert db.execute(text("SELECT count(*) FROM delivery_receipt")).scalar() == 100
