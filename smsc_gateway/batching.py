@@ -14,18 +14,20 @@ _WAKE = object()
 
 
 class BatchWriter(Generic[T]):
-    """A batch is written when `max_batch` items are in, `max_delay` after its first item, or as soon as no
-    item has come for `idle_gap`: an SMSC that sends only a few deliver_sm before it waits for their
-    deliver_sm_resp (its window) then hears back at once instead of after `max_delay`, while a steady
-    stream still fills large batches."""
+    """A batch is written when `max_batch` items are in, `max_delay` after its first item, or, while it
+    holds fewer than `small`, as soon as no item has come for `idle_gap`. An SMSC that sends a few deliver_sm
+    and then waits for their deliver_sm_resp (its window, rarely above a few dozen) so hears back at once
+    instead of after `max_delay`; a steady stream soon passes `small` and fills large batches (fewer,
+    larger statements)."""
 
     def __init__(self, name: str, write: Callable[[list[T]], None], max_batch: int = 1000, max_delay: float = 0.1,
-                 idle_gap: float = 0.002, then: Callable[[], None] | None = None):
+                 idle_gap: float = 0.002, small: int = 64, then: Callable[[], None] | None = None):
         self.write = write
         self.then = then  # after a batch is stored and its `done` callbacks ran: work that can follow
         self.max_batch = max_batch
         self.max_delay = max_delay
         self.idle_gap = idle_gap
+        self.small = small
         self._queue: queue.Queue[tuple[T, Callable[[], None] | None]] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -60,8 +62,10 @@ class BatchWriter(Generic[T]):
                     continue
             deadline = time.monotonic() + self.max_delay
             while len(pending) < self.max_batch:
+                left = deadline - time.monotonic()
                 try:
-                    pending.append(self._get(max(0.0, min(self.idle_gap, deadline - time.monotonic()))))
+                    pending.append(self._get(max(0.0, min(self.idle_gap, left) if len(pending) < self.small
+                                                  else left)))
                 except queue.Empty:
                     break
             try:

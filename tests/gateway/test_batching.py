@@ -28,15 +28,15 @@ def test_a_batch_is_written_as_soon_as_its_stream_pauses():
 
 
 def test_a_steady_stream_still_fills_large_batches():
-    writer, batches = _writer(max_delay=60.0, idle_gap=0.05)
+    writer, batches = _writer(max_delay=1.0, idle_gap=0.02)
     try:
         stored = threading.Event()
-        for n in range(100):
-            writer.put_many([n], done=stored.set if n == 99 else None)
+        for n in range(300):
+            writer.put_many([n], done=stored.set if n == 299 else None)
             time.sleep(0.001)
         assert stored.wait(10)
-        assert sorted(sum(batches, [])) == list(range(100))
-        assert len(batches) <= 5, f"100 items a millisecond apart went out in {len(batches)} batches"
+        assert sorted(sum(batches, [])) == list(range(300))
+        assert len(batches) <= 3, f"300 items a millisecond apart went out in {len(batches)} batches"
     finally:
         writer.stop()
 
