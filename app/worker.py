@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from typing import Callable
 
 from rq import SimpleWorker
@@ -168,8 +169,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     inbound_queue = queue(TRANSACTIONAL, settings.redis.url)
 
     def write_receipts(batch: list[DeliveryReceipt]) -> None:
-        for r in batch:
-            metrics.RECEIPTS.labels(r.smsc, r.state).inc()
+        for (smsc, state), n in Counter((r.smsc, r.state) for r in batch).items():
+            metrics.RECEIPTS.labels(smsc, state).inc(n)  # per batch: in multiprocess mode each inc writes a shared file
         with session_scope(url) as session:
             store_receipts(session, batch)
 

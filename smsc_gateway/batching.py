@@ -62,10 +62,11 @@ class BatchWriter(Generic[T]):
                     continue
             deadline = time.monotonic() + self.max_delay
             while len(pending) < self.max_batch:
-                left = deadline - time.monotonic()
+                wait = deadline - time.monotonic()
+                if len(pending) < self.small:
+                    wait = min(wait, self.idle_gap)
                 try:
-                    pending.append(self._get(max(0.0, min(self.idle_gap, left) if len(pending) < self.small
-                                                  else left)))
+                    pending.append(self._get(max(0.0, wait)))
                 except queue.Empty:
                     break
             try:
