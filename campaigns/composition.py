@@ -1,7 +1,8 @@
 """What a text costs as SMS: encoding, parts, the characters forcing UCS-2; transliteration; templates.
 
-Counting uses the very encoder the gateway sends with (smsc_gateway.encoding), so the composer's
-numbers are the SMSC's numbers.
+Counting uses the very codec the gateway sends with (smsc_gateway.encoding: GSM 03.38 from the project's one
+table, else UCS-2, split so that no part ends inside an escape or a surrogate pair), so the composer's numbers are
+the SMSC's numbers.
 """
 from __future__ import annotations
 
@@ -10,21 +11,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from smpplib.gsm import GSM_CHARACTER_TABLE
-
 from campaigns.exceptions import InvalidCampaign
-from smsc_gateway.encoding import encode_sms
+from smsc_gateway.encoding import characters_outside_gsm, segment
 
-# The GSM 03.38 extension table (escape + char): these count as two septets.
-GSM_EXTENSION = frozenset("^{}\\[~]|€")
-GSM_BASIC = frozenset(GSM_CHARACTER_TABLE[:128]) - {"`", "\x1b"}
-
-# Polish diacritics and the typography word processors put in: all outside GSM 7-bit.
+# Polish diacritics and the typography word processors put in: all outside GSM 7-bit. The backtick (not in
+# GSM 03.38 either) becomes an apostrophe.
 TRANSLITERATION = str.maketrans({
     "ą": "a", "ć": "c", "ę": "e", "ł": "l", "ń": "n", "ó": "o", "ś": "s", "ź": "z", "ż": "z",
     "Ą": "A", "Ć": "C", "Ę": "E", "Ł": "L", "Ń": "N", "Ó": "O", "Ś": "S", "Ź": "Z", "Ż": "Z",
     "„": '"', "”": '"', "“": '"', "‚": "'", "’": "'", "‘": "'", "–": "-", "—": "-", "…": "...",
-    "\u00a0": " ", "«": '"', "»": '"',
+    "\u00a0": " ", "«": '"', "»": '"', "`": "'", "´": "'",
 })
 
 
@@ -42,20 +38,21 @@ class TextAnalysis:
 
 
 def forcing_ucs2(text: str) -> list[str]:
-    return list(dict.fromkeys(c for c in text if c not in GSM_BASIC and c not in GSM_EXTENSION))
+    return characters_outside_gsm(text)
 
 
 def analyse(text: str, flash: bool = False) -> TextAnalysis:
+    """The parts the gateway will send (flash changes the data coding only, not the parts)."""
     if not text:
         return TextAnalysis(0, "gsm7", 0, [], 160)
-    encoded = encode_sms(text, flash=flash)
-    parts = len(encoded.parts)
-    ucs2 = encoded.encoding == "ucs2"
+    segmentation = segment(text)
+    parts = segmentation.parts
+    ucs2 = segmentation.encoding == "ucs2"
     if ucs2:
         per_part = 70 if parts == 1 else 67
     else:
         per_part = 160 if parts == 1 else 153
-    return TextAnalysis(len(text), encoded.encoding, parts, forcing_ucs2(text) if ucs2 else [], per_part)
+    return TextAnalysis(len(text), segmentation.encoding, parts, forcing_ucs2(text) if ucs2 else [], per_part)
 
 
 def transliterate(text: str) -> str:

@@ -102,6 +102,10 @@ def check_body(body: Any, settings: CampaignSettings, what: str = "the message t
                flash: bool = False) -> composition.TextAnalysis:
     if not isinstance(body, str) or not body.strip():
         raise InvalidCampaign(f"{what} is empty")
+    broken = next((i for i, c in enumerate(body) if "\ud800" <= c <= "\udfff"), None)
+    if broken is not None:  # JSON may carry half of a UTF-16 pair; no phone can show it
+        raise InvalidCampaign(f"{what} has a broken character (half of a UTF-16 pair, U+{ord(body[broken]):04X}) "
+                              f"at position {broken + 1}; type or paste that character again")
     analysis = composition.analyse(body, flash=flash)
     if analysis.parts > settings.max_parts:
         raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "

@@ -245,12 +245,16 @@ def _concatenation_from_sar(tlvs: dict[int, bytes]) -> Segment | None:
     return Segment(int.from_bytes(reference, "big"), total[0], number[0])
 
 
-# GSM 03.38 default alphabet, one character per septet value.
+# GSM 03.38 (3GPP TS 23.038 §6.2.1): the project's ONE table. The gateway's encoder and the composer's counter
+# (smsc_gateway/encoding.py, campaigns/composition.py) and the simulator's decoder all use it, so the parts the
+# composer counts are the parts the SMSC receives. Checked against the standard's code points and, character by
+# character, against the independent `gsm0338` codec (tests/gateway/test_encoding.py).
+# The default alphabet, one character per septet value (0x1B is the escape to the extension table, not a character).
 GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-# Characters reached through the 0x1B escape.
+# Characters reached through the 0x1B escape (two septets each): form feed, ^ { } \\ [ ~ ] | €.
 GSM_EXTENSION = {
     0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
     0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
@@ -258,6 +262,9 @@ GSM_EXTENSION = {
 _GSM_ESCAPE = 0x1B
 _GSM_ENCODE = {char: bytes((code,)) for code, char in enumerate(GSM_BASIC) if code != _GSM_ESCAPE}
 _GSM_ENCODE.update({char: bytes((_GSM_ESCAPE, code)) for code, char in GSM_EXTENSION.items()})
+# Every character GSM 7-bit can carry; anything else (Polish letters, the backtick, emoji, U+001B itself) makes
+# the whole message UCS-2.
+GSM_CHARACTERS = frozenset(_GSM_ENCODE)
 # Byte value -> character for the escape-free fast path; the eighth bit is ignored.
 _GSM_CHARMAP = GSM_BASIC * 2
 
@@ -265,8 +272,8 @@ _GSM_CHARMAP = GSM_BASIC * 2
 def gsm_decode(septets: bytes) -> str:
     """Decode unpacked GSM 03.38 (one septet per byte).
 
-    Unknown escape sequences fall back to the basic character, as the
-    standard requires; a dangling escape at the end (a split part) is dropped.
+    Unknown escape sequences fall back to the basic character and 0x1B 0x1B shows as a space, as TS 23.038
+    requires; a dangling escape at the end (a badly split part) is dropped (`part_problem` names it).
     """
     if _GSM_ESCAPE not in septets:
         return codecs.charmap_decode(septets, "strict", _GSM_CHARMAP)[0]
@@ -275,7 +282,7 @@ def gsm_decode(septets: bytes) -> str:
     for septet in septets:
         septet &= 0x7F
         if escaped:
-            chars.append(GSM_EXTENSION.get(septet, GSM_BASIC[septet]))
+            chars.append(GSM_EXTENSION.get(septet, " " if septet == _GSM_ESCAPE else GSM_BASIC[septet]))
             escaped = False
         elif septet == _GSM_ESCAPE:
             escaped = True
@@ -289,11 +296,17 @@ def gsm_encode_lossy(text: str) -> bytes:
     return b"".join([_GSM_ENCODE.get(char, b"?") for char in text])
 
 
+def _ucs2_alphabet(data_coding: int) -> int:
+    """0x10-0x1F carry a message class (e.g. flash) and name the alphabet in bits 2-3."""
+    if data_coding & 0xF0 == 0x10:
+        return {0x00: DATA_CODING_GSM, 0x08: DATA_CODING_UCS2}.get(data_coding & 0x0C, 3)
+    return data_coding
+
+
 def decode_text(data_coding: int, payload: bytes) -> str:
     """GSM for 0, UCS-2 for 8, latin-1 for 3 and for anything else; 0x10-0x1F (a message class, e.g. flash)
     name the alphabet in bits 2-3."""
-    if data_coding & 0xF0 == 0x10:
-        data_coding = {0x00: DATA_CODING_GSM, 0x08: DATA_CODING_UCS2}.get(data_coding & 0x0C, 3)
+    data_coding = _ucs2_alphabet(data_coding)
     if data_coding == DATA_CODING_GSM:
         return gsm_decode(payload)
     if data_coding == DATA_CODING_UCS2:
@@ -301,21 +314,52 @@ def decode_text(data_coding: int, payload: bytes) -> str:
     return payload.decode("latin-1")
 
 
+def part_problem(data_coding: int, payload: bytes) -> str | None:
+    """Why this one part of a message would show garbage on a phone that displays it alone (None: it would not).
+
+    A phone may show a part before the next arrives, or never get the next one: each part must decode on its
+    own, so a split must never leave an escape at the end of a GSM part or cut a UTF-16 surrogate pair."""
+    data_coding = _ucs2_alphabet(data_coding)
+    if data_coding == DATA_CODING_GSM:
+        # Escapes pair up from the start of the run of them at the end (the octet before it ends any escape):
+        # an odd run leaves the last one alone. C-speed, the simulator checks every part it receives.
+        escapes = len(payload) - len(payload.rstrip(b"\x1b\x9b"))
+        return "ends with a lone GSM escape (0x1B)" if escapes % 2 else None
+    if data_coding == DATA_CODING_UCS2:
+        try:
+            payload.decode("utf-16-be")  # strict: refuses an odd length and any unpaired surrogate
+        except UnicodeDecodeError:
+            if len(payload) % 2:
+                return "odd number of octets for UTF-16"
+            return "a lone UTF-16 surrogate (a character cut in two)"
+    return None
+
+
 _SINGLE_PART_LIMIT = {DATA_CODING_GSM: 160, DATA_CODING_UCS2: 140}  # septets / octets
 _CONCAT_UDH_SIZE = 6
 _MULTI_PART_LIMIT = {DATA_CODING_GSM: 153, DATA_CODING_UCS2: 140 - _CONCAT_UDH_SIZE}
 MAX_PARTS = 255
+_REPLACEMENT_UCS2 = "\ufffd".encode("utf-16-be")
 
 
-def encode_for_delivery(text: str) -> tuple[int, list[bytes]]:
-    """Choose GSM when possible, otherwise UCS-2, and split into part payloads
-    (without UDH) that never cut an escape sequence or a surrogate pair."""
+def _ucs2_units(text: str) -> list[bytes]:
+    try:
+        return [char.encode("utf-16-be") for char in text]  # an astral character: one 4-octet unit, never cut
+    except UnicodeEncodeError:  # a lone surrogate (only broken input has one): sent as U+FFFD, counted alike
+        return [char.encode("utf-16-be", errors="surrogatepass") if not "\ud800" <= char <= "\udfff"
+                else _REPLACEMENT_UCS2 for char in text]
+
+
+def split_text(text: str) -> tuple[int, list[bytes]]:
+    """Choose GSM when every character is in GSM 03.38, otherwise UCS-2 (UTF-16BE), and split into part payloads
+    (without UDH): one part up to 160 septets / 70 UTF-16 units, else parts of 153 septets / 67 units that never
+    cut an escape sequence or a surrogate pair. No limit on the number of parts (the counter counts any text)."""
     try:
         data_coding = DATA_CODING_GSM
         units = [_GSM_ENCODE[char] for char in text]
     except KeyError:
         data_coding = DATA_CODING_UCS2
-        units = [char.encode("utf-16-be") for char in text]
+        units = _ucs2_units(text)
     if sum(map(len, units)) <= _SINGLE_PART_LIMIT[data_coding]:
         return data_coding, [b"".join(units)]
     limit = _MULTI_PART_LIMIT[data_coding]
@@ -329,6 +373,12 @@ def encode_for_delivery(text: str) -> tuple[int, list[bytes]]:
         current.append(unit)
         size += len(unit)
     parts.append(b"".join(current))
+    return data_coding, parts
+
+
+def encode_for_delivery(text: str) -> tuple[int, list[bytes]]:
+    """`split_text`, refusing a text of more parts than a concatenation header can number."""
+    data_coding, parts = split_text(text)
     if len(parts) > MAX_PARTS:
         raise ValueError(f"text needs {len(parts)} parts, at most {MAX_PARTS} are possible")
     return data_coding, parts

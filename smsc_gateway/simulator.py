@@ -76,6 +76,7 @@ from smsc_gateway.pdu import (
     encode_tlv,
     gsm_encode_lossy,
     parse_bind,
+    part_problem,
     parse_submit_sm,
     split_user_data,
 )
@@ -128,44 +129,50 @@ def _receipt_date() -> str:
 class _MessageStore:
     """Received messages, one record per (possibly concatenated) message. Thread-safe.
 
-    Parts are held back until all have arrived, then joined as raw payload
-    bytes before decoding, so an escape sequence or surrogate pair cut by the
-    sender's split still decodes correctly.
+    Parts are held back until all have arrived, then joined as raw payload bytes and decoded ("text": what a
+    phone that reassembles the message shows), and each part is also decoded on its own ("parts_text": what a
+    phone shows of a part it cannot join), with "part_problems" naming a part that is invalid alone (a lone
+    escape at its end, a cut surrogate pair; None for a good part), so a sender's bad split cannot hide.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: list[dict] = []
-        self._partial: dict[tuple, dict[int, tuple[bytes, str]]] = {}
+        self._partial: dict[tuple, dict[int, tuple[bytes, str, int]]] = {}
 
     def add(self, submit: SubmitSm, system_id: str, message_id: str, segment: Segment | None, payload: bytes) -> None:
         if segment is None or segment.total == 1:
-            self._append(submit, system_id, [message_id], payload, 1)
+            self._append(submit, system_id, [(payload, message_id, submit.data_coding)])
             return
         key = (system_id, submit.source_addr, submit.destination_addr, segment.reference, segment.total)
         with self._lock:
             parts = self._partial.setdefault(key, {})
-            parts[segment.number] = (payload, message_id)
+            parts[segment.number] = (payload, message_id, submit.data_coding)
             if len(parts) < segment.total:
                 return
             del self._partial[key]
-        ordered = [parts[number] for number in sorted(parts)]
-        self._append(
-            submit, system_id, [message_id for _, message_id in ordered],
-            b"".join(part_payload for part_payload, _ in ordered), segment.total,
-        )
+        self._append(submit, system_id, [parts[number] for number in sorted(parts)])
 
-    def _append(self, submit: SubmitSm, system_id: str, message_ids: list[str], payload: bytes, parts: int) -> None:
+    def _append(self, submit: SubmitSm, system_id: str, parts: list[tuple[bytes, str, int]]) -> None:
+        problems = [part_problem(data_coding, payload) for payload, _, data_coding in parts]
+        for number, problem in enumerate(problems, start=1):
+            if problem:
+                logger.warning("part %d/%d to %s is invalid on its own: %s",
+                               number, len(parts), submit.destination_addr, problem)
+        text = decode_text(submit.data_coding, b"".join(payload for payload, _, _ in parts))
+        parts_text = [text] if len(parts) == 1 else [decode_text(coding, payload) for payload, _, coding in parts]
         record = {
             "source_addr": submit.source_addr,
             "source_addr_ton": submit.source_addr_ton,
             "validity_period": submit.validity_period,
             "destination_addr": submit.destination_addr,
-            "text": decode_text(submit.data_coding, payload),
+            "text": text,
+            "parts_text": parts_text,
+            "part_problems": problems,
             "data_coding": submit.data_coding,
-            "parts": parts,
+            "parts": len(parts),
             "received_at": _utc_timestamp(),
-            "message_ids": message_ids,
+            "message_ids": [message_id for _, message_id, _ in parts],
             "system_id": system_id,
         }
         with self._lock:
@@ -173,7 +180,8 @@ class _MessageStore:
 
     def snapshot(self) -> list[dict]:
         with self._lock:
-            return [{**record, "message_ids": list(record["message_ids"])} for record in self._records]
+            return [{**record, "message_ids": list(record["message_ids"]), "parts_text": list(record["parts_text"]),
+                     "part_problems": list(record["part_problems"])} for record in self._records]
 
     def clear(self) -> int:
         with self._lock:

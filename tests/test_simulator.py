@@ -13,8 +13,8 @@ import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
-import smpplib.gsm
 
+from smsc_gateway.encoding import encode_sms
 from smsc_gateway.pdu import Segment, gsm_decode, split_user_data
 from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
 
@@ -58,7 +58,8 @@ class Esme:
             raise
 
     def send_text(self, text: str, destination: str = SUBSCRIBER, **extra) -> int:
-        parts, data_coding, esm_class = smpplib.gsm.make_parts(text)
+        encoded = encode_sms(text)
+        parts, data_coding, esm_class = encoded.parts, encoded.data_coding, encoded.esm_class
         for part in parts:
             self.client.send_message(
                 source_addr_ton=smpplib.consts.SMPP_TON_SBSCR, source_addr=SHORT_CODE,
@@ -197,7 +198,7 @@ def test_long_polish_ucs2_message_becomes_one_record_with_a_receipt_per_part(sim
 def test_sar_segments_and_message_payload_are_recorded(simulator, esme):
     client = esme()
     encoded = POLISH_TEXT.encode("utf-16-be")
-    segments = smpplib.gsm.split_sequence(encoded, 134)
+    segments = [encoded[i:i + 134] for i in range(0, len(encoded), 134)]
     for number, segment in enumerate(segments, start=1):
         client.client.send_message(
             source_addr=SHORT_CODE, destination_addr=SUBSCRIBER, short_message=segment, data_coding=8,
