@@ -28,6 +28,25 @@ def click_on_map(page, points):
         page.mouse.click(box["x"] + x, box["y"] + y)
 
 
+def test_the_counter_keeps_the_whole_gsm_alphabet_in_one_part_and_marks_an_emoji_whole(make_user, new_context,
+                                                                                          login):
+    operator_email, _ = make_user("operator")
+    page = new_context().new_page()
+    login(page, operator_email)
+    page.get_by_role("navigation", name="Główna nawigacja").get_by_role("link", name="Kampanie").click()
+    page.locator("#new-campaign").click()
+    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
+
+    page.locator("#body").fill("Zgodnie z § 3: ¿ ¡ Ä Ö Ñ Ü à ¤ {€}")  # all GSM 03.38 (smpplib made it UCS-2)
+    expect(page.locator("#counter")).to_contain_text("GSM")
+    expect(page.locator("#counter")).to_contain_text(re.compile(r"SMS: 1 "))
+    expect(page.locator("#ucs2-chars")).to_be_hidden()
+    page.locator("#body").fill("Zbiórka 🌊 `tu`")
+    expect(page.locator("#counter")).to_contain_text("UCS-2")
+    expect(page.locator("#ucs2-chars mark")).to_have_text(["ó", "🌊", "`"])
+    expect(page.locator("#body-highlight mark.ucs2")).to_have_text(["ó", "🌊", "`", "`"])
+
+
 @pytest.mark.usefixtures("approval_required")
 def test_compose_with_a_drawn_area_preview_approve_by_a_second_user_and_watch_delivery(
         api, make_user, new_context, login, worker, simulator, wait):

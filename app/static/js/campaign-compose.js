@@ -206,15 +206,15 @@
     var bad = this.lastAnalysis ? this.lastAnalysis.ucs2_characters : [];
     box.textContent = "";
     var run = "";
-    for (var i = 0; i < text.length; i += 1) {
-      var ch = text[i];
+    /* By code point, as the server names them: an emoji is one character (two UTF-16 units), marked whole. */
+    Array.from(text).forEach(function (ch) {
       if (bad.indexOf(ch) >= 0) {
         if (run) { box.appendChild(document.createTextNode(run)); run = ""; }
         box.appendChild(el("mark", ch, "ucs2"));
       } else {
         run += ch;
       }
-    }
+    });
     if (run) { box.appendChild(document.createTextNode(run)); }
   };
 
