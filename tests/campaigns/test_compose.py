@@ -92,6 +92,8 @@ def test_an_empty_target_is_allowed_with_a_warning(api, operator):
 @pytest.mark.parametrize("change, message", [
     ({"body": "   "}, "empty"),
     ({"body": "a" * (153 * 6 + 1)}, "7 SMS parts"),
+    ({"body": "a" * 153 * 300}, "300 SMS parts"),               # beyond what a concatenation header numbers
+    ({"body": "Fala \ud83c nadchodzi"}, "half of a UTF-16 pair"),  # JSON can carry a lone surrogate
     ({"zone_ids": []}, "at least one target"),
     ({"zone_ids": [999999]}, "999999"),
     ({"scheduled_for": "2001-01-01T00:00:00+01:00"}, "past"),
