@@ -76,8 +76,8 @@ from smsc_gateway.pdu import (
     encode_tlv,
     gsm_encode_lossy,
     parse_bind,
-    part_problem,
     parse_submit_sm,
+    part_problem,
     split_user_data,
 )
 
