@@ -17,7 +17,7 @@ from shapely.ops import unary_union
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from campaigns.exceptions import InvalidCampaign
+from campaigns.exceptions import InvalidCampaign, InvalidHazard
 from syrena_core.config import ZoneSettings
 from zones.exceptions import ZoneGeometryInvalid
 from zones.geometry import validate
@@ -33,10 +33,11 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str) -> None:
+def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str,
+                     error: type[InvalidCampaign] = InvalidCampaign) -> None:
     if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
-        raise InvalidCampaign(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
-                              "latitude and longitude swapped?")
+        raise error(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
+                    "latitude and longitude swapped?")
 
 
 def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
@@ -140,3 +141,54 @@ def as_input(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["type"] == "line":
         return {"line": spec["line"], "buffer_m": spec["buffer_m"]}
     return spec["geometry"]
+
+
+# ------------------------------------------------------------------------------ nearest the danger first
+def parse_hazard(raw: Any, limits: ZoneSettings | None = None) -> dict[str, float] | None:
+    """The operator's hazard point `{"lat", "lon"}` (None: not set), or InvalidHazard naming the problem."""
+    if raw is None:
+        return None
+    limits = limits or ZoneSettings()
+    if not isinstance(raw, dict):
+        raise InvalidHazard("hazard must be {\"lat\": …, \"lon\": …} (or null to clear it)")
+    unknown = sorted(set(raw) - {"lat", "lon"})
+    if unknown:
+        raise InvalidHazard(f"hazard: unknown field(s) {', '.join(unknown)}; it has only lat and lon")
+    values = {}
+    for key, what in (("lat", "latitude"), ("lon", "longitude")):
+        value = raw.get(key)
+        if value is None:
+            raise InvalidHazard(f"hazard: {key} (the {what}) is missing")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidHazard(f"hazard: {key} (the {what}) must be a number, e.g. 52.4064")
+        values[key] = float(value)
+    _in_service_area(values["lon"], values["lat"], limits.service_area, "hazard: the point", InvalidHazard)
+    return {"lat": values["lat"], "lon": values["lon"]}
+
+
+# What distances are measured from when the operator set no hazard point: the drawn circles' centres and lines
+# (a gas leak's source, a river), else a point surely inside the target (ST_PointOnSurface: a centroid may lie
+# outside a concave zone). WKB in and out; `areas` is the drawn areas' union (may be NULL).
+_FOCUS = text("""
+SELECT ST_AsBinary(coalesce(
+    ST_Collect(ARRAY(SELECT ST_SetSRID(ST_GeomFromGeoJSON(f), 4326)
+                     FROM unnest(CAST(:sources AS text[])) f)),
+    ST_PointOnSurface(ST_Union(ARRAY(
+        SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
+        UNION ALL SELECT ST_GeomFromWKB(CAST(:areas AS bytea), 4326) WHERE CAST(:areas AS bytea) IS NOT NULL)))))
+""")
+
+
+def hazard_focus(session: Session, zone_ids: list[int], specs: list[dict[str, Any]], hazard: dict | None,
+                 areas: bytes | None):
+    """The geometry recipients' distances are measured from (shapely), or None when the target is empty."""
+    from shapely.geometry import Point
+    if hazard is not None:
+        return Point(hazard["lon"], hazard["lat"])
+    sources = [json.dumps({"type": "Point", "coordinates": [s["lon"], s["lat"]]}) if s["type"] == "circle"
+               else json.dumps(s["line"]) for s in specs if s["type"] in ("circle", "line")]
+    raw = session.scalar(_FOCUS, {"sources": sources or None, "zone_ids": zone_ids, "areas": areas})
+    if raw is None:
+        return None
+    geom = wkb.loads(bytes(raw))
+    return None if geom.is_empty else geom
