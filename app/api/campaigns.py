@@ -39,7 +39,9 @@ def estimate_for(campaign: Campaign, parts: int | None = None) -> estimates.Time
     settings = current_app.config["SYRENA"]
     if parts is None and campaign.status not in (*campaigns.SENT_STATUSES, "cancelled"):
         parts = campaigns.preview(db(), campaign, settings.billing, now()).total_parts
-    return estimates.estimate(db(), campaign, settings.redis.url, settings.smsc, parts, now())
+    if "syrena_workers" not in g:  # read once per request (a list estimates many campaigns)
+        g.syrena_workers = estimates.published_workers(settings.redis.url)
+    return estimates.time_to_warn(db(), campaign, g.syrena_workers, settings.smsc, parts, now())
 
 
 def estimate_json(estimate: estimates.TimeToWarn | None) -> dict[str, Any]:
