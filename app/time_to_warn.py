@@ -30,11 +30,13 @@ def estimate(campaign: Campaign, parts: int | None = None) -> estimates.TimeToWa
 
 
 def duration(seconds: float | None) -> str:
-    """"~2 h 45 min", "~12 min", "~40 s"; "—" when unknown."""
+    """"~2 h 45 min", "~12 min", "~40 s", "under 1 s"; "—" when unknown."""
     if seconds is None:
         return "—"
+    if seconds < 1:
+        return _("under 1 s")
     if seconds < 60:
-        return _("~%(s)s s", s=max(1, math.ceil(seconds)) if seconds > 0 else 0)
+        return _("~%(s)s s", s=math.ceil(seconds))
     minutes = math.ceil(seconds / 60)
     if minutes < 60:
         return _("~%(m)s min", m=minutes)
