@@ -146,3 +146,19 @@ def test_the_estimate_follows_a_real_worker_sending_at_its_contracted_rate(db, s
     # The parts left at the links' 40/s, or at the rate measured now when that is slower: within a wide factor.
     assert 0.3 * left / 40 <= during.seconds <= 3 * max(left, 1) / 40 + 5
     assert abs((during.eta - now).total_seconds() - during.seconds) < 0.1
+
+
+def test_the_campaign_page_shows_the_time_to_warn_while_sending(db, settings, page, login, make_user):
+    _no_recovery(settings)
+    cid = _sending(db, "alert", 3000, sent_ago=5)
+    email, _token = make_user("operator")
+    login(page, email)
+    page.goto(f"/campaigns/{cid}")
+    shown = page.locator("#time-to-warn").inner_text()
+    assert shown.startswith("~") and "ostatni SMS około" in shown  # a duration, then the local time
+    progress = page.request.get(f"/campaigns/{cid}/progress.json").json()
+    assert progress["time_to_warn_s"] > 0 and progress["time_to_warn_display"] == shown
+
+    db.execute(text("UPDATE campaign SET status = 'completed', completed_at = now() WHERE id = :c"), {"c": cid})
+    db.commit()
+    assert page.request.get(f"/campaigns/{cid}/progress.json").json()["time_to_warn_s"] is None
