@@ -220,12 +220,8 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
     area = targeting.area_union(session, specs)
     campaign.area = from_shape(area, srid=4326) if area is not None else None
     campaign.hazard = from_shape(Point(hazard["lon"], hazard["lat"]), srid=4326) if hazard else None
-    focus = targeting.hazard_focus(session, [z.id for z in zones], specs, hazard,
-                                   area.wkb if area is not None else None)
-    if focus is None:
-        raise InvalidHazard("the target is empty (its zones and areas have no surface): there is no one to warn "
-                            "and nothing to measure the distance to the hazard from")
-    campaign.hazard_focus = from_shape(focus, srid=4326)
+    focus = targeting.hazard_focus(specs, hazard)
+    campaign.hazard_focus = from_shape(focus, srid=4326) if focus is not None else None
 
 
 def hazard_of(campaign: Campaign) -> dict[str, float] | None:
@@ -331,8 +327,10 @@ WITH targets AS (
 # Distances are planar on an equirectangular projection around the focus (longitudes scaled by cos(latitude)):
 # within a city that orders like true metres, at a fraction of the geography type's cost. A subscriber matched
 # through a subscribed zone (no point of their own) counts at that zone's distance (its nearest point), computed
-# once per zone (MATERIALIZED), not once per subscriber. Campaigns composed before the focus existed measure
-# from a point inside their target.
+# once per zone (MATERIALIZED), not once per subscriber. Without a stored focus (zones and drawn polygons with no
+# hazard point, campaigns composed before migration 0014) distances are measured from a point inside the target.
+# Measured at 200,000 recipients: the ordered INSERT…SELECT took 1.7–2.2 s against 1.1–1.6 s unordered (the
+# SELECT alone 0.46 s against 0.34 s; the rest is the unique index filled in distance, not subscriber, order).
 _FOCUS = """, focus AS MATERIALIZED (
     SELECT ST_Scale(g, k, 1) AS g, k FROM (
         SELECT g, cos(radians(ST_Y(ST_Centroid(g)))) AS k FROM (

@@ -166,29 +166,16 @@ def parse_hazard(raw: Any, limits: ZoneSettings | None = None) -> dict[str, floa
     return {"lat": values["lat"], "lon": values["lon"]}
 
 
-# What distances are measured from when the operator set no hazard point: the drawn circles' centres and lines
-# (a gas leak's source, a river), else a point surely inside the target (ST_PointOnSurface: a centroid may lie
-# outside a concave zone). WKB in and out; `areas` is the drawn areas' union (may be NULL).
-_FOCUS = text("""
-SELECT ST_AsBinary(coalesce(
-    ST_Collect(ARRAY(SELECT ST_SetSRID(ST_GeomFromGeoJSON(f), 4326)
-                     FROM unnest(CAST(:sources AS text[])) f)),
-    ST_PointOnSurface(ST_Union(ARRAY(
-        SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
-        UNION ALL SELECT ST_GeomFromWKB(CAST(:areas AS bytea), 4326) WHERE CAST(:areas AS bytea) IS NOT NULL)))))
-""")
-
-
-def hazard_focus(session: Session, zone_ids: list[int], specs: list[dict[str, Any]], hazard: dict | None,
-                 areas: bytes | None):
-    """The geometry recipients' distances are measured from (shapely), or None when the target is empty."""
-    from shapely.geometry import Point
+def hazard_focus(specs: list[dict[str, Any]], hazard: dict | None):
+    """What recipients' distances are measured from (shapely, lon/lat): the operator's hazard point, else the
+    drawn circles' centres and lines (a gas leak's source, a river); None for zones and drawn polygons alone,
+    which the snapshot measures from a point surely inside the target (ST_PointOnSurface: a centroid may lie
+    outside a concave zone) — computed there, at send time, rather than on every preview."""
+    from shapely.geometry import GeometryCollection, LineString, Point
     if hazard is not None:
         return Point(hazard["lon"], hazard["lat"])
-    sources = [json.dumps({"type": "Point", "coordinates": [s["lon"], s["lat"]]}) if s["type"] == "circle"
-               else json.dumps(s["line"]) for s in specs if s["type"] in ("circle", "line")]
-    raw = session.scalar(_FOCUS, {"sources": sources or None, "zone_ids": zone_ids, "areas": areas})
-    if raw is None:
+    sources = [Point(s["lon"], s["lat"]) if s["type"] == "circle" else LineString(s["line"]["coordinates"])
+               for s in specs if s["type"] in ("circle", "line")]
+    if not sources:
         return None
-    geom = wkb.loads(bytes(raw))
-    return None if geom.is_empty else geom
+    return sources[0] if len(sources) == 1 else GeometryCollection(sources)

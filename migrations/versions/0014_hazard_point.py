@@ -2,9 +2,9 @@
 order of distance from it.
 
 campaign.hazard is the point the operator set on the map (optional); campaign.hazard_focus is what distances
-are measured from, fixed when the campaign is composed: that point, else the drawn circles' centres and lines,
-else a point inside the target. Campaigns composed before this revision have neither: the snapshot then
-measures from a point inside their target.
+are measured from, fixed when the campaign is composed: that point, else the drawn circles' centres and lines.
+When it is NULL (zones and drawn polygons without a hazard point, and campaigns composed before this revision)
+the snapshot measures from a point inside the target.
 
 Revision ID: 0014
 Revises: 0012

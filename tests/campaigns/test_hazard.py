@@ -131,8 +131,8 @@ def test_without_a_hazard_point_zones_are_sent_from_a_point_inside_the_target(ap
     zone = create_zone(api, "Wilda", ZONE_A)
     where = _people(api, SHUFFLED)
     sent = _send(api, {"zone_ids": [zone]})
-    focus = db.execute(text("SELECT ST_Y(hazard_focus), ST_X(hazard_focus) FROM campaign WHERE id = :c"),
-                       {"c": sent["id"]}).one()
+    focus = db.execute(text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM zone "
+                            "WHERE id = :z) q"), {"z": zone}).one()
     assert 52.38 < focus[0] < 52.40 and 16.90 < focus[1] < 16.93  # inside Wilda
     assert _is_nearest_first(_written_order(db, sent["id"]), where, tuple(focus))
 
@@ -198,3 +198,14 @@ def test_a_hazard_point_without_a_target_is_refused(api):
     assert status == 422, body
     assert body["error"]["code"] == "invalid_hazard"
     assert "needs a target" in body["error"]["message"]
+
+
+def test_two_circles_are_each_sent_from_their_own_centre(api, db):
+    where = _people(api, SHUFFLED)
+    west, east = (52.39, 16.9005), (52.39, 16.9266)  # the row's two ends
+    sent = _send(api, {"area": [{"circle": {"lat": west[0], "lon": west[1], "radius_m": 1000}},
+                                {"circle": {"lat": east[0], "lon": east[1], "radius_m": 1000}}]})
+    assert sent["recipients"] == 30
+    order = _written_order(db, sent["id"])
+    nearest = [min(_metres(where[p], west), _metres(where[p], east)) for p in order]
+    assert nearest == sorted(nearest)
