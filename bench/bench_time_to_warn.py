@@ -63,7 +63,6 @@ def main() -> dict:
     from campaigns.models import Campaign
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
-    from syrena_core.queues import redis_connection
 
     import_all_models()
     base = load_settings()
