@@ -15,6 +15,7 @@ from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from app import time_to_warn
 from app.auth import roles_required
 from app.database import db
 from campaigns import control
@@ -209,6 +210,9 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
     stats = delivery_stats(db(), campaign.id, campaign.sent_at, campaign.completed_at, total, unsent)
     final = campaign.status in FINAL_CAMPAIGN_STATUSES
     delivered = counts.get("delivered", 0)
+    # Time to warn (issue 14): the same estimate as the API's `eta` (campaigns.estimates), live while sending.
+    warn = time_to_warn.display(time_to_warn.estimate(campaign)) \
+        if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value) else None
     return {
         "id": campaign.id,
         "status": campaign.status,
@@ -224,6 +228,9 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         "rate_display": _("%(rate)s msg/s", rate=format_decimal(round(stats.rate, 1))),
         "eta_seconds": stats.eta_seconds,
         "eta_display": _seconds(stats.eta_seconds),
+        "time_to_warn_s": warn["seconds"] if warn else None,
+        "time_to_warn_display": f"{warn['duration']} · {warn['last_at']}" if warn else "—",
+        "time_to_warn_notes": " ".join(warn["notes"]) if warn else "",
         "time_to_50": stats.time_to_50, "time_to_50_display": _seconds(stats.time_to_50),
         "time_to_95": stats.time_to_95, "time_to_95_display": _seconds(stats.time_to_95),
         "duration": stats.duration, "duration_display": _seconds(stats.duration),

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app import time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
@@ -112,7 +113,7 @@ def _compose_page(campaign: Campaign | None):
                    "topic": campaign.topic, "urgency": campaign.urgency, "certainty": campaign.certainty,
                    "event": campaign.event, "sender_id": campaign.sender_id,
                    "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
-                   "department": campaign.department}
+                   "department": campaign.department, "hazard": campaigns.hazard_of(campaign)}
     from subscribers.service import TOPICS
     return render_template("campaigns/compose.html", campaign=campaign, initial=initial,
                            zones_geojson=zones.feature_collection(live, {}), map_options=_map_options(),
@@ -169,11 +170,14 @@ def preview():
         campaign, result = campaigns.draft_preview(db(), current_user, _clean(_body()), settings.campaigns,
                                                    settings.billing, settings.zones, _now())
         target = targeting.target_geojson(db(), campaign.zones, campaign.area_spec)
+        estimate = time_to_warn.estimate(campaign, result.total_parts)
     except CampaignError as e:
         return _error(e)
     db().rollback()
     return jsonify({**result.as_dict(), "warnings": _warnings(result), "encoding": campaign.encoding,
-                    "parts_per_message": campaign.parts_per_message, "target": target})
+                    "parts_per_message": campaign.parts_per_message, "target": target,
+                    "hazard": campaigns.hazard_of(campaign), "time_to_warn_s": estimate.seconds,
+                    "time_to_warn": time_to_warn.display(estimate)})
 
 
 def _warnings(result: campaigns.Preview) -> list[str]:
@@ -209,6 +213,12 @@ def review(campaign_id: int):
     settings = _settings()
     result = campaigns.preview(session, campaign, settings.billing, _now())
     target = targeting.target_geojson(session, campaign.zones, campaign.area_spec)
+    hazard = campaigns.hazard_of(campaign)
+    if hazard is not None:  # shown on the map as a point
+        target["features"].append({"type": "Feature", "properties": {"kind": "hazard", "name": _("Hazard point")},
+                                   "geometry": {"type": "Point", "coordinates": [hazard["lon"], hazard["lat"]]}})
+    estimate = time_to_warn.display(time_to_warn.estimate(
+        campaign, result.total_parts if campaign.sent_at is None else None))
     session.commit()  # the first preview may record the configured tariff
     user = current_user
     own = campaign.author_id is not None and campaign.author_id == user.id
@@ -227,7 +237,7 @@ def review(campaign_id: int):
         "follow_up": user.has_role(Role.OPERATOR) and sent and campaign.msg_type != "Cancel",
     }
     return render_template("campaigns/review.html", campaign=campaign, preview=result, target=target,
-                           warnings=_warnings(result),
+                           warnings=_warnings(result), time_to_warn=estimate, hazard=hazard,
                            map_options=_map_options(), can=can, own=own and pending, needs_approval=needs,
                            urgency_labels=URGENCY_LABELS, certainty_labels=CERTAINTY_LABELS,
                            topic_labels=TOPIC_LABELS, language_labels=LANGUAGE_LABELS,

@@ -16,3 +16,7 @@ class CampaignStateError(CampaignError):
 
 class ApprovalForbidden(CampaignError):
     """The four-eyes rule: this user may not approve (their own campaign, or not an approver)."""
+
+
+class InvalidHazard(InvalidCampaign):
+    """The hazard point (where the danger is, recipients nearest it are sent first) cannot be used."""

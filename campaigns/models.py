@@ -94,6 +94,12 @@ class Campaign(Base):
     flash: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Ad-hoc areas as drawn ({"polygon"|"circle"|"line"...}); `area` holds their union for the snapshot.
     area_spec: Mapped[list | None] = mapped_column(JSONB)
+    # Nearest the danger first (issue 14): the hazard point the operator set (optional), and what the snapshot
+    # measures each recipient's distance from (that point, else the drawn circles' centres and lines; NULL: a
+    # point inside the target, computed by the snapshot; campaigns.targeting.hazard_focus). Messages are
+    # written nearest first.
+    hazard = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    hazard_focus = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

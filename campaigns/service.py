@@ -14,13 +14,15 @@ from decimal import Decimal
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from campaigns import composition, targeting
 from campaigns.delivery import complete_campaigns
-from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign
+from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
+                                  InvalidHazard)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
 from syrena_core.accounts import Role, User, record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
@@ -133,7 +135,7 @@ def _variants(raw: Any, settings: CampaignSettings) -> dict[str, str]:
 # What the API and the UI may set; everything else is derived.
 FIELDS = ("kind", "severity", "title", "body", "zone_ids", "area", "department", "variants", "template", "topic",
           "urgency", "certainty", "category", "event", "sender_id", "validity_minutes", "flash", "scheduled_for",
-          "expires_at")
+          "expires_at", "hazard")
 
 
 def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
@@ -194,7 +196,12 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
             raise InvalidCampaign(str(e)) from None
     specs = campaign.area_spec or [] if partial and "area" not in data else targeting.parse_areas(
         data.get("area"), zone_limits)
+    hazard = hazard_of(campaign) if partial and "hazard" not in data else targeting.parse_hazard(
+        data.get("hazard"), zone_limits)
     if not zones and not specs:
+        if hazard is not None:
+            raise InvalidHazard("a hazard point needs a target: choose a zone or draw an area first "
+                                "(the recipients nearest the hazard are sent first)")
         raise InvalidCampaign("choose at least one target zone or draw an area")
 
     template = _text(merged.get("template"), "the template", 2000)
@@ -216,6 +223,17 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
     campaign.area_spec = specs or None
     area = targeting.area_union(session, specs)
     campaign.area = from_shape(area, srid=4326) if area is not None else None
+    campaign.hazard = from_shape(Point(hazard["lon"], hazard["lat"]), srid=4326) if hazard else None
+    focus = targeting.hazard_focus(specs, hazard)
+    campaign.hazard_focus = from_shape(focus, srid=4326) if focus is not None else None
+
+
+def hazard_of(campaign: Campaign) -> dict[str, float] | None:
+    """The operator's hazard point as the API shows it, {"lat", "lon"}, or None."""
+    if campaign.hazard is None:
+        return None
+    point = to_shape(campaign.hazard)
+    return {"lat": point.y, "lon": point.x}
 
 
 def create_campaign(session: Session, author: User | None, kind: Any, severity: Any, body: Any,
@@ -289,31 +307,59 @@ WITH targets AS (
     SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
     UNION ALL
     SELECT {area} WHERE {area} IS NOT NULL
+){focus}, located AS (
+    SELECT l.subscriber_id, {located_distance} AS d
+    FROM targets t JOIN subscriber_location l ON ST_Covers(t.geom, l.geom){near}
+), zoned AS MATERIALIZED (
+    SELECT DISTINCT sz.id, {zone_distance} AS d FROM targets t
+      JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********'){near}
 ), hits AS (
-    SELECT l.subscriber_id FROM targets t JOIN subscriber_location l ON ST_Covers(t.geom, l.geom)
-    UNION
-    SELECT l.subscriber_id FROM targets t
-      JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********')
-      JOIN subscriber_location l ON l.zone_id = sz.id
+    SELECT subscriber_id, min(d) AS d FROM (
+        SELECT subscriber_id, d FROM located
+        UNION ALL
+        SELECT l.subscriber_id, z.d FROM zoned z JOIN subscriber_location l ON l.zone_id = z.id) h
+    GROUP BY subscriber_id
 ), recipients AS (
-    SELECT s.id, s.phone, CASE WHEN s.language = ANY(CAST(:languages AS text[])) THEN s.language END AS language
+    SELECT s.id, s.phone, CASE WHEN s.language = ANY(CAST(:languages AS text[])) THEN s.language END AS language,
+           h.d
     FROM subscriber s JOIN hits h ON h.subscriber_id = s.id
     WHERE s.status = 'active' AND (CAST(:topic AS text) IS NULL OR CAST(:topic AS text) = ANY(s.topics))
 )
 """
-_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area="(SELECT c.area FROM campaign c WHERE c.id = :cid)") + """
+# Nearest the danger first (issue 14). Jobs claim messages in id order and chunks are id ranges, so the snapshot
+# writes the rows in order of distance from the campaign's hazard focus (ids follow the INSERT's ORDER BY).
+# Distances are planar on an equirectangular projection around the focus (longitudes scaled by cos(latitude)):
+# within a city that orders like true metres, at a fraction of the geography type's cost. A subscriber matched
+# through a subscribed zone (no point of their own) counts at that zone's distance (its nearest point), computed
+# once per zone (MATERIALIZED), not once per subscriber. Without a stored focus (zones and drawn polygons with no
+# hazard point, campaigns composed before migration 0014) distances are measured from a point inside the target.
+# Measured at 200,000 recipients: the ordered INSERT…SELECT took 1.7–2.2 s against 1.1–1.6 s unordered (the
+# SELECT alone 0.46 s against 0.34 s; the rest is the unique index filled in distance, not subscriber, order).
+_FOCUS = """, focus AS MATERIALIZED (
+    SELECT ST_Scale(g, k, 1) AS g, k FROM (
+        SELECT g, cos(radians(ST_Y(ST_Centroid(g)))) AS k FROM (
+            SELECT coalesce((SELECT c.hazard_focus FROM campaign c WHERE c.id = :cid),
+                            (SELECT ST_PointOnSurface(ST_Union(geom)) FROM targets)) AS g) f) s
+)"""
+_ORDERED = {"focus": _FOCUS, "near": " CROSS JOIN focus n",
+            "located_distance": "ST_Distance(ST_Scale(l.geom, n.k, 1), n.g)",
+            "zone_distance": "ST_Distance(ST_Scale(sz.geom, n.k, 1), n.g)"}
+_UNORDERED = {"focus": "", "near": "", "located_distance": "0", "zone_distance": "0"}
+_STORED_AREA = "(SELECT c.area FROM campaign c WHERE c.id = :cid)"
+_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED) + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
-SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r
+SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
-# The first `:first` recipients alone: committed and enqueued at once, so that the first SMS leaves while the
-# rest of a large target is still being written (finish_snapshot).
-_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area="(SELECT c.area FROM campaign c WHERE c.id = :cid)") + """
+# The first `:first` recipients alone — the nearest ones: committed and enqueued at once, so that the first SMS
+# leaves while the rest of a large target is still being written (finish_snapshot, which then writes the others,
+# again nearest first, with higher ids).
+_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED) + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
-SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.id LIMIT :first
+SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id LIMIT :first
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
-_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)") + """
+_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)", **_UNORDERED) + """
 SELECT r.language, count(*) FROM recipients r GROUP BY r.language
 """)
 # A follow-up (update, all-clear) goes to exactly whom the original was sent, in their language now.
@@ -324,6 +370,7 @@ SELECT :cid, m.subscriber_id, m.phone, 'queued', 0, now(),
             THEN coalesce(s.language, m.language) END
 FROM message m LEFT JOIN subscriber s ON s.id = m.subscriber_id
 WHERE m.campaign_id = :original AND m.status <> 'cancelled'
+ORDER BY m.id  -- in the original's order: nearest the danger first
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
 _COUNT_COPIED = text("""

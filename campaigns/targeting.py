@@ -17,7 +17,7 @@ from shapely.ops import unary_union
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from campaigns.exceptions import InvalidCampaign
+from campaigns.exceptions import InvalidCampaign, InvalidHazard
 from syrena_core.config import ZoneSettings
 from zones.exceptions import ZoneGeometryInvalid
 from zones.geometry import validate
@@ -33,10 +33,11 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str) -> None:
+def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str,
+                     error: type[InvalidCampaign] = InvalidCampaign) -> None:
     if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
-        raise InvalidCampaign(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
-                              "latitude and longitude swapped?")
+        raise error(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
+                    "latitude and longitude swapped?")
 
 
 def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
@@ -140,3 +141,41 @@ def as_input(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["type"] == "line":
         return {"line": spec["line"], "buffer_m": spec["buffer_m"]}
     return spec["geometry"]
+
+
+# ------------------------------------------------------------------------------ nearest the danger first
+def parse_hazard(raw: Any, limits: ZoneSettings | None = None) -> dict[str, float] | None:
+    """The operator's hazard point `{"lat", "lon"}` (None: not set), or InvalidHazard naming the problem."""
+    if raw is None:
+        return None
+    limits = limits or ZoneSettings()
+    if not isinstance(raw, dict):
+        raise InvalidHazard("hazard must be {\"lat\": …, \"lon\": …} (or null to clear it)")
+    unknown = sorted(set(raw) - {"lat", "lon"})
+    if unknown:
+        raise InvalidHazard(f"hazard: unknown field(s) {', '.join(unknown)}; it has only lat and lon")
+    values = {}
+    for key, what in (("lat", "latitude"), ("lon", "longitude")):
+        value = raw.get(key)
+        if value is None:
+            raise InvalidHazard(f"hazard: {key} (the {what}) is missing")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidHazard(f"hazard: {key} (the {what}) must be a number, e.g. 52.4064")
+        values[key] = float(value)
+    _in_service_area(values["lon"], values["lat"], limits.service_area, "hazard: the point", InvalidHazard)
+    return {"lat": values["lat"], "lon": values["lon"]}
+
+
+def hazard_focus(specs: list[dict[str, Any]], hazard: dict | None):
+    """What recipients' distances are measured from (shapely, lon/lat): the operator's hazard point, else the
+    drawn circles' centres and lines (a gas leak's source, a river); None for zones and drawn polygons alone,
+    which the snapshot measures from a point surely inside the target (ST_PointOnSurface: a centroid may lie
+    outside a concave zone) — computed there, at send time, rather than on every preview."""
+    from shapely.geometry import GeometryCollection, LineString, Point
+    if hazard is not None:
+        return Point(hazard["lon"], hazard["lat"])
+    sources = [Point(s["lon"], s["lat"]) if s["type"] == "circle" else LineString(s["line"]["coordinates"])
+               for s in specs if s["type"] in ("circle", "line")]
+    if not sources:
+        return None
+    return sources[0] if len(sources) == 1 else GeometryCollection(sources)

@@ -10,9 +10,10 @@ from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
-from campaigns import cap
+from campaigns import cap, estimates
 from campaigns import service as campaigns
-from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign
+from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
+                                  InvalidHazard)
 from campaigns.models import Campaign
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
@@ -20,6 +21,7 @@ from syrena_core.db import utcnow
 map_domain_error(CampaignNotFound, 404, "campaign_not_found")
 map_domain_error(CampaignStateError, 409, "invalid_state")
 map_domain_error(ApprovalForbidden, 403, "approval_forbidden")
+map_domain_error(InvalidHazard, 422, "invalid_hazard")  # before its base class
 map_domain_error(InvalidCampaign, 422, "invalid_campaign")
 
 
@@ -32,8 +34,33 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None) -> dict[str, Any]:
+def estimate_for(campaign: Campaign, parts: int | None = None) -> estimates.TimeToWarn:
+    """Time to warn with the links up now; `parts` (the preview's) for a campaign not yet sending."""
+    settings = current_app.config["SYRENA"]
+    if parts is None and campaign.status not in (*campaigns.SENT_STATUSES, "cancelled"):
+        parts = campaigns.preview(db(), campaign, settings.billing, now()).total_parts
+    if "syrena_workers" not in g:  # read once per request (a list estimates many campaigns)
+        g.syrena_workers = estimates.published_workers(settings.redis.url)
+    return estimates.time_to_warn(db(), campaign, g.syrena_workers, settings.smsc, parts, now())
+
+
+def estimate_json(estimate: estimates.TimeToWarn | None) -> dict[str, Any]:
+    """The estimate's keys in a campaign or preview: `eta` and `rate_now` only while sending."""
+    if estimate is None:
+        return {"time_to_warn_s": None}
+    out: dict[str, Any] = {"time_to_warn_s": estimate.seconds, "time_to_warn": estimate.details()}
+    if estimate.eta is not None:
+        out.update(eta=estimate.eta.isoformat(), rate_now=estimate.rate)
+    return out
+
+
+def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None,
+                  estimate: estimates.TimeToWarn | None | bool = True) -> dict[str, Any]:
+    """`estimate`: True computes it (a preview for a campaign not yet sent); lists pass False for campaigns
+    not yet sent (one recipients count each would be too slow: their time_to_warn_s is null)."""
     progress = progress or campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
+    if estimate is True:
+        estimate = estimate_for(campaign)
     return {
         "id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
         "body": campaign.body, "variants": campaign.variants or {}, "template": campaign.template,
@@ -52,6 +79,8 @@ def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None
         "scheduled_for": _iso(campaign.scheduled_for), "expires_at": _iso(campaign.expires_at),
         "submitted_at": _iso(campaign.submitted_at), "approved_at": _iso(campaign.approved_at),
         "sent_at": _iso(campaign.sent_at), "completed_at": _iso(campaign.completed_at),
+        "hazard": campaigns.hazard_of(campaign),
+        **estimate_json(estimate or None),
     }
 
 
@@ -82,7 +111,8 @@ def list_campaigns():
                                       kind=request.args.get("kind") or None,
                                       since=_date_arg("since"), until=_date_arg("until"))
     progress = campaigns.campaign_progress(db(), [c.id for c in listed])
-    return jsonify([campaign_json(c, progress[c.id]) for c in listed])
+    return jsonify([campaign_json(c, progress[c.id], c.status in (*campaigns.SENT_STATUSES, "cancelled"))
+                    for c in listed])
 
 
 @bp.post("/campaigns")
@@ -96,8 +126,9 @@ def create_campaign():
     campaign = campaigns.create_campaign(session, g.api_user, **fixed, settings=settings.campaigns,
                                          zone_limits=settings.zones, now=now(), **data)
     preview = campaigns.preview(session, campaign, settings.billing, now())
+    estimate = estimate_for(campaign, preview.total_parts)
     session.commit()
-    return jsonify(_with(campaign, warnings=preview.warnings)), 201
+    return jsonify({**campaign_json(campaign, estimate=estimate), "warnings": preview.warnings}), 201
 
 
 @bp.post("/campaigns/preview")
@@ -106,8 +137,10 @@ def preview_draft():
     settings = _settings()
     campaign, preview = campaigns.draft_preview(db(), g.api_user, json_body(), settings.campaigns, settings.billing,
                                                 settings.zones, now())
+    estimate = estimate_for(campaign, preview.total_parts)
     db().rollback()
-    return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message})
+    return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
+                    "hazard": campaigns.hazard_of(campaign), **estimate_json(estimate)})
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -141,8 +174,9 @@ def delete_campaign(campaign_id: int):
 def preview_campaign(campaign_id: int):
     campaign = campaigns.get_campaign(db(), campaign_id)
     preview = campaigns.preview(db(), campaign, _settings().billing, now())
+    estimate = estimate_for(campaign, preview.total_parts if campaign.sent_at is None else None)
     db().commit()  # the first preview may record the configured tariff as the first one
-    return jsonify(preview.as_dict())
+    return jsonify({**preview.as_dict(), **estimate_json(estimate)})
 
 
 @bp.post("/campaigns/<int:campaign_id>/submit")
@@ -301,6 +335,24 @@ _AREA = {"oneOf": [
     {"type": "object", "properties": {"line": {"type": "object", "description": "GeoJSON LineString"},
                                       "buffer_m": {"type": "number"}}},
 ]}
+_HAZARD = {"type": "object", "nullable": True, "required": ["lat", "lon"],
+           "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+           "description": "Where the danger is: recipients nearest it are sent first. Without it, distances are "
+                          "measured from the drawn circles' centres and lines, else from a point inside the target. "
+                          "Must lie in the service area; needs a target (422 invalid_hazard otherwise); null clears "
+                          "it."}
+_TIME_TO_WARN = {
+    "time_to_warn_s": {"type": "number", "nullable": True,
+                       "description": "Estimated seconds from now until the last SMS part is submitted: (parts to "
+                                      "send + alert parts queued ahead) / TPS of the SMSC links up now (configured "
+                                      "primaries when none is up: see time_to_warn.links_assumed). 0 when finished; "
+                                      "null in lists for campaigns not yet sent."},
+    "time_to_warn": {"type": "object", "description": "How time_to_warn_s was estimated", "properties": {
+        "parts_to_send": {"type": "integer"}, "parts_ahead": {"type": "integer"}, "tps": {"type": "number"},
+        "links": {"type": "array", "items": {"type": "string"}},
+        "links_role": {"type": "string", "enum": ["primary", "failover", "configured"]},
+        "links_assumed": {"type": "boolean"}, "warnings": {"type": "array", "items": {"type": "string"}}}},
+}
 OPENAPI_SCHEMAS = {
     "CampaignInput": {"type": "object", "required": ["kind", "severity", "body"], "properties": {
         "kind": {"type": "string", "enum": ["alert", "info"]},
@@ -320,7 +372,7 @@ OPENAPI_SCHEMAS = {
         "event": {"type": "string"}, "sender_id": {"type": "string", "maxLength": 11},
         "validity_minutes": {"type": "integer"}, "flash": {"type": "boolean", "description": "extreme only"},
         "scheduled_for": {"type": "string", "format": "date-time"},
-        "expires_at": {"type": "string", "format": "date-time"}}},
+        "expires_at": {"type": "string", "format": "date-time"}, "hazard": _HAZARD}},
     "FollowUpInput": {"type": "object", "required": ["body"], "properties": {
         "body": {"type": "string"}, "title": {"type": "string"},
         "variants": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -331,7 +383,7 @@ OPENAPI_SCHEMAS = {
         "recipients": {"type": "integer"}, "by_language": {"type": "object"}, "texts": {"type": "object"},
         "total_parts": {"type": "integer"}, "cost": {"type": "string"}, "currency": {"type": "string"},
         "price_per_part": {"type": "string"}, "warnings": {"type": "array", "items": {"type": "string"}},
-        "transliteration": {"type": "object", "nullable": True}}},
+        "transliteration": {"type": "object", "nullable": True}, "hazard": _HAZARD, **_TIME_TO_WARN}},
     "Campaign": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "severity": {"type": "string"},
         "status": {"type": "string", "enum": ["draft", "pending_approval", "approved", "rejected", "scheduled",
@@ -344,5 +396,9 @@ OPENAPI_SCHEMAS = {
         "encoding": {"type": "string"}, "parts_per_message": {"type": "integer"},
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "warnings": {"type": "array", "items": {"type": "string"}},
-        "cost": {"type": "string", "description": "decimal, in `currency`"}, "currency": {"type": "string"}}},
+        "cost": {"type": "string", "description": "decimal, in `currency`"}, "currency": {"type": "string"},
+        "hazard": _HAZARD, **_TIME_TO_WARN,
+        "eta": {"type": "string", "format": "date-time",
+                "description": "Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"},
+        "rate_now": {"type": "number", "description": "Only while sending: messages per second over the last 10 s"}}},
 }

@@ -155,3 +155,58 @@ def test_rejected_with_a_reason_then_sent_by_emergency_override_then_called_off(
     expect(approver.locator('[data-count="delivered"]')).to_have_text("1", timeout=60_000)
     texts = sorted(m["text"] for m in simulator.messages())
     assert texts == ["Odwołanie alarmu: zagrożenie minęło.", "Wyciek chloru! Zamknij okna."]
+
+
+def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, new_context, login):
+    from tests.factories import ZONE_A
+    zone = create_zone(api, "Wilda", ZONE_A)
+    create_subscriber(api, "+48601000021", IN_A)
+    create_subscriber(api, "+48601000022", IN_A_2)
+    operator_email, _ = make_user("operator")
+    page = new_context().new_page()
+    login(page, operator_email)
+    page.goto("/campaigns/new")
+    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
+    page.locator("#body").fill("Pożar chemiczny: zamknij okna.")
+    page.locator(f'input[name="zone_ids"][value="{zone}"]').check()
+    expect(page.locator("#preview-recipients")).to_have_text("2")
+    # Before any hazard point: the estimate is there already, worded in Polish with the local time.
+    expect(page.locator("#preview-time-to-warn")).to_contain_text("ostatni SMS około")
+
+    page.evaluate("() => document.getElementById('compose-map').syrenaMap.setView([52.39, 16.915], 14, "
+                  "{animate: false})")
+    page.get_by_role("button", name="Wskaż miejsce zagrożenia na mapie").click()
+    expect(page.locator("#hazard-place")).to_have_attribute("aria-pressed", "true")
+    page.locator("#compose-map").scroll_into_view_if_needed()
+    click_on_map(page, [pixel_of(page, 52.3905, 16.9105)])
+    expect(page.locator(".hazard-marker")).to_have_count(1)
+    expect(page.locator("#hazard-lat")).to_have_value(re.compile(r"^52\.390"))
+    expect(page.locator("#hazard-lon")).to_have_value(re.compile(r"^16\.910"))
+    expect(page.locator(f'input[name="zone_ids"][value="{zone}"]')).to_be_checked()  # the click picked no zone
+    expect(page.locator("#preview-time-to-warn")).to_have_text(
+        re.compile(r"^(~\d+ s|poniżej 1 s) · ostatni SMS około \d\d:\d\d"))
+
+    # Typed by keyboard: a point outside the service area is refused with a message naming the problem.
+    page.locator("#hazard-lat").fill("40")
+    page.locator("#hazard-lat").press("Tab")
+    expect(page.locator("#compose-error")).to_contain_text("outside the service area")
+    page.locator("#hazard-lat").fill("52.389")
+    page.locator("#hazard-lat").press("Tab")
+    expect(page.locator("#compose-error")).to_be_hidden()
+
+    page.locator("#save-button").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
+    expect(page.locator("#review-hazard")).to_contain_text(re.compile(r"52\.38900, 16\.910\d\d"))
+    expect(page.locator("#review-time-to-warn")).to_contain_text("ostatni SMS około")
+    campaign_id = int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))
+    status, saved = api.get(f"/api/v1/campaigns/{campaign_id}")
+    assert saved["hazard"]["lat"] == 52.389 and abs(saved["hazard"]["lon"] - 16.9105) < 0.0002
+
+    # Cleared again on the edit page: saved without it.
+    page.goto(f"/campaigns/{campaign_id}/edit")
+    expect(page.locator("#hazard-lat")).to_have_value("52.38900")
+    page.get_by_role("button", name="Usuń miejsce zagrożenia").click()
+    expect(page.locator(".hazard-marker")).to_have_count(0)
+    page.locator("#save-button").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
+    assert api.get(f"/api/v1/campaigns/{campaign_id}")[1]["hazard"] is None

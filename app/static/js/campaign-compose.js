@@ -1,7 +1,9 @@
 /* Syrena: the campaign composer. A live SMS counter (the server counts with the very encoder the gateway
    sends with) highlighting the characters that force UCS-2 and offering one-click transliteration; a map to
    pick zones and draw areas with Leaflet-Geoman (polygon, circle, line + buffer); a live preview of
-   recipients, parts and cost; save as a draft, then the review page. No innerHTML: texts are user input. */
+   recipients, parts, cost and the time to warn everyone; a hazard point (a marker set by a click on the map,
+   dragged, or typed as coordinates: the recipients nearest it are sent first); save as a draft, then the review
+   page. No innerHTML: texts are user input. */
 (function () {
   "use strict";
 
@@ -40,8 +42,11 @@
     this.lastPreview = null;
     this.analyseSoon = debounce(this.analyse.bind(this));
     this.previewSoon = debounce(this.preview.bind(this));
+    this.hazardMarker = null;
+    this.placingHazard = false;
     this.initMap();
     this.initForm();
+    this.initHazard();
     if (this.initial) { this.load(this.initial); }
     this.analyse();
     this.preview();
@@ -73,7 +78,7 @@
         // A string would be set as HTML: zone names are user input, so a text node.
         layer.bindTooltip(function () { return document.createTextNode(feature.properties.name); });
         layer.on("click", function () {
-          if (map.pm.globalDrawModeEnabled()) { return; }
+          if (map.pm.globalDrawModeEnabled() || self.placingHazard) { return; }
           var box = self.zoneBox(feature.properties.id);
           box.checked = !box.checked;
           self.targetChanged();
@@ -92,6 +97,87 @@
       editMode: false, dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false
     });
     map.on("pm:create", function (e) { self.created(e.layer, e.shape); });
+    map.on("click", function (e) {
+      if (!self.placingHazard || map.pm.globalDrawModeEnabled()) { return; }
+      self.setHazard(e.latlng.lat, e.latlng.lng);
+      self.placing(false);
+      self.previewSoon();
+    });
+  };
+
+  /* The hazard point: a marker (a click on the map after "Set", or dragged), or typed coordinates. */
+  Composer.prototype.initHazard = function () {
+    var self = this;
+    $("hazard-place").addEventListener("click", function () { self.placing(!self.placingHazard); });
+    $("hazard-clear").addEventListener("click", function () {
+      self.clearHazard();
+      self.placing(false);
+      self.previewSoon();
+    });
+    ["hazard-lat", "hazard-lon"].forEach(function (id) {
+      $(id).addEventListener("change", function () {
+        var lat = parseFloat($("hazard-lat").value), lon = parseFloat($("hazard-lon").value);
+        if (isFinite(lat) && isFinite(lon)) { self.setHazard(lat, lon, true); }
+        self.previewSoon();
+      });
+    });
+    this.hazardStatus();
+  };
+
+  Composer.prototype.placing = function (on) {
+    this.placingHazard = on;
+    $("hazard-place").setAttribute("aria-pressed", on ? "true" : "false");
+    $("compose-map").classList.toggle("placing-hazard", on);
+    this.hazardStatus();
+  };
+
+  Composer.prototype.setHazard = function (lat, lon, typed) {
+    var self = this;
+    if (!typed) {
+      $("hazard-lat").value = lat.toFixed(5);
+      $("hazard-lon").value = lon.toFixed(5);
+    }
+    if (!this.hazardMarker) {
+      this.hazardMarker = L.marker([lat, lon], {
+        draggable: true, pmIgnore: true, title: this.labels.hazardMarker, alt: this.labels.hazardMarker,
+        icon: L.divIcon({ className: "hazard-marker", html: "!", iconSize: [26, 26], iconAnchor: [13, 13] })
+      }).addTo(this.map);
+      this.hazardMarker.on("dragend", function () {
+        var at = self.hazardMarker.getLatLng();
+        $("hazard-lat").value = at.lat.toFixed(5);
+        $("hazard-lon").value = at.lng.toFixed(5);
+        self.hazardStatus();
+        self.previewSoon();
+      });
+    } else {
+      this.hazardMarker.setLatLng([lat, lon]);
+    }
+    this.hazardStatus();
+  };
+
+  Composer.prototype.clearHazard = function () {
+    if (this.hazardMarker) { this.map.removeLayer(this.hazardMarker); this.hazardMarker = null; }
+    $("hazard-lat").value = "";
+    $("hazard-lon").value = "";
+    this.hazardStatus();
+  };
+
+  Composer.prototype.hazardStatus = function () {
+    var lat = $("hazard-lat").value, lon = $("hazard-lon").value;
+    $("hazard-status").textContent = this.placingHazard ? this.labels.hazardPlacing
+      : (lat !== "" || lon !== "") ? format(this.labels.hazardSet, { lat: lat || "?", lon: lon || "?" })
+      : this.labels.hazardNone;
+  };
+
+  /* What the API takes: null when both are empty; anything half-typed goes as is, for the server to name. */
+  Composer.prototype.hazardData = function () {
+    var lat = $("hazard-lat"), lon = $("hazard-lon");
+    if (lat.value === "" && lon.value === "" && lat.validity.valid && lon.validity.valid) { return null; }
+    var number = function (input) {
+      if (input.value === "") { return input.validity.badInput ? "?" : null; }
+      return parseFloat(input.value);
+    };
+    return { lat: number(lat), lon: number(lon) };
   };
 
   Composer.prototype.zoneBox = function (id) {
@@ -195,6 +281,7 @@
     });
     (c.zone_ids || []).forEach(function (id) { var b = self.zoneBox(id); if (b) { b.checked = true; } });
     (c.area || []).forEach(function (spec) { self.addArea(spec, null); });
+    if (c.hazard) { this.setHazard(c.hazard.lat, c.hazard.lon); }
     this.kindChanged();
     this.targetChanged();
     this.renderHighlight();
@@ -269,7 +356,8 @@
       flash: $("flash").checked, department: $("department").value, variants: variants,
       zone_ids: Array.prototype.map.call(this.root.querySelectorAll('input[name="zone_ids"]:checked'),
         function (b) { return parseInt(b.value, 10); }),
-      area: this.areas.map(function (a) { return a.spec; })
+      area: this.areas.map(function (a) { return a.spec; }),
+      hazard: this.hazardData()
     };
     if ($("kind").value === "info") { data.topic = $("topic").value; }
     if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
@@ -301,6 +389,11 @@
       $("preview-parts").textContent = p.parts_per_message;
       $("preview-total-parts").textContent = p.total_parts.toLocaleString();
       $("preview-cost").textContent = p.cost + " " + p.currency;
+      var ttw = p.time_to_warn;
+      $("preview-time-to-warn").textContent = ttw.duration + " · " + ttw.last_at;
+      var notes = $("preview-time-to-warn-notes");
+      notes.textContent = "";
+      ttw.notes.forEach(function (n) { notes.appendChild(el("li", n)); });
       var warnings = $("preview-warnings");
       warnings.textContent = "";
       p.warnings.forEach(function (w) { warnings.appendChild(el("li", w)); });

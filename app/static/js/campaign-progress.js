@@ -30,6 +30,8 @@
     setAll('[data-field="cost"]', p.cost_display);
     setAll('[data-field="rate"]', p.rate_display);
     setAll('[data-field="eta"]', p.eta_display);
+    setAll('[data-field="time_to_warn_display"]', p.time_to_warn_display);
+    setAll('[data-field="time_to_warn_notes"]', p.time_to_warn_notes);
     setAll('[data-field="time_to_50"]', p.time_to_50_display);
     setAll('[data-field="time_to_95"]', p.time_to_95_display);
     setAll('[data-field="duration"]', p.duration_display);
