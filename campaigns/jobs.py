@@ -412,6 +412,7 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
                 log.exception("campaign %s: the result of message %s cannot be recorded", campaign_id, result.ref)
         if stream is not None:
             stream.confirm(results)  # recorded or not, their parts leave the window: the job is over
+            stream.abandon()         # and so do those still at the SMSC after HAND_BACK_WAIT
         with session_scope(url) as session:
             if recorded:
                 _log_rescue(session, RESCUE_RECORDED, [campaign_id] * recorded)

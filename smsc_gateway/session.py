@@ -221,6 +221,22 @@ class PendingSend:
         """The caller has recorded these results durably: their parts leave the window."""
         if self._auto:
             return
+        self._release(results)
+
+    def abandon(self) -> None:
+        """The caller records nothing more (its job failed, see campaigns.jobs._hand_back): results not taken
+        yet, and every later one, leave the window at once rather than hold it for ever."""
+        self._auto = True
+        drained = []
+        while True:
+            try:
+                drained.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        self._left -= len(drained)
+        self._release(drained)
+
+    def _release(self, results: Sequence[SendResult]) -> None:
         by_session: dict[SmppSession, int] = {}
         for r in results:
             session, parts = self._owner.pop(r.ref, (None, 0))
