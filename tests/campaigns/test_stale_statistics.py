@@ -62,7 +62,7 @@ def test_a_claim_reads_its_slice_not_the_whole_campaign(settings, db):
     campaign, ids = _seed(db)
     middle = ids[CAMPAIGN // 2:CAMPAIGN // 2 + 500]
     rows, claimed = _rows_examined(db, _CLAIM, {"cid": campaign, "first": middle[0], "last": middle[-1], "n": 250,
-                                                "owner": "test"})
+                                                "owner": "test", "job": None})
     assert claimed == 250
     assert rows < 10 * 250, f"{rows} rows gone through to claim 250 of a {CAMPAIGN:,}-message campaign"
 
