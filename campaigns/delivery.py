@@ -180,15 +180,18 @@ WITH candidates AS (
     UPDATE delivery_receipt d SET matched_at = now()
     FROM candidates c
     WHERE d.id = c.receipt_id
-    RETURNING c.part_id, d.state, d.error_code, d.received_at
+    RETURNING d.id, c.part_id, d.state, d.error_code, d.received_at
+), first_final AS (  -- two final receipts for one part in one batch: the one that came first counts
+    SELECT DISTINCT ON (part_id) part_id, state, error_code, received_at FROM matched
+    WHERE state = ANY(CAST(:final_states AS text[]))
+    ORDER BY part_id, id
 ), parts AS (
     UPDATE message_part p
     SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'expired' ELSE 'failed' END,
         receipt_at = m.received_at,
         error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
-    FROM matched m
-    WHERE p.id = m.part_id AND m.state = ANY(CAST(:final_states AS text[])) AND p.receipt_at IS NULL
-      AND p.status <> 'superseded'
+    FROM first_final m
+    WHERE p.id = m.part_id AND p.receipt_at IS NULL AND p.status <> 'superseded'
     RETURNING p.message_id
 )
 SELECT array_agg(DISTINCT message_id ORDER BY message_id) FROM parts

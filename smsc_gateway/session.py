@@ -780,10 +780,13 @@ class SmppSession:
                 # worker's part, or none, is found by the database's rule (campaigns.delivery).
                 self._bad_answer("receipt_unknown_id", f"receipt for message id {receipt.smsc_message_id}, "
                                                        f"which this session did not send (kept for matching)")
+            elif repeated:
+                # A second final receipt for the part this session last gave the id to: the SMSC repeating
+                # itself, or (with a separate receiver bind, read before the transmitter's submit_sm_resp) the
+                # receipt of a newer part with the id reused. Not named: the database's rule decides.
+                self._bad_answer("receipt_repeated", f"a second final receipt for message id "
+                                                     f"{receipt.smsc_message_id} (the first one counts)")
             else:
-                if repeated:
-                    self._bad_answer("receipt_repeated", f"a second final receipt for message id "
-                                                         f"{receipt.smsc_message_id} (the first one counts)")
                 receipt = dataclasses.replace(receipt, message_ref=owner[0], part_no=owner[1])
             self._receipts.append(receipt)
         else:
