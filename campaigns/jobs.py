@@ -393,7 +393,8 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
     written), free the session's window, and put every claim still "submitting" back in the queue."""
     log.error("campaign %s job %s failed (%s: %s); handing its claims back", campaign_id, job_id,
               type(error).__name__, error)
-    results = []
+    results: list[SendResult] = []
+    recorded = 0
     try:
         if stream is not None:
             stream.withdraw()
@@ -403,16 +404,19 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
         with recorder._lock:
             results.extend(recorder.unrecorded)
             recorder.unrecorded = []
-        recorded = 0
         for result in results:
             try:
                 recorder.record([result])
                 recorded += result.accepted or not result.temporary
             except Exception:  # noqa: BLE001 - this one stays claimed and is queued again below
                 log.exception("campaign %s: the result of message %s cannot be recorded", campaign_id, result.ref)
+    except Exception:  # noqa: BLE001 - what is not recorded is queued again below, or by the sweeper
+        log.exception("campaign %s job %s: collecting the SMSC's answers failed", campaign_id, job_id)
+    finally:
         if stream is not None:
             stream.confirm(results)  # recorded or not, their parts leave the window: the job is over
             stream.abandon()         # and so do those still at the SMSC after HAND_BACK_WAIT
+    try:
         with session_scope(url) as session:
             if recorded:
                 _log_rescue(session, RESCUE_RECORDED, [campaign_id] * recorded)

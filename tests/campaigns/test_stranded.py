@@ -4,6 +4,8 @@ job hands its claims back itself; the sweeper on the workers' heartbeat frees wh
 never the claims of a job still running. The status panel counts the rescued messages by reason."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from rq import Queue
 from rq.job import Job
 from sqlalchemy import text
@@ -40,17 +42,14 @@ def _panel(ops_server, make_user) -> dict:
     return {"json": response.json(), "html": html}
 
 
-def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_completes(
-        db, start_simulator, spawn_worker, gateway_redis_url, ops_server, make_user, wait):
-    simulator = start_simulator()
-    campaign_id, phones = make_campaign(db, 400, kind="alert")
-    poisoned = db.execute(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id OFFSET 150 LIMIT 1"),
-                          {"c": campaign_id}).scalar()
-    # The write of one message's result fails once (a sequence is not rolled back with its transaction).
+@contextmanager
+def _failing_write(db, message_id: int, times: int):
+    """Recording message_id's result fails the first `times` times (a sequence is not rolled back with the
+    transaction that failed)."""
     db.execute(text("CREATE SEQUENCE test_fail_once"))
     db.execute(text(f"""
         CREATE FUNCTION test_fail_once() RETURNS trigger AS $$ BEGIN
-            IF NEW.id = {poisoned} AND NEW.status = 'submitted' AND nextval('test_fail_once') = 1 THEN
+            IF NEW.id = {int(message_id)} AND NEW.status = 'submitted' AND nextval('test_fail_once') <= {int(times)} THEN
                 RAISE EXCEPTION 'injected failure recording message %', NEW.id;
             END IF;
             RETURN NEW;
@@ -59,15 +58,28 @@ def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_comple
                     "EXECUTE FUNCTION test_fail_once()"))
     db.commit()
     try:
-        worker = spawn_worker(simulator, gateway_redis_url, smsc__tps=300, smsc__window=20)
-        enqueue(db, gateway_redis_url, campaign_id, "alert")
-        wait(_completed(db, campaign_id), BOUND, "the campaign to complete despite the failed write")
+        yield
     finally:
         db.rollback()
         db.execute(text("DROP TRIGGER IF EXISTS test_fail_once ON message"))
         db.execute(text("DROP FUNCTION IF EXISTS test_fail_once()"))
         db.execute(text("DROP SEQUENCE IF EXISTS test_fail_once"))
         db.commit()
+
+
+def _poisoned(db, campaign_id: int) -> int:
+    return db.execute(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id OFFSET 150 LIMIT 1"),
+                      {"c": campaign_id}).scalar()
+
+
+def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_completes(
+        db, start_simulator, spawn_worker, gateway_redis_url, ops_server, make_user, wait):
+    simulator = start_simulator()
+    campaign_id, phones = make_campaign(db, 400, kind="alert")
+    with _failing_write(db, _poisoned(db, campaign_id), times=1):
+        worker = spawn_worker(simulator, gateway_redis_url, smsc__tps=300, smsc__window=20)
+        enqueue(db, gateway_redis_url, campaign_id, "alert")
+        wait(_completed(db, campaign_id), BOUND, "the campaign to complete despite the failed write")
 
     assert "injected failure" in worker.log() and "handing its claims back" in worker.log()
     per_phone = submitted_per_phone(simulator)
@@ -82,6 +94,26 @@ def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_comple
     assert reasons["job_error_recorded"]["messages"] == rescued["job_error_recorded"]
     assert panel["json"]["rescued"]["total"] == sum(rescued.values())
     assert 'data-reason="job_error_recorded"' in panel["html"]
+
+
+def test_a_result_that_cannot_be_recorded_even_alone_goes_back_to_the_queue_flagged(
+        db, start_simulator, spawn_worker, gateway_redis_url, wait):
+    simulator = start_simulator()
+    campaign_id, phones = make_campaign(db, 400, kind="alert")
+    poisoned = _poisoned(db, campaign_id)
+    with _failing_write(db, poisoned, times=2):  # the batch's write, then the hand-back's own
+        spawn_worker(simulator, gateway_redis_url, smsc__tps=300, smsc__window=20)
+        enqueue(db, gateway_redis_url, campaign_id, "alert")
+        wait(_completed(db, campaign_id), BOUND, "the campaign to complete despite the failed writes")
+
+    assert statuses(db, campaign_id) == {"delivered": 400}
+    assert _rescued(db).get("job_error_requeued") == 1
+    phone, flagged = db.execute(text("SELECT phone, possible_duplicate FROM message WHERE id = :m"),
+                                {"m": poisoned}).one()
+    per_phone = submitted_per_phone(simulator)
+    assert set(per_phone) == set(phones)
+    # Its first answer was lost with the failed writes: it went twice, and says so.
+    assert {p for p, n in per_phone.items() if n > 1} == {phone} and flagged
 
 
 def test_the_sweeper_frees_claims_of_a_job_that_no_longer_runs_and_never_those_of_a_running_one(
