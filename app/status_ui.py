@@ -2,7 +2,7 @@
 
 The panel (`/admin/status`, for operators and admins) shows what the IT team must know before an emergency:
 every SMSC bind of every worker and its state, queue depths per priority, the workers, messages per second
-now, receipts lagging and the last error; it refreshes itself from `/admin/status.json`
+now, receipts lagging, messages rescued from dying jobs (by reason) and the last error; it refreshes itself from `/admin/status.json`
 (app/static/js/status-panel.js). The RQ page (`/admin/rq`, admins only) lists queues, waiting, running and
 failed jobs and the RQ workers, and can requeue a failed job. rq-dashboard was not mounted instead: its pages
 rely on inline scripts, which the Content-Security-Policy forbids.
@@ -39,6 +39,36 @@ WHERE status = 'submitted' AND submitted_at < now() - make_interval(secs => :lag
 """)
 
 
+# Messages put back from "submitting" (campaigns.jobs: the sweeper, a failing job's hand-back, dead-worker
+# recovery), by reason. claim_rescue holds one row per campaign and round: small.
+_RESCUED = text("""
+SELECT reason, sum(messages), sum(messages) FILTER (WHERE at > now() - interval '24 hours'), max(at)
+FROM claim_rescue GROUP BY reason ORDER BY reason
+""")
+
+
+def _rescue_labels() -> dict[str, str]:
+    return {
+        "job_error_recorded": _("a sending job failed; the SMSC's answer was recorded afterwards"),
+        "job_error_requeued": _("a sending job failed; put back in the queue (possible duplicate)"),
+        "job_gone": _("left by a job that no longer runs; put back in the queue (possible duplicate)"),
+        "worker_dead": _("its worker stopped without warning; put back in the queue (possible duplicate)"),
+    }
+
+
+def _rescued() -> dict | None:
+    try:
+        rows = db().execute(_RESCUED).all()
+    except Exception:  # noqa: BLE001 - the database is down: the readiness checks say so
+        db().rollback()
+        return None
+    labels = _rescue_labels()
+    reasons = [{"reason": reason, "label": labels.get(reason, reason), "messages": int(total or 0),
+                "last_24h": int(recent or 0), "last_at": last.isoformat(timespec="seconds") if last else None}
+               for reason, total, recent, last in rows]
+    return {"total": sum(r["messages"] for r in reasons), "by_reason": reasons}
+
+
 def _settings():
     return current_app.config["SYRENA"]
 
@@ -68,6 +98,7 @@ def status_snapshot() -> dict:
     except Exception:  # noqa: BLE001 - the database is down: the readiness checks above say so
         lagging = oldest = None
     db().rollback()
+    rescued = _rescued()
     return {
         "ready": ready, "checks": checks,
         "binds": binds,
@@ -78,6 +109,7 @@ def status_snapshot() -> dict:
                      "job": (w.get("job") or {}).get("description")} for w in workers],
         "rate": round(sum(w.get("rate", 0.0) for w in workers), 1),
         "receipts_lagging": {"count": lagging, "oldest_seconds": oldest, "threshold": lag},
+        "rescued": rescued,
         "last_error": last_error,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -5,7 +5,9 @@ for its whole life — RQ's SimpleWorker runs jobs in this process, so the binds
 survive between jobs — listens to the queues in priority order, and stores
 receipts and MO as they arrive, also while no job runs. A heartbeat in Redis
 tells other workers that its claimed messages are still being sent; when a
-worker's heartbeat is gone, any other worker puts its claims back in the queue.
+worker's heartbeat is gone, any other worker puts its claims back in the queue,
+and the sweeper (campaigns.jobs.sweep_stranded) frees claims whose job no
+longer runs, whatever ended it.
 On SIGTERM the running chunk job stops taking new messages, lets its window
 drain, records the results and puts the rest of its chunk back at the head of
 its queue; then every session drains and unbinds, and a restarted worker (or
@@ -31,7 +33,7 @@ from typing import Callable
 from rq import SimpleWorker
 
 from campaigns.delivery import match_receipts, store_receipts
-from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner
+from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
 from campaigns.service import start_due_campaigns
 from smsc_gateway.batching import BatchWriter
 from smsc_gateway.inbound import hand_to_keyword_handler, store_mobile_originated
@@ -104,6 +106,11 @@ class Heartbeat:
                     recover_abandoned_claims(self.settings.database.url, self.prefix,
                                              lambda owner: bool(self.redis.exists(self.key(owner))),
                                              self.settings.campaigns.chunk_size)
+                    # Claims left "submitting" by a job that no longer runs, whatever killed it; and receipts
+                    # waiting for the database's matching rule.
+                    sweep_stranded(self.settings.database.url, self.settings.redis.url, self.prefix,
+                                   self.settings.campaigns.stranded_after, self.settings.campaigns.chunk_size,
+                                   every=RECOVERY_EVERY)
                     # Due retries, and everything queued when Redis lost its data: the database decides.
                     recover_queues(self.settings.database.url, self.settings.redis.url, self.prefix,
                                    self.settings.campaigns.chunk_size)

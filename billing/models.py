@@ -124,7 +124,8 @@ class ReconciliationImport(Base):
 class OperatorCharge(Base):
     """One line of the operator's CSV: the operator's (= SMSC's) message id, when, parts, amount."""
     __tablename__ = "operator_charge"
-    __table_args__ = (UniqueConstraint("import_id", "smsc_message_id"),)
+    # SMSCs reuse ids: the same id may be charged again later (migration 0013).
+    __table_args__ = (UniqueConstraint("import_id", "smsc_message_id", "charged_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_import.id", ondelete="CASCADE"))

@@ -1,7 +1,10 @@
 """Checking the operator's invoice: import its CSV of charged messages and compare it with the ledger.
 
 An operator line is matched through its message id, which is the SMSC's id of a part we sent (one line
-per part, or one line per message naming any of its parts). Imports are all or nothing.
+per part, or one line per message naming any of its parts), and its time: SMSCs reuse ids (after a restart,
+when a counter wraps), so a line goes to the most recent of our charges with that id made before the line's
+time (plus RECORDING_SLACK), within the id's lifetime — never to an older send of the same id. The same id
+may therefore appear on several lines, at different times. Imports are all or nothing.
 """
 from __future__ import annotations
 
@@ -106,12 +109,14 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
             message_id = cells["message_id"]
             if not message_id or len(message_id) > 64:
                 line_problems.append("message_id is empty or longer than 64 characters")
-            elif message_id in seen:
-                line_problems.append(f"message_id {message_id} repeats line {seen[message_id]}")
+            charged_at = None
             try:
                 charged_at = _time(cells["time"])
             except ValueError:
                 line_problems.append(f"time {cells['time']!r} is not an ISO 8601 date and time")
+            if message_id and (message_id, charged_at) in seen:
+                # The same id at another time is a reused id (an SMSC restart, a wrapped counter), not a repeat.
+                line_problems.append(f"message_id {message_id} repeats line {seen[(message_id, charged_at)]}")
             try:
                 parts = int(cells["parts"])
                 if parts < 1 or parts > 255:
@@ -125,7 +130,7 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
             if line_problems:
                 problems.append({"line": number, "problem": "; ".join(line_problems)})
             else:
-                seen[message_id] = number
+                seen[(message_id, charged_at)] = number
                 lines.append(OperatorLine(message_id, charged_at, parts, amount))
             if len(problems) >= MAX_PROBLEMS:
                 break
@@ -191,17 +196,25 @@ class Reconciliation:
 
 
 # Our charges of the month, and of a day either side: an SMS sent at 23:59 on the 31st may be on
-# the operator's next invoice, and should match, not show as missing.
+# the operator's next invoice, and should match, not show as missing. Each operator line goes to one charge:
+# the most recent with its id charged before the line's time + RECORDING_SLACK (we charge when the SMSC's
+# answer is recorded, a moment after the operator's submit time; clocks differ a little) and not longer ago
+# than the id's lifetime (smsc.receipt_id_ttl): a reused id never lands on an older send. One hash join on
+# the ids and a sort, not a probe per line.
 _PER_ENTRY = text("""
 WITH ours AS (
     SELECT id, charged_at, parts, amount, smsc_message_ids FROM cost_entry
     WHERE entry_type = 'charge' AND charged_at >= :window_start AND charged_at < :window_end
       AND cardinality(smsc_message_ids) > 0
 ), ids AS (
-    SELECT id AS entry_id, unnest(smsc_message_ids) AS sid FROM ours
+    SELECT id AS entry_id, charged_at, unnest(smsc_message_ids) AS sid FROM ours
 ), theirs AS (
-    SELECT i.entry_id, l.parts, l.amount FROM operator_charge l JOIN ids i ON i.sid = l.smsc_message_id
-    WHERE l.import_id = :import_id
+    SELECT DISTINCT ON (l.id) i.entry_id, l.parts, l.amount
+    FROM operator_charge l JOIN ids i ON i.sid = l.smsc_message_id
+    WHERE l.import_id = :import_id AND i.sid <> ''
+      AND i.charged_at <= l.charged_at + make_interval(secs => :slack)
+      AND i.charged_at >= l.charged_at - make_interval(secs => :ttl)
+    ORDER BY l.id, i.charged_at DESC, i.entry_id DESC
 )
 SELECT o.id, (o.charged_at AT TIME ZONE :tz)::date AS day, o.smsc_message_ids, o.parts, o.amount,
        count(t.entry_id) AS lines, sum(t.parts) AS operator_parts, sum(t.amount) AS operator_amount
@@ -215,9 +228,12 @@ SELECT l.smsc_message_id, (l.charged_at AT TIME ZONE :tz)::date AS day, l.parts,
 FROM operator_charge l
 WHERE l.import_id = :import_id AND NOT EXISTS (
     SELECT 1 FROM cost_entry e WHERE e.entry_type = 'charge' AND e.charged_at >= :window_start
-      AND e.charged_at < :window_end AND l.smsc_message_id = ANY(e.smsc_message_ids))
+      AND e.charged_at < :window_end AND l.smsc_message_id = ANY(e.smsc_message_ids)
+      AND e.charged_at <= l.charged_at + make_interval(secs => :slack)
+      AND e.charged_at >= l.charged_at - make_interval(secs => :ttl))
 ORDER BY l.charged_at, l.smsc_message_id
 """)
+RECORDING_SLACK = 300.0  # seconds our charge may come after the operator's submit time (recording, clocks)
 
 
 def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconciliation:
@@ -228,7 +244,8 @@ def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconc
     tz = tz or get_settings().billing.timezone
     start, end = month_bounds(batch.month, tz)
     params = {"import_id": batch.id, "start": start, "end": end, "window_start": start - timedelta(days=1),
-              "window_end": end + timedelta(days=1), "tz": tz}
+              "window_end": end + timedelta(days=1), "tz": tz, "slack": RECORDING_SLACK,
+              "ttl": max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())}
     days: dict[date, DayLine] = {}
     discrepancies: list[Discrepancy] = []
     for row in session.execute(_PER_ENTRY, params):

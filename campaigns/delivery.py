@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy import bindparam, text
@@ -37,10 +37,11 @@ WITH submitted AS (
     WHERE m.id = v.id
     RETURNING extract(epoch FROM m.submitted_at - m.queued_at) AS seconds
 ), parts AS (
-    INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status)
-    SELECT p.id, p.n, p.smsc, p.smsc_id, 'submitted'
+    -- A part the SMSC accepted without a usable id ("") can never get a receipt: 'no_receipt' (see NO_RECEIPT).
+    INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, submitted_at)
+    SELECT p.id, p.n, p.smsc, p.smsc_id, CASE WHEN p.smsc_id = '' THEN 'no_receipt' ELSE 'submitted' END, p.at
     FROM unnest(CAST(:part_ids AS bigint[]), CAST(:part_nos AS int[]), CAST(:part_smscs AS text[]),
-                CAST(:part_smsc_ids AS text[])) AS p(id, n, smsc, smsc_id)
+                CAST(:part_smsc_ids AS text[]), CAST(:part_ats AS timestamptz[])) AS p(id, n, smsc, smsc_id, at)
 )
 SELECT seconds FROM submitted
 """)
@@ -62,14 +63,18 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
     accepted = [r for r in results if r.accepted]
     refused = [r for r in results if not r.accepted]
     if accepted:
-        parts = [(r.ref, n, r.smsc, smsc_id) for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, 1)]
+        # Each part's submit time is when the SMSC answered it (not when it is recorded here): a receipt that
+        # arrives on another bind before this commit must still find it "submitted before the receipt".
+        parts = [(r.ref, n, r.smsc, smsc_id, _accepted_at(r, now))
+                 for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, 1)]
         latencies = session.execute(_MARK_SUBMITTED, {
             "now": now, "ids": [r.ref for r in accepted], "parts": [r.parts for r in accepted],
             "encodings": [r.encoding for r in accepted], "costs": [message_cost(tariff, r.parts) for r in accepted],
             "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted],
             "smscs": [r.smsc or None for r in accepted], "duplicates": [r.possible_duplicate for r in accepted],
             "part_ids": [p[0] for p in parts], "part_nos": [p[1] for p in parts],
-            "part_smscs": [p[2] for p in parts], "part_smsc_ids": [p[3] for p in parts]})
+            "part_smscs": [p[2] for p in parts], "part_smsc_ids": [p[3] for p in parts],
+            "part_ats": [p[4] for p in parts]})
         for (seconds,) in latencies:
             metrics.SEND_TO_SUBMIT.observe(float(seconds or 0))
         if charge:
@@ -80,6 +85,12 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
             "encodings": [r.encoding for r in refused], "errors": [r.error for r in refused],
             "smscs": [r.smsc or None for r in refused]})
     return [r.ref for r in accepted]
+
+
+def _accepted_at(result: SendResult, now: datetime) -> datetime:
+    if not result.accepted_at:
+        return now
+    return min(datetime.fromtimestamp(result.accepted_at, timezone.utc), now)
 
 
 # Temporary failures (throttled after the session's own retries, SMSC unreachable) go back to the queue with
@@ -119,10 +130,11 @@ def requeue_temporary(session: Session, results: Sequence[SendResult], settings:
 
 # One statement per batch: the receipt writer shares the worker's interpreter with the session thread.
 _STORE_RECEIPTS = text("""
-INSERT INTO delivery_receipt (smsc, smsc_message_id, state, error_code, received_at)
-SELECT r.smsc, r.id, r.state, r.error, :now
-FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:errors AS text[]))
-     AS r(smsc, id, state, error)
+INSERT INTO delivery_receipt (smsc, smsc_message_id, state, error_code, received_at, message_id, part_no)
+SELECT r.smsc, r.id, r.state, r.error, :now, r.ref, r.part_no
+FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:errors AS text[]),
+            CAST(:refs AS bigint[]), CAST(:part_nos AS int[]))
+     AS r(smsc, id, state, error, ref, part_no)
 """)
 
 
@@ -132,27 +144,64 @@ def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> Non
         session.execute(_STORE_RECEIPTS, {
             "now": utcnow(), "smscs": [r.smsc for r in receipts], "ids": [r.smsc_message_id for r in receipts],
             "states": [r.state[:12] for r in receipts],
-            "errors": [r.error_code[:8] if r.error_code else None for r in receipts]})
+            "errors": [r.error_code[:8] if r.error_code else None for r in receipts],
+            "refs": [r.message_ref for r in receipts], "part_nos": [r.part_no for r in receipts]})
 
 
+# SMSC ids are unique only for a while and per connection (an SMSC restarts its numbering, a counter wraps, a
+# pool of nodes shares one address), so a receipt goes to exactly one part:
+# - the part its session named (delivery_receipt.message_id/part_no: the session that sent the part saw the
+#   submit_sm_resp before the receipt, on the same link, and remembers id → part for RECEIPT_ID_TTL), still
+#   checked against the id; it waits, unmatched, until that part is recorded — never settling an older one;
+# - else (a receipt on a bind that did not send it: another worker, or a restarted one) the most recent part
+#   with that id on that connection submitted before the receipt came (+ CLOCK_SLACK between hosts) and within
+#   the TTL. When that part already has its final receipt, the new receipt is most likely for a newer part
+#   just accepted but not yet recorded (its job records within milliseconds): it waits FALLBACK_GRACE before
+#   it counts as a repeated receipt. An older part with the same id is never touched once a newer one exists.
+#   (Left open: a reused id whose older part still awaits its receipt, with the newer part's receipt arriving
+#   on another bind before the newer part is recorded. The session map makes that the rare case.)
+# The first final receipt of a part settles it; a second one (an SMSC repeating itself) is kept, marked
+# matched, and changes nothing. One lateral index probe (ix_message_part_smsc_id, newest first) per receipt.
 _MATCH_RECEIPTS = text("""
-WITH matched AS (
+WITH candidates AS (
+    SELECT d.id AS receipt_id, p.id AS part_id
+    FROM delivery_receipt d
+    CROSS JOIN LATERAL (
+        SELECT p.id, p.receipt_at FROM message_part p
+        WHERE p.smsc = d.smsc AND p.smsc_message_id = d.smsc_message_id AND p.status <> 'superseded'
+          AND CASE WHEN d.message_id IS NOT NULL THEN p.message_id = d.message_id AND p.part_no = d.part_no
+                   ELSE p.submitted_at <= d.received_at + make_interval(secs => :slack)
+                        AND p.submitted_at >= d.received_at - make_interval(secs => :ttl) END
+        ORDER BY p.submitted_at DESC NULLS LAST, p.id DESC
+        LIMIT 1) p
+    WHERE d.matched_at IS NULL
+      AND (d.message_id IS NOT NULL OR p.receipt_at IS NULL OR d.received_at < now() - make_interval(secs => :grace))
+), matched AS (
     UPDATE delivery_receipt d SET matched_at = now()
-    FROM message_part p
-    WHERE d.matched_at IS NULL AND p.smsc_message_id = d.smsc_message_id AND p.smsc = d.smsc
-    RETURNING d.smsc, d.smsc_message_id, d.state, d.error_code, d.received_at
+    FROM candidates c
+    WHERE d.id = c.receipt_id
+    RETURNING d.id, c.part_id, d.state, d.error_code, d.received_at
+), first_final AS (  -- two final receipts for one part in one batch: the one that came first counts
+    SELECT DISTINCT ON (part_id) part_id, state, error_code, received_at FROM matched
+    WHERE state = ANY(CAST(:final_states AS text[]))
+    ORDER BY part_id, id
 ), parts AS (
     UPDATE message_part p
     SET status = CASE m.state WHEN 'DELIVRD' THEN 'delivered' WHEN 'EXPIRED' THEN 'expired' ELSE 'failed' END,
         receipt_at = m.received_at,
         error = CASE WHEN m.state = 'DELIVRD' THEN NULL ELSE m.state || ':' || coalesce(m.error_code, '') END
-    FROM matched m
-    WHERE p.smsc_message_id = m.smsc_message_id AND p.smsc = m.smsc AND m.state = ANY(CAST(:final_states AS text[]))
-      AND p.status <> 'superseded'
+    FROM first_final m
+    WHERE p.id = m.part_id AND p.receipt_at IS NULL AND p.status <> 'superseded'
     RETURNING p.message_id
 )
 SELECT array_agg(DISTINCT message_id ORDER BY message_id) FROM parts
 """)
+CLOCK_SLACK = 2.0       # seconds: the part's submit time and the receipt's arrival come from different hosts
+FALLBACK_GRACE = 5.0    # seconds a receipt without its part named waits before the database's rule applies
+# Part status of a part the SMSC accepted (and charges) without a usable message id (empty, or longer than
+# SMPP's 64 characters): no receipt can ever name it. Its message stays "submitted" — accepted, delivery
+# unknown, counted by the status panel's receipt-lag rule — and does not keep its campaign from completing.
+NO_RECEIPT = "no_receipt"
 
 # A message is delivered when every part is; one failed or expired part settles it.
 # Statements keyed by message ids test the status as `status || ''`: message.status changes faster than
@@ -178,7 +227,10 @@ UPDATE campaign c SET status = 'completed', completed_at = now()
 WHERE c.id IN :ids AND c.status = 'sending'
   AND NOT c.snapshot_pending  -- the rest of its recipients is still being written (service.finish_snapshot)
   AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
-                  AND m.status IN ('queued', 'submitting', 'submitted'))
+                  AND m.status IN ('queued', 'submitting', 'submitted')
+                  -- a submitted message waits only for parts that can still get a receipt (see NO_RECEIPT)
+                  AND (m.status <> 'submitted'
+                       OR EXISTS (SELECT 1 FROM message_part p WHERE p.message_id = m.id AND p.status = 'submitted')))
 """).bindparams(bindparam("ids", expanding=True))
 
 
@@ -187,10 +239,14 @@ WHERE c.id IN :ids AND c.status = 'sending'
 _MATCH_LOCK = text("SELECT pg_advisory_xact_lock(7312001)")
 
 
-def match_receipts(session: Session) -> int:
-    """Apply every stored receipt whose part is now known; returns how many messages were touched."""
+def match_receipts(session: Session, id_ttl: float | None = None) -> int:
+    """Apply every stored receipt whose part is now known; returns how many messages were touched. `id_ttl`:
+    seconds an SMSC id names its part (default: the longest of the configured connections')."""
+    if id_ttl is None:
+        id_ttl = _id_ttl()
     session.execute(_MATCH_LOCK)
-    message_ids = session.execute(_MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES)}).scalar()
+    message_ids = session.execute(_MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES), "slack": CLOCK_SLACK,
+                                                    "grace": FALLBACK_GRACE, "ttl": id_ttl}).scalar()
     if not message_ids:
         return 0
     settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids}).all()
@@ -201,6 +257,11 @@ def match_receipts(session: Session) -> int:
     if campaign_ids:
         complete_campaigns(session, campaign_ids)
     return len(message_ids)
+
+
+def _id_ttl() -> float:
+    from syrena_core.config import get_settings
+    return max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())
 
 
 def complete_campaigns(session: Session, campaign_ids: Sequence[int]) -> None:

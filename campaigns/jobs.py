@@ -26,6 +26,8 @@ from concurrent.futures import wait as wait_for_futures
 from functools import lru_cache
 from typing import Callable
 
+from rq import get_current_job
+from rq.job import Job
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from campaigns.delivery import complete_campaigns, match_receipts, record_send_r
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from campaigns.service import Chunk, pending_chunks
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
+from syrena_core import metrics
 from syrena_core.config import get_settings
 from syrena_core.db import session_scope, sqlalchemy_url, utcnow
 from syrena_core.ops_state import shutting_down
@@ -55,7 +58,8 @@ QUEUES_ALIVE = "syrena:queues-alive"
 # index on those columns when their statistics predate the campaign (a new campaign id looks like one row),
 # which scanned the whole campaign for every slice: see campaigns.delivery._SETTLE_MESSAGES.
 _CLAIM = text("""
-UPDATE message SET status = 'submitting', attempts = attempts + 1, claimed_by = :owner, retry_at = NULL
+UPDATE message SET status = 'submitting', attempts = attempts + 1, claimed_by = :owner, retry_at = NULL,
+       claim_job = :job, claimed_at = now()
 WHERE id IN (SELECT id FROM message
              WHERE id BETWEEN :first AND :last AND campaign_id + 0 = :cid AND status || '' = 'queued'
                AND (retry_at IS NULL OR retry_at <= now())
@@ -106,10 +110,10 @@ class _Texts:
 
 
 def _claim(url: str, campaign_id: int, first_id: int, last_id: int, slice_size: int,
-           texts: _Texts) -> list[OutboundSms]:
+           texts: _Texts, job_id: str | None = None) -> list[OutboundSms]:
     with session_scope(url) as session:
         rows = session.execute(_CLAIM, {"cid": campaign_id, "first": first_id, "last": last_id, "n": slice_size,
-                                        "owner": _claim_owner}).all()
+                                        "owner": _claim_owner, "job": job_id}).all()
     return [texts.sms(mid, phone, language, dup) for mid, phone, dup, language in sorted(rows)]
 
 
@@ -160,39 +164,48 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     recorder = _Recorder(url, settings)
     stream = None
     exhausted = False
+    job = get_current_job()
+    job_id = job.id if job is not None else None
     try:
-        with ThreadPoolExecutor(RECORDERS, thread_name_prefix="record") as pool:
-            writing: set[Future] = set()
-            while True:
-                # The next slice is claimed while the previous one is still at the SMSC, which so never
-                # waits for the database; results are recorded in batches, by a few connections at once,
-                # as they stream back, and leave the session's window once committed.
-                if not exhausted and control.stop_taking():
-                    # Paused, cancelled or outranked: what the session has not written yet comes back at
-                    # once (to `queued`, or `cancelled`): an alert need not wait behind this chunk's backlog.
-                    exhausted = True
-                    if stream is not None:
-                        stream.withdraw()
-                while not exhausted and (stream is None or stream.waiting < slice_size):
-                    batch = _claim(url, campaign_id, first_id, last_id, slice_size, texts)
-                    if not batch:
+        try:
+            with ThreadPoolExecutor(RECORDERS, thread_name_prefix="record") as pool:
+                writing: set[Future] = set()
+                while True:
+                    # The next slice is claimed while the previous one is still at the SMSC, which so never
+                    # waits for the database; results are recorded in batches, by a few connections at once,
+                    # as they stream back, and leave the session's window once committed.
+                    if not exhausted and control.stop_taking():
+                        # Paused, cancelled or outranked: what the session has not written yet comes back at
+                        # once (to `queued`, or `cancelled`): an alert need not wait behind this chunk's backlog.
                         exhausted = True
+                        if stream is not None:
+                            stream.withdraw()
+                    while not exhausted and (stream is None or stream.waiting < slice_size):
+                        batch = _claim(url, campaign_id, first_id, last_id, slice_size, texts, job_id)
+                        if not batch:
+                            exhausted = True
+                            break
+                        claimed += len(batch)
+                        stream = gateway.submit(batch, into=stream)
+                    for future in [f for f in writing if f.done()]:
+                        writing.discard(future)
+                        # A failed write fails the job, which first hands its claims back (_hand_back).
+                        future.result()
+                    if stream is None or (stream.done and not writing):
                         break
-                    claimed += len(batch)
-                    stream = gateway.submit(batch, into=stream)
-                for future in [f for f in writing if f.done()]:
-                    writing.discard(future)
-                    # A failed write fails the job: its messages stay claimed and are recovered.
-                    future.result()
-                if stream is None or (stream.done and not writing):
-                    break
-                if stream.done:
-                    wait_for_futures(writing, timeout=1.0, return_when=FIRST_COMPLETED)
-                    continue
-                results = stream.take(0.05 if writing else CONTROL_EVERY, linger=RESULT_LINGER,
-                                      limit=RESULT_BATCH)
-                if results:
-                    writing.add(pool.submit(recorder.record_and_confirm, results, stream))
+                    if stream.done:
+                        wait_for_futures(writing, timeout=1.0, return_when=FIRST_COMPLETED)
+                        continue
+                    results = stream.take(0.05 if writing else CONTROL_EVERY, linger=RESULT_LINGER,
+                                          limit=RESULT_BATCH)
+                    if results:
+                        writing.add(pool.submit(recorder.record_and_confirm, results, stream))
+        except Exception as error:
+            # A write failed, or a bug: hand the claims back rather than leave them "submitting" under a worker
+            # that is still alive (dead-worker recovery would never free them). What the SMSC answered is
+            # recorded one message at a time; the rest goes back to the queue; the job still fails (RQ page).
+            _hand_back(url, campaign_id, job_id, stream, recorder, error, settings)
+            raise
     finally:
         recorder.close()  # charges what was recorded, even when a write failed
     if control.yielding and control.status == CampaignStatus.SENDING.value:
@@ -237,6 +250,7 @@ class _Recorder:
         self._sessions: list[tuple[Session, object]] = []
         self._tariff = None
         self._charger = _Charger(url, settings.billing)
+        self.unrecorded: list[SendResult] = []
 
     def _session(self) -> Session:
         session = getattr(self._local, "session", None)
@@ -272,7 +286,12 @@ class _Recorder:
             self.seconds += time.monotonic() - began
 
     def record_and_confirm(self, results: list[SendResult], stream) -> None:
-        self.record(results)
+        try:
+            self.record(results)
+        except BaseException:
+            with self._lock:
+                self.unrecorded.extend(results)  # for the job's hand-back (_hand_back)
+            raise
         stream.confirm(results)
 
     def close(self) -> None:
@@ -332,6 +351,130 @@ def _fleet_of(owner: str) -> str:
     return owner.split("/", 1)[0] + "/" if "/" in owner else ""
 
 
+# ------------------------------------------------------------------ no message stranded by a dying job
+# Why a message was put back from "submitting" (claim_rescue.reason; the status panel counts them).
+RESCUE_RECORDED = "job_error_recorded"   # its job failed; its SMSC answer was recorded by the job's hand-back
+RESCUE_REQUEUED = "job_error_requeued"   # its job failed before its answer could be recorded: queued again
+RESCUE_JOB_GONE = "job_gone"             # the sweeper: its job no longer runs (a crash the job could not catch)
+RESCUE_WORKER_DEAD = "worker_dead"       # its worker's heartbeat is gone (kill -9, power cut)
+HAND_BACK_WAIT = 15.0  # seconds a failing job waits for the SMSC's answers to what it already sent
+
+# Claims of one job still "submitting", back to queued (or cancelled with their campaign). They may have
+# reached the SMSC (an answer lost with the failing write, or never read): flagged as possible duplicates.
+_RELEASE_JOB = text("""
+UPDATE message m SET status = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+       possible_duplicate = true, claimed_by = NULL, claim_job = NULL,
+       finished_at = CASE WHEN c.status = 'cancelled' THEN now() END
+FROM campaign c
+WHERE c.id = m.campaign_id AND m.status = 'submitting' AND m.claim_job IN :jobs
+  AND m.claimed_at < now() - make_interval(secs => :older_than)
+RETURNING m.campaign_id
+""").bindparams(bindparam("jobs", expanding=True))
+_LOG_RESCUE = text("""
+INSERT INTO claim_rescue (reason, campaign_id, messages)
+SELECT :reason, v.campaign_id, v.n FROM unnest(CAST(:campaigns AS int[]), CAST(:counts AS int[])) AS v(campaign_id, n)
+""")
+
+
+def _log_rescue(session: Session, reason: str, campaign_ids: list[int]) -> None:
+    if not campaign_ids:
+        return
+    counts: dict[int, int] = {}
+    for cid in campaign_ids:
+        counts[cid] = counts.get(cid, 0) + 1
+    session.execute(_LOG_RESCUE, {"reason": reason, "campaigns": list(counts), "counts": list(counts.values())})
+    metrics.STRANDED_RESCUED.labels(reason).inc(len(campaign_ids))
+
+
+def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder: _Recorder, error: Exception,
+               settings) -> None:
+    """After the job's own failure: stop sending its chunk, collect the answers to what is already at the
+    SMSC, record them a message at a time (a poisoned batch loses only the one message that cannot be
+    written), free the session's window, and put every claim still "submitting" back in the queue."""
+    log.error("campaign %s job %s failed (%s: %s); handing its claims back", campaign_id, job_id,
+              type(error).__name__, error)
+    results: list[SendResult] = []
+    recorded = 0
+    try:
+        if stream is not None:
+            stream.withdraw()
+            deadline = time.monotonic() + HAND_BACK_WAIT
+            while not stream.done and time.monotonic() < deadline:
+                results.extend(stream.take(0.5, linger=RESULT_LINGER))
+        with recorder._lock:
+            results.extend(recorder.unrecorded)
+            recorder.unrecorded = []
+        for result in results:
+            try:
+                recorder.record([result])
+                recorded += result.accepted or not result.temporary
+            except Exception:  # noqa: BLE001 - this one stays claimed and is queued again below
+                log.exception("campaign %s: the result of message %s cannot be recorded", campaign_id, result.ref)
+    except Exception:  # noqa: BLE001 - what is not recorded is queued again below, or by the sweeper
+        log.exception("campaign %s job %s: collecting the SMSC's answers failed", campaign_id, job_id)
+    finally:
+        if stream is not None:
+            stream.confirm(results)  # recorded or not, their parts leave the window: the job is over
+            stream.abandon()         # and so do those still at the SMSC after HAND_BACK_WAIT
+    try:
+        with session_scope(url) as session:
+            if recorded:
+                _log_rescue(session, RESCUE_RECORDED, [campaign_id] * recorded)
+            released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": [job_id], "older_than": -1})] \
+                if job_id else []
+            _log_rescue(session, RESCUE_REQUEUED, released)
+        _enqueue_pending(url, [campaign_id], settings.campaigns.chunk_size)
+        log.warning("campaign %s job %s: %d answers recorded after its failure, %d messages queued again",
+                    campaign_id, job_id, recorded, len(released))
+    except Exception:  # noqa: BLE001 - the sweeper frees what is left (sweep_stranded)
+        log.exception("campaign %s job %s: handing its claims back failed; the sweeper will", campaign_id, job_id)
+
+
+_STRANDED_JOBS = text("""
+SELECT DISTINCT claim_job FROM message
+WHERE status = 'submitting' AND claimed_by LIKE :prefix AND claim_job IS NOT NULL
+  AND claimed_at < now() - make_interval(secs => :older_than)
+""")
+SWEEP_LOCK = "syrena:sweeper"
+
+
+def _job_running(job: Job | None) -> bool:
+    return job is not None and job.get_status(refresh=False) == "started"
+
+
+def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: float, chunk_size: int,
+                   every: float = 5.0) -> int:
+    """Frees messages left "submitting" by a job that no longer runs (it raised past its own hand-back, its
+    thread died, it finished with a claim left over), once their claim is `stranded_after` seconds old: back
+    to queued as possible duplicates, and enqueued again. Claims of a job still running are never touched (its
+    messages may be at the SMSC); a dead worker's are recover_abandoned_claims'. Run on every worker's
+    heartbeat; one worker of the fleet per round does it (a Redis lock), and running it twice changes nothing.
+    Also applies stored receipts that wait for the database's matching rule (campaigns.delivery)."""
+    redis = redis_connection(redis_url)
+    if not redis.set(SWEEP_LOCK, "1", nx=True, px=max(int(every * 900), 100)):
+        return 0
+    with session_scope(url) as session:
+        jobs = session.execute(_STRANDED_JOBS, {"prefix": f"{owner_prefix}%",
+                                                "older_than": stranded_after}).scalars().all()
+    if jobs:
+        fetched = Job.fetch_many(jobs, connection=redis)
+        gone = [job_id for job_id, job in zip(jobs, fetched) if not _job_running(job)]
+    else:
+        gone = []
+    released: list[int] = []
+    if gone:
+        with session_scope(url) as session:
+            released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": gone,
+                                                                         "older_than": stranded_after})]
+            _log_rescue(session, RESCUE_JOB_GONE, released)
+        _enqueue_pending(url, released, chunk_size)
+        log.warning("sweeper: %d messages left 'submitting' by jobs no longer running %s queued again",
+                    len(released), gone)
+    with session_scope(url) as session:
+        match_receipts(session)
+    return len(released)
+
+
 # ------------------------------------------------------------------ recovery, run by every worker's heartbeat
 _ABANDONED_OWNERS = text("""
 SELECT DISTINCT claimed_by FROM message WHERE status = 'submitting' AND claimed_by LIKE :prefix
@@ -339,7 +482,7 @@ SELECT DISTINCT claimed_by FROM message WHERE status = 'submitting' AND claimed_
 # A dead worker's claims: queued again (or cancelled, if their campaign was cancelled meanwhile).
 _RELEASE = text("""
 UPDATE message m SET status = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
-       possible_duplicate = true, claimed_by = NULL,
+       possible_duplicate = true, claimed_by = NULL, claim_job = NULL,
        finished_at = CASE WHEN c.status = 'cancelled' THEN now() END
 FROM campaign c
 WHERE c.id = m.campaign_id AND m.status = 'submitting' AND m.claimed_by IN :owners
@@ -375,6 +518,7 @@ def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[st
         if not owners:
             return 0
         campaign_ids = [row[0] for row in session.execute(_RELEASE, {"owners": owners})]
+        _log_rescue(session, RESCUE_WORKER_DEAD, campaign_ids)
         # What they had recorded as accepted but maybe not yet charged (charging is idempotent).
         charge_accepted(session, session.execute(_ACCEPTED_BY, {"owners": owners}).scalars().all(), utcnow(),
                         get_settings().billing)

@@ -143,6 +143,8 @@ class Message(Base):
     cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     smsc: Mapped[str | None] = mapped_column(String(32))          # the SMSC connection that accepted it
     claimed_by: Mapped[str | None] = mapped_column(String(64))    # the worker sending it (while "submitting")
+    claim_job: Mapped[str | None] = mapped_column(String(64))     # ... and its RQ job (the sweeper's clue)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A temporary failure (throttled, SMSC down) waits until then before it is claimed again (issue 6 delivery).
     retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # An earlier attempt may have reached the SMSC (its worker died, or the response was lost).
@@ -156,15 +158,16 @@ class Message(Base):
 class MessagePart(Base):
     """One submitted SMS part: each has its own SMSC id and its own delivery receipt."""
     __tablename__ = "message_part"
-    # Message ids are unique only within one SMSC.
-    __table_args__ = (UniqueConstraint("smsc", "smsc_message_id"),)
+    # SMSC ids are unique only for a while and per SMSC (they restart and wrap): looked up, newest first.
+    __table_args__ = (Index("ix_message_part_smsc_id", "smsc", "smsc_message_id", "submitted_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     part_no: Mapped[int] = mapped_column(Integer)
     smsc: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    smsc_message_id: Mapped[str] = mapped_column(String(64))
+    smsc_message_id: Mapped[str] = mapped_column(String(64))   # "": the SMSC gave no usable id (no receipt)
     status: Mapped[str] = mapped_column(String(12), default=MessageStatus.SUBMITTED.value)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(40))
 
@@ -184,4 +187,18 @@ class DeliveryReceipt(Base):
     state: Mapped[str] = mapped_column(String(12))
     error_code: Mapped[str | None] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The part it belongs to, when the session that submitted it still knew (smsc_gateway.session's id map).
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    part_no: Mapped[int | None] = mapped_column(Integer)
     matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClaimRescue(Base):
+    """Messages the sweeper (or their own failing job) put back from `submitting`, and why."""
+    __tablename__ = "claim_rescue"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    reason: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)

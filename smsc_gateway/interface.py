@@ -32,6 +32,7 @@ class SendResult:
     temporary: bool = False    # worth trying again later
     possible_duplicate: bool = False  # a part was re-sent after its response was lost
     smsc: str = ""             # the name of the SMSC connection that answered
+    accepted_at: float = 0.0   # Unix time of the last part's submit_sm_resp (0: unknown, now is used)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,11 @@ class DeliveryReceipt:
     state: str                 # DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD
     error_code: str | None = None
     done_at: datetime | None = None
-    smsc: str = ""             # the name of the SMSC connection it came from (ids are unique per SMSC)
+    smsc: str = ""             # the name of the SMSC connection it came from (ids are unique per SMSC ...)
+    # ... and only for a while: the part it belongs to, when the session that submitted it still remembers
+    # the id (None: the database's rule, the most recent part with that id, decides).
+    message_ref: int | None = None
+    part_no: int | None = None
 
 
 @dataclass(frozen=True)

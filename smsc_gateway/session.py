@@ -15,6 +15,7 @@ confirms it has recorded them: a worker killed at any moment has at most
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import random
@@ -23,6 +24,7 @@ import socket
 import struct
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -40,7 +42,7 @@ from smsc_gateway.pdu import DeliverSm, PduDecodeError, encode_response, encode_
 from smsc_gateway.interface import (WITHDRAWN, DeliveryReceipt, MobileOriginated, MoSink, OutboundSms,
                                     ReceiptSink, SendResult)
 from smsc_gateway.rate import TokenBucket
-from smsc_gateway.receipts import MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
+from smsc_gateway.receipts import MAX_MESSAGE_ID, MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
 
 log = logging.getLogger("syrena.smsc.session")
 
@@ -103,13 +105,16 @@ class _Submission:
     resends: int = 0
     finished: bool = False
     started: bool = False  # a part has been written to the SMSC: it can no longer be withdrawn
+    accepted_at: float = 0.0  # Unix time of the latest part's submit_sm_resp
 
     def result(self, smsc: str) -> SendResult:
         accepted = self.error is None
         return SendResult(ref=self.sms.ref, accepted=accepted,
-                          smsc_message_ids=[i for i in self.smsc_ids if i] if accepted else [],
+                          # "" for a part accepted without a usable id: part numbers stay those of the parts
+                          smsc_message_ids=[i or "" for i in self.smsc_ids] if accepted else [],
                           parts=len(self.encoded.parts), encoding=self.encoded.encoding, error=self.error,
-                          temporary=self.temporary, possible_duplicate=self.possible_duplicate, smsc=smsc)
+                          temporary=self.temporary, possible_duplicate=self.possible_duplicate, smsc=smsc,
+                          accepted_at=self.accepted_at if accepted else 0.0)
 
 
 @dataclass(eq=False)
@@ -118,6 +123,48 @@ class _Part:
     index: int
     sent_at: float = 0.0
     ever_sent: bool = False
+
+
+_FINAL_STATES = frozenset({"DELIVRD", "EXPIRED", "UNDELIV", "REJECTD", "DELETED", "UNKNOWN"})
+
+
+class _IdMap:
+    """SMSC message id → (our message ref, part number) of the part last given that id, for `ttl` seconds and
+    at most `size` entries (oldest forgotten first), as Jasmin keeps its mappings. The session thread sees a
+    part's submit_sm_resp before its receipt on the same link, so a receipt it reads names its part even when
+    the SMSC has reused the id (restart, wrap) and the part is not yet in the database."""
+
+    def __init__(self, ttl: float, size: int):
+        self.ttl, self.size = ttl, max(size, 1)
+        self._map: OrderedDict[str, list] = OrderedDict()  # id → [ref, part_no, since, final receipt seen]
+
+    def remember(self, smsc_id: str, owner: tuple[int, int]) -> tuple[int, int] | None:
+        """Map the id to this part; returns the part it named before if that one still awaited its receipt."""
+        now = time.monotonic()
+        before = self._map.pop(smsc_id, None)
+        self._map[smsc_id] = [owner[0], owner[1], now, False]
+        self._expire(now)
+        if before is not None and not before[3] and now - before[2] <= self.ttl:
+            return before[0], before[1]
+        return None
+
+    def receipt(self, smsc_id: str, final: bool) -> tuple[tuple[int, int] | None, bool]:
+        """The part this receipt belongs to (None: unknown here), and whether it already had a final one."""
+        entry = self._map.get(smsc_id)
+        if entry is None or time.monotonic() - entry[2] > self.ttl:
+            return None, False
+        repeated = final and entry[3]
+        if final:
+            entry[3] = True
+        return (entry[0], entry[1]), repeated
+
+    def _expire(self, now: float) -> None:
+        m = self._map
+        while m and (len(m) > self.size or now - next(iter(m.values()))[2] > self.ttl):
+            m.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._map)
 
 
 class PendingSend:
@@ -174,6 +221,22 @@ class PendingSend:
         """The caller has recorded these results durably: their parts leave the window."""
         if self._auto:
             return
+        self._release(results)
+
+    def abandon(self) -> None:
+        """The caller records nothing more (its job failed, see campaigns.jobs._hand_back): results not taken
+        yet, and every later one, leave the window at once rather than hold it for ever."""
+        self._auto = True
+        drained = []
+        while True:
+            try:
+                drained.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        self._left -= len(drained)
+        self._release(drained)
+
+    def _release(self, results: Sequence[SendResult]) -> None:
         by_session: dict[SmppSession, int] = {}
         for r in results:
             session, parts = self._owner.pop(r.ref, (None, 0))
@@ -280,7 +343,10 @@ class SmppSession:
         self._next_token_try = 0.0
         self._bucket_warned_at = 0.0
         self._down_since: float | None = None
-        self.stats = {"submitted": 0, "retried": 0, "reconnects": 0, "receipts": 0, "mo": 0, "garbage": 0}
+        self.stats = {"submitted": 0, "retried": 0, "reconnects": 0, "receipts": 0, "mo": 0, "garbage": 0,
+                      "bad_answers": 0}
+        self._ids = _IdMap(settings.receipt_id_ttl(), settings.receipt_id_map_size)
+        self._bad_logged: set[str] = set()
 
     # ---------------------------------------------------------------- used by jobs and the worker
     def start(self) -> None:
@@ -626,19 +692,48 @@ class SmppSession:
         nack.sequence = sequence
         link.queue_pdu(nack)
 
+    def _bad_answer(self, kind: str, detail: str) -> None:
+        """An SMSC answer that makes no sense: counted every time, logged once per kind and link (an SMSC that
+        does it once does it for every message; the metric tells how often)."""
+        self.stats["bad_answers"] += 1
+        metrics.BAD_ANSWERS.labels(self.name, kind).inc()
+        if kind not in self._bad_logged:
+            self._bad_logged.add(kind)
+            log.warning("SMPP %s: %s (%s; logged once per link, counted in syrena_smsc_bad_answers_total)",
+                        self.name, detail, kind)
+
     def _on_submit_resp(self, sequence: int, status: int, message_id: bytes) -> None:
         part = self._outstanding.pop(sequence, None)
         if part is None:
-            log.warning("SMPP %s: submit_sm_resp for unknown sequence %s", self.name, sequence)
+            self._bad_answer("unknown_sequence", f"submit_sm_resp for unknown sequence {sequence}")
             return
         sub = part.submission
         metrics.RESPONSES.labels(self.name, self.policy.name(status)).inc()
         if status == consts.SMPP_ESME_ROK:
-            sub.smsc_ids[part.index] = self._receipt_ids.canonical(message_id.decode("ascii", "replace"))
+            smsc_id = self._receipt_ids.canonical(message_id.decode("ascii", "replace"))
+            if not smsc_id or len(smsc_id) > MAX_MESSAGE_ID:
+                # Accepted (and charged) but unnameable: no receipt can find it. It is recorded with an empty
+                # id, its part as "no_receipt" (campaigns.delivery.NO_RECEIPT), and never blocks its campaign.
+                self._bad_answer("empty_id" if not smsc_id else "long_id",
+                                 f"message {sub.sms.ref} part {part.index + 1} accepted with "
+                                 f"{'an empty' if not smsc_id else f'a {len(smsc_id)}-character'} message id")
+                smsc_id = ""
+            else:
+                owner = (sub.sms.ref, part.index + 1)
+                earlier = self._ids.remember(smsc_id, owner)
+                if earlier is not None and earlier != owner:
+                    # An id reused while the part it named still awaits its receipt (an SMSC restart, a wrapped
+                    # counter): receipts for it go to the newest part, as the database's rule does too.
+                    self._bad_answer("duplicate_id", f"message id {smsc_id} given again while message "
+                                                     f"{earlier[0]} part {earlier[1]} still awaits its receipt")
+            sub.smsc_ids[part.index] = smsc_id
+            sub.accepted_at = time.time()
             sub.unanswered -= 1
             if sub.unanswered <= 0:
                 self._finish(sub)
         else:
+            if status not in STATUS_NAMES:
+                self._bad_answer("unknown_status", f"submit_sm_resp with unknown command_status 0x{status:08X}")
             self._on_refused(part, status)
 
     def _on_refused(self, part: _Part, status: int) -> None:
@@ -676,10 +771,24 @@ class SmppSession:
         # Only collect here: writing to the database happens in the writers' threads.
         if is_receipt(pdu):
             receipt = parse_receipt(pdu, self._receipt_ids, self.name)
-            if receipt is not None:
-                self._receipts.append(receipt)
+            if receipt is None:
+                self._bad_answer("receipt_without_id", "a receipt without a usable message id was ignored")
+                return
+            owner, repeated = self._ids.receipt(receipt.smsc_message_id, receipt.state in _FINAL_STATES)
+            if owner is None:
+                # Not sent through this session (or so long ago it is forgotten): stored as it is; another
+                # worker's part, or none, is found by the database's rule (campaigns.delivery).
+                self._bad_answer("receipt_unknown_id", f"receipt for message id {receipt.smsc_message_id}, "
+                                                       f"which this session did not send (kept for matching)")
+            elif repeated:
+                # A second final receipt for the part this session last gave the id to: the SMSC repeating
+                # itself, or (with a separate receiver bind, read before the transmitter's submit_sm_resp) the
+                # receipt of a newer part with the id reused. Not named: the database's rule decides.
+                self._bad_answer("receipt_repeated", f"a second final receipt for message id "
+                                                     f"{receipt.smsc_message_id} (the first one counts)")
             else:
-                log.warning("SMPP %s: a receipt without a message id was ignored", self.name)
+                receipt = dataclasses.replace(receipt, message_ref=owner[0], part_no=owner[1])
+            self._receipts.append(receipt)
         else:
             message = self._assembler.add(pdu)
             if message is not None:

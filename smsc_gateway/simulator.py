@@ -110,6 +110,7 @@ class SimulatorOptions:
     error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
     disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
     deliver_window: int = 0  # deliver_sm left unanswered at most per connection, as many SMSCs do; 0 = no limit
+    wrap_ids_at: int = 0  # message ids start again after this many (as a wrapping counter does); 0 = never
     seed: int = 1  # the random faults above are reproducible
 
 
@@ -506,9 +507,12 @@ class SmscSimulator:
         self._enquire_links = 0
         self._generic_nacks = 0
         self._next_receiver = 0
-        # Decimal ids counting up from the wall clock in microseconds, so they
-        # stay unique across simulator restarts against the same database.
-        self._message_ids = itertools.count(time.time_ns() // 1_000)
+        # Decimal ids counting up from the wall clock in microseconds, so they stay unique across simulator
+        # restarts against the same database — unless a fault asks for what real SMSCs do: numbering that
+        # restarts (POST /faults {"restart_ids": true}) or wraps (wrap_ids_at), so ids are reused.
+        self._id_start = time.time_ns() // 1_000
+        self._ids_issued = 0
+        self._id_restarts = 0
         self._receipts_decided = 0
         self._outcomes = {"DELIVRD": 0, "EXPIRED": 0, "UNDELIV": 0}
         self._mo_references = itertools.count(1)
@@ -598,6 +602,8 @@ class SmscSimulator:
             "drops": self._drops,
             "enquire_link": self._enquire_links,
             "generic_nack_received": self._generic_nacks,
+            "id_restarts": self._id_restarts,
+            "wrap_ids_at": self.options.wrap_ids_at,
         }
 
     def submit_times(self) -> list[float]:
@@ -607,19 +613,23 @@ class SmscSimulator:
     def inject_faults(self, throttle: int | None = None, drop_after: int | None = None,
                       ignore_enquire_link: bool | None = None, drop_now: bool = False,
                       garbage: str | None = None, raw_hex: str | None = None,
-                      reject: dict[str, int] | None = None, undeliverable: list[str] | None = None) -> dict:
+                      reject: dict[str, int] | None = None, undeliverable: list[str] | None = None,
+                      restart_ids: bool = False) -> dict:
         """throttle: answer the next N submit_sm with ESME_RTHROTTLED; drop_after: close every connection
         after N more accepted submit_sm (their responses unsent); ignore_enquire_link: stop (or resume)
         answering enquire_link; drop_now: close every connection; garbage: send bound receivers
         "unknown_command", "truncated", "bad_ucs2" or "bad_length"; raw_hex: send bound receivers these bytes
         as they are (hostile-input tests); reject: {destination: command_status} refuses every submit_sm to
         these numbers with that status (replaces the previous map; {} ends it); undeliverable: destinations
-        whose parts are accepted but receipted UNDELIV (replaces the previous list)."""
+        whose parts are accepted but receipted UNDELIV (replaces the previous list); restart_ids: number the
+        next message ids from the start again, as an SMSC does after a restart (ids already given are reused)."""
         raw = bytes.fromhex(raw_hex) if raw_hex is not None else None
         if reject is not None:
             self.faults["reject"] = {_bare_number(d): int(status) for d, status in dict(reject).items()}
         if undeliverable is not None:
             self.faults["undeliverable"] = [_bare_number(d) for d in undeliverable]
+        if restart_ids:
+            self._call_in_loop(self._restart_ids())
         if throttle is not None:
             self.faults["throttle"] = int(throttle)
         if drop_after is not None:
@@ -631,6 +641,17 @@ class SmscSimulator:
         if drop_now or garbage or raw:
             self._call_in_loop(self._disturb(drop_now, garbage, raw))
         return self.fault_stats()
+
+    async def _restart_ids(self) -> None:
+        self._ids_issued = 0
+        self._id_restarts += 1
+
+    def _next_message_id(self) -> str:
+        n = self._ids_issued
+        self._ids_issued += 1
+        if self.options.wrap_ids_at > 0:
+            n %= self.options.wrap_ids_at
+        return str(self._id_start + n)
 
     async def _disturb(self, drop_now: bool, garbage: str | None, raw: bytes | None = None) -> None:
         for session in list(self._bound):
@@ -772,7 +793,7 @@ class SmscSimulator:
         self._queued = still_queued
 
     def _accept_submit(self, session: _SmppSession, submit: SubmitSm, segment: Segment | None, payload: bytes) -> str:
-        message_id = str(next(self._message_ids))
+        message_id = self._next_message_id()
         self._submit_count += 1
         self._submit_times.append(time.time())
         if self.options.tps > 0:

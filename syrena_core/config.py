@@ -48,6 +48,9 @@ class RedisSettings:
     url: str = "redis://127.0.0.1:6379/0"
 
 
+DEFAULT_SMSC_VALIDITY_MINUTES = 2880  # what most SMSCs keep an undelivered SMS for when not told
+
+
 @dataclass(frozen=True)
 class SmscSettings:
     """One SMPP connection. The [smsc] keys describe the first one (SYRENA_SMSC__* override them);
@@ -78,6 +81,10 @@ class SmscSettings:
     receipt_id_base: str = "same"       # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
     failover_after: float = 10.0        # unsent messages go back to the job (and another SMSC) after this long down
     reconnect_max_delay: float = 60.0
+    # SMSC ids are unique only for a while: a receipt goes to the most recent part submitted with its id
+    # within this long (0: validity_minutes, or the usual 48 h SMSC default, plus an hour's margin) ...
+    receipt_id_ttl_minutes: int = 0
+    receipt_id_map_size: int = 200_000  # ... and each session remembers at most this many id → part pairs
     connections: tuple[SmscSettings, ...] = ()
 
     def __post_init__(self) -> None:
@@ -91,6 +98,11 @@ class SmscSettings:
                               f"got {self.receipt_id_base!r}")
         if self.window < 1 or self.tps <= 0 or self.unrecorded_limit < 1:
             raise ConfigError("[smsc] window, unrecorded_limit and tps must be positive")
+
+    def receipt_id_ttl(self) -> float:
+        """Seconds during which an SMSC id names the part it was given to (until the SMSC may reuse it)."""
+        minutes = self.receipt_id_ttl_minutes or (self.validity_minutes or DEFAULT_SMSC_VALIDITY_MINUTES) + 60
+        return minutes * 60.0
 
     def all_connections(self) -> tuple[SmscSettings, ...]:
         """The first connection (these keys) and every [[smsc.connections]] one."""
@@ -109,6 +121,7 @@ class SimulatorSettings:
     error_ratio: float = 0.0            # share of submit_sm answered with a random error status
     disconnect_ratio: float = 0.0       # share of submit_sm after which it drops the connection
     deliver_window: int = 0             # deliver_sm it leaves unanswered at most per bind; 0 = no limit
+    wrap_ids_at: int = 0                # its message ids start again after this many (id reuse); 0 = never
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,9 @@ class CampaignSettings:
     max_attempts: int = 6                   # submit attempts before a temporary failure counts as failed
     retry_delay: float = 5.0                # seconds until a temporary failure is retried, doubled per attempt
     retry_delay_max: float = 300.0          # ... up to this
+    # A message left "submitting" by a job that no longer runs (it raised, its thread died) goes back to the
+    # queue once its claim is this old; the sweeper runs on every worker's heartbeat (campaigns.jobs).
+    stranded_after: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,11 @@ WINDOW = Gauge("syrena_smpp_window_outstanding", "submit_sm awaiting a response,
                ["smsc"], multiprocess_mode="livesum")
 BOUND = Gauge("syrena_smpp_bound_sessions", "Bound SMPP sessions (live worker processes)", ["smsc"],
               multiprocess_mode="livesum")
+BAD_ANSWERS = Counter("syrena_smsc_bad_answers", "SMSC answers that make no sense, by kind (unknown_status, "
+                      "empty_id, long_id, duplicate_id, unknown_sequence, receipt_unknown_id, receipt_repeated)",
+                      ["smsc", "kind"])
+STRANDED_RESCUED = Counter("syrena_stranded_messages_rescued", "Messages put back from 'submitting' by the sweeper "
+                           "or by their own failing job, by reason", ["reason"])
 THROTTLE_WAITS = Counter("syrena_tps_throttle_waits", "Times a session found the shared TPS bucket empty",
                          ["bucket"])
 INBOUND = Counter("syrena_inbound_sms", "Mobile-originated SMS handled, by keyword", ["keyword"])

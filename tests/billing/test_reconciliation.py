@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from billing.ledger import charge_accepted
 from campaigns.delivery import record_send_results
 from smsc_gateway.interface import SendResult
 from tests.billing.test_ledger_real_path import _sending_campaign
@@ -90,3 +92,38 @@ def test_a_malformed_operator_csv_is_refused_whole_with_the_bad_lines_named(db, 
                              "message_id,time,parts,amount\nA1,2026-11-02T10:00:00Z,1,0.18\n")
     assert status == 422
     assert db.scalar(text("SELECT count(*) FROM operator_charge")) == 0
+
+
+def test_a_reused_smsc_id_is_matched_by_its_time_never_to_the_older_send(db, settings, finance_api):
+    """SMSCs reuse ids (a restart, a wrapped counter): the operator lists the same id twice, at two times."""
+    _campaign, (old, new) = _sending_campaign(db, "+48601500011", "+48601500012")
+    # The first send was three hours ago (but this month, as finance counts it).
+    now = datetime.now(timezone.utc)
+    earlier = now - timedelta(hours=3)
+    if earlier.astimezone(ZoneInfo("Europe/Warsaw")).month != now.astimezone(ZoneInfo("Europe/Warsaw")).month:
+        earlier = now - timedelta(minutes=20)
+    record_send_results(db, [SendResult(ref=old.id, accepted=True, smsc_message_ids=["R7"], parts=1,
+                                        encoding="gsm7")], settings.billing, charge=False)
+    charge_accepted(db, [old.id], earlier, settings.billing)
+    db.commit()
+    record_send_results(db, [SendResult(ref=new.id, accepted=True, smsc_message_ids=["R7"], parts=1,
+                                        encoding="gsm7")], settings.billing)
+    db.commit()
+    month = f"{now.astimezone(ZoneInfo('Europe/Warsaw')):%Y-%m}"
+    operator_csv = ("message_id,time,parts,amount\n"
+                    f"R7,{earlier:%Y-%m-%dT%H:%M:%SZ},1,0.18\n"
+                    f"R7,{now:%Y-%m-%dT%H:%M:%SZ},1,0.25\n")  # the newer send billed dearer
+    status, result = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", operator_csv)
+    assert status == 201, result
+    totals = result["totals"]
+    assert (totals["matched"], totals["missing_at_operator"], totals["missing_in_ledger"],
+            totals["amount_differences"]) == (2, 0, 0, 1)
+    [difference] = result["discrepancies"]
+    assert (difference["problem"], difference["operator_amount"]) == ("amount_differs", "0.2500")
+
+    # A line of that id from long before either send is not ours: it must not land on an older send.
+    stale = now - timedelta(days=20)
+    stale_csv = f"message_id,time,parts,amount\nR7,{stale:%Y-%m-%dT%H:%M:%SZ},1,0.18\n"
+    status, result = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", stale_csv)
+    assert status == 201, result
+    assert (result["totals"]["matched"], result["totals"]["missing_in_ledger"]) == (0, 1)

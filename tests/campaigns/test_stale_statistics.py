@@ -13,7 +13,7 @@ import json
 from sqlalchemy import text
 
 from billing.ledger import _NEWLY_DELIVERED
-from campaigns.delivery import _REQUEUE, _SETTLE_MESSAGES
+from campaigns.delivery import CLOCK_SLACK, FALLBACK_GRACE, _MATCH_RECEIPTS, _REQUEUE, _SETTLE_MESSAGES
 from campaigns.jobs import _CLAIM
 
 HISTORY = 60_000
@@ -62,7 +62,7 @@ def test_a_claim_reads_its_slice_not_the_whole_campaign(settings, db):
     campaign, ids = _seed(db)
     middle = ids[CAMPAIGN // 2:CAMPAIGN // 2 + 500]
     rows, claimed = _rows_examined(db, _CLAIM, {"cid": campaign, "first": middle[0], "last": middle[-1], "n": 250,
-                                                "owner": "test"})
+                                                "owner": "test", "job": None})
     assert claimed == 250
     assert rows < 10 * 250, f"{rows} rows gone through to claim 250 of a {CAMPAIGN:,}-message campaign"
 
@@ -99,3 +99,31 @@ def test_requeueing_a_batch_reads_the_batch(settings, db):
         "ids": batch, "errors": ["throttled"] * len(batch), "duplicates": [False] * len(batch),
         "withdrawn": [False] * len(batch), "max_attempts": 5, "delay": 1.0, "delay_max": 60.0, "fleet": "test"})
     assert rows < HISTORY + CAMPAIGN + 10 * len(batch), f"{rows} rows gone through to requeue {len(batch)} messages"
+
+
+def test_matching_a_batch_of_receipts_reads_the_batch_even_when_every_id_was_used_before(settings, db):
+    """SMSC ids are reused (issue 14): each receipt is an index probe, newest part first, not a pass over
+    every part ever sent with that id or over the history."""
+    campaign, ids = _seed(db)
+    batch = ids[:1000]
+    old_parts = db.execute(text("SELECT smsc_message_id FROM message_part ORDER BY id LIMIT 1000")).scalars().all()
+    db.execute(text("UPDATE message SET status = 'submitted', submitted_at = now(), parts = 1 "
+                    "WHERE id = ANY(CAST(:ids AS bigint[]))"), {"ids": batch})
+    db.execute(text("""INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, submitted_at)
+                       SELECT b.id, 1, 'default', b.sid, 'submitted', now()
+                       FROM unnest(CAST(:ids AS bigint[]), CAST(:sids AS text[])) AS b(id, sid)"""),
+               {"ids": batch, "sids": old_parts})  # every id is one the history already used
+    db.execute(text("""INSERT INTO delivery_receipt (smsc, smsc_message_id, state, received_at, message_id, part_no)
+                       SELECT 'default', b.sid, 'DELIVRD', now() + interval '1 second',
+                              CASE WHEN b.n % 2 = 0 THEN b.id END, CASE WHEN b.n % 2 = 0 THEN 1 END
+                       FROM unnest(CAST(:ids AS bigint[]), CAST(:sids AS text[])) WITH ORDINALITY AS b(id, sid, n)"""),
+               {"ids": batch, "sids": old_parts})  # half named by their session, half left to the database
+    db.commit()
+    params = {"final_states": ["DELIVRD"], "slack": CLOCK_SLACK, "grace": FALLBACK_GRACE, "ttl": 3600.0}
+    rows, _ = _rows_examined(db, _MATCH_RECEIPTS, params)
+    assert rows < 20 * len(batch), f"{rows} rows gone through to match {len(batch)} receipts"
+    touched = db.execute(_MATCH_RECEIPTS, params).scalar()
+    db.commit()
+    assert sorted(touched) == batch  # the new parts, never the history's parts with the same ids
+    assert db.execute(text("SELECT count(*) FROM message_part WHERE status = 'delivered' AND receipt_at IS NOT NULL"
+                           )).scalar() == len(batch)

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from campaigns.delivery import match_receipts, record_send_results, store_receipts
 from smsc_gateway.interface import OutboundSms
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
@@ -63,3 +65,73 @@ def test_the_client_submits_and_matches_receipts_with_an_independent_smsc(node_s
         assert (mo.items[0].source, mo.items[0].text) == ("+48601999000", "HELP")
     finally:
         session.stop()
+
+
+def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_part(node_smsc, db, settings,
+                                                                                     wait):
+    """The node SMSC restarts (connections closed, ids numbered from the start again) between two halves of a
+    campaign: the second half gets the first half's ids. Every part is accepted; every receipt names, and
+    settles, the part it was sent for — the first half undeliverable, the second delivered."""
+    first_half = [f"+48601{n:04d}77" for n in range(30)]   # receipted UNDELIV by the node SMSC
+    second_half = [f"+48602{n:04d}00" for n in range(30)]  # DELIVRD
+    restart = "+48699999999"
+    phones = first_half + [restart] + second_half + [restart]
+    campaign_id = db.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
+                                  "VALUES ('alert', 'severe', 'Test', 'sending', now()) RETURNING id")).scalar()
+    refs = db.execute(text("""INSERT INTO message (campaign_id, phone, status, attempts, queued_at, possible_duplicate)
+                              SELECT :c, p, 'submitting', 1, now(), false FROM unnest(CAST(:phones AS text[])) p
+                              RETURNING id"""), {"c": campaign_id, "phones": phones}).scalars().all()
+    db.commit()
+    sms = [OutboundSms(ref=ref, destination=phone, text="Komunikat") for ref, phone in zip(refs, phones)]
+    first, restart_1, second, restart_2 = sms[:30], sms[30], sms[31:61], sms[61]
+
+    receipts, mo = Sink(), Sink()
+    session = SmppSession(SmscSettings(port=node_smsc, window=10, enquire_link_interval=1), None, receipts, mo)
+    session.start()
+    results = []
+
+    def send_then_restart(batch, trigger):
+        got = session.send(batch)
+        assert all(r.accepted for r in got)
+        wait(lambda: {r.smsc_message_id for r in receipts.items} >= {i for r in got for i in r.smsc_message_ids},
+             15, "the receipts of the batch")
+        reconnects = session.stats["reconnects"]
+        got += session.send([trigger])
+        wait(lambda: session.stats["reconnects"] > reconnects and session.is_bound, 20, "the SMSC restarted")
+        results.extend(got)
+        return got
+
+    try:
+        assert session.wait_bound(10), "no bind with the node SMSC"
+        session.send([OutboundSms(ref=0, destination=restart, text="Start")])  # numbering from the start
+        wait(lambda: session.stats["reconnects"] >= 1 and session.is_bound, 20, "the SMSC restarted")
+        receipts.items.clear()
+        got_first = send_then_restart(first, restart_1)
+        got_second = send_then_restart(second, restart_2)
+    finally:
+        session.stop()
+
+    first_ids = [r.smsc_message_ids[0] for r in got_first[:30]]
+    second_ids = [r.smsc_message_ids[0] for r in got_second[:30]]
+    assert first_ids == second_ids  # every id of the second half was reused
+    owner = {r.ref: r.smsc_message_ids[0] for r in results}
+    final = [r for r in receipts.items if r.state in ("DELIVRD", "UNDELIV")]
+    assert len(final) == len(results)
+    for receipt in final:  # the session named the right part, despite the reuse
+        assert receipt.message_ref in owner and owner[receipt.message_ref] == receipt.smsc_message_id
+        assert receipt.state == ("UNDELIV" if receipt.message_ref in {s.ref for s in first} else "DELIVRD")
+
+    # Recorded in the order a worker would: each half's results, then its receipts.
+    record_send_results(db, got_first, settings.billing)
+    store_receipts(db, [r for r in final if r.message_ref in {s.ref for s in first + [restart_1]}])
+    db.commit()
+    match_receipts(db)
+    db.commit()
+    record_send_results(db, got_second, settings.billing)
+    store_receipts(db, [r for r in final if r.message_ref in {s.ref for s in second + [restart_2]}])
+    db.commit()
+    match_receipts(db)
+    db.commit()
+    settled = dict(db.execute(text("SELECT phone, status FROM message WHERE campaign_id = :c AND phone <> :r"),
+                              {"c": campaign_id, "r": restart}).all())
+    assert settled == {**{p: "failed" for p in first_half}, **{p: "delivered" for p in second_half}}

@@ -75,3 +75,27 @@ def test_an_admin_sees_failed_jobs_and_puts_one_back(browser, ops_server, make_u
                           {"j": job.id}).scalar() == 1
     finally:
         context.close()
+
+
+def test_the_panel_counts_messages_rescued_from_dying_jobs_by_reason_and_refreshes_them(browser, ops_server,
+                                                                                       make_user, db):
+    from sqlalchemy import text
+    db.execute(text("INSERT INTO claim_rescue (reason, campaign_id, messages) VALUES ('job_gone', 1, 30)"))
+    db.commit()
+    email, _token = make_user("operator")
+    context, page = _login(browser, ops_server, email)
+    try:
+        page.goto("/admin/status")
+        row = page.locator('#status-rescued tbody tr[data-reason="job_gone"]')
+        assert "30" in row.inner_text()
+        assert page.locator('[data-field="rescued-total"]').inner_text() == "30"
+
+        db.execute(text("INSERT INTO claim_rescue (reason, campaign_id, messages) "
+                        "VALUES ('job_error_recorded', 1, 5), ('job_gone', 2, 2)"))
+        db.commit()
+        # No reload: the page refreshes itself.
+        page.locator('[data-field="rescued-total"]', has_text="37").wait_for(timeout=15_000)
+        cells = page.locator("#status-rescued tbody tr").all_inner_texts()
+        assert len(cells) == 2 and any("32" in c for c in cells) and any("5" in c for c in cells)
+    finally:
+        context.close()

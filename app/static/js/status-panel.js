@@ -64,6 +64,11 @@
       return [["td", w.id], ["td", w.rate, "num"], ["td", w.heartbeat_age, "num"], ["td", w.uptime, "num"],
               ["td", w.stopping ? L.labelStopping : (w.job || L.labelIdle)]];
     }), "—", 5);
+    var rescued = s.rescued || { total: null, by_reason: [] };
+    setField("rescued-total", rescued.total == null ? "—" : rescued.total);
+    fill("status-rescued", rescued.by_reason.map(function (r) {
+      return [["td", r.label], ["td", r.messages, "num"], ["td", r.last_24h, "num"], ["td", r.last_at || ""]];
+    }), "—", 4);
     var e = s.last_error;
     document.getElementById("status-last-error").textContent = e ?
       e.at_iso + " " + e.worker + " " + e.level + " " + e.logger + ": " + e.message : L.labelNone;

@@ -1,10 +1,18 @@
 // An SMSC written with the npm "smpp" package (an SMPP implementation independent of ours and of
 // smpplib): binds one account, answers submit_sm with hexadecimal ids, sends a receipt per message
 // (TLVs and text) and mobile-originated messages on request. Prints "listening <port>" when ready.
+// A submit_sm to RESTART_NUMBER is answered, then the SMSC "restarts": its id counter starts again from
+// FIRST_ID and every connection is closed, as a real one's would be (ids are then reused). Destinations
+// ending in "77" are receipted UNDELIV, the rest DELIVRD.
 const smpp = require('smpp');
 
-let next = 0xA0000;
+const FIRST_ID = 0xA0000;
+const RESTART_NUMBER = '48699999999';
+let next = FIRST_ID;
+const sessions = new Set();
 const server = smpp.createServer(function (session) {
+  sessions.add(session);
+  session.on('close', function () { sessions.delete(session); session.closed = true; });
   session.on('bind_transceiver', function (pdu) {
     session.pause();
     if (pdu.system_id !== 'syrena' || pdu.password !== 'secret') {
@@ -20,15 +28,21 @@ const server = smpp.createServer(function (session) {
   session.on('submit_sm', function (pdu) {
     const id = (next++).toString(16).toUpperCase();
     session.send(pdu.response({ message_id: id }));
+    const undeliverable = pdu.destination_addr.endsWith('77');
     if (pdu.registered_delivery) {
       setTimeout(function () {
+        if (session.closed) { return; }
         session.deliver_sm({
           source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 4,
           short_message: 'id:' + id + ' sub:001 dlvrd:001 submit date:2611290000 done date:2611290001 ' +
-                         'stat:DELIVRD err:000 text:',
-          receipted_message_id: id, message_state: 2,
+                         'stat:' + (undeliverable ? 'UNDELIV err:001' : 'DELIVRD err:000') + ' text:',
+          receipted_message_id: id, message_state: undeliverable ? 5 : 2,
         });
       }, 20);
+    }
+    if (pdu.destination_addr === RESTART_NUMBER) {
+      next = FIRST_ID;
+      setTimeout(function () { sessions.forEach(function (s) { s.close(); }); }, 200);
     }
   });
   session.on('enquire_link', function (pdu) { session.send(pdu.response()); });
