@@ -7,7 +7,7 @@ When it is NULL (zones and drawn polygons without a hazard point, and campaigns 
 the snapshot measures from a point inside the target.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
