@@ -211,7 +211,7 @@ def review(campaign_id: int):
     target = targeting.target_geojson(session, campaign.zones, campaign.area_spec)
     session.commit()  # the first preview may record the configured tariff
     user = current_user
-    own = campaign.author_id is not None and campaign.author_id == user.id
+    own = user.id in campaigns.editors(campaign)
     pending = campaign.status == CampaignStatus.PENDING_APPROVAL.value
     sent = campaign.sent_at is not None
     needs = campaigns.needs_approval(campaign, settings.campaigns)

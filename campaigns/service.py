@@ -132,6 +132,28 @@ FIELDS = ("kind", "severity", "title", "body", "zone_ids", "area", "department",
           "expires_at")
 
 
+# What an approver approves: the text, the target and the severity. Whoever changes any of these after the
+# draft was created becomes one of its writers, and no writer may approve it.
+CONTENT_FIELDS = ("kind", "severity", "title", "body", "template", "variants", "zone_ids", "area", "topic", "event",
+                  "urgency", "certainty", "flash", "sender_id")
+
+
+def _content(campaign: Campaign) -> dict[str, Any]:
+    values = {f: getattr(campaign, f, None) for f in CONTENT_FIELDS if f not in ("zone_ids", "area")}
+    values["variants"] = dict(campaign.variants or {})
+    values["zone_ids"] = [z.id for z in campaign.zones]
+    values["area"] = campaign.area_spec or None
+    return values
+
+
+def _record_edit(campaign: Campaign, actor: User | None, fields: list[str]) -> None:
+    if not fields:
+        return  # saved without a change of what is approved: not a writer
+    campaign.edits = [*(campaign.edits or []), {
+        "user_id": actor.id if actor else None, "email": actor.email if actor else None, "fields": fields,
+        "at": utcnow().isoformat()}]
+
+
 def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
     local = now.astimezone(ZoneInfo(settings.timezone))
     names = ", ".join(z.name for z in zones)
@@ -224,6 +246,7 @@ def create_campaign(session: Session, author: User | None, kind: Any, severity: 
     campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
     _apply(session, campaign, data, settings or CampaignSettings(), zone_limits or ZoneSettings(), now or utcnow(),
            partial=False)
+    _record_edit(campaign, author, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
     record(session, "campaign.create", author, "campaign", campaign.id,
@@ -240,7 +263,10 @@ def update_campaign(session: Session, campaign: Campaign, actor: User | None, da
         raise CampaignStateError(f"a {campaign.status} campaign cannot be edited")
     if campaign.msg_type != "Alert" and ("zone_ids" in data or "area" in data):
         raise InvalidCampaign("a follow-up goes to the original's recipients; its target cannot change")
+    before = _content(campaign)
     _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=True)
+    after = _content(campaign)
+    _record_edit(campaign, actor, sorted(k for k in after if after[k] != before[k]))
     campaign.status = CampaignStatus.DRAFT.value
     record(session, "campaign.update", actor, "campaign", campaign.id, {"fields": sorted(data)})
     return campaign
@@ -406,11 +432,22 @@ def submit(session: Session, campaign: Campaign, actor: User | None) -> Campaign
     return campaign
 
 
+def editors(campaign: Campaign) -> set[int]:
+    """Everyone who wrote the campaign's text, target or severity: its author and every later editor."""
+    ids = {e["user_id"] for e in campaign.edits or [] if e.get("user_id") is not None and e.get("fields")}
+    if campaign.author_id is not None:
+        ids.add(campaign.author_id)
+    return ids
+
+
 def _check_approver(campaign: Campaign, actor: User | None) -> None:
     if actor is None or not actor.has_role(Role.APPROVER):
         raise ApprovalForbidden("only an approver may approve or reject a campaign")
-    if campaign.author_id is not None and campaign.author_id == actor.id:
-        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone other than its author")
+    if actor.id in editors(campaign):
+        own = sorted({f for e in campaign.edits or [] if e.get("user_id") == actor.id for f in e.get("fields", [])})
+        what = f" (you changed: {', '.join(own)})" if own else " (you wrote it)"
+        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone who wrote none of its "
+                                f"text, target or severity{what}; ask another approver")
 
 
 def _reason(reason: Any, what: str) -> str:
@@ -655,6 +692,7 @@ def follow_up(session: Session, original: Campaign, actor: User | None, msg_type
     campaign = Campaign(author_id=actor.id if actor else None, status=CampaignStatus.DRAFT.value,
                         msg_type=msg_type, reference_id=original.id)
     _apply(session, campaign, base, settings, ZoneSettings(), now or utcnow(), partial=False)
+    _record_edit(campaign, actor, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
     record(session, "campaign.all_clear" if msg_type == "Cancel" else "campaign.follow_up", actor, "campaign",
