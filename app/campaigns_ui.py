@@ -145,6 +145,10 @@ def analyse():
     """The live counter: characters, parts, encoding, the characters forcing UCS-2, the transliteration."""
     text = _body().get("text")
     text = text if isinstance(text, str) else ""
+    longest = campaigns.longest_text(_settings().campaigns)
+    if len(text) > longest:  # counted before encoding: the encoder's work grows with the text
+        return jsonify({"error": {"code": "invalid_campaign", "message": _(
+            "The text has %(n)s characters; at most %(max)s fit.", n=len(text), max=longest)}}), 422
     offer = composition.offer_transliteration(text)
     price = _settings().billing.price_per_part
     return jsonify({**offer.before.as_dict(), "max_parts": _settings().campaigns.max_parts,

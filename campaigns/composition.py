@@ -5,7 +5,6 @@ numbers are the SMSC's numbers.
 """
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
@@ -14,6 +13,7 @@ from smpplib.gsm import GSM_CHARACTER_TABLE
 
 from campaigns.exceptions import InvalidCampaign
 from smsc_gateway.encoding import encode_sms
+from syrena_core.text import TemplateInvalid, fill_placeholders
 
 # The GSM 03.38 extension table (escape + char): these count as two septets.
 GSM_EXTENSION = frozenset("^{}\\[~]|€")
@@ -82,12 +82,8 @@ PLACEHOLDERS = ("zone", "zones", "date", "time", "title")
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Placeholders filled by substitution (syrena_core.text): never str.format and its mini-language."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as e:
-        raise InvalidCampaign(f"the template is malformed ({e}); write a literal brace as {{{{ or }}}}") from None
-    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
-    if unknown or "" in fields:
-        raise InvalidCampaign(f"unknown placeholder {{{(unknown or [''])[0]}}}; known: "
-                              + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
-    return template.format_map({k: values.get(k, "") for k in PLACEHOLDERS})
+        return fill_placeholders(template, values, PLACEHOLDERS)
+    except TemplateInvalid as e:
+        raise InvalidCampaign(str(e)) from None

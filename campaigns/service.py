@@ -98,10 +98,20 @@ def _when(value: Any, what: str) -> datetime | None:
         raise InvalidCampaign(f"{what} is out of range") from None
 
 
+def longest_text(settings: CampaignSettings) -> int:
+    """Characters that could fit in max_parts SMS parts at best (GSM 7-bit: 160 alone, 153 per part joined)."""
+    return 160 if settings.max_parts <= 1 else 153 * min(settings.max_parts, 255)
+
+
 def check_body(body: Any, settings: CampaignSettings, what: str = "the message text",
                flash: bool = False) -> composition.TextAnalysis:
     if not isinstance(body, str) or not body.strip():
         raise InvalidCampaign(f"{what} is empty")
+    # Before any encoding: the encoder's work grows with the text, and past 255 parts smpplib gives up.
+    longest = longest_text(settings)
+    if len(body) > longest:
+        raise InvalidCampaign(f"{what} has {len(body)} characters: it needs at least {-(-len(body) // 153)} SMS "
+                              f"parts; at most {settings.max_parts} are allowed ({longest} characters)")
     analysis = composition.analyse(body, flash=flash)
     if analysis.parts > settings.max_parts:
         raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "
