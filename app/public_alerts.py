@@ -10,6 +10,7 @@ from campaigns import cap, targeting
 from campaigns import service as campaigns
 from campaigns.exceptions import CampaignNotFound
 from syrena_core.db import utcnow
+from syrena_core.text import xml_safe
 
 bp = Blueprint("public_alerts", __name__)
 
@@ -51,7 +52,7 @@ def alert_cap(campaign_id: int):
 def _sub(parent, name: str, text: str | None = None, **attrs: str):
     element = etree.SubElement(parent, f"{{{ATOM}}}{name}", **attrs)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)  # stored text never makes the public feed fail
     return element
 
 

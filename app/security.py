@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
 
 from syrena_core.accounts import request_origin
 from syrena_core.config import AppSettings, ConfigError, Settings
+from syrena_core.text import UnsafeText, check_all
 
 DEFAULT_SECRET_KEY = AppSettings.secret_key
 DEVELOPMENT = "development"
@@ -89,6 +92,28 @@ def init_app(app: Flask, settings: Settings) -> None:
             from werkzeug.exceptions import BadRequest
             raise BadRequest("the request contains a NUL character")
 
+    @app.before_request
+    def _refuse_unsafe_json():
+        # Every JSON body, on every endpoint (the unauthenticated public API included), before any view reads
+        # it: nesting that would exhaust the parser's recursion, and invisible characters in any string
+        # (control characters, lone surrogates), are refused naming the problem instead of ending in a 500.
+        if not request.is_json or not request.content_length:
+            return None
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
+                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+        if json_depth(body) > MAX_JSON_DEPTH:
+            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
+                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+        try:
+            check_all(body, "the request body")
+        except UnsafeText as e:
+            return _input_error(422, "unsafe_text", str(e), {"character": f"U+{ord(e.character):04X}",
+                                                             "position": e.position})
+        return None
+
     @app.teardown_request
     def _forget_origin(_exc=None):
         request_origin.set(None)
@@ -107,6 +132,28 @@ def init_app(app: Flask, settings: Settings) -> None:
             # Personal data and staff pages must not stay in shared caches or the browser's back button.
             h.setdefault("Cache-Control", "no-store")
         return response
+
+
+# GeoJSON, the deepest body any endpoint takes, needs 8 (a FeatureCollection of MultiPolygons).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _input_error(status: int, code: str, message: str, details: Any = None):
+    return jsonify({"error": {"code": code, "message": message, "details": details}}), status
 
 
 def _logged_in() -> bool:

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from billing.reports import GROUPINGS, MonthlyReport, ReportRow, grosz
+from syrena_core.text import xml_safe
 
 DEFAULT_LABELS: dict[str, str] = {
     "statement": "Monthly statement", "month": "Month", "currency": "Currency", "generated": "Generated",
@@ -52,6 +53,12 @@ def row_name(group_by: str, row: ReportRow, labels: Mapping[str, str]) -> str:
     return str(row.key)
 
 
+def cell_text(text: str) -> str:
+    """A name (zone, department, campaign title) as an export writes it: characters XML and UTF-8 cannot carry
+    replaced, so that stored text never makes an export fail."""
+    return xml_safe(text) or ""
+
+
 def report_csv(report: MonthlyReport, labels: Mapping[str, str] | None = None) -> str:
     """One line per row, then the total line; ',' separated, '.' decimals, UTF-8."""
     words = _labels(labels)
@@ -61,7 +68,8 @@ def report_csv(report: MonthlyReport, labels: Mapping[str, str] | None = None) -
     writer.writerow([key_header, "name", "messages", "parts", f"amount_{report.currency.lower()}"])
     for row in report.rows:
         key = "" if row.key is None else (row.key.isoformat() if report.group_by == "day" else row.key)
-        writer.writerow([key, row_name(report.group_by, row, words), row.messages, row.parts, row.amount])
+        writer.writerow([key, cell_text(row_name(report.group_by, row, words)), row.messages, row.parts,
+                         row.amount])
     writer.writerow(["total", words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
     return out.getvalue()
 
@@ -98,7 +106,7 @@ def report_xlsx(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] 
         for cell in ws[1]:
             cell.font = bold
         for row in report.rows:
-            ws.append([row_name(group_by, row, words), row.messages, row.parts, row.amount])
+            ws.append([cell_text(row_name(group_by, row, words)), row.messages, row.parts, row.amount])
             ws.cell(ws.max_row, 4).number_format = "#,##0.00##"
         ws.append([words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
         for cell in ws[ws.max_row]:
@@ -172,7 +180,7 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
         pdf.ln()
         pdf.set_font("Source", "", 9)
         for row in report.rows:
-            pdf.cell(100, 6, row_name(group_by, row, words)[:70])
+            pdf.cell(100, 6, cell_text(row_name(group_by, row, words))[:70])
             pdf.cell(25, 6, f"{row.messages:,}", align="R")
             pdf.cell(25, 6, f"{row.parts:,}", align="R")
             pdf.cell(30, 6, money(grosz(row.amount)), align="R", new_x="LMARGIN", new_y="NEXT")

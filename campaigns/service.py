@@ -25,6 +25,7 @@ from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, Me
 from syrena_core.accounts import Role, User, record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
+from syrena_core.text import check_characters
 from zones.exceptions import ZoneNotFound
 from zones.service import get_zones
 
@@ -68,13 +69,14 @@ def _zone_ids(raw: Any) -> list[int]:
     return list(dict.fromkeys(raw))
 
 
-def _text(value: Any, what: str, limit: int, required: bool = False) -> str | None:
+def _text(value: Any, what: str, limit: int, required: bool = False, line_breaks: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise InvalidCampaign(f"{what} is required")
         return None
     if not isinstance(value, str) or len(value.strip()) > limit:
         raise InvalidCampaign(f"{what} is text of at most {limit} characters")
+    check_characters(value.strip(), what, InvalidCampaign, line_breaks=line_breaks)
     return value.strip()
 
 
@@ -112,6 +114,8 @@ def check_body(body: Any, settings: CampaignSettings, what: str = "the message t
     if len(body) > longest:
         raise InvalidCampaign(f"{what} has {len(body)} characters: it needs at least {-(-len(body) // 153)} SMS "
                               f"parts; at most {settings.max_parts} are allowed ({longest} characters)")
+    # What is sent is also published (Atom, CAP, exports): no control characters, no GSM escape.
+    check_characters(body, what, InvalidCampaign)
     analysis = composition.analyse(body, flash=flash)
     if analysis.parts > settings.max_parts:
         raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "
@@ -225,7 +229,7 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
     if not zones and not specs:
         raise InvalidCampaign("choose at least one target zone or draw an area")
 
-    template = _text(merged.get("template"), "the template", 2000)
+    template = _text(merged.get("template"), "the template", 2000, line_breaks=True)
     if partial and "body" in data and "template" not in data:
         template = None  # the text was edited by hand: the old template no longer describes it
     body = merged.get("body")
@@ -465,6 +469,7 @@ def _reason(reason: Any, what: str) -> str:
         raise InvalidCampaign(f"{what} needs a reason of at least {MIN_REASON} characters")
     if len(reason) > 1000:
         raise InvalidCampaign("the reason is at most 1000 characters")
+    check_characters(reason, "the reason", InvalidCampaign)
     return reason.strip()
 
 
