@@ -103,11 +103,18 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
-    def effective_role(self) -> str:
-        # Only an admin's token can be narrowed to another role; any other token acts as its user is now.
-        if self.role and self.user.role == Role.ADMIN.value:
-            return self.role
-        return self.user.role
+    def effective_role(self) -> str | None:
+        """The lower of the token's grant and its owner's role now: a role change never widens a token.
+        None: the grant and the owner's role have nothing in common (an admin's token narrowed to finance
+        whose owner became an operator), and the token may do nothing."""
+        owner = self.user.role
+        if not self.role or self.role == owner:
+            return owner
+        if owner == Role.ADMIN.value:
+            return self.role   # narrowed by its admin
+        if self.role == Role.ADMIN.value:
+            return owner       # granted as admin, the owner no longer is one
+        return None
 
 
 class AuditLog(Base):
