@@ -192,3 +192,22 @@ def test_a_narrowed_token_never_widens_when_its_owner_is_demoted(api, make_user,
     assert status == 403, body                                           # not the operator it would have become
     assert full.get("/api/v1/audit")[0] == 403                           # an admin grant: now only an operator's
     assert full.get("/api/v1/zones")[0] == 200
+
+
+def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(make_user, web, live_server):
+    """Issue 19 #7: a session cookie copied before /logout still opened /campaigns/ until the idle timeout."""
+    import requests
+    email, _ = make_user("operator")
+    me, elsewhere = web(), web()
+    me.login(email)
+    elsewhere.login(email)                                   # the same user in another browser
+    assert me.get("/campaigns/").status_code == 200
+    stolen = me.http.cookies.get("session")
+    assert stolen
+    r = me.post("/logout", {}, csrf_from="/")
+    assert r.status_code == 302
+    replay = requests.get(f"{live_server}/campaigns/", cookies={"session": stolen}, allow_redirects=False, timeout=30)
+    assert replay.status_code == 302 and "/login" in replay.headers["Location"]
+    assert elsewhere.get("/campaigns/").status_code == 200    # only that session ended
+    me.login(email)                                          # and logging in again works
+    assert me.get("/campaigns/").status_code == 200
