@@ -8,6 +8,7 @@
   `str.format`: its mini-language (`{zone:>1000000000}`) lets one request allocate gigabytes.
 - `xml_safe`: what serialisers apply to stored text all the same, so that rows stored before these rules
   (or by a path that forgot them) never make a public feed fail.
+- `spreadsheet_text`: a CSV cell that no spreadsheet runs as a formula (XLSX cells are typed as strings).
 """
 from __future__ import annotations
 
@@ -102,6 +103,18 @@ def xml_safe(value: str | None) -> str | None:
     if value is None:
         return None
     return _XML_ILLEGAL.sub("\ufffd", value)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), DDE); the full-width
+# forms count too in some of them. Tab and CR let a cell start a formula after the program trims it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_text(value: str | None) -> str:
+    """Text for a CSV cell: XML/UTF-8-safe, and a leading apostrophe when a spreadsheet would otherwise take
+    it for a formula (OWASP's "CSV injection" advice; the apostrophe is what the programs themselves use)."""
+    text = xml_safe(value) or ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 # `{{` and `}}` are literal braces; `{name}` a placeholder; any other brace is an error.
