@@ -196,9 +196,8 @@ def save():
             campaign = campaigns.update_campaign(session, campaigns.get_campaign(session, int(campaign_id)),
                                                  current_user, data, settings.campaigns, settings.zones, _now())
         else:
-            fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
-            campaign = campaigns.create_campaign(session, current_user, **fixed, settings=settings.campaigns,
-                                                 zone_limits=settings.zones, now=_now(), **data)
+            campaign = campaigns.create_draft(session, current_user, data, settings=settings.campaigns,
+                                              zone_limits=settings.zones, now=_now())
     except (CampaignError, ValueError) as e:
         return _error(e)
     session.commit()

@@ -257,6 +257,14 @@ def create_campaign(session: Session, author: User | None, kind: Any, severity: 
     """A draft; `extra` holds the optional fields of FIELDS (area, variants, topic, urgency, …)."""
     data = {"kind": kind, "severity": severity, "body": body, "zone_ids": zone_ids, "title": title,
             "department": department, **extra}
+    return create_draft(session, author, data, settings=settings, zone_limits=zone_limits, now=now)
+
+
+def create_draft(session: Session, author: User | None, data: dict[str, Any], *,
+                 settings: CampaignSettings | None = None, zone_limits: ZoneSettings | None = None,
+                 now: datetime | None = None) -> Campaign:
+    """A draft from a client's fields as they came (a JSON object): every key must be one of FIELDS. Never
+    spread a client's keys into keyword arguments: "settings" or "now" would then be this function's own."""
     campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
     _apply(session, campaign, data, settings or CampaignSettings(), zone_limits or ZoneSettings(), now or utcnow(),
            partial=False)

@@ -92,10 +92,8 @@ def create_campaign():
     body = json_body()
     session = db()
     settings = _settings()
-    data = dict(body)
-    fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
-    campaign = campaigns.create_campaign(session, g.api_user, **fixed, settings=settings.campaigns,
-                                         zone_limits=settings.zones, now=now(), **data)
+    campaign = campaigns.create_draft(session, g.api_user, body, settings=settings.campaigns,
+                                      zone_limits=settings.zones, now=now())
     preview = campaigns.preview(session, campaign, settings.billing, now())
     session.commit()
     return jsonify(_with(campaign, warnings=preview.warnings)), 201
