@@ -11,7 +11,7 @@ from flask import Flask, Response, jsonify, request
 
 from syrena_core.accounts import request_origin
 from syrena_core.config import AppSettings, ConfigError, Settings
-from syrena_core.text import UnsafeText, check_all
+from syrena_core.text import UnsafeText, check_all, check_characters
 
 DEFAULT_SECRET_KEY = AppSettings.secret_key
 DEVELOPMENT = "development"
@@ -114,6 +114,21 @@ def init_app(app: Flask, settings: Settings) -> None:
                                                              "position": e.position})
         return None
 
+    @app.before_request
+    def _refuse_unsafe_form():
+        # The same rule for the staff pages' forms (passwords aside: they are hashed, never shown).
+        for name, value in request.form.items(multi=True):
+            if name in SECRET_FIELDS:
+                continue
+            try:
+                check_characters(value, f"the field {name}")
+            except UnsafeText as e:
+                if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+                    return _input_error(422, "unsafe_text", str(e))
+                from werkzeug.exceptions import UnprocessableEntity
+                raise UnprocessableEntity(str(e)) from None
+        return None
+
     @app.teardown_request
     def _forget_origin(_exc=None):
         request_origin.set(None)
@@ -134,6 +149,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         return response
 
 
+SECRET_FIELDS = frozenset({"password", "current", "new", "repeat", "csrf_token"})
 # GeoJSON, the deepest body any endpoint takes, needs 8 (a FeatureCollection of MultiPolygons).
 MAX_JSON_DEPTH = 32
 

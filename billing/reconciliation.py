@@ -165,6 +165,8 @@ def import_operator_csv(session: Session, actor: User | None, month: Any, conten
                         filename: str | None = None) -> ReconciliationImport:
     """Store the operator's charges for `month` (YYYY-MM): all lines, in the caller's transaction, or none."""
     month_start = parse_month(month) if not isinstance(month, date) else month
+    if filename is not None and first_unsafe(filename) is not None:
+        filename = None  # only a label for people; a name with control characters is not worth keeping
     lines = parse_operator_csv(content)
     batch = ReconciliationImport(month=month_start, filename=(filename or "")[:200] or None,
                                  imported_by=actor.id if actor else None, rows=len(lines),

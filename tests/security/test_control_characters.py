@@ -122,3 +122,17 @@ def test_feeds_cap_and_exports_never_fail_on_text_stored_before_the_rule(api, db
     assert "W\ufffdZK" in names and "Wil\ufffdda" in names, names   # shown, the bad character replaced
     for fmt in ("report.csv", "statement.pdf"):
         assert feed.get(f"/finance/{month}/{fmt}").status_code == 200
+
+
+def test_staff_forms_refuse_control_characters_too(staff, make_user, db):
+    """Forms of the staff pages (here: an API token's label) follow the same rule as JSON bodies."""
+    admin, _email, _token = staff("admin")
+    user_id = db.execute(text("SELECT id FROM app_user ORDER BY id LIMIT 1")).scalar()
+    before = db.execute(text("SELECT count(*) FROM api_token")).scalar()
+    r = admin.post(f"/admin/users/{user_id}/tokens", {"label": "skrypt\x1bCI", "role": ""},
+                   csrf_from="/admin/users/")
+    assert r.status_code == 422, r.text[:300]
+    assert "U+001B" in r.text
+    assert db.execute(text("SELECT count(*) FROM api_token")).scalar() == before
+    r = admin.post(f"/admin/users/{user_id}/tokens", {"label": "skrypt CI", "role": ""}, csrf_from="/admin/users/")
+    assert r.status_code == 200
