@@ -107,6 +107,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         if json_depth(body) > MAX_JSON_DEPTH:
             return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
                                 f"{MAX_JSON_DEPTH} levels of objects and lists")
+        odd = odd_number(body)
+        if odd is not None:
+            return _input_error(422, "number_out_of_range", f"the request body holds the number {odd}, outside "
+                                "what any field takes (integers within ±9223372036854775807)")
         try:
             check_all(body, "the request body")
         except UnsafeText as e:
@@ -166,6 +170,28 @@ def json_depth(value: Any) -> int:
             deepest = max(deepest, depth)
             stack.extend((v, depth + 1) for v in item)
     return deepest
+
+
+BIGGEST_INTEGER = 2 ** 63 - 1  # PostgreSQL's bigint; beyond it no id, count or coordinate makes sense
+
+
+def odd_number(value: Any) -> str | None:
+    """The first integer in a parsed JSON value that no field takes: too large for a bigint or even a float
+    (10**400 made float() raise), shortened for a message. Infinite and NaN floats are each field's to refuse
+    ("coordinates must be finite"), as they say more there."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and abs(item) > BIGGEST_INTEGER:
+            digits = len(str(abs(item)))
+            return f"{'-' if item < 0 else ''}{str(abs(item))[:6]}… ({digits} digits)"
+    return None
 
 
 def _input_error(status: int, code: str, message: str, details: Any = None):

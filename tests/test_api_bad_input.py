@@ -155,3 +155,26 @@ def test_a_reconciliation_csv_with_a_nul_or_an_impossible_time_is_a_422(api, csv
     status, body = api.call("POST", "/api/v1/billing/reconciliations?month=2026-11", raw=csv_body.encode())
     _assert_error(status, body, 422)
     assert problem in json.dumps(body, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"type": "Feature", "properties": {"name": "X"}, "geometry": {"type": "Polygon", "coordinates": '
+    b'[[[1' + b"0" * 400 + b', 52.4], [16.9, 52.4], [16.9, 52.5], [1' + b"0" * 400 + b', 52.4]]]}}',
+    b'{"type": "Feature", "properties": {"name": "X"}, "geometry": {"type": "Polygon", "coordinates": '
+    b'[[[-1' + b"0" * 30 + b', 52.4], [16.9, 52.4], [16.9, 52.5], [-1' + b"0" * 30 + b', 52.4]]]}}',
+])
+def test_numbers_beyond_every_range_are_a_422_not_a_500(api, live_server, raw):
+    """Found by tests/security/test_hostile_json.py: an integer of 400 digits could not become a float (500)."""
+    import requests
+    status, body = api.post("/api/v1/zones", raw=raw)
+    _assert_error(status, body, 422)
+    assert body["error"]["code"] == "number_out_of_range"
+    # The same file as an import (no JSON request body: the zone rules themselves refuse it).
+    r = requests.post(f"{live_server}/api/v1/zones/import", timeout=30, data=b'{"type": "FeatureCollection", '
+                      b'"features": [' + raw + b"]}", headers={"Authorization": f"Bearer {api.token}",
+                                                               "Content-Type": "application/octet-stream"})
+    assert 400 <= r.status_code < 500, r.text
+    status, body = api.post("/api/v1/campaigns", raw=b'{"kind": "alert", "severity": "severe", "body": "A", '
+                            b'"area": {"circle": {"lat": 1' + b"0" * 400 + b', "lon": 16.9, "radius_m": 100}}}')
+    _assert_error(status, body, 422)
+    assert _zone_count(api) == 0
