@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadRequest
 from app.auth import roles_required
 from app.database import db
 from syrena_core.accounts import Role, audit_actions, audit_entries, record
+from syrena_core.text import spreadsheet_text
 
 bp = Blueprint("audit_ui", __name__, url_prefix="/admin/audit")
 PAGE_SIZE = 50
@@ -43,8 +44,7 @@ def audit_page():
 
 def _cell(value) -> str:
     text = "" if value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    # A spreadsheet would run a cell starting with these as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet_text(text)  # never run as a formula by the spreadsheet that opens it
 
 
 @bp.get("/export.csv")

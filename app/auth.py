@@ -36,6 +36,15 @@ PENDING_SECONDS = 300  # between the password and the TOTP code
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    # The cookie's own login session must be live: logging out ends it on the server (a copied cookie
+    # stops working at once).
+    user = _user_of(user_id)
+    if user is None or not accounts.login_session_live(db(), session.get("sid"), user.id):
+        return None
+    return user
+
+
+def _user_of(user_id: str) -> User | None:
     # The id carries the user's session generation: "log out everywhere", a new password or a role change
     # raise it, and every older session cookie stops matching.
     ident, _sep, generation = user_id.partition(":")
@@ -82,6 +91,7 @@ def _security():
 def _start_session(user: User, next_url: str | None):
     session.pop("pending_login", None)
     session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
+    session["sid"] = accounts.start_login_session(db(), user)  # a new id at every login: no fixation
     login_user(user)
     record(db(), "login", user, "user", user.id)
     db().commit()
@@ -92,7 +102,7 @@ def _pending_user() -> User | None:
     pending = session.get("pending_login")
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    return load_user(pending.get("id", ""))
+    return _user_of(pending.get("id", ""))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -199,6 +209,7 @@ def totp_enrol():
 @login_required
 def logout():
     record(db(), "logout", current_user, "user", current_user.id)
+    accounts.end_login_session(db(), session.get("sid"))  # the cookie, if replayed, opens nothing any more
     db().commit()
     logout_user()
     session.clear()

@@ -146,6 +146,10 @@ def analyse():
     """The live counter: characters, parts, encoding, the characters forcing UCS-2, the transliteration."""
     text = _body().get("text")
     text = text if isinstance(text, str) else ""
+    longest = campaigns.longest_text(_settings().campaigns)
+    if len(text) > longest:  # counted before encoding: the encoder's work grows with the text
+        return jsonify({"error": {"code": "invalid_campaign", "message": _(
+            "The text has %(n)s characters; at most %(max)s fit.", n=len(text), max=longest)}}), 422
     offer = composition.offer_transliteration(text)
     price = _settings().billing.price_per_part
     return jsonify({**offer.before.as_dict(), "max_parts": _settings().campaigns.max_parts,
@@ -196,9 +200,8 @@ def save():
             campaign = campaigns.update_campaign(session, campaigns.get_campaign(session, int(campaign_id)),
                                                  current_user, data, settings.campaigns, settings.zones, _now())
         else:
-            fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
-            campaign = campaigns.create_campaign(session, current_user, **fixed, settings=settings.campaigns,
-                                                 zone_limits=settings.zones, now=_now(), **data)
+            campaign = campaigns.create_draft(session, current_user, data, settings=settings.campaigns,
+                                              zone_limits=settings.zones, now=_now())
     except (CampaignError, ValueError) as e:
         return _error(e)
     session.commit()
@@ -221,7 +224,7 @@ def review(campaign_id: int):
         campaign, result.total_parts if campaign.sent_at is None else None))
     session.commit()  # the first preview may record the configured tariff
     user = current_user
-    own = campaign.author_id is not None and campaign.author_id == user.id
+    own = user.id in campaigns.editors(campaign)
     pending = campaign.status == CampaignStatus.PENDING_APPROVAL.value
     sent = campaign.sent_at is not None
     needs = campaigns.needs_approval(campaign, settings.campaigns)

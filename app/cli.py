@@ -89,7 +89,7 @@ def list_tokens(email: str) -> None:
             _fail(f"no user {email}")
         for t in sorted(user.tokens, key=lambda t: t.id):
             state = "revoked" if t.revoked else f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "unused"
-            click.echo(f"{t.id}\t{t.prefix or '?'}…\t{t.effective_role()}\t{t.label or ''}\t{state}")
+            click.echo(f"{t.id}\t{t.prefix or '?'}…\t{t.effective_role() or 'none'}\t{t.label or ''}\t{state}")
 
 
 @users_cli.command("revoke-token")

@@ -10,6 +10,7 @@ from campaigns import cap, targeting
 from campaigns import service as campaigns
 from campaigns.exceptions import CampaignNotFound
 from syrena_core.db import utcnow
+from syrena_core.text import xml_safe
 
 bp = Blueprint("public_alerts", __name__)
 
@@ -48,10 +49,17 @@ def alert_cap(campaign_id: int):
                     mimetype="application/cap+xml")
 
 
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for the public: [app] public_url and the path, never the request's Host header
+    (anyone can send `Host: evil.example`, and a caching proxy would serve those links to everyone)."""
+    base = current_app.config["SYRENA"].app.public_url.rstrip("/")
+    return base + url_for(endpoint, **values, _external=False)
+
+
 def _sub(parent, name: str, text: str | None = None, **attrs: str):
     element = etree.SubElement(parent, f"{{{ATOM}}}{name}", **attrs)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)  # stored text never makes the public feed fail
     return element
 
 
@@ -60,11 +68,11 @@ def alerts_feed():
     settings = current_app.config["SYRENA"].campaigns
     alerts = campaigns.current_alerts(db(), _now())
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    _sub(feed, "id", url_for("public_alerts.alerts_feed", _external=True))
+    _sub(feed, "id", public_url("public_alerts.alerts_feed"))
     _sub(feed, "title", "Syrena — aktualne ostrzeżenia")
     _sub(feed, "updated", cap.cap_time(max((a.sent_at for a in alerts), default=_now())))
-    _sub(feed, "link", href=url_for("public_alerts.alerts_feed", _external=True), rel="self")
-    _sub(feed, "link", href=url_for("public_alerts.alerts_page", _external=True), rel="alternate")
+    _sub(feed, "link", href=public_url("public_alerts.alerts_feed"), rel="self")
+    _sub(feed, "link", href=public_url("public_alerts.alerts_page"), rel="alternate")
     author = _sub(feed, "author")
     _sub(author, "name", settings.cap_sender)
     for alert in alerts:
@@ -74,7 +82,7 @@ def alerts_feed():
         _sub(entry, "updated", cap.cap_time(alert.sent_at))
         _sub(entry, "summary", alert.body)
         _sub(entry, "category", term=alert.severity)
-        _sub(entry, "link", href=url_for("public_alerts.alert_cap", campaign_id=alert.id, _external=True),
+        _sub(entry, "link", href=public_url("public_alerts.alert_cap", campaign_id=alert.id),
              rel="alternate", type="application/cap+xml")
     return Response(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True),
                     mimetype="application/atom+xml")

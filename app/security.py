@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
 
 from syrena_core.accounts import request_origin
 from syrena_core.config import AppSettings, ConfigError, Settings
+from syrena_core.text import UnsafeText, check_all, check_characters
 
 DEFAULT_SECRET_KEY = AppSettings.secret_key
 DEVELOPMENT = "development"
@@ -89,6 +92,47 @@ def init_app(app: Flask, settings: Settings) -> None:
             from werkzeug.exceptions import BadRequest
             raise BadRequest("the request contains a NUL character")
 
+    @app.before_request
+    def _refuse_unsafe_json():
+        # Every JSON body, on every endpoint (the unauthenticated public API included), before any view reads
+        # it: nesting that would exhaust the parser's recursion, and invisible characters in any string
+        # (control characters, lone surrogates), are refused naming the problem instead of ending in a 500.
+        if not request.is_json or not request.content_length:
+            return None
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
+                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+        if json_depth(body) > MAX_JSON_DEPTH:
+            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
+                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+        odd = odd_number(body)
+        if odd is not None:
+            return _input_error(422, "number_out_of_range", f"the request body holds the number {odd}, outside "
+                                "what any field takes (integers within ±9223372036854775807)")
+        try:
+            check_all(body, "the request body")
+        except UnsafeText as e:
+            return _input_error(422, "unsafe_text", str(e), {"character": f"U+{ord(e.character):04X}",
+                                                             "position": e.position})
+        return None
+
+    @app.before_request
+    def _refuse_unsafe_form():
+        # The same rule for the staff pages' forms (passwords aside: they are hashed, never shown).
+        for name, value in request.form.items(multi=True):
+            if name in SECRET_FIELDS:
+                continue
+            try:
+                check_characters(value, f"the field {name}")
+            except UnsafeText as e:
+                if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+                    return _input_error(422, "unsafe_text", str(e))
+                from werkzeug.exceptions import UnprocessableEntity
+                raise UnprocessableEntity(str(e)) from None
+        return None
+
     @app.teardown_request
     def _forget_origin(_exc=None):
         request_origin.set(None)
@@ -107,6 +151,51 @@ def init_app(app: Flask, settings: Settings) -> None:
             # Personal data and staff pages must not stay in shared caches or the browser's back button.
             h.setdefault("Cache-Control", "no-store")
         return response
+
+
+SECRET_FIELDS = frozenset({"password", "current", "new", "repeat", "csrf_token"})
+# GeoJSON, the deepest body any endpoint takes, needs 8 (a FeatureCollection of MultiPolygons).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+BIGGEST_INTEGER = 2 ** 63 - 1  # PostgreSQL's bigint; beyond it no id, count or coordinate makes sense
+
+
+def odd_number(value: Any) -> str | None:
+    """The first integer in a parsed JSON value that no field takes: too large for a bigint or even a float
+    (10**400 made float() raise), shortened for a message. Infinite and NaN floats are each field's to refuse
+    ("coordinates must be finite"), as they say more there."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and abs(item) > BIGGEST_INTEGER:
+            digits = len(str(abs(item)))
+            return f"{'-' if item < 0 else ''}{str(abs(item))[:6]}… ({digits} digits)"
+    return None
+
+
+def _input_error(status: int, code: str, message: str, details: Any = None):
+    return jsonify({"error": {"code": code, "message": message, "details": details}}), status
 
 
 def _logged_in() -> bool:

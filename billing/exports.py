@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from billing.reports import GROUPINGS, MonthlyReport, ReportRow, grosz
+from syrena_core.text import spreadsheet_text, xml_safe
 
 DEFAULT_LABELS: dict[str, str] = {
     "statement": "Monthly statement", "month": "Month", "currency": "Currency", "generated": "Generated",
@@ -52,17 +53,37 @@ def row_name(group_by: str, row: ReportRow, labels: Mapping[str, str]) -> str:
     return str(row.key)
 
 
+def cell_text(text: str) -> str:
+    """A name (zone, department, campaign title) as an export writes it: characters XML and UTF-8 cannot carry
+    replaced, so that stored text never makes an export fail."""
+    return xml_safe(text) or ""
+
+
+def _csv_row(values: list[Any]) -> list[Any]:
+    # Zone names, departments and titles are anyone's text: none may become a live formula in a spreadsheet.
+    return [spreadsheet_text(v) if isinstance(v, str) else v for v in values]
+
+
+def _append(sheet, values: list[Any]) -> None:
+    """A row whose text cells are strings, never formulas (openpyxl takes any text starting "=" for one)."""
+    sheet.append([cell_text(v) if isinstance(v, str) else v for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def report_csv(report: MonthlyReport, labels: Mapping[str, str] | None = None) -> str:
     """One line per row, then the total line; ',' separated, '.' decimals, UTF-8."""
     words = _labels(labels)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     key_header = {"campaign": "campaign_id", "zone": "zone_id"}.get(report.group_by, report.group_by)
-    writer.writerow([key_header, "name", "messages", "parts", f"amount_{report.currency.lower()}"])
+    writer.writerow(_csv_row([key_header, "name", "messages", "parts", f"amount_{report.currency.lower()}"]))
     for row in report.rows:
         key = "" if row.key is None else (row.key.isoformat() if report.group_by == "day" else row.key)
-        writer.writerow([key, row_name(report.group_by, row, words), row.messages, row.parts, row.amount])
-    writer.writerow(["total", words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
+        writer.writerow(_csv_row([key, row_name(report.group_by, row, words), row.messages, row.parts, row.amount]))
+    writer.writerow(_csv_row(["total", words["total"], report.totals.messages, report.totals.parts,
+                              report.totals.sms_cost]))
     return out.getvalue()
 
 
@@ -81,26 +102,26 @@ def report_xlsx(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] 
     sheet = book.active
     sheet.title = words["summary"][:31]
     bold = Font(bold=True)
-    sheet.append([words["statement"], first.month_label])
+    _append(sheet, [words["statement"], first.month_label])
     sheet["A1"].font = bold
-    sheet.append([words["currency"], first.currency])
+    _append(sheet, [words["currency"], first.currency])
     sheet.append([])
     for name, value in _totals_lines(first, words):
-        sheet.append([name, value])
+        _append(sheet, [name, value])
         if isinstance(value, Decimal):
             sheet.cell(sheet.max_row, 2).number_format = "#,##0.00##"
     sheet.column_dimensions["A"].width = 34
     sheet.column_dimensions["B"].width = 18
     for group_by, report in reports.items():
         ws = book.create_sheet(words[f"group.{group_by}"][:31])
-        ws.append([words[f"col.{group_by}"], words["messages"], words["parts"],
-                   f"{words['amount']} ({report.currency})"])
+        _append(ws, [words[f"col.{group_by}"], words["messages"], words["parts"],
+                     f"{words['amount']} ({report.currency})"])
         for cell in ws[1]:
             cell.font = bold
         for row in report.rows:
-            ws.append([row_name(group_by, row, words), row.messages, row.parts, row.amount])
+            _append(ws, [row_name(group_by, row, words), row.messages, row.parts, row.amount])
             ws.cell(ws.max_row, 4).number_format = "#,##0.00##"
-        ws.append([words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
+        _append(ws, [words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
         for cell in ws[ws.max_row]:
             cell.font = bold
         ws.cell(ws.max_row, 4).number_format = "#,##0.00##"
@@ -172,7 +193,7 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
         pdf.ln()
         pdf.set_font("Source", "", 9)
         for row in report.rows:
-            pdf.cell(100, 6, row_name(group_by, row, words)[:70])
+            pdf.cell(100, 6, cell_text(row_name(group_by, row, words))[:70])
             pdf.cell(25, 6, f"{row.messages:,}", align="R")
             pdf.cell(25, 6, f"{row.parts:,}", align="R")
             pdf.cell(30, 6, money(grosz(row.amount)), align="R", new_x="LMARGIN", new_y="NEXT")

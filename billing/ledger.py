@@ -62,6 +62,10 @@ def list_tariffs(session: Session) -> Sequence[Tariff]:
     return session.scalars(select(Tariff).order_by(Tariff.smsc.nulls_first(), Tariff.valid_from)).all()
 
 
+# Larger than any price, fee or correction; the columns hold Numeric(12, 4) at most.
+MONEY_LIMIT = Decimal("100000000")
+
+
 def _money(raw: Any, what: str, places: int) -> Decimal:
     if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
         raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
@@ -71,6 +75,8 @@ def _money(raw: Any, what: str, places: int) -> Decimal:
         raise InvalidTariff(f"{what} is not a number: {raw!r}") from None
     if not value.is_finite() or value < 0:
         raise InvalidTariff(f"{what} must be zero or more")
+    if value >= MONEY_LIMIT:  # before quantize, which fails on a huge exponent ("1e400")
+        raise InvalidTariff(f"{what} must be less than {MONEY_LIMIT:,}")
     step = Decimal(1).scaleb(-places)
     if value != value.quantize(step):
         raise InvalidTariff(f"{what} has more than {places} decimal places")
@@ -233,7 +239,8 @@ def record_correction(session: Session, actor: User | None, corrects_id: Any, am
         difference = Decimal(amount) if isinstance(amount, str) else None
     except InvalidOperation:
         difference = None
-    if difference is None or not difference.is_finite() or difference != difference.quantize(Decimal("0.0001")):
+    if difference is None or not difference.is_finite() or abs(difference) >= MONEY_LIMIT \
+            or difference != difference.quantize(Decimal("0.0001")):
         raise InvalidCorrection("amount is a decimal string with at most 4 places, negative for a refund")
     entry = CostEntry(charged_at=utcnow(), entry_type=EntryType.CORRECTION.value, kind=corrects.kind,
                       message_id=corrects.message_id, campaign_id=corrects.campaign_id, zone_id=corrects.zone_id,

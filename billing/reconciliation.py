@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from billing.exceptions import OperatorCsvInvalid, ReconciliationNotFound
 from billing.models import OperatorCharge, ReconciliationImport
-from billing.reports import month_bounds, parse_month
+from billing.reports import LAST_YEAR, month_bounds, parse_month
 from syrena_core.accounts import User, record
 from syrena_core.config import get_settings
+from syrena_core.text import describe, first_unsafe
 
 # Header names operators use, normalised (lower case, "_" for spaces and dashes).
 COLUMNS = {
@@ -45,11 +46,26 @@ class OperatorLine:
 
 def _decode(content: bytes | str) -> str:
     if isinstance(content, str):
+        _refuse_control_characters(content)
         return content
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise OperatorCsvInvalid("the file is not UTF-8 text (save the CSV as UTF-8)") from None
+    _refuse_control_characters(text)
+    return text
+
+
+def _refuse_control_characters(text: str) -> None:
+    """A NUL (which PostgreSQL cannot store) or another control character is no part of an operator's CSV;
+    tab, CR and LF are its separators."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        found = first_unsafe(line.replace("\t", " "))
+        if found is not None:
+            position, c = found
+            raise OperatorCsvInvalid(f"line {number} contains the invisible character {describe(c)} at position "
+                                     f"{position}; nothing was imported",
+                                     [{"line": number, "problem": f"{describe(c)} at position {position}"}])
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
@@ -70,7 +86,13 @@ def _header_map(header: list[str]) -> dict[str, int]:
 
 def _time(raw: str) -> datetime:
     value = datetime.fromisoformat(raw.strip().replace(" UTC", "Z"))
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 lies past the last datetime in UTC
+        raise ValueError(raw) from None
+    if not 2000 <= value.year <= LAST_YEAR:
+        raise ValueError(raw)
+    return value
 
 
 def _amount(raw: str, decimal_comma: bool) -> Decimal:
@@ -113,7 +135,8 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
             try:
                 charged_at = _time(cells["time"])
             except ValueError:
-                line_problems.append(f"time {cells['time']!r} is not an ISO 8601 date and time")
+                line_problems.append(f"time {cells['time']!r} is not an ISO 8601 date and time from 2000 to "
+                                     f"{LAST_YEAR}")
             if message_id and (message_id, charged_at) in seen:
                 # The same id at another time is a reused id (an SMSC restart, a wrapped counter), not a repeat.
                 line_problems.append(f"message_id {message_id} repeats line {seen[(message_id, charged_at)]}")
@@ -147,6 +170,8 @@ def import_operator_csv(session: Session, actor: User | None, month: Any, conten
                         filename: str | None = None) -> ReconciliationImport:
     """Store the operator's charges for `month` (YYYY-MM): all lines, in the caller's transaction, or none."""
     month_start = parse_month(month) if not isinstance(month, date) else month
+    if filename is not None and first_unsafe(filename) is not None:
+        filename = None  # only a label for people; a name with control characters is not worth keeping
     lines = parse_operator_csv(content)
     batch = ReconciliationImport(month=month_start, filename=(filename or "")[:200] or None,
                                  imported_by=actor.id if actor else None, rows=len(lines),

@@ -24,13 +24,16 @@ from syrena_core.config import BillingSettings, get_settings
 GROUPINGS = ("campaign", "zone", "department", "day", "kind", "encoding", "smsc")
 GROSZ = Decimal("0.01")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+LAST_YEAR = 2999
 
 
 def parse_month(raw: Any) -> date:
     """'YYYY-MM' → the month's first day."""
     match = _MONTH.fullmatch(raw.strip()) if isinstance(raw, str) else None
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise InvalidReportRequest(f"month must be YYYY-MM (e.g. 2026-11), got {raw!r}")
+    # Up to 2999: the month after 9999-12 is no date at all, and no bill is ever that far away.
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= LAST_YEAR:
+        raise InvalidReportRequest(f"month must be YYYY-MM from 2000-01 to {LAST_YEAR}-12 (e.g. 2026-11), "
+                                   f"got {raw!r}")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns import targeting
 from campaigns.models import Campaign
 from syrena_core.config import CampaignSettings
+from syrena_core.text import xml_safe
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_LANGUAGES = {"pl": "pl-PL", "en": "en-GB", "uk": "uk-UA", "de": "de-DE"}
@@ -50,7 +51,7 @@ def _add(parent, name: str, value: str | None):
     if value is None or value == "":
         return None
     element = etree.SubElement(parent, f"{{{NS}}}{name}")
-    element.text = value
+    element.text = xml_safe(value)  # stored text never makes the public CAP fail
     return element
 
 

@@ -6,13 +6,13 @@ the SMSC's numbers.
 """
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
 from campaigns.exceptions import InvalidCampaign
 from smsc_gateway.encoding import characters_outside_gsm, segment
+from syrena_core.text import TemplateInvalid, fill_placeholders
 
 # Polish diacritics and the typography word processors put in: all outside GSM 7-bit. The backtick (not in
 # GSM 03.38 either) becomes an apostrophe.
@@ -79,12 +79,8 @@ PLACEHOLDERS = ("zone", "zones", "date", "time", "title")
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Placeholders filled by substitution (syrena_core.text): never str.format and its mini-language."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as e:
-        raise InvalidCampaign(f"the template is malformed ({e}); write a literal brace as {{{{ or }}}}") from None
-    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
-    if unknown or "" in fields:
-        raise InvalidCampaign(f"unknown placeholder {{{(unknown or [''])[0]}}}; known: "
-                              + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
-    return template.format_map({k: values.get(k, "") for k in PLACEHOLDERS})
+        return fill_placeholders(template, values, PLACEHOLDERS)
+    except TemplateInvalid as e:
+        raise InvalidCampaign(str(e)) from None

@@ -108,6 +108,9 @@ class Campaign(Base):
     # Update / all-clear: a follow-up to `reference_id`, CAP msgType Update or Cancel.
     msg_type: Mapped[str] = mapped_column(String(8), default="Alert", server_default="Alert")
     reference_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # Who wrote what: [{"user_id", "email", "fields", "at"}], the creation first, then every edit that changed
+    # the text, target or severity. Nobody listed here may approve the campaign (the four-eyes rule).
+    edits: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

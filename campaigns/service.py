@@ -27,6 +27,7 @@ from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, Me
 from syrena_core.accounts import Role, User, record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
+from syrena_core.text import check_characters
 from zones.exceptions import ZoneNotFound
 from zones.service import get_zones
 
@@ -70,13 +71,14 @@ def _zone_ids(raw: Any) -> list[int]:
     return list(dict.fromkeys(raw))
 
 
-def _text(value: Any, what: str, limit: int, required: bool = False) -> str | None:
+def _text(value: Any, what: str, limit: int, required: bool = False, line_breaks: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise InvalidCampaign(f"{what} is required")
         return None
     if not isinstance(value, str) or len(value.strip()) > limit:
         raise InvalidCampaign(f"{what} is text of at most {limit} characters")
+    check_characters(value.strip(), what, InvalidCampaign, line_breaks=line_breaks)
     return value.strip()
 
 
@@ -100,14 +102,22 @@ def _when(value: Any, what: str) -> datetime | None:
         raise InvalidCampaign(f"{what} is out of range") from None
 
 
+def longest_text(settings: CampaignSettings) -> int:
+    """Characters that could fit in max_parts SMS parts at best (GSM 7-bit: 160 alone, 153 per part joined)."""
+    return 160 if settings.max_parts <= 1 else 153 * min(settings.max_parts, 255)
+
+
 def check_body(body: Any, settings: CampaignSettings, what: str = "the message text",
                flash: bool = False) -> composition.TextAnalysis:
     if not isinstance(body, str) or not body.strip():
         raise InvalidCampaign(f"{what} is empty")
-    broken = next((i for i, c in enumerate(body) if "\ud800" <= c <= "\udfff"), None)
-    if broken is not None:  # JSON may carry half of a UTF-16 pair; no phone can show it
-        raise InvalidCampaign(f"{what} has a broken character (half of a UTF-16 pair, U+{ord(body[broken]):04X}) "
-                              f"at position {broken + 1}; type or paste that character again")
+    # Before any encoding: the encoder's work grows with the text, and past 255 parts smpplib gives up.
+    longest = longest_text(settings)
+    if len(body) > longest:
+        raise InvalidCampaign(f"{what} has {len(body)} characters: it needs at least {-(-len(body) // 153)} SMS "
+                              f"parts; at most {settings.max_parts} are allowed ({longest} characters)")
+    # What is sent is also published (Atom, CAP, exports): no control characters, no GSM escape.
+    check_characters(body, what, InvalidCampaign)
     analysis = composition.analyse(body, flash=flash)
     if analysis.parts > settings.max_parts:
         raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "
@@ -136,6 +146,28 @@ def _variants(raw: Any, settings: CampaignSettings) -> dict[str, str]:
 FIELDS = ("kind", "severity", "title", "body", "zone_ids", "area", "department", "variants", "template", "topic",
           "urgency", "certainty", "category", "event", "sender_id", "validity_minutes", "flash", "scheduled_for",
           "expires_at", "hazard")
+
+
+# What an approver approves: the text, the target and the severity. Whoever changes any of these after the
+# draft was created becomes one of its writers, and no writer may approve it.
+CONTENT_FIELDS = ("kind", "severity", "title", "body", "template", "variants", "zone_ids", "area", "topic", "event",
+                  "urgency", "certainty", "flash", "sender_id")
+
+
+def _content(campaign: Campaign) -> dict[str, Any]:
+    values = {f: getattr(campaign, f, None) for f in CONTENT_FIELDS if f not in ("zone_ids", "area")}
+    values["variants"] = dict(campaign.variants or {})
+    values["zone_ids"] = [z.id for z in campaign.zones]
+    values["area"] = campaign.area_spec or None
+    return values
+
+
+def _record_edit(campaign: Campaign, actor: User | None, fields: list[str]) -> None:
+    if not fields:
+        return  # saved without a change of what is approved: not a writer
+    campaign.edits = [*(campaign.edits or []), {
+        "user_id": actor.id if actor else None, "email": actor.email if actor else None, "fields": fields,
+        "at": utcnow().isoformat()}]
 
 
 def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
@@ -204,7 +236,7 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
                                 "(the recipients nearest the hazard are sent first)")
         raise InvalidCampaign("choose at least one target zone or draw an area")
 
-    template = _text(merged.get("template"), "the template", 2000)
+    template = _text(merged.get("template"), "the template", 2000, line_breaks=True)
     if partial and "body" in data and "template" not in data:
         template = None  # the text was edited by hand: the old template no longer describes it
     body = merged.get("body")
@@ -243,9 +275,18 @@ def create_campaign(session: Session, author: User | None, kind: Any, severity: 
     """A draft; `extra` holds the optional fields of FIELDS (area, variants, topic, urgency, …)."""
     data = {"kind": kind, "severity": severity, "body": body, "zone_ids": zone_ids, "title": title,
             "department": department, **extra}
+    return create_draft(session, author, data, settings=settings, zone_limits=zone_limits, now=now)
+
+
+def create_draft(session: Session, author: User | None, data: dict[str, Any], *,
+                 settings: CampaignSettings | None = None, zone_limits: ZoneSettings | None = None,
+                 now: datetime | None = None) -> Campaign:
+    """A draft from a client's fields as they came (a JSON object): every key must be one of FIELDS. Never
+    spread a client's keys into keyword arguments: "settings" or "now" would then be this function's own."""
     campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
     _apply(session, campaign, data, settings or CampaignSettings(), zone_limits or ZoneSettings(), now or utcnow(),
            partial=False)
+    _record_edit(campaign, author, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
     record(session, "campaign.create", author, "campaign", campaign.id,
@@ -262,7 +303,10 @@ def update_campaign(session: Session, campaign: Campaign, actor: User | None, da
         raise CampaignStateError(f"a {campaign.status} campaign cannot be edited")
     if campaign.msg_type != "Alert" and ("zone_ids" in data or "area" in data):
         raise InvalidCampaign("a follow-up goes to the original's recipients; its target cannot change")
+    before = _content(campaign)
     _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=True)
+    after = _content(campaign)
+    _record_edit(campaign, actor, sorted(k for k in after if after[k] != before[k]))
     campaign.status = CampaignStatus.DRAFT.value
     record(session, "campaign.update", actor, "campaign", campaign.id, {"fields": sorted(data)})
     return campaign
@@ -457,11 +501,22 @@ def submit(session: Session, campaign: Campaign, actor: User | None) -> Campaign
     return campaign
 
 
+def editors(campaign: Campaign) -> set[int]:
+    """Everyone who wrote the campaign's text, target or severity: its author and every later editor."""
+    ids = {e["user_id"] for e in campaign.edits or [] if e.get("user_id") is not None and e.get("fields")}
+    if campaign.author_id is not None:
+        ids.add(campaign.author_id)
+    return ids
+
+
 def _check_approver(campaign: Campaign, actor: User | None) -> None:
     if actor is None or not actor.has_role(Role.APPROVER):
         raise ApprovalForbidden("only an approver may approve or reject a campaign")
-    if campaign.author_id is not None and campaign.author_id == actor.id:
-        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone other than its author")
+    if actor.id in editors(campaign):
+        own = sorted({f for e in campaign.edits or [] if e.get("user_id") == actor.id for f in e.get("fields", [])})
+        what = f" (you changed: {', '.join(own)})" if own else " (you wrote it)"
+        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone who wrote none of its "
+                                f"text, target or severity{what}; ask another approver")
 
 
 def _reason(reason: Any, what: str) -> str:
@@ -469,6 +524,7 @@ def _reason(reason: Any, what: str) -> str:
         raise InvalidCampaign(f"{what} needs a reason of at least {MIN_REASON} characters")
     if len(reason) > 1000:
         raise InvalidCampaign("the reason is at most 1000 characters")
+    check_characters(reason, "the reason", InvalidCampaign)
     return reason.strip()
 
 
@@ -706,6 +762,7 @@ def follow_up(session: Session, original: Campaign, actor: User | None, msg_type
     campaign = Campaign(author_id=actor.id if actor else None, status=CampaignStatus.DRAFT.value,
                         msg_type=msg_type, reference_id=original.id)
     _apply(session, campaign, base, settings, ZoneSettings(), now or utcnow(), partial=False)
+    _record_edit(campaign, actor, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
     record(session, "campaign.all_clear" if msg_type == "Cancel" else "campaign.follow_up", actor, "campaign",

@@ -28,9 +28,12 @@ MAX_AREAS = 20
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidCampaign(f"{what} must be a number")
-    return float(value)
+    try:  # an integer like 10**400 is too large for a float (OverflowError)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidCampaign(f"{what} must be a number")
+        return float(value)
+    except OverflowError:
+        raise InvalidCampaign(f"{what} must be a number within range") from None
 
 
 def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str,

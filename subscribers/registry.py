@@ -16,6 +16,7 @@ from subscribers.gazetteer import GeocodeStatus, LocalGazetteer
 from subscribers.models import SubscriberSource
 from subscribers.service import LANGUAGES, register_subscriber
 from syrena_core.accounts import User, record
+from syrena_core.text import check_characters
 
 MAX_ROWS = 100_000
 
@@ -54,6 +55,9 @@ def import_registry(session: Session, rows: Iterable[Mapping[str, Any]], consent
     for line, row in enumerate(rows, start=2):
         if line - 1 > MAX_ROWS:
             raise SubscriberError(f"at most {MAX_ROWS} rows per file")
+        for column, value in row.items():
+            # A NUL or another control character cannot be stored (PostgreSQL refuses NUL outright).
+            check_characters(value, f"line {line}, column {column}", SubscriberError, line_breaks=False)
         language = (row.get("language") or "pl").strip() or "pl"
         if language not in LANGUAGES:
             raise SubscriberError(f"line {line}: language must be one of {', '.join(LANGUAGES)}")

@@ -30,6 +30,7 @@ from subscribers.models import (
 from subscribers.phones import normalise_phone
 from syrena_core.accounts import User, record
 from syrena_core.db import utcnow
+from syrena_core.text import check_characters
 from zones.models import Zone
 
 MAX_LOCATIONS = 5
@@ -79,6 +80,8 @@ def parse_location(raw: Any) -> SubscriberLocation:
     address = raw.get("address")
     if address is not None and (not isinstance(address, str) or len(address) > 200):
         raise InvalidLocation("an address is text of at most 200 characters")
+    check_characters(label, "a location's label", InvalidLocation, line_breaks=False)
+    check_characters(address, "an address", InvalidLocation, line_breaks=False)
     return SubscriberLocation(label=label, address=address, geom=from_shape(Point(lon, lat), srid=4326))
 
 

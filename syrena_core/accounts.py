@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -103,11 +103,49 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
-    def effective_role(self) -> str:
-        # Only an admin's token can be narrowed to another role; any other token acts as its user is now.
-        if self.role and self.user.role == Role.ADMIN.value:
-            return self.role
-        return self.user.role
+    def effective_role(self) -> str | None:
+        """The lower of the token's grant and its owner's role now: a role change never widens a token.
+        None: the grant and the owner's role have nothing in common (an admin's token narrowed to finance
+        whose owner became an operator), and the token may do nothing."""
+        owner = self.user.role
+        if not self.role or self.role == owner:
+            return owner
+        if owner == Role.ADMIN.value:
+            return self.role   # narrowed by its admin
+        if self.role == Role.ADMIN.value:
+            return owner       # granted as admin, the owner no longer is one
+        return None
+
+
+class LoginSession(Base):
+    """One staff login: the session cookie carries its id, and a cookie whose row has ended opens nothing —
+    logging out ends the row, so a cookie copied before it stops working at once (migration 0015)."""
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def start_login_session(session: Session, user: User) -> str:
+    """A new login session's id (random, for the cookie), stored as live."""
+    sid = secrets.token_urlsafe(32)
+    session.add(LoginSession(id=sid, user_id=user.id))
+    return sid
+
+
+def login_session_live(session: Session, sid: Any, user_id: int) -> bool:
+    if not isinstance(sid, str) or not sid:
+        return False
+    row = session.get(LoginSession, sid)
+    return row is not None and row.user_id == user_id and row.ended_at is None
+
+
+def end_login_session(session: Session, sid: Any) -> None:
+    row = session.get(LoginSession, sid) if isinstance(sid, str) and sid else None
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
 
 
 class AuditLog(Base):
@@ -215,6 +253,8 @@ def set_password(session: Session, user: User, password: str, actor: User | None
 def end_sessions(session: Session, user: User, actor: User | None = None) -> None:
     """Log the user out everywhere: every session cookie issued so far stops working."""
     user.session_generation = (user.session_generation or 0) + 1
+    session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+                    .values(ended_at=utcnow()))
     record(session, "user.logout_everywhere", actor, "user", user.id)
 
 

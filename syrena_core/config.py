@@ -36,6 +36,16 @@ class AppSettings:
     # Reverse proxies (nginx, HAProxy) in front of the app that set X-Forwarded-For/-Proto: the audit trail and
     # the per-IP limits then see the client's address, not the proxy's. 0: none (never trust the headers).
     proxy_hops: int = 0
+    # Where the public reaches this app: the base of every absolute link it publishes (the Atom feed, CAP
+    # links). Never taken from the request's Host header, which any client can set.
+    public_url: str = "http://localhost:5000"
+
+    def __post_init__(self) -> None:
+        from urllib.parse import urlsplit
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(f"[app] public_url: expected an http(s) address such as \"https://syrena.poznan.pl\", "
+                              f"got {self.public_url!r}")
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ def _check_position(pos: Any, where: str) -> None:
     if (not isinstance(pos, list | tuple) or len(pos) not in (2, 3)
             or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in pos)):
         raise ZoneGeometryInvalid(f"{where}: a position must be [longitude, latitude], got {pos!r:.60}")
-    if not all(math.isfinite(c) for c in pos):
-        raise ZoneGeometryInvalid(f"{where}: a position must hold finite numbers, got {pos!r}")
+    # An integer like 10**400 is no float at all: math.isfinite would raise OverflowError on it.
+    if not all(math.isfinite(c) if isinstance(c, float) else abs(c) < 2 ** 63 for c in pos):
+        raise ZoneGeometryInvalid(f"{where}: a position must hold finite numbers, got {pos!r:.80}")
     lon, lat = pos[0], pos[1]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ZoneGeometryInvalid(
@@ -150,7 +151,8 @@ def validate(geojson_geometry: dict[str, Any], repair: bool = False,
         raise ZoneTooLarge(f"the zone has {positions:,} vertices; at most {limits.max_vertices:,} are allowed")
     try:
         geom = shape(geojson_geometry)
-    except (ShapelyError, GEOSException, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (ShapelyError, GEOSException, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError) as e:  # OverflowError: a coordinate like 10**400, too large for a float
         raise ZoneGeometryInvalid(f"not a readable polygon: {e}") from None
     if geom.is_empty:
         raise ZoneGeometryInvalid("the geometry is empty")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from syrena_core.config import ZoneSettings, get_settings
 from syrena_core.db import utcnow
+from syrena_core.text import check_characters
 from zones.exceptions import (ZoneConflict, ZoneError, ZoneFileInvalid, ZoneImportFailed, ZoneNotFound)
 from zones.geometry import geometry_from_geojson, to_geojson, validate
 from zones.models import DEFAULT_COLOUR, Zone
@@ -60,6 +61,8 @@ def _unique(session: Session, column, base: str, limit: int) -> str:
 def _clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ZoneError("a zone needs a name")
+    # The name goes into alerts' texts, the public feed and exports: no invisible characters.
+    check_characters(name, "the zone name", ZoneError, line_breaks=False)
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
         raise ZoneError(f"the name is longer than {MAX_NAME} characters")
@@ -92,6 +95,7 @@ def _clean_description(description: Any) -> str | None:
         raise ZoneError("the description must be text")
     if len(description) > MAX_DESCRIPTION:
         raise ZoneError(f"the description is longer than {MAX_DESCRIPTION} characters")
+    check_characters(description, "the description", ZoneError)
     return description.strip() or None
 
 

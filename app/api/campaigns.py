@@ -71,6 +71,7 @@ def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None
         "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
         "department": campaign.department, "msg_type": campaign.msg_type, "reference_id": campaign.reference_id,
         "author_id": campaign.author_id, "approver_id": campaign.approver_id,
+        "edits": campaign.edits or [], "editor_ids": sorted(campaigns.editors(campaign)),
         "rejection_reason": campaign.rejection_reason, "override_reason": campaign.override_reason,
         "recipients": campaign.recipients, "counts": progress.counts,
         "cost": str(progress.cost),
@@ -121,10 +122,8 @@ def create_campaign():
     body = json_body()
     session = db()
     settings = _settings()
-    data = dict(body)
-    fixed = {k: data.pop(k, None) for k in ("kind", "severity", "body", "zone_ids", "title", "department")}
-    campaign = campaigns.create_campaign(session, g.api_user, **fixed, settings=settings.campaigns,
-                                         zone_limits=settings.zones, now=now(), **data)
+    campaign = campaigns.create_draft(session, g.api_user, body, settings=settings.campaigns,
+                                      zone_limits=settings.zones, now=now())
     preview = campaigns.preview(session, campaign, settings.billing, now())
     estimate = estimate_for(campaign, preview.total_parts)
     session.commit()
@@ -266,7 +265,8 @@ def campaign_cap(campaign_id: int):
 
 
 _STATE = {**NOT_FOUND, **conflict("Not in a state that allows this")}
-_FORBIDDEN_APPROVAL = {"403": {"description": "The four-eyes rule: not an approver, or the campaign's own author"}}
+_FORBIDDEN_APPROVAL = {"403": {"description": "The four-eyes rule: not an approver, or one of the campaign's writers "
+                                              "(its author or anyone who changed its text, target or severity)"}}
 _ACCEPTED = "Sent (status sending or completed) or scheduled (status scheduled: its time, or the end of quiet hours)"
 OPENAPI_PATHS = {
     "/api/v1/campaigns": {
@@ -392,6 +392,10 @@ OPENAPI_SCHEMAS = {
         "zone_ids": {"type": "array", "items": {"type": "integer"}}, "area": {"type": "array", "nullable": True},
         "msg_type": {"type": "string", "enum": ["Alert", "Update", "Cancel"]},
         "reference_id": {"type": "integer", "nullable": True},
+        "edits": {"type": "array", "description": "who wrote what: the creation, then each change of text, target "
+                  "or severity", "items": {"type": "object"}},
+        "editor_ids": {"type": "array", "items": {"type": "integer"},
+                       "description": "users who may not approve it (four-eyes rule)"},
         "recipients": {"type": "integer", "nullable": True},
         "encoding": {"type": "string"}, "parts_per_message": {"type": "integer"},
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},

@@ -93,6 +93,10 @@ def requires(*roles: Role) -> Callable:
                 response.headers["Retry-After"] = str(wait)
                 return response, status
             role = token.effective_role()
+            if role is None:
+                db().commit()
+                return error_response(403, "forbidden", f"this token was narrowed to the {token.role} role, which "
+                                      f"its owner ({token.user.role}) no longer holds: issue a new token")
             if not role_allows(role, *roles):
                 db().commit()
                 return error_response(403, "forbidden", f"the {role} role may not do this")

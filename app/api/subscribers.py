@@ -123,6 +123,7 @@ def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
     topics = body.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) and t in TOPICS for t in topics):
         raise SubscriberError(f"topics must be a list of: {', '.join(TOPICS)}")
+    topics = list(dict.fromkeys(topics))  # each at most once
     places = [_place(body, "home")]
     second = body.get("second")
     if second is not None:
@@ -130,6 +131,38 @@ def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
         places.append(_place(second, label if isinstance(label, str) and label.strip() else "work"))
     return {"language": language, "topics": topics, "consent_version": _limits().consent_version,
             "locations": [p.as_dict() for p in places]}
+
+
+# What a resident's request holds: a phone, an address or two, a label, a few topics. Anything bigger is
+# refused before it is stored with the pending code (a 15 MB body of 1,966,081 topics was accepted).
+PUBLIC_BODY_MAX = 64 * 1024
+PUBLIC_TEXT_MAX = {"phone": 32, "code": 16, "language": 8, "label": 100, "address": 200}
+PUBLIC_TEXT_DEFAULT = 200
+
+
+def public_body() -> dict[str, Any]:
+    """The JSON body of a public (token-less) endpoint, within the limits above: 413 when the body is too
+    big, 422 naming the first string or list that is too long."""
+    if len(request.get_data(cache=True)) > PUBLIC_BODY_MAX:
+        raise ApiError(413, "request_entity_too_large", f"a public request is at most {PUBLIC_BODY_MAX // 1024} kB")
+    body = json_body()
+    stack: list[tuple[str, Any]] = [(k, v) for k, v in body.items()]
+    while stack:
+        path, value = stack.pop()
+        name = path.rsplit(".", 1)[-1]
+        if isinstance(value, str):
+            limit = PUBLIC_TEXT_MAX.get(name, PUBLIC_TEXT_DEFAULT)
+            if len(value) > limit:
+                raise ApiError(422, "too_long", f"{path} is longer than {limit} characters", {"field": path})
+        elif isinstance(value, list):
+            if len(value) > len(TOPICS):
+                raise ApiError(422, "too_long", f"{path} has more than {len(TOPICS)} items", {"field": path})
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            if len(value) > 10:
+                raise ApiError(422, "too_long", f"{path} has more than 10 fields", {"field": path})
+            stack.extend((f"{path}.{k}", v) for k, v in value.items())
+    return body
 
 
 def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any], language: str):
@@ -150,7 +183,7 @@ def _address_error(e: AddressAmbiguous):
 @limiter.limit(lambda: _limits().form_limit)
 @limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_subscription():
-    body = json_body()
+    body = public_body()
     phone = normalise_mobile(body.get("phone"))
     try:
         pending = _subscription_request(body)
@@ -163,7 +196,7 @@ def request_subscription():
 @limiter.limit(lambda: _limits().form_limit)
 @limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_cancellation():
-    body = json_body()
+    body = public_body()
     phone = normalise_mobile(body.get("phone"))
     language = body.get("language") if body.get("language") in LANGUAGES else "pl"
     return _send_code(phone, VerificationPurpose.UNSUBSCRIBE, {}, language)
@@ -173,7 +206,7 @@ def request_cancellation():
 @limiter.limit(lambda: _limits().form_limit)
 @limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_export():
-    body = json_body()
+    body = public_body()
     phone = normalise_mobile(body.get("phone"))
     language = body.get("language") if body.get("language") in LANGUAGES else "pl"
     return _send_code(phone, VerificationPurpose.EXPORT, {}, language)
@@ -183,7 +216,7 @@ def request_export():
 @limiter.limit(lambda: _limits().verify_limit)
 @limiter.limit(lambda: _limits().verify_limit, key_func=_phone_key)
 def verify_code():
-    body = json_body()
+    body = public_body()
     phone = normalise_mobile(body.get("phone"))
     session = db()
     pending = redeem_code(session, _limits(), phone, body.get("code"))

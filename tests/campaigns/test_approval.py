@@ -109,3 +109,44 @@ def test_info_campaigns_need_no_approval(api, operator, db, clock, worker, wait)
     assert status == 202, sent
     assert sent["status"] == "sending"
     wait(settled(operator, c["id"]), 60, "the campaign to complete")
+
+
+def test_an_admin_who_rewrote_a_draft_cannot_approve_it_and_the_review_page_names_the_writers(
+        api, operator, approver, live_server, make_user, simulator):
+    """Issue 19 #4: an admin PATCHes an operator's draft, submits and approves it himself — the four-eyes rule
+    compared only author_id. Every writer of text, target or severity is now excluded from approving."""
+    from tests.security.conftest import Web
+    admin_email, admin_token = make_user("admin")
+    admin = api.with_token(admin_token)
+    c = _draft(api, operator)
+    status, edited = admin.call("PATCH", f"/api/v1/campaigns/{c['id']}", {"body": "EWAKUACJA NATYCHMIAST."})
+    assert status == 200, edited
+    assert len(edited["editor_ids"]) == 2 and edited["author_id"] in edited["editor_ids"]
+    assert [e["fields"] for e in edited["edits"]][-1] == ["body"]
+    assert admin.post(f"/api/v1/campaigns/{c['id']}/submit")[0] == 200
+    status, body = admin.post(f"/api/v1/campaigns/{c['id']}/approve")
+    assert (status, body["error"]["code"]) == (403, "approval_forbidden"), body
+    assert "body" in body["error"]["message"]
+    assert admin.get(f"/api/v1/campaigns/{c['id']}")[1]["status"] == "pending_approval"
+    assert simulator.messages() == []
+
+    browser = Web(live_server)
+    assert browser.login(admin_email).status_code == 302
+    page = browser.get(f"/campaigns/{c['id']}/review").text
+    assert 'id="own-campaign-note"' in page                      # no approve button for him, and he is told why
+    assert f"/campaigns/{c['id']}/approve" not in page
+    writers = page.split('id="review-writers"')[1].split("</ul>")[0]
+    assert admin_email in writers and "body" in writers
+
+    status, approved = approver.post(f"/api/v1/campaigns/{c['id']}/approve")   # a third person: allowed
+    assert status == 202, approved
+
+
+def test_saving_a_draft_without_changing_what_is_approved_keeps_the_approver_free(api, operator):
+    c = _draft(api, operator, department="Wydział Zarządzania Kryzysowego")
+    status, edited = api.call("PATCH", f"/api/v1/campaigns/{c['id']}", {"department": "Straż Miejska",
+                                                                        "body": "Alarm powodziowy."})
+    assert status == 200, edited
+    assert edited["editor_ids"] == [c["author_id"]]                 # same body, only the cost centre changed
+    operator.post(f"/api/v1/campaigns/{c['id']}/submit")
+    assert api.post(f"/api/v1/campaigns/{c['id']}/approve")[0] == 202

@@ -152,3 +152,35 @@ def test_the_list_filters_by_status_and_kind(api, operator):
     tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
     assert operator.get(f"/api/v1/campaigns?since={tomorrow}")[1] == []
     assert operator.get("/api/v1/campaigns?status=nonsense")[0] == 422
+
+
+@pytest.mark.parametrize("template", ["Alarm {zone:>5}", "Alarm {zone:>1000000000}", "Alarm {zone!r}",
+                                      "Alarm {zone.__class__}", "Alarm {zone[0]}", "Alarm {0}"])
+def test_templates_have_placeholders_only_no_format_language(api, operator, template):
+    """Issue 19 #2: `{zone:>1000000000}` went to str.format and ate the web server's memory."""
+    a = create_zone(api, "Wilda", ZONE_A)
+    for path in ("/api/v1/campaigns", "/api/v1/campaigns/preview"):
+        status, body = operator.post(path, _alert(body=None, template=template, zone_ids=[a]))
+        assert (status, body["error"]["code"]) == (422, "invalid_campaign"), body
+        assert "placeholder" in body["error"]["message"]
+    assert api.get("/api/v1/campaigns")[1] == []
+
+
+def test_literal_braces_and_repeated_placeholders_are_substituted(api, operator):
+    a = create_zone(api, "Wilda", ZONE_A)
+    status, c = operator.post("/api/v1/campaigns", _alert(body=None, template="{{Test}} {zone}/{zone} {title}",
+                                                          title="Próba", zone_ids=[a]))
+    assert status == 201, c
+    assert c["body"] == "{Test} Wilda/Wilda Próba"
+
+
+def test_a_body_beyond_255_parts_is_refused_before_it_is_encoded(api, operator):
+    """Issue 19 #10: a body over 255 parts reached smpplib, whose MessageTooLong became a 500."""
+    a = create_zone(api, "Wilda", ZONE_A)
+    status, body = operator.post("/api/v1/campaigns", _alert(body="ż" * 20_000, zone_ids=[a]))
+    assert (status, body["error"]["code"]) == (422, "invalid_campaign"), body
+    assert "20000 characters" in body["error"]["message"]
+    status, body = operator.post("/api/v1/campaigns", _alert(body="Alarm.", variants={"en": "x" * 50_000},
+                                                             zone_ids=[a]))
+    assert (status, body["error"]["code"]) == (422, "invalid_campaign"), body
+    assert "en text" in body["error"]["message"]

@@ -161,3 +161,53 @@ def test_tokens_are_scoped_to_a_role_and_cannot_exceed_their_user(api, make_user
     assert scoped.get("/api/v1/billing/tariffs")[0] == 200
     assert scoped.get("/api/v1/audit")[0] == 403  # an admin's token narrowed to finance
     assert scoped.post("/api/v1/zones", {})[0] == 403
+
+
+def test_a_narrowed_token_never_widens_when_its_owner_is_demoted(api, make_user, settings, staff, db):
+    """Issue 19 #5: an admin's token narrowed to finance acted as operator once the admin became operator."""
+    from syrena_core import accounts
+    from syrena_core.db import session_scope
+    owner_email, _ = make_user("admin")
+    with session_scope(settings.database.url) as s:
+        owner = accounts.find_user(s, owner_email)
+        owner_id = owner.id
+        finance_token = accounts.issue_token(s, owner, role="finance")
+        admin_grant = accounts.issue_token(s, owner, role="admin")
+    scoped, full = api.with_token(finance_token), api.with_token(admin_grant)
+    assert scoped.get("/api/v1/billing/tariffs")[0] == 200
+    assert scoped.get("/api/v1/campaigns")[0] == 200                      # finance reads campaigns too
+    assert scoped.post("/api/v1/zones", {})[0] == 403
+
+    boss, _email, _token = staff("admin")                               # demoted by another admin, on the page
+    r = boss.post(f"/admin/users/{owner_id}/role", {"role": "operator"}, csrf_from="/admin/users/")
+    assert r.status_code == 302, r.text[:300]
+    db.expire_all()
+    assert db.get(accounts.User, owner_id).role == "operator"
+
+    for path in ("/api/v1/billing/tariffs", "/api/v1/campaigns", "/api/v1/zones"):
+        status, body = scoped.get(path)
+        assert (status, body["error"]["code"]) == (403, "forbidden"), (path, body)
+    assert "no longer" in scoped.get("/api/v1/zones")[1]["error"]["message"]
+    status, body = scoped.post("/api/v1/zones", {"type": "Feature", "properties": {"name": "X"}, "geometry": None})
+    assert status == 403, body                                           # not the operator it would have become
+    assert full.get("/api/v1/audit")[0] == 403                           # an admin grant: now only an operator's
+    assert full.get("/api/v1/zones")[0] == 200
+
+
+def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(make_user, web, live_server):
+    """Issue 19 #7: a session cookie copied before /logout still opened /campaigns/ until the idle timeout."""
+    import requests
+    email, _ = make_user("operator")
+    me, elsewhere = web(), web()
+    me.login(email)
+    elsewhere.login(email)                                   # the same user in another browser
+    assert me.get("/campaigns/").status_code == 200
+    stolen = me.http.cookies.get("session")
+    assert stolen
+    r = me.post("/logout", {}, csrf_from="/")
+    assert r.status_code == 302
+    replay = requests.get(f"{live_server}/campaigns/", cookies={"session": stolen}, allow_redirects=False, timeout=30)
+    assert replay.status_code == 302 and "/login" in replay.headers["Location"]
+    assert elsewhere.get("/campaigns/").status_code == 200    # only that session ended
+    me.login(email)                                          # and logging in again works
+    assert me.get("/campaigns/").status_code == 200

@@ -176,3 +176,30 @@ def test_templates_hold_no_inline_script_handlers_or_styles():
         if re.search(r"<style\b", source, re.I):
             found.append(f"{path.name}: <style>")
     assert found == []
+
+
+def test_the_atom_feed_links_to_the_configured_public_url_whatever_the_host_header(api, serve_with, worker, wait):
+    """Issue 19 #11: `Host: evil.example` made every link of /alerts.atom point to evil.example."""
+    import requests
+    from lxml import etree
+    zone = create_zone(api, "Wilda", ZONE_A)
+    status, c = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Alarm powodziowy.",
+                                               "zone_ids": [zone]})
+    assert status == 201 and api.post(f"/api/v1/campaigns/{c['id']}/send")[0] == 202
+    base = serve_with(app={"public_url": "https://syrena.example.pl"})
+    for host in ("evil.example", "evil.example:443", None):
+        headers = {"Host": host} if host else {}
+        r = requests.get(f"{base}/alerts.atom", headers=headers, timeout=30)
+        assert r.status_code == 200
+        assert b"evil.example" not in r.content and b"127.0.0.1" not in r.content
+        feed = etree.fromstring(r.content)
+        links = [e.get("href") for e in feed.iter("{http://www.w3.org/2005/Atom}link")]
+        ids = [e.text for e in feed.iter("{http://www.w3.org/2005/Atom}id") if e.text.startswith("http")]
+        assert f"https://syrena.example.pl/alerts/{c['id']}.xml" in links
+        assert all(u.startswith("https://syrena.example.pl/") for u in links + ids), links + ids
+
+
+def test_a_public_url_that_is_no_http_address_is_refused_at_start_up():
+    from syrena_core.config import AppSettings, ConfigError
+    with pytest.raises(ConfigError, match="public_url"):
+        AppSettings(public_url="evil.example/alerts")

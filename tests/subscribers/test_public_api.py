@@ -183,3 +183,26 @@ def test_the_hourly_cap_on_verification_sms_holds_whatever_the_addresses_and_num
     wait(lambda: len(simulator.messages()) >= 3, 30, "three codes")
     assert db.execute(text("SELECT count(*) FROM verification_code")).scalar() == 3
     assert len(simulator.messages()) == 3
+
+
+@pytest.mark.parametrize("extra, status, field", [
+    ({"topics": ["water"] * 50}, 422, "topics"),                       # more than there are topics
+    ({"second": {"label": "x" * 101, "location": {"lat": 52.39, "lon": 16.95}}}, 422, "second.label"),
+    ({"address": "Głogowska 77 " + "x" * 300}, 422, "address"),
+    ({"comment": "x" * 70_000}, 413, None),                             # the body itself is over 64 kB
+])
+def test_oversized_public_requests_are_refused_and_nothing_is_stored(public, db, two_zones, extra, status, field):
+    """Issue 19 #12: a 15 MB body with 1,966,081 topics was accepted and stored with the pending code."""
+    body = {"phone": PHONE, "location": {"lat": 52.39, "lon": 16.91}, **extra}
+    answer_status, answer = public.post(SUBSCRIBE, body)
+    assert answer_status == status, answer
+    if field:
+        assert answer["error"]["details"]["field"] == field
+    assert db.execute(text("SELECT count(*) FROM verification_code")).scalar() == 0
+
+
+def test_topics_are_stored_once_each(public, db, two_zones):
+    assert public.post(SUBSCRIBE, {"phone": PHONE, "location": {"lat": 52.39, "lon": 16.91},
+                                   "topics": ["water", "water", "traffic"]})[0] == 202
+    stored = db.execute(text("SELECT request FROM verification_code")).scalar()
+    assert stored["topics"] == ["water", "traffic"]
