@@ -17,12 +17,13 @@ real limit is lower, or it is busy). Sessions report their accepted and refused 
 (~40 submits, 0.25–1 s) the schedule decides, atomically in Redis for every worker of the link:
 - refused share above what is usual for this SMSC (`noise`) → multiplicative decrease to at most
   MD × rate and at most what the SMSC accepted in the epoch (an SMSC limiting at L accepts L: one step
-  reaches it);
+  reaches it), but never below half the rate in one epoch (a short burst of refusals is not a limit);
 - if the previous epoch was already a decrease and what the SMSC accepted fell with our rate, the
   refusals do not depend on our rate (an SMSC refusing a random share): the decrease is undone and that
   share becomes the link's `noise` (an average over epochs), so random refusals are retried at full speed
   instead of strangling the link;
-- otherwise additive increase by AI × contract per epoch, up to the contract (less the margin).
+- otherwise additive increase by AI × contract per epoch, up to the contract (less the margin); below the
+  rate of the last decrease a third of the gap per epoch at least (back within ~3 epochs after a burst).
 The schedule's rate is thus never above the contract: the bucket stays the hard ceiling."""
 from __future__ import annotations
 
@@ -96,16 +97,16 @@ if elapsed >= epoch then
       else
         prev_rate = rate
         prev_acc = acc_rate
-        rate = math.max(floor, math.min(rate * md, acc_rate * 0.98))
+        rate = math.max(floor, rate * 0.5, math.min(rate * md, acc_rate * 0.98))
         last = 'down'
       end
     else
       noise = noise * 0.8 + p * 0.2
-      rate = math.min(ceiling, rate + ai)
+      rate = math.min(ceiling, rate + math.max(ai, (prev_rate - rate) / 3))
       last = 'up'
     end
   else
-    rate = math.min(ceiling, rate + ai)
+    rate = math.min(ceiling, rate + math.max(ai, (prev_rate - rate) / 3))
     last = 'up'
   end
   ep = t

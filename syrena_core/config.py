@@ -107,6 +107,7 @@ class SimulatorSettings:
     receipt_form: str = "both"          # "both", "tlv" (TLVs only) or "text" (text only)
     tps: float = 0.0                    # its own limit, answered with ESME_RTHROTTLED; 0 = none
     error_ratio: float = 0.0            # share of submit_sm answered with a random error status
+    throttle_ratio: float = 0.0         # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
     disconnect_ratio: float = 0.0       # share of submit_sm after which it drops the connection
     deliver_window: int = 0             # deliver_sm it leaves unanswered at most per bind; 0 = no limit
 
