@@ -3,15 +3,8 @@ sent again and accepted exactly once, and the shared schedule never letting a se
 from __future__ import annotations
 
 import threading
-import time
-
-import pytest
 
 from smsc_gateway.interface import OutboundSms
-from smsc_gateway.rate import TokenBucket
-from smsc_gateway.session import SmppSession
-from syrena_core.config import SmscSettings
-from syrena_core.queues import redis_connection
 from tests.gateway.conftest import control, enqueue_campaign, make_campaign, statuses
 from tests.gateway.test_rate import _busiest_second
 from tests.helpers import wait_until
@@ -19,23 +12,6 @@ from tests.helpers import wait_until
 
 def _batch(first: int, count: int) -> list[OutboundSms]:
     return [OutboundSms(ref=n, destination=f"+4860{n:07d}", text=f"Komunikat {n}") for n in range(first, first + count)]
-
-
-@pytest.fixture
-def paced_session(gateway_redis_url):
-    sessions = []
-
-    def connect(simulator, tps: float, name: str = "primary", **settings) -> SmppSession:
-        s = SmscSettings(name=name, port=simulator.smpp_port, tps=tps, **settings)
-        bucket = TokenBucket(redis_connection(gateway_redis_url), f"syrena:tps:{name}:{simulator.smpp_port}", tps)
-        session = SmppSession(s, bucket, lambda batch: None, lambda batch: None)
-        session.start()
-        assert session.wait_bound(10)
-        sessions.append(session)
-        return session
-    yield connect
-    for session in sessions:
-        session.stop()
 
 
 def _accepted_once(simulator, results, count: int) -> None:
