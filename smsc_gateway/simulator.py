@@ -409,6 +409,9 @@ class _ControlHandler(BaseHTTPRequestHandler):
     def _get_submit_times(self) -> None:
         self._reply(200, {"times": self.server.simulator.submit_times()})
 
+    def _get_throttle_times(self) -> None:
+        self._reply(200, {"times": self.server.simulator.throttle_times()})
+
     def _read_json(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= _MAX_CONTROL_BODY:
@@ -447,6 +450,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         "/messages": {"GET": _get_messages, "DELETE": _delete_messages},
         "/stats": {"GET": _get_stats},
         "/submit-times": {"GET": _get_submit_times},
+        "/throttle-times": {"GET": _get_throttle_times},
         "/faults": {"GET": _get_faults, "POST": _post_faults},
         "/mo": {"POST": _post_mo},
     }
@@ -495,6 +499,7 @@ class SmscSimulator:
         self._recent_submits: deque[float] = deque()
         self._submit_times: list[float] = []
         self._throttled = 0
+        self._throttle_times: list[float] = []
         self._errors = 0
         self._drops = 0
         self._enquire_links = 0
@@ -594,6 +599,10 @@ class SmscSimulator:
             "generic_nack_received": self._generic_nacks,
         }
 
+    def throttle_times(self) -> list[float]:
+        """Wall-clock time (Unix seconds) of every submit_sm refused with ESME_RTHROTTLED, in order."""
+        return list(self._throttle_times)
+
     def submit_times(self) -> list[float]:
         """Wall-clock time (Unix seconds) of every accepted submit_sm, in order."""
         return list(self._submit_times)
@@ -656,9 +665,11 @@ class SmscSimulator:
         if self.faults["throttle"] > 0:
             self.faults["throttle"] -= 1
             self._throttled += 1
+            self._throttle_times.append(time.time())
             return ESME_RTHROTTLED
         if self.faults["throttle_ratio"] and self._random.random() < self.faults["throttle_ratio"]:
             self._throttled += 1
+            self._throttle_times.append(time.time())
             return ESME_RTHROTTLED
         if self.faults["tps"] > 0:
             # An operator's limit: in no sliding second does it accept more than tps; what exceeds is refused.
@@ -668,6 +679,7 @@ class SmscSimulator:
                 recent.popleft()
             if len(recent) >= self.faults["tps"]:
                 self._throttled += 1
+                self._throttle_times.append(time.time())
                 return ESME_RTHROTTLED
         if self.options.error_ratio and self._random.random() < self.options.error_ratio:
             self._errors += 1

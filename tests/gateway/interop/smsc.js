@@ -1,10 +1,13 @@
 // An SMSC written with the npm "smpp" package (an SMPP implementation independent of ours and of
 // smpplib): binds one account, answers submit_sm with hexadecimal ids, sends a receipt per message
 // (TLVs and text) and mobile-originated messages on request. Prints "listening <port>" when ready.
+// A bind with system_type "burst" gets a burst of throttling: its 21st to 60th submit_sm are
+// refused with ESME_RTHROTTLED, as an operator's SMSC does when its queue toward the network fills.
 const smpp = require('smpp');
 
 let next = 0xA0000;
 const server = smpp.createServer(function (session) {
+  let submits = 0, throttleBurst = false;
   session.on('bind_transceiver', function (pdu) {
     session.pause();
     if (pdu.system_id !== 'syrena' || pdu.password !== 'secret') {
@@ -12,12 +15,18 @@ const server = smpp.createServer(function (session) {
       session.close();
       return;
     }
+    throttleBurst = pdu.system_type === 'burst';
     session.send(pdu.response({ system_id: 'NODESMSC' }));
     session.resume();
     session.deliver_sm({ source_addr: '48601999000', source_addr_ton: 1, destination_addr: '4800',
                          short_message: 'HELP' });
   });
   session.on('submit_sm', function (pdu) {
+    submits++;
+    if (throttleBurst && submits > 20 && submits <= 60) {
+      session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
+      return;
+    }
     const id = (next++).toString(16).toUpperCase();
     session.send(pdu.response({ message_id: id }));
     if (pdu.registered_delivery) {
