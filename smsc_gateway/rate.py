@@ -15,15 +15,18 @@ the SMSC side. At T = 10 the busiest second then holds 10, never 11, and the ave
 Adaptive rate (AIMD): the SMSC may refuse with ESME_RTHROTTLED / ESME_RMSGQFUL below the contract (its
 real limit is lower, or it is busy). Sessions report their accepted and refused submits; once per epoch
 (~40 submits, 0.25–1 s) the schedule decides, atomically in Redis for every worker of the link:
-- refused share above what is usual for this SMSC (`noise`) → multiplicative decrease to at most
+- refused share above what is usual for this SMSC (`noise`) → multiplicative decrease (then 0.5 s of
+  answers are ignored: an SMSC counting a sliding second still sees our faster past) to at most
   MD × rate and at most what the SMSC accepted in the epoch (an SMSC limiting at L accepts L: one step
   reaches it), but never below half the rate in one epoch (a short burst of refusals is not a limit);
-- if the previous epoch was already a decrease and what the SMSC accepted fell with our rate, the
-  refusals do not depend on our rate (an SMSC refusing a random share): the decrease is undone and that
-  share becomes the link's `noise` (an average over epochs), so random refusals are retried at full speed
-  instead of strangling the link;
-- otherwise additive increase by AI × contract per epoch, up to the contract (less the margin); below the
-  rate of the last decrease a third of the gap per epoch at least (back within ~3 epochs after a burst).
+  what the SMSC accepted then is remembered as its limit `w`;
+- if the previous epoch was already a decrease by MD (the SMSC accepted most of what we sent), the refused share did not fall with it and what the
+  SMSC accepted fell in proportion to our rate, the refusals do not depend on our rate (an SMSC refusing a random
+  share): the decreases are undone and that share becomes the link's `noise` (forgotten slowly while
+  refusals stay below it), so random refusals are retried at full speed instead of strangling the link;
+- otherwise additive increase by AI × contract per epoch, up to the contract (less the margin): quickly
+  (half the gap per epoch) up to 95 % of `w`, slowly (AI / 4) from there to 110 %, then AI again — near the
+  SMSC's limit the link probes gently, so it holds ~95 % of that limit with a few % refused.
 The schedule's rate is thus never above the contract: the bucket stays the hard ceiling."""
 from __future__ import annotations
 
@@ -66,7 +69,7 @@ local per_epoch = tonumber(ARGV[7])
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local k = KEYS[1]
-local s = redis.call('HMGET', k, 'rate', 'ep', 'acc', 'ref', 'last', 'prev_rate', 'prev_acc', 'noise', 'tat')
+local s = redis.call('HMGET', k, 'rate', 'ep', 'acc', 'ref', 'last', 'prev_rate', 'prev_acc', 'noise', 'prev_p', 'w', 'top', 'by_md')
 local rate = tonumber(s[1]) or ceiling
 local ep = tonumber(s[2]) or t
 local acc = (tonumber(s[3]) or 0) + tonumber(ARGV[1])
@@ -75,9 +78,18 @@ local last = s[5] or 'up'
 local prev_rate = tonumber(s[6]) or rate
 local prev_acc = tonumber(s[7]) or 0
 local noise = tonumber(s[8]) or 0
+local prev_p = tonumber(s[9]) or 0
+local top = tonumber(s[11]) or rate  -- the rate before a run of decreases (what an undo goes back to)
+local w = tonumber(s[10]) or 0
+local by_md = s[12] == '1'  -- the last decrease was MD's, not "what it accepted": refusals may be random  -- what the SMSC accepted when it last throttled us: its limit, as far as we know
+local settle = 0
 local epoch = math.max(0.25, math.min(1.0, per_epoch / rate))
 local elapsed = t - ep
-if elapsed > 3 * epoch then
+if elapsed < 0 then
+  -- settling after a decrease: the SMSC still counts our faster past second; what it says now is not news
+  acc = 0
+  ref = 0
+elseif elapsed > 3 * epoch then
   -- the link was idle: what it sent last says nothing about its rate now
   ep = t - epoch / 2
   elapsed = epoch / 2
@@ -90,31 +102,47 @@ if elapsed >= epoch then
     local allowed = noise + 0.02
     if noise > 0 then allowed = allowed + 2 * math.sqrt(noise * (1 - noise) / total) end
     if p > allowed then
-      if last == 'down' and acc_rate < prev_acc * (1 + rate / prev_rate) / 2 then
+      local fell, slowed = acc_rate / math.max(prev_acc, 0.001), rate / prev_rate
+      -- an SMSC refusing a share at random accepts in proportion to what we send: `fell` ~ `slowed`
+      -- (an SMSC limiting at L accepts L whatever we send: `fell` ~ 1; its first, empty second lets a
+      -- burst through: `fell` far below `slowed`)
+      if last == 'down' and by_md and p >= 0.6 * prev_p and fell < (1 + slowed) / 2 and fell > slowed / 2 then
         noise = p
-        rate = prev_rate
+        rate = top
+        w = 0
         last = 'undo'
       else
+        if last ~= 'down' then top = rate end
         prev_rate = rate
         prev_acc = acc_rate
-        rate = math.max(floor, rate * 0.5, math.min(rate * md, acc_rate * 0.98))
+        prev_p = p
+        local cut = math.min(rate * md, acc_rate * 0.98)
+        by_md = acc_rate * 0.98 >= rate * md
+        if noise > 0.01 then w = 0  -- refusals at random: what it accepted says nothing of a limit
+        elseif cut >= rate * 0.5 then w = acc_rate else w = rate * 0.9 end  -- a short burst: come back fast
+        rate = math.max(floor, rate * 0.5, cut)
         last = 'down'
+        settle = 0.5
       end
     else
-      noise = noise * 0.8 + p * 0.2
-      rate = math.min(ceiling, rate + math.max(ai, (prev_rate - rate) / 3))
+      noise = math.min(noise, noise * 0.8 + p * 0.2)  -- learnt only from an undone decrease, forgotten slowly
+      if rate < 0.95 * w then rate = rate + math.max(ai, (0.95 * w - rate) / 2)
+      elseif rate < 1.1 * w then rate = rate + ai / 4
+      else rate = rate + ai end
+      rate = math.min(ceiling, rate)
       last = 'up'
     end
   else
-    rate = math.min(ceiling, rate + math.max(ai, (prev_rate - rate) / 3))
+    rate = math.min(ceiling, rate + ai)
     last = 'up'
   end
-  ep = t
+  ep = t + settle
   acc = 0
   ref = 0
 end
 redis.call('HSET', k, 'rate', tostring(rate), 'ep', tostring(ep), 'acc', tostring(acc), 'ref', tostring(ref),
-           'last', last, 'prev_rate', tostring(prev_rate), 'prev_acc', tostring(prev_acc), 'noise', tostring(noise))
+           'last', last, 'prev_rate', tostring(prev_rate), 'prev_acc', tostring(prev_acc), 'noise', tostring(noise),
+           'prev_p', tostring(prev_p), 'w', tostring(w), 'top', tostring(top), 'by_md', by_md and '1' or '0')
 redis.call('EXPIRE', k, 300)
 return tostring(rate)
 """
