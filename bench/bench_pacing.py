@@ -16,7 +16,8 @@ measures at the SMSC (each simulator's record of accepted — and refused — su
     until every receipt is recorded, and CPU per message (worker, simulators, PostgreSQL; from /proc).
 
 Sizes: PACING_SCALE (default 1) multiplies every message count (the counts never drop below a floor that
-keeps the measurement meaningful); PACING_PARTS picks parts, e.g. "matrix,links" (default all).
+keeps the measurement meaningful); PACING_PARTS picks parts, e.g. "matrix,links" (default all);
+PACING_CHUNK the [campaigns] chunk_size of (c) and (d) (default 500, as deployed).
 The one-worker-vs-bare-smpplib ratio is measured by bench_gateway in its own run.
 
     make bench BENCH_ARGS=pacing
@@ -49,6 +50,7 @@ MATRIX_WORKERS = (1, 4)
 THROTTLE_TPS = 50
 LINKS = (100, 50, 30)
 BIG_LINKS, BIG_TPS, BIG_MESSAGES = 4, 500, 200_000
+CHUNK = int(os.environ.get("PACING_CHUNK", "500"))  # [campaigns] chunk_size of parts (c) and (d), as deployed
 
 
 def _scaled(count: float, floor: int) -> int:
@@ -239,15 +241,19 @@ def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size
     sim_cpu = _cpu_of(p.pid for _s, _c, p in sims) - cpu_before[1]
     pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
     per_link = [_times(control, "/submit-times") for _s, control, _p in sims]
+    time.sleep(3.5)  # one more heartbeat: the links' own counters
+    from syrena_core.ops_state import read_workers
+    binds = [b for doc in read_workers(rig.settings.redis.url) for b in doc.get("binds", [])]
     rig.stop(group + [p for _s, _c, p in sims])
     every = sorted(t for times in per_link for t in times)
     total = sum(rates)
     rate = (len(every) - 1) / (every[-1] - every[0])
-    return {"links_tps": list(rates), "messages": count, "aggregate_msg_per_s": round(rate, 1),
+    return {"links_tps": list(rates), "messages": count, "chunk_size": chunk_size, "aggregate_msg_per_s": round(rate, 1),
             "aggregate_share_of_sum": round(rate / total, 3),
             "share_per_link": [round(len(t) / len(every), 3) for t in per_link],
             "tps_share_per_link": [round(r / total, 3) for r in rates],
             "busiest_1s_per_link": [_busiest_second(t) for t in per_link],
+            "slots_dropped_late_per_link": [b.get("late_slots") for b in binds],
             "until_every_receipt_recorded_s": round(receipts_s, 1), "until_last_submit_recorded_s": round(submit_s, 1),
             "cpu_ms_per_msg": {"worker": round(1000 * worker_cpu / count, 3),
                                "simulators": round(1000 * sim_cpu / count, 3),
@@ -263,10 +269,10 @@ def main() -> dict:
         if "throttling" in PARTS:
             results["throttling"] = _throttling(rig)
         if "links" in PARTS:
-            results["several_links"] = _several(rig, LINKS, _scaled(30 * sum(LINKS), 360), "links", 500)
+            results["several_links"] = _several(rig, LINKS, _scaled(30 * sum(LINKS), 360), "links", CHUNK)
         if "bottleneck" in PARTS:
             results["never_the_bottleneck"] = _several(rig, (BIG_TPS,) * BIG_LINKS, _scaled(BIG_MESSAGES, 4000),
-                                                       "bottleneck", 500)
+                                                       "bottleneck", CHUNK)
     finally:
         rig.close()
     return results
