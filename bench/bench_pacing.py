@@ -178,7 +178,7 @@ def _matrix(rig: Rig) -> dict:
             count = _scaled(5 * tps, 20)
             group = rig.workers(workers, [("primary", smpp, tps)], f"matrix-{tps}-{workers}")
             before = len(_times(control, "/submit-times"))
-            rig.send(count, chunk_size=max(10, count // (4 * workers)))
+            rig.send(count, chunk_size=max(10, count // (2 * workers)))  # every worker gets chunks
             times = _times(control, "/submit-times", before)
             rig.stop(group)
             out[f"T{tps}_workers{workers}"] = {"tps": tps, "workers": workers, **_pace(times, tps)}
