@@ -40,7 +40,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_fanout import _free_port, _wait_port, _with_path  # noqa: E402
-from bench_gateway import _campaign, _send_and_wait  # noqa: E402
+from bench_gateway import _send_and_wait  # noqa: E402
 from bench_scaleout import _backend_pids, _cpu_of  # noqa: E402
 
 SCALE = float(os.environ.get("PACING_SCALE", "1"))
@@ -248,7 +248,8 @@ def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size
     every = sorted(t for times in per_link for t in times)
     total = sum(rates)
     rate = (len(every) - 1) / (every[-1] - every[0])
-    return {"links_tps": list(rates), "messages": count, "chunk_size": chunk_size, "aggregate_msg_per_s": round(rate, 1),
+    return {"links_tps": list(rates), "messages": count, "chunk_size": chunk_size,
+            "aggregate_msg_per_s": round(rate, 1),
             "aggregate_share_of_sum": round(rate / total, 3),
             "share_per_link": [round(len(t) / len(every), 3) for t in per_link],
             "tps_share_per_link": [round(r / total, 3) for r in rates],

@@ -10,7 +10,8 @@ submit reaches the SMSC (Redis round trip, a late session thread, the SMSC readi
 MARGIN below the contract: T × (1 − MARGIN) × (1 + L) < T for every T while L < MARGIN / (1 − MARGIN),
 i.e. ~31 ms at 3 %. A session drops a slot it reaches more than LATE_MAX after its time instead of
 sending late (two late sends would bunch with the next ones): the rest of the 31 ms is left for Redis and
-the SMSC side. At T = 10 the busiest second then holds 10, never 11, and the average stays ~97 % of T.
+the SMSC side. At T = 10 the busiest second then holds 10, never 11, and the ceiling is 97 % of T.
+Each submit_sm also goes out at once (TCP_NODELAY, see session.py): Nagle held every other one ~35 ms.
 
 Adaptive rate (AIMD): the SMSC may refuse with ESME_RTHROTTLED / ESME_RMSGQFUL below the contract (its
 real limit is lower, or it is busy). Sessions report their accepted and refused submits; once per epoch
@@ -20,10 +21,11 @@ real limit is lower, or it is busy). Sessions report their accepted and refused 
   MD × rate and at most what the SMSC accepted in the epoch (an SMSC limiting at L accepts L: one step
   reaches it), but never below half the rate in one epoch (a short burst of refusals is not a limit);
   what the SMSC accepted then is remembered as its limit `w`;
-- if the previous epoch was already a decrease by MD (the SMSC accepted most of what we sent), the refused share did not fall with it and what the
-  SMSC accepted fell in proportion to our rate, the refusals do not depend on our rate (an SMSC refusing a random
-  share): the decreases are undone and that share becomes the link's `noise` (forgotten slowly while
-  refusals stay below it), so random refusals are retried at full speed instead of strangling the link;
+- if the previous epoch was already a decrease by MD (the SMSC accepted most of what we sent), the
+  refused share did not fall with it and what the SMSC accepted fell in proportion to our rate, the
+  refusals do not depend on our rate (an SMSC refusing a random share): the decreases are undone and
+  that share becomes the link's `noise` (forgotten slowly while refusals stay below it), so random
+  refusals are retried at full speed instead of strangling the link;
 - otherwise additive increase by AI × contract per epoch, up to the contract (less the margin): quickly
   (half the gap per epoch) up to 95 % of `w`, slowly (AI / 4) from there to 110 %, then AI again — near the
   SMSC's limit the link probes gently, so it holds ~95 % of that limit with a few % refused.
@@ -69,7 +71,8 @@ local per_epoch = tonumber(ARGV[7])
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local k = KEYS[1]
-local s = redis.call('HMGET', k, 'rate', 'ep', 'acc', 'ref', 'last', 'prev_rate', 'prev_acc', 'noise', 'prev_p', 'w', 'top', 'by_md')
+local s = redis.call('HMGET', k, 'rate', 'ep', 'acc', 'ref', 'last', 'prev_rate', 'prev_acc', 'noise', 'prev_p',
+                    'w', 'top', 'by_md')
 local rate = tonumber(s[1]) or ceiling
 local ep = tonumber(s[2]) or t
 local acc = (tonumber(s[3]) or 0) + tonumber(ARGV[1])
@@ -80,8 +83,8 @@ local prev_acc = tonumber(s[7]) or 0
 local noise = tonumber(s[8]) or 0
 local prev_p = tonumber(s[9]) or 0
 local top = tonumber(s[11]) or rate  -- the rate before a run of decreases (what an undo goes back to)
-local w = tonumber(s[10]) or 0
-local by_md = s[12] == '1'  -- the last decrease was MD's, not "what it accepted": refusals may be random  -- what the SMSC accepted when it last throttled us: its limit, as far as we know
+local w = tonumber(s[10]) or 0  -- what the SMSC accepted when it last throttled us: its limit, as we know it
+local by_md = s[12] == '1'       -- the last decrease was MD's, not "what it accepted": refusals may be random
 local settle = 0
 local epoch = math.max(0.25, math.min(1.0, per_epoch / rate))
 local elapsed = t - ep
