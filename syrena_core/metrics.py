@@ -43,7 +43,7 @@ THROTTLE_WAITS = Counter("syrena_tps_throttle_waits", "Times a session found the
                          ["bucket"])
 # The pacing of each link (smsc_gateway/rate.py): its adaptive rate under the contract, and the SMSC's refusals.
 LINK_RATE = Gauge("syrena_smpp_link_rate", "The link's current adaptive rate (submits/s, at most its TPS)",
-                  ["smsc"], multiprocess_mode="max")
+                  ["smsc"], multiprocess_mode="livemax")
 LINK_REFUSALS = Gauge("syrena_smpp_link_refusals_per_second",
                       "ESME_RTHROTTLED / ESME_RMSGQFUL answers per second, per link (since the last heartbeat)",
                       ["smsc"], multiprocess_mode="livesum")
