@@ -192,6 +192,7 @@ def simulate(host: str, port: int, control_port: int | None) -> None:
                                    receipt_delay=sim.receipt_delay, receipt_delay_max=sim.receipt_delay_max,
                                    delivered_ratio=sim.delivered_ratio, expired_ratio=sim.expired_ratio,
                                    receipt_form=sim.receipt_form, tps=sim.tps, error_ratio=sim.error_ratio,
+                                   throttle_ratio=sim.throttle_ratio,
                                    disconnect_ratio=sim.disconnect_ratio, deliver_window=sim.deliver_window,
                                    wrap_ids_at=sim.wrap_ids_at))
 

@@ -156,6 +156,9 @@ class _State:
         for b in binds:
             metrics.WINDOW.labels(b["name"]).set(b["outstanding"])
             metrics.BOUND.labels(b["name"]).set(1 if b["bound"] else 0)
+            if b.get("rate_now") is not None:
+                metrics.LINK_RATE.labels(b["name"]).set(b["rate_now"])
+            metrics.LINK_REFUSALS.labels(b["name"]).set(b.get("refusals_per_s") or 0.0)
         return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started, "binds": binds,
                 "rate": round((submitted - before) / (now - then), 1) if now > then else 0.0,
                 "job": self.worker.current if self.worker else None, "stopping": ops_state.shutting_down(),
@@ -206,10 +209,11 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     logging.getLogger().addHandler(last_error)
     state = _State(owner, sessions, last_error)
     heartbeat = Heartbeat(settings, owner, prefix, state)
+    router = GatewayRouter(sessions)  # before the sessions start: they take work from its shared queue
     for part in (receipts, inbound, *sessions):
         part.start()
     heartbeat.start()
-    set_active_gateway(GatewayRouter(sessions))
+    set_active_gateway(router)
     try:
         worker = GatewayWorker([queue(name, settings.redis.url) for name in PRIORITY_ORDER], connection=redis)
         state.worker = worker

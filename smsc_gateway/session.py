@@ -15,8 +15,11 @@ confirms it has recorded them: a worker killed at any moment has at most
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
+import heapq
 import logging
+import math
 import queue
 import random
 import select
@@ -50,6 +53,17 @@ STATUS_NAMES = {v: k[len("SMPP_"):] for k, v in vars(consts).items() if k.starts
 STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
 SMSC_UNAVAILABLE = "SMSC_UNAVAILABLE"
 MAX_RESENDS_AFTER_DISCONNECT = 3
+# ESME_RTHROTTLED and ESME_RMSGQFUL concern the link, not the message: the link slows down (rate.py) and the
+# refused part alone is sent again after THROTTLE_RETRY_DELAY, many times if need be (an SMSC converging on
+# its real limit refuses a few in a row); the bind keeps sending everything else meanwhile.
+THROTTLE_STATUSES = frozenset({consts.SMPP_ESME_RTHROTTLED, consts.SMPP_ESME_RMSGQFUL})
+THROTTLE_RETRY_DELAY = 0.05
+MAX_THROTTLE_RETRIES = 50
+# A session pulls from the shared work queue only what it can send in this many seconds at its rate (and
+# no more than its window when unlimited): the rest stays for the other links, which is what splits traffic
+# in proportion to each link's TPS, and a link going down holds little.
+PULL_AHEAD = 0.05
+REPORT_EVERY = 0.1  # seconds between reports of accepted/refused submits to the link's schedule
 _HEADER = struct.Struct(">IIII")
 _MAX_PDU_SIZE = 64 * 1024
 _SUBMIT_SM_RESP = 0x80000004
@@ -102,6 +116,7 @@ class _Submission:
     temporary: bool = False
     possible_duplicate: bool = False
     retries: int = 0
+    throttled: int = 0
     resends: int = 0
     finished: bool = False
     started: bool = False  # a part has been written to the SMSC: it can no longer be withdrawn
@@ -174,7 +189,8 @@ class PendingSend:
         self._results: queue.SimpleQueue[SendResult] = queue.SimpleQueue()
         self._left = 0
         self._auto = confirm_automatically
-        self._owner: dict[int, tuple[SmppSession, int]] = {}  # ref → (its session, its parts)
+        self._owner: dict[int, tuple[SmppSession, int]] = {}  # ref → (the session that took it, its parts)
+        self._queues: set[WorkQueue] = set()
         self.withdrawn = False
 
     @property
@@ -186,10 +202,12 @@ class PendingSend:
         """Messages handed over whose result has not been taken yet."""
         return self._left
 
-    def _add(self, session: SmppSession, subs: list[_Submission]) -> None:
+    def _add(self, work: WorkQueue, subs: list[_Submission]) -> None:
         self._left += len(subs)
-        for sub in subs:
-            self._owner[sub.sms.ref] = (session, len(sub.encoded.parts))
+        self._queues.add(work)
+
+    def _taken(self, session: SmppSession, sub: _Submission) -> None:
+        self._owner[sub.sms.ref] = (session, len(sub.encoded.parts))
 
     def take(self, timeout: float, linger: float = 0.0, limit: int = 0) -> list[SendResult]:
         """What finished since the last call (at most `limit` when given): waits up to `timeout` for the
@@ -213,7 +231,9 @@ class PendingSend:
         """Messages not yet written to the SMSC come back at once, failed with WITHDRAWN (pause, cancel);
         those already under way finish as usual."""
         self.withdrawn = True
-        for session in {session for session, _parts in self._owner.values()}:
+        for work in list(self._queues):
+            work.withdraw(self)
+        for session in {session for session, _parts in list(self._owner.values())}:
             session._withdraw_soon = True
             session._wake()
 
@@ -245,8 +265,8 @@ class PendingSend:
         for session, parts in by_session.items():
             session._confirmed(parts)
 
-    def _finished(self, session: SmppSession, result: SendResult, parts: int) -> None:
-        if self._auto:
+    def _finished(self, session: SmppSession | None, result: SendResult, parts: int) -> None:
+        if self._auto and session is not None:
             session._confirmed(parts)
         self._results.put(result)
 
@@ -255,6 +275,72 @@ class PendingSend:
         while not self.done:
             results.extend(self.take(1.0))
         return results
+
+
+class WorkQueue:
+    """Messages waiting for a link, shared by the sessions of one gateway: each session PULLS what it can
+    send now (its window and its pacing allow), so faster links take more — traffic splits in proportion to
+    each link's rate — and a link that is down simply stops taking. Failover links take only while no
+    primary is bound. A session alone (no router) has a queue of its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: collections.deque[_Submission] = collections.deque()
+        self.sessions: list[SmppSession] = []
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+    def put(self, subs: list[_Submission], front: bool = False) -> None:
+        with self._lock:
+            if front:
+                self._subs.extendleft(reversed(subs))
+            else:
+                self._subs.extend(subs)
+        for session in self.sessions:
+            if session.is_bound:
+                session._wake()
+
+    def may_take(self, session: SmppSession) -> bool:
+        if session.settings.role == "primary":
+            return True
+        return not any(s.is_bound for s in self.sessions if s.settings.role == "primary")
+
+    def pull(self, session: SmppSession, parts: int) -> list[_Submission]:
+        """Up to `parts` parts' worth of messages (at least one message) for this session."""
+        if not self._subs or not self.may_take(session):
+            return []
+        out = []
+        with self._lock:
+            subs = self._subs
+            while subs and parts > 0:
+                sub = subs.popleft()
+                out.append(sub)
+                parts -= len(sub.encoded.parts)
+        for sub in out:
+            sub.pending._taken(session, sub)
+        return out
+
+    def withdraw(self, pending: PendingSend) -> None:
+        with self._lock:
+            gone = [sub for sub in self._subs if sub.pending is pending]
+            if not gone:
+                return
+            self._subs = collections.deque(sub for sub in self._subs if sub.pending is not pending)
+        for sub in gone:
+            sub.error, sub.temporary, sub.finished = WITHDRAWN, True, True
+            pending._finished(None, sub.result(""), 0)
+
+    def fail_all(self, error: str) -> None:
+        """Nobody can send them (no link bound for failover_after): back to their jobs, temporarily failed."""
+        with self._lock:
+            gone, self._subs = list(self._subs), collections.deque()
+        for sub in gone:
+            sub.error, sub.temporary, sub.finished = error, True, True
+            sub.pending._finished(None, sub.result(""), 0)
+
+    def anyone_bound(self) -> bool:
+        return any(s.is_bound for s in self.sessions)
 
 
 class _Link:
@@ -320,8 +406,11 @@ class SmppSession:
         self.policy = StatusPolicy(settings)
         self._receipt_ids = ReceiptIdForm(settings.receipt_id_base)
         self._assembler = MoAssembler()
-        self._incoming: queue.SimpleQueue[list[_Submission]] = queue.SimpleQueue()
+        self._work = WorkQueue()                  # replaced by the router's shared one (see attach)
+        self._work.sessions.append(self)
         self._pending: list[_Part] = []          # to send, oldest first; retries go to the front
+        self._retry: list[tuple[float, int, _Part]] = []  # a heap of parts refused for now: (when, order, part)
+        self._retry_order = 0
         self._pending_pos = 0
         self._outstanding: dict[int, _Part] = {}  # by sequence number, in order sent
         self._unconfirmed = 0
@@ -336,15 +425,20 @@ class SmppSession:
         self._tx: _Link | None = None
         self._receipts: list[DeliveryReceipt] = []
         self._mo: list[MobileOriginated] = []
-        self._pause_until = 0.0
         self._withdraw_soon = False
-        self._tokens = 0
-        self._tokens_at = 0.0
+        self._slots = 0              # send times granted by the link's schedule (rate.py), not yet used
+        self._slot_at = 0.0          # the first of them (monotonic)
+        self._slot_interval = 0.0
+        self._slot_doubt = 0.0       # how long the call that granted them took (their times are that uncertain)
         self._next_token_try = 0.0
+        self._rate = bucket.ceiling if bucket is not None else 0.0  # the link's adaptive rate, as last heard
+        self._answers = [0, 0]       # accepted, refused for throttling: not yet reported to the schedule
+        self._reported_at = 0.0
+        self._status_last = (time.monotonic(), 0)
         self._bucket_warned_at = 0.0
         self._down_since: float | None = None
-        self.stats = {"submitted": 0, "retried": 0, "reconnects": 0, "receipts": 0, "mo": 0, "garbage": 0,
-                      "bad_answers": 0}
+        self.stats = {"submitted": 0, "retried": 0, "throttled": 0, "reconnects": 0, "receipts": 0, "mo": 0,
+                      "garbage": 0, "late_slots": 0, "bad_answers": 0}
         self._ids = _IdMap(settings.receipt_id_ttl(), settings.receipt_id_map_size)
         self._bad_logged: set[str] = set()
 
@@ -359,12 +453,26 @@ class SmppSession:
     def is_bound(self) -> bool:
         return self._bound.is_set()
 
+    def attach(self, work: WorkQueue) -> None:
+        """Take messages from a queue shared with other sessions (GatewayRouter) instead of one's own."""
+        self._work = work
+        if self not in work.sessions:
+            work.sessions.append(self)
+
     def status(self) -> dict:
-        """A snapshot for the heartbeat (read from another thread: numbers may be a moment apart)."""
+        """A snapshot for the heartbeat (read from another thread: numbers may be a moment apart).
+        `rate_now` is the link's adaptive rate under `tps` (None: no limit); `refusals_per_s` the SMSC's
+        throttling answers per second since the previous snapshot."""
         s = self.settings
+        now, throttled = time.monotonic(), self.stats["throttled"]
+        then, before = self._status_last
+        self._status_last = (now, throttled)
         return {"name": self.name, "host": s.host, "port": s.port, "role": s.role, "bound": self.is_bound,
                 "down_for": round(time.monotonic() - self._down_since, 1) if self._down_since else None,
                 "window": s.window, "outstanding": len(self._outstanding), "unrecorded": max(self._unconfirmed, 0),
+                "tps": s.tps if self.bucket is not None else None,
+                "rate_now": round(self._rate, 1) if self.bucket is not None else None,
+                "refusals_per_s": round((throttled - before) / (now - then), 1) if now - then > 0.05 else 0.0,
                 **self.stats}
 
     def submit(self, batch: Sequence[OutboundSms], into: PendingSend | None = None) -> PendingSend:
@@ -376,9 +484,9 @@ class SmppSession:
             sub = _Submission(sms=sms, encoded=encoded, pending=pending, possible_duplicate=sms.possible_duplicate)
             sub.smsc_ids = [None] * len(encoded.parts)
             subs.append(sub)
-        pending._add(self, subs)
         if subs:
-            self._incoming.put(subs)
+            pending._add(self._work, subs)
+            self._work.put(subs)
             self._wake()
         return pending
 
@@ -430,13 +538,18 @@ class SmppSession:
                 self._disconnect()
             self.stats["reconnects"] += 1
             self._requeue_outstanding()
+            self._give_back_unstarted()
             if self._down_since is None:
                 self._down_since = time.monotonic()
             if self._stop.is_set():
                 self._fail_unsent(SMSC_UNAVAILABLE)
+                if not self._work.anyone_bound():
+                    self._work.fail_all(SMSC_UNAVAILABLE)
                 return
             if time.monotonic() - self._down_since >= self.settings.failover_after:
                 self._fail_unsent(SMSC_UNAVAILABLE)  # the job sends them again, through another SMSC if one is up
+                if not self._work.anyone_bound():
+                    self._work.fail_all(SMSC_UNAVAILABLE)
             # Jitter keeps several workers from reconnecting in lock-step.
             self._stop.wait(backoff * random.uniform(0.5, 1.0))
             backoff = min(backoff * 2, self.settings.reconnect_max_delay)
@@ -470,6 +583,9 @@ class SmppSession:
         self._tx = self._links[0]
         for link in self._links:
             link.sock.settimeout(max(s.response_timeout, 1.0))
+            # A submit must leave at its slot: Nagle would hold a small write until the previous one is
+            # acknowledged (measured: every other submit ~35 ms late at T = 15, 16 in a second).
+            link.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         log.info("SMPP %s bound to %s:%s as %s (%s)", s.name, s.host, s.port, s.system_id, s.bind_mode)
         self._bound.set()
 
@@ -489,7 +605,8 @@ class SmppSession:
             if self._withdraw_soon:
                 self._sweep_withdrawn()
             self._send_acknowledgements()
-            if self._stop.is_set() and not self._has_unsent() and not self._outstanding:
+            if self._stop.is_set() and not self._has_unsent() and not self._outstanding and \
+                    not (len(self._work) and self._work.may_take(self)):
                 self._unbind()
                 return
             now = time.monotonic()
@@ -509,34 +626,58 @@ class SmppSession:
                     self._dispatch(link, raw)
                 link.flush()  # deliver_sm_resp and enquire_link_resp go out right after their PDUs
             self._flush_inbound()
-            self._check_timers(time.monotonic())
+            now = time.monotonic()
+            self._report_answers(now)
+            self._check_timers(now)
 
     # ---------------------------------------------------------------- sending
     def _has_unsent(self) -> bool:
-        return self._pending_pos < len(self._pending)
+        return self._pending_pos < len(self._pending) or bool(self._retry)
+
+    def _unsent_parts(self) -> int:
+        return len(self._pending) - self._pending_pos + len(self._retry)
 
     def _take_new_work(self) -> None:
-        while True:
-            try:
-                subs = self._incoming.get_nowait()
-            except queue.Empty:
-                return
-            for sub in subs:
-                sub.unanswered = len(sub.encoded.parts)
-                self._pending.extend(_Part(sub, index) for index in range(len(sub.encoded.parts)))
+        """Pull from the (maybe shared) work queue what this link can send soon."""
+        if not self._bound.is_set():
+            return
+        if self.bucket is None:
+            target = self.settings.window
+        else:
+            target = min(self.settings.window, max(1, math.ceil(self._rate * PULL_AHEAD)))
+        want = target - self._unsent_parts()
+        if want <= 0:
+            return
+        subs = self._work.pull(self, want)
+        for sub in subs:
+            sub.unanswered = len(sub.encoded.parts)
+            self._pending.extend(_Part(sub, index) for index in range(len(sub.encoded.parts)))
 
     def _requeue_front(self, parts: list[_Part]) -> None:
         rest = self._pending[self._pending_pos:]
         self._pending = parts + rest
         self._pending_pos = 0
 
+    def _retry_later(self, part: _Part, delay: float) -> None:
+        self._retry_order += 1
+        heapq.heappush(self._retry, (time.monotonic() + delay, self._retry_order, part))
+
+    def _due_retries(self, now: float) -> float | None:
+        """Parts whose retry time came go to the front; returns when the next one is due (None: none)."""
+        due = []
+        while self._retry and self._retry[0][0] <= now:
+            due.append(heapq.heappop(self._retry)[2])
+        if due:
+            self._requeue_front(due)
+        return self._retry[0][0] if self._retry else None
+
     def _submit_what_fits(self, now: float) -> float:
-        """Send what the window and the bucket allow; return how long the loop may wait for input."""
-        if not self._has_unsent():
+        """Send what the window and the link's schedule allow; return how long the loop may wait for input."""
+        next_retry = self._due_retries(now) if self._retry else None
+        if self._pending_pos >= len(self._pending):
             self._compact()
-            return 1.0 if not self._outstanding else 0.2
-        if now < self._pause_until:
-            return self._pause_until - now
+            idle = 1.0 if not self._outstanding else 0.2
+            return min(idle, max(0.001, next_retry - now)) if next_retry is not None else idle
         # The window bounds what awaits the SMSC's answer; the unrecorded limit what a crash could send twice
         # (answered, not yet recorded by the job): recording then never stalls the window.
         outstanding = len(self._outstanding)
@@ -545,9 +686,10 @@ class SmppSession:
         if room <= 0:
             return 0.2  # a response, a confirmation or the wake pipe ends the wait
         room = min(room, len(self._pending) - self._pending_pos)
-        allowed = self._take_tokens(room, now)
+        allowed = self._take_slots(room, now)
         if allowed <= 0:
-            return max(0.001, self._next_token_try - now)
+            wait = max(0.0005, (self._slot_at if self._slots else self._next_token_try) - now)
+            return min(wait, max(0.0005, next_retry - now)) if next_retry is not None else wait
         s = self.settings
         tx = self._tx
         next_sequence = tx.client.next_sequence  # smpplib's generator: binds and enquire_links share it
@@ -573,42 +715,74 @@ class SmppSession:
             self._outstanding[sequence] = part
             sent += 1
         self._pending_pos = pos
-        self._tokens -= sent
+        if self.bucket is not None and sent:
+            self._slots -= sent
+            self._slot_at += sent * self._slot_interval
         self.stats["submitted"] += sent
         metrics.SUBMITS.labels(self.name).inc(sent)
-        return 0.0 if self._has_unsent() and sent == allowed else 0.2
+        if not self._has_unsent() or sent < allowed:
+            return 0.2
+        if self.bucket is None or not self._slots:
+            return 0.0
+        return max(0.0, self._slot_at - time.monotonic())
 
-    def _take_tokens(self, want: int, now: float) -> int:
-        """Tokens come from the shared bucket a few at a time and are spent within TOKEN_HORIZON of taking
-        them (the bucket's refill leaves that slack, see rate.py); leftovers expire rather than burst."""
-        if self.bucket is None:
+    def _take_slots(self, want: int, now: float) -> int:
+        """How many submits may be written now: slots of the link's schedule whose time has come (rate.py).
+        Slots are asked for a few at a time (at most HORIZON ahead); a slot this thread reaches more than
+        LATE_MAX after its time is dropped rather than sent late, where it would bunch with the next ones."""
+        bucket = self.bucket
+        if bucket is None:
             return want
-        if self._tokens > 0 and now - self._tokens_at > TokenBucket.HORIZON:
-            self._tokens = 0
-        if self._tokens < want and now >= self._next_token_try:
+        if self._slots:
+            late = now - TokenBucket.LATE_MAX + self._slot_doubt - self._slot_at
+            if late > 0:
+                dropped = min(self._slots, int(late / self._slot_interval) + 1)
+                self._slots -= dropped
+                self._slot_at += dropped * self._slot_interval
+                self.stats["late_slots"] += dropped
+        if not self._slots and now >= self._next_token_try:
+            before = time.monotonic()
             try:
-                granted = self.bucket.take(max(want - self._tokens, self.bucket.prefetch) if self._tokens == 0
-                                           else want - self._tokens)
+                slots = bucket.take(want)
             except RedisError as e:
-                # No bucket, no tokens: sending waits for Redis (never faster than the contract), and the
+                # No schedule, no sending: it waits for Redis (never faster than the contract), and the
                 # bind and its window stay as they are — dropping them would send the window twice.
                 if now - self._bucket_warned_at > 10:
                     self._bucket_warned_at = now
-                    log.warning("SMPP %s: the shared token bucket is unreachable (%s); sending waits", self.name, e)
+                    log.warning("SMPP %s: the shared TPS schedule is unreachable (%s); sending waits", self.name, e)
                 self._next_token_try = now + 0.5
-                return min(want, self._tokens)
-            if granted:
-                if self._tokens == 0:
-                    self._tokens_at = now
-                self._tokens += granted
+                return 0
+            self._rate = slots.rate
+            # Redis' clock said "first_in from now" somewhere during the call: counting from its end puts
+            # every slot at or after its true time, never before; counting from its start, at or before. A
+            # submit goes at the later and is dropped LATE_MAX after the earlier: a slow call costs slots,
+            # never a bunched second.
+            after = time.monotonic()
+            if slots.count:
+                self._slots, self._slot_at, self._slot_interval = slots.count, after + slots.first_in, slots.interval
+                self._slot_doubt = after - before
             else:
-                self._next_token_try = now + self.bucket.refill_interval
-        return min(want, self._tokens)
+                self._next_token_try = after + max(slots.first_in, 0.0005)
+        if not self._slots or self._slot_at > now:
+            return 0
+        return min(want, self._slots, int((now - self._slot_at) / self._slot_interval) + 1)
+
+    def _report_answers(self, now: float) -> None:
+        """Accepted and throttled submits go to the link's schedule, which adapts the rate (rate.py)."""
+        if self.bucket is None or now - self._reported_at < REPORT_EVERY or not any(self._answers):
+            return
+        accepted, refused = self._answers
+        self._answers = [0, 0]
+        self._reported_at = now
+        try:
+            self._rate = self.bucket.report(accepted, refused)
+        except RedisError:
+            pass  # the schedule is unreachable: sending waits anyway (see _take_slots)
 
     def _sweep_withdrawn(self) -> None:
         self._withdraw_soon = False
         keep = []
-        for part in self._pending[self._pending_pos:]:
+        for part in self._pending[self._pending_pos:]:  # retried parts were sent once: never withdrawn
             sub = part.submission
             if sub.pending.withdrawn and not sub.started and not sub.finished:
                 sub.error, sub.temporary = WITHDRAWN, True
@@ -710,6 +884,7 @@ class SmppSession:
         sub = part.submission
         metrics.RESPONSES.labels(self.name, self.policy.name(status)).inc()
         if status == consts.SMPP_ESME_ROK:
+            self._answers[0] += 1
             smsc_id = self._receipt_ids.canonical(message_id.decode("ascii", "replace"))
             if not smsc_id or len(smsc_id) > MAX_MESSAGE_ID:
                 # Accepted (and charged) but unnameable: no receipt can find it. It is recorded with an empty
@@ -738,13 +913,21 @@ class SmppSession:
 
     def _on_refused(self, part: _Part, status: int) -> None:
         sub = part.submission
-        if self.policy.should_retry(status, sub.retries):
+        if status in THROTTLE_STATUSES:
+            self._answers[1] += 1
+            self.stats["throttled"] += 1
+            metrics.THROTTLED.labels(self.name).inc()
+            if status in self.policy.temporary and sub.throttled < MAX_THROTTLE_RETRIES:
+                # The link slows down (its schedule hears of it); this part alone waits a moment.
+                sub.throttled += 1
+                self.stats["retried"] += 1
+                self._retry_later(part, THROTTLE_RETRY_DELAY)
+                return
+        elif self.policy.should_retry(status, sub.retries):
             delay = self.policy.backoff(sub.retries)
             sub.retries += 1
             self.stats["retried"] += 1
-            # Throttling and a full queue concern the whole link, not this message: pause everything.
-            self._pause_until = max(self._pause_until, time.monotonic() + delay)
-            self._requeue_front([part])
+            self._retry_later(part, delay)  # the message waits; the bind goes on with the others
             return
         sub.error = self.policy.name(status)
         sub.temporary = self.policy.is_temporary(status)
@@ -876,13 +1059,31 @@ class SmppSession:
             else:
                 again.append(part)
         self._outstanding.clear()
-        self._tokens = 0
+        self._slots = 0
         self._requeue_front(again)
 
-    def _fail_unsent(self, error: str) -> None:
-        """Hand never-answered work back to the jobs as temporarily failed."""
-        self._take_new_work()
+    def _give_back_unstarted(self) -> None:
+        """Messages of which no part went out return to the shared queue at once: another bound link
+        takes them now (this one takes them again when it is back and nobody did)."""
+        keep, back, seen = [], [], set()
         for part in self._pending[self._pending_pos:]:
+            sub = part.submission
+            if sub.started or sub.finished:
+                if not sub.finished:
+                    keep.append(part)
+            elif id(sub) not in seen:
+                seen.add(id(sub))
+                back.append(sub)
+        self._pending, self._pending_pos = keep, 0
+        if back:
+            for sub in back:
+                sub.pending._owner.pop(sub.sms.ref, None)
+            self._work.put(back, front=True)
+
+    def _fail_unsent(self, error: str) -> None:
+        """Hand never-answered work this session holds back to the jobs as temporarily failed."""
+        self._retry, retried = [], [entry[2] for entry in self._retry]
+        for part in retried + self._pending[self._pending_pos:]:
             sub = part.submission
             if not sub.finished:
                 sub.error, sub.temporary = error, True

@@ -108,6 +108,7 @@ class SimulatorOptions:
     receipt_text_id: str = "dec"  # "dec" as in submit_sm_resp, or "hex": the text id in hexadecimal
     tps: float = 0.0  # its own limit: submit_sm beyond it in any 1 s window get ESME_RTHROTTLED; 0 = none
     error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
+    throttle_ratio: float = 0.0  # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
     disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
     deliver_window: int = 0  # deliver_sm left unanswered at most per connection, as many SMSCs do; 0 = no limit
     wrap_ids_at: int = 0  # message ids start again after this many (as a wrapping counter does); 0 = never
@@ -417,6 +418,9 @@ class _ControlHandler(BaseHTTPRequestHandler):
     def _get_submit_times(self) -> None:
         self._reply(200, {"times": self.server.simulator.submit_times()})
 
+    def _get_throttle_times(self) -> None:
+        self._reply(200, {"times": self.server.simulator.throttle_times()})
+
     def _read_json(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= _MAX_CONTROL_BODY:
@@ -455,6 +459,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         "/messages": {"GET": _get_messages, "DELETE": _delete_messages},
         "/stats": {"GET": _get_stats},
         "/submit-times": {"GET": _get_submit_times},
+        "/throttle-times": {"GET": _get_throttle_times},
         "/faults": {"GET": _get_faults, "POST": _post_faults},
         "/mo": {"POST": _post_mo},
     }
@@ -498,10 +503,12 @@ class SmscSimulator:
         self._timer: asyncio.TimerHandle | None = None
         self._random = random.Random(options.seed)
         self.faults = {"throttle": 0, "drop_after": None, "ignore_enquire_link": False,
-                       "reject": {}, "undeliverable": []}
+                       "reject": {}, "undeliverable": [], "throttle_ratio": options.throttle_ratio,
+                       "tps": options.tps}
         self._recent_submits: deque[float] = deque()
         self._submit_times: list[float] = []
         self._throttled = 0
+        self._throttle_times: list[float] = []
         self._errors = 0
         self._drops = 0
         self._enquire_links = 0
@@ -606,6 +613,10 @@ class SmscSimulator:
             "wrap_ids_at": self.options.wrap_ids_at,
         }
 
+    def throttle_times(self) -> list[float]:
+        """Wall-clock time (Unix seconds) of every submit_sm refused with ESME_RTHROTTLED, in order."""
+        return list(self._throttle_times)
+
     def submit_times(self) -> list[float]:
         """Wall-clock time (Unix seconds) of every accepted submit_sm, in order."""
         return list(self._submit_times)
@@ -614,7 +625,8 @@ class SmscSimulator:
                       ignore_enquire_link: bool | None = None, drop_now: bool = False,
                       garbage: str | None = None, raw_hex: str | None = None,
                       reject: dict[str, int] | None = None, undeliverable: list[str] | None = None,
-                      restart_ids: bool = False) -> dict:
+                      restart_ids: bool = False, throttle_ratio: float | None = None,
+                      tps: float | None = None) -> dict:
         """throttle: answer the next N submit_sm with ESME_RTHROTTLED; drop_after: close every connection
         after N more accepted submit_sm (their responses unsent); ignore_enquire_link: stop (or resume)
         answering enquire_link; drop_now: close every connection; garbage: send bound receivers
@@ -622,7 +634,10 @@ class SmscSimulator:
         as they are (hostile-input tests); reject: {destination: command_status} refuses every submit_sm to
         these numbers with that status (replaces the previous map; {} ends it); undeliverable: destinations
         whose parts are accepted but receipted UNDELIV (replaces the previous list); restart_ids: number the
-        next message ids from the start again, as an SMSC does after a restart (ids already given are reused)."""
+        next message ids from the start again, as an SMSC does after a restart (ids already given are reused);
+        throttle_ratio: refuse this share of submit_sm at random with ESME_RTHROTTLED (0 ends it); tps: the
+        simulator's own limit from now on (a sliding 1-second window, what exceeds it is refused with
+        ESME_RTHROTTLED; 0 = none)."""
         raw = bytes.fromhex(raw_hex) if raw_hex is not None else None
         if reject is not None:
             self.faults["reject"] = {_bare_number(d): int(status) for d, status in dict(reject).items()}
@@ -632,6 +647,14 @@ class SmscSimulator:
             self._call_in_loop(self._restart_ids())
         if throttle is not None:
             self.faults["throttle"] = int(throttle)
+        if throttle_ratio is not None:
+            if not 0 <= float(throttle_ratio) <= 1:
+                raise ValueError("throttle_ratio must be between 0 and 1")
+            self.faults["throttle_ratio"] = float(throttle_ratio)
+        if tps is not None:
+            if float(tps) < 0:
+                raise ValueError("tps must be 0 (no limit) or positive")
+            self.faults["tps"] = float(tps)
         if drop_after is not None:
             self.faults["drop_after"] = int(drop_after)
         if ignore_enquire_link is not None:
@@ -672,14 +695,21 @@ class SmscSimulator:
         if self.faults["throttle"] > 0:
             self.faults["throttle"] -= 1
             self._throttled += 1
+            self._throttle_times.append(time.time())
             return ESME_RTHROTTLED
-        if self.options.tps > 0:
+        if self.faults["throttle_ratio"] and self._random.random() < self.faults["throttle_ratio"]:
+            self._throttled += 1
+            self._throttle_times.append(time.time())
+            return ESME_RTHROTTLED
+        if self.faults["tps"] > 0:
+            # An operator's limit: in no sliding second does it accept more than tps; what exceeds is refused.
             now = time.monotonic()
             recent = self._recent_submits
             while recent and now - recent[0] >= 1.0:
                 recent.popleft()
-            if len(recent) >= self.options.tps:
+            if len(recent) >= self.faults["tps"]:
                 self._throttled += 1
+                self._throttle_times.append(time.time())
                 return ESME_RTHROTTLED
         if self.options.error_ratio and self._random.random() < self.options.error_ratio:
             self._errors += 1
@@ -796,7 +826,7 @@ class SmscSimulator:
         message_id = self._next_message_id()
         self._submit_count += 1
         self._submit_times.append(time.time())
-        if self.options.tps > 0:
+        if self.faults["tps"] > 0:
             self._recent_submits.append(time.monotonic())
         self._store.add(submit, session.system_id, message_id, segment, payload)
         if submit.registered_delivery & 1:

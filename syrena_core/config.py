@@ -80,13 +80,13 @@ class SmscSettings:
     unrecorded_limit: int = 500         # parts sent but not yet recorded: what a killed worker may send twice
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
-    role: str = "primary"               # "primary" share traffic by weight; "failover" only when no primary is up
-    weight: int = 1
+    role: str = "primary"               # "primary" share traffic by tps (they pull); "failover" only when no primary is up
+    weight: int = 1                     # unused since traffic follows tps; kept so that older files still load
     validity_minutes: int = 0           # 0: the SMSC's default validity period
     flash: bool = False                 # class 0: shown at once, not stored (alerts that must not wait)
     retry_statuses: tuple[str, ...] = ("ESME_RTHROTTLED", "ESME_RMSGQFUL", "ESME_RSYSERR", "ESME_RX_T_APPN")
     max_retries: int = 5                # per message, for the statuses above; then failed with the status name
-    retry_delay: float = 0.5            # seconds, doubled on every retry of the same message
+    retry_delay: float = 0.5            # seconds, doubled on every retry of the same message (not for throttling)
     unknown_status_retries: int = 2     # a status smpplib does not know is temporary this many times
     receipt_id_base: str = "same"       # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
     failover_after: float = 10.0        # unsent messages go back to the job (and another SMSC) after this long down
@@ -129,6 +129,7 @@ class SimulatorSettings:
     receipt_form: str = "both"          # "both", "tlv" (TLVs only) or "text" (text only)
     tps: float = 0.0                    # its own limit, answered with ESME_RTHROTTLED; 0 = none
     error_ratio: float = 0.0            # share of submit_sm answered with a random error status
+    throttle_ratio: float = 0.0         # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
     disconnect_ratio: float = 0.0       # share of submit_sm after which it drops the connection
     deliver_window: int = 0             # deliver_sm it leaves unanswered at most per bind; 0 = no limit
     wrap_ids_at: int = 0                # its message ids start again after this many (id reuse); 0 = never

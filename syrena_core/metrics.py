@@ -46,6 +46,13 @@ STRANDED_RESCUED = Counter("syrena_stranded_messages_rescued", "Messages put bac
                            "or by their own failing job, by reason", ["reason"])
 THROTTLE_WAITS = Counter("syrena_tps_throttle_waits", "Times a session found the shared TPS bucket empty",
                          ["bucket"])
+# The pacing of each link (smsc_gateway/rate.py): its adaptive rate under the contract, and the SMSC's refusals.
+LINK_RATE = Gauge("syrena_smpp_link_rate", "The link's current adaptive rate (submits/s, at most its TPS)",
+                  ["smsc"], multiprocess_mode="livemax")
+LINK_REFUSALS = Gauge("syrena_smpp_link_refusals_per_second",
+                      "ESME_RTHROTTLED / ESME_RMSGQFUL answers per second, per link (since the last heartbeat)",
+                      ["smsc"], multiprocess_mode="livesum")
+THROTTLED = Counter("syrena_smpp_throttled", "submit_sm refused with ESME_RTHROTTLED or ESME_RMSGQFUL", ["smsc"])
 INBOUND = Counter("syrena_inbound_sms", "Mobile-originated SMS handled, by keyword", ["keyword"])
 HTTP_REQUESTS = Counter("syrena_http_requests", "HTTP requests served", ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("syrena_http_request_seconds", "HTTP request duration", ["method", "endpoint"])

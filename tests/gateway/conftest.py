@@ -17,7 +17,10 @@ import pytest
 from rq import Queue
 from sqlalchemy import text
 
+from smsc_gateway.rate import TokenBucket
+from smsc_gateway.session import SmppSession
 from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +50,24 @@ def start_simulator():
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def paced_session(gateway_redis_url):
+    """paced_session(simulator, tps, name=..., **smsc) → a bound SmppSession paced by a real Redis schedule."""
+    sessions = []
+
+    def connect(simulator, tps: float, name: str = "primary", **settings) -> SmppSession:
+        s = SmscSettings(name=name, port=simulator.smpp_port, tps=tps, **settings)
+        bucket = TokenBucket(redis_connection(gateway_redis_url), f"syrena:tps:{name}:{simulator.smpp_port}", tps)
+        session = SmppSession(s, bucket, lambda batch: None, lambda batch: None)
+        session.start()
+        assert session.wait_bound(10)
+        sessions.append(session)
+        return session
+    yield connect
+    for session in sessions:
+        session.stop()
 
 
 class WorkerProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from sqlalchemy import text
 
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
 from smsc_gateway.interface import OutboundSms
+from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
+from syrena_core.queues import redis_connection
 from tests.gateway.test_session import Sink
 from tests.helpers import wait_until
 
@@ -135,3 +138,40 @@ def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_
     settled = dict(db.execute(text("SELECT phone, status FROM message WHERE campaign_id = :c AND phone <> :r"),
                               {"c": campaign_id, "r": restart}).all())
     assert settled == {**{p: "failed" for p in first_half}, **{p: "delivered" for p in second_half}}
+
+
+def test_a_throttling_burst_slows_the_link_and_every_message_is_accepted_once(node_smsc, gateway_redis_url):
+    settings = SmscSettings(port=node_smsc, window=10, tps=100, system_type="burst")
+    bucket = TokenBucket(redis_connection(gateway_redis_url), f"syrena:tps:node:{node_smsc}", settings.tps)
+    session = SmppSession(settings, bucket, Sink(), Sink())
+    rates, stop = [], threading.Event()
+
+    def watch():
+        while not stop.wait(0.02):
+            rates.append(session.status()["rate_now"])
+    session.start()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert session.wait_bound(10), "no bind with the node SMSC"
+        results = session.send([OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}")
+                                for n in range(200)])
+        sent = 200
+
+        def recovered():
+            nonlocal sent
+            results.extend(session.send([OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}")
+                                         for n in range(sent, sent + 30)]))
+            sent += 30
+            return session.status()["rate_now"] >= 0.95 * bucket.ceiling
+        wait_until(recovered, 60, "the link's rate back near its TPS")
+    finally:
+        stop.set()
+        watcher.join()
+        session.stop()
+    assert all(r.accepted for r in results)
+    ids = [i for r in results for i in r.smsc_message_ids]
+    assert len(ids) == len(set(ids)) == sent          # every message accepted exactly once ...
+    assert session.stats["throttled"] == 40            # ... after the burst of 40 refusals, each retried
+    assert session.stats["submitted"] == sent + 40     # (and nothing else sent twice)
+    assert min(rates) < 0.7 * bucket.ceiling           # the link slowed down, then climbed back

@@ -84,6 +84,9 @@ def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_
          "both binds counted (each worker sets it with its heartbeat)")
     samples = scrape()
     assert samples[("syrena_workers_alive", ())] == 2
+    # Each link's adaptive rate under its TPS, and the SMSC's refusals per second (none here).
+    assert samples.get(("syrena_smpp_link_rate", (("smsc", "primary"),)), 0) > 0
+    assert samples.get(("syrena_smpp_link_refusals_per_second", (("smsc", "primary"),))) == 0
     assert samples[("syrena_queue_depth", (("queue", "alerts"),))] == 0
     assert sum("accepted" in w.log() for w in workers) == 2  # both processes did part of it
 

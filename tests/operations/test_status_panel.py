@@ -27,7 +27,7 @@ def _login(browser, base: str, email: str):
 def test_the_panel_shows_binds_and_turns_red_when_the_smsc_goes_away(browser, ops_server, make_user,
                                                                      start_simulator, start_worker, wait):
     simulator = start_simulator()
-    start_worker(simulator)
+    start_worker(simulator, tps=40)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
     email, _token = make_user("operator")
     context, page = _login(browser, ops_server, email)
@@ -37,6 +37,8 @@ def test_the_panel_shows_binds_and_turns_red_when_the_smsc_goes_away(browser, op
         assert page.locator("#status-ready").inner_text().strip() == "Gotowy do wysyłki"
         bind_row = page.locator("#status-binds tbody tr").first
         assert "primary" in bind_row.inner_text() and "połączony" in bind_row.inner_text()
+        # The link's adaptive rate under its TPS, and the SMSC's refusals per second (none yet).
+        assert re.search(r"\b\d+(\.\d)? / 40(\.0)?\b", bind_row.inner_text()) and "Odmowy/s" in page.content()
         assert page.locator("#status-queues tbody tr[data-queue], #status-queues tbody tr").count() == 3
         assert page.locator("#status-workers tbody tr").count() == 1
 

@@ -54,9 +54,11 @@
     fill("status-binds", s.binds.map(function (b) {
       return [["td", b.name], ["td", b.host + ":" + b.port], ["td", b.worker],
               ["td", b.bound ? L.labelBound : L.labelDown, b.bound ? "ok" : "fail"],
-              ["td", b.outstanding + " / " + b.window, "num"], ["td", b.submitted, "num"],
+              ["td", b.outstanding + " / " + b.window, "num"],
+              ["td", (b.rate_now == null ? "—" : b.rate_now) + " / " + (b.tps == null ? "—" : b.tps), "num"],
+              ["td", b.refusals_per_s == null ? "—" : b.refusals_per_s, "num"], ["td", b.submitted, "num"],
               ["td", b.reconnects, "num"]];
-    }), "—", 7);
+    }), "—", 9);
     fill("status-queues", s.queues.map(function (q) {
       return [["th", q.name], ["td", q.queued, "num"], ["td", q.started, "num"], ["td", q.failed, "num"]];
     }));

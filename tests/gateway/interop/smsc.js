@@ -4,6 +4,8 @@
 // A submit_sm to RESTART_NUMBER is answered, then the SMSC "restarts": its id counter starts again from
 // FIRST_ID and every connection is closed, as a real one's would be (ids are then reused). Destinations
 // ending in "77" are receipted UNDELIV, the rest DELIVRD.
+// A bind with system_type "burst" gets a burst of throttling: its 21st to 60th submit_sm are
+// refused with ESME_RTHROTTLED, as an operator's SMSC does when its queue toward the network fills.
 const smpp = require('smpp');
 
 const FIRST_ID = 0xA0000;
@@ -13,6 +15,7 @@ const sessions = new Set();
 const server = smpp.createServer(function (session) {
   sessions.add(session);
   session.on('close', function () { sessions.delete(session); session.closed = true; });
+  let submits = 0, throttleBurst = false;
   session.on('bind_transceiver', function (pdu) {
     session.pause();
     if (pdu.system_id !== 'syrena' || pdu.password !== 'secret') {
@@ -20,12 +23,18 @@ const server = smpp.createServer(function (session) {
       session.close();
       return;
     }
+    throttleBurst = pdu.system_type === 'burst';
     session.send(pdu.response({ system_id: 'NODESMSC' }));
     session.resume();
     session.deliver_sm({ source_addr: '48601999000', source_addr_ton: 1, destination_addr: '4800',
                          short_message: 'HELP' });
   });
   session.on('submit_sm', function (pdu) {
+    submits++;
+    if (throttleBurst && submits > 20 && submits <= 60) {
+      session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
+      return;
+    }
     const id = (next++).toString(16).toUpperCase();
     session.send(pdu.response({ message_id: id }));
     const undeliverable = pdu.destination_addr.endsWith('77');
