@@ -219,7 +219,10 @@ def collect(strategy, check) -> list[str]:
     """Hypothesis explores (and shrinks) at the codec level; the examples then go to the SMSC in one batch."""
     texts: list[str] = []
 
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    # derandomize: the same 60 examples on every run (seeded from the test), so the assertions on how many of
+    # them span several parts cannot flake between CI runs; the strategies aim at part boundaries anyway.
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(strategy)
     def explore(text):
         check(text)
@@ -240,6 +243,11 @@ def test_gsm_texts_read_back_part_by_part_from_the_smsc(session):
 def test_ucs2_texts_with_astral_characters_read_back_part_by_part_from_the_smsc(session):
     simulator, smpp = session
     texts = collect(st.one_of(ucs2_text, ucs2_at_boundary), check_codec)
+    # And an emoji at every position around the 67-unit boundary of a part, whatever hypothesis drew.
+    boundary = ["a" * pad + "\U0001F30A" + "ż" * 5 for pad in range(62, 72)]
+    for text in boundary:
+        check_codec(text)
+    texts += boundary
     assert all(encode_sms(t).encoding == "ucs2" for t in texts)
     assert sum(len(encode_sms(t).parts) > 1 for t in texts) >= 10
     assert any(max(map(ord, t)) > 0xFFFF for t in texts)
