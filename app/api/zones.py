@@ -168,7 +168,10 @@ OPENAPI_PATHS = {
     "/api/v1/zones/{id}": {
         "get": op("One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
         "put": op("Change a zone: the properties and/or geometry the Feature carries", "200", ref("Feature"),
-                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM], extra={**NOT_FOUND, **DUPLICATE}),
+                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM],
+                  extra={**NOT_FOUND, **conflict("A live zone has this name, or any zone this code (zone_conflict); "
+                                                 "or a new geometry for a zone that an alert awaiting approval or "
+                                                 "its send time targets (zone_in_use, naming the alerts)")}),
         "delete": op("Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it", "200",
                      ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
     },

@@ -134,12 +134,12 @@ def test_a_rejected_and_edited_alert_follows_the_zone_again_until_submitted(api,
     status, body = approver.post(f"/api/v1/campaigns/{c['id']}/reject", {"reason": "Za mały obszar"})
     assert status == 200, body
     status, body = operator.call("PATCH", f"/api/v1/campaigns/{c['id']}", {"title": "Powódź"})
-    assert (status, body["status"]) == (200, "draft"), body
+    assert (status, body["status"], body["target_frozen_at"]) == (200, "draft", None), body
     status, body = operator.call("PUT", f"/api/v1/zones/{zone}", feature("Wilda", ENLARGED_A))
     assert status == 200, body                                      # a draft holds no zone
     assert _recipients(operator, c["id"]) == 4
-    _submitted_again = operator.post(f"/api/v1/campaigns/{c['id']}/submit")
-    assert _submitted_again[0] == 200
+    status, again = operator.post(f"/api/v1/campaigns/{c['id']}/submit")
+    assert status == 200 and again["target_frozen_at"] is not None, again
     assert _recipients(approver, c["id"]) == 4                     # the approver sees the new shape
 
 
