@@ -420,16 +420,26 @@ JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T
 ORDER BY sz.id
 """)
 _UNFREEZE = text("DELETE FROM campaign_target_zone WHERE campaign_id = :cid")
+# A follow-up (update, all-clear) goes to its original's recipients: it shows (CAP, maps) the original's frozen
+# zones, not what they have become since.
+_FREEZE_AS_ORIGINAL = text("""
+INSERT INTO campaign_target_zone (campaign_id, zone_id, name, geom)
+SELECT :cid, f.zone_id, f.name, f.geom FROM campaign_target_zone f WHERE f.campaign_id = :original
+""")
 
 
 def freeze_target(session: Session, campaign: Campaign) -> None:
     """Copy the target (zones' geometry, the subscribed zones it reaches) into the campaign: from now on the
     previews, the snapshot, CAP and the public map read the copy. Called at submit, and at send/schedule when
     no approval came first (approval off, the emergency override of a draft). A follow-up copies its
-    original's recipients and needs no target."""
+    original's recipients; its copy is the original's (what CAP and the maps show)."""
     session.flush()
     session.execute(_UNFREEZE, {"cid": campaign.id})
-    session.execute(_FREEZE_ZONES, {"cid": campaign.id, "zone_ids": [z.id for z in campaign.zones]})
+    original = campaign.reference
+    if original is not None and original.target_frozen_at is not None:
+        session.execute(_FREEZE_AS_ORIGINAL, {"cid": campaign.id, "original": original.id})
+    else:
+        session.execute(_FREEZE_ZONES, {"cid": campaign.id, "zone_ids": [z.id for z in campaign.zones]})
     campaign.target_code_zone_ids = list(session.scalars(_CODE_ZONES, {"cid": campaign.id}))
     campaign.target_frozen_at = utcnow()
     session.expire(campaign, ["frozen_zones"])
@@ -643,7 +653,7 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     session.refresh(campaign)
     if campaign.status not in allowed:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
-    if campaign.target_frozen_at is None and campaign.reference_id is None:
+    if campaign.target_frozen_at is None:
         freeze_target(session, campaign)  # a caller that skipped send(); finish_snapshot reads the same copy
     if campaign.reference_id is not None:
         session.execute(_COPY_RECIPIENTS, {"cid": campaign.id, "original": campaign.reference_id,
@@ -728,7 +738,7 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Cam
         raise CampaignStateError(f"a {campaign.status} alert cannot be sent: it must be approved first")
     if campaign.status not in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
-    if campaign.target_frozen_at is None and campaign.reference_id is None:
+    if campaign.target_frozen_at is None:
         freeze_target(session, campaign)  # no approval came first (approval off, or an override of a draft)
     at = _when_to_send(campaign, settings, now)
     if at is not None:

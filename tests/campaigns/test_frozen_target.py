@@ -5,6 +5,8 @@ neighbouring zone's SMS code are those of the moment of submission."""
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -157,3 +159,35 @@ def test_the_send_uses_the_frozen_copy_even_if_the_zone_changed_by_another_way(a
     assert start_due_campaigns(db, later + timedelta(seconds=1)) == [c["id"]]
     wait(settled(operator, c["id"]), 60, "the scheduled alert to complete")
     assert list(received(simulator)) == [inside]
+
+
+def _cap_polygon(client, campaign_id: int) -> set[str]:
+    from lxml import etree
+    status, payload = client.get(f"/api/v1/campaigns/{campaign_id}/cap.xml")
+    assert status == 200, payload
+    doc = etree.fromstring(payload.encode() if isinstance(payload, str) else payload)
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    return set(doc.findtext("cap:info/cap:area/cap:polygon", namespaces=ns).split())
+
+
+def test_cap_the_public_map_and_an_all_clear_show_the_area_that_was_warned(api, operator, approver, live_server,
+                                                                           worker, simulator, wait):
+    zone, inside = _people(api)
+    c = _submitted(operator, zone)
+    approver.post(f"/api/v1/campaigns/{c['id']}/approve")
+    wait(settled(operator, c["id"]), 60, "the alert to complete")
+    status, body = operator.call("PUT", f"/api/v1/zones/{zone}", feature("Wilda", ENLARGED_A))
+    assert status == 200, body                                      # sent: the zone is free again
+
+    warned = {"52.380000,16.900000", "52.380000,16.930000", "52.400000,16.930000", "52.400000,16.900000"}
+    assert _cap_polygon(operator, c["id"]) == warned
+    with urllib.request.urlopen(f"{live_server}/alerts") as r:
+        public = r.read().decode()
+    areas = json.loads(re.search(r'id="alerts-map-data">(.*?)</script>', public, re.S).group(1))
+    (shape,) = [f["geometry"] for f in areas["features"]]          # the map of alerts in force: the old shape
+    assert shape["coordinates"][0][0] == ZONE_A["coordinates"][0], shape
+    status, clear = operator.post(f"/api/v1/campaigns/{c['id']}/all-clear", {"body": "Odwołanie alarmu."})
+    assert status == 201, clear                                     # awaits approval
+    assert clear["target_frozen_at"] is not None
+    assert _cap_polygon(operator, clear["id"]) == warned
+    assert _recipients(approver, clear["id"]) == 1                 # exactly those warned
