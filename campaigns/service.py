@@ -27,7 +27,7 @@ from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, Me
 from syrena_core.accounts import Role, User, record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
-from zones.exceptions import ZoneNotFound
+from zones.exceptions import ZoneInUse, ZoneNotFound
 from zones.service import get_zones
 
 # Languages a variant may be written in (those residents can choose); Polish is the body itself.
@@ -471,7 +471,6 @@ def refuse_zone_change(session: Session, zone_id: int) -> None:
     its old shape. Names, codes, colours and descriptions may change (they change nobody's warning)."""
     waiting = session.execute(_HOLDING_ZONE, {"zone_id": zone_id}).all()
     if waiting:
-        from zones.exceptions import ZoneInUse
         raise ZoneInUse(zone_id, [{"id": cid, "title": title, "status": status} for cid, title, status in waiting])
 
 
