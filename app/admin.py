@@ -20,6 +20,7 @@ from app.auth import roles_required
 from app.database import db
 from campaigns import control
 from campaigns import service as campaigns
+from campaigns import targeting
 from campaigns.delivery import delivery_stats
 from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
@@ -27,6 +28,7 @@ from subscribers.models import SubscriberStatus
 from subscribers.service import active_subscribers_per_zone, count_by_status
 from syrena_core.accounts import Role
 from zones import service as zones
+from zones.geometry import to_geojson
 
 bp = Blueprint("admin", __name__)
 
@@ -264,9 +266,12 @@ def _actions(campaign: Campaign, counts: dict[str, int]) -> list[str]:
 def campaign_detail(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     counts = active_subscribers_per_zone(db())
-    zones_geojson = {"type": "FeatureCollection",
-                     "features": [zones.zone_feature(z, {"subscribers": counts.get(z.id, 0)})
-                                  for z in campaign.zones]}
+    features = [zones.zone_feature(z, {"subscribers": counts.get(z.id, 0)}) for z in campaign.zones]
+    approved = {zone_id: geom for zone_id, _name, geom in targeting.target_zones(campaign)}
+    for feature in features:  # the frozen copy (issue 19): the shape that was approved and sent
+        if feature["id"] in approved:
+            feature["geometry"] = to_geojson(approved[feature["id"]])
+    zones_geojson = {"type": "FeatureCollection", "features": features}
     return render_template("campaign.html", campaign=campaign, progress=_progress(campaign),
                            zone_counts=counts, zones_geojson=zones_geojson, map_options=_map_options())
 

@@ -215,7 +215,7 @@ def review(campaign_id: int):
     campaign = _campaign(campaign_id)
     settings = _settings()
     result = campaigns.preview(session, campaign, settings.billing, _now())
-    target = targeting.target_geojson(session, campaign.zones, campaign.area_spec)
+    target = targeting.campaign_target_geojson(session, campaign)  # frozen at submit: what is approved
     hazard = campaigns.hazard_of(campaign)
     if hazard is not None:  # shown on the map as a point
         target["features"].append({"type": "Feature", "properties": {"kind": "hazard", "name": _("Hazard point")},

@@ -27,7 +27,7 @@ def alerts_page():
     alerts = campaigns.current_alerts(session, _now())
     features = []
     for alert in alerts:
-        for feature in targeting.target_geojson(session, alert.zones, alert.area_spec)["features"]:
+        for feature in targeting.campaign_target_geojson(session, alert)["features"]:
             feature["properties"] = {"title": alert.title or alert.event or "", "severity": alert.severity}
             features.append(feature)
     settings = current_app.config["SYRENA"]

@@ -12,10 +12,11 @@ from flask_login import current_user
 
 from app.auth import roles_required
 from app.database import db
+from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role, record
 from zones import queries
 from zones import service as zones
-from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneNotFound
+from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
 from zones.geometry import area_km2, geometry_from_geojson, validate
 
 bp = Blueprint("zones_ui", __name__, url_prefix="/zones")
@@ -26,8 +27,8 @@ EDITORS = (Role.OPERATOR,)
 GEOMAN_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist"
 # Where an empty map looks when there is no zone yet (Poznań).
 DEFAULT_VIEW = {"lat": 52.4064, "lon": 16.9252, "zoom": 11}
-ERROR_STATUS = ((ZoneNotFound, 404, "zone_not_found"), (ZoneConflict, 409, "zone_conflict"),
-                (ZoneFileInvalid, 400, "invalid_file"), (ZoneError, 422, "invalid_zone"))
+ERROR_STATUS = ((ZoneNotFound, 404, "zone_not_found"), (ZoneInUse, 409, "zone_in_use"),
+                (ZoneConflict, 409, "zone_conflict"), (ZoneFileInvalid, 400, "invalid_file"), (ZoneError, 422, "invalid_zone"))
 
 
 @bp.errorhandler(ZoneError)
@@ -110,6 +111,7 @@ def update(zone_id: int):
     before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, _json_body(), repair=request.args.get("repair") == "true",
                               limits=_limits())
+    refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
     record(session, "zone.update", current_user, "zone", zone_id,
            {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
            before=before, after=audit_fields(saved.zone))

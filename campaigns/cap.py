@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from geoalchemy2.shape import to_shape
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
@@ -58,8 +57,8 @@ def _add(parent, name: str, value: str | None):
 def _areas(session: Session, campaign: Campaign) -> list[tuple[str, list[str], list[str]]]:
     """(description, polygons, circles) per target."""
     out = []
-    for zone in campaign.zones:
-        out.append((zone.name, _polygons(to_shape(zone.geom)), []))
+    for _, name, geom in targeting.target_zones(campaign):  # the frozen copy: what was approved and sent
+        out.append((name, _polygons(geom), []))
     for n, spec in enumerate(campaign.area_spec or [], start=1):
         if spec["type"] == "circle":
             radius_km = spec["radius_m"] / 1000

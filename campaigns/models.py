@@ -7,7 +7,7 @@ from decimal import Decimal
 from geoalchemy2 import Geometry
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table,
                         Text, UniqueConstraint, text)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from syrena_core.accounts import User
@@ -100,6 +100,12 @@ class Campaign(Base):
     # written nearest first.
     hazard = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     hazard_focus = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
+    # The frozen target (issue 19): what the approver approves is what is sent. At submit (or at send/schedule
+    # when no approval is needed) the target zones' geometry is copied (CampaignTargetZone) and the zones whose
+    # SMS-code subscribers it reaches are listed; previews, the snapshot, CAP and the public map use the copy
+    # from then on, so a later zone edit cannot change who is warned. NULL: not frozen (a draft).
+    target_frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    target_code_zone_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list, server_default="{}")
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -116,6 +122,20 @@ class Campaign(Base):
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     reference: Mapped["Campaign | None"] = relationship(remote_side=[id], foreign_keys=[reference_id])
+    frozen_zones: Mapped[list["CampaignTargetZone"]] = relationship(
+        order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CampaignTargetZone(Base):
+    """A target zone as it was when the campaign's target was frozen (name and geometry copied: the zone itself
+    may be edited or archived later). The drawn areas need no copy: they live in the campaign and cannot change
+    once it is submitted."""
+    __tablename__ = "campaign_target_zone"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no foreign key: the copy outlives the zone
+    name: Mapped[str] = mapped_column(String(120))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
 
 class Message(Base):

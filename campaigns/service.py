@@ -28,7 +28,7 @@ from syrena_core.accounts import Role, User, record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
-from zones.exceptions import ZoneNotFound
+from zones.exceptions import ZoneInUse, ZoneNotFound
 from zones.service import get_zones
 
 # Languages a variant may be written in (those residents can choose); Polish is the body itself.
@@ -308,6 +308,7 @@ def update_campaign(session: Session, campaign: Campaign, actor: User | None, da
     after = _content(campaign)
     _record_edit(campaign, actor, sorted(k for k in after if after[k] != before[k]))
     campaign.status = CampaignStatus.DRAFT.value
+    unfreeze_target(session, campaign)
     record(session, "campaign.update", actor, "campaign", campaign.id, {"fields": sorted(data)})
     return campaign
 
@@ -346,9 +347,15 @@ def list_campaigns(session: Session, limit: int = 100, status: str | None = None
 # overlapping zones and areas and several locations; the unique (campaign, subscriber) pair guards again.
 # Info campaigns reach only their topic's subscribers; alerts everyone. Each recipient gets their language's
 # variant when there is one (message.language), else the Polish body (NULL).
+# This is the one home of "who does this target reach" (previews and the snapshot): a frozen campaign (issue 19,
+# see freeze_target) passes its own copy of the zones (:frozen, its id; :zone_ids empty) and the subscribed zones
+# listed when it was frozen (:code_zone_ids), so zone edits made after the approver saw it change nobody's
+# warning; a draft (:frozen NULL, :code_zone_ids NULL) uses the zones as they are now.
 _RECIPIENTS = """
 WITH targets AS (
     SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
+    UNION ALL
+    SELECT f.geom FROM campaign_target_zone f WHERE f.campaign_id = CAST(:frozen AS int)
     UNION ALL
     SELECT {area} WHERE {area} IS NOT NULL
 ){focus}, located AS (
@@ -357,6 +364,9 @@ WITH targets AS (
 ), zoned AS MATERIALIZED (
     SELECT DISTINCT sz.id, {zone_distance} AS d FROM targets t
       JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********'){near}
+     WHERE CAST(:code_zone_ids AS int[]) IS NULL
+    UNION
+    SELECT sz.id, {zone_distance} AS d FROM zone sz{near} WHERE sz.id = ANY(CAST(:code_zone_ids AS int[]))
 ), hits AS (
     SELECT subscriber_id, min(d) AS d FROM (
         SELECT subscriber_id, d FROM located
@@ -426,8 +436,86 @@ WHERE m.campaign_id = :original AND m.status <> 'cancelled' GROUP BY 1
 
 
 def _params(campaign: Campaign) -> dict[str, Any]:
-    return {"cid": campaign.id, "zone_ids": [z.id for z in campaign.zones],
+    """The target as _RECIPIENTS reads it: the frozen copy once there is one, else the zones as they are."""
+    frozen = campaign.target_frozen_at is not None
+    return {"cid": campaign.id, "zone_ids": [] if frozen else [z.id for z in campaign.zones],
+            "frozen": campaign.id if frozen else None,
+            "code_zone_ids": list(campaign.target_code_zone_ids or []) if frozen else None,
             "languages": sorted(campaign.variants or {}), "topic": campaign.topic}
+
+
+# ------------------------------------------------------------------------------------------- frozen target
+# What the approver approves is what is sent (issue 19). The target zones are copied into campaign_target_zone
+# as they are now; FOR SHARE waits for a zone edit in flight to commit (and makes a later one wait for this
+# commit, after which refuse_zone_change sees the copy).
+_FREEZE_ZONES = text("""
+INSERT INTO campaign_target_zone (campaign_id, zone_id, name, geom)
+SELECT :cid, z.id, z.name, z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[])) FOR SHARE OF z
+""")
+# The zones whose SMS-code subscribers (no point of their own) the frozen target reaches, by the rule of
+# _RECIPIENTS (a subscribed zone whose interior meets a target's): listed now, so that a later edit of a
+# neighbouring zone cannot add or drop them either.
+_CODE_ZONES = text("""
+SELECT DISTINCT sz.id FROM (
+    SELECT f.geom FROM campaign_target_zone f WHERE f.campaign_id = :cid
+    UNION ALL
+    SELECT c.area FROM campaign c WHERE c.id = :cid AND c.area IS NOT NULL) t
+JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********')
+ORDER BY sz.id
+""")
+_UNFREEZE = text("DELETE FROM campaign_target_zone WHERE campaign_id = :cid")
+# A follow-up (update, all-clear) goes to its original's recipients: it shows (CAP, maps) the original's frozen
+# zones, not what they have become since.
+_FREEZE_AS_ORIGINAL = text("""
+INSERT INTO campaign_target_zone (campaign_id, zone_id, name, geom)
+SELECT :cid, f.zone_id, f.name, f.geom FROM campaign_target_zone f WHERE f.campaign_id = :original
+""")
+
+
+def freeze_target(session: Session, campaign: Campaign) -> None:
+    """Copy the target (zones' geometry, the subscribed zones it reaches) into the campaign: from now on the
+    previews, the snapshot, CAP and the public map read the copy. Called at submit, and at send/schedule when
+    no approval came first (approval off, the emergency override of a draft). A follow-up copies its
+    original's recipients; its copy is the original's (what CAP and the maps show)."""
+    session.flush()
+    session.execute(_UNFREEZE, {"cid": campaign.id})
+    original = campaign.reference
+    if original is not None and original.target_frozen_at is not None:
+        session.execute(_FREEZE_AS_ORIGINAL, {"cid": campaign.id, "original": original.id})
+    else:
+        session.execute(_FREEZE_ZONES, {"cid": campaign.id, "zone_ids": [z.id for z in campaign.zones]})
+    campaign.target_code_zone_ids = list(session.scalars(_CODE_ZONES, {"cid": campaign.id}))
+    campaign.target_frozen_at = utcnow()
+    session.expire(campaign, ["frozen_zones"])
+
+
+def unfreeze_target(session: Session, campaign: Campaign) -> None:
+    """A draft again (edited after rejection): its target follows the zones until it is submitted again."""
+    if campaign.target_frozen_at is None:
+        return
+    session.execute(_UNFREEZE, {"cid": campaign.id})
+    campaign.target_frozen_at, campaign.target_code_zone_ids = None, []
+    session.expire(campaign, ["frozen_zones"])
+
+
+# A zone whose frozen copy belongs to a campaign still waiting (for approval, for its send time, or approved and
+# about to be sent) and differs from the zone as it now stands.
+_HOLDING_ZONE = text("""
+SELECT c.id, c.title, c.status FROM campaign c
+JOIN campaign_target_zone f ON f.campaign_id = c.id JOIN zone z ON z.id = f.zone_id
+WHERE z.id = :zone_id AND c.status IN ('pending_approval', 'approved', 'scheduled')
+  AND ST_AsEWKB(f.geom) IS DISTINCT FROM ST_AsEWKB(z.geom)
+ORDER BY c.id
+""")
+
+
+def refuse_zone_change(session: Session, zone_id: int) -> None:
+    """Called after a zone edit is flushed, before its commit: refuses (ZoneInUse, HTTP 409) a change of the
+    geometry of a zone that an alert waiting for approval or for its send time targets — the approver approved
+    its old shape. Names, codes, colours and descriptions may change (they change nobody's warning)."""
+    waiting = session.execute(_HOLDING_ZONE, {"zone_id": zone_id}).all()
+    if waiting:
+        raise ZoneInUse(zone_id, [{"id": cid, "title": title, "status": status} for cid, title, status in waiting])
 
 
 def text_for(campaign: Campaign, language: str | None) -> str:
@@ -494,6 +582,7 @@ def needs_approval(campaign: Campaign, settings: CampaignSettings) -> bool:
 def submit(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
     if campaign.status not in EDITABLE:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be submitted for approval")
+    freeze_target(session, campaign)  # what the approver sees and approves is what will be sent
     campaign.status = CampaignStatus.PENDING_APPROVAL.value
     campaign.submitted_at = utcnow()
     campaign.rejection_reason = None
@@ -619,6 +708,8 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     session.refresh(campaign)
     if campaign.status not in allowed:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
+    if campaign.target_frozen_at is None:
+        freeze_target(session, campaign)  # a caller that skipped send(); finish_snapshot reads the same copy
     if campaign.reference_id is not None:
         session.execute(_COPY_RECIPIENTS, {"cid": campaign.id, "original": campaign.reference_id,
                                            "languages": sorted(campaign.variants or {})})
@@ -702,6 +793,8 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Cam
         raise CampaignStateError(f"a {campaign.status} alert cannot be sent: it must be approved first")
     if campaign.status not in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
+    if campaign.target_frozen_at is None:
+        freeze_target(session, campaign)  # no approval came first (approval off, or an override of a draft)
     at = _when_to_send(campaign, settings, now)
     if at is not None:
         campaign.status = CampaignStatus.SCHEDULED.value

@@ -129,8 +129,29 @@ def area_union(session: Session, specs: list[dict[str, Any]]) -> MultiPolygon | 
 def target_geojson(session: Session, zones, specs: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The target as a FeatureCollection: each zone and each drawn area (buffers and circles as built)."""
     from geoalchemy2.shape import to_shape
-    features = [{"type": "Feature", "properties": {"kind": "zone", "name": z.name, "id": z.id},
-                 "geometry": mapping(to_shape(z.geom))} for z in zones]
+    return _collection(session, [(z.id, z.name, to_shape(z.geom)) for z in zones], specs, frozen=False)
+
+
+def target_zones(campaign) -> list[tuple[int, str, Any]]:
+    """A campaign's target zones as (id, name, shapely geometry): the copy frozen when it was submitted (issue 19:
+    what was approved is what is sent and shown), else — a draft — the zones as they are now."""
+    from geoalchemy2.shape import to_shape
+    if campaign.target_frozen_at is not None:
+        return [(f.zone_id, f.name, to_shape(f.geom)) for f in campaign.frozen_zones]
+    return [(z.id, z.name, to_shape(z.geom)) for z in campaign.zones]
+
+
+def campaign_target_geojson(session: Session, campaign) -> dict[str, Any]:
+    """A saved campaign's target for maps (review/approval page, public alerts): the frozen copy once there is
+    one; zone features then carry "frozen": true."""
+    return _collection(session, target_zones(campaign), campaign.area_spec,
+                       frozen=campaign.target_frozen_at is not None)
+
+
+def _collection(session: Session, zones: list[tuple[int, str, Any]], specs: list[dict[str, Any]] | None,
+                frozen: bool) -> dict[str, Any]:
+    features = [{"type": "Feature", "properties": {"kind": "zone", "name": name, "id": zone_id, "frozen": frozen},
+                 "geometry": mapping(geom)} for zone_id, name, geom in zones]
     for n, spec in enumerate(specs or [], start=1):
         features.append({"type": "Feature", "properties": {"kind": spec["type"], "name": f"#{n}"},
                          "geometry": mapping(spec_geometry(session, spec))})

@@ -81,6 +81,8 @@ def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None
         "submitted_at": _iso(campaign.submitted_at), "approved_at": _iso(campaign.approved_at),
         "sent_at": _iso(campaign.sent_at), "completed_at": _iso(campaign.completed_at),
         "hazard": campaigns.hazard_of(campaign),
+        # When the target was frozen (issue 19): from then on zone edits change nobody's warning. null: a draft.
+        "target_frozen_at": _iso(campaign.target_frozen_at),
         **estimate_json(estimate or None),
     }
 
@@ -402,6 +404,10 @@ OPENAPI_SCHEMAS = {
         "warnings": {"type": "array", "items": {"type": "string"}},
         "cost": {"type": "string", "description": "decimal, in `currency`"}, "currency": {"type": "string"},
         "hazard": _HAZARD, **_TIME_TO_WARN,
+        "target_frozen_at": {"type": "string", "format": "date-time", "nullable": True,
+                             "description": "When the target zones were copied into the campaign (at submit, or at "
+                                            "send/schedule without approval): previews and the send use that "
+                                            "copy. null: a draft, whose target follows its zones"},
         "eta": {"type": "string", "format": "date-time",
                 "description": "Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"},
         "rate_now": {"type": "number", "description": "Only while sending: messages per second over the last 10 s"}}},

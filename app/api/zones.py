@@ -7,13 +7,15 @@ from app.api import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
+from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role, record
 from zones import queries
 from zones import service as zones
-from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneNotFound
+from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
 from zones.geometry import area_km2, geometry_from_geojson, validate
 
 map_domain_error(ZoneNotFound, 404, "zone_not_found")
+map_domain_error(ZoneInUse, 409, "zone_in_use")  # before its base class
 map_domain_error(ZoneConflict, 409, "zone_conflict")
 map_domain_error(ZoneFileInvalid, 400, "invalid_file")
 map_domain_error(ZoneError, 422, "invalid_zone")
@@ -115,6 +117,7 @@ def update_zone(zone_id: int):
     session = db()
     before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits())
+    refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
     record(session, "zone.update", g.api_user, "zone", zone_id,
            {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
            before=before, after=audit_fields(saved.zone))
@@ -165,7 +168,10 @@ OPENAPI_PATHS = {
     "/api/v1/zones/{id}": {
         "get": op("One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
         "put": op("Change a zone: the properties and/or geometry the Feature carries", "200", ref("Feature"),
-                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM], extra={**NOT_FOUND, **DUPLICATE}),
+                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM],
+                  extra={**NOT_FOUND, **conflict("A live zone has this name, or any zone this code (zone_conflict); "
+                                                 "or a new geometry for a zone that an alert awaiting approval or "
+                                                 "its send time targets (zone_in_use, naming the alerts)")}),
         "delete": op("Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it", "200",
                      ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
     },
