@@ -16,6 +16,8 @@ from app.public import limiter
 from subscribers.exceptions import (
     AddressAmbiguous,
     AddressNotFound,
+    CodeLimitReached,
+    CountryNotAllowed,
     InvalidCode,
     InvalidLocation,
     InvalidPhoneNumber,
@@ -25,6 +27,7 @@ from subscribers.exceptions import (
     SubscriberSuppressed,
     VerificationUnavailable,
 )
+from subscribers.budget import CodeBudget
 from subscribers.gazetteer import GeocodeStatus
 from subscribers.geocoders import geocoder_for
 from subscribers.jobs import enqueue_verification_code
@@ -53,6 +56,8 @@ map_domain_error(NotAMobileNumber, 422, "not_a_mobile_number")
 map_domain_error(InvalidPhoneNumber, 422, "invalid_phone")
 map_domain_error(AddressNotFound, 422, "address_not_found")
 map_domain_error(InvalidCode, 422, "invalid_code")
+map_domain_error(CountryNotAllowed, 422, "country_not_allowed")
+map_domain_error(CodeLimitReached, 429, "too_many_requests")
 map_domain_error(VerificationUnavailable, 503, "verification_unavailable")
 map_domain_error(SubscriberError, 422, "invalid_subscriber")
 
@@ -134,8 +139,10 @@ def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
 
 def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any], language: str):
     session = db()
-    issued = issue_code(session, redis_connection(current_app.config["SYRENA"].redis.url), _limits(), phone,
-                        purpose, pending)
+    settings = current_app.config["SYRENA"]
+    budget = CodeBudget(redis_connection(settings.redis.url), settings.subscribers, settings.smsc.source_addr)
+    issued = issue_code(session, budget, settings.subscribers, phone, purpose, pending, request.remote_addr,
+                        language)
     session.commit()  # the job must find the committed request
     enqueue_verification_code(issued.verification_id, issued.code, language)
     # The same answer whether or not the number is subscribed, opted out or new.
@@ -147,8 +154,6 @@ def _address_error(e: AddressAmbiguous):
 
 
 @bp.post("/public/subscriptions")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_subscription():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
@@ -160,8 +165,6 @@ def request_subscription():
 
 
 @bp.post("/public/subscriptions/cancel")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_cancellation():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
@@ -170,8 +173,6 @@ def request_cancellation():
 
 
 @bp.post("/public/subscriptions/export")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
 def request_export():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
