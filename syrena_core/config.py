@@ -205,6 +205,7 @@ class SubscriberSettings:
     allowed_countries: tuple[str, ...] = ("PL",)
     # Codes SMS, whichever public endpoint asks (sign-up, cancel, export): one budget each. Only a code that is
     # sent counts; a refused request takes nothing from anyone's budget.
+    request_limit: str = "60 per hour"  # requests per IP to those endpoints together, refused ones included
     form_limit: str = "10 per hour"     # per client address (an IPv6 client: its /64)
     network_limit: str = "30 per hour"  # per IPv4 /24 or IPv6 /56: a botnet's neighbours, a provider's pool
     phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
@@ -215,7 +216,7 @@ class SubscriberSettings:
             if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
                 raise ConfigError("[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as \"PL\", "
                                   f"got {country!r}")
-        for name in ("form_limit", "network_limit", "phone_limit", "verify_limit"):
+        for name in ("request_limit", "form_limit", "network_limit", "phone_limit", "verify_limit"):
             try:
                 parse_many(getattr(self, name))
             except ValueError:

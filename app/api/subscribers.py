@@ -154,6 +154,7 @@ def _address_error(e: AddressAmbiguous):
 
 
 @bp.post("/public/subscriptions")
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_subscription():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
@@ -165,6 +166,7 @@ def request_subscription():
 
 
 @bp.post("/public/subscriptions/cancel")
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_cancellation():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
@@ -173,6 +175,7 @@ def request_cancellation():
 
 
 @bp.post("/public/subscriptions/export")
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_export():
     body = json_body()
     phone = normalise_mobile(body.get("phone"))
@@ -225,7 +228,8 @@ OPENAPI_PATHS = {
 def _public(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     operation = op(summary, ok, ok_schema, body=body, extra={
         "429": {"description": "Too many requests from this address or for this phone", **json_content(ref("Error"))},
-        "503": {"description": "The hourly cap on verification SMS is reached", **json_content(ref("Error"))}})
+        "503": {"description": "The hourly cap on verification SMS is reached: the message (and details.sms_keyword, "
+                "details.short_number) tells the resident to text the keyword instead", **json_content(ref("Error"))}})
     operation["security"] = []  # residents have no token
     for status in ("401", "403"):
         operation["responses"].pop(status, None)

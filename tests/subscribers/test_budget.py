@@ -143,6 +143,18 @@ def test_a_request_refused_for_its_address_leaves_the_phone_its_codes(settings, 
     assert client.post(CANCEL, json={"phone": PHONE}, environ_base=resident).status_code == 202
 
 
+def test_requests_to_the_code_endpoints_are_bounded_per_ip_together_refused_ones_too(settings, gazetteer,
+                                                                                      two_zones):
+    client = _client(settings, request_limit="4 per hour")
+    here = {"REMOTE_ADDR": "198.51.100.30"}
+    statuses = [client.post(SUBSCRIBE, json={"phone": PHONE, "address": "Qwzx Vbnm 5"}, environ_base=here),
+                client.post(CANCEL, json={"phone": FOREIGN[0]}, environ_base=here),
+                client.post(EXPORT, json={"phone": FOREIGN[1]}, environ_base=here),
+                client.post(CANCEL, json={"phone": PHONE}, environ_base=here),
+                client.post(EXPORT, json={"phone": PHONE}, environ_base=here)]
+    assert [r.status_code for r in statuses] == [422, 422, 422, 202, 429]
+
+
 # ------------------------------------------------------------------ the global cap
 
 def _spend_the_hourly_cap(settings) -> None:
