@@ -71,12 +71,23 @@ def cap_key(at: float) -> str:
     return f"{PREFIX}:cap:{int(at) // CAP_WINDOW}"
 
 
+# The refusal of a spent budget, in the request's language (the page shows it as it is).
+_LIMIT_TEXTS = {
+    "pl": {"phone": "Wysłaliśmy już za dużo kodów na ten numer", "address": "Z tego adresu IP poproszono już o "
+           "za dużo kodów", "network": "Z tej sieci poproszono już o za dużo kodów",
+           "retry": "{what}. Spróbuj ponownie za {minutes} min."},
+    "en": {"phone": "Too many codes have been sent to this phone number", "address": "Too many codes have been "
+           "asked for from your address", "network": "Too many codes have been asked for from your network",
+           "retry": "{what} for now. Try again in {minutes} min."},
+}
+
+
 @dataclass(frozen=True)
 class _Counter:
     key: str
     limit: int
     window: int      # seconds
-    what: str        # for the refusal: "this phone", "this address", "this network"
+    what: str        # whose budget: "phone", "address", "network" ("" for the global cap)
 
 
 class CodeBudget:
@@ -102,9 +113,9 @@ class CodeBudget:
         now = time.time() if now is None else now
         own, network = client_networks(client_address)
         s = self.settings
-        counters = (self._counters("phone", phone, s.phone_limit, "this phone number", now)
-                    + self._counters("ip", own, s.form_limit, "your address", now)
-                    + self._counters("net", network, s.network_limit, "your network", now)
+        counters = (self._counters("phone", phone, s.phone_limit, "phone", now)
+                    + self._counters("ip", own, s.form_limit, "address", now)
+                    + self._counters("net", network, s.network_limit, "network", now)
                     + [_Counter(cap_key(now), s.verification_sms_per_hour, CAP_WINDOW, "")])
         args: list[int] = []
         for c in counters:
@@ -116,8 +127,9 @@ class CodeBudget:
         retry_after = max(1, math.ceil(refused.window - now % refused.window))
         if full == len(counters):
             raise self.cap_reached(purpose, language, retry_after)
-        raise CodeLimitReached(f"too many codes for {refused.what} for now; try again in "
-                               f"{_minutes(retry_after)}", retry_after)
+        texts = _LIMIT_TEXTS[language if language in _LIMIT_TEXTS else "en"]
+        raise CodeLimitReached(texts["retry"].format(what=texts[refused.what], minutes=math.ceil(retry_after / 60)),
+                               refused.what, retry_after)
 
     def cap_reached(self, purpose: str, language: str, retry_after: int) -> VerificationUnavailable:
         keyword = KEYWORD_FOR.get(purpose, "ZAPISZ")
@@ -126,7 +138,3 @@ class CodeBudget:
         return VerificationUnavailable(text, {"sms_keyword": keyword, "short_number": self.short_number,
                                               "retry_after": retry_after})
 
-
-def _minutes(seconds: int) -> str:
-    minutes = math.ceil(seconds / 60)
-    return "a minute" if minutes == 1 else f"{minutes} minutes"

@@ -56,7 +56,7 @@ class CountryNotAllowed(SubscriberError):
 class CodeLimitReached(SubscriberError):
     """This phone, client address or network has had its share of code SMS for now."""
 
-    def __init__(self, message: str, retry_after: int):
+    def __init__(self, message: str, limit: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
-        self.details = {"retry_after": retry_after}
+        self.details = {"limit": limit, "retry_after": retry_after}

@@ -95,6 +95,7 @@ def test_one_address_has_one_budget_for_every_code_endpoint(settings, db, gazett
         refused = client.post(endpoint, json=_body(endpoint, f"+4860111{n:04d}"), environ_base=here)
         assert refused.status_code == 429, (endpoint, refused.get_json())
         assert refused.get_json()["error"]["code"] == "too_many_requests"
+        assert refused.get_json()["error"]["details"]["limit"] == "address"
         assert int(refused.headers["Retry-After"]) > 0
     assert _codes(db) == 3
     other = client.post(CANCEL, json=_body(CANCEL, "+48601120000"), environ_base={"REMOTE_ADDR": "198.51.100.8"})
@@ -114,7 +115,8 @@ def test_a_network_shares_one_budget_behind_the_proxy(settings, db, gazetteer, t
     answers = [ask(n, endpoint, address)
                for n, (endpoint, address) in enumerate(zip([SUBSCRIBE, CANCEL, EXPORT, SUBSCRIBE], neighbours))]
     assert [a.status_code for a in answers] == [202, 202, 202, 429]
-    assert "network" in answers[3].get_json()["error"]["message"]
+    assert answers[3].get_json()["error"]["details"]["limit"] == "network"
+    assert "Z tej sieci" in answers[3].get_json()["error"]["message"]  # the language asked for (Polish by default)
     assert ask(9, CANCEL, stranger).status_code == 202
     assert _codes(db) == 4
 
@@ -130,7 +132,7 @@ def test_refused_requests_do_not_use_up_a_phones_codes_and_all_endpoints_share_t
     assert statuses == [202, 202, 202]
     for endpoint in CODE_ENDPOINTS:
         refused = client.post(endpoint, json=_body(endpoint, PHONE))
-        assert refused.status_code == 429 and "phone" in refused.get_json()["error"]["message"]
+        assert refused.status_code == 429 and refused.get_json()["error"]["details"]["limit"] == "phone"
     assert client.post(CANCEL, json={"phone": "+48601000999"}).status_code == 202  # another phone is not held back
 
 
@@ -189,3 +191,17 @@ def test_a_spent_cap_does_not_use_up_the_residents_own_budgets(settings, db, gaz
         assert client.post(SUBSCRIBE, json=_body(SUBSCRIBE, PHONE)).status_code == 503
     redis_connection(settings.redis.url).delete(cap_key(time.time()))  # the next hour
     assert client.post(SUBSCRIBE, json=_body(SUBSCRIBE, PHONE)).status_code == 202
+
+
+def test_many_requests_at_once_take_no_more_codes_than_the_budget(settings, db, gazetteer, two_zones):
+    from concurrent.futures import ThreadPoolExecutor
+    app_client = _client(settings, form_limit="3 per hour", request_limit="100 per hour")
+
+    def ask(n: int) -> int:
+        return app_client.application.test_client().post(
+            CANCEL, json={"phone": f"+4860130{n:04d}", "language": "en"},
+            environ_base={"REMOTE_ADDR": "198.51.100.40"}).status_code
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(ask, range(16)))
+    assert statuses == [202] * 3 + [429] * 13
+    assert _codes(db) == 3
