@@ -13,6 +13,7 @@ from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import conflict, json_content, op, ref
 from app.public import limiter
+from subscribers.budget import CodeBudget
 from subscribers.exceptions import (
     AddressAmbiguous,
     AddressNotFound,
@@ -27,7 +28,6 @@ from subscribers.exceptions import (
     SubscriberSuppressed,
     VerificationUnavailable,
 )
-from subscribers.budget import CodeBudget
 from subscribers.gazetteer import GeocodeStatus
 from subscribers.geocoders import geocoder_for
 from subscribers.jobs import enqueue_verification_code
