@@ -41,4 +41,22 @@ class InvalidCode(SubscriberError):
 
 
 class VerificationUnavailable(SubscriberError):
-    """The hourly cap on verification SMS is reached."""
+    """The hourly cap on verification SMS is reached: the message sends the resident to the SMS keyword
+    (which the resident's own SMS pays for), named in `details`."""
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details
+
+
+class CountryNotAllowed(SubscriberError):
+    """The number is of a country the city does not text ([subscribers] allowed_countries)."""
+
+
+class CodeLimitReached(SubscriberError):
+    """This phone, client address or network has had its share of code SMS for now."""
+
+    def __init__(self, message: str, limit: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.details = {"limit": limit, "retry_after": retry_after}

@@ -18,10 +18,10 @@ from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from smsc_gateway.models import InboundMessage
 from subscribers.exceptions import InvalidPhoneNumber
 from subscribers.geocoders import geocoder_for
-from subscribers.keywords import Command, parse_command
+from subscribers.keywords import Command, Keyword, parse_command
 from subscribers.models import AddressChoice, VerificationCode
-from subscribers.phones import mask_phone, normalise_phone
-from subscribers.service import purge_unsubscribed, zone_codes_of_subscribers
+from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
+from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
 from syrena_core import metrics
@@ -79,10 +79,14 @@ class Answer:
 TAKE_AHEAD = 200
 
 
-def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int]
-           ) -> list[tuple[InboundMessage, str, Command]]:
+def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int],
+           allowed_countries: tuple[str, ...]) -> list[tuple[InboundMessage, str, Command]]:
     """Lock the unhandled messages and mark them handled (a redelivered job finds nothing to do: one SMS,
-    one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken."""
+    one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken.
+
+    A sender of a country outside `allowed_countries` gets no reply (a reply is an SMS the city pays for, and
+    pumping works by MO as well) and no subscription (alerts would cost the same); only a STOP is honoured,
+    silently, because an opt-out costs nothing."""
     rows = list(session.scalars(select(InboundMessage).where(InboundMessage.id.in_(list(inbound_ids)),
                                                              InboundMessage.handled_at.is_(None))
                                 .order_by(InboundMessage.id).with_for_update()))
@@ -101,7 +105,15 @@ def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[i
         if phone is None or _is_binary(row.data_coding):
             log.info("inbound %s ignored: %s", row.id, "binary data_coding" if phone else "sender is no phone number")
             continue
-        work.append((row, phone, parse_command(row.text)))
+        command = parse_command(row.text)
+        if not is_allowed_country(phone, allowed_countries):
+            if command.keyword == Keyword.UNSUBSCRIBE:
+                unsubscribe(session, phone)
+            log.info("inbound %s from %s: %s, not answered: the sender's country is not allowed", row.id,
+                     mask_phone(phone), command.keyword.value)
+            metrics.INBOUND.labels(command.keyword.value).inc()
+            continue
+        work.append((row, phone, command))
     return work
 
 
@@ -117,7 +129,8 @@ def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings:
 
 def _answer(session, inbound_ids: Sequence[int], settings: Settings, isolate: bool, take_ahead: int = 0,
             claimed: list[int] | None = None) -> list[Answer]:
-    work = _claim(session, inbound_ids, take_ahead, claimed if claimed is not None else [])
+    work = _claim(session, inbound_ids, take_ahead, claimed if claimed is not None else [],
+                  settings.subscribers.allowed_countries)
     if not work:
         return []
     if not isolate:
@@ -185,6 +198,10 @@ def send_verification_code(verification_id: int, code: str, language: str) -> bo
         if row is None or row.used_at is not None or row.expires_at <= utcnow():
             return False
         phone = row.phone
+    if not is_allowed_country(phone, settings.subscribers.allowed_countries):
+        # Asked before the country left allowed_countries: still not worth paying for.
+        log.warning("verification %s to %s not sent: the country is not allowed", verification_id, mask_phone(phone))
+        return False
     result = _send_one(verification_id, phone, code_message(code, language, settings.subscribers.code_ttl_minutes))
     if not result.accepted:
         log.warning("verification %s to %s refused by the SMSC: %s", verification_id, mask_phone(phone),

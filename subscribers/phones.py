@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from subscribers.exceptions import InvalidPhoneNumber, NotAMobileNumber
+from subscribers.exceptions import CountryNotAllowed, InvalidPhoneNumber, NotAMobileNumber
 
 DEFAULT_REGION = "PL"
 
@@ -29,6 +29,31 @@ def normalise_mobile(raw: object, region: str = DEFAULT_REGION) -> str:
     if phonenumbers.number_type(phonenumbers.parse(phone)) not in MOBILE_TYPES:
         raise NotAMobileNumber(f"{phone} is not a mobile number; alerts come by SMS")
     return phone
+
+
+# phonenumbers' region of numbers that belong to no country (satellite +881, +882 international networks...).
+NON_GEOGRAPHIC = "001"
+
+
+def country_of(phone: str) -> str:
+    """The ISO 3166 alpha-2 country of an E.164 number; "001" for one of no country (satellite, +882)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or NON_GEOGRAPHIC
+
+
+def is_allowed_country(phone: str, allowed: tuple[str, ...]) -> bool:
+    return country_of(phone) in allowed
+
+
+def require_allowed_country(phone: str, allowed: tuple[str, ...]) -> None:
+    """Refuse, before anything is stored or sent, a number whose SMS the city does not pay for: texting
+    far-away or satellite numbers is how SMS pumping turns a sign-up form into revenue for someone else."""
+    if is_allowed_country(phone, allowed):
+        return
+    country = country_of(phone)
+    where = "a number of no country (satellite or international network)" if country == NON_GEOGRAPHIC \
+        else f"a number of country {country}"
+    raise CountryNotAllowed(f"{phone} is {where}; codes and alerts are texted only to numbers "
+                            f"of {', '.join(allowed)} ([subscribers] allowed_countries): use such a number")
 
 
 def mask_phone(phone: str) -> str:

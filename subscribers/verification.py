@@ -10,15 +10,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from redis import Redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from subscribers.exceptions import VerificationUnavailable
+from subscribers.budget import CodeBudget
 from subscribers.models import VerificationCode, VerificationPurpose
+from subscribers.phones import require_allowed_country
 from syrena_core.config import SubscriberSettings
 from syrena_core.db import utcnow
 
@@ -30,32 +30,22 @@ def _hash(phone: str, code: str) -> str:
     return hashlib.sha256(f"{phone}:{code}".encode()).hexdigest()
 
 
-def _cap_key(at: datetime) -> str:
-    return f"syrena:verification-sms:{at:%Y%m%d%H}"
-
-
-def take_sms_allowance(redis: Redis, per_hour: int, at: datetime | None = None) -> None:
-    """Count one verification SMS against the global hourly cap, or refuse when it is spent."""
-    key = _cap_key(at or utcnow())
-    pipe = redis.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 7200)
-    sent, _ = pipe.execute()
-    if sent > per_hour:
-        raise VerificationUnavailable("too many codes are being sent right now; try again later, "
-                                      "or text your request to the city's number")
-
-
 @dataclass(frozen=True)
 class IssuedCode:
     verification_id: int
     code: str
 
 
-def issue_code(session: Session, redis: Redis, settings: SubscriberSettings, phone: str,
-               purpose: VerificationPurpose, request: dict[str, Any]) -> IssuedCode:
-    """A new code for this phone and request; earlier unused codes of the phone stop working."""
-    take_sms_allowance(redis, settings.verification_sms_per_hour)
+def issue_code(session: Session, budget: CodeBudget, settings: SubscriberSettings, phone: str,
+               purpose: VerificationPurpose, request: dict[str, Any], client_address: str | None,
+               language: str = "pl") -> IssuedCode:
+    """A new code for this phone and request; earlier unused codes of the phone stop working.
+
+    A code is an SMS the city pays for: refused (nothing stored, nothing counted) for a number of a country
+    not in `allowed_countries`, and when a budget of the phone, the asking address or its network, or the
+    global hourly cap is spent."""
+    require_allowed_country(phone, settings.allowed_countries)
+    budget.take(phone, client_address, purpose.value, language)
     now = utcnow()
     session.execute(update(VerificationCode).where(VerificationCode.phone == phone,
                                                    VerificationCode.used_at.is_(None))

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "SYRENA_"
 
@@ -209,9 +211,28 @@ class SubscriberSettings:
     geocoder_city: str = ""             # appended to typed addresses for an online geocoder, e.g. "Poznań"
     address_choice_minutes: int = 30    # how long a numbered reply ("2") picks from an ambiguous address's list
     consent_version: str = "2026-11"
-    form_limit: str = "10 per hour"     # per IP, on every public endpoint that sends a code
+    # Codes are only texted (and keyword SMS only answered) to numbers of these countries (ISO 3166 alpha-2):
+    # anything else is how SMS pumping earns money (premium ranges, satellite numbers, far-away operators).
+    allowed_countries: tuple[str, ...] = ("PL",)
+    # Codes SMS, whichever public endpoint asks (sign-up, cancel, export): one budget each. Only a code that is
+    # sent counts; a refused request takes nothing from anyone's budget.
+    request_limit: str = "60 per hour"  # requests per IP to those endpoints together, refused ones included
+    form_limit: str = "10 per hour"     # per client address (an IPv6 client: its /64)
+    network_limit: str = "30 per hour"  # per IPv4 /24 or IPv6 /56: a botnet's neighbours, a provider's pool
     phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
     verify_limit: str = "20 per hour"   # code checks per IP
+
+    def __post_init__(self) -> None:
+        for country in self.allowed_countries:
+            if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
+                raise ConfigError("[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as \"PL\", "
+                                  f"got {country!r}")
+        for name in ("request_limit", "form_limit", "network_limit", "phone_limit", "verify_limit"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ConfigError(f"[subscribers] {name}: a rate such as \"10 per hour\" or "
+                                  f"\"3 per 10 minutes;5 per hour\", got {getattr(self, name)!r}") from None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ def test_syrena_config_names_another_file(tmp_path):
     ("", {"SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "maybe"}, "require_approval"),
     ("[billing]\nprice_per_part = 0.18\n", {}, "price_per_part"),  # money never as a float
     ("[smsc\n", {}, "syrena.toml"),
+    ('[subscribers]\nallowed_countries = ["Poland"]\n', {}, "allowed_countries"),
+    ('[subscribers]\nnetwork_limit = "lots"\n', {}, "network_limit"),
 ])
 def test_mistakes_fail_at_start_up_by_name(tmp_path, toml, environ, named):
     with pytest.raises(ConfigError, match=named):

@@ -46,7 +46,12 @@ def register_error_handlers(bp) -> None:
         db().rollback()
         for kind, status, code in _DOMAIN_ERRORS:
             if isinstance(e, kind):
-                return error_response(status, code, str(e))
+                # An error may say more (`details`), e.g. when to try again or what to do instead.
+                details = getattr(e, "details", None)
+                response, status = error_response(status, code, str(e), details)
+                if isinstance(details, dict) and isinstance(details.get("retry_after"), int):
+                    response.headers["Retry-After"] = str(details["retry_after"])
+                return response, status
         return _unexpected(e)
 
     @bp.errorhandler(Exception)

@@ -13,9 +13,12 @@ from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import conflict, json_content, op, ref
 from app.public import limiter
+from subscribers.budget import CodeBudget
 from subscribers.exceptions import (
     AddressAmbiguous,
     AddressNotFound,
+    CodeLimitReached,
+    CountryNotAllowed,
     InvalidCode,
     InvalidLocation,
     InvalidPhoneNumber,
@@ -53,6 +56,8 @@ map_domain_error(NotAMobileNumber, 422, "not_a_mobile_number")
 map_domain_error(InvalidPhoneNumber, 422, "invalid_phone")
 map_domain_error(AddressNotFound, 422, "address_not_found")
 map_domain_error(InvalidCode, 422, "invalid_code")
+map_domain_error(CountryNotAllowed, 422, "country_not_allowed")
+map_domain_error(CodeLimitReached, 429, "too_many_requests")
 map_domain_error(VerificationUnavailable, 503, "verification_unavailable")
 map_domain_error(SubscriberError, 422, "invalid_subscriber")
 
@@ -167,8 +172,10 @@ def public_body() -> dict[str, Any]:
 
 def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any], language: str):
     session = db()
-    issued = issue_code(session, redis_connection(current_app.config["SYRENA"].redis.url), _limits(), phone,
-                        purpose, pending)
+    settings = current_app.config["SYRENA"]
+    budget = CodeBudget(redis_connection(settings.redis.url), settings.subscribers, settings.smsc.source_addr)
+    issued = issue_code(session, budget, settings.subscribers, phone, purpose, pending, request.remote_addr,
+                        language)
     session.commit()  # the job must find the committed request
     enqueue_verification_code(issued.verification_id, issued.code, language)
     # The same answer whether or not the number is subscribed, opted out or new.
@@ -180,8 +187,7 @@ def _address_error(e: AddressAmbiguous):
 
 
 @bp.post("/public/subscriptions")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_subscription():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
@@ -193,8 +199,7 @@ def request_subscription():
 
 
 @bp.post("/public/subscriptions/cancel")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_cancellation():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
@@ -203,8 +208,7 @@ def request_cancellation():
 
 
 @bp.post("/public/subscriptions/export")
-@limiter.limit(lambda: _limits().form_limit)
-@limiter.limit(lambda: _limits().phone_limit, key_func=_phone_key)
+@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
 def request_export():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
@@ -257,7 +261,8 @@ OPENAPI_PATHS = {
 def _public(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     operation = op(summary, ok, ok_schema, body=body, extra={
         "429": {"description": "Too many requests from this address or for this phone", **json_content(ref("Error"))},
-        "503": {"description": "The hourly cap on verification SMS is reached", **json_content(ref("Error"))}})
+        "503": {"description": "The hourly cap on verification SMS is reached: the message (and details.sms_keyword, "
+                "details.short_number) tells the resident to text the keyword instead", **json_content(ref("Error"))}})
     operation["security"] = []  # residents have no token
     for status in ("401", "403"):
         operation["responses"].pop(status, None)

@@ -112,3 +112,27 @@ def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_pa
     db.expire_all()
     subscriber = db.scalar(select(Subscriber).where(Subscriber.phone == PHONE))
     assert subscriber.status == "unsubscribed" and len(subscriber.locations) == 2
+
+
+def test_when_code_sms_are_spent_the_page_tells_the_resident_to_text_zapisz(phone_page, settings, db, gazetteer,
+                                                                             two_zones):
+    import time
+
+    from sqlalchemy import func
+
+    from subscribers.budget import cap_key
+    from subscribers.models import VerificationCode
+    from syrena_core.queues import redis_connection
+    redis_connection(settings.redis.url).set(cap_key(time.time()), settings.subscribers.verification_sms_per_hour)
+    page = phone_page
+    page.goto("/subscribe/")
+    page.get_by_label("Numer telefonu komórkowego").first.fill("601 234 567")
+    page.get_by_label("Adres domowy (ulica i numer)").fill("Głogowska 77")
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Wyślij mi kod").click()
+    message = page.locator("#form-message")
+    message.get_by_text("ZAPISZ").wait_for()
+    assert "Wyślij SMS o treści ZAPISZ" in message.inner_text() and settings.smsc.source_addr in message.inner_text()
+    assert page.locator("#verify-section").is_hidden()
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(VerificationCode)) == 0
