@@ -113,8 +113,7 @@ def unlock_user(email: str, reset_totp: bool) -> None:
         user = accounts.find_user(session, email)
         if user is None:
             _fail(f"no user {email}")
-        user.locked_until, user.failed_logins = None, 0
-        accounts.record(session, "user.unlock", None, "user", user.id, {"reset_totp": reset_totp})
+        accounts.unlock(session, user, details={"reset_totp": reset_totp})  # every address's login throttle
         if reset_totp:
             user.totp_secret = user.totp_last_step = None
             accounts.end_sessions(session, user)
