@@ -92,6 +92,7 @@ def _start_session(user: User, next_url: str | None):
     session.pop("pending_login", None)
     session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
     session["sid"] = accounts.start_login_session(db(), user)  # a new id at every login: no fixation
+    accounts.forget_login_failures(db(), user.email, request.remote_addr)  # every factor passed
     login_user(user)
     record(db(), "login", user, "user", user.id)
     db().commit()
@@ -168,7 +169,6 @@ def login_code():
             s.commit()
             return _throttled(e, "account/code.html", form)
         if _verify_code(user, user.totp_secret, form.code.data):
-            accounts.forget_login_failures(s, user.email, request.remote_addr)
             return _start_session(user, session["pending_login"].get("next"))
         # Wrong codes count like wrong passwords: for this e-mail from this address, with the same back-off.
         if accounts.count_login_failure(s, user.email, request.remote_addr, user, _security(), factor="totp"):

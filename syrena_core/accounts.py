@@ -297,9 +297,11 @@ def login_address_key(remote_addr: str | None) -> str:
         address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
         return (remote_addr or "unknown")[:64]
-    if address.version == 6 and address.ipv4_mapped is None:
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address.ipv4_mapped or address)
+    return str(address)
 
 
 def check_login_throttle(session: Session, email: str, remote_addr: str | None) -> None:
@@ -357,13 +359,14 @@ def attempt_login(session: Session, email: str, password: str, remote_addr: str 
                   policy: "SecuritySettings") -> User | None:
     """A password check that counts, per (e-mail, client address): after `login_attempts` failures in a row
     the pair waits, longer after every further failure (LoginThrottled), while other addresses are not
-    affected. Unknown e-mails do the same work and get the same answers as real ones. Audited."""
+    affected. Unknown e-mails do the same work and get the same answers as real ones. Audited.
+    A right password does not yet forget the failures: wrong second-factor codes count on top of them until
+    the login is complete (forget_login_failures)."""
     check_login_throttle(session, email, remote_addr)
     user = find_user(session, email)
     if not password_matches(user, password):
         count_login_failure(session, email, remote_addr, user, policy)
         return None
-    forget_login_failures(session, email, remote_addr)
     return user
 
 
