@@ -331,3 +331,36 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
     assert elsewhere.get("/campaigns/").status_code == 200    # only that session ended
     me.login(email)                                          # and logging in again works
     assert me.get("/campaigns/").status_code == 200
+
+
+def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_setting(settings, make_user):
+    """Issue 19: TOTP is required for approvers and admins whenever environment is not development."""
+    import dataclasses
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    production = dataclasses.replace(
+        settings, app=dataclasses.replace(settings.app, environment="production", secret_key="k" * 40),
+        security=dataclasses.replace(settings.security, totp_required=False))
+    # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
+    app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        for role in ("approver", "admin"):
+            email, _ = make_user(role)
+            browser = Web(base)
+            r = browser.login(email)
+            assert r.status_code == 302 and r.headers["Location"].endswith("/account/totp"), role
+            assert browser.get("/").status_code == 302                    # not logged in before enrolling
+            assert "otpauth://totp/" in browser.get("/account/totp").text
+        email, _ = make_user("operator")
+        browser = Web(base)
+        r = browser.login(email)
+        assert r.status_code == 302 and not r.headers["Location"].endswith("/account/totp")
+        assert browser.get("/").status_code == 200
+    finally:
+        server.shutdown()
