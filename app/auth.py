@@ -6,7 +6,6 @@ import base64
 import io
 import secrets
 import time
-from datetime import timedelta
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlparse
