@@ -14,11 +14,12 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     settings = settings or get_settings()
     import_all_models()
     app = Flask(__name__)
+    from app import security
     if settings.app.proxy_hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.app.proxy_hops, x_proto=settings.app.proxy_hops)
     app.config.update(
         SYRENA=settings,
-        SECRET_KEY=settings.app.secret_key,
+        SECRET_KEY=security.secret_key(settings),  # refuses a published key; in development generates one
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
@@ -26,7 +27,6 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,
     )
-    from app import security
     security.init_app(app, settings)  # refuses an unsafe configuration; headers, cookies, limits
     if test_config:
         app.config.update(test_config)

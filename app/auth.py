@@ -6,7 +6,6 @@ import base64
 import io
 import secrets
 import time
-from datetime import timedelta
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlparse
@@ -22,9 +21,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from app.database import db
 from app.extensions import login_manager
 from app.public import limiter
+from app.security import totp_required
 from syrena_core import accounts
-from syrena_core.accounts import AccountError, AccountLocked, ApiToken, Role, User, record, token_for
-from syrena_core.db import utcnow
+from syrena_core.accounts import AccountError, ApiToken, LoginThrottled, Role, User, record, token_for
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -92,6 +91,7 @@ def _start_session(user: User, next_url: str | None):
     session.pop("pending_login", None)
     session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
     session["sid"] = accounts.start_login_session(db(), user)  # a new id at every login: no fixation
+    accounts.forget_login_failures(db(), user.email, request.remote_addr)  # every factor passed
     login_user(user)
     record(db(), "login", user, "user", user.id)
     db().commit()
@@ -105,26 +105,32 @@ def _pending_user() -> User | None:
     return _user_of(pending.get("id", ""))
 
 
+def _throttled(error: LoginThrottled, template: str, form):
+    # The same answer whether the e-mail belongs to an account or not (issue 19 #9).
+    flash(_("Too many failed logins for this account from your address. Try again in %(seconds)s s.",
+            seconds=error.retry_after), "error")
+    response = current_app.make_response((render_template(template, form=form), 429))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _security().login_limit, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         s = db()
-        security = _security()
         try:
-            user = accounts.attempt_login(s, form.email.data, form.password.data, security.login_attempts,
-                                          security.lockout_minutes)
-        except AccountLocked:
+            user = accounts.attempt_login(s, form.email.data, form.password.data, request.remote_addr, _security())
+        except LoginThrottled as e:
             s.commit()
-            flash(_("Too many wrong passwords: the account is locked for a while. Try again later."), "error")
-            return render_template("login.html", form=form), 429
+            return _throttled(e, "login.html", form)
         if user is None:
             s.commit()
             flash(_("Wrong e-mail or password."), "error")
         else:
             next_url = request.args.get("next")
-            if user.totp_secret or (security.totp_required and user.role in SECOND_FACTOR_ROLES):
+            if user.totp_secret or (totp_required(current_app.config["SYRENA"]) and user.role in SECOND_FACTOR_ROLES):
                 s.commit()
                 session["pending_login"] = {"id": user.get_id(), "at": time.time(), "next": next_url}
                 endpoint = "auth.login_code" if user.totp_secret else "auth.totp_enrol"
@@ -156,15 +162,16 @@ def login_code():
     form = CodeForm()
     if form.validate_on_submit():
         s = db()
+        try:
+            accounts.check_login_throttle(s, user.email, request.remote_addr)
+        except LoginThrottled as e:
+            s.commit()
+            return _throttled(e, "account/code.html", form)
         if _verify_code(user, user.totp_secret, form.code.data):
             return _start_session(user, session["pending_login"].get("next"))
-        # Wrong codes count like wrong passwords.
-        user.failed_logins = (user.failed_logins or 0) + 1
-        record(s, "login.failed", None, "user", user.id, {"email": user.email, "factor": "totp"})
-        if user.failed_logins >= _security().login_attempts:
-            user.locked_until, user.failed_logins = utcnow() + timedelta(minutes=_security().lockout_minutes), 0
+        # Wrong codes count like wrong passwords: for this e-mail from this address, with the same back-off.
+        if accounts.count_login_failure(s, user.email, request.remote_addr, user, _security(), factor="totp"):
             session.pop("pending_login", None)
-            record(s, "user.lock", None, "user", user.id, {"factor": "totp"})
         s.commit()
         flash(_("Wrong code."), "error")
         return render_template("account/code.html", form=form), 401

@@ -108,13 +108,12 @@ def revoke_token(token_id: int) -> None:
 @click.argument("email")
 @click.option("--reset-totp", is_flag=True, help="Also remove the user's second factor (lost phone).")
 def unlock_user(email: str, reset_totp: bool) -> None:
-    """Lift a login lockout (and optionally the second factor)."""
+    """Lift the login back-off of the user's e-mail at every address (and optionally the second factor)."""
     with session_scope(_settings().database.url) as session:
         user = accounts.find_user(session, email)
         if user is None:
             _fail(f"no user {email}")
-        user.locked_until, user.failed_logins = None, 0
-        accounts.record(session, "user.unlock", None, "user", user.id, {"reset_totp": reset_totp})
+        accounts.unlock(session, user, details={"reset_totp": reset_totp})  # every address's login throttle
         if reset_totp:
             user.totp_secret = user.totp_last_step = None
             accounts.end_sessions(session, user)

@@ -2,12 +2,16 @@
 
 - `GET /healthz`: the web process is up (it answers; nothing else is checked) — for a liveness probe.
 - `GET /readyz`: the system can send an alert now — the database and Redis answer, at least one gateway
-  worker is heartbeating and at least one SMSC bind is up. JSON with each check; 503 when any fails —
-  for a readiness probe, a load balancer, or the crisis centre's monitoring before an emergency.
+  worker is heartbeating and at least one SMSC bind is up; 503 when any fails — for a readiness probe, a load
+  balancer, or the crisis centre's monitoring before an emergency. Anyone gets only `{"status": "ready"}` or
+  `{"status": "not_ready"}`; each check's details (which SMSC is down, how many workers) go to a request from
+  this host (loopback), with a staff API token or session, or with the metrics token.
 - `GET /metrics`: Prometheus text of every process (see syrena_core.metrics). Answered to the networks in
   `[operations] metrics_allow_from`, or with `Authorization: Bearer <metrics_token>`; 403 otherwise.
 
-None of them needs a login; none reveals personal data.
+The client's address is the one the request really comes from (client_address): behind reverse proxies
+([app] proxy_hops) the one they put in X-Forwarded-For; without proxy_hops a forwarding header is never
+believed. None of them reveals personal data.
 """
 from __future__ import annotations
 
@@ -58,25 +62,60 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+# Headers a reverse proxy adds. Without [app] proxy_hops the app was told of no proxy: a request that carries
+# one was relayed by a proxy it does not know (whose own address, often 127.0.0.1, is not the client's), or
+# the client wrote it. Either way nobody knows where it comes from.
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Where the request really comes from, or None when that cannot be known. With [app] proxy_hops, ProxyFix
+    (app/__init__.py) has put in remote_addr the address the nearest trusted proxy saw in X-Forwarded-For —
+    never an entry the client wrote before it."""
+    if _settings().app.proxy_hops == 0 and any(h in request.headers for h in FORWARDING_HEADERS):
+        return None
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return None
+    return (address.ipv4_mapped or address) if address.version == 6 else address
+
+
+def _metrics_token_given() -> bool:
+    token = _settings().operations.metrics_token
+    scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _may_see_details() -> bool:
+    address = client_address()
+    if address is not None and address.is_loopback:
+        return True
+    if _metrics_token_given():
+        return True
+    from flask_login import current_user
+
+    from app.auth import bearer_user
+    return bearer_user() is not None or current_user.is_authenticated
+
+
 @bp.get("/readyz")
 def readyz():
     ready, checks = readiness(_settings())
-    response = jsonify({"status": "ready" if ready else "not_ready", "checks": checks})
+    body = {"status": "ready" if ready else "not_ready"}
+    if _may_see_details():
+        body["checks"] = checks  # which SMSC is down, how many workers: for the operators, not for everyone
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if ready else 503
 
 
 def _may_scrape() -> bool:
-    ops = _settings().operations
-    token = ops.metrics_token
-    scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+    if _metrics_token_given():
         return True
-    try:
-        address = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(n, strict=False) for n in ops.metrics_allow_from)
+    address = client_address()
+    return address is not None and any(address in ipaddress.ip_network(n, strict=False)
+                                       for n in _settings().operations.metrics_allow_from)
 
 
 @bp.get("/metrics")

@@ -2,7 +2,11 @@
 and the request's origin for the audit log."""
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from typing import Any
@@ -10,11 +14,14 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from syrena_core.accounts import request_origin
-from syrena_core.config import AppSettings, ConfigError, Settings
+from syrena_core.config import ROOT, ConfigError, Settings
 from syrena_core.text import UnsafeText, check_all, check_characters
 
-DEFAULT_SECRET_KEY = AppSettings.secret_key
 DEVELOPMENT = "development"
+# Keys that were published with Syrena's source (config.toml once held the first): anyone can sign a session
+# cookie with them and open /admin/users/ as an admin. Refused in every environment (issue 19).
+PUBLISHED_SECRET_KEYS = frozenset({"dev-only-change-me"})
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class InsecureConfiguration(ConfigError):
@@ -22,14 +29,58 @@ class InsecureConfiguration(ConfigError):
 
 
 def check_settings(settings: Settings) -> None:
+    key = settings.app.secret_key
+    if key in PUBLISHED_SECRET_KEYS:
+        raise InsecureConfiguration(
+            "[app] secret_key is a key published with Syrena's source: anyone could forge a login with it. "
+            "Remove it from the configuration (in development a key is then generated into "
+            f"{settings.app.secret_key_file}) or set SYRENA_APP__SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')")
     if settings.app.environment == DEVELOPMENT:
         return
-    key = settings.app.secret_key
-    if key == DEFAULT_SECRET_KEY or len(key) < 32:
+    if len(key) < MIN_SECRET_KEY_LENGTH:
         raise InsecureConfiguration(
-            f"[app] environment is {settings.app.environment!r} but secret_key is the default or shorter than "
-            "32 characters: set SYRENA_APP__SECRET_KEY to a long random value "
-            "(python -c 'import secrets; print(secrets.token_hex(32))')")
+            f"[app] environment is {settings.app.environment!r} but secret_key is unset or shorter than "
+            f"{MIN_SECRET_KEY_LENGTH} characters: set SYRENA_APP__SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), the same on every web server")
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that signs session cookies: the configured one, or (development only, none configured) the one
+    kept in [app] secret_key_file, generated there on first use."""
+    check_settings(settings)
+    if settings.app.secret_key:
+        return settings.app.secret_key
+    path = Path(settings.app.secret_key_file)
+    return stored_secret_key(path if path.is_absolute() else ROOT / path)
+
+
+def stored_secret_key(path: Path) -> str:
+    """The key in `path`, generated when the file does not exist yet. Several processes (web, workers, CLI)
+    may start at once: the new key is written to a private temporary file and linked into place, so exactly
+    one key wins and nobody reads a half-written file."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH or key in PUBLISHED_SECRET_KEYS:
+        raise InsecureConfiguration(f"{path} holds no usable secret key (at least {MIN_SECRET_KEY_LENGTH} "
+                                    "characters): delete the file and a new one is generated")
+    return key
+
+
+def totp_required(settings: Settings) -> bool:
+    """Approvers and admins need a TOTP second factor: when [security] totp_required says so, and always
+    outside development — a stolen password alone must never approve an alert in production."""
+    return settings.security.totp_required or settings.app.environment != DEVELOPMENT
 
 
 def _tile_origin(tile_url: str) -> str | None:

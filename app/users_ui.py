@@ -103,8 +103,7 @@ def toggle_active(user_id: int):
 def unlock(user_id: int):
     _post_ok()
     user = _user(user_id)
-    user.locked_until, user.failed_logins = None, 0
-    record(db(), "user.unlock", _me(), "user", user.id)
+    accounts.unlock(db(), user, actor=_me())  # lifts the login throttle of the user's e-mail at every address
     db().commit()
     return redirect(url_for("users_ui.user_list"))
 

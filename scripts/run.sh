@@ -15,6 +15,15 @@ python scripts/services.py reap
 export PROMETHEUS_MULTIPROC_DIR="$PWD/var/prometheus"
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
+# The key that signs session cookies: generated once into var/secret-key (mode 600) and kept, so sessions
+# survive a restart. The app refuses any key published with the source, and reads this file when
+# SYRENA_APP__SECRET_KEY is not set (in development only: production must set it).
+keyfile=var/secret-key
+if [ ! -s "$keyfile" ]; then
+  (umask 077 && python -c 'import secrets; print(secrets.token_urlsafe(48), end="")' > "$keyfile")
+fi
+chmod 600 "$keyfile"
+
 flask demo load
 
 # The admin login: the password is generated once and kept in var/admin-password,

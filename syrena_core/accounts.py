@@ -3,17 +3,23 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
+import math
 import secrets
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from syrena_core.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from syrena_core.config import SecuritySettings
 
 
 class Role(str, enum.Enum):
@@ -27,12 +33,16 @@ class AccountError(ValueError):
     """A request about accounts that cannot be met (unknown user, weak password…)."""
 
 
-class AccountLocked(AccountError):
-    """Too many wrong passwords in a row: no login, not even with the right one, until `until`."""
+class LoginThrottled(AccountError):
+    """Too many failed logins for this e-mail address from this client address: no attempt (not even with the
+    right password) is checked until `until`. Said alike whether the account exists or not; other addresses
+    are not affected, so nobody can lock a real user out."""
 
-    def __init__(self, until: datetime):
-        super().__init__(f"the account is locked until {until:%H:%M} UTC")
+    def __init__(self, until: datetime, now: datetime):
         self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+        super().__init__(f"too many failed logins for this account from this address: try again in "
+                         f"{self.retry_after} s")
 
 
 MIN_PASSWORD_LENGTH = 10
@@ -115,6 +125,19 @@ class ApiToken(Base):
         if self.role == Role.ADMIN.value:
             return owner       # granted as admin, the owner no longer is one
         return None
+
+
+class LoginThrottle(Base):
+    """Failed logins of one typed e-mail from one client address, and how long that pair waits now
+    (migration 0018). Written by the SQL constants beside attempt_login."""
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
+
+    account: Mapped[str] = mapped_column(String(254), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LoginSession(Base):
@@ -211,34 +234,139 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+@lru_cache(maxsize=1)
+def dummy_password_hash() -> str:
+    """A hash of a random password nobody knows, made like every stored one (same algorithm and cost): an
+    e-mail that matches no active account is checked against it, so that a wrong password costs the same
+    work, and takes the same time, whether the account exists or not."""
+    return generate_password_hash(secrets.token_urlsafe(24))
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """The password check of a login, with equal work for every e-mail: an unknown one is hashed against
+    dummy_password_hash(), a deactivated account against its own hash (and refused all the same)."""
+    stored = user.password_hash if user is not None else dummy_password_hash()
+    matches = check_password_hash(stored, password)
+    return matches and user is not None and user.active
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_user(session, email)
-    if user and user.active and user.check_password(password):
-        return user
-    return None
+    return user if password_matches(user, password) else None
 
 
-def attempt_login(session: Session, email: str, password: str, max_attempts: int = 5,
-                  lockout_minutes: int = 15) -> User | None:
-    """A password check that counts: after `max_attempts` wrong passwords in a row the account is locked for
-    `lockout_minutes` (AccountLocked), so guessing online is slow even from many addresses. Audited."""
+# ---------------------------------------------------------------- login throttling by (account, address)
+# Failures are counted per typed e-mail (known or not: unknown ones are throttled exactly alike, so the answer
+# never tells them apart) and per client address, never per account alone: an attacker who fails from his
+# address waits longer and longer, while the real user logs in from hers (issue 19 #9).
+
+# Failures older than this are forgotten (and their rows swept): the count is about one guessing run.
+FORGET_FAILURES_AFTER = timedelta(hours=24)
+
+# The pair's current block, if any.
+THROTTLE_BLOCKED_UNTIL_SQL = text(
+    "SELECT blocked_until FROM login_throttle WHERE account = :account AND address = :address")
+# One more failure, counted atomically (two parallel wrong passwords both count); a count whose last failure is
+# older than FORGET_FAILURES_AFTER starts again at 1.
+THROTTLE_COUNT_FAILURE_SQL = text("""
+    INSERT INTO login_throttle (account, address, failures, last_failure_at)
+    VALUES (:account, :address, 1, :now)
+    ON CONFLICT (account, address) DO UPDATE SET
+        failures = CASE WHEN login_throttle.last_failure_at < :forget_before THEN 1
+                        ELSE login_throttle.failures + 1 END,
+        last_failure_at = :now
+    RETURNING failures""")
+THROTTLE_BLOCK_SQL = text(
+    "UPDATE login_throttle SET blocked_until = :until WHERE account = :account AND address = :address")
+# A successful login from the address forgets its failures.
+THROTTLE_FORGET_SQL = text("DELETE FROM login_throttle WHERE account = :account AND address = :address")
+# An administrator lifting the throttle of an account: every address.
+THROTTLE_FORGET_ACCOUNT_SQL = text("DELETE FROM login_throttle WHERE account = :account")
+# Old rows go on every failure (an index range on last_failure_at): the table holds one day of failures at most.
+THROTTLE_SWEEP_SQL = text("DELETE FROM login_throttle WHERE last_failure_at < :forget_before")
+
+
+def login_account_key(email: str) -> str:
+    return (email or "").strip().lower()[:254]
+
+
+def login_address_key(remote_addr: str | None) -> str:
+    """The client's address as counted: an IPv6 client's whole /64 (one subscriber line gets a /64 and can
+    pick any address in it), an IPv4 address as is."""
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return (remote_addr or "unknown")[:64]
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def check_login_throttle(session: Session, email: str, remote_addr: str | None) -> None:
+    """Raise LoginThrottled (audited) while this e-mail is blocked for this address."""
+    account, address, now = login_account_key(email), login_address_key(remote_addr), utcnow()
+    until = session.scalar(THROTTLE_BLOCKED_UNTIL_SQL, {"account": account, "address": address})
+    if until is not None and until > now:
+        error = LoginThrottled(until, now)
+        record(session, "login.throttled", None, "login", account,
+               {"email": account, "address": address, "retry_after": error.retry_after}, remote_addr=remote_addr)
+        raise error
+
+
+def backoff_seconds(failures: int, policy: "SecuritySettings") -> int:
+    """How long a pair waits after its `failures`-th failure in a row: nothing before login_attempts, then
+    login_backoff_seconds, doubled with every further failure, up to lockout_minutes."""
+    if failures < policy.login_attempts:
+        return 0
+    doublings = min(failures - policy.login_attempts, 30)
+    return min(policy.login_backoff_seconds * 2 ** doublings, policy.lockout_minutes * 60)
+
+
+def count_login_failure(session: Session, email: str, remote_addr: str | None, user: User | None,
+                        policy: "SecuritySettings", factor: str = "password") -> int:
+    """Count a failed password or code for (email, address), block the pair for its back-off, and audit
+    both. Returns the seconds the pair now waits (0: none yet)."""
+    account, address, now = login_account_key(email), login_address_key(remote_addr), utcnow()
+    params = {"account": account, "address": address, "now": now, "forget_before": now - FORGET_FAILURES_AFTER}
+    session.execute(THROTTLE_SWEEP_SQL, params)
+    failures = session.scalar(THROTTLE_COUNT_FAILURE_SQL, params)
+    wait = backoff_seconds(failures, policy)
+    record(session, "login.failed", None, "user", user.id if user else None,
+           {"email": account, "address": address, "factor": factor, "failures": failures}, remote_addr=remote_addr)
+    if wait:
+        session.execute(THROTTLE_BLOCK_SQL, {**params, "until": now + timedelta(seconds=wait)})
+        record(session, "login.backoff", None, "user", user.id if user else None,
+               {"email": account, "address": address, "failures": failures, "seconds": wait},
+               remote_addr=remote_addr)
+    return wait
+
+
+def forget_login_failures(session: Session, email: str, remote_addr: str | None) -> None:
+    session.execute(THROTTLE_FORGET_SQL, {"account": login_account_key(email),
+                                          "address": login_address_key(remote_addr)})
+
+
+def unlock(session: Session, user: User, actor: User | None = None, details: dict[str, Any] | None = None) -> None:
+    """An administrator lifts every throttle of the user's e-mail (all addresses)."""
+    user.locked_until, user.failed_logins = None, 0
+    session.execute(THROTTLE_FORGET_ACCOUNT_SQL, {"account": login_account_key(user.email)})
+    record(session, "user.unlock", actor, "user", user.id, details)
+
+
+def attempt_login(session: Session, email: str, password: str, remote_addr: str | None,
+                  policy: "SecuritySettings") -> User | None:
+    """A password check that counts, per (e-mail, client address): after `login_attempts` failures in a row
+    the pair waits, longer after every further failure (LoginThrottled), while other addresses are not
+    affected. Unknown e-mails do the same work and get the same answers as real ones. Audited.
+    A right password does not yet forget the failures: wrong second-factor codes count on top of them until
+    the login is complete (forget_login_failures)."""
+    check_login_throttle(session, email, remote_addr)
     user = find_user(session, email)
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        record(session, "login.locked", None, "user", user.id, {"email": user.email})
-        raise AccountLocked(user.locked_until)
-    if user is None or not user.active or not user.check_password(password):
-        record(session, "login.failed", None, "user", user.id if user else None, {"email": email[:254]})
-        if user is not None:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= max_attempts:
-                user.locked_until = now + timedelta(minutes=lockout_minutes)
-                user.failed_logins = 0
-                record(session, "user.lock", None, "user", user.id,
-                       {"minutes": lockout_minutes, "attempts": max_attempts})
+    if not password_matches(user, password):
+        count_login_failure(session, email, remote_addr, user, policy)
         return None
-    user.failed_logins = 0
-    user.locked_until = None
     return user
 
 

@@ -28,9 +28,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class AppSettings:
-    secret_key: str = "dev-only-change-me"
-    # "development" (make run, tests) or anything else, e.g. "production": then the default secret_key is refused
-    # at start-up and cookies are sent over HTTPS only.
+    # Signs the session cookies: whoever knows it can forge any staff session. "" (the default): in development
+    # the key generated once into secret_key_file; outside development it must be set (SYRENA_APP__SECRET_KEY,
+    # at least 32 characters). The key this repository once committed is refused everywhere (app.security).
+    secret_key: str = ""
+    secret_key_file: str = "var/secret-key"   # relative to the checkout; written with mode 600 when missing
+    # "development" (make run, tests) or anything else, e.g. "production": then a secret_key must be set, cookies
+    # are sent over HTTPS only and approvers and admins need TOTP.
     environment: str = "development"
     default_language: str = "pl"
     languages: tuple[str, ...] = ("pl", "en")
@@ -237,16 +241,23 @@ class SubscriberSettings:
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    totp_required: bool = False         # approvers and admins must use a second factor (TOTP) to log in
+    # Approvers and admins must use a second factor (TOTP) to log in; always on when [app] environment is not
+    # "development" (app.security.totp_required).
+    totp_required: bool = False
     totp_issuer: str = "Syrena"
-    login_attempts: int = 5             # failed passwords in a row before the account is locked ...
-    lockout_minutes: int = 15           # ... for this long
+    login_attempts: int = 5             # failed logins in a row for one e-mail from one address before it waits ...
+    login_backoff_seconds: int = 30     # ... this long, doubled with every further failure ...
+    lockout_minutes: int = 15           # ... up to this many minutes (other addresses are never affected)
     login_limit: str = "20 per minute"  # login form posts per IP
     session_minutes: int = 480          # a staff session ends after this long without a request
     api_limit: str = "3000 per minute"  # API requests per token (about what one sequential client can do)
     max_page_size: int = 500            # the most rows one API page returns
     max_body_mb: int = 16               # request bodies above this size get 413
     hsts_seconds: int = 31536000        # Strict-Transport-Security max-age, sent only over HTTPS
+
+    def __post_init__(self) -> None:
+        if self.login_attempts < 1 or self.login_backoff_seconds < 1 or self.lockout_minutes < 1:
+            raise ConfigError("[security] login_attempts, login_backoff_seconds and lockout_minutes must be positive")
 
 
 @dataclass(frozen=True)

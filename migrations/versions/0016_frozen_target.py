@@ -6,7 +6,7 @@ subscribed by SMS code that target reaches; campaign.target_frozen_at says the c
 for approval or for their send time when this revision runs are frozen now, with their zones as they are.
 
 Revision ID: 0016
-Revises: 0014 (the head of this branch; the brief's base was 0012 — the integrator re-chains at merge)
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op

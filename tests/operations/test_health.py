@@ -109,3 +109,60 @@ def test_metrics_are_only_for_the_monitoring_network_or_its_token(settings, gate
                       headers={"Authorization": "Bearer wrong"}).status_code == 403
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"},
                       headers={"Authorization": "Bearer s3cret-scraper"}).status_code == 200
+
+
+def _ops_app(settings, gateway_redis_url, proxy_hops=0, **operations):
+    import dataclasses
+
+    from app import create_app
+    from syrena_core.config import OperationsSettings, RedisSettings
+    return create_app(dataclasses.replace(
+        settings, redis=RedisSettings(url=gateway_redis_url),
+        app=dataclasses.replace(settings.app, proxy_hops=proxy_hops),
+        operations=OperationsSettings(**operations)), {"TESTING": True})
+
+
+def test_readyz_tells_anonymous_callers_only_ready_or_not(settings, gateway_redis_url, make_user):
+    """Issue 19: /readyz told anyone which SMSC binds were down and how many workers ran."""
+    client = _ops_app(settings, gateway_redis_url, metrics_token="s3cret-scraper").test_client()
+    outside = {"REMOTE_ADDR": "192.0.2.7"}
+    r = client.get("/readyz", environ_base=outside)
+    answer = {"status": "ready" if r.status_code == 200 else "not_ready"}
+    assert r.get_json() == answer                                               # only that, nothing else
+    _email, token = make_user("finance")
+    for headers in ({"Authorization": f"Bearer {token}"}, {"Authorization": "Bearer s3cret-scraper"}):
+        body = client.get("/readyz", environ_base=outside, headers=headers).get_json()
+        assert set(body["checks"]) == {"database", "redis", "workers", "smsc"}  # staff and monitoring: details
+    assert client.get("/readyz", environ_base=outside,
+                      headers={"Authorization": "Bearer not-a-token"}).get_json() == answer
+    assert "checks" in client.get("/readyz", environ_base=LOCAL).get_json()    # on the host itself
+    # Relayed by a proxy the app was not told of (or a forged header): not "from this host".
+    relayed = client.get("/readyz", environ_base=LOCAL, headers={"X-Forwarded-For": "198.51.100.9"})
+    assert relayed.get_json() == answer
+    forged = client.get("/readyz", environ_base=outside, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert forged.get_json() == answer
+
+
+def test_readyz_and_metrics_behind_a_proxy_see_the_client_it_names(settings, gateway_redis_url):
+    client = _ops_app(settings, gateway_redis_url, proxy_hops=1,
+                      metrics_allow_from=("10.9.0.0/16",)).test_client()
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}  # nginx on the same host
+    assert client.get("/metrics", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "10.9.4.2"}).status_code == 200
+    # The proxy appends the client's real address: an entry the client wrote in front of it counts for nothing.
+    assert client.get("/metrics", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "10.9.4.2, 192.0.2.7"}).status_code == 403
+    assert "checks" not in client.get("/readyz", environ_base=via_proxy,
+                                      headers={"X-Forwarded-For": "127.0.0.1, 192.0.2.7"}).get_json()
+    assert "checks" in client.get("/readyz", environ_base=via_proxy).get_json()   # from the host, not proxied
+    assert client.get("/metrics", environ_base=via_proxy,
+                      headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 403
+
+
+def test_metrics_never_believe_a_forwarding_header_without_proxy_hops(settings, gateway_redis_url):
+    client = _ops_app(settings, gateway_redis_url).test_client()   # the default: loopback may scrape
+    assert client.get("/metrics", environ_base=LOCAL).status_code == 200
+    # A proxy in front that the app was not told about: the request is not really from this host.
+    assert client.get("/metrics", environ_base=LOCAL, headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 403
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"},
+                      headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 403

@@ -33,24 +33,144 @@ def test_weak_passwords_are_refused(settings, weak):
         accounts.create_user(s, "operator@city.test", "operator", weak)
 
 
-def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(make_user, web, settings, audit_rows):
-    email, _ = make_user("operator")
+WRONG = "Wrong-Password-99"
+
+
+def _as_seen(response, email: str) -> str:
+    """The page as anyone would compare it: without the per-session CSRF token, the typed e-mail and the
+    seconds left to wait (two requests a moment apart may round them differently)."""
+    page = re.sub(r'value="[^"]*"(?=[^>]*name="csrf_token")|(?<=name="csrf_token")[^>]*value="[^"]*"', "",
+                  response.text).replace(email, "EMAIL")
+    return re.sub(r"\d+ s\.", "N s.", page)
+
+
+def _wait_said(response) -> int:
+    """The seconds the page tells the user to wait."""
+    return int(re.search(r"(\d+) s\.", response.text).group(1))
+
+
+def _expire_wait(settings, email: str) -> None:
+    """What waiting out the current back-off does (no test sleeps for it)."""
+    from sqlalchemy import text
+
+    from syrena_core.db import session_scope
+    with session_scope(settings.database.url) as s:
+        s.execute(text("UPDATE login_throttle SET blocked_until = now() - interval '1 second' WHERE account = :a"),
+                  {"a": email})
+
+
+def test_unknown_and_real_accounts_get_the_same_answers_also_once_throttled(make_user, web, settings):
+    """Issue 19 #9: after 5 wrong passwords only real accounts answered 429 "locked"."""
+    real, _ = make_user("approver", email="approver-aa@test.syrena")
+    ghost = "approver-bb@test.syrena"  # no such account; as long as the real one
     attempts = settings.security.login_attempts
     for _ in range(attempts):
-        assert web().login(email, "Wrong-Password-99").status_code == 401
-    assert _user(settings, email)["locked_until"] is not None
-    locked = web().login(email)  # the right password, now refused
-    assert locked.status_code == 429
-    assert "locked" in locked.text or "zablokowane" in locked.text
-    assert audit_rows("user.lock") and audit_rows("login.locked")
+        a, b = web().login(real, WRONG), web().login(ghost, WRONG)
+        assert a.status_code == b.status_code == 401
+        assert _as_seen(a, real) == _as_seen(b, ghost)
+    a, b = web().login(real, WRONG), web().login(ghost, WRONG)
+    assert a.status_code == b.status_code == 429
+    assert _as_seen(a, real) == _as_seen(b, ghost)
+    assert 0 < _wait_said(a) <= settings.security.login_backoff_seconds and "Retry-After" in b.headers
+    assert "nieudanych logowań" in a.text or "failed logins" in a.text
+    # While the pair waits, not even the right password is checked from this address.
+    assert web().login(real).status_code == 429
 
-    # An administrator lifts the lock; the right password works again.
+
+def test_an_unknown_e_mail_costs_the_same_password_hashing_as_a_real_one(make_user, web, monkeypatch):
+    from syrena_core import accounts
+    checked: list[str] = []
+    real_check = accounts.check_password_hash
+
+    def spy(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real_check(stored, password)
+    monkeypatch.setattr(accounts, "check_password_hash", spy)
+    email, _ = make_user("admin")
+    assert web().login(email, WRONG).status_code == 401
+    assert web().login("nobody-at-all@test.syrena", WRONG).status_code == 401
+    stored, dummy = checked
+    assert dummy == accounts.dummy_password_hash() != stored
+    method = stored.rsplit("$", 2)[0]  # e.g. "scrypt:32768:8:1": the algorithm and its cost
+    assert dummy.rsplit("$", 2)[0] == method
+
+
+def test_an_attackers_address_failing_does_not_stop_the_real_user_elsewhere(serve_with, make_user, settings,
+                                                                            audit_rows):
+    base = serve_with(app={"proxy_hops": 1})  # behind one proxy: the client is the one in X-Forwarded-For
+    email, _ = make_user("approver")
+    attacker = Web(base)
+    attacker.http.headers["X-Forwarded-For"] = "203.0.113.66"
+    answers = [attacker.login(email, WRONG).status_code for _ in range(3 * settings.security.login_attempts)]
+    assert answers[:settings.security.login_attempts] == [401] * settings.security.login_attempts
+    assert set(answers[settings.security.login_attempts:]) == {429}
+    assert attacker.login(email).status_code == 429          # his address waits, even with the password
+
+    user = Web(base)
+    user.http.headers["X-Forwarded-For"] = "198.51.100.7"
+    assert user.login(email).status_code == 302               # the approver is not locked out
+    assert user.get("/").status_code == 200
+
+    failed = [r for r in audit_rows("login.failed") if r["details"]["email"] == email]
+    assert len(failed) == settings.security.login_attempts
+    assert {r["remote_addr"] for r in failed} == {"203.0.113.66"}
+    assert all(r["details"]["factor"] == "password" for r in failed)
+    throttled = [r for r in audit_rows("login.throttled") if r["details"]["email"] == email]
+    assert len(throttled) == 2 * settings.security.login_attempts + 1
+    assert [r["details"]["address"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] \
+        == ["203.0.113.66"]
+
+
+def test_the_back_off_grows_with_every_failure_and_a_good_login_ends_it(make_user, web, settings, audit_rows):
+    email, _ = make_user("operator")
+    security = settings.security
+    for _ in range(security.login_attempts):
+        assert web().login(email, WRONG).status_code == 401
+    waits = []
+    for _ in range(3):
+        r = web().login(email, WRONG)
+        assert r.status_code == 429
+        waits.append(_wait_said(r))
+        _expire_wait(settings, email)
+        assert web().login(email, WRONG).status_code == 401   # checked once the wait is over, and counted
+    assert waits[0] <= security.login_backoff_seconds < waits[1] <= 2 * security.login_backoff_seconds < waits[2]
+    assert [r["details"]["seconds"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] == \
+        [security.login_backoff_seconds * 2 ** i for i in range(4)]
+
+    _expire_wait(settings, email)
+    assert web().login(email).status_code == 302             # the right password after the wait ...
+    assert web().login(email, WRONG).status_code == 401      # ... starts the count again
+
+
+def test_an_administrator_lifts_the_wait_at_once(make_user, web, staff, settings, audit_rows):
+    email, _ = make_user("approver")
+    for _ in range(settings.security.login_attempts + 1):
+        web().login(email, WRONG)
+    assert web().login(email).status_code == 429
+    admin, _admin_email, _token = staff("admin")
+    r = admin.post(f"/admin/users/{_user(settings, email)['id']}/unlock", {}, csrf_from="/admin/users/")
+    assert r.status_code == 302
+    assert web().login(email).status_code == 302
+    assert audit_rows("user.unlock")
+
+
+def test_wrong_second_factor_codes_are_throttled_like_passwords(serve_with, make_user, settings, audit_rows):
+    import pyotp
+
     from syrena_core.db import session_scope
     from syrena_core import accounts
+    base = serve_with(totp_required=True)
+    email, _ = make_user("admin")
     with session_scope(settings.database.url) as s:
-        u = accounts.find_user(s, email)
-        u.locked_until = None
-    assert web().login(email).status_code == 302
+        accounts.find_user(s, email).totp_secret = pyotp.random_base32()
+    browser = Web(base)
+    for _ in range(settings.security.login_attempts):
+        assert browser.login(email).status_code == 302   # the password is right; the code is not
+        form = browser.get("/login/code").text
+        assert browser.post("/login/code", {"code": "000000", "csrf_token": csrf_of(form)}).status_code == 401
+    assert browser.login(email).status_code == 429       # this address now waits, as after wrong passwords
+    assert [r["details"]["factor"] for r in audit_rows("login.failed") if r["details"]["email"] == email] == \
+        ["totp"] * settings.security.login_attempts
 
 
 def test_the_session_cookie_is_httponly_samesite_and_expires_when_idle(make_user, web, settings):
@@ -211,3 +331,36 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
     assert elsewhere.get("/campaigns/").status_code == 200    # only that session ended
     me.login(email)                                          # and logging in again works
     assert me.get("/campaigns/").status_code == 200
+
+
+def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_setting(settings, make_user):
+    """Issue 19: TOTP is required for approvers and admins whenever environment is not development."""
+    import dataclasses
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    production = dataclasses.replace(
+        settings, app=dataclasses.replace(settings.app, environment="production", secret_key="k" * 40),
+        security=dataclasses.replace(settings.security, totp_required=False))
+    # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
+    app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        for role in ("approver", "admin"):
+            email, _ = make_user(role)
+            browser = Web(base)
+            r = browser.login(email)
+            assert r.status_code == 302 and r.headers["Location"].endswith("/account/totp"), role
+            assert browser.get("/").status_code == 302                    # not logged in before enrolling
+            assert "otpauth://totp/" in browser.get("/account/totp").text
+        email, _ = make_user("operator")
+        browser = Web(base)
+        r = browser.login(email)
+        assert r.status_code == 302 and not r.headers["Location"].endswith("/account/totp")
+        assert browser.get("/").status_code == 200
+    finally:
+        server.shutdown()

@@ -86,10 +86,64 @@ def test_outside_development_the_default_secret_key_is_refused(settings):
     assert create_app(fine).config["SESSION_COOKIE_SECURE"] is True
 
 
-def test_the_development_default_still_starts(settings):
+def test_the_published_secret_key_is_refused_in_every_environment_and_not_shipped(settings):
+    """Issue 19: with the committed environment and secret_key a forged cookie opened /admin/users/ as admin."""
     from app import create_app
+    from app.security import InsecureConfiguration
+    from syrena_core.config import ROOT, load_settings
     dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="dev-only-change-me"))
-    assert create_app(dev).config["SESSION_COOKIE_SECURE"] is False
+    assert dev.app.environment == "development"
+    with pytest.raises(InsecureConfiguration, match="published"):
+        create_app(dev)
+    shipped = load_settings(ROOT / "config.toml", environ={})
+    assert shipped.app.secret_key == "" and shipped.app.environment == "development"
+
+
+def test_without_a_key_development_generates_one_and_keeps_it(settings, tmp_path):
+    import os
+
+    from app import create_app
+    from app.security import InsecureConfiguration
+    keyfile = tmp_path / "var" / "secret-key"
+    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="",
+                                                                secret_key_file=str(keyfile)))
+    first = create_app(dev).config["SECRET_KEY"]
+    assert len(first) >= 32 and first != "dev-only-change-me"
+    assert keyfile.read_text() == first and oct(os.stat(keyfile).st_mode & 0o777) == "0o600"
+    assert create_app(dev).config["SECRET_KEY"] == first     # kept: sessions survive a restart
+    production = dataclasses.replace(dev, app=dataclasses.replace(dev.app, environment="production"))
+    with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
+        create_app(production)                               # production never relies on a generated file
+
+
+def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_user, tmp_path):
+    import threading
+
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="",
+                                                                secret_key_file=str(tmp_path / "secret-key")))
+    app = create_app(dev, {"TESTING": True})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser = Web(f"http://127.0.0.1:{server.server_port}")
+        email, _ = make_user("admin")
+        assert browser.login(email).status_code == 302
+        assert browser.get("/admin/users/").status_code == 200
+        genuine = app.session_interface.get_signing_serializer(app)
+        payload = genuine.loads(browser.http.cookies.get("session"))   # a real admin session's content ...
+        attacker = Flask("attacker")
+        attacker.secret_key = "dev-only-change-me"
+        forged = app.session_interface.get_signing_serializer(attacker).dumps(payload)  # ... signed by anyone
+        stranger = Web(browser.base)
+        stranger.http.cookies.set("session", forged)
+        r = stranger.get("/admin/users/")
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+    finally:
+        server.shutdown()
 
 
 def test_an_oversized_body_gets_a_json_413(api, serve_with):
