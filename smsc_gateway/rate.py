@@ -25,7 +25,9 @@ real limit is lower, or it is busy). Sessions report their accepted and refused 
   refused share did not fall with it and what the SMSC accepted fell in proportion to our rate, the
   refusals do not depend on our rate (an SMSC refusing a random share): the decreases are undone and
   that share becomes the link's `noise` (forgotten slowly while refusals stay below it), so random
-  refusals are retried at full speed instead of strangling the link;
+  refusals are retried at full speed instead of strangling the link — but only a share up to 30 %: an SMSC
+  refusing more is a limit or a fault, and misreading it as random (timing on a loaded machine can make a
+  limit's numbers look so) would hold the link at full speed, mostly refused;
 - otherwise additive increase by AI × contract per epoch, up to the contract (less the margin): quickly
   (half the gap per epoch) up to 95 % of `w`, slowly (AI / 4) from there to 110 %, then AI again — near the
   SMSC's limit the link probes gently, so it holds ~95 % of that limit with a few % refused.
@@ -68,6 +70,7 @@ local floor = tonumber(ARGV[4])
 local md = tonumber(ARGV[5])
 local ai = tonumber(ARGV[6])
 local per_epoch = tonumber(ARGV[7])
+local MAX_NOISE = 0.3  -- the largest refused share still read as random (see below)
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local k = KEYS[1]
@@ -109,7 +112,10 @@ if elapsed >= epoch then
       -- an SMSC refusing a share at random accepts in proportion to what we send: `fell` ~ `slowed`
       -- (an SMSC limiting at L accepts L whatever we send: `fell` ~ 1; its first, empty second lets a
       -- burst through: `fell` far below `slowed`)
-      if last == 'down' and by_md and p >= 0.6 * prev_p and fell < (1 + slowed) / 2 and fell > slowed / 2 then
+      -- Only a small share passes for random: an SMSC refusing a third or more of what we send is a limit (or
+      -- a fault) however its numbers fell, and a misread one would keep the link at full speed, mostly refused.
+      if last == 'down' and by_md and p <= MAX_NOISE and p >= 0.6 * prev_p and fell < (1 + slowed) / 2
+         and fell > slowed / 2 then
         noise = p
         rate = top
         w = 0

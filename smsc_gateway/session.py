@@ -54,11 +54,11 @@ STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
 SMSC_UNAVAILABLE = "SMSC_UNAVAILABLE"
 MAX_RESENDS_AFTER_DISCONNECT = 3
 # ESME_RTHROTTLED and ESME_RMSGQFUL concern the link, not the message: the link slows down (rate.py) and the
-# refused part alone is sent again after THROTTLE_RETRY_DELAY, many times if need be (an SMSC converging on
-# its real limit refuses a few in a row); the bind keeps sending everything else meanwhile.
+# refused part alone is sent again after THROTTLE_RETRY_DELAY, up to `[smsc] throttle_retries` times (an SMSC
+# converging on its real limit refuses a few in a row; past that the job queues it again with its back-off);
+# the bind keeps sending everything else meanwhile.
 THROTTLE_STATUSES = frozenset({consts.SMPP_ESME_RTHROTTLED, consts.SMPP_ESME_RMSGQFUL})
 THROTTLE_RETRY_DELAY = 0.05
-MAX_THROTTLE_RETRIES = 50
 # A session pulls from the shared work queue only what it can send in this many seconds at its rate (and
 # no more than its window when unlimited): the rest stays for the other links, which is what splits traffic
 # in proportion to each link's TPS, and a link going down holds little.
@@ -917,7 +917,7 @@ class SmppSession:
             self._answers[1] += 1
             self.stats["throttled"] += 1
             metrics.THROTTLED.labels(self.name).inc()
-            if status in self.policy.temporary and sub.throttled < MAX_THROTTLE_RETRIES:
+            if status in self.policy.temporary and sub.throttled < self.settings.throttle_retries:
                 # The link slows down (its schedule hears of it); this part alone waits a moment.
                 sub.throttled += 1
                 self.stats["retried"] += 1

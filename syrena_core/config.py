@@ -93,6 +93,7 @@ class SmscSettings:
     retry_statuses: tuple[str, ...] = ("ESME_RTHROTTLED", "ESME_RMSGQFUL", "ESME_RSYSERR", "ESME_RX_T_APPN")
     max_retries: int = 5                # per message, for the statuses above; then failed with the status name
     retry_delay: float = 0.5            # seconds, doubled on every retry of the same message (not for throttling)
+    throttle_retries: int = 50          # ESME_RTHROTTLED/RMSGQFUL: the part alone is retried after 50 ms this often
     unknown_status_retries: int = 2     # a status smpplib does not know is temporary this many times
     receipt_id_base: str = "same"       # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
     failover_after: float = 10.0        # unsent messages go back to the job (and another SMSC) after this long down
@@ -114,6 +115,8 @@ class SmscSettings:
                               f"got {self.receipt_id_base!r}")
         if self.window < 1 or self.tps <= 0 or self.unrecorded_limit < 1:
             raise ConfigError("[smsc] window, unrecorded_limit and tps must be positive")
+        if self.throttle_retries < 0 or self.max_retries < 0:
+            raise ConfigError("[smsc] max_retries and throttle_retries must be 0 or more")
 
     def receipt_id_ttl(self) -> float:
         """Seconds during which an SMSC id names the part it was given to (until the SMSC may reuse it)."""

@@ -19,7 +19,8 @@ def test_a_throttled_message_is_queued_again_and_sent_once_later(db, start_simul
                                                                  gateway_redis_url, wait):
     simulator = start_simulator()
     # No retries inside the session: the SMSC's refusal comes straight back to the job.
-    spawn_worker(simulator, gateway_redis_url, smsc__max_retries=0, smsc__window=1, campaigns__retry_delay=0.2)
+    spawn_worker(simulator, gateway_redis_url, smsc__max_retries=0, smsc__throttle_retries=0, smsc__window=1,
+                 campaigns__retry_delay=0.2)
     campaign_id, phones = make_campaign(db, 30, "alert")
     control(simulator, "POST", "/faults", {"throttle": 5})
     enqueue(db, gateway_redis_url, campaign_id, "alert")
@@ -34,8 +35,8 @@ def test_a_throttled_message_is_queued_again_and_sent_once_later(db, start_simul
 def test_a_message_throttled_on_every_attempt_fails_after_max_attempts(db, start_simulator, spawn_worker,
                                                                        gateway_redis_url, wait):
     simulator = start_simulator()
-    spawn_worker(simulator, gateway_redis_url, smsc__max_retries=0, campaigns__retry_delay=0.1,
-                 campaigns__max_attempts=3)
+    spawn_worker(simulator, gateway_redis_url, smsc__max_retries=0, smsc__throttle_retries=0,
+                 campaigns__retry_delay=0.1, campaigns__max_attempts=3)
     campaign_id, phones = make_campaign(db, 4, "alert")
     control(simulator, "POST", "/faults", {"throttle": 1_000_000})
     enqueue(db, gateway_redis_url, campaign_id, "alert")
