@@ -137,6 +137,8 @@ class SimulatorSettings:
 @dataclass(frozen=True)
 class CampaignSettings:
     require_approval: bool = True
+    # With require_approval on, info campaigns need the four-eyes step too unless this is false (alerts always do).
+    require_approval_info: bool = True
     max_parts: int = 6                      # longest text accepted, in SMS parts (per language variant)
     quiet_hours_start: str = "22:00"        # info campaigns are never sent from ... (local time)
     quiet_hours_end: str = "07:00"          # ... until; a send in between is scheduled for this time
