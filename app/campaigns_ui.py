@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import time_to_warn
+from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
@@ -170,9 +170,12 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 @roles_required(Role.OPERATOR)
 def preview():
     settings = _settings()
+    wait = previews.over_budget(current_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
     try:
         campaign, result = campaigns.draft_preview(db(), current_user, _clean(_body()), settings.campaigns,
-                                                   settings.billing, settings.zones, _now())
+                                                   settings.billing, settings.zones.preview_limits(), _now())
         target = targeting.target_geojson(db(), campaign.zones, campaign.area_spec)
         estimate = time_to_warn.estimate(campaign, result.total_parts)
     except CampaignError as e:

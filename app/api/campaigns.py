@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
+from app import previews
 from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
@@ -136,8 +137,11 @@ def create_campaign():
 @requires(Role.OPERATOR)
 def preview_draft():
     settings = _settings()
+    wait = previews.over_budget(g.api_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
     campaign, preview = campaigns.draft_preview(db(), g.api_user, json_body(), settings.campaigns, settings.billing,
-                                                settings.zones, now())
+                                                settings.zones.preview_limits(), now())
     estimate = estimate_for(campaign, preview.total_parts)
     db().rollback()
     return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
 
+from app import previews
 from app.api import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
@@ -98,7 +99,10 @@ def lookup():
 @bp.post("/zones/preview")
 @requires(*STAFF)
 def preview():
-    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits())
+    wait = previews.over_budget(g.api_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
+    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits().preview_limits())
     return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
                     "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 
