@@ -10,7 +10,7 @@ from app import previews
 from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
+from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns import cap, estimates, overrides
 from campaigns import service as campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
@@ -299,8 +299,10 @@ OPENAPI_PATHS = {
                                 "description": d} for n, d in (
                     ("status", "only this status"), ("kind", "alert or info"),
                     ("since", "created at or after (ISO 8601)"), ("until", "created before (ISO 8601)"))]},
-        "post": op("Create a draft campaign (`warnings` says when the target has no recipients)", "201",
-                   ref("Campaign"), body=ref("CampaignInput")),
+        "post": links(links(op("Create a draft campaign (`warnings` says when the target has no recipients)",
+                               "201", ref("Campaign"), body=ref("CampaignInput")),
+                            "201", "/api/v1/campaigns/{id}", ("GET", "PATCH", "DELETE")),
+                      "201", "/api/v1/campaigns/{id}/preview", ("GET",)),
     },
     "/api/v1/campaigns/preview": {
         "post": op("Preview what is being composed, without saving it", "200", ref("CampaignPreview"),
