@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
+from tests.factories import IN_A, ZONE_A, create_zone
 from tests.security.conftest import audit_rows  # noqa: F401 (a fixture)
 
 PHONE = "+48601234512"
