@@ -15,11 +15,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import time_to_warn
+from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import composition, targeting
+from campaigns import composition, overrides, targeting
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignError, CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
@@ -170,9 +170,12 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 @roles_required(Role.OPERATOR)
 def preview():
     settings = _settings()
+    wait = previews.over_budget(current_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
     try:
         campaign, result = campaigns.draft_preview(db(), current_user, _clean(_body()), settings.campaigns,
-                                                   settings.billing, settings.zones, _now())
+                                                   settings.billing, settings.zones.preview_limits(), _now())
         target = targeting.target_geojson(db(), campaign.zones, campaign.area_spec)
         estimate = time_to_warn.estimate(campaign, result.total_parts)
     except CampaignError as e:
@@ -236,6 +239,7 @@ def review(campaign_id: int):
             (campaign.status == CampaignStatus.DRAFT.value and not needs)
             or campaign.status == CampaignStatus.APPROVED.value),
         "override": user.has_role(Role.OPERATOR, Role.APPROVER) and campaign.severity == Severity.EXTREME.value
+        and campaign.kind == CampaignKind.ALERT.value and campaign.msg_type != "Cancel"
         and campaign.status in (*campaigns.EDITABLE, CampaignStatus.PENDING_APPROVAL.value),
         "follow_up": user.has_role(Role.OPERATOR) and sent and campaign.msg_type != "Cancel",
     }
@@ -296,12 +300,35 @@ def act(campaign_id: int, action: str):
         flash(str(e), "error")
         return redirect(url_for("campaigns_ui.review", campaign_id=campaign_id))
     session.commit()
+    if action == "override":
+        overrides.enqueue_notice(campaign.id, settings.redis.url)
     if started:
         campaigns.enqueue_started(session, target, settings.campaigns.chunk_size)
         flash(message, "success")
         return redirect(url_for("admin.campaign_detail", campaign_id=target.id))
     flash(message, "success")
     return redirect(url_for("campaigns_ui.review", campaign_id=target.id))
+
+
+@bp.app_context_processor
+def _override_banner() -> dict[str, Any]:
+    # A callable: only pages of a logged-in approver query it (base.html).
+    return {"unacknowledged_overrides": lambda: overrides.unacknowledged(db())}
+
+
+@bp.post("/<int:campaign_id>/acknowledge-override")
+@roles_required(Role.APPROVER)
+def acknowledge_override(campaign_id: int):
+    session = db()
+    try:
+        overrides.acknowledge(session, _campaign(campaign_id), current_user)
+    except CampaignError as e:
+        session.rollback()
+        flash(str(e), "error")
+    else:
+        session.commit()
+        flash(_("Override acknowledged."), "success")
+    return redirect(url_for("admin.dashboard"))
 
 
 @bp.get("/<int:campaign_id>/cap.xml")

@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of /api/v1: shared pieces here, each API module describes its own paths."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 
 def ref(name: str) -> dict[str, str]:
@@ -17,9 +17,23 @@ ERRORS = {
     "401": {"description": "No or invalid bearer token", **json_content(ref("Error"))},
     "403": {"description": "The token's role may not do this", **json_content(ref("Error"))},
     "422": {"description": "Invalid input", **json_content(ref("Error"))},
+    "429": {"description": "Too many requests (this token's limit, or a user's area previews)",
+            **json_content(ref("Error"))},
 }
 ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 NOT_FOUND = {"404": {"description": "Not found", **json_content(ref("Error"))}}
+
+
+def links(operation: dict[str, Any], status: str, path: str, methods: Sequence[str],
+          value: str = "$response.body#/id") -> dict[str, Any]:
+    """OpenAPI links from `operation`'s `status` answer to each method of `path` with its `{id}` taken from the
+    answer (what lets schemathesis chain create → get/patch/delete with a real id: tests/security)."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    noun = [part for part in path.split("/") if part and not part.startswith("{")][-1]
+    operation["responses"][status].setdefault("links", {}).update({
+        f"{m.lower()}_{noun}": {"operationRef": f"#/paths/{pointer}/{m.lower()}", "parameters": {"id": value}}
+        for m in methods})
+    return operation
 
 
 def conflict(description: str) -> dict[str, Any]:

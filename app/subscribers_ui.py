@@ -15,7 +15,7 @@ from app.auth import roles_required
 from app.database import db
 from subscribers.exceptions import SubscriberError
 from subscribers.models import Subscriber, SubscriberStatus
-from subscribers.phones import mask_phone
+from subscribers.phones import mask_phone, masked_phone
 from subscribers.registry import import_registry
 from subscribers.service import (
     active_subscribers_per_zone,
@@ -24,7 +24,7 @@ from subscribers.service import (
     zone_code,
     zones_of_subscriber,
 )
-from syrena_core.accounts import Role
+from syrena_core.accounts import Role, record
 from zones import service as zones
 
 bp = Blueprint("subscribers_ui", __name__, url_prefix="/subscribers")
@@ -32,6 +32,21 @@ bp = Blueprint("subscribers_ui", __name__, url_prefix="/subscribers")
 STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
 PAGE_SIZE = 50
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def sees_personal_data() -> bool:
+    """Operators and admins see residents' numbers and places in full; finance and approvers see numbers masked
+    ("+48 601 *** *12") and no places — they need counts and zones, not where a resident lives."""
+    return current_user.has_role(Role.OPERATOR)
+
+
+def shown_phone(phone: str | None) -> str:
+    return (phone or "—") if sees_personal_data() else masked_phone(phone)
+
+
+@bp.app_context_processor
+def _personal_data_context() -> dict:
+    return {"shown_phone": shown_phone, "sees_personal_data": sees_personal_data}
 
 
 def _int_arg(name: str) -> int | None:
@@ -43,7 +58,9 @@ def _int_arg(name: str) -> int | None:
 @roles_required(*STAFF)
 def subscriber_list():
     session = db()
-    query = request.args.get("q", "")[:100]
+    # Searching by address or number would tell those who see neither where a resident lives: theirs is by
+    # status and zone only.
+    query = request.args.get("q", "")[:100] if sees_personal_data() else ""
     status = request.args.get("status") if request.args.get("status") in {s.value for s in SubscriberStatus} else None
     zone_id = _int_arg("zone")
     page = max(_int_arg("page") or 1, 1)
@@ -65,7 +82,11 @@ def subscriber_detail(subscriber_id: int):
     in_zones = zones_of_subscriber(session, subscriber.id)
     features = [zones.zone_feature(z) for z in in_zones]
     places = []
-    for loc in subscriber.locations:
+    full = sees_personal_data()
+    # Every look at one resident's record is audited, whoever looks and whatever they may see.
+    record(session, "subscriber.view", current_user, "subscriber", subscriber.id, {"full": full})
+    session.commit()
+    for loc in subscriber.locations if full else ():
         point = to_shape(loc.geom) if loc.geom is not None else None
         places.append({"label": loc.label, "address": loc.address, "zone_id": loc.zone_id,
                        "lat": point.y if point else None, "lon": point.x if point else None})

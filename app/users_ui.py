@@ -85,6 +85,22 @@ def change_role(user_id: int):
     return redirect(url_for("users_ui.user_list"))
 
 
+@bp.post("/<int:user_id>/phone")
+@roles_required(Role.ADMIN)
+def change_phone(user_id: int):
+    _post_ok()
+    user = _user(user_id)
+    try:
+        accounts.set_phone(db(), user, request.form.get("phone", "")[:40], actor=_me())
+    except AccountError as e:
+        db().rollback()
+        flash(str(e), "error")
+    else:
+        db().commit()
+        flash(_("Phone saved."), "success")
+    return redirect(url_for("users_ui.user_list"))
+
+
 @bp.post("/<int:user_id>/active")
 @roles_required(Role.ADMIN)
 def toggle_active(user_id: int):

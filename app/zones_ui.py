@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import previews
 from app.auth import roles_required
 from app.database import db
 from campaigns.service import refuse_zone_change
@@ -132,8 +133,11 @@ def archive(zone_id: int):
 @bp.post("/data/preview")
 @roles_required(*STAFF)
 def preview():
+    wait = previews.over_budget(current_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
     checked = validate(geometry_from_geojson(_json_body()), repair=request.args.get("repair") == "true",
-                       limits=_limits())
+                       limits=_limits().preview_limits())
     return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
                     "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 

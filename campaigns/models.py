@@ -111,6 +111,9 @@ class Campaign(Base):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     override_reason: Mapped[str | None] = mapped_column(Text)    # emergency override of the approval step
+    # Every approver sees a banner about an override until one of them acknowledges it (migration 0019).
+    override_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    override_acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     # Update / all-clear: a follow-up to `reference_id`, CAP msgType Update or Cancel.
     msg_type: Mapped[str] = mapped_column(String(8), default="Alert", server_default="Alert")
     reference_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))

@@ -576,7 +576,11 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
 
 # ------------------------------------------------------------------------------------------- approval
 def needs_approval(campaign: Campaign, settings: CampaignSettings) -> bool:
-    return settings.require_approval and campaign.kind == CampaignKind.ALERT.value
+    """Alerts always need the four-eyes step when `require_approval` is on; info campaigns too unless
+    `require_approval_info` is off."""
+    if not settings.require_approval:
+        return False
+    return campaign.kind == CampaignKind.ALERT.value or settings.require_approval_info
 
 
 def submit(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
@@ -642,9 +646,17 @@ def reject(session: Session, campaign: Campaign, actor: User | None, reason: Any
 
 
 def override(session: Session, campaign: Campaign, actor: User | None, reason: Any) -> Campaign:
-    """The emergency override: an extreme alert approved without a second person, with a reason, audited."""
+    """The emergency override: an extreme alert approved without a second person, with a reason, audited.
+    Never for info campaigns or all-clears (nothing there must beat the four-eyes rule). The caller, after the
+    commit, texts every approver (`campaigns.overrides.notify_approvers`); each sees a banner until one
+    acknowledges it."""
     if actor is None or not actor.has_role(Role.OPERATOR, Role.APPROVER):
         raise ApprovalForbidden("only operators and approvers may use the emergency override")
+    if campaign.kind != CampaignKind.ALERT.value:
+        raise InvalidCampaign("the emergency override is only for extreme alerts; an info campaign waits for an "
+                              "approver (submit it)")
+    if campaign.msg_type == "Cancel":
+        raise InvalidCampaign("the emergency override is not for an all-clear: submit it for approval")
     if campaign.severity != Severity.EXTREME.value:
         raise InvalidCampaign("the emergency override is only for extreme alerts")
     reason = _reason(reason, "the emergency override")
@@ -652,6 +664,7 @@ def override(session: Session, campaign: Campaign, actor: User | None, reason: A
         raise CampaignStateError(f"a {campaign.status} campaign cannot be overridden")
     campaign.status = CampaignStatus.APPROVED.value
     campaign.override_reason = reason
+    campaign.override_acknowledged_at = campaign.override_acknowledged_by = None
     campaign.approver_id = actor.id
     campaign.approved_at = utcnow()
     record(session, "campaign.override", actor, "campaign", campaign.id,

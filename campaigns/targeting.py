@@ -66,6 +66,9 @@ def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
         coords = line.get("coordinates")
         if not isinstance(coords, list) or len(coords) < 2:
             raise InvalidCampaign(f"{where}: a line needs at least two positions")
+        if len(coords) > limits.max_vertices:
+            raise InvalidCampaign(f"{where}: the line has {len(coords):,} positions; at most "
+                                  f"{limits.max_vertices:,} are allowed")
         for pos in coords:
             if not isinstance(pos, list) or len(pos) not in (2, 3):
                 raise InvalidCampaign(f"{where}: a position must be [longitude, latitude]")

@@ -56,6 +56,21 @@ def require_allowed_country(phone: str, allowed: tuple[str, ...]) -> None:
                             f"of {', '.join(allowed)} ([subscribers] allowed_countries): use such a number")
 
 
+def masked_phone(phone: str | None) -> str:
+    """For staff who may not see residents' numbers (finance, approvers): "+48 601 *** *12" — the country,
+    the network prefix and the last two digits, enough to tell a few numbers apart, not to call one."""
+    if not phone:
+        return "—"
+    try:
+        number = phonenumbers.parse(phone, None)
+        country, national = str(number.country_code), str(number.national_number)
+    except phonenumbers.NumberParseException:
+        country, national = "", phone.lstrip("+")
+    if len(national) < 6:
+        return f"+{country} ***" if country else "***"
+    return f"+{country} {national[:3]} *** *{national[-2:]}" if country else f"{national[:3]} *** *{national[-2:]}"
+
+
 def mask_phone(phone: str) -> str:
     """For logs: enough to tell numbers apart, not enough to call them."""
     return phone[:4] + "…" + phone[-3:] if len(phone) > 7 else "…"

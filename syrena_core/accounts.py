@@ -74,6 +74,8 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is accepted once
     # Part of every login session's id: raising it ends all of the user's sessions ("log out everywhere").
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # E.164 mobile, set by admins: approvers are texted here when someone uses the emergency override.
+    phone: Mapped[str | None] = mapped_column(String(16))
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
@@ -394,6 +396,27 @@ def change_role(session: Session, user: User, role: str, actor: User | None = No
     user.role = role
     user.session_generation = (user.session_generation or 0) + 1  # a demoted user keeps no old session
     record(session, "user.role", actor, "user", user.id, before={"role": before}, after={"role": role})
+
+
+def set_phone(session: Session, user: User, phone: str | None, actor: User | None = None) -> None:
+    """The staff member's mobile (E.164), texted when an emergency override needs approvers' attention;
+    empty clears it. Admins set it; audited with the old and new number."""
+    import phonenumbers  # only here: the rest of accounts needs no phone library
+
+    value = (phone or "").strip() or None
+    if value is not None:
+        try:
+            number = phonenumbers.parse(value, "PL")
+        except phonenumbers.NumberParseException:
+            raise AccountError(f"not a phone number: {value!r}; give it as +48601234567") from None
+        if not phonenumbers.is_valid_number(number):
+            raise AccountError(f"not a valid phone number: {value!r}; give it as +48601234567")
+        value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if value == user.phone:
+        return
+    before = user.phone
+    user.phone = value
+    record(session, "user.phone", actor, "user", user.id, before={"phone": before}, after={"phone": value})
 
 
 def set_active(session: Session, user: User, active: bool, actor: User | None = None) -> None:

@@ -147,6 +147,8 @@ class SimulatorSettings:
 @dataclass(frozen=True)
 class CampaignSettings:
     require_approval: bool = True
+    # With require_approval on, info campaigns need the four-eyes step too unless this is false (alerts always do).
+    require_approval_info: bool = True
     max_parts: int = 6                      # longest text accepted, in SMS parts (per language variant)
     quiet_hours_start: str = "22:00"        # info campaigns are never sent from ... (local time)
     quiet_hours_end: str = "07:00"          # ... until; a send in between is scheduled for this time
@@ -192,6 +194,25 @@ class ZoneSettings:
     max_area_km2: float = 3_000.0       # a whole city is a few hundred km²
     # (min lon, min lat, max lon, max lat) zones must lie in: Poland. Catches swapped lat/lon.
     service_area: tuple[float, ...] = (14.07, 49.00, 24.15, 54.84)
+    # An area preview (zones, a campaign's drawn areas) is computed on every change while someone draws: it is
+    # bounded more tightly than a saved zone, and limited per user, so that nobody can make it the server's work.
+    preview_max_vertices: int = 10_000
+    preview_max_area_km2: float = 1_000.0
+    preview_limit: str = "30 per minute"
+
+    def __post_init__(self) -> None:
+        from limits import parse_many
+        try:
+            parse_many(self.preview_limit)
+        except ValueError:
+            raise ConfigError(f"[zones] preview_limit: not a rate such as \"30 per minute\", "
+                              f"got {self.preview_limit!r}") from None
+
+    def preview_limits(self) -> "ZoneSettings":
+        """These settings with the preview's bounds as the limits (never looser than a saved zone's)."""
+        import dataclasses
+        return dataclasses.replace(self, max_vertices=min(self.max_vertices, self.preview_max_vertices),
+                                   max_area_km2=min(self.max_area_km2, self.preview_max_area_km2))
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
+from app import previews
 from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
-from campaigns import cap, estimates
+from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
+from campaigns import cap, estimates, overrides
 from campaigns import service as campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
                                   InvalidHazard)
@@ -73,6 +74,8 @@ def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None
         "author_id": campaign.author_id, "approver_id": campaign.approver_id,
         "edits": campaign.edits or [], "editor_ids": sorted(campaigns.editors(campaign)),
         "rejection_reason": campaign.rejection_reason, "override_reason": campaign.override_reason,
+        "override_acknowledged_at": _iso(campaign.override_acknowledged_at),
+        "override_acknowledged_by": campaign.override_acknowledged_by,
         "recipients": campaign.recipients, "counts": progress.counts,
         "cost": str(progress.cost),
         "currency": current_app.config["SYRENA"].billing.currency,
@@ -136,8 +139,11 @@ def create_campaign():
 @requires(Role.OPERATOR)
 def preview_draft():
     settings = _settings()
+    wait = previews.over_budget(g.api_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
     campaign, preview = campaigns.draft_preview(db(), g.api_user, json_body(), settings.campaigns, settings.billing,
-                                                settings.zones, now())
+                                                settings.zones.preview_limits(), now())
     estimate = estimate_for(campaign, preview.total_parts)
     db().rollback()
     return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
@@ -232,7 +238,25 @@ def reject_campaign(campaign_id: int):
 def override_campaign(campaign_id: int):
     campaign = campaigns.override(db(), campaigns.get_campaign(db(), campaign_id), g.api_user,
                                   json_body().get("reason"))
-    return _send(campaign)
+    response = _send(campaign)   # commits
+    overrides.enqueue_notice(campaign.id, _settings().redis.url)
+    return response
+
+
+@bp.get("/campaigns/overrides")
+@requires(*STAFF)
+def unacknowledged_overrides():
+    """What the approvers' banner shows: emergency overrides nobody has acknowledged yet."""
+    return jsonify({"items": [campaign_json(c, estimate=False) for c in overrides.unacknowledged(db())]})
+
+
+@bp.post("/campaigns/<int:campaign_id>/acknowledge-override")
+@requires(Role.APPROVER)
+def acknowledge_override(campaign_id: int):
+    session = db()
+    campaign = overrides.acknowledge(session, campaigns.get_campaign(session, campaign_id), g.api_user)
+    session.commit()
+    return jsonify(campaign_json(campaign, estimate=False))
 
 
 def _follow_up(campaign_id: int, msg_type: str):
@@ -277,8 +301,10 @@ OPENAPI_PATHS = {
                                 "description": d} for n, d in (
                     ("status", "only this status"), ("kind", "alert or info"),
                     ("since", "created at or after (ISO 8601)"), ("until", "created before (ISO 8601)"))]},
-        "post": op("Create a draft campaign (`warnings` says when the target has no recipients)", "201",
-                   ref("Campaign"), body=ref("CampaignInput")),
+        "post": links(links(op("Create a draft campaign (`warnings` says when the target has no recipients)",
+                               "201", ref("Campaign"), body=ref("CampaignInput")),
+                            "201", "/api/v1/campaigns/{id}", ("GET", "PATCH", "DELETE")),
+                      "201", "/api/v1/campaigns/{id}/preview", ("GET",)),
     },
     "/api/v1/campaigns/preview": {
         "post": op("Preview what is being composed, without saving it", "200", ref("CampaignPreview"),
@@ -309,6 +335,14 @@ OPENAPI_PATHS = {
     "/api/v1/campaigns/{id}/override": {
         "post": op("Emergency override for an extreme alert: approve without a second person (audited) and send",
                    "202", ref("Campaign"), params=ID_PARAM, body=ref("Reason"), extra=_STATE),
+    },
+    "/api/v1/campaigns/overrides": {
+        "get": op("Emergency overrides no approver has acknowledged yet (the approvers' banner)", "200",
+                  {"type": "object", "properties": {"items": {"type": "array", "items": ref("Campaign")}}}),
+    },
+    "/api/v1/campaigns/{id}/acknowledge-override": {
+        "post": op("An approver acknowledges an emergency override (audited): the banner goes away for all",
+                   "200", ref("Campaign"), params=ID_PARAM, extra={**_STATE, **_FORBIDDEN_APPROVAL}),
     },
     "/api/v1/campaigns/{id}/send": {
         "post": op(_ACCEPTED, "202", ref("Campaign"), params=ID_PARAM, extra=_STATE),

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
 
+from app import previews
 from app.api import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
+from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role, record
 from zones import queries
@@ -100,7 +101,10 @@ def lookup():
 @bp.post("/zones/preview")
 @requires(*STAFF)
 def preview():
-    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits())
+    wait = previews.over_budget(g.api_user.id)
+    if wait is not None:
+        return previews.too_many(wait)
+    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits().preview_limits())
     return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
                     "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 
@@ -144,9 +148,10 @@ OPENAPI_PATHS = {
         "get": op("Live zones as a GeoJSON FeatureCollection with active subscriber counts", "200",
                   ref("FeatureCollection"),
                   params=[{"name": "include_archived", "in": "query", "schema": {"type": "boolean"}}]),
-        "post": op("Create a zone from a GeoJSON Feature (Polygon/MultiPolygon; name, code, colour, description "
-                   "in properties)", "201", ref("Feature"), body=ref("ZoneInput"), params=[REPAIR_PARAM],
-                   extra=DUPLICATE),
+        "post": links(op("Create a zone from a GeoJSON Feature (Polygon/MultiPolygon; name, code, colour, "
+                         "description in properties)", "201", ref("Feature"), body=ref("ZoneInput"),
+                         params=[REPAIR_PARAM], extra=DUPLICATE),
+                      "201", "/api/v1/zones/{id}", ("GET", "PUT", "DELETE")),
     },
     "/api/v1/zones.geojson": {"get": op("Export: all live zones as a GeoJSON FeatureCollection", "200",
                                         ref("FeatureCollection"))},
@@ -195,8 +200,10 @@ OPENAPI_SCHEMAS = {
         "repairs": {"type": "array", "items": {"type": "string"}},
         "properties": {"type": "object", "properties": {
             "id": {"type": "integer"}, "name": {"type": "string"}, "slug": {"type": "string"},
-            "code": {"type": "string"}, "colour": {"type": "string"}, "description": {"type": "string"},
-            "created_at": {"type": "string"}, "updated_at": {"type": "string"}, "archived_at": {"type": "string"},
+            # null when not given / not yet changed / live (the stateful schemathesis run found them null)
+            "code": {"type": "string", "nullable": True}, "colour": {"type": "string", "nullable": True},
+            "description": {"type": "string", "nullable": True}, "created_at": {"type": "string"},
+            "updated_at": {"type": "string", "nullable": True}, "archived_at": {"type": "string", "nullable": True},
             "subscribers": {"type": "integer"}}}}},
     "FeatureCollection": {"type": "object", "properties": {
         "type": {"type": "string"}, "features": {"type": "array", "items": ref("Feature")}}},

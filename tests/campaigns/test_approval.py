@@ -100,15 +100,43 @@ def test_the_emergency_override_is_for_extreme_alerts_with_a_reason_and_is_audit
     assert note.startswith("Dyżurny")
 
 
-def test_info_campaigns_need_no_approval(api, operator, db, clock, worker, wait):
+def test_info_campaigns_need_approval_by_default(api, operator, approver, db, clock, worker, wait):
+    """[campaigns] require_approval_info defaults to true: an info campaign waits for the second person too."""
     clock(datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc))   # midday: no quiet hours
     c = _draft(api, operator, kind="info", severity="minor", topic="water")
     db.execute(text("UPDATE subscriber SET topics = '{water}'"))
     db.commit()
-    status, sent = operator.post(f"/api/v1/campaigns/{c['id']}/send")
-    assert status == 202, sent
-    assert sent["status"] == "sending"
+    status, body = operator.post(f"/api/v1/campaigns/{c['id']}/send")
+    assert (status, body["error"]["code"]) == (409, "invalid_state"), body
+    assert "approved" in body["error"]["message"]
+    assert operator.post(f"/api/v1/campaigns/{c['id']}/submit")[0] == 200
+    status, sent = approver.post(f"/api/v1/campaigns/{c['id']}/approve")
+    assert (status, sent["status"]) == (202, "sending"), sent
     wait(settled(operator, c["id"]), 60, "the campaign to complete")
+
+
+def test_info_campaigns_need_no_approval_when_require_approval_info_is_off(api, operator, app, db, clock, worker,
+                                                                          wait):
+    import dataclasses
+    settings = app.config["SYRENA"]
+    app.config["SYRENA"] = dataclasses.replace(
+        settings, campaigns=dataclasses.replace(settings.campaigns, require_approval_info=False))
+    try:
+        clock(datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc))   # midday: no quiet hours
+        c = _draft(api, operator, kind="info", severity="minor", topic="water")
+        db.execute(text("UPDATE subscriber SET topics = '{water}'"))
+        db.commit()
+        status, sent = operator.post(f"/api/v1/campaigns/{c['id']}/send")
+        assert status == 202, sent
+        assert sent["status"] == "sending"
+        wait(settled(operator, c["id"]), 60, "the campaign to complete")
+        # Alerts still need the second person.
+        alert = operator.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Alarm.",
+                                                    "zone_ids": c["zone_ids"]})[1]
+        status, body = operator.post(f"/api/v1/campaigns/{alert['id']}/send")
+        assert (status, body["error"]["code"]) == (409, "invalid_state"), body
+    finally:
+        app.config["SYRENA"] = settings
 
 
 def test_an_admin_who_rewrote_a_draft_cannot_approve_it_and_the_review_page_names_the_writers(
