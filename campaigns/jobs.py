@@ -12,6 +12,11 @@ worker's recovery loop re-enqueues them when due, and re-enqueues every sending
 campaign's queued messages when Redis has lost its data — PostgreSQL is the
 source of truth, and a duplicate job costs only an empty claim.
 
+A job keeps about LOOK_AHEAD seconds of sends (at the gateway's rate) handed over, and once its chunk is all
+claimed it takes over the next chunk of its campaign when that job is next in the queue (id order kept): the
+links never wait for one job to drain and record everything and for the next to start. On a yield it puts
+what is left of every chunk it took over back at the head of the queue, in id order.
+
 When a worker dies mid-chunk, another worker finds its claims (the owner's
 heartbeat in Redis is gone), puts them back to queued, flagged as possible
 duplicates, and enqueues them again.

@@ -48,3 +48,27 @@ def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(db, s
         first_of_next = min(at_smsc[phone] for phone, _job in following)
         # The links did not wait for the previous chunk's job to finish before the next chunk went out.
         assert first_of_next < _utc(job.ended_at), (first_of_next, job.ended_at)
+
+
+def test_an_info_job_that_took_over_further_chunks_still_yields_to_an_alert_and_keeps_id_order(
+        db, start_simulator, spawn_worker, gateway_redis_url, wait):
+    simulator = start_simulator()
+    spawn_worker(simulator, gateway_redis_url, smsc__tps=150, campaigns__slice_size=20)
+    info_id, info_phones = make_campaign(db, 1500, "info", prefix="+4856")
+    enqueue(db, gateway_redis_url, info_id, "info", chunk_size=50)
+    # Several chunks of 50 are out: the first job has taken over the ones after its own.
+    wait(lambda: len(simulator.messages()) >= 200, 60, "the info campaign to be sending")
+
+    alert_id, alert_phones = make_campaign(db, 30, "alert", prefix="+4857")
+    enqueue(db, gateway_redis_url, alert_id, "alert")
+    wait(lambda: statuses(db, alert_id).get("delivered") == 30, 60, "the alert delivered")
+    assert statuses(db, info_id).get("queued", 0) >= 500  # the alert did not wait for the info campaign
+
+    wait(lambda: statuses(db, info_id).get("delivered") == 1500, 120, "the info campaign delivered")
+    order = ["+" + m["destination_addr"] for m in control(simulator, "GET", "/messages")]
+    info_order = [phone for phone in order if phone.startswith("+4856")]
+    # Each recipient exactly once, and in id order (nearest the danger first) even across the yield: what
+    # the job had withdrawn and the chunks it had taken over went back to the head of the queue in order.
+    assert info_order == info_phones
+    assert sorted(p for p in order if p.startswith("+4857")) == sorted(alert_phones)
+    assert Queue("info", connection=redis_connection(gateway_redis_url)).count == 0
