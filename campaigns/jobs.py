@@ -15,8 +15,7 @@ source of truth, and a duplicate job costs only an empty claim.
 A job keeps about LOOK_AHEAD seconds of sends (at the gateway's rate) handed over, and once its chunk is all
 claimed it takes over the next chunk of its campaign when that job is next in the queue (id order kept): the
 links never wait for one job to drain and record everything and for the next to start. On a yield it puts
-what is left of every chunk it took over back at the head of the queue, in id order. A job claims the lowest
-queued ids from LOOK_BACK chunks before its own: workers running neighbouring chunks send the nearest first.
+what is left of every chunk it took over back at the head of the queue, in id order.
 
 When a worker dies mid-chunk, another worker finds its claims (the owner's
 heartbeat in Redis is gone), puts them back to queued, flagged as possible
@@ -65,11 +64,6 @@ LOOK_AHEAD = 1.0
 # (so the links never wait for one job's drain and the next job's start), for at most this long: a job must
 # end well within JOB_TIMEOUT, and a worker's other queues get their turn in between.
 ADOPT_FOR = JOB_TIMEOUT / 4
-# A job claims the lowest queued ids from this many chunks before its own up to its chunk's end: workers that
-# run neighbouring chunks at once then all send the nearest recipients first (ids are in order of distance
-# from the hazard) instead of splitting the links between chunk 1 and chunk 2. The range stays a few chunks
-# long, so the claim still reads only those rows (see _CLAIM).
-LOOK_BACK = 3
 # Redis holds only work in flight: when this key is missing its data is gone (a restart without
 # persistence) and the queued messages of every sending campaign are enqueued again from the database.
 QUEUES_ALIVE = "syrena:queues-alive"
@@ -212,7 +206,6 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     slice_size = settings.campaigns.slice_size
     gateway = active_gateway()
     ranges = [(first_id, last_id)]  # this chunk, then the chunks of its campaign it took over, in id order
-    back = LOOK_BACK * settings.campaigns.chunk_size
     control = _Control(url, settings.redis.url, campaign_id, kind)
     started = time.monotonic()
     claimed = 0
@@ -241,8 +234,7 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
                     while not exhausted and (stream is None or stream.waiting < ahead):
                         if stream is not None and control.stop_taking():
                             break  # withdrawn at the top of the loop
-                        batch = _claim(url, campaign_id, max(0, first_id - back), last_id, slice_size, texts,
-                                       job_id)
+                        batch = _claim(url, campaign_id, first_id, last_id, slice_size, texts, job_id)
                         if not batch:
                             # The chunk is all claimed. While its last messages are still at the links, the
                             # next chunk of the campaign (when it is next in the queue) is taken over rather
@@ -283,8 +275,7 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     if control.yielding and control.status == CampaignStatus.SENDING.value:
         # A higher-priority job waits: the rest of this chunk goes back to the head of its own queue (whose
         # job matches what receipts are left; the receipt writer matches the rest meanwhile).
-        enqueue_chunks(_unfinished(url, campaign_id, ranges, settings.campaigns.chunk_size, back), kind,
-                       at_front=True)
+        enqueue_chunks(_unfinished(url, campaign_id, ranges, settings.campaigns.chunk_size), kind, at_front=True)
     else:
         with session_scope(url) as session:
             match_receipts(session)
@@ -298,16 +289,14 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     return recorder.accepted
 
 
-def _unfinished(url: str, campaign_id: int, ranges: list[tuple[int, int]], chunk_size: int,
-                back: int) -> list[Chunk]:
+def _unfinished(url: str, campaign_id: int, ranges: list[tuple[int, int]], chunk_size: int) -> list[Chunk]:
     """What a yielding job puts back at the head of its queue, in reverse id order (each goes to the front, so
-    they end up in id order): its own chunk (whose job claims LOOK_BACK chunks before it too); when it took
-    over further chunks, the queued messages of all of them and of the chunks it looked back at (what was
-    withdrawn, and what was never claimed), a chunk_size at most per job."""
+    they end up in id order): its own chunk; when it took over further chunks, the queued messages of all of
+    them (what was withdrawn, and what was never claimed), a chunk_size at most per job."""
     if len(ranges) == 1:
         return [Chunk(campaign_id, *ranges[0])]
     with session_scope(url) as session:
-        chunks = pending_chunks(session, campaign_id, chunk_size, after_id=max(0, ranges[0][0] - back) - 1)
+        chunks = pending_chunks(session, campaign_id, chunk_size, after_id=ranges[0][0] - 1)
     last = ranges[-1][1]
     chunks = [Chunk(c.campaign_id, c.first_id, min(c.last_id, last)) for c in chunks if c.first_id <= last]
     return chunks[::-1]
