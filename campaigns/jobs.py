@@ -12,6 +12,11 @@ worker's recovery loop re-enqueues them when due, and re-enqueues every sending
 campaign's queued messages when Redis has lost its data — PostgreSQL is the
 source of truth, and a duplicate job costs only an empty claim.
 
+A job keeps about LOOK_AHEAD seconds of sends (at the gateway's rate) handed over, and once its chunk is all
+claimed it takes over the next chunk of its campaign when that job is next in the queue (id order kept): the
+links never wait for one job to drain and record everything and for the next to start. On a yield it puts
+what is left of every chunk it took over back at the head of the queue, in id order.
+
 When a worker dies mid-chunk, another worker finds its claims (the owner's
 heartbeat in Redis is gone), puts them back to queued, flagged as possible
 duplicates, and enqueues them again.
@@ -19,6 +24,7 @@ duplicates, and enqueues them again.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
@@ -50,6 +56,14 @@ RESULT_LINGER = 0.005     # seconds results are gathered before one statement re
 RECORDERS = 3             # connections recording results at once ...
 RESULT_BATCH = 200        # ... each with at most this many results
 CONTROL_EVERY = 0.25      # seconds between looks at the campaign's status and the higher-priority queues
+# Seconds of sends (at the gateway's rate) a job keeps handed over to the gateway: a slice of 250 is only
+# 125 ms at 2,000/s, and the links waited for each claim's round trip. Claimed but unwritten messages come
+# back at once on pause, cancel or an alert waiting (PendingResults.withdraw), so more ahead costs nothing there.
+LOOK_AHEAD = 1.0
+# A job whose chunk is all claimed takes over the next chunk of its campaign when that is next in its queue
+# (so the links never wait for one job's drain and the next job's start), for at most this long: a job must
+# end well within JOB_TIMEOUT, and a worker's other queues get their turn in between.
+ADOPT_FOR = JOB_TIMEOUT / 4
 # Redis holds only work in flight: when this key is missing its data is gone (a restart without
 # persistence) and the queued messages of every sending campaign are enqueued again from the database.
 QUEUES_ALIVE = "syrena:queues-alive"
@@ -117,6 +131,39 @@ def _claim(url: str, campaign_id: int, first_id: int, last_id: int, slice_size: 
     return [texts.sms(mid, phone, language, dup) for mid, phone, dup, language in sorted(rows)]
 
 
+def _look_ahead(gateway, slice_size: int) -> int:
+    """Messages to keep handed over: LOOK_AHEAD seconds at the gateway's rate, at least a slice."""
+    rate = getattr(gateway, "rate", None)
+    per_second = rate() if callable(rate) else 0.0
+    return max(slice_size, math.ceil(per_second * LOOK_AHEAD))
+
+
+def _adopt_next_chunk(redis_url: str, kind: str, campaign_id: int) -> tuple[int, int] | None:
+    """The id range of the job at the head of this campaign's queue, taken out of the queue, when that job is
+    a chunk of the same campaign (else None: another campaign's chunk keeps its turn). Queue order, which is
+    id order, is kept; the removal is atomic (LREM), so of a job and a worker popping it only one gets it."""
+    q = queue(queue_name_for(kind), redis_url)
+    for _ in range(3):  # a worker may pop the head meanwhile: look at the new head
+        head = q.connection.lindex(q.key, 0)
+        if head is None:
+            return None
+        job_id = head.decode() if isinstance(head, bytes) else head
+        try:
+            job = Job.fetch(job_id, connection=q.connection)
+            if not job.func_name.endswith(".deliver_chunk") or job.args[0] != campaign_id:
+                return None
+            first_id, last_id = int(job.args[1]), int(job.args[2])
+        except Exception:  # noqa: BLE001 - gone meanwhile, or not ours to read: leave it to the workers
+            return None
+        if q.connection.lrem(q.key, 1, job_id):
+            try:
+                job.delete(remove_from_queue=False)
+            except Exception:  # noqa: BLE001 - a leftover job hash expires with nothing to do
+                pass
+            return first_id, last_id
+    return None
+
+
 class _Control:
     """Looks, at most every CONTROL_EVERY, whether the job should stop taking new messages: its campaign no
     longer sending (→ withdraw), or for an info campaign a higher-priority job waiting (→ yield)."""
@@ -158,6 +205,7 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
         kind = campaign.kind
     slice_size = settings.campaigns.slice_size
     gateway = active_gateway()
+    ranges = [(first_id, last_id)]  # this chunk, then the chunks of its campaign it took over, in id order
     control = _Control(url, settings.redis.url, campaign_id, kind)
     started = time.monotonic()
     claimed = 0
@@ -180,11 +228,27 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
                         exhausted = True
                         if stream is not None:
                             stream.withdraw()
-                    while not exhausted and (stream is None or stream.waiting < slice_size):
+                    # About LOOK_AHEAD seconds of sends stay handed over, a slice at a time (the status and the
+                    # higher-priority queues are looked at between slices).
+                    ahead = _look_ahead(gateway, slice_size)
+                    while not exhausted and (stream is None or stream.waiting < ahead):
+                        if stream is not None and control.stop_taking():
+                            break  # withdrawn at the top of the loop
                         batch = _claim(url, campaign_id, first_id, last_id, slice_size, texts, job_id)
                         if not batch:
-                            exhausted = True
-                            break
+                            # The chunk is all claimed. While its last messages are still at the links, the
+                            # next chunk of the campaign (when it is next in the queue) is taken over rather
+                            # than left to the next job, which would start only after this one drained.
+                            adopted = None
+                            if stream is not None and not stream.done \
+                                    and time.monotonic() - started < ADOPT_FOR and not control.stop_taking():
+                                adopted = _adopt_next_chunk(settings.redis.url, kind, campaign_id)
+                            if adopted is None:
+                                exhausted = True
+                                break
+                            first_id, last_id = adopted
+                            ranges.append(adopted)
+                            continue
                         claimed += len(batch)
                         stream = gateway.submit(batch, into=stream)
                     for future in [f for f in writing if f.done()]:
@@ -211,18 +275,31 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
     if control.yielding and control.status == CampaignStatus.SENDING.value:
         # A higher-priority job waits: the rest of this chunk goes back to the head of its own queue (whose
         # job matches what receipts are left; the receipt writer matches the rest meanwhile).
-        enqueue_chunks([Chunk(campaign_id, first_id, last_id)], kind, at_front=True)
+        enqueue_chunks(_unfinished(url, campaign_id, ranges, settings.campaigns.chunk_size), kind, at_front=True)
     else:
         with session_scope(url) as session:
             match_receipts(session)
             complete_campaigns(session, [campaign_id])
     log.info("campaign %s chunk %s-%s: %s of %s accepted, %s to retry, in %.3fs (%d result batches recorded "
-             "in %.3fs)%s", campaign_id, first_id, last_id, recorder.accepted, claimed, recorder.requeued,
+             "in %.3fs)%s", campaign_id, ranges[0][0], ranges[-1][1], recorder.accepted, claimed, recorder.requeued,
              time.monotonic() - started, recorder.batches, recorder.seconds,
              " — the worker is stopping: the rest goes back to the queue" if control.stopping else
              " — yielded to a higher-priority queue" if control.yielding else
              f" — campaign {control.status}" if control.status != CampaignStatus.SENDING.value else "")
     return recorder.accepted
+
+
+def _unfinished(url: str, campaign_id: int, ranges: list[tuple[int, int]], chunk_size: int) -> list[Chunk]:
+    """What a yielding job puts back at the head of its queue, in reverse id order (each goes to the front, so
+    they end up in id order): its own chunk; when it took over further chunks, the queued messages of all of
+    them (what was withdrawn, and what was never claimed), a chunk_size at most per job."""
+    if len(ranges) == 1:
+        return [Chunk(campaign_id, *ranges[0])]
+    with session_scope(url) as session:
+        chunks = pending_chunks(session, campaign_id, chunk_size, after_id=ranges[0][0] - 1)
+    last = ranges[-1][1]
+    chunks = [Chunk(c.campaign_id, c.first_id, min(c.last_id, last)) for c in chunks if c.first_id <= last]
+    return chunks[::-1]
 
 
 @lru_cache(maxsize=4)

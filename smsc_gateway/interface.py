@@ -80,6 +80,10 @@ class Gateway(Protocol):
     def submit(self, batch: Sequence[OutboundSms], into: PendingResults | None = None) -> PendingResults:
         """Submit a batch; its results stream out as the SMSC answers (joining `into`'s when given)."""
 
+    def rate(self) -> float:
+        """Parts per second the gateway's bound links may send now, together (0: unknown or unlimited). Jobs
+        keep about a second of that handed over, so the links never wait for the next claim."""
+
 
 class GatewayUnavailable(RuntimeError):
     """No gateway runs in this process (RQ jobs that send must run in `flask worker`)."""

@@ -23,5 +23,8 @@ class GatewayRouter:
         # Any session encodes and queues: the queue is the router's, shared by all of them.
         return self.sessions[0].submit(batch, into=into)
 
+    def rate(self) -> float:
+        return self.work.rate()
+
     def send(self, batch: Sequence[OutboundSms]) -> list[SendResult]:
         return self.sessions[0].send(batch)

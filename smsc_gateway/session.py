@@ -339,6 +339,10 @@ class WorkQueue:
             sub.error, sub.temporary, sub.finished = error, True, True
             sub.pending._finished(None, sub.result(""), 0)
 
+    def rate(self) -> float:
+        """The links that may take work now, their rates added up (what the shared queue drains at)."""
+        return sum(s.rate() for s in self.sessions if self.may_take(s))
+
     def anyone_bound(self) -> bool:
         return any(s.is_bound for s in self.sessions)
 
@@ -474,6 +478,12 @@ class SmppSession:
                 "rate_now": round(self._rate, 1) if self.bucket is not None else None,
                 "refusals_per_s": round((throttled - before) / (now - then), 1) if now - then > 0.05 else 0.0,
                 **self.stats}
+
+    def rate(self) -> float:
+        """Parts per second this link may send now (its adaptive rate; 0: not bound, or no limit)."""
+        if not self.is_bound or self.bucket is None:
+            return 0.0
+        return self._rate
 
     def submit(self, batch: Sequence[OutboundSms], into: PendingSend | None = None) -> PendingSend:
         """Hand a batch over; its results join `into` when given (one stream for a whole chunk)."""
