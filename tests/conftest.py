@@ -131,6 +131,35 @@ def db(settings):
 _KEEP = {"alembic_version", "spatial_ref_sys", "billing_calendar"}
 
 
+def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
+    """Jobs of the previous test must not outlive it: they name its campaign and message ids, which RESTART
+    IDENTITY gives to this test's rows, and a late one (or the chunk a failing one hands back) then claimed this
+    test's messages for the session worker's simulator — seen as a campaign whose own jobs found nothing to send.
+    Stop every sending or scheduled campaign (running jobs withdraw within a slice), wait a moment for the
+    session worker to finish its job, and empty its queues."""
+    from rq import Worker
+    from sqlalchemy.exc import OperationalError
+
+    from syrena_core.db import engine_for
+    from syrena_core.queues import PRIORITY_ORDER, queue, redis_connection
+    try:
+        with engine_for(settings.database.url).begin() as c:
+            c.execute(text("UPDATE campaign SET status = 'cancelled' WHERE status IN ('sending', 'scheduled')"))
+    except OperationalError:
+        pass  # a deadlock with the worker's own update: the TRUNCATE below settles it
+    redis = redis_connection(settings.redis.url)
+    queues = [queue(name, settings.redis.url) for name in PRIORITY_ORDER]
+    deadline = time.monotonic() + seconds
+    while True:
+        for q in queues:
+            q.empty()
+        busy = [w for w in Worker.all(connection=redis) if w.get_current_job_id()
+                and w.last_heartbeat and time.time() - w.last_heartbeat.timestamp() < 60]
+        if not busy or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request, simulator):
     """Every test starts from empty tables and an empty simulator log (Redis is flushed once per run:
@@ -142,12 +171,7 @@ def _clean_state(request, simulator):
     from sqlalchemy.exc import OperationalError
 
     from syrena_core.db import engine_for
-    # Jobs a previous test left in the session worker's queues name that test's campaign and message ids, which
-    # RESTART IDENTITY below gives to this test's rows: run late, they claimed this test's messages for the
-    # session worker's simulator (seen as a campaign whose jobs found nothing to send). Empty them first.
-    from syrena_core.queues import PRIORITY_ORDER, queue
-    for name in PRIORITY_ORDER:
-        queue(name, settings.redis.url).empty()
+    _quiet_session_worker(settings)
     # The session's worker may still be storing the previous test's late receipts or MO: TRUNCATE then
     # deadlocks with it now and then, and PostgreSQL picks one side to fail; try again in a moment.
     for attempt in range(5):
@@ -179,6 +203,11 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def worker(settings, tmp_path_factory):
     """A real `flask worker` process: SMPP bind to the simulator, RQ jobs, receipts."""
+    from campaigns.jobs import QUEUES_ALIVE
+    from syrena_core.queues import redis_connection
+    # Its Redis has not lost any queue: without this mark the worker's first recovery (5 s after it starts)
+    # re-enqueues every campaign then sending — another test's, sent by its own worker through another Redis.
+    redis_connection(settings.redis.url).set(QUEUES_ALIVE, "1")
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = log_path.open("w")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=dict(os.environ),
