@@ -3,24 +3,15 @@ every resident, so one user — or one stolen token — may ask for at most `[zo
 Counted in Redis like every other limit (shared by all web processes)."""
 from __future__ import annotations
 
-import time
-
 from flask import current_app, jsonify
-from limits import parse_many
 
 
 def over_budget(user_id: int) -> int | None:
     """Seconds to wait when this user used up the preview budget, else None (also when Redis is down: a
     preview is better than an error while someone draws an evacuation area)."""
-    from app.public import limiter
-    try:
-        for item in parse_many(current_app.config["SYRENA"].zones.preview_limit):
-            if not limiter.limiter.hit(item, "area-preview", str(user_id)):
-                reset, _remaining = limiter.limiter.get_window_stats(item, "area-preview", str(user_id))
-                return max(1, int(reset - time.time()))
-    except Exception:  # noqa: BLE001 - storage outage: logged, not fatal
-        current_app.logger.warning("preview budget not checked (storage unavailable)", exc_info=True)
-    return None
+    from app.public import seconds_to_wait
+    return seconds_to_wait(current_app.config["SYRENA"].zones.preview_limit, "area-preview", str(user_id),
+                           "preview budget")
 
 
 def too_many(wait: int):

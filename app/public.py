@@ -2,11 +2,14 @@
 change or end the subscription. It talks to the public JSON API (app/api/subscribers.py)."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from app.database import db
 from subscribers.geocoders import geocoder_for
@@ -17,6 +20,20 @@ bp = Blueprint("public", __name__, url_prefix="/subscribe")
 
 # Limits are declared per route (none by default) and counted in Redis, shared by all web processes.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")
+
+
+def seconds_to_wait(limits: str, scope: str, key: str, what: str) -> int | None:
+    """Counts one hit of `key` against `limits` (e.g. "30 per minute", shared by every web process through
+    Redis); returns the seconds to wait when they are used up, else None. When the storage is down nothing is
+    limited (no limit rather than no service) and the outage is logged, naming `what`."""
+    try:
+        for item in parse_many(limits):
+            if not limiter.limiter.hit(item, scope, key):
+                reset, _remaining = limiter.limiter.get_window_stats(item, scope, key)
+                return max(1, int(reset - time.time()))
+    except Exception:  # noqa: BLE001 - storage outage: logged, not fatal
+        current_app.logger.warning("%s not checked (storage unavailable)", what, exc_info=True)
+    return None
 
 TOPIC_LABELS = {"water": _l("Water supply"), "traffic": _l("Traffic and closures"),
                 "weather": _l("Weather warnings"), "events": _l("City events")}

@@ -1,12 +1,10 @@
 """What every API module shares: the blueprint's error shape, token auth, JSON parsing."""
 from __future__ import annotations
 
-import time
 from functools import wraps
 from typing import Any, Callable
 
 from flask import current_app, g, jsonify, request
-from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 from app.auth import bearer_token
@@ -67,17 +65,10 @@ def register_error_handlers(bp) -> None:
 
 
 def _over_rate_limit(token_id: int) -> int | None:
-    """Seconds to wait when this token used up its [security] api_limit, else None. Counted in Redis (shared by
-    every web process); when Redis is down the API still answers (no limit rather than no service)."""
-    from app.public import limiter
-    try:
-        for item in parse_many(current_app.config["SYRENA"].security.api_limit):
-            if not limiter.limiter.hit(item, "api-token", str(token_id)):
-                reset, _remaining = limiter.limiter.get_window_stats(item, "api-token", str(token_id))
-                return max(1, int(reset - time.time()))
-    except Exception:  # noqa: BLE001 - storage outage: logged, not fatal
-        current_app.logger.warning("API rate limit not checked (storage unavailable)", exc_info=True)
-    return None
+    """Seconds to wait when this token used up its [security] api_limit, else None (per token, in Redis)."""
+    from app.public import seconds_to_wait
+    return seconds_to_wait(current_app.config["SYRENA"].security.api_limit, "api-token", str(token_id),
+                           "API rate limit")
 
 
 def requires(*roles: Role) -> Callable:
