@@ -39,7 +39,10 @@ def _check_every_receipt_landed_on_its_message(db, simulator, campaign_id: int, 
     assert {(phone, part) for phone, _s, _id, part in rows} == \
         {(phone, "failed" if phone in bad else "delivered") for phone in phones}
     assert db.execute(text("SELECT status FROM campaign WHERE id = :c"), {"c": campaign_id}).scalar() == "completed"
-    assert db.execute(text("SELECT count(*) FROM delivery_receipt WHERE matched_at IS NULL")).scalar() == 0
+    # Every receipt of this SMSC found its part (the session worker's simulator may still be receipting a previous
+    # test's messages into this table: those are not this test's to judge).
+    assert db.execute(text("SELECT count(*) FROM delivery_receipt WHERE matched_at IS NULL "
+                           "AND smsc_message_id = ANY(:ids)"), {"ids": sorted(set(all_ids))}).scalar() == 0
 
 
 def test_an_smsc_restarting_its_ids_mid_campaign_stalls_nothing_and_misroutes_no_receipt(
