@@ -45,6 +45,7 @@ from subscribers.jobs import enqueue_purge_when_due
 from syrena_core import metrics, ops_state
 from syrena_core.config import Settings
 from syrena_core.db import engine_for, session_scope
+from syrena_core.heap import settle_after_startup
 from syrena_core.logging import log_context
 from syrena_core.queues import PRIORITY_ORDER, TRANSACTIONAL, queue, redis_connection
 from syrena_core.schema import ensure_schema_current
@@ -214,6 +215,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         part.start()
     heartbeat.start()
     set_active_gateway(router)
+    settle_after_startup()  # the links keep a pace: no full collection may stop them for 100 ms (heap.py)
     try:
         worker = GatewayWorker([queue(name, settings.redis.url) for name in PRIORITY_ORDER], connection=redis)
         state.worker = worker

@@ -17,7 +17,8 @@ measures at the SMSC (each simulator's record of accepted — and refused — su
 
 Sizes: PACING_SCALE (default 1) multiplies every message count (the counts never drop below a floor that
 keeps the measurement meaningful); PACING_PARTS picks parts, e.g. "matrix,links" (default all);
-PACING_CHUNK the [campaigns] chunk_size of (c) and (d) (default 500, as deployed).
+PACING_CHUNK the [campaigns] chunk_size of (c) and (d) (default 500, as deployed); PACING_DUMP a file to
+write every submit time of (c)/(d) to, per link (JSON), to see where a run lost its pace.
 The one-worker-vs-bare-smpplib ratio is measured by bench_gateway in its own run.
 
     make bench BENCH_ARGS=pacing
@@ -245,6 +246,8 @@ def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size
     from syrena_core.ops_state import read_workers
     binds = [b for doc in read_workers(rig.settings.redis.url) for b in doc.get("binds", [])]
     rig.stop(group + [p for _s, _c, p in sims])
+    if os.environ.get("PACING_DUMP"):  # every submit time per link, to look at where a run lost its pace
+        Path(os.environ["PACING_DUMP"]).write_text(json.dumps({"name": name, "per_link": per_link}))
     every = sorted(t for times in per_link for t in times)
     total = sum(rates)
     rate = (len(every) - 1) / (every[-1] - every[0])

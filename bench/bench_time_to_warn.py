@@ -170,7 +170,13 @@ def main() -> dict:
 
         submitted: dict[str, float] = {}
         per_link: dict[str, int] = {}
+        link_pace: dict[str, dict] = {}  # where a send loses time: each link's start, end and rate in between
         for n, (_smpp, control) in enumerate(ports):
+            times = json.load(urllib.request.urlopen(f"http://127.0.0.1:{control}/submit-times", timeout=60))["times"]
+            if len(times) > 1:
+                link_pace[f"link-{n + 1}"] = {
+                    "first_s": round(times[0] - approved_wall, 2), "last_s": round(times[-1] - approved_wall, 2),
+                    "share_of_tps": round((len(times) - 1) / (times[-1] - times[0]) / TPS[n], 3)}
             got = messages(control)
             per_link[f"link-{n + 1}"] = sum(m["parts"] for m in got)
             for m in got:
@@ -197,6 +203,7 @@ def main() -> dict:
             "target_share_max": 0.12,
             "estimate_shown_vs_real": round(shown.seconds / real_s, 3) if real_s else None,
             "parts_per_link": per_link,
+            "pace_per_link": link_pace,
         })
         return out
     finally:

@@ -11,6 +11,10 @@ MARGIN below the contract: T × (1 − MARGIN) × (1 + L) < T for every T while 
 i.e. ~31 ms at 3 %. A session drops a slot it reaches more than LATE_MAX after its time instead of
 sending late (two late sends would bunch with the next ones): the rest of the 31 ms is left for Redis and
 the SMSC side. At T = 10 the busiest second then holds 10, never 11, and the ceiling is 97 % of T.
+A taker that comes back for slots a little late (its thread woken a few ms late on a busy machine) still
+gets the slots it missed, up to CATCH_UP (< LATE_MAX) in the past, and sends them at once: each is still
+within LATE_MAX of its time, so the bound above holds. Restarting the schedule from "now" instead lost each
+take's lateness: measured at 4 × 500 TPS, ~850 restarts per link and 2.8 s of a 29-s send (~10 %).
 Each submit_sm also goes out at once (TCP_NODELAY, see session.py): Nagle held every other one ~35 ms.
 
 Adaptive rate (AIMD): the SMSC may refuse with ESME_RTHROTTLED / ESME_RMSGQFUL below the contract (its
@@ -40,19 +44,20 @@ from redis import Redis
 
 from syrena_core import metrics
 
-# Slots: KEYS[1] is the link's hash. ARGV: ceiling rate, slots wanted, horizon (s).
+# Slots: KEYS[1] is the link's hash. ARGV: ceiling rate, slots wanted, horizon (s), catch-up (s).
 # Returns {granted, seconds from now to the first slot (or to the next try when none), interval, rate}.
 _TAKE = """
 local ceiling = tonumber(ARGV[1])
 local want = tonumber(ARGV[2])
 local horizon = tonumber(ARGV[3])
+local catch_up = tonumber(ARGV[4])
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tat', 'rate')
 local rate = tonumber(state[2]) or ceiling
 if rate > ceiling then rate = ceiling end
 local tat = tonumber(state[1]) or t
-if tat < t then tat = t end
+if tat < t - catch_up then tat = t - catch_up end
 if tat - t > horizon then
   return {0, tostring(tat - horizon - t), tostring(1 / rate), tostring(rate)}
 end
@@ -173,6 +178,7 @@ class TokenBucket:
     MARGIN = 0.03      # the schedule runs this share below the contract (lateness budget, see above)
     HORIZON = 0.02     # seconds of slots a taker may hold ahead (one Redis call per batch of submits)
     LATE_MAX = 0.012   # a slot reached later than this is dropped, not sent late
+    CATCH_UP = 0.006   # a taker coming back this late still gets the slots it missed (sent at once)
     MD = 0.85          # multiplicative decrease on throttling
     AI = 0.04          # additive increase per epoch, as a share of the contract
     EPOCH_SUBMITS = 40  # an epoch lasts ~this many submits (0.25–1 s): enough to tell 1 refusal in 10
@@ -192,7 +198,8 @@ class TokenBucket:
     def take(self, want: int) -> Slots:
         if want <= 0:
             return Slots(0, 0.0, 1 / self.rate, self.rate)
-        granted, first_in, interval, rate = self._take(keys=[self.key], args=[self.ceiling, want, self.HORIZON])
+        granted, first_in, interval, rate = self._take(keys=[self.key],
+                                                       args=[self.ceiling, want, self.HORIZON, self.CATCH_UP])
         self.rate = float(rate)
         if not int(granted):  # the schedule is taken up to the horizon: the limit, not the SMSC, sets the pace
             metrics.THROTTLE_WAITS.labels(self.label).inc()

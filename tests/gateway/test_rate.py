@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 
+import pytest
+
 from tests.gateway.conftest import control, enqueue_campaign, make_campaign, statuses
 
 TPS = 200
@@ -29,3 +31,24 @@ def test_four_workers_together_never_exceed_the_shared_tps(db, start_simulator, 
     assert _busiest_second(times) <= TPS
     assert _busiest_second(times) >= 0.95 * TPS  # ... and the limit is used, not wasted (issue 9's bar)
     assert sum("accepted" in w.log() for w in workers) >= 2  # the work was shared, not done by one worker
+
+
+def test_a_taker_back_a_little_late_still_gets_the_slots_it_missed_and_never_more(gateway_redis_url):
+    """Each take's own lateness (a thread woken a few ms late on a busy machine) used to restart the schedule
+    from "now" and lose that time: ~10 % of 4 × 500 TPS. Slots up to CATCH_UP in the past are still handed
+    out (sent at once, within LATE_MAX of their time); a longer pause is not made up."""
+    import time
+
+    from smsc_gateway.rate import TokenBucket
+    from syrena_core.queues import redis_connection
+    bucket = TokenBucket(redis_connection(gateway_redis_url), "syrena:tps:test-catch-up", 10)
+    assert bucket.CATCH_UP < bucket.LATE_MAX
+    first = bucket.take(1)
+    assert first.count == 1
+    time.sleep(first.interval + 0.002)  # the next slot's time is 2 ms gone
+    late = bucket.take(1)
+    assert late.count == 1 and -bucket.CATCH_UP - 1e-6 <= late.first_in < 0
+    time.sleep(1.0)  # idle for ten slots: those are gone, only CATCH_UP of them comes back
+    after_pause = bucket.take(5)
+    assert after_pause.first_in == pytest.approx(-bucket.CATCH_UP, abs=1e-6)
+    assert after_pause.count == 1  # 6 ms of the past + 20 ms ahead hold one slot at 9.7/s

@@ -127,3 +127,41 @@ def test_the_fast_deliver_sm_reader_agrees_with_smpplib():
     assert ours.receipted_message_id.rstrip(b"\0") == parsed.receipted_message_id.rstrip(b"\0")
     assert ReceiptIdForm().canonical("0A1B\0") == ReceiptIdForm().canonical("a1b")
     client._socket = None
+
+
+def test_a_link_kept_fed_does_not_keep_what_it_sent(start_simulator, paced_session):
+    """A long campaign keeps the link's list of parts to send from ever running empty (the job tops it up);
+    the sent head is dropped as it goes, or a 200,000-message alert kept 800,000 objects alive and the
+    worker's full garbage collections stopped every link for half a second."""
+    from smsc_gateway.session import COMPACT_AFTER
+    simulator = start_simulator()
+    session = paced_session(simulator, tps=1000)
+    longest, stop = [0], threading.Event()
+
+    def watch():
+        while not stop.wait(0.005):
+            longest[0] = max(longest[0], len(session._pending))
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        count = 3 * COMPACT_AFTER
+        results = session.send([OutboundSms(ref=n, destination=f"+4860{n:07d}", text="x") for n in range(count)])
+    finally:
+        stop.set()
+        watcher.join()
+    assert len(results) == count and all(r.accepted for r in results)
+    assert longest[0] <= COMPACT_AFTER + session.settings.window
+
+
+def test_the_receipt_id_map_costs_the_garbage_collector_nothing():
+    """200,000 remembered SMSC ids must not be walked by every full collection (see syrena_core/heap.py)."""
+    import gc
+
+    from smsc_gateway.session import _IdMap
+    ids = _IdMap(ttl=3600, size=1000)
+    for n in range(100):
+        ids.remember(f"id{n}", (n, 1))
+    ids.receipt("id7", final=True)
+    gc.collect()
+    assert not any(gc.is_tracked(entry) for entry in ids._map.values())
+    assert ids.receipt("id7", final=True) == ((7, 1), True)  # the final receipt is still remembered
