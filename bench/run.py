@@ -2,7 +2,7 @@
 """Run Syrena's benchmarks: every bench/bench_*.py module, one after another.
 
     make bench                              # services up, SYRENA_* set, then this
-    python bench/run.py [NAME ...] [--json FILE]
+    python bench/run.py [NAME ...] [--json FILE] [--repeat N]
 
 A benchmark module exposes `main()`. It either returns a dict of results
 (name -> number, string or a nested dict; put the unit in the name, e.g.
@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -91,10 +92,29 @@ def fmt(value: object) -> str:
     return str(value)
 
 
+def summarise(runs: list[dict]) -> dict:
+    """Several runs of one module: the median of every number (flattened keys), its min–max, and each run."""
+    figures: dict[str, list] = {}
+    for run in runs:
+        for key, value in flatten(run):
+            figures.setdefault(key, []).append(value)
+    median, spread = {}, {}
+    for key, values in figures.items():
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(runs):
+            median[key] = statistics.median(numbers)
+            spread[key] = f"{fmt(min(numbers))} – {fmt(max(numbers))}"
+        else:  # text, lists: the value when every run agrees, else every run's
+            median[key] = values[0] if all(v == values[0] for v in values) else values
+    return {"runs": len(runs), "median": median, "min_max": spread, "each": runs}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks in bench/bench_*.py.")
     parser.add_argument("names", nargs="*", help="run only modules whose name contains one of these")
     parser.add_argument("--json", type=Path, help="write results here (default: bench/results/<time>.json)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each module N times and report the median of every figure, with its min–max")
     args = parser.parse_args(argv)
 
     # Benchmarks import the project's packages and may share helpers in bench/.
@@ -118,19 +138,24 @@ def main(argv: list[str] | None = None) -> int:
         name = path.stem.removeprefix("bench_")
         print(f"\n=== {name} ({path.relative_to(ROOT)})", flush=True)
         t0 = time.perf_counter()
-        try:
-            results = load(path).main()
-            status = "ok"
-            error = None
-        except Exception:  # noqa: BLE001 - report it and go on with the next benchmark
-            results, status, error = None, "FAILED", traceback.format_exc()
-            print(error, file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+        runs, status, error = [], "ok", None
+        for n in range(max(args.repeat, 1)):
+            try:
+                results = load(path).main()
+            except Exception:  # noqa: BLE001 - report it and go on with the next benchmark
+                status, error = "FAILED", traceback.format_exc()
+                print(error, file=sys.stderr, flush=True)
+                break
+            except KeyboardInterrupt:
+                print("interrupted", file=sys.stderr)
+                return 130
+            if results is not None and not isinstance(results, dict):
+                results = {"result": results}
+            runs.append(results)
+            if args.repeat > 1:
+                print(f"run {n + 1} of {args.repeat}: " + json.dumps(results), flush=True)
         seconds = time.perf_counter() - t0
-        if results is not None and not isinstance(results, dict):
-            results = {"result": results}
+        results = (runs[0] if len(runs) == 1 else summarise(runs)) if runs and status == "ok" else None
         report.append({"name": name, "status": status, "seconds": round(seconds, 3),
                        "results": results, "error": error})
 
@@ -138,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(r["name"]) for r in report)
     for r in report:
         print(f"{r['name']:<{width}}  {r['status']:<6}  {r['seconds']:8.1f} s")
-        for key, value in flatten(r["results"] or {}):
+        for key, value in flatten({k: v for k, v in (r["results"] or {}).items() if k != "each"}):
             print(f"{'':<{width}}    {key}: {fmt(value)}")
 
     out = (args.json or RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}.json").resolve()

@@ -31,7 +31,8 @@ real limit is lower, or it is busy). Sessions report their accepted and refused 
   that share becomes the link's `noise` (forgotten slowly while refusals stay below it), so random
   refusals are retried at full speed instead of strangling the link — but only a share up to 30 %: an SMSC
   refusing more is a limit or a fault, and misreading it as random (timing on a loaded machine can make a
-  limit's numbers look so) would hold the link at full speed, mostly refused;
+  limit's numbers look so) would hold the link at full speed, mostly refused; for the same reason a run of
+  decreases that saw more than 30 % refused at any step is never undone;
 - otherwise additive increase by AI × contract per epoch, up to the contract (less the margin): quickly
   (half the gap per epoch) up to 95 % of `w`, slowly (AI / 4) from there to 110 %, then AI again — near the
   SMSC's limit the link probes gently, so it holds ~95 % of that limit with a few % refused.
@@ -80,7 +81,7 @@ local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local k = KEYS[1]
 local s = redis.call('HMGET', k, 'rate', 'ep', 'acc', 'ref', 'last', 'prev_rate', 'prev_acc', 'noise', 'prev_p',
-                    'w', 'top', 'by_md')
+                    'w', 'top', 'by_md', 'pmax')
 local rate = tonumber(s[1]) or ceiling
 local ep = tonumber(s[2]) or t
 local acc = (tonumber(s[3]) or 0) + tonumber(ARGV[1])
@@ -93,6 +94,7 @@ local prev_p = tonumber(s[9]) or 0
 local top = tonumber(s[11]) or rate  -- the rate before a run of decreases (what an undo goes back to)
 local w = tonumber(s[10]) or 0  -- what the SMSC accepted when it last throttled us: its limit, as we know it
 local by_md = s[12] == '1'       -- the last decrease was MD's, not "what it accepted": refusals may be random
+local pmax = tonumber(s[13]) or 0  -- the largest refused share since this run of decreases began
 local settle = 0
 local epoch = math.max(0.25, math.min(1.0, per_epoch / rate))
 local elapsed = t - ep
@@ -119,14 +121,18 @@ if elapsed >= epoch then
       -- burst through: `fell` far below `slowed`)
       -- Only a small share passes for random: an SMSC refusing a third or more of what we send is a limit (or
       -- a fault) however its numbers fell, and a misread one would keep the link at full speed, mostly refused.
-      if last == 'down' and by_md and p <= MAX_NOISE and p >= 0.6 * prev_p and fell < (1 + slowed) / 2
-         and fell > slowed / 2 then
+      -- Nor is a run of decreases that began above MAX_NOISE: a sliding-second limit just below our rate
+      -- refuses in bursts, and one epoch of ~30 answers read it as random 1 time in ~13 (the link then jumped
+      -- back to the contract, mostly refused); an SMSC refusing at random refuses the same share throughout.
+      if last == 'down' and by_md and p <= MAX_NOISE and pmax <= MAX_NOISE and p >= 0.6 * prev_p
+         and fell < (1 + slowed) / 2 and fell > slowed / 2 then
         noise = p
         rate = top
         w = 0
         last = 'undo'
       else
-        if last ~= 'down' then top = rate end
+        if last ~= 'down' then top = rate; pmax = 0 end
+        pmax = math.max(pmax, p)
         prev_rate = rate
         prev_acc = acc_rate
         prev_p = p
@@ -156,7 +162,8 @@ if elapsed >= epoch then
 end
 redis.call('HSET', k, 'rate', tostring(rate), 'ep', tostring(ep), 'acc', tostring(acc), 'ref', tostring(ref),
            'last', last, 'prev_rate', tostring(prev_rate), 'prev_acc', tostring(prev_acc), 'noise', tostring(noise),
-           'prev_p', tostring(prev_p), 'w', tostring(w), 'top', tostring(top), 'by_md', by_md and '1' or '0')
+           'prev_p', tostring(prev_p), 'w', tostring(w), 'top', tostring(top), 'by_md', by_md and '1' or '0',
+           'pmax', tostring(pmax))
 redis.call('EXPIRE', k, 300)
 return tostring(rate)
 """
