@@ -90,8 +90,8 @@ def main() -> dict:
     url = settings.database.url
     out: dict = {"recipients": RECIPIENTS, "links_tps": TPS, "workers": WORKERS}
 
-    def messages(control_port: int) -> list[dict]:
-        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}/messages", timeout=300))
+    def ask(control_port: int, path: str):  # a simulator's control port
+        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}{path}", timeout=300))
 
     try:
         _wait_port(redis_port)
@@ -172,12 +172,12 @@ def main() -> dict:
         per_link: dict[str, int] = {}
         link_pace: dict[str, dict] = {}  # where a send loses time: each link's start, end and rate in between
         for n, (_smpp, control) in enumerate(ports):
-            times = json.load(urllib.request.urlopen(f"http://127.0.0.1:{control}/submit-times", timeout=60))["times"]
+            times = ask(control, "/submit-times")["times"]
             if len(times) > 1:
                 link_pace[f"link-{n + 1}"] = {
                     "first_s": round(times[0] - approved_wall, 2), "last_s": round(times[-1] - approved_wall, 2),
                     "share_of_tps": round((len(times) - 1) / (times[-1] - times[0]) / TPS[n], 3)}
-            got = messages(control)
+            got = ask(control, "/messages")
             per_link[f"link-{n + 1}"] = sum(m["parts"] for m in got)
             for m in got:
                 phone = "+" + m["destination_addr"].lstrip("+")

@@ -25,7 +25,6 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from syrena_core.heap import settle_after_startup
 from smsc_gateway.pdu import (
     BIND_RECEIVER,
     BIND_TRANSCEIVER,
@@ -81,6 +80,7 @@ from smsc_gateway.pdu import (
     part_problem,
     split_user_data,
 )
+from syrena_core.heap import settle_after_startup
 
 logger = logging.getLogger("syrena.smsc.simulator")
 
