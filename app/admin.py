@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import xstatic.pkg.leaflet as xstatic_leaflet
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_from_directory, url_for)
 from flask_babel import format_decimal, get_locale
@@ -35,8 +35,9 @@ bp = Blueprint("admin", __name__)
 STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
 LATEST_CAMPAIGNS = 25
 
-# Leaflet ships inside the xstatic-leaflet wheel: served from there, no CDN (crisis rooms may be offline).
-LEAFLET_DIR = xstatic_leaflet.BASE_DIR
+# Leaflet comes from npm (package.json → node_modules, installed by `make assets` beside Leaflet-Geoman, which needs
+# the same copy), served from here: no CDN, crisis rooms may be offline.
+LEAFLET_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "leaflet" / "dist"
 # Background map tiles come from [map] in the settings (MAP_TILE_URL in the Flask config overrides it);
 # optional: the zones are drawn on a plain background when tiles cannot load.
 # Where an empty map looks when there is no zone yet (Poznań).
@@ -159,6 +160,9 @@ def _http_error(e: HTTPException):
 # ------------------------------------------------------------------ assets
 @bp.get("/static/vendor/leaflet/<path:filename>")
 def leaflet_asset(filename: str):
+    if not LEAFLET_DIR.is_dir():
+        current_app.logger.error("Leaflet is not installed in %s: run `make assets`", LEAFLET_DIR)
+        abort(404)
     return send_from_directory(LEAFLET_DIR, filename, max_age=7 * 24 * 3600)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-import font_source_sans_pro
 from fpdf import FPDF
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -30,7 +29,9 @@ DEFAULT_LABELS: dict[str, str] = {
     "group.day": "By day", "group.kind": "By kind", "group.encoding": "By encoding", "group.smsc": "By SMSC",
     "kind.alert": "Alert", "kind.info": "Information", "kind.transactional": "Transactional",
 }
-FONT_DIR = Path(font_source_sans_pro.__file__).parent / "files"
+# Source Sans Pro (Regular and Bold, with Polish letters) ships in the repository under its licence, the SIL OFL 1.1
+# (billing/fonts/OFL.txt); the PyPI wrapper that carried it (font-source-sans-pro 0.0.1) is no longer needed.
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
