@@ -11,8 +11,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV := .venv
-BIN := $(CURDIR)/$(VENV)/bin
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.syrena-installed
 SERVICES_ENV := var/services.env
 ASSETS_STAMP := node_modules/.syrena-installed
@@ -22,13 +22,21 @@ BENCH_ARGS ?=
 # Load var/services.env and put the venv first on PATH (`flask`, `pytest`, `honcho`).
 WITH_ENV = set -a && . ./$(SERVICES_ENV) && set +a && export PATH="$(BIN):$$PATH" &&
 
-.PHONY: help venv assets services migrate run test bench stop-services services-status clean
+.PHONY: help venv lock lint assets services migrate run test bench stop-services services-status clean
+
+# Everything `make venv` installs, pinned in requirements.lock (pyproject.toml keeps the ranges).
+EXTRAS := test run deploy lint
+LOCK_ARGS ?=
+# What `make lint` checks: ruff everywhere; mypy, the unused-code and the duplicate/cycle scans on the packages.
+PACKAGES := app zones campaigns smsc_gateway subscribers billing syrena_core
 
 help:
 	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"
 	@echo "make test           set everything up (incl. Chromium) and run the tests; PYTEST_ARGS='-k zones -x'"
 	@echo "make bench          run the benchmarks in bench/ (results: docs/benchmarks.md); BENCH_ARGS=..."
-	@echo "make venv           create .venv and install the project (again when pyproject.toml changes)"
+	@echo "make lint           ruff (lint + format check), mypy, vulture, duplicate-code and import-cycle scans"
+	@echo "make venv           create .venv and install requirements.lock + the project (again when either changes)"
+	@echo "make lock           recompile requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade to move pins)"
 	@echo "make assets         install the browser assets from npm (Leaflet-Geoman; again when package-lock.json changes)"
 	@echo "make services       make sure PostgreSQL+PostGIS and Redis answer; writes $(SERVICES_ENV)"
 	@echo "make migrate        flask db upgrade"
@@ -36,8 +44,10 @@ help:
 
 venv: $(STAMP)
 
-# Reinstall only when pyproject.toml changes; recreate the venv if its python is gone.
-$(STAMP): pyproject.toml
+# Reinstall only when pyproject.toml or the lock changes; recreate the venv if its python is gone. The pinned
+# versions come from requirements.lock, the project itself is installed editable without resolving again;
+# `pip check` then fails when pyproject.toml wants something the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml requirements.lock
 	@if ! $(VENV)/bin/python -c '' 2>/dev/null; then \
 	  rm -rf $(VENV); \
 	  echo "creating $(VENV)"; \
@@ -48,8 +58,32 @@ $(STAMP): pyproject.toml
 	    $(PYTHON) -m venv $(VENV); \
 	  fi; \
 	fi
-	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	$(VENV)/bin/python -m pip install -q -r requirements.lock
+	$(VENV)/bin/python -m pip install -q --no-deps -e .
+	@$(VENV)/bin/python -m pip check || { echo "make venv: requirements.lock does not satisfy pyproject.toml; run 'make lock'" >&2; exit 1; }
 	@touch $@
+
+# One command after any change to the dependencies in pyproject.toml: keeps the pins it can (uv reads the
+# old file), adds what is new. --universal: one file for every platform and Python >= 3.11.
+lock:
+	@if ! $(VENV)/bin/python -c '' 2>/dev/null; then $(PYTHON) -m venv $(VENV); fi
+	@$(VENV)/bin/python -m uv --version >/dev/null 2>&1 || $(VENV)/bin/python -m pip install -q 'uv>=0.4'
+	$(VENV)/bin/python -m uv pip compile pyproject.toml --universal --python-version 3.11 --quiet \
+	  $(addprefix --extra ,$(EXTRAS)) $(LOCK_ARGS) -o requirements.lock
+
+# Every check runs even when an earlier one fails, so one run shows all findings; any finding fails the target.
+# The duplicate scan reads the packages at 4 equal lines and tests/ + bench/ at 6 (pyproject.toml [tool.pylint]).
+lint: venv
+	@rc=0; \
+	echo "ruff check";          $(BIN)/ruff check . || rc=1; \
+	echo "ruff format --check"; $(BIN)/ruff format --check . || rc=1; \
+	echo "mypy";                $(BIN)/mypy || rc=1; \
+	echo "vulture";             $(BIN)/vulture || rc=1; \
+	echo "pylint duplicate-code, cyclic-import"; \
+	$(BIN)/pylint --disable=all --enable=duplicate-code,cyclic-import --score=n $(PACKAGES) || rc=1; \
+	$(BIN)/pylint --disable=all --enable=duplicate-code --score=n --min-similarity-lines=6 tests bench || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make lint: FAILED (see above)" >&2; fi; \
+	exit $$rc
 
 assets: $(ASSETS_STAMP)
 
