@@ -37,7 +37,7 @@ help:
 	@echo "make lint           ruff (lint + format check), mypy, vulture, duplicate-code and import-cycle scans"
 	@echo "make venv           create .venv and install requirements.lock + the project (again when either changes)"
 	@echo "make lock           recompile requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade to move pins)"
-	@echo "make assets         install the browser assets from npm (Leaflet-Geoman; again when package-lock.json changes)"
+	@echo "make assets         install the browser assets from npm (Leaflet, Leaflet-Geoman, Chart.js; again when package-lock.json changes)"
 	@echo "make services       make sure PostgreSQL+PostGIS and Redis answer; writes $(SERVICES_ENV)"
 	@echo "make migrate        flask db upgrade"
 	@echo "make services-status / stop-services / clean"
@@ -87,7 +87,7 @@ lint: venv
 
 assets: $(ASSETS_STAMP)
 
-# Browser assets (Leaflet-Geoman) from npm, exactly as package-lock.json pins them, served by Flask from
+# Browser assets (Leaflet, Leaflet-Geoman, Chart.js) from npm, exactly as package-lock.json pins them, served by Flask from
 # node_modules/; again only when the lock file changes. Debian's nodejs/npm are installed when npm is missing.
 $(ASSETS_STAMP): package.json package-lock.json
 	@if ! command -v npm >/dev/null 2>&1; then \
