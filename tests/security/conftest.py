@@ -59,7 +59,7 @@ def staff(live_server, make_user):
 @pytest.fixture
 def audit_rows(settings):
     """audit_rows(action=None) → the audit log's rows (optionally of one action), oldest first."""
-    from syrena_core.accounts import AuditLog
+    from syrena_core.audit import AuditLog
     from syrena_core.db import session_scope
 
     def rows(action: str | None = None):
