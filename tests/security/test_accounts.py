@@ -366,15 +366,15 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
 
 def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_setting(settings, make_user):
     """Issue 19: TOTP is required for approvers and admins whenever environment is not development."""
-    import dataclasses
+    from syrena_core.config import replace
     import threading
 
     from werkzeug.serving import make_server
 
     from app import create_app
-    production = dataclasses.replace(
-        settings, app=dataclasses.replace(settings.app, environment="production", secret_key="k" * 40),
-        security=dataclasses.replace(settings.security, totp_required=False))
+    production = replace(
+        settings, app=replace(settings.app, environment="production", secret_key="k" * 40),
+        security=replace(settings.security, totp_required=False))
     # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
     app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)
