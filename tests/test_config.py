@@ -83,7 +83,7 @@ def test_config_toml_documents_every_key_with_the_models_default_and_sets_only_o
             value, active = documented.pop((section, key))
             if not active:
                 shown = type(model).model_validate({key: value})
-                assert getattr(shown, key) == getattr(model, key), f"config.toml shows another default for [{section}] {key}"
+                assert getattr(shown, key) == getattr(model, key), f"another default in config.toml: [{section}] {key}"
     assert not documented, f"config.toml names keys no model has: {sorted(documented)}"
     overrides = {k for k, (_v, active) in _documented(ROOT / "config.toml").items() if active}
     assert overrides == {("campaigns", "require_approval")}

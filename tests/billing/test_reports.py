@@ -210,10 +210,9 @@ def test_the_fee_is_prorated_over_the_local_month_with_its_extra_autumn_hour(db,
 
 
 def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_tariff, charge):
-    from syrena_core.config import replace
-
     from sqlalchemy import text
 
+    from syrena_core.config import replace
     from tests.billing.conftest import utc
     add_tariff(warsaw(2026, 9, 1), "0.18")
     charge(utc(2026, 9, 30, 22, 30), parts=2)  # September in UTC, October in Warsaw

@@ -366,12 +366,12 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
 
 def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_setting(settings, make_user):
     """Issue 19: TOTP is required for approvers and admins whenever environment is not development."""
-    from syrena_core.config import replace
     import threading
 
     from werkzeug.serving import make_server
 
     from app import create_app
+    from syrena_core.config import replace
     production = replace(
         settings, app=replace(settings.app, environment="production", secret_key="k" * 40),
         security=replace(settings.security, totp_required=False))
