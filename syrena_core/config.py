@@ -374,7 +374,6 @@ class OperationsSettings(_Section):
     backup_dir: str = "var/backups"     # where `flask backup` writes when given no path
 
 
-
 def _explain(error: ValidationError, section: str = "") -> str:
     """The first problem of a failed validation, named as the file names it: "[smsc] port: ..."."""
     problem = error.errors()[0]
