@@ -11,7 +11,8 @@ from werkzeug.exceptions import BadRequest
 
 from app.auth import roles_required
 from app.database import db
-from syrena_core.accounts import Role, audit_actions, audit_entries, record
+from syrena_core.accounts import Role
+from syrena_core.audit import audit_actions, audit_entries, record
 from syrena_core.text import spreadsheet_text
 
 bp = Blueprint("audit_ui", __name__, url_prefix="/admin/audit")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import secrets
 import time
 from functools import wraps
 from typing import Callable
@@ -19,11 +18,10 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app.database import db
-from app.extensions import login_manager
-from app.public import limiter
+from app.extensions import limiter, login_manager
 from app.security import totp_required
 from syrena_core import accounts
-from syrena_core.accounts import AccountError, ApiToken, LoginThrottled, Role, User, record, token_for
+from syrena_core.accounts import AccountError, ApiToken, LoginThrottled, Role, User, token_for
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -37,20 +35,8 @@ PENDING_SECONDS = 300  # between the password and the TOTP code
 def load_user(user_id: str) -> User | None:
     # The cookie's own login session must be live: logging out ends it on the server (a copied cookie
     # stops working at once).
-    user = _user_of(user_id)
+    user = accounts.user_by_login_id(db(), user_id)
     if user is None or not accounts.login_session_live(db(), session.get("sid"), user.id):
-        return None
-    return user
-
-
-def _user_of(user_id: str) -> User | None:
-    # The id carries the user's session generation: "log out everywhere", a new password or a role change
-    # raise it, and every older session cookie stops matching.
-    ident, _sep, generation = user_id.partition(":")
-    if not ident.isdigit() or not generation.isdigit():
-        return None
-    user = db().get(User, int(ident))
-    if user is None or not user.active or user.session_generation != int(generation):
         return None
     return user
 
@@ -90,10 +76,8 @@ def _security():
 def _start_session(user: User, next_url: str | None):
     session.pop("pending_login", None)
     session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
-    session["sid"] = accounts.start_login_session(db(), user)  # a new id at every login: no fixation
-    accounts.forget_login_failures(db(), user.email, request.remote_addr)  # every factor passed
+    session["sid"] = accounts.complete_login(db(), user, request.remote_addr)  # a new id at every login
     login_user(user)
-    record(db(), "login", user, "user", user.id)
     db().commit()
     return redirect(_safe_next(next_url))
 
@@ -102,7 +86,7 @@ def _pending_user() -> User | None:
     pending = session.get("pending_login")
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    return _user_of(pending.get("id", ""))
+    return accounts.user_by_login_id(db(), pending.get("id", ""))
 
 
 def _throttled(error: LoginThrottled, template: str, form):
@@ -139,20 +123,6 @@ def login():
     return render_template("login.html", form=form), (401 if form.is_submitted() else 200)
 
 
-def _verify_code(user: User, secret: str, code: str) -> bool:
-    """A code is good for its 30-second step (±1 for clock drift), and only once."""
-    totp = pyotp.TOTP(secret)
-    now = time.time()
-    code = code.strip()
-    for drift in (0, -1, 1):
-        at = now + drift * totp.interval
-        step = int(at // totp.interval)
-        if secrets.compare_digest(totp.at(at), code) and (user.totp_last_step is None or step > user.totp_last_step):
-            user.totp_last_step = step
-            return True
-    return False
-
-
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(lambda: _security().login_limit, methods=["POST"])
 def login_code():
@@ -167,7 +137,7 @@ def login_code():
         except LoginThrottled as e:
             s.commit()
             return _throttled(e, "account/code.html", form)
-        if _verify_code(user, user.totp_secret, form.code.data):
+        if accounts.verify_totp(user, form.code.data):
             return _start_session(user, session["pending_login"].get("next"))
         # Wrong codes count like wrong passwords: for this e-mail from this address, with the same back-off.
         if accounts.count_login_failure(s, user.email, request.remote_addr, user, _security(), factor="totp"):
@@ -195,13 +165,11 @@ def totp_enrol():
         return redirect(url_for("auth.login"))
     secret = session.get("totp_enrol_secret")
     if not secret:
-        secret = session["totp_enrol_secret"] = pyotp.random_base32()
+        secret = session["totp_enrol_secret"] = accounts.new_totp_secret()
     form = CodeForm()
     if form.validate_on_submit():
-        if _verify_code(user, secret, form.code.data):
-            user.totp_secret = secret
+        if accounts.enrol_totp(db(), user, secret, form.code.data):
             session.pop("totp_enrol_secret", None)
-            record(db(), "user.totp_enrol", user, "user", user.id)
             db().commit()
             if pending:
                 return _start_session(user, session["pending_login"].get("next"))
@@ -215,8 +183,7 @@ def totp_enrol():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    record(db(), "logout", current_user, "user", current_user.id)
-    accounts.end_login_session(db(), session.get("sid"))  # the cookie, if replayed, opens nothing any more
+    accounts.logout(db(), current_user._get_current_object(), session.get("sid"))  # a replayed cookie opens nothing
     db().commit()
     logout_user()
     session.clear()
@@ -286,11 +253,6 @@ def bearer_token() -> ApiToken | None:
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         return None
     return token_for(db(), token.strip())
-
-
-def bearer_user() -> User | None:
-    row = bearer_token()
-    return row.user if row else None
 
 
 def api_user() -> User:

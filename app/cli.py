@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from syrena_core import accounts
+from syrena_core import accounts, audit
 from syrena_core.db import session_scope
 
 users_cli = AppGroup("users", help="Staff accounts and API tokens.")
@@ -115,8 +115,7 @@ def unlock_user(email: str, reset_totp: bool) -> None:
             _fail(f"no user {email}")
         accounts.unlock(session, user, details={"reset_totp": reset_totp})  # every address's login throttle
         if reset_totp:
-            user.totp_secret = user.totp_last_step = None
-            accounts.end_sessions(session, user)
+            accounts.reset_totp(session, user)
     click.echo(f"unlocked {email}")
 
 
@@ -139,7 +138,7 @@ def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, 
                 length=len(features), label=f"importing {len(features)} features", file=sys.stderr) as bar:
             saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip,
                                     limits=_settings().zones, progress=bar.update)
-            accounts.record(session, "zone.import", None, "zone", None,
+            audit.record(session, "zone.import", None, "zone", None,
                             {"file": file.name, "zones": [s.zone.id for s in saved]})
     except ZoneImportFailed as e:
         hint = " — use --repair to fix invalid polygons" if isinstance(e.cause, ZoneGeometryRepairable) else ""

@@ -19,7 +19,8 @@ from app.database import db
 from billing import ledger, reconciliation, reports
 from billing.exceptions import BillingError, InvalidReportRequest, OperatorCsvInvalid, ReconciliationNotFound
 from billing.exports import all_groupings, report_csv, report_xlsx, row_name, statement_pdf
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 

@@ -95,8 +95,8 @@ def _may_see_details() -> bool:
         return True
     from flask_login import current_user
 
-    from app.auth import bearer_user
-    return bearer_user() is not None or current_user.is_authenticated
+    from app.auth import bearer_token
+    return bearer_token() is not None or current_user.is_authenticated
 
 
 @bp.get("/readyz")

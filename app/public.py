@@ -7,20 +7,15 @@ import time
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from limits import parse_many
 
 from app.database import db
+from app.extensions import limiter
 from subscribers.geocoders import geocoder_for
 from subscribers.service import TOPICS, zone_code
 from zones.service import list_zones
 
 bp = Blueprint("public", __name__, url_prefix="/subscribe")
-
-# Limits are declared per route (none by default) and counted in Redis, shared by all web processes.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")
-
 
 def seconds_to_wait(limits: str, scope: str, key: str, what: str) -> int | None:
     """Counts one hit of `key` against `limits` (e.g. "30 per minute", shared by every web process through

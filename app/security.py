@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from syrena_core.accounts import request_origin
+from syrena_core.audit import request_origin
 from syrena_core.config import ROOT, ConfigError, Settings
 from syrena_core.text import UnsafeText, check_all, check_characters
 

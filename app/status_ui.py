@@ -23,7 +23,8 @@ from sqlalchemy import text
 from app.auth import roles_required
 from app.database import db
 from app.health import readiness
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 from syrena_core.ops_state import queue_depths, read_workers
 from syrena_core.queues import PRIORITY_ORDER, queue, redis_connection
 

@@ -24,7 +24,8 @@ from subscribers.service import (
     zone_code,
     zones_of_subscriber,
 )
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 from zones import service as zones
 
 bp = Blueprint("subscribers_ui", __name__, url_prefix="/subscribers")

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.auth import EmptyForm, roles_required
 from app.database import db
 from syrena_core import accounts
-from syrena_core.accounts import AccountError, ApiToken, Role, User, record
+from syrena_core.accounts import AccountError, Role, User
 
 bp = Blueprint("users_ui", __name__, url_prefix="/admin/users")
 ROLES = [r.value for r in Role]
@@ -128,10 +128,7 @@ def unlock(user_id: int):
 @roles_required(Role.ADMIN)
 def totp_reset(user_id: int):
     _post_ok()
-    user = _user(user_id)
-    user.totp_secret, user.totp_last_step = None, None
-    accounts.end_sessions(db(), user, actor=_me())
-    record(db(), "user.totp_reset", _me(), "user", user.id)
+    accounts.reset_totp(db(), _user(user_id), actor=_me())  # the user enrols again; every session ends
     db().commit()
     return redirect(url_for("users_ui.user_list"))
 

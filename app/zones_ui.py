@@ -14,7 +14,8 @@ from app import previews
 from app.auth import roles_required
 from app.database import db
 from campaigns.service import refuse_zone_change
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 from zones import queries
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from billing.exceptions import InvalidCorrection, InvalidTariff
 from billing.models import ChargeKind, CostEntry, EntryType, Tariff
 from billing.reports import local_midnight
-from syrena_core.accounts import User, record
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.config import BillingSettings, get_settings
 from syrena_core.db import utcnow
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from billing.exceptions import OperatorCsvInvalid, ReconciliationNotFound
 from billing.models import OperatorCharge, ReconciliationImport
 from billing.reports import LAST_YEAR, month_bounds, parse_month
-from syrena_core.accounts import User, record
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.config import get_settings
 from syrena_core.text import describe, first_unsafe
 

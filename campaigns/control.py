@@ -15,7 +15,8 @@ from campaigns.exceptions import CampaignStateError
 from campaigns.jobs import enqueue_chunks
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.service import pending_chunks
-from syrena_core.accounts import User, record
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.db import utcnow
 
 CANCELLABLE = (CampaignStatus.DRAFT.value, CampaignStatus.PENDING_APPROVAL.value, CampaignStatus.APPROVED.value,

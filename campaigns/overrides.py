@@ -17,7 +17,8 @@ from billing.ledger import record_transactional_charges
 from campaigns.exceptions import ApprovalForbidden, CampaignStateError
 from campaigns.models import Campaign
 from smsc_gateway.interface import OutboundSms, active_gateway
-from syrena_core.accounts import Role, User, record
+from syrena_core.accounts import Role, User
+from syrena_core.audit import record
 from syrena_core.config import get_settings
 from syrena_core.db import session_scope, utcnow
 from syrena_core.queues import TRANSACTIONAL, queue

@@ -24,7 +24,8 @@ from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
                                   InvalidHazard)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
-from syrena_core.accounts import Role, User, record
+from syrena_core.accounts import Role, User
+from syrena_core.audit import record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters

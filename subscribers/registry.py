@@ -15,7 +15,8 @@ from subscribers.exceptions import (
 from subscribers.gazetteer import GeocodeStatus, LocalGazetteer
 from subscribers.models import SubscriberSource
 from subscribers.service import LANGUAGES, register_subscriber
-from syrena_core.accounts import User, record
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.text import check_characters
 
 MAX_ROWS = 100_000

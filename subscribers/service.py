@@ -28,7 +28,8 @@ from subscribers.models import (
     SuppressedPhone,
 )
 from subscribers.phones import normalise_phone
-from syrena_core.accounts import User, record
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.models import Zone

@@ -1,4 +1,5 @@
-"""Staff accounts, roles, API tokens and the append-only audit log."""
+"""Staff accounts: roles, passwords, login throttling, login sessions, the TOTP second factor and API tokens.
+Every change is audited through syrena_core.audit."""
 from __future__ import annotations
 
 import enum
@@ -6,16 +7,17 @@ import hashlib
 import ipaddress
 import math
 import secrets
-from contextvars import ContextVar
+import time
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+import pyotp
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from syrena_core.audit import record
 from syrena_core.db import Base, utcnow
 
 if TYPE_CHECKING:
@@ -47,11 +49,6 @@ class LoginThrottled(AccountError):
 
 MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3  # zxcvbn, 0–4: 3 = "safely unguessable" against an offline attack on a slow hash
-
-# Where the current request comes from, set by the web app for the request's duration; domain code does not
-# import Flask, and record() reads this when the caller gives no address.
-request_origin: ContextVar[str | None] = ContextVar("request_origin", default=None)
-
 
 def role_allows(role: str, *roles: Role | str) -> bool:
     # Admins may do everything; other roles only what they are named for.
@@ -173,25 +170,32 @@ def end_login_session(session: Session, sid: Any) -> None:
         row.ended_at = utcnow()
 
 
-class AuditLog(Base):
-    """Append-only: the database refuses UPDATE and DELETE on it (trigger in migration 0008)."""
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"),
-                      Index("ix_audit_log_object", "object_type", "object_id"))
+def user_by_login_id(session: Session, login_id: str) -> User | None:
+    """The active user a login id (User.get_id(): "<user id>:<session generation>") names, or None. The id carries
+    the user's session generation: "log out everywhere", a new password or a role change raise it, and every
+    older session cookie stops matching."""
+    ident, _sep, generation = (login_id or "").partition(":")
+    if not ident.isdigit() or not generation.isdigit():
+        return None
+    user = session.get(User, int(ident))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str | None] = mapped_column(String(32))
-    object_id: Mapped[str | None] = mapped_column(String(64))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    note: Mapped[str | None] = mapped_column(Text)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    remote_addr: Mapped[str | None] = mapped_column(String(64))
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+def complete_login(session: Session, user: User, remote_addr: str | None) -> str:
+    """Every factor passed: a new login session (its id, for the cookie: a new one at every login, so no
+    fixation), the failures of this e-mail from this address forgotten, and the login audited."""
+    sid = start_login_session(session, user)
+    forget_login_failures(session, user.email, remote_addr)
+    record(session, "login", user, "user", user.id)
+    return sid
+
+
+def logout(session: Session, user: User, sid: Any) -> None:
+    """End this login session on the server: its cookie, if replayed, opens nothing any more."""
+    record(session, "logout", user, "user", user.id)
+    end_login_session(session, sid)
 
 
 def _hash_token(token: str) -> str:
@@ -372,6 +376,47 @@ def attempt_login(session: Session, email: str, password: str, remote_addr: str 
     return user
 
 
+# ---------------------------------------------------------------- the TOTP second factor
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def verify_totp(user: User, code: str, secret: str | None = None) -> bool:
+    """A code of `secret` (default: the user's enrolled one) is good for its 30-second step (±1 for clock drift),
+    and only once: the step is remembered on the user (the caller commits)."""
+    secret = secret or user.totp_secret
+    if not secret:
+        return False
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    code = code.strip()
+    for drift in (0, -1, 1):
+        at = now + drift * totp.interval
+        step = int(at // totp.interval)
+        if secrets.compare_digest(totp.at(at), code) and (user.totp_last_step is None or step > user.totp_last_step):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def enrol_totp(session: Session, user: User, secret: str, code: str) -> bool:
+    """Turn on the second factor with `secret` once the user shows a good code of it (audited); False: wrong code."""
+    if not verify_totp(user, code, secret):
+        return False
+    user.totp_secret = secret
+    record(session, "user.totp_enrol", user, "user", user.id)
+    return True
+
+
+def reset_totp(session: Session, user: User, actor: User | None = None) -> None:
+    """An administrator removes the user's second factor (a lost phone): the user enrols again at the next login,
+    and every session of the user ends."""
+    user.totp_secret, user.totp_last_step = None, None
+    end_sessions(session, user, actor=actor)
+    record(session, "user.totp_reset", actor, "user", user.id)
+
+
 def set_password(session: Session, user: User, password: str, actor: User | None = None) -> None:
     """A new password also ends every session of the user."""
     check_password_strength(password, user.email)
@@ -467,63 +512,3 @@ def token_for(session: Session, token: str) -> ApiToken | None:
         return None
     row.last_used_at = utcnow()
     return row
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    row = token_for(session, token)
-    return row.user if row else None
-
-
-def record(session: Session, action: str, actor: User | None, object_type: str | None = None,
-           object_id: Any = None, details: dict[str, Any] | None = None, note: str | None = None, *,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-           remote_addr: str | None = None) -> None:
-    """Append to the audit log, in the caller's transaction, so an action and its trace commit together.
-    `before`/`after`: the changed fields' old and new values; `remote_addr` defaults to the current web
-    request's client (see request_origin)."""
-    session.add(AuditLog(actor_id=actor.id if actor else None, action=action, object_type=object_type,
-                         object_id=None if object_id is None else str(object_id), details=details, note=note,
-                         before=before, after=after, remote_addr=remote_addr or request_origin.get()))
-
-
-def audit_entries(session: Session, *, actor: str | None = None, action: str | None = None,
-                  object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int | None = 100, offset: int = 0) -> tuple[int, list[AuditLog]]:
-    """Audit rows, newest first, filtered: `actor` is an e-mail (or part of one), `action` an exact action or a
-    prefix ending in "." ("zone." = every zone action). Returns (total matching, the page)."""
-    from sqlalchemy import func
-    query = select(AuditLog)
-    if actor:
-        query = query.join(User, AuditLog.actor_id == User.id).where(User.email.ilike(f"%{_like(actor.lower())}%",
-                                                                                        escape="\\"))
-    if action:
-        query = query.where(AuditLog.action.startswith(action, autoescape=True) if action.endswith(".")
-                            else AuditLog.action == action)
-    if object_type:
-        query = query.where(AuditLog.object_type == object_type)
-    if object_id:
-        query = query.where(AuditLog.object_id == object_id)
-    if since:
-        query = query.where(AuditLog.at >= since)
-    if until:
-        query = query.where(AuditLog.at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    query = query.order_by(AuditLog.id.desc()).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return total, list(session.scalars(query).unique())
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def audit_dict(row: AuditLog) -> dict[str, Any]:
-    return {"id": row.id, "at": row.at.isoformat(), "actor_id": row.actor_id,
-            "actor": row.actor.email if row.actor else None, "action": row.action,
-            "object_type": row.object_type, "object_id": row.object_id, "details": row.details,
-            "before": row.before, "after": row.after, "remote_addr": row.remote_addr, "note": row.note}
-
-
-def audit_actions(session: Session) -> list[str]:
-    return list(session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))

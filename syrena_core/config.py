@@ -1,22 +1,31 @@
-"""Settings: config.toml parsed once into frozen, typed sections.
+"""Settings: typed, frozen sections whose fields are the one home of every default.
 
-Every key can be overridden by SYRENA_<SECTION>__<KEY>; SYRENA_CONFIG names
-another TOML file. Unknown sections or keys and values of the wrong type fail
-at start-up, by name, rather than being silently ignored.
+config.toml (or the file SYRENA_CONFIG names) documents every key and overrides some; any key can be overridden
+again by the environment as SYRENA_<SECTION>__<KEY>. Unknown sections or keys and values of the wrong type fail
+at start-up, by name, rather than being silently ignored. Secrets never show in a repr (nor so in a log line).
+Read by pydantic-settings (the TOML and environment sources) into pydantic models (types, checks).
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Mapping, Self, TypeVar, get_origin
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "SYRENA_"
@@ -26,12 +35,55 @@ class ConfigError(ValueError):
     """The configuration names an unknown key or holds a value of the wrong type."""
 
 
-@dataclass(frozen=True)
-class AppSettings:
+class _Section(BaseModel):
+    """One [section] of the configuration: frozen, no unknown keys; a bad value raises ConfigError naming it."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    section: ClassVar[str] = ""  # its name in the file, for messages
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise ConfigError(_explain(e, self.section)) from None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_the_file_means_it(cls, value: Any, info: Any) -> Any:
+        kind = cls.model_fields[info.field_name].annotation
+        if kind is Decimal and isinstance(value, float):
+            raise ValueError("write money as a quoted string, e.g. \"0.18\"")  # never through float
+        if kind in (int, float) and isinstance(value, bool):
+            raise ValueError("a number, not true or false")
+        if get_origin(kind) is tuple and isinstance(value, str):
+            return [item.strip() for item in value.split(",")]  # from the environment: "PL,DE"
+        return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def replace(settings: M, **changes: Any) -> M:
+    """A copy of a settings object (or section) with `changes`, checked like a loaded one."""
+    values = {name: getattr(settings, name) for name in type(settings).model_fields}
+    try:
+        return type(settings).model_validate({**values, **changes})
+    except ValidationError as e:
+        raise ConfigError(_explain(e, getattr(settings, "section", ""))) from None
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+class AppSettings(_Section):
+    section: ClassVar[str] = "app"
     # Signs the session cookies: whoever knows it can forge any staff session. "" (the default): in development
     # the key generated once into secret_key_file; outside development it must be set (SYRENA_APP__SECRET_KEY,
     # at least 32 characters). The key this repository once committed is refused everywhere (app.security).
-    secret_key: str = ""
+    secret_key: str = Field("", repr=False)
     secret_key_file: str = "var/secret-key"   # relative to the checkout; written with mode 600 when missing
     # "development" (make run, tests) or anything else, e.g. "production": then a secret_key must be set, cookies
     # are sent over HTTPS only and approvers and admins need TOTP.
@@ -46,36 +98,43 @@ class AppSettings:
     # links). Never taken from the request's Host header, which any client can set.
     public_url: str = "http://localhost:5000"
 
-    def __post_init__(self) -> None:
-        from urllib.parse import urlsplit
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ConfigError(f"[app] public_url: expected an http(s) address such as \"https://syrena.poznan.pl\", "
-                              f"got {self.public_url!r}")
+            raise ValueError(f"[app] public_url: expected an http(s) address such as \"https://syrena.poznan.pl\", "
+                             f"got {self.public_url!r}")
+        return self
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(_Section):
+    section: ClassVar[str] = "database"
     url: str = "postgresql://postgres@127.0.0.1:5432/syrena"
 
+    def __repr_args__(self) -> Any:
+        yield "url", _without_password(self.url)  # a password in the URL never shows
 
-@dataclass(frozen=True)
-class RedisSettings:
+
+class RedisSettings(_Section):
+    section: ClassVar[str] = "redis"
     url: str = "redis://127.0.0.1:6379/0"
+
+    def __repr_args__(self) -> Any:
+        yield "url", _without_password(self.url)
 
 
 DEFAULT_SMSC_VALIDITY_MINUTES = 2880  # what most SMSCs keep an undelivered SMS for when not told
 
 
-@dataclass(frozen=True)
-class SmscSettings:
+class SmscSettings(_Section):
     """One SMPP connection. The [smsc] keys describe the first one (SYRENA_SMSC__* override them);
     further ones come as [[smsc.connections]] tables with the same keys."""
+    section: ClassVar[str] = "smsc"
     name: str = "primary"
     host: str = "127.0.0.1"
     port: int = 2775
     system_id: str = "syrena"
-    password: str = "secret"
+    password: str = Field("secret", repr=False)
     system_type: str = ""
     bind_mode: str = "transceiver"      # or "transmitter_receiver": two binds, one each way
     source_addr: str = "4800"
@@ -104,19 +163,21 @@ class SmscSettings:
     receipt_id_map_size: int = 200_000  # ... and each session remembers at most this many id → part pairs
     connections: tuple[SmscSettings, ...] = ()
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         if self.bind_mode not in ("transceiver", "transmitter_receiver"):
-            raise ConfigError(f"[smsc] bind_mode: expected \"transceiver\" or \"transmitter_receiver\", "
-                              f"got {self.bind_mode!r}")
+            raise ValueError(f"[smsc] bind_mode: expected \"transceiver\" or \"transmitter_receiver\", "
+                             f"got {self.bind_mode!r}")
         if self.role not in ("primary", "failover"):
-            raise ConfigError(f"[smsc] role: expected \"primary\" or \"failover\", got {self.role!r}")
+            raise ValueError(f"[smsc] role: expected \"primary\" or \"failover\", got {self.role!r}")
         if self.receipt_id_base not in ("same", "hex", "dec"):
-            raise ConfigError(f"[smsc] receipt_id_base: expected \"same\", \"hex\" or \"dec\", "
-                              f"got {self.receipt_id_base!r}")
+            raise ValueError(f"[smsc] receipt_id_base: expected \"same\", \"hex\" or \"dec\", "
+                             f"got {self.receipt_id_base!r}")
         if self.window < 1 or self.tps <= 0 or self.unrecorded_limit < 1:
-            raise ConfigError("[smsc] window, unrecorded_limit and tps must be positive")
+            raise ValueError("[smsc] window, unrecorded_limit and tps must be positive")
         if self.throttle_retries < 0 or self.max_retries < 0:
-            raise ConfigError("[smsc] max_retries and throttle_retries must be 0 or more")
+            raise ValueError("[smsc] max_retries and throttle_retries must be 0 or more")
+        return self
 
     def receipt_id_ttl(self) -> float:
         """Seconds during which an SMSC id names the part it was given to (until the SMSC may reuse it)."""
@@ -125,11 +186,11 @@ class SmscSettings:
 
     def all_connections(self) -> tuple[SmscSettings, ...]:
         """The first connection (these keys) and every [[smsc.connections]] one."""
-        return (dataclasses.replace(self, connections=()), *self.connections)
+        return (replace(self, connections=()), *self.connections)
 
 
-@dataclass(frozen=True)
-class SimulatorSettings:
+class SimulatorSettings(_Section):
+    section: ClassVar[str] = "simulator"
     control_port: int = 8025
     receipt_delay: float = 0.5          # seconds until the delivery receipt (the least, see receipt_delay_max)
     receipt_delay_max: float = 0.0      # > receipt_delay: each receipt waits a uniform random time in between
@@ -144,8 +205,8 @@ class SimulatorSettings:
     wrap_ids_at: int = 0                # its message ids start again after this many (id reuse); 0 = never
 
 
-@dataclass(frozen=True)
-class CampaignSettings:
+class CampaignSettings(_Section):
+    section: ClassVar[str] = "campaigns"
     require_approval: bool = True
     # With require_approval on, info campaigns need the four-eyes step too unless this is false (alerts always do).
     require_approval_info: bool = True
@@ -164,8 +225,8 @@ class CampaignSettings:
     stranded_after: float = 30.0
 
 
-@dataclass(frozen=True)
-class BillingSettings:
+class BillingSettings(_Section):
+    section: ClassVar[str] = "billing"
     currency: str = "PLN"
     price_per_part: Decimal = Decimal("0.18")
     monthly_fee: Decimal = Decimal("400.00")
@@ -175,21 +236,23 @@ class BillingSettings:
     monthly_fee_mode: str = "prorated"   # "whole" or "prorated" by the time each tariff was in force
     timezone: str = "Europe/Warsaw"      # finance months and days are local calendar months and days here
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ConfigError(f"[billing] timezone: not a time zone name such as \"Europe/Warsaw\", "
-                              f"got {self.timezone!r}") from None
+            raise ValueError(f"[billing] timezone: not a time zone name such as \"Europe/Warsaw\", "
+                             f"got {self.timezone!r}") from None
         if self.charge_on not in ("accepted", "delivered"):
-            raise ConfigError(f"[billing] charge_on: expected \"accepted\" or \"delivered\", got {self.charge_on!r}")
+            raise ValueError(f"[billing] charge_on: expected \"accepted\" or \"delivered\", got {self.charge_on!r}")
         if self.monthly_fee_mode not in ("whole", "prorated"):
-            raise ConfigError(f"[billing] monthly_fee_mode: expected \"whole\" or \"prorated\", "
-                              f"got {self.monthly_fee_mode!r}")
+            raise ValueError(f"[billing] monthly_fee_mode: expected \"whole\" or \"prorated\", "
+                             f"got {self.monthly_fee_mode!r}")
+        return self
 
 
-@dataclass(frozen=True)
-class ZoneSettings:
+class ZoneSettings(_Section):
+    section: ClassVar[str] = "zones"
     max_vertices: int = 100_000         # per zone; real district boundaries have a few thousand
     max_area_km2: float = 3_000.0       # a whole city is a few hundred km²
     # (min lon, min lat, max lon, max lat) zones must lie in: Poland. Catches swapped lat/lon.
@@ -200,30 +263,30 @@ class ZoneSettings:
     preview_max_area_km2: float = 1_000.0
     preview_limit: str = "30 per minute"
 
-    def __post_init__(self) -> None:
-        from limits import parse_many
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         try:
             parse_many(self.preview_limit)
         except ValueError:
-            raise ConfigError(f"[zones] preview_limit: not a rate such as \"30 per minute\", "
-                              f"got {self.preview_limit!r}") from None
+            raise ValueError(f"[zones] preview_limit: not a rate such as \"30 per minute\", "
+                             f"got {self.preview_limit!r}") from None
+        return self
 
     def preview_limits(self) -> "ZoneSettings":
         """These settings with the preview's bounds as the limits (never looser than a saved zone's)."""
-        import dataclasses
-        return dataclasses.replace(self, max_vertices=min(self.max_vertices, self.preview_max_vertices),
+        return replace(self, max_vertices=min(self.max_vertices, self.preview_max_vertices),
                                    max_area_km2=min(self.max_area_km2, self.preview_max_area_km2))
 
 
-@dataclass(frozen=True)
-class MapSettings:
+class MapSettings(_Section):
+    section: ClassVar[str] = "map"
     # Background tiles; "" switches them off. The zones are drawn without them when they cannot load.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "&copy; OpenStreetMap contributors"
 
 
-@dataclass(frozen=True)
-class SubscriberSettings:
+class SubscriberSettings(_Section):
+    section: ClassVar[str] = "subscribers"
     # A flood of sign-ups for random numbers must not become a flood of paid SMS: a global cap.
     verification_sms_per_hour: int = 500
     code_ttl_minutes: int = 10
@@ -233,7 +296,7 @@ class SubscriberSettings:
     geocoder: str = "gazetteer"         # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
     geocoder_url: str = ""              # an online geocoder's own server, e.g. "https://nominatim.example.org"
     geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent
-    geocoder_api_key: str = ""          # for services that need one
+    geocoder_api_key: str = Field("", repr=False)  # for services that need one
     geocoder_timeout: float = 5.0       # seconds; after that the local gazetteer answers instead
     geocoder_country: str = "pl"        # online results limited to this country ("" = anywhere)
     geocoder_city: str = ""             # appended to typed addresses for an online geocoder, e.g. "Poznań"
@@ -250,21 +313,23 @@ class SubscriberSettings:
     phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
     verify_limit: str = "20 per hour"   # code checks per IP
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         for country in self.allowed_countries:
             if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
-                raise ConfigError("[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as \"PL\", "
-                                  f"got {country!r}")
+                raise ValueError("[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as \"PL\", "
+                                 f"got {country!r}")
         for name in ("request_limit", "form_limit", "network_limit", "phone_limit", "verify_limit"):
             try:
                 parse_many(getattr(self, name))
             except ValueError:
-                raise ConfigError(f"[subscribers] {name}: a rate such as \"10 per hour\" or "
-                                  f"\"3 per 10 minutes;5 per hour\", got {getattr(self, name)!r}") from None
+                raise ValueError(f"[subscribers] {name}: a rate such as \"10 per hour\" or "
+                                 f"\"3 per 10 minutes;5 per hour\", got {getattr(self, name)!r}") from None
+        return self
 
 
-@dataclass(frozen=True)
-class SecuritySettings:
+class SecuritySettings(_Section):
+    section: ClassVar[str] = "security"
     # Approvers and admins must use a second factor (TOTP) to log in; always on when [app] environment is not
     # "development" (app.security.totp_required).
     totp_required: bool = False
@@ -279,123 +344,131 @@ class SecuritySettings:
     max_body_mb: int = 16               # request bodies above this size get 413
     hsts_seconds: int = 31536000        # Strict-Transport-Security max-age, sent only over HTTPS
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         if self.login_attempts < 1 or self.login_backoff_seconds < 1 or self.lockout_minutes < 1:
-            raise ConfigError("[security] login_attempts, login_backoff_seconds and lockout_minutes must be positive")
+            raise ValueError("[security] login_attempts, login_backoff_seconds and lockout_minutes must be positive")
+        return self
 
 
-@dataclass(frozen=True)
-class LoggingSettings:
+class LoggingSettings(_Section):
+    section: ClassVar[str] = "logging"
     level: str = "INFO"                 # DEBUG keeps phone numbers whole in the logs; INFO and up masks them
     format: str = "json"                # "json" (one object per line) or "text"
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         if self.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ConfigError(f"[logging] level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.level!r}")
+            raise ValueError(f"[logging] level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.level!r}")
         if self.format not in ("json", "text"):
-            raise ConfigError(f"[logging] format: expected \"json\" or \"text\", got {self.format!r}")
+            raise ValueError(f"[logging] format: expected \"json\" or \"text\", got {self.format!r}")
+        return self
 
 
-@dataclass(frozen=True)
-class OperationsSettings:
+class OperationsSettings(_Section):
+    section: ClassVar[str] = "operations"
     # /metrics answers these networks without a token (Prometheus on the same host or the monitoring VLAN) ...
     metrics_allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
-    metrics_token: str = ""             # ... and anyone sending "Authorization: Bearer <this>" when it is set
+    metrics_token: str = Field("", repr=False)  # ... and anyone sending "Authorization: Bearer <this>" when it is set
     receipt_lag_seconds: int = 300      # a submitted message without its receipt for longer counts as lagging
     backup_dir: str = "var/backups"     # where `flask backup` writes when given no path
 
 
-@dataclass(frozen=True)
-class Settings:
-    app: AppSettings = field(default_factory=AppSettings)
-    database: DatabaseSettings = field(default_factory=DatabaseSettings)
-    redis: RedisSettings = field(default_factory=RedisSettings)
-    smsc: SmscSettings = field(default_factory=SmscSettings)
-    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
-    campaigns: CampaignSettings = field(default_factory=CampaignSettings)
-    billing: BillingSettings = field(default_factory=BillingSettings)
-    subscribers: SubscriberSettings = field(default_factory=SubscriberSettings)
-    zones: ZoneSettings = field(default_factory=ZoneSettings)
-    map: MapSettings = field(default_factory=MapSettings)
-    security: SecuritySettings = field(default_factory=SecuritySettings)
-    logging: LoggingSettings = field(default_factory=LoggingSettings)
-    operations: OperationsSettings = field(default_factory=OperationsSettings)
+def _explain(error: ValidationError, section: str = "") -> str:
+    """The first problem of a failed validation, named as the file names it: "[smsc] port: ..."."""
+    problem = error.errors()[0]
+    where = [str(part) for part in problem["loc"]]
+    if section:
+        where.insert(0, section)
+    if problem["type"] == "extra_forbidden":
+        if len(where) == 1:
+            return f"unknown section(s): {where[0]}"
+        return f"unknown key(s) in [{'.'.join(where[:-1])}]: {where[-1]}"
+    cause = problem.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError) or (problem["type"] == "value_error" and str(cause).startswith("[")):
+        return str(cause)  # a section's own explanation, or its own check (which names itself)
+    name = f"[{where[0]}] {' '.join(where[1:])}" if len(where) > 1 else f"[{where[0]}]" if where else "settings"
+    return f"{name}: {problem['msg'].removeprefix('Value error, ')}, got {problem['input']!r}"
 
 
-def _coerce(value: Any, kind: Any, where: str) -> Any:
-    """Turn a TOML value or an environment string into the field's type."""
-    from_env = isinstance(value, str)
+class _Environment(EnvSettingsSource):
+    """SYRENA_<SECTION>__<KEY> variables of the given mapping (load_settings' `environ`; os.environ by default).
+    Lists come as commas ("PL,DE"), not JSON. A section no model has is refused by name (pydantic-settings
+    would skip the variable)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = environ
+        for key in environ:
+            if key.upper().startswith(ENV_PREFIX) and "__" in key:
+                section = key[len(ENV_PREFIX):].lower().partition("__")[0]
+                if section not in settings_cls.model_fields:
+                    raise ConfigError(f"{key}: unknown section [{section}]")
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The TOML file read: SYRENA_CONFIG, else config.toml of the checkout."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(f"{ENV_PREFIX}CONFIG") or ROOT / "config.toml")
+
+
+class Settings(BaseSettings):
+    """Every section. Settings(**sections) takes only what it is given (the rest: the models' defaults);
+    load_settings() reads the file and the environment through pydantic-settings' sources."""
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__",
+                                      case_sensitive=False, enable_decoding=False)
+
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    smsc: SmscSettings = Field(default_factory=SmscSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
+    zones: ZoneSettings = Field(default_factory=ZoneSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the arguments: load_settings() passes what _sources() read, so that a test's own `environ` and
+        # file are all that count (and replace() validates a copy without reading anything again).
+        return (init_settings,)
+
+
+def _sources(settings_cls: type[BaseSettings], path: Path, environ: Mapping[str, str]
+             ) -> tuple[PydanticBaseSettingsSource, ...]:
+    """Where values come from, highest priority first: the environment, then the file."""
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            if from_env and value.strip().lower() in ("1", "true", "yes", "on"):
-                return True
-            if from_env and value.strip().lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if kind is int:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value)
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        if kind is Decimal:
-            # Money: never through float.
-            if isinstance(value, float):
-                raise ValueError("write money as a quoted string, e.g. \"0.18\"")
-            return Decimal(str(value))
-        if kind is str:
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return value
-        if get_origin(kind) is tuple:
-            items = value.split(",") if from_env else value
-            if not isinstance(items, list | tuple):
-                raise ValueError(value)
-            (item_kind, *_rest) = get_args(kind)
-            if dataclasses.is_dataclass(item_kind):  # an array of tables, e.g. [[smsc.connections]]
-                if not all(isinstance(i, dict) for i in items):
-                    raise ValueError(value)
-                return tuple(_build_section(item_kind, i, where) for i in items)
-            return tuple(_coerce(i.strip() if isinstance(i, str) else i, item_kind, where) for i in items)
-    except (ValueError, TypeError, InvalidOperation) as e:
-        raise ConfigError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r} ({e})") from None
-    raise ConfigError(f"{where}: unsupported type {kind}")
-
-
-def _build_section(cls: type, raw: Mapping[str, Any], section: str) -> Any:
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}")
-    return cls(**{k: _coerce(v, hints[k], f"[{section}] {k}") for k, v in raw.items()})
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return _Environment(settings_cls, environ), toml
 
 
 def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
-    path = Path(path or environ.get(f"{ENV_PREFIX}CONFIG") or ROOT / "config.toml")
+    path = Path(path) if path else config_path(environ)
+    values: dict[str, Any] = {}
+    for source in reversed(_sources(Settings, path, environ)):  # lowest first; a key set later wins
+        for section, keys in source().items():
+            known = values.get(section)
+            values[section] = {**known, **keys} if isinstance(known, dict) and isinstance(keys, dict) else keys
     try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    sections = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(raw) - set(sections))
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s): {', '.join(unknown)}")
-    merged: dict[str, dict[str, Any]] = {name: dict(raw.get(name, {})) for name in sections}
-    for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX) or "__" not in key:
-            continue
-        section, _, name = key[len(ENV_PREFIX):].lower().partition("__")
-        if section not in sections:
-            raise ConfigError(f"{key}: unknown section [{section}]")
-        merged[section][name] = value
-    hints = get_type_hints(Settings)
-    return Settings(**{name: _build_section(hints[name], merged[name], name) for name in sections})
+        return Settings(**values)
+    except ValidationError as e:
+        message = _explain(e)
+        raise ConfigError(f"{path}: {message}" if message.startswith("unknown section") else message) from None
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,8 @@ from app.api import bp
 from app.api.common import ApiError, page_params, requires
 from app.database import db
 from app.openapi import op, ref
-from syrena_core.accounts import Role, audit_dict, audit_entries
+from syrena_core.accounts import Role
+from syrena_core.audit import audit_dict, audit_entries
 
 FILTERS = ("actor", "action", "object_type", "object_id")
 

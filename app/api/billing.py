@@ -16,7 +16,8 @@ from billing.exceptions import (InvalidCorrection, InvalidReportRequest, Invalid
                                 ReconciliationNotFound)
 from billing.exports import report_csv
 from billing.models import Tariff
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 
 map_domain_error(InvalidReportRequest, 422, "invalid_report_request")
 map_domain_error(InvalidTariff, 422, "invalid_tariff")

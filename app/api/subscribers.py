@@ -11,8 +11,8 @@ from flask import current_app, g, jsonify, request
 from app.api import bp
 from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
+from app.extensions import limiter
 from app.openapi import conflict, json_content, op, ref
-from app.public import limiter
 from subscribers.budget import CodeBudget
 from subscribers.exceptions import (
     AddressAmbiguous,
@@ -47,7 +47,8 @@ from subscribers.service import (
     zones_of_subscriber,
 )
 from subscribers.verification import WRONG_CODE, issue_code, redeem_code
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 from syrena_core.queues import redis_connection
 
 map_domain_error(SubscriberExists, 409, "subscriber_exists")

@@ -9,7 +9,8 @@ from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns.service import refuse_zone_change
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
+from syrena_core.audit import record
 from zones import queries
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound

@@ -48,7 +48,7 @@ def test_the_monthly_fee_is_prorated_between_tariffs_and_vat_added(db, settings,
 
 
 def test_the_whole_monthly_fee_is_that_of_the_tariff_the_month_began_with(db, settings, september):
-    from dataclasses import replace
+    from syrena_core.config import replace
     report = monthly_report(db, "2026-09", "kind", replace(settings.billing, monthly_fee_mode="whole"))
     assert report.totals.subscription == Decimal("400.00")
     october = monthly_report(db, "2026-10", "kind", replace(settings.billing, monthly_fee_mode="whole"))
@@ -210,10 +210,9 @@ def test_the_fee_is_prorated_over_the_local_month_with_its_extra_autumn_hour(db,
 
 
 def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_tariff, charge):
-    from dataclasses import replace
-
     from sqlalchemy import text
 
+    from syrena_core.config import replace
     from tests.billing.conftest import utc
     add_tariff(warsaw(2026, 9, 1), "0.18")
     charge(utc(2026, 9, 30, 22, 30), parts=2)  # September in UTC, October in Warsaw

@@ -1,12 +1,12 @@
 """Campaign test helpers: the four-eyes rule switched on, a pinned clock, people in the test zones."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 import pytest
 from sqlalchemy import text
 
+from syrena_core.config import replace
 from tests.helpers import ApiClient
 
 
@@ -14,8 +14,8 @@ from tests.helpers import ApiClient
 def approval_required(app):
     """The app (served by live_server) with campaigns.require_approval on, for this test only."""
     settings = app.config["SYRENA"]
-    app.config["SYRENA"] = dataclasses.replace(
-        settings, campaigns=dataclasses.replace(settings.campaigns, require_approval=True))
+    app.config["SYRENA"] = replace(
+        settings, campaigns=replace(settings.campaigns, require_approval=True))
     yield
     app.config["SYRENA"] = settings
 

@@ -117,10 +117,10 @@ def test_info_campaigns_need_approval_by_default(api, operator, approver, db, cl
 
 def test_info_campaigns_need_no_approval_when_require_approval_info_is_off(api, operator, app, db, clock, worker,
                                                                           wait):
-    import dataclasses
+    from syrena_core.config import replace
     settings = app.config["SYRENA"]
-    app.config["SYRENA"] = dataclasses.replace(
-        settings, campaigns=dataclasses.replace(settings.campaigns, require_approval_info=False))
+    app.config["SYRENA"] = replace(
+        settings, campaigns=replace(settings.campaigns, require_approval_info=False))
     try:
         clock(datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc))   # midday: no quiet hours
         c = _draft(api, operator, kind="info", severity="minor", topic="water")

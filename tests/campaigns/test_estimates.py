@@ -3,7 +3,6 @@ links the workers have bound now and the alerts queued ahead; a live `eta` while
 the estimate is checked against its inputs, and against a real worker only within a wide factor."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timezone
 
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from sqlalchemy import text
 from campaigns import estimates
 from campaigns.jobs import QUEUES_ALIVE
 from campaigns.models import Campaign
-from syrena_core.config import SmscSettings
+from syrena_core.config import SmscSettings, replace
 from syrena_core.queues import redis_connection
 from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker  # noqa: F401 - fixture
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
@@ -125,7 +124,7 @@ def test_a_draft_shows_its_estimate_and_no_eta(api):
 def test_the_estimate_follows_a_real_worker_sending_at_its_contracted_rate(db, settings, start_simulator,
                                                                            spawn_worker, gateway_redis_url, wait):
     simulator = start_simulator()
-    smsc = dataclasses.replace(settings.smsc, tps=40.0)
+    smsc = replace(settings.smsc, tps=40.0)
     spawn_worker(simulator, gateway_redis_url, smsc__tps=40)
     wait(lambda: not estimates.links_up(estimates.published_workers(gateway_redis_url), smsc).assumed, 30,
          "the worker to bind and say so")

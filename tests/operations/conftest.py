@@ -2,11 +2,11 @@
 run's Redis), and an app that reads that same Redis, so that it sees those workers and nobody else's."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import pytest
 
+from syrena_core.config import replace
 from tests.gateway.conftest import gateway_redis_url, start_simulator, start_worker  # noqa: F401 - fixtures
 
 
@@ -14,7 +14,7 @@ from tests.gateway.conftest import gateway_redis_url, start_simulator, start_wor
 def ops_app(settings, gateway_redis_url):  # noqa: F811
     from app import create_app
     from syrena_core.config import RedisSettings
-    return create_app(dataclasses.replace(settings, redis=RedisSettings(url=gateway_redis_url)), {"TESTING": True})
+    return create_app(replace(settings, redis=RedisSettings(url=gateway_redis_url)), {"TESTING": True})
 
 
 @pytest.fixture

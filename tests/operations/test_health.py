@@ -95,11 +95,9 @@ def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_
 
 
 def test_metrics_are_only_for_the_monitoring_network_or_its_token(settings, gateway_redis_url):
-    import dataclasses
-
     from app import create_app
-    from syrena_core.config import OperationsSettings
-    app = create_app(dataclasses.replace(settings, operations=OperationsSettings(
+    from syrena_core.config import OperationsSettings, replace
+    app = create_app(replace(settings, operations=OperationsSettings(
         metrics_allow_from=("10.9.0.0/16",), metrics_token="s3cret-scraper")), {"TESTING": True})
     client = app.test_client()
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.9.4.2"}).status_code == 200
@@ -112,13 +110,11 @@ def test_metrics_are_only_for_the_monitoring_network_or_its_token(settings, gate
 
 
 def _ops_app(settings, gateway_redis_url, proxy_hops=0, **operations):
-    import dataclasses
-
     from app import create_app
-    from syrena_core.config import OperationsSettings, RedisSettings
-    return create_app(dataclasses.replace(
+    from syrena_core.config import OperationsSettings, RedisSettings, replace
+    return create_app(replace(
         settings, redis=RedisSettings(url=gateway_redis_url),
-        app=dataclasses.replace(settings.app, proxy_hops=proxy_hops),
+        app=replace(settings.app, proxy_hops=proxy_hops),
         operations=OperationsSettings(**operations)), {"TESTING": True})
 
 

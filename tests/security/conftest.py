@@ -7,6 +7,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from syrena_core.config import replace
+
 PASSWORD = "Correct-Horse-42"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
@@ -59,7 +61,7 @@ def staff(live_server, make_user):
 @pytest.fixture
 def audit_rows(settings):
     """audit_rows(action=None) → the audit log's rows (optionally of one action), oldest first."""
-    from syrena_core.accounts import AuditLog
+    from syrena_core.audit import AuditLog
     from syrena_core.db import session_scope
 
     def rows(action: str | None = None):
@@ -77,7 +79,6 @@ def audit_rows(settings):
 def serve_with(settings):
     """serve_with(**security) → base URL of the app served over HTTP with these [security] settings changed
     (and the [app] ones given as app={...})."""
-    import dataclasses
     import threading
 
     from werkzeug.serving import make_server
@@ -85,8 +86,8 @@ def serve_with(settings):
 
     def start(app: dict | None = None, **changes):
         from app import create_app
-        changed = dataclasses.replace(settings, security=dataclasses.replace(settings.security, **changes),
-                                      app=dataclasses.replace(settings.app, **(app or {})))
+        changed = replace(settings, security=replace(settings.security, **changes),
+                          app=replace(settings.app, **(app or {})))
         server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

@@ -154,6 +154,37 @@ def test_an_administrator_lifts_the_wait_at_once(make_user, web, staff, settings
     assert audit_rows("user.unlock")
 
 
+def test_an_administrator_resets_a_lost_second_factor_on_the_users_page(serve_with, make_user, settings,
+                                                                        audit_rows):
+    from syrena_core import accounts
+    from syrena_core.db import session_scope
+    base = serve_with(totp_required=True)
+    email, _ = make_user("approver")
+    secret = accounts.new_totp_secret()
+    with session_scope(settings.database.url) as s:
+        accounts.find_user(s, email).totp_secret = secret
+    user = Web(base)
+    assert user.login(email).headers["Location"].endswith("/login/code")
+    form = user.get("/login/code").text
+    assert user.post("/login/code", {"code": _code_for(secret), "csrf_token": csrf_of(form)}).status_code == 302
+    assert user.get("/").status_code == 200
+
+    admin_email, _ = make_user("admin")
+    with session_scope(settings.database.url) as s:
+        accounts.find_user(s, admin_email).totp_secret = admin_secret = accounts.new_totp_secret()
+    admin = Web(base)
+    admin.login(admin_email)
+    form = admin.get("/login/code").text
+    assert admin.post("/login/code", {"code": _code_for(admin_secret), "csrf_token": csrf_of(form)}).status_code == 302
+    r = admin.post(f"/admin/users/{_user(settings, email)['id']}/totp-reset", {}, csrf_from="/admin/users/")
+    assert r.status_code == 302
+    assert _user(settings, email)["totp"] is None
+    assert user.get("/").status_code == 302                      # the user's sessions ended
+    assert user.login(email).headers["Location"].endswith("/account/totp")   # enrols again
+    reset = audit_rows("user.totp_reset")[-1]
+    assert reset["actor"] == admin_email and reset["object_id"] == str(_user(settings, email)["id"])
+
+
 def test_wrong_second_factor_codes_are_throttled_like_passwords(serve_with, make_user, settings, audit_rows):
     import pyotp
 
@@ -335,15 +366,15 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
 
 def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_setting(settings, make_user):
     """Issue 19: TOTP is required for approvers and admins whenever environment is not development."""
-    import dataclasses
     import threading
 
     from werkzeug.serving import make_server
 
     from app import create_app
-    production = dataclasses.replace(
-        settings, app=dataclasses.replace(settings.app, environment="production", secret_key="k" * 40),
-        security=dataclasses.replace(settings.security, totp_required=False))
+    from syrena_core.config import replace
+    production = replace(
+        settings, app=replace(settings.app, environment="production", secret_key="k" * 40),
+        security=replace(settings.security, totp_required=False))
     # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
     app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -39,5 +39,16 @@ def test_role_change_scoped_token_and_revocation_from_the_command_line(settings,
     assert flask("users", "role", "nobody@city.test", "operator").returncode == 1
     assert audit_rows("user.role")[-1]["after"] == {"role": "operator"}
     assert audit_rows("token.revoke")[-1]["object_id"] == token_id
+    from syrena_core import accounts
+    from syrena_core.db import session_scope
+    with session_scope(settings.database.url) as s:
+        accounts.find_user(s, "boss@city.test").totp_secret = accounts.new_totp_secret()
     assert flask("users", "unlock", "boss@city.test", "--reset-totp").returncode == 0
-    assert audit_rows("user.unlock")
+    assert audit_rows("user.unlock")[-1]["details"] == {"reset_totp": True}
+    # The same TOTP reset as the users page: the factor gone, every session ended, audited alike.
+    with session_scope(settings.database.url) as s:
+        boss = accounts.find_user(s, "boss@city.test")
+        assert boss.totp_secret is None and boss.totp_last_step is None
+        boss_id = str(boss.id)
+    assert audit_rows("user.totp_reset")[-1]["object_id"] == boss_id
+    assert audit_rows("user.logout_everywhere")[-1]["object_id"] == boss_id

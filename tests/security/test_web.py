@@ -2,12 +2,12 @@
 cookie flags, body size and rate limits, and no start with the default secret key outside development."""
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 from playwright.sync_api import expect
 
+from syrena_core.config import replace
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
 from tests.security.conftest import Web
 
@@ -78,11 +78,11 @@ def test_hsts_is_sent_over_https(app):
 def test_outside_development_the_default_secret_key_is_refused(settings):
     from app import create_app
     from app.security import InsecureConfiguration
-    production = dataclasses.replace(settings, app=dataclasses.replace(settings.app, environment="production",
-                                                                      secret_key="dev-only-change-me"))
+    production = replace(settings, app=replace(settings.app, environment="production",
+                                               secret_key="dev-only-change-me"))
     with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
         create_app(production)
-    fine = dataclasses.replace(production, app=dataclasses.replace(production.app, secret_key="k" * 40))
+    fine = replace(production, app=replace(production.app, secret_key="k" * 40))
     assert create_app(fine).config["SESSION_COOKIE_SECURE"] is True
 
 
@@ -91,7 +91,7 @@ def test_the_published_secret_key_is_refused_in_every_environment_and_not_shippe
     from app import create_app
     from app.security import InsecureConfiguration
     from syrena_core.config import ROOT, load_settings
-    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="dev-only-change-me"))
+    dev = replace(settings, app=replace(settings.app, secret_key="dev-only-change-me"))
     assert dev.app.environment == "development"
     with pytest.raises(InsecureConfiguration, match="published"):
         create_app(dev)
@@ -105,13 +105,13 @@ def test_without_a_key_development_generates_one_and_keeps_it(settings, tmp_path
     from app import create_app
     from app.security import InsecureConfiguration
     keyfile = tmp_path / "var" / "secret-key"
-    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="",
-                                                                secret_key_file=str(keyfile)))
+    dev = replace(settings, app=replace(settings.app, secret_key="",
+                                        secret_key_file=str(keyfile)))
     first = create_app(dev).config["SECRET_KEY"]
     assert len(first) >= 32 and first != "dev-only-change-me"
     assert keyfile.read_text() == first and oct(os.stat(keyfile).st_mode & 0o777) == "0o600"
     assert create_app(dev).config["SECRET_KEY"] == first     # kept: sessions survive a restart
-    production = dataclasses.replace(dev, app=dataclasses.replace(dev.app, environment="production"))
+    production = replace(dev, app=replace(dev.app, environment="production"))
     with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
         create_app(production)                               # production never relies on a generated file
 
@@ -123,8 +123,8 @@ def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_use
     from werkzeug.serving import make_server
 
     from app import create_app
-    dev = dataclasses.replace(settings, app=dataclasses.replace(settings.app, secret_key="",
-                                                                secret_key_file=str(tmp_path / "secret-key")))
+    dev = replace(settings, app=replace(settings.app, secret_key="",
+                                        secret_key_file=str(tmp_path / "secret-key")))
     app = create_app(dev, {"TESTING": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

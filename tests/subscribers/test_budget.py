@@ -6,7 +6,6 @@ request takes nothing from it; when the global hourly cap is spent, residents ar
 to the city's number (their own SMS, which nobody can pump) instead of meeting an error."""
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
@@ -15,6 +14,7 @@ from sqlalchemy import select, text
 
 from subscribers.budget import cap_key
 from subscribers.models import Subscriber, SubscriberStatus
+from syrena_core.config import replace
 from tests.factories import IN_B, create_subscriber
 from tests.subscribers.conftest import PHONE, SHORT_NUMBER
 
@@ -34,8 +34,8 @@ def _body(endpoint: str, phone: str, **extra) -> dict:
 
 def _client(settings, proxy_hops: int = 0, **subscriber_settings):
     from app import create_app
-    tuned = dataclasses.replace(settings, app=dataclasses.replace(settings.app, proxy_hops=proxy_hops),
-                                subscribers=dataclasses.replace(settings.subscribers, **subscriber_settings))
+    tuned = replace(settings, app=replace(settings.app, proxy_hops=proxy_hops),
+                    subscribers=replace(settings.subscribers, **subscriber_settings))
     return create_app(tuned, {"TESTING": True}).test_client()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +16,7 @@ from subscribers.keywords import parse_command
 from subscribers.models import Subscriber
 from subscribers.service import zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, handle_command
-from syrena_core.config import ConfigError, SubscriberSettings, load_settings
+from syrena_core.config import ConfigError, SubscriberSettings, load_settings, replace
 
 
 def _place(house: str, road: str, lat: float, lon: float) -> dict:

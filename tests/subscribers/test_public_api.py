@@ -2,12 +2,11 @@
 subscribed; rate limits and the hourly cap keep a flood of sign-ups from becoming a flood of paid SMS."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from sqlalchemy import select, text
 
 from subscribers.models import Subscriber, SubscriberStatus
+from syrena_core.config import replace
 from tests.factories import IN_B, create_subscriber
 from tests.subscribers.conftest import PHONE
 
@@ -148,8 +147,8 @@ def test_codes_to_one_phone_are_limited(public, worker, gazetteer, two_zones):
 
 def _app_with(settings, **subscriber_settings):
     from app import create_app
-    tuned = dataclasses.replace(settings, subscribers=dataclasses.replace(settings.subscribers,
-                                                                          **subscriber_settings))
+    tuned = replace(settings, subscribers=replace(settings.subscribers,
+                                                  **subscriber_settings))
     return create_app(tuned, {"TESTING": True})
 
 

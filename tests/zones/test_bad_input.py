@@ -1,12 +1,12 @@
 """Every kind of bad zone input gets a clear 4xx naming the problem, and nothing is written."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
 import pytest
 
+from syrena_core.config import replace
 from tests.zones.shapes import DONUT, EAST, feature, square
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[16.90, 52.40], [16.95, 52.45], [16.95, 52.40], [16.90, 52.45],
@@ -137,7 +137,7 @@ def test_duplicate_names_inside_one_file_refuse_the_whole_file(api):
 def test_the_vertex_limit_comes_from_the_configuration(settings, make_user):
     """An app configured with [zones] max_vertices = 100 refuses a 150-vertex circle, takes a 60-vertex one."""
     from app import create_app
-    strict = create_app(dataclasses.replace(settings, zones=dataclasses.replace(settings.zones, max_vertices=100)),
+    strict = create_app(replace(settings, zones=replace(settings.zones, max_vertices=100)),
                         {"TESTING": True})
     _email, token = make_user("operator")
     client = strict.test_client()
