@@ -14,8 +14,8 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 
-from smsc_gateway.encoding import encode_sms
-from smsc_gateway.pdu import Segment, gsm_decode, split_user_data
+from smsc_gateway.encoding import encode_sms, gsm_decode
+from smsc_gateway.pdu import Segment, split_user_data
 from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
 
 SUBSCRIBER = "48601234567"
