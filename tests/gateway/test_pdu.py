@@ -1,6 +1,9 @@
 """The one SMPP codec (smsc_gateway/pdu.py) shared by the gateway's session and the simulator: its framing reader
-and its numbers, which are smpplib's. No services: pure functions."""
+and its numbers, which are smpplib's. No services: pure functions (and one subprocess for the import path)."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 import smpplib.command_codes
@@ -45,3 +48,13 @@ def test_the_numbers_are_smpplibs():
                  "message_payload", "message_state"):
         assert getattr(pdu, f"TAG_{name.upper()}") == consts.OPTIONAL_PARAMS[name]
     assert pdu.SUBMIT_SM | pdu.RESPONSE_BIT == pdu.SUBMIT_SM_RESP
+
+
+def test_the_production_code_never_imports_the_simulator():
+    """The simulator is no part of what runs in production: the worker, the web app and the domain packages load
+    without it (`flask smsc simulate` imports it when asked)."""
+    code = ("import sys, app, app.worker, app.cli, campaigns.jobs, subscribers.jobs, smsc_gateway.session, "
+            "smsc_gateway.router, smsc_gateway.receipts, smsc_gateway.inbound\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'smsc_simulator')\n"
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,4 +1,4 @@
-"""Bundled SMSC simulator: a real SMPP 3.4 server plus a small HTTP control port.
+"""The SMSC simulator's servers: a real SMPP 3.4 server plus a small HTTP control port.
 
 The SMPP side runs on an asyncio loop in a background thread; the control
 side (inspect recorded messages, inject mobile-originated SMS) is a
@@ -64,6 +64,7 @@ from smsc_gateway.pdu import (
     split_user_data,
     take_pdus,
 )
+from smsc_simulator.options import SimulatorOptions
 from syrena_core.heap import settle_after_startup
 
 logger = logging.getLogger("syrena.smsc.simulator")
@@ -75,29 +76,6 @@ _MAX_SEQUENCE = 0x7FFFFFFF
 _MAX_ADDRESS_LENGTH = 20  # source_addr / destination_addr are C-octet strings of at most 21 octets
 _MAX_CONTROL_BODY = 64 * 1024
 _CONTROL_CALL_TIMEOUT = 5.0
-
-
-@dataclass
-class SimulatorOptions:
-    host: str = "127.0.0.1"
-    port: int = 2775  # SMPP port (0 = pick a free one)
-    control_host: str = "127.0.0.1"
-    control_port: int = 8025  # HTTP control port (0 = pick a free one)
-    system_id: str = "syrena"  # the one ESME account; a mismatch is refused with ESME_RINVSYSID
-    password: str = "secret"  # ... and a wrong password with ESME_RINVPASWD
-    receipt_delay: float = 0.2  # seconds between submit_sm and its delivery receipt (the least)
-    receipt_delay_max: float = 0.0  # above receipt_delay: each receipt waits uniformly in between
-    delivered_ratio: float = 1.0  # share of messages receipted DELIVRD ...
-    expired_ratio: float = 0.0  # ... EXPIRED err:000; the rest get UNDELIV err:001
-    receipt_form: str = "both"  # "both": TLVs and text; "tlv": TLVs only; "text": text only
-    receipt_text_id: str = "dec"  # "dec" as in submit_sm_resp, or "hex": the text id in hexadecimal
-    tps: float = 0.0  # its own limit: submit_sm beyond it in any 1 s window get ESME_RTHROTTLED; 0 = none
-    error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
-    throttle_ratio: float = 0.0  # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
-    disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
-    deliver_window: int = 0  # deliver_sm left unanswered at most per connection, as many SMSCs do; 0 = no limit
-    wrap_ids_at: int = 0  # message ids start again after this many (as a wrapping counter does); 0 = never
-    seed: int = 1  # the random faults above are reproducible
 
 
 def _utc_timestamp() -> str:
