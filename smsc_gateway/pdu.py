@@ -33,6 +33,7 @@ SUBMIT_SM_RESP = commands["submit_sm_resp"]
 DELIVER_SM = commands["deliver_sm"]
 DELIVER_SM_RESP = commands["deliver_sm_resp"]
 UNBIND = commands["unbind"]
+UNBIND_RESP = commands["unbind_resp"]
 ENQUIRE_LINK = commands["enquire_link"]
 ENQUIRE_LINK_RESP = commands["enquire_link_resp"]
 # smpplib has no name for it: a response's command_id is its request's with this bit set (SMPP 3.4 §5.1.2.1).
@@ -79,7 +80,8 @@ def take_pdus(buffer: bytearray) -> list[bytes]:
     whole, header included, in order; an incomplete one stays for the next read. The one framing reader of the
     client session and the simulator: a 4-octet command_length, between HEADER_SIZE and MAX_PDU_SIZE, or
     FramingLost (the PDUs before it are in its `before`, the sequence number of its header for a generic_nack)."""
-    pdus, offset, available = [], 0, len(buffer)
+    pdus: list[bytes] = []
+    offset, available = 0, len(buffer)
     while available - offset >= HEADER_SIZE:
         length = int.from_bytes(buffer[offset:offset + 4], "big")
         if not HEADER_SIZE <= length <= MAX_PDU_SIZE:

@@ -38,19 +38,23 @@ from smsc_gateway.pdu import (
     BIND_TRANSCEIVER,
     BIND_TRANSMITTER,
     DELIVER_SM,
+    DELIVER_SM_RESP,
     ENQUIRE_LINK,
+    ENQUIRE_LINK_RESP,
     ESM_CLASS_DELIVERY_RECEIPT,
     GENERIC_NACK,
     HEADER,
     HEADER_SIZE,
     RESPONSE_BIT,
     SUBMIT_SM,
+    SUBMIT_SM_RESP,
     TAG_MESSAGE_STATE,
     TAG_RECEIPTED_MESSAGE_ID,
     TAG_SAR_MSG_REF_NUM,
     TAG_SAR_SEGMENT_SEQNUM,
     TAG_SAR_TOTAL_SEGMENTS,
     UNBIND,
+    UNBIND_RESP,
     FramingLost,
     PduDecodeError,
     Segment,
@@ -266,30 +270,30 @@ class _SmppSession(asyncio.Protocol):
 
     def _on_submit_sm(self, _command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
         if self.bind_command not in _TRANSMITTER_BINDS:
-            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, consts.SMPP_ESME_RINVBNDSTS, sequence)
+            return encode_pdu(SUBMIT_SM_RESP, consts.SMPP_ESME_RINVBNDSTS, sequence)
         submit = parse_submit_sm(body)
         segment, payload = split_user_data(submit.esm_class, submit.short_message, submit.tlvs)
         refusal = self._simulator._refusal(submit.destination_addr)
         if refusal is not None:
-            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, refusal, sequence)
+            return encode_pdu(SUBMIT_SM_RESP, refusal, sequence)
         message_id = self._simulator._accept_submit(self, submit, segment, payload)
         if self._simulator._should_drop():
             # Accepted but never answered: the client cannot know, and must send it again.
             self._closing = True
             return None
-        return encode_pdu(SUBMIT_SM | RESPONSE_BIT, consts.SMPP_ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
+        return encode_pdu(SUBMIT_SM_RESP, consts.SMPP_ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
 
     def _on_enquire_link(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes | None:
         self._simulator._enquire_links += 1
         if self._simulator.faults["ignore_enquire_link"]:
             return None
-        return encode_pdu(ENQUIRE_LINK | RESPONSE_BIT, consts.SMPP_ESME_ROK, sequence)
+        return encode_pdu(ENQUIRE_LINK_RESP, consts.SMPP_ESME_ROK, sequence)
 
     def _on_unbind(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
         self._closing = True
         self._simulator._unbinds += 1  # a client that unbinds left cleanly (graceful shutdown, see stats)
         self._simulator._session_unbound(self)
-        return encode_pdu(UNBIND | RESPONSE_BIT, consts.SMPP_ESME_ROK, sequence)
+        return encode_pdu(UNBIND_RESP, consts.SMPP_ESME_ROK, sequence)
 
     def _on_delivery_answered(self, command_id: int, status: int, sequence: int, _body: bytes) -> None:
         """deliver_sm_resp or generic_nack for one of our deliver_sm: either way it is settled."""
@@ -309,7 +313,7 @@ class _SmppSession(asyncio.Protocol):
         SUBMIT_SM: _on_submit_sm,
         ENQUIRE_LINK: _on_enquire_link,
         UNBIND: _on_unbind,
-        DELIVER_SM | RESPONSE_BIT: _on_delivery_answered,
+        DELIVER_SM_RESP: _on_delivery_answered,
         GENERIC_NACK: _on_delivery_answered,
     }
 
@@ -705,7 +709,7 @@ class SmscSimulator:
             if not address or len(address) > _MAX_ADDRESS_LENGTH or not address.isascii():
                 raise ValueError(f'"{name}" must be 1-{_MAX_ADDRESS_LENGTH} ASCII characters')
         segmentation = deliverable(text)
-        data_coding, payloads = segmentation.data_coding, segmentation.payloads
+        data_coding, payloads = segmentation.data_coding, list(segmentation.payloads)
         reference = next(self._mo_references)
         sar_tlvs = [b""] * len(payloads)
         if len(payloads) == 1:

@@ -42,7 +42,8 @@ def test_the_smallest_and_the_largest_pdu_are_framed():
 
 def test_the_numbers_are_smpplibs():
     for name in ("generic_nack", "bind_receiver", "bind_transmitter", "bind_transceiver", "submit_sm",
-                 "submit_sm_resp", "deliver_sm", "deliver_sm_resp", "unbind", "enquire_link", "enquire_link_resp"):
+                 "submit_sm_resp", "deliver_sm", "deliver_sm_resp", "unbind", "unbind_resp", "enquire_link",
+                 "enquire_link_resp"):
         assert getattr(pdu, name.upper()) == smpplib.command_codes.get_command_code(name)
     for name in ("receipted_message_id", "sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum",
                  "message_payload", "message_state"):
