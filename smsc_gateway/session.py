@@ -136,7 +136,6 @@ class _Part:
     submission: _Submission
     index: int
     sent_at: float = 0.0
-    ever_sent: bool = False
 
 
 _FINAL_STATES = frozenset({"DELIVRD", "EXPIRED", "UNDELIV", "REJECTD", "DELETED", "UNKNOWN"})
@@ -714,7 +713,6 @@ class SmppSession:
                 esm_class=sub.encoded.esm_class, registered_delivery=1,
                 validity_period=_validity(sub.sms.validity_minutes or s.validity_minutes)))
             part.sent_at = now
-            part.ever_sent = True
             sub.started = True
             self._outstanding[sequence] = part
             sent += 1
