@@ -917,7 +917,8 @@ def serve_forever(options: SimulatorOptions) -> None:
     """Run the simulator until SIGINT or SIGTERM. Must be called from the main thread."""
     simulator = SmscSimulator(options)
     simulator.start()
-    settle_after_startup()  # a full collection stalled its reading up to 310 ms: a burst that never was (heap.py)
+    # A full collection stalled its reading up to 310 ms: a burst that never was (syrena_core/heap.py).
+    settle_after_startup()
     stop_requested = threading.Event()
     previous_handlers = {
         signum: signal.signal(signum, lambda *_: stop_requested.set())
