@@ -7,7 +7,7 @@ stay the one place they are written. `SimulatorOptions.from_settings` is what `f
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from syrena_core.config import Settings, SimulatorSettings, SmscSettings
 
@@ -22,7 +22,7 @@ class SimulatorOptions:
     control_host: str = "127.0.0.1"
     control_port: int = _SIMULATOR.control_port  # HTTP control port (0 = pick a free one)
     system_id: str = _SMSC.system_id  # the one ESME account; a mismatch is refused with ESME_RINVSYSID
-    password: str = _SMSC.password  # ... and a wrong password with ESME_RINVPASWD
+    password: str = field(default=_SMSC.password, repr=False)  # ... a wrong one gets ESME_RINVPASWD (never logged)
     receipt_delay: float = _SIMULATOR.receipt_delay  # seconds between submit_sm and its delivery receipt (the least)
     receipt_delay_max: float = _SIMULATOR.receipt_delay_max  # above receipt_delay: receipts wait uniformly in between
     delivered_ratio: float = _SIMULATOR.delivered_ratio  # share of messages receipted DELIVRD ...
@@ -43,8 +43,7 @@ class SimulatorOptions:
         """The options of the configuration: every [simulator] key of the same name, [smsc]'s port and account;
         `overrides` (e.g. the command line's) win. Fields that are no setting keep their defaults."""
         simulator = settings.simulator
-        options = {field.name: getattr(simulator, field.name) for field in dataclasses.fields(cls)
-                   if hasattr(simulator, field.name)}
+        options = {f.name: getattr(simulator, f.name) for f in dataclasses.fields(cls) if hasattr(simulator, f.name)}
         options.update(port=settings.smsc.port, system_id=settings.smsc.system_id, password=settings.smsc.password)
         options.update(overrides)
         return cls(**options)
