@@ -176,23 +176,14 @@ def import_addresses(file: Path, replace: bool) -> None:
 
 
 @smsc_cli.command("simulate")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=2775, show_default=True, type=int)
+@click.option("--host", default=None, help="Listen address of both ports (default: 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="SMPP port (default: [smsc] port).")
 @click.option("--control-port", default=None, type=int, help="HTTP control port (default: [simulator] control_port).")
-def simulate(host: str, port: int, control_port: int | None) -> None:
+def simulate(host: str | None, port: int | None, control_port: int | None) -> None:
     """Run the bundled SMSC simulator: a real SMPP 3.4 server, with an HTTP control port."""
-    from smsc_gateway.simulator import SimulatorOptions, serve_forever
-    s = _settings()
-    sim = s.simulator
-    serve_forever(SimulatorOptions(host=host, port=port, control_host=host,
-                                   control_port=control_port if control_port is not None else sim.control_port,
-                                   system_id=s.smsc.system_id, password=s.smsc.password,
-                                   receipt_delay=sim.receipt_delay, receipt_delay_max=sim.receipt_delay_max,
-                                   delivered_ratio=sim.delivered_ratio, expired_ratio=sim.expired_ratio,
-                                   receipt_form=sim.receipt_form, tps=sim.tps, error_ratio=sim.error_ratio,
-                                   throttle_ratio=sim.throttle_ratio,
-                                   disconnect_ratio=sim.disconnect_ratio, deliver_window=sim.deliver_window,
-                                   wrap_ids_at=sim.wrap_ids_at))
+    from smsc_simulator import SimulatorOptions, serve_forever  # loaded only here: no production code needs it
+    given = {"host": host, "control_host": host, "port": port, "control_port": control_port}
+    serve_forever(SimulatorOptions.from_settings(_settings(), **{k: v for k, v in given.items() if v is not None}))
 
 
 @demo_cli.command("load")

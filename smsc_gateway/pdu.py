@@ -1,65 +1,55 @@
-"""Minimal SMPP 3.4 PDU codec for the few PDUs the SMSC simulator speaks.
+"""The SMPP 3.4 codec of the gateway's session and of the SMSC simulator (smsc_simulator): the PDU header and
+its framing, submit_sm / deliver_sm bodies, TLVs and the concatenation header (UDH or SAR TLVs).
 
-Hand-written struct encoding keeps per-PDU cost small (the simulator has to
-sustain thousands of submit_sm per second); smpplib's generic codec is far
-slower and is only used by tests as an independent client.
+The numbers are smpplib's (smpplib.consts, smpplib.command_codes): this module only names those the hot paths
+compare against and smpplib keeps in tables, and the few smpplib lacks. The session still lets smpplib connect,
+bind and handle the rare PDUs (enquire_link, unbind, generic_nack); what runs per message (every submit_sm
+written, every submit_sm_resp and deliver_sm read) is hand-written here, since smpplib's generic codec costs
+~130 µs per submit_sm (the whole budget at 3,000 messages/s). Its output is byte-for-byte smpplib's
+(tests/gateway/test_session.py holds them side by side). The text inside a PDU (GSM 03.38, UCS-2, how a text
+is split into parts) is smsc_gateway/encoding.py's.
 """
 
 from __future__ import annotations
 
-import codecs
 import struct
 from dataclasses import dataclass
+
+from smpplib import consts
+from smpplib.command_codes import commands
 
 HEADER = struct.Struct("!IIII")  # command_length, command_id, command_status, sequence_number
 HEADER_SIZE = HEADER.size
 # Generous upper bound: a submit_sm with a full message_payload is well below it.
 MAX_PDU_SIZE = 64 * 1024
 
+# Command ids: smpplib's table, by name, for the code that dispatches on them.
+GENERIC_NACK = commands["generic_nack"]
+BIND_RECEIVER = commands["bind_receiver"]
+BIND_TRANSMITTER = commands["bind_transmitter"]
+BIND_TRANSCEIVER = commands["bind_transceiver"]
+SUBMIT_SM = commands["submit_sm"]
+SUBMIT_SM_RESP = commands["submit_sm_resp"]
+DELIVER_SM = commands["deliver_sm"]
+DELIVER_SM_RESP = commands["deliver_sm_resp"]
+UNBIND = commands["unbind"]
+UNBIND_RESP = commands["unbind_resp"]
+ENQUIRE_LINK = commands["enquire_link"]
+ENQUIRE_LINK_RESP = commands["enquire_link_resp"]
+# smpplib has no name for it: a response's command_id is its request's with this bit set (SMPP 3.4 §5.1.2.1).
 RESPONSE_BIT = 0x80000000
-GENERIC_NACK = 0x80000000
-BIND_RECEIVER = 0x00000001
-BIND_TRANSMITTER = 0x00000002
-SUBMIT_SM = 0x00000004
-DELIVER_SM = 0x00000005
-UNBIND = 0x00000006
-BIND_TRANSCEIVER = 0x00000009
-ENQUIRE_LINK = 0x00000015
 
-ESME_ROK = 0x00
-ESME_RINVCMDLEN = 0x02
-ESME_RINVCMDID = 0x03
-ESME_RINVBNDSTS = 0x04
-ESME_RALYBND = 0x05
-ESME_RSYSERR = 0x08
-ESME_RINVDSTADR = 0x0B
-ESME_RINVPASWD = 0x0E
-ESME_RINVSYSID = 0x0F
-ESME_RMSGQFUL = 0x14
-ESME_RTHROTTLED = 0x58
+# TLV tags: smpplib's table (consts.OPTIONAL_PARAMS), by name.
+TAG_RECEIPTED_MESSAGE_ID = consts.OPTIONAL_PARAMS["receipted_message_id"]
+TAG_SAR_MSG_REF_NUM = consts.OPTIONAL_PARAMS["sar_msg_ref_num"]
+TAG_SAR_TOTAL_SEGMENTS = consts.OPTIONAL_PARAMS["sar_total_segments"]
+TAG_SAR_SEGMENT_SEQNUM = consts.OPTIONAL_PARAMS["sar_segment_seqnum"]
+TAG_MESSAGE_PAYLOAD = consts.OPTIONAL_PARAMS["message_payload"]
+TAG_MESSAGE_STATE = consts.OPTIONAL_PARAMS["message_state"]
 
-TAG_SAR_MSG_REF_NUM = 0x020C
-TAG_SAR_TOTAL_SEGMENTS = 0x020E
-TAG_SAR_SEGMENT_SEQNUM = 0x020F
-TAG_RECEIPTED_MESSAGE_ID = 0x001E
-TAG_MESSAGE_PAYLOAD = 0x0424
-TAG_MESSAGE_STATE = 0x0427
-
-MESSAGE_STATE_DELIVERED = 2
-MESSAGE_STATE_EXPIRED = 3
-MESSAGE_STATE_UNDELIVERABLE = 5
-
+# esm_class "SMSC delivery receipt" (SMPP 3.4 §5.2.12, bits 5-2 = 0001). smpplib lacks it: its
+# SMPP_MSGTYPE_DELIVERYACK (0x08) is the SME delivery acknowledgement, another thing.
 ESM_CLASS_DELIVERY_RECEIPT = 0x04
-ESM_CLASS_UDHI = 0x40
-
-DATA_CODING_GSM = 0
-DATA_CODING_UCS2 = 8
-
-TON_UNKNOWN = 0
-TON_INTERNATIONAL = 1
-TON_ALPHANUMERIC = 5
-NPI_UNKNOWN = 0
-NPI_ISDN = 1
 
 _TLV_HEADER = struct.Struct("!HH")
 
@@ -74,6 +64,36 @@ def encode_pdu(command_id: int, status: int, sequence: int, body: bytes = b"") -
 
 def encode_tlv(tag: int, value: bytes) -> bytes:
     return _TLV_HEADER.pack(tag, len(value)) + value
+
+
+class FramingLost(ValueError):
+    """A command_length no SMPP PDU can have: nothing after it in the stream can be trusted."""
+
+    def __init__(self, length: int, sequence: int, before: list[bytes]):
+        super().__init__(f"command_length {length}; framing lost")
+        self.length, self.sequence = length, sequence
+        self.before = before  # the whole PDUs that came ahead of it
+
+
+def take_pdus(buffer: bytearray) -> list[bytes]:
+    """Cut every complete PDU off the front of `buffer` (what a connection has received so far) and return them
+    whole, header included, in order; an incomplete one stays for the next read. The one framing reader of the
+    client session and the simulator: a 4-octet command_length, between HEADER_SIZE and MAX_PDU_SIZE, or
+    FramingLost (the PDUs before it are in its `before`, the sequence number of its header for a generic_nack)."""
+    pdus: list[bytes] = []
+    offset, available = 0, len(buffer)
+    while available - offset >= HEADER_SIZE:
+        length = int.from_bytes(buffer[offset:offset + 4], "big")
+        if not HEADER_SIZE <= length <= MAX_PDU_SIZE:
+            sequence = int.from_bytes(buffer[offset + 12:offset + 16], "big")
+            del buffer[:offset]
+            raise FramingLost(length, sequence, pdus)
+        if available - offset < length:
+            break
+        pdus.append(bytes(buffer[offset:offset + length]))
+        offset += length
+    del buffer[:offset]
+    return pdus
 
 
 def _read_cstring(body: bytes, pos: int) -> tuple[bytes, int]:
@@ -196,8 +216,8 @@ class Segment:
     number: int
 
 
-_IEI_CONCAT_8BIT_REF = 0x00
-_IEI_CONCAT_16BIT_REF = 0x08
+# The concatenation header a sender puts before each part's text: length 5, IEI 0x00 (8-bit reference), 3 octets.
+_CONCAT_UDH_BODY = consts.MULTIPART_HEADER_SIZE - 1
 
 
 def split_user_data(esm_class: int, short_message: bytes, tlvs: dict[int, bytes]) -> tuple[Segment | None, bytes]:
@@ -208,7 +228,7 @@ def split_user_data(esm_class: int, short_message: bytes, tlvs: dict[int, bytes]
     """
     payload = short_message or tlvs.get(TAG_MESSAGE_PAYLOAD, b"")
     segment = None
-    if esm_class & ESM_CLASS_UDHI:
+    if esm_class & consts.SMPP_GSMFEAT_UDHI:
         if not payload or payload[0] + 1 > len(payload):
             raise PduDecodeError("user data header longer than the message")
         header_end = payload[0] + 1
@@ -228,9 +248,9 @@ def _concatenation_from_udh(header: bytes) -> Segment | None:
         data = header[pos + 2:pos + 2 + length]
         if len(data) != length:
             raise PduDecodeError("truncated user data header element")
-        if iei == _IEI_CONCAT_8BIT_REF and length == 3:
+        if iei == consts.SMPP_UDHIEIE_CONCATENATED and length == 3:
             return Segment(data[0], data[1], data[2])
-        if iei == _IEI_CONCAT_16BIT_REF and length == 4:
+        if iei == consts.SMPP_UDHIEIE_CONCATENATED16 and length == 4:
             return Segment(int.from_bytes(data[:2], "big"), data[2], data[3])
         pos += 2 + length
     return None
@@ -245,153 +265,15 @@ def _concatenation_from_sar(tlvs: dict[int, bytes]) -> Segment | None:
     return Segment(int.from_bytes(reference, "big"), total[0], number[0])
 
 
-# GSM 03.38 (3GPP TS 23.038 §6.2.1): the project's ONE table. The gateway's encoder and the composer's counter
-# (smsc_gateway/encoding.py, campaigns/composition.py) and the simulator's decoder all use it, so the parts the
-# composer counts are the parts the SMSC receives. Checked against the standard's code points and, character by
-# character, against the independent `gsm0338` codec (tests/gateway/test_encoding.py).
-# The default alphabet, one character per septet value (0x1B is the escape to the extension table, not a character).
-GSM_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-# Characters reached through the 0x1B escape (two septets each): form feed, ^ { } \\ [ ~ ] | €.
-GSM_EXTENSION = {
-    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
-    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
-}
-_GSM_ESCAPE = 0x1B
-_GSM_ENCODE = {char: bytes((code,)) for code, char in enumerate(GSM_BASIC) if code != _GSM_ESCAPE}
-_GSM_ENCODE.update({char: bytes((_GSM_ESCAPE, code)) for code, char in GSM_EXTENSION.items()})
-# Every character GSM 7-bit can carry; anything else (Polish letters, the backtick, emoji, U+001B itself) makes
-# the whole message UCS-2.
-GSM_CHARACTERS = frozenset(_GSM_ENCODE)
-# Byte value -> character for the escape-free fast path; the eighth bit is ignored.
-_GSM_CHARMAP = GSM_BASIC * 2
-
-
-def gsm_decode(septets: bytes) -> str:
-    """Decode unpacked GSM 03.38 (one septet per byte).
-
-    Unknown escape sequences fall back to the basic character and 0x1B 0x1B shows as a space, as TS 23.038
-    requires; a dangling escape at the end (a badly split part) is dropped (`part_problem` names it).
-    """
-    if _GSM_ESCAPE not in septets:
-        return codecs.charmap_decode(septets, "strict", _GSM_CHARMAP)[0]
-    chars = []
-    escaped = False
-    for septet in septets:
-        septet &= 0x7F
-        if escaped:
-            chars.append(GSM_EXTENSION.get(septet, " " if septet == _GSM_ESCAPE else GSM_BASIC[septet]))
-            escaped = False
-        elif septet == _GSM_ESCAPE:
-            escaped = True
-        else:
-            chars.append(GSM_BASIC[septet])
-    return "".join(chars)
-
-
-def gsm_encode_lossy(text: str) -> bytes:
-    """Encode to unpacked GSM 03.38, with "?" for characters outside the alphabet."""
-    return b"".join([_GSM_ENCODE.get(char, b"?") for char in text])
-
-
-def _ucs2_alphabet(data_coding: int) -> int:
-    """0x10-0x1F carry a message class (e.g. flash) and name the alphabet in bits 2-3."""
-    if data_coding & 0xF0 == 0x10:
-        return {0x00: DATA_CODING_GSM, 0x08: DATA_CODING_UCS2}.get(data_coding & 0x0C, 3)
-    return data_coding
-
-
-def decode_text(data_coding: int, payload: bytes) -> str:
-    """GSM for 0, UCS-2 for 8, latin-1 for 3 and for anything else; 0x10-0x1F (a message class, e.g. flash)
-    name the alphabet in bits 2-3."""
-    data_coding = _ucs2_alphabet(data_coding)
-    if data_coding == DATA_CODING_GSM:
-        return gsm_decode(payload)
-    if data_coding == DATA_CODING_UCS2:
-        return payload.decode("utf-16-be", errors="replace")
-    return payload.decode("latin-1")
-
-
-def part_problem(data_coding: int, payload: bytes) -> str | None:
-    """Why this one part of a message would show garbage on a phone that displays it alone (None: it would not).
-
-    A phone may show a part before the next arrives, or never get the next one: each part must decode on its
-    own, so a split must never leave an escape at the end of a GSM part or cut a UTF-16 surrogate pair."""
-    data_coding = _ucs2_alphabet(data_coding)
-    if data_coding == DATA_CODING_GSM:
-        # Escapes pair up from the start of the run of them at the end (the octet before it ends any escape):
-        # an odd run leaves the last one alone. C-speed, the simulator checks every part it receives.
-        escapes = len(payload) - len(payload.rstrip(b"\x1b\x9b"))
-        return "ends with a lone GSM escape (0x1B)" if escapes % 2 else None
-    if data_coding == DATA_CODING_UCS2:
-        try:
-            payload.decode("utf-16-be")  # strict: refuses an odd length and any unpaired surrogate
-        except UnicodeDecodeError:
-            if len(payload) % 2:
-                return "odd number of octets for UTF-16"
-            return "a lone UTF-16 surrogate (a character cut in two)"
-    return None
-
-
-_SINGLE_PART_LIMIT = {DATA_CODING_GSM: 160, DATA_CODING_UCS2: 140}  # septets / octets
-_CONCAT_UDH_SIZE = 6
-_MULTI_PART_LIMIT = {DATA_CODING_GSM: 153, DATA_CODING_UCS2: 140 - _CONCAT_UDH_SIZE}
-MAX_PARTS = 255
-_REPLACEMENT_UCS2 = "\ufffd".encode("utf-16-be")
-
-
-def _ucs2_units(text: str) -> list[bytes]:
-    try:
-        return [char.encode("utf-16-be") for char in text]  # an astral character: one 4-octet unit, never cut
-    except UnicodeEncodeError:  # a lone surrogate (only broken input has one): sent as U+FFFD, counted alike
-        return [char.encode("utf-16-be", errors="surrogatepass") if not "\ud800" <= char <= "\udfff"
-                else _REPLACEMENT_UCS2 for char in text]
-
-
-def split_text(text: str) -> tuple[int, list[bytes]]:
-    """Choose GSM when every character is in GSM 03.38, otherwise UCS-2 (UTF-16BE), and split into part payloads
-    (without UDH): one part up to 160 septets / 70 UTF-16 units, else parts of 153 septets / 67 units that never
-    cut an escape sequence or a surrogate pair. No limit on the number of parts (the counter counts any text)."""
-    try:
-        data_coding = DATA_CODING_GSM
-        units = [_GSM_ENCODE[char] for char in text]
-    except KeyError:
-        data_coding = DATA_CODING_UCS2
-        units = _ucs2_units(text)
-    if sum(map(len, units)) <= _SINGLE_PART_LIMIT[data_coding]:
-        return data_coding, [b"".join(units)]
-    limit = _MULTI_PART_LIMIT[data_coding]
-    parts: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for unit in units:
-        if size + len(unit) > limit:
-            parts.append(b"".join(current))
-            current, size = [], 0
-        current.append(unit)
-        size += len(unit)
-    parts.append(b"".join(current))
-    return data_coding, parts
-
-
-def encode_for_delivery(text: str) -> tuple[int, list[bytes]]:
-    """`split_text`, refusing a text of more parts than a concatenation header can number."""
-    data_coding, parts = split_text(text)
-    if len(parts) > MAX_PARTS:
-        raise ValueError(f"text needs {len(parts)} parts, at most {MAX_PARTS} are possible")
-    return data_coding, parts
-
-
 def concatenation_udh(reference: int, total: int, number: int) -> bytes:
-    return bytes((_CONCAT_UDH_SIZE - 1, _IEI_CONCAT_8BIT_REF, 3, reference & 0xFF, total, number))
+    """The user data header of part `number` of `total` (8-bit reference): what `split_user_data` reads back."""
+    return bytes((_CONCAT_UDH_BODY, consts.SMPP_UDHIEIE_CONCATENATED, 3, reference & 0xFF, total, number))
 
 
 # ---------------------------------------------------------------------------------------------- client hot path
 # The gateway's session builds every submit_sm and reads every deliver_sm here rather than through smpplib's
 # generic codec (~130 µs per submit_sm on these machines, the whole budget at 3,000 messages/s); the
-# output is byte-for-byte what smpplib generates (tests/gateway/test_codec.py holds them side by side).
+# output is byte-for-byte what smpplib generates (tests/gateway/test_session.py holds them side by side).
 
 _SUBMIT_FIXED = struct.Struct("!BBB")
 
@@ -410,7 +292,7 @@ def encode_submit_sm(sequence: int, *, source_addr_ton: int, source_addr_npi: in
         bytes((registered_delivery, 0, data_coding, 0, len(short_message))),
         short_message,
     ))
-    return HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, ESME_ROK, sequence) + body
+    return HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, consts.SMPP_ESME_ROK, sequence) + body
 
 
 def encode_response(command_id: int, status: int, sequence: int, body: bytes = b"") -> bytes:

@@ -7,17 +7,25 @@ from datetime import datetime, timezone
 
 from smpplib import consts
 
+from smsc_gateway.encoding import decode_text
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated
-from smsc_gateway.pdu import (TAG_SAR_MSG_REF_NUM, TAG_SAR_SEGMENT_SEQNUM, TAG_SAR_TOTAL_SEGMENTS, PduDecodeError,
-                              decode_text, split_user_data)
+from smsc_gateway.pdu import (
+    ESM_CLASS_DELIVERY_RECEIPT,
+    TAG_SAR_MSG_REF_NUM,
+    TAG_SAR_SEGMENT_SEQNUM,
+    TAG_SAR_TOTAL_SEGMENTS,
+    PduDecodeError,
+    split_user_data,
+)
 
-RECEIPT_FLAG = 0x04
 _TEXT_FIELD = re.compile(rb"(id|stat|err|done date):([^ ]*)", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-f]+")
 MAX_MESSAGE_ID = 64  # SMPP 3.4: message_id is a C-octet string of at most 65 octets (64 + NUL)
 # message_state TLV values (SMPP 3.4 §5.3.2.35) → the receipt's text states.
-_STATE_NAMES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD",
-                7: "UNKNOWN", 8: "REJECTD"}
+_STATE_NAMES = {consts.SMPP_MESSAGE_STATE_ENROUTE: "ENROUTE", consts.SMPP_MESSAGE_STATE_DELIVERED: "DELIVRD",
+                consts.SMPP_MESSAGE_STATE_EXPIRED: "EXPIRED", consts.SMPP_MESSAGE_STATE_DELETED: "DELETED",
+                consts.SMPP_MESSAGE_STATE_UNDELIVERABLE: "UNDELIV", consts.SMPP_MESSAGE_STATE_ACCEPTED: "ACCEPTD",
+                consts.SMPP_MESSAGE_STATE_UNKNOWN: "UNKNOWN", consts.SMPP_MESSAGE_STATE_REJECTED: "REJECTD"}
 MO_ASSEMBLY_TIMEOUT = 600.0  # seconds a part waits for its siblings before the rest is given up
 
 
@@ -48,7 +56,7 @@ class ReceiptIdForm:
 
 
 def is_receipt(pdu) -> bool:
-    return bool((getattr(pdu, "esm_class", 0) or 0) & RECEIPT_FLAG)
+    return bool((getattr(pdu, "esm_class", 0) or 0) & ESM_CLASS_DELIVERY_RECEIPT)
 
 
 def _text(value) -> str:

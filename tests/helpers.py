@@ -59,7 +59,7 @@ def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = 
 @contextmanager
 def running_simulator(receipt_delay: float = 0.2) -> Iterator[Any]:
     """The SMSC simulator on free ports, with the credentials the test settings use."""
-    from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+    from smsc_simulator import SimulatorOptions, SmscSimulator
     sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
                                          receipt_delay=receipt_delay))
     sim.start()

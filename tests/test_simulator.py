@@ -14,9 +14,10 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 
-from smsc_gateway.encoding import encode_sms
-from smsc_gateway.pdu import Segment, gsm_decode, split_user_data
-from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+from smsc_gateway.encoding import encode_sms, gsm_decode
+from smsc_gateway.pdu import Segment, split_user_data
+from smsc_simulator import SimulatorOptions, SmscSimulator
+from syrena_core.config import Settings, SimulatorSettings, SmscSettings
 
 SUBSCRIBER = "48601234567"
 SHORT_CODE = "4800"
@@ -425,3 +426,25 @@ def test_deliver_window_holds_receipts_until_earlier_ones_are_answered():
     finally:
         sock.close()
         simulator.stop()
+
+
+def test_options_default_to_the_configuration_and_take_every_simulator_setting():
+    """`flask smsc simulate` runs with SimulatorOptions.from_settings: no default is written twice, and a
+    [simulator] key is never forgotten on the way (the CLI once copied 11 of them by hand)."""
+    defaults, smsc = SimulatorSettings(), SmscSettings()
+    plain = SimulatorOptions()
+    assert (plain.port, plain.system_id, plain.password) == (smsc.port, smsc.system_id, smsc.password)
+    assert (plain.control_port, plain.receipt_delay, plain.wrap_ids_at) == (
+        defaults.control_port, defaults.receipt_delay, defaults.wrap_ids_at)
+    configured = SimulatorSettings(control_port=18025, receipt_delay=1.5, receipt_delay_max=2.5,
+                                   delivered_ratio=0.5, expired_ratio=0.25, receipt_form="tlv", tps=7.0,
+                                   error_ratio=0.1, throttle_ratio=0.2, disconnect_ratio=0.05, deliver_window=3,
+                                   wrap_ids_at=1000)
+    settings = Settings(simulator=configured, smsc=SmscSettings(port=12775, system_id="city", password="pw"))
+    options = SimulatorOptions.from_settings(settings, host="0.0.0.0", control_port=0)
+    for name in ("receipt_delay", "receipt_delay_max", "delivered_ratio", "expired_ratio", "receipt_form", "tps",
+                 "error_ratio", "throttle_ratio", "disconnect_ratio", "deliver_window", "wrap_ids_at"):
+        assert getattr(options, name) == getattr(configured, name), name
+    assert (options.port, options.system_id, options.password) == (12775, "city", "pw")
+    assert (options.host, options.control_port) == ("0.0.0.0", 0)  # what the command line gives wins
+    assert SimulatorOptions.from_settings(settings).control_port == 18025

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
-from smsc_gateway.simulator import SimulatorOptions, SmscSimulator
+from smsc_simulator import SimulatorOptions, SmscSimulator
 from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
 

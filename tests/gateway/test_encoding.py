@@ -12,16 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaigns.composition import analyse, offer_transliteration
-from smsc_gateway.encoding import encode_sms
-from smsc_gateway.interface import OutboundSms
-from smsc_gateway.pdu import (
+from smsc_gateway.encoding import (
     GSM_BASIC,
     GSM_CHARACTERS,
     GSM_EXTENSION,
     decode_text,
+    encode_sms,
     gsm_decode,
     part_problem,
 )
+from smsc_gateway.interface import OutboundSms
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
 from tests.helpers import wait_until

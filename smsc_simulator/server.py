@@ -1,4 +1,4 @@
-"""Bundled SMSC simulator: a real SMPP 3.4 server plus a small HTTP control port.
+"""The SMSC simulator's servers: a real SMPP 3.4 server plus a small HTTP control port.
 
 The SMPP side runs on an asyncio loop in a background thread; the control
 side (inspect recorded messages, inject mobile-originated SMS) is a
@@ -25,61 +25,50 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from smpplib import consts
+
+from smsc_gateway.encoding import (
+    decode_text,
+    deliverable,
+    gsm_encode_lossy,
+    part_problem,
+)
 from smsc_gateway.pdu import (
     BIND_RECEIVER,
     BIND_TRANSCEIVER,
     BIND_TRANSMITTER,
-    DATA_CODING_GSM,
     DELIVER_SM,
+    DELIVER_SM_RESP,
     ENQUIRE_LINK,
+    ENQUIRE_LINK_RESP,
     ESM_CLASS_DELIVERY_RECEIPT,
-    ESM_CLASS_UDHI,
-    ESME_RALYBND,
-    ESME_RINVBNDSTS,
-    ESME_RINVCMDID,
-    ESME_RINVCMDLEN,
-    ESME_RINVPASWD,
-    ESME_RINVSYSID,
-    ESME_ROK,
-    ESME_RINVDSTADR,
-    ESME_RMSGQFUL,
-    ESME_RSYSERR,
-    ESME_RTHROTTLED,
     GENERIC_NACK,
     HEADER,
     HEADER_SIZE,
-    MAX_PDU_SIZE,
-    MESSAGE_STATE_DELIVERED,
-    MESSAGE_STATE_EXPIRED,
-    MESSAGE_STATE_UNDELIVERABLE,
-    NPI_ISDN,
-    NPI_UNKNOWN,
     RESPONSE_BIT,
     SUBMIT_SM,
+    SUBMIT_SM_RESP,
     TAG_MESSAGE_STATE,
     TAG_RECEIPTED_MESSAGE_ID,
     TAG_SAR_MSG_REF_NUM,
     TAG_SAR_SEGMENT_SEQNUM,
     TAG_SAR_TOTAL_SEGMENTS,
-    TON_ALPHANUMERIC,
-    TON_INTERNATIONAL,
-    TON_UNKNOWN,
     UNBIND,
+    UNBIND_RESP,
+    FramingLost,
     PduDecodeError,
     Segment,
     SubmitSm,
     concatenation_udh,
-    decode_text,
     encode_deliver_sm,
-    encode_for_delivery,
     encode_pdu,
     encode_tlv,
-    gsm_encode_lossy,
     parse_bind,
     parse_submit_sm,
-    part_problem,
     split_user_data,
+    take_pdus,
 )
+from smsc_simulator.options import SimulatorOptions
 from syrena_core.heap import settle_after_startup
 
 logger = logging.getLogger("syrena.smsc.simulator")
@@ -91,29 +80,6 @@ _MAX_SEQUENCE = 0x7FFFFFFF
 _MAX_ADDRESS_LENGTH = 20  # source_addr / destination_addr are C-octet strings of at most 21 octets
 _MAX_CONTROL_BODY = 64 * 1024
 _CONTROL_CALL_TIMEOUT = 5.0
-
-
-@dataclass
-class SimulatorOptions:
-    host: str = "127.0.0.1"
-    port: int = 2775  # SMPP port (0 = pick a free one)
-    control_host: str = "127.0.0.1"
-    control_port: int = 8025  # HTTP control port (0 = pick a free one)
-    system_id: str = "syrena"  # the one ESME account; a mismatch is refused with ESME_RINVSYSID
-    password: str = "secret"  # ... and a wrong password with ESME_RINVPASWD
-    receipt_delay: float = 0.2  # seconds between submit_sm and its delivery receipt (the least)
-    receipt_delay_max: float = 0.0  # above receipt_delay: each receipt waits uniformly in between
-    delivered_ratio: float = 1.0  # share of messages receipted DELIVRD ...
-    expired_ratio: float = 0.0  # ... EXPIRED err:000; the rest get UNDELIV err:001
-    receipt_form: str = "both"  # "both": TLVs and text; "tlv": TLVs only; "text": text only
-    receipt_text_id: str = "dec"  # "dec" as in submit_sm_resp, or "hex": the text id in hexadecimal
-    tps: float = 0.0  # its own limit: submit_sm beyond it in any 1 s window get ESME_RTHROTTLED; 0 = none
-    error_ratio: float = 0.0  # share of submit_sm answered with a random error (temporary or permanent)
-    throttle_ratio: float = 0.0  # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
-    disconnect_ratio: float = 0.0  # share of submit_sm after which the connection is dropped unanswered
-    deliver_window: int = 0  # deliver_sm left unanswered at most per connection, as many SMSCs do; 0 = no limit
-    wrap_ids_at: int = 0  # message ids start again after this many (as a wrapping counter does); 0 = never
-    seed: int = 1  # the random faults above are reproducible
 
 
 def _utc_timestamp() -> str:
@@ -248,26 +214,27 @@ class _SmppSession(asyncio.Protocol):
         self._transport.abort()
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
+        if self._closing:
+            return
+        self._buffer += data
+        lost = None
+        try:
+            pdus = take_pdus(self._buffer)
+        except FramingLost as error:
+            pdus, lost = error.before, error
         replies = []
-        offset = 0
-        while not self._closing and len(buffer) - offset >= HEADER_SIZE:
-            length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
-            if not HEADER_SIZE <= length <= MAX_PDU_SIZE:
-                # Framing is lost: nothing after this can be trusted.
-                logger.warning("closing connection from %s: invalid command_length %d", self.peer, length)
-                replies.append(encode_pdu(GENERIC_NACK, ESME_RINVCMDLEN, sequence))
-                self._closing = True
-                break
-            if len(buffer) - offset < length:
-                break
-            body = bytes(buffer[offset + HEADER_SIZE:offset + length])
-            offset += length
-            reply = self._handle(command_id, status, sequence, body)
+        for raw in pdus:
+            _length, command_id, status, sequence = HEADER.unpack_from(raw)
+            reply = self._handle(command_id, status, sequence, raw[HEADER_SIZE:])
             if reply is not None:
                 replies.append(reply)
-        del buffer[:offset]
+            if self._closing:
+                break
+        if lost is not None and not self._closing:
+            # Framing is lost: nothing after this can be trusted.
+            logger.warning("closing connection from %s: invalid command_length %d", self.peer, lost.length)
+            replies.append(encode_pdu(GENERIC_NACK, consts.SMPP_ESME_RINVCMDLEN, lost.sequence))
+            self._closing = True
         if replies:
             self._transport.write(b"".join(replies))
         if self._closing:
@@ -279,54 +246,54 @@ class _SmppSession(asyncio.Protocol):
             if command_id & RESPONSE_BIT:
                 logger.debug("ignoring response 0x%08x (status 0x%x) from %s", command_id, status, self.peer)
                 return None
-            return encode_pdu(GENERIC_NACK, ESME_RINVCMDID, sequence)
+            return encode_pdu(GENERIC_NACK, consts.SMPP_ESME_RINVCMDID, sequence)
         try:
             return handler(self, command_id, status, sequence, body)
         except PduDecodeError as error:
             logger.warning("undecodable PDU 0x%08x from %s: %s", command_id, self.peer, error)
-            return encode_pdu(GENERIC_NACK, ESME_RINVCMDLEN, sequence)
+            return encode_pdu(GENERIC_NACK, consts.SMPP_ESME_RINVCMDLEN, sequence)
 
     def _on_bind(self, command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
         response_id = command_id | RESPONSE_BIT
         if self.bind_command is not None:
-            return encode_pdu(response_id, ESME_RALYBND, sequence)
+            return encode_pdu(response_id, consts.SMPP_ESME_RALYBND, sequence)
         request = parse_bind(body)
         status = self._simulator._check_credentials(request.system_id, request.password)
-        if status != ESME_ROK:
+        if status != consts.SMPP_ESME_ROK:
             logger.info("refused bind from %s (status 0x%02x)", self.peer, status)
             self._closing = True
             return encode_pdu(response_id, status, sequence)
         self.bind_command = command_id
         self.system_id = request.system_id
         self._simulator._session_bound(self)
-        return encode_pdu(response_id, ESME_ROK, sequence, SIMULATOR_SYSTEM_ID.encode("ascii") + b"\0")
+        return encode_pdu(response_id, consts.SMPP_ESME_ROK, sequence, SIMULATOR_SYSTEM_ID.encode("ascii") + b"\0")
 
     def _on_submit_sm(self, _command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
         if self.bind_command not in _TRANSMITTER_BINDS:
-            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_RINVBNDSTS, sequence)
+            return encode_pdu(SUBMIT_SM_RESP, consts.SMPP_ESME_RINVBNDSTS, sequence)
         submit = parse_submit_sm(body)
         segment, payload = split_user_data(submit.esm_class, submit.short_message, submit.tlvs)
         refusal = self._simulator._refusal(submit.destination_addr)
         if refusal is not None:
-            return encode_pdu(SUBMIT_SM | RESPONSE_BIT, refusal, sequence)
+            return encode_pdu(SUBMIT_SM_RESP, refusal, sequence)
         message_id = self._simulator._accept_submit(self, submit, segment, payload)
         if self._simulator._should_drop():
             # Accepted but never answered: the client cannot know, and must send it again.
             self._closing = True
             return None
-        return encode_pdu(SUBMIT_SM | RESPONSE_BIT, ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
+        return encode_pdu(SUBMIT_SM_RESP, consts.SMPP_ESME_ROK, sequence, message_id.encode("ascii") + b"\0")
 
     def _on_enquire_link(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes | None:
         self._simulator._enquire_links += 1
         if self._simulator.faults["ignore_enquire_link"]:
             return None
-        return encode_pdu(ENQUIRE_LINK | RESPONSE_BIT, ESME_ROK, sequence)
+        return encode_pdu(ENQUIRE_LINK_RESP, consts.SMPP_ESME_ROK, sequence)
 
     def _on_unbind(self, _command_id: int, _status: int, sequence: int, _body: bytes) -> bytes:
         self._closing = True
         self._simulator._unbinds += 1  # a client that unbinds left cleanly (graceful shutdown, see stats)
         self._simulator._session_unbound(self)
-        return encode_pdu(UNBIND | RESPONSE_BIT, ESME_ROK, sequence)
+        return encode_pdu(UNBIND_RESP, consts.SMPP_ESME_ROK, sequence)
 
     def _on_delivery_answered(self, command_id: int, status: int, sequence: int, _body: bytes) -> None:
         """deliver_sm_resp or generic_nack for one of our deliver_sm: either way it is settled."""
@@ -335,7 +302,7 @@ class _SmppSession(asyncio.Protocol):
             self.send_delivery(self._held.popleft())
         if command_id == GENERIC_NACK:
             self._simulator._generic_nacks += 1
-        if delivery is not None and status != ESME_ROK:
+        if delivery is not None and status != consts.SMPP_ESME_ROK:
             logger.debug("%s answered deliver_sm %d with 0x%08x status 0x%x; not retried",
                          self.peer, sequence, command_id, status)
 
@@ -346,7 +313,7 @@ class _SmppSession(asyncio.Protocol):
         SUBMIT_SM: _on_submit_sm,
         ENQUIRE_LINK: _on_enquire_link,
         UNBIND: _on_unbind,
-        DELIVER_SM | RESPONSE_BIT: _on_delivery_answered,
+        DELIVER_SM_RESP: _on_delivery_answered,
         GENERIC_NACK: _on_delivery_answered,
     }
 
@@ -361,7 +328,7 @@ class _SmppSession(asyncio.Protocol):
         self._awaiting_resp[self._last_sequence] = delivery
         if not self._outgoing:
             self._simulator._loop.call_soon(self._flush_outgoing)
-        self._outgoing.append(encode_pdu(DELIVER_SM, ESME_ROK, self._last_sequence, delivery.body))
+        self._outgoing.append(encode_pdu(DELIVER_SM, consts.SMPP_ESME_ROK, self._last_sequence, delivery.body))
 
     def _flush_outgoing(self) -> None:
         if not self._transport.is_closing():
@@ -476,10 +443,10 @@ class _ControlHandler(BaseHTTPRequestHandler):
 def _address_fields(address: str) -> tuple[str, int, int]:
     """Return (digits, TON, NPI) the way an SMSC delivers the address."""
     if address.startswith("+"):
-        return address[1:], TON_INTERNATIONAL, NPI_ISDN
+        return address[1:], consts.SMPP_TON_INTL, consts.SMPP_NPI_ISDN
     if address.isdigit():
-        return address, TON_UNKNOWN, NPI_ISDN
-    return address, TON_ALPHANUMERIC, NPI_UNKNOWN
+        return address, consts.SMPP_TON_UNK, consts.SMPP_NPI_ISDN
+    return address, consts.SMPP_TON_ALNUM, consts.SMPP_NPI_UNK
 
 
 class SmscSimulator:
@@ -693,11 +660,11 @@ class SmscSimulator:
             self.faults["throttle"] -= 1
             self._throttled += 1
             self._throttle_times.append(time.time())
-            return ESME_RTHROTTLED
+            return consts.SMPP_ESME_RTHROTTLED
         if self.faults["throttle_ratio"] and self._random.random() < self.faults["throttle_ratio"]:
             self._throttled += 1
             self._throttle_times.append(time.time())
-            return ESME_RTHROTTLED
+            return consts.SMPP_ESME_RTHROTTLED
         if self.faults["tps"] > 0:
             # An operator's limit: in no sliding second does it accept more than tps; what exceeds is refused.
             now = time.monotonic()
@@ -707,10 +674,11 @@ class SmscSimulator:
             if len(recent) >= self.faults["tps"]:
                 self._throttled += 1
                 self._throttle_times.append(time.time())
-                return ESME_RTHROTTLED
+                return consts.SMPP_ESME_RTHROTTLED
         if self.options.error_ratio and self._random.random() < self.options.error_ratio:
             self._errors += 1
-            return self._random.choice((ESME_RSYSERR, ESME_RMSGQFUL, ESME_RINVDSTADR))
+            return self._random.choice((consts.SMPP_ESME_RSYSERR, consts.SMPP_ESME_RMSGQFUL,
+                                        consts.SMPP_ESME_RINVDSTADR))
         return None
 
     def _should_drop(self) -> bool:
@@ -740,7 +708,8 @@ class SmscSimulator:
         for name, address in (("from", source_addr), ("to", destination_addr)):
             if not address or len(address) > _MAX_ADDRESS_LENGTH or not address.isascii():
                 raise ValueError(f'"{name}" must be 1-{_MAX_ADDRESS_LENGTH} ASCII characters')
-        data_coding, payloads = encode_for_delivery(text)
+        segmentation = deliverable(text)
+        data_coding, payloads = segmentation.data_coding, list(segmentation.payloads)
         reference = next(self._mo_references)
         sar_tlvs = [b""] * len(payloads)
         if len(payloads) == 1:
@@ -754,7 +723,7 @@ class SmscSimulator:
         else:
             user_data = [concatenation_udh(reference, len(payloads), number) + payload
                          for number, payload in enumerate(payloads, start=1)]
-            esm_class = ESM_CLASS_UDHI
+            esm_class = consts.SMPP_GSMFEAT_UDHI
         deliveries = [
             _Delivery(
                 encode_deliver_sm(
@@ -784,10 +753,10 @@ class SmscSimulator:
 
     def _check_credentials(self, system_id: str, password: str) -> int:
         if system_id != self.options.system_id:
-            return ESME_RINVSYSID
+            return consts.SMPP_ESME_RINVSYSID
         if password != self.options.password:
-            return ESME_RINVPASWD
-        return ESME_ROK
+            return consts.SMPP_ESME_RINVPASWD
+        return consts.SMPP_ESME_ROK
 
     def _session_opened(self, session: _SmppSession) -> None:
         self._sessions.add(session)
@@ -888,9 +857,9 @@ class SmscSimulator:
         else:
             stat = self._next_outcome()
         delivered, error, state = {
-            "DELIVRD": ("001", "000", MESSAGE_STATE_DELIVERED),
-            "EXPIRED": ("000", "000", MESSAGE_STATE_EXPIRED),
-            "UNDELIV": ("000", "001", MESSAGE_STATE_UNDELIVERABLE),
+            "DELIVRD": ("001", "000", consts.SMPP_MESSAGE_STATE_DELIVERED),
+            "EXPIRED": ("000", "000", consts.SMPP_MESSAGE_STATE_EXPIRED),
+            "UNDELIV": ("000", "001", consts.SMPP_MESSAGE_STATE_UNDELIVERABLE),
         }[stat]
         form = self.options.receipt_form
         text_id = format(int(receipt.message_id), "X") if self.options.receipt_text_id == "hex" else receipt.message_id
@@ -912,26 +881,27 @@ class SmscSimulator:
             source_addr_npi=submit.dest_addr_npi,
             destination_addr=submit.source_addr, dest_addr_ton=submit.source_addr_ton,
             dest_addr_npi=submit.source_addr_npi,
-            esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=DATA_CODING_GSM,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=consts.SMPP_ENCODING_DEFAULT,
             short_message=short_message, tlvs=tlvs,
         )
 
 
 def _garbage_unknown_command(simulator: SmscSimulator) -> bytes:
-    return encode_pdu(0x00000777, ESME_ROK, 0x7FFFFF01, b"\x01\x02")
+    return encode_pdu(0x00000777, consts.SMPP_ESME_ROK, 0x7FFFFF01, b"\x01\x02")
 
 
 def _garbage_truncated(simulator: SmscSimulator) -> bytes:
     # A deliver_sm whose body stops inside its mandatory fields.
-    return encode_pdu(DELIVER_SM, ESME_ROK, 0x7FFFFF02, b"\0\x01\x0148601")
+    return encode_pdu(DELIVER_SM, consts.SMPP_ESME_ROK, 0x7FFFFF02, b"\0\x01\x0148601")
 
 
 def _garbage_bad_ucs2(simulator: SmscSimulator) -> bytes:
     # An MO claiming UCS-2 with an odd number of octets and a lone surrogate.
-    body = encode_deliver_sm(source_addr="48601999999", source_addr_ton=TON_INTERNATIONAL, source_addr_npi=NPI_ISDN,
-                             destination_addr="4800", dest_addr_ton=TON_UNKNOWN, dest_addr_npi=NPI_ISDN,
+    body = encode_deliver_sm(source_addr="48601999999", source_addr_ton=consts.SMPP_TON_INTL,
+                             source_addr_npi=consts.SMPP_NPI_ISDN, destination_addr="4800",
+                             dest_addr_ton=consts.SMPP_TON_UNK, dest_addr_npi=consts.SMPP_NPI_ISDN,
                              esm_class=0, data_coding=8, short_message=b"\x00S\xd8\x00\x00")
-    return encode_pdu(DELIVER_SM, ESME_ROK, 0x7FFFFF03, body)
+    return encode_pdu(DELIVER_SM, consts.SMPP_ESME_ROK, 0x7FFFFF03, body)
 
 
 def _garbage_bad_length(simulator: SmscSimulator) -> bytes:
@@ -947,7 +917,8 @@ def serve_forever(options: SimulatorOptions) -> None:
     """Run the simulator until SIGINT or SIGTERM. Must be called from the main thread."""
     simulator = SmscSimulator(options)
     simulator.start()
-    settle_after_startup()  # a full collection stalled its reading up to 310 ms: a burst that never was (heap.py)
+    # A full collection stalled its reading up to 310 ms: a burst that never was (syrena_core/heap.py).
+    settle_after_startup()
     stop_requested = threading.Event()
     previous_handlers = {
         signum: signal.signal(signum, lambda *_: stop_requested.set())
