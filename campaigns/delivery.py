@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted, charge_delivered, message_cost, tariff_at
 from smsc_gateway.interface import WITHDRAWN, DeliveryReceipt, SendResult
-from syrena_core.config import BillingSettings, CampaignSettings
+from syrena_core.config import BillingSettings, CampaignSettings, get_settings
 from syrena_core import metrics
 from syrena_core.db import utcnow
 
@@ -260,7 +260,6 @@ def match_receipts(session: Session, id_ttl: float | None = None) -> int:
 
 
 def _id_ttl() -> float:
-    from syrena_core.config import get_settings
     return max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())
 
 
