@@ -37,7 +37,7 @@ from rq.job import Job
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
-from billing.ledger import charge_accepted, tariff_at
+from billing.ledger import charge_accepted
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
 from campaigns.dispatch import (DELIVER_CHUNK, JOB_TIMEOUT, Chunk, enqueue_campaigns, enqueue_chunks,
                                 pending_chunks, queue_name_for)
@@ -308,7 +308,6 @@ class _Recorder:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[tuple[Session, object]] = []
-        self._tariff = None
         self._charger = _Charger(url, settings.billing)
         self.unrecorded: list[SendResult] = []
 
@@ -329,9 +328,7 @@ class _Recorder:
         accepted: list[int] = []
         try:
             if final:
-                if self._tariff is None:
-                    self._tariff = tariff_at(session, None, self.billing)
-                accepted = record_send_results(session, final, self.billing, charge=False, tariff=self._tariff)
+                accepted = record_send_results(session, final, self.billing, charge=False)
             if again:
                 requeue_temporary(session, again, self.campaigns, _fleet_of(_claim_owner))
             session.commit()
