@@ -259,6 +259,22 @@ def match_receipts(session: Session, id_ttl: float | None = None) -> int:
     return len(message_ids)
 
 
+# Accepted messages whose receipt is late (the status panel): their count and the oldest one's age in seconds.
+_LAGGING = text("""
+SELECT count(*), extract(epoch FROM now() - min(submitted_at))
+FROM message
+WHERE status = 'submitted' AND submitted_at < now() - make_interval(secs => :lag)
+  AND campaign_id IN (SELECT id FROM campaign WHERE status NOT IN ('completed', 'draft'))
+""")
+
+
+def receipts_lagging(session: Session, lag: float) -> tuple[int, int]:
+    """How many accepted messages of unfinished campaigns have waited more than `lag` seconds for their receipt,
+    and how many seconds the oldest has."""
+    count, oldest = session.execute(_LAGGING, {"lag": lag}).one()
+    return int(count or 0), int(oldest or 0)
+
+
 def _id_ttl() -> float:
     return max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())
 

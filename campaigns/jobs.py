@@ -29,6 +29,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
+from datetime import datetime
 from functools import lru_cache
 from typing import Callable
 
@@ -436,6 +437,19 @@ _LOG_RESCUE = text("""
 INSERT INTO claim_rescue (reason, campaign_id, messages)
 SELECT :reason, v.campaign_id, v.n FROM unnest(CAST(:campaigns AS int[]), CAST(:counts AS int[])) AS v(campaign_id, n)
 """)
+
+
+# What the status panel shows: messages put back, by reason. claim_rescue holds one row per campaign and round.
+_RESCUED = text("""
+SELECT reason, sum(messages), sum(messages) FILTER (WHERE at > now() - interval '24 hours'), max(at)
+FROM claim_rescue GROUP BY reason ORDER BY reason
+""")
+
+
+def rescued(session: Session) -> list[tuple[str, int, int, datetime | None]]:
+    """Per reason (RESCUE_*): messages put back from "submitting", those of the last 24 hours, the latest time."""
+    return [(reason, int(total or 0), int(recent or 0), last)
+            for reason, total, recent, last in session.execute(_RESCUED).all()]
 
 
 def _log_rescue(session: Session, reason: str, campaign_ids: list[int]) -> None:
