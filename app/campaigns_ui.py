@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,10 +20,11 @@ from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import composition, overrides, targeting, workflow
+from campaigns import cap, composition, overrides, targeting, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignError, CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
+from subscribers.service import TOPICS
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
 from zones import service as zones
@@ -71,7 +72,6 @@ def _campaign(campaign_id: int) -> Campaign:
     try:
         return campaigns.get_campaign(db(), campaign_id)
     except CampaignNotFound:
-        from flask import abort
         abort(404)
 
 
@@ -115,7 +115,6 @@ def _compose_page(campaign: Campaign | None):
                    "event": campaign.event, "sender_id": campaign.sender_id,
                    "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
                    "department": campaign.department, "hazard": campaigns.hazard_of(campaign)}
-    from subscribers.service import TOPICS
     return render_template("campaigns/compose.html", campaign=campaign, initial=initial,
                            zones_geojson=zones.feature_collection(live, {}), map_options=_map_options(),
                            severities=[s.value for s in Severity], kinds=[k.value for k in CampaignKind],
@@ -312,7 +311,4 @@ def acknowledge_override(campaign_id: int):
 @bp.get("/<int:campaign_id>/cap.xml")
 @roles_required(*STAFF)
 def cap_xml(campaign_id: int):
-    from flask import Response
-
-    from campaigns import cap
     return Response(cap.build_cap(db(), _campaign(campaign_id), _settings().campaigns), mimetype="application/xml")
