@@ -20,7 +20,7 @@ from app.auth import roles_required
 from app.database import db
 from campaigns import control
 from campaigns import service as campaigns
-from campaigns import targeting
+from campaigns import targeting, workflow
 from campaigns.delivery import delivery_stats
 from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
@@ -247,22 +247,8 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         "completed_at": isotime_filter(campaign.completed_at) or None,
         "completed_display": utc_filter(campaign.completed_at, seconds=True),
         # Which control buttons apply now (the page shows only those).
-        "actions": _actions(campaign, counts),
+        "actions": control.actions(campaign, counts.get("failed", 0)),
     }
-
-
-def _actions(campaign: Campaign, counts: dict[str, int]) -> list[str]:
-    actions = []
-    if campaign.status == CampaignStatus.SENDING.value:
-        actions.append("pause")
-    if campaign.status == CampaignStatus.PAUSED.value:
-        actions.append("resume")
-    if campaign.status in control.CANCELLABLE:
-        actions.append("cancel")
-    if counts.get("failed") and campaign.status in (CampaignStatus.COMPLETED.value, CampaignStatus.SENDING.value,
-                                                    CampaignStatus.PAUSED.value):
-        actions.append("resend-failed")
-    return actions
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -290,11 +276,12 @@ def campaign_progress(campaign_id: int):
 
 
 _CONTROL = {
-    "pause": (lambda s, c, user: control.pause(s, c, user), _l("The campaign is paused: no new messages go out.")),
-    "resume": (lambda s, c, user: control.resume(s, c, user), _l("Sending resumed.")),
-    "cancel": (lambda s, c, user: control.cancel(s, c, user, request.form.get("reason", "").strip()[:500] or None),
+    "pause": (lambda s, c, user: workflow.pause(s, c, user), _l("The campaign is paused: no new messages go out.")),
+    "resume": (lambda s, c, user: workflow.resume(s, c, user, current_app.config["SYRENA"]),
+               _l("Sending resumed.")),
+    "cancel": (lambda s, c, user: workflow.cancel(s, c, user, request.form.get("reason", "").strip()[:500] or None),
                _l("The campaign is cancelled: messages not yet sent will not go out.")),
-    "resend-failed": (lambda s, c, user: control.resend_failed(s, c, user),
+    "resend-failed": (lambda s, c, user: workflow.resend_failed(s, c, user, current_app.config["SYRENA"]),
                       _l("The failed messages are being sent again.")),
 }
 
@@ -308,11 +295,9 @@ def campaign_control(campaign_id: int, action: str):
     do, done = _CONTROL[action]
     try:
         do(session, campaign, current_user)
-        session.commit()
     except CampaignStateError as e:
         session.rollback()
         flash(_("This cannot be done now: %(reason)s", reason=str(e)), "error")
         return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
-    control.enqueue_pending(session, campaign, current_app.config["SYRENA"].campaigns.chunk_size)
     flash(str(done), "success")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))

@@ -3,14 +3,15 @@
 The composer's live counter, preview and save talk JSON to the routes below with the staff session and a
 CSRF token; they call the same domain functions as the REST API (campaigns.service), so what the page
 shows is what the API would answer. Approving, rejecting, overriding, sending and follow-ups are plain
-forms on the review page. Sending and watching live belong to the campaign page (admin.campaign_detail).
+forms on the review page, each one call of campaigns.workflow (as in the API). Sending and watching live
+belong to the campaign page (admin.campaign_detail).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,10 +20,11 @@ from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import composition, overrides, targeting
+from campaigns import cap, composition, overrides, targeting, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignError, CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
+from subscribers.service import TOPICS
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
 from zones import service as zones
@@ -70,7 +72,6 @@ def _campaign(campaign_id: int) -> Campaign:
     try:
         return campaigns.get_campaign(db(), campaign_id)
     except CampaignNotFound:
-        from flask import abort
         abort(404)
 
 
@@ -114,7 +115,6 @@ def _compose_page(campaign: Campaign | None):
                    "event": campaign.event, "sender_id": campaign.sender_id,
                    "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
                    "department": campaign.department, "hazard": campaigns.hazard_of(campaign)}
-    from subscribers.service import TOPICS
     return render_template("campaigns/compose.html", campaign=campaign, initial=initial,
                            zones_geojson=zones.feature_collection(live, {}), map_options=_map_options(),
                            severities=[s.value for s in Severity], kinds=[k.value for k in CampaignKind],
@@ -226,23 +226,10 @@ def review(campaign_id: int):
     estimate = time_to_warn.display(time_to_warn.estimate(
         campaign, result.total_parts if campaign.sent_at is None else None))
     session.commit()  # the first preview may record the configured tariff
-    user = current_user
-    own = user.id in campaigns.editors(campaign)
+    own = current_user.id in campaigns.editors(campaign)
     pending = campaign.status == CampaignStatus.PENDING_APPROVAL.value
-    sent = campaign.sent_at is not None
     needs = campaigns.needs_approval(campaign, settings.campaigns)
-    can = {
-        "edit": user.has_role(Role.OPERATOR) and campaign.status in campaigns.EDITABLE,
-        "submit": user.has_role(Role.OPERATOR) and campaign.status in campaigns.EDITABLE,
-        "approve": user.has_role(Role.APPROVER) and pending and not own,
-        "send": user.has_role(Role.OPERATOR) and (
-            (campaign.status == CampaignStatus.DRAFT.value and not needs)
-            or campaign.status == CampaignStatus.APPROVED.value),
-        "override": user.has_role(Role.OPERATOR, Role.APPROVER) and campaign.severity == Severity.EXTREME.value
-        and campaign.kind == CampaignKind.ALERT.value and campaign.msg_type != "Cancel"
-        and campaign.status in (*campaigns.EDITABLE, CampaignStatus.PENDING_APPROVAL.value),
-        "follow_up": user.has_role(Role.OPERATOR) and sent and campaign.msg_type != "Cancel",
-    }
+    can = workflow.review_actions(campaign, current_user, settings.campaigns)
     return render_template("campaigns/review.html", campaign=campaign, preview=result, target=target,
                            warnings=_warnings(result), time_to_warn=estimate, hazard=hazard,
                            map_options=_map_options(), can=can, own=own and pending, needs_approval=needs,
@@ -269,44 +256,34 @@ def act(campaign_id: int, action: str):
         if action in ("approve", "reject") and not current_user.has_role(Role.APPROVER):
             raise ApprovalForbidden(_("Only approvers may approve or reject."))
         if action == "submit":
-            campaigns.submit(session, campaign, current_user)
+            workflow.submit(session, campaign, current_user)
             message = _("Submitted for approval.")
         elif action == "reject":
-            campaigns.reject(session, campaign, current_user, reason)
+            workflow.reject(session, campaign, current_user, reason)
             message = _("Campaign rejected.")
         elif action in ("approve", "override", "send"):
             if action == "approve":
-                campaigns.approve(session, campaign, current_user)
+                started = workflow.approve(session, campaign, current_user, settings, _now())
             elif action == "override":
-                campaigns.override(session, campaign, current_user, reason)
-            started = campaigns.send(session, campaign, current_user, settings.campaigns, _now(),
-                                     first=settings.campaigns.chunk_size)
+                started = workflow.override(session, campaign, current_user, reason, settings, _now())
+            else:
+                started = workflow.send(session, campaign, current_user, settings, _now())
             message = _("Sending started.") if started else _("Scheduled for %(at)s.",
                                                                 at=campaign.scheduled_for.isoformat(timespec="minutes"))
         else:
-            text = request.form.get("body", "")
-            target = campaigns.follow_up(session, campaign, current_user,
-                                         "Cancel" if action == "all-clear" else "Update", {"body": text},
-                                         settings.campaigns, _now())
-            if campaigns.needs_approval(target, settings.campaigns):
-                campaigns.submit(session, target, current_user)
-                message = _("The follow-up waits for approval by a second person.")
-            else:
-                started = campaigns.send(session, target, current_user, settings.campaigns, _now(),
-                                         first=settings.campaigns.chunk_size)
-                message = _("Sending started.") if started else _("Scheduled.")
+            follow = workflow.follow_up(session, campaign, current_user,
+                                        "Cancel" if action == "all-clear" else "Update",
+                                        {"body": request.form.get("body", "")}, settings, _now())
+            target, started = follow.campaign, follow.started
+            message = _("The follow-up waits for approval by a second person.") if follow.awaiting_approval \
+                else _("Sending started.") if started else _("Scheduled.")
     except (CampaignError, ValueError) as e:
         session.rollback()
         flash(str(e), "error")
         return redirect(url_for("campaigns_ui.review", campaign_id=campaign_id))
-    session.commit()
-    if action == "override":
-        overrides.enqueue_notice(campaign.id, settings.redis.url)
-    if started:
-        campaigns.enqueue_started(session, target, settings.campaigns.chunk_size)
-        flash(message, "success")
-        return redirect(url_for("admin.campaign_detail", campaign_id=target.id))
     flash(message, "success")
+    if started:
+        return redirect(url_for("admin.campaign_detail", campaign_id=target.id))
     return redirect(url_for("campaigns_ui.review", campaign_id=target.id))
 
 
@@ -334,7 +311,4 @@ def acknowledge_override(campaign_id: int):
 @bp.get("/<int:campaign_id>/cap.xml")
 @roles_required(*STAFF)
 def cap_xml(campaign_id: int):
-    from flask import Response
-
-    from campaigns import cap
     return Response(cap.build_cap(db(), _campaign(campaign_id), _settings().campaigns), mimetype="application/xml")

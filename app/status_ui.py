@@ -18,11 +18,12 @@ from flask_login import current_user
 from rq import Worker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
-from sqlalchemy import text
 
 from app.auth import roles_required
 from app.database import db
 from app.health import readiness
+from campaigns.delivery import receipts_lagging
+from campaigns.jobs import rescued
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 from syrena_core.ops_state import queue_depths, read_workers
@@ -31,21 +32,6 @@ from syrena_core.queues import PRIORITY_ORDER, queue, redis_connection
 bp = Blueprint("status_ui", __name__, url_prefix="/admin")
 
 JOBS_LISTED = 50
-
-_LAGGING = text("""
-SELECT count(*), extract(epoch FROM now() - min(submitted_at))
-FROM message
-WHERE status = 'submitted' AND submitted_at < now() - make_interval(secs => :lag)
-  AND campaign_id IN (SELECT id FROM campaign WHERE status NOT IN ('completed', 'draft'))
-""")
-
-
-# Messages put back from "submitting" (campaigns.jobs: the sweeper, a failing job's hand-back, dead-worker
-# recovery), by reason. claim_rescue holds one row per campaign and round: small.
-_RESCUED = text("""
-SELECT reason, sum(messages), sum(messages) FILTER (WHERE at > now() - interval '24 hours'), max(at)
-FROM claim_rescue GROUP BY reason ORDER BY reason
-""")
 
 
 def _rescue_labels() -> dict[str, str]:
@@ -59,13 +45,13 @@ def _rescue_labels() -> dict[str, str]:
 
 def _rescued() -> dict | None:
     try:
-        rows = db().execute(_RESCUED).all()
+        rows = rescued(db())
     except Exception:  # noqa: BLE001 - the database is down: the readiness checks say so
         db().rollback()
         return None
     labels = _rescue_labels()
-    reasons = [{"reason": reason, "label": labels.get(reason, reason), "messages": int(total or 0),
-                "last_24h": int(recent or 0), "last_at": last.isoformat(timespec="seconds") if last else None}
+    reasons = [{"reason": reason, "label": labels.get(reason, reason), "messages": total,
+                "last_24h": recent, "last_at": last.isoformat(timespec="seconds") if last else None}
                for reason, total, recent, last in rows]
     return {"total": sum(r["messages"] for r in reasons), "by_reason": reasons}
 
@@ -94,8 +80,7 @@ def status_snapshot() -> dict:
         last_error["at_iso"] = datetime.fromtimestamp(last_error["at"], timezone.utc).isoformat(timespec="seconds")
     lag = settings.operations.receipt_lag_seconds
     try:
-        lagging, oldest = db().execute(_LAGGING, {"lag": lag}).one()
-        lagging, oldest = int(lagging or 0), int(oldest or 0)
+        lagging, oldest = receipts_lagging(db(), lag)
     except Exception:  # noqa: BLE001 - the database is down: the readiness checks above say so
         lagging = oldest = None
     db().rollback()

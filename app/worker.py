@@ -34,7 +34,7 @@ from rq import SimpleWorker
 
 from campaigns.delivery import match_receipts, store_receipts
 from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
-from campaigns.service import start_due_campaigns
+from campaigns.workflow import start_due_campaigns
 from smsc_gateway.batching import BatchWriter
 from smsc_gateway.inbound import hand_to_keyword_handler, store_mobile_originated
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active_gateway

@@ -76,7 +76,7 @@ def _ts(iso: str) -> float:
 def main() -> dict:
     from sqlalchemy import func, select, text
 
-    from campaigns import control, service
+    from campaigns import control, dispatch, service
     from campaigns.models import Campaign, Message
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
@@ -131,7 +131,7 @@ def main() -> dict:
             if kind_on_queue != "alert":
                 campaign.kind = kind_on_queue
             s.commit()
-            service.enqueue_started(s, campaign, settings.campaigns.chunk_size)
+            dispatch.enqueue_started(s, campaign, settings.campaigns.chunk_size)
         return cid, began_wall, time.perf_counter() - began
 
     try:

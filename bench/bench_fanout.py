@@ -89,7 +89,7 @@ def main() -> dict:
     from sqlalchemy import func, select, text
 
     from campaigns import service
-    from campaigns.jobs import enqueue_chunks
+    from campaigns.dispatch import enqueue_chunks, pending_chunks
     from campaigns.models import Message
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
@@ -143,7 +143,7 @@ def main() -> dict:
                 cid = campaign.id
             start = time.perf_counter()
             with session_scope(settings.database.url) as s:
-                enqueue_chunks(service.pending_chunks(s, cid, settings.campaigns.chunk_size), "alert")
+                enqueue_chunks(pending_chunks(s, cid, settings.campaigns.chunk_size), "alert")
             submitted_at = None
             deadline = start + 300
             while time.perf_counter() < deadline:

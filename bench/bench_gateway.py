@@ -90,8 +90,7 @@ def _send_and_wait(settings, count: int, timeout: float, chunk_size: int | None 
     a tenth of PostgreSQL's work)."""
     from sqlalchemy import text
 
-    from campaigns.jobs import enqueue_chunks
-    from campaigns.service import pending_chunks
+    from campaigns.dispatch import enqueue_chunks, pending_chunks
     from syrena_core.db import session_scope
     url = settings.database.url
     cid = _campaign(url, count)

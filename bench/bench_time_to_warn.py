@@ -59,7 +59,7 @@ def _config(path: Path, ports: list[int]) -> None:
 def main() -> dict:
     from sqlalchemy import text
 
-    from campaigns import estimates, service
+    from campaigns import dispatch, estimates, service
     from campaigns.models import Campaign
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_scope
@@ -152,7 +152,7 @@ def main() -> dict:
             campaign = s.get(Campaign, cid)
             service.start_sending(s, campaign, None, require_approval=False, first=settings.campaigns.chunk_size)
             s.commit()
-            service.enqueue_started(s, campaign, settings.campaigns.chunk_size)
+            dispatch.enqueue_started(s, campaign, settings.campaigns.chunk_size)
         snapshot_s = time.time() - approved_wall
         started = time.monotonic()
         limit = 3 * total_parts / sum(TPS) + 120

@@ -1,10 +1,11 @@
 """Controlling a campaign once it is under way: pause, resume, cancel, resend to the failed.
 
-Each function checks the status contract (campaigns.models.CampaignStatus), changes the database in the
-caller's transaction and records the action in the audit log. The caller commits and then calls
-`enqueue_pending` where the function says work is to be queued (jobs must see committed rows). Running
-jobs notice pause and cancel between slices (campaigns.jobs.CONTROL_EVERY) and withdraw what the session
-has not yet written to the SMSC.
+Which of them a campaign allows is decided here once (ALLOWED, `actions`): the functions below refuse
+what it refuses, and the campaign page, the API and the status pages show what it offers. Each function
+changes the database in the caller's transaction and records the action in the audit log;
+campaigns.workflow commits and then enqueues what is to be queued (campaigns.dispatch: jobs must see
+committed rows). Running jobs notice pause and cancel between slices (campaigns.jobs.CONTROL_EVERY) and
+withdraw what the session has not yet written to the SMSC.
 """
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from campaigns.exceptions import CampaignStateError
-from campaigns.jobs import enqueue_chunks
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.service import pending_chunks
 from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.db import utcnow
 
 CANCELLABLE = (CampaignStatus.DRAFT.value, CampaignStatus.PENDING_APPROVAL.value, CampaignStatus.APPROVED.value,
                CampaignStatus.SCHEDULED.value, CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value)
+# The statuses each control action is allowed in; resending also needs a failed message.
+ALLOWED = {
+    "pause": (CampaignStatus.SENDING.value,),
+    "resume": (CampaignStatus.PAUSED.value,),
+    "cancel": CANCELLABLE,
+    "resend-failed": (CampaignStatus.COMPLETED.value, CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value),
+}
 
 _CANCEL_UNSENT = text("""
 UPDATE message SET status = 'cancelled', finished_at = now(), retry_at = NULL, claimed_by = NULL
@@ -46,22 +52,29 @@ def _locked(session: Session, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def _require(campaign: Campaign, allowed: tuple[str, ...], action: str) -> None:
-    if campaign.status not in allowed:
-        raise CampaignStateError(f"a {campaign.status} campaign cannot be {action}")
+def actions(campaign: Campaign, failed: int) -> list[str]:
+    """The control actions the campaign allows now, in the order the buttons show them; `failed`: how many of
+    its messages failed (its progress counts)."""
+    return [action for action, allowed in ALLOWED.items()
+            if campaign.status in allowed and (action != "resend-failed" or failed)]
+
+
+def _require(campaign: Campaign, action: str, done: str) -> None:
+    if campaign.status not in ALLOWED[action]:
+        raise CampaignStateError(f"a {campaign.status} campaign cannot be {done}")
 
 
 def pause(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
     """Sending stops taking new messages; what is queued stays queued."""
-    _require(_locked(session, campaign), (CampaignStatus.SENDING.value,), "paused")
+    _require(_locked(session, campaign), "pause", "paused")
     campaign.status = CampaignStatus.PAUSED.value
     record(session, "campaign.pause", actor, "campaign", campaign.id)
     return campaign
 
 
 def resume(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
-    """Back to sending: the caller enqueues the queued messages again after the commit."""
-    _require(_locked(session, campaign), (CampaignStatus.PAUSED.value,), "resumed")
+    """Back to sending: the queued messages are enqueued again after the commit (campaigns.workflow)."""
+    _require(_locked(session, campaign), "resume", "resumed")
     campaign.status = CampaignStatus.SENDING.value
     record(session, "campaign.resume", actor, "campaign", campaign.id)
     return campaign
@@ -70,7 +83,7 @@ def resume(session: Session, campaign: Campaign, actor: User | None) -> Campaign
 def cancel(session: Session, campaign: Campaign, actor: User | None, reason: str | None = None) -> int:
     """Stop for good: every message not yet sent is cancelled; returns how many. Messages already at the
     SMSC keep their course (and their receipts)."""
-    _require(_locked(session, campaign), CANCELLABLE, "cancelled")
+    _require(_locked(session, campaign), "cancel", "cancelled")
     previous = campaign.status
     cancelled = session.execute(_CANCEL_UNSENT, {"cid": campaign.id}).rowcount
     campaign.status = CampaignStatus.CANCELLED.value
@@ -82,9 +95,8 @@ def cancel(session: Session, campaign: Campaign, actor: User | None, reason: str
 
 def resend_failed(session: Session, campaign: Campaign, actor: User | None) -> int:
     """A new attempt for every failed message (and only those); returns how many. The campaign is sending
-    again; the caller enqueues its queued messages after the commit."""
-    _require(_locked(session, campaign), (CampaignStatus.COMPLETED.value, CampaignStatus.SENDING.value,
-                                          CampaignStatus.PAUSED.value), "resent")
+    again; its queued messages are enqueued after the commit (campaigns.workflow)."""
+    _require(_locked(session, campaign), "resend-failed", "resent")
     failed = session.execute(_COUNT_FAILED, {"cid": campaign.id}).scalar()
     if not failed:
         raise CampaignStateError("no message of this campaign has failed")
@@ -94,13 +106,3 @@ def resend_failed(session: Session, campaign: Campaign, actor: User | None) -> i
         campaign.completed_at = None
     record(session, "campaign.resend_failed", actor, "campaign", campaign.id, {"messages": failed})
     return failed
-
-
-def enqueue_pending(session: Session, campaign: Campaign, chunk_size: int, after_id: int = 0) -> int:
-    """Queue jobs for the campaign's queued messages (with ids above `after_id`) after the commit, if it is
-    sending; returns how many chunks."""
-    if campaign.status != CampaignStatus.SENDING.value:
-        return 0
-    chunks = pending_chunks(session, campaign.id, chunk_size, after_id=after_id)
-    enqueue_chunks(chunks, campaign.kind)
-    return len(chunks)

@@ -14,9 +14,9 @@ from typing import Iterable, Sequence
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from billing.ledger import charge_accepted, charge_delivered, message_cost, tariff_at
+from billing.ledger import charge_accepted, charge_delivered
 from smsc_gateway.interface import WITHDRAWN, DeliveryReceipt, SendResult
-from syrena_core.config import BillingSettings, CampaignSettings
+from syrena_core.config import BillingSettings, CampaignSettings, get_settings
 from syrena_core import metrics
 from syrena_core.db import utcnow
 
@@ -30,10 +30,10 @@ RECEIPT_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "fail
 _MARK_SUBMITTED = text("""
 WITH submitted AS (
     UPDATE message m SET status = 'submitted', submitted_at = :now, parts = v.parts, encoding = v.encoding,
-           cost = v.cost, error = v.error, smsc = v.smsc, possible_duplicate = m.possible_duplicate OR v.duplicate
+           error = v.error, smsc = v.smsc, possible_duplicate = m.possible_duplicate OR v.duplicate
     FROM unnest(CAST(:ids AS bigint[]), CAST(:parts AS int[]), CAST(:encodings AS text[]),
-                CAST(:costs AS numeric[]), CAST(:errors AS text[]), CAST(:smscs AS text[]),
-                CAST(:duplicates AS boolean[])) AS v(id, parts, encoding, cost, error, smsc, duplicate)
+                CAST(:errors AS text[]), CAST(:smscs AS text[]),
+                CAST(:duplicates AS boolean[])) AS v(id, parts, encoding, error, smsc, duplicate)
     WHERE m.id = v.id
     RETURNING extract(epoch FROM m.submitted_at - m.queued_at) AS seconds
 ), parts AS (
@@ -55,11 +55,11 @@ WHERE m.id = v.id
 
 
 def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings, *,
-                        charge: bool = True, tariff=None) -> list[int]:
+                        charge: bool = True) -> list[int]:
     """Record what the SMSC answered; returns the accepted messages' ids. With `charge=False` the caller
-    charges them later (the fan-out does, off the window's path); `tariff` saves looking it up per batch."""
+    charges them later (the fan-out does, off the window's path). What a message cost is the billing
+    ledger's alone (billing.ledger: per SMSC connection's tariff, when accepted or when delivered)."""
     now = utcnow()
-    tariff = tariff or tariff_at(session, now, billing)
     accepted = [r for r in results if r.accepted]
     refused = [r for r in results if not r.accepted]
     if accepted:
@@ -69,7 +69,7 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
                  for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, 1)]
         latencies = session.execute(_MARK_SUBMITTED, {
             "now": now, "ids": [r.ref for r in accepted], "parts": [r.parts for r in accepted],
-            "encodings": [r.encoding for r in accepted], "costs": [message_cost(tariff, r.parts) for r in accepted],
+            "encodings": [r.encoding for r in accepted],
             "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted],
             "smscs": [r.smsc or None for r in accepted], "duplicates": [r.possible_duplicate for r in accepted],
             "part_ids": [p[0] for p in parts], "part_nos": [p[1] for p in parts],
@@ -259,8 +259,23 @@ def match_receipts(session: Session, id_ttl: float | None = None) -> int:
     return len(message_ids)
 
 
+# Accepted messages whose receipt is late (the status panel): their count and the oldest one's age in seconds.
+_LAGGING = text("""
+SELECT count(*), extract(epoch FROM now() - min(submitted_at))
+FROM message
+WHERE status = 'submitted' AND submitted_at < now() - make_interval(secs => :lag)
+  AND campaign_id IN (SELECT id FROM campaign WHERE status NOT IN ('completed', 'draft'))
+""")
+
+
+def receipts_lagging(session: Session, lag: float) -> tuple[int, int]:
+    """How many accepted messages of unfinished campaigns have waited more than `lag` seconds for their receipt,
+    and how many seconds the oldest has."""
+    count, oldest = session.execute(_LAGGING, {"lag": lag}).one()
+    return int(count or 0), int(oldest or 0)
+
+
 def _id_ttl() -> float:
-    from syrena_core.config import get_settings
     return max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())
 
 

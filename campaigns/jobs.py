@@ -29,6 +29,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
+from datetime import datetime
 from functools import lru_cache
 from typing import Callable
 
@@ -37,21 +38,20 @@ from rq.job import Job
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
-from billing.ledger import charge_accepted, tariff_at
+from billing.ledger import charge_accepted
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
+from campaigns.dispatch import (DELIVER_CHUNK, JOB_TIMEOUT, Chunk, enqueue_campaigns, enqueue_chunks,
+                                pending_chunks, queue_name_for)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
-from campaigns.service import Chunk, pending_chunks
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from syrena_core import metrics
 from syrena_core.config import get_settings
 from syrena_core.db import session_scope, sqlalchemy_url, utcnow
 from syrena_core.ops_state import shutting_down
-from syrena_core.queues import ALERTS, INFO, TRANSACTIONAL, queue, redis_connection
+from syrena_core.queues import ALERTS, TRANSACTIONAL, queue, redis_connection
 
 log = logging.getLogger("syrena.campaigns.jobs")
 
-JOB_TIMEOUT = 3600        # a chunk waits for the SMSC's pace, which may be slow
-RESULT_TTL = 600
 RESULT_LINGER = 0.005     # seconds results are gathered before one statement records them
 RECORDERS = 3             # connections recording results at once ...
 RESULT_BATCH = 200        # ... each with at most this many results
@@ -89,22 +89,6 @@ def set_claim_owner(owner: str) -> None:
     """The worker process's claim id: its heartbeat tells others whether its claims are still alive."""
     global _claim_owner
     _claim_owner = owner
-
-
-def queue_name_for(kind: str) -> str:
-    return ALERTS if kind == CampaignKind.ALERT.value else INFO
-
-
-def enqueue_chunks(chunks: list[Chunk], kind: str, at_front: bool = False) -> None:
-    if not chunks:
-        return
-    settings = get_settings()
-    q = queue(queue_name_for(kind), settings.redis.url)
-    q.enqueue_many([q.prepare_data(deliver_chunk, args=(c.campaign_id, c.first_id, c.last_id),
-                                   timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL,
-                                   description=f"campaign {c.campaign_id} messages {c.first_id}-{c.last_id}",
-                                   at_front=at_front)
-                    for c in chunks])
 
 
 class _Texts:
@@ -150,7 +134,7 @@ def _adopt_next_chunk(redis_url: str, kind: str, campaign_id: int) -> tuple[int,
         job_id = head.decode() if isinstance(head, bytes) else head
         try:
             job = Job.fetch(job_id, connection=q.connection)
-            if not job.func_name.endswith(".deliver_chunk") or job.args[0] != campaign_id:
+            if job.func_name != DELIVER_CHUNK or job.args[0] != campaign_id:
                 return None
             first_id, last_id = int(job.args[1]), int(job.args[2])
         except Exception:  # noqa: BLE001 - gone meanwhile, or not ours to read: leave it to the workers
@@ -325,7 +309,6 @@ class _Recorder:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[tuple[Session, object]] = []
-        self._tariff = None
         self._charger = _Charger(url, settings.billing)
         self.unrecorded: list[SendResult] = []
 
@@ -346,9 +329,7 @@ class _Recorder:
         accepted: list[int] = []
         try:
             if final:
-                if self._tariff is None:
-                    self._tariff = tariff_at(session, None, self.billing)
-                accepted = record_send_results(session, final, self.billing, charge=False, tariff=self._tariff)
+                accepted = record_send_results(session, final, self.billing, charge=False)
             if again:
                 requeue_temporary(session, again, self.campaigns, _fleet_of(_claim_owner))
             session.commit()
@@ -436,21 +417,39 @@ RESCUE_JOB_GONE = "job_gone"             # the sweeper: its job no longer runs (
 RESCUE_WORKER_DEAD = "worker_dead"       # its worker's heartbeat is gone (kill -9, power cut)
 HAND_BACK_WAIT = 15.0  # seconds a failing job waits for the SMSC's answers to what it already sent
 
-# Claims of one job still "submitting", back to queued (or cancelled with their campaign). They may have
-# reached the SMSC (an answer lost with the failing write, or never read): flagged as possible duplicates.
-_RELEASE_JOB = text("""
+# Claims still "submitting" back to queued (or cancelled, if their campaign was cancelled meanwhile). They may
+# have reached the SMSC (an answer lost with a failing write, or never read, or sent by a worker that died):
+# flagged as possible duplicates. {claims} picks whose: one job's (_RELEASE_JOB), dead workers' (_RELEASE_OWNERS).
+_RELEASE_CLAIMS = """
 UPDATE message m SET status = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
        possible_duplicate = true, claimed_by = NULL, claim_job = NULL,
        finished_at = CASE WHEN c.status = 'cancelled' THEN now() END
 FROM campaign c
-WHERE c.id = m.campaign_id AND m.status = 'submitting' AND m.claim_job IN :jobs
-  AND m.claimed_at < now() - make_interval(secs => :older_than)
+WHERE c.id = m.campaign_id AND m.status = 'submitting' AND {claims}
 RETURNING m.campaign_id
-""").bindparams(bindparam("jobs", expanding=True))
+"""
+_RELEASE_JOB = text(_RELEASE_CLAIMS.format(
+    claims="m.claim_job IN :jobs AND m.claimed_at < now() - make_interval(secs => :older_than)"
+)).bindparams(bindparam("jobs", expanding=True))
+_RELEASE_OWNERS = text(_RELEASE_CLAIMS.format(claims="m.claimed_by IN :owners")).bindparams(
+    bindparam("owners", expanding=True))
 _LOG_RESCUE = text("""
 INSERT INTO claim_rescue (reason, campaign_id, messages)
 SELECT :reason, v.campaign_id, v.n FROM unnest(CAST(:campaigns AS int[]), CAST(:counts AS int[])) AS v(campaign_id, n)
 """)
+
+
+# What the status panel shows: messages put back, by reason. claim_rescue holds one row per campaign and round.
+_RESCUED = text("""
+SELECT reason, sum(messages), sum(messages) FILTER (WHERE at > now() - interval '24 hours'), max(at)
+FROM claim_rescue GROUP BY reason ORDER BY reason
+""")
+
+
+def rescued(session: Session) -> list[tuple[str, int, int, datetime | None]]:
+    """Per reason (RESCUE_*): messages put back from "submitting", those of the last 24 hours, the latest time."""
+    return [(reason, int(total or 0), int(recent or 0), last)
+            for reason, total, recent, last in session.execute(_RESCUED).all()]
 
 
 def _log_rescue(session: Session, reason: str, campaign_ids: list[int]) -> None:
@@ -500,7 +499,7 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
             released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": [job_id], "older_than": -1})] \
                 if job_id else []
             _log_rescue(session, RESCUE_REQUEUED, released)
-        _enqueue_pending(url, [campaign_id], settings.campaigns.chunk_size)
+        enqueue_campaigns(url, [campaign_id], settings.campaigns.chunk_size)
         log.warning("campaign %s job %s: %d answers recorded after its failure, %d messages queued again",
                     campaign_id, job_id, recorded, len(released))
     except Exception:  # noqa: BLE001 - the sweeper frees what is left (sweep_stranded)
@@ -544,7 +543,7 @@ def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: 
             released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": gone,
                                                                          "older_than": stranded_after})]
             _log_rescue(session, RESCUE_JOB_GONE, released)
-        _enqueue_pending(url, released, chunk_size)
+        enqueue_campaigns(url, released, chunk_size)
         log.warning("sweeper: %d messages left 'submitting' by jobs no longer running %s queued again",
                     len(released), gone)
     with session_scope(url) as session:
@@ -556,34 +555,9 @@ def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: 
 _ABANDONED_OWNERS = text("""
 SELECT DISTINCT claimed_by FROM message WHERE status = 'submitting' AND claimed_by LIKE :prefix
 """)
-# A dead worker's claims: queued again (or cancelled, if their campaign was cancelled meanwhile).
-_RELEASE = text("""
-UPDATE message m SET status = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
-       possible_duplicate = true, claimed_by = NULL, claim_job = NULL,
-       finished_at = CASE WHEN c.status = 'cancelled' THEN now() END
-FROM campaign c
-WHERE c.id = m.campaign_id AND m.status = 'submitting' AND m.claimed_by IN :owners
-RETURNING m.campaign_id
-""").bindparams(bindparam("owners", expanding=True))
-
 _ACCEPTED_BY = text("""
 SELECT id FROM message WHERE claimed_by IN :owners AND submitted_at IS NOT NULL
 """).bindparams(bindparam("owners", expanding=True))
-
-
-def _enqueue_pending(url: str, campaign_ids, chunk_size: int) -> int:
-    """Enqueue the queued messages of these campaigns (those still sending) again; returns the chunks."""
-    total = 0
-    for campaign_id in sorted(set(campaign_ids)):
-        with session_scope(url) as session:
-            campaign = session.get(Campaign, campaign_id)
-            if campaign is None or campaign.status != CampaignStatus.SENDING.value:
-                continue
-            chunks = pending_chunks(session, campaign_id, chunk_size)
-            kind = campaign.kind
-        enqueue_chunks(chunks, kind)
-        total += len(chunks)
-    return total
 
 
 def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[str], bool], chunk_size: int) -> int:
@@ -594,12 +568,12 @@ def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[st
                   if not is_alive(o)]
         if not owners:
             return 0
-        campaign_ids = [row[0] for row in session.execute(_RELEASE, {"owners": owners})]
+        campaign_ids = [row[0] for row in session.execute(_RELEASE_OWNERS, {"owners": owners})]
         _log_rescue(session, RESCUE_WORKER_DEAD, campaign_ids)
         # What they had recorded as accepted but maybe not yet charged (charging is idempotent).
         charge_accepted(session, session.execute(_ACCEPTED_BY, {"owners": owners}).scalars().all(), utcnow(),
                         get_settings().billing)
-    _enqueue_pending(url, campaign_ids, chunk_size)
+    enqueue_campaigns(url, campaign_ids, chunk_size)
     log.warning("released %d messages claimed by dead workers %s", len(campaign_ids), owners)
     return len(campaign_ids)
 
@@ -623,7 +597,7 @@ def recover_queues(url: str, redis_url: str, fleet: str, chunk_size: int) -> int
     if redis.set(QUEUES_ALIVE, "1", nx=True):
         with session_scope(url) as session:
             sending = session.execute(_SENDING).scalars().all()
-        enqueued += _enqueue_pending(url, sending, chunk_size)
+        enqueued += enqueue_campaigns(url, sending, chunk_size)
         if enqueued:
             log.warning("Redis had no queues: %d chunks of %d sending campaigns enqueued again from the database",
                         enqueued, len(sending))

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from decimal import Decimal
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table,
-                        Text, UniqueConstraint, text)
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -166,7 +165,6 @@ class Message(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(80))
-    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     smsc: Mapped[str | None] = mapped_column(String(32))          # the SMSC connection that accepted it
     claimed_by: Mapped[str | None] = mapped_column(String(64))    # the worker sending it (while "submitting")
     claim_job: Mapped[str | None] = mapped_column(String(64))     # ... and its RQ job (the sweeper's clue)

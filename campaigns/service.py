@@ -4,7 +4,9 @@ The life of a campaign: draft → (submit) pending_approval → approved | rejec
 sending. An alert needs a second person's approval when `campaigns.require_approval` is on; an `extreme`
 one may skip it by an audited emergency override. Info campaigns go only to their topic's subscribers and
 never during quiet hours: a send then waits, as `scheduled`, for their end. Scheduled campaigns live in
-the database and are started by `start_due_campaigns`, which every worker calls on its heartbeat.
+the database and are started by `campaigns.workflow.start_due_campaigns`, which every worker calls on its
+heartbeat. Everything here works in the caller's transaction; campaigns.workflow commits and enqueues
+(through campaigns.dispatch).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from billing.ledger import tariff_at
+from billing.reports import campaign_costs
 from campaigns import composition, targeting
 from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
@@ -41,14 +45,6 @@ CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health"
 EDITABLE = (CampaignStatus.DRAFT.value, CampaignStatus.REJECTED.value)
 SENT_STATUSES = (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value, CampaignStatus.COMPLETED.value)
 MIN_REASON = 5
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """The messages one RQ job sends: a range of ids within one campaign."""
-    campaign_id: int
-    first_id: int
-    last_id: int
 
 
 def _choice(value: Any, enum_type, what: str) -> str:
@@ -519,11 +515,6 @@ def refuse_zone_change(session: Session, zone_id: int) -> None:
         raise ZoneInUse(zone_id, [{"id": cid, "title": title, "status": status} for cid, title, status in waiting])
 
 
-def text_for(campaign: Campaign, language: str | None) -> str:
-    """The text a recipient with this message.language gets: their variant, else Polish."""
-    return (campaign.variants or {}).get(language or "", campaign.body)
-
-
 @dataclass
 class Preview:
     recipients: int
@@ -545,7 +536,6 @@ class Preview:
 
 def preview(session: Session, campaign: Campaign, billing: BillingSettings, now: datetime | None = None) -> Preview:
     """What sending would do now: recipients (deduplicated), parts, cost with the tariff in force."""
-    from billing.ledger import tariff_at
     params = _params(campaign)
     if campaign.reference_id is not None:
         rows = session.execute(_COUNT_COPIED, {"original": campaign.reference_id, "languages": params["languages"]})
@@ -623,7 +613,7 @@ def _reason(reason: Any, what: str) -> str:
 
 
 def approve(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
-    """Approve a pending campaign; the caller then sends it (`send`)."""
+    """Approve a pending campaign; the caller then sends it (`send`; campaigns.workflow.approve does both)."""
     _check_approver(campaign, actor)
     if campaign.status != CampaignStatus.PENDING_APPROVAL.value:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be approved (submit it first)")
@@ -705,9 +695,9 @@ def _when_to_send(campaign: Campaign, settings: CampaignSettings, now: datetime)
 def start_sending(session: Session, campaign: Campaign, actor: User | None, require_approval: bool,
                   first: int | None = None) -> Campaign:
     """Snapshot the recipients as message rows and mark the campaign as sending.
-    The caller commits, then enqueues `pending_chunks` (jobs must see committed rows).
+    The caller commits, then enqueues (campaigns.dispatch.enqueue_started: jobs must see committed rows).
     With `first`, at most that many recipients are written; when there are more, `recipients` stays None
-    and `enqueue_started` writes the rest after the first ones are on their way.
+    and `dispatch.enqueue_started` writes the rest after the first ones are on their way.
     With `require_approval`, alerts must have been approved (info campaigns need no approval)."""
     approval = require_approval and campaign.kind == CampaignKind.ALERT.value
     allowed = [CampaignStatus.APPROVED.value, CampaignStatus.SCHEDULED.value]
@@ -762,38 +752,6 @@ def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     return campaign
 
 
-def enqueue_started(session: Session, campaign: Campaign, chunk_size: int) -> None:
-    """After the commit that started sending: enqueue the recipients written so far, then — for a large
-    target — write the rest, commit and enqueue it too. If this process dies in between, a worker's heartbeat
-    finishes the snapshot (finish_abandoned_snapshots)."""
-    from campaigns.control import enqueue_pending  # these modules import this one
-    from campaigns.jobs import enqueue_chunks
-    chunks = pending_chunks(session, campaign.id, chunk_size)
-    enqueue_chunks(chunks, campaign.kind)
-    if campaign.snapshot_pending and finish_snapshot(session, campaign.id) is not None:
-        session.commit()
-        enqueue_pending(session, campaign, chunk_size, after_id=chunks[-1].last_id if chunks else 0)
-
-
-# Long enough that the process that started the snapshot is surely gone, not merely between its commits.
-ABANDONED_SNAPSHOT = timedelta(seconds=30)
-
-
-def finish_abandoned_snapshots(session: Session, chunk_size: int, now: datetime | None = None) -> list[int]:
-    """Finish snapshots whose sending process died after committing the first recipients (worker heartbeat)."""
-    from campaigns.control import enqueue_pending  # it imports this module
-    cutoff = (now or utcnow()) - ABANDONED_SNAPSHOT
-    ids = session.scalars(select(Campaign.id).where(Campaign.snapshot_pending, Campaign.sent_at < cutoff)).all()
-    finished = []
-    for campaign_id in ids:
-        campaign = finish_snapshot(session, campaign_id)
-        session.commit()
-        if campaign is not None:
-            finished.append(campaign_id)
-            enqueue_pending(session, campaign, chunk_size)
-    return finished
-
-
 def send(session: Session, campaign: Campaign, actor: User | None, settings: CampaignSettings,
          now: datetime | None = None, first: int | None = None) -> bool:
     """Send now, or schedule (its own time, or the end of quiet hours for info). True when sending started:
@@ -817,32 +775,6 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Cam
         return False
     start_sending(session, campaign, actor, settings.require_approval, first)
     return True
-
-
-def start_due_campaigns(session: Session, now: datetime | None = None,
-                        settings: CampaignSettings | None = None) -> list[int]:
-    """Start every scheduled campaign whose time has come (info ones still wait out quiet hours); commits,
-    then enqueues. Called on every worker heartbeat: the schedule lives in PostgreSQL, not in Redis."""
-    if settings is None:
-        from syrena_core.config import get_settings
-        settings = get_settings().campaigns
-    now = now or utcnow()
-    due = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SCHEDULED.value,
-                                                 Campaign.scheduled_for <= now)
-                          .order_by(Campaign.scheduled_for).with_for_update(skip_locked=True)).all()
-    started = []
-    for campaign in due:
-        end = quiet_until(now, settings) if campaign.kind == CampaignKind.INFO.value else None
-        if end is not None:
-            campaign.scheduled_for = end
-            continue
-        start_sending(session, campaign, None, settings.require_approval, first=settings.chunk_size)
-        started.append(campaign)
-    session.commit()
-    for campaign in started:
-        enqueue_started(session, campaign, settings.chunk_size)
-    finish_abandoned_snapshots(session, settings.chunk_size, now)
-    return [c.id for c in started]
 
 
 # ------------------------------------------------------------------------------------------- follow-ups
@@ -877,17 +809,6 @@ def follow_up(session: Session, original: Campaign, actor: User | None, msg_type
     return campaign
 
 
-def pending_chunks(session: Session, campaign_id: int, chunk_size: int, after_id: int = 0) -> list[Chunk]:
-    """Ranges of the campaign's queued messages (with ids above `after_id`), `chunk_size` at most each;
-    also what resuming re-enqueues."""
-    rows = session.execute(text("""
-        SELECT min(id), max(id) FROM (
-            SELECT id, (row_number() OVER (ORDER BY id) - 1) / :size AS n
-            FROM message WHERE campaign_id = :cid AND status = 'queued' AND id > :after) q
-        GROUP BY n ORDER BY n"""), {"cid": campaign_id, "size": chunk_size, "after": after_id}).all()
-    return [Chunk(campaign_id, first, last) for first, last in rows]
-
-
 @dataclass(frozen=True)
 class Progress:
     counts: dict[str, int]  # every message status, zero where none
@@ -897,7 +818,6 @@ class Progress:
 def campaign_progress(session: Session, campaign_ids: Sequence[int]) -> dict[int, Progress]:
     """Message counts by status and cost of several campaigns, one grouped query each (lists show many);
     the cost is what the billing ledger charged."""
-    from billing.reports import campaign_costs
     counts = {cid: {s.value: 0 for s in MessageStatus} for cid in campaign_ids}
     costs = campaign_costs(session, campaign_ids)  # what the billing ledger charged, corrections included
     rows = session.execute(select(Message.campaign_id, Message.status, func.count())

@@ -8,8 +8,8 @@ from app.api.campaigns import campaign_json
 from app.api.common import ApiError, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, op, ref
-from campaigns import control
 from campaigns import service as campaigns
+from campaigns import workflow
 from syrena_core.accounts import Role
 
 CONTROLLERS = (Role.OPERATOR, Role.APPROVER)
@@ -28,39 +28,41 @@ def _reason() -> str | None:
     return (reason or "").strip() or None
 
 
-def _act(campaign_id: int, action) -> tuple:
-    session = db()
-    campaign = campaigns.get_campaign(session, campaign_id)
-    extra = action(session, campaign)
-    session.commit()
-    # Enqueued only after the commit: a worker must find the message rows it is given.
-    control.enqueue_pending(session, campaign, current_app.config["SYRENA"].campaigns.chunk_size)
-    return jsonify({**campaign_json(campaign), **(extra or {})}), 200
+def _settings():
+    return current_app.config["SYRENA"]
+
+
+def _campaign(campaign_id: int):
+    return campaigns.get_campaign(db(), campaign_id)
 
 
 @bp.post("/campaigns/<int:campaign_id>/pause")
 @requires(*CONTROLLERS)
 def pause_campaign(campaign_id: int):
-    return _act(campaign_id, lambda s, c: control.pause(s, c, g.api_user) and None)
+    return jsonify(campaign_json(workflow.pause(db(), _campaign(campaign_id), g.api_user))), 200
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
 @requires(*CONTROLLERS)
 def resume_campaign(campaign_id: int):
-    return _act(campaign_id, lambda s, c: control.resume(s, c, g.api_user) and None)
+    return jsonify(campaign_json(workflow.resume(db(), _campaign(campaign_id), g.api_user, _settings()))), 200
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
 @requires(*CONTROLLERS)
 def cancel_campaign(campaign_id: int):
     reason = _reason()
-    return _act(campaign_id, lambda s, c: {"cancelled_messages": control.cancel(s, c, g.api_user, reason)})
+    campaign = _campaign(campaign_id)
+    cancelled = workflow.cancel(db(), campaign, g.api_user, reason)
+    return jsonify({**campaign_json(campaign), "cancelled_messages": cancelled}), 200
 
 
 @bp.post("/campaigns/<int:campaign_id>/resend-failed")
 @requires(Role.OPERATOR)
 def resend_failed(campaign_id: int):
-    return _act(campaign_id, lambda s, c: {"resent_messages": control.resend_failed(s, c, g.api_user)})
+    campaign = _campaign(campaign_id)
+    resent = workflow.resend_failed(db(), campaign, g.api_user, _settings())
+    return jsonify({**campaign_json(campaign), "resent_messages": resent}), 200
 
 
 _STATE_CONFLICT = conflict("Not allowed in the campaign's current status")

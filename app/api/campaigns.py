@@ -11,7 +11,7 @@ from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
-from campaigns import cap, estimates, overrides
+from campaigns import cap, estimates, overrides, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
                                   InvalidHazard)
@@ -190,20 +190,12 @@ def preview_campaign(campaign_id: int):
 @requires(Role.OPERATOR)
 def submit_campaign(campaign_id: int):
     session = db()
-    campaign = campaigns.submit(session, campaigns.get_campaign(session, campaign_id), g.api_user)
-    session.commit()
+    campaign = workflow.submit(session, campaigns.get_campaign(session, campaign_id), g.api_user)
     return jsonify(campaign_json(campaign))
 
 
-def _send(campaign: Campaign):
-    """Send or schedule; the chunks are enqueued only after the commit (workers must find the rows)."""
-    session = db()
-    settings = _settings()
-    started = campaigns.send(session, campaign, g.api_user, settings.campaigns, now(),
-                             first=settings.campaigns.chunk_size)
-    session.commit()
-    if started:
-        campaigns.enqueue_started(session, campaign, settings.campaigns.chunk_size)
+def _sent(campaign: Campaign, started: bool):
+    """202: sending (or sent to nobody) or scheduled."""
     warnings = ["no active subscriber is in the target: nothing was sent"] if started and not campaign.recipients \
         else []
     return jsonify(_with(campaign, warnings=warnings)), 202
@@ -212,35 +204,33 @@ def _send(campaign: Campaign):
 @bp.post("/campaigns/<int:campaign_id>/send")
 @requires(Role.OPERATOR)
 def send_campaign(campaign_id: int):
-    return _send(campaigns.get_campaign(db(), campaign_id))
+    campaign = campaigns.get_campaign(db(), campaign_id)
+    return _sent(campaign, workflow.send(db(), campaign, g.api_user, _settings(), now()))
 
 
 @bp.post("/campaigns/<int:campaign_id>/approve")
 @requires(Role.APPROVER)
 def approve_campaign(campaign_id: int):
     """Approval sends at once (or at its scheduled time): an alert must not wait for a third click."""
-    campaign = campaigns.approve(db(), campaigns.get_campaign(db(), campaign_id), g.api_user)
-    return _send(campaign)
+    campaign = campaigns.get_campaign(db(), campaign_id)
+    return _sent(campaign, workflow.approve(db(), campaign, g.api_user, _settings(), now()))
 
 
 @bp.post("/campaigns/<int:campaign_id>/reject")
 @requires(Role.APPROVER)
 def reject_campaign(campaign_id: int):
     session = db()
-    campaign = campaigns.reject(session, campaigns.get_campaign(session, campaign_id), g.api_user,
-                                json_body().get("reason"))
-    session.commit()
+    campaign = workflow.reject(session, campaigns.get_campaign(session, campaign_id), g.api_user,
+                               json_body().get("reason"))
     return jsonify(campaign_json(campaign))
 
 
 @bp.post("/campaigns/<int:campaign_id>/override")
 @requires(Role.OPERATOR, Role.APPROVER)
 def override_campaign(campaign_id: int):
-    campaign = campaigns.override(db(), campaigns.get_campaign(db(), campaign_id), g.api_user,
-                                  json_body().get("reason"))
-    response = _send(campaign)   # commits
-    overrides.enqueue_notice(campaign.id, _settings().redis.url)
-    return response
+    campaign = campaigns.get_campaign(db(), campaign_id)
+    return _sent(campaign, workflow.override(db(), campaign, g.api_user, json_body().get("reason"), _settings(),
+                                             now()))
 
 
 @bp.get("/campaigns/overrides")
@@ -260,15 +250,12 @@ def acknowledge_override(campaign_id: int):
 
 
 def _follow_up(campaign_id: int, msg_type: str):
-    session = db()
-    settings = _settings()
-    original = campaigns.get_campaign(session, campaign_id)
-    follow = campaigns.follow_up(session, original, g.api_user, msg_type, json_body(), settings.campaigns, now())
-    if campaigns.needs_approval(follow, settings.campaigns):
-        campaigns.submit(session, follow, g.api_user)
-        session.commit()
-        return jsonify(_with(follow, warnings=["approval by a second person is required before it is sent"])), 201
-    return _send(follow)
+    original = campaigns.get_campaign(db(), campaign_id)
+    follow = workflow.follow_up(db(), original, g.api_user, msg_type, json_body(), _settings(), now())
+    if follow.awaiting_approval:
+        return jsonify(_with(follow.campaign,
+                             warnings=["approval by a second person is required before it is sent"])), 201
+    return _sent(follow.campaign, follow.started)
 
 
 @bp.post("/campaigns/<int:campaign_id>/update")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from rq import Queue
 
-from campaigns.jobs import JOB_TIMEOUT, deliver_chunk, queue_name_for
-from campaigns.service import pending_chunks
+from campaigns.dispatch import JOB_TIMEOUT, pending_chunks, queue_name_for
+from campaigns.jobs import deliver_chunk
 from syrena_core.queues import redis_connection
 from tests.gateway.conftest import WorkerProcess, control, launch_worker, stop_workers
 

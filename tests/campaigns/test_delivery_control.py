@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from campaigns.control import enqueue_pending
+from campaigns.dispatch import enqueue_queued
 from campaigns.models import Campaign
 from tests.gateway.conftest import control, make_campaign, statuses
 
@@ -15,7 +15,7 @@ from tests.gateway.conftest import control, make_campaign, statuses
 def _start(db, settings, count: int, kind: str = "info") -> tuple[int, list[str]]:
     """A campaign of `count` queued messages, already `sending`, enqueued for the session's worker."""
     campaign_id, phones = make_campaign(db, count, kind=kind)
-    enqueue_pending(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
+    enqueue_queued(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
     return campaign_id, phones
 
 

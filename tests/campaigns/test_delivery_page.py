@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from campaigns.control import enqueue_pending
+from campaigns.dispatch import enqueue_queued
 from campaigns.models import Campaign
 from tests.gateway.conftest import make_campaign, statuses
 
 
 def _start(db, settings, count: int, kind: str) -> int:
     campaign_id, _phones = make_campaign(db, count, kind=kind)
-    enqueue_pending(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
+    enqueue_queued(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
     return campaign_id
 
 
@@ -25,7 +25,7 @@ def test_the_page_follows_the_campaign_live_to_its_final_report(db, settings, pa
     assert page.locator("#final-report").is_hidden()
     assert page.locator('form[data-action="pause"]').is_visible()
 
-    enqueue_pending(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
+    enqueue_queued(db, db.get(Campaign, campaign_id), settings.campaigns.chunk_size)
     page.locator('#message-counts [data-count="delivered"]').filter(has_text="300").wait_for(timeout=60_000)
     page.locator("#final-report").wait_for(state="visible", timeout=20_000)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from campaigns.service import start_due_campaigns
+from campaigns.workflow import start_due_campaigns
 from tests.campaigns.conftest import received, settled
 from tests.factories import IN_A, ZONE_A, ZONE_B, create_subscriber, create_zone, feature
 from tests.helpers import ApiClient

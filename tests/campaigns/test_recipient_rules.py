@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from campaigns.service import start_due_campaigns
+from campaigns.workflow import start_due_campaigns
 from tests.campaigns.conftest import received, set_subscriber, settled
 from tests.factories import IN_A, IN_A_2, ZONE_A, create_subscriber, create_zone
 

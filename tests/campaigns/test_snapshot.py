@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from campaigns import control, service
+from campaigns import control, dispatch, service
 from campaigns.models import Campaign
 from syrena_core.db import utcnow
 
@@ -60,10 +60,10 @@ def test_a_worker_finishes_a_snapshot_whose_process_died(db, settings):
     campaign = _campaign_to(db, settings, 10)
     service.send(db, campaign, None, settings.campaigns, first=4)
     db.commit()
-    assert service.finish_abandoned_snapshots(db, 500) == []  # too recent: its process may still be writing
+    assert dispatch.finish_abandoned_snapshots(db, 500) == []  # too recent: its process may still be writing
     campaign.sent_at = utcnow() - timedelta(minutes=5)
     db.commit()
-    assert service.finish_abandoned_snapshots(db, 500) == [campaign.id]
+    assert dispatch.finish_abandoned_snapshots(db, 500) == [campaign.id]
     db.refresh(campaign)
     assert campaign.recipients == 10
 

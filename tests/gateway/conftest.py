@@ -136,8 +136,8 @@ def make_campaign(db, count: int, body: str = TEXT, kind: str = "alert") -> tupl
 
 
 def enqueue_campaign(db, redis_url: str, campaign_id: int, chunk_size: int = 500) -> None:
-    from campaigns.jobs import JOB_TIMEOUT, deliver_chunk
-    from campaigns.service import pending_chunks
+    from campaigns.dispatch import JOB_TIMEOUT, pending_chunks
+    from campaigns.jobs import deliver_chunk
     q = Queue("alerts", connection=redis_connection(redis_url))
     for chunk in pending_chunks(db, campaign_id, chunk_size):
         q.enqueue(deliver_chunk, chunk.campaign_id, chunk.first_id, chunk.last_id, job_timeout=JOB_TIMEOUT)
