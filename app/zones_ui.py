@@ -15,7 +15,7 @@ from app.auth import roles_required
 from app.database import db
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role, record
-from zones import queries
+from zones import reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
 from zones.geometry import area_km2, geometry_from_geojson, validate
@@ -59,7 +59,7 @@ def _limits():
 
 
 def _feature(saved: zones.SavedZone) -> dict:
-    count = 0 if saved.zone.archived else queries.active_subscribers_in_zone(db(), saved.zone.id)
+    count = 0 if saved.zone.archived else reach.active_subscribers_in_zone(db(), saved.zone.id)
     return {**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}
 
 
@@ -67,7 +67,7 @@ def _feature(saved: zones.SavedZone) -> dict:
 @roles_required(*STAFF)
 def map_page():
     session = db()
-    counts = queries.active_subscribers_per_zone(session)
+    counts = reach.active_subscribers_per_zone(session)
     live = zones.list_zones(session)
     settings = current_app.config["SYRENA"]
     map_options = {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
@@ -82,7 +82,7 @@ def map_page():
 @roles_required(*STAFF)
 def zones_data():
     session = db()
-    return jsonify(zones.feature_collection(zones.list_zones(session), queries.active_subscribers_per_zone(session)))
+    return jsonify(zones.feature_collection(zones.list_zones(session), reach.active_subscribers_per_zone(session)))
 
 
 @bp.get("/export.geojson")
@@ -138,7 +138,7 @@ def preview():
         return previews.too_many(wait)
     checked = validate(geometry_from_geojson(_json_body()), repair=request.args.get("repair") == "true",
                        limits=_limits().preview_limits())
-    return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
+    return jsonify({"subscribers": reach.active_subscribers_in_area(db(), checked.geom),
                     "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 
 

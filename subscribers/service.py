@@ -32,6 +32,7 @@ from syrena_core.accounts import User, record
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.models import Zone
+from zones.reach import reached_by_zone
 
 MAX_LOCATIONS = 5
 LANGUAGES = ("pl", "en", "uk", "de")
@@ -114,20 +115,6 @@ def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], 
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
     return {status: n for status, n in rows}
-
-
-def active_subscribers_per_zone(session: Session) -> dict[int, int]:
-    """Active subscribers with at least one location inside each zone (or subscribed to it by code)."""
-    hits = (select(Zone.id.label("zone_id"), SubscriberLocation.subscriber_id)
-            .join(SubscriberLocation, func.ST_Covers(Zone.geom, SubscriberLocation.geom))
-            .union(select(SubscriberLocation.zone_id, SubscriberLocation.subscriber_id)
-                   .where(SubscriberLocation.zone_id.is_not(None)))).subquery()
-    rows = session.execute(
-        select(hits.c.zone_id, func.count(func.distinct(hits.c.subscriber_id)))
-        .join(Subscriber, Subscriber.id == hits.c.subscriber_id)
-        .where(Subscriber.status == SubscriberStatus.ACTIVE.value)
-        .group_by(hits.c.zone_id)).all()
-    return {zone_id: n for zone_id, n in rows}
 
 
 # ------------------------------------------------------------------ residents subscribing themselves
@@ -252,21 +239,6 @@ def zone_codes_of_subscribers(session: Session, subscriber_ids: Sequence[int]) -
     return codes
 
 
-def zones_at(session: Session, lat: float, lon: float) -> list[Zone]:
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    return list(session.scalars(select(Zone).where(func.ST_Covers(Zone.geom, point)).order_by(Zone.name)))
-
-
-def zones_by_codes(session: Session, words: Sequence[str]) -> tuple[list[Zone], list[str]]:
-    """Zones named by their SMS codes (any case); and the words that are no zone's code."""
-    wanted = {w.upper(): w for w in words}
-    # Archived zones keep their codes (an old code never names another place) but take no new subscribers.
-    found = list(session.scalars(select(Zone).where(func.upper(zone_code_column()).in_(list(wanted)),
-                                                    Zone.archived_at.is_(None))))
-    known = {zone_code(z).upper() for z in found}
-    return found, [w for key, w in wanted.items() if key not in known]
-
-
 def zone_summary(zone: Zone) -> dict[str, Any]:
     return {"id": zone.id, "name": zone.name, "code": zone_code(zone)}
 
@@ -318,7 +290,8 @@ def purge_unsubscribed(session: Session, retention_days: int) -> int:
 
 def search_subscribers(session: Session, query: str = "", status: str | None = None, zone_id: int | None = None,
                        limit: int = 50, offset: int = 0) -> tuple[int, list[Subscriber]]:
-    """Staff search: by phone digits or address words (diacritics ignored), by status, by zone."""
+    """Staff search: by phone digits or address words (diacritics ignored), by status, by zone (whom a campaign
+    to it would reach, zones.reach)."""
     stmt = select(Subscriber)
     query = (query or "").strip()
     if query:
@@ -332,10 +305,7 @@ def search_subscribers(session: Session, query: str = "", status: str | None = N
     if status:
         stmt = stmt.where(Subscriber.status == status)
     if zone_id is not None:
-        in_zone = (select(SubscriberLocation.subscriber_id).join(Zone, Zone.id == zone_id)
-                   .where(or_(func.ST_Covers(Zone.geom, SubscriberLocation.geom),
-                              SubscriberLocation.zone_id == zone_id)))
-        stmt = stmt.where(Subscriber.id.in_(in_zone))
+        stmt = stmt.where(Subscriber.id.in_(reached_by_zone(zone_id)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.options(selectinload(Subscriber.locations))
                            .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()).limit(limit).offset(offset))

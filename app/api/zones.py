@@ -10,7 +10,7 @@ from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role, record
-from zones import queries
+from zones import queries, reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
 from zones.geometry import area_km2, geometry_from_geojson, validate
@@ -33,13 +33,13 @@ def _limits():
 def _collection():
     session = db()
     include_archived = _flag("include_archived")
-    counts = queries.active_subscribers_per_zone(session)
+    counts = reach.active_subscribers_per_zone(session)
     return jsonify(zones.feature_collection(zones.list_zones(session, include_archived), counts))
 
 
 def _saved(saved: zones.SavedZone, status: int = 200):
     session = db()
-    count = 0 if saved.zone.archived else queries.active_subscribers_in_zone(session, saved.zone.id)
+    count = 0 if saved.zone.archived else reach.active_subscribers_in_zone(session, saved.zone.id)
     return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
 
 
@@ -93,7 +93,7 @@ def import_zones():
 def lookup():
     lat = queries.coordinate(request.args.get("lat"), "lat", -90, 90)
     lon = queries.coordinate(request.args.get("lon"), "lon", -180, 180)
-    found = queries.zones_at(db(), lat, lon)
+    found = reach.zones_at(db(), lat, lon)
     return jsonify({"lat": lat, "lon": lon,
                     "zones": [{"id": z.id, "name": z.name, "code": z.code, "colour": z.colour} for z in found]})
 
@@ -105,7 +105,7 @@ def preview():
     if wait is not None:
         return previews.too_many(wait)
     checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits().preview_limits())
-    return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
+    return jsonify({"subscribers": reach.active_subscribers_in_area(db(), checked.geom),
                     "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
 
 
