@@ -234,12 +234,6 @@ def get_zones(session: Session, ids: Sequence[int]) -> list[Zone]:
     return sorted(found, key=lambda z: z.id)
 
 
-def live_zone_by_code(session: Session, code: str) -> Zone | None:
-    """The live zone residents mean when they text this code (any case, diacritics folded)."""
-    folded = re.sub(r"[^A-Z0-9]", "", ascii_fold(code).upper())
-    return session.scalars(select(Zone).where(Zone.code == folded, Zone.archived_at.is_(None))).first()
-
-
 # ------------------------------------------------------------------ GeoJSON in and out
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
