@@ -14,7 +14,7 @@ from app import previews
 from app.auth import roles_required
 from app.database import db
 from campaigns.service import refuse_zone_change
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
 from zones import reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
@@ -97,9 +97,8 @@ def export():
 @roles_required(*EDITORS)
 def create():
     session = db()
-    saved = zones.save_feature(session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits())
-    record(session, "zone.create", current_user, "zone", saved.zone.id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    saved = zones.save_feature(session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits(),
+                               actor=current_user)
     session.commit()
     return jsonify(_feature(saved)), 201
 
@@ -108,14 +107,9 @@ def create():
 @roles_required(*EDITORS)
 def update(zone_id: int):
     session = db()
-    from app.api.zones import audit_fields
-    before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, _json_body(), repair=request.args.get("repair") == "true",
-                              limits=_limits())
+                              limits=_limits(), actor=current_user)
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
-    record(session, "zone.update", current_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
-           before=before, after=audit_fields(saved.zone))
     session.commit()
     return jsonify(_feature(saved))
 
@@ -124,8 +118,7 @@ def update(zone_id: int):
 @roles_required(*EDITORS)
 def archive(zone_id: int):
     session = db()
-    zone = zones.archive_zone(session, zone_id)
-    record(session, "zone.archive", current_user, "zone", zone_id, {"name": zone.name})
+    zone = zones.archive_zone(session, zone_id, actor=current_user)
     session.commit()
     return jsonify(_feature(zones.SavedZone(zone)))
 
@@ -149,12 +142,10 @@ def import_file():
     if upload is None or not upload.filename:
         raise ZoneFileInvalid(_("Choose a GeoJSON file to import."))
     session = db()
-    features = zones.read_feature_collection(upload.read())
     skip = [s.strip() for s in request.form.get("skip", "").split(",") if s.strip()]
-    saved = zones.import_features(session, features, name_property=request.form.get("name_property") or "name",
-                                  repair=request.form.get("repair") == "true", skip=skip, limits=_limits())
-    record(session, "zone.import", current_user, "zone", None,
-           {"file": upload.filename, "zones": [s.zone.id for s in saved]})
+    saved, total = zones.import_file(session, upload.read(), actor=current_user, file_name=upload.filename,
+                                     name_property=request.form.get("name_property") or "name",
+                                     repair=request.form.get("repair") == "true", skip=skip, limits=_limits())
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": len(features) - len(saved),
+    return jsonify({"imported": len(saved), "skipped": total - len(saved),
                     "zones": [{"id": s.zone.id, "name": s.zone.name, "repairs": s.repairs} for s in saved]}), 201

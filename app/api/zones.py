@@ -9,7 +9,7 @@ from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns.service import refuse_zone_change
-from syrena_core.accounts import Role, record
+from syrena_core.accounts import Role
 from zones import queries, reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
@@ -43,13 +43,6 @@ def _saved(saved: zones.SavedZone, status: int = 200):
     return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
 
 
-def audit_fields(zone) -> dict:
-    """What the audit log keeps of a zone before and after a change (the geometry as its area)."""
-    from geoalchemy2.shape import to_shape
-    return {"name": zone.name, "code": zone.code, "colour": zone.colour, "description": zone.description,
-            "area_km2": round(area_km2(to_shape(zone.geom)), 4)}
-
-
 @bp.get("/zones")
 @requires(*STAFF)
 def list_zones():
@@ -66,9 +59,7 @@ def zones_geojson():
 @requires(Role.OPERATOR)
 def create_zone():
     session = db()
-    saved = zones.save_feature(session, json_body(), repair=_flag("repair"), limits=_limits())
-    record(session, "zone.create", g.api_user, "zone", saved.zone.id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    saved = zones.save_feature(session, json_body(), repair=_flag("repair"), limits=_limits(), actor=g.api_user)
     session.commit()
     return _saved(saved, 201)
 
@@ -77,13 +68,12 @@ def create_zone():
 @requires(Role.OPERATOR)
 def import_zones():
     session = db()
-    features = zones.read_feature_collection(request.get_data())
     skip = [s for s in request.args.getlist("skip") if s]
-    saved = zones.import_features(session, features, name_property=request.args.get("name_property") or "name",
-                                  repair=_flag("repair"), skip=skip, limits=_limits())
-    record(session, "zone.import", g.api_user, "zone", None, {"zones": [s.zone.id for s in saved]})
+    saved, total = zones.import_file(session, request.get_data(), actor=g.api_user,
+                                     name_property=request.args.get("name_property") or "name",
+                                     repair=_flag("repair"), skip=skip, limits=_limits())
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": len(features) - len(saved),
+    return jsonify({"imported": len(saved), "skipped": total - len(saved),
                     "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs}
                               for s in saved]}), 201
 
@@ -119,12 +109,9 @@ def get_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def update_zone(zone_id: int):
     session = db()
-    before = audit_fields(zones.get_zone(session, zone_id))
-    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits())
+    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits(),
+                              actor=g.api_user)
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
-    record(session, "zone.update", g.api_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
-           before=before, after=audit_fields(saved.zone))
     session.commit()
     return _saved(saved)
 
@@ -133,8 +120,7 @@ def update_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def archive_zone(zone_id: int):
     session = db()
-    zone = zones.archive_zone(session, zone_id)
-    record(session, "zone.archive", g.api_user, "zone", zone_id, {"name": zone.name})
+    zone = zones.archive_zone(session, zone_id, actor=g.api_user)
     session.commit()
     return _saved(zones.SavedZone(zone))
 
