@@ -9,7 +9,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
@@ -32,7 +32,7 @@ from syrena_core.accounts import User, record
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.models import Zone
-from zones.reach import reached_by_zone
+from zones.reach import reached_by_zone, zones_reaching
 
 MAX_LOCATIONS = 5
 LANGUAGES = ("pl", "en", "uk", "de")
@@ -210,33 +210,15 @@ def unsubscribe(session: Session, phone: str, subscriber: Subscriber | None = _L
     return was_active
 
 
-_ZONES_OF_SUBSCRIBER = text("""
-SELECT DISTINCT z.id FROM subscriber_location l
-JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
-WHERE l.subscriber_id = :sid
-""")
-
-
 def zones_of_subscriber(session: Session, subscriber_id: int) -> list[Zone]:
-    ids = session.scalars(_ZONES_OF_SUBSCRIBER, {"sid": subscriber_id}).all()
-    return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name))) if ids else []
-
-
-_ZONE_CODES_OF_SUBSCRIBERS = text("""
-SELECT DISTINCT l.subscriber_id, z.name, z.code FROM subscriber_location l
-JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
-WHERE l.subscriber_id = ANY(:ids)
-ORDER BY l.subscriber_id, z.name
-""")
+    """The live zones whose campaigns reach the subscriber (zones.reach), by name."""
+    ids = [z.id for z in zones_reaching(session, [subscriber_id]).get(subscriber_id, [])]
+    return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name, Zone.id))) if ids else []
 
 
 def zone_codes_of_subscribers(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The codes of the zones each subscriber's places fall in (by zone name), for many at once."""
-    codes: dict[int, list[str]] = {}
-    if subscriber_ids:
-        for sid, _name, code in session.execute(_ZONE_CODES_OF_SUBSCRIBERS, {"ids": list(subscriber_ids)}):
-            codes.setdefault(sid, []).append(code)
-    return codes
+    """The codes of the live zones whose campaigns reach each subscriber (by zone name), for many at once."""
+    return {sid: [z.code for z in zones] for sid, zones in zones_reaching(session, subscriber_ids).items()}
 
 
 def zone_summary(zone: Zone) -> dict[str, Any]:

@@ -94,6 +94,20 @@ SELECT l.subscriber_id FROM zone z JOIN zone sz ON {zone_meets("z.geom", "sz.geo
   JOIN subscriber_location l ON l.zone_id = sz.id
 WHERE z.id = :reached_by_zone
 """)
+# The other way round: the live zones whose campaigns reach each of these subscribers (whatever their status),
+# by name. A subscriber has a few locations and a city some hundreds of zones: each branch probes the zones'
+# GiST index once per location.
+_ZONES_REACHING = text(f"""
+SELECT DISTINCT r.subscriber_id, z.id, z.name, z.code FROM (
+    SELECT l.subscriber_id, z.id AS zone_id FROM subscriber_location l JOIN zone z ON {location_in("z.geom", "l.geom")}
+    WHERE l.subscriber_id = ANY(CAST(:ids AS bigint[]))
+    UNION
+    SELECT l.subscriber_id, z.id FROM subscriber_location l JOIN zone sz ON sz.id = l.zone_id
+      JOIN zone z ON {zone_meets("z.geom", "sz.geom")}
+    WHERE l.subscriber_id = ANY(CAST(:ids AS bigint[]))
+) r JOIN zone z ON z.id = r.zone_id AND z.archived_at IS NULL
+ORDER BY r.subscriber_id, z.name, z.id
+""")
 
 
 def zones_at(session: Session, lat: float, lon: float) -> Sequence[Row]:
@@ -103,6 +117,16 @@ def zones_at(session: Session, lat: float, lon: float) -> Sequence[Row]:
     return session.execute(select(Zone.id, Zone.name, Zone.code, Zone.colour)
                            .where(Zone.archived_at.is_(None), func.ST_Covers(Zone.geom, point))
                            .order_by(Zone.name, Zone.id)).all()
+
+
+def zones_reaching(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[Row]]:
+    """For each subscriber, the live zones (id, name, code) a campaign to which reaches them, by name; those
+    that no zone reaches are absent."""
+    zones: dict[int, list[Row]] = {}
+    if subscriber_ids:
+        for row in session.execute(_ZONES_REACHING, {"ids": list(subscriber_ids)}):
+            zones.setdefault(row.subscriber_id, []).append(row)
+    return zones
 
 
 def reached_by_zone(zone_id: int) -> TextualSelect:

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from billing.ledger import charge_accepted
 from campaigns import service as campaigns
 from campaigns.models import Campaign
-from subscribers.service import NewLocation, register_subscriber, search_subscribers, subscribe
+from subscribers.service import (NewLocation, register_subscriber, search_subscribers, subscribe,
+                                 zone_codes_of_subscribers, zones_of_subscriber)
 from syrena_core.config import BillingSettings
 from syrena_core.db import utcnow
 from tests.factories import create_zone
@@ -106,6 +107,14 @@ def test_every_caller_reaches_whom_the_rule_says(city, api, db, make_user, live_
         _total, found = search_subscribers(db, zone_id=zone_id, limit=100)
         also_pending = {"pending"} if name == "A" else set()
         assert _names(people, (s.id for s in found)) == EXPECTED[name] | also_pending, name
+
+    # The other way round: the zones a resident is told they are in (SMS replies, their data, the staff page).
+    zones_of = {who: {name for name, reached in EXPECTED.items() if who in reached} for who in people}
+    zones_of["pending"] = {"A"}  # whatever their status
+    codes = zone_codes_of_subscribers(db, list(people.values()))
+    for who, subscriber_id in people.items():
+        assert {z.id for z in zones_of_subscriber(db, subscriber_id)} == {zones[n] for n in zones_of[who]}, who
+        assert sorted(codes.get(subscriber_id, [])) == sorted(f"STREFA{n}" for n in zones_of[who]), who
 
     # Campaigns: the preview (recipients and the cost estimate), then the snapshot of a frozen target, then the
     # ledger putting each charge in the lowest-id target zone that reaches the resident.
