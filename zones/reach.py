@@ -46,20 +46,27 @@ def active(subscriber: str) -> str:
     return ACTIVE.format(subscriber=subscriber)
 
 
-# The status is checked per hit through the subscriber's primary key: an area holds a small share of
-# everyone, and the planner then never scans the whole subscriber table.
-_ACTIVE_SUBSCRIBERS_IN_AREA = f"""
-SELECT count(*) FROM (
-    SELECT l.subscriber_id FROM subscriber_location l JOIN subscriber s ON s.id = l.subscriber_id
-    WHERE {location_in("{area}", "l.geom")} AND {active("s")}
+# Whom an area ({area}, its geometry) reaches, as subscriber ids, once each (UNION). Counting, only the active
+# ones (_ONLY_ACTIVE): the status is checked per hit through the subscriber's primary key — an area holds a small
+# share of everyone, and the planner then never scans the whole subscriber table.
+_SUBSCRIBERS_IN_AREA = f"""
+    SELECT l.subscriber_id FROM subscriber_location l{{join_active}}
+    WHERE {location_in("{area}", "l.geom")}{{and_active}}
     UNION
-    SELECT l.subscriber_id FROM zone sz JOIN subscriber_location l ON l.zone_id = sz.id
-      JOIN subscriber s ON s.id = l.subscriber_id
-    WHERE {zone_meets("{area}", "sz.geom")} AND {active("s")}
-) hits
+    SELECT l.subscriber_id FROM zone sz JOIN subscriber_location l ON l.zone_id = sz.id{{join_active}}
+    WHERE {zone_meets("{area}", "sz.geom")}{{and_active}}
 """
-_IN_GEOMETRY = text(_ACTIVE_SUBSCRIBERS_IN_AREA.format(area="ST_GeomFromWKB(:area, 4326)"))
-_IN_ZONE = text(_ACTIVE_SUBSCRIBERS_IN_AREA.format(area="(SELECT geom FROM zone WHERE id = :zone_id)"))
+_ONLY_ACTIVE = {"join_active": "\n      JOIN subscriber s ON s.id = l.subscriber_id",
+                "and_active": f" AND {active('s')}"}
+_ANY_STATUS = {"join_active": "", "and_active": ""}
+_ZONE_GEOM = "(SELECT geom FROM zone WHERE id = :{})"
+_IN_GEOMETRY = text("SELECT count(*) FROM ("
+                    + _SUBSCRIBERS_IN_AREA.format(area="ST_GeomFromWKB(:area, 4326)", **_ONLY_ACTIVE) + ") hits")
+_IN_ZONE = text("SELECT count(*) FROM ("
+                + _SUBSCRIBERS_IN_AREA.format(area=_ZONE_GEOM.format("zone_id"), **_ONLY_ACTIVE) + ") hits")
+# Whom a zone reaches, whatever their status: staff looking up a zone's residents see the pending and the
+# unsubscribed too (the counts are of the active ones).
+_REACHED_BY_ZONE = text(_SUBSCRIBERS_IN_AREA.format(area=_ZONE_GEOM.format("reached_by_zone"), **_ANY_STATUS))
 # Every live zone at once: the hits are collected first (a materialised CTE), piece by piece of each zone
 # (zone_part: at most 64 vertices each). The piece must be the outer side, probing the locations' GiST index
 # once each: OFFSET 0 keeps the planner from flattening the lateral subquery and turning the join round —
@@ -83,16 +90,6 @@ WITH hits AS MATERIALIZED (
 SELECT h.zone_id, count(DISTINCT h.subscriber_id) FROM hits h
 WHERE NOT EXISTS (SELECT 1 FROM subscriber s WHERE s.id = h.subscriber_id AND NOT {active("s")})
 GROUP BY h.zone_id
-""")
-# Whom a zone reaches, whatever their status: staff looking up a zone's residents see the pending and the
-# unsubscribed too (the per-zone counts above are of the active ones).
-_REACHED_BY_ZONE = text(f"""
-SELECT l.subscriber_id FROM zone z JOIN subscriber_location l ON {location_in("z.geom", "l.geom")}
-WHERE z.id = :reached_by_zone
-UNION
-SELECT l.subscriber_id FROM zone z JOIN zone sz ON {zone_meets("z.geom", "sz.geom")}
-  JOIN subscriber_location l ON l.zone_id = sz.id
-WHERE z.id = :reached_by_zone
 """)
 # The other way round: the live zones whose campaigns reach each of these subscribers (whatever their status),
 # by name. A subscriber has a few locations and a city some hundreds of zones: each branch probes the zones'
