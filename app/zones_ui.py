@@ -18,7 +18,6 @@ from syrena_core.accounts import Role
 from zones import reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
-from zones.geometry import area_km2, geometry_from_geojson, validate
 
 bp = Blueprint("zones_ui", __name__, url_prefix="/zones")
 
@@ -59,7 +58,7 @@ def _limits():
 
 
 def _feature(saved: zones.SavedZone) -> dict:
-    count = 0 if saved.zone.archived else reach.active_subscribers_in_zone(db(), saved.zone.id)
+    count = reach.reach_of_zone(db(), saved.zone)
     return {**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}
 
 
@@ -129,10 +128,8 @@ def preview():
     wait = previews.over_budget(current_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    checked = validate(geometry_from_geojson(_json_body()), repair=request.args.get("repair") == "true",
-                       limits=_limits().preview_limits())
-    return jsonify({"subscribers": reach.active_subscribers_in_area(db(), checked.geom),
-                    "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
+    return jsonify(reach.preview_area(db(), _json_body(), repair=request.args.get("repair") == "true",
+                                      limits=_limits()))
 
 
 @bp.post("/data/import")

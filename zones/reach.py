@@ -17,11 +17,14 @@ caller to the same answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from shapely.geometry import MultiPolygon
 from sqlalchemy import Integer, Row, TextualSelect, func, select, text
 from sqlalchemy.orm import Session
 
+from syrena_core.config import ZoneSettings
+from zones.geometry import area_km2, geometry_from_geojson, validate
 from zones.models import Zone
 from zones.service import get_zone
 
@@ -140,6 +143,20 @@ def active_subscribers_in_zone(session: Session, zone_id: int) -> int:
     """How many active subscribers a campaign to this zone would reach (ZoneNotFound for no such zone)."""
     get_zone(session, zone_id)
     return session.execute(_IN_ZONE, {"zone_id": zone_id}).scalar_one()
+
+
+def reach_of_zone(session: Session, zone: Zone) -> int:
+    """The count shown with a zone: whom a campaign to it would reach; nobody for an archived zone (no
+    campaign may target it)."""
+    return 0 if zone.archived else active_subscribers_in_zone(session, zone.id)
+
+
+def preview_area(session: Session, geojson: Any, repair: bool, limits: ZoneSettings) -> dict[str, Any]:
+    """A drawn area before it is saved (the API's and the map page's preview): whom it reaches, its size, what
+    repairing it changed; ZoneError when it is no usable area (within the preview's limits)."""
+    checked = validate(geometry_from_geojson(geojson), repair=repair, limits=limits.preview_limits())
+    return {"subscribers": active_subscribers_in_area(session, checked.geom),
+            "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs}
 
 
 def active_subscribers_per_zone(session: Session) -> dict[int, int]:

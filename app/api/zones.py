@@ -13,7 +13,6 @@ from syrena_core.accounts import Role
 from zones import queries, reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
-from zones.geometry import area_km2, geometry_from_geojson, validate
 
 map_domain_error(ZoneNotFound, 404, "zone_not_found")
 map_domain_error(ZoneInUse, 409, "zone_in_use")  # before its base class
@@ -39,7 +38,7 @@ def _collection():
 
 def _saved(saved: zones.SavedZone, status: int = 200):
     session = db()
-    count = 0 if saved.zone.archived else reach.active_subscribers_in_zone(session, saved.zone.id)
+    count = reach.reach_of_zone(session, saved.zone)
     return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
 
 
@@ -94,9 +93,7 @@ def preview():
     wait = previews.over_budget(g.api_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits().preview_limits())
-    return jsonify({"subscribers": reach.active_subscribers_in_area(db(), checked.geom),
-                    "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
+    return jsonify(reach.preview_area(db(), json_body(), repair=_flag("repair"), limits=_limits()))
 
 
 @bp.get("/zones/<int:zone_id>")
