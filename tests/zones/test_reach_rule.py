@@ -7,17 +7,23 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from sqlalchemy import text
 
 from billing.ledger import charge_accepted
 from campaigns import service as campaigns
 from campaigns.models import Campaign
-from subscribers.service import (NewLocation, register_subscriber, search_subscribers, subscribe,
-                                 zone_codes_of_subscribers, zones_of_subscriber)
+from subscribers.service import (
+    NewLocation,
+    register_subscriber,
+    search_subscribers,
+    subscribe,
+    zone_codes_of_subscribers,
+    zones_of_subscriber,
+)
 from syrena_core.config import BillingSettings
 from syrena_core.db import utcnow
 from tests.factories import create_zone
-from tests.security.conftest import Web
 from zones import reach
 
 
@@ -64,6 +70,19 @@ def city(api, db):
     return zones, people
 
 
+def _staff_browser(base: str, email: str, password: str = "Correct-Horse-42") -> requests.Session:
+    """A logged-in staff browser without JavaScript (cookie and the login form's CSRF token)."""
+    http = requests.Session()
+    form = http.get(base + "/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', form)
+    assert csrf, "the login page has no CSRF token"
+    r = http.post(base + "/login", data={"email": email, "password": password,
+                                         "csrf_token": csrf.group(1) or csrf.group(2)},
+                  allow_redirects=False, timeout=30)
+    assert r.status_code == 302, r.text[:500]
+    return http
+
+
 def _names(people: dict[str, int], ids) -> set[str]:
     by_id = {v: k for k, v in people.items()}
     return {by_id[i] for i in ids}
@@ -93,11 +112,10 @@ def test_every_caller_reaches_whom_the_rule_says(city, api, db, make_user, live_
     status, listed = api.get("/api/v1/zones")
     assert {f["id"]: f["properties"]["subscribers"] for f in listed["features"]} == expected_counts
     email, _token = make_user("operator")
-    staff = Web(live_server)
-    assert staff.login(email).status_code == 302
-    page = staff.get("/zones/data.geojson").json()
+    staff = _staff_browser(live_server, email)
+    page = staff.get(live_server + "/zones/data.geojson", timeout=30).json()
     assert {f["id"]: f["properties"]["subscribers"] for f in page["features"]} == expected_counts
-    dashboard = staff.get("/").text
+    dashboard = staff.get(live_server + "/", timeout=30).text
     rows = re.findall(r'<tr data-zone-id="(\d+)">.*?<td class="num" data-subscribers>([\d\s]+)</td>', dashboard,
                       re.S)
     assert {int(z): int(n) for z, n in rows} == expected_counts
