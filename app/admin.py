@@ -25,8 +25,9 @@ from campaigns.delivery import delivery_stats
 from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from subscribers.models import SubscriberStatus
-from subscribers.service import active_subscribers_per_zone, count_by_status
+from subscribers.service import count_by_status
 from syrena_core.accounts import Role
+from zones import reach
 from zones import service as zones
 from zones.geometry import to_geojson
 
@@ -178,7 +179,7 @@ def _map_options() -> dict[str, Any]:
 @roles_required(*STAFF)
 def dashboard():
     session = db()
-    counts = active_subscribers_per_zone(session)
+    counts = reach.active_subscribers_per_zone(session)
     zone_rows = [(z, counts.get(z.id, 0)) for z in zones.list_zones(session)]
     zones_geojson = {"type": "FeatureCollection",
                      "features": [zones.zone_feature(z, {"subscribers": n}) for z, n in zone_rows]}
@@ -255,7 +256,7 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
 @roles_required(*STAFF)
 def campaign_detail(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
-    counts = active_subscribers_per_zone(db())
+    counts = reach.active_subscribers_per_zone(db())
     features = [zones.zone_feature(z, {"subscribers": counts.get(z.id, 0)}) for z in campaign.zones]
     approved = {zone_id: geom for zone_id, _name, geom in targeting.target_zones(campaign)}
     for feature in features:  # the frozen copy (issue 19): the shape that was approved and sent

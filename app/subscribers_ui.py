@@ -18,7 +18,6 @@ from subscribers.models import Subscriber, SubscriberStatus
 from subscribers.phones import mask_phone, masked_phone
 from subscribers.registry import import_registry
 from subscribers.service import (
-    active_subscribers_per_zone,
     erase_subscriber,
     search_subscribers,
     zone_code,
@@ -26,6 +25,7 @@ from subscribers.service import (
 )
 from syrena_core.accounts import Role
 from syrena_core.audit import record
+from zones import reach
 from zones import service as zones
 
 bp = Blueprint("subscribers_ui", __name__, url_prefix="/subscribers")
@@ -66,7 +66,7 @@ def subscriber_list():
     zone_id = _int_arg("zone")
     page = max(_int_arg("page") or 1, 1)
     total, rows = search_subscribers(session, query, status, zone_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    per_zone = active_subscribers_per_zone(session)
+    per_zone = reach.active_subscribers_per_zone(session)
     zone_rows = [(z, per_zone.get(z.id, 0)) for z in zones.list_zones(session)]
     return render_template("subscribers/list.html", rows=rows, total=total, query=query, status=status,
                            zone_id=zone_id, zones=zone_rows, page=page, pages=max((total - 1) // PAGE_SIZE + 1, 1),

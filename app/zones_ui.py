@@ -15,11 +15,9 @@ from app.auth import roles_required
 from app.database import db
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
-from syrena_core.audit import record
-from zones import queries
+from zones import reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
-from zones.geometry import area_km2, geometry_from_geojson, validate
 
 bp = Blueprint("zones_ui", __name__, url_prefix="/zones")
 
@@ -60,7 +58,7 @@ def _limits():
 
 
 def _feature(saved: zones.SavedZone) -> dict:
-    count = 0 if saved.zone.archived else queries.active_subscribers_in_zone(db(), saved.zone.id)
+    count = reach.reach_of_zone(db(), saved.zone)
     return {**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}
 
 
@@ -68,7 +66,7 @@ def _feature(saved: zones.SavedZone) -> dict:
 @roles_required(*STAFF)
 def map_page():
     session = db()
-    counts = queries.active_subscribers_per_zone(session)
+    counts = reach.active_subscribers_per_zone(session)
     live = zones.list_zones(session)
     settings = current_app.config["SYRENA"]
     map_options = {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
@@ -83,7 +81,7 @@ def map_page():
 @roles_required(*STAFF)
 def zones_data():
     session = db()
-    return jsonify(zones.feature_collection(zones.list_zones(session), queries.active_subscribers_per_zone(session)))
+    return jsonify(zones.feature_collection(zones.list_zones(session), reach.active_subscribers_per_zone(session)))
 
 
 @bp.get("/export.geojson")
@@ -98,9 +96,8 @@ def export():
 @roles_required(*EDITORS)
 def create():
     session = db()
-    saved = zones.save_feature(session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits())
-    record(session, "zone.create", current_user, "zone", saved.zone.id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    saved = zones.save_feature(session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits(),
+                               actor=current_user)
     session.commit()
     return jsonify(_feature(saved)), 201
 
@@ -109,14 +106,9 @@ def create():
 @roles_required(*EDITORS)
 def update(zone_id: int):
     session = db()
-    from app.api.zones import audit_fields
-    before = audit_fields(zones.get_zone(session, zone_id))
     saved = zones.update_zone(session, zone_id, _json_body(), repair=request.args.get("repair") == "true",
-                              limits=_limits())
+                              limits=_limits(), actor=current_user)
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
-    record(session, "zone.update", current_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
-           before=before, after=audit_fields(saved.zone))
     session.commit()
     return jsonify(_feature(saved))
 
@@ -125,8 +117,7 @@ def update(zone_id: int):
 @roles_required(*EDITORS)
 def archive(zone_id: int):
     session = db()
-    zone = zones.archive_zone(session, zone_id)
-    record(session, "zone.archive", current_user, "zone", zone_id, {"name": zone.name})
+    zone = zones.archive_zone(session, zone_id, actor=current_user)
     session.commit()
     return jsonify(_feature(zones.SavedZone(zone)))
 
@@ -137,10 +128,8 @@ def preview():
     wait = previews.over_budget(current_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    checked = validate(geometry_from_geojson(_json_body()), repair=request.args.get("repair") == "true",
-                       limits=_limits().preview_limits())
-    return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
-                    "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
+    return jsonify(reach.preview_area(db(), _json_body(), repair=request.args.get("repair") == "true",
+                                      limits=_limits()))
 
 
 @bp.post("/data/import")
@@ -150,12 +139,10 @@ def import_file():
     if upload is None or not upload.filename:
         raise ZoneFileInvalid(_("Choose a GeoJSON file to import."))
     session = db()
-    features = zones.read_feature_collection(upload.read())
     skip = [s.strip() for s in request.form.get("skip", "").split(",") if s.strip()]
-    saved = zones.import_features(session, features, name_property=request.form.get("name_property") or "name",
-                                  repair=request.form.get("repair") == "true", skip=skip, limits=_limits())
-    record(session, "zone.import", current_user, "zone", None,
-           {"file": upload.filename, "zones": [s.zone.id for s in saved]})
+    saved, total = zones.import_file(session, upload.read(), actor=current_user, file_name=upload.filename,
+                                     name_property=request.form.get("name_property") or "name",
+                                     repair=request.form.get("repair") == "true", skip=skip, limits=_limits())
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": len(features) - len(saved),
+    return jsonify({"imported": len(saved), "skipped": total - len(saved),
                     "zones": [{"id": s.zone.id, "name": s.zone.name, "repairs": s.repairs} for s in saved]}), 201

@@ -87,7 +87,7 @@ def main() -> dict:
 
     from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, import_all_models, session_factory, session_scope
-    from zones import queries
+    from zones import queries, reach
     from zones.geometry import validate
     from zones.service import import_features, read_feature_collection
 
@@ -144,7 +144,7 @@ def main() -> dict:
 
         with session_scope(url) as s:
             # A zone of middling size: the one whose subscriber count is the median of all zones.
-            counts = queries.active_subscribers_per_zone(s)
+            counts = reach.active_subscribers_per_zone(s)
             zone_id = sorted(counts, key=counts.get)[len(counts) // 2]
             zone_name = s.execute(text("SELECT name FROM zone WHERE id = :id"), {"id": zone_id}).scalar_one()
             zone_vertices = s.execute(text("SELECT ST_NPoints(geom) FROM zone WHERE id = :id"),
@@ -152,16 +152,16 @@ def main() -> dict:
 
         session = session_factory(url)()
         try:
-            count_one = _timed(lambda: queries.active_subscribers_in_zone(session, zone_id), RUNS)
+            count_one = _timed(lambda: reach.active_subscribers_in_zone(session, zone_id), RUNS)
             session.commit()
 
             def count_without_index():
                 session.execute(text(NO_INDEX))
-                n = queries.active_subscribers_in_zone(session, zone_id)
+                n = reach.active_subscribers_in_zone(session, zone_id)
                 session.rollback()
                 return n
             count_one_seq = _timed(count_without_index, RUNS)
-            assert count_without_index() == queries.active_subscribers_in_zone(session, zone_id)
+            assert count_without_index() == reach.active_subscribers_in_zone(session, zone_id)
 
             rng = random.Random(7)
             points = [(rng.uniform(EXTENT[1], EXTENT[3]), rng.uniform(EXTENT[0], EXTENT[2])) for _ in range(LOOKUPS)]
@@ -172,7 +172,7 @@ def main() -> dict:
                     if disable_index:
                         session.execute(text(NO_INDEX))
                     t = time.perf_counter()
-                    queries.zones_at(session, lat, lon)
+                    reach.zones_at(session, lat, lon)
                     times.append(time.perf_counter() - t)
                     session.rollback()
                 return times
@@ -183,15 +183,15 @@ def main() -> dict:
             # Whole-city counts: the current query and the whole-polygon baseline, alternating run by run so
             # both see the same load; first on the locations as loaded (random order), then after CLUSTER.
             def whole_polygon():
-                session.execute(queries._QUERY_SETTINGS)
+                session.execute(reach._QUERY_SETTINGS)
                 return dict(session.execute(text(WHOLE_POLYGON_COUNTS)).all())
 
             def counts_both(runs: int) -> tuple[list[float], list[float]]:
-                assert queries.active_subscribers_per_zone(session) == whole_polygon()
+                assert reach.active_subscribers_per_zone(session) == whole_polygon()
                 session.rollback()
                 now, before = [], []
                 for _ in range(runs):
-                    for fn, into in ((queries.active_subscribers_per_zone, now), (lambda _s: whole_polygon(), before)):
+                    for fn, into in ((reach.active_subscribers_per_zone, now), (lambda _s: whole_polygon(), before)):
                         t = time.perf_counter()
                         fn(session)
                         into.append(time.perf_counter() - t)

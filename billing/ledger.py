@@ -22,6 +22,7 @@ from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.config import BillingSettings, get_settings
 from syrena_core.db import utcnow
+from zones import reach
 
 
 def _month_start(at: datetime, tz: str) -> datetime:
@@ -122,10 +123,11 @@ def create_tariff(session: Session, actor: User | None, *, valid_from: datetime 
 
 
 # Zone attribution, decided once when the cost is recorded: among the campaign's target zones, the lowest
-# id of those that selected the subscriber — a zone covering one of their locations, or one meeting a zone
-# they subscribed to by SMS code. Every message thus lands in exactly one zone (NULL: reached only through
+# id of those that reach the subscriber by zones.reach's rule — a zone covering one of their locations, or one
+# meeting a zone they subscribed to by SMS code (`l.zone_id = z.id` first: a zone meets itself, and the short cut
+# spares the geometry test). Every message thus lands in exactly one zone (NULL: reached only through
 # a drawn area), and zone totals add up to the campaign total.
-_CHARGE_MESSAGES = text("""
+_CHARGE_MESSAGES = text(f"""
 INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, send_round, campaign_id, zone_id, department,
                         phone, encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
 SELECT :at, 'charge', c.kind, m.id, m.send_round, m.campaign_id,
@@ -133,11 +135,10 @@ SELECT :at, 'charge', c.kind, m.id, m.send_round, m.campaign_id,
         FROM campaign_zone cz JOIN zone z ON z.id = cz.zone_id
         JOIN subscriber_location l ON l.subscriber_id = m.subscriber_id
         WHERE cz.campaign_id = m.campaign_id
-          AND (ST_Covers(z.geom, l.geom)
+          AND ({reach.location_in("z.geom", "l.geom")}
                OR l.zone_id = z.id
                OR (l.zone_id IS NOT NULL AND EXISTS (
-                   SELECT 1 FROM zone sz WHERE sz.id = l.zone_id AND ST_Intersects(z.geom, sz.geom)
-                   AND ST_Relate(z.geom, sz.geom, 'T********'))))),
+                   SELECT 1 FROM zone sz WHERE sz.id = l.zone_id AND {reach.zone_meets("z.geom", "sz.geom")})))),
        c.department, m.phone, m.encoding, m.parts, m.smsc,
        ARRAY(SELECT p.smsc_message_id FROM message_part p WHERE p.message_id = m.id AND p.status <> 'superseded'
              ORDER BY p.part_no),

@@ -33,6 +33,7 @@ from syrena_core.audit import record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
+from zones import reach
 from zones.exceptions import ZoneInUse, ZoneNotFound
 from zones.service import get_zones
 
@@ -344,7 +345,8 @@ def list_campaigns(session: Session, limit: int = 100, status: str | None = None
 # overlapping zones and areas and several locations; the unique (campaign, subscriber) pair guards again.
 # Info campaigns reach only their topic's subscribers; alerts everyone. Each recipient gets their language's
 # variant when there is one (message.language), else the Polish body (NULL).
-# This is the one home of "who does this target reach" (previews and the snapshot): a frozen campaign (issue 19,
+# The rule's predicates (a location inside, a subscribed zone meeting, an active subscriber) are zones.reach's,
+# composed in (_RULE); this is how a campaign applies them (previews and the snapshot). A frozen campaign (issue 19,
 # see freeze_target) passes its own copy of the zones (:frozen, its id; :zone_ids empty) and the subscribed zones
 # listed when it was frozen (:code_zone_ids), so zone edits made after the approver saw it change nobody's
 # warning; a draft (:frozen NULL, :code_zone_ids NULL) uses the zones as they are now.
@@ -357,10 +359,10 @@ WITH targets AS (
     SELECT {area} WHERE {area} IS NOT NULL
 ){focus}, located AS (
     SELECT l.subscriber_id, {located_distance} AS d
-    FROM targets t JOIN subscriber_location l ON ST_Covers(t.geom, l.geom){near}
+    FROM targets t JOIN subscriber_location l ON {location_in}{near}
 ), zoned AS MATERIALIZED (
     SELECT DISTINCT sz.id, {zone_distance} AS d FROM targets t
-      JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********'){near}
+      JOIN zone sz ON {zone_meets}{near}
      WHERE CAST(:code_zone_ids AS int[]) IS NULL
     UNION
     SELECT sz.id, {zone_distance} AS d FROM zone sz{near} WHERE sz.id = ANY(CAST(:code_zone_ids AS int[]))
@@ -374,7 +376,7 @@ WITH targets AS (
     SELECT s.id, s.phone, CASE WHEN s.language = ANY(CAST(:languages AS text[])) THEN s.language END AS language,
            h.d
     FROM subscriber s JOIN hits h ON h.subscriber_id = s.id
-    WHERE s.status = 'active' AND (CAST(:topic AS text) IS NULL OR CAST(:topic AS text) = ANY(s.topics))
+    WHERE {active} AND (CAST(:topic AS text) IS NULL OR CAST(:topic AS text) = ANY(s.topics))
 )
 """
 # Nearest the danger first (issue 14). Jobs claim messages in id order and chunks are id ranges, so the snapshot
@@ -396,8 +398,10 @@ _ORDERED = {"focus": _FOCUS, "near": " CROSS JOIN focus n",
             "located_distance": "ST_Distance(ST_Scale(l.geom, n.k, 1), n.g)",
             "zone_distance": "ST_Distance(ST_Scale(sz.geom, n.k, 1), n.g)"}
 _UNORDERED = {"focus": "", "near": "", "located_distance": "0", "zone_distance": "0"}
+_RULE = {"location_in": reach.location_in("t.geom", "l.geom"), "zone_meets": reach.zone_meets("t.geom", "sz.geom"),
+         "active": reach.active("s")}
 _STORED_AREA = "(SELECT c.area FROM campaign c WHERE c.id = :cid)"
-_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED) + """
+_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE) + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
 SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
@@ -405,12 +409,13 @@ ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 # The first `:first` recipients alone — the nearest ones: committed and enqueued at once, so that the first SMS
 # leaves while the rest of a large target is still being written (finish_snapshot, which then writes the others,
 # again nearest first, with higher ids).
-_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED) + """
+_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE) + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
 SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id LIMIT :first
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
 """)
-_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)", **_UNORDERED) + """
+_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)", **_UNORDERED,
+                                         **_RULE) + """
 SELECT r.language, count(*) FROM recipients r GROUP BY r.language
 """)
 # A follow-up (update, all-clear) goes to exactly whom the original was sent, in their language now.
@@ -452,12 +457,12 @@ SELECT :cid, z.id, z.name, z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS
 # The zones whose SMS-code subscribers (no point of their own) the frozen target reaches, by the rule of
 # _RECIPIENTS (a subscribed zone whose interior meets a target's): listed now, so that a later edit of a
 # neighbouring zone cannot add or drop them either.
-_CODE_ZONES = text("""
+_CODE_ZONES = text(f"""
 SELECT DISTINCT sz.id FROM (
     SELECT f.geom FROM campaign_target_zone f WHERE f.campaign_id = :cid
     UNION ALL
     SELECT c.area FROM campaign c WHERE c.id = :cid AND c.area IS NOT NULL) t
-JOIN zone sz ON ST_Intersects(t.geom, sz.geom) AND ST_Relate(t.geom, sz.geom, 'T********')
+JOIN zone sz ON {reach.zone_meets("t.geom", "sz.geom")}
 ORDER BY sz.id
 """)
 _UNFREEZE = text("DELETE FROM campaign_target_zone WHERE campaign_id = :cid")

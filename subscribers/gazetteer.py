@@ -423,7 +423,3 @@ class LocalGazetteer:
             return []
         rows = session.execute(_SUGGEST, {"key": key, "prefix": key.replace("%", "") + "%", "limit": limit}).all()
         return [_match(r, float(r.score)) for r in rows]
-
-
-def gazetteer_size(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(AddressPoint)) or 0

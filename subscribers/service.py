@@ -9,7 +9,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,6 +33,7 @@ from syrena_core.audit import record
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.models import Zone
+from zones.reach import reached_by_zone, zones_reaching
 
 MAX_LOCATIONS = 5
 LANGUAGES = ("pl", "en", "uk", "de")
@@ -115,20 +116,6 @@ def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], 
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
     return {status: n for status, n in rows}
-
-
-def active_subscribers_per_zone(session: Session) -> dict[int, int]:
-    """Active subscribers with at least one location inside each zone (or subscribed to it by code)."""
-    hits = (select(Zone.id.label("zone_id"), SubscriberLocation.subscriber_id)
-            .join(SubscriberLocation, func.ST_Covers(Zone.geom, SubscriberLocation.geom))
-            .union(select(SubscriberLocation.zone_id, SubscriberLocation.subscriber_id)
-                   .where(SubscriberLocation.zone_id.is_not(None)))).subquery()
-    rows = session.execute(
-        select(hits.c.zone_id, func.count(func.distinct(hits.c.subscriber_id)))
-        .join(Subscriber, Subscriber.id == hits.c.subscriber_id)
-        .where(Subscriber.status == SubscriberStatus.ACTIVE.value)
-        .group_by(hits.c.zone_id)).all()
-    return {zone_id: n for zone_id, n in rows}
 
 
 # ------------------------------------------------------------------ residents subscribing themselves
@@ -224,48 +211,15 @@ def unsubscribe(session: Session, phone: str, subscriber: Subscriber | None = _L
     return was_active
 
 
-_ZONES_OF_SUBSCRIBER = text("""
-SELECT DISTINCT z.id FROM subscriber_location l
-JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
-WHERE l.subscriber_id = :sid
-""")
-
-
 def zones_of_subscriber(session: Session, subscriber_id: int) -> list[Zone]:
-    ids = session.scalars(_ZONES_OF_SUBSCRIBER, {"sid": subscriber_id}).all()
-    return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name))) if ids else []
-
-
-_ZONE_CODES_OF_SUBSCRIBERS = text("""
-SELECT DISTINCT l.subscriber_id, z.name, z.code FROM subscriber_location l
-JOIN zone z ON (l.geom IS NOT NULL AND ST_Covers(z.geom, l.geom)) OR z.id = l.zone_id
-WHERE l.subscriber_id = ANY(:ids)
-ORDER BY l.subscriber_id, z.name
-""")
+    """The live zones whose campaigns reach the subscriber (zones.reach), by name."""
+    ids = [z.id for z in zones_reaching(session, [subscriber_id]).get(subscriber_id, [])]
+    return list(session.scalars(select(Zone).where(Zone.id.in_(ids)).order_by(Zone.name, Zone.id))) if ids else []
 
 
 def zone_codes_of_subscribers(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The codes of the zones each subscriber's places fall in (by zone name), for many at once."""
-    codes: dict[int, list[str]] = {}
-    if subscriber_ids:
-        for sid, _name, code in session.execute(_ZONE_CODES_OF_SUBSCRIBERS, {"ids": list(subscriber_ids)}):
-            codes.setdefault(sid, []).append(code)
-    return codes
-
-
-def zones_at(session: Session, lat: float, lon: float) -> list[Zone]:
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    return list(session.scalars(select(Zone).where(func.ST_Covers(Zone.geom, point)).order_by(Zone.name)))
-
-
-def zones_by_codes(session: Session, words: Sequence[str]) -> tuple[list[Zone], list[str]]:
-    """Zones named by their SMS codes (any case); and the words that are no zone's code."""
-    wanted = {w.upper(): w for w in words}
-    # Archived zones keep their codes (an old code never names another place) but take no new subscribers.
-    found = list(session.scalars(select(Zone).where(func.upper(zone_code_column()).in_(list(wanted)),
-                                                    Zone.archived_at.is_(None))))
-    known = {zone_code(z).upper() for z in found}
-    return found, [w for key, w in wanted.items() if key not in known]
+    """The codes of the live zones whose campaigns reach each subscriber (by zone name), for many at once."""
+    return {sid: [z.code for z in zones] for sid, zones in zones_reaching(session, subscriber_ids).items()}
 
 
 def zone_summary(zone: Zone) -> dict[str, Any]:
@@ -319,7 +273,8 @@ def purge_unsubscribed(session: Session, retention_days: int) -> int:
 
 def search_subscribers(session: Session, query: str = "", status: str | None = None, zone_id: int | None = None,
                        limit: int = 50, offset: int = 0) -> tuple[int, list[Subscriber]]:
-    """Staff search: by phone digits or address words (diacritics ignored), by status, by zone."""
+    """Staff search: by phone digits or address words (diacritics ignored), by status, by zone (whom a campaign
+    to it would reach, zones.reach)."""
     stmt = select(Subscriber)
     query = (query or "").strip()
     if query:
@@ -333,10 +288,7 @@ def search_subscribers(session: Session, query: str = "", status: str | None = N
     if status:
         stmt = stmt.where(Subscriber.status == status)
     if zone_id is not None:
-        in_zone = (select(SubscriberLocation.subscriber_id).join(Zone, Zone.id == zone_id)
-                   .where(or_(func.ST_Covers(Zone.geom, SubscriberLocation.geom),
-                              SubscriberLocation.zone_id == zone_id)))
-        stmt = stmt.where(Subscriber.id.in_(in_zone))
+        stmt = stmt.where(Subscriber.id.in_(reached_by_zone(zone_id)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.options(selectinload(Subscriber.locations))
                            .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()).limit(limit).offset(offset))

@@ -181,11 +181,5 @@ def validate(geojson_geometry: dict[str, Any], repair: bool = False,
     return ValidGeometry(geom, repairs)
 
 
-def to_multipolygon(geojson_geometry: dict[str, Any], repair: bool = False,
-                    limits: ZoneSettings | None = None) -> MultiPolygon:
-    """A valid MultiPolygon, or ZoneGeometryInvalid saying what is wrong (and where)."""
-    return validate(geojson_geometry, repair, limits).geom
-
-
 def to_geojson(geom) -> dict[str, Any]:
     return mapping(geom)

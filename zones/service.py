@@ -1,4 +1,5 @@
-"""Zones: create, edit, archive, list, import and export."""
+"""Zones: create, edit, archive, list, import and export; the changes staff make are audited here, in the
+transaction that makes them (as campaigns and billing audit theirs)."""
 from __future__ import annotations
 
 import json
@@ -12,11 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from syrena_core.accounts import User
+from syrena_core.audit import record
 from syrena_core.config import ZoneSettings, get_settings
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.exceptions import (ZoneConflict, ZoneError, ZoneFileInvalid, ZoneImportFailed, ZoneNotFound)
-from zones.geometry import geometry_from_geojson, to_geojson, validate
+from zones.geometry import area_km2, geometry_from_geojson, to_geojson, validate
 from zones.models import DEFAULT_COLOUR, Zone
 
 MAX_NAME = 120
@@ -161,18 +164,29 @@ def feature_fields(feature: dict[str, Any]) -> dict[str, Any]:
     return {key: props.get(key, feature.get(key)) for key in ("name", "code", "colour", "description")}
 
 
+def audit_fields(zone: Zone) -> dict[str, Any]:
+    """What the audit log keeps of a zone before and after a change (the geometry as its area)."""
+    return {"name": zone.name, "code": zone.code, "colour": zone.colour, "description": zone.description,
+            "area_km2": round(area_km2(to_shape(zone.geom)), 4)}
+
+
 def save_feature(session: Session, feature: dict[str, Any], repair: bool = False,
-                 limits: ZoneSettings | None = None) -> SavedZone:
-    """A new zone from a GeoJSON Feature: name, code, colour, description in its properties."""
-    return save_new_zone(session, geojson=feature, repair=repair, limits=limits, **feature_fields(feature))
+                 limits: ZoneSettings | None = None, *, actor: User | None) -> SavedZone:
+    """A new zone from a GeoJSON Feature (name, code, colour, description in its properties), audited."""
+    saved = save_new_zone(session, geojson=feature, repair=repair, limits=limits, **feature_fields(feature))
+    record(session, "zone.create", actor, "zone", saved.zone.id,
+           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    return saved
 
 
 def update_zone(session: Session, zone_id: int, feature: dict[str, Any], repair: bool = False,
-                limits: ZoneSettings | None = None) -> SavedZone:
-    """Change what the Feature carries (properties and/or geometry); what it leaves out stays."""
+                limits: ZoneSettings | None = None, *, actor: User | None) -> SavedZone:
+    """Change what the Feature carries (properties and/or geometry); what it leaves out stays. Audited with
+    the fields before and after."""
     zone = get_zone(session, zone_id)
     if zone.archived:
         raise ZoneConflict(f"the zone {zone.name!r} is archived and can no longer be changed")
+    before = audit_fields(zone)
     fields = {k: v for k, v in feature_fields(feature).items() if v is not None}
     repairs: list[str] = []
     if feature.get("geometry") is not None or feature.get("type") in ("Polygon", "MultiPolygon"):
@@ -192,15 +206,19 @@ def update_zone(session: Session, zone_id: int, feature: dict[str, Any], repair:
         zone.description = _clean_description(fields["description"])
     zone.updated_at = utcnow()
     _flush(session)
+    record(session, "zone.update", actor, "zone", zone.id,
+           {"name": zone.name, "code": zone.code, "repairs": repairs}, before=before, after=audit_fields(zone))
     return SavedZone(zone, repairs)
 
 
-def archive_zone(session: Session, zone_id: int) -> Zone:
-    """Deleting a zone: it leaves lists, lookups and new campaigns; campaigns that used it keep it."""
+def archive_zone(session: Session, zone_id: int, *, actor: User | None) -> Zone:
+    """Deleting a zone: it leaves lists, lookups and new campaigns; campaigns that used it keep it. Audited
+    (asking again for an archived zone too)."""
     zone = get_zone(session, zone_id)
     if not zone.archived:
         zone.archived_at = utcnow()
         session.flush()
+    record(session, "zone.archive", actor, "zone", zone_id, {"name": zone.name})
     return zone
 
 
@@ -232,12 +250,6 @@ def get_zones(session: Session, ids: Sequence[int]) -> list[Zone]:
         raise ZoneNotFound("archived zone(s) cannot be targeted: "
                            + ", ".join(f"{z.name} (id {z.id})" for z in archived))
     return sorted(found, key=lambda z: z.id)
-
-
-def live_zone_by_code(session: Session, code: str) -> Zone | None:
-    """The live zone residents mean when they text this code (any case, diacritics folded)."""
-    folded = re.sub(r"[^A-Z0-9]", "", ascii_fold(code).upper())
-    return session.scalars(select(Zone).where(Zone.code == folded, Zone.archived_at.is_(None))).first()
 
 
 # ------------------------------------------------------------------ GeoJSON in and out
@@ -308,3 +320,16 @@ def import_features(session: Session, features: Sequence[Any], name_property: st
         if progress:
             progress(1)
     return saved
+
+
+def import_file(session: Session, raw: bytes | str, *, actor: User | None, file_name: str | None = None,
+                name_property: str = "name", repair: bool = False, skip: Iterable[str] = (),
+                limits: ZoneSettings | None = None) -> tuple[list[SavedZone], int]:
+    """Staff importing an uploaded or posted GeoJSON file: all its zones or none (import_features), audited.
+    Returns the zones saved and how many features the file held."""
+    features = read_feature_collection(raw)
+    saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip,
+                            limits=limits)
+    record(session, "zone.import", actor, "zone", None,
+           {**({"file": file_name} if file_name is not None else {}), "zones": [s.zone.id for s in saved]})
+    return saved, len(features)

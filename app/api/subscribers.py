@@ -43,13 +43,13 @@ from subscribers.service import (
     subscribe,
     unsubscribe,
     zone_summary,
-    zones_at,
     zones_of_subscriber,
 )
 from subscribers.verification import WRONG_CODE, issue_code, redeem_code
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 from syrena_core.queues import redis_connection
+from zones.reach import zones_at
 
 map_domain_error(SubscriberExists, 409, "subscriber_exists")
 map_domain_error(SubscriberSuppressed, 409, "subscriber_opted_out")

@@ -10,11 +10,9 @@ from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
-from syrena_core.audit import record
-from zones import queries
+from zones import queries, reach
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
-from zones.geometry import area_km2, geometry_from_geojson, validate
 
 map_domain_error(ZoneNotFound, 404, "zone_not_found")
 map_domain_error(ZoneInUse, 409, "zone_in_use")  # before its base class
@@ -34,21 +32,14 @@ def _limits():
 def _collection():
     session = db()
     include_archived = _flag("include_archived")
-    counts = queries.active_subscribers_per_zone(session)
+    counts = reach.active_subscribers_per_zone(session)
     return jsonify(zones.feature_collection(zones.list_zones(session, include_archived), counts))
 
 
 def _saved(saved: zones.SavedZone, status: int = 200):
     session = db()
-    count = 0 if saved.zone.archived else queries.active_subscribers_in_zone(session, saved.zone.id)
+    count = reach.reach_of_zone(session, saved.zone)
     return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
-
-
-def audit_fields(zone) -> dict:
-    """What the audit log keeps of a zone before and after a change (the geometry as its area)."""
-    from geoalchemy2.shape import to_shape
-    return {"name": zone.name, "code": zone.code, "colour": zone.colour, "description": zone.description,
-            "area_km2": round(area_km2(to_shape(zone.geom)), 4)}
 
 
 @bp.get("/zones")
@@ -67,9 +58,7 @@ def zones_geojson():
 @requires(Role.OPERATOR)
 def create_zone():
     session = db()
-    saved = zones.save_feature(session, json_body(), repair=_flag("repair"), limits=_limits())
-    record(session, "zone.create", g.api_user, "zone", saved.zone.id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    saved = zones.save_feature(session, json_body(), repair=_flag("repair"), limits=_limits(), actor=g.api_user)
     session.commit()
     return _saved(saved, 201)
 
@@ -78,13 +67,12 @@ def create_zone():
 @requires(Role.OPERATOR)
 def import_zones():
     session = db()
-    features = zones.read_feature_collection(request.get_data())
     skip = [s for s in request.args.getlist("skip") if s]
-    saved = zones.import_features(session, features, name_property=request.args.get("name_property") or "name",
-                                  repair=_flag("repair"), skip=skip, limits=_limits())
-    record(session, "zone.import", g.api_user, "zone", None, {"zones": [s.zone.id for s in saved]})
+    saved, total = zones.import_file(session, request.get_data(), actor=g.api_user,
+                                     name_property=request.args.get("name_property") or "name",
+                                     repair=_flag("repair"), skip=skip, limits=_limits())
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": len(features) - len(saved),
+    return jsonify({"imported": len(saved), "skipped": total - len(saved),
                     "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs}
                               for s in saved]}), 201
 
@@ -94,7 +82,7 @@ def import_zones():
 def lookup():
     lat = queries.coordinate(request.args.get("lat"), "lat", -90, 90)
     lon = queries.coordinate(request.args.get("lon"), "lon", -180, 180)
-    found = queries.zones_at(db(), lat, lon)
+    found = reach.zones_at(db(), lat, lon)
     return jsonify({"lat": lat, "lon": lon,
                     "zones": [{"id": z.id, "name": z.name, "code": z.code, "colour": z.colour} for z in found]})
 
@@ -105,9 +93,7 @@ def preview():
     wait = previews.over_budget(g.api_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    checked = validate(geometry_from_geojson(json_body()), repair=_flag("repair"), limits=_limits().preview_limits())
-    return jsonify({"subscribers": queries.active_subscribers_in_area(db(), checked.geom),
-                    "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs})
+    return jsonify(reach.preview_area(db(), json_body(), repair=_flag("repair"), limits=_limits()))
 
 
 @bp.get("/zones/<int:zone_id>")
@@ -120,12 +106,9 @@ def get_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def update_zone(zone_id: int):
     session = db()
-    before = audit_fields(zones.get_zone(session, zone_id))
-    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits())
+    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits(),
+                              actor=g.api_user)
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
-    record(session, "zone.update", g.api_user, "zone", zone_id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
-           before=before, after=audit_fields(saved.zone))
     session.commit()
     return _saved(saved)
 
@@ -134,8 +117,7 @@ def update_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def archive_zone(zone_id: int):
     session = db()
-    zone = zones.archive_zone(session, zone_id)
-    record(session, "zone.archive", g.api_user, "zone", zone_id, {"name": zone.name})
+    zone = zones.archive_zone(session, zone_id, actor=g.api_user)
     session.commit()
     return _saved(zones.SavedZone(zone))
 
