@@ -68,7 +68,7 @@ MONEY_LIMIT = Decimal("100000000")
 
 
 def _money(raw: Any, what: str, places: int) -> Decimal:
-    if isinstance(raw, (float, bool)) or raw is None:
+    if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
         raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
     try:
         value = Decimal(str(raw).strip().replace(",", "."))
@@ -111,13 +111,13 @@ def create_tariff(session: Session, actor: User | None, *, valid_from: datetime 
     if session.scalar(select(Tariff.id).where(Tariff.valid_from == valid_from,
                                               Tariff.smsc == smsc if smsc else Tariff.smsc.is_(None))):
         raise InvalidTariff(f"a tariff from {valid_from.isoformat()} exists already")
-    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency.upper(), price_per_part=price,
-                    monthly_fee=monthly, setup_fee=setup, vat_rate=vat)
+    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency.upper(), price_per_part=price, monthly_fee=monthly,
+                    setup_fee=setup, vat_rate=vat)
     session.add(tariff)
     session.flush()
     record(session, "tariff.create", actor, "tariff", tariff.id,
-           {"smsc": smsc, "valid_from": valid_from.isoformat(), "price_per_part": str(price),
-            "monthly_fee": str(monthly), "setup_fee": str(setup), "vat_rate": str(vat), "currency": currency.upper()})
+           {"smsc": smsc, "valid_from": valid_from.isoformat(), "price_per_part": str(price), "monthly_fee": str(monthly),
+            "setup_fee": str(setup), "vat_rate": str(vat), "currency": currency.upper()})
     return tariff
 
 
