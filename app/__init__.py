@@ -7,7 +7,8 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from syrena_core.config import Settings, get_settings
-from syrena_core.db import Base, import_all_models
+from syrena_core.db import Base
+from syrena_core.models_registry import import_all_models
 
 
 def create_app(settings: Settings | None = None, test_config: dict | None = None) -> Flask:

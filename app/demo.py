@@ -201,25 +201,26 @@ def _house_numbers(rng: random.Random, count: int, start: int, step: int) -> lis
     return numbers
 
 
+def _point_inside(rng: random.Random, area: Polygon) -> tuple[float, float]:
+    """A uniformly random point of the (prepared) area: points of its bounding box until one falls inside."""
+    minx, miny, maxx, maxy = area.bounds
+    while True:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if shapely.contains_xy(area, x, y):
+            return x, y
+
+
 def _addresses(rng: random.Random, cells_km: list[Polygon]) -> list[DemoAddress]:
     """Houses along straight streets and blocks in estates ("os."), inside their district, denser near the centre."""
     addresses: list[DemoAddress] = []
     for index, (district, cell) in enumerate(zip(DISTRICTS, cells_km)):
         inner = cell.buffer(-EDGE_MARGIN_KM)
         shapely.prepare(inner)
-        minx, miny, maxx, maxy = inner.bounds
         grid = rng.uniform(0, math.pi / 2)  # each district has its own street-grid orientation
-
-        def inside_point() -> tuple[float, float]:
-            while True:
-                x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-                if shapely.contains_xy(inner, x, y):
-                    return x, y
-
         for street in district.streets:
             postcode = rng.choice(district.postcodes) + f"{rng.randrange(100):02d}"
             for _attempt in range(50):
-                x0, y0 = inside_point()
+                x0, y0 = _point_inside(rng, inner)
                 distance = math.hypot(x0, y0)
                 if street.startswith("os."):
                     # An estate: numbered blocks scattered around its centre.

@@ -68,7 +68,8 @@ def main() -> dict:
 
     from billing.reports import GROUPINGS, monthly_report, parse_month, summary_differences, use_timezone
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models, session_scope
+    from syrena_core.db import engine_for, session_scope
+    from syrena_core.models_registry import import_all_models
     from zones.service import create_zone
 
     import_all_models()

@@ -79,7 +79,8 @@ def main() -> dict:
     from campaigns import control, dispatch, service
     from campaigns.models import Campaign, Message
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models, session_scope
+    from syrena_core.db import engine_for, session_scope
+    from syrena_core.models_registry import import_all_models
     from syrena_core.queues import redis_connection
     from zones.service import create_zone
 

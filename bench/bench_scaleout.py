@@ -72,7 +72,8 @@ def main() -> dict:
     from sqlalchemy import text
 
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models
+    from syrena_core.db import engine_for
+    from syrena_core.models_registry import import_all_models
     from syrena_core.ops_state import read_workers
     from syrena_core.queues import redis_connection
 

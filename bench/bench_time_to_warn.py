@@ -62,7 +62,8 @@ def main() -> dict:
     from campaigns import dispatch, estimates, service
     from campaigns.models import Campaign
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models, session_scope
+    from syrena_core.db import engine_for, session_scope
+    from syrena_core.models_registry import import_all_models
 
     import_all_models()
     base = load_settings()

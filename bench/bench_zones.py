@@ -86,7 +86,8 @@ def main() -> dict:
     from sqlalchemy import text
 
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models, session_factory, session_scope
+    from syrena_core.db import engine_for, session_factory, session_scope
+    from syrena_core.models_registry import import_all_models
     from zones import queries, reach
     from zones.geometry import validate
     from zones.service import import_features, read_feature_collection

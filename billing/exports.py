@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from billing.reports import GROUPINGS, MonthlyReport, ReportRow, grosz
 from syrena_core.text import spreadsheet_text, xml_safe
@@ -101,6 +102,7 @@ def report_xlsx(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] 
     first = next(iter(reports.values()))
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook holds one worksheet, the active one (never a chart sheet)
     sheet.title = words["summary"][:31]
     bold = Font(bold=True)
     _append(sheet, [words["statement"], first.month_label])

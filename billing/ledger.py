@@ -53,6 +53,7 @@ def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, 
             monthly_fee=defaults.monthly_fee, setup_fee=defaults.setup_fee, vat_rate=defaults.vat_rate,
         ).on_conflict_do_nothing())
         tariff = session.scalar(general.order_by(Tariff.valid_from).limit(1))
+        assert tariff is not None  # inserted just now, or by the worker that won the race
     return tariff
 
 

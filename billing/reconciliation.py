@@ -119,7 +119,7 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
         columns = _header_map(header)
         lines: list[OperatorLine] = []
         problems: list[dict[str, Any]] = []
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, datetime | None], int] = {}  # (message_id, time) → line
         for row in reader:
             number = reader.line_num
             if not any(cell.strip() for cell in row):
@@ -154,6 +154,7 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
             if line_problems:
                 problems.append({"line": number, "problem": "; ".join(line_problems)})
             else:
+                assert charged_at is not None  # a line without problems has a time
                 seen[(message_id, charged_at)] = number
                 lines.append(OperatorLine(message_id, charged_at, parts, amount))
             if len(problems) >= MAX_PROBLEMS:

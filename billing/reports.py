@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from billing.exceptions import InvalidReportRequest
@@ -148,7 +148,7 @@ FROM (SELECT *, (charged_at AT TIME ZONE :tz)::date AS day FROM cost_entry
 GROUP BY 1"""
 
 
-def _grouped(session: Session, month: date, column: str, source: str, tz: str) -> list[tuple]:
+def _grouped(session: Session, month: date, column: str, source: str, tz: str) -> Sequence[Row]:
     sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column)
     start_at, end_at = month_bounds(month, tz)
     return session.execute(text(sql), {"start": month, "end": next_month(month), "start_at": start_at,
@@ -266,7 +266,7 @@ WHERE l.amount IS DISTINCT FROM s.amount OR l.parts IS DISTINCT FROM s.parts
 """)
 
 
-def summary_differences(session: Session, month: date, tz: str | None = None) -> list[tuple]:
+def summary_differences(session: Session, month: date, tz: str | None = None) -> Sequence[Row]:
     """Keys where the maintained summary and the ledger disagree for the month; empty when they agree."""
     tz = _timezone(tz)
     use_timezone(session, tz)

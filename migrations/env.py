@@ -9,7 +9,8 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine
 
 from syrena_core.config import get_settings
-from syrena_core.db import Base, import_all_models, sqlalchemy_url
+from syrena_core.db import Base, sqlalchemy_url
+from syrena_core.models_registry import import_all_models
 
 config = context.config
 if config.config_file_name:

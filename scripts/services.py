@@ -479,7 +479,8 @@ def redis_ping(url: str, timeout: float = 3.0) -> tuple[bool, str]:
         commands = []
         if parts.password is not None:
             user = unquote(parts.username or "")
-            commands.append(_resp("AUTH", user, unquote(parts.password)) if user else _resp("AUTH", unquote(parts.password)))
+            commands.append(_resp("AUTH", user, unquote(parts.password)) if user
+                            else _resp("AUTH", unquote(parts.password)))
         commands.append(_resp("PING"))
         try:
             sock.sendall(b"".join(commands))
@@ -532,7 +533,8 @@ def start_local_redis(url: str) -> str:
     if port:
         say(f"using the local Redis started earlier (var/redis, port {port})")
     else:
-        server = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+        server = shutil.which("redis-server") or (
+            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
         if not server:
             raise ServiceError("redis-server is not installed")
         host_is_local = parts.scheme == "redis" and (parts.hostname or "127.0.0.1") in LOCAL_HOSTS
@@ -561,7 +563,8 @@ def start_local_redis(url: str) -> str:
         if ok:
             return local
         if time.monotonic() > deadline:
-            log_text = (REDIS_HOME / "redis.log").read_text(errors="replace") if (REDIS_HOME / "redis.log").exists() else ""
+            log_file = REDIS_HOME / "redis.log"
+            log_text = log_file.read_text(errors="replace") if log_file.exists() else ""
             raise ServiceError(f"the local Redis on 127.0.0.1:{port} does not answer ({why}):\n{tail(log_text)}")
         time.sleep(0.2)
 
@@ -627,9 +630,9 @@ def cmd_status(args: argparse.Namespace) -> None:
     ok, why = redis_ping(redis_url)
     print(f"configured Redis {redact(redis_url)}: {'answers' if ok else 'does not answer: ' + why}")
     pg = local_postgres_running()
-    print(f"local PostgreSQL (var/postgres): {'runs on port %d' % pg[1] if pg else 'not running'}")
+    print(f"local PostgreSQL (var/postgres): {f'runs on port {pg[1]}' if pg else 'not running'}")
     rd = local_redis_running()
-    print(f"local Redis (var/redis): {'runs on port %d' % rd if rd else 'not running'}")
+    print(f"local Redis (var/redis): {f'runs on port {rd}' if rd else 'not running'}")
     if ENV_FILE.exists():
         print(f"{ENV_FILE.relative_to(ROOT)}:")
         for line in ENV_FILE.read_text().splitlines():

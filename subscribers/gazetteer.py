@@ -206,7 +206,9 @@ def import_address_points(session: Session, rows: Iterable[AddressRow], replace:
         session.execute(text("TRUNCATE address_point, address_street"))
     session.execute(_STAGING)
     session.execute(text("TRUNCATE address_import"))
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver_connection = session.connection().connection.driver_connection
+    assert driver_connection is not None  # a checked-out connection always has its psycopg2 connection
+    cursor = driver_connection.cursor()
     pending: list[list[Any]] = []
     count = 0
     for row in rows:
@@ -361,6 +363,7 @@ class LocalGazetteer:
         typed, parsed, early = self._before_lookup(typed)
         if early is not None:
             return early
+        assert parsed.house is not None  # _before_lookup answered early otherwise
         houses = _house_variants(parsed.house)
         exact = session.execute(_ADDRESSES_OF, {"street": parsed.street, "houses": houses}).all()
         if exact:
@@ -380,8 +383,12 @@ class LocalGazetteer:
         if lookups:
             ns, streets, houses, ranks = [], [], [], []
             for n, (_clean, parsed) in enumerate(lookups.values()):
+                assert parsed.house is not None  # _before_lookup answered early otherwise
                 for rank, house in enumerate(_house_variants(parsed.house)):
-                    ns.append(n), streets.append(parsed.street), houses.append(house), ranks.append(rank)
+                    ns.append(n)
+                    streets.append(parsed.street)
+                    houses.append(house)
+                    ranks.append(rank)
             found: dict[int, list[Any]] = {}
             for row in session.execute(_ADDRESSES_OF_MANY, {"ns": ns, "streets": streets, "houses": houses,
                                                             "ranks": ranks}):
@@ -392,6 +399,7 @@ class LocalGazetteer:
         return results
 
     def _inexact(self, session: Session, typed: str, parsed: ParsedAddress) -> GeocodeResult:
+        assert parsed.house is not None  # only addresses with a number are looked up
         houses = _house_variants(parsed.house)
         streets = session.execute(_SIMILAR_STREETS, {"street": parsed.street}).all()
         if not streets:
@@ -410,7 +418,9 @@ class LocalGazetteer:
                 return GeocodeResult(typed, GeocodeStatus.CHOOSE, close)
             return _result(typed, close)
         # The street is known but not the number: offer the nearest numbers on it.
-        number = int(re.match(r"\d+", parsed.house).group())
+        digits = re.match(r"\d+", parsed.house)
+        assert digits is not None  # _HOUSE: a house number starts with digits
+        number = int(digits.group())
         rows = session.execute(_NEAREST_NUMBERS, {"street": streets[0].street_key, "number": number,
                                                   "limit": MAX_CANDIDATES}).all()
         # Even a single nearest number is a question, not an answer: the resident must pick it.

@@ -44,6 +44,7 @@ def _location(gazetteer: LocalGazetteer, session: Session, row: Mapping[str, Any
         raise SubscriberError(f"line {line}: the address {address!r} is not in the gazetteer"
                               + (" (several match)" if result.status == GeocodeStatus.CHOOSE else ""))
     match = result.found
+    assert match is not None  # FOUND comes with its match
     return {"lat": match.lat, "lon": match.lon, "label": label, "address": match.label}
 
 

@@ -123,7 +123,8 @@ class KeywordBatch:
             SuppressedPhone.phone_hash.in_([phone_hash(p) for p in phones]))))
         self.choices = {c.phone: c for c in session.scalars(select(AddressChoice).where(
             AddressChoice.phone.in_(phones)))}
-        typed = [c.argument for _phone, c in messages if c.keyword == Keyword.SUBSCRIBE and self._is_address(c.argument)]
+        typed = [c.argument for _phone, c in messages
+                 if c.keyword == Keyword.SUBSCRIBE and self._is_address(c.argument)]
         self.geocoded: dict[str, GeocodeResult] = geocoder.geocode_many(session, typed) if typed else {}
 
     def _words(self, argument: str) -> list[str]:
@@ -180,6 +181,7 @@ def _places_to_subscribe(batch: KeywordBatch, phone: str, argument: str, languag
     result = batch.geocode(argument)
     if result.status == GeocodeStatus.FOUND:
         match = result.found
+        assert match is not None  # FOUND comes with its match
         return [NewLocation(label="sms", address=match.label, lat=match.lat, lon=match.lon)]
     if result.status == GeocodeStatus.CHOOSE:
         batch.offer_choice(phone, language, result.matches)
@@ -192,6 +194,7 @@ def _places_to_subscribe(batch: KeywordBatch, phone: str, argument: str, languag
 def _chosen_place(batch: KeywordBatch, phone: str, number: str, language: str) -> list[NewLocation] | Reply:
     """The candidate a resident picked by its number from the list an earlier reply gave."""
     choice = batch.live_choice(phone)
+    assert choice is not None  # handle_command picks a number only while a choice is live
     index = int(number) - 1
     if not 0 <= index < len(choice.candidates):  # no such number: the list again
         return _reply(language, "choose", candidates=_candidates_text([c["label"] for c in choice.candidates]))
@@ -207,11 +210,13 @@ def handle_command(batch: KeywordBatch, phone: str, command: Command) -> Reply:
     picking = choice is not None and (command.keyword == Keyword.CHOICE or (
         command.keyword == Keyword.SUBSCRIBE and _is_choice(command.argument)))
     # A bare number has no language: the list it picks from was written in one.
-    language = (command.language or (choice.language if picking else None)
+    language = (command.language or (choice.language if picking and choice is not None else None)
                 or (subscriber.language if subscriber and subscriber.language in TEXTS else "pl"))
     if command.keyword == Keyword.SUBSCRIBE or picking:
         if picking:
-            places = _chosen_place(batch, phone, CHOICE_NUMBER.match(command.argument).group(1), language)
+            number = CHOICE_NUMBER.match(command.argument)
+            assert number is not None  # picking: the argument is a choice number (CHOICE's own, or _is_choice's)
+            places = _chosen_place(batch, phone, number.group(1), language)
         else:
             places = _places_to_subscribe(batch, phone, command.argument, language)
         if isinstance(places, Reply):
@@ -236,9 +241,9 @@ def handle_command(batch: KeywordBatch, phone: str, command: Command) -> Reply:
     if command.keyword == Keyword.STATUS:
         if subscriber is None:
             return _reply(language, "not_subscribed")
-        places = "; ".join(p.address or p.label for p in subscriber.locations) or TEXTS[language]["none"]
+        listed = "; ".join(p.address or p.label for p in subscriber.locations) or TEXTS[language]["none"]
         state = "active" if subscriber.status == SubscriberStatus.ACTIVE.value else "inactive"
-        return Reply(language, "status", {"state": TEXTS[language][state], "places": places,
+        return Reply(language, "status", {"state": TEXTS[language][state], "places": listed,
                                           "lang": subscriber.language}, zones_of=subscriber, no_zones="none")
     if command.keyword == Keyword.HELP:
         return _reply(language, "help", example=batch.example)

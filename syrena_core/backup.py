@@ -64,8 +64,11 @@ def restore(database_url: str, source: Path, jobs: int = 2) -> None:
     """Replace the configured database's contents with the backup's (objects it has are dropped first)."""
     if not source.is_file():
         raise BackupError(f"{source}: no such backup file")
+    database = make_url(database_url).database
+    if not database:
+        raise BackupError("the database URL names no database to restore into: end it with /<name>, e.g. /syrena")
     result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-                             f"--jobs={jobs}", "--dbname", make_url(database_url).database, str(source)],
+                             f"--jobs={jobs}", "--dbname", database, str(source)],
                             env=_libpq_env(database_url), capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")

@@ -60,12 +60,3 @@ def session_scope(url: str) -> Iterator[Session]:
     finally:
         session.close()
 
-
-def import_all_models() -> None:
-    """Import every package's models so Base.metadata knows every table."""
-    import billing.models  # noqa: F401
-    import campaigns.models  # noqa: F401
-    import smsc_gateway.models  # noqa: F401
-    import subscribers.models  # noqa: F401
-    import syrena_core.accounts  # noqa: F401
-    import zones.models  # noqa: F401

@@ -13,11 +13,14 @@ import re
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
 
 from pythonjsonlogger.json import JsonFormatter
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("syrena_log_context", default={})
+# The default is shared by every context, so it is read-only: log_context sets a new mapping, never edits one.
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("syrena_log_context",
+                                                                             default=MappingProxyType({}))
 
 # E.164 with or without "+", or a national number of 9+ digits; not ids (those are shorter) nor timestamps.
 _PHONE = re.compile(r"(?<![\w.])(\+?)(\d{3,4})(\d{3,9})(\d{2})(?![\w.])")
@@ -70,6 +73,7 @@ _JSON_FIELDS = ["asctime", "levelname", "name", "message", "process", "threadNam
 def configure_logging(level: str = "INFO", fmt: str = "json", stream=None) -> None:
     """Replace the root handlers with one on stderr; idempotent (the app factory may run more than once)."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    formatter: logging.Formatter  # JSON or plain text
     if fmt == "json":
         formatter = JsonFormatter(_JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
                                                                "name": "logger", "threadName": "thread"},
@@ -81,8 +85,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream=None) -> No
     handler.addFilter(ContextFilter())
     handler._syrena = True  # type: ignore[attr-defined]
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_syrena", False) or isinstance(h, logging.StreamHandler)
-                and getattr(h, "stream", None) in (sys.stderr, sys.stdout)]:
+    for old in [h for h in root.handlers if getattr(h, "_syrena", False) or (isinstance(h, logging.StreamHandler)
+                and getattr(h, "stream", None) in (sys.stderr, sys.stdout))]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

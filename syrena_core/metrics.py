@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
+
+from syrena_core.ops_state import queue_depths, read_workers
 
 _ROOT = Path(__file__).resolve().parent.parent
 MULTIPROC_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_ROOT / "var" / "prometheus")))
@@ -64,8 +67,7 @@ class RedisStateCollector:
     def __init__(self, redis_url: str):
         self.redis_url = redis_url
 
-    def collect(self):
-        from syrena_core.ops_state import queue_depths, read_workers
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("syrena_queue_depth", "Jobs waiting in an RQ queue", labels=["queue"])
         failed = GaugeMetricFamily("syrena_queue_failed_jobs", "Jobs in an RQ queue's failed registry",
                                    labels=["queue"])

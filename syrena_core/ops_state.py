@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from syrena_core.logging import mask_phones
 from syrena_core.queues import PRIORITY_ORDER, queue, redis_connection
@@ -40,7 +40,8 @@ def read_workers(redis_url: str) -> list[dict[str, Any]]:
     redis = redis_connection(redis_url)
     keys = sorted(redis.scan_iter(match=f"{STATE_PREFIX}*", count=500))
     docs = []
-    for raw in (redis.mget(keys) if keys else []):
+    # redis-py types a reply of the sync and the async client as one union; this client is the sync one
+    for raw in (cast("list[bytes | None]", redis.mget(keys)) if keys else []):
         if raw:
             try:
                 docs.append(json.loads(raw))

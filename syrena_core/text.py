@@ -45,8 +45,8 @@ def _allowed(c: str) -> bool:
 def describe(c: str) -> str:
     """U+000C (FORM FEED): how an error message names a character one cannot see."""
     name = _NAMES.get(c) or unicodedata.name(c, "") or {
-        "Cc": "control character", "Cs": "lone surrogate, half of a UTF-16 pair", "Cn": "non-character", "Co": "private use",
-        "Cf": "format character", "Zl": "line separator", "Zp": "paragraph separator"}.get(
+        "Cc": "control character", "Cs": "lone surrogate, half of a UTF-16 pair", "Cn": "non-character",
+        "Co": "private use", "Cf": "format character", "Zl": "line separator", "Zp": "paragraph separator"}.get(
         unicodedata.category(c), "unprintable character")
     return f"U+{ord(c):04X} ({name})"
 

@@ -78,7 +78,8 @@ def private_redis(tmp_path_factory):
 def settings(simulator, private_redis):
     """Settings for the whole run: a new database, the run's own Redis, the simulator, no approval step."""
     from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models
+    from syrena_core.db import engine_for
+    from syrena_core.models_registry import import_all_models
     from syrena_core.queues import redis_connection
 
     import_all_models()  # every table known, whichever test module runs alone

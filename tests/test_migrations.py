@@ -6,7 +6,8 @@ from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import text
 
-from syrena_core.db import Base, engine_for, import_all_models
+from syrena_core.db import Base, engine_for
+from syrena_core.models_registry import import_all_models
 
 
 def _include(obj, name, obj_type, reflected, compare_to):

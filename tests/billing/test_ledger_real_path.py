@@ -184,7 +184,8 @@ def _charged(db) -> dict[str, Decimal]:
     return dict(db.execute(text("SELECT phone, amount FROM cost_entry WHERE entry_type = 'charge'")).all())
 
 
-def test_refused_submissions_cost_nothing_over_smpp(api, finance_api, db, worker, simulator, faulty_numbers, wait):
+@pytest.mark.usefixtures("faulty_numbers")
+def test_refused_submissions_cost_nothing_over_smpp(api, finance_api, db, worker, simulator, wait):
     done = _send_to_three(api, wait)
     assert (done["counts"]["delivered"], done["counts"]["failed"]) == (1, 2), done["counts"]  # refused, UNDELIV
     assert simulator.fault_stats()["errors"] >= 1  # the refusal really went over SMPP
@@ -235,8 +236,9 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
         get_settings.cache_clear()
 
 
+@pytest.mark.usefixtures("faulty_numbers")
 def test_with_charge_on_delivered_only_delivered_messages_cost_over_smpp(charging_on_delivery, make_user, db,
-                                                                         simulator, faulty_numbers, wait):
+                                                                         simulator, wait):
     from tests.helpers import ApiClient
     api = ApiClient(charging_on_delivery, make_user("admin")[1])
     done = _send_to_three(api, wait)

@@ -26,7 +26,8 @@ def september(add_tariff, charge):
     charge(warsaw(2026, 10, 1, 0, 0), parts=5)  # October: not in September's report
 
 
-def test_a_tariff_change_mid_month_prices_each_message_at_its_moment(db, settings, september):
+@pytest.mark.usefixtures("september")
+def test_a_tariff_change_mid_month_prices_each_message_at_its_moment(db, settings):
     report = monthly_report(db, "2026-09", "day", settings.billing)
     assert report.totals.messages == 4
     assert report.totals.parts == 7
@@ -37,7 +38,8 @@ def test_a_tariff_change_mid_month_prices_each_message_at_its_moment(db, setting
         (date(2026, 9, 16), Decimal("0.6000")), (date(2026, 9, 30), Decimal("0.2000"))]
 
 
-def test_the_monthly_fee_is_prorated_between_tariffs_and_vat_added(db, settings, september):
+@pytest.mark.usefixtures("september")
+def test_the_monthly_fee_is_prorated_between_tariffs_and_vat_added(db, settings):
     report = monthly_report(db, "2026-09", "kind", settings.billing)
     # 15 days at 400/30 and 15 days at 500/30
     assert report.totals.subscription == Decimal("450.00")
@@ -47,7 +49,8 @@ def test_the_monthly_fee_is_prorated_between_tariffs_and_vat_added(db, settings,
     assert report.totals.gross == Decimal("25155.15")
 
 
-def test_the_whole_monthly_fee_is_that_of_the_tariff_the_month_began_with(db, settings, september):
+@pytest.mark.usefixtures("september")
+def test_the_whole_monthly_fee_is_that_of_the_tariff_the_month_began_with(db, settings):
     from syrena_core.config import replace
     report = monthly_report(db, "2026-09", "kind", replace(settings.billing, monthly_fee_mode="whole"))
     assert report.totals.subscription == Decimal("400.00")
@@ -57,26 +60,30 @@ def test_the_whole_monthly_fee_is_that_of_the_tariff_the_month_began_with(db, se
 
 
 @pytest.mark.parametrize("group_by", GROUPINGS)
-def test_every_grouping_sums_to_the_month_total_to_the_grosz(db, settings, september, group_by):
+@pytest.mark.usefixtures("september")
+def test_every_grouping_sums_to_the_month_total_to_the_grosz(db, settings, group_by):
     report = monthly_report(db, "2026-09", group_by, settings.billing)
     assert sum(r.amount for r in report.rows) == report.totals.sms_cost == Decimal("1.3400")
     assert sum(r.parts for r in report.rows) == report.totals.parts
     assert sum(r.messages for r in report.rows) == report.totals.messages
 
 
-def test_the_summary_equals_the_ledger(db, settings, september):
+@pytest.mark.usefixtures("september")
+def test_the_summary_equals_the_ledger(db, settings):
     assert summary_differences(db, date(2026, 9, 1)) == []
     for group_by in GROUPINGS:
         assert (monthly_report(db, "2026-09", group_by, settings.billing, source="ledger")
                 == monthly_report(db, "2026-09", group_by, settings.billing))
 
 
-def test_a_tariff_cannot_start_before_costs_already_recorded(add_tariff, september):
+@pytest.mark.usefixtures("september")
+def test_a_tariff_cannot_start_before_costs_already_recorded(add_tariff):
     with pytest.raises(InvalidTariff, match="re-price"):
         add_tariff(warsaw(2026, 9, 20), "0.10")
 
 
-def test_the_api_answers_json_and_csv(finance_api, september):
+@pytest.mark.usefixtures("september")
+def test_the_api_answers_json_and_csv(finance_api):
     status, body = finance_api.get("/api/v1/billing/report?month=2026-09&group_by=day")
     assert status == 200
     assert body["totals"]["sms_cost"] == "1.3400"
@@ -140,7 +147,8 @@ def test_only_finance_and_admin_see_money(live_server, make_user, role, api, fin
         assert api.get(path)[0] == 200
 
 
-def test_a_correction_is_a_new_entry_and_changes_the_month(db, settings, finance_api, september):
+@pytest.mark.usefixtures("september")
+def test_a_correction_is_a_new_entry_and_changes_the_month(db, settings, finance_api):
     from sqlalchemy import text
     entry_id = db.scalar(text("SELECT id FROM cost_entry WHERE charged_at = '2026-09-03 10:00+02'"))
     status, correction = finance_api.post("/api/v1/billing/corrections", {

@@ -112,7 +112,7 @@ def test_feeds_cap_and_exports_never_fail_on_text_stored_before_the_rule(api, db
     cap = feed.get(f"/alerts/{c['id']}.xml")
     assert cap.status_code == 200
     etree.fromstring(cap.content)
-    status, staff_cap = api.call("GET", f"/api/v1/campaigns/{c['id']}/cap.xml")
+    status, _staff_cap = api.call("GET", f"/api/v1/campaigns/{c['id']}/cap.xml")
     assert status == 200
     month = datetime.now(ZoneInfo("Europe/Warsaw")).strftime("%Y-%m")
     xlsx = feed.get(f"/finance/{month}/report.xlsx")
