@@ -1,7 +1,17 @@
-"""The OpenAPI 3 description of /api/v1: shared pieces here, each API module describes its own paths."""
+"""The OpenAPI 3 description of /api/v1: shared pieces here, each API module describes its own paths.
+
+Request and answer bodies are pydantic models declared beside the domain rules they carry (e.g.
+campaigns/schemas.py, which campaigns.service checks every draft against); `components` turns them into this
+document's schemas, so a field's type, choices and limits are written once.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+REF = "#/components/schemas/{model}"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -34,6 +44,37 @@ def links(operation: dict[str, Any], status: str, path: str, methods: Sequence[s
         f"{m.lower()}_{noun}": {"operationRef": f"#/paths/{pointer}/{m.lower()}", "parameters": {"id": value}}
         for m in methods})
     return operation
+
+
+def _openapi_30(schema: Any) -> Any:
+    """pydantic's JSON Schema (2020-12) as OpenAPI 3.0.3 has it: `nullable` instead of a null type, `enum` for
+    `const`, no generated titles, no null defaults."""
+    if isinstance(schema, list):
+        return [_openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _openapi_30(value) if key not in ("properties", "$defs") else
+           {name: _openapi_30(item) for name, item in value.items()}
+           for key, value in schema.items()
+           if not (key == "title" and isinstance(value, str)) and not (key == "default" and value is None)}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            out = {**rest[0], **out}
+        else:
+            out["anyOf"] = rest
+        out["nullable"] = True
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    return out
+
+
+def components(*models: type[BaseModel]) -> dict[str, Any]:
+    """The schemas of `models` (and of the models they hold), named as the models are, for `components`."""
+    _, document = models_json_schema([(model, "validation") for model in models], ref_template=REF)
+    return {name: _openapi_30(schema) for name, schema in document.get("$defs", {}).items()}
 
 
 def conflict(description: str) -> dict[str, Any]:
