@@ -48,7 +48,7 @@ def links(operation: dict[str, Any], status: str, path: str, methods: Sequence[s
 
 def _openapi_30(schema: Any) -> Any:
     """pydantic's JSON Schema (2020-12) as OpenAPI 3.0.3 has it: `nullable` instead of a null type, `enum` for
-    `const`, no generated titles, no null defaults."""
+    `const`, no generated titles, no null defaults; references named with syrena_core.schemas.ref."""
     if isinstance(schema, list):
         return [_openapi_30(item) for item in schema]
     if not isinstance(schema, dict):
@@ -66,6 +66,8 @@ def _openapi_30(schema: Any) -> Any:
         else:
             out["anyOf"] = rest
         out["nullable"] = True
+    if "x-model" in out:  # syrena_core.schemas.ref
+        out = {"$ref": REF.format(model=out.pop("x-model")), **out}
     if "const" in out:
         out["enum"] = [out.pop("const")]
     return out

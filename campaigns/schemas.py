@@ -5,26 +5,21 @@ lengths, and the message that says how to fix each): `campaigns.service` checks 
 whether it came from the API or the staff composer (`check`), and the API's OpenAPI document is generated from
 them (app/openapi.py). What depends on the deployment or the database — the SMS parts a text needs under
 `[campaigns] max_parts`, drawn areas under `[zones]` limits, zones that exist, a schedule not in the past — is
-checked by the service itself, after these.
-
-Every field validator runs before pydantic's own type check and raises the message users see (in the API's
-`message`, and in the composer's flash); pydantic's check that follows can then no longer fail, so no
-library-worded error reaches anyone.
+checked by the service itself, after these. The messages are the ones users see (the API's `message`, the
+composer's flash): see syrena_core/schemas.py.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from campaigns.exceptions import InvalidCampaign
 from campaigns.models import CampaignKind, CampaignStatus, Severity
-from subscribers.service import TOPICS
-from syrena_core.text import check_characters
+from subscribers.schemas import LANGUAGES, TOPICS  # a variant for each language residents can choose
+from syrena_core.schemas import Choice, Input, Text, choice
 
-# Languages a variant may be written in (those residents can choose); Polish is the body itself.
-LANGUAGES = ("pl", "en", "uk", "de")
 URGENCIES = ("immediate", "expected", "future", "past", "unknown")
 CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
 CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
@@ -33,38 +28,6 @@ MAX_VALIDITY_MINUTES = 7 * 24 * 60
 
 
 # ------------------------------------------------------------------------------------------- field rules
-def _choice(allowed: tuple[str, ...], what: str, default: str | None = None) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        value = value or default if default else value
-        if value not in allowed:
-            raise ValueError(f"{what} must be one of {', '.join(allowed)}")
-        return value
-    return check
-
-
-def Choice(allowed: tuple[str, ...], what: str, default: str | None = None, description: str | None = None) -> Any:
-    """One of `allowed` (a missing or empty value is `default` when there is one)."""
-    return Annotated[Literal[allowed], BeforeValidator(_choice(allowed, what, default)),  # type: ignore[valid-type]
-                     Field(default=default, description=description)]
-
-
-def _text(what: str, limit: int, line_breaks: bool) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str) or len(value.strip()) > limit:
-            raise ValueError(f"{what} is text of at most {limit} characters")
-        check_characters(value.strip(), what, ValueError, line_breaks=line_breaks)
-        return value.strip()
-    return check
-
-
-def Text(what: str, limit: int, line_breaks: bool = False, description: str | None = None) -> Any:
-    """Optional text of at most `limit` characters once trimmed (blank is none), no invisible characters."""
-    return Annotated[Optional[Annotated[str, Field(max_length=limit)]], BeforeValidator(_text(what, limit, line_breaks)),
-                     Field(default=None, description=description)]
-
-
 def when(value: Any, what: str) -> datetime | None:
     """An ISO 8601 time with its UTC offset, in UTC; None when empty."""
     if value is None or value == "":
@@ -167,30 +130,8 @@ HAZARD_SCHEMA = {"type": "object", "nullable": True, "required": ["lat", "lon"],
 Hazard = Annotated[Any, WithJsonSchema(HAZARD_SCHEMA), Field(default=None)]
 
 
-class _Input(BaseModel):
-    # Defaults are validated too: a missing kind gets the same message as a wrong one.
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-    unknown_message: ClassVar[str] = "unknown field(s)"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_unknown_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(cls.model_fields))
-            if unknown:
-                raise ValueError(f"{cls.unknown_message}: {', '.join(map(str, unknown))}")
-        return data
-
-    @classmethod
-    def check(cls, data: dict[str, Any]) -> Any:
-        """The fields checked and normalised, or InvalidCampaign saying what to fix (the first problem)."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as e:
-            problem = e.errors(include_url=False)[0]
-            cause = problem.get("ctx", {}).get("error")
-            raise InvalidCampaign(str(cause) if isinstance(cause, ValueError) else
-                                  f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+class _Input(Input):
+    error: ClassVar[type[Exception]] = InvalidCampaign
 
 
 class CampaignInput(_Input):
@@ -227,7 +168,7 @@ class CampaignInput(_Input):
         if self.kind == CampaignKind.INFO.value:
             if self.topic is None:
                 raise ValueError(f"an info campaign needs a topic: one of {', '.join(TOPICS)}")
-            _choice(TOPICS, "topic")(self.topic)
+            choice(TOPICS, "topic")(self.topic)
         else:
             self.topic = None  # alerts reach everyone in the target whatever their topics
         if self.flash and self.severity != Severity.EXTREME.value:
