@@ -10,16 +10,25 @@ composer's flash): see syrena_core/schemas.py.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from campaigns.exceptions import InvalidCampaign
 from campaigns.models import CampaignKind, CampaignStatus, Severity
-from subscribers.schemas import LANGUAGES, TOPICS  # a variant for each language residents can choose
+from subscribers.schemas import LANGUAGES, TOPICS
 from syrena_core.schemas import Choice, Input, Text, choice
 
+# Variants: one for each language residents can choose (subscribers.schemas.LANGUAGES); Polish is the body.
 URGENCIES = ("immediate", "expected", "future", "past", "unknown")
 CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
 CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
@@ -44,13 +53,13 @@ def when(value: Any, what: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ValueError(f"{what} must carry its UTC offset (e.g. +01:00 or Z)")
     try:  # in UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more)
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{what} is out of range") from None
 
 
 def When(what: str, description: str | None = None) -> Any:
-    return Annotated[Optional[datetime], BeforeValidator(lambda value: when(value, what)),
+    return Annotated[datetime | None, BeforeValidator(lambda value: when(value, what)),
                      Field(default=None, description=description)]
 
 
@@ -201,7 +210,7 @@ class FollowUpInput(_Input):
 class Reason(BaseModel):
     """Why a campaign is rejected or sent by emergency override (checked by the service: at least a few words)."""
     model_config = ConfigDict(json_schema_extra={"required": ["reason"]})
-    reason: Optional[str] = None
+    reason: str | None = None
 
 
 # ------------------------------------------------------------------------------------------- answers
@@ -233,9 +242,9 @@ class CampaignPreview(BaseModel):
     currency: str = None  # type: ignore[assignment]
     price_per_part: str = None  # type: ignore[assignment]
     warnings: list[str] = []
-    transliteration: Optional[dict[str, Any]] = None
+    transliteration: dict[str, Any] | None = None
     hazard: Hazard
-    time_to_warn_s: Optional[float] = _TIME_TO_WARN_S
+    time_to_warn_s: float | None = _TIME_TO_WARN_S
     time_to_warn: TimeToWarnDetails = None  # type: ignore[assignment]
 
 
@@ -247,13 +256,13 @@ class Campaign(BaseModel):
     body: str = None  # type: ignore[assignment]
     variants: dict[str, Any] = {}
     zone_ids: list[int] = []
-    area: Optional[list[Any]] = None
+    area: list[Any] | None = None
     msg_type: Literal["Alert", "Update", "Cancel"] = None  # type: ignore[assignment]
-    reference_id: Optional[int] = None
+    reference_id: int | None = None
     edits: list[dict[str, Any]] = Field([], description="who wrote what: the creation, then each change of text, "
                                                         "target or severity")
     editor_ids: list[int] = Field([], description="users who may not approve it (four-eyes rule)")
-    recipients: Optional[int] = None
+    recipients: int | None = None
     encoding: str = None  # type: ignore[assignment]
     parts_per_message: int = None  # type: ignore[assignment]
     counts: dict[str, int] = {}
@@ -261,9 +270,9 @@ class Campaign(BaseModel):
     cost: str = Field(None, description="decimal, in `currency`")
     currency: str = None  # type: ignore[assignment]
     hazard: Hazard
-    time_to_warn_s: Optional[float] = _TIME_TO_WARN_S
+    time_to_warn_s: float | None = _TIME_TO_WARN_S
     time_to_warn: TimeToWarnDetails = None  # type: ignore[assignment]
-    target_frozen_at: Optional[datetime] = Field(
+    target_frozen_at: datetime | None = Field(
         None, description="When the target zones were copied into the campaign (at submit, or at send/schedule "
                           "without approval): previews and the send use that copy. null: a draft, whose target "
                           "follows its zones")

@@ -7,7 +7,7 @@ the gazetteer: here only their documented shape.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -62,7 +62,7 @@ class Location(Input):
     lat: _coordinate("lat", -90, 90)
     lon: _coordinate("lon", -180, 180)
     label: Annotated[Annotated[str, Field(max_length=40)], BeforeValidator(_label), Field(default="home")]
-    address: Annotated[Optional[Annotated[str, Field(max_length=200)]], BeforeValidator(_address),
+    address: Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_address),
                        Field(default=None)]
 
 

@@ -8,9 +8,17 @@ in one place (app/api/common.py) and the staff UI shows as it is.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, ClassVar, Literal, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from syrena_core.text import check_characters
 
@@ -44,7 +52,7 @@ def _text(what: str, limit: int, line_breaks: bool) -> Callable[[Any], str | Non
 
 def Text(what: str, limit: int, line_breaks: bool = False, description: str | None = None) -> Any:
     """Optional text of at most `limit` characters once trimmed (blank is none), no invisible characters."""
-    return Annotated[Optional[Annotated[str, Field(max_length=limit)]],
+    return Annotated[Annotated[str, Field(max_length=limit)] | None,
                      BeforeValidator(_text(what, limit, line_breaks)), Field(default=None, description=description)]
 
 
