@@ -144,8 +144,8 @@ class _Input(Input):
 
 
 class CampaignInput(_Input):
-    """What the API and the staff composer may set on a campaign; everything else is derived. The order is
-    the order the checks run in (the first problem is the one reported)."""
+    """What the API and the staff composer may set on a campaign; everything else is derived."""
+    # The fields are checked in this order; the first problem is the one reported.
     model_config = ConfigDict(json_schema_extra={"required": ["kind", "severity", "body"]})
 
     kind: Kind

@@ -38,7 +38,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 
 def _document():
-    from app.openapi import openapi_document
+    from app.api import openapi_document
     return openapi_document()
 
 
