@@ -190,3 +190,18 @@ def test_a_field_breaking_its_declared_rule_is_an_invalid_campaign_saying_how_to
     assert body["error"]["code"] == "invalid_campaign"
     assert message in body["error"]["message"]
     assert set(body["error"]) == {"code", "message", "details"}
+
+
+def test_the_documented_subscriber_and_tariff_fields_are_the_checked_ones():
+    """Languages, topics, coordinates and tariff fields in the document come from the models the services check
+    with (subscribers/schemas.py, billing/schemas.py)."""
+    from billing.schemas import TariffInput
+    from subscribers.schemas import LANGUAGES, TOPICS, Location
+    schemas = _document()["components"]["schemas"]
+    assert schemas["SubscriberInput"]["properties"]["language"]["enum"] == list(LANGUAGES)
+    assert schemas["PublicSubscriptionInput"]["properties"]["topics"]["items"]["enum"] == list(TOPICS)
+    assert schemas["SubscriberInput"]["properties"]["locations"]["items"] == {"$ref": "#/components/schemas/Location"}
+    assert (schemas["Location"]["properties"]["lat"]["minimum"], schemas["Location"]["properties"]["lat"]["maximum"]) \
+        == (-90, 90)
+    assert set(schemas["Location"]["properties"]) == set(Location.model_fields)
+    assert set(schemas["TariffInput"]["properties"]) == set(TariffInput.model_fields)
