@@ -9,7 +9,7 @@ the database and are started by `start_due_campaigns`, which every worker calls 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
