@@ -1,7 +1,17 @@
-"""The OpenAPI 3 description of /api/v1: shared pieces here, each API module describes its own paths."""
+"""The OpenAPI 3 description of /api/v1: shared pieces here, each API module describes its own paths.
+
+Request and answer bodies are pydantic models declared beside the domain rules they carry (e.g.
+campaigns/schemas.py, which campaigns.service checks every draft against); `components` turns them into this
+document's schemas, so a field's type, choices and limits are written once.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+REF = "#/components/schemas/{model}"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -36,6 +46,39 @@ def links(operation: dict[str, Any], status: str, path: str, methods: Sequence[s
     return operation
 
 
+def _openapi_30(schema: Any) -> Any:
+    """pydantic's JSON Schema (2020-12) as OpenAPI 3.0.3 has it: `nullable` instead of a null type, `enum` for
+    `const`, no generated titles, no null defaults; references named with syrena_core.schemas.ref."""
+    if isinstance(schema, list):
+        return [_openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _openapi_30(value) if key not in ("properties", "$defs") else
+           {name: _openapi_30(item) for name, item in value.items()}
+           for key, value in schema.items()
+           if not (key == "title" and isinstance(value, str)) and not (key == "default" and value is None)}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            out = {**rest[0], **out}
+        else:
+            out["anyOf"] = rest
+        out["nullable"] = True
+    if "x-model" in out:  # syrena_core.schemas.ref
+        out = {"$ref": REF.format(model=out.pop("x-model")), **out}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    return out
+
+
+def components(*models: type[BaseModel]) -> dict[str, Any]:
+    """The schemas of `models` (and of the models they hold), named as the models are, for `components`."""
+    _, document = models_json_schema([(model, "validation") for model in models], ref_template=REF)
+    return {name: _openapi_30(schema) for name, schema in document.get("$defs", {}).items()}
+
+
 def conflict(description: str) -> dict[str, Any]:
     return {"409": {"description": description, **json_content(ref("Error"))}}
 
@@ -56,10 +99,14 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}
 
 
-def openapi_document() -> dict[str, Any]:
-    from app.api import audit, billing, campaigns, subscribers, zones
-    from app.api import campaign_control
-    modules = (zones, subscribers, campaigns, billing, audit, campaign_control)
+def document(modules: Sequence[Any]) -> dict[str, Any]:
+    """The whole document from the API modules' OPENAPI_PATHS and OPENAPI_SCHEMAS (app.api.openapi_document)."""
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for module in modules:
+        for name, schema in module.OPENAPI_SCHEMAS.items():
+            # Generated schemas carry their models' names: two models of one name must not hide each other.
+            if schemas.setdefault(name, schema) != schema:
+                raise ValueError(f"two different OpenAPI schemas are named {name}: rename one of the models")
     return {
         "openapi": "3.0.3",
         "info": {"title": "Syrena API", "version": "1",
@@ -70,6 +117,6 @@ def openapi_document() -> dict[str, Any]:
         "paths": {path: item for m in modules for path, item in m.OPENAPI_PATHS.items()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR_SCHEMA, **{k: v for m in modules for k, v in m.OPENAPI_SCHEMAS.items()}},
+            "schemas": schemas,
         },
     }

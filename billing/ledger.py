@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from billing.exceptions import InvalidCorrection, InvalidTariff
 from billing.models import ChargeKind, CostEntry, EntryType, Tariff
 from billing.reports import local_midnight
+from billing.schemas import MONEY_LIMIT, TariffInput
 from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.config import BillingSettings, get_settings
@@ -65,46 +66,16 @@ def list_tariffs(session: Session) -> Sequence[Tariff]:
     return session.scalars(select(Tariff).order_by(Tariff.smsc.nulls_first(), Tariff.valid_from)).all()
 
 
-# Larger than any price, fee or correction; the columns hold Numeric(12, 4) at most.
-MONEY_LIMIT = Decimal("100000000")
-
-
-def _money(raw: Any, what: str, places: int) -> Decimal:
-    if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
-        raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
-    try:
-        value = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation:
-        raise InvalidTariff(f"{what} is not a number: {raw!r}") from None
-    if not value.is_finite() or value < 0:
-        raise InvalidTariff(f"{what} must be zero or more")
-    if value >= MONEY_LIMIT:  # before quantize, which fails on a huge exponent ("1e400")
-        raise InvalidTariff(f"{what} must be less than {MONEY_LIMIT:,}")
-    step = Decimal(1).scaleb(-places)
-    if value != value.quantize(step):
-        raise InvalidTariff(f"{what} has more than {places} decimal places")
-    return value.quantize(step)
-
-
 def create_tariff(session: Session, actor: User | None, *, valid_from: datetime | None, price_per_part: Any,
                   monthly_fee: Any, setup_fee: Any, vat_rate: Any, currency: Any, smsc: Any = None) -> Tariff:
     """Add a tariff from `valid_from` on (now when omitted), for one SMSC connection or (smsc None) for all
     without their own. It may not start before the newest charge it would cover: that would re-price costs
     already recorded."""
-    valid_from = valid_from or utcnow()
-    if smsc is not None and (not isinstance(smsc, str) or len(smsc.strip()) > 32):
-        raise InvalidTariff("smsc is the name of an SMSC connection, at most 32 characters")
-    smsc = (smsc or "").strip() or None
-    if valid_from.tzinfo is None:
-        raise InvalidTariff("valid_from needs a time zone (UTC: a trailing Z or +00:00)")
-    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-        raise InvalidTariff("currency must be a three-letter code such as PLN")
-    price = _money(price_per_part, "price_per_part", 4)
-    monthly = _money(monthly_fee, "monthly_fee", 2)
-    setup = _money(setup_fee, "setup_fee", 2)
-    vat = _money(vat_rate, "vat_rate", 4)
-    if vat >= 1:
-        raise InvalidTariff("vat_rate is a fraction, e.g. \"0.23\" for 23%")
+    fields = TariffInput.check({"valid_from": valid_from, "smsc": smsc, "currency": currency,
+                                "price_per_part": price_per_part, "monthly_fee": monthly_fee,
+                                "setup_fee": setup_fee, "vat_rate": vat_rate})
+    valid_from, smsc, currency = fields.valid_from or utcnow(), fields.smsc, fields.currency
+    price, monthly, setup, vat = fields.price_per_part, fields.monthly_fee, fields.setup_fee, fields.vat_rate
     covered = select(func.max(CostEntry.charged_at))
     newest_charge = session.scalar(covered.where(CostEntry.smsc == smsc) if smsc else covered)
     if newest_charge is not None and valid_from < newest_charge:
@@ -113,7 +84,7 @@ def create_tariff(session: Session, actor: User | None, *, valid_from: datetime 
     if session.scalar(select(Tariff.id).where(Tariff.valid_from == valid_from,
                                               Tariff.smsc == smsc if smsc else Tariff.smsc.is_(None))):
         raise InvalidTariff(f"a tariff from {valid_from.isoformat()} exists already")
-    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency.upper(), price_per_part=price, monthly_fee=monthly,
+    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency, price_per_part=price, monthly_fee=monthly,
                     setup_fee=setup, vat_rate=vat)
     session.add(tariff)
     session.flush()

@@ -11,7 +11,7 @@ heartbeat. Everything here works in the caller's transaction; campaigns.workflow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
                                   InvalidHazard)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
+from campaigns.schemas import (CAP_CATEGORIES, CERTAINTIES, FIELDS, LANGUAGES, URGENCIES,  # noqa: F401 - the UI's
+                               CampaignInput, FollowUpInput)
 from syrena_core.accounts import Role, User
 from syrena_core.audit import record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings
@@ -37,12 +39,6 @@ from zones import reach
 from zones.exceptions import ZoneInUse, ZoneNotFound
 from zones.service import get_zones
 
-# Languages a variant may be written in (those residents can choose); Polish is the body itself.
-LANGUAGES = ("pl", "en", "uk", "de")
-URGENCIES = ("immediate", "expected", "future", "past", "unknown")
-CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
-CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
-                  "CBRNE", "Other")
 EDITABLE = (CampaignStatus.DRAFT.value, CampaignStatus.REJECTED.value)
 SENT_STATUSES = (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value, CampaignStatus.COMPLETED.value)
 MIN_REASON = 5
@@ -53,51 +49,6 @@ def _choice(value: Any, enum_type, what: str) -> str:
         return enum_type(value).value
     except ValueError:
         raise InvalidCampaign(f"{what} must be one of {', '.join(e.value for e in enum_type)}") from None
-
-
-def _one_of(value: Any, allowed: Sequence[str], what: str) -> str:
-    if value not in allowed:
-        raise InvalidCampaign(f"{what} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _zone_ids(raw: Any) -> list[int]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
-        raise InvalidCampaign("zone_ids must be a list of zone ids")
-    return list(dict.fromkeys(raw))
-
-
-def _text(value: Any, what: str, limit: int, required: bool = False, line_breaks: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidCampaign(f"{what} is required")
-        return None
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        raise InvalidCampaign(f"{what} is text of at most {limit} characters")
-    check_characters(value.strip(), what, InvalidCampaign, line_breaks=line_breaks)
-    return value.strip()
-
-
-def _when(value: Any, what: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidCampaign(f"{what} must be an ISO 8601 time, e.g. 2026-12-01T08:00:00+01:00") from None
-    else:
-        raise InvalidCampaign(f"{what} must be an ISO 8601 time")
-    if parsed.tzinfo is None:
-        raise InvalidCampaign(f"{what} must carry its UTC offset (e.g. +01:00 or Z)")
-    try:  # in UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more)
-        return parsed.astimezone(timezone.utc)
-    except OverflowError:
-        raise InvalidCampaign(f"{what} is out of range") from None
 
 
 def longest_text(settings: CampaignSettings) -> int:
@@ -123,27 +74,15 @@ def check_body(body: Any, settings: CampaignSettings, what: str = "the message t
     return analysis
 
 
-def _variants(raw: Any, settings: CampaignSettings) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise InvalidCampaign("variants must be an object of language code → text, e.g. {\"en\": \"…\"}")
+def _variants(variants: dict[str, str | None], settings: CampaignSettings) -> dict[str, str]:
+    """Each language's text (its language checked by schemas.CampaignInput) checked like the body."""
     out = {}
-    for language, body in raw.items():
-        if language not in LANGUAGES or language == "pl":
-            raise InvalidCampaign(f"variant language must be one of {', '.join(LANGUAGES[1:])} "
-                                  "(the Polish text is the body)")
+    for language, body in variants.items():
         if body is None or (isinstance(body, str) and not body.strip()):
             continue  # an empty variant: those residents get the Polish text
         check_body(body, settings, f"the {language} text")
         out[language] = body
     return out
-
-
-# What the API and the UI may set; everything else is derived.
-FIELDS = ("kind", "severity", "title", "body", "zone_ids", "area", "department", "variants", "template", "topic",
-          "urgency", "certainty", "category", "event", "sender_id", "validity_minutes", "flash", "scheduled_for",
-          "expires_at", "hazard")
 
 
 # What an approver approves: the text, the target and the severity. Whoever changes any of these after the
@@ -177,43 +116,19 @@ def _template_values(zones, title: str | None, now: datetime, settings: Campaign
 
 def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings: CampaignSettings,
            zone_limits: ZoneSettings, now: datetime, partial: bool) -> None:
-    """Check `data` and set it on the campaign; nothing is set when anything is wrong."""
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise InvalidCampaign(f"unknown field(s): {', '.join(unknown)}")
-    merged = {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area")} if partial else {}
-    merged.update({k: v for k, v in data.items() if k not in ("zone_ids", "area")})
-    kind = _choice(merged.get("kind"), CampaignKind, "kind")
-    severity = _choice(merged.get("severity"), Severity, "severity")
-    title = _text(merged.get("title"), "the title", 120)
-    department = _text(merged.get("department"), "the department (cost centre)", 80)
-    topic = _text(merged.get("topic"), "the topic", 32)
-    from subscribers.service import TOPICS
-    if kind == CampaignKind.INFO.value:
-        if topic is None:
-            raise InvalidCampaign(f"an info campaign needs a topic: one of {', '.join(TOPICS)}")
-        _one_of(topic, TOPICS, "topic")
-    else:
-        topic = None  # alerts reach everyone in the target whatever their topics
-    urgency = _one_of(merged.get("urgency") or "immediate", URGENCIES, "urgency")
-    certainty = _one_of(merged.get("certainty") or "observed", CERTAINTIES, "certainty")
-    category = _one_of(merged.get("category") or "Safety", CAP_CATEGORIES, "category")
-    event = _text(merged.get("event"), "the event", 120)
-    sender_id = _text(merged.get("sender_id"), "the sender id", 11)
-    if sender_id is not None and not (sender_id.isascii() and sender_id.replace(" ", "").isalnum()):
-        raise InvalidCampaign("the sender id is at most 11 letters and digits")
-    validity = merged.get("validity_minutes") or 0
-    if isinstance(validity, bool) or not isinstance(validity, int) or not 0 <= validity <= 7 * 24 * 60:
-        raise InvalidCampaign("validity_minutes must be a whole number of minutes between 0 and 10080")
-    flash = merged.get("flash") or False
-    if not isinstance(flash, bool):
-        raise InvalidCampaign("flash must be true or false")
-    if flash and severity != Severity.EXTREME.value:
-        raise InvalidCampaign("flash SMS is only for extreme alerts")
-    scheduled_for = _when(merged.get("scheduled_for"), "scheduled_for")
+    """Check `data` and set it on the campaign; nothing is set when anything is wrong. The fields' own rules are
+    schemas.CampaignInput's (the API's document is generated from it); here what needs settings, zones or time."""
+    merged = {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area", "hazard")} \
+        if partial else {}
+    merged.update(data)
+    fields = CampaignInput.check(merged)
+    kind, severity, title, topic = fields.kind, fields.severity, fields.title, fields.topic
+    department, urgency, certainty, category = fields.department, fields.urgency, fields.certainty, fields.category
+    event, sender_id, validity, flash = fields.event, fields.sender_id, fields.validity_minutes, fields.flash
+    scheduled_for = fields.scheduled_for
     if scheduled_for is not None and scheduled_for <= now and (not partial or "scheduled_for" in data):
         raise InvalidCampaign("the schedule lies in the past")
-    expires_at = _when(merged.get("expires_at"), "expires_at")
+    expires_at = fields.expires_at
     if expires_at is not None and expires_at <= now and (not partial or "expires_at" in data):
         raise InvalidCampaign("the expiry lies in the past")
 
@@ -221,7 +136,7 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
         zones = list(campaign.zones)
     else:
         try:
-            zones = get_zones(session, _zone_ids(data.get("zone_ids")))
+            zones = get_zones(session, fields.zone_ids)
         except ZoneNotFound as e:
             raise InvalidCampaign(str(e)) from None
     specs = campaign.area_spec or [] if partial and "area" not in data else targeting.parse_areas(
@@ -234,14 +149,14 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
                                 "(the recipients nearest the hazard are sent first)")
         raise InvalidCampaign("choose at least one target zone or draw an area")
 
-    template = _text(merged.get("template"), "the template", 2000, line_breaks=True)
+    template = fields.template
     if partial and "body" in data and "template" not in data:
         template = None  # the text was edited by hand: the old template no longer describes it
-    body = merged.get("body")
+    body = fields.body
     if template and (not partial or "template" in data or "zone_ids" in data):
         body = composition.render_template(template, _template_values(zones, title, now, settings))
     analysis = check_body(body, settings, flash=flash)
-    variants = _variants(merged.get("variants"), settings)
+    variants = _variants(fields.variants, settings)
 
     campaign.kind, campaign.severity, campaign.title, campaign.body = kind, severity, title, body
     campaign.department, campaign.topic, campaign.urgency, campaign.certainty = department, topic, urgency, certainty
@@ -790,10 +705,7 @@ def follow_up(session: Session, original: Campaign, actor: User | None, msg_type
         raise InvalidCampaign("msg_type is Update or Cancel")
     if original.sent_at is None or original.status not in (*SENT_STATUSES, CampaignStatus.CANCELLED.value):
         raise CampaignStateError(f"a {original.status} campaign has not been sent: nothing to follow up")
-    allowed = {"body", "title", "variants", "severity", "urgency", "certainty", "sender_id", "flash", "event"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InvalidCampaign(f"unknown field(s) for a follow-up: {', '.join(unknown)}")
+    FollowUpInput.check(data)
     base = {"kind": original.kind, "severity": original.severity, "title": original.title,
             "department": original.department, "topic": original.topic, "urgency": original.urgency,
             "certainty": original.certainty, "category": original.category, "event": original.event,

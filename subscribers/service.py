@@ -28,17 +28,12 @@ from subscribers.models import (
     SuppressedPhone,
 )
 from subscribers.phones import normalise_phone
+from subscribers.schemas import LANGUAGES, MAX_LOCATIONS, TOPICS, Location
 from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.db import utcnow
-from syrena_core.text import check_characters
 from zones.models import Zone
 from zones.reach import reached_by_zone, zones_reaching
-
-MAX_LOCATIONS = 5
-LANGUAGES = ("pl", "en", "uk", "de")
-# Informational topics a resident may choose; emergency alerts are not a topic: they always come.
-TOPICS = ("water", "traffic", "weather", "events")
 
 
 def zone_code_column():
@@ -63,28 +58,13 @@ def suppress(session: Session, phone: str) -> None:
                     .on_conflict_do_nothing())
 
 
-def _coordinate(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidLocation(f"{name} must be a number")
-    if not low <= value <= high:
-        raise InvalidLocation(f"{name} {value} is outside {low}…{high}")
-    return float(value)
-
-
 def parse_location(raw: Any) -> SubscriberLocation:
+    """A location as stored, from what a client sent; its rules are schemas.Location's (InvalidLocation)."""
     if not isinstance(raw, dict):
         raise InvalidLocation("a location is an object with lat and lon")
-    lat = _coordinate(raw.get("lat"), "lat", -90, 90)
-    lon = _coordinate(raw.get("lon"), "lon", -180, 180)
-    label = raw.get("label") or "home"
-    if not isinstance(label, str) or len(label) > 40:
-        raise InvalidLocation("a location's label is text of at most 40 characters")
-    address = raw.get("address")
-    if address is not None and (not isinstance(address, str) or len(address) > 200):
-        raise InvalidLocation("an address is text of at most 200 characters")
-    check_characters(label, "a location's label", InvalidLocation, line_breaks=False)
-    check_characters(address, "an address", InvalidLocation, line_breaks=False)
-    return SubscriberLocation(label=label, address=address, geom=from_shape(Point(lon, lat), srid=4326))
+    location = Location.check(raw)
+    return SubscriberLocation(label=location.label, address=location.address,
+                              geom=from_shape(Point(location.lon, location.lat), srid=4326))
 
 
 def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], verified: bool,

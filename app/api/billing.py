@@ -2,7 +2,6 @@
 Money is shown to finance and admin only."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
@@ -10,12 +9,13 @@ from flask import Response, current_app, g, jsonify, request
 from app.api import bp
 from app.api.common import error_response, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import op, ref
+from app.openapi import components, op, ref
 from billing import ledger, reconciliation, reports
 from billing.exceptions import (InvalidCorrection, InvalidReportRequest, InvalidTariff, OperatorCsvInvalid,
                                 ReconciliationNotFound)
 from billing.exports import report_csv
 from billing.models import Tariff
+from billing.schemas import TariffInput
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 
@@ -86,19 +86,6 @@ def list_tariffs():
     return jsonify([tariff_json(t) for t in ledger.list_tariffs(db())])
 
 
-def parse_valid_from(raw: Any) -> datetime | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        if isinstance(raw, str):
-            value = datetime.fromisoformat(raw)
-            # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
-            return value.astimezone(timezone.utc) if value.tzinfo else value
-    except (ValueError, OverflowError):
-        pass
-    raise InvalidTariff(f"valid_from must be an ISO 8601 date and time with a zone, got {raw!r}")
-
-
 @bp.post("/billing/tariffs")
 @requires(Role.ADMIN)
 def create_tariff():
@@ -106,7 +93,7 @@ def create_tariff():
     session = db()
     defaults = current_app.config["SYRENA"].billing
     tariff = ledger.create_tariff(
-        session, g.api_user, valid_from=parse_valid_from(body.get("valid_from")),
+        session, g.api_user, valid_from=body.get("valid_from"),  # every field checked by billing.schemas
         price_per_part=body.get("price_per_part"),
         monthly_fee=body.get("monthly_fee"), setup_fee=body.get("setup_fee", "0"),
         vat_rate=body.get("vat_rate", str(defaults.vat_rate)), currency=body.get("currency", defaults.currency),
@@ -217,13 +204,10 @@ OPENAPI_SCHEMAS = {
         "id": {"type": "integer"}, "smsc": {"type": "string", "nullable": True}, "valid_from": {"type": "string", "format": "date-time"},
         "currency": {"type": "string"}, "price_per_part": _MONEY, "monthly_fee": _MONEY, "setup_fee": _MONEY,
         "vat_rate": _MONEY}},
-    "TariffInput": {"type": "object", "required": ["price_per_part", "monthly_fee"], "properties": {
-        "valid_from": {"type": "string", "format": "date-time"}, "currency": {"type": "string"},
-        "price_per_part": _MONEY, "monthly_fee": _MONEY, "setup_fee": _MONEY, "vat_rate": _MONEY,
-        "smsc": {"type": "string", "description": "the SMSC connection it is for; omitted: every connection "
-                                                  "without its own tariff"}}},
     "Reconciliation": {"type": "object", "properties": {
         "id": {"type": "integer"}, "month": {"type": "string"}, "rows": {"type": "integer"},
         "totals": {"type": "object"}, "days": {"type": "array", "items": {"type": "object"}},
         "discrepancies": {"type": "array", "items": {"type": "object"}}}},
+    # Generated from the model billing.ledger checks every tariff with (one declaration).
+    **components(TariffInput),
 }

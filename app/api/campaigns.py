@@ -10,8 +10,8 @@ from app import previews
 from app.api import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
-from campaigns import cap, estimates, overrides, workflow
+from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
+from campaigns import cap, estimates, overrides, schemas, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
                                   InvalidHazard)
@@ -325,7 +325,7 @@ OPENAPI_PATHS = {
     },
     "/api/v1/campaigns/overrides": {
         "get": op("Emergency overrides no approver has acknowledged yet (the approvers' banner)", "200",
-                  {"type": "object", "properties": {"items": {"type": "array", "items": ref("Campaign")}}}),
+                  ref("CampaignList")),
     },
     "/api/v1/campaigns/{id}/acknowledge-override": {
         "post": op("An approver acknowledges an emergency override (audited): the banner goes away for all",
@@ -351,85 +351,6 @@ OPENAPI_PATHS = {
                               **NOT_FOUND}},
     },
 }
-_AREA = {"oneOf": [
-    {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
-    {"type": "object", "properties": {"circle": {"type": "object", "properties": {
-        "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}}},
-    {"type": "object", "properties": {"line": {"type": "object", "description": "GeoJSON LineString"},
-                                      "buffer_m": {"type": "number"}}},
-]}
-_HAZARD = {"type": "object", "nullable": True, "required": ["lat", "lon"],
-           "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
-           "description": "Where the danger is: recipients nearest it are sent first. Without it, distances are "
-                          "measured from the drawn circles' centres and lines, else from a point inside the target. "
-                          "Must lie in the service area; needs a target (422 invalid_hazard otherwise); null clears "
-                          "it."}
-_TIME_TO_WARN = {
-    "time_to_warn_s": {"type": "number", "nullable": True,
-                       "description": "Estimated seconds from now until the last SMS part is submitted: (parts to "
-                                      "send + alert parts queued ahead) / TPS of the SMSC links up now (configured "
-                                      "primaries when none is up: see time_to_warn.links_assumed). 0 when finished; "
-                                      "null in lists for campaigns not yet sent."},
-    "time_to_warn": {"type": "object", "description": "How time_to_warn_s was estimated", "properties": {
-        "parts_to_send": {"type": "integer"}, "parts_ahead": {"type": "integer"}, "tps": {"type": "number"},
-        "links": {"type": "array", "items": {"type": "string"}},
-        "links_role": {"type": "string", "enum": ["primary", "failover", "configured"]},
-        "links_assumed": {"type": "boolean"}, "warnings": {"type": "array", "items": {"type": "string"}}}},
-}
-OPENAPI_SCHEMAS = {
-    "CampaignInput": {"type": "object", "required": ["kind", "severity", "body"], "properties": {
-        "kind": {"type": "string", "enum": ["alert", "info"]},
-        "severity": {"type": "string", "enum": ["extreme", "severe", "moderate", "minor"]},
-        "title": {"type": "string"}, "body": {"type": "string", "description": "Polish text"},
-        "template": {"type": "string", "description": "text with {zone}, {date}, {time}, {title}; fills body"},
-        "variants": {"type": "object", "additionalProperties": {"type": "string"},
-                     "description": "language (en, uk, de) → text; others get the Polish body"},
-        "department": {"type": "string", "maxLength": 80, "description": "cost centre the SMS are charged to"},
-        "zone_ids": {"type": "array", "items": {"type": "integer"}},
-        "area": {"description": "an ad-hoc area, or a list of them; with zone_ids the union is the target",
-                 "oneOf": [_AREA, {"type": "array", "items": _AREA}]},
-        "topic": {"type": "string", "description": "info campaigns: only subscribers of this topic"},
-        "urgency": {"type": "string", "enum": ["immediate", "expected", "future", "past", "unknown"]},
-        "certainty": {"type": "string", "enum": ["observed", "likely", "possible", "unlikely", "unknown"]},
-        "category": {"type": "string", "description": "CAP category, e.g. Safety, Met, Fire"},
-        "event": {"type": "string"}, "sender_id": {"type": "string", "maxLength": 11},
-        "validity_minutes": {"type": "integer"}, "flash": {"type": "boolean", "description": "extreme only"},
-        "scheduled_for": {"type": "string", "format": "date-time"},
-        "expires_at": {"type": "string", "format": "date-time"}, "hazard": _HAZARD}},
-    "FollowUpInput": {"type": "object", "required": ["body"], "properties": {
-        "body": {"type": "string"}, "title": {"type": "string"},
-        "variants": {"type": "object", "additionalProperties": {"type": "string"}},
-        "severity": {"type": "string"}, "urgency": {"type": "string"}, "certainty": {"type": "string"},
-        "event": {"type": "string"}, "sender_id": {"type": "string"}, "flash": {"type": "boolean"}}},
-    "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
-    "CampaignPreview": {"type": "object", "properties": {
-        "recipients": {"type": "integer"}, "by_language": {"type": "object"}, "texts": {"type": "object"},
-        "total_parts": {"type": "integer"}, "cost": {"type": "string"}, "currency": {"type": "string"},
-        "price_per_part": {"type": "string"}, "warnings": {"type": "array", "items": {"type": "string"}},
-        "transliteration": {"type": "object", "nullable": True}, "hazard": _HAZARD, **_TIME_TO_WARN}},
-    "Campaign": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "kind": {"type": "string"}, "severity": {"type": "string"},
-        "status": {"type": "string", "enum": ["draft", "pending_approval", "approved", "rejected", "scheduled",
-                                              "sending", "paused", "completed", "cancelled"]},
-        "body": {"type": "string"}, "variants": {"type": "object"},
-        "zone_ids": {"type": "array", "items": {"type": "integer"}}, "area": {"type": "array", "nullable": True},
-        "msg_type": {"type": "string", "enum": ["Alert", "Update", "Cancel"]},
-        "reference_id": {"type": "integer", "nullable": True},
-        "edits": {"type": "array", "description": "who wrote what: the creation, then each change of text, target "
-                  "or severity", "items": {"type": "object"}},
-        "editor_ids": {"type": "array", "items": {"type": "integer"},
-                       "description": "users who may not approve it (four-eyes rule)"},
-        "recipients": {"type": "integer", "nullable": True},
-        "encoding": {"type": "string"}, "parts_per_message": {"type": "integer"},
-        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "warnings": {"type": "array", "items": {"type": "string"}},
-        "cost": {"type": "string", "description": "decimal, in `currency`"}, "currency": {"type": "string"},
-        "hazard": _HAZARD, **_TIME_TO_WARN,
-        "target_frozen_at": {"type": "string", "format": "date-time", "nullable": True,
-                             "description": "When the target zones were copied into the campaign (at submit, or at "
-                                            "send/schedule without approval): previews and the send use that "
-                                            "copy. null: a draft, whose target follows its zones"},
-        "eta": {"type": "string", "format": "date-time",
-                "description": "Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"},
-        "rate_now": {"type": "number", "description": "Only while sending: messages per second over the last 10 s"}}},
-}
+# The bodies' schemas, generated from the models campaigns.service validates with (one declaration).
+OPENAPI_SCHEMAS = components(schemas.CampaignInput, schemas.FollowUpInput, schemas.Reason, schemas.CampaignPreview,
+                             schemas.Campaign, schemas.CampaignList)

@@ -12,7 +12,7 @@ from app.api import bp
 from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.extensions import limiter
-from app.openapi import conflict, json_content, op, ref
+from app.openapi import components, conflict, json_content, op, ref
 from subscribers.budget import CodeBudget
 from subscribers.exceptions import (
     AddressAmbiguous,
@@ -33,6 +33,8 @@ from subscribers.geocoders import geocoder_for
 from subscribers.jobs import enqueue_verification_code
 from subscribers.models import SubscriberSource, VerificationPurpose
 from subscribers.phones import normalise_mobile
+from subscribers import schemas
+from subscribers.schemas import PublicSubscriptionInput, SubscriberInput
 from subscribers.service import (
     LANGUAGES,
     TOPICS,
@@ -67,15 +69,13 @@ map_domain_error(SubscriberError, 422, "invalid_subscriber")
 @requires(Role.ADMIN)
 def create_subscriber():
     body = json_body()
+    fields = SubscriberInput.check(body)  # verified and language; the phone and each location in the service
     locations = body.get("locations")
     if locations is None and "location" in body:
         locations = [body["location"]]
-    verified = body.get("verified", False)
-    if not isinstance(verified, bool):
-        raise ApiError(422, "invalid_subscriber", "verified must be true or false")
     session = db()
-    subscriber = register_subscriber(session, body.get("phone"), locations or [], verified=verified,
-                                     language=body.get("language", "pl"))
+    subscriber = register_subscriber(session, body.get("phone"), locations or [], verified=fields.verified,
+                                     language=fields.language)
     record(session, "subscriber.create", g.api_user, "subscriber", subscriber.id, {"source": "api"})
     session.commit()
     return jsonify({"id": subscriber.id, "phone": subscriber.phone, "status": subscriber.status,
@@ -123,19 +123,13 @@ def _place(raw: Any, label: str) -> NewLocation:
 
 
 def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
-    language = body.get("language", "pl")
-    if language not in LANGUAGES:
-        raise SubscriberError(f"language must be one of {', '.join(LANGUAGES)}")
-    topics = body.get("topics", [])
-    if not isinstance(topics, list) or not all(isinstance(t, str) and t in TOPICS for t in topics):
-        raise SubscriberError(f"topics must be a list of: {', '.join(TOPICS)}")
-    topics = list(dict.fromkeys(topics))  # each at most once
+    fields = PublicSubscriptionInput.check(body)  # language and topics; the places below
     places = [_place(body, "home")]
     second = body.get("second")
     if second is not None:
         label = second.get("label") if isinstance(second, dict) else None
         places.append(_place(second, label if isinstance(label, str) and label.strip() else "work"))
-    return {"language": language, "topics": topics, "consent_version": _limits().consent_version,
+    return {"language": fields.language, "topics": fields.topics, "consent_version": _limits().consent_version,
             "locations": [p.as_dict() for p in places]}
 
 
@@ -270,52 +264,21 @@ def _public(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, An
     return operation
 
 
-PHONE_ONLY = {"type": "object", "required": ["phone"], "properties": {
-    "phone": {"type": "string"}, "language": {"type": "string", "enum": ["pl", "en", "uk", "de"]}}}
-CODE_SENT = {"type": "object", "properties": {"status": {"type": "string", "enum": ["code_sent"]},
-                                              "expires_in": {"type": "integer"}}}
 OPENAPI_PATHS.update({
     "/api/v1/public/subscriptions": {"post": _public(
         "Ask for a subscription: a code is texted to the phone (the same answer whether or not it is subscribed)",
-        "202", CODE_SENT, ref("PublicSubscriptionInput"))},
+        "202", ref("CodeSent"), ref("PublicSubscriptionInput"))},
     "/api/v1/public/subscriptions/cancel": {"post": _public(
-        "Ask to unsubscribe: a code is texted to the phone", "202", CODE_SENT, PHONE_ONLY)},
+        "Ask to unsubscribe: a code is texted to the phone", "202", ref("CodeSent"), ref("CodeRequest"))},
     "/api/v1/public/subscriptions/export": {"post": _public(
-        "Ask for everything stored about the phone (GDPR): a code is texted to it", "202", CODE_SENT, PHONE_ONLY)},
+        "Ask for everything stored about the phone (GDPR): a code is texted to it", "202", ref("CodeSent"),
+        ref("CodeRequest"))},
     "/api/v1/public/subscriptions/verify": {"post": _public(
         "Confirm the request with the code: subscribes (answering the zones), unsubscribes or exports", "200",
-        ref("PublicVerification"), {"type": "object", "required": ["phone", "code"], "properties": {
-            "phone": {"type": "string"}, "code": {"type": "string", "example": "123456"}}})},
+        ref("PublicVerification"), ref("CodeConfirmation"))},
 })
 
-OPENAPI_SCHEMAS = {
-    "PublicPlace": {"type": "object", "description": "an address, or a pin on the map", "properties": {
-        "address": {"type": "string", "example": "ul. Głogowska 10"},
-        "location": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
-        "label": {"type": "string", "example": "work"}}},
-    "PublicSubscriptionInput": {"type": "object", "required": ["phone"], "properties": {
-        "phone": {"type": "string", "example": "+48601234567"},
-        "address": {"type": "string", "example": "ul. Głogowska 10"},
-        "location": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
-        "second": ref("PublicPlace"),
-        "language": {"type": "string", "enum": ["pl", "en", "uk", "de"]},
-        "topics": {"type": "array", "items": {"type": "string", "enum": ["water", "traffic", "weather", "events"]}}}},
-    "PublicVerification": {"type": "object", "properties": {
-        "action": {"type": "string", "enum": ["subscribed", "unsubscribed", "export"]},
-        "status": {"type": "string"},
-        "zones": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"}}}},
-        "data": {"type": "object", "description": "for export: everything stored about the phone"}}},
-    "Location": {"type": "object", "required": ["lat", "lon"], "properties": {
-        "lat": {"type": "number", "minimum": -90, "maximum": 90},
-        "lon": {"type": "number", "minimum": -180, "maximum": 180},
-        "label": {"type": "string", "maxLength": 40}, "address": {"type": "string"}}},
-    "SubscriberInput": {"type": "object", "required": ["phone"], "properties": {
-        "phone": {"type": "string", "example": "+48601234567"},
-        "locations": {"type": "array", "items": ref("Location"), "maxItems": 5},
-        "location": ref("Location"), "verified": {"type": "boolean"},
-        "language": {"type": "string", "enum": ["pl", "en", "uk", "de"]}}},
-    "Subscriber": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "phone": {"type": "string"}, "status": {"type": "string"},
-        "language": {"type": "string"}, "locations": {"type": "integer"}}},
-}
+# The bodies' schemas, generated from the models the service and the views above validate with.
+OPENAPI_SCHEMAS = components(schemas.Location, schemas.SubscriberInput, schemas.Subscriber, schemas.PublicPlace,
+                             schemas.PublicSubscriptionInput, schemas.CodeRequest, schemas.CodeConfirmation,
+                             schemas.CodeSent, schemas.PublicVerification)

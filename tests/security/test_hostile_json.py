@@ -15,7 +15,7 @@ EXAMPLES = int(os.environ.get("SYRENA_FUZZ_EXAMPLES", "10"))
 
 
 def _json_operations() -> list[tuple[str, str]]:
-    from app.openapi import openapi_document
+    from app.api import openapi_document
     out = []
     for path, item in openapi_document()["paths"].items():
         for method, operation in item.items():

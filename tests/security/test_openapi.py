@@ -38,7 +38,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 
 def _document():
-    from app.openapi import openapi_document
+    from app.api import openapi_document
     return openapi_document()
 
 
@@ -133,3 +133,75 @@ def test_stateful_sequences_along_the_links_get_no_server_error(resource, live_s
     seen = collections.Counter(calls)
     followed = [c for c in seen if f" /api/v1/{resource}/{{id}}" in c and c.rsplit(" ", 1)[1].startswith("2")]
     assert seen[f"POST /api/v1/{resource} 201"] and followed, sorted(seen.items())
+
+
+# ------------------------------------------------------------------ one declaration (issue 18 item 7)
+def test_the_documented_campaign_fields_are_the_ones_the_service_checks():
+    """The document's CampaignInput is generated from the model campaigns.service validates every draft with
+    (API and staff composer): the same fields, the same choices, the same limits."""
+    from campaigns import service
+    from campaigns.schemas import CAP_CATEGORIES, CERTAINTIES, URGENCIES
+    schema = _document()["components"]["schemas"]["CampaignInput"]
+    assert tuple(schema["properties"]) == service.FIELDS
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["urgency"]["enum"] == list(URGENCIES)
+    assert schema["properties"]["certainty"]["enum"] == list(CERTAINTIES)
+    assert schema["properties"]["category"]["enum"] == list(CAP_CATEGORIES)
+    assert schema["properties"]["title"]["maxLength"] == 120
+    assert schema["properties"]["sender_id"]["maxLength"] == 11
+    assert schema["properties"]["validity_minutes"]["maximum"] == 10080
+
+
+@pytest.mark.parametrize("field", ["kind", "severity", "urgency", "certainty", "category"])
+def test_every_documented_choice_is_accepted_and_nothing_else(field, app):
+    """Each value the document lists passes the service's check; a value it does not list is refused with the
+    message the API and the composer show, naming the choices."""
+    from campaigns.exceptions import InvalidCampaign
+    from campaigns.schemas import CampaignInput
+    allowed = _document()["components"]["schemas"]["CampaignInput"]["properties"][field]["enum"]
+    base = {"kind": "alert", "severity": "extreme", "body": "Alarm."}
+    for value in allowed:
+        checked = CampaignInput.check({**base, **({"topic": "water"} if value == "info" else {}), field: value})
+        assert getattr(checked, field) == value
+    with pytest.raises(InvalidCampaign, match=f"{field} must be one of {', '.join(allowed)}"):
+        CampaignInput.check({**base, field: "nonsense"})
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"title": "x" * 121}, "the title is text of at most 120 characters"),
+    ({"sender_id": "ab-c"}, "the sender id is at most 11 letters and digits"),
+    ({"validity_minutes": True}, "validity_minutes must be a whole number of minutes between 0 and 10080"),
+    ({"validity_minutes": "10"}, "validity_minutes must be a whole number of minutes between 0 and 10080"),
+    ({"flash": 1}, "flash must be true or false"),
+    ({"flash": True, "severity": "severe"}, "flash SMS is only for extreme alerts"),
+    ({"kind": "info"}, "an info campaign needs a topic"),
+    ({"scheduled_for": "2030-01-01T08:00"}, "scheduled_for must carry its UTC offset"),
+    ({"variants": {"pl": "Alarm."}}, "variant language must be one of en, uk, de"),
+    ({"zone_ids": "all"}, "zone_ids must be a list of zone ids"),
+    ({"settings": 1, "title": "x" * 121}, "unknown field(s): settings"),
+])
+def test_a_field_breaking_its_declared_rule_is_an_invalid_campaign_saying_how_to_fix_it(payload, message, api):
+    """Through the API: 422 invalid_campaign with the model's own message (never pydantic's wording or a 422
+    body of the library's shape)."""
+    status, body = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "extreme", "body": "Alarm.",
+                                                  "area": [{"circle": {"lat": 52.39, "lon": 16.91, "radius_m": 500}}],
+                                                  **payload})
+    assert status == 422, body
+    assert body["error"]["code"] == "invalid_campaign"
+    assert message in body["error"]["message"]
+    assert set(body["error"]) == {"code", "message", "details"}
+
+
+def test_the_documented_subscriber_and_tariff_fields_are_the_checked_ones():
+    """Languages, topics, coordinates and tariff fields in the document come from the models the services check
+    with (subscribers/schemas.py, billing/schemas.py)."""
+    from billing.schemas import TariffInput
+    from subscribers.schemas import LANGUAGES, TOPICS, Location
+    schemas = _document()["components"]["schemas"]
+    assert schemas["SubscriberInput"]["properties"]["language"]["enum"] == list(LANGUAGES)
+    assert schemas["PublicSubscriptionInput"]["properties"]["topics"]["items"]["enum"] == list(TOPICS)
+    assert schemas["SubscriberInput"]["properties"]["locations"]["items"] == {"$ref": "#/components/schemas/Location"}
+    assert (schemas["Location"]["properties"]["lat"]["minimum"], schemas["Location"]["properties"]["lat"]["maximum"]) \
+        == (-90, 90)
+    assert set(schemas["Location"]["properties"]) == set(Location.model_fields)
+    assert set(schemas["TariffInput"]["properties"]) == set(TariffInput.model_fields)

@@ -1,0 +1,99 @@
+"""What finance and admins may send to the billing API, declared once: `billing.ledger.create_tariff` checks every
+tariff against `TariffInput` (from the API and the finance page alike), and the OpenAPI document is generated
+from it (app/openapi.py). What needs the ledger — a tariff may not re-price charges already recorded, nor start
+when another does — is checked by the ledger itself, after this.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from billing.exceptions import InvalidTariff
+from syrena_core.schemas import Input
+
+# Larger than any price, fee or correction; the columns hold Numeric(12, 4) at most.
+MONEY_LIMIT = Decimal("100000000")
+MONEY_SCHEMA = {"type": "string", "description": "decimal"}
+
+
+def money(raw: Any, what: str, places: int) -> Decimal:
+    """An amount of money as finance writes it ("0.18", "0,18", 400), never a float: at most `places` decimals."""
+    if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
+        raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
+    try:
+        value = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidTariff(f"{what} is not a number: {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidTariff(f"{what} must be zero or more")
+    if value >= MONEY_LIMIT:  # before quantize, which fails on a huge exponent ("1e400")
+        raise InvalidTariff(f"{what} must be less than {MONEY_LIMIT:,}")
+    step = Decimal(1).scaleb(-places)
+    if value != value.quantize(step):
+        raise InvalidTariff(f"{what} has more than {places} decimal places")
+    return value.quantize(step)
+
+
+def Money(what: str, places: int, description: str | None = None) -> Any:
+    schema = {**MONEY_SCHEMA, **({"description": description} if description else {})}
+    return Annotated[Decimal, BeforeValidator(lambda raw: money(raw, what, places)), WithJsonSchema(schema),
+                     Field(default=None)]
+
+
+def _valid_from(raw: Any) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, datetime):  # the finance page's, in its local time zone
+        parsed = raw
+    else:
+        try:
+            # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
+            value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+            parsed = value.astimezone(UTC) if value is not None and value.tzinfo else value
+        except (ValueError, OverflowError):
+            parsed = None
+        if parsed is None:
+            raise InvalidTariff(f"valid_from must be an ISO 8601 date and time with a zone, got {raw!r}")
+    if parsed.tzinfo is None:
+        raise InvalidTariff("valid_from needs a time zone (UTC: a trailing Z or +00:00)")
+    return parsed
+
+
+def _smsc(raw: Any) -> str | None:
+    if raw is not None and (not isinstance(raw, str) or len(raw.strip()) > 32):
+        raise InvalidTariff("smsc is the name of an SMSC connection, at most 32 characters")
+    return (raw or "").strip() or None
+
+
+def _currency(raw: Any) -> str:
+    if not isinstance(raw, str) or len(raw) != 3 or not raw.isalpha():
+        raise InvalidTariff("currency must be a three-letter code such as PLN")
+    return raw.upper()
+
+
+def _vat_rate(raw: Any) -> Decimal:
+    vat = money(raw, "vat_rate", 4)
+    if vat >= 1:
+        raise InvalidTariff("vat_rate is a fraction, e.g. \"0.23\" for 23%")
+    return vat
+
+
+class TariffInput(Input):
+    """Prices from `valid_from` on (now when omitted), for one SMSC connection or for all without their own."""
+    # Other keys are ignored, as they always were.
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["price_per_part", "monthly_fee"]})
+    error: ClassVar[type[Exception]] = InvalidTariff
+
+    valid_from: Annotated[datetime | None, BeforeValidator(_valid_from), Field(default=None)]
+    smsc: Annotated[str | None, BeforeValidator(_smsc), WithJsonSchema({
+        "type": "string", "description": "the SMSC connection it is for; omitted: every connection without its "
+                                         "own tariff"}), Field(default=None)]
+    currency: Annotated[str, BeforeValidator(_currency), WithJsonSchema({"type": "string", "example": "PLN"}),
+                        Field(default=None)]
+    price_per_part: Money("price_per_part", 4)
+    monthly_fee: Money("monthly_fee", 2)
+    setup_fee: Money("setup_fee", 2)
+    vat_rate: Annotated[Decimal, BeforeValidator(_vat_rate), WithJsonSchema(MONEY_SCHEMA), Field(default=None)]

@@ -1,0 +1,285 @@
+"""What a client may send to compose a campaign, and what it gets back — declared once.
+
+These pydantic models are the one home of the campaign fields' rules (which fields exist, their types, choices,
+lengths, and the message that says how to fix each): `campaigns.service` checks every draft against them,
+whether it came from the API or the staff composer (`check`), and the API's OpenAPI document is generated from
+them (app/openapi.py). What depends on the deployment or the database — the SMS parts a text needs under
+`[campaigns] max_parts`, drawn areas under `[zones]` limits, zones that exist, a schedule not in the past — is
+checked by the service itself, after these. The messages are the ones users see (the API's `message`, the
+composer's flash): see syrena_core/schemas.py.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from campaigns.exceptions import InvalidCampaign
+from campaigns.models import CampaignKind, CampaignStatus, Severity
+from subscribers.schemas import LANGUAGES, TOPICS
+from syrena_core.schemas import Choice, Input, Text, choice
+
+# Variants: one for each language residents can choose (subscribers.schemas.LANGUAGES); Polish is the body.
+URGENCIES = ("immediate", "expected", "future", "past", "unknown")
+CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
+CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
+                  "CBRNE", "Other")
+MAX_VALIDITY_MINUTES = 7 * 24 * 60
+
+
+# ------------------------------------------------------------------------------------------- field rules
+def when(value: Any, what: str) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, in UTC; None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{what} must be an ISO 8601 time, e.g. 2026-12-01T08:00:00+01:00") from None
+    else:
+        raise ValueError(f"{what} must be an ISO 8601 time")
+    if parsed.tzinfo is None:
+        raise ValueError(f"{what} must carry its UTC offset (e.g. +01:00 or Z)")
+    try:  # in UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{what} is out of range") from None
+
+
+def When(what: str, description: str | None = None) -> Any:
+    return Annotated[datetime | None, BeforeValidator(lambda value: when(value, what)),
+                     Field(default=None, description=description)]
+
+
+def _zone_ids(raw: Any) -> list[int]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
+        raise ValueError("zone_ids must be a list of zone ids")
+    return list(dict.fromkeys(raw))
+
+
+def _validity(value: Any) -> int:
+    value = value or 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VALIDITY_MINUTES:
+        raise ValueError(f"validity_minutes must be a whole number of minutes between 0 and {MAX_VALIDITY_MINUTES}")
+    return value
+
+
+def _flash(value: Any) -> bool:
+    value = value or False
+    if not isinstance(value, bool):
+        raise ValueError("flash must be true or false")
+    return value
+
+
+def _sender_id(value: str | None) -> str | None:
+    if value is not None and not (value.isascii() and value.replace(" ", "").isalnum()):
+        raise ValueError("the sender id is at most 11 letters and digits")
+    return value
+
+
+def _variants(raw: Any) -> dict[str, Any]:
+    """Language → text; the texts themselves are checked like the body (campaigns.service.check_body)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("variants must be an object of language code → text, e.g. {\"en\": \"…\"}")
+    for language in raw:
+        if language not in LANGUAGES or language == "pl":
+            raise ValueError(f"variant language must be one of {', '.join(LANGUAGES[1:])} "
+                             "(the Polish text is the body)")
+    return raw
+
+
+Kind = Choice(tuple(k.value for k in CampaignKind), "kind")
+SeverityField = Choice(tuple(s.value for s in Severity), "severity")
+Urgency = Choice(URGENCIES, "urgency", "immediate")
+Certainty = Choice(CERTAINTIES, "certainty", "observed")
+Category = Choice(CAP_CATEGORIES, "category", "Safety", "CAP category, e.g. Safety, Met, Fire")
+# Texts are checked by campaigns.service.check_body, whose limit is `[campaigns] max_parts` SMS parts (and that
+# names what is wrong with a text that is no text at all): here only their documented shape.
+Body = Annotated[Any, WithJsonSchema({"type": "string", "description": "Polish text"}), Field(default=None)]
+Variants = Annotated[dict[str, Any], BeforeValidator(_variants), WithJsonSchema({
+    "type": "object", "additionalProperties": {"type": "string"},
+    "description": "language (en, uk, de) → text; others get the Polish body"}), Field(default_factory=dict)]
+SenderId = Annotated[Text("the sender id", 11), AfterValidator(_sender_id)]  # once the text rule has trimmed it
+Flash = Annotated[bool, BeforeValidator(_flash), Field(default=False, description="extreme only")]
+
+_AREA = {"oneOf": [
+    {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
+    {"type": "object", "properties": {"circle": {"type": "object", "properties": {
+        "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}}},
+    {"type": "object", "properties": {"line": {"type": "object", "description": "GeoJSON LineString"},
+                                      "buffer_m": {"type": "number"}}},
+]}
+# Drawn areas and the hazard point are parsed by campaigns.targeting (their limits are [zones] settings): here
+# only their documented shape.
+Area = Annotated[Any, WithJsonSchema({
+    "description": "an ad-hoc area, or a list of them; with zone_ids the union is the target",
+    "oneOf": [_AREA, {"type": "array", "items": _AREA}]}), Field(default=None)]
+HAZARD_SCHEMA = {"type": "object", "nullable": True, "required": ["lat", "lon"],
+                 "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+                 "description": "Where the danger is: recipients nearest it are sent first. Without it, distances "
+                                "are measured from the drawn circles' centres and lines, else from a point inside "
+                                "the target. Must lie in the service area; needs a target (422 invalid_hazard "
+                                "otherwise); null clears it."}
+Hazard = Annotated[Any, WithJsonSchema(HAZARD_SCHEMA), Field(default=None)]
+
+
+class _Input(Input):
+    error: ClassVar[type[Exception]] = InvalidCampaign
+
+
+class CampaignInput(_Input):
+    """What the API and the staff composer may set on a campaign; everything else is derived."""
+    # The fields are checked in this order; the first problem is the one reported.
+    model_config = ConfigDict(json_schema_extra={"required": ["kind", "severity", "body"]})
+
+    kind: Kind
+    severity: SeverityField
+    title: Text("the title", 120)
+    department: Text("the department (cost centre)", 80, description="cost centre the SMS are charged to")
+    topic: Text("the topic", 32, description=f"info campaigns: only subscribers of this topic "
+                                             f"({', '.join(TOPICS)})")
+    urgency: Urgency
+    certainty: Certainty
+    category: Category
+    event: Text("the event", 120)
+    sender_id: SenderId
+    validity_minutes: Annotated[Annotated[int, Field(ge=0, le=MAX_VALIDITY_MINUTES)], BeforeValidator(_validity),
+                                Field(default=0)]
+    flash: Flash
+    scheduled_for: When("scheduled_for")
+    expires_at: When("expires_at")
+    zone_ids: Annotated[list[int], BeforeValidator(_zone_ids), Field(default_factory=list)]
+    area: Area
+    hazard: Hazard
+    template: Text("the template", 2000, line_breaks=True,
+                   description="text with {zone}, {date}, {time}, {title}; fills body")
+    body: Body
+    variants: Variants
+
+    @model_validator(mode="after")
+    def _rules_across_fields(self) -> CampaignInput:
+        if self.kind == CampaignKind.INFO.value:
+            if self.topic is None:
+                raise ValueError(f"an info campaign needs a topic: one of {', '.join(TOPICS)}")
+            choice(TOPICS, "topic")(self.topic)
+        else:
+            self.topic = None  # alerts reach everyone in the target whatever their topics
+        if self.flash and self.severity != Severity.EXTREME.value:
+            raise ValueError("flash SMS is only for extreme alerts")
+        return self
+
+
+# What the API and the UI may set; everything else is derived.
+FIELDS = tuple(CampaignInput.model_fields)
+
+
+class FollowUpInput(_Input):
+    """An update or all-clear of a sent campaign: the rest (target, kind, topic, …) is the original's."""
+    # Only what the client sent is checked here (absent fields stay the original's, then the whole is checked
+    # as a CampaignInput): defaults are not validated.
+    model_config = ConfigDict(json_schema_extra={"required": ["body"]}, validate_default=False)
+    unknown_message: ClassVar[str] = "unknown field(s) for a follow-up"
+
+    body: Body
+    title: Text("the title", 120)
+    variants: Variants
+    severity: Annotated[SeverityField, Field(default=None)]
+    urgency: Annotated[Urgency, Field(default=None)]
+    certainty: Annotated[Certainty, Field(default=None)]
+    event: Text("the event", 120)
+    sender_id: SenderId
+    flash: Flash
+
+
+class Reason(BaseModel):
+    """Why a campaign is rejected or sent by emergency override (checked by the service: at least a few words)."""
+    model_config = ConfigDict(json_schema_extra={"required": ["reason"]})
+    reason: str | None = None
+
+
+# ------------------------------------------------------------------------------------------- answers
+# Documented only (the API builds them in app/api/campaigns.py); schemathesis checks every answer against them.
+# No field is required: lists and follow-ups leave some out (eta and rate_now exist only while sending).
+class TimeToWarnDetails(BaseModel):
+    """How time_to_warn_s was estimated."""
+    parts_to_send: int = None  # type: ignore[assignment]
+    parts_ahead: int = None  # type: ignore[assignment]
+    tps: float = None  # type: ignore[assignment]
+    links: list[str] = []
+    links_role: Literal["primary", "failover", "configured"] = None  # type: ignore[assignment]
+    links_assumed: bool = None  # type: ignore[assignment]
+    warnings: list[str] = []
+
+
+_TIME_TO_WARN_S = Field(None, description="Estimated seconds from now until the last SMS part is submitted: (parts "
+                        "to send + alert parts queued ahead) / TPS of the SMSC links up now (configured primaries "
+                        "when none is up: see time_to_warn.links_assumed). 0 when finished; null in lists for "
+                        "campaigns not yet sent.")
+
+
+class CampaignPreview(BaseModel):
+    recipients: int = None  # type: ignore[assignment]
+    by_language: dict[str, Any] = {}
+    texts: dict[str, Any] = {}
+    total_parts: int = None  # type: ignore[assignment]
+    cost: str = None  # type: ignore[assignment]
+    currency: str = None  # type: ignore[assignment]
+    price_per_part: str = None  # type: ignore[assignment]
+    warnings: list[str] = []
+    transliteration: dict[str, Any] | None = None
+    hazard: Hazard
+    time_to_warn_s: float | None = _TIME_TO_WARN_S
+    time_to_warn: TimeToWarnDetails = None  # type: ignore[assignment]
+
+
+class Campaign(BaseModel):
+    id: int = None  # type: ignore[assignment]
+    kind: str = None  # type: ignore[assignment]
+    severity: str = None  # type: ignore[assignment]
+    status: Literal[tuple(s.value for s in CampaignStatus)] = None  # type: ignore[valid-type]
+    body: str = None  # type: ignore[assignment]
+    variants: dict[str, Any] = {}
+    zone_ids: list[int] = []
+    area: list[Any] | None = None
+    msg_type: Literal["Alert", "Update", "Cancel"] = None  # type: ignore[assignment]
+    reference_id: int | None = None
+    edits: list[dict[str, Any]] = Field([], description="who wrote what: the creation, then each change of text, "
+                                                        "target or severity")
+    editor_ids: list[int] = Field([], description="users who may not approve it (four-eyes rule)")
+    recipients: int | None = None
+    encoding: str = None  # type: ignore[assignment]
+    parts_per_message: int = None  # type: ignore[assignment]
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    cost: str = Field(None, description="decimal, in `currency`")
+    currency: str = None  # type: ignore[assignment]
+    hazard: Hazard
+    time_to_warn_s: float | None = _TIME_TO_WARN_S
+    time_to_warn: TimeToWarnDetails = None  # type: ignore[assignment]
+    target_frozen_at: datetime | None = Field(
+        None, description="When the target zones were copied into the campaign (at submit, or at send/schedule "
+                          "without approval): previews and the send use that copy. null: a draft, whose target "
+                          "follows its zones")
+    eta: datetime = Field(None, description="Only while sending: the expected last submit (ISO 8601, UTC), "
+                                            "now + time_to_warn_s")
+    rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")
+
+
+class CampaignList(BaseModel):
+    items: list[Campaign] = []
