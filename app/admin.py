@@ -1,13 +1,23 @@
 """The admin UI for crisis staff, approvers and finance."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,9 +28,8 @@ from werkzeug.exceptions import HTTPException
 from app import time_to_warn
 from app.auth import roles_required
 from app.database import db
-from campaigns import control
+from campaigns import control, targeting, workflow
 from campaigns import service as campaigns
-from campaigns import targeting, workflow
 from campaigns.delivery import delivery_stats
 from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
@@ -107,8 +116,8 @@ def utc_filter(value: datetime | None, seconds: bool = False) -> str:
     if value is None:
         return "—"
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
 
 
 @bp.app_template_filter("isotime")
@@ -116,8 +125,8 @@ def isotime_filter(value: datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def money(value: Decimal | int | None) -> str:

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 from urllib.parse import urlparse
 
 import pyotp

@@ -230,8 +230,9 @@ def register(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask: the database's contents are replaced by the backup's.")
     def restore_command(path: Path, yes: bool) -> None:
         """Restore a `flask backup` file into the configured database (stop the workers and the web first)."""
-        from syrena_core.backup import BackupError, restore
         from sqlalchemy.engine import make_url
+
+        from syrena_core.backup import BackupError, restore
         name = make_url(_settings().database.url).database
         if not yes and not click.confirm(f"Replace the contents of database {name} with {path}?"):
             _fail("nothing restored")

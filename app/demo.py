@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-from itertools import accumulate
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 import phonenumbers
 import shapely
@@ -32,8 +32,8 @@ WORK_SHARE = 0.20
 CITY = "Poznań"
 CONSENT_VERSION = "2026-01"
 # Consents fall in a fixed window, so the generated rows do not depend on the day of loading.
-CONSENT_FROM = datetime(2026, 1, 15, tzinfo=timezone.utc)
-CONSENT_UNTIL = datetime(2026, 11, 15, tzinfo=timezone.utc)
+CONSENT_FROM = datetime(2026, 1, 15, tzinfo=UTC)
+CONSENT_UNTIL = datetime(2026, 11, 15, tzinfo=UTC)
 
 # The city is drawn in kilometres east/north of the centre, then projected to WGS84.
 CENTRE_LAT, CENTRE_LON = 52.4064, 16.9252

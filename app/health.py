@@ -40,14 +40,14 @@ def readiness(settings) -> tuple[bool, dict]:
         with engine_for(settings.database.url).connect() as c:
             c.execute(text("SELECT 1"))
         checks["database"] = {"ok": True}
-    except Exception as e:  # noqa: BLE001 - any failure is the answer
+    except Exception as e:
         checks["database"] = {"ok": False, "error": type(e).__name__}
     workers = []
     try:
         redis_connection(settings.redis.url).ping()
         checks["redis"] = {"ok": True}
         workers = read_workers(settings.redis.url)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         checks["redis"] = {"ok": False, "error": type(e).__name__}
     checks["workers"] = {"ok": bool(workers), "alive": len(workers)}
     binds = [b for w in workers for b in w.get("binds", [])]

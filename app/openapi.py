@@ -6,7 +6,8 @@ document's schemas, so a field's type, choices and limits are written once.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema

@@ -26,7 +26,7 @@ def seconds_to_wait(limits: str, scope: str, key: str, what: str) -> int | None:
             if not limiter.limiter.hit(item, scope, key):
                 reset, _remaining = limiter.limiter.get_window_stats(item, scope, key)
                 return max(1, int(reset - time.time()))
-    except Exception:  # noqa: BLE001 - storage outage: logged, not fatal
+    except Exception:
         current_app.logger.warning("%s not checked (storage unavailable)", what, exc_info=True)
     return None
 

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from rq import SimpleWorker
 
@@ -115,7 +115,7 @@ class Heartbeat:
                     # Due retries, and everything queued when Redis lost its data: the database decides.
                     recover_queues(self.settings.database.url, self.settings.redis.url, self.prefix,
                                    self.settings.campaigns.chunk_size)
-            except Exception:  # noqa: BLE001 - a database or Redis hiccup must not end the heartbeat
+            except Exception:
                 log.exception("heartbeat or claim recovery failed")
 
 

@@ -6,9 +6,10 @@ sent. Entries are never changed: a correction is a new entry.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text

@@ -4,8 +4,22 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
-                        SmallInteger, String, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from syrena_core.db import Base, utcnow

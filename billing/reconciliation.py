@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,7 +88,7 @@ def _header_map(header: list[str]) -> dict[str, int]:
 def _time(raw: str) -> datetime:
     value = datetime.fromisoformat(raw.strip().replace(" UTC", "Z"))
     try:
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-05:00 lies past the last datetime in UTC
         raise ValueError(raw) from None
     if not 2000 <= value.year <= LAST_YEAR:

@@ -8,10 +8,11 @@ the two agree).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select, text
@@ -43,7 +44,7 @@ def next_month(month: date) -> date:
 
 def local_midnight(day: date, tz: str) -> datetime:
     """The instant a local day begins (in UTC): 1 October 2026 in Warsaw begins at 22:00 UTC on 30 September."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:

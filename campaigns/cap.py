@@ -7,7 +7,7 @@ original as "sender,identifier,sent".
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
@@ -25,7 +25,7 @@ SENT_STATUSES = ("sending", "paused", "completed", "cancelled")
 
 def cap_time(moment: datetime) -> str:
     """CAP's own dateTime form: seconds, no fraction, an explicit offset (never "Z")."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def identifier(campaign: Campaign, settings: CampaignSettings) -> str:

@@ -6,9 +6,9 @@ the SMSC's numbers.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 from campaigns.exceptions import InvalidCampaign
 from smsc_gateway.encoding import characters_outside_gsm, segment

@@ -7,17 +7,17 @@ statement in a fresh transaction: whichever runs last sees both rows.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted, charge_delivered
 from smsc_gateway.interface import WITHDRAWN, DeliveryReceipt, SendResult
-from syrena_core.config import BillingSettings, CampaignSettings, get_settings
 from syrena_core import metrics
+from syrena_core.config import BillingSettings, CampaignSettings, get_settings
 from syrena_core.db import utcnow
 
 # Receipt states (SMPP 3.4 receipt text) → part status; intermediate states change nothing.
@@ -90,7 +90,7 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
 def _accepted_at(result: SendResult, now: datetime) -> datetime:
     if not result.accepted_at:
         return now
-    return min(datetime.fromtimestamp(result.accepted_at, timezone.utc), now)
+    return min(datetime.fromtimestamp(result.accepted_at, UTC), now)
 
 
 # Temporary failures (throttled after the session's own retries, SMSC unreachable) go back to the queue with

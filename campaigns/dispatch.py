@@ -13,9 +13,9 @@ campaigns.jobs.deliver_chunk → smsc_gateway.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session

@@ -27,11 +27,11 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable
 
 from rq import get_current_job
 from rq.job import Job
@@ -40,8 +40,15 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
-from campaigns.dispatch import (DELIVER_CHUNK, JOB_TIMEOUT, Chunk, enqueue_campaigns, enqueue_chunks,
-                                pending_chunks, queue_name_for)
+from campaigns.dispatch import (
+    DELIVER_CHUNK,
+    JOB_TIMEOUT,
+    Chunk,
+    enqueue_campaigns,
+    enqueue_chunks,
+    pending_chunks,
+    queue_name_for,
+)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from syrena_core import metrics
@@ -137,12 +144,12 @@ def _adopt_next_chunk(redis_url: str, kind: str, campaign_id: int) -> tuple[int,
             if job.func_name != DELIVER_CHUNK or job.args[0] != campaign_id:
                 return None
             first_id, last_id = int(job.args[1]), int(job.args[2])
-        except Exception:  # noqa: BLE001 - gone meanwhile, or not ours to read: leave it to the workers
+        except Exception:
             return None
         if q.connection.lrem(q.key, 1, job_id):
             try:
                 job.delete(remove_from_queue=False)
-            except Exception:  # noqa: BLE001 - a leftover job hash expires with nothing to do
+            except Exception:
                 pass
             return first_id, last_id
     return None
@@ -172,7 +179,7 @@ class _Control:
                 self.status = session.execute(_STATUS, {"cid": self.campaign_id}).scalar()
             try:
                 self.yielding = any(q.count for q in self.higher)
-            except Exception:  # noqa: BLE001 - Redis gone for a moment: go on sending
+            except Exception:
                 self.yielding = False
         return self.status != CampaignStatus.SENDING.value or self.yielding
 
@@ -392,7 +399,7 @@ class _Charger:
         while not self._stop.wait(self.EVERY):
             try:
                 self._flush()
-            except BaseException as e:  # noqa: BLE001 - reported by close(), in the job
+            except BaseException as e:
                 self._error = e
                 return
 
@@ -484,9 +491,9 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
             try:
                 recorder.record([result])
                 recorded += result.accepted or not result.temporary
-            except Exception:  # noqa: BLE001 - this one stays claimed and is queued again below
+            except Exception:
                 log.exception("campaign %s: the result of message %s cannot be recorded", campaign_id, result.ref)
-    except Exception:  # noqa: BLE001 - what is not recorded is queued again below, or by the sweeper
+    except Exception:
         log.exception("campaign %s job %s: collecting the SMSC's answers failed", campaign_id, job_id)
     finally:
         if stream is not None:
@@ -502,7 +509,7 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
         enqueue_campaigns(url, [campaign_id], settings.campaigns.chunk_size)
         log.warning("campaign %s job %s: %d answers recorded after its failure, %d messages queued again",
                     campaign_id, job_id, recorded, len(released))
-    except Exception:  # noqa: BLE001 - the sweeper frees what is left (sweep_stranded)
+    except Exception:
         log.exception("campaign %s job %s: handing its claims back failed; the sweeper will", campaign_id, job_id)
 
 

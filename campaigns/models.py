@@ -4,8 +4,20 @@ import enum
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -123,8 +135,8 @@ class Campaign(Base):
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
-    reference: Mapped["Campaign | None"] = relationship(remote_side=[id], foreign_keys=[reference_id])
-    frozen_zones: Mapped[list["CampaignTargetZone"]] = relationship(
+    reference: Mapped[Campaign | None] = relationship(remote_side=[id], foreign_keys=[reference_id])
+    frozen_zones: Mapped[list[CampaignTargetZone]] = relationship(
         order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True)
 
 
@@ -176,7 +188,7 @@ class Message(Base):
     # The campaign's language variant this recipient gets (a key of campaign.variants); None: campaign.body.
     language: Mapped[str | None] = mapped_column(String(5))
 
-    message_parts: Mapped[list["MessagePart"]] = relationship(back_populates="message", order_by="MessagePart.part_no")
+    message_parts: Mapped[list[MessagePart]] = relationship(back_populates="message", order_by="MessagePart.part_no")
 
 
 class MessagePart(Base):

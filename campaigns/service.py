@@ -10,10 +10,11 @@ heartbeat. Everything here works in the caller's transaction; campaigns.workflow
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -25,11 +26,9 @@ from billing.ledger import tariff_at
 from billing.reports import campaign_costs
 from campaigns import composition, targeting
 from campaigns.delivery import complete_campaigns
-from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
-                                  InvalidHazard)
+from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
-from campaigns.schemas import (CAP_CATEGORIES, CERTAINTIES, FIELDS, LANGUAGES, URGENCIES,  # noqa: F401 - the UI's
-                               CampaignInput, FollowUpInput)
+from campaigns.schemas import CAP_CATEGORIES, CERTAINTIES, FIELDS, LANGUAGES, URGENCIES, CampaignInput, FollowUpInput  # noqa: F401 - the UI's
 from syrena_core.accounts import Role, User
 from syrena_core.audit import record
 from syrena_core.config import BillingSettings, CampaignSettings, ZoneSettings

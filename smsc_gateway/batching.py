@@ -6,7 +6,8 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable, Generic, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("syrena.smsc.batching")
@@ -75,12 +76,12 @@ class BatchWriter(Generic[T]):
                     if done is not None:
                         done()
                 pending = []
-            except Exception:  # noqa: BLE001 - keep the batch and try again: a receipt is not to be lost
+            except Exception:
                 log.exception("writing a batch of %d failed; retrying", len(pending))
                 self._stop.wait(1.0)
                 continue
             if self.then is not None:
                 try:
                     self.then()
-                except Exception:  # noqa: BLE001 - what it missed, the next batch's run does
+                except Exception:
                     log.exception("after writing a batch")

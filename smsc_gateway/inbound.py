@@ -2,7 +2,7 @@
 through an RQ job named by its dotted path, so this package never imports subscribers)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session

@@ -302,9 +302,23 @@ def encode_response(command_id: int, status: int, sequence: int, body: bytes = b
 class DeliverSm:
     """A received deliver_sm with the attribute names smpplib gives its PDUs (what receipts.py reads)."""
 
-    __slots__ = ("source_addr_ton", "source_addr_npi", "source_addr", "dest_addr_ton", "dest_addr_npi",
-                 "destination_addr", "esm_class", "data_coding", "short_message", "receipted_message_id",
-                 "message_state", "message_payload", "sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum")
+    __slots__ = (
+        "data_coding",
+        "dest_addr_npi",
+        "dest_addr_ton",
+        "destination_addr",
+        "esm_class",
+        "message_payload",
+        "message_state",
+        "receipted_message_id",
+        "sar_msg_ref_num",
+        "sar_segment_seqnum",
+        "sar_total_segments",
+        "short_message",
+        "source_addr",
+        "source_addr_npi",
+        "source_addr_ton",
+    )
 
     def __init__(self, body: bytes):
         submit = parse_submit_sm(body)  # deliver_sm has submit_sm's layout

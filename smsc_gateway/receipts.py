@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from smpplib import consts
 
@@ -71,7 +71,7 @@ def _done_at(value: str | None) -> datetime | None:
         return None
     try:
         return datetime(2000 + int(value[0:2]), int(value[2:4]), int(value[4:6]), int(value[6:8]),
-                        int(value[8:10]), int(value[10:12] or 0), tzinfo=timezone.utc)
+                        int(value[8:10]), int(value[10:12] or 0), tzinfo=UTC)
     except ValueError:
         return None
 

@@ -4,7 +4,7 @@ takes, so the links add up to the sum of their rates; a link that goes down stop
 what it had not started; failover links take only while no primary is bound."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from smsc_gateway.interface import OutboundSms, PendingResults, SendResult
 from smsc_gateway.session import PendingSend, SmppSession, WorkQueue

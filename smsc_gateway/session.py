@@ -31,8 +31,8 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import smpplib.client
 import smpplib.command_codes
@@ -41,16 +41,35 @@ import smpplib.smpp
 from redis.exceptions import RedisError
 from smpplib import consts
 
-from syrena_core import metrics
-from syrena_core.config import SmscSettings
 from smsc_gateway.encoding import EncodedSms, encode_sms
-from smsc_gateway.pdu import (DELIVER_SM, ENQUIRE_LINK_RESP, GENERIC_NACK, HEADER, HEADER_SIZE, RESPONSE_BIT,
-                              SUBMIT_SM_RESP, DeliverSm, FramingLost, PduDecodeError, encode_response,
-                              encode_submit_sm, take_pdus)
-from smsc_gateway.interface import (WITHDRAWN, DeliveryReceipt, MobileOriginated, MoSink, OutboundSms,
-                                    ReceiptSink, SendResult)
+from smsc_gateway.interface import (
+    WITHDRAWN,
+    DeliveryReceipt,
+    MobileOriginated,
+    MoSink,
+    OutboundSms,
+    ReceiptSink,
+    SendResult,
+)
+from smsc_gateway.pdu import (
+    DELIVER_SM,
+    ENQUIRE_LINK_RESP,
+    GENERIC_NACK,
+    HEADER,
+    HEADER_SIZE,
+    RESPONSE_BIT,
+    SUBMIT_SM_RESP,
+    DeliverSm,
+    FramingLost,
+    PduDecodeError,
+    encode_response,
+    encode_submit_sm,
+    take_pdus,
+)
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.receipts import MAX_MESSAGE_ID, MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
+from syrena_core import metrics
+from syrena_core.config import SmscSettings
 
 log = logging.getLogger("syrena.smsc.session")
 
@@ -533,7 +552,7 @@ class SmppSession:
                 return  # asked to stop, drained and unbound
             except (OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, SessionLost) as e:
                 log.warning("SMPP %s (%s:%s) lost: %s", self.name, self.settings.host, self.settings.port, e)
-            except Exception:  # noqa: BLE001 - the session must outlive any single bad PDU
+            except Exception:
                 log.exception("SMPP %s failed", self.name)
             finally:
                 self._bound.clear()
@@ -596,7 +615,7 @@ class SmppSession:
         for link in self._links:
             try:
                 link.client.disconnect()
-            except Exception:  # noqa: BLE001 - closing a broken socket may fail in many ways
+            except Exception:
                 pass
         self._links, self._tx = [], None
 
@@ -826,7 +845,7 @@ class SmppSession:
                 return
             try:
                 self._on_deliver_sm(pdu)
-            except Exception:  # noqa: BLE001 - content nobody foresaw must not cost the bind
+            except Exception:
                 self.stats["garbage"] += 1
                 log.exception("SMPP %s: deliver_sm (sequence %d) could not be handled; refused", self.name, sequence)
                 # A permanent refusal: the SMSC must not deliver it again and again.
@@ -847,7 +866,7 @@ class SmppSession:
             return
         try:
             pdu = smpplib.smpp.parse_pdu(raw, client=link.client, allow_unknown_opt_params=True)
-        except Exception as e:  # noqa: BLE001 - any malformed body: answer it and go on
+        except Exception as e:
             self.stats["garbage"] += 1
             log.warning("SMPP %s: undecodable %s (sequence %d): %s", self.name, name, sequence, e)
             if not command_id & RESPONSE_BIT:
@@ -1048,7 +1067,7 @@ class SmppSession:
             try:
                 link.flush()
                 link.client.unbind()
-            except Exception:  # noqa: BLE001 - we leave either way
+            except Exception:
                 pass
 
     def _requeue_outstanding(self) -> None:

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from subscribers.gazetteer import (
     MAX_CANDIDATES,
     AddressMatch,
+    Geocoder,
     GeocodeResult,
     GeocodeStatus,
-    Geocoder,
     LocalGazetteer,
     parse_address,
 )

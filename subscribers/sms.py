@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from subscribers.exceptions import InvalidLocation
-from subscribers.gazetteer import AddressMatch, GeocodeResult, Geocoder, GeocodeStatus
+from subscribers.gazetteer import AddressMatch, Geocoder, GeocodeResult, GeocodeStatus
 from subscribers.keywords import CHOICE_NUMBER, Command, Keyword
 from subscribers.models import AddressChoice, Subscriber, SubscriberSource, SubscriberStatus, SuppressedPhone
 from subscribers.service import NewLocation, phone_hash, subscribe, unsubscribe, zone_code_column
@@ -116,7 +116,7 @@ class KeywordBatch:
         self.zone_codes = {code.upper(): (zone_id, code) for zone_id, code in zones}
         self.example = min((code for _id, code in zones), default="WILDA")
         phones = sorted({phone for phone, _command in messages})
-        self.subscribers: dict[str, Subscriber | None] = {p: None for p in phones}
+        self.subscribers: dict[str, Subscriber | None] = dict.fromkeys(phones)
         self.subscribers.update((s.phone, s) for s in session.scalars(
             select(Subscriber).where(Subscriber.phone.in_(phones)).options(selectinload(Subscriber.locations))))
         self.suppressed = set(session.scalars(select(SuppressedPhone.phone_hash).where(

@@ -74,7 +74,7 @@ class User(Base):
     # E.164 mobile, set by admins: approvers are texted here when someone uses the emergency override.
     phone: Mapped[str | None] = mapped_column(String(16))
 
-    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
     # What a login session asks of a user (Flask-Login's protocol, without importing Flask here).
     is_authenticated = True
@@ -321,7 +321,7 @@ def check_login_throttle(session: Session, email: str, remote_addr: str | None) 
         raise error
 
 
-def backoff_seconds(failures: int, policy: "SecuritySettings") -> int:
+def backoff_seconds(failures: int, policy: SecuritySettings) -> int:
     """How long a pair waits after its `failures`-th failure in a row: nothing before login_attempts, then
     login_backoff_seconds, doubled with every further failure, up to lockout_minutes."""
     if failures < policy.login_attempts:
@@ -331,7 +331,7 @@ def backoff_seconds(failures: int, policy: "SecuritySettings") -> int:
 
 
 def count_login_failure(session: Session, email: str, remote_addr: str | None, user: User | None,
-                        policy: "SecuritySettings", factor: str = "password") -> int:
+                        policy: SecuritySettings, factor: str = "password") -> int:
     """Count a failed password or code for (email, address), block the pair for its back-off, and audit
     both. Returns the seconds the pair now waits (0: none yet)."""
     account, address, now = login_account_key(email), login_address_key(remote_addr), utcnow()
@@ -362,7 +362,7 @@ def unlock(session: Session, user: User, actor: User | None = None, details: dic
 
 
 def attempt_login(session: Session, email: str, password: str, remote_addr: str | None,
-                  policy: "SecuritySettings") -> User | None:
+                  policy: SecuritySettings) -> User | None:
     """A password check that counts, per (e-mail, client address): after `login_attempts` failures in a row
     the pair waits, longer after every further failure (LoginThrottled), while other addresses are not
     affected. Unknown e-mails do the same work and get the same answers as real ones. Audited.

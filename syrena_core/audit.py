@@ -42,14 +42,14 @@ class AuditLog(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
     # "User" by name: resolved by the mapper registry once syrena_core.accounts is imported (import_all_models).
-    actor: Mapped["User | None"] = relationship("User", lazy="joined")
+    actor: Mapped[User | None] = relationship("User", lazy="joined")
 
 
 # The staff table as far as filtering by actor needs it (its model lives in syrena_core.accounts).
 _APP_USER = table("app_user", column("id"), column("email"))
 
 
-def record(session: Session, action: str, actor: "User | None", object_type: str | None = None,
+def record(session: Session, action: str, actor: User | None, object_type: str | None = None,
            object_id: Any = None, details: dict[str, Any] | None = None, note: str | None = None, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            remote_addr: str | None = None) -> None:

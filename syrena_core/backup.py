@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -42,7 +42,7 @@ def default_backup_path(backup_dir: str) -> Path:
     directory = Path(backup_dir)
     if not directory.is_absolute():
         directory = ROOT / directory
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return directory / f"syrena-{stamp}.dump"
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Self, TypeVar, get_origin
+from typing import Any, ClassVar, Self, TypeVar, get_origin
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -272,7 +273,7 @@ class ZoneSettings(_Section):
                              f"got {self.preview_limit!r}") from None
         return self
 
-    def preview_limits(self) -> "ZoneSettings":
+    def preview_limits(self) -> ZoneSettings:
         """These settings with the preview's bounds as the limits (never looser than a saved zone's)."""
         return replace(self, max_vertices=min(self.max_vertices, self.preview_max_vertices),
                                    max_area_km2=min(self.max_area_km2, self.preview_max_area_km2))

@@ -2,10 +2,10 @@
 and sessions made from settings (Flask views, RQ jobs and CLI share these)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
@@ -26,7 +26,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def sqlalchemy_url(url: str) -> str:

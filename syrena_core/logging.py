@@ -12,9 +12,10 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -55,7 +56,7 @@ class ContextFilter(logging.Filter):
         if record.levelno >= logging.INFO:
             try:
                 message = record.getMessage()
-            except Exception:  # noqa: BLE001 - leave a broken record to logging's own error path
+            except Exception:
                 return True
             masked = mask_phones(message)
             if masked != message:

@@ -12,7 +12,7 @@ import billing.models  # noqa: F401  imported for its tables
 import campaigns.models  # noqa: F401  imported for its tables
 import smsc_gateway.models  # noqa: F401  imported for its tables
 import subscribers.models  # noqa: F401  imported for its tables
-import syrena_core.accounts  # noqa: F401  imported for its tables (users, tokens, sessions)
+import syrena_core.accounts
 import syrena_core.audit  # noqa: F401  imported for its table (the audit log)
 import zones.models  # noqa: F401  imported for its tables
 from syrena_core.db import Base

@@ -70,7 +70,7 @@ class LastError(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not break logging
+        except Exception:
             message = str(record.msg)
         self.last = {"at": record.created, "level": record.levelname, "logger": record.name,
                      "message": mask_phones(message)[:500]}  # shown to every operator: no personal data

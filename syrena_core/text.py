@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 # Line breaks a text may contain (SMS carries LF and CR; XML 1.0 allows both).
 LINE_BREAKS = frozenset("\n\r")

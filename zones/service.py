@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from syrena_core.audit import record
 from syrena_core.config import ZoneSettings, get_settings
 from syrena_core.db import utcnow
 from syrena_core.text import check_characters
-from zones.exceptions import (ZoneConflict, ZoneError, ZoneFileInvalid, ZoneImportFailed, ZoneNotFound)
+from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneImportFailed, ZoneNotFound
 from zones.geometry import area_km2, geometry_from_geojson, to_geojson, validate
 from zones.models import DEFAULT_COLOUR, Zone
 

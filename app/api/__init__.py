@@ -13,9 +13,14 @@ def openapi():
     return jsonify(openapi_document())
 
 
-from app.api import billing, campaigns, subscribers, zones  # noqa: E402,F401 - modules add their routes to bp
-from app.api import audit  # noqa: E402,F401
-from app.api import campaign_control  # noqa: E402,F401 - pause/resume/cancel/resend-failed
+from app.api import (  # noqa: E402 - modules add their routes to bp
+    audit,
+    billing,
+    campaign_control,
+    campaigns,
+    subscribers,
+    zones,
+)
 from app.openapi import document  # noqa: E402
 
 

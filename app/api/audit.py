@@ -1,7 +1,7 @@
 """Audit API: the append-only log of who changed what, for administrators."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import jsonify, request
 
@@ -22,7 +22,7 @@ def _time(name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
         # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         raise ApiError(400, "invalid_parameter", f"{name} must be an ISO 8601 date or time",
                        {"parameter": name}) from None

@@ -11,8 +11,13 @@ from app.api.common import error_response, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import components, op, ref
 from billing import ledger, reconciliation, reports
-from billing.exceptions import (InvalidCorrection, InvalidReportRequest, InvalidTariff, OperatorCsvInvalid,
-                                ReconciliationNotFound)
+from billing.exceptions import (
+    InvalidCorrection,
+    InvalidReportRequest,
+    InvalidTariff,
+    OperatorCsvInvalid,
+    ReconciliationNotFound,
+)
 from billing.exports import report_csv
 from billing.models import Tariff
 from billing.schemas import TariffInput
@@ -197,8 +202,7 @@ OPENAPI_SCHEMAS = {
         "rows": {"type": "array", "items": {"type": "object", "properties": {
             "key": {"nullable": True}, "label": {"type": "string", "nullable": True}, "messages": {"type": "integer"},
             "parts": {"type": "integer"}, "amount": _MONEY}}},
-        "totals": {"type": "object", "properties": {k: _MONEY for k in (
-            "sms_cost", "subscription", "setup", "net", "vat", "gross")}},
+        "totals": {"type": "object", "properties": dict.fromkeys(("sms_cost", "subscription", "setup", "net", "vat", "gross"), _MONEY)},
         "fees": {"type": "array", "items": {"type": "object"}}}},
     "Tariff": {"type": "object", "properties": {
         "id": {"type": "integer"}, "smsc": {"type": "string", "nullable": True}, "valid_from": {"type": "string", "format": "date-time"},

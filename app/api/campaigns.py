@@ -1,7 +1,7 @@
 """Campaigns API: compose, preview, approve, send, follow up; CAP 1.2."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
@@ -13,8 +13,7 @@ from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from campaigns import cap, estimates, overrides, schemas, workflow
 from campaigns import service as campaigns
-from campaigns.exceptions import (ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign,
-                                  InvalidHazard)
+from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
@@ -56,7 +55,7 @@ def estimate_json(estimate: estimates.TimeToWarn | None) -> dict[str, Any]:
 
 
 def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None,
-                  estimate: estimates.TimeToWarn | None | bool = True) -> dict[str, Any]:
+                  estimate: estimates.TimeToWarn | bool | None = True) -> dict[str, Any]:
     """`estimate`: True computes it (a preview for a campaign not yet sent); lists pass False for campaigns
     not yet sent (one recipients count each would be too slow: their time_to_warn_s is null)."""
     progress = progress or campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
@@ -105,7 +104,7 @@ def _date_arg(name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
-        return value.astimezone(timezone.utc) if value.tzinfo else value
+        return value.astimezone(UTC) if value.tzinfo else value
     except (ValueError, OverflowError):
         raise ApiError(400, "invalid_query", f"{name} must be an ISO 8601 date or time") from None
 

@@ -1,8 +1,9 @@
 """What every API module shares: the blueprint's error shape, token auth, JSON parsing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException

@@ -3,7 +3,6 @@ without a token: request a code for a subscription, a cancellation or a data exp
 from __future__ import annotations
 
 import hashlib
-
 from typing import Any
 
 from flask import current_app, g, jsonify, request
@@ -13,6 +12,7 @@ from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.extensions import limiter
 from app.openapi import components, conflict, json_content, op, ref
+from subscribers import schemas
 from subscribers.budget import CodeBudget
 from subscribers.exceptions import (
     AddressAmbiguous,
@@ -33,7 +33,6 @@ from subscribers.geocoders import geocoder_for
 from subscribers.jobs import enqueue_verification_code
 from subscribers.models import SubscriberSource, VerificationPurpose
 from subscribers.phones import normalise_mobile
-from subscribers import schemas
 from subscribers.schemas import PublicSubscriptionInput, SubscriberInput
 from subscribers.service import (
     LANGUAGES,

@@ -6,8 +6,8 @@ Revises:
 Create Date: 2026-11-29 00:31:24.039509
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 

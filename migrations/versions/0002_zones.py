@@ -4,8 +4,8 @@ names unique among live zones.
 Revision ID: 0002
 Revises: 5c48882fd92a
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "5c48882fd92a"
