@@ -1,4 +1,5 @@
 """Syrena's web application: admin UI, public pages, REST API v1, CLI."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     import_all_models()
     app = Flask(__name__)
     from app import security
+
     if settings.app.proxy_hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.app.proxy_hops, x_proto=settings.app.proxy_hops)
     app.config.update(
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
     from syrena_core.logging import configure_logging
+
     configure_logging(settings.logging.level, settings.logging.format)  # JSON lines, phone numbers masked
 
     from app.database import MetadataHolder, close_db
@@ -50,9 +53,11 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.teardown_appcontext(close_db)
 
     from app import admin, api, auth, cli, public, zones_ui
+
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     from app import finance_ui
+
     app.register_blueprint(finance_ui.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(zones_ui.bp)
@@ -60,14 +65,18 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     cli.register(app)
     public.register(app)  # the residents' sign-up page and the rate limits of its API
     from app import subscribers_ui
+
     app.register_blueprint(subscribers_ui.bp)
     from app import campaigns_ui, public_alerts
+
     app.register_blueprint(campaigns_ui.bp)
     app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
     from app import health, status_ui
+
     health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
     app.register_blueprint(status_ui.bp)
     from app import audit_ui, users_ui
+
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
     return app

@@ -1,4 +1,5 @@
 """The admin UI for crisis staff, approvers and finance."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -79,10 +80,13 @@ SUBSCRIBER_STATUS_LABELS = {
     SubscriberStatus.UNSUBSCRIBED.value: _l("Unsubscribed"),
 }
 KIND_LABELS = {"alert": _l("Alert"), "info": _l("Information")}
-SEVERITY_LABELS = {"extreme": _l("Extreme"), "severe": _l("Severe"), "moderate": _l("Moderate"),
-                   "minor": _l("Minor")}
-ROLE_LABELS = {Role.ADMIN.value: _l("Administrator"), Role.OPERATOR.value: _l("Operator"),
-               Role.APPROVER.value: _l("Approver"), Role.FINANCE.value: _l("Finance")}
+SEVERITY_LABELS = {"extreme": _l("Extreme"), "severe": _l("Severe"), "moderate": _l("Moderate"), "minor": _l("Minor")}
+ROLE_LABELS = {
+    Role.ADMIN.value: _l("Administrator"),
+    Role.OPERATOR.value: _l("Operator"),
+    Role.APPROVER.value: _l("Approver"),
+    Role.FINANCE.value: _l("Finance"),
+}
 LANGUAGE_NAMES = {"pl": "Polski", "en": "English"}
 # Campaigns in these states change no more: the detail page stops polling.
 FINAL_CAMPAIGN_STATUSES = (CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value)
@@ -145,9 +149,15 @@ def number_filter(value: int | None) -> str:
 
 # ------------------------------------------------------------------ errors
 _ERROR_TEXT = {
-    400: (_l("Bad request"), _l("The request could not be understood. If you sent a form, reload the page and try again.")),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. If you sent a form, reload the page and try again."),
+    ),
     403: (_l("Access denied"), _l("Your role does not allow you to see this page.")),
-    404: (_l("Page not found"), _l("There is nothing at this address. It may have been removed, or the link is wrong.")),
+    404: (
+        _l("Page not found"),
+        _l("There is nothing at this address. It may have been removed, or the link is wrong."),
+    ),
     405: (_l("Method not allowed"), _l("This address does not accept this kind of request.")),
     500: (_l("Server error"), _l("Something went wrong on our side. The error has been logged.")),
 }
@@ -161,8 +171,15 @@ def _http_error(e: HTTPException):
     if code < 400:
         return e
     if request.path.startswith("/api/") or request.path.endswith(".json"):
-        return jsonify({"error": {"code": (e.name or "error").lower().replace(" ", "_"),
-                                  "message": e.description, "details": None}}), code
+        return jsonify(
+            {
+                "error": {
+                    "code": (e.name or "error").lower().replace(" ", "_"),
+                    "message": e.description,
+                    "details": None,
+                }
+            }
+        ), code
     title, text = _ERROR_TEXT.get(code, (e.name, e.description))
     return render_template("error.html", code=code, title=title, text=text), code
 
@@ -178,9 +195,11 @@ def leaflet_asset(filename: str):
 
 def _map_options() -> dict[str, Any]:
     tiles = current_app.config["SYRENA"].map
-    return {"tiles": current_app.config.get("MAP_TILE_URL", tiles.tile_url),
-            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", tiles.tile_attribution),
-            "view": DEFAULT_VIEW}
+    return {
+        "tiles": current_app.config.get("MAP_TILE_URL", tiles.tile_url),
+        "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", tiles.tile_attribution),
+        "view": DEFAULT_VIEW,
+    }
 
 
 # ------------------------------------------------------------------ pages
@@ -190,18 +209,28 @@ def dashboard():
     session = db()
     counts = reach.active_subscribers_per_zone(session)
     zone_rows = [(z, counts.get(z.id, 0)) for z in zones.list_zones(session)]
-    zones_geojson = {"type": "FeatureCollection",
-                     "features": [zones.zone_feature(z, {"subscribers": n}) for z, n in zone_rows]}
+    zones_geojson = {
+        "type": "FeatureCollection",
+        "features": [zones.zone_feature(z, {"subscribers": n}) for z, n in zone_rows],
+    }
     latest = campaigns.list_campaigns(session, LATEST_CAMPAIGNS)
     progress = campaigns.campaign_progress(session, [c.id for c in latest])
     campaign_rows = [(c, progress[c.id].counts, progress[c.id].cost) for c in latest]
     by_status = count_by_status(session)
-    subscriber_totals = [(s.value, by_status.get(s.value, 0)) for s in
-                         (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)]
+    subscriber_totals = [
+        (s.value, by_status.get(s.value, 0))
+        for s in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)
+    ]
     subscriber_totals += [(s, n) for s, n in sorted(by_status.items()) if s not in dict(subscriber_totals)]
-    return render_template("dashboard.html", zones=zone_rows, zones_geojson=zones_geojson,
-                           campaigns=campaign_rows, subscriber_totals=subscriber_totals,
-                           subscribers_total=sum(by_status.values()), map_options=_map_options())
+    return render_template(
+        "dashboard.html",
+        zones=zone_rows,
+        zones_geojson=zones_geojson,
+        campaigns=campaign_rows,
+        subscriber_totals=subscriber_totals,
+        subscribers_total=sum(by_status.values()),
+        map_options=_map_options(),
+    )
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
@@ -227,8 +256,11 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
     final = campaign.status in FINAL_CAMPAIGN_STATUSES
     delivered = counts.get("delivered", 0)
     # Time to warn (issue 14): the same estimate as the API's `eta` (campaigns.estimates), live while sending.
-    warn = time_to_warn.display(time_to_warn.estimate(campaign)) \
-        if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value) else None
+    warn = (
+        time_to_warn.display(time_to_warn.estimate(campaign))
+        if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value)
+        else None
+    )
     return {
         "id": campaign.id,
         "status": campaign.status,
@@ -247,9 +279,12 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         "time_to_warn_s": warn["seconds"] if warn else None,
         "time_to_warn_display": f"{warn['duration']} · {warn['last_at']}" if warn else "—",
         "time_to_warn_notes": " ".join(warn["notes"]) if warn else "",
-        "time_to_50": stats.time_to_50, "time_to_50_display": _seconds(stats.time_to_50),
-        "time_to_95": stats.time_to_95, "time_to_95_display": _seconds(stats.time_to_95),
-        "duration": stats.duration, "duration_display": _seconds(stats.duration),
+        "time_to_50": stats.time_to_50,
+        "time_to_50_display": _seconds(stats.time_to_50),
+        "time_to_95": stats.time_to_95,
+        "time_to_95_display": _seconds(stats.time_to_95),
+        "duration": stats.duration,
+        "duration_display": _seconds(stats.duration),
         "delivery_rate": round(delivered / total, 4) if total else None,
         "delivery_rate_display": f"{format_decimal(round(100 * delivered / total, 1))} %" if total else "—",
         "first_submitted_at": isotime_filter(stats.first_submitted_at) or None,
@@ -272,8 +307,14 @@ def campaign_detail(campaign_id: int):
         if feature["id"] in approved:
             feature["geometry"] = to_geojson(approved[feature["id"]])
     zones_geojson = {"type": "FeatureCollection", "features": features}
-    return render_template("campaign.html", campaign=campaign, progress=_progress(campaign),
-                           zone_counts=counts, zones_geojson=zones_geojson, map_options=_map_options())
+    return render_template(
+        "campaign.html",
+        campaign=campaign,
+        progress=_progress(campaign),
+        zone_counts=counts,
+        zones_geojson=zones_geojson,
+        map_options=_map_options(),
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress.json")
@@ -287,12 +328,15 @@ def campaign_progress(campaign_id: int):
 
 _CONTROL = {
     "pause": (lambda s, c, user: workflow.pause(s, c, user), _l("The campaign is paused: no new messages go out.")),
-    "resume": (lambda s, c, user: workflow.resume(s, c, user, current_app.config["SYRENA"]),
-               _l("Sending resumed.")),
-    "cancel": (lambda s, c, user: workflow.cancel(s, c, user, request.form.get("reason", "").strip()[:500] or None),
-               _l("The campaign is cancelled: messages not yet sent will not go out.")),
-    "resend-failed": (lambda s, c, user: workflow.resend_failed(s, c, user, current_app.config["SYRENA"]),
-                      _l("The failed messages are being sent again.")),
+    "resume": (lambda s, c, user: workflow.resume(s, c, user, current_app.config["SYRENA"]), _l("Sending resumed.")),
+    "cancel": (
+        lambda s, c, user: workflow.cancel(s, c, user, request.form.get("reason", "").strip()[:500] or None),
+        _l("The campaign is cancelled: messages not yet sent will not go out."),
+    ),
+    "resend-failed": (
+        lambda s, c, user: workflow.resend_failed(s, c, user, current_app.config["SYRENA"]),
+        _l("The failed messages are being sent again."),
+    ),
 }
 
 

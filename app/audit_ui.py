@@ -1,4 +1,5 @@
 """The audit log for administrators: browse, filter, export as CSV (the export is itself audited)."""
+
 from __future__ import annotations
 
 import csv
@@ -23,6 +24,7 @@ EXPORT_MAX = 100_000
 def _filters() -> dict:
     from app.api.audit import audit_filters
     from app.api.common import ApiError
+
     try:
         return audit_filters()
     except ApiError as e:
@@ -37,10 +39,21 @@ def audit_page():
     page = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
     total, rows = audit_entries(db(), **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    args = {k: v for k, v in request.args.items() if k in ("actor", "action", "object_type", "object_id",
-                                                           "since", "until") and v}
-    return render_template("audit/list.html", rows=rows, total=total, page=page, pages=pages, args=args,
-                           actions=audit_actions(db()), json=json)
+    args = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("actor", "action", "object_type", "object_id", "since", "until") and v
+    }
+    return render_template(
+        "audit/list.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        args=args,
+        actions=audit_actions(db()),
+        json=json,
+    )
 
 
 def _cell(value) -> str:
@@ -58,15 +71,39 @@ def audit_csv():
         abort(413)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor", "action", "object_type", "object_id", "remote_addr", "details",
-                     "before", "after", "note"])
+    writer.writerow(
+        ["id", "at", "actor", "action", "object_type", "object_id", "remote_addr", "details", "before", "after", "note"]
+    )
     for r in rows:
-        writer.writerow([r.id, r.at.isoformat(), _cell(r.actor.email if r.actor else ""), _cell(r.action),
-                         _cell(r.object_type), _cell(r.object_id), _cell(r.remote_addr), _cell(r.details),
-                         _cell(r.before), _cell(r.after), _cell(r.note)])
-    record(session, "audit.export", current_user, "audit_log", None,
-           {"rows": total, "filters": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                                       for k, v in filters.items() if v}})
+        writer.writerow(
+            [
+                r.id,
+                r.at.isoformat(),
+                _cell(r.actor.email if r.actor else ""),
+                _cell(r.action),
+                _cell(r.object_type),
+                _cell(r.object_id),
+                _cell(r.remote_addr),
+                _cell(r.details),
+                _cell(r.before),
+                _cell(r.after),
+                _cell(r.note),
+            ]
+        )
+    record(
+        session,
+        "audit.export",
+        current_user,
+        "audit_log",
+        None,
+        {
+            "rows": total,
+            "filters": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items() if v},
+        },
+    )
     session.commit()
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="syrena-audit.csv"'})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="syrena-audit.csv"'},
+    )

@@ -1,5 +1,6 @@
 """Who is asking: staff log in to the admin UI with a password (and a TOTP code when enrolled or required);
 programs call the API with a bearer token."""
+
 from __future__ import annotations
 
 import base64
@@ -91,8 +92,13 @@ def _pending_user() -> User | None:
 
 def _throttled(error: LoginThrottled, template: str, form):
     # The same answer whether the e-mail belongs to an account or not (issue 19 #9).
-    flash(_("Too many failed logins for this account from your address. Try again in %(seconds)s s.",
-            seconds=error.retry_after), "error")
+    flash(
+        _(
+            "Too many failed logins for this account from your address. Try again in %(seconds)s s.",
+            seconds=error.retry_after,
+        ),
+        "error",
+    )
     response = current_app.make_response((render_template(template, form=form), 429))
     response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -150,6 +156,7 @@ def login_code():
 
 def _otpauth(user: User, secret: str) -> tuple[str, str]:
     import segno
+
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=_security().totp_issuer)
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False)
@@ -229,13 +236,19 @@ def logout_everywhere():
 def set_language(code: str):
     response = redirect(_safe_next(request.referrer and urlparse(request.referrer).path))
     if code in ("pl", "en"):
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+        response.set_cookie(
+            "lang",
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
     return response
 
 
 def roles_required(*roles: Role) -> Callable:
     """For admin pages: log in first, then the role decides (403 otherwise)."""
+
     def decorator(view):
         @wraps(view)
         @login_required
@@ -243,7 +256,9 @@ def roles_required(*roles: Role) -> Callable:
             if not current_user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

@@ -6,6 +6,7 @@ shows is what the API would answer. Approving, rejecting, overriding, sending an
 forms on the review page, each one call of campaigns.workflow (as in the API). Sending and watching live
 belong to the campaign page (admin.campaign_detail).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,10 +33,20 @@ from zones import service as zones
 bp = Blueprint("campaigns_ui", __name__, url_prefix="/campaigns")
 
 STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
-URGENCY_LABELS = {"immediate": _l("Immediate"), "expected": _l("Expected"), "future": _l("Future"),
-                  "past": _l("Past"), "unknown": _l("Unknown")}
-CERTAINTY_LABELS = {"observed": _l("Observed"), "likely": _l("Likely"), "possible": _l("Possible"),
-                    "unlikely": _l("Unlikely"), "unknown": _l("Unknown")}
+URGENCY_LABELS = {
+    "immediate": _l("Immediate"),
+    "expected": _l("Expected"),
+    "future": _l("Future"),
+    "past": _l("Past"),
+    "unknown": _l("Unknown"),
+}
+CERTAINTY_LABELS = {
+    "observed": _l("Observed"),
+    "likely": _l("Likely"),
+    "possible": _l("Possible"),
+    "unlikely": _l("Unlikely"),
+    "unknown": _l("Unknown"),
+}
 TOPIC_LABELS = {"water": _l("Water"), "traffic": _l("Traffic"), "weather": _l("Weather"), "events": _l("Events")}
 LANGUAGE_LABELS = {"en": _l("English"), "uk": _l("Ukrainian"), "de": _l("German")}
 MSG_TYPE_LABELS = {"Alert": _l("Alert"), "Update": _l("Update"), "Cancel": _l("All-clear")}
@@ -51,8 +62,15 @@ def _settings():
 
 def _error(e: Exception):
     db().rollback()
-    status = 404 if isinstance(e, CampaignNotFound) else 403 if isinstance(e, ApprovalForbidden) else \
-        409 if isinstance(e, CampaignStateError) else 422
+    status = (
+        404
+        if isinstance(e, CampaignNotFound)
+        else 403
+        if isinstance(e, ApprovalForbidden)
+        else 409
+        if isinstance(e, CampaignStateError)
+        else 422
+    )
     return jsonify({"error": {"code": type(e).__name__, "message": str(e), "details": None}}), status
 
 
@@ -63,9 +81,11 @@ def _body() -> dict[str, Any]:
 
 def _map_options() -> dict[str, Any]:
     settings = _settings()
-    return {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
-            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
-            "view": DEFAULT_VIEW}
+    return {
+        "tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
+        "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
+        "view": DEFAULT_VIEW,
+    }
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -95,11 +115,19 @@ def campaign_list():
     since, until = _date(request.args.get("since")), _date(request.args.get("until"))
     listed = campaigns.list_campaigns(db(), limit=200, status=status, kind=kind, since=since, until=until)
     progress = campaigns.campaign_progress(db(), [c.id for c in listed])
-    return render_template("campaigns/list.html", rows=[(c, progress[c.id]) for c in listed],
-                           statuses=[s.value for s in CampaignStatus], kinds=[k.value for k in CampaignKind],
-                           filters={"status": status or "", "kind": kind or "", "since": request.args.get("since", ""),
-                                    "until": request.args.get("until", "")},
-                           msg_type_labels=MSG_TYPE_LABELS)
+    return render_template(
+        "campaigns/list.html",
+        rows=[(c, progress[c.id]) for c in listed],
+        statuses=[s.value for s in CampaignStatus],
+        kinds=[k.value for k in CampaignKind],
+        filters={
+            "status": status or "",
+            "kind": kind or "",
+            "since": request.args.get("since", ""),
+            "until": request.args.get("until", ""),
+        },
+        msg_type_labels=MSG_TYPE_LABELS,
+    )
 
 
 def _compose_page(campaign: Campaign | None):
@@ -108,20 +136,44 @@ def _compose_page(campaign: Campaign | None):
     settings = _settings()
     initial = None
     if campaign is not None:
-        initial = {"id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
-                   "body": campaign.body, "template": campaign.template, "variants": campaign.variants or {},
-                   "zone_ids": [z.id for z in campaign.zones], "area": campaign.area_spec or [],
-                   "topic": campaign.topic, "urgency": campaign.urgency, "certainty": campaign.certainty,
-                   "event": campaign.event, "sender_id": campaign.sender_id,
-                   "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
-                   "department": campaign.department, "hazard": campaigns.hazard_of(campaign)}
-    return render_template("campaigns/compose.html", campaign=campaign, initial=initial,
-                           zones_geojson=zones.feature_collection(live, {}), map_options=_map_options(),
-                           severities=[s.value for s in Severity], kinds=[k.value for k in CampaignKind],
-                           urgencies=campaigns.URGENCIES, certainties=campaigns.CERTAINTIES, topics=TOPICS,
-                           topic_labels=TOPIC_LABELS, urgency_labels=URGENCY_LABELS,
-                           certainty_labels=CERTAINTY_LABELS, variant_languages=LANGUAGE_LABELS,
-                           max_parts=settings.campaigns.max_parts, placeholders=composition.PLACEHOLDERS)
+        initial = {
+            "id": campaign.id,
+            "kind": campaign.kind,
+            "severity": campaign.severity,
+            "title": campaign.title,
+            "body": campaign.body,
+            "template": campaign.template,
+            "variants": campaign.variants or {},
+            "zone_ids": [z.id for z in campaign.zones],
+            "area": campaign.area_spec or [],
+            "topic": campaign.topic,
+            "urgency": campaign.urgency,
+            "certainty": campaign.certainty,
+            "event": campaign.event,
+            "sender_id": campaign.sender_id,
+            "validity_minutes": campaign.validity_minutes,
+            "flash": campaign.flash,
+            "department": campaign.department,
+            "hazard": campaigns.hazard_of(campaign),
+        }
+    return render_template(
+        "campaigns/compose.html",
+        campaign=campaign,
+        initial=initial,
+        zones_geojson=zones.feature_collection(live, {}),
+        map_options=_map_options(),
+        severities=[s.value for s in Severity],
+        kinds=[k.value for k in CampaignKind],
+        urgencies=campaigns.URGENCIES,
+        certainties=campaigns.CERTAINTIES,
+        topics=TOPICS,
+        topic_labels=TOPIC_LABELS,
+        urgency_labels=URGENCY_LABELS,
+        certainty_labels=CERTAINTY_LABELS,
+        variant_languages=LANGUAGE_LABELS,
+        max_parts=settings.campaigns.max_parts,
+        placeholders=composition.PLACEHOLDERS,
+    )
 
 
 @bp.get("/new")
@@ -148,14 +200,28 @@ def analyse():
     text = text if isinstance(text, str) else ""
     longest = campaigns.longest_text(_settings().campaigns)
     if len(text) > longest:  # counted before encoding: the encoder's work grows with the text
-        return jsonify({"error": {"code": "invalid_campaign", "message": _(
-            "The text has %(n)s characters; at most %(max)s fit.", n=len(text), max=longest)}}), 422
+        return jsonify(
+            {
+                "error": {
+                    "code": "invalid_campaign",
+                    "message": _("The text has %(n)s characters; at most %(max)s fit.", n=len(text), max=longest),
+                }
+            }
+        ), 422
     offer = composition.offer_transliteration(text)
     price = _settings().billing.price_per_part
-    return jsonify({**offer.before.as_dict(), "max_parts": _settings().campaigns.max_parts,
-                    "transliteration": {"text": offer.text, **offer.after.as_dict(),
-                                        "parts_saved_per_recipient": offer.before.parts - offer.after.parts,
-                                        "price_per_part": str(price)}})
+    return jsonify(
+        {
+            **offer.before.as_dict(),
+            "max_parts": _settings().campaigns.max_parts,
+            "transliteration": {
+                "text": offer.text,
+                **offer.after.as_dict(),
+                "parts_saved_per_recipient": offer.before.parts - offer.after.parts,
+                "price_per_part": str(price),
+            },
+        }
+    )
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -174,17 +240,32 @@ def preview():
     if wait is not None:
         return previews.too_many(wait)
     try:
-        campaign, result = campaigns.draft_preview(db(), current_user, _clean(_body()), settings.campaigns,
-                                                   settings.billing, settings.zones.preview_limits(), _now())
+        campaign, result = campaigns.draft_preview(
+            db(),
+            current_user,
+            _clean(_body()),
+            settings.campaigns,
+            settings.billing,
+            settings.zones.preview_limits(),
+            _now(),
+        )
         target = targeting.target_geojson(db(), campaign.zones, campaign.area_spec)
         estimate = time_to_warn.estimate(campaign, result.total_parts)
     except CampaignError as e:
         return _error(e)
     db().rollback()
-    return jsonify({**result.as_dict(), "warnings": _warnings(result), "encoding": campaign.encoding,
-                    "parts_per_message": campaign.parts_per_message, "target": target,
-                    "hazard": campaigns.hazard_of(campaign), "time_to_warn_s": estimate.seconds,
-                    "time_to_warn": time_to_warn.display(estimate)})
+    return jsonify(
+        {
+            **result.as_dict(),
+            "warnings": _warnings(result),
+            "encoding": campaign.encoding,
+            "parts_per_message": campaign.parts_per_message,
+            "target": target,
+            "hazard": campaigns.hazard_of(campaign),
+            "time_to_warn_s": estimate.seconds,
+            "time_to_warn": time_to_warn.display(estimate),
+        }
+    )
 
 
 def _warnings(result: campaigns.Preview) -> list[str]:
@@ -200,11 +281,19 @@ def save():
     campaign_id = _body().get("id")
     try:
         if campaign_id:
-            campaign = campaigns.update_campaign(session, campaigns.get_campaign(session, int(campaign_id)),
-                                                 current_user, data, settings.campaigns, settings.zones, _now())
+            campaign = campaigns.update_campaign(
+                session,
+                campaigns.get_campaign(session, int(campaign_id)),
+                current_user,
+                data,
+                settings.campaigns,
+                settings.zones,
+                _now(),
+            )
         else:
-            campaign = campaigns.create_draft(session, current_user, data, settings=settings.campaigns,
-                                              zone_limits=settings.zones, now=_now())
+            campaign = campaigns.create_draft(
+                session, current_user, data, settings=settings.campaigns, zone_limits=settings.zones, now=_now()
+            )
     except (CampaignError, ValueError) as e:
         return _error(e)
     session.commit()
@@ -221,21 +310,39 @@ def review(campaign_id: int):
     target = targeting.campaign_target_geojson(session, campaign)  # frozen at submit: what is approved
     hazard = campaigns.hazard_of(campaign)
     if hazard is not None:  # shown on the map as a point
-        target["features"].append({"type": "Feature", "properties": {"kind": "hazard", "name": _("Hazard point")},
-                                   "geometry": {"type": "Point", "coordinates": [hazard["lon"], hazard["lat"]]}})
-    estimate = time_to_warn.display(time_to_warn.estimate(
-        campaign, result.total_parts if campaign.sent_at is None else None))
+        target["features"].append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "hazard", "name": _("Hazard point")},
+                "geometry": {"type": "Point", "coordinates": [hazard["lon"], hazard["lat"]]},
+            }
+        )
+    estimate = time_to_warn.display(
+        time_to_warn.estimate(campaign, result.total_parts if campaign.sent_at is None else None)
+    )
     session.commit()  # the first preview may record the configured tariff
     own = current_user.id in campaigns.editors(campaign)
     pending = campaign.status == CampaignStatus.PENDING_APPROVAL.value
     needs = campaigns.needs_approval(campaign, settings.campaigns)
     can = workflow.review_actions(campaign, current_user, settings.campaigns)
-    return render_template("campaigns/review.html", campaign=campaign, preview=result, target=target,
-                           warnings=_warnings(result), time_to_warn=estimate, hazard=hazard,
-                           map_options=_map_options(), can=can, own=own and pending, needs_approval=needs,
-                           urgency_labels=URGENCY_LABELS, certainty_labels=CERTAINTY_LABELS,
-                           topic_labels=TOPIC_LABELS, language_labels=LANGUAGE_LABELS,
-                           msg_type_labels=MSG_TYPE_LABELS)
+    return render_template(
+        "campaigns/review.html",
+        campaign=campaign,
+        preview=result,
+        target=target,
+        warnings=_warnings(result),
+        time_to_warn=estimate,
+        hazard=hazard,
+        map_options=_map_options(),
+        can=can,
+        own=own and pending,
+        needs_approval=needs,
+        urgency_labels=URGENCY_LABELS,
+        certainty_labels=CERTAINTY_LABELS,
+        topic_labels=TOPIC_LABELS,
+        language_labels=LANGUAGE_LABELS,
+        msg_type_labels=MSG_TYPE_LABELS,
+    )
 
 
 ACTIONS = ("submit", "approve", "reject", "override", "send", "update", "all-clear")
@@ -268,15 +375,29 @@ def act(campaign_id: int, action: str):
                 started = workflow.override(session, campaign, current_user, reason, settings, _now())
             else:
                 started = workflow.send(session, campaign, current_user, settings, _now())
-            message = _("Sending started.") if started else _("Scheduled for %(at)s.",
-                                                                at=campaign.scheduled_for.isoformat(timespec="minutes"))
+            message = (
+                _("Sending started.")
+                if started
+                else _("Scheduled for %(at)s.", at=campaign.scheduled_for.isoformat(timespec="minutes"))
+            )
         else:
-            follow = workflow.follow_up(session, campaign, current_user,
-                                        "Cancel" if action == "all-clear" else "Update",
-                                        {"body": request.form.get("body", "")}, settings, _now())
+            follow = workflow.follow_up(
+                session,
+                campaign,
+                current_user,
+                "Cancel" if action == "all-clear" else "Update",
+                {"body": request.form.get("body", "")},
+                settings,
+                _now(),
+            )
             target, started = follow.campaign, follow.started
-            message = _("The follow-up waits for approval by a second person.") if follow.awaiting_approval \
-                else _("Sending started.") if started else _("Scheduled.")
+            message = (
+                _("The follow-up waits for approval by a second person.")
+                if follow.awaiting_approval
+                else _("Sending started.")
+                if started
+                else _("Scheduled.")
+            )
     except (CampaignError, ValueError) as e:
         session.rollback()
         flash(str(e), "error")

@@ -1,4 +1,5 @@
 """The `flask` commands operators and scripts use (see README)."""
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,11 @@ def create_user(email: str, role: str) -> None:
 
 @users_cli.command("token")
 @click.argument("email")
-@click.option("--role", type=click.Choice([r.value for r in accounts.Role]),
-              help="Narrow an admin's token to this role (default: the user's role).")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in accounts.Role]),
+    help="Narrow an admin's token to this role (default: the user's role).",
+)
 @click.option("--label", help="What the token is for (shown in lists).")
 def create_token(email: str, role: str | None, label: str | None) -> None:
     """Issue a new API token; it is printed alone on the last line and never shown again."""
@@ -88,7 +92,9 @@ def list_tokens(email: str) -> None:
         if user is None:
             _fail(f"no user {email}")
         for t in sorted(user.tokens, key=lambda t: t.id):
-            state = "revoked" if t.revoked else f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "unused"
+            state = (
+                "revoked" if t.revoked else f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "unused"
+            )
             click.echo(f"{t.id}\t{t.prefix or '?'}…\t{t.effective_role() or 'none'}\t{t.label or ''}\t{state}")
 
 
@@ -123,23 +129,40 @@ def unlock_user(email: str, reset_totp: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name-property", default="name", show_default=True, help="The feature property holding the name.")
 @click.option("--repair", is_flag=True, help="Repair invalid polygons instead of refusing the file.")
-@click.option("--skip", multiple=True, metavar="NAME",
-              help="Leave out the feature with this name (e.g. a whole-city outline); repeatable.")
+@click.option(
+    "--skip",
+    multiple=True,
+    metavar="NAME",
+    help="Leave out the feature with this name (e.g. a whole-city outline); repeatable.",
+)
 def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, ...]) -> None:
     """Import zones from a GeoJSON FeatureCollection: all of them, or none when one is invalid."""
     from zones.exceptions import ZoneError, ZoneGeometryRepairable, ZoneImportFailed
     from zones.service import import_features, read_feature_collection
+
     try:
         features = read_feature_collection(file.read_bytes())
     except ZoneError as e:
         _fail(f"{file}: {e}")
     try:
-        with session_scope(_settings().database.url) as session, click.progressbar(
-                length=len(features), label=f"importing {len(features)} features", file=sys.stderr) as bar:
-            saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip,
-                                    limits=_settings().zones, progress=bar.update)
-            audit.record(session, "zone.import", None, "zone", None,
-                            {"file": file.name, "zones": [s.zone.id for s in saved]})
+        with (
+            session_scope(_settings().database.url) as session,
+            click.progressbar(
+                length=len(features), label=f"importing {len(features)} features", file=sys.stderr
+            ) as bar,
+        ):
+            saved = import_features(
+                session,
+                features,
+                name_property=name_property,
+                repair=repair,
+                skip=skip,
+                limits=_settings().zones,
+                progress=bar.update,
+            )
+            audit.record(
+                session, "zone.import", None, "zone", None, {"file": file.name, "zones": [s.zone.id for s in saved]}
+            )
     except ZoneImportFailed as e:
         hint = " — use --repair to fix invalid polygons" if isinstance(e.cause, ZoneGeometryRepairable) else ""
         _fail(f"{e}{hint}")
@@ -155,6 +178,7 @@ def cluster_locations() -> None:
     """Store subscriber locations in spatial order after a bulk load: counting every zone at once reads
     far fewer pages. Locks the locations until done (seconds for a million)."""
     from zones.queries import cluster_locations as cluster
+
     with session_scope(_settings().database.url) as session:
         cluster(session)
     click.echo("subscriber locations stored in spatial order")
@@ -167,6 +191,7 @@ def import_addresses(file: Path, replace: bool) -> None:
     """Import address points: CSV (street, housenumber, postcode, city, lon/lat or EPSG:2180 x/y) or GeoJSON
     Points; all of them, or none when one row is bad."""
     from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
+
     try:
         with session_scope(_settings().database.url) as session:
             count = import_address_points(session, read_address_file(file), replace=replace)
@@ -182,6 +207,7 @@ def import_addresses(file: Path, replace: bool) -> None:
 def simulate(host: str | None, port: int | None, control_port: int | None) -> None:
     """Run the bundled SMSC simulator: a real SMPP 3.4 server, with an HTTP control port."""
     from smsc_simulator import SimulatorOptions, serve_forever  # loaded only here: no production code needs it
+
     given = {"host": host, "control_host": host, "port": port, "control_port": control_port}
     serve_forever(SimulatorOptions.from_settings(_settings(), **{k: v for k, v in given.items() if v is not None}))
 
@@ -190,6 +216,7 @@ def simulate(host: str | None, port: int | None, control_port: int | None) -> No
 def load_demo() -> None:
     """Generate the demo city (12 zones, 10,000 subscribers), offline; does nothing if it is there."""
     from app.demo import load_demo_city
+
     with session_scope(_settings().database.url) as session:
         click.echo(load_demo_city(session))
 
@@ -208,6 +235,7 @@ def register(app: Flask) -> None:
         from prometheus_client import start_http_server
 
         from syrena_core import metrics
+
         start_http_server(port, addr=host, registry=metrics.registry_for(None))  # queue depths: the web's
         click.echo(f"metrics of {metrics.MULTIPROC_DIR} on http://{host}:{port}/metrics")
         while True:
@@ -218,6 +246,7 @@ def register(app: Flask) -> None:
     def backup_command(path: Path | None) -> None:
         """pg_dump the database (custom format) to PATH, or to [operations] backup_dir with a UTC time stamp."""
         from syrena_core.backup import BackupError, backup, default_backup_path
+
         target = path or default_backup_path(_settings().operations.backup_dir)
         try:
             written = backup(_settings().database.url, target)
@@ -233,6 +262,7 @@ def register(app: Flask) -> None:
         from sqlalchemy.engine import make_url
 
         from syrena_core.backup import BackupError, restore
+
         name = make_url(_settings().database.url).database
         if not yes and not click.confirm(f"Replace the contents of database {name} with {path}?"):
             _fail("nothing restored")
@@ -248,6 +278,7 @@ def register(app: Flask) -> None:
         """Run a gateway worker: SMPP session, RQ jobs, receipts and MO."""
         from app.worker import run_worker
         from syrena_core.schema import SchemaBehind
+
         try:
             run_worker(_settings(), burst=burst)
         except SchemaBehind as e:

@@ -1,4 +1,5 @@
 """One SQLAlchemy session per request, closed when the app context ends."""
+
 from __future__ import annotations
 
 from flask import current_app, g

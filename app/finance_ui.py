@@ -1,5 +1,6 @@
 """Finance pages: a month's costs with breakdowns and charts, exports, reconciliation with the operator's
 CSV, tariffs. Finance and admin only; the views parse, call billing, render."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -42,18 +43,45 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def export_labels() -> dict[str, str]:
     return {
-        "statement": _("Monthly statement"), "month": _("Month"), "currency": _("Currency"),
-        "generated": _("Generated"), "summary": _("Summary"), "messages": _("Messages"), "parts": _("SMS parts"),
-        "amount": _("Cost"), "name": _("Name"), "total": _("Total"), "sms_cost": _("SMS cost"),
-        "subscription": _("Monthly subscription"), "setup": _("Set-up fee"), "net": _("Net"), "vat": _("VAT"),
-        "gross": _("Gross"), "fees": _("Fees"), "period": _("Period"), "vat_rate": _("VAT rate"),
-        "none": "—", "no_zone": _("No zone (drawn area or transactional)"), "no_department": _("No department"),
-        "col.campaign": _("Campaign"), "col.zone": _("Zone"), "col.department": _("Department"),
-        "col.day": _("Day"), "col.kind": _("Kind"), "col.encoding": _("Encoding"),
-        "col.smsc": _("SMSC connection"), "group.smsc": _("By SMSC connection"),
-        "group.campaign": _("By campaign"), "group.zone": _("By zone"), "group.department": _("By department"),
-        "group.day": _("By day"), "group.kind": _("By kind"), "group.encoding": _("By encoding"),
-        "kind.alert": _("Alert"), "kind.info": _("Information"), "kind.transactional": _("Transactional"),
+        "statement": _("Monthly statement"),
+        "month": _("Month"),
+        "currency": _("Currency"),
+        "generated": _("Generated"),
+        "summary": _("Summary"),
+        "messages": _("Messages"),
+        "parts": _("SMS parts"),
+        "amount": _("Cost"),
+        "name": _("Name"),
+        "total": _("Total"),
+        "sms_cost": _("SMS cost"),
+        "subscription": _("Monthly subscription"),
+        "setup": _("Set-up fee"),
+        "net": _("Net"),
+        "vat": _("VAT"),
+        "gross": _("Gross"),
+        "fees": _("Fees"),
+        "period": _("Period"),
+        "vat_rate": _("VAT rate"),
+        "none": "—",
+        "no_zone": _("No zone (drawn area or transactional)"),
+        "no_department": _("No department"),
+        "col.campaign": _("Campaign"),
+        "col.zone": _("Zone"),
+        "col.department": _("Department"),
+        "col.day": _("Day"),
+        "col.kind": _("Kind"),
+        "col.encoding": _("Encoding"),
+        "col.smsc": _("SMSC connection"),
+        "group.smsc": _("By SMSC connection"),
+        "group.campaign": _("By campaign"),
+        "group.zone": _("By zone"),
+        "group.department": _("By department"),
+        "group.day": _("By day"),
+        "group.kind": _("By kind"),
+        "group.encoding": _("By encoding"),
+        "kind.alert": _("Alert"),
+        "kind.info": _("Information"),
+        "kind.transactional": _("Transactional"),
     }
 
 
@@ -81,13 +109,22 @@ def _chart_data(by: dict[str, reports.MonthlyReport], labels: dict[str, str]) ->
     top = sorted(by["campaign"].rows, key=lambda r: -r.amount)[:TOP_CAMPAIGNS]
     return {
         "currency": by["day"].currency,
-        "days": {"labels": [d.isoformat() for d in reports.month_days(by["day"].month)],
-                 "values": [str(days[d].amount) if d in days else "0" for d in reports.month_days(by["day"].month)],
-                 "title": _("Cost per day")},
-        "encodings": {"labels": [str(r.key).upper() for r in encodings], "values": [r.parts for r in encodings],
-                      "costs": [str(r.amount) for r in encodings], "title": _("SMS parts by encoding")},
-        "campaigns": {"labels": [row_name("campaign", r, labels) for r in top], "values": [str(r.amount) for r in top],
-                      "title": _("Top campaigns by cost")},
+        "days": {
+            "labels": [d.isoformat() for d in reports.month_days(by["day"].month)],
+            "values": [str(days[d].amount) if d in days else "0" for d in reports.month_days(by["day"].month)],
+            "title": _("Cost per day"),
+        },
+        "encodings": {
+            "labels": [str(r.key).upper() for r in encodings],
+            "values": [r.parts for r in encodings],
+            "costs": [str(r.amount) for r in encodings],
+            "title": _("SMS parts by encoding"),
+        },
+        "campaigns": {
+            "labels": [row_name("campaign", r, labels) for r in top],
+            "values": [str(r.amount) for r in top],
+            "title": _("Top campaigns by cost"),
+        },
     }
 
 
@@ -103,15 +140,30 @@ def report():
     by = _reports(month)
     labels = export_labels()
     parts_by_encoding = {r.key: r.parts for r in by["encoding"].rows}
-    return render_template("finance/report.html", month=month, month_label=f"{month:%Y-%m}", by=by,
-                           totals=by["campaign"].totals, fees=by["campaign"].fees, labels=labels,
-                           row_name=row_name, groupings=reports.GROUPINGS,
-                           chart_data=_chart_data(by, labels), parts_by_encoding=parts_by_encoding)
+    return render_template(
+        "finance/report.html",
+        month=month,
+        month_label=f"{month:%Y-%m}",
+        by=by,
+        totals=by["campaign"].totals,
+        fees=by["campaign"].fees,
+        labels=labels,
+        row_name=row_name,
+        groupings=reports.GROUPINGS,
+        chart_data=_chart_data(by, labels),
+        parts_by_encoding=parts_by_encoding,
+    )
 
 
 def _audit_export(month_start, fmt: str, group_by: str | None = None) -> None:
-    record(db(), "billing.export", current_user, "billing_report", f"{month_start:%Y-%m}",
-           {"format": fmt, "group_by": group_by})
+    record(
+        db(),
+        "billing.export",
+        current_user,
+        "billing_report",
+        f"{month_start:%Y-%m}",
+        {"format": fmt, "group_by": group_by},
+    )
     db().commit()
 
 
@@ -124,8 +176,11 @@ def report_csv_download(month: str):
         abort(400, _("Unknown grouping: %(group)s.", group=group_by))
     report_ = reports.monthly_report(db(), month_start, group_by, current_app.config["SYRENA"].billing)
     _audit_export(month_start, "csv", group_by)
-    return Response(report_csv(report_, export_labels()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="syrena-costs-{report_.month_label}-{group_by}.csv"'})
+    return Response(
+        report_csv(report_, export_labels()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="syrena-costs-{report_.month_label}-{group_by}.csv"'},
+    )
 
 
 @bp.get("/<month>/report.xlsx")
@@ -133,8 +188,11 @@ def report_csv_download(month: str):
 def report_xlsx_download(month: str):
     month_start = _month_in_path(month)
     _audit_export(month_start, "xlsx")
-    return Response(report_xlsx(_reports(month_start), export_labels()), mimetype=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="syrena-costs-{month_start:%Y-%m}.xlsx"'})
+    return Response(
+        report_xlsx(_reports(month_start), export_labels()),
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="syrena-costs-{month_start:%Y-%m}.xlsx"'},
+    )
 
 
 @bp.get("/<month>/statement.pdf")
@@ -142,18 +200,25 @@ def report_xlsx_download(month: str):
 def statement_pdf_download(month: str):
     month_start = _month_in_path(month)
     currency = current_app.config["SYRENA"].billing.currency
-    body = statement_pdf(_reports(month_start), export_labels(),
-                         money=lambda v: f"{format_decimal(v, format='#,##0.00')} {currency}")
+    body = statement_pdf(
+        _reports(month_start), export_labels(), money=lambda v: f"{format_decimal(v, format='#,##0.00')} {currency}"
+    )
     _audit_export(month_start, "pdf")
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="syrena-statement-{month_start:%Y-%m}.pdf"'})
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="syrena-statement-{month_start:%Y-%m}.pdf"'},
+    )
 
 
 @bp.get("/reconciliation")
 @roles_required(Role.FINANCE)
 def reconciliation_list():
-    return render_template("finance/reconciliation.html", month_label=f"{_current_month():%Y-%m}",
-                           imports=reconciliation.list_imports(db()))
+    return render_template(
+        "finance/reconciliation.html",
+        month_label=f"{_current_month():%Y-%m}",
+        imports=reconciliation.list_imports(db()),
+    )
 
 
 @bp.post("/reconciliation")
@@ -169,8 +234,13 @@ def reconciliation_upload():
     except BillingError as e:
         session.rollback()
         problems = e.problems if isinstance(e, OperatorCsvInvalid) else []
-        return render_template("finance/reconciliation.html", month_label=month, error=str(e), problems=problems,
-                               imports=reconciliation.list_imports(session)), 422
+        return render_template(
+            "finance/reconciliation.html",
+            month_label=month,
+            error=str(e),
+            problems=problems,
+            imports=reconciliation.list_imports(session),
+        ), 422
     session.commit()
     flash(_("Imported %(rows)s charged messages.", rows=batch.rows), "success")
     return redirect(url_for("finance.reconciliation_detail", import_id=batch.id))
@@ -189,8 +259,9 @@ def reconciliation_detail(import_id: int):
 @bp.get("/tariffs")
 @roles_required(Role.FINANCE)
 def tariffs():
-    return render_template("finance/tariffs.html", tariffs=ledger.list_tariffs(db()),
-                           defaults=current_app.config["SYRENA"].billing)
+    return render_template(
+        "finance/tariffs.html", tariffs=ledger.list_tariffs(db()), defaults=current_app.config["SYRENA"].billing
+    )
 
 
 @bp.post("/tariffs")
@@ -202,10 +273,17 @@ def tariff_create():
         raw_from = form.get("valid_from", "").strip()
         local = ZoneInfo(current_app.config["SYRENA"].billing.timezone)  # the form's time is local
         valid_from = datetime.fromisoformat(raw_from).replace(tzinfo=local) if raw_from else None
-        ledger.create_tariff(session, current_user, valid_from=valid_from, price_per_part=form.get("price_per_part"),
-                             monthly_fee=form.get("monthly_fee"), setup_fee=form.get("setup_fee") or "0",
-                             vat_rate=(Decimal(form.get("vat_percent") or "0") / 100) if form.get("vat_percent")
-                             else None, currency=form.get("currency", "PLN"), smsc=form.get("smsc"))
+        ledger.create_tariff(
+            session,
+            current_user,
+            valid_from=valid_from,
+            price_per_part=form.get("price_per_part"),
+            monthly_fee=form.get("monthly_fee"),
+            setup_fee=form.get("setup_fee") or "0",
+            vat_rate=(Decimal(form.get("vat_percent") or "0") / 100) if form.get("vat_percent") else None,
+            currency=form.get("currency", "PLN"),
+            smsc=form.get("smsc"),
+        )
     except (BillingError, ArithmeticError, ValueError) as e:
         session.rollback()
         flash(_("The tariff was not saved: %(reason)s", reason=str(e)), "error")

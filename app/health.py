@@ -13,6 +13,7 @@ The client's address is the one the request really comes from (client_address): 
 ([app] proxy_hops) the one they put in X-Forwarded-For; without proxy_hops a forwarding header is never
 believed. None of them reveals personal data.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -52,8 +53,12 @@ def readiness(settings) -> tuple[bool, dict]:
     checks["workers"] = {"ok": bool(workers), "alive": len(workers)}
     binds = [b for w in workers for b in w.get("binds", [])]
     bound = sorted({b["name"] for b in binds if b.get("bound")})
-    checks["smsc"] = {"ok": bool(bound), "bound": len([b for b in binds if b.get("bound")]), "binds": len(binds),
-                      "connections_up": bound}
+    checks["smsc"] = {
+        "ok": bool(bound),
+        "bound": len([b for b in binds if b.get("bound")]),
+        "binds": len(binds),
+        "connections_up": bound,
+    }
     return all(c["ok"] for c in checks.values()), checks
 
 
@@ -96,6 +101,7 @@ def _may_see_details() -> bool:
     from flask_login import current_user
 
     from app.auth import bearer_token
+
     return bearer_token() is not None or current_user.is_authenticated
 
 
@@ -114,15 +120,17 @@ def _may_scrape() -> bool:
     if _metrics_token_given():
         return True
     address = client_address()
-    return address is not None and any(address in ipaddress.ip_network(n, strict=False)
-                                       for n in _settings().operations.metrics_allow_from)
+    return address is not None and any(
+        address in ipaddress.ip_network(n, strict=False) for n in _settings().operations.metrics_allow_from
+    )
 
 
 @bp.get("/metrics")
 def prometheus_metrics():
     if not _may_scrape():
-        return jsonify({"error": {"code": "forbidden", "message": "metrics are for the monitoring network",
-                                  "details": None}}), 403
+        return jsonify(
+            {"error": {"code": "forbidden", "message": "metrics are for the monitoring network", "details": None}}
+        ), 403
     body, content_type = metrics.exposition(_settings().redis.url)
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 

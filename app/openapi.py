@@ -4,6 +4,7 @@ Request and answer bodies are pydantic models declared beside the domain rules t
 campaigns/schemas.py, which campaigns.service checks every draft against); `components` turns them into this
 document's schemas, so a field's type, choices and limits are written once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,22 +29,28 @@ ERRORS = {
     "401": {"description": "No or invalid bearer token", **json_content(ref("Error"))},
     "403": {"description": "The token's role may not do this", **json_content(ref("Error"))},
     "422": {"description": "Invalid input", **json_content(ref("Error"))},
-    "429": {"description": "Too many requests (this token's limit, or a user's area previews)",
-            **json_content(ref("Error"))},
+    "429": {
+        "description": "Too many requests (this token's limit, or a user's area previews)",
+        **json_content(ref("Error")),
+    },
 }
 ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 NOT_FOUND = {"404": {"description": "Not found", **json_content(ref("Error"))}}
 
 
-def links(operation: dict[str, Any], status: str, path: str, methods: Sequence[str],
-          value: str = "$response.body#/id") -> dict[str, Any]:
+def links(
+    operation: dict[str, Any], status: str, path: str, methods: Sequence[str], value: str = "$response.body#/id"
+) -> dict[str, Any]:
     """OpenAPI links from `operation`'s `status` answer to each method of `path` with its `{id}` taken from the
     answer (what lets schemathesis chain create → get/patch/delete with a real id: tests/security)."""
     pointer = path.replace("~", "~0").replace("/", "~1")
     noun = [part for part in path.split("/") if part and not part.startswith("{")][-1]
-    operation["responses"][status].setdefault("links", {}).update({
-        f"{m.lower()}_{noun}": {"operationRef": f"#/paths/{pointer}/{m.lower()}", "parameters": {"id": value}}
-        for m in methods})
+    operation["responses"][status].setdefault("links", {}).update(
+        {
+            f"{m.lower()}_{noun}": {"operationRef": f"#/paths/{pointer}/{m.lower()}", "parameters": {"id": value}}
+            for m in methods
+        }
+    )
     return operation
 
 
@@ -54,10 +61,13 @@ def _openapi_30(schema: Any) -> Any:
         return [_openapi_30(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: _openapi_30(value) if key not in ("properties", "$defs") else
-           {name: _openapi_30(item) for name, item in value.items()}
-           for key, value in schema.items()
-           if not (key == "title" and isinstance(value, str)) and not (key == "default" and value is None)}
+    out = {
+        key: _openapi_30(value)
+        if key not in ("properties", "$defs")
+        else {name: _openapi_30(item) for name, item in value.items()}
+        for key, value in schema.items()
+        if not (key == "title" and isinstance(value, str)) and not (key == "default" and value is None)
+    }
     options = out.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         rest = [option for option in options if option != {"type": "null"}]
@@ -84,10 +94,18 @@ def conflict(description: str) -> dict[str, Any]:
     return {"409": {"description": description, **json_content(ref("Error"))}}
 
 
-def op(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any] | None = None,
-       params: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {
-        ok: {"description": "OK", **json_content(ok_schema)}, **ERRORS, **(extra or {})}}
+def op(
+    summary: str,
+    ok: str,
+    ok_schema: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    params: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {ok: {"description": "OK", **json_content(ok_schema)}, **ERRORS, **(extra or {})},
+    }
     if body:
         operation["requestBody"] = {"required": True, **json_content(body)}
     if params:
@@ -95,9 +113,17 @@ def op(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any] | 
     return operation
 
 
-ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        }
+    },
+}
 
 
 def document(modules: Sequence[Any]) -> dict[str, Any]:
@@ -110,9 +136,12 @@ def document(modules: Sequence[Any]) -> dict[str, Any]:
                 raise ValueError(f"two different OpenAPI schemas are named {name}: rename one of the models")
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Syrena API", "version": "1",
-                 "description": "Zone-targeted emergency SMS. Authenticate with `Authorization: Bearer <token>` "
-                                "(`flask users token EMAIL`)."},
+        "info": {
+            "title": "Syrena API",
+            "version": "1",
+            "description": "Zone-targeted emergency SMS. Authenticate with `Authorization: Bearer <token>` "
+            "(`flask users token EMAIL`).",
+        },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": {path: item for m in modules for path, item in m.OPENAPI_PATHS.items()},

@@ -1,5 +1,6 @@
 """The residents' public page (no login): subscribe with a phone and an address, confirm with a code,
 change or end the subscription. It talks to the public JSON API (app/api/subscribers.py)."""
+
 from __future__ import annotations
 
 import time
@@ -17,6 +18,7 @@ from zones.service import list_zones
 
 bp = Blueprint("public", __name__, url_prefix="/subscribe")
 
+
 def seconds_to_wait(limits: str, scope: str, key: str, what: str) -> int | None:
     """Counts one hit of `key` against `limits` (e.g. "30 per minute", shared by every web process through
     Redis); returns the seconds to wait when they are used up, else None. When the storage is down nothing is
@@ -30,13 +32,20 @@ def seconds_to_wait(limits: str, scope: str, key: str, what: str) -> int | None:
         current_app.logger.warning("%s not checked (storage unavailable)", what, exc_info=True)
     return None
 
-TOPIC_LABELS = {"water": _l("Water supply"), "traffic": _l("Traffic and closures"),
-                "weather": _l("Weather warnings"), "events": _l("City events")}
+
+TOPIC_LABELS = {
+    "water": _l("Water supply"),
+    "traffic": _l("Traffic and closures"),
+    "weather": _l("Weather warnings"),
+    "events": _l("City events"),
+}
 LANGUAGE_LABELS = {"pl": "Polski", "en": "English"}
-CONSENT_TEXT = _l("I agree that the City stores my phone number, the places I give and my choices in order to "
-                  "send me emergency alerts and the information I chose, by SMS. I can unsubscribe at any "
-                  "time by sending STOP, or on this page; my data are then erased after the retention period, "
-                  "and only a hashed number is kept so that my opt-out is honoured.")
+CONSENT_TEXT = _l(
+    "I agree that the City stores my phone number, the places I give and my choices in order to "
+    "send me emergency alerts and the information I chose, by SMS. I can unsubscribe at any "
+    "time by sending STOP, or on this page; my data are then erased after the retention period, "
+    "and only a hashed number is kept so that my opt-out is honoured."
+)
 
 
 # What the page's script says, in the page's language.
@@ -58,11 +67,21 @@ SCRIPT_TEXTS = {
 def subscribe_page():
     settings = current_app.config["SYRENA"]
     zones = [{"name": z.name, "code": zone_code(z)} for z in list_zones(db())]
-    page = {"language": str(get_locale()), "codeMinutes": settings.subscribers.code_ttl_minutes,
-            "tileUrl": settings.map.tile_url, "tileAttribution": settings.map.tile_attribution}
-    return render_template("public/subscribe.html", zones=zones, topics=[(t, TOPIC_LABELS[t]) for t in TOPICS],
-                           consent_text=CONSENT_TEXT, page=page, texts={k: str(v) for k, v in SCRIPT_TEXTS.items()},
-                           language_labels=LANGUAGE_LABELS)
+    page = {
+        "language": str(get_locale()),
+        "codeMinutes": settings.subscribers.code_ttl_minutes,
+        "tileUrl": settings.map.tile_url,
+        "tileAttribution": settings.map.tile_attribution,
+    }
+    return render_template(
+        "public/subscribe.html",
+        zones=zones,
+        topics=[(t, TOPIC_LABELS[t]) for t in TOPICS],
+        consent_text=CONSENT_TEXT,
+        page=page,
+        texts={k: str(v) for k, v in SCRIPT_TEXTS.items()},
+        language_labels=LANGUAGE_LABELS,
+    )
 
 
 @bp.get("/addresses")

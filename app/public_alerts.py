@@ -1,4 +1,5 @@
 """Current alerts for everyone: a page with their areas on a map, an Atom feed and each alert as CAP 1.2."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
@@ -31,12 +32,17 @@ def alerts_page():
             feature["properties"] = {"title": alert.title or alert.event or "", "severity": alert.severity}
             features.append(feature)
     settings = current_app.config["SYRENA"]
-    options = {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
-               "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
-               "view": DEFAULT_VIEW}
-    return render_template("public/alerts.html", alerts=alerts, areas={"type": "FeatureCollection",
-                                                                       "features": features},
-                           map_options=options)
+    options = {
+        "tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
+        "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
+        "view": DEFAULT_VIEW,
+    }
+    return render_template(
+        "public/alerts.html",
+        alerts=alerts,
+        areas={"type": "FeatureCollection", "features": features},
+        map_options=options,
+    )
 
 
 @bp.get("/alerts/<int:campaign_id>.xml")
@@ -45,8 +51,9 @@ def alert_cap(campaign_id: int):
         campaign = campaigns.published(db(), campaign_id)
     except CampaignNotFound:
         abort(404)
-    return Response(cap.build_cap(db(), campaign, current_app.config["SYRENA"].campaigns),
-                    mimetype="application/cap+xml")
+    return Response(
+        cap.build_cap(db(), campaign, current_app.config["SYRENA"].campaigns), mimetype="application/cap+xml"
+    )
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -82,7 +89,13 @@ def alerts_feed():
         _sub(entry, "updated", cap.cap_time(alert.sent_at))
         _sub(entry, "summary", alert.body)
         _sub(entry, "category", term=alert.severity)
-        _sub(entry, "link", href=public_url("public_alerts.alert_cap", campaign_id=alert.id),
-             rel="alternate", type="application/cap+xml")
-    return Response(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True),
-                    mimetype="application/atom+xml")
+        _sub(
+            entry,
+            "link",
+            href=public_url("public_alerts.alert_cap", campaign_id=alert.id),
+            rel="alternate",
+            type="application/cap+xml",
+        )
+    return Response(
+        etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True), mimetype="application/atom+xml"
+    )

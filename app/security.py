@@ -1,5 +1,6 @@
 """Web hardening in one place: refuse an unsafe start, cookie flags, session timeout, security headers,
 and the request's origin for the audit log."""
+
 from __future__ import annotations
 
 import contextlib
@@ -34,14 +35,16 @@ def check_settings(settings: Settings) -> None:
             "[app] secret_key is a key published with Syrena's source: anyone could forge a login with it. "
             "Remove it from the configuration (in development a key is then generated into "
             f"{settings.app.secret_key_file}) or set SYRENA_APP__SECRET_KEY to a long random value "
-            "(python -c 'import secrets; print(secrets.token_hex(32))')")
+            "(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     if settings.app.environment == DEVELOPMENT:
         return
     if len(key) < MIN_SECRET_KEY_LENGTH:
         raise InsecureConfiguration(
             f"[app] environment is {settings.app.environment!r} but secret_key is unset or shorter than "
             f"{MIN_SECRET_KEY_LENGTH} characters: set SYRENA_APP__SECRET_KEY to a long random value "
-            "(python -c 'import secrets; print(secrets.token_hex(32))'), the same on every web server")
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), the same on every web server"
+        )
 
 
 def secret_key(settings: Settings) -> str:
@@ -71,8 +74,10 @@ def stored_secret_key(path: Path) -> str:
             tmp.unlink(missing_ok=True)
     key = path.read_text(encoding="utf-8").strip()
     if len(key) < MIN_SECRET_KEY_LENGTH or key in PUBLISHED_SECRET_KEYS:
-        raise InsecureConfiguration(f"{path} holds no usable secret key (at least {MIN_SECRET_KEY_LENGTH} "
-                                    "characters): delete the file and a new one is generated")
+        raise InsecureConfiguration(
+            f"{path} holds no usable secret key (at least {MIN_SECRET_KEY_LENGTH} "
+            "characters): delete the file and a new one is generated"
+        )
     return key
 
 
@@ -96,18 +101,20 @@ def content_security_policy(settings: Settings) -> str:
     tiles = _tile_origin(settings.map.tile_url)
     if tiles:
         images.append(tiles)
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        f"img-src {' '.join(images)}",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {' '.join(images)}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -137,9 +144,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.before_request
     def _refuse_nul():
         # PostgreSQL text cannot hold NUL: refused here, once, instead of failing deep in a query as a 500.
-        if any("\x00" in v for v in request.args.values()) or any("\x00" in v for v in request.form.values()) or (
-                request.is_json and b"\\u0000" in request.get_data(cache=True)):
+        if (
+            any("\x00" in v for v in request.args.values())
+            or any("\x00" in v for v in request.form.values())
+            or (request.is_json and b"\\u0000" in request.get_data(cache=True))
+        ):
             from werkzeug.exceptions import BadRequest
+
             raise BadRequest("the request contains a NUL character")
 
     @app.before_request
@@ -152,20 +163,31 @@ def init_app(app: Flask, settings: Settings) -> None:
         try:
             body = request.get_json(silent=True)
         except RecursionError:
-            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
-                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+            return _input_error(
+                400,
+                "too_deeply_nested",
+                f"the JSON body is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects and lists",
+            )
         if json_depth(body) > MAX_JSON_DEPTH:
-            return _input_error(400, "too_deeply_nested", f"the JSON body is nested too deeply: at most "
-                                f"{MAX_JSON_DEPTH} levels of objects and lists")
+            return _input_error(
+                400,
+                "too_deeply_nested",
+                f"the JSON body is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects and lists",
+            )
         odd = odd_number(body)
         if odd is not None:
-            return _input_error(422, "number_out_of_range", f"the request body holds the number {odd}, outside "
-                                "what any field takes (integers within ±9223372036854775807)")
+            return _input_error(
+                422,
+                "number_out_of_range",
+                f"the request body holds the number {odd}, outside "
+                "what any field takes (integers within ±9223372036854775807)",
+            )
         try:
             check_all(body, "the request body")
         except UnsafeText as e:
-            return _input_error(422, "unsafe_text", str(e), {"character": f"U+{ord(e.character):04X}",
-                                                             "position": e.position})
+            return _input_error(
+                422, "unsafe_text", str(e), {"character": f"U+{ord(e.character):04X}", "position": e.position}
+            )
         return None
 
     @app.before_request
@@ -180,6 +202,7 @@ def init_app(app: Flask, settings: Settings) -> None:
                 if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
                     return _input_error(422, "unsafe_text", str(e))
                 from werkzeug.exceptions import UnprocessableEntity
+
                 raise UnprocessableEntity(str(e)) from None
         return None
 
@@ -222,7 +245,7 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-BIGGEST_INTEGER = 2 ** 63 - 1  # PostgreSQL's bigint; beyond it no id, count or coordinate makes sense
+BIGGEST_INTEGER = 2**63 - 1  # PostgreSQL's bigint; beyond it no id, count or coordinate makes sense
 
 
 def odd_number(value: Any) -> str | None:
@@ -250,4 +273,5 @@ def _input_error(status: int, code: str, message: str, details: Any = None):
 
 def _logged_in() -> bool:
     from flask_login import current_user
+
     return bool(getattr(current_user, "is_authenticated", False))

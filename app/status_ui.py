@@ -7,6 +7,7 @@ now, receipts lagging, messages rescued from dying jobs (by reason) and the last
 failed jobs and the RQ workers, and can requeue a failed job. rq-dashboard was not mounted instead: its pages
 rely on inline scripts, which the Content-Security-Policy forbids.
 """
+
 from __future__ import annotations
 
 import time
@@ -50,9 +51,16 @@ def _rescued() -> dict | None:
         db().rollback()
         return None
     labels = _rescue_labels()
-    reasons = [{"reason": reason, "label": labels.get(reason, reason), "messages": total,
-                "last_24h": recent, "last_at": last.isoformat(timespec="seconds") if last else None}
-               for reason, total, recent, last in rows]
+    reasons = [
+        {
+            "reason": reason,
+            "label": labels.get(reason, reason),
+            "messages": total,
+            "last_24h": recent,
+            "last_at": last.isoformat(timespec="seconds") if last else None,
+        }
+        for reason, total, recent, last in rows
+    ]
     return {"total": sum(r["messages"] for r in reasons), "by_reason": reasons}
 
 
@@ -72,8 +80,14 @@ def status_snapshot() -> dict:
     binds = []
     for w in workers:
         for b in w.get("binds", []):
-            binds.append({**b, "worker": w["owner"].split("/", 1)[-1], "host": b.get("host"),
-                          "state": "bound" if b.get("bound") else "down"})
+            binds.append(
+                {
+                    **b,
+                    "worker": w["owner"].split("/", 1)[-1],
+                    "host": b.get("host"),
+                    "state": "bound" if b.get("bound") else "down",
+                }
+            )
     errors = [dict(w["last_error"], worker=w["owner"].split("/", 1)[-1]) for w in workers if w.get("last_error")]
     last_error = max(errors, key=lambda e: e["at"]) if errors else None
     if last_error:
@@ -86,13 +100,23 @@ def status_snapshot() -> dict:
     db().rollback()
     rescued = _rescued()
     return {
-        "ready": ready, "checks": checks,
+        "ready": ready,
+        "checks": checks,
         "binds": binds,
         "queues": [{"name": name, **queues[name]} for name in PRIORITY_ORDER if name in queues],
-        "workers": [{"id": w["owner"].split("/", 1)[-1], "host": w.get("host"), "pid": w.get("pid"),
-                     "rate": w.get("rate", 0.0), "heartbeat_age": round(max(0.0, now - w.get("ts", now)), 1),
-                     "uptime": round(max(0.0, now - w.get("started", now))), "stopping": w.get("stopping", False),
-                     "job": (w.get("job") or {}).get("description")} for w in workers],
+        "workers": [
+            {
+                "id": w["owner"].split("/", 1)[-1],
+                "host": w.get("host"),
+                "pid": w.get("pid"),
+                "rate": w.get("rate", 0.0),
+                "heartbeat_age": round(max(0.0, now - w.get("ts", now)), 1),
+                "uptime": round(max(0.0, now - w.get("started", now))),
+                "stopping": w.get("stopping", False),
+                "job": (w.get("job") or {}).get("description"),
+            }
+            for w in workers
+        ],
         "rate": round(sum(w.get("rate", 0.0) for w in workers), 1),
         "receipts_lagging": {"count": lagging, "oldest_seconds": oldest, "threshold": lag},
         "rescued": rescued,
@@ -119,8 +143,15 @@ def status_json():
 def _job_row(job: Job, failed: bool = False) -> dict:
     result = job.latest_result() if failed else None
     error = (getattr(result, "exc_string", None) or "").strip().splitlines()[-1:]
-    return {"id": job.id, "description": job.description or job.func_name, "status": job.get_status(refresh=False),
-            "enqueued_at": job.enqueued_at, "started_at": job.started_at, "ended_at": job.ended_at, "error": error}
+    return {
+        "id": job.id,
+        "description": job.description or job.func_name,
+        "status": job.get_status(refresh=False),
+        "enqueued_at": job.enqueued_at,
+        "started_at": job.started_at,
+        "ended_at": job.ended_at,
+        "error": error,
+    }
 
 
 @bp.get("/rq")
@@ -133,18 +164,30 @@ def rq_page():
         q = queue(name, url)
         started_ids = q.started_job_registry.get_job_ids(0, JOBS_LISTED - 1)
         failed_ids = q.failed_job_registry.get_job_ids(0, JOBS_LISTED - 1)
-        queues.append({
-            "name": name, "count": q.count, "started_count": q.started_job_registry.count,
-            "failed_count": q.failed_job_registry.count,
-            "waiting": [_job_row(j) for j in q.get_jobs(0, JOBS_LISTED) if j],
-            "started": [_job_row(j) for j in Job.fetch_many(started_ids, connection=connection) if j],
-            "failed": [_job_row(j, failed=True) for j in Job.fetch_many(failed_ids, connection=connection) if j],
-        })
-    workers = [{"name": w.name, "state": w.get_state(), "queues": ", ".join(w.queue_names()),
-                "job": w.get_current_job_id(),
-                "birth": w.birth_date, "heartbeat": w.last_heartbeat,
-                "successful": w.successful_job_count, "failed": w.failed_job_count}
-               for w in Worker.all(connection=connection)]
+        queues.append(
+            {
+                "name": name,
+                "count": q.count,
+                "started_count": q.started_job_registry.count,
+                "failed_count": q.failed_job_registry.count,
+                "waiting": [_job_row(j) for j in q.get_jobs(0, JOBS_LISTED) if j],
+                "started": [_job_row(j) for j in Job.fetch_many(started_ids, connection=connection) if j],
+                "failed": [_job_row(j, failed=True) for j in Job.fetch_many(failed_ids, connection=connection) if j],
+            }
+        )
+    workers = [
+        {
+            "name": w.name,
+            "state": w.get_state(),
+            "queues": ", ".join(w.queue_names()),
+            "job": w.get_current_job_id(),
+            "birth": w.birth_date,
+            "heartbeat": w.last_heartbeat,
+            "successful": w.successful_job_count,
+            "failed": w.failed_job_count,
+        }
+        for w in Worker.all(connection=connection)
+    ]
     return render_template("ops/rq.html", queues=queues, workers=workers)
 
 

@@ -1,5 +1,6 @@
 """Admin pages about residents: a searchable list (per zone too), a subscriber's places and zones on the
 map, the audited erase, and importing an existing registry from CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -68,9 +69,19 @@ def subscriber_list():
     total, rows = search_subscribers(session, query, status, zone_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     per_zone = reach.active_subscribers_per_zone(session)
     zone_rows = [(z, per_zone.get(z.id, 0)) for z in zones.list_zones(session)]
-    return render_template("subscribers/list.html", rows=rows, total=total, query=query, status=status,
-                           zone_id=zone_id, zones=zone_rows, page=page, pages=max((total - 1) // PAGE_SIZE + 1, 1),
-                           statuses=[s.value for s in SubscriberStatus], zone_code=zone_code)
+    return render_template(
+        "subscribers/list.html",
+        rows=rows,
+        total=total,
+        query=query,
+        status=status,
+        zone_id=zone_id,
+        zones=zone_rows,
+        page=page,
+        pages=max((total - 1) // PAGE_SIZE + 1, 1),
+        statuses=[s.value for s in SubscriberStatus],
+        zone_code=zone_code,
+    )
 
 
 @bp.get("/<int:subscriber_id>")
@@ -89,14 +100,32 @@ def subscriber_detail(subscriber_id: int):
     session.commit()
     for loc in subscriber.locations if full else ():
         point = to_shape(loc.geom) if loc.geom is not None else None
-        places.append({"label": loc.label, "address": loc.address, "zone_id": loc.zone_id,
-                       "lat": point.y if point else None, "lon": point.x if point else None})
+        places.append(
+            {
+                "label": loc.label,
+                "address": loc.address,
+                "zone_id": loc.zone_id,
+                "lat": point.y if point else None,
+                "lon": point.x if point else None,
+            }
+        )
         if point is not None:
-            features.append({"type": "Feature", "properties": {"name": loc.address or loc.label, "code": loc.label},
-                             "geometry": {"type": "Point", "coordinates": [point.x, point.y]}})
-    return render_template("subscribers/detail.html", subscriber=subscriber, places=places, zones=in_zones,
-                           zone_code=zone_code, map_geojson={"type": "FeatureCollection", "features": features},
-                           map_options=_map_options())
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"name": loc.address or loc.label, "code": loc.label},
+                    "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+                }
+            )
+    return render_template(
+        "subscribers/detail.html",
+        subscriber=subscriber,
+        places=places,
+        zones=in_zones,
+        zone_code=zone_code,
+        map_geojson={"type": "FeatureCollection", "features": features},
+        map_options=_map_options(),
+    )
 
 
 @bp.post("/<int:subscriber_id>/erase")
@@ -113,8 +142,10 @@ def erase(subscriber_id: int):
     phone = subscriber.phone
     erase_subscriber(session, subscriber_id, current_user, reason)
     session.commit()
-    flash(_("The subscriber's personal data were erased; the opt-out of %(phone)s is kept.",
-            phone=mask_phone(phone)), "success")
+    flash(
+        _("The subscriber's personal data were erased; the opt-out of %(phone)s is kept.", phone=mask_phone(phone)),
+        "success",
+    )
     return redirect(url_for("subscribers_ui.subscriber_list"))
 
 
@@ -138,8 +169,7 @@ def registry_import():
     session = db()
     try:
         text = raw.decode("utf-8-sig")
-        report = import_registry(session, csv.DictReader(io.StringIO(text)), consent_source=source,
-                                 actor=current_user)
+        report = import_registry(session, csv.DictReader(io.StringIO(text)), consent_source=source, actor=current_user)
     except (UnicodeDecodeError, csv.Error) as e:
         session.rollback()
         flash(_("The file is not a UTF-8 CSV: %(error)s", error=str(e)), "error")
@@ -149,6 +179,12 @@ def registry_import():
         flash(_("Nothing was imported: %(error)s", error=str(e)), "error")
         return render_template("subscribers/import.html"), 400
     session.commit()
-    flash(_("Imported %(added)s subscribers; skipped %(skipped)s (already subscribed or opted out).",
-            added=report.added, skipped=report.skipped), "success")
+    flash(
+        _(
+            "Imported %(added)s subscribers; skipped %(skipped)s (already subscribed or opted out).",
+            added=report.added,
+            skipped=report.skipped,
+        ),
+        "success",
+    )
     return redirect(url_for("subscribers_ui.subscriber_list"))

@@ -3,6 +3,7 @@
 The estimate itself is campaigns.estimates (one domain function for the API, the composer's preview, the approval
 page and the campaign page); this module only asks it with the app's settings and words it for a person.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,7 @@ def estimate(campaign: Campaign, parts: int | None = None) -> estimates.TimeToWa
 
 
 def duration(seconds: float | None) -> str:
-    """"~2 h 45 min", "~12 min", "~40 s", "under 1 s"; "—" when unknown."""
+    """ "~2 h 45 min", "~12 min", "~40 s", "under 1 s"; "—" when unknown."""
     if seconds is None:
         return "—"
     if seconds < 1:
@@ -56,12 +57,22 @@ def display(result: estimates.TimeToWarn) -> dict[str, Any]:
     last = result.eta or now() + timedelta(seconds=result.seconds)
     notes = []
     if result.links.assumed:
-        notes.append(_("No SMSC link is up now: estimated from the configured links (%(tps)s SMS/s).",
-                       tps=format_decimal(result.links.tps)))
+        notes.append(
+            _(
+                "No SMSC link is up now: estimated from the configured links (%(tps)s SMS/s).",
+                tps=format_decimal(result.links.tps),
+            )
+        )
     if result.parts_ahead:
-        notes.append(_("%(parts)s SMS parts of campaigns sent earlier go first.",
-                       parts=format_decimal(result.parts_ahead)))
-    return {"seconds": result.seconds, "duration": duration(result.seconds),
-            "last_at": _("last SMS at about %(time)s (local time)", time=local_time(last)),
-            "tps": result.links.tps, "assumed": result.links.assumed, "notes": notes,
-            "rate": None if result.rate is None else _("%(rate)s msg/s", rate=format_decimal(result.rate))}
+        notes.append(
+            _("%(parts)s SMS parts of campaigns sent earlier go first.", parts=format_decimal(result.parts_ahead))
+        )
+    return {
+        "seconds": result.seconds,
+        "duration": duration(result.seconds),
+        "last_at": _("last SMS at about %(time)s (local time)", time=local_time(last)),
+        "tps": result.links.tps,
+        "assumed": result.links.assumed,
+        "notes": notes,
+        "rate": None if result.rate is None else _("%(rate)s msg/s", rate=format_decimal(result.rate)),
+    }

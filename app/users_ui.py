@@ -1,5 +1,6 @@
 """Staff accounts for administrators: create, change role, deactivate, unlock, reset the second factor,
 issue (shown once) and revoke API tokens. Every change goes through syrena_core.accounts and is audited."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -60,8 +61,16 @@ def user_list():
             flash(_("User %(email)s created.", email=user.email), "success")
             return redirect(url_for("users_ui.user_list"))
     users = db().scalars(select(User).order_by(User.email)).all()
-    return render_template("users/list.html", users=users, form=form, roles=ROLES, button=EmptyForm(),
-                           role_form=RoleForm(), token_form=TokenForm(), new_token=None)
+    return render_template(
+        "users/list.html",
+        users=users,
+        form=form,
+        roles=ROLES,
+        button=EmptyForm(),
+        role_form=RoleForm(),
+        token_form=TokenForm(),
+        new_token=None,
+    )
 
 
 def _post_ok() -> None:
@@ -158,9 +167,16 @@ def issue_token(user_id: int):
     db().commit()
     # Shown once, in this response only; never stored in plain text.
     users = db().scalars(select(User).order_by(User.email)).all()
-    return render_template("users/list.html", users=users, form=NewUserForm(formdata=None), roles=ROLES,
-                           button=EmptyForm(), role_form=RoleForm(formdata=None), token_form=TokenForm(formdata=None),
-                           new_token={"user": user, "value": token})
+    return render_template(
+        "users/list.html",
+        users=users,
+        form=NewUserForm(formdata=None),
+        roles=ROLES,
+        button=EmptyForm(),
+        role_form=RoleForm(formdata=None),
+        token_form=TokenForm(formdata=None),
+        new_token={"user": user, "value": token},
+    )
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -17,6 +17,7 @@ With every heartbeat the worker also publishes its state (binds, window, rate,
 counters, last error) in Redis for /readyz, the status panel and /metrics
 (syrena_core.ops_state).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,7 +54,7 @@ from syrena_core.schema import ensure_schema_current
 log = logging.getLogger("syrena.worker")
 
 HEARTBEAT_EVERY = 3.0
-HEARTBEAT_TTL = 15        # seconds without a heartbeat before a worker's claims count as abandoned
+HEARTBEAT_TTL = 15  # seconds without a heartbeat before a worker's claims count as abandoned
 RECOVERY_EVERY = 5.0
 
 
@@ -104,17 +105,29 @@ class Heartbeat:
                 last_recovery += HEARTBEAT_EVERY
                 if last_recovery >= RECOVERY_EVERY:
                     last_recovery = 0.0
-                    recover_abandoned_claims(self.settings.database.url, self.prefix,
-                                             lambda owner: bool(self.redis.exists(self.key(owner))),
-                                             self.settings.campaigns.chunk_size)
+                    recover_abandoned_claims(
+                        self.settings.database.url,
+                        self.prefix,
+                        lambda owner: bool(self.redis.exists(self.key(owner))),
+                        self.settings.campaigns.chunk_size,
+                    )
                     # Claims left "submitting" by a job that no longer runs, whatever killed it; and receipts
                     # waiting for the database's matching rule.
-                    sweep_stranded(self.settings.database.url, self.settings.redis.url, self.prefix,
-                                   self.settings.campaigns.stranded_after, self.settings.campaigns.chunk_size,
-                                   every=RECOVERY_EVERY)
+                    sweep_stranded(
+                        self.settings.database.url,
+                        self.settings.redis.url,
+                        self.prefix,
+                        self.settings.campaigns.stranded_after,
+                        self.settings.campaigns.chunk_size,
+                        every=RECOVERY_EVERY,
+                    )
                     # Due retries, and everything queued when Redis lost its data: the database decides.
-                    recover_queues(self.settings.database.url, self.settings.redis.url, self.prefix,
-                                   self.settings.campaigns.chunk_size)
+                    recover_queues(
+                        self.settings.database.url,
+                        self.settings.redis.url,
+                        self.prefix,
+                        self.settings.campaigns.chunk_size,
+                    )
             except Exception:
                 log.exception("heartbeat or claim recovery failed")
 
@@ -160,10 +173,16 @@ class _State:
             if b.get("rate_now") is not None:
                 metrics.LINK_RATE.labels(b["name"]).set(b["rate_now"])
             metrics.LINK_REFUSALS.labels(b["name"]).set(b.get("refusals_per_s") or 0.0)
-        return {"host": socket.gethostname(), "pid": os.getpid(), "started": self.started, "binds": binds,
-                "rate": round((submitted - before) / (now - then), 1) if now > then else 0.0,
-                "job": self.worker.current if self.worker else None, "stopping": ops_state.shutting_down(),
-                "last_error": self.last_error.last}
+        return {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self.started,
+            "binds": binds,
+            "rate": round((submitted - before) / (now - then), 1) if now > then else 0.0,
+            "job": self.worker.current if self.worker else None,
+            "stopping": ops_state.shutting_down(),
+            "last_error": self.last_error.last,
+        }
 
 
 # The SMPP session thread waits on sockets many times a second and shares the interpreter with the
@@ -201,8 +220,15 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     sessions = []
     for smsc in settings.smsc.all_connections():
         bucket = TokenBucket(redis, f"syrena:tps:{smsc.name}:{smsc.host}:{smsc.port}:{smsc.system_id}", smsc.tps)
-        sessions.append(SmppSession(smsc, bucket, on_receipts=receipts.put_many,
-                                    on_mobile_originated=inbound.put_many, acknowledge_after_write=True))
+        sessions.append(
+            SmppSession(
+                smsc,
+                bucket,
+                on_receipts=receipts.put_many,
+                on_mobile_originated=inbound.put_many,
+                acknowledge_after_write=True,
+            )
+        )
     prefix = f"{_fleet(settings.redis.url)}/"
     owner = f"{prefix}{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     set_claim_owner(owner)

@@ -2,6 +2,7 @@
 
 The page talks to the JSON routes below with the staff session cookie and a CSRF token; they call the same
 domain functions as the REST API, so a zone drawn here obeys the same rules and limits."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,13 @@ EDITORS = (Role.OPERATOR,)
 GEOMAN_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist"
 # Where an empty map looks when there is no zone yet (Poznań).
 DEFAULT_VIEW = {"lat": 52.4064, "lon": 16.9252, "zoom": 11}
-ERROR_STATUS = ((ZoneNotFound, 404, "zone_not_found"), (ZoneInUse, 409, "zone_in_use"),
-                (ZoneConflict, 409, "zone_conflict"), (ZoneFileInvalid, 400, "invalid_file"), (ZoneError, 422, "invalid_zone"))
+ERROR_STATUS = (
+    (ZoneNotFound, 404, "zone_not_found"),
+    (ZoneInUse, 409, "zone_in_use"),
+    (ZoneConflict, 409, "zone_conflict"),
+    (ZoneFileInvalid, 400, "invalid_file"),
+    (ZoneError, 422, "invalid_zone"),
+)
 
 
 @bp.errorhandler(ZoneError)
@@ -69,12 +75,19 @@ def map_page():
     counts = reach.active_subscribers_per_zone(session)
     live = zones.list_zones(session)
     settings = current_app.config["SYRENA"]
-    map_options = {"tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
-                   "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
-                   "view": DEFAULT_VIEW}
-    return render_template("zones/map.html", zones=[(z, counts.get(z.id, 0)) for z in live],
-                           zones_geojson=zones.feature_collection(live, counts), map_options=map_options,
-                           can_edit=current_user.has_role(*EDITORS), limits=settings.zones)
+    map_options = {
+        "tiles": current_app.config.get("MAP_TILE_URL", settings.map.tile_url),
+        "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
+        "view": DEFAULT_VIEW,
+    }
+    return render_template(
+        "zones/map.html",
+        zones=[(z, counts.get(z.id, 0)) for z in live],
+        zones_geojson=zones.feature_collection(live, counts),
+        map_options=map_options,
+        can_edit=current_user.has_role(*EDITORS),
+        limits=settings.zones,
+    )
 
 
 @bp.get("/data.geojson")
@@ -96,8 +109,9 @@ def export():
 @roles_required(*EDITORS)
 def create():
     session = db()
-    saved = zones.save_feature(session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits(),
-                               actor=current_user)
+    saved = zones.save_feature(
+        session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits(), actor=current_user
+    )
     session.commit()
     return jsonify(_feature(saved)), 201
 
@@ -106,8 +120,14 @@ def create():
 @roles_required(*EDITORS)
 def update(zone_id: int):
     session = db()
-    saved = zones.update_zone(session, zone_id, _json_body(), repair=request.args.get("repair") == "true",
-                              limits=_limits(), actor=current_user)
+    saved = zones.update_zone(
+        session,
+        zone_id,
+        _json_body(),
+        repair=request.args.get("repair") == "true",
+        limits=_limits(),
+        actor=current_user,
+    )
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
     session.commit()
     return jsonify(_feature(saved))
@@ -128,8 +148,9 @@ def preview():
     wait = previews.over_budget(current_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    return jsonify(reach.preview_area(db(), _json_body(), repair=request.args.get("repair") == "true",
-                                      limits=_limits()))
+    return jsonify(
+        reach.preview_area(db(), _json_body(), repair=request.args.get("repair") == "true", limits=_limits())
+    )
 
 
 @bp.post("/data/import")
@@ -140,9 +161,21 @@ def import_file():
         raise ZoneFileInvalid(_("Choose a GeoJSON file to import."))
     session = db()
     skip = [s.strip() for s in request.form.get("skip", "").split(",") if s.strip()]
-    saved, total = zones.import_file(session, upload.read(), actor=current_user, file_name=upload.filename,
-                                     name_property=request.form.get("name_property") or "name",
-                                     repair=request.form.get("repair") == "true", skip=skip, limits=_limits())
+    saved, total = zones.import_file(
+        session,
+        upload.read(),
+        actor=current_user,
+        file_name=upload.filename,
+        name_property=request.form.get("name_property") or "name",
+        repair=request.form.get("repair") == "true",
+        skip=skip,
+        limits=_limits(),
+    )
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": total - len(saved),
-                    "zones": [{"id": s.zone.id, "name": s.zone.name, "repairs": s.repairs} for s in saved]}), 201
+    return jsonify(
+        {
+            "imported": len(saved),
+            "skipped": total - len(saved),
+            "zones": [{"id": s.zone.id, "name": s.zone.name, "repairs": s.repairs} for s in saved],
+        }
+    ), 201

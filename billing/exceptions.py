@@ -1,4 +1,5 @@
 """What the billing package refuses, in words finance understands."""
+
 from __future__ import annotations
 
 from typing import Any

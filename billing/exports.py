@@ -1,5 +1,6 @@
 """A month's report as CSV, XLSX and a PDF statement. Words come from `labels` (the UI passes them in the
 reader's language); numbers are written as numbers, amounts exactly as the ledger sums them."""
+
 from __future__ import annotations
 
 import csv
@@ -20,16 +21,45 @@ from billing.reports import GROUPINGS, MonthlyReport, ReportRow, grosz
 from syrena_core.text import spreadsheet_text, xml_safe
 
 DEFAULT_LABELS: dict[str, str] = {
-    "statement": "Monthly statement", "month": "Month", "currency": "Currency", "generated": "Generated",
-    "summary": "Summary", "messages": "Messages", "parts": "SMS parts", "amount": "Cost", "name": "Name",
-    "total": "Total", "sms_cost": "SMS cost", "subscription": "Monthly subscription", "setup": "Set-up fee",
-    "net": "Net", "vat": "VAT", "gross": "Gross", "fees": "Fees", "period": "Period", "vat_rate": "VAT rate",
-    "none": "—", "no_zone": "No zone (drawn area or transactional)", "no_department": "No department",
-    "col.campaign": "Campaign", "col.zone": "Zone", "col.department": "Department", "col.day": "Day",
-    "col.kind": "Kind", "col.encoding": "Encoding", "col.smsc": "SMSC",
-    "group.campaign": "By campaign", "group.zone": "By zone", "group.department": "By department",
-    "group.day": "By day", "group.kind": "By kind", "group.encoding": "By encoding", "group.smsc": "By SMSC",
-    "kind.alert": "Alert", "kind.info": "Information", "kind.transactional": "Transactional",
+    "statement": "Monthly statement",
+    "month": "Month",
+    "currency": "Currency",
+    "generated": "Generated",
+    "summary": "Summary",
+    "messages": "Messages",
+    "parts": "SMS parts",
+    "amount": "Cost",
+    "name": "Name",
+    "total": "Total",
+    "sms_cost": "SMS cost",
+    "subscription": "Monthly subscription",
+    "setup": "Set-up fee",
+    "net": "Net",
+    "vat": "VAT",
+    "gross": "Gross",
+    "fees": "Fees",
+    "period": "Period",
+    "vat_rate": "VAT rate",
+    "none": "—",
+    "no_zone": "No zone (drawn area or transactional)",
+    "no_department": "No department",
+    "col.campaign": "Campaign",
+    "col.zone": "Zone",
+    "col.department": "Department",
+    "col.day": "Day",
+    "col.kind": "Kind",
+    "col.encoding": "Encoding",
+    "col.smsc": "SMSC",
+    "group.campaign": "By campaign",
+    "group.zone": "By zone",
+    "group.department": "By department",
+    "group.day": "By day",
+    "group.kind": "By kind",
+    "group.encoding": "By encoding",
+    "group.smsc": "By SMSC",
+    "kind.alert": "Alert",
+    "kind.info": "Information",
+    "kind.transactional": "Transactional",
 }
 # Source Sans Pro (Regular and Bold, with Polish letters) ships in the repository under its licence, the SIL OFL 1.1
 # (billing/fonts/OFL.txt); the PyPI wrapper that carried it (font-source-sans-pro 0.0.1) is no longer needed.
@@ -43,8 +73,11 @@ def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
 def row_name(group_by: str, row: ReportRow, labels: Mapping[str, str]) -> str:
     """What a row is, for people: '#12 Water main burst', 'Wilda', '2026-11-03', 'Alert'."""
     if row.key is None:
-        return labels["no_zone"] if group_by == "zone" else (
-            labels["no_department"] if group_by == "department" else labels["none"])
+        return (
+            labels["no_zone"]
+            if group_by == "zone"
+            else (labels["no_department"] if group_by == "department" else labels["none"])
+        )
     if group_by == "campaign":
         return f"#{row.key} {row.label or ''}".strip()
     if group_by == "zone":
@@ -85,16 +118,24 @@ def report_csv(report: MonthlyReport, labels: Mapping[str, str] | None = None) -
     for row in report.rows:
         key = "" if row.key is None else (row.key.isoformat() if report.group_by == "day" else row.key)
         writer.writerow(_csv_row([key, row_name(report.group_by, row, words), row.messages, row.parts, row.amount]))
-    writer.writerow(_csv_row(["total", words["total"], report.totals.messages, report.totals.parts,
-                              report.totals.sms_cost]))
+    writer.writerow(
+        _csv_row(["total", words["total"], report.totals.messages, report.totals.parts, report.totals.sms_cost])
+    )
     return out.getvalue()
 
 
 def _totals_lines(report: MonthlyReport, words: Mapping[str, str]) -> list[tuple[str, Any]]:
     t = report.totals
-    return [(words["messages"], t.messages), (words["parts"], t.parts), (words["sms_cost"], t.sms_cost),
-            (words["subscription"], t.subscription), (words["setup"], t.setup), (words["net"], t.net),
-            (words["vat"], t.vat), (words["gross"], t.gross)]
+    return [
+        (words["messages"], t.messages),
+        (words["parts"], t.parts),
+        (words["sms_cost"], t.sms_cost),
+        (words["subscription"], t.subscription),
+        (words["setup"], t.setup),
+        (words["net"], t.net),
+        (words["vat"], t.vat),
+        (words["gross"], t.gross),
+    ]
 
 
 def report_xlsx(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] | None = None) -> bytes:
@@ -118,8 +159,9 @@ def report_xlsx(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] 
     sheet.column_dimensions["B"].width = 18
     for group_by, report in reports.items():
         ws = book.create_sheet(words[f"group.{group_by}"][:31])
-        _append(ws, [words[f"col.{group_by}"], words["messages"], words["parts"],
-                     f"{words['amount']} ({report.currency})"])
+        _append(
+            ws, [words[f"col.{group_by}"], words["messages"], words["parts"], f"{words['amount']} ({report.currency})"]
+        )
         for cell in ws[1]:
             cell.font = bold
         for row in report.rows:
@@ -141,9 +183,12 @@ def _plain_money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str] | None = None,
-                  money: Callable[[Decimal], str] = _plain_money, sections: tuple[str, ...] = (
-                      "department", "campaign", "zone", "kind")) -> bytes:
+def statement_pdf(
+    reports: Mapping[str, MonthlyReport],
+    labels: Mapping[str, str] | None = None,
+    money: Callable[[Decimal], str] = _plain_money,
+    sections: tuple[str, ...] = ("department", "campaign", "zone", "kind"),
+) -> bytes:
     """The month's statement: totals with fees and VAT, then the cost by department, campaign, zone, kind."""
     words = _labels(labels)
     first = next(iter(reports.values()))
@@ -157,8 +202,14 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
     pdf.cell(0, 10, f"Syrena — {words['statement']} {first.month_label}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Source", "", 9)
     local = ZoneInfo(first.timezone)
-    pdf.cell(0, 6, f"{words['generated']}: {datetime.now(local):%Y-%m-%d %H:%M} {first.timezone} · "
-                   f"{words['currency']}: {first.currency}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        6,
+        f"{words['generated']}: {datetime.now(local):%Y-%m-%d %H:%M} {first.timezone} · "
+        f"{words['currency']}: {first.currency}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(3)
 
     def line(name: str, value: str, bold: bool = False) -> None:
@@ -180,8 +231,10 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
         pdf.set_font("Source", "B", 12)
         pdf.cell(0, 8, words["fees"], new_x="LMARGIN", new_y="NEXT")
         for fee in first.fees:
-            period = (f"{fee.period_from.astimezone(local):%Y-%m-%d %H:%M} – "
-                      f"{fee.period_to.astimezone(local):%Y-%m-%d %H:%M} {first.timezone}")
+            period = (
+                f"{fee.period_from.astimezone(local):%Y-%m-%d %H:%M} – "
+                f"{fee.period_to.astimezone(local):%Y-%m-%d %H:%M} {first.timezone}"
+            )
             line(f"{words[fee.fee]} ({words['vat_rate']} {fee.vat_rate * 100:.0f}%) {period}", money(fee.amount))
     for group_by in sections:
         report = reports.get(group_by)
@@ -191,8 +244,12 @@ def statement_pdf(reports: Mapping[str, MonthlyReport], labels: Mapping[str, str
         pdf.set_font("Source", "B", 12)
         pdf.cell(0, 8, words[f"group.{group_by}"], new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Source", "B", 9)
-        for text_, width, align in ((words[f"col.{group_by}"], 100, "L"), (words["messages"], 25, "R"),
-                                    (words["parts"], 25, "R"), (words["amount"], 30, "R")):
+        for text_, width, align in (
+            (words[f"col.{group_by}"], 100, "L"),
+            (words["messages"], 25, "R"),
+            (words["parts"], 25, "R"),
+            (words["amount"], 30, "R"),
+        ):
             pdf.cell(width, 6, text_, align=align, border="B")
         pdf.ln()
         pdf.set_font("Source", "", 9)

@@ -4,6 +4,7 @@ A message is charged once, when the SMSC accepts it (or, with `[billing] charge_
 last part is receipted DELIVRD), at the tariff in force at that moment, for the parts the gateway really
 sent. Entries are never changed: a correction is a new entry.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,8 +40,12 @@ def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, 
     month: the month Syrena first sends carries its set-up fee."""
     at = at or utcnow()
     if smsc:
-        own = session.scalar(select(Tariff).where(Tariff.smsc == smsc, Tariff.valid_from <= at)
-                             .order_by(Tariff.valid_from.desc()).limit(1))
+        own = session.scalar(
+            select(Tariff)
+            .where(Tariff.smsc == smsc, Tariff.valid_from <= at)
+            .order_by(Tariff.valid_from.desc())
+            .limit(1)
+        )
         if own is not None:
             return own
     general = select(Tariff).where(Tariff.smsc.is_(None))
@@ -50,10 +55,18 @@ def tariff_at(session: Session, at: datetime | None, defaults: BillingSettings, 
     if tariff is None:
         first_from = _month_start(at, defaults.timezone)
         # Several workers may get here at once: the unique (smsc, valid_from) lets one insert win.
-        session.execute(insert(Tariff).values(
-            valid_from=first_from, currency=defaults.currency, price_per_part=defaults.price_per_part,
-            monthly_fee=defaults.monthly_fee, setup_fee=defaults.setup_fee, vat_rate=defaults.vat_rate,
-        ).on_conflict_do_nothing())
+        session.execute(
+            insert(Tariff)
+            .values(
+                valid_from=first_from,
+                currency=defaults.currency,
+                price_per_part=defaults.price_per_part,
+                monthly_fee=defaults.monthly_fee,
+                setup_fee=defaults.setup_fee,
+                vat_rate=defaults.vat_rate,
+            )
+            .on_conflict_do_nothing()
+        )
         tariff = session.scalar(general.order_by(Tariff.valid_from).limit(1))
         assert tariff is not None  # inserted just now, or by the worker that won the race
     return tariff
@@ -67,31 +80,72 @@ def list_tariffs(session: Session) -> Sequence[Tariff]:
     return session.scalars(select(Tariff).order_by(Tariff.smsc.nulls_first(), Tariff.valid_from)).all()
 
 
-def create_tariff(session: Session, actor: User | None, *, valid_from: datetime | None, price_per_part: Any,
-                  monthly_fee: Any, setup_fee: Any, vat_rate: Any, currency: Any, smsc: Any = None) -> Tariff:
+def create_tariff(
+    session: Session,
+    actor: User | None,
+    *,
+    valid_from: datetime | None,
+    price_per_part: Any,
+    monthly_fee: Any,
+    setup_fee: Any,
+    vat_rate: Any,
+    currency: Any,
+    smsc: Any = None,
+) -> Tariff:
     """Add a tariff from `valid_from` on (now when omitted), for one SMSC connection or (smsc None) for all
     without their own. It may not start before the newest charge it would cover: that would re-price costs
     already recorded."""
-    fields = TariffInput.check({"valid_from": valid_from, "smsc": smsc, "currency": currency,
-                                "price_per_part": price_per_part, "monthly_fee": monthly_fee,
-                                "setup_fee": setup_fee, "vat_rate": vat_rate})
+    fields = TariffInput.check(
+        {
+            "valid_from": valid_from,
+            "smsc": smsc,
+            "currency": currency,
+            "price_per_part": price_per_part,
+            "monthly_fee": monthly_fee,
+            "setup_fee": setup_fee,
+            "vat_rate": vat_rate,
+        }
+    )
     valid_from, smsc, currency = fields.valid_from or utcnow(), fields.smsc, fields.currency
     price, monthly, setup, vat = fields.price_per_part, fields.monthly_fee, fields.setup_fee, fields.vat_rate
     covered = select(func.max(CostEntry.charged_at))
     newest_charge = session.scalar(covered.where(CostEntry.smsc == smsc) if smsc else covered)
     if newest_charge is not None and valid_from < newest_charge:
-        raise InvalidTariff(f"valid_from {valid_from.isoformat()} is before the newest recorded charge "
-                            f"({newest_charge.isoformat()}): past costs cannot be re-priced")
-    if session.scalar(select(Tariff.id).where(Tariff.valid_from == valid_from,
-                                              Tariff.smsc == smsc if smsc else Tariff.smsc.is_(None))):
+        raise InvalidTariff(
+            f"valid_from {valid_from.isoformat()} is before the newest recorded charge "
+            f"({newest_charge.isoformat()}): past costs cannot be re-priced"
+        )
+    if session.scalar(
+        select(Tariff.id).where(Tariff.valid_from == valid_from, Tariff.smsc == smsc if smsc else Tariff.smsc.is_(None))
+    ):
         raise InvalidTariff(f"a tariff from {valid_from.isoformat()} exists already")
-    tariff = Tariff(smsc=smsc, valid_from=valid_from, currency=currency, price_per_part=price, monthly_fee=monthly,
-                    setup_fee=setup, vat_rate=vat)
+    tariff = Tariff(
+        smsc=smsc,
+        valid_from=valid_from,
+        currency=currency,
+        price_per_part=price,
+        monthly_fee=monthly,
+        setup_fee=setup,
+        vat_rate=vat,
+    )
     session.add(tariff)
     session.flush()
-    record(session, "tariff.create", actor, "tariff", tariff.id,
-           {"smsc": smsc, "valid_from": valid_from.isoformat(), "price_per_part": str(price), "monthly_fee": str(monthly),
-            "setup_fee": str(setup), "vat_rate": str(vat), "currency": currency.upper()})
+    record(
+        session,
+        "tariff.create",
+        actor,
+        "tariff",
+        tariff.id,
+        {
+            "smsc": smsc,
+            "valid_from": valid_from.isoformat(),
+            "price_per_part": str(price),
+            "monthly_fee": str(monthly),
+            "setup_fee": str(setup),
+            "vat_rate": str(vat),
+            "currency": currency.upper(),
+        },
+    )
     return tariff
 
 
@@ -131,8 +185,17 @@ def _charge(session: Session, message_ids: Sequence[int], at: datetime, billing:
     ids = list(message_ids)
     for smsc in session.scalars(_CONNECTIONS, {"ids": ids}).all():
         tariff = tariff_at(session, at, billing, smsc)
-        session.execute(_CHARGE_MESSAGES, {"at": at, "ids": ids, "smsc": smsc, "tariff_id": tariff.id,
-                                           "price": tariff.price_per_part, "currency": tariff.currency})
+        session.execute(
+            _CHARGE_MESSAGES,
+            {
+                "at": at,
+                "ids": ids,
+                "smsc": smsc,
+                "tariff_id": tariff.id,
+                "price": tariff.price_per_part,
+                "currency": tariff.currency,
+            },
+        )
 
 
 def charge_accepted(session: Session, message_ids: Sequence[int], at: datetime, billing: BillingSettings) -> None:
@@ -155,26 +218,47 @@ def charge_delivered(session: Session, message_ids: Sequence[int]) -> None:
         _charge(session, delivered, utcnow(), billing)
 
 
-def record_transactional_charge(session: Session, *, phone: str, parts: int, encoding: str,
-                                smsc_message_ids: Sequence[str], at: datetime | None = None,
-                                smsc: str | None = None, billing: BillingSettings | None = None) -> CostEntry:
+def record_transactional_charge(
+    session: Session,
+    *,
+    phone: str,
+    parts: int,
+    encoding: str,
+    smsc_message_ids: Sequence[str],
+    at: datetime | None = None,
+    smsc: str | None = None,
+    billing: BillingSettings | None = None,
+) -> CostEntry:
     """Charge one transactional SMS (verification code, keyword reply) the SMSC accepted, in the caller's
     transaction. Charged on acceptance whatever `charge_on` says: these have no message row to settle."""
     billing = billing or get_settings().billing
     at = at or utcnow()
     tariff = tariff_at(session, at, billing, smsc)
-    entry = CostEntry(charged_at=at, entry_type=EntryType.CHARGE.value, kind=ChargeKind.TRANSACTIONAL.value,
-                      phone=phone, encoding=encoding, parts=parts, smsc=smsc or None,
-                      smsc_message_ids=list(smsc_message_ids),
-                      tariff_id=tariff.id, price_per_part=tariff.price_per_part,
-                      amount=message_cost(tariff, parts), currency=tariff.currency)
+    entry = CostEntry(
+        charged_at=at,
+        entry_type=EntryType.CHARGE.value,
+        kind=ChargeKind.TRANSACTIONAL.value,
+        phone=phone,
+        encoding=encoding,
+        parts=parts,
+        smsc=smsc or None,
+        smsc_message_ids=list(smsc_message_ids),
+        tariff_id=tariff.id,
+        price_per_part=tariff.price_per_part,
+        amount=message_cost(tariff, parts),
+        currency=tariff.currency,
+    )
     session.add(entry)
     session.flush()
     return entry
 
 
-def record_transactional_charges(session: Session, charges: Sequence[dict[str, Any]], at: datetime | None = None,
-                                 billing: BillingSettings | None = None) -> list[CostEntry]:
+def record_transactional_charges(
+    session: Session,
+    charges: Sequence[dict[str, Any]],
+    at: datetime | None = None,
+    billing: BillingSettings | None = None,
+) -> list[CostEntry]:
     """Many transactional charges at once (the replies to a batch of keyword SMS), like
     `record_transactional_charge` for each ({phone, parts, encoding, smsc_message_ids, smsc}): each
     SMSC's tariff is read once and the entries go in with one INSERT."""
@@ -187,19 +271,30 @@ def record_transactional_charges(session: Session, charges: Sequence[dict[str, A
         if smsc not in tariffs:
             tariffs[smsc] = tariff_at(session, at, billing, smsc)
         tariff = tariffs[smsc]
-        entries.append(CostEntry(charged_at=at, entry_type=EntryType.CHARGE.value,
-                                 kind=ChargeKind.TRANSACTIONAL.value, phone=charge["phone"],
-                                 encoding=charge["encoding"], parts=charge["parts"], smsc=smsc,
-                                 smsc_message_ids=list(charge["smsc_message_ids"]), tariff_id=tariff.id,
-                                 price_per_part=tariff.price_per_part, amount=message_cost(tariff, charge["parts"]),
-                                 currency=tariff.currency))
+        entries.append(
+            CostEntry(
+                charged_at=at,
+                entry_type=EntryType.CHARGE.value,
+                kind=ChargeKind.TRANSACTIONAL.value,
+                phone=charge["phone"],
+                encoding=charge["encoding"],
+                parts=charge["parts"],
+                smsc=smsc,
+                smsc_message_ids=list(charge["smsc_message_ids"]),
+                tariff_id=tariff.id,
+                price_per_part=tariff.price_per_part,
+                amount=message_cost(tariff, charge["parts"]),
+                currency=tariff.currency,
+            )
+        )
     session.add_all(entries)
     session.flush()
     return entries
 
 
-def record_correction(session: Session, actor: User | None, corrects_id: Any, amount: Any, parts: Any,
-                      note: Any) -> CostEntry:
+def record_correction(
+    session: Session, actor: User | None, corrects_id: Any, amount: Any, parts: Any, note: Any
+) -> CostEntry:
     """A correction to an entry: a new entry with the difference (negative to refund), never an edit."""
     # bool is an int to Python, and ids beyond bigint would fail in the database: neither is an entry id.
     valid_id = isinstance(corrects_id, int) and not isinstance(corrects_id, bool) and 0 < corrects_id < 2**63
@@ -214,18 +309,41 @@ def record_correction(session: Session, actor: User | None, corrects_id: Any, am
         difference = Decimal(amount) if isinstance(amount, str) else None
     except InvalidOperation:
         difference = None
-    if difference is None or not difference.is_finite() or abs(difference) >= MONEY_LIMIT \
-            or difference != difference.quantize(Decimal("0.0001")):
+    if (
+        difference is None
+        or not difference.is_finite()
+        or abs(difference) >= MONEY_LIMIT
+        or difference != difference.quantize(Decimal("0.0001"))
+    ):
         raise InvalidCorrection("amount is a decimal string with at most 4 places, negative for a refund")
-    entry = CostEntry(charged_at=utcnow(), entry_type=EntryType.CORRECTION.value, kind=corrects.kind,
-                      message_id=corrects.message_id, campaign_id=corrects.campaign_id, zone_id=corrects.zone_id,
-                      department=corrects.department, phone=corrects.phone, encoding=corrects.encoding,
-                      parts=parts, smsc=corrects.smsc, smsc_message_ids=[], tariff_id=corrects.tariff_id,
-                      price_per_part=corrects.price_per_part, amount=difference, currency=corrects.currency,
-                      corrects_id=corrects.id, note=note.strip())
+    entry = CostEntry(
+        charged_at=utcnow(),
+        entry_type=EntryType.CORRECTION.value,
+        kind=corrects.kind,
+        message_id=corrects.message_id,
+        campaign_id=corrects.campaign_id,
+        zone_id=corrects.zone_id,
+        department=corrects.department,
+        phone=corrects.phone,
+        encoding=corrects.encoding,
+        parts=parts,
+        smsc=corrects.smsc,
+        smsc_message_ids=[],
+        tariff_id=corrects.tariff_id,
+        price_per_part=corrects.price_per_part,
+        amount=difference,
+        currency=corrects.currency,
+        corrects_id=corrects.id,
+        note=note.strip(),
+    )
     session.add(entry)
     session.flush()
-    record(session, "cost.correct", actor, "cost_entry", corrects.id,
-           {"amount": str(difference), "parts": parts, "note": note.strip()})
+    record(
+        session,
+        "cost.correct",
+        actor,
+        "cost_entry",
+        corrects.id,
+        {"amount": str(difference), "parts": parts, "note": note.strip()},
+    )
     return entry
-

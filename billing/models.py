@@ -29,9 +29,11 @@ class Tariff(Base):
     """The operator's prices from valid_from on; the newest one not in the future applies. A tariff names
     the SMSC connection (operator) it is for, or none: then it applies to every connection without its own.
     Rows are only ever added: a cost once recorded keeps the price it was recorded with."""
+
     __tablename__ = "tariff"
-    __table_args__ = (Index("uq_tariff_smsc_valid_from", "smsc", "valid_from", unique=True,
-                            postgresql_nulls_not_distinct=True),)
+    __table_args__ = (
+        Index("uq_tariff_smsc_valid_from", "smsc", "valid_from", unique=True, postgresql_nulls_not_distinct=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     smsc: Mapped[str | None] = mapped_column(String(32))
@@ -58,11 +60,17 @@ class CostEntry(Base):
     """One line of the cost ledger: what one message cost when the SMSC took it (or delivered it).
     Immutable (a trigger refuses UPDATE and DELETE); a correction is a new entry pointing at the old one.
     Campaign, zone and department are copied, not referenced: the ledger outlives what it describes."""
+
     __tablename__ = "cost_entry"
     __table_args__ = (
         # A message is charged once per send (see message.send_round), however often its results are recorded.
-        Index("uq_cost_entry_message_charge", "message_id", "send_round", unique=True,
-              postgresql_where=text("entry_type = 'charge' AND message_id IS NOT NULL")),
+        Index(
+            "uq_cost_entry_message_charge",
+            "message_id",
+            "send_round",
+            unique=True,
+            postgresql_where=text("entry_type = 'charge' AND message_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -90,6 +98,7 @@ class CostEntry(Base):
 class BillingCalendar(Base):
     """The one time zone whose local days key cost_summary (the trigger reads it). `billing.reports` keeps it
     equal to `[billing] timezone`, rebuilding the summary when the setting changes."""
+
     __tablename__ = "billing_calendar"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
@@ -102,10 +111,22 @@ class CostSummary(Base):
     statement trigger on cost_entry in the same transaction: a month's report reads a few thousand rows, not
     millions.
     `billing.reports.summary_differences` proves it equals the ledger."""
+
     __tablename__ = "cost_summary"
     __table_args__ = (
-        Index("uq_cost_summary_key", "day", "kind", "campaign_id", "zone_id", "department", "encoding", "smsc",
-              "tariff_id", unique=True, postgresql_nulls_not_distinct=True),
+        Index(
+            "uq_cost_summary_key",
+            "day",
+            "kind",
+            "campaign_id",
+            "zone_id",
+            "department",
+            "encoding",
+            "smsc",
+            "tariff_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -124,6 +145,7 @@ class CostSummary(Base):
 
 class ReconciliationImport(Base):
     """One operator CSV of charged messages, imported whole or not at all."""
+
     __tablename__ = "reconciliation_import"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +159,7 @@ class ReconciliationImport(Base):
 
 class OperatorCharge(Base):
     """One line of the operator's CSV: the operator's (= SMSC's) message id, when, parts, amount."""
+
     __tablename__ = "operator_charge"
     # SMSCs reuse ids: the same id may be charged again later (migration 0013).
     __table_args__ = (UniqueConstraint("import_id", "smsc_message_id", "charged_at"),)

@@ -6,6 +6,7 @@ when a counter wraps), so a line goes to the most recent of our charges with tha
 time (plus RECORDING_SLACK), within the id's lifetime — never to an older send of the same id. The same id
 may therefore appear on several lines, at different times. Imports are all or nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,9 +65,11 @@ def _refuse_control_characters(text: str) -> None:
         found = first_unsafe(line.replace("\t", " "))
         if found is not None:
             position, c = found
-            raise OperatorCsvInvalid(f"line {number} contains the invisible character {describe(c)} at position "
-                                     f"{position}; nothing was imported",
-                                     [{"line": number, "problem": f"{describe(c)} at position {position}"}])
+            raise OperatorCsvInvalid(
+                f"line {number} contains the invisible character {describe(c)} at position "
+                f"{position}; nothing was imported",
+                [{"line": number, "problem": f"{describe(c)} at position {position}"}],
+            )
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
@@ -81,7 +84,8 @@ def _header_map(header: list[str]) -> dict[str, int]:
     if missing:
         raise OperatorCsvInvalid(
             f"the header lacks the column(s) {', '.join(missing)}; expected: message_id, time, parts, amount",
-            [{"line": 1, "problem": f"header is {', '.join(header)}"}])
+            [{"line": 1, "problem": f"header is {', '.join(header)}"}],
+        )
     return found
 
 
@@ -136,8 +140,9 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
             try:
                 charged_at = _time(cells["time"])
             except ValueError:
-                line_problems.append(f"time {cells['time']!r} is not an ISO 8601 date and time from 2000 to "
-                                     f"{LAST_YEAR}")
+                line_problems.append(
+                    f"time {cells['time']!r} is not an ISO 8601 date and time from 2000 to {LAST_YEAR}"
+                )
             if message_id and (message_id, charged_at) in seen:
                 # The same id at another time is a reused id (an SMSC restart, a wrapped counter), not a repeat.
                 line_problems.append(f"message_id {message_id} repeats line {seen[(message_id, charged_at)]}")
@@ -168,23 +173,44 @@ def parse_operator_csv(content: bytes | str) -> list[OperatorLine]:
     return lines
 
 
-def import_operator_csv(session: Session, actor: User | None, month: Any, content: bytes | str,
-                        filename: str | None = None) -> ReconciliationImport:
+def import_operator_csv(
+    session: Session, actor: User | None, month: Any, content: bytes | str, filename: str | None = None
+) -> ReconciliationImport:
     """Store the operator's charges for `month` (YYYY-MM): all lines, in the caller's transaction, or none."""
     month_start = parse_month(month) if not isinstance(month, date) else month
     if filename is not None and first_unsafe(filename) is not None:
         filename = None  # only a label for people; a name with control characters is not worth keeping
     lines = parse_operator_csv(content)
-    batch = ReconciliationImport(month=month_start, filename=(filename or "")[:200] or None,
-                                 imported_by=actor.id if actor else None, rows=len(lines),
-                                 total_amount=sum((line.amount for line in lines), Decimal(0)))
+    batch = ReconciliationImport(
+        month=month_start,
+        filename=(filename or "")[:200] or None,
+        imported_by=actor.id if actor else None,
+        rows=len(lines),
+        total_amount=sum((line.amount for line in lines), Decimal(0)),
+    )
     session.add(batch)
     session.flush()
-    session.execute(insert(OperatorCharge), [
-        {"import_id": batch.id, "smsc_message_id": line.smsc_message_id, "charged_at": line.charged_at,
-         "parts": line.parts, "amount": line.amount} for line in lines])
-    record(session, "reconciliation.import", actor, "reconciliation_import", batch.id,
-           {"month": f"{month_start:%Y-%m}", "rows": len(lines), "total_amount": str(batch.total_amount)})
+    session.execute(
+        insert(OperatorCharge),
+        [
+            {
+                "import_id": batch.id,
+                "smsc_message_id": line.smsc_message_id,
+                "charged_at": line.charged_at,
+                "parts": line.parts,
+                "amount": line.amount,
+            }
+            for line in lines
+        ],
+    )
+    record(
+        session,
+        "reconciliation.import",
+        actor,
+        "reconciliation_import",
+        batch.id,
+        {"month": f"{month_start:%Y-%m}", "rows": len(lines), "total_amount": str(batch.total_amount)},
+    )
     return batch
 
 
@@ -205,7 +231,7 @@ class DayLine:
 
 @dataclass
 class Discrepancy:
-    problem: str                 # "missing_at_operator", "missing_in_ledger", "amount_differs"
+    problem: str  # "missing_at_operator", "missing_in_ledger", "amount_differs"
     day: date
     smsc_message_ids: list[str]
     our_parts: int | None
@@ -270,9 +296,16 @@ def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconc
         raise ReconciliationNotFound(f"no reconciliation import with id {import_id}")
     tz = tz or get_settings().billing.timezone
     start, end = month_bounds(batch.month, tz)
-    params = {"import_id": batch.id, "start": start, "end": end, "window_start": start - timedelta(days=1),
-              "window_end": end + timedelta(days=1), "tz": tz, "slack": RECORDING_SLACK,
-              "ttl": max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())}
+    params = {
+        "import_id": batch.id,
+        "start": start,
+        "end": end,
+        "window_start": start - timedelta(days=1),
+        "window_end": end + timedelta(days=1),
+        "tz": tz,
+        "slack": RECORDING_SLACK,
+        "ttl": max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections()),
+    }
     days: dict[date, DayLine] = {}
     discrepancies: list[Discrepancy] = []
     for row in session.execute(_PER_ENTRY, params):
@@ -280,21 +313,34 @@ def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconc
         line.our_amount += row.amount
         if row.lines == 0:
             line.missing_at_operator += 1
-            discrepancies.append(Discrepancy("missing_at_operator", row.day, list(row.smsc_message_ids), row.parts,
-                                             None, row.amount, None))
+            discrepancies.append(
+                Discrepancy(
+                    "missing_at_operator", row.day, list(row.smsc_message_ids), row.parts, None, row.amount, None
+                )
+            )
             continue
         line.matched += 1
         line.operator_amount += row.operator_amount
         if row.operator_amount != row.amount or row.operator_parts != row.parts:
             line.amount_differences += 1
-            discrepancies.append(Discrepancy("amount_differs", row.day, list(row.smsc_message_ids), row.parts,
-                                             int(row.operator_parts), row.amount, row.operator_amount))
+            discrepancies.append(
+                Discrepancy(
+                    "amount_differs",
+                    row.day,
+                    list(row.smsc_message_ids),
+                    row.parts,
+                    int(row.operator_parts),
+                    row.amount,
+                    row.operator_amount,
+                )
+            )
     for row in session.execute(_UNKNOWN_TO_US, params):
         line = days.setdefault(row.day, DayLine(row.day))
         line.missing_in_ledger += 1
         line.operator_amount += row.amount
-        discrepancies.append(Discrepancy("missing_in_ledger", row.day, [row.smsc_message_id], None, row.parts,
-                                         None, row.amount))
+        discrepancies.append(
+            Discrepancy("missing_in_ledger", row.day, [row.smsc_message_id], None, row.parts, None, row.amount)
+        )
     ordered = [days[d] for d in sorted(days)]
     totals = DayLine(date.min)
     for line in ordered:
@@ -309,5 +355,6 @@ def reconcile(session: Session, import_id: int, tz: str | None = None) -> Reconc
 
 
 def list_imports(session: Session, limit: int = 50) -> list[ReconciliationImport]:
-    return list(session.scalars(select(ReconciliationImport).order_by(ReconciliationImport.imported_at.desc())
-                                .limit(limit)))
+    return list(
+        session.scalars(select(ReconciliationImport).order_by(ReconciliationImport.imported_at.desc()).limit(limit))
+    )

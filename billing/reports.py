@@ -5,6 +5,7 @@ Months and days are local calendar months and days of `[billing] timezone` (Euro
 day; `source="ledger"` computes the same from the ledger itself (the benchmark's baseline, and the proof that
 the two agree).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,7 @@ def parse_month(raw: Any) -> date:
     match = _MONTH.fullmatch(raw.strip()) if isinstance(raw, str) else None
     # Up to 2999: the month after 9999-12 is no date at all, and no bill is ever that far away.
     if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= LAST_YEAR:
-        raise InvalidReportRequest(f"month must be YYYY-MM from 2000-01 to {LAST_YEAR}-12 (e.g. 2026-11), "
-                                   f"got {raw!r}")
+        raise InvalidReportRequest(f"month must be YYYY-MM from 2000-01 to {LAST_YEAR}-12 (e.g. 2026-11), got {raw!r}")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -91,29 +91,29 @@ def grosz(value: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class ReportRow:
-    key: Any            # campaign id, zone id, department, date, kind or encoding; None where there is none
-    label: str | None   # campaign title, zone name; None where the key says it all
+    key: Any  # campaign id, zone id, department, date, kind or encoding; None where there is none
+    label: str | None  # campaign title, zone name; None where the key says it all
     messages: int
     parts: int
-    amount: Decimal     # exact: the sum of the ledger's amounts
+    amount: Decimal  # exact: the sum of the ledger's amounts
 
 
 @dataclass(frozen=True)
 class FeeLine:
-    fee: str            # "subscription" or "setup"
+    fee: str  # "subscription" or "setup"
     tariff_id: int
     period_from: datetime
     period_to: datetime
     amount: Decimal
     vat_rate: Decimal
-    smsc: str | None = None   # the SMSC connection whose contract it is; None: the general tariff
+    smsc: str | None = None  # the SMSC connection whose contract it is; None: the general tariff
 
 
 @dataclass(frozen=True)
 class Totals:
     messages: int
     parts: int
-    sms_cost: Decimal   # exact sum of the rows
+    sms_cost: Decimal  # exact sum of the rows
     subscription: Decimal
     setup: Decimal
     net: Decimal
@@ -136,8 +136,15 @@ class MonthlyReport:
         return f"{self.month:%Y-%m}"
 
 
-_DIMENSION = {"campaign": "campaign_id", "zone": "zone_id", "department": "department", "kind": "kind",
-              "encoding": "encoding", "day": "day", "smsc": "smsc"}
+_DIMENSION = {
+    "campaign": "campaign_id",
+    "zone": "zone_id",
+    "department": "department",
+    "kind": "kind",
+    "encoding": "encoding",
+    "day": "day",
+    "smsc": "smsc",
+}
 _FROM_SUMMARY = """
 SELECT {col} AS key, sum(messages) AS messages, sum(parts) AS parts, sum(amount) AS amount
 FROM cost_summary WHERE day >= :start AND day < :end GROUP BY 1"""
@@ -152,8 +159,9 @@ GROUP BY 1"""
 def _grouped(session: Session, month: date, column: str, source: str, tz: str) -> Sequence[Row]:
     sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column)
     start_at, end_at = month_bounds(month, tz)
-    return session.execute(text(sql), {"start": month, "end": next_month(month), "start_at": start_at,
-                                       "end_at": end_at, "tz": tz}).all()
+    return session.execute(
+        text(sql), {"start": month, "end": next_month(month), "start_at": start_at, "end_at": end_at, "tz": tz}
+    ).all()
 
 
 def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
@@ -161,8 +169,9 @@ def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
     if not ids:
         return {}
     if group_by == "campaign":
-        rows = session.execute(text("SELECT id, coalesce(title, left(body, 60)) FROM campaign WHERE id = ANY(:ids)"),
-                               {"ids": ids}).all()
+        rows = session.execute(
+            text("SELECT id, coalesce(title, left(body, 60)) FROM campaign WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()
     elif group_by == "zone":
         rows = session.execute(text("SELECT id, name FROM zone WHERE id = ANY(:ids)"), {"ids": ids}).all()
     else:
@@ -170,8 +179,9 @@ def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
     return dict(rows)
 
 
-def report_rows(session: Session, month: date, group_by: str, source: str = "summary",
-                tz: str | None = None) -> list[ReportRow]:
+def report_rows(
+    session: Session, month: date, group_by: str, source: str = "summary", tz: str | None = None
+) -> list[ReportRow]:
     if group_by not in GROUPINGS:
         raise InvalidReportRequest(f"group_by must be one of {', '.join(GROUPINGS)}, got {group_by!r}")
     tz = _timezone(tz)
@@ -196,8 +206,9 @@ def _fee_lines(tariffs: Sequence[Tariff], month: date, mode: str, tz: str) -> li
     lines: list[FeeLine] = []
     if tariffs and start <= tariffs[0].valid_from < end and tariffs[0].setup_fee:
         first = tariffs[0]
-        lines.append(FeeLine("setup", first.id, first.valid_from, first.valid_from, first.setup_fee, first.vat_rate,
-                             first.smsc))
+        lines.append(
+            FeeLine("setup", first.id, first.valid_from, first.valid_from, first.setup_fee, first.vat_rate, first.smsc)
+        )
     for n, tariff in enumerate(tariffs):
         until = tariffs[n + 1].valid_from if n + 1 < len(tariffs) else end
         period_from, period_to = max(start, tariff.valid_from), min(end, until)
@@ -205,17 +216,28 @@ def _fee_lines(tariffs: Sequence[Tariff], month: date, mode: str, tz: str) -> li
             continue
         if mode == "whole":
             # The tariff the month (or the service) began under is billed for the whole month.
-            lines.append(FeeLine("subscription", tariff.id, start, end, tariff.monthly_fee, tariff.vat_rate,
-                                 tariff.smsc))
+            lines.append(
+                FeeLine("subscription", tariff.id, start, end, tariff.monthly_fee, tariff.vat_rate, tariff.smsc)
+            )
             break
         share = Decimal((period_to - period_from).total_seconds()) / month_seconds
-        lines.append(FeeLine("subscription", tariff.id, period_from, period_to, grosz(tariff.monthly_fee * share),
-                             tariff.vat_rate, tariff.smsc))
+        lines.append(
+            FeeLine(
+                "subscription",
+                tariff.id,
+                period_from,
+                period_to,
+                grosz(tariff.monthly_fee * share),
+                tariff.vat_rate,
+                tariff.smsc,
+            )
+        )
     return lines
 
 
-def monthly_report(session: Session, month: date | str, group_by: str, billing: BillingSettings,
-                   source: str = "summary") -> MonthlyReport:
+def monthly_report(
+    session: Session, month: date | str, group_by: str, billing: BillingSettings, source: str = "summary"
+) -> MonthlyReport:
     if isinstance(month, str):
         month = parse_month(month)
     rows = report_rows(session, month, group_by, source, billing.timezone)
@@ -230,8 +252,11 @@ def monthly_report(session: Session, month: date | str, group_by: str, billing: 
     chains: dict[str | None, list[Tariff]] = {}
     for tariff in tariffs:
         chains.setdefault(tariff.smsc, []).append(tariff)
-    fees = [line for chain in chains.values()
-            for line in _fee_lines(chain, month, billing.monthly_fee_mode, billing.timezone)]
+    fees = [
+        line
+        for chain in chains.values()
+        for line in _fee_lines(chain, month, billing.monthly_fee_mode, billing.timezone)
+    ]
     for line in fees:
         bases[line.vat_rate] = bases.get(line.vat_rate, Decimal(0)) + line.amount
     sms_cost = sum((r.amount for r in rows), Decimal(0))
@@ -239,8 +264,16 @@ def monthly_report(session: Session, month: date | str, group_by: str, billing: 
     setup = sum((f.amount for f in fees if f.fee == "setup"), Decimal(0))
     net = grosz(sms_cost + subscription + setup)
     vat = sum((grosz(base * rate) for rate, base in bases.items()), Decimal(0))
-    totals = Totals(messages=sum(r.messages for r in rows), parts=sum(r.parts for r in rows), sms_cost=sms_cost,
-                    subscription=subscription, setup=setup, net=net, vat=vat, gross=net + vat)
+    totals = Totals(
+        messages=sum(r.messages for r in rows),
+        parts=sum(r.parts for r in rows),
+        sms_cost=sms_cost,
+        subscription=subscription,
+        setup=setup,
+        net=net,
+        vat=vat,
+        gross=net + vat,
+    )
     currency = chains[None][-1].currency if chains.get(None) else billing.currency
     return MonthlyReport(month, group_by, currency, rows, totals, fees, billing.timezone)
 
@@ -272,8 +305,9 @@ def summary_differences(session: Session, month: date, tz: str | None = None) ->
     tz = _timezone(tz)
     use_timezone(session, tz)
     start_at, end_at = month_bounds(month, tz)
-    return session.execute(_SUMMARY_VS_LEDGER, {"start": month, "end": next_month(month), "start_at": start_at,
-                                                 "end_at": end_at, "tz": tz}).all()
+    return session.execute(
+        _SUMMARY_VS_LEDGER, {"start": month, "end": next_month(month), "start_at": start_at, "end_at": end_at, "tz": tz}
+    ).all()
 
 
 def campaign_costs(session: Session, campaign_ids: Sequence[int]) -> dict[int, Decimal]:
@@ -281,9 +315,12 @@ def campaign_costs(session: Session, campaign_ids: Sequence[int]) -> dict[int, D
     shows, equal to the finance report's. Read from the summary, whose rows per campaign are few."""
     costs = {cid: Decimal(0) for cid in campaign_ids}
     if costs:
-        costs.update(session.execute(text(
-            "SELECT campaign_id, sum(amount) FROM cost_summary WHERE campaign_id = ANY(:ids) GROUP BY 1"),
-            {"ids": list(costs)}).all())
+        costs.update(
+            session.execute(
+                text("SELECT campaign_id, sum(amount) FROM cost_summary WHERE campaign_id = ANY(:ids) GROUP BY 1"),
+                {"ids": list(costs)},
+            ).all()
+        )
     return costs
 
 

@@ -3,6 +3,7 @@ tariff against `TariffInput` (from the API and the finance page alike), and the 
 from it (app/openapi.py). What needs the ledger — a tariff may not re-price charges already recorded, nor start
 when another does — is checked by the ledger itself, after this.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ MONEY_SCHEMA = {"type": "string", "description": "decimal"}
 def money(raw: Any, what: str, places: int) -> Decimal:
     """An amount of money as finance writes it ("0.18", "0,18", 400), never a float: at most `places` decimals."""
     if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
-        raise InvalidTariff(f"{what} must be a decimal number written as a string or an integer, e.g. \"0.18\"")
+        raise InvalidTariff(f'{what} must be a decimal number written as a string or an integer, e.g. "0.18"')
     try:
         value = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation:
@@ -39,8 +40,9 @@ def money(raw: Any, what: str, places: int) -> Decimal:
 
 def Money(what: str, places: int, description: str | None = None) -> Any:
     schema = {**MONEY_SCHEMA, **({"description": description} if description else {})}
-    return Annotated[Decimal, BeforeValidator(lambda raw: money(raw, what, places)), WithJsonSchema(schema),
-                     Field(default=None)]
+    return Annotated[
+        Decimal, BeforeValidator(lambda raw: money(raw, what, places)), WithJsonSchema(schema), Field(default=None)
+    ]
 
 
 def _valid_from(raw: Any) -> datetime | None:
@@ -77,22 +79,32 @@ def _currency(raw: Any) -> str:
 def _vat_rate(raw: Any) -> Decimal:
     vat = money(raw, "vat_rate", 4)
     if vat >= 1:
-        raise InvalidTariff("vat_rate is a fraction, e.g. \"0.23\" for 23%")
+        raise InvalidTariff('vat_rate is a fraction, e.g. "0.23" for 23%')
     return vat
 
 
 class TariffInput(Input):
     """Prices from `valid_from` on (now when omitted), for one SMSC connection or for all without their own."""
+
     # Other keys are ignored, as they always were.
     model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["price_per_part", "monthly_fee"]})
     error: ClassVar[type[Exception]] = InvalidTariff
 
     valid_from: Annotated[datetime | None, BeforeValidator(_valid_from), Field(default=None)]
-    smsc: Annotated[str | None, BeforeValidator(_smsc), WithJsonSchema({
-        "type": "string", "description": "the SMSC connection it is for; omitted: every connection without its "
-                                         "own tariff"}), Field(default=None)]
-    currency: Annotated[str, BeforeValidator(_currency), WithJsonSchema({"type": "string", "example": "PLN"}),
-                        Field(default=None)]
+    smsc: Annotated[
+        str | None,
+        BeforeValidator(_smsc),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "description": "the SMSC connection it is for; omitted: every connection without its own tariff",
+            }
+        ),
+        Field(default=None),
+    ]
+    currency: Annotated[
+        str, BeforeValidator(_currency), WithJsonSchema({"type": "string", "example": "PLN"}), Field(default=None)
+    ]
     price_per_part: Money("price_per_part", 4)
     monthly_fee: Money("monthly_fee", 2)
     setup_fee: Money("setup_fee", 2)

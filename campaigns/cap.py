@@ -5,6 +5,7 @@ each drawn polygon or line buffer (<polygon>), each circle (<circle>). CAP write
 the reverse of GeoJSON's [lon, lat]. Updates and all-clears are msgType Update / Cancel and reference the
 original as "sender,identifier,sent".
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -62,11 +63,11 @@ def _areas(session: Session, campaign: Campaign) -> list[tuple[str, list[str], l
     for n, spec in enumerate(campaign.area_spec or [], start=1):
         if spec["type"] == "circle":
             radius_km = spec["radius_m"] / 1000
-            out.append((f"Okrąg {spec['radius_m']:g} m", [],
-                        [f"{spec['lat']:.6f},{spec['lon']:.6f} {radius_km:g}"]))
+            out.append((f"Okrąg {spec['radius_m']:g} m", [], [f"{spec['lat']:.6f},{spec['lon']:.6f} {radius_km:g}"]))
         elif spec["type"] == "line":
-            out.append((f"Pas {spec['buffer_m']:g} m wzdłuż linii", _polygons(targeting.spec_geometry(session, spec)),
-                        []))
+            out.append(
+                (f"Pas {spec['buffer_m']:g} m wzdłuż linii", _polygons(targeting.spec_geometry(session, spec)), [])
+            )
         else:
             out.append((f"Obszar {n}", _polygons(targeting.spec_geometry(session, spec)), []))
     return out
@@ -82,16 +83,24 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
     _add(root, "msgType", campaign.msg_type)
     _add(root, "scope", "Public")
     if original is not None:
-        _add(root, "references", f"{settings.cap_sender},{identifier(original, settings)},"
-                                 f"{cap_time(sent_time(original))}")
+        _add(
+            root,
+            "references",
+            f"{settings.cap_sender},{identifier(original, settings)},{cap_time(sent_time(original))}",
+        )
     areas = _areas(session, campaign)
     texts = {"pl": campaign.body, **(campaign.variants or {})}
     for language, body in texts.items():
         info = etree.SubElement(root, f"{{{NS}}}info")
         _add(info, "language", CAP_LANGUAGES.get(language, language))
         _add(info, "category", campaign.category)
-        _add(info, "event", campaign.event or campaign.title or ("Odwołanie alarmu" if campaign.msg_type == "Cancel"
-                                                                  else "Ostrzeżenie"))
+        _add(
+            info,
+            "event",
+            campaign.event
+            or campaign.title
+            or ("Odwołanie alarmu" if campaign.msg_type == "Cancel" else "Ostrzeżenie"),
+        )
         if campaign.msg_type == "Cancel":
             _add(info, "responseType", "AllClear")
         _add(info, "urgency", campaign.urgency.capitalize())

@@ -4,6 +4,7 @@ Counting uses the very codec the gateway sends with (smsc_gateway.encoding: GSM 
 table, else UCS-2, split so that no part ends inside an escape or a surrogate pair), so the composer's numbers are
 the SMSC's numbers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,25 +17,60 @@ from syrena_core.text import TemplateInvalid, fill_placeholders
 
 # Polish diacritics and the typography word processors put in: all outside GSM 7-bit. The backtick (not in
 # GSM 03.38 either) becomes an apostrophe.
-TRANSLITERATION = str.maketrans({
-    "ą": "a", "ć": "c", "ę": "e", "ł": "l", "ń": "n", "ó": "o", "ś": "s", "ź": "z", "ż": "z",
-    "Ą": "A", "Ć": "C", "Ę": "E", "Ł": "L", "Ń": "N", "Ó": "O", "Ś": "S", "Ź": "Z", "Ż": "Z",
-    "„": '"', "”": '"', "“": '"', "‚": "'", "’": "'", "‘": "'", "–": "-", "—": "-", "…": "...",
-    "\u00a0": " ", "«": '"', "»": '"', "`": "'", "´": "'",
-})
+TRANSLITERATION = str.maketrans(
+    {
+        "ą": "a",
+        "ć": "c",
+        "ę": "e",
+        "ł": "l",
+        "ń": "n",
+        "ó": "o",
+        "ś": "s",
+        "ź": "z",
+        "ż": "z",
+        "Ą": "A",
+        "Ć": "C",
+        "Ę": "E",
+        "Ł": "L",
+        "Ń": "N",
+        "Ó": "O",
+        "Ś": "S",
+        "Ź": "Z",
+        "Ż": "Z",
+        "„": '"',
+        "”": '"',
+        "“": '"',
+        "‚": "'",
+        "’": "'",
+        "‘": "'",
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "«": '"',
+        "»": '"',
+        "`": "'",
+        "´": "'",
+    }
+)
 
 
 @dataclass(frozen=True)
 class TextAnalysis:
     characters: int
-    encoding: str                 # "gsm7" or "ucs2"
+    encoding: str  # "gsm7" or "ucs2"
     parts: int
-    ucs2_characters: list[str] = field(default_factory=list)   # distinct characters forcing UCS-2, in order
-    per_part: int = 160           # characters (septets for GSM) one part carries at this length
+    ucs2_characters: list[str] = field(default_factory=list)  # distinct characters forcing UCS-2, in order
+    per_part: int = 160  # characters (septets for GSM) one part carries at this length
 
     def as_dict(self) -> dict:
-        return {"characters": self.characters, "encoding": self.encoding, "parts": self.parts,
-                "ucs2_characters": self.ucs2_characters, "per_part": self.per_part}
+        return {
+            "characters": self.characters,
+            "encoding": self.encoding,
+            "parts": self.parts,
+            "ucs2_characters": self.ucs2_characters,
+            "per_part": self.per_part,
+        }
 
 
 def forcing_ucs2(text: str) -> list[str]:

@@ -7,6 +7,7 @@ campaigns.workflow commits and then enqueues what is to be queued (campaigns.dis
 committed rows). Running jobs notice pause and cancel between slices (campaigns.jobs.CONTROL_EVERY) and
 withdraw what the session has not yet written to the SMSC.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select, text
@@ -18,8 +19,14 @@ from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.db import utcnow
 
-CANCELLABLE = (CampaignStatus.DRAFT.value, CampaignStatus.PENDING_APPROVAL.value, CampaignStatus.APPROVED.value,
-               CampaignStatus.SCHEDULED.value, CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value)
+CANCELLABLE = (
+    CampaignStatus.DRAFT.value,
+    CampaignStatus.PENDING_APPROVAL.value,
+    CampaignStatus.APPROVED.value,
+    CampaignStatus.SCHEDULED.value,
+    CampaignStatus.SENDING.value,
+    CampaignStatus.PAUSED.value,
+)
 # The statuses each control action is allowed in; resending also needs a failed message.
 ALLOWED = {
     "pause": (CampaignStatus.SENDING.value,),
@@ -55,8 +62,11 @@ def _locked(session: Session, campaign: Campaign) -> Campaign:
 def actions(campaign: Campaign, failed: int) -> list[str]:
     """The control actions the campaign allows now, in the order the buttons show them; `failed`: how many of
     its messages failed (its progress counts)."""
-    return [action for action, allowed in ALLOWED.items()
-            if campaign.status in allowed and (action != "resend-failed" or failed)]
+    return [
+        action
+        for action, allowed in ALLOWED.items()
+        if campaign.status in allowed and (action != "resend-failed" or failed)
+    ]
 
 
 def _require(campaign: Campaign, action: str, done: str) -> None:
@@ -88,8 +98,15 @@ def cancel(session: Session, campaign: Campaign, actor: User | None, reason: str
     cancelled = session.execute(_CANCEL_UNSENT, {"cid": campaign.id}).rowcount
     campaign.status = CampaignStatus.CANCELLED.value
     campaign.completed_at = utcnow()
-    record(session, "campaign.cancel", actor, "campaign", campaign.id,
-           {"from": previous, "unsent_cancelled": cancelled}, note=reason or None)
+    record(
+        session,
+        "campaign.cancel",
+        actor,
+        "campaign",
+        campaign.id,
+        {"from": previous, "unsent_cancelled": cancelled},
+        note=reason or None,
+    )
     return cancelled
 
 

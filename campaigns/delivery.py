@@ -4,6 +4,7 @@ Receipts often arrive before the job that sent the message has recorded the
 SMSC ids. Both sides therefore commit first and then run the same matching
 statement in a fresh transaction: whichever runs last sees both rows.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,14 @@ from syrena_core.config import BillingSettings, CampaignSettings, get_settings
 from syrena_core.db import utcnow
 
 # Receipt states (SMPP 3.4 receipt text) → part status; intermediate states change nothing.
-RECEIPT_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "failed", "REJECTD": "failed",
-                  "DELETED": "failed", "UNKNOWN": "failed"}
+RECEIPT_STATES = {
+    "DELIVRD": "delivered",
+    "EXPIRED": "expired",
+    "UNDELIV": "failed",
+    "REJECTD": "failed",
+    "DELETED": "failed",
+    "UNKNOWN": "failed",
+}
 
 
 # One statement (one round trip) per batch of results, messages and their parts together: until it commits,
@@ -54,8 +61,9 @@ WHERE m.id = v.id
 """)
 
 
-def record_send_results(session: Session, results: Sequence[SendResult], billing: BillingSettings, *,
-                        charge: bool = True) -> list[int]:
+def record_send_results(
+    session: Session, results: Sequence[SendResult], billing: BillingSettings, *, charge: bool = True
+) -> list[int]:
     """Record what the SMSC answered; returns the accepted messages' ids. With `charge=False` the caller
     charges them later (the fan-out does, off the window's path). What a message cost is the billing
     ledger's alone (billing.ledger: per SMSC connection's tariff, when accepted or when delivered)."""
@@ -65,25 +73,44 @@ def record_send_results(session: Session, results: Sequence[SendResult], billing
     if accepted:
         # Each part's submit time is when the SMSC answered it (not when it is recorded here): a receipt that
         # arrives on another bind before this commit must still find it "submitted before the receipt".
-        parts = [(r.ref, n, r.smsc, smsc_id, _accepted_at(r, now))
-                 for r in accepted for n, smsc_id in enumerate(r.smsc_message_ids, 1)]
-        latencies = session.execute(_MARK_SUBMITTED, {
-            "now": now, "ids": [r.ref for r in accepted], "parts": [r.parts for r in accepted],
-            "encodings": [r.encoding for r in accepted],
-            "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted],
-            "smscs": [r.smsc or None for r in accepted], "duplicates": [r.possible_duplicate for r in accepted],
-            "part_ids": [p[0] for p in parts], "part_nos": [p[1] for p in parts],
-            "part_smscs": [p[2] for p in parts], "part_smsc_ids": [p[3] for p in parts],
-            "part_ats": [p[4] for p in parts]})
+        parts = [
+            (r.ref, n, r.smsc, smsc_id, _accepted_at(r, now))
+            for r in accepted
+            for n, smsc_id in enumerate(r.smsc_message_ids, 1)
+        ]
+        latencies = session.execute(
+            _MARK_SUBMITTED,
+            {
+                "now": now,
+                "ids": [r.ref for r in accepted],
+                "parts": [r.parts for r in accepted],
+                "encodings": [r.encoding for r in accepted],
+                "errors": ["possible duplicate" if r.possible_duplicate else None for r in accepted],
+                "smscs": [r.smsc or None for r in accepted],
+                "duplicates": [r.possible_duplicate for r in accepted],
+                "part_ids": [p[0] for p in parts],
+                "part_nos": [p[1] for p in parts],
+                "part_smscs": [p[2] for p in parts],
+                "part_smsc_ids": [p[3] for p in parts],
+                "part_ats": [p[4] for p in parts],
+            },
+        )
         for (seconds,) in latencies:
             metrics.SEND_TO_SUBMIT.observe(float(seconds or 0))
         if charge:
             charge_accepted(session, [r.ref for r in accepted], now, billing)
     if refused:
-        session.execute(_MARK_REFUSED, {
-            "now": now, "ids": [r.ref for r in refused], "parts": [r.parts for r in refused],
-            "encodings": [r.encoding for r in refused], "errors": [r.error for r in refused],
-            "smscs": [r.smsc or None for r in refused]})
+        session.execute(
+            _MARK_REFUSED,
+            {
+                "now": now,
+                "ids": [r.ref for r in refused],
+                "parts": [r.parts for r in refused],
+                "encodings": [r.encoding for r in refused],
+                "errors": [r.error for r in refused],
+                "smscs": [r.smsc or None for r in refused],
+            },
+        )
     return [r.ref for r in accepted]
 
 
@@ -118,14 +145,20 @@ WHERE m.id = v.id AND c.id = m.campaign_id AND m.status || '' = 'submitting'  --
 """)
 
 
-def requeue_temporary(session: Session, results: Sequence[SendResult], settings: CampaignSettings,
-                      fleet: str) -> None:
-    session.execute(_REQUEUE, {
-        "ids": [r.ref for r in results], "errors": [(r.error or "")[:80] or None for r in results],
-        "duplicates": [r.possible_duplicate for r in results],
-        "withdrawn": [r.error == WITHDRAWN for r in results],
-        "max_attempts": settings.max_attempts, "delay": float(settings.retry_delay),
-        "delay_max": float(settings.retry_delay_max), "fleet": fleet or None})
+def requeue_temporary(session: Session, results: Sequence[SendResult], settings: CampaignSettings, fleet: str) -> None:
+    session.execute(
+        _REQUEUE,
+        {
+            "ids": [r.ref for r in results],
+            "errors": [(r.error or "")[:80] or None for r in results],
+            "duplicates": [r.possible_duplicate for r in results],
+            "withdrawn": [r.error == WITHDRAWN for r in results],
+            "max_attempts": settings.max_attempts,
+            "delay": float(settings.retry_delay),
+            "delay_max": float(settings.retry_delay_max),
+            "fleet": fleet or None,
+        },
+    )
 
 
 # One statement per batch: the receipt writer shares the worker's interpreter with the session thread.
@@ -141,11 +174,18 @@ FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]
 def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
     receipts = list(receipts)
     if receipts:
-        session.execute(_STORE_RECEIPTS, {
-            "now": utcnow(), "smscs": [r.smsc for r in receipts], "ids": [r.smsc_message_id for r in receipts],
-            "states": [r.state[:12] for r in receipts],
-            "errors": [r.error_code[:8] if r.error_code else None for r in receipts],
-            "refs": [r.message_ref for r in receipts], "part_nos": [r.part_no for r in receipts]})
+        session.execute(
+            _STORE_RECEIPTS,
+            {
+                "now": utcnow(),
+                "smscs": [r.smsc for r in receipts],
+                "ids": [r.smsc_message_id for r in receipts],
+                "states": [r.state[:12] for r in receipts],
+                "errors": [r.error_code[:8] if r.error_code else None for r in receipts],
+                "refs": [r.message_ref for r in receipts],
+                "part_nos": [r.part_no for r in receipts],
+            },
+        )
 
 
 # SMSC ids are unique only for a while and per connection (an SMSC restarts its numbering, a counter wraps, a
@@ -196,8 +236,8 @@ WITH candidates AS (
 )
 SELECT array_agg(DISTINCT message_id ORDER BY message_id) FROM parts
 """)
-CLOCK_SLACK = 2.0       # seconds: the part's submit time and the receipt's arrival come from different hosts
-FALLBACK_GRACE = 5.0    # seconds a receipt without its part named waits before the database's rule applies
+CLOCK_SLACK = 2.0  # seconds: the part's submit time and the receipt's arrival come from different hosts
+FALLBACK_GRACE = 5.0  # seconds a receipt without its part named waits before the database's rule applies
 # Part status of a part the SMSC accepted (and charges) without a usable message id (empty, or longer than
 # SMPP's 64 characters): no receipt can ever name it. Its message stays "submitted" — accepted, delivery
 # unknown, counted by the status panel's receipt-lag rule — and does not keep its campaign from completing.
@@ -245,8 +285,10 @@ def match_receipts(session: Session, id_ttl: float | None = None) -> int:
     if id_ttl is None:
         id_ttl = _id_ttl()
     session.execute(_MATCH_LOCK)
-    message_ids = session.execute(_MATCH_RECEIPTS, {"final_states": list(RECEIPT_STATES), "slack": CLOCK_SLACK,
-                                                    "grace": FALLBACK_GRACE, "ttl": id_ttl}).scalar()
+    message_ids = session.execute(
+        _MATCH_RECEIPTS,
+        {"final_states": list(RECEIPT_STATES), "slack": CLOCK_SLACK, "grace": FALLBACK_GRACE, "ttl": id_ttl},
+    ).scalar()
     if not message_ids:
         return 0
     settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids}).all()
@@ -304,25 +346,39 @@ SELECT (SELECT min(submitted_at) FROM message WHERE campaign_id = :cid),
 
 @dataclass(frozen=True)
 class DeliveryStats:
-    rate: float                       # messages submitted per second, over the last RATE_WINDOW seconds
-    eta_seconds: float | None         # until every queued message is submitted, at that rate
+    rate: float  # messages submitted per second, over the last RATE_WINDOW seconds
+    eta_seconds: float | None  # until every queued message is submitted, at that rate
     first_submitted_at: datetime | None
     last_submitted_at: datetime | None
-    time_to_50: float | None          # seconds from the send until half of the messages were delivered
+    time_to_50: float | None  # seconds from the send until half of the messages were delivered
     time_to_95: float | None
-    duration: float | None            # seconds from the send until it finished (or until now)
+    duration: float | None  # seconds from the send until it finished (or until now)
 
 
-def delivery_stats(session: Session, campaign_id: int, sent_at: datetime | None, completed_at: datetime | None,
-                   total: int, unsent: int) -> DeliveryStats:
-    first, last, recent, t50, t95, now = session.execute(_TIMINGS, {
-        "cid": campaign_id, "window": RATE_WINDOW,
-        "n50": max(math.ceil(total * 0.5), 1), "n95": max(math.ceil(total * 0.95), 1)}).one()
+def delivery_stats(
+    session: Session, campaign_id: int, sent_at: datetime | None, completed_at: datetime | None, total: int, unsent: int
+) -> DeliveryStats:
+    first, last, recent, t50, t95, now = session.execute(
+        _TIMINGS,
+        {
+            "cid": campaign_id,
+            "window": RATE_WINDOW,
+            "n50": max(math.ceil(total * 0.5), 1),
+            "n95": max(math.ceil(total * 0.95), 1),
+        },
+    ).one()
     rate = recent / RATE_WINDOW if not completed_at else 0.0
     sent_at = sent_at or first  # campaigns written straight into the database (tests, imports) have no send time
 
     def since_send(moment: datetime | None) -> float | None:
         return round((moment - sent_at).total_seconds(), 3) if moment and sent_at else None
-    return DeliveryStats(rate=rate, eta_seconds=round(unsent / rate, 1) if unsent and rate else None,
-                         first_submitted_at=first, last_submitted_at=last, time_to_50=since_send(t50),
-                         time_to_95=since_send(t95), duration=since_send(completed_at or now))
+
+    return DeliveryStats(
+        rate=rate,
+        eta_seconds=round(unsent / rate, 1) if unsent and rate else None,
+        first_submitted_at=first,
+        last_submitted_at=last,
+        time_to_50=since_send(t50),
+        time_to_95=since_send(t95),
+        duration=since_send(completed_at or now),
+    )

@@ -11,6 +11,7 @@ module, and a module that both runs the jobs and is imported to enqueue them was
 service ↔ control ↔ jobs. The send path reads: view → campaigns.workflow → campaigns.dispatch → RQ →
 campaigns.jobs.deliver_chunk → smsc_gateway.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -28,7 +29,7 @@ from syrena_core.queues import ALERTS, INFO, queue
 
 # What RQ stores and the worker imports (app/worker.py listens on the queues); a test checks it resolves.
 DELIVER_CHUNK = "campaigns.jobs.deliver_chunk"
-JOB_TIMEOUT = 3600        # a chunk waits for the SMSC's pace, which may be slow
+JOB_TIMEOUT = 3600  # a chunk waits for the SMSC's pace, which may be slow
 RESULT_TTL = 600
 # Long enough that the process that started the snapshot is surely gone, not merely between its commits.
 ABANDONED_SNAPSHOT = timedelta(seconds=30)
@@ -37,6 +38,7 @@ ABANDONED_SNAPSHOT = timedelta(seconds=30)
 @dataclass(frozen=True)
 class Chunk:
     """The messages one RQ job sends: a range of ids within one campaign."""
+
     campaign_id: int
     first_id: int
     last_id: int
@@ -67,11 +69,19 @@ def enqueue_chunks(chunks: list[Chunk], kind: str, at_front: bool = False) -> No
         return
     settings = get_settings()
     q = queue(queue_name_for(kind), settings.redis.url)
-    q.enqueue_many([q.prepare_data(DELIVER_CHUNK, args=(c.campaign_id, c.first_id, c.last_id),
-                                   timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL,
-                                   description=f"campaign {c.campaign_id} messages {c.first_id}-{c.last_id}",
-                                   at_front=at_front)
-                    for c in chunks])
+    q.enqueue_many(
+        [
+            q.prepare_data(
+                DELIVER_CHUNK,
+                args=(c.campaign_id, c.first_id, c.last_id),
+                timeout=JOB_TIMEOUT,
+                result_ttl=RESULT_TTL,
+                description=f"campaign {c.campaign_id} messages {c.first_id}-{c.last_id}",
+                at_front=at_front,
+            )
+            for c in chunks
+        ]
+    )
 
 
 def enqueue_queued(session: Session, campaign: Campaign, chunk_size: int, after_id: int = 0) -> int:

@@ -14,6 +14,7 @@ submit_sm per second, one per SMS part, so the estimate is in parts:
 - While sending, the campaign's own measured rate (messages/s over the last RATE_WINDOW seconds) also bounds
   it: a link that does less than its contract makes the estimate later, never earlier.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -49,9 +50,9 @@ WHERE campaign_id = :cid AND submitted_at > now() - make_interval(secs => :windo
 
 @dataclass(frozen=True)
 class Links:
-    tps: float                 # parts per second, summed over the distinct links counted
+    tps: float  # parts per second, summed over the distinct links counted
     names: tuple[str, ...]
-    role: str                  # "primary", "failover", or "configured" (none up: the configured primaries)
+    role: str  # "primary", "failover", or "configured" (none up: the configured primaries)
 
     @property
     def assumed(self) -> bool:
@@ -82,9 +83,9 @@ def links_up(workers: Iterable[dict[str, Any]], smsc: SmscSettings) -> Links:
 
 @dataclass(frozen=True)
 class TimeToWarn:
-    seconds: float             # until the last part is submitted (from now)
-    parts: int                 # this campaign's parts still to send
-    parts_ahead: int           # parts of other campaigns queued ahead of it
+    seconds: float  # until the last part is submitted (from now)
+    parts: int  # this campaign's parts still to send
+    parts_ahead: int  # parts of other campaigns queued ahead of it
     links: Links
     rate: float | None = None  # while sending: this campaign's messages per second now
     eta: datetime | None = None  # while sending: the expected last submit (UTC)
@@ -92,14 +93,23 @@ class TimeToWarn:
 
     def details(self) -> dict[str, Any]:
         """How the estimate was made (the API's `time_to_warn` object)."""
-        return {"parts_to_send": self.parts, "parts_ahead": self.parts_ahead, "tps": self.links.tps,
-                "links": list(self.links.names), "links_role": self.links.role,
-                "links_assumed": self.links.assumed, "warnings": list(self.warnings)}
+        return {
+            "parts_to_send": self.parts,
+            "parts_ahead": self.parts_ahead,
+            "tps": self.links.tps,
+            "links": list(self.links.names),
+            "links_role": self.links.role,
+            "links_assumed": self.links.assumed,
+            "warnings": list(self.warnings),
+        }
 
 
 def _parts(campaign: Campaign, language: str | None, cache: dict) -> int:
-    text_ = (campaign.variants or {}).get(language or "", campaign.body) if isinstance(campaign, Campaign) \
+    text_ = (
+        (campaign.variants or {}).get(language or "", campaign.body)
+        if isinstance(campaign, Campaign)
         else (campaign["variants"] or {}).get(language or "", campaign["body"])
+    )
     flash = campaign.flash if isinstance(campaign, Campaign) else campaign["flash"]
     key = (text_, bool(flash))
     if key not in cache:
@@ -131,8 +141,14 @@ def _ahead(campaign: Campaign | None, kind: str, other: dict) -> bool:
     return kind != CampaignKind.ALERT.value and earlier
 
 
-def time_to_warn(session: Session, campaign: Campaign, workers: Iterable[dict[str, Any]], smsc: SmscSettings,
-                 parts: int | None = None, now: datetime | None = None) -> TimeToWarn:
+def time_to_warn(
+    session: Session,
+    campaign: Campaign,
+    workers: Iterable[dict[str, Any]],
+    smsc: SmscSettings,
+    parts: int | None = None,
+    now: datetime | None = None,
+) -> TimeToWarn:
     """The estimate for `campaign`. Not yet sending: `parts` is what it would send (the preview's total_parts);
     sending: its unsent parts are counted, and `eta` and `rate` are set. Finished: nothing left (0 s)."""
     now = now or utcnow()
@@ -162,21 +178,34 @@ def time_to_warn(session: Session, campaign: Campaign, workers: Iterable[dict[st
 
 
 def _paused_unsent(session: Session, campaign: Campaign) -> tuple[int, int]:
-    row = {"id": campaign.id, "kind": campaign.kind, "sent_at": campaign.sent_at, "body": campaign.body,
-           "variants": campaign.variants, "flash": campaign.flash}
+    row = {
+        "id": campaign.id,
+        "kind": campaign.kind,
+        "sent_at": campaign.sent_at,
+        "body": campaign.body,
+        "variants": campaign.variants,
+        "flash": campaign.flash,
+    }
     return _unsent_parts(session, [row]).get(campaign.id, (0, 0))
 
 
 def published_workers(redis_url: str) -> list[dict[str, Any]]:
     """The workers' published state; none when Redis cannot be read (the estimate then says it assumed)."""
     from syrena_core.ops_state import read_workers
+
     try:
         return read_workers(redis_url)
     except Exception:
         return []
 
 
-def estimate(session: Session, campaign: Campaign, redis_url: str, smsc: SmscSettings, parts: int | None = None,
-             now: datetime | None = None) -> TimeToWarn:
+def estimate(
+    session: Session,
+    campaign: Campaign,
+    redis_url: str,
+    smsc: SmscSettings,
+    parts: int | None = None,
+    now: datetime | None = None,
+) -> TimeToWarn:
     """`time_to_warn` with the links the workers publish now: what every page and the API call."""
     return time_to_warn(session, campaign, published_workers(redis_url), smsc, parts, now)

@@ -21,6 +21,7 @@ When a worker dies mid-chunk, another worker finds its claims (the owner's
 heartbeat in Redis is gone), puts them back to queued, flagged as possible
 duplicates, and enqueues them again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,10 +60,10 @@ from syrena_core.queues import ALERTS, TRANSACTIONAL, queue, redis_connection
 
 log = logging.getLogger("syrena.campaigns.jobs")
 
-RESULT_LINGER = 0.005     # seconds results are gathered before one statement records them
-RECORDERS = 3             # connections recording results at once ...
-RESULT_BATCH = 200        # ... each with at most this many results
-CONTROL_EVERY = 0.25      # seconds between looks at the campaign's status and the higher-priority queues
+RESULT_LINGER = 0.005  # seconds results are gathered before one statement records them
+RECORDERS = 3  # connections recording results at once ...
+RESULT_BATCH = 200  # ... each with at most this many results
+CONTROL_EVERY = 0.25  # seconds between looks at the campaign's status and the higher-priority queues
 # Seconds of sends (at the gateway's rate) a job keeps handed over to the gateway: a slice of 250 is only
 # 125 ms at 2,000/s, and the links waited for each claim's round trip. Claimed but unwritten messages come
 # back at once on pause, cancel or an alert waiting (PendingResults.withdraw), so more ahead costs nothing there.
@@ -109,16 +110,32 @@ class _Texts:
         self.validity = getattr(campaign, "validity_minutes", 0) or 0
 
     def sms(self, ref: int, phone: str, language: str | None, duplicate: bool) -> OutboundSms:
-        return OutboundSms(ref=ref, destination=phone, text=self.variants.get(language) or self.body,
-                           sender=self.sender, flash=self.flash, validity_minutes=self.validity,
-                           possible_duplicate=duplicate)
+        return OutboundSms(
+            ref=ref,
+            destination=phone,
+            text=self.variants.get(language) or self.body,
+            sender=self.sender,
+            flash=self.flash,
+            validity_minutes=self.validity,
+            possible_duplicate=duplicate,
+        )
 
 
-def _claim(url: str, campaign_id: int, first_id: int, last_id: int, slice_size: int,
-           texts: _Texts, job_id: str | None = None) -> list[OutboundSms]:
+def _claim(
+    url: str, campaign_id: int, first_id: int, last_id: int, slice_size: int, texts: _Texts, job_id: str | None = None
+) -> list[OutboundSms]:
     with session_scope(url) as session:
-        rows = session.execute(_CLAIM, {"cid": campaign_id, "first": first_id, "last": last_id, "n": slice_size,
-                                        "owner": _claim_owner, "job": job_id}).all()
+        rows = session.execute(
+            _CLAIM,
+            {
+                "cid": campaign_id,
+                "first": first_id,
+                "last": last_id,
+                "n": slice_size,
+                "owner": _claim_owner,
+                "job": job_id,
+            },
+        ).all()
     return [texts.sms(mid, phone, language, dup) for mid, phone, dup, language in sorted(rows)]
 
 
@@ -161,8 +178,9 @@ class _Control:
 
     def __init__(self, url: str, redis_url: str, campaign_id: int, kind: str):
         self.url, self.campaign_id = url, campaign_id
-        self.higher = [] if kind == CampaignKind.ALERT.value else \
-            [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
+        self.higher = (
+            [] if kind == CampaignKind.ALERT.value else [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
+        )
         self.checked_at = 0.0
         self.status = CampaignStatus.SENDING.value
         self.yielding = False
@@ -231,8 +249,12 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
                             # next chunk of the campaign (when it is next in the queue) is taken over rather
                             # than left to the next job, which would start only after this one drained.
                             adopted = None
-                            if stream is not None and not stream.done \
-                                    and time.monotonic() - started < ADOPT_FOR and not control.stop_taking():
+                            if (
+                                stream is not None
+                                and not stream.done
+                                and time.monotonic() - started < ADOPT_FOR
+                                and not control.stop_taking()
+                            ):
                                 adopted = _adopt_next_chunk(settings.redis.url, kind, campaign_id)
                             if adopted is None:
                                 exhausted = True
@@ -251,8 +273,7 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
                     if stream.done:
                         wait_for_futures(writing, timeout=1.0, return_when=FIRST_COMPLETED)
                         continue
-                    results = stream.take(0.05 if writing else CONTROL_EVERY, linger=RESULT_LINGER,
-                                          limit=RESULT_BATCH)
+                    results = stream.take(0.05 if writing else CONTROL_EVERY, linger=RESULT_LINGER, limit=RESULT_BATCH)
                     if results:
                         writing.add(pool.submit(recorder.record_and_confirm, results, stream))
         except Exception as error:
@@ -271,12 +292,25 @@ def deliver_chunk(campaign_id: int, first_id: int, last_id: int) -> int:
         with session_scope(url) as session:
             match_receipts(session)
             complete_campaigns(session, [campaign_id])
-    log.info("campaign %s chunk %s-%s: %s of %s accepted, %s to retry, in %.3fs (%d result batches recorded "
-             "in %.3fs)%s", campaign_id, ranges[0][0], ranges[-1][1], recorder.accepted, claimed, recorder.requeued,
-             time.monotonic() - started, recorder.batches, recorder.seconds,
-             " — the worker is stopping: the rest goes back to the queue" if control.stopping else
-             " — yielded to a higher-priority queue" if control.yielding else
-             f" — campaign {control.status}" if control.status != CampaignStatus.SENDING.value else "")
+    log.info(
+        "campaign %s chunk %s-%s: %s of %s accepted, %s to retry, in %.3fs (%d result batches recorded in %.3fs)%s",
+        campaign_id,
+        ranges[0][0],
+        ranges[-1][1],
+        recorder.accepted,
+        claimed,
+        recorder.requeued,
+        time.monotonic() - started,
+        recorder.batches,
+        recorder.seconds,
+        " — the worker is stopping: the rest goes back to the queue"
+        if control.stopping
+        else " — yielded to a higher-priority queue"
+        if control.yielding
+        else f" — campaign {control.status}"
+        if control.status != CampaignStatus.SENDING.value
+        else "",
+    )
     return recorder.accepted
 
 
@@ -299,8 +333,12 @@ def _recording_engine(url: str):
     itself (not of this worker) could lose the last few hundred milliseconds of them: those messages stay
     "submitting" and are sent again as possible duplicates. Waiting for the disk on every batch would
     instead halve the rate, since a batch holds room in the session's window until it commits."""
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=RECORDERS + 1,
-                         connect_args={"options": "-c synchronous_commit=off"})
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        pool_size=RECORDERS + 1,
+        connect_args={"options": "-c synchronous_commit=off"},
+    )
 
 
 class _Recorder:
@@ -418,10 +456,10 @@ def _fleet_of(owner: str) -> str:
 
 # ------------------------------------------------------------------ no message stranded by a dying job
 # Why a message was put back from "submitting" (claim_rescue.reason; the status panel counts them).
-RESCUE_RECORDED = "job_error_recorded"   # its job failed; its SMSC answer was recorded by the job's hand-back
-RESCUE_REQUEUED = "job_error_requeued"   # its job failed before its answer could be recorded: queued again
-RESCUE_JOB_GONE = "job_gone"             # the sweeper: its job no longer runs (a crash the job could not catch)
-RESCUE_WORKER_DEAD = "worker_dead"       # its worker's heartbeat is gone (kill -9, power cut)
+RESCUE_RECORDED = "job_error_recorded"  # its job failed; its SMSC answer was recorded by the job's hand-back
+RESCUE_REQUEUED = "job_error_requeued"  # its job failed before its answer could be recorded: queued again
+RESCUE_JOB_GONE = "job_gone"  # the sweeper: its job no longer runs (a crash the job could not catch)
+RESCUE_WORKER_DEAD = "worker_dead"  # its worker's heartbeat is gone (kill -9, power cut)
 HAND_BACK_WAIT = 15.0  # seconds a failing job waits for the SMSC's answers to what it already sent
 
 # Claims still "submitting" back to queued (or cancelled, if their campaign was cancelled meanwhile). They may
@@ -435,11 +473,12 @@ FROM campaign c
 WHERE c.id = m.campaign_id AND m.status = 'submitting' AND {claims}
 RETURNING m.campaign_id
 """
-_RELEASE_JOB = text(_RELEASE_CLAIMS.format(
-    claims="m.claim_job IN :jobs AND m.claimed_at < now() - make_interval(secs => :older_than)"
-)).bindparams(bindparam("jobs", expanding=True))
+_RELEASE_JOB = text(
+    _RELEASE_CLAIMS.format(claims="m.claim_job IN :jobs AND m.claimed_at < now() - make_interval(secs => :older_than)")
+).bindparams(bindparam("jobs", expanding=True))
 _RELEASE_OWNERS = text(_RELEASE_CLAIMS.format(claims="m.claimed_by IN :owners")).bindparams(
-    bindparam("owners", expanding=True))
+    bindparam("owners", expanding=True)
+)
 _LOG_RESCUE = text("""
 INSERT INTO claim_rescue (reason, campaign_id, messages)
 SELECT :reason, v.campaign_id, v.n FROM unnest(CAST(:campaigns AS int[]), CAST(:counts AS int[])) AS v(campaign_id, n)
@@ -455,8 +494,10 @@ FROM claim_rescue GROUP BY reason ORDER BY reason
 
 def rescued(session: Session) -> list[tuple[str, int, int, datetime | None]]:
     """Per reason (RESCUE_*): messages put back from "submitting", those of the last 24 hours, the latest time."""
-    return [(reason, int(total or 0), int(recent or 0), last)
-            for reason, total, recent, last in session.execute(_RESCUED).all()]
+    return [
+        (reason, int(total or 0), int(recent or 0), last)
+        for reason, total, recent, last in session.execute(_RESCUED).all()
+    ]
 
 
 def _log_rescue(session: Session, reason: str, campaign_ids: list[int]) -> None:
@@ -469,13 +510,15 @@ def _log_rescue(session: Session, reason: str, campaign_ids: list[int]) -> None:
     metrics.STRANDED_RESCUED.labels(reason).inc(len(campaign_ids))
 
 
-def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder: _Recorder, error: Exception,
-               settings) -> None:
+def _hand_back(
+    url: str, campaign_id: int, job_id: str | None, stream, recorder: _Recorder, error: Exception, settings
+) -> None:
     """After the job's own failure: stop sending its chunk, collect the answers to what is already at the
     SMSC, record them a message at a time (a poisoned batch loses only the one message that cannot be
     written), free the session's window, and put every claim still "submitting" back in the queue."""
-    log.error("campaign %s job %s failed (%s: %s); handing its claims back", campaign_id, job_id,
-              type(error).__name__, error)
+    log.error(
+        "campaign %s job %s failed (%s: %s); handing its claims back", campaign_id, job_id, type(error).__name__, error
+    )
     results: list[SendResult] = []
     recorded = 0
     try:
@@ -498,17 +541,25 @@ def _hand_back(url: str, campaign_id: int, job_id: str | None, stream, recorder:
     finally:
         if stream is not None:
             stream.confirm(results)  # recorded or not, their parts leave the window: the job is over
-            stream.abandon()         # and so do those still at the SMSC after HAND_BACK_WAIT
+            stream.abandon()  # and so do those still at the SMSC after HAND_BACK_WAIT
     try:
         with session_scope(url) as session:
             if recorded:
                 _log_rescue(session, RESCUE_RECORDED, [campaign_id] * recorded)
-            released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": [job_id], "older_than": -1})] \
-                if job_id else []
+            released = (
+                [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": [job_id], "older_than": -1})]
+                if job_id
+                else []
+            )
             _log_rescue(session, RESCUE_REQUEUED, released)
         enqueue_campaigns(url, [campaign_id], settings.campaigns.chunk_size)
-        log.warning("campaign %s job %s: %d answers recorded after its failure, %d messages queued again",
-                    campaign_id, job_id, recorded, len(released))
+        log.warning(
+            "campaign %s job %s: %d answers recorded after its failure, %d messages queued again",
+            campaign_id,
+            job_id,
+            recorded,
+            len(released),
+        )
     except Exception:
         log.exception("campaign %s job %s: handing its claims back failed; the sweeper will", campaign_id, job_id)
 
@@ -525,8 +576,9 @@ def _job_running(job: Job | None) -> bool:
     return job is not None and job.get_status(refresh=False) == "started"
 
 
-def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: float, chunk_size: int,
-                   every: float = 5.0) -> int:
+def sweep_stranded(
+    url: str, redis_url: str, owner_prefix: str, stranded_after: float, chunk_size: int, every: float = 5.0
+) -> int:
     """Frees messages left "submitting" by a job that no longer runs (it raised past its own hand-back, its
     thread died, it finished with a claim left over), once their claim is `stranded_after` seconds old: back
     to queued as possible duplicates, and enqueued again. Claims of a job still running are never touched (its
@@ -537,8 +589,11 @@ def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: 
     if not redis.set(SWEEP_LOCK, "1", nx=True, px=max(int(every * 900), 100)):
         return 0
     with session_scope(url) as session:
-        jobs = session.execute(_STRANDED_JOBS, {"prefix": f"{owner_prefix}%",
-                                                "older_than": stranded_after}).scalars().all()
+        jobs = (
+            session.execute(_STRANDED_JOBS, {"prefix": f"{owner_prefix}%", "older_than": stranded_after})
+            .scalars()
+            .all()
+        )
     if jobs:
         fetched = Job.fetch_many(jobs, connection=redis)
         gone = [job_id for job_id, job in zip(jobs, fetched) if not _job_running(job)]
@@ -547,12 +602,12 @@ def sweep_stranded(url: str, redis_url: str, owner_prefix: str, stranded_after: 
     released: list[int] = []
     if gone:
         with session_scope(url) as session:
-            released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": gone,
-                                                                         "older_than": stranded_after})]
+            released = [row[0] for row in session.execute(_RELEASE_JOB, {"jobs": gone, "older_than": stranded_after})]
             _log_rescue(session, RESCUE_JOB_GONE, released)
         enqueue_campaigns(url, released, chunk_size)
-        log.warning("sweeper: %d messages left 'submitting' by jobs no longer running %s queued again",
-                    len(released), gone)
+        log.warning(
+            "sweeper: %d messages left 'submitting' by jobs no longer running %s queued again", len(released), gone
+        )
     with session_scope(url) as session:
         match_receipts(session)
     return len(released)
@@ -571,15 +626,17 @@ def recover_abandoned_claims(url: str, owner_prefix: str, is_alive: Callable[[st
     """Claims whose worker is gone go back to the queue as possible duplicates (the dead worker may have
     sent up to its window of them); returns how many messages were released."""
     with session_scope(url) as session:
-        owners = [o for o in session.execute(_ABANDONED_OWNERS, {"prefix": f"{owner_prefix}%"}).scalars()
-                  if not is_alive(o)]
+        owners = [
+            o for o in session.execute(_ABANDONED_OWNERS, {"prefix": f"{owner_prefix}%"}).scalars() if not is_alive(o)
+        ]
         if not owners:
             return 0
         campaign_ids = [row[0] for row in session.execute(_RELEASE_OWNERS, {"owners": owners})]
         _log_rescue(session, RESCUE_WORKER_DEAD, campaign_ids)
         # What they had recorded as accepted but maybe not yet charged (charging is idempotent).
-        charge_accepted(session, session.execute(_ACCEPTED_BY, {"owners": owners}).scalars().all(), utcnow(),
-                        get_settings().billing)
+        charge_accepted(
+            session, session.execute(_ACCEPTED_BY, {"owners": owners}).scalars().all(), utcnow(), get_settings().billing
+        )
     enqueue_campaigns(url, campaign_ids, chunk_size)
     log.warning("released %d messages claimed by dead workers %s", len(campaign_ids), owners)
     return len(campaign_ids)
@@ -606,20 +663,31 @@ def recover_queues(url: str, redis_url: str, fleet: str, chunk_size: int) -> int
             sending = session.execute(_SENDING).scalars().all()
         enqueued += enqueue_campaigns(url, sending, chunk_size)
         if enqueued:
-            log.warning("Redis had no queues: %d chunks of %d sending campaigns enqueued again from the database",
-                        enqueued, len(sending))
+            log.warning(
+                "Redis had no queues: %d chunks of %d sending campaigns enqueued again from the database",
+                enqueued,
+                len(sending),
+            )
     with session_scope(url) as session:
         due = session.execute(_DUE_RETRIES, {"fleet": fleet}).all()
-        kinds = dict(session.execute(text("SELECT id, kind FROM campaign WHERE id = ANY(:ids)"),
-                                     {"ids": sorted({cid for cid, _ in due})}).all()) if due else {}
+        kinds = (
+            dict(
+                session.execute(
+                    text("SELECT id, kind FROM campaign WHERE id = ANY(:ids)"), {"ids": sorted({cid for cid, _ in due})}
+                ).all()
+            )
+            if due
+            else {}
+        )
     by_campaign: dict[int, list[int]] = {}
     for campaign_id, message_id in due:
         by_campaign.setdefault(campaign_id, []).append(message_id)
     for campaign_id, ids in by_campaign.items():
         ids.sort()
-        chunks = [Chunk(campaign_id, part[0], part[-1])
-                  for part in (ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size))]
+        chunks = [
+            Chunk(campaign_id, part[0], part[-1])
+            for part in (ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size))
+        ]
         enqueue_chunks(chunks, kinds[campaign_id])
         enqueued += len(chunks)
     return enqueued
-

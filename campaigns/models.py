@@ -63,7 +63,8 @@ class MessageStatus(str, enum.Enum):
 FINAL_MESSAGE_STATUSES = (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value, MessageStatus.EXPIRED.value)
 
 campaign_zone = Table(
-    "campaign_zone", Base.metadata,
+    "campaign_zone",
+    Base.metadata,
     Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
     Column("zone_id", ForeignKey("zone.id", ondelete="RESTRICT"), primary_key=True),
 )
@@ -93,13 +94,13 @@ class Campaign(Base):
     snapshot_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Composition (issue 6): the body above is the Polish text; other languages in `variants`.
     variants: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
-    template: Mapped[str | None] = mapped_column(Text)           # the body before placeholders were filled
-    topic: Mapped[str | None] = mapped_column(String(32))        # info campaigns reach this topic's subscribers
+    template: Mapped[str | None] = mapped_column(Text)  # the body before placeholders were filled
+    topic: Mapped[str | None] = mapped_column(String(32))  # info campaigns reach this topic's subscribers
     urgency: Mapped[str] = mapped_column(String(12), default="immediate", server_default="immediate")
     certainty: Mapped[str] = mapped_column(String(12), default="observed", server_default="observed")
     category: Mapped[str] = mapped_column(String(12), default="Safety", server_default="Safety")  # CAP category
-    event: Mapped[str | None] = mapped_column(String(120))       # CAP event ("Powódź", "Wyciek gazu")
-    sender_id: Mapped[str | None] = mapped_column(String(16))    # alphanumeric sender id; None: the short number
+    event: Mapped[str | None] = mapped_column(String(120))  # CAP event ("Powódź", "Wyciek gazu")
+    sender_id: Mapped[str | None] = mapped_column(String(16))  # alphanumeric sender id; None: the short number
     validity_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: the SMSC's
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # CAP <expires>
     flash: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
@@ -121,7 +122,7 @@ class Campaign(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    override_reason: Mapped[str | None] = mapped_column(Text)    # emergency override of the approval step
+    override_reason: Mapped[str | None] = mapped_column(Text)  # emergency override of the approval step
     # Every approver sees a banner about an override until one of them acknowledges it (migration 0019).
     override_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     override_acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
@@ -137,13 +138,15 @@ class Campaign(Base):
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     reference: Mapped[Campaign | None] = relationship(remote_side=[id], foreign_keys=[reference_id])
     frozen_zones: Mapped[list[CampaignTargetZone]] = relationship(
-        order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True)
+        order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class CampaignTargetZone(Base):
     """A target zone as it was when the campaign's target was frozen (name and geometry copied: the zone itself
     may be edited or archived later). The drawn areas need no copy: they live in the campaign and cannot change
     once it is submitted."""
+
     __tablename__ = "campaign_target_zone"
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
@@ -154,11 +157,14 @@ class CampaignTargetZone(Base):
 
 class Message(Base):
     """One SMS to one subscriber for one campaign; the unique pair makes fan-out idempotent."""
+
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("campaign_id", "subscriber_id"),
-                      Index("ix_message_campaign_status", "campaign_id", "status"),
-                      # Workers look for claims whose owner died (see campaigns.jobs.recover_abandoned_claims).
-                      Index("ix_message_submitting_claim", "claimed_by", postgresql_where=text("status = 'submitting'")))
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "subscriber_id"),
+        Index("ix_message_campaign_status", "campaign_id", "status"),
+        # Workers look for claims whose owner died (see campaigns.jobs.recover_abandoned_claims).
+        Index("ix_message_submitting_claim", "claimed_by", postgresql_where=text("status = 'submitting'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # Not foreign keys: their per-row checks doubled the snapshot's insert time. Rows are only inserted from a
@@ -177,9 +183,9 @@ class Message(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(80))
-    smsc: Mapped[str | None] = mapped_column(String(32))          # the SMSC connection that accepted it
-    claimed_by: Mapped[str | None] = mapped_column(String(64))    # the worker sending it (while "submitting")
-    claim_job: Mapped[str | None] = mapped_column(String(64))     # ... and its RQ job (the sweeper's clue)
+    smsc: Mapped[str | None] = mapped_column(String(32))  # the SMSC connection that accepted it
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker sending it (while "submitting")
+    claim_job: Mapped[str | None] = mapped_column(String(64))  # ... and its RQ job (the sweeper's clue)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A temporary failure (throttled, SMSC down) waits until then before it is claimed again (issue 6 delivery).
     retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -193,6 +199,7 @@ class Message(Base):
 
 class MessagePart(Base):
     """One submitted SMS part: each has its own SMSC id and its own delivery receipt."""
+
     __tablename__ = "message_part"
     # SMSC ids are unique only for a while and per SMSC (they restart and wrap): looked up, newest first.
     __table_args__ = (Index("ix_message_part_smsc_id", "smsc", "smsc_message_id", "submitted_at"),)
@@ -201,7 +208,7 @@ class MessagePart(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     part_no: Mapped[int] = mapped_column(Integer)
     smsc: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    smsc_message_id: Mapped[str] = mapped_column(String(64))   # "": the SMSC gave no usable id (no receipt)
+    smsc_message_id: Mapped[str] = mapped_column(String(64))  # "": the SMSC gave no usable id (no receipt)
     status: Mapped[str] = mapped_column(String(12), default=MessageStatus.SUBMITTED.value)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -212,10 +219,12 @@ class MessagePart(Base):
 
 class DeliveryReceipt(Base):
     """Every receipt as it came; kept unmatched until its submit_sm_resp has been recorded."""
+
     __tablename__ = "delivery_receipt"
     # Matching looks only at receipts still waiting for their submit_sm_resp to be recorded.
-    __table_args__ = (Index("ix_delivery_receipt_unmatched", "smsc_message_id",
-                            postgresql_where=text("matched_at IS NULL")),)
+    __table_args__ = (
+        Index("ix_delivery_receipt_unmatched", "smsc_message_id", postgresql_where=text("matched_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     smsc: Mapped[str] = mapped_column(String(32), default="", server_default="")
@@ -231,6 +240,7 @@ class DeliveryReceipt(Base):
 
 class ClaimRescue(Base):
     """Messages the sweeper (or their own failing job) put back from `submitting`, and why."""
+
     __tablename__ = "claim_rescue"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -5,6 +5,7 @@ page until one of them acknowledges the override (audited).
 The override itself (an extreme alert sent without a second person) is `campaigns.service.override`; an
 evacuation must not wait, but nobody may use it unnoticed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,22 +28,26 @@ log = logging.getLogger("syrena.campaigns.overrides")
 
 JOB_TIMEOUT = 60
 RESULT_TTL = 600
-REASON_IN_SMS = 120   # characters of the reason quoted in the SMS; the banner and the audit log hold all of it
+REASON_IN_SMS = 120  # characters of the reason quoted in the SMS; the banner and the audit log hold all of it
 
 
 def notice_text(campaign: Campaign, actor_email: str | None) -> str:
     reason = campaign.override_reason or ""
     if len(reason) > REASON_IN_SMS:
-        reason = reason[:REASON_IN_SMS - 1] + "…"
-    return (f"Syrena: emergency override of alert #{campaign.id} by {actor_email or 'unknown'}, sent without a "
-            f"second approval. Reason: {reason}. Acknowledge it in Syrena.")
+        reason = reason[: REASON_IN_SMS - 1] + "…"
+    return (
+        f"Syrena: emergency override of alert #{campaign.id} by {actor_email or 'unknown'}, sent without a "
+        f"second approval. Reason: {reason}. Acknowledge it in Syrena."
+    )
 
 
 def approvers_to_notify(session: Session, except_user_id: int | None) -> list[User]:
     """Active users who may approve (approvers and admins) with a phone; not the one who overrode."""
-    users = session.scalars(select(User).where(User.active, User.phone.is_not(None),
-                                               User.role.in_([Role.APPROVER.value, Role.ADMIN.value]))
-                            .order_by(User.id)).all()
+    users = session.scalars(
+        select(User)
+        .where(User.active, User.phone.is_not(None), User.role.in_([Role.APPROVER.value, Role.ADMIN.value]))
+        .order_by(User.id)
+    ).all()
     return [u for u in users if u.id != except_user_id]
 
 
@@ -61,38 +66,66 @@ def notify_approvers(campaign_id: int) -> int:
     if not targets:
         log.warning("override of campaign %s: no approver has a phone to text", campaign_id)
         return 0
-    results = active_gateway().send([OutboundSms(ref=user_id, destination=phone, text=text)
-                                     for user_id, phone in targets])
+    results = active_gateway().send(
+        [OutboundSms(ref=user_id, destination=phone, text=text) for user_id, phone in targets]
+    )
     by_ref = {r.ref: r for r in results}
-    accepted = [{"phone": phone, "parts": by_ref[uid].parts, "encoding": by_ref[uid].encoding,
-                 "smsc_message_ids": by_ref[uid].smsc_message_ids, "smsc": by_ref[uid].smsc or None}
-                for uid, phone in targets if by_ref[uid].accepted]
+    accepted = [
+        {
+            "phone": phone,
+            "parts": by_ref[uid].parts,
+            "encoding": by_ref[uid].encoding,
+            "smsc_message_ids": by_ref[uid].smsc_message_ids,
+            "smsc": by_ref[uid].smsc or None,
+        }
+        for uid, phone in targets
+        if by_ref[uid].accepted
+    ]
     for uid, _phone in targets:
         if not by_ref[uid].accepted:
-            log.warning("override notice for campaign %s to user %s refused by the SMSC: %s", campaign_id, uid,
-                        by_ref[uid].error)
+            log.warning(
+                "override notice for campaign %s to user %s refused by the SMSC: %s",
+                campaign_id,
+                uid,
+                by_ref[uid].error,
+            )
     with session_scope(url) as session:
         if accepted:
             record_transactional_charges(session, accepted, at=utcnow())
-        record(session, "campaign.override_notice", None, "campaign", campaign_id,
-               {"texted_user_ids": [uid for uid, _ in targets if by_ref[uid].accepted],
-                "refused_user_ids": [uid for uid, _ in targets if not by_ref[uid].accepted]})
+        record(
+            session,
+            "campaign.override_notice",
+            None,
+            "campaign",
+            campaign_id,
+            {
+                "texted_user_ids": [uid for uid, _ in targets if by_ref[uid].accepted],
+                "refused_user_ids": [uid for uid, _ in targets if not by_ref[uid].accepted],
+            },
+        )
     return len(accepted)
 
 
 def enqueue_notice(campaign_id: int, redis_url: str) -> None:
     """After the commit of an override: the SMS to the approvers go out ahead of info campaigns."""
     queue(TRANSACTIONAL, redis_url).enqueue(
-        notify_approvers, campaign_id, job_timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL,
-        description=f"override notice for campaign {campaign_id}")
+        notify_approvers,
+        campaign_id,
+        job_timeout=JOB_TIMEOUT,
+        result_ttl=RESULT_TTL,
+        failure_ttl=RESULT_TTL,
+        description=f"override notice for campaign {campaign_id}",
+    )
 
 
 def unacknowledged(session: Session, limit: int = 20) -> Sequence[Campaign]:
     """Overridden campaigns no approver has acknowledged yet, newest first (the banner)."""
-    return session.scalars(select(Campaign).where(Campaign.override_reason.is_not(None),
-                                                  Campaign.override_acknowledged_at.is_(None))
-                           .order_by(Campaign.approved_at.desc().nulls_last(), Campaign.id.desc())
-                           .limit(limit)).all()
+    return session.scalars(
+        select(Campaign)
+        .where(Campaign.override_reason.is_not(None), Campaign.override_acknowledged_at.is_(None))
+        .order_by(Campaign.approved_at.desc().nulls_last(), Campaign.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def acknowledge(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
@@ -105,6 +138,12 @@ def acknowledge(session: Session, campaign: Campaign, actor: User | None) -> Cam
         raise CampaignStateError("this emergency override was acknowledged already")
     campaign.override_acknowledged_at = utcnow()
     campaign.override_acknowledged_by = actor.id
-    record(session, "campaign.override_acknowledge", actor, "campaign", campaign.id,
-           {"overridden_by": campaign.approver_id})
+    record(
+        session,
+        "campaign.override_acknowledge",
+        actor,
+        "campaign",
+        campaign.id,
+        {"overridden_by": campaign.approver_id},
+    )
     return campaign

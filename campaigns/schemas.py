@@ -8,6 +8,7 @@ them (app/openapi.py). What depends on the deployment or the database — the SM
 checked by the service itself, after these. The messages are the ones users see (the API's `message`, the
 composer's flash): see syrena_core/schemas.py.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -31,8 +32,20 @@ from syrena_core.schemas import Choice, Input, Text, choice
 # Variants: one for each language residents can choose (subscribers.schemas.LANGUAGES); Polish is the body.
 URGENCIES = ("immediate", "expected", "future", "past", "unknown")
 CERTAINTIES = ("observed", "likely", "possible", "unlikely", "unknown")
-CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
-                  "CBRNE", "Other")
+CAP_CATEGORIES = (
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+)
 MAX_VALIDITY_MINUTES = 7 * 24 * 60
 
 
@@ -59,8 +72,9 @@ def when(value: Any, what: str) -> datetime | None:
 
 
 def When(what: str, description: str | None = None) -> Any:
-    return Annotated[datetime | None, BeforeValidator(lambda value: when(value, what)),
-                     Field(default=None, description=description)]
+    return Annotated[
+        datetime | None, BeforeValidator(lambda value: when(value, what)), Field(default=None, description=description)
+    ]
 
 
 def _zone_ids(raw: Any) -> list[int]:
@@ -96,11 +110,12 @@ def _variants(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ValueError("variants must be an object of language code → text, e.g. {\"en\": \"…\"}")
+        raise ValueError('variants must be an object of language code → text, e.g. {"en": "…"}')
     for language in raw:
         if language not in LANGUAGES or language == "pl":
-            raise ValueError(f"variant language must be one of {', '.join(LANGUAGES[1:])} "
-                             "(the Polish text is the body)")
+            raise ValueError(
+                f"variant language must be one of {', '.join(LANGUAGES[1:])} (the Polish text is the body)"
+            )
     return raw
 
 
@@ -112,30 +127,68 @@ Category = Choice(CAP_CATEGORIES, "category", "Safety", "CAP category, e.g. Safe
 # Texts are checked by campaigns.service.check_body, whose limit is `[campaigns] max_parts` SMS parts (and that
 # names what is wrong with a text that is no text at all): here only their documented shape.
 Body = Annotated[Any, WithJsonSchema({"type": "string", "description": "Polish text"}), Field(default=None)]
-Variants = Annotated[dict[str, Any], BeforeValidator(_variants), WithJsonSchema({
-    "type": "object", "additionalProperties": {"type": "string"},
-    "description": "language (en, uk, de) → text; others get the Polish body"}), Field(default_factory=dict)]
+Variants = Annotated[
+    dict[str, Any],
+    BeforeValidator(_variants),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "language (en, uk, de) → text; others get the Polish body",
+        }
+    ),
+    Field(default_factory=dict),
+]
 SenderId = Annotated[Text("the sender id", 11), AfterValidator(_sender_id)]  # once the text rule has trimmed it
 Flash = Annotated[bool, BeforeValidator(_flash), Field(default=False, description="extreme only")]
 
-_AREA = {"oneOf": [
-    {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
-    {"type": "object", "properties": {"circle": {"type": "object", "properties": {
-        "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}}},
-    {"type": "object", "properties": {"line": {"type": "object", "description": "GeoJSON LineString"},
-                                      "buffer_m": {"type": "number"}}},
-]}
+_AREA = {
+    "oneOf": [
+        {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
+        {
+            "type": "object",
+            "properties": {
+                "circle": {
+                    "type": "object",
+                    "properties": {
+                        "lat": {"type": "number"},
+                        "lon": {"type": "number"},
+                        "radius_m": {"type": "number"},
+                    },
+                }
+            },
+        },
+        {
+            "type": "object",
+            "properties": {
+                "line": {"type": "object", "description": "GeoJSON LineString"},
+                "buffer_m": {"type": "number"},
+            },
+        },
+    ]
+}
 # Drawn areas and the hazard point are parsed by campaigns.targeting (their limits are [zones] settings): here
 # only their documented shape.
-Area = Annotated[Any, WithJsonSchema({
-    "description": "an ad-hoc area, or a list of them; with zone_ids the union is the target",
-    "oneOf": [_AREA, {"type": "array", "items": _AREA}]}), Field(default=None)]
-HAZARD_SCHEMA = {"type": "object", "nullable": True, "required": ["lat", "lon"],
-                 "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
-                 "description": "Where the danger is: recipients nearest it are sent first. Without it, distances "
-                                "are measured from the drawn circles' centres and lines, else from a point inside "
-                                "the target. Must lie in the service area; needs a target (422 invalid_hazard "
-                                "otherwise); null clears it."}
+Area = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "an ad-hoc area, or a list of them; with zone_ids the union is the target",
+            "oneOf": [_AREA, {"type": "array", "items": _AREA}],
+        }
+    ),
+    Field(default=None),
+]
+HAZARD_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "required": ["lat", "lon"],
+    "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+    "description": "Where the danger is: recipients nearest it are sent first. Without it, distances "
+    "are measured from the drawn circles' centres and lines, else from a point inside "
+    "the target. Must lie in the service area; needs a target (422 invalid_hazard "
+    "otherwise); null clears it.",
+}
 Hazard = Annotated[Any, WithJsonSchema(HAZARD_SCHEMA), Field(default=None)]
 
 
@@ -145,6 +198,7 @@ class _Input(Input):
 
 class CampaignInput(_Input):
     """What the API and the staff composer may set on a campaign; everything else is derived."""
+
     # The fields are checked in this order; the first problem is the one reported.
     model_config = ConfigDict(json_schema_extra={"required": ["kind", "severity", "body"]})
 
@@ -152,23 +206,24 @@ class CampaignInput(_Input):
     severity: SeverityField
     title: Text("the title", 120)
     department: Text("the department (cost centre)", 80, description="cost centre the SMS are charged to")
-    topic: Text("the topic", 32, description=f"info campaigns: only subscribers of this topic "
-                                             f"({', '.join(TOPICS)})")
+    topic: Text("the topic", 32, description=f"info campaigns: only subscribers of this topic ({', '.join(TOPICS)})")
     urgency: Urgency
     certainty: Certainty
     category: Category
     event: Text("the event", 120)
     sender_id: SenderId
-    validity_minutes: Annotated[Annotated[int, Field(ge=0, le=MAX_VALIDITY_MINUTES)], BeforeValidator(_validity),
-                                Field(default=0)]
+    validity_minutes: Annotated[
+        Annotated[int, Field(ge=0, le=MAX_VALIDITY_MINUTES)], BeforeValidator(_validity), Field(default=0)
+    ]
     flash: Flash
     scheduled_for: When("scheduled_for")
     expires_at: When("expires_at")
     zone_ids: Annotated[list[int], BeforeValidator(_zone_ids), Field(default_factory=list)]
     area: Area
     hazard: Hazard
-    template: Text("the template", 2000, line_breaks=True,
-                   description="text with {zone}, {date}, {time}, {title}; fills body")
+    template: Text(
+        "the template", 2000, line_breaks=True, description="text with {zone}, {date}, {time}, {title}; fills body"
+    )
     body: Body
     variants: Variants
 
@@ -191,6 +246,7 @@ FIELDS = tuple(CampaignInput.model_fields)
 
 class FollowUpInput(_Input):
     """An update or all-clear of a sent campaign: the rest (target, kind, topic, …) is the original's."""
+
     # Only what the client sent is checked here (absent fields stay the original's, then the whole is checked
     # as a CampaignInput): defaults are not validated.
     model_config = ConfigDict(json_schema_extra={"required": ["body"]}, validate_default=False)
@@ -209,6 +265,7 @@ class FollowUpInput(_Input):
 
 class Reason(BaseModel):
     """Why a campaign is rejected or sent by emergency override (checked by the service: at least a few words)."""
+
     model_config = ConfigDict(json_schema_extra={"required": ["reason"]})
     reason: str | None = None
 
@@ -218,6 +275,7 @@ class Reason(BaseModel):
 # No field is required: lists and follow-ups leave some out (eta and rate_now exist only while sending).
 class TimeToWarnDetails(BaseModel):
     """How time_to_warn_s was estimated."""
+
     parts_to_send: int = None  # type: ignore[assignment]
     parts_ahead: int = None  # type: ignore[assignment]
     tps: float = None  # type: ignore[assignment]
@@ -227,10 +285,13 @@ class TimeToWarnDetails(BaseModel):
     warnings: list[str] = []
 
 
-_TIME_TO_WARN_S = Field(None, description="Estimated seconds from now until the last SMS part is submitted: (parts "
-                        "to send + alert parts queued ahead) / TPS of the SMSC links up now (configured primaries "
-                        "when none is up: see time_to_warn.links_assumed). 0 when finished; null in lists for "
-                        "campaigns not yet sent.")
+_TIME_TO_WARN_S = Field(
+    None,
+    description="Estimated seconds from now until the last SMS part is submitted: (parts "
+    "to send + alert parts queued ahead) / TPS of the SMSC links up now (configured primaries "
+    "when none is up: see time_to_warn.links_assumed). 0 when finished; null in lists for "
+    "campaigns not yet sent.",
+)
 
 
 class CampaignPreview(BaseModel):
@@ -259,8 +320,9 @@ class Campaign(BaseModel):
     area: list[Any] | None = None
     msg_type: Literal["Alert", "Update", "Cancel"] = None  # type: ignore[assignment]
     reference_id: int | None = None
-    edits: list[dict[str, Any]] = Field([], description="who wrote what: the creation, then each change of text, "
-                                                        "target or severity")
+    edits: list[dict[str, Any]] = Field(
+        [], description="who wrote what: the creation, then each change of text, target or severity"
+    )
     editor_ids: list[int] = Field([], description="users who may not approve it (four-eyes rule)")
     recipients: int | None = None
     encoding: str = None  # type: ignore[assignment]
@@ -273,11 +335,14 @@ class Campaign(BaseModel):
     time_to_warn_s: float | None = _TIME_TO_WARN_S
     time_to_warn: TimeToWarnDetails = None  # type: ignore[assignment]
     target_frozen_at: datetime | None = Field(
-        None, description="When the target zones were copied into the campaign (at submit, or at send/schedule "
-                          "without approval): previews and the send use that copy. null: a draft, whose target "
-                          "follows its zones")
-    eta: datetime = Field(None, description="Only while sending: the expected last submit (ISO 8601, UTC), "
-                                            "now + time_to_warn_s")
+        None,
+        description="When the target zones were copied into the campaign (at submit, or at send/schedule "
+        "without approval): previews and the send use that copy. null: a draft, whose target "
+        "follows its zones",
+    )
+    eta: datetime = Field(
+        None, description="Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"
+    )
     rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")
 
 

@@ -8,6 +8,7 @@ the database and are started by `campaigns.workflow.start_due_campaigns`, which 
 heartbeat. Everything here works in the caller's transaction; campaigns.workflow commits and enqueues
 (through campaigns.dispatch).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,21 +56,25 @@ def longest_text(settings: CampaignSettings) -> int:
     return 160 if settings.max_parts <= 1 else 153 * min(settings.max_parts, 255)
 
 
-def check_body(body: Any, settings: CampaignSettings, what: str = "the message text",
-               flash: bool = False) -> composition.TextAnalysis:
+def check_body(
+    body: Any, settings: CampaignSettings, what: str = "the message text", flash: bool = False
+) -> composition.TextAnalysis:
     if not isinstance(body, str) or not body.strip():
         raise InvalidCampaign(f"{what} is empty")
     # Before any encoding: the encoder's work grows with the text, and past 255 parts smpplib gives up.
     longest = longest_text(settings)
     if len(body) > longest:
-        raise InvalidCampaign(f"{what} has {len(body)} characters: it needs at least {-(-len(body) // 153)} SMS "
-                              f"parts; at most {settings.max_parts} are allowed ({longest} characters)")
+        raise InvalidCampaign(
+            f"{what} has {len(body)} characters: it needs at least {-(-len(body) // 153)} SMS "
+            f"parts; at most {settings.max_parts} are allowed ({longest} characters)"
+        )
     # What is sent is also published (Atom, CAP, exports): no control characters, no GSM escape.
     check_characters(body, what, InvalidCampaign)
     analysis = composition.analyse(body, flash=flash)
     if analysis.parts > settings.max_parts:
-        raise InvalidCampaign(f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); "
-                              f"at most {settings.max_parts} are allowed")
+        raise InvalidCampaign(
+            f"{what} needs {analysis.parts} SMS parts ({analysis.encoding}); at most {settings.max_parts} are allowed"
+        )
     return analysis
 
 
@@ -86,8 +91,22 @@ def _variants(variants: dict[str, str | None], settings: CampaignSettings) -> di
 
 # What an approver approves: the text, the target and the severity. Whoever changes any of these after the
 # draft was created becomes one of its writers, and no writer may approve it.
-CONTENT_FIELDS = ("kind", "severity", "title", "body", "template", "variants", "zone_ids", "area", "topic", "event",
-                  "urgency", "certainty", "flash", "sender_id")
+CONTENT_FIELDS = (
+    "kind",
+    "severity",
+    "title",
+    "body",
+    "template",
+    "variants",
+    "zone_ids",
+    "area",
+    "topic",
+    "event",
+    "urgency",
+    "certainty",
+    "flash",
+    "sender_id",
+)
 
 
 def _content(campaign: Campaign) -> dict[str, Any]:
@@ -101,24 +120,43 @@ def _content(campaign: Campaign) -> dict[str, Any]:
 def _record_edit(campaign: Campaign, actor: User | None, fields: list[str]) -> None:
     if not fields:
         return  # saved without a change of what is approved: not a writer
-    campaign.edits = [*(campaign.edits or []), {
-        "user_id": actor.id if actor else None, "email": actor.email if actor else None, "fields": fields,
-        "at": utcnow().isoformat()}]
+    campaign.edits = [
+        *(campaign.edits or []),
+        {
+            "user_id": actor.id if actor else None,
+            "email": actor.email if actor else None,
+            "fields": fields,
+            "at": utcnow().isoformat(),
+        },
+    ]
 
 
 def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
     local = now.astimezone(ZoneInfo(settings.timezone))
     names = ", ".join(z.name for z in zones)
-    return {"zone": names, "zones": names, "date": local.strftime("%d.%m.%Y"), "time": local.strftime("%H:%M"),
-            "title": title or ""}
+    return {
+        "zone": names,
+        "zones": names,
+        "date": local.strftime("%d.%m.%Y"),
+        "time": local.strftime("%H:%M"),
+        "title": title or "",
+    }
 
 
-def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings: CampaignSettings,
-           zone_limits: ZoneSettings, now: datetime, partial: bool) -> None:
+def _apply(
+    session: Session,
+    campaign: Campaign,
+    data: dict[str, Any],
+    settings: CampaignSettings,
+    zone_limits: ZoneSettings,
+    now: datetime,
+    partial: bool,
+) -> None:
     """Check `data` and set it on the campaign; nothing is set when anything is wrong. The fields' own rules are
     schemas.CampaignInput's (the API's document is generated from it); here what needs settings, zones or time."""
-    merged = {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area", "hazard")} \
-        if partial else {}
+    merged = (
+        {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area", "hazard")} if partial else {}
+    )
     merged.update(data)
     fields = CampaignInput.check(merged)
     kind, severity, title, topic = fields.kind, fields.severity, fields.title, fields.topic
@@ -138,14 +176,22 @@ def _apply(session: Session, campaign: Campaign, data: dict[str, Any], settings:
             zones = get_zones(session, fields.zone_ids)
         except ZoneNotFound as e:
             raise InvalidCampaign(str(e)) from None
-    specs = campaign.area_spec or [] if partial and "area" not in data else targeting.parse_areas(
-        data.get("area"), zone_limits)
-    hazard = hazard_of(campaign) if partial and "hazard" not in data else targeting.parse_hazard(
-        data.get("hazard"), zone_limits)
+    specs = (
+        campaign.area_spec or []
+        if partial and "area" not in data
+        else targeting.parse_areas(data.get("area"), zone_limits)
+    )
+    hazard = (
+        hazard_of(campaign)
+        if partial and "hazard" not in data
+        else targeting.parse_hazard(data.get("hazard"), zone_limits)
+    )
     if not zones and not specs:
         if hazard is not None:
-            raise InvalidHazard("a hazard point needs a target: choose a zone or draw an area first "
-                                "(the recipients nearest the hazard are sent first)")
+            raise InvalidHazard(
+                "a hazard point needs a target: choose a zone or draw an area first "
+                "(the recipients nearest the hazard are sent first)"
+            )
         raise InvalidCampaign("choose at least one target zone or draw an area")
 
     template = fields.template
@@ -180,36 +226,83 @@ def hazard_of(campaign: Campaign) -> dict[str, float] | None:
     return {"lat": point.y, "lon": point.x}
 
 
-def create_campaign(session: Session, author: User | None, kind: Any, severity: Any, body: Any,
-                    zone_ids: Any, title: Any = None, department: Any = None, *,
-                    settings: CampaignSettings | None = None, zone_limits: ZoneSettings | None = None,
-                    now: datetime | None = None, **extra: Any) -> Campaign:
+def create_campaign(
+    session: Session,
+    author: User | None,
+    kind: Any,
+    severity: Any,
+    body: Any,
+    zone_ids: Any,
+    title: Any = None,
+    department: Any = None,
+    *,
+    settings: CampaignSettings | None = None,
+    zone_limits: ZoneSettings | None = None,
+    now: datetime | None = None,
+    **extra: Any,
+) -> Campaign:
     """A draft; `extra` holds the optional fields of FIELDS (area, variants, topic, urgency, …)."""
-    data = {"kind": kind, "severity": severity, "body": body, "zone_ids": zone_ids, "title": title,
-            "department": department, **extra}
+    data = {
+        "kind": kind,
+        "severity": severity,
+        "body": body,
+        "zone_ids": zone_ids,
+        "title": title,
+        "department": department,
+        **extra,
+    }
     return create_draft(session, author, data, settings=settings, zone_limits=zone_limits, now=now)
 
 
-def create_draft(session: Session, author: User | None, data: dict[str, Any], *,
-                 settings: CampaignSettings | None = None, zone_limits: ZoneSettings | None = None,
-                 now: datetime | None = None) -> Campaign:
+def create_draft(
+    session: Session,
+    author: User | None,
+    data: dict[str, Any],
+    *,
+    settings: CampaignSettings | None = None,
+    zone_limits: ZoneSettings | None = None,
+    now: datetime | None = None,
+) -> Campaign:
     """A draft from a client's fields as they came (a JSON object): every key must be one of FIELDS. Never
     spread a client's keys into keyword arguments: "settings" or "now" would then be this function's own."""
     campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
-    _apply(session, campaign, data, settings or CampaignSettings(), zone_limits or ZoneSettings(), now or utcnow(),
-           partial=False)
+    _apply(
+        session,
+        campaign,
+        data,
+        settings or CampaignSettings(),
+        zone_limits or ZoneSettings(),
+        now or utcnow(),
+        partial=False,
+    )
     _record_edit(campaign, author, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
-    record(session, "campaign.create", author, "campaign", campaign.id,
-           {"zones": [z.id for z in campaign.zones], "areas": len(campaign.area_spec or []), "kind": campaign.kind,
-            "severity": campaign.severity})
+    record(
+        session,
+        "campaign.create",
+        author,
+        "campaign",
+        campaign.id,
+        {
+            "zones": [z.id for z in campaign.zones],
+            "areas": len(campaign.area_spec or []),
+            "kind": campaign.kind,
+            "severity": campaign.severity,
+        },
+    )
     return campaign
 
 
-def update_campaign(session: Session, campaign: Campaign, actor: User | None, data: dict[str, Any],
-                    settings: CampaignSettings, zone_limits: ZoneSettings | None = None,
-                    now: datetime | None = None) -> Campaign:
+def update_campaign(
+    session: Session,
+    campaign: Campaign,
+    actor: User | None,
+    data: dict[str, Any],
+    settings: CampaignSettings,
+    zone_limits: ZoneSettings | None = None,
+    now: datetime | None = None,
+) -> Campaign:
     """Edit a draft (or a rejected campaign, which becomes a draft again)."""
     if campaign.status not in EDITABLE:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be edited")
@@ -239,8 +332,14 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def list_campaigns(session: Session, limit: int = 100, status: str | None = None, kind: str | None = None,
-                   since: datetime | None = None, until: datetime | None = None) -> Sequence[Campaign]:
+def list_campaigns(
+    session: Session,
+    limit: int = 100,
+    status: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[Campaign]:
     query = select(Campaign).order_by(Campaign.created_at.desc()).limit(limit)
     if status:
         query = query.where(Campaign.status == _choice(status, CampaignStatus, "status"))
@@ -308,30 +407,44 @@ _FOCUS = """, focus AS MATERIALIZED (
             SELECT coalesce((SELECT c.hazard_focus FROM campaign c WHERE c.id = :cid),
                             (SELECT ST_PointOnSurface(ST_Union(geom)) FROM targets)) AS g) f) s
 )"""
-_ORDERED = {"focus": _FOCUS, "near": " CROSS JOIN focus n",
-            "located_distance": "ST_Distance(ST_Scale(l.geom, n.k, 1), n.g)",
-            "zone_distance": "ST_Distance(ST_Scale(sz.geom, n.k, 1), n.g)"}
+_ORDERED = {
+    "focus": _FOCUS,
+    "near": " CROSS JOIN focus n",
+    "located_distance": "ST_Distance(ST_Scale(l.geom, n.k, 1), n.g)",
+    "zone_distance": "ST_Distance(ST_Scale(sz.geom, n.k, 1), n.g)",
+}
 _UNORDERED = {"focus": "", "near": "", "located_distance": "0", "zone_distance": "0"}
-_RULE = {"location_in": reach.location_in("t.geom", "l.geom"), "zone_meets": reach.zone_meets("t.geom", "sz.geom"),
-         "active": reach.active("s")}
+_RULE = {
+    "location_in": reach.location_in("t.geom", "l.geom"),
+    "zone_meets": reach.zone_meets("t.geom", "sz.geom"),
+    "active": reach.active("s"),
+}
 _STORED_AREA = "(SELECT c.area FROM campaign c WHERE c.id = :cid)"
-_SNAPSHOT_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE) + """
+_SNAPSHOT_RECIPIENTS = text(
+    _RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE)
+    + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
 SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
-""")
+"""
+)
 # The first `:first` recipients alone — the nearest ones: committed and enqueued at once, so that the first SMS
 # leaves while the rest of a large target is still being written (finish_snapshot, which then writes the others,
 # again nearest first, with higher ids).
-_SNAPSHOT_FIRST_RECIPIENTS = text(_RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE) + """
+_SNAPSHOT_FIRST_RECIPIENTS = text(
+    _RECIPIENTS.format(area=_STORED_AREA, **_ORDERED, **_RULE)
+    + """
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
 SELECT :cid, r.id, r.phone, 'queued', 0, now(), r.language FROM recipients r ORDER BY r.d, r.id LIMIT :first
 ON CONFLICT (campaign_id, subscriber_id) DO NOTHING
-""")
-_COUNT_RECIPIENTS = text(_RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)", **_UNORDERED,
-                                         **_RULE) + """
+"""
+)
+_COUNT_RECIPIENTS = text(
+    _RECIPIENTS.format(area="ST_GeomFromWKB(CAST(:area AS bytea), 4326)", **_UNORDERED, **_RULE)
+    + """
 SELECT r.language, count(*) FROM recipients r GROUP BY r.language
-""")
+"""
+)
 # A follow-up (update, all-clear) goes to exactly whom the original was sent, in their language now.
 _COPY_RECIPIENTS = text("""
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
@@ -354,10 +467,14 @@ WHERE m.campaign_id = :original AND m.status <> 'cancelled' GROUP BY 1
 def _params(campaign: Campaign) -> dict[str, Any]:
     """The target as _RECIPIENTS reads it: the frozen copy once there is one, else the zones as they are."""
     frozen = campaign.target_frozen_at is not None
-    return {"cid": campaign.id, "zone_ids": [] if frozen else [z.id for z in campaign.zones],
-            "frozen": campaign.id if frozen else None,
-            "code_zone_ids": list(campaign.target_code_zone_ids or []) if frozen else None,
-            "languages": sorted(campaign.variants or {}), "topic": campaign.topic}
+    return {
+        "cid": campaign.id,
+        "zone_ids": [] if frozen else [z.id for z in campaign.zones],
+        "frozen": campaign.id if frozen else None,
+        "code_zone_ids": list(campaign.target_code_zone_ids or []) if frozen else None,
+        "languages": sorted(campaign.variants or {}),
+        "topic": campaign.topic,
+    }
 
 
 # ------------------------------------------------------------------------------------------- frozen target
@@ -437,8 +554,8 @@ def refuse_zone_change(session: Session, zone_id: int) -> None:
 @dataclass
 class Preview:
     recipients: int
-    by_language: dict[str, int]          # "pl" holds everyone getting the Polish body
-    texts: dict[str, dict[str, Any]]     # language → its analysis
+    by_language: dict[str, int]  # "pl" holds everyone getting the Polish body
+    texts: dict[str, dict[str, Any]]  # language → its analysis
     total_parts: int
     cost: Decimal
     currency: str
@@ -447,10 +564,17 @@ class Preview:
     transliteration: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"recipients": self.recipients, "by_language": self.by_language, "texts": self.texts,
-                "total_parts": self.total_parts, "cost": str(self.cost), "currency": self.currency,
-                "price_per_part": str(self.price_per_part), "warnings": self.warnings,
-                "transliteration": self.transliteration}
+        return {
+            "recipients": self.recipients,
+            "by_language": self.by_language,
+            "texts": self.texts,
+            "total_parts": self.total_parts,
+            "cost": str(self.cost),
+            "currency": self.currency,
+            "price_per_part": str(self.price_per_part),
+            "warnings": self.warnings,
+            "transliteration": self.transliteration,
+        }
 
 
 def preview(session: Session, campaign: Campaign, billing: BillingSettings, now: datetime | None = None) -> Preview:
@@ -477,11 +601,24 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     offer = composition.offer_transliteration(campaign.body)
     translit = None
     if offer.after.parts < offer.before.parts or offer.before.encoding != offer.after.encoding:
-        translit = {"text": offer.text, "parts_before": offer.before.parts, "parts_after": offer.after.parts,
-                    "encoding_after": offer.after.encoding,
-                    "saving": str(offer.saving(by_language["pl"], tariff.price_per_part))}
-    return Preview(recipients, by_language, texts, total_parts, tariff.price_per_part * total_parts,
-                   tariff.currency, tariff.price_per_part, warnings, translit)
+        translit = {
+            "text": offer.text,
+            "parts_before": offer.before.parts,
+            "parts_after": offer.after.parts,
+            "encoding_after": offer.after.encoding,
+            "saving": str(offer.saving(by_language["pl"], tariff.price_per_part)),
+        }
+    return Preview(
+        recipients,
+        by_language,
+        texts,
+        total_parts,
+        tariff.price_per_part * total_parts,
+        tariff.currency,
+        tariff.price_per_part,
+        warnings,
+        translit,
+    )
 
 
 # ------------------------------------------------------------------------------------------- approval
@@ -518,8 +655,10 @@ def _check_approver(campaign: Campaign, actor: User | None) -> None:
     if actor.id in editors(campaign):
         own = sorted({f for e in campaign.edits or [] if e.get("user_id") == actor.id for f in e.get("fields", [])})
         what = f" (you changed: {', '.join(own)})" if own else " (you wrote it)"
-        raise ApprovalForbidden("the four-eyes rule: a campaign must be approved by someone who wrote none of its "
-                                f"text, target or severity{what}; ask another approver")
+        raise ApprovalForbidden(
+            "the four-eyes rule: a campaign must be approved by someone who wrote none of its "
+            f"text, target or severity{what}; ask another approver"
+        )
 
 
 def _reason(reason: Any, what: str) -> str:
@@ -563,8 +702,9 @@ def override(session: Session, campaign: Campaign, actor: User | None, reason: A
     if actor is None or not actor.has_role(Role.OPERATOR, Role.APPROVER):
         raise ApprovalForbidden("only operators and approvers may use the emergency override")
     if campaign.kind != CampaignKind.ALERT.value:
-        raise InvalidCampaign("the emergency override is only for extreme alerts; an info campaign waits for an "
-                              "approver (submit it)")
+        raise InvalidCampaign(
+            "the emergency override is only for extreme alerts; an info campaign waits for an approver (submit it)"
+        )
     if campaign.msg_type == "Cancel":
         raise InvalidCampaign("the emergency override is not for an all-clear: submit it for approval")
     if campaign.severity != Severity.EXTREME.value:
@@ -577,8 +717,15 @@ def override(session: Session, campaign: Campaign, actor: User | None, reason: A
     campaign.override_acknowledged_at = campaign.override_acknowledged_by = None
     campaign.approver_id = actor.id
     campaign.approved_at = utcnow()
-    record(session, "campaign.override", actor, "campaign", campaign.id,
-           {"reason": reason, "author_id": campaign.author_id}, note=reason)
+    record(
+        session,
+        "campaign.override",
+        actor,
+        "campaign",
+        campaign.id,
+        {"reason": reason, "author_id": campaign.author_id},
+        note=reason,
+    )
     return campaign
 
 
@@ -611,8 +758,9 @@ def _when_to_send(campaign: Campaign, settings: CampaignSettings, now: datetime)
     return at
 
 
-def start_sending(session: Session, campaign: Campaign, actor: User | None, require_approval: bool,
-                  first: int | None = None) -> Campaign:
+def start_sending(
+    session: Session, campaign: Campaign, actor: User | None, require_approval: bool, first: int | None = None
+) -> Campaign:
     """Snapshot the recipients as message rows and mark the campaign as sending.
     The caller commits, then enqueues (campaigns.dispatch.enqueue_started: jobs must see committed rows).
     With `first`, at most that many recipients are written; when there are more, `recipients` stays None
@@ -623,8 +771,11 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     if not approval:
         allowed.append(CampaignStatus.DRAFT.value)
     if campaign.status not in allowed:
-        hint = " (it must be approved first)" if approval and campaign.status in EDITABLE + (
-            CampaignStatus.PENDING_APPROVAL.value,) else ""
+        hint = (
+            " (it must be approved first)"
+            if approval and campaign.status in EDITABLE + (CampaignStatus.PENDING_APPROVAL.value,)
+            else ""
+        )
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent{hint}")
     # Lock the row so two concurrent sends cannot both snapshot and enqueue.
     session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
@@ -634,8 +785,10 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     if campaign.target_frozen_at is None:
         freeze_target(session, campaign)  # a caller that skipped send(); finish_snapshot reads the same copy
     if campaign.reference_id is not None:
-        session.execute(_COPY_RECIPIENTS, {"cid": campaign.id, "original": campaign.reference_id,
-                                           "languages": sorted(campaign.variants or {})})
+        session.execute(
+            _COPY_RECIPIENTS,
+            {"cid": campaign.id, "original": campaign.reference_id, "languages": sorted(campaign.variants or {})},
+        )
     elif first is not None:
         session.execute(_SNAPSHOT_FIRST_RECIPIENTS, {**_params(campaign), "first": first})
     else:
@@ -649,8 +802,14 @@ def start_sending(session: Session, campaign: Campaign, actor: User | None, requ
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.COMPLETED.value
         campaign.completed_at = campaign.sent_at
-    record(session, "campaign.send", actor, "campaign", campaign.id,
-           {"recipients": campaign.recipients if campaign.recipients is not None else f"{written}+"})
+    record(
+        session,
+        "campaign.send",
+        actor,
+        "campaign",
+        campaign.id,
+        {"recipients": campaign.recipients if campaign.recipients is not None else f"{written}+"},
+    )
     return campaign
 
 
@@ -658,8 +817,9 @@ def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     """Write the rest of a campaign's recipients (those `start_sending(first=...)` left out); idempotent.
     Returns the campaign when it did, None when another process holds it or it was already complete.
     A campaign cancelled meanwhile gets no more messages."""
-    campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id, Campaign.snapshot_pending)
-                               .with_for_update(skip_locked=True)).first()
+    campaign = session.scalars(
+        select(Campaign).where(Campaign.id == campaign_id, Campaign.snapshot_pending).with_for_update(skip_locked=True)
+    ).first()
     if campaign is None:
         return None
     if campaign.status in (CampaignStatus.SENDING.value, CampaignStatus.PAUSED.value):
@@ -671,8 +831,14 @@ def finish_snapshot(session: Session, campaign_id: int) -> Campaign | None:
     return campaign
 
 
-def send(session: Session, campaign: Campaign, actor: User | None, settings: CampaignSettings,
-         now: datetime | None = None, first: int | None = None) -> bool:
+def send(
+    session: Session,
+    campaign: Campaign,
+    actor: User | None,
+    settings: CampaignSettings,
+    now: datetime | None = None,
+    first: int | None = None,
+) -> bool:
     """Send now, or schedule (its own time, or the end of quiet hours for info). True when sending started:
     the caller commits and then enqueues the chunks."""
     now = now or utcnow()
@@ -697,31 +863,57 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Cam
 
 
 # ------------------------------------------------------------------------------------------- follow-ups
-def follow_up(session: Session, original: Campaign, actor: User | None, msg_type: str, data: dict[str, Any],
-              settings: CampaignSettings, now: datetime | None = None) -> Campaign:
+def follow_up(
+    session: Session,
+    original: Campaign,
+    actor: User | None,
+    msg_type: str,
+    data: dict[str, Any],
+    settings: CampaignSettings,
+    now: datetime | None = None,
+) -> Campaign:
     """An update or an all-clear of a sent campaign: a draft to exactly the original's recipients."""
     if msg_type not in ("Update", "Cancel"):
         raise InvalidCampaign("msg_type is Update or Cancel")
     if original.sent_at is None or original.status not in (*SENT_STATUSES, CampaignStatus.CANCELLED.value):
         raise CampaignStateError(f"a {original.status} campaign has not been sent: nothing to follow up")
     FollowUpInput.check(data)
-    base = {"kind": original.kind, "severity": original.severity, "title": original.title,
-            "department": original.department, "topic": original.topic, "urgency": original.urgency,
-            "certainty": original.certainty, "category": original.category, "event": original.event,
-            "sender_id": original.sender_id, "validity_minutes": original.validity_minutes,
-            "zone_ids": [z.id for z in original.zones],
-            "area": [targeting.as_input(s) for s in original.area_spec or []] or None}
+    base = {
+        "kind": original.kind,
+        "severity": original.severity,
+        "title": original.title,
+        "department": original.department,
+        "topic": original.topic,
+        "urgency": original.urgency,
+        "certainty": original.certainty,
+        "category": original.category,
+        "event": original.event,
+        "sender_id": original.sender_id,
+        "validity_minutes": original.validity_minutes,
+        "zone_ids": [z.id for z in original.zones],
+        "area": [targeting.as_input(s) for s in original.area_spec or []] or None,
+    }
     if msg_type == "Cancel":
         base.update(severity=Severity.MINOR.value, urgency="past", certainty="observed")
     base.update(data)
-    campaign = Campaign(author_id=actor.id if actor else None, status=CampaignStatus.DRAFT.value,
-                        msg_type=msg_type, reference_id=original.id)
+    campaign = Campaign(
+        author_id=actor.id if actor else None,
+        status=CampaignStatus.DRAFT.value,
+        msg_type=msg_type,
+        reference_id=original.id,
+    )
     _apply(session, campaign, base, settings, ZoneSettings(), now or utcnow(), partial=False)
     _record_edit(campaign, actor, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
-    record(session, "campaign.all_clear" if msg_type == "Cancel" else "campaign.follow_up", actor, "campaign",
-           campaign.id, {"original": original.id, "msg_type": msg_type})
+    record(
+        session,
+        "campaign.all_clear" if msg_type == "Cancel" else "campaign.follow_up",
+        actor,
+        "campaign",
+        campaign.id,
+        {"original": original.id, "msg_type": msg_type},
+    )
     return campaign
 
 
@@ -736,20 +928,29 @@ def campaign_progress(session: Session, campaign_ids: Sequence[int]) -> dict[int
     the cost is what the billing ledger charged."""
     counts = {cid: {s.value: 0 for s in MessageStatus} for cid in campaign_ids}
     costs = campaign_costs(session, campaign_ids)  # what the billing ledger charged, corrections included
-    rows = session.execute(select(Message.campaign_id, Message.status, func.count())
-                           .where(Message.campaign_id.in_(list(campaign_ids)))
-                           .group_by(Message.campaign_id, Message.status)).all()
+    rows = session.execute(
+        select(Message.campaign_id, Message.status, func.count())
+        .where(Message.campaign_id.in_(list(campaign_ids)))
+        .group_by(Message.campaign_id, Message.status)
+    ).all()
     for cid, status, n in rows:
         counts[cid][status] = n
     return {cid: Progress(counts[cid], costs[cid]) for cid in campaign_ids}
 
 
-def draft_preview(session: Session, author: User | None, data: dict[str, Any], settings: CampaignSettings,
-                  billing: BillingSettings, zone_limits: ZoneSettings | None = None,
-                  now: datetime | None = None) -> tuple[Campaign, Preview]:
+def draft_preview(
+    session: Session,
+    author: User | None,
+    data: dict[str, Any],
+    settings: CampaignSettings,
+    billing: BillingSettings,
+    zone_limits: ZoneSettings | None = None,
+    now: datetime | None = None,
+) -> tuple[Campaign, Preview]:
     """Preview of what is being composed, before it is saved: nothing is written."""
-    campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value,
-                        msg_type="Alert", variants={})
+    campaign = Campaign(
+        author_id=author.id if author else None, status=CampaignStatus.DRAFT.value, msg_type="Alert", variants={}
+    )
     _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=False)
     return campaign, preview(session, campaign, billing, now)
 
@@ -761,15 +962,25 @@ CURRENT_FOR = timedelta(days=2)
 def current_alerts(session: Session, now: datetime | None = None, limit: int = 50) -> Sequence[Campaign]:
     """Sent alerts (and their updates) still in force: not expired, not called off by an all-clear."""
     now = now or utcnow()
-    cancelled = select(Campaign.reference_id).where(Campaign.msg_type == "Cancel", Campaign.sent_at.is_not(None),
-                                                    Campaign.reference_id.is_not(None))
-    superseded = select(Campaign.reference_id).where(Campaign.msg_type == "Update", Campaign.sent_at.is_not(None),
-                                                     Campaign.reference_id.is_not(None))
-    query = (select(Campaign).where(Campaign.kind == CampaignKind.ALERT.value, Campaign.sent_at.is_not(None),
-                                    Campaign.msg_type != "Cancel", Campaign.id.not_in(cancelled),
-                                    Campaign.id.not_in(superseded),
-                                    func.coalesce(Campaign.expires_at, Campaign.sent_at + CURRENT_FOR) > now)
-             .order_by(Campaign.sent_at.desc()).limit(limit))
+    cancelled = select(Campaign.reference_id).where(
+        Campaign.msg_type == "Cancel", Campaign.sent_at.is_not(None), Campaign.reference_id.is_not(None)
+    )
+    superseded = select(Campaign.reference_id).where(
+        Campaign.msg_type == "Update", Campaign.sent_at.is_not(None), Campaign.reference_id.is_not(None)
+    )
+    query = (
+        select(Campaign)
+        .where(
+            Campaign.kind == CampaignKind.ALERT.value,
+            Campaign.sent_at.is_not(None),
+            Campaign.msg_type != "Cancel",
+            Campaign.id.not_in(cancelled),
+            Campaign.id.not_in(superseded),
+            func.coalesce(Campaign.expires_at, Campaign.sent_at + CURRENT_FOR) > now,
+        )
+        .order_by(Campaign.sent_at.desc())
+        .limit(limit)
+    )
     alerts = list(session.scalars(query))
     called_off = set(session.scalars(cancelled))  # an update of a called-off alert is over too
     return [c for c in alerts if c.reference_id not in called_off]

@@ -5,6 +5,7 @@ buffer of N metres around a line `{"line": <LineString>, "buffer_m": n}` (a rive
 Circles and buffers are built by PostGIS on the geography type, so their metres are true metres at any
 latitude. The union of all of them (and of the zones) is the target.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,21 +37,21 @@ def _number(value: Any, what: str) -> float:
         raise InvalidCampaign(f"{what} must be a number within range") from None
 
 
-def _in_service_area(lon: float, lat: float, box: tuple[float, ...], what: str,
-                     error: type[InvalidCampaign] = InvalidCampaign) -> None:
+def _in_service_area(
+    lon: float, lat: float, box: tuple[float, ...], what: str, error: type[InvalidCampaign] = InvalidCampaign
+) -> None:
     if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
-        raise error(f"{what} ({lat:g}, {lon:g}) lies outside the service area; "
-                    "latitude and longitude swapped?")
+        raise error(f"{what} ({lat:g}, {lon:g}) lies outside the service area; latitude and longitude swapped?")
 
 
 def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
     where = f"area {n}"
     if not isinstance(raw, dict):
-        raise InvalidCampaign(f"{where}: expected a GeoJSON polygon, {{\"circle\": …}} or {{\"line\": …}}")
+        raise InvalidCampaign(f'{where}: expected a GeoJSON polygon, {{"circle": …}} or {{"line": …}}')
     if "circle" in raw:
         c = raw["circle"]
         if not isinstance(c, dict):
-            raise InvalidCampaign(f"{where}: circle must be {{\"lat\", \"lon\", \"radius_m\"}}")
+            raise InvalidCampaign(f'{where}: circle must be {{"lat", "lon", "radius_m"}}')
         lat, lon = _number(c.get("lat"), f"{where}: lat"), _number(c.get("lon"), f"{where}: lon")
         radius = _number(c.get("radius_m"), f"{where}: radius_m")
         if not 1 <= radius <= MAX_RADIUS_M:
@@ -67,18 +68,26 @@ def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
         if not isinstance(coords, list) or len(coords) < 2:
             raise InvalidCampaign(f"{where}: a line needs at least two positions")
         if len(coords) > limits.max_vertices:
-            raise InvalidCampaign(f"{where}: the line has {len(coords):,} positions; at most "
-                                  f"{limits.max_vertices:,} are allowed")
+            raise InvalidCampaign(
+                f"{where}: the line has {len(coords):,} positions; at most {limits.max_vertices:,} are allowed"
+            )
         for pos in coords:
             if not isinstance(pos, list) or len(pos) not in (2, 3):
                 raise InvalidCampaign(f"{where}: a position must be [longitude, latitude]")
-            _in_service_area(_number(pos[0], f"{where}: longitude"), _number(pos[1], f"{where}: latitude"),
-                             limits.service_area, f"{where}: a point of the line")
+            _in_service_area(
+                _number(pos[0], f"{where}: longitude"),
+                _number(pos[1], f"{where}: latitude"),
+                limits.service_area,
+                f"{where}: a point of the line",
+            )
         buffer_m = _number(raw.get("buffer_m"), f"{where}: buffer_m")
         if not 1 <= buffer_m <= MAX_BUFFER_M:
             raise InvalidCampaign(f"{where}: buffer_m must be between 1 and {MAX_BUFFER_M} metres")
-        return {"type": "line", "line": {"type": "LineString", "coordinates": [p[:2] for p in coords]},
-                "buffer_m": buffer_m}
+        return {
+            "type": "line",
+            "line": {"type": "LineString", "coordinates": [p[:2] for p in coords]},
+            "buffer_m": buffer_m,
+        }
     geometry = raw.get("geometry") if raw.get("type") == "Feature" else raw
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         raise InvalidCampaign(f"{where}: expected a GeoJSON Polygon or MultiPolygon, a circle or a line")
@@ -132,6 +141,7 @@ def area_union(session: Session, specs: list[dict[str, Any]]) -> MultiPolygon | 
 def target_geojson(session: Session, zones, specs: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The target as a FeatureCollection: each zone and each drawn area (buffers and circles as built)."""
     from geoalchemy2.shape import to_shape
+
     return _collection(session, [(z.id, z.name, to_shape(z.geom)) for z in zones], specs, frozen=False)
 
 
@@ -139,6 +149,7 @@ def target_zones(campaign) -> list[tuple[int, str, Any]]:
     """A campaign's target zones as (id, name, shapely geometry): the copy frozen when it was submitted (issue 19:
     what was approved is what is sent and shown), else — a draft — the zones as they are now."""
     from geoalchemy2.shape import to_shape
+
     if campaign.target_frozen_at is not None:
         return [(f.zone_id, f.name, to_shape(f.geom)) for f in campaign.frozen_zones]
     return [(z.id, z.name, to_shape(z.geom)) for z in campaign.zones]
@@ -147,17 +158,30 @@ def target_zones(campaign) -> list[tuple[int, str, Any]]:
 def campaign_target_geojson(session: Session, campaign) -> dict[str, Any]:
     """A saved campaign's target for maps (review/approval page, public alerts): the frozen copy once there is
     one; zone features then carry "frozen": true."""
-    return _collection(session, target_zones(campaign), campaign.area_spec,
-                       frozen=campaign.target_frozen_at is not None)
+    return _collection(
+        session, target_zones(campaign), campaign.area_spec, frozen=campaign.target_frozen_at is not None
+    )
 
 
-def _collection(session: Session, zones: list[tuple[int, str, Any]], specs: list[dict[str, Any]] | None,
-                frozen: bool) -> dict[str, Any]:
-    features = [{"type": "Feature", "properties": {"kind": "zone", "name": name, "id": zone_id, "frozen": frozen},
-                 "geometry": mapping(geom)} for zone_id, name, geom in zones]
+def _collection(
+    session: Session, zones: list[tuple[int, str, Any]], specs: list[dict[str, Any]] | None, frozen: bool
+) -> dict[str, Any]:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"kind": "zone", "name": name, "id": zone_id, "frozen": frozen},
+            "geometry": mapping(geom),
+        }
+        for zone_id, name, geom in zones
+    ]
     for n, spec in enumerate(specs or [], start=1):
-        features.append({"type": "Feature", "properties": {"kind": spec["type"], "name": f"#{n}"},
-                         "geometry": mapping(spec_geometry(session, spec))})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": spec["type"], "name": f"#{n}"},
+                "geometry": mapping(spec_geometry(session, spec)),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -177,7 +201,7 @@ def parse_hazard(raw: Any, limits: ZoneSettings | None = None) -> dict[str, floa
         return None
     limits = limits or ZoneSettings()
     if not isinstance(raw, dict):
-        raise InvalidHazard("hazard must be {\"lat\": …, \"lon\": …} (or null to clear it)")
+        raise InvalidHazard('hazard must be {"lat": …, "lon": …} (or null to clear it)')
     unknown = sorted(set(raw) - {"lat", "lon"})
     if unknown:
         raise InvalidHazard(f"hazard: unknown field(s) {', '.join(unknown)}; it has only lat and lon")
@@ -199,10 +223,14 @@ def hazard_focus(specs: list[dict[str, Any]], hazard: dict | None):
     which the snapshot measures from a point surely inside the target (ST_PointOnSurface: a centroid may lie
     outside a concave zone) — computed there, at send time, rather than on every preview."""
     from shapely.geometry import GeometryCollection, LineString, Point
+
     if hazard is not None:
         return Point(hazard["lon"], hazard["lat"])
-    sources = [Point(s["lon"], s["lat"]) if s["type"] == "circle" else LineString(s["line"]["coordinates"])
-               for s in specs if s["type"] in ("circle", "line")]
+    sources = [
+        Point(s["lon"], s["lat"]) if s["type"] == "circle" else LineString(s["line"]["coordinates"])
+        for s in specs
+        if s["type"] in ("circle", "line")
+    ]
     if not sources:
         return None
     return sources[0] if len(sources) == 1 else GeometryCollection(sources)

@@ -10,6 +10,7 @@ each step commits and only then enqueues (campaigns.dispatch): a worker must fin
 The send path: view → campaigns.workflow → campaigns.dispatch → RQ → campaigns.jobs.deliver_chunk →
 smsc_gateway → SMSC.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ def reject(session: Session, campaign: Campaign, actor: User | None, reason: Any
     return campaign
 
 
-def send(session: Session, campaign: Campaign, actor: User | None, settings: Settings,
-         now: datetime | None = None) -> bool:
+def send(
+    session: Session, campaign: Campaign, actor: User | None, settings: Settings, now: datetime | None = None
+) -> bool:
     """Send now or schedule (its time, or the end of quiet hours for info); commits, then enqueues the first
     recipients at once and the rest of a large target after them. True when sending started."""
     chunk_size = settings.campaigns.chunk_size
@@ -52,15 +54,22 @@ def send(session: Session, campaign: Campaign, actor: User | None, settings: Set
     return started
 
 
-def approve(session: Session, campaign: Campaign, actor: User | None, settings: Settings,
-            now: datetime | None = None) -> bool:
+def approve(
+    session: Session, campaign: Campaign, actor: User | None, settings: Settings, now: datetime | None = None
+) -> bool:
     """Approval sends at once (or at its scheduled time): an alert must not wait for a third click."""
     service.approve(session, campaign, actor)
     return send(session, campaign, actor, settings, now)
 
 
-def override(session: Session, campaign: Campaign, actor: User | None, reason: Any, settings: Settings,
-             now: datetime | None = None) -> bool:
+def override(
+    session: Session,
+    campaign: Campaign,
+    actor: User | None,
+    reason: Any,
+    settings: Settings,
+    now: datetime | None = None,
+) -> bool:
     """The emergency override, then the send; after the commit every approver is texted about it."""
     service.override(session, campaign, actor, reason)
     started = send(session, campaign, actor, settings, now)
@@ -71,12 +80,19 @@ def override(session: Session, campaign: Campaign, actor: User | None, reason: A
 @dataclass(frozen=True)
 class FollowUp:
     campaign: Campaign
-    started: bool            # sending started
+    started: bool  # sending started
     awaiting_approval: bool  # submitted: a second person must approve it first
 
 
-def follow_up(session: Session, original: Campaign, actor: User | None, msg_type: str, data: dict[str, Any],
-              settings: Settings, now: datetime | None = None) -> FollowUp:
+def follow_up(
+    session: Session,
+    original: Campaign,
+    actor: User | None,
+    msg_type: str,
+    data: dict[str, Any],
+    settings: Settings,
+    now: datetime | None = None,
+) -> FollowUp:
     """An update (msg_type "Update") or the all-clear ("Cancel") to exactly the original's recipients: submitted
     for approval when the four-eyes rule asks for it, else sent (or scheduled) at once."""
     campaign = service.follow_up(session, original, actor, msg_type, data, settings.campaigns, now)
@@ -95,11 +111,15 @@ def review_actions(campaign: Campaign, user: User, settings: CampaignSettings) -
         "edit": user.has_role(Role.OPERATOR) and editable,
         "submit": user.has_role(Role.OPERATOR) and editable,
         "approve": user.has_role(Role.APPROVER) and pending and user.id not in service.editors(campaign),
-        "send": user.has_role(Role.OPERATOR) and (
+        "send": user.has_role(Role.OPERATOR)
+        and (
             (campaign.status == CampaignStatus.DRAFT.value and not needs)
-            or campaign.status == CampaignStatus.APPROVED.value),
-        "override": user.has_role(Role.OPERATOR, Role.APPROVER) and campaign.severity == Severity.EXTREME.value
-        and campaign.kind == CampaignKind.ALERT.value and campaign.msg_type != "Cancel"
+            or campaign.status == CampaignStatus.APPROVED.value
+        ),
+        "override": user.has_role(Role.OPERATOR, Role.APPROVER)
+        and campaign.severity == Severity.EXTREME.value
+        and campaign.kind == CampaignKind.ALERT.value
+        and campaign.msg_type != "Cancel"
         and (editable or pending),
         "follow_up": user.has_role(Role.OPERATOR) and campaign.sent_at is not None and campaign.msg_type != "Cancel",
     }
@@ -136,15 +156,19 @@ def resend_failed(session: Session, campaign: Campaign, actor: User | None, sett
 
 
 # ------------------------------------------------------------------------------------------- the schedule
-def start_due_campaigns(session: Session, now: datetime | None = None,
-                        settings: CampaignSettings | None = None) -> list[int]:
+def start_due_campaigns(
+    session: Session, now: datetime | None = None, settings: CampaignSettings | None = None
+) -> list[int]:
     """Start every scheduled campaign whose time has come (info ones still wait out quiet hours); commits,
     then enqueues. Called on every worker heartbeat: the schedule lives in PostgreSQL, not in Redis."""
     settings = settings or get_settings().campaigns
     now = now or utcnow()
-    due = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SCHEDULED.value,
-                                                 Campaign.scheduled_for <= now)
-                          .order_by(Campaign.scheduled_for).with_for_update(skip_locked=True)).all()
+    due = session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.SCHEDULED.value, Campaign.scheduled_for <= now)
+        .order_by(Campaign.scheduled_for)
+        .with_for_update(skip_locked=True)
+    ).all()
     started = []
     for campaign in due:
         end = service.quiet_until(now, settings) if campaign.kind == CampaignKind.INFO.value else None

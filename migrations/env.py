@@ -1,6 +1,7 @@
 """Alembic environment: the database URL comes from Syrena's settings, the
 tables from every package's models; GeoAlchemy2's helpers keep spatial
 columns and their GiST indexes right in autogenerate."""
+
 import logging
 from logging.config import fileConfig
 

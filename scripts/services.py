@@ -19,6 +19,7 @@ it is missing and checks that PostGIS can really be created in it.
 Standard library only: it runs with the system python3 before the virtual
 environment exists. Safe to run again; a second run only checks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,14 +75,23 @@ def tail(text: str, lines: int = 25) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
 
 
-def run(cmd: list[str], *, input: str | None = None, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], *, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run a command to completion, capturing its output, never reading our stdin."""
-    return subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        cmd,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 # --------------------------------------------------------------------------- configuration
+
 
 def configured_urls(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, str]:
     """database.url and redis.url as syrena_core.config resolves them (file, then SYRENA_* env)."""
@@ -90,11 +100,13 @@ def configured_urls(environ: os._Environ[str] | dict[str, str] = os.environ) -> 
         raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ServiceError(f"cannot read the configuration {path}: {e}") from None
-    values = {"database": raw.get("database", {}).get("url", DEFAULT_DATABASE_URL),
-              "redis": raw.get("redis", {}).get("url", DEFAULT_REDIS_URL)}
+    values = {
+        "database": raw.get("database", {}).get("url", DEFAULT_DATABASE_URL),
+        "redis": raw.get("redis", {}).get("url", DEFAULT_REDIS_URL),
+    }
     for key, value in environ.items():  # same rule as syrena_core.config.load_settings
         if key.startswith("SYRENA_") and "__" in key:
-            section, _, name = key[len("SYRENA_"):].lower().partition("__")
+            section, _, name = key[len("SYRENA_") :].lower().partition("__")
             if section in values and name == "url":
                 values[section] = value
     return values["database"], values["redis"]
@@ -138,12 +150,14 @@ def write_env_file(database_url: str, redis_url: str) -> None:
         "# Written by scripts/services.py on every `make services`: the PostgreSQL and Redis\n"
         "# that make's commands use. Load it by hand with: set -a; . var/services.env; set +a\n"
         f"SYRENA_DATABASE__URL={shlex.quote(database_url)}\n"
-        f"SYRENA_REDIS__URL={shlex.quote(redis_url)}\n")
+        f"SYRENA_REDIS__URL={shlex.quote(redis_url)}\n"
+    )
     tmp.chmod(0o600)  # the URLs may hold passwords
     tmp.replace(ENV_FILE)
 
 
 # --------------------------------------------------------------------------- small helpers
+
 
 def tcp_open(host: str, port: int, timeout: float = 2.0) -> bool:
     try:
@@ -195,8 +209,7 @@ def apt_install(packages: list[str], why: str) -> None:
     elif shutil.which("sudo"):
         prefix = ["sudo", "-n"]
     else:
-        raise ServiceError(f"cannot install {what} ({why}): not root and no sudo; "
-                           f"run: apt-get install {what}")
+        raise ServiceError(f"cannot install {what} ({why}): not root and no sudo; run: apt-get install {what}")
     apt = prefix + ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-o", "DPkg::Lock::Timeout=300"]
     if not _apt_updated:
         say("apt-get update …")
@@ -212,6 +225,7 @@ def apt_install(packages: list[str], why: str) -> None:
 
 # --------------------------------------------------------------------------- PostgreSQL + PostGIS
 
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -223,6 +237,7 @@ def _quote_literal(text: str) -> str:
 @dataclass
 class Postgres:
     """A PostgreSQL server as named by a SQLAlchemy/libpq URL, talked to through psql."""
+
     url: str
 
     def __post_init__(self) -> None:
@@ -243,8 +258,12 @@ class Postgres:
 
     def psql(self, sql: str, dbname: str | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, PGCONNECT_TIMEOUT="5", PGAPPNAME="syrena-services")
-        return run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.libpq_uri(dbname)],
-                   input=sql, env=env, timeout=120)
+        return run(
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.libpq_uri(dbname)],
+            input=sql,
+            env=env,
+            timeout=120,
+        )
 
     def probe(self) -> tuple[bool, str]:
         """(answers, why not). Answers means: psql can log in to the server."""
@@ -283,15 +302,18 @@ class Postgres:
             self.query(f"create database {_quote_ident(self.dbname)};", maint)
 
     def postgis_available(self) -> bool:
-        return self.query("select count(*) from pg_available_extensions where name = 'postgis';",
-                          self.maintenance_db()) != "0"
+        return (
+            self.query("select count(*) from pg_available_extensions where name = 'postgis';", self.maintenance_db())
+            != "0"
+        )
 
     def check_postgis(self) -> str:
         """Create PostGIS in a rolled-back transaction: proves the control file, the library and the rights."""
         r = self.psql("begin; create extension if not exists postgis; select postgis_lib_version(); rollback;")
         if r.returncode != 0:
-            raise ServiceError(f"PostGIS cannot be created in database {self.dbname} at {redact(self.url)}: "
-                               f"{r.stderr.strip()}")
+            raise ServiceError(
+                f"PostGIS cannot be created in database {self.dbname} at {redact(self.url)}: {r.stderr.strip()}"
+            )
         return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "?"
 
 
@@ -387,16 +409,32 @@ def start_local_postgres(cfg: Postgres) -> str:
             major = int((data / "PG_VERSION").read_text().strip())
             bindir = Path(f"/usr/lib/postgresql/{major}/bin")
             if not (bindir / "postgres").exists():
-                raise ServiceError(f"{data} was made by PostgreSQL {major}, which is not installed; "
-                                   "remove var/postgres (`make clean`) or install it")
+                raise ServiceError(
+                    f"{data} was made by PostgreSQL {major}, which is not installed; "
+                    "remove var/postgres (`make clean`) or install it"
+                )
         else:
             bindir = _pg_bindirs()[0]
             major = int(bindir.parent.name)
             locales = run(["locale", "-a"]).stdout.lower().replace("-", "") if shutil.which("locale") else ""
             locale = "C.UTF-8" if "c.utf8" in locales else "C"  # C.UTF-8: lower() etc. know Polish letters
             say(f"initialising a PostgreSQL {major} cluster in {data}")
-            r = run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
-                                  "-E", "UTF8", f"--locale={locale}"]), timeout=300)
+            r = run(
+                _as_postgres(
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        user,
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        f"--locale={locale}",
+                    ]
+                ),
+                timeout=300,
+            )
             if r.returncode != 0:
                 raise ServiceError(f"initdb failed:\n{tail(r.stdout + r.stderr)}")
         _ensure_postgis_package(major)
@@ -405,12 +443,18 @@ def start_local_postgres(cfg: Postgres) -> str:
         opts = f"-k {_socket_dir(home)} -p {port} -c listen_addresses=127.0.0.1 -c jit=off"
         say(f"starting PostgreSQL {major} on 127.0.0.1:{port} (log: {log})")
         # -l: the server writes to the log, never to our stdout (which would keep CI waiting).
-        r = run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts,
-                              "-w", "-t", "60", "start"]), timeout=120)
+        r = run(
+            _as_postgres(
+                [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]
+            ),
+            timeout=120,
+        )
         if r.returncode != 0:
             log_text = log.read_text(errors="replace") if log.exists() else ""
-            raise ServiceError(f"PostgreSQL did not start on 127.0.0.1:{port}:\n{tail(r.stdout + r.stderr)}\n"
-                               f"  {log}:\n{tail(log_text)}")
+            raise ServiceError(
+                f"PostgreSQL did not start on 127.0.0.1:{port}:\n{tail(r.stdout + r.stderr)}\n"
+                f"  {log}:\n{tail(log_text)}"
+            )
         state = read_state()
         state["postgres"] = {"home": str(home), "port": port, "bindir": str(bindir)}
         write_state(state)
@@ -431,17 +475,23 @@ def ensure_postgres(url: str) -> str:
     else:
         running = local_postgres_running()
         if running and not (cfg.is_local and cfg.port == running[1]):
-            say(f"(a local PostgreSQL from an earlier run still runs on port {running[1]}; "
-                "`make stop-services` stops it)")
+            say(
+                f"(a local PostgreSQL from an earlier run still runs on port {running[1]}; "
+                "`make stop-services` stops it)"
+            )
     major = cfg.server_major()
     if not cfg.postgis_available():
         if not cfg.is_local:
-            raise ServiceError(f"PostGIS is not installed on the server at {redact(cfg.url)} "
-                               f"(PostgreSQL {major}); install postgresql-{major}-postgis-3 there")
+            raise ServiceError(
+                f"PostGIS is not installed on the server at {redact(cfg.url)} "
+                f"(PostgreSQL {major}); install postgresql-{major}-postgis-3 there"
+            )
         _ensure_postgis_package(major)
         if not cfg.postgis_available():
-            raise ServiceError(f"PostGIS is still not available to the server at {redact(cfg.url)}: is that "
-                               f"server a different installation than /usr/lib/postgresql/{major}?")
+            raise ServiceError(
+                f"PostGIS is still not available to the server at {redact(cfg.url)}: is that "
+                f"server a different installation than /usr/lib/postgresql/{major}?"
+            )
     cfg.ensure_database()
     postgis = cfg.check_postgis()
     say(f"PostgreSQL {major} + PostGIS {postgis}: {redact(cfg.url)} ({origin})")
@@ -449,6 +499,7 @@ def ensure_postgres(url: str) -> str:
 
 
 # --------------------------------------------------------------------------- Redis
+
 
 def _resp(*args: str) -> bytes:
     out = [f"*{len(args)}\r\n".encode()]
@@ -479,8 +530,9 @@ def redis_ping(url: str, timeout: float = 3.0) -> tuple[bool, str]:
         commands = []
         if parts.password is not None:
             user = unquote(parts.username or "")
-            commands.append(_resp("AUTH", user, unquote(parts.password)) if user
-                            else _resp("AUTH", unquote(parts.password)))
+            commands.append(
+                _resp("AUTH", user, unquote(parts.password)) if user else _resp("AUTH", unquote(parts.password))
+            )
         commands.append(_resp("PING"))
         try:
             sock.sendall(b"".join(commands))
@@ -492,7 +544,7 @@ def redis_ping(url: str, timeout: float = 3.0) -> tuple[bool, str]:
                 buf += chunk
         except OSError as e:
             return False, f"no answer: {e}"
-    replies = buf.split(b"\r\n")[:len(commands)]
+    replies = buf.split(b"\r\n")[: len(commands)]
     if replies and replies[-1] == b"+PONG" and all(not r.startswith(b"-") for r in replies):
         return True, ""
     answer = b" ".join(replies).decode(errors="replace")[:120]
@@ -534,16 +586,33 @@ def start_local_redis(url: str) -> str:
         say(f"using the local Redis started earlier (var/redis, port {port})")
     else:
         server = shutil.which("redis-server") or (
-            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+        )
         if not server:
             raise ServiceError("redis-server is not installed")
         host_is_local = parts.scheme == "redis" and (parts.hostname or "127.0.0.1") in LOCAL_HOSTS
         port = pick_port(parts.port or 6379, host_is_local, REDIS_FALLBACK_PORT)
         REDIS_HOME.mkdir(parents=True, exist_ok=True)
         log = REDIS_HOME / "redis.log"
-        cmd = [server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", str(REDIS_HOME), "--pidfile", str(REDIS_HOME / "redis.pid"),
-               "--logfile", str(log)]
+        cmd = [
+            server,
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(REDIS_HOME),
+            "--pidfile",
+            str(REDIS_HOME / "redis.pid"),
+            "--logfile",
+            str(log),
+        ]
         if parts.password is not None:
             cmd += ["--requirepass", unquote(parts.password)]
         say(f"starting Redis on 127.0.0.1:{port} (log: {log})")
@@ -593,6 +662,7 @@ def ensure_redis(url: str) -> str:
 
 # --------------------------------------------------------------------------- Chromium
 
+
 def ensure_chromium() -> None:
     if not CHROMIUM.exists():
         apt_install(["chromium"], "headless browser for the browser tests")
@@ -602,6 +672,7 @@ def ensure_chromium() -> None:
 
 
 # --------------------------------------------------------------------------- commands
+
 
 def cmd_up(args: argparse.Namespace) -> None:
     database_url, redis_url = configured_urls()
@@ -650,8 +721,10 @@ def cmd_stop(args: argparse.Namespace) -> None:
     if running and home:
         bindir, port = running
         say(f"stopping the local PostgreSQL on port {port}")
-        r = run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(home / "data"), "-m", "fast", "-w", "-t", "60",
-                              "stop"]), timeout=120)
+        r = run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(home / "data"), "-m", "fast", "-w", "-t", "60", "stop"]),
+            timeout=120,
+        )
         if r.returncode != 0:
             failures.append(f"PostgreSQL did not stop:\n{tail(r.stdout + r.stderr)}")
         stopped = True
@@ -793,8 +866,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up" and not hasattr(args, "chromium"):
         args.chromium = False
     try:
-        {"up": cmd_up, "status": cmd_status, "stop": cmd_stop, "apt": cmd_apt, "reap": cmd_reap,
-         "record-run": cmd_record_run}[args.command](args)
+        {
+            "up": cmd_up,
+            "status": cmd_status,
+            "stop": cmd_stop,
+            "apt": cmd_apt,
+            "reap": cmd_reap,
+            "record-run": cmd_record_run,
+        }[args.command](args)
     except ServiceError as e:
         print(f"services: FAILED\n{e}", file=sys.stderr, flush=True)
         return 1

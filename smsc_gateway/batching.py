@@ -1,5 +1,6 @@
 """Hand items from the SMPP session thread to a writer thread that stores them in batches, so a slow
 database never stalls the session; `done` callbacks run once their items are stored."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,16 @@ class BatchWriter(Generic[T]):
     instead of after `max_delay`; a steady stream soon passes `small` and fills large batches (fewer,
     larger statements)."""
 
-    def __init__(self, name: str, write: Callable[[list[T]], None], max_batch: int = 1000, max_delay: float = 0.1,
-                 idle_gap: float = 0.002, small: int = 64, then: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[list[T]], None],
+        max_batch: int = 1000,
+        max_delay: float = 0.1,
+        idle_gap: float = 0.002,
+        small: int = 64,
+        then: Callable[[], None] | None = None,
+    ):
         self.write = write
         self.then = then  # after a batch is stored and its `done` callbacks ran: work that can follow
         self.max_batch = max_batch

@@ -12,6 +12,7 @@ The backtick ` is not in GSM 03.38. Like any other character outside it, it make
 names it and its transliteration offer turns it into an apostrophe); it is never sent as 0x5F, which phones show
 as §.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -24,8 +25,8 @@ from smpplib import consts
 from smsc_gateway.pdu import concatenation_udh
 
 # The two data_coding values a text is sent in (smpplib's numbers, short names for the tables below).
-_GSM = consts.SMPP_ENCODING_DEFAULT      # 0: the SMSC's default alphabet, GSM 03.38
-_UCS2 = consts.SMPP_ENCODING_ISO10646    # 8: UCS-2, sent as UTF-16BE
+_GSM = consts.SMPP_ENCODING_DEFAULT  # 0: the SMSC's default alphabet, GSM 03.38
+_UCS2 = consts.SMPP_ENCODING_ISO10646  # 8: UCS-2, sent as UTF-16BE
 
 # GSM 03.38 (3GPP TS 23.038 §6.2.1): the project's ONE table. The gateway's encoder, the composer's counter
 # (campaigns/composition.py) and the decoders of the gateway (receipts, MO) and the simulator all use it, so the
@@ -39,8 +40,16 @@ GSM_BASIC = (
 )
 # Characters reached through the 0x1B escape (two septets each): form feed, ^ { } \\ [ ~ ] | €.
 GSM_EXTENSION = {
-    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
-    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
 }
 _GSM_ESCAPE = 0x1B
 _GSM_ENCODE = {char: bytes((code,)) for code, char in enumerate(GSM_BASIC) if code != _GSM_ESCAPE}
@@ -129,8 +138,10 @@ def _ucs2_units(text: str) -> list[bytes]:
     try:
         return [char.encode("utf-16-be") for char in text]  # an astral character: one 4-octet unit, never cut
     except UnicodeEncodeError:  # a lone surrogate (only broken input has one): sent as U+FFFD, counted alike
-        return [char.encode("utf-16-be", errors="surrogatepass") if not "\ud800" <= char <= "\udfff"
-                else _REPLACEMENT_UCS2 for char in text]
+        return [
+            char.encode("utf-16-be", errors="surrogatepass") if not "\ud800" <= char <= "\udfff" else _REPLACEMENT_UCS2
+            for char in text
+        ]
 
 
 def split_text(text: str) -> tuple[int, list[bytes]]:
@@ -183,7 +194,7 @@ class EncodedSms:
 class Segmentation:
     """What the SMSC will receive for a text, without the headers: the counter's view of `encode_sms`."""
 
-    encoding: str                # "gsm7" or "ucs2"
+    encoding: str  # "gsm7" or "ucs2"
     payloads: tuple[bytes, ...]  # one per part
 
     @property
@@ -228,6 +239,8 @@ def encode_sms(text: str, flash: bool = False) -> EncodedSms:
     if len(payloads) == 1:
         return EncodedSms(parts=payloads, data_coding=data_coding, esm_class=0)
     reference = random.randrange(256)
-    parts = tuple(concatenation_udh(reference, len(payloads), number) + payload
-                  for number, payload in enumerate(payloads, start=1))
+    parts = tuple(
+        concatenation_udh(reference, len(payloads), number) + payload
+        for number, payload in enumerate(payloads, start=1)
+    )
     return EncodedSms(parts=parts, data_coding=data_coding, esm_class=consts.SMPP_GSMFEAT_UDHI)

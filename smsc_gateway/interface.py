@@ -1,4 +1,5 @@
 """The gateway interface campaigns talk to; nothing here knows about SMPP."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,12 +10,12 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class OutboundSms:
-    ref: int            # our message id, echoed in the result
-    destination: str    # E.164, with the leading "+"
+    ref: int  # our message id, echoed in the result
+    destination: str  # E.164, with the leading "+"
     text: str
-    sender: str | None = None        # alphanumeric sender id or short code; None: the connection's source_addr
-    flash: bool = False              # class 0: shown at once, not stored by the phone
-    validity_minutes: int = 0        # 0: the connection's validity period
+    sender: str | None = None  # alphanumeric sender id or short code; None: the connection's source_addr
+    flash: bool = False  # class 0: shown at once, not stored by the phone
+    validity_minutes: int = 0  # 0: the connection's validity period
     possible_duplicate: bool = False  # an earlier attempt may have reached the SMSC
 
 
@@ -29,20 +30,20 @@ class SendResult:
     smsc_message_ids: list[str] = field(default_factory=list)  # one per part, in part order
     parts: int = 0
     encoding: str = ""
-    error: str | None = None   # SMPP status name, e.g. "ESME_RINVDSTADR"
-    temporary: bool = False    # worth trying again later
+    error: str | None = None  # SMPP status name, e.g. "ESME_RINVDSTADR"
+    temporary: bool = False  # worth trying again later
     possible_duplicate: bool = False  # a part was re-sent after its response was lost
-    smsc: str = ""             # the name of the SMSC connection that answered
-    accepted_at: float = 0.0   # Unix time of the last part's submit_sm_resp (0: unknown, now is used)
+    smsc: str = ""  # the name of the SMSC connection that answered
+    accepted_at: float = 0.0  # Unix time of the last part's submit_sm_resp (0: unknown, now is used)
 
 
 @dataclass(frozen=True)
 class DeliveryReceipt:
     smsc_message_id: str
-    state: str                 # DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD
+    state: str  # DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD
     error_code: str | None = None
     done_at: datetime | None = None
-    smsc: str = ""             # the name of the SMSC connection it came from (ids are unique per SMSC ...)
+    smsc: str = ""  # the name of the SMSC connection it came from (ids are unique per SMSC ...)
     # ... and only for a while: the part it belongs to, when the session that submitted it still remembers
     # the id (None: the database's rule, the most recent part with that id, decides).
     message_ref: int | None = None
@@ -51,11 +52,11 @@ class DeliveryReceipt:
 
 @dataclass(frozen=True)
 class MobileOriginated:
-    source: str                # E.164 when it looks international, else as received
+    source: str  # E.164 when it looks international, else as received
     destination: str
     text: str
     data_coding: int = 0
-    parts: int = 1             # a long MO arrives in parts and is joined before it is stored
+    parts: int = 1  # a long MO arrives in parts and is joined before it is stored
 
 
 ReceiptSink = Callable[[list[DeliveryReceipt]], None]

@@ -10,6 +10,7 @@ from syrena_core.db import Base, utcnow
 
 class InboundMessage(Base):
     """A mobile-originated SMS, stored before anything acts on it."""
+
     __tablename__ = "inbound_message"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

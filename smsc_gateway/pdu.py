@@ -83,14 +83,14 @@ def take_pdus(buffer: bytearray) -> list[bytes]:
     pdus: list[bytes] = []
     offset, available = 0, len(buffer)
     while available - offset >= HEADER_SIZE:
-        length = int.from_bytes(buffer[offset:offset + 4], "big")
+        length = int.from_bytes(buffer[offset : offset + 4], "big")
         if not HEADER_SIZE <= length <= MAX_PDU_SIZE:
-            sequence = int.from_bytes(buffer[offset + 12:offset + 16], "big")
+            sequence = int.from_bytes(buffer[offset + 12 : offset + 16], "big")
             del buffer[:offset]
             raise FramingLost(length, sequence, pdus)
         if available - offset < length:
             break
-        pdus.append(bytes(buffer[offset:offset + length]))
+        pdus.append(bytes(buffer[offset : offset + length]))
         offset += length
     del buffer[:offset]
     return pdus
@@ -119,7 +119,7 @@ def parse_tlvs(body: bytes, pos: int) -> dict[int, bytes]:
         pos += 4
         if pos + length > end:
             raise PduDecodeError("truncated TLV value")
-        tlvs[tag] = body[pos:pos + length]
+        tlvs[tag] = body[pos : pos + length]
         pos += length
     return tlvs
 
@@ -168,16 +168,25 @@ def parse_submit_sm(body: bytes) -> SubmitSm:
     validity_period, pos = _read_cstring(body, pos)
     if pos + 5 > len(body):
         raise PduDecodeError("body too short")
-    registered_delivery, _replace, data_coding, _default_msg_id, sm_length = body[pos:pos + 5]
+    registered_delivery, _replace, data_coding, _default_msg_id, sm_length = body[pos : pos + 5]
     pos += 5
     if pos + sm_length > len(body):
         raise PduDecodeError("short_message longer than the PDU")
-    short_message = body[pos:pos + sm_length]
+    short_message = body[pos : pos + sm_length]
     tlvs = parse_tlvs(body, pos + sm_length)
     return SubmitSm(
-        source_ton, source_npi, source_addr.decode("latin-1"),
-        dest_ton, dest_npi, destination_addr.decode("latin-1"),
-        esm_class, registered_delivery, data_coding, short_message, tlvs, validity_period.decode("latin-1"),
+        source_ton,
+        source_npi,
+        source_addr.decode("latin-1"),
+        dest_ton,
+        dest_npi,
+        destination_addr.decode("latin-1"),
+        esm_class,
+        registered_delivery,
+        data_coding,
+        short_message,
+        tlvs,
+        validity_period.decode("latin-1"),
     )
 
 
@@ -195,16 +204,22 @@ def encode_deliver_sm(
     tlvs: bytes = b"",
 ) -> bytes:
     """Body of a deliver_sm; the header is added at send time with the session's sequence."""
-    return b"".join((
-        b"\0",  # service_type
-        bytes((source_addr_ton, source_addr_npi)), source_addr.encode("latin-1"), b"\0",
-        bytes((dest_addr_ton, dest_addr_npi)), destination_addr.encode("latin-1"), b"\0",
-        bytes((esm_class, 0, 0)),  # esm_class, protocol_id, priority_flag
-        b"\0\0",  # schedule_delivery_time, validity_period
-        bytes((0, 0, data_coding, 0, len(short_message))),  # registered_delivery .. sm_length
-        short_message,
-        tlvs,
-    ))
+    return b"".join(
+        (
+            b"\0",  # service_type
+            bytes((source_addr_ton, source_addr_npi)),
+            source_addr.encode("latin-1"),
+            b"\0",
+            bytes((dest_addr_ton, dest_addr_npi)),
+            destination_addr.encode("latin-1"),
+            b"\0",
+            bytes((esm_class, 0, 0)),  # esm_class, protocol_id, priority_flag
+            b"\0\0",  # schedule_delivery_time, validity_period
+            bytes((0, 0, data_coding, 0, len(short_message))),  # registered_delivery .. sm_length
+            short_message,
+            tlvs,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +260,7 @@ def _concatenation_from_udh(header: bytes) -> Segment | None:
     pos = 0
     while pos + 2 <= len(header):
         iei, length = header[pos], header[pos + 1]
-        data = header[pos + 2:pos + 2 + length]
+        data = header[pos + 2 : pos + 2 + length]
         if len(data) != length:
             raise PduDecodeError("truncated user data header element")
         if iei == consts.SMPP_UDHIEIE_CONCATENATED and length == 3:
@@ -278,20 +293,37 @@ def concatenation_udh(reference: int, total: int, number: int) -> bytes:
 _SUBMIT_FIXED = struct.Struct("!BBB")
 
 
-def encode_submit_sm(sequence: int, *, source_addr_ton: int, source_addr_npi: int, source_addr: str,
-                     dest_addr_ton: int, dest_addr_npi: int, destination_addr: str, esm_class: int,
-                     registered_delivery: int, data_coding: int, short_message: bytes,
-                     validity_period: str | None = None) -> bytes:
-    body = b"".join((
-        b"\0",  # service_type
-        bytes((source_addr_ton, source_addr_npi)), source_addr.encode("ascii"), b"\0",
-        bytes((dest_addr_ton, dest_addr_npi)), destination_addr.encode("ascii"), b"\0",
-        _SUBMIT_FIXED.pack(esm_class, 0, 0),  # esm_class, protocol_id, priority_flag
-        b"\0",  # schedule_delivery_time
-        validity_period.encode("ascii") + b"\0" if validity_period else b"\0",
-        bytes((registered_delivery, 0, data_coding, 0, len(short_message))),
-        short_message,
-    ))
+def encode_submit_sm(
+    sequence: int,
+    *,
+    source_addr_ton: int,
+    source_addr_npi: int,
+    source_addr: str,
+    dest_addr_ton: int,
+    dest_addr_npi: int,
+    destination_addr: str,
+    esm_class: int,
+    registered_delivery: int,
+    data_coding: int,
+    short_message: bytes,
+    validity_period: str | None = None,
+) -> bytes:
+    body = b"".join(
+        (
+            b"\0",  # service_type
+            bytes((source_addr_ton, source_addr_npi)),
+            source_addr.encode("ascii"),
+            b"\0",
+            bytes((dest_addr_ton, dest_addr_npi)),
+            destination_addr.encode("ascii"),
+            b"\0",
+            _SUBMIT_FIXED.pack(esm_class, 0, 0),  # esm_class, protocol_id, priority_flag
+            b"\0",  # schedule_delivery_time
+            validity_period.encode("ascii") + b"\0" if validity_period else b"\0",
+            bytes((registered_delivery, 0, data_coding, 0, len(short_message))),
+            short_message,
+        )
+    )
     return HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, consts.SMPP_ESME_ROK, sequence) + body
 
 
@@ -333,8 +365,11 @@ class DeliverSm:
         state = tlvs.get(TAG_MESSAGE_STATE)
         self.message_state = state[0] if state else None
         self.message_payload = tlvs.get(TAG_MESSAGE_PAYLOAD)
-        ref, total, number = (tlvs.get(TAG_SAR_MSG_REF_NUM), tlvs.get(TAG_SAR_TOTAL_SEGMENTS),
-                              tlvs.get(TAG_SAR_SEGMENT_SEQNUM))
+        ref, total, number = (
+            tlvs.get(TAG_SAR_MSG_REF_NUM),
+            tlvs.get(TAG_SAR_TOTAL_SEGMENTS),
+            tlvs.get(TAG_SAR_SEGMENT_SEQNUM),
+        )
         # SMPP 3.4 fixes their sizes (2, 1, 1 octets); other sizes are ignored: the part counts as a whole message.
         if ref is None or len(ref) != 2 or not total or len(total) != 1 or not number or len(number) != 1:
             ref = total = number = None

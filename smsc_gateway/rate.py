@@ -40,6 +40,7 @@ real limit is lower, or it is busy). Sessions report their accepted and refused 
   (half the gap per epoch) up to 95 % of `w`, slowly (AI / 4) from there to 110 %, then AI again — near the
   SMSC's limit the link probes gently, so it holds ~95 % of that limit with a few % refused.
 The schedule's rate is thus never above the contract: the bucket stays the hard ceiling."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -175,6 +176,7 @@ return tostring(rate)
 @dataclass(frozen=True)
 class Slots:
     """`count` send times, the first `first_in` seconds from the call, then every `interval` seconds."""
+
     count: int
     first_in: float
     interval: float
@@ -185,12 +187,12 @@ class TokenBucket:
     """The shared schedule of one link (see the module's docstring): in no 1-second window do all its
     takers together send more than `tps`, and the link's rate adapts to the SMSC's refusals below it."""
 
-    MARGIN = 0.03      # the schedule runs this share below the contract (lateness budget, see above)
-    HORIZON = 0.02     # seconds of slots a taker may hold ahead (one Redis call per batch of submits)
-    LATE_MAX = 0.016   # a slot reached later than this is dropped, not sent late
-    CATCH_UP = 0.008   # a taker coming back this late still gets the slots it missed (sent at once)
-    MD = 0.85          # multiplicative decrease on throttling
-    AI = 0.04          # additive increase per epoch, as a share of the contract
+    MARGIN = 0.03  # the schedule runs this share below the contract (lateness budget, see above)
+    HORIZON = 0.02  # seconds of slots a taker may hold ahead (one Redis call per batch of submits)
+    LATE_MAX = 0.016  # a slot reached later than this is dropped, not sent late
+    CATCH_UP = 0.008  # a taker coming back this late still gets the slots it missed (sent at once)
+    MD = 0.85  # multiplicative decrease on throttling
+    AI = 0.04  # additive increase per epoch, as a share of the contract
     EPOCH_SUBMITS = 40  # an epoch lasts ~this many submits (0.25–1 s): enough to tell 1 refusal in 10
 
     def __init__(self, redis: Redis, key: str, tps: float):
@@ -208,8 +210,9 @@ class TokenBucket:
     def take(self, want: int) -> Slots:
         if want <= 0:
             return Slots(0, 0.0, 1 / self.rate, self.rate)
-        granted, first_in, interval, rate = self._take(keys=[self.key],
-                                                       args=[self.ceiling, want, self.HORIZON, self.CATCH_UP])
+        granted, first_in, interval, rate = self._take(
+            keys=[self.key], args=[self.ceiling, want, self.HORIZON, self.CATCH_UP]
+        )
         self.rate = float(rate)
         if not int(granted):  # the schedule is taken up to the horizon: the limit, not the SMSC, sets the pace
             metrics.THROTTLE_WAITS.labels(self.label).inc()
@@ -217,7 +220,10 @@ class TokenBucket:
 
     def report(self, accepted: int, refused: int) -> float:
         """What the SMSC answered since the last report; returns the link's (maybe adapted) rate."""
-        self.rate = float(self._report(keys=[self.key], args=[accepted, refused, self.ceiling, self.floor, self.MD,
-                                                             self.AI * self.tps, self.EPOCH_SUBMITS]))
+        self.rate = float(
+            self._report(
+                keys=[self.key],
+                args=[accepted, refused, self.ceiling, self.floor, self.MD, self.AI * self.tps, self.EPOCH_SUBMITS],
+            )
+        )
         return self.rate
-

@@ -1,4 +1,5 @@
 """Reading delivery receipts and mobile-originated SMS out of deliver_sm PDUs."""
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,16 @@ _TEXT_FIELD = re.compile(rb"(id|stat|err|done date):([^ ]*)", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-f]+")
 MAX_MESSAGE_ID = 64  # SMPP 3.4: message_id is a C-octet string of at most 65 octets (64 + NUL)
 # message_state TLV values (SMPP 3.4 §5.3.2.35) → the receipt's text states.
-_STATE_NAMES = {consts.SMPP_MESSAGE_STATE_ENROUTE: "ENROUTE", consts.SMPP_MESSAGE_STATE_DELIVERED: "DELIVRD",
-                consts.SMPP_MESSAGE_STATE_EXPIRED: "EXPIRED", consts.SMPP_MESSAGE_STATE_DELETED: "DELETED",
-                consts.SMPP_MESSAGE_STATE_UNDELIVERABLE: "UNDELIV", consts.SMPP_MESSAGE_STATE_ACCEPTED: "ACCEPTD",
-                consts.SMPP_MESSAGE_STATE_UNKNOWN: "UNKNOWN", consts.SMPP_MESSAGE_STATE_REJECTED: "REJECTD"}
+_STATE_NAMES = {
+    consts.SMPP_MESSAGE_STATE_ENROUTE: "ENROUTE",
+    consts.SMPP_MESSAGE_STATE_DELIVERED: "DELIVRD",
+    consts.SMPP_MESSAGE_STATE_EXPIRED: "EXPIRED",
+    consts.SMPP_MESSAGE_STATE_DELETED: "DELETED",
+    consts.SMPP_MESSAGE_STATE_UNDELIVERABLE: "UNDELIV",
+    consts.SMPP_MESSAGE_STATE_ACCEPTED: "ACCEPTD",
+    consts.SMPP_MESSAGE_STATE_UNKNOWN: "UNKNOWN",
+    consts.SMPP_MESSAGE_STATE_REJECTED: "REJECTD",
+}
 MO_ASSEMBLY_TIMEOUT = 600.0  # seconds a part waits for its siblings before the rest is given up
 
 
@@ -46,7 +53,7 @@ class ReceiptIdForm:
     def from_receipt_text(self, text_id: str) -> str:
         value = text_id.strip()
         try:
-            if self.receipt_text_base == "hex":   # the text holds the hex form of a decimal response id
+            if self.receipt_text_base == "hex":  # the text holds the hex form of a decimal response id
                 value = str(int(value, 16))
             elif self.receipt_text_base == "dec":  # the text holds the decimal form of a hex response id
                 value = format(int(value, 10), "x")
@@ -70,8 +77,15 @@ def _done_at(value: str | None) -> datetime | None:
     if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
     try:
-        return datetime(2000 + int(value[0:2]), int(value[2:4]), int(value[4:6]), int(value[6:8]),
-                        int(value[8:10]), int(value[10:12] or 0), tzinfo=UTC)
+        return datetime(
+            2000 + int(value[0:2]),
+            int(value[2:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            int(value[10:12] or 0),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 
@@ -92,8 +106,13 @@ def parse_receipt(pdu, ids: ReceiptIdForm | None = None, smsc: str = "") -> Deli
     if not smsc_id or len(smsc_id) > MAX_MESSAGE_ID:
         return None
     error_code = (fields.get("err") or "").replace("\x00", "")[:8] or None
-    return DeliveryReceipt(smsc_message_id=smsc_id, state=state.replace("\x00", "")[:12] or "UNKNOWN",
-                           error_code=error_code, done_at=_done_at(fields.get("done date")), smsc=smsc)
+    return DeliveryReceipt(
+        smsc_message_id=smsc_id,
+        state=state.replace("\x00", "")[:12] or "UNKNOWN",
+        error_code=error_code,
+        done_at=_done_at(fields.get("done date")),
+        smsc=smsc,
+    )
 
 
 def _source(pdu) -> str:
@@ -109,8 +128,11 @@ def _sar_tlvs(pdu) -> dict[int, bytes]:
     number = getattr(pdu, "sar_segment_seqnum", None)
     if ref is None or not total or not number:
         return {}
-    return {TAG_SAR_MSG_REF_NUM: int(ref).to_bytes(2, "big"), TAG_SAR_TOTAL_SEGMENTS: bytes((int(total),)),
-            TAG_SAR_SEGMENT_SEQNUM: bytes((int(number),))}
+    return {
+        TAG_SAR_MSG_REF_NUM: int(ref).to_bytes(2, "big"),
+        TAG_SAR_TOTAL_SEGMENTS: bytes((int(total),)),
+        TAG_SAR_SEGMENT_SEQNUM: bytes((int(number),)),
+    }
 
 
 class MoAssembler:
@@ -132,8 +154,9 @@ class MoAssembler:
             segment, payload = None, body
         source, destination = _source(pdu), _text(pdu.destination_addr)
         if segment is None or segment.total == 1:
-            return MobileOriginated(source=source, destination=destination,
-                                    text=decode_text(data_coding, payload), data_coding=data_coding)
+            return MobileOriginated(
+                source=source, destination=destination, text=decode_text(data_coding, payload), data_coding=data_coding
+            )
         key = (source, destination, segment.reference, segment.total)
         entry = self._partial.setdefault(key, {"parts": {}, "since": time.monotonic(), "data_coding": data_coding})
         entry["parts"][segment.number] = payload
@@ -154,6 +177,10 @@ class MoAssembler:
         source, destination, _ref, total = key
         parts = entry["parts"]
         payload = b"".join(parts[n] for n in sorted(parts))
-        return MobileOriginated(source=source, destination=destination,
-                                text=decode_text(entry["data_coding"], payload), data_coding=entry["data_coding"],
-                                parts=len(parts))
+        return MobileOriginated(
+            source=source,
+            destination=destination,
+            text=decode_text(entry["data_coding"], payload),
+            data_coding=entry["data_coding"],
+            parts=len(parts),
+        )

@@ -2,6 +2,7 @@
 as its window and its pacing allow (session.WorkQueue): a link of 100/s takes twice what a link of 50/s
 takes, so the links add up to the sum of their rates; a link that goes down stops taking and hands back
 what it had not started; failover links take only while no primary is bound."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -17,6 +17,7 @@ RQ jobs hand batches over with `submit()` (streaming results) or `send()`
 confirms it has recorded them: a worker killed at any moment has at most
 `window` parts that reached the SMSC without the database knowing.
 """
+
 from __future__ import annotations
 
 import collections
@@ -73,7 +74,7 @@ from syrena_core.config import SmscSettings
 
 log = logging.getLogger("syrena.smsc.session")
 
-STATUS_NAMES = {v: k[len("SMPP_"):] for k, v in vars(consts).items() if k.startswith("SMPP_ESME_")}
+STATUS_NAMES = {v: k[len("SMPP_") :] for k, v in vars(consts).items() if k.startswith("SMPP_ESME_")}
 STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
 SMSC_UNAVAILABLE = "SMSC_UNAVAILABLE"
 MAX_RESENDS_AFTER_DISCONNECT = 3
@@ -120,7 +121,7 @@ class StatusPolicy:
         return status not in STATUS_NAMES and retries_so_far < self.unknown_retries
 
     def backoff(self, retries_so_far: int) -> float:
-        return min(self.delay * 2 ** retries_so_far, 30.0)
+        return min(self.delay * 2**retries_so_far, 30.0)
 
 
 @dataclass(eq=False)
@@ -142,12 +143,19 @@ class _Submission:
 
     def result(self, smsc: str) -> SendResult:
         accepted = self.error is None
-        return SendResult(ref=self.sms.ref, accepted=accepted,
-                          # "" for a part accepted without a usable id: part numbers stay those of the parts
-                          smsc_message_ids=[i or "" for i in self.smsc_ids] if accepted else [],
-                          parts=len(self.encoded.parts), encoding=self.encoded.encoding, error=self.error,
-                          temporary=self.temporary, possible_duplicate=self.possible_duplicate, smsc=smsc,
-                          accepted_at=self.accepted_at if accepted else 0.0)
+        return SendResult(
+            ref=self.sms.ref,
+            accepted=accepted,
+            # "" for a part accepted without a usable id: part numbers stay those of the parts
+            smsc_message_ids=[i or "" for i in self.smsc_ids] if accepted else [],
+            parts=len(self.encoded.parts),
+            encoding=self.encoded.encoding,
+            error=self.error,
+            temporary=self.temporary,
+            possible_duplicate=self.possible_duplicate,
+            smsc=smsc,
+            accepted_at=self.accepted_at if accepted else 0.0,
+        )
 
 
 @dataclass(eq=False)
@@ -406,8 +414,14 @@ class _Link:
 class SmppSession:
     """A gateway (see interface.Gateway) over one persistent SMPP connection."""
 
-    def __init__(self, settings: SmscSettings, bucket: TokenBucket | None,
-                 on_receipts: ReceiptSink, on_mobile_originated: MoSink, acknowledge_after_write: bool = False):
+    def __init__(
+        self,
+        settings: SmscSettings,
+        bucket: TokenBucket | None,
+        on_receipts: ReceiptSink,
+        on_mobile_originated: MoSink,
+        acknowledge_after_write: bool = False,
+    ):
         """With `acknowledge_after_write` the sinks are called as sink(batch, done=callback) and each
         deliver_sm_resp waits until its batch's callback ran (stored durably): a receipt or MO the worker
         dies holding is never acknowledged, so the SMSC delivers it again."""
@@ -422,9 +436,9 @@ class SmppSession:
         self.policy = StatusPolicy(settings)
         self._receipt_ids = ReceiptIdForm(settings.receipt_id_base)
         self._assembler = MoAssembler()
-        self._work = WorkQueue()                  # replaced by the router's shared one (see attach)
+        self._work = WorkQueue()  # replaced by the router's shared one (see attach)
         self._work.sessions.append(self)
-        self._pending: list[_Part] = []          # to send, oldest first; retries go to the front
+        self._pending: list[_Part] = []  # to send, oldest first; retries go to the front
         self._retry: list[tuple[float, int, _Part]] = []  # a heap of parts refused for now: (when, order, part)
         self._retry_order = 0
         self._pending_pos = 0
@@ -442,19 +456,28 @@ class SmppSession:
         self._receipts: list[DeliveryReceipt] = []
         self._mo: list[MobileOriginated] = []
         self._withdraw_soon = False
-        self._slots = 0              # send times granted by the link's schedule (rate.py), not yet used
-        self._slot_at = 0.0          # the first of them (monotonic)
+        self._slots = 0  # send times granted by the link's schedule (rate.py), not yet used
+        self._slot_at = 0.0  # the first of them (monotonic)
         self._slot_interval = 0.0
-        self._slot_doubt = 0.0       # how long the call that granted them took (their times are that uncertain)
+        self._slot_doubt = 0.0  # how long the call that granted them took (their times are that uncertain)
         self._next_token_try = 0.0
         self._rate = bucket.ceiling if bucket is not None else 0.0  # the link's adaptive rate, as last heard
-        self._answers = [0, 0]       # accepted, refused for throttling: not yet reported to the schedule
+        self._answers = [0, 0]  # accepted, refused for throttling: not yet reported to the schedule
         self._reported_at = 0.0
         self._status_last = (time.monotonic(), 0)
         self._bucket_warned_at = 0.0
         self._down_since: float | None = None
-        self.stats = {"submitted": 0, "retried": 0, "throttled": 0, "reconnects": 0, "receipts": 0, "mo": 0,
-                      "garbage": 0, "late_slots": 0, "bad_answers": 0}
+        self.stats = {
+            "submitted": 0,
+            "retried": 0,
+            "throttled": 0,
+            "reconnects": 0,
+            "receipts": 0,
+            "mo": 0,
+            "garbage": 0,
+            "late_slots": 0,
+            "bad_answers": 0,
+        }
         self._ids = _IdMap(settings.receipt_id_ttl(), settings.receipt_id_map_size)
         self._bad_logged: set[str] = set()
 
@@ -483,13 +506,21 @@ class SmppSession:
         now, throttled = time.monotonic(), self.stats["throttled"]
         then, before = self._status_last
         self._status_last = (now, throttled)
-        return {"name": self.name, "host": s.host, "port": s.port, "role": s.role, "bound": self.is_bound,
-                "down_for": round(time.monotonic() - self._down_since, 1) if self._down_since else None,
-                "window": s.window, "outstanding": len(self._outstanding), "unrecorded": max(self._unconfirmed, 0),
-                "tps": s.tps if self.bucket is not None else None,
-                "rate_now": round(self._rate, 1) if self.bucket is not None else None,
-                "refusals_per_s": round((throttled - before) / (now - then), 1) if now - then > 0.05 else 0.0,
-                **self.stats}
+        return {
+            "name": self.name,
+            "host": s.host,
+            "port": s.port,
+            "role": s.role,
+            "bound": self.is_bound,
+            "down_for": round(time.monotonic() - self._down_since, 1) if self._down_since else None,
+            "window": s.window,
+            "outstanding": len(self._outstanding),
+            "unrecorded": max(self._unconfirmed, 0),
+            "tps": s.tps if self.bucket is not None else None,
+            "rate_now": round(self._rate, 1) if self.bucket is not None else None,
+            "refusals_per_s": round((throttled - before) / (now - then), 1) if now - then > 0.05 else 0.0,
+            **self.stats,
+        }
 
     def rate(self) -> float:
         """Parts per second this link may send now (its adaptive rate; 0: not bound, or no limit)."""
@@ -578,8 +609,13 @@ class SmppSession:
 
     def _new_client(self) -> smpplib.client.Client:
         s = self.settings
-        client = smpplib.client.Client(s.host, s.port, timeout=max(s.response_timeout, 1.0),
-                                       allow_unknown_opt_params=True, logger_name=f"syrena.smsc.smpplib.{s.name}")
+        client = smpplib.client.Client(
+            s.host,
+            s.port,
+            timeout=max(s.response_timeout, 1.0),
+            allow_unknown_opt_params=True,
+            logger_name=f"syrena.smsc.smpplib.{s.name}",
+        )
         try:
             client.connect()
         except BaseException:
@@ -589,8 +625,13 @@ class SmppSession:
 
     def _connect(self) -> None:
         s = self.settings
-        credentials = dict(system_id=s.system_id, password=s.password, system_type=s.system_type,
-                           addr_ton=s.source_ton, addr_npi=s.source_npi)
+        credentials = dict(
+            system_id=s.system_id,
+            password=s.password,
+            system_type=s.system_type,
+            addr_ton=s.source_ton,
+            addr_npi=s.source_npi,
+        )
         if s.bind_mode == "transceiver":
             client = self._new_client()
             self._links = [_Link(client, submits=True, receives=True)]
@@ -627,8 +668,12 @@ class SmppSession:
             if self._withdraw_soon:
                 self._sweep_withdrawn()
             self._send_acknowledgements()
-            if self._stop.is_set() and not self._has_unsent() and not self._outstanding and \
-                    not (len(self._work) and self._work.may_take(self)):
+            if (
+                self._stop.is_set()
+                and not self._has_unsent()
+                and not self._outstanding
+                and not (len(self._work) and self._work.may_take(self))
+            ):
                 self._unbind()
                 return
             now = time.monotonic()
@@ -676,7 +721,7 @@ class SmppSession:
             self._pending.extend(_Part(sub, index) for index in range(len(sub.encoded.parts)))
 
     def _requeue_front(self, parts: list[_Part]) -> None:
-        rest = self._pending[self._pending_pos:]
+        rest = self._pending[self._pending_pos :]
         self._pending = parts + rest
         self._pending_pos = 0
 
@@ -703,8 +748,9 @@ class SmppSession:
         # The window bounds what awaits the SMSC's answer; the unrecorded limit what a crash could send twice
         # (answered, not yet recorded by the job): recording then never stalls the window.
         outstanding = len(self._outstanding)
-        room = min(self.settings.window - outstanding,
-                   self.settings.unrecorded_limit - outstanding - max(self._unconfirmed, 0))
+        room = min(
+            self.settings.window - outstanding, self.settings.unrecorded_limit - outstanding - max(self._unconfirmed, 0)
+        )
         if room <= 0:
             return 0.2  # a response, a confirmation or the wake pipe ends the wait
         room = min(room, len(self._pending) - self._pending_pos)
@@ -724,13 +770,20 @@ class SmppSession:
             if sub.finished:  # a permanent error on a sibling part already settled it
                 continue
             sequence = next_sequence()
-            tx.outbuf.append(encode_submit_sm(
-                sequence, **_source(sub.sms.sender, s),
-                dest_addr_ton=consts.SMPP_TON_INTL, dest_addr_npi=consts.SMPP_NPI_ISDN,
-                destination_addr=sub.sms.destination.lstrip("+"),
-                short_message=sub.encoded.parts[part.index], data_coding=sub.encoded.data_coding,
-                esm_class=sub.encoded.esm_class, registered_delivery=1,
-                validity_period=_validity(sub.sms.validity_minutes or s.validity_minutes)))
+            tx.outbuf.append(
+                encode_submit_sm(
+                    sequence,
+                    **_source(sub.sms.sender, s),
+                    dest_addr_ton=consts.SMPP_TON_INTL,
+                    dest_addr_npi=consts.SMPP_NPI_ISDN,
+                    destination_addr=sub.sms.destination.lstrip("+"),
+                    short_message=sub.encoded.parts[part.index],
+                    data_coding=sub.encoded.data_coding,
+                    esm_class=sub.encoded.esm_class,
+                    registered_delivery=1,
+                    validity_period=_validity(sub.sms.validity_minutes or s.validity_minutes),
+                )
+            )
             part.sent_at = now
             sub.started = True
             self._outstanding[sequence] = part
@@ -807,7 +860,7 @@ class SmppSession:
     def _sweep_withdrawn(self) -> None:
         self._withdraw_soon = False
         keep = []
-        for part in self._pending[self._pending_pos:]:  # retried parts were sent once: never withdrawn
+        for part in self._pending[self._pending_pos :]:  # retried parts were sent once: never withdrawn
             sub = part.submission
             if sub.pending.withdrawn and not sub.started and not sub.finished:
                 sub.error, sub.temporary = WITHDRAWN, True
@@ -818,7 +871,7 @@ class SmppSession:
 
     def _compact(self) -> None:
         if self._pending_pos:
-            del self._pending[:self._pending_pos]
+            del self._pending[: self._pending_pos]
             self._pending_pos = 0
 
     # ---------------------------------------------------------------- receiving
@@ -827,7 +880,7 @@ class SmppSession:
         if command_id == SUBMIT_SM_RESP:
             # The hot path, decoded here: message_id is the only field, a C-octet string.
             end = raw.find(b"\0", HEADER_SIZE)
-            self._on_submit_resp(sequence, status, raw[HEADER_SIZE:end if end >= 0 else len(raw)])
+            self._on_submit_resp(sequence, status, raw[HEADER_SIZE : end if end >= 0 else len(raw)])
             return
         if command_id == ENQUIRE_LINK_RESP:
             link.enquire_sent_at = None
@@ -898,8 +951,12 @@ class SmppSession:
         metrics.BAD_ANSWERS.labels(self.name, kind).inc()
         if kind not in self._bad_logged:
             self._bad_logged.add(kind)
-            log.warning("SMPP %s: %s (%s; logged once per link, counted in syrena_smsc_bad_answers_total)",
-                        self.name, detail, kind)
+            log.warning(
+                "SMPP %s: %s (%s; logged once per link, counted in syrena_smsc_bad_answers_total)",
+                self.name,
+                detail,
+                kind,
+            )
 
     def _on_submit_resp(self, sequence: int, status: int, message_id: bytes) -> None:
         part = self._outstanding.pop(sequence, None)
@@ -914,9 +971,11 @@ class SmppSession:
             if not smsc_id or len(smsc_id) > MAX_MESSAGE_ID:
                 # Accepted (and charged) but unnameable: no receipt can find it. It is recorded with an empty
                 # id, its part as "no_receipt" (campaigns.delivery.NO_RECEIPT), and never blocks its campaign.
-                self._bad_answer("empty_id" if not smsc_id else "long_id",
-                                 f"message {sub.sms.ref} part {part.index + 1} accepted with "
-                                 f"{'an empty' if not smsc_id else f'a {len(smsc_id)}-character'} message id")
+                self._bad_answer(
+                    "empty_id" if not smsc_id else "long_id",
+                    f"message {sub.sms.ref} part {part.index + 1} accepted with "
+                    f"{'an empty' if not smsc_id else f'a {len(smsc_id)}-character'} message id",
+                )
                 smsc_id = ""
             else:
                 owner = (sub.sms.ref, part.index + 1)
@@ -924,8 +983,11 @@ class SmppSession:
                 if earlier is not None and earlier != owner:
                     # An id reused while the part it named still awaits its receipt (an SMSC restart, a wrapped
                     # counter): receipts for it go to the newest part, as the database's rule does too.
-                    self._bad_answer("duplicate_id", f"message id {smsc_id} given again while message "
-                                                     f"{earlier[0]} part {earlier[1]} still awaits its receipt")
+                    self._bad_answer(
+                        "duplicate_id",
+                        f"message id {smsc_id} given again while message "
+                        f"{earlier[0]} part {earlier[1]} still awaits its receipt",
+                    )
             sub.smsc_ids[part.index] = smsc_id
             sub.accepted_at = time.time()
             sub.unanswered -= 1
@@ -986,14 +1048,19 @@ class SmppSession:
             if owner is None:
                 # Not sent through this session (or so long ago it is forgotten): stored as it is; another
                 # worker's part, or none, is found by the database's rule (campaigns.delivery).
-                self._bad_answer("receipt_unknown_id", f"receipt for message id {receipt.smsc_message_id}, "
-                                                       f"which this session did not send (kept for matching)")
+                self._bad_answer(
+                    "receipt_unknown_id",
+                    f"receipt for message id {receipt.smsc_message_id}, "
+                    f"which this session did not send (kept for matching)",
+                )
             elif repeated:
                 # A second final receipt for the part this session last gave the id to: the SMSC repeating
                 # itself, or (with a separate receiver bind, read before the transmitter's submit_sm_resp) the
                 # receipt of a newer part with the id reused. Not named: the database's rule decides.
-                self._bad_answer("receipt_repeated", f"a second final receipt for message id "
-                                                     f"{receipt.smsc_message_id} (the first one counts)")
+                self._bad_answer(
+                    "receipt_repeated",
+                    f"a second final receipt for message id {receipt.smsc_message_id} (the first one counts)",
+                )
             else:
                 receipt = dataclasses.replace(receipt, message_ref=owner[0], part_no=owner[1])
             self._receipts.append(receipt)
@@ -1028,6 +1095,7 @@ class SmppSession:
                     return
             self._acks.put(acks)
             self._wake()
+
         if receipts:
             self.on_receipts(receipts, done=lambda: written(0))
         if mo:
@@ -1056,8 +1124,10 @@ class SmppSession:
             if link.enquire_sent_at is not None:
                 if now - link.enquire_sent_at > s.response_timeout:
                     raise SessionLost(f"no enquire_link_resp within {s.response_timeout}s")
-            elif now - link.last_enquire >= s.enquire_link_interval or \
-                    now - link.last_received >= s.enquire_link_interval:
+            elif (
+                now - link.last_enquire >= s.enquire_link_interval
+                or now - link.last_received >= s.enquire_link_interval
+            ):
                 link.queue_pdu(smpplib.smpp.make_pdu("enquire_link", client=link.client))
                 link.enquire_sent_at = link.last_enquire = now
                 link.flush()
@@ -1091,7 +1161,7 @@ class SmppSession:
         """Messages of which no part went out return to the shared queue at once: another bound link
         takes them now (this one takes them again when it is back and nobody did)."""
         keep, back, seen = [], [], set()
-        for part in self._pending[self._pending_pos:]:
+        for part in self._pending[self._pending_pos :]:
             sub = part.submission
             if sub.started or sub.finished:
                 if not sub.finished:
@@ -1108,7 +1178,7 @@ class SmppSession:
     def _fail_unsent(self, error: str) -> None:
         """Hand never-answered work this session holds back to the jobs as temporarily failed."""
         self._retry, retried = [], [entry[2] for entry in self._retry]
-        for part in retried + self._pending[self._pending_pos:]:
+        for part in retried + self._pending[self._pending_pos :]:
             sub = part.submission
             if not sub.finished:
                 sub.error, sub.temporary = error, True

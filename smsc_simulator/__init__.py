@@ -4,6 +4,7 @@ Not part of the production code: nothing in app/worker.py, campaigns or smsc_gat
 simulate` loads it when asked. It speaks through the gateway's own codec (smsc_gateway.pdu, smsc_gateway.encoding),
 as Jasmin's fake SMSC shares its PDU library with the client.
 """
+
 from smsc_simulator.options import SimulatorOptions
 from smsc_simulator.server import SmscSimulator, serve_forever
 

@@ -4,6 +4,7 @@ The defaults are the configuration's (syrena_core.config): [simulator] for its b
 the account (the simulator stands in for the SMSC the gateway binds to), so `config.toml` and the settings classes
 stay the one place they are written. `SimulatorOptions.from_settings` is what `flask smsc simulate` runs with.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -126,23 +126,37 @@ class _MessageStore:
         problems = [part_problem(data_coding, payload) for payload, _, data_coding in parts]
         for number, problem in enumerate(problems, start=1):
             if problem:
-                logger.warning("part %d/%d to %s is invalid on its own: %s",
-                               number, len(parts), submit.destination_addr, problem)
+                logger.warning(
+                    "part %d/%d to %s is invalid on its own: %s", number, len(parts), submit.destination_addr, problem
+                )
         text = decode_text(submit.data_coding, b"".join(payload for payload, _, _ in parts))
         parts_text = [text] if len(parts) == 1 else [decode_text(coding, payload) for payload, _, coding in parts]
         # A flat tuple of strings and numbers: the collector untracks it, so a long campaign's records cost no
         # full collection anything (as dicts and lists, 50,000 of them made it stall the reading ~80 ms).
-        record = (submit.source_addr, submit.source_addr_ton, submit.validity_period, submit.destination_addr, text,
-                  tuple(parts_text), tuple(problems), submit.data_coding, len(parts), _utc_timestamp(),
-                  tuple(message_id for _, message_id, _ in parts), system_id)
+        record = (
+            submit.source_addr,
+            submit.source_addr_ton,
+            submit.validity_period,
+            submit.destination_addr,
+            text,
+            tuple(parts_text),
+            tuple(problems),
+            submit.data_coding,
+            len(parts),
+            _utc_timestamp(),
+            tuple(message_id for _, message_id, _ in parts),
+            system_id,
+        )
         with self._lock:
             self._records.append(record)
 
     def snapshot(self) -> list[dict]:
         with self._lock:
             records = list(self._records)
-        return [{name: list(value) if type(value) is tuple else value for name, value in zip(_RECORD_FIELDS, record)}
-                for record in records]
+        return [
+            {name: list(value) if type(value) is tuple else value for name, value in zip(_RECORD_FIELDS, record)}
+            for record in records
+        ]
 
     def clear(self) -> int:
         with self._lock:
@@ -152,8 +166,20 @@ class _MessageStore:
             return cleared
 
 
-_RECORD_FIELDS = ("source_addr", "source_addr_ton", "validity_period", "destination_addr", "text", "parts_text",
-                  "part_problems", "data_coding", "parts", "received_at", "message_ids", "system_id")
+_RECORD_FIELDS = (
+    "source_addr",
+    "source_addr_ton",
+    "validity_period",
+    "destination_addr",
+    "text",
+    "parts_text",
+    "part_problems",
+    "data_coding",
+    "parts",
+    "received_at",
+    "message_ids",
+    "system_id",
+)
 
 
 @dataclass(slots=True)
@@ -303,8 +329,13 @@ class _SmppSession(asyncio.Protocol):
         if command_id == GENERIC_NACK:
             self._simulator._generic_nacks += 1
         if delivery is not None and status != consts.SMPP_ESME_ROK:
-            logger.debug("%s answered deliver_sm %d with 0x%08x status 0x%x; not retried",
-                         self.peer, sequence, command_id, status)
+            logger.debug(
+                "%s answered deliver_sm %d with 0x%08x status 0x%x; not retried",
+                self.peer,
+                sequence,
+                command_id,
+                status,
+            )
 
     _HANDLERS = {
         BIND_RECEIVER: _on_bind,
@@ -466,9 +497,15 @@ class SmscSimulator:
         self._receipt_order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._random = random.Random(options.seed)
-        self.faults = {"throttle": 0, "drop_after": None, "ignore_enquire_link": False,
-                       "reject": {}, "undeliverable": [], "throttle_ratio": options.throttle_ratio,
-                       "tps": options.tps}
+        self.faults = {
+            "throttle": 0,
+            "drop_after": None,
+            "ignore_enquire_link": False,
+            "reject": {},
+            "undeliverable": [],
+            "throttle_ratio": options.throttle_ratio,
+            "tps": options.tps,
+        }
         self._recent_submits: deque[float] = deque()
         self._submit_times: list[float] = []
         self._throttled = 0
@@ -515,12 +552,19 @@ class SmscSimulator:
             self.stop()
             raise
         self._control_thread = threading.Thread(
-            target=self._control_server.serve_forever, kwargs={"poll_interval": 0.1},
-            name="smsc-simulator-control", daemon=True,
+            target=self._control_server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="smsc-simulator-control",
+            daemon=True,
         )
         self._control_thread.start()
-        logger.info("SMSC simulator listening: SMPP %s:%d, control %s:%d",
-                    self.options.host, self.smpp_port, self.options.control_host, self.control_port)
+        logger.info(
+            "SMSC simulator listening: SMPP %s:%d, control %s:%d",
+            self.options.host,
+            self.smpp_port,
+            self.options.control_host,
+            self.control_port,
+        )
 
     def stop(self) -> None:
         if self._control_server is not None:
@@ -585,12 +629,20 @@ class SmscSimulator:
         """Wall-clock time (Unix seconds) of every accepted submit_sm, in order."""
         return list(self._submit_times)
 
-    def inject_faults(self, throttle: int | None = None, drop_after: int | None = None,
-                      ignore_enquire_link: bool | None = None, drop_now: bool = False,
-                      garbage: str | None = None, raw_hex: str | None = None,
-                      reject: dict[str, int] | None = None, undeliverable: list[str] | None = None,
-                      restart_ids: bool = False, throttle_ratio: float | None = None,
-                      tps: float | None = None) -> dict:
+    def inject_faults(
+        self,
+        throttle: int | None = None,
+        drop_after: int | None = None,
+        ignore_enquire_link: bool | None = None,
+        drop_now: bool = False,
+        garbage: str | None = None,
+        raw_hex: str | None = None,
+        reject: dict[str, int] | None = None,
+        undeliverable: list[str] | None = None,
+        restart_ids: bool = False,
+        throttle_ratio: float | None = None,
+        tps: float | None = None,
+    ) -> dict:
         """throttle: answer the next N submit_sm with ESME_RTHROTTLED; drop_after: close every connection
         after N more accepted submit_sm (their responses unsent); ignore_enquire_link: stop (or resume)
         answering enquire_link; drop_now: close every connection; garbage: send bound receivers
@@ -677,8 +729,9 @@ class SmscSimulator:
                 return consts.SMPP_ESME_RTHROTTLED
         if self.options.error_ratio and self._random.random() < self.options.error_ratio:
             self._errors += 1
-            return self._random.choice((consts.SMPP_ESME_RSYSERR, consts.SMPP_ESME_RMSGQFUL,
-                                        consts.SMPP_ESME_RINVDSTADR))
+            return self._random.choice(
+                (consts.SMPP_ESME_RSYSERR, consts.SMPP_ESME_RMSGQFUL, consts.SMPP_ESME_RINVDSTADR)
+            )
         return None
 
     def _should_drop(self) -> bool:
@@ -716,22 +769,34 @@ class SmscSimulator:
             user_data, esm_class = payloads, 0
         elif sar:  # the SAR TLVs carry the position; the payload has no header
             user_data, esm_class = payloads, 0
-            sar_tlvs = [encode_tlv(TAG_SAR_MSG_REF_NUM, (reference & 0xFFFF).to_bytes(2, "big"))
-                        + encode_tlv(TAG_SAR_TOTAL_SEGMENTS, bytes((len(payloads),)))
-                        + encode_tlv(TAG_SAR_SEGMENT_SEQNUM, bytes((number,)))
-                        for number in range(1, len(payloads) + 1)]
+            sar_tlvs = [
+                encode_tlv(TAG_SAR_MSG_REF_NUM, (reference & 0xFFFF).to_bytes(2, "big"))
+                + encode_tlv(TAG_SAR_TOTAL_SEGMENTS, bytes((len(payloads),)))
+                + encode_tlv(TAG_SAR_SEGMENT_SEQNUM, bytes((number,)))
+                for number in range(1, len(payloads) + 1)
+            ]
         else:
-            user_data = [concatenation_udh(reference, len(payloads), number) + payload
-                         for number, payload in enumerate(payloads, start=1)]
+            user_data = [
+                concatenation_udh(reference, len(payloads), number) + payload
+                for number, payload in enumerate(payloads, start=1)
+            ]
             esm_class = consts.SMPP_GSMFEAT_UDHI
         deliveries = [
             _Delivery(
                 encode_deliver_sm(
-                    source_addr=source_addr, source_addr_ton=source_ton, source_addr_npi=source_npi,
-                    destination_addr=destination_addr, dest_addr_ton=dest_ton, dest_addr_npi=dest_npi,
-                    esm_class=esm_class, data_coding=data_coding, short_message=part, tlvs=tlvs,
+                    source_addr=source_addr,
+                    source_addr_ton=source_ton,
+                    source_addr_npi=source_npi,
+                    destination_addr=destination_addr,
+                    dest_addr_ton=dest_ton,
+                    dest_addr_npi=dest_npi,
+                    esm_class=esm_class,
+                    data_coding=data_coding,
+                    short_message=part,
+                    tlvs=tlvs,
                 ),
-                system_id=None, is_receipt=False,
+                system_id=None,
+                is_receipt=False,
             )
             for part, tlvs in zip(user_data, sar_tlvs)
         ]
@@ -815,8 +880,10 @@ class SmscSimulator:
         due_receipts = self._due_receipts
         while due_receipts and due_receipts[0][0] <= now:
             receipt = heapq.heappop(due_receipts)[2]
-            self._dispatch(_Delivery(self._receipt_body(receipt), receipt.submitter.system_id, is_receipt=True),
-                           preferred=receipt.submitter)
+            self._dispatch(
+                _Delivery(self._receipt_body(receipt), receipt.submitter.system_id, is_receipt=True),
+                preferred=receipt.submitter,
+            )
         if due_receipts:
             self._timer = self._loop.call_at(due_receipts[0][0], self._send_due_receipts)
 
@@ -872,17 +939,20 @@ class SmscSimulator:
             ).encode("ascii") + gsm_encode_lossy(excerpt)
         tlvs = b""
         if form in ("both", "tlv"):
-            tlvs = (
-                encode_tlv(TAG_RECEIPTED_MESSAGE_ID, receipt.message_id.encode("ascii") + b"\0")
-                + encode_tlv(TAG_MESSAGE_STATE, bytes((state,)))
+            tlvs = encode_tlv(TAG_RECEIPTED_MESSAGE_ID, receipt.message_id.encode("ascii") + b"\0") + encode_tlv(
+                TAG_MESSAGE_STATE, bytes((state,))
             )
         return encode_deliver_sm(
-            source_addr=submit.destination_addr, source_addr_ton=submit.dest_addr_ton,
+            source_addr=submit.destination_addr,
+            source_addr_ton=submit.dest_addr_ton,
             source_addr_npi=submit.dest_addr_npi,
-            destination_addr=submit.source_addr, dest_addr_ton=submit.source_addr_ton,
+            destination_addr=submit.source_addr,
+            dest_addr_ton=submit.source_addr_ton,
             dest_addr_npi=submit.source_addr_npi,
-            esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=consts.SMPP_ENCODING_DEFAULT,
-            short_message=short_message, tlvs=tlvs,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+            data_coding=consts.SMPP_ENCODING_DEFAULT,
+            short_message=short_message,
+            tlvs=tlvs,
         )
 
 
@@ -897,10 +967,17 @@ def _garbage_truncated(simulator: SmscSimulator) -> bytes:
 
 def _garbage_bad_ucs2(simulator: SmscSimulator) -> bytes:
     # An MO claiming UCS-2 with an odd number of octets and a lone surrogate.
-    body = encode_deliver_sm(source_addr="48601999999", source_addr_ton=consts.SMPP_TON_INTL,
-                             source_addr_npi=consts.SMPP_NPI_ISDN, destination_addr="4800",
-                             dest_addr_ton=consts.SMPP_TON_UNK, dest_addr_npi=consts.SMPP_NPI_ISDN,
-                             esm_class=0, data_coding=8, short_message=b"\x00S\xd8\x00\x00")
+    body = encode_deliver_sm(
+        source_addr="48601999999",
+        source_addr_ton=consts.SMPP_TON_INTL,
+        source_addr_npi=consts.SMPP_NPI_ISDN,
+        destination_addr="4800",
+        dest_addr_ton=consts.SMPP_TON_UNK,
+        dest_addr_npi=consts.SMPP_NPI_ISDN,
+        esm_class=0,
+        data_coding=8,
+        short_message=b"\x00S\xd8\x00\x00",
+    )
     return encode_pdu(DELIVER_SM, consts.SMPP_ESME_ROK, 0x7FFFFF03, body)
 
 
@@ -909,8 +986,12 @@ def _garbage_bad_length(simulator: SmscSimulator) -> bytes:
     return struct.pack("!IIII", 7, DELIVER_SM, 0, 0x7FFFFF04) + b"garbage"
 
 
-_GARBAGE = {"unknown_command": _garbage_unknown_command, "truncated": _garbage_truncated,
-            "bad_ucs2": _garbage_bad_ucs2, "bad_length": _garbage_bad_length}
+_GARBAGE = {
+    "unknown_command": _garbage_unknown_command,
+    "truncated": _garbage_truncated,
+    "bad_ucs2": _garbage_bad_ucs2,
+    "bad_length": _garbage_bad_length,
+}
 
 
 def serve_forever(options: SimulatorOptions) -> None:
@@ -921,8 +1002,7 @@ def serve_forever(options: SimulatorOptions) -> None:
     settle_after_startup()
     stop_requested = threading.Event()
     previous_handlers = {
-        signum: signal.signal(signum, lambda *_: stop_requested.set())
-        for signum in (signal.SIGINT, signal.SIGTERM)
+        signum: signal.signal(signum, lambda *_: stop_requested.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         print(

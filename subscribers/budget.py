@@ -6,6 +6,7 @@ counted in one script, so a request refused by any budget takes nothing from the
 asks for codes to your number from a foreign network cannot use up your own share, and a refused request
 (a foreign number, a bad address, a spent budget) costs nobody anything.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -42,14 +43,19 @@ return 0
 # Where a resident turns when the code SMS are spent: a keyword to the city's number, paid by the sender.
 KEYWORD_FOR = {"subscribe": "ZAPISZ", "unsubscribe": "WYPISZ", "export": "DANE"}
 _CAP_TEXTS = {
-    "pl": ("W tej chwili wysyłamy za dużo kodów SMS. Wyślij SMS o treści {example} na numer {number} "
-           "- to działa zawsze."),
+    "pl": (
+        "W tej chwili wysyłamy za dużo kodów SMS. Wyślij SMS o treści {example} na numer {number} - to działa zawsze."
+    ),
     "en": ("Too many codes are being sent right now. Text {example} to {number} instead - that always works."),
 }
-_EXAMPLES = {"ZAPISZ": {"pl": "ZAPISZ i adres, np. ZAPISZ Głogowska 10,", "en": "ZAPISZ and your address, "
-                        "e.g. ZAPISZ Glogowska 10,"},
-             "WYPISZ": {"pl": "WYPISZ", "en": "WYPISZ (or STOP)"},
-             "DANE": {"pl": "DANE", "en": "DANE (or STATUS)"}}
+_EXAMPLES = {
+    "ZAPISZ": {
+        "pl": "ZAPISZ i adres, np. ZAPISZ Głogowska 10,",
+        "en": "ZAPISZ and your address, e.g. ZAPISZ Glogowska 10,",
+    },
+    "WYPISZ": {"pl": "WYPISZ", "en": "WYPISZ (or STOP)"},
+    "DANE": {"pl": "DANE", "en": "DANE (or STATUS)"},
+}
 
 
 def client_networks(address: str | None) -> tuple[str, str]:
@@ -63,8 +69,7 @@ def client_networks(address: str | None) -> tuple[str, str]:
         ip = ip.ipv4_mapped
     if ip.version == 4:
         return str(ip), str(ipaddress.ip_network(f"{ip}/24", strict=False))
-    return (str(ipaddress.ip_network(f"{ip}/64", strict=False)),
-            str(ipaddress.ip_network(f"{ip}/56", strict=False)))
+    return (str(ipaddress.ip_network(f"{ip}/64", strict=False)), str(ipaddress.ip_network(f"{ip}/56", strict=False)))
 
 
 def cap_key(at: float) -> str:
@@ -73,12 +78,18 @@ def cap_key(at: float) -> str:
 
 # The refusal of a spent budget, in the request's language (the page shows it as it is).
 _LIMIT_TEXTS = {
-    "pl": {"phone": "Wysłaliśmy już za dużo kodów na ten numer", "address": "Z tego adresu IP poproszono już o "
-           "za dużo kodów", "network": "Z tej sieci poproszono już o za dużo kodów",
-           "retry": "{what}. Spróbuj ponownie za {minutes} min."},
-    "en": {"phone": "Too many codes have been sent to this phone number", "address": "Too many codes have been "
-           "asked for from your address", "network": "Too many codes have been asked for from your network",
-           "retry": "{what} for now. Try again in {minutes} min."},
+    "pl": {
+        "phone": "Wysłaliśmy już za dużo kodów na ten numer",
+        "address": "Z tego adresu IP poproszono już o za dużo kodów",
+        "network": "Z tej sieci poproszono już o za dużo kodów",
+        "retry": "{what}. Spróbuj ponownie za {minutes} min.",
+    },
+    "en": {
+        "phone": "Too many codes have been sent to this phone number",
+        "address": "Too many codes have been asked for from your address",
+        "network": "Too many codes have been asked for from your network",
+        "retry": "{what} for now. Try again in {minutes} min.",
+    },
 }
 
 
@@ -86,8 +97,8 @@ _LIMIT_TEXTS = {
 class _Counter:
     key: str
     limit: int
-    window: int      # seconds
-    what: str        # whose budget: "phone", "address", "network" ("" for the global cap)
+    window: int  # seconds
+    what: str  # whose budget: "phone", "address", "network" ("" for the global cap)
 
 
 class CodeBudget:
@@ -101,22 +112,28 @@ class CodeBudget:
         counters = []
         for item in parse_many(limits):
             window = item.get_expiry()
-            counters.append(_Counter(f"{PREFIX}:{kind}:{who}:{item.amount}/{window}:{int(now) // window}",
-                                     item.amount, window, what))
+            counters.append(
+                _Counter(
+                    f"{PREFIX}:{kind}:{who}:{item.amount}/{window}:{int(now) // window}", item.amount, window, what
+                )
+            )
         return counters
 
-    def take(self, phone: str, client_address: str | None, purpose: str, language: str,
-             now: float | None = None) -> None:
+    def take(
+        self, phone: str, client_address: str | None, purpose: str, language: str, now: float | None = None
+    ) -> None:
         """Count one code SMS to `phone` asked from `client_address`, or refuse it and count nothing:
         CodeLimitReached (a budget of the phone, address or network) or VerificationUnavailable (the
         global hourly cap, with the SMS keyword to use instead)."""
         now = time.time() if now is None else now
         own, network = client_networks(client_address)
         s = self.settings
-        counters = (self._counters("phone", phone, s.phone_limit, "phone", now)
-                    + self._counters("ip", own, s.form_limit, "address", now)
-                    + self._counters("net", network, s.network_limit, "network", now)
-                    + [_Counter(cap_key(now), s.verification_sms_per_hour, CAP_WINDOW, "")])
+        counters = (
+            self._counters("phone", phone, s.phone_limit, "phone", now)
+            + self._counters("ip", own, s.form_limit, "address", now)
+            + self._counters("net", network, s.network_limit, "network", now)
+            + [_Counter(cap_key(now), s.verification_sms_per_hour, CAP_WINDOW, "")]
+        )
         args: list[int] = []
         for c in counters:
             args += [c.limit, c.window + 60]
@@ -128,13 +145,16 @@ class CodeBudget:
         if full == len(counters):
             raise self.cap_reached(purpose, language, retry_after)
         texts = _LIMIT_TEXTS[language if language in _LIMIT_TEXTS else "en"]
-        raise CodeLimitReached(texts["retry"].format(what=texts[refused.what], minutes=math.ceil(retry_after / 60)),
-                               refused.what, retry_after)
+        raise CodeLimitReached(
+            texts["retry"].format(what=texts[refused.what], minutes=math.ceil(retry_after / 60)),
+            refused.what,
+            retry_after,
+        )
 
     def cap_reached(self, purpose: str, language: str, retry_after: int) -> VerificationUnavailable:
         keyword = KEYWORD_FOR.get(purpose, "ZAPISZ")
         language = language if language in _CAP_TEXTS else "en"
         text = _CAP_TEXTS[language].format(example=_EXAMPLES[keyword][language], number=self.short_number)
-        return VerificationUnavailable(text, {"sms_keyword": keyword, "short_number": self.short_number,
-                                              "retry_after": retry_after})
-
+        return VerificationUnavailable(
+            text, {"sms_keyword": keyword, "short_number": self.short_number, "retry_after": retry_after}
+        )

@@ -1,5 +1,6 @@
 """The address gazetteer: the city's address points, imported from CSV or GeoJSON and searched
 by a normalised key, with pg_trgm absorbing typos in street names."""
+
 from __future__ import annotations
 
 import csv
@@ -26,9 +27,39 @@ DEFAULT_CITY = "Poznań"
 
 # Street-type prefixes and honorifics people write or leave out at will: "ul. Św. Marcin" = "Marcin".
 _NOISE_WORDS = {
-    "ul", "ulica", "al", "aleja", "aleje", "os", "osiedle", "pl", "plac", "rondo", "skwer",
-    "sw", "swiety", "swietego", "swietej", "swietych", "ks", "ksiedza", "gen", "generala", "im", "imienia",
-    "dr", "doktora", "prof", "profesora", "marsz", "marszalka", "bp", "biskupa", "kard", "kardynala", "r",
+    "ul",
+    "ulica",
+    "al",
+    "aleja",
+    "aleje",
+    "os",
+    "osiedle",
+    "pl",
+    "plac",
+    "rondo",
+    "skwer",
+    "sw",
+    "swiety",
+    "swietego",
+    "swietej",
+    "swietych",
+    "ks",
+    "ksiedza",
+    "gen",
+    "generala",
+    "im",
+    "imienia",
+    "dr",
+    "doktora",
+    "prof",
+    "profesora",
+    "marsz",
+    "marszalka",
+    "bp",
+    "biskupa",
+    "kard",
+    "kardynala",
+    "r",
 }
 # "10", "10a", "10/2", "14-16", "113a/5"; a lone letter after the number ("10 a") is joined to it.
 _HOUSE = re.compile(r"^\d+[a-z]?(?:[/-]\d+[a-z]?)?$")
@@ -56,14 +87,13 @@ def address_key(street: str, house_number: str) -> str:
 
 @dataclass(frozen=True)
 class ParsedAddress:
-    street: str          # street_key form
-    house: str | None    # house_key form, None when no number was given
+    street: str  # street_key form
+    house: str | None  # house_key form, None when no number was given
 
 
 def parse_address(typed: str) -> ParsedAddress:
     """'ul. Głogowska 10/2, 60-111 Poznań' → street 'glogowska', house '10/2'."""
-    head = _POSTCODE.sub(" ", typed.split(",")[0] if "," in typed and re.search(r"\d", typed.split(",")[0])
-                         else typed)
+    head = _POSTCODE.sub(" ", typed.split(",")[0] if "," in typed and re.search(r"\d", typed.split(",")[0]) else typed)
     words = fold(head).split()
     house = None
     for i in range(len(words) - 1, 0, -1):
@@ -78,6 +108,7 @@ def parse_address(typed: str) -> ParsedAddress:
 
 
 # ------------------------------------------------------------------ import
+
 
 class AddressImportError(ValueError):
     pass
@@ -198,8 +229,9 @@ def _copy_batch(cursor: Any, batch: list[list[Any]]) -> None:
     cursor.copy_expert("COPY address_import FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-def import_address_points(session: Session, rows: Iterable[AddressRow], replace: bool = False,
-                          batch: int = 50_000) -> int:
+def import_address_points(
+    session: Session, rows: Iterable[AddressRow], replace: bool = False, batch: int = 50_000
+) -> int:
     """Insert the rows (all, or none: the caller's transaction); `replace` empties the gazetteer first.
     Rows are COPYed into a staging table and moved in one INSERT: ~10× faster than INSERT batches."""
     if replace:
@@ -213,8 +245,20 @@ def import_address_points(session: Session, rows: Iterable[AddressRow], replace:
     count = 0
     for row in rows:
         skey, hkey = street_key(row.street), house_key(row.house_number)
-        pending.append([row.street, row.house_number, row.postcode, row.city, f"{skey} {hkey}".strip(), skey, hkey,
-                        repr(row.x), repr(row.y), row.srid])
+        pending.append(
+            [
+                row.street,
+                row.house_number,
+                row.postcode,
+                row.city,
+                f"{skey} {hkey}".strip(),
+                skey,
+                hkey,
+                repr(row.x),
+                repr(row.y),
+                row.srid,
+            ]
+        )
         if len(pending) >= batch:
             _copy_batch(cursor, pending)
             count, pending = count + len(pending), []
@@ -240,18 +284,19 @@ def import_address_points(session: Session, rows: Iterable[AddressRow], replace:
 
 # ------------------------------------------------------------------ geocoding
 
+
 @dataclass(frozen=True)
 class AddressMatch:
-    label: str           # "Głogowska 10, Poznań"
+    label: str  # "Głogowska 10, Poznań"
     lat: float
     lon: float
-    score: float         # 1.0 exact; trigram similarity of the street otherwise
+    score: float  # 1.0 exact; trigram similarity of the street otherwise
 
 
 class GeocodeStatus(str, enum.Enum):
-    FOUND = "found"              # one address: use it
-    CHOOSE = "choose"            # up to three candidates: ask which
-    NO_NUMBER = "no_number"      # a street without a house number
+    FOUND = "found"  # one address: use it
+    CHOOSE = "choose"  # up to three candidates: ask which
+    NO_NUMBER = "no_number"  # a street without a house number
     NOT_FOUND = "not_found"
 
 
@@ -390,12 +435,14 @@ class LocalGazetteer:
                     houses.append(house)
                     ranks.append(rank)
             found: dict[int, list[Any]] = {}
-            for row in session.execute(_ADDRESSES_OF_MANY, {"ns": ns, "streets": streets, "houses": houses,
-                                                            "ranks": ranks}):
+            for row in session.execute(
+                _ADDRESSES_OF_MANY, {"ns": ns, "streets": streets, "houses": houses, "ranks": ranks}
+            ):
                 found.setdefault(row.n, []).append(row)
             for n, (original, (clean, parsed)) in enumerate(lookups.items()):
-                results[original] = (self._exact(clean, found[n]) if n in found
-                                     else self._inexact(session, clean, parsed))
+                results[original] = (
+                    self._exact(clean, found[n]) if n in found else self._inexact(session, clean, parsed)
+                )
         return results
 
     def _inexact(self, session: Session, typed: str, parsed: ParsedAddress) -> GeocodeResult:
@@ -421,8 +468,9 @@ class LocalGazetteer:
         digits = re.match(r"\d+", parsed.house)
         assert digits is not None  # _HOUSE: a house number starts with digits
         number = int(digits.group())
-        rows = session.execute(_NEAREST_NUMBERS, {"street": streets[0].street_key, "number": number,
-                                                  "limit": MAX_CANDIDATES}).all()
+        rows = session.execute(
+            _NEAREST_NUMBERS, {"street": streets[0].street_key, "number": number, "limit": MAX_CANDIDATES}
+        ).all()
         # Even a single nearest number is a question, not an answer: the resident must pick it.
         return GeocodeResult(typed, GeocodeStatus.CHOOSE, [_match(r, float(streets[0].score)) for r in rows])
 

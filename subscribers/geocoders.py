@@ -5,6 +5,7 @@ An online service only geocodes: autocomplete stays on the local gazetteer (Nomi
 forbids autocomplete, and a keystroke should not wait for the internet); when the service fails, the
 local gazetteer answers instead, so an outage never stops a sign-up.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -77,11 +78,12 @@ class GeopyGeocoder:
         try:
             found = self.service.geocode(self._query(typed), **self._options) or []
         except GeopyError as e:
-            log.warning("online geocoder %s failed (%s); the local gazetteer answers",
-                        type(self.service).__name__, e)
+            log.warning("online geocoder %s failed (%s); the local gazetteer answers", type(self.service).__name__, e)
             return self.fallback.geocode(session, typed)
-        matches = [AddressMatch(label=_label(loc), lat=float(loc.latitude), lon=float(loc.longitude), score=1.0)
-                   for loc in found[:MAX_CANDIDATES]]
+        matches = [
+            AddressMatch(label=_label(loc), lat=float(loc.latitude), lon=float(loc.longitude), score=1.0)
+            for loc in found[:MAX_CANDIDATES]
+        ]
         if not matches:
             return GeocodeResult(typed, GeocodeStatus.NOT_FOUND)
         return GeocodeResult(typed, GeocodeStatus.FOUND if len(matches) == 1 else GeocodeStatus.CHOOSE, matches)
@@ -97,8 +99,10 @@ def _service(settings: SubscriberSettings) -> Any:
     try:
         cls = get_geocoder_for_service(settings.geocoder)
     except GeocoderNotFound:
-        raise ValueError(f"[subscribers] geocoder: unknown backend {settings.geocoder!r}; use \"gazetteer\" "
-                         "(the local address gazetteer) or a geopy service such as \"nominatim\"") from None
+        raise ValueError(
+            f'[subscribers] geocoder: unknown backend {settings.geocoder!r}; use "gazetteer" '
+            '(the local address gazetteer) or a geopy service such as "nominatim"'
+        ) from None
     accepted = inspect.signature(cls.__init__).parameters
     options: dict[str, Any] = {"timeout": settings.geocoder_timeout}
     if "user_agent" in accepted:

@@ -5,6 +5,7 @@ They run inside `flask worker`, which holds the SMPP session, take ids (and, for
 itself: it is never stored in plain), build their own database sessions, and send exactly one SMS per
 code or inbound message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,14 +58,24 @@ def _send_one(ref: int, phone: str, text: str) -> SendResult:
 
 def _charge(url: str, charges: Sequence[tuple[str, SendResult]]) -> None:
     """Record what the SMSC accepted, all in one transaction."""
-    accepted = [{"phone": phone, "parts": r.parts, "encoding": r.encoding, "smsc_message_ids": r.smsc_message_ids,
-                 "smsc": r.smsc or None} for phone, r in charges if r.accepted]
+    accepted = [
+        {
+            "phone": phone,
+            "parts": r.parts,
+            "encoding": r.encoding,
+            "smsc_message_ids": r.smsc_message_ids,
+            "smsc": r.smsc or None,
+        }
+        for phone, r in charges
+        if r.accepted
+    ]
     if accepted:
         with session_scope(url) as session:
             record_transactional_charges(session, accepted, at=utcnow())
 
 
 # ------------------------------------------------------------------ keyword SMS
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -79,24 +90,34 @@ class Answer:
 TAKE_AHEAD = 200
 
 
-def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int],
-           allowed_countries: tuple[str, ...]) -> list[tuple[InboundMessage, str, Command]]:
+def _claim(
+    session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int], allowed_countries: tuple[str, ...]
+) -> list[tuple[InboundMessage, str, Command]]:
     """Lock the unhandled messages and mark them handled (a redelivered job finds nothing to do: one SMS,
     one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken.
 
     A sender of a country outside `allowed_countries` gets no reply (a reply is an SMS the city pays for, and
     pumping works by MO as well) and no subscription (alerts would cost the same); only a STOP is honoured,
     silently, because an opt-out costs nothing."""
-    rows = list(session.scalars(select(InboundMessage).where(InboundMessage.id.in_(list(inbound_ids)),
-                                                             InboundMessage.handled_at.is_(None))
-                                .order_by(InboundMessage.id).with_for_update()))
+    rows = list(
+        session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.id.in_(list(inbound_ids)), InboundMessage.handled_at.is_(None))
+            .order_by(InboundMessage.id)
+            .with_for_update()
+        )
+    )
     if take_ahead and inbound_ids:
         last = max(inbound_ids)
         # By primary key range (no scan of old messages); rows another worker holds are its own to answer.
-        rows += session.scalars(select(InboundMessage).where(InboundMessage.id > last,
-                                                             InboundMessage.id <= last + take_ahead,
-                                                             InboundMessage.handled_at.is_(None))
-                                .order_by(InboundMessage.id).with_for_update(skip_locked=True))
+        rows += session.scalars(
+            select(InboundMessage)
+            .where(
+                InboundMessage.id > last, InboundMessage.id <= last + take_ahead, InboundMessage.handled_at.is_(None)
+            )
+            .order_by(InboundMessage.id)
+            .with_for_update(skip_locked=True)
+        )
     claimed.extend(r.id for r in rows if r.id not in claimed)
     now, work = utcnow(), []
     for row in rows:
@@ -109,8 +130,12 @@ def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[i
         if not is_allowed_country(phone, allowed_countries):
             if command.keyword == Keyword.UNSUBSCRIBE:
                 unsubscribe(session, phone)
-            log.info("inbound %s from %s: %s, not answered: the sender's country is not allowed", row.id,
-                     mask_phone(phone), command.keyword.value)
+            log.info(
+                "inbound %s from %s: %s, not answered: the sender's country is not allowed",
+                row.id,
+                mask_phone(phone),
+                command.keyword.value,
+            )
             metrics.INBOUND.labels(command.keyword.value).inc()
             continue
         work.append((row, phone, command))
@@ -119,18 +144,30 @@ def _claim(session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[i
 
 def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings: Settings) -> list[str]:
     config = settings.subscribers
-    batch = KeywordBatch(session, geocoder_for(config), config.consent_version, config.address_choice_minutes,
-                         [(phone, command) for _row, phone, command in work])
+    batch = KeywordBatch(
+        session,
+        geocoder_for(config),
+        config.consent_version,
+        config.address_choice_minutes,
+        [(phone, command) for _row, phone, command in work],
+    )
     replies: list[Reply] = [handle_command(batch, phone, command) for _row, phone, command in work]
     session.flush()
     zones = zone_codes_of_subscribers(session, [r.zones_of.id for r in replies if r.zones_of is not None])
     return [r.render(zones.get(r.zones_of.id, []) if r.zones_of is not None else ()) for r in replies]
 
 
-def _answer(session, inbound_ids: Sequence[int], settings: Settings, isolate: bool, take_ahead: int = 0,
-            claimed: list[int] | None = None) -> list[Answer]:
-    work = _claim(session, inbound_ids, take_ahead, claimed if claimed is not None else [],
-                  settings.subscribers.allowed_countries)
+def _answer(
+    session,
+    inbound_ids: Sequence[int],
+    settings: Settings,
+    isolate: bool,
+    take_ahead: int = 0,
+    claimed: list[int] | None = None,
+) -> list[Answer]:
+    work = _claim(
+        session, inbound_ids, take_ahead, claimed if claimed is not None else [], settings.subscribers.allowed_countries
+    )
     if not work:
         return []
     if not isolate:
@@ -172,12 +209,15 @@ def handle_inbound_batch(inbound_message_ids: Sequence[int], take_ahead: int = T
             with session_scope(url) as session:
                 answers += _answer(session, [inbound_id], settings, isolate=True)
     if answers:
-        results = {r.ref: r for r in active_gateway().send(
-            [OutboundSms(ref=a.inbound_id, destination=a.phone, text=a.text) for a in answers])}
+        results = {
+            r.ref: r
+            for r in active_gateway().send(
+                [OutboundSms(ref=a.inbound_id, destination=a.phone, text=a.text) for a in answers]
+            )
+        }
         for a in answers:
             if not results[a.inbound_id].accepted:
-                log.warning("reply to inbound %s refused by the SMSC: %s", a.inbound_id,
-                            results[a.inbound_id].error)
+                log.warning("reply to inbound %s refused by the SMSC: %s", a.inbound_id, results[a.inbound_id].error)
         _charge(url, [(a.phone, results[a.inbound_id]) for a in answers])
     return {a.inbound_id: a.text for a in answers}
 
@@ -188,6 +228,7 @@ def handle_inbound_sms(inbound_message_id: int) -> str | None:
 
 
 # ------------------------------------------------------------------ verification codes
+
 
 def send_verification_code(verification_id: int, code: str, language: str) -> bool:
     """Text the code; nothing is sent for a request that was used or replaced meanwhile."""
@@ -204,8 +245,7 @@ def send_verification_code(verification_id: int, code: str, language: str) -> bo
         return False
     result = _send_one(verification_id, phone, code_message(code, language, settings.subscribers.code_ttl_minutes))
     if not result.accepted:
-        log.warning("verification %s to %s refused by the SMSC: %s", verification_id, mask_phone(phone),
-                    result.error)
+        log.warning("verification %s to %s refused by the SMSC: %s", verification_id, mask_phone(phone), result.error)
     _charge(url, [(phone, result)])
     return result.accepted
 
@@ -213,8 +253,15 @@ def send_verification_code(verification_id: int, code: str, language: str) -> bo
 def enqueue_verification_code(verification_id: int, code: str, language: str) -> None:
     settings = get_settings()
     queue(TRANSACTIONAL, settings.redis.url).enqueue(
-        send_verification_code, verification_id, code, language, job_timeout=JOB_TIMEOUT,
-        result_ttl=0, failure_ttl=RESULT_TTL, description=f"verification code {verification_id}")
+        send_verification_code,
+        verification_id,
+        code,
+        language,
+        job_timeout=JOB_TIMEOUT,
+        result_ttl=0,
+        failure_ttl=RESULT_TTL,
+        description=f"verification code {verification_id}",
+    )
 
 
 # ------------------------------------------------------------------ retention
@@ -237,6 +284,10 @@ def enqueue_purge_when_due(settings: Settings) -> bool:
     redis = redis_connection(settings.redis.url)
     if not redis.set(PURGE_DUE_KEY, "1", nx=True, ex=max(60, settings.subscribers.purge_every_minutes * 60)):
         return False
-    queue(INFO, settings.redis.url).enqueue(purge_expired_personal_data, job_timeout=600, result_ttl=RESULT_TTL,
-                                            description="erase personal data whose retention ended")
+    queue(INFO, settings.redis.url).enqueue(
+        purge_expired_personal_data,
+        job_timeout=600,
+        result_ttl=RESULT_TTL,
+        description="erase personal data whose retention ended",
+    )
     return True

@@ -1,4 +1,5 @@
 """SMS keywords to the city's short number, Polish and English, forgiving of case, diacritics and typos."""
+
 from __future__ import annotations
 
 import difflib
@@ -16,7 +17,7 @@ class Keyword(str, enum.Enum):
     UNSUBSCRIBE = "unsubscribe"
     HELP = "help"
     STATUS = "status"
-    CHOICE = "choice"      # a bare "2": which of the numbered candidate addresses
+    CHOICE = "choice"  # a bare "2": which of the numbered candidate addresses
     UNKNOWN = "unknown"
     EMPTY = "empty"
 
@@ -24,10 +25,16 @@ class Keyword(str, enum.Enum):
 # word → (keyword, language of the reply). STOP and STATUS are used in Polish texts as much as in
 # English ones: their reply follows the language the subscriber chose (None here).
 KEYWORDS: dict[str, tuple[Keyword, str | None]] = {
-    "zapisz": (Keyword.SUBSCRIBE, "pl"), "zapis": (Keyword.SUBSCRIBE, "pl"), "start": (Keyword.SUBSCRIBE, "en"),
-    "wypisz": (Keyword.UNSUBSCRIBE, "pl"), "wypis": (Keyword.UNSUBSCRIBE, "pl"), "stop": (Keyword.UNSUBSCRIBE, None),
-    "pomoc": (Keyword.HELP, "pl"), "help": (Keyword.HELP, "en"),
-    "dane": (Keyword.STATUS, "pl"), "status": (Keyword.STATUS, None),
+    "zapisz": (Keyword.SUBSCRIBE, "pl"),
+    "zapis": (Keyword.SUBSCRIBE, "pl"),
+    "start": (Keyword.SUBSCRIBE, "en"),
+    "wypisz": (Keyword.UNSUBSCRIBE, "pl"),
+    "wypis": (Keyword.UNSUBSCRIBE, "pl"),
+    "stop": (Keyword.UNSUBSCRIBE, None),
+    "pomoc": (Keyword.HELP, "pl"),
+    "help": (Keyword.HELP, "en"),
+    "dane": (Keyword.STATUS, "pl"),
+    "status": (Keyword.STATUS, None),
 }
 _POLISH_LETTERS = re.compile(r"[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 # "2", "2)", "nr 2", "#2": the number of a candidate from an earlier reply.
@@ -38,7 +45,7 @@ CHOICE_NUMBER = re.compile(r"^(?:nr\.?|no\.?|#)?\s*([1-9])\s*[).]?$", re.IGNOREC
 class Command:
     keyword: Keyword
     argument: str = ""
-    language: str | None = None   # None: the subscriber's own language (Polish for a stranger)
+    language: str | None = None  # None: the subscriber's own language (Polish for a stranger)
 
 
 def _keyword_of(word: str) -> tuple[Keyword, str | None] | None:

@@ -41,7 +41,8 @@ class Subscriber(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     locations: Mapped[list[SubscriberLocation]] = relationship(
-        back_populates="subscriber", cascade="all, delete-orphan", order_by="SubscriberLocation.id")
+        back_populates="subscriber", cascade="all, delete-orphan", order_by="SubscriberLocation.id"
+    )
 
 
 class SubscriberLocation(Base):
@@ -60,6 +61,7 @@ class SubscriberLocation(Base):
 
 class AddressPoint(Base):
     """The city's address gazetteer, used to place residents who give an address."""
+
     __tablename__ = "address_point"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,21 +76,30 @@ class AddressPoint(Base):
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
 
     __table_args__ = (
-        Index("ix_address_point_normalised_key_trgm", "normalised_key", postgresql_using="gin",
-              postgresql_ops={"normalised_key": "gin_trgm_ops"}),
+        Index(
+            "ix_address_point_normalised_key_trgm",
+            "normalised_key",
+            postgresql_using="gin",
+            postgresql_ops={"normalised_key": "gin_trgm_ops"},
+        ),
         Index("ix_address_point_street_house", "street_key", "house_key"),
     )
 
 
 class AddressStreet(Base):
     """The gazetteer's distinct streets: a typo is matched against a few thousand names, not every point."""
+
     __tablename__ = "address_street"
 
     street_key: Mapped[str] = mapped_column(String(120), primary_key=True)
 
     __table_args__ = (
-        Index("ix_address_street_street_key_trgm", "street_key", postgresql_using="gin",
-              postgresql_ops={"street_key": "gin_trgm_ops"}),
+        Index(
+            "ix_address_street_street_key_trgm",
+            "street_key",
+            postgresql_using="gin",
+            postgresql_ops={"street_key": "gin_trgm_ops"},
+        ),
     )
 
 
@@ -100,6 +111,7 @@ class VerificationPurpose(str, enum.Enum):
 
 class VerificationCode(Base):
     """A code texted to a phone; entering it proves the phone and carries out the request it was sent for."""
+
     __tablename__ = "verification_code"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +129,7 @@ class VerificationCode(Base):
 class SuppressedPhone(Base):
     """An opt-out kept forever, by hash only: staff imports and the API never sign this number up again;
     only the resident can, by proving the phone."""
+
     __tablename__ = "suppressed_phone"
 
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -126,10 +139,11 @@ class SuppressedPhone(Base):
 class AddressChoice(Base):
     """The candidates an ambiguous address SMS was answered with, numbered 1-3: the resident picks one by
     texting its number back. Kept in the database (not only a cache) so any worker can take the answer."""
+
     __tablename__ = "address_choice"
 
     phone: Mapped[str] = mapped_column(String(16), primary_key=True)  # E.164
     language: Mapped[str] = mapped_column(String(5))
-    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)   # [{"label", "lat", "lon"}, ...]
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{"label", "lat", "lon"}, ...]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,4 +1,5 @@
 """Phone numbers: anything a resident types, stored as E.164."""
+
 from __future__ import annotations
 
 import phonenumbers
@@ -50,10 +51,15 @@ def require_allowed_country(phone: str, allowed: tuple[str, ...]) -> None:
     if is_allowed_country(phone, allowed):
         return
     country = country_of(phone)
-    where = "a number of no country (satellite or international network)" if country == NON_GEOGRAPHIC \
+    where = (
+        "a number of no country (satellite or international network)"
+        if country == NON_GEOGRAPHIC
         else f"a number of country {country}"
-    raise CountryNotAllowed(f"{phone} is {where}; codes and alerts are texted only to numbers "
-                            f"of {', '.join(allowed)} ([subscribers] allowed_countries): use such a number")
+    )
+    raise CountryNotAllowed(
+        f"{phone} is {where}; codes and alerts are texted only to numbers "
+        f"of {', '.join(allowed)} ([subscribers] allowed_countries): use such a number"
+    )
 
 
 def masked_phone(phone: str | None) -> str:

@@ -1,4 +1,5 @@
 """Importing a registry of residents the city already has (an older SMS system, a paper list)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -41,15 +42,18 @@ def _location(gazetteer: LocalGazetteer, session: Session, row: Mapping[str, Any
         raise SubscriberError(f"line {line}: give an address or lat and lon")
     result = gazetteer.geocode(session, address)
     if result.status != GeocodeStatus.FOUND:
-        raise SubscriberError(f"line {line}: the address {address!r} is not in the gazetteer"
-                              + (" (several match)" if result.status == GeocodeStatus.CHOOSE else ""))
+        raise SubscriberError(
+            f"line {line}: the address {address!r} is not in the gazetteer"
+            + (" (several match)" if result.status == GeocodeStatus.CHOOSE else "")
+        )
     match = result.found
     assert match is not None  # FOUND comes with its match
     return {"lat": match.lat, "lon": match.lon, "label": label, "address": match.label}
 
 
-def import_registry(session: Session, rows: Iterable[Mapping[str, Any]], consent_source: str,
-                    actor: User | None) -> RegistryImport:
+def import_registry(
+    session: Session, rows: Iterable[Mapping[str, Any]], consent_source: str, actor: User | None
+) -> RegistryImport:
     """CSV columns: phone, and address or lat/lon; optional label, language. All rows or none; numbers
     already subscribed or opted out are skipped (an opt-out is never overridden by an import)."""
     gazetteer = LocalGazetteer()
@@ -64,14 +68,26 @@ def import_registry(session: Session, rows: Iterable[Mapping[str, Any]], consent
         if language not in LANGUAGES:
             raise SubscriberError(f"line {line}: language must be one of {', '.join(LANGUAGES)}")
         try:
-            register_subscriber(session, row.get("phone"), [_location(gazetteer, session, row, line)],
-                                verified=True, language=language, source=SubscriberSource.IMPORT.value,
-                                consent_version=f"import:{consent_source}"[:32])
+            register_subscriber(
+                session,
+                row.get("phone"),
+                [_location(gazetteer, session, row, line)],
+                verified=True,
+                language=language,
+                source=SubscriberSource.IMPORT.value,
+                consent_version=f"import:{consent_source}"[:32],
+            )
             added += 1
         except (SubscriberExists, SubscriberSuppressed):
             skipped += 1
         except SubscriberError as e:
             raise SubscriberError(str(e) if str(e).startswith("line ") else f"line {line}: {e}") from None
-    record(session, "subscriber.import", actor, "subscriber", None,
-           {"added": added, "skipped": skipped, "consent_source": consent_source})
+    record(
+        session,
+        "subscriber.import",
+        actor,
+        "subscriber",
+        None,
+        {"added": added, "skipped": skipped, "consent_source": consent_source},
+    )
     return RegistryImport(added, skipped)

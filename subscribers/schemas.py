@@ -5,6 +5,7 @@ the API checks its bodies against the input models, and the OpenAPI document is 
 (app/openapi.py). Phone numbers are checked by subscribers.phones (which needs the numbering plan), addresses by
 the gazetteer: here only their documented shape.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
@@ -29,6 +30,7 @@ def _coordinate(name: str, low: float, high: float):
         if not low <= value <= high:
             raise ValueError(f"{name} {value} is outside {low}…{high}")
         return float(value)
+
     return Annotated[Annotated[float, Field(ge=low, le=high)], BeforeValidator(check), Field(default=None)]
 
 
@@ -49,12 +51,16 @@ def _address(value: Any) -> str | None:
 
 Phone = Annotated[Any, WithJsonSchema({"type": "string", "example": "+48601234567"}), Field(default=None)]
 # Polish when left out; null or another value is refused.
-Language = Annotated[Literal[LANGUAGES], BeforeValidator(choice(LANGUAGES, "language")),  # type: ignore[valid-type]
-                     Field(default="pl")]
+Language = Annotated[
+    Literal[LANGUAGES],
+    BeforeValidator(choice(LANGUAGES, "language")),  # type: ignore[valid-type]
+    Field(default="pl"),
+]
 
 
 class Location(Input):
     """A place a subscriber is warned for: a point, a label (home, work, …) and the address it came from."""
+
     # Other keys are ignored, as they always were (a client may send back what it was given).
     model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["lat", "lon"]})
     error: ClassVar[type[Exception]] = InvalidLocation
@@ -62,8 +68,7 @@ class Location(Input):
     lat: _coordinate("lat", -90, 90)
     lon: _coordinate("lon", -180, 180)
     label: Annotated[Annotated[str, Field(max_length=40)], BeforeValidator(_label), Field(default="home")]
-    address: Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_address),
-                       Field(default=None)]
+    address: Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_address), Field(default=None)]
 
 
 _LOCATION = ref("Location")
@@ -71,13 +76,15 @@ _LOCATION = ref("Location")
 
 class SubscriberInput(Input):
     """A subscriber added by staff (admin): the phone, its places, whether the phone is known to be theirs."""
+
     model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["phone"]})
     error: ClassVar[type[Exception]] = SubscriberError
 
     phone: Phone
     # Each location is checked by Location in subscribers.service.register_subscriber (the import path too).
-    locations: Annotated[Any, WithJsonSchema({"type": "array", "items": _LOCATION, "maxItems": MAX_LOCATIONS}),
-                         Field(default=None)]
+    locations: Annotated[
+        Any, WithJsonSchema({"type": "array", "items": _LOCATION, "maxItems": MAX_LOCATIONS}), Field(default=None)
+    ]
     location: Annotated[Any, WithJsonSchema(_LOCATION), Field(default=None)]
     verified: Annotated[bool, BeforeValidator(lambda v: _strict_bool(v, "verified")), Field(default=False)]
     language: Language
@@ -102,6 +109,7 @@ Address = Annotated[Any, WithJsonSchema({"type": "string", "example": "ul. Głog
 
 class PublicPlace(BaseModel):
     """An address, or a pin on the map (checked by the gazetteer and Location)."""
+
     address: Address
     location: Pin
     label: Annotated[Any, WithJsonSchema({"type": "string", "example": "work"}), Field(default=None)]
@@ -109,6 +117,7 @@ class PublicPlace(BaseModel):
 
 class PublicSubscriptionInput(Input):
     """A resident asks for a subscription (public page or another site): a code is texted to the phone."""
+
     model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["phone"]})
     error: ClassVar[type[Exception]] = SubscriberError
 
@@ -117,12 +126,16 @@ class PublicSubscriptionInput(Input):
     location: Pin
     second: Annotated[Any, WithJsonSchema(ref("PublicPlace")), Field(default=None)]
     language: Language
-    topics: Annotated[list[Literal[TOPICS]], BeforeValidator(_topics),  # type: ignore[valid-type]
-                      Field(default_factory=list)]
+    topics: Annotated[
+        list[Literal[TOPICS]],
+        BeforeValidator(_topics),  # type: ignore[valid-type]
+        Field(default_factory=list),
+    ]
 
 
 class CodeRequest(BaseModel):
     """Only the phone (and the language of the SMS with the code: Polish when none or another)."""
+
     model_config = ConfigDict(json_schema_extra={"required": ["phone"]})
     phone: Phone
     language: Annotated[Any, WithJsonSchema({"type": "string", "enum": list(LANGUAGES)}), Field(default=None)]

@@ -1,4 +1,5 @@
 """Subscribers: registering residents and their locations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,9 @@ def is_suppressed(session: Session, phone: str) -> bool:
 
 
 def suppress(session: Session, phone: str) -> None:
-    session.execute(insert(SuppressedPhone).values(phone_hash=phone_hash(phone), suppressed_at=utcnow())
-                    .on_conflict_do_nothing())
+    session.execute(
+        insert(SuppressedPhone).values(phone_hash=phone_hash(phone), suppressed_at=utcnow()).on_conflict_do_nothing()
+    )
 
 
 def parse_location(raw: Any) -> SubscriberLocation:
@@ -63,13 +65,20 @@ def parse_location(raw: Any) -> SubscriberLocation:
     if not isinstance(raw, dict):
         raise InvalidLocation("a location is an object with lat and lon")
     location = Location.check(raw)
-    return SubscriberLocation(label=location.label, address=location.address,
-                              geom=from_shape(Point(location.lon, location.lat), srid=4326))
+    return SubscriberLocation(
+        label=location.label, address=location.address, geom=from_shape(Point(location.lon, location.lat), srid=4326)
+    )
 
 
-def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], verified: bool,
-                        language: Any = "pl", source: str = SubscriberSource.IMPORT.value,
-                        consent_version: str | None = None) -> Subscriber:
+def register_subscriber(
+    session: Session,
+    phone: Any,
+    locations: Sequence[Any],
+    verified: bool,
+    language: Any = "pl",
+    source: str = SubscriberSource.IMPORT.value,
+    consent_version: str | None = None,
+) -> Subscriber:
     """A subscriber added by staff or an import: active at once when the phone is known to be verified."""
     phone = normalise_phone(phone)
     if not isinstance(locations, list | tuple) or not locations:
@@ -84,10 +93,16 @@ def register_subscriber(session: Session, phone: Any, locations: Sequence[Any], 
     if session.scalar(select(func.count()).select_from(Subscriber).where(Subscriber.phone == phone)):
         raise SubscriberExists(f"{phone} is subscribed already")
     now = utcnow()
-    subscriber = Subscriber(phone=phone, language=language, source=source,
-                            status=SubscriberStatus.ACTIVE.value if verified else SubscriberStatus.PENDING.value,
-                            verified_at=now if verified else None, locations=parsed,
-                            consent_version=consent_version, consent_at=now if consent_version else None)
+    subscriber = Subscriber(
+        phone=phone,
+        language=language,
+        source=source,
+        status=SubscriberStatus.ACTIVE.value if verified else SubscriberStatus.PENDING.value,
+        verified_at=now if verified else None,
+        locations=parsed,
+        consent_version=consent_version,
+        consent_at=now if consent_version else None,
+    )
     session.add(subscriber)
     session.flush()
     return subscriber
@@ -100,6 +115,7 @@ def count_by_status(session: Session) -> dict[str, int]:
 
 # ------------------------------------------------------------------ residents subscribing themselves
 
+
 @dataclass(frozen=True)
 class NewLocation:
     label: str
@@ -109,13 +125,16 @@ class NewLocation:
     zone_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "address": self.address, "lat": self.lat, "lon": self.lon,
-                "zone_id": self.zone_id}
+        return {"label": self.label, "address": self.address, "lat": self.lat, "lon": self.lon, "zone_id": self.zone_id}
 
     def to_row(self) -> SubscriberLocation:
         geom = None if self.lat is None else from_shape(Point(self.lon, self.lat), srid=4326)
-        return SubscriberLocation(label=self.label[:40], address=(self.address or None) and self.address[:200],
-                                  geom=geom, zone_id=self.zone_id)
+        return SubscriberLocation(
+            label=self.label[:40],
+            address=(self.address or None) and self.address[:200],
+            geom=geom,
+            zone_id=self.zone_id,
+        )
 
     def same_place(self, row: SubscriberLocation) -> bool:
         if self.zone_id is not None:
@@ -127,17 +146,29 @@ class NewLocation:
 
 
 def find_subscriber(session: Session, phone: str) -> Subscriber | None:
-    return session.scalar(select(Subscriber).where(Subscriber.phone == phone)
-                          .options(selectinload(Subscriber.locations)))
+    return session.scalar(
+        select(Subscriber).where(Subscriber.phone == phone).options(selectinload(Subscriber.locations))
+    )
 
 
 # "Look the subscriber up": callers that read the subscribers of a whole batch at once pass theirs instead.
 _LOOK_UP: Any = object()
 
 
-def subscribe(session: Session, phone: str, locations: Sequence[NewLocation], *, language: str, source: str,
-              consent_version: str, topics: Sequence[str] = (), replace_locations: bool = True,
-              subscriber: Subscriber | None = _LOOK_UP, suppressed: bool = True, flush: bool = True) -> Subscriber:
+def subscribe(
+    session: Session,
+    phone: str,
+    locations: Sequence[NewLocation],
+    *,
+    language: str,
+    source: str,
+    consent_version: str,
+    topics: Sequence[str] = (),
+    replace_locations: bool = True,
+    subscriber: Subscriber | None = _LOOK_UP,
+    suppressed: bool = True,
+    flush: bool = True,
+) -> Subscriber:
     """A resident who proved the phone (a code, or an SMS from it): active at once. An earlier opt-out
     is lifted, because this is the owner asking. `replace_locations` false adds to the places they had
     (an SMS names one more place); true sets them (the web form shows them all). A caller that knows the
@@ -214,13 +245,23 @@ def personal_data(session: Session, phone: str) -> dict[str, Any]:
     places = []
     for row in subscriber.locations:
         point = to_shape(row.geom) if row.geom is not None else None
-        places.append({"label": row.label, "address": row.address,
-                       "lat": point.y if point else None, "lon": point.x if point else None,
-                       "zone_id": row.zone_id})
+        places.append(
+            {
+                "label": row.label,
+                "address": row.address,
+                "lat": point.y if point else None,
+                "lon": point.x if point else None,
+                "zone_id": row.zone_id,
+            }
+        )
     return {
-        "phone": subscriber.phone, "subscribed": subscriber.status == SubscriberStatus.ACTIVE.value,
-        "status": subscriber.status, "language": subscriber.language, "topics": list(subscriber.topics or []),
-        "source": subscriber.source, "consent_version": subscriber.consent_version,
+        "phone": subscriber.phone,
+        "subscribed": subscriber.status == SubscriberStatus.ACTIVE.value,
+        "status": subscriber.status,
+        "language": subscriber.language,
+        "topics": list(subscriber.topics or []),
+        "source": subscriber.source,
+        "consent_version": subscriber.consent_version,
         "consent_at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
         "verified_at": subscriber.verified_at.isoformat() if subscriber.verified_at else None,
         "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
@@ -244,15 +285,24 @@ def erase_subscriber(session: Session, subscriber_id: int, actor: User | None, r
 def purge_unsubscribed(session: Session, retention_days: int) -> int:
     """Erase those who unsubscribed more than `retention_days` ago; their opt-out stays."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    ids = session.scalars(select(Subscriber.id).where(Subscriber.status == SubscriberStatus.UNSUBSCRIBED.value,
-                                                      Subscriber.unsubscribed_at < cutoff)).all()
+    ids = session.scalars(
+        select(Subscriber.id).where(
+            Subscriber.status == SubscriberStatus.UNSUBSCRIBED.value, Subscriber.unsubscribed_at < cutoff
+        )
+    ).all()
     for subscriber_id in ids:
         erase_subscriber(session, subscriber_id, None, reason=f"retention of {retention_days} days ended")
     return len(ids)
 
 
-def search_subscribers(session: Session, query: str = "", status: str | None = None, zone_id: int | None = None,
-                       limit: int = 50, offset: int = 0) -> tuple[int, list[Subscriber]]:
+def search_subscribers(
+    session: Session,
+    query: str = "",
+    status: str | None = None,
+    zone_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Subscriber]]:
     """Staff search: by phone digits or address words (diacritics ignored), by status, by zone (whom a campaign
     to it would reach, zones.reach)."""
     stmt = select(Subscriber)
@@ -260,7 +310,8 @@ def search_subscribers(session: Session, query: str = "", status: str | None = N
     if query:
         digits = "".join(ch for ch in query if ch.isdigit())
         by_address = select(SubscriberLocation.subscriber_id).where(
-            func.f_unaccent(func.lower(SubscriberLocation.address)).contains(func.f_unaccent(query.lower())))
+            func.f_unaccent(func.lower(SubscriberLocation.address)).contains(func.f_unaccent(query.lower()))
+        )
         conditions = [Subscriber.id.in_(by_address)]
         if len(digits) >= 3:
             conditions.append(Subscriber.phone.contains(digits))
@@ -270,6 +321,10 @@ def search_subscribers(session: Session, query: str = "", status: str | None = N
     if zone_id is not None:
         stmt = stmt.where(Subscriber.id.in_(reached_by_zone(zone_id)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.options(selectinload(Subscriber.locations))
-                           .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()).limit(limit).offset(offset))
+    rows = session.scalars(
+        stmt.options(selectinload(Subscriber.locations))
+        .order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return total, list(rows)

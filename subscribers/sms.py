@@ -5,6 +5,7 @@ once (`KeywordBatch`: the live zones' codes, the senders' subscribers, opt-outs 
 choices, and the typed addresses, geocoded together), and the zones named in the replies are read for the
 whole batch after it, so a message costs a few statements, not a dozen round trips.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,9 @@ TEXTS = {
         "subscribed": "Syrena: zapisano {places}. Strefy: {zones}. Wypisanie: WYPISZ. Twoje dane: DANE.",
         "no_zone": "brak (adres poza strefami)",
         "choose": "Syrena: nie znaleziono dokladnie. Czy chodzi o: {candidates}? Odpisz numerem (np. 1) "
-                  "albo wyslij ZAPISZ z adresem.",
+        "albo wyslij ZAPISZ z adresem.",
         "not_found": "Syrena: nie znaleziono adresu. Wyslij ZAPISZ ulica numer, np. ZAPISZ Glogowska 10, "
-                     "albo kod strefy, np. ZAPISZ {example}.",
+        "albo kod strefy, np. ZAPISZ {example}.",
         "no_number": "Syrena: podaj tez numer domu, np. ZAPISZ {street} 10.",
         "too_many": "Syrena: mozna miec najwyzej 5 miejsc. Wyslij WYPISZ, potem ZAPISZ z nowymi.",
         "unsubscribed": "Syrena: wypisano. Nie dostaniesz wiecej alertow. Powrot: ZAPISZ adres.",
@@ -42,7 +43,7 @@ TEXTS = {
         "inactive": "subskrypcja nieaktywna",
         "none": "brak",
         "help": "Syrena - alerty SMS miasta. ZAPISZ ulica numer lub kod strefy (np. ZAPISZ {example}) - zapis; "
-                "WYPISZ - wypis; DANE - Twoje dane; POMOC - ta wiadomosc.",
+        "WYPISZ - wypis; DANE - Twoje dane; POMOC - ta wiadomosc.",
         "unknown": "Syrena: nie rozumiem. Wyslij POMOC, aby poznac komendy (ZAPISZ, WYPISZ, DANE).",
         "failed": "Syrena: nie udalo sie wykonac polecenia. Sprobuj ponownie za kilka minut.",
     },
@@ -50,9 +51,9 @@ TEXTS = {
         "subscribed": "Syrena: subscribed {places}. Zones: {zones}. To leave: STOP. Your data: STATUS.",
         "no_zone": "none (outside every zone)",
         "choose": "Syrena: no exact match. Did you mean: {candidates}? Reply with its number (e.g. 1) "
-                  "or send START with the address.",
+        "or send START with the address.",
         "not_found": "Syrena: address not found. Send START street number, e.g. START Glogowska 10, "
-                     "or a zone code, e.g. START {example}.",
+        "or a zone code, e.g. START {example}.",
         "no_number": "Syrena: please add the house number, e.g. START {street} 10.",
         "too_many": "Syrena: at most 5 places. Send STOP, then START with the new ones.",
         "unsubscribed": "Syrena: unsubscribed. You will get no more alerts. To come back: START address.",
@@ -62,26 +63,28 @@ TEXTS = {
         "inactive": "subscription inactive",
         "none": "none",
         "help": "Syrena - the city's SMS alerts. START street number or zone code (e.g. START {example}) - "
-                "subscribe; STOP - unsubscribe; STATUS - your data; HELP - this message.",
+        "subscribe; STOP - unsubscribe; STATUS - your data; HELP - this message.",
         "unknown": "Syrena: not understood. Send HELP for the commands (START, STOP, STATUS).",
         "failed": "Syrena: your request could not be carried out. Please try again in a few minutes.",
     },
 }
 # A text with no keyword and no Polish letters could be either language: both, in one SMS.
-UNKNOWN_EITHER_LANGUAGE = ("Syrena: nie rozumiem - wyslij POMOC (ZAPISZ, WYPISZ, DANE). "
-                           "Not understood - send HELP (START, STOP, STATUS).")
+UNKNOWN_EITHER_LANGUAGE = (
+    "Syrena: nie rozumiem - wyslij POMOC (ZAPISZ, WYPISZ, DANE). Not understood - send HELP (START, STOP, STATUS)."
+)
 MAX_REPLY = 306  # two GSM-7 parts
 
 
 @dataclass
 class Reply:
     """A reply to render once the batch is done: {zones} of `zones_of` are read for all replies at once."""
+
     language: str
     key: str = ""
     values: dict[str, str] = field(default_factory=dict)
     zones_of: Subscriber | None = None
-    no_zones: str = "no_zone"     # the TEXTS key said when `zones_of` is in no zone
-    fixed: str | None = None      # a text of its own (both languages at once)
+    no_zones: str = "no_zone"  # the TEXTS key said when `zones_of` is in no zone
+    fixed: str | None = None  # a text of its own (both languages at once)
 
     def render(self, zone_codes: Sequence[str] = ()) -> str:
         if self.fixed is not None:
@@ -107,8 +110,14 @@ def _is_choice(argument: str) -> bool:
 class KeywordBatch:
     """What the keyword SMS of one batch share, read with a handful of statements for all of them."""
 
-    def __init__(self, session: Session, geocoder: Geocoder, consent_version: str, choice_minutes: int,
-                 messages: Sequence[tuple[str, Command]]):
+    def __init__(
+        self,
+        session: Session,
+        geocoder: Geocoder,
+        consent_version: str,
+        choice_minutes: int,
+        messages: Sequence[tuple[str, Command]],
+    ):
         self.session, self.geocoder = session, geocoder
         self.consent_version, self.choice_minutes = consent_version, choice_minutes
         self.now = utcnow()
@@ -117,14 +126,25 @@ class KeywordBatch:
         self.example = min((code for _id, code in zones), default="WILDA")
         phones = sorted({phone for phone, _command in messages})
         self.subscribers: dict[str, Subscriber | None] = dict.fromkeys(phones)
-        self.subscribers.update((s.phone, s) for s in session.scalars(
-            select(Subscriber).where(Subscriber.phone.in_(phones)).options(selectinload(Subscriber.locations))))
-        self.suppressed = set(session.scalars(select(SuppressedPhone.phone_hash).where(
-            SuppressedPhone.phone_hash.in_([phone_hash(p) for p in phones]))))
-        self.choices = {c.phone: c for c in session.scalars(select(AddressChoice).where(
-            AddressChoice.phone.in_(phones)))}
-        typed = [c.argument for _phone, c in messages
-                 if c.keyword == Keyword.SUBSCRIBE and self._is_address(c.argument)]
+        self.subscribers.update(
+            (s.phone, s)
+            for s in session.scalars(
+                select(Subscriber).where(Subscriber.phone.in_(phones)).options(selectinload(Subscriber.locations))
+            )
+        )
+        self.suppressed = set(
+            session.scalars(
+                select(SuppressedPhone.phone_hash).where(
+                    SuppressedPhone.phone_hash.in_([phone_hash(p) for p in phones])
+                )
+            )
+        )
+        self.choices = {
+            c.phone: c for c in session.scalars(select(AddressChoice).where(AddressChoice.phone.in_(phones)))
+        }
+        typed = [
+            c.argument for _phone, c in messages if c.keyword == Keyword.SUBSCRIBE and self._is_address(c.argument)
+        ]
         self.geocoded: dict[str, GeocodeResult] = geocoder.geocode_many(session, typed) if typed else {}
 
     def _words(self, argument: str) -> list[str]:
@@ -159,7 +179,11 @@ class KeywordBatch:
             self.session.add(choice)
             self.choices[phone] = choice
         choice.language, choice.candidates, choice.created_at, choice.expires_at = (
-            language, candidates, self.now, expires)
+            language,
+            candidates,
+            self.now,
+            expires,
+        )
 
     def forget_choice(self, phone: str) -> None:
         choice = self.choices.pop(phone, None)
@@ -171,8 +195,7 @@ def _candidates_text(candidates: Sequence[str]) -> str:
     return "; ".join(f"{n}) {label}" for n, label in enumerate(candidates, start=1))
 
 
-def _places_to_subscribe(batch: KeywordBatch, phone: str, argument: str, language: str
-                         ) -> list[NewLocation] | Reply:
+def _places_to_subscribe(batch: KeywordBatch, phone: str, argument: str, language: str) -> list[NewLocation] | Reply:
     zones = batch.zones_named(argument)
     if zones is not None:
         return [NewLocation(label=code, zone_id=zone_id) for zone_id, code in zones]
@@ -207,11 +230,15 @@ def handle_command(batch: KeywordBatch, phone: str, command: Command) -> Reply:
     session = batch.session
     subscriber = batch.subscribers.get(phone)
     choice = batch.live_choice(phone)
-    picking = choice is not None and (command.keyword == Keyword.CHOICE or (
-        command.keyword == Keyword.SUBSCRIBE and _is_choice(command.argument)))
+    picking = choice is not None and (
+        command.keyword == Keyword.CHOICE or (command.keyword == Keyword.SUBSCRIBE and _is_choice(command.argument))
+    )
     # A bare number has no language: the list it picks from was written in one.
-    language = (command.language or (choice.language if picking and choice is not None else None)
-                or (subscriber.language if subscriber and subscriber.language in TEXTS else "pl"))
+    language = (
+        command.language
+        or (choice.language if picking and choice is not None else None)
+        or (subscriber.language if subscriber and subscriber.language in TEXTS else "pl")
+    )
     if command.keyword == Keyword.SUBSCRIBE or picking:
         if picking:
             number = CHOICE_NUMBER.match(command.argument)
@@ -222,11 +249,19 @@ def handle_command(batch: KeywordBatch, phone: str, command: Command) -> Reply:
         if isinstance(places, Reply):
             return places
         try:
-            subscriber = subscribe(session, phone, places, language=language, source=SubscriberSource.SMS.value,
-                                   consent_version=f"sms:{batch.consent_version}",
-                                   topics=subscriber.topics if subscriber else (), replace_locations=False,
-                                   subscriber=subscriber, suppressed=phone_hash(phone) in batch.suppressed,
-                                   flush=False)
+            subscriber = subscribe(
+                session,
+                phone,
+                places,
+                language=language,
+                source=SubscriberSource.SMS.value,
+                consent_version=f"sms:{batch.consent_version}",
+                topics=subscriber.topics if subscriber else (),
+                replace_locations=False,
+                subscriber=subscriber,
+                suppressed=phone_hash(phone) in batch.suppressed,
+                flush=False,
+            )
         except InvalidLocation:
             return _reply(language, "too_many")
         batch.subscribers[phone] = subscriber
@@ -243,8 +278,13 @@ def handle_command(batch: KeywordBatch, phone: str, command: Command) -> Reply:
             return _reply(language, "not_subscribed")
         listed = "; ".join(p.address or p.label for p in subscriber.locations) or TEXTS[language]["none"]
         state = "active" if subscriber.status == SubscriberStatus.ACTIVE.value else "inactive"
-        return Reply(language, "status", {"state": TEXTS[language][state], "places": listed,
-                                          "lang": subscriber.language}, zones_of=subscriber, no_zones="none")
+        return Reply(
+            language,
+            "status",
+            {"state": TEXTS[language][state], "places": listed, "lang": subscriber.language},
+            zones_of=subscriber,
+            no_zones="none",
+        )
     if command.keyword == Keyword.HELP:
         return _reply(language, "help", example=batch.example)
     if command.language is None:

@@ -4,6 +4,7 @@ Requests wait in `verification_code` (what was asked: subscribe, unsubscribe, ex
 code comes back; only a hash of the code is stored. The same answer is given for a wrong, expired,
 exhausted or never-sent code, so nobody learns whether a number is known.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,16 @@ class IssuedCode:
     code: str
 
 
-def issue_code(session: Session, budget: CodeBudget, settings: SubscriberSettings, phone: str,
-               purpose: VerificationPurpose, request: dict[str, Any], client_address: str | None,
-               language: str = "pl") -> IssuedCode:
+def issue_code(
+    session: Session,
+    budget: CodeBudget,
+    settings: SubscriberSettings,
+    phone: str,
+    purpose: VerificationPurpose,
+    request: dict[str, Any],
+    client_address: str | None,
+    language: str = "pl",
+) -> IssuedCode:
     """A new code for this phone and request; earlier unused codes of the phone stop working.
 
     A code is an SMS the city pays for: refused (nothing stored, nothing counted) for a number of a country
@@ -47,12 +55,20 @@ def issue_code(session: Session, budget: CodeBudget, settings: SubscriberSetting
     require_allowed_country(phone, settings.allowed_countries)
     budget.take(phone, client_address, purpose.value, language)
     now = utcnow()
-    session.execute(update(VerificationCode).where(VerificationCode.phone == phone,
-                                                   VerificationCode.used_at.is_(None))
-                    .values(used_at=now))
+    session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.phone == phone, VerificationCode.used_at.is_(None))
+        .values(used_at=now)
+    )
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    row = VerificationCode(phone=phone, code_hash=_hash(phone, code), purpose=purpose.value, request=request,
-                           created_at=now, expires_at=now + timedelta(minutes=settings.code_ttl_minutes))
+    row = VerificationCode(
+        phone=phone,
+        code_hash=_hash(phone, code),
+        purpose=purpose.value,
+        request=request,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.code_ttl_minutes),
+    )
     session.add(row)
     session.flush()
     return IssuedCode(row.id, code)
@@ -62,10 +78,13 @@ def redeem_code(session: Session, settings: SubscriberSettings, phone: str, code
     """The pending request this code confirms, marked used; None otherwise. Every try counts, so the
     caller commits in both cases (and answers InvalidCode for None)."""
     now = utcnow()
-    row = session.scalar(select(VerificationCode)
-                         .where(VerificationCode.phone == phone, VerificationCode.used_at.is_(None),
-                                VerificationCode.expires_at > now)
-                         .order_by(VerificationCode.id.desc()).limit(1).with_for_update())
+    row = session.scalar(
+        select(VerificationCode)
+        .where(VerificationCode.phone == phone, VerificationCode.used_at.is_(None), VerificationCode.expires_at > now)
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
     if row is None or row.attempts >= settings.code_attempts:
         return None
     row.attempts += 1

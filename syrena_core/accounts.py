@@ -1,5 +1,6 @@
 """Staff accounts: roles, passwords, login throttling, login sessions, the TOTP second factor and API tokens.
 Every change is audited through syrena_core.audit."""
+
 from __future__ import annotations
 
 import enum
@@ -43,12 +44,14 @@ class LoginThrottled(AccountError):
     def __init__(self, until: datetime, now: datetime):
         self.until = until
         self.retry_after = max(1, math.ceil((until - now).total_seconds()))
-        super().__init__(f"too many failed logins for this account from this address: try again in "
-                         f"{self.retry_after} s")
+        super().__init__(
+            f"too many failed logins for this account from this address: try again in {self.retry_after} s"
+        )
 
 
 MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3  # zxcvbn, 0–4: 3 = "safely unguessable" against an offline attack on a slow hash
+
 
 def role_allows(role: str, *roles: Role | str) -> bool:
     # Admins may do everything; other roles only what they are named for.
@@ -120,15 +123,16 @@ class ApiToken(Base):
         if not self.role or self.role == owner:
             return owner
         if owner == Role.ADMIN.value:
-            return self.role   # narrowed by its admin
+            return self.role  # narrowed by its admin
         if self.role == Role.ADMIN.value:
-            return owner       # granted as admin, the owner no longer is one
+            return owner  # granted as admin, the owner no longer is one
         return None
 
 
 class LoginThrottle(Base):
     """Failed logins of one typed e-mail from one client address, and how long that pair waits now
     (migration 0018). Written by the SQL constants beside attempt_login."""
+
     __tablename__ = "login_throttle"
     __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
 
@@ -142,6 +146,7 @@ class LoginThrottle(Base):
 class LoginSession(Base):
     """One staff login: the session cookie carries its id, and a cookie whose row has ended opens nothing —
     logging out ends the row, so a cookie copied before it stops working at once (migration 0015)."""
+
     __tablename__ = "login_session"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -214,6 +219,7 @@ def check_password_strength(password: str, email: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:100], user_inputs=[email, email.partition("@")[0], "syrena", "poznan"])
     if result["score"] < MIN_PASSWORD_SCORE:
         hint = result["feedback"].get("warning") or "add more words or characters"
@@ -231,8 +237,15 @@ def create_user(session: Session, email: str, role: str, password: str, actor: U
     user = User(email=email, role=role, password_hash=generate_password_hash(password))
     session.add(user)
     session.flush()
-    record(session, "user.create", actor=actor, object_type="user", object_id=user.id, details={"role": role},
-           after={"email": email, "role": role, "active": True})
+    record(
+        session,
+        "user.create",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        details={"role": role},
+        after={"email": email, "role": role, "active": True},
+    )
     return user
 
 
@@ -271,7 +284,8 @@ FORGET_FAILURES_AFTER = timedelta(hours=24)
 
 # The pair's current block, if any.
 THROTTLE_BLOCKED_UNTIL_SQL = text(
-    "SELECT blocked_until FROM login_throttle WHERE account = :account AND address = :address")
+    "SELECT blocked_until FROM login_throttle WHERE account = :account AND address = :address"
+)
 # One more failure, counted atomically (two parallel wrong passwords both count); a count whose last failure is
 # older than FORGET_FAILURES_AFTER starts again at 1.
 THROTTLE_COUNT_FAILURE_SQL = text("""
@@ -283,7 +297,8 @@ THROTTLE_COUNT_FAILURE_SQL = text("""
         last_failure_at = :now
     RETURNING failures""")
 THROTTLE_BLOCK_SQL = text(
-    "UPDATE login_throttle SET blocked_until = :until WHERE account = :account AND address = :address")
+    "UPDATE login_throttle SET blocked_until = :until WHERE account = :account AND address = :address"
+)
 # A successful login from the address forgets its failures.
 THROTTLE_FORGET_SQL = text("DELETE FROM login_throttle WHERE account = :account AND address = :address")
 # An administrator lifting the throttle of an account: every address.
@@ -316,8 +331,15 @@ def check_login_throttle(session: Session, email: str, remote_addr: str | None) 
     until = session.scalar(THROTTLE_BLOCKED_UNTIL_SQL, {"account": account, "address": address})
     if until is not None and until > now:
         error = LoginThrottled(until, now)
-        record(session, "login.throttled", None, "login", account,
-               {"email": account, "address": address, "retry_after": error.retry_after}, remote_addr=remote_addr)
+        record(
+            session,
+            "login.throttled",
+            None,
+            "login",
+            account,
+            {"email": account, "address": address, "retry_after": error.retry_after},
+            remote_addr=remote_addr,
+        )
         raise error
 
 
@@ -327,11 +349,17 @@ def backoff_seconds(failures: int, policy: SecuritySettings) -> int:
     if failures < policy.login_attempts:
         return 0
     doublings = min(failures - policy.login_attempts, 30)
-    return min(policy.login_backoff_seconds * 2 ** doublings, policy.lockout_minutes * 60)
+    return min(policy.login_backoff_seconds * 2**doublings, policy.lockout_minutes * 60)
 
 
-def count_login_failure(session: Session, email: str, remote_addr: str | None, user: User | None,
-                        policy: SecuritySettings, factor: str = "password") -> int:
+def count_login_failure(
+    session: Session,
+    email: str,
+    remote_addr: str | None,
+    user: User | None,
+    policy: SecuritySettings,
+    factor: str = "password",
+) -> int:
     """Count a failed password or code for (email, address), block the pair for its back-off, and audit
     both. Returns the seconds the pair now waits (0: none yet)."""
     account, address, now = login_account_key(email), login_address_key(remote_addr), utcnow()
@@ -339,19 +367,33 @@ def count_login_failure(session: Session, email: str, remote_addr: str | None, u
     session.execute(THROTTLE_SWEEP_SQL, params)
     failures = session.scalar(THROTTLE_COUNT_FAILURE_SQL, params)
     wait = backoff_seconds(failures, policy)
-    record(session, "login.failed", None, "user", user.id if user else None,
-           {"email": account, "address": address, "factor": factor, "failures": failures}, remote_addr=remote_addr)
+    record(
+        session,
+        "login.failed",
+        None,
+        "user",
+        user.id if user else None,
+        {"email": account, "address": address, "factor": factor, "failures": failures},
+        remote_addr=remote_addr,
+    )
     if wait:
         session.execute(THROTTLE_BLOCK_SQL, {**params, "until": now + timedelta(seconds=wait)})
-        record(session, "login.backoff", None, "user", user.id if user else None,
-               {"email": account, "address": address, "failures": failures, "seconds": wait},
-               remote_addr=remote_addr)
+        record(
+            session,
+            "login.backoff",
+            None,
+            "user",
+            user.id if user else None,
+            {"email": account, "address": address, "failures": failures, "seconds": wait},
+            remote_addr=remote_addr,
+        )
     return wait
 
 
 def forget_login_failures(session: Session, email: str, remote_addr: str | None) -> None:
-    session.execute(THROTTLE_FORGET_SQL, {"account": login_account_key(email),
-                                          "address": login_address_key(remote_addr)})
+    session.execute(
+        THROTTLE_FORGET_SQL, {"account": login_account_key(email), "address": login_address_key(remote_addr)}
+    )
 
 
 def unlock(session: Session, user: User, actor: User | None = None, details: dict[str, Any] | None = None) -> None:
@@ -361,8 +403,9 @@ def unlock(session: Session, user: User, actor: User | None = None, details: dic
     record(session, "user.unlock", actor, "user", user.id, details)
 
 
-def attempt_login(session: Session, email: str, password: str, remote_addr: str | None,
-                  policy: SecuritySettings) -> User | None:
+def attempt_login(
+    session: Session, email: str, password: str, remote_addr: str | None, policy: SecuritySettings
+) -> User | None:
     """A password check that counts, per (e-mail, client address): after `login_attempts` failures in a row
     the pair waits, longer after every further failure (LoginThrottled), while other addresses are not
     affected. Unknown e-mails do the same work and get the same answers as real ones. Audited.
@@ -377,6 +420,7 @@ def attempt_login(session: Session, email: str, password: str, remote_addr: str 
 
 
 # ---------------------------------------------------------------- the TOTP second factor
+
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
@@ -428,8 +472,11 @@ def set_password(session: Session, user: User, password: str, actor: User | None
 def end_sessions(session: Session, user: User, actor: User | None = None) -> None:
     """Log the user out everywhere: every session cookie issued so far stops working."""
     user.session_generation = (user.session_generation or 0) + 1
-    session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
-                    .values(ended_at=utcnow()))
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
     record(session, "user.logout_everywhere", actor, "user", user.id)
 
 
@@ -473,12 +520,20 @@ def set_active(session: Session, user: User, active: bool, actor: User | None = 
         for token in user.tokens:
             if not token.revoked:
                 token.revoked, token.revoked_at = True, utcnow()
-    record(session, "user.activate" if active else "user.deactivate", actor, "user", user.id,
-           before={"active": not active}, after={"active": active})
+    record(
+        session,
+        "user.activate" if active else "user.deactivate",
+        actor,
+        "user",
+        user.id,
+        before={"active": not active},
+        after={"active": active},
+    )
 
 
-def issue_token(session: Session, user: User, role: str | None = None, label: str | None = None,
-                actor: User | None = None) -> str:
+def issue_token(
+    session: Session, user: User, role: str | None = None, label: str | None = None, actor: User | None = None
+) -> str:
     """A new API token; the plain value is returned once and never stored. `role` narrows what it may do
     (only an admin's token may carry another role)."""
     if role is not None:
@@ -486,12 +541,19 @@ def issue_token(session: Session, user: User, role: str | None = None, label: st
         if user.role != Role.ADMIN.value and role != user.role:
             raise AccountError(f"a {user.role} user's token cannot have the {role} role")
     token = secrets.token_urlsafe(32)
-    row = ApiToken(user=user, token_hash=_hash_token(token), role=role, label=(label or None) and label[:80],
-                   prefix=token[:8])
+    row = ApiToken(
+        user=user, token_hash=_hash_token(token), role=role, label=(label or None) and label[:80], prefix=token[:8]
+    )
     session.add(row)
     session.flush()
-    record(session, "token.issue", actor, "api_token", row.id,
-           {"user_id": user.id, "email": user.email, "role": role or user.role, "label": row.label})
+    record(
+        session,
+        "token.issue",
+        actor,
+        "api_token",
+        row.id,
+        {"user_id": user.id, "email": user.email, "role": role or user.role, "label": row.label},
+    )
     return token
 
 

@@ -3,6 +3,7 @@
 Every package writes to it through record(), in its own transaction; administrators read it through
 audit_entries(). This module knows staff accounts only by their table (syrena_core.accounts writes to the audit
 log, so it imports this module, not the other way round)."""
+
 from __future__ import annotations
 
 from contextvars import ContextVar
@@ -25,9 +26,13 @@ request_origin: ContextVar[str | None] = ContextVar("request_origin", default=No
 
 class AuditLog(Base):
     """Append-only: the database refuses UPDATE and DELETE on it (trigger in migration 0008)."""
+
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"),
-                      Index("ix_audit_log_object", "object_type", "object_id"))
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action", "action"),
+        Index("ix_audit_log_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -49,30 +54,60 @@ class AuditLog(Base):
 _APP_USER = table("app_user", column("id"), column("email"))
 
 
-def record(session: Session, action: str, actor: User | None, object_type: str | None = None,
-           object_id: Any = None, details: dict[str, Any] | None = None, note: str | None = None, *,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-           remote_addr: str | None = None) -> None:
+def record(
+    session: Session,
+    action: str,
+    actor: User | None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    details: dict[str, Any] | None = None,
+    note: str | None = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+) -> None:
     """Append to the audit log, in the caller's transaction, so an action and its trace commit together.
     `before`/`after`: the changed fields' old and new values; `remote_addr` defaults to the current web
     request's client (see request_origin)."""
-    session.add(AuditLog(actor_id=actor.id if actor else None, action=action, object_type=object_type,
-                         object_id=None if object_id is None else str(object_id), details=details, note=note,
-                         before=before, after=after, remote_addr=remote_addr or request_origin.get()))
+    session.add(
+        AuditLog(
+            actor_id=actor.id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            details=details,
+            note=note,
+            before=before,
+            after=after,
+            remote_addr=remote_addr or request_origin.get(),
+        )
+    )
 
 
-def audit_entries(session: Session, *, actor: str | None = None, action: str | None = None,
-                  object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int | None = 100, offset: int = 0) -> tuple[int, list[AuditLog]]:
+def audit_entries(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[int, list[AuditLog]]:
     """Audit rows, newest first, filtered: `actor` is an e-mail (or part of one), `action` an exact action or a
     prefix ending in "." ("zone." = every zone action). Returns (total matching, the page)."""
     query = select(AuditLog)
     if actor:
         query = query.join(_APP_USER, AuditLog.actor_id == _APP_USER.c.id).where(
-            _APP_USER.c.email.ilike(f"%{_like(actor.lower())}%", escape="\\"))
+            _APP_USER.c.email.ilike(f"%{_like(actor.lower())}%", escape="\\")
+        )
     if action:
-        query = query.where(AuditLog.action.startswith(action, autoescape=True) if action.endswith(".")
-                            else AuditLog.action == action)
+        query = query.where(
+            AuditLog.action.startswith(action, autoescape=True) if action.endswith(".") else AuditLog.action == action
+        )
     if object_type:
         query = query.where(AuditLog.object_type == object_type)
     if object_id:
@@ -93,10 +128,20 @@ def _like(text: str) -> str:
 
 
 def audit_dict(row: AuditLog) -> dict[str, Any]:
-    return {"id": row.id, "at": row.at.isoformat(), "actor_id": row.actor_id,
-            "actor": row.actor.email if row.actor else None, "action": row.action,
-            "object_type": row.object_type, "object_id": row.object_id, "details": row.details,
-            "before": row.before, "after": row.after, "remote_addr": row.remote_addr, "note": row.note}
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor_id": row.actor_id,
+        "actor": row.actor.email if row.actor else None,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "details": row.details,
+        "before": row.before,
+        "after": row.after,
+        "remote_addr": row.remote_addr,
+        "note": row.note,
+    }
 
 
 def audit_actions(session: Session) -> list[str]:

@@ -4,6 +4,7 @@
 `flask restore` runs pg_restore into the configured database. The password goes to the tools through the
 environment (PGPASSWORD), never on a command line other users could read in the process list.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,13 @@ class BackupError(RuntimeError):
 def _libpq_env(database_url: str) -> dict[str, str]:
     url = make_url(database_url)
     env = dict(os.environ)
-    for key, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
-                       ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):
+    for key, value in (
+        ("PGHOST", url.host),
+        ("PGPORT", url.port),
+        ("PGUSER", url.username),
+        ("PGPASSWORD", url.password),
+        ("PGDATABASE", url.database),
+    ):
         if value is not None:
             env[key] = str(value)
     return env
@@ -50,8 +56,12 @@ def backup(database_url: str, target: Path) -> Path:
     """A consistent snapshot (pg_dump runs in one transaction) while the system keeps working."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)],
-                            env=_libpq_env(database_url), capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)],
+        env=_libpq_env(database_url),
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
@@ -67,8 +77,21 @@ def restore(database_url: str, source: Path, jobs: int = 2) -> None:
     database = make_url(database_url).database
     if not database:
         raise BackupError("the database URL names no database to restore into: end it with /<name>, e.g. /syrena")
-    result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-                             f"--jobs={jobs}", "--dbname", database, str(source)],
-                            env=_libpq_env(database_url), capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            _tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--exit-on-error",
+            f"--jobs={jobs}",
+            "--dbname",
+            database,
+            str(source),
+        ],
+        env=_libpq_env(database_url),
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")

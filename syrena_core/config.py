@@ -5,6 +5,7 @@ again by the environment as SYRENA_<SECTION>__<KEY>. Unknown sections or keys an
 at start-up, by name, rather than being silently ignored. Secrets never show in a repr (nor so in a log line).
 Read by pydantic-settings (the TOML and environment sources) into pydantic models (types, checks).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,6 +39,7 @@ class ConfigError(ValueError):
 
 class _Section(BaseModel):
     """One [section] of the configuration: frozen, no unknown keys; a bad value raises ConfigError naming it."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     section: ClassVar[str] = ""  # its name in the file, for messages
 
@@ -52,7 +54,7 @@ class _Section(BaseModel):
     def _as_the_file_means_it(cls, value: Any, info: Any) -> Any:
         kind = cls.model_fields[info.field_name].annotation
         if kind is Decimal and isinstance(value, float):
-            raise ValueError("write money as a quoted string, e.g. \"0.18\"")  # never through float
+            raise ValueError('write money as a quoted string, e.g. "0.18"')  # never through float
         if kind in (int, float) and isinstance(value, bool):
             raise ValueError("a number, not true or false")
         if get_origin(kind) is tuple and isinstance(value, str):
@@ -85,7 +87,7 @@ class AppSettings(_Section):
     # the key generated once into secret_key_file; outside development it must be set (SYRENA_APP__SECRET_KEY,
     # at least 32 characters). The key this repository once committed is refused everywhere (app.security).
     secret_key: str = Field("", repr=False)
-    secret_key_file: str = "var/secret-key"   # relative to the checkout; written with mode 600 when missing
+    secret_key_file: str = "var/secret-key"  # relative to the checkout; written with mode 600 when missing
     # "development" (make run, tests) or anything else, e.g. "production": then a secret_key must be set, cookies
     # are sent over HTTPS only and approvers and admins need TOTP.
     environment: str = "development"
@@ -103,8 +105,10 @@ class AppSettings(_Section):
     def _check(self) -> Self:
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ValueError(f"[app] public_url: expected an http(s) address such as \"https://syrena.poznan.pl\", "
-                             f"got {self.public_url!r}")
+            raise ValueError(
+                f'[app] public_url: expected an http(s) address such as "https://syrena.poznan.pl", '
+                f"got {self.public_url!r}"
+            )
         return self
 
 
@@ -130,6 +134,7 @@ DEFAULT_SMSC_VALIDITY_MINUTES = 2880  # what most SMSCs keep an undelivered SMS 
 class SmscSettings(_Section):
     """One SMPP connection. The [smsc] keys describe the first one (SYRENA_SMSC__* override them);
     further ones come as [[smsc.connections]] tables with the same keys."""
+
     section: ClassVar[str] = "smsc"
     name: str = "primary"
     host: str = "127.0.0.1"
@@ -137,26 +142,26 @@ class SmscSettings(_Section):
     system_id: str = "syrena"
     password: str = Field("secret", repr=False)
     system_type: str = ""
-    bind_mode: str = "transceiver"      # or "transmitter_receiver": two binds, one each way
+    bind_mode: str = "transceiver"  # or "transmitter_receiver": two binds, one each way
     source_addr: str = "4800"
     source_ton: int = 3
     source_npi: int = 0
     tps: float = 100.0
     window: int = 50
-    unrecorded_limit: int = 500         # parts sent but not yet recorded: what a killed worker may send twice
+    unrecorded_limit: int = 500  # parts sent but not yet recorded: what a killed worker may send twice
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
-    role: str = "primary"               # "primary" share traffic by tps (they pull); "failover" only when no primary is up
-    weight: int = 1                     # unused since traffic follows tps; kept so that older files still load
-    validity_minutes: int = 0           # 0: the SMSC's default validity period
-    flash: bool = False                 # class 0: shown at once, not stored (alerts that must not wait)
+    role: str = "primary"  # "primary" share traffic by tps (they pull); "failover" only when no primary is up
+    weight: int = 1  # unused since traffic follows tps; kept so that older files still load
+    validity_minutes: int = 0  # 0: the SMSC's default validity period
+    flash: bool = False  # class 0: shown at once, not stored (alerts that must not wait)
     retry_statuses: tuple[str, ...] = ("ESME_RTHROTTLED", "ESME_RMSGQFUL", "ESME_RSYSERR", "ESME_RX_T_APPN")
-    max_retries: int = 5                # per message, for the statuses above; then failed with the status name
-    retry_delay: float = 0.5            # seconds, doubled on every retry of the same message (not for throttling)
-    throttle_retries: int = 50          # ESME_RTHROTTLED/RMSGQFUL: the part alone is retried after 50 ms this often
-    unknown_status_retries: int = 2     # a status smpplib does not know is temporary this many times
-    receipt_id_base: str = "same"       # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
-    failover_after: float = 10.0        # unsent messages go back to the job (and another SMSC) after this long down
+    max_retries: int = 5  # per message, for the statuses above; then failed with the status name
+    retry_delay: float = 0.5  # seconds, doubled on every retry of the same message (not for throttling)
+    throttle_retries: int = 50  # ESME_RTHROTTLED/RMSGQFUL: the part alone is retried after 50 ms this often
+    unknown_status_retries: int = 2  # a status smpplib does not know is temporary this many times
+    receipt_id_base: str = "same"  # receipt text ids: "same" as submit_sm_resp, or "hex"/"dec" of a dec/hex id
+    failover_after: float = 10.0  # unsent messages go back to the job (and another SMSC) after this long down
     reconnect_max_delay: float = 60.0
     # SMSC ids are unique only for a while: a receipt goes to the most recent part submitted with its id
     # within this long (0: validity_minutes, or the usual 48 h SMSC default, plus an hour's margin) ...
@@ -167,13 +172,13 @@ class SmscSettings(_Section):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.bind_mode not in ("transceiver", "transmitter_receiver"):
-            raise ValueError(f"[smsc] bind_mode: expected \"transceiver\" or \"transmitter_receiver\", "
-                             f"got {self.bind_mode!r}")
+            raise ValueError(
+                f'[smsc] bind_mode: expected "transceiver" or "transmitter_receiver", got {self.bind_mode!r}'
+            )
         if self.role not in ("primary", "failover"):
-            raise ValueError(f"[smsc] role: expected \"primary\" or \"failover\", got {self.role!r}")
+            raise ValueError(f'[smsc] role: expected "primary" or "failover", got {self.role!r}')
         if self.receipt_id_base not in ("same", "hex", "dec"):
-            raise ValueError(f"[smsc] receipt_id_base: expected \"same\", \"hex\" or \"dec\", "
-                             f"got {self.receipt_id_base!r}")
+            raise ValueError(f'[smsc] receipt_id_base: expected "same", "hex" or "dec", got {self.receipt_id_base!r}')
         if self.window < 1 or self.tps <= 0 or self.unrecorded_limit < 1:
             raise ValueError("[smsc] window, unrecorded_limit and tps must be positive")
         if self.throttle_retries < 0 or self.max_retries < 0:
@@ -193,17 +198,17 @@ class SmscSettings(_Section):
 class SimulatorSettings(_Section):
     section: ClassVar[str] = "simulator"
     control_port: int = 8025
-    receipt_delay: float = 0.5          # seconds until the delivery receipt (the least, see receipt_delay_max)
-    receipt_delay_max: float = 0.0      # > receipt_delay: each receipt waits a uniform random time in between
-    delivered_ratio: float = 1.0        # share of messages that end DELIVRD ...
-    expired_ratio: float = 0.0          # ... EXPIRED; the rest UNDELIV
-    receipt_form: str = "both"          # "both", "tlv" (TLVs only) or "text" (text only)
-    tps: float = 0.0                    # its own limit, answered with ESME_RTHROTTLED; 0 = none
-    error_ratio: float = 0.0            # share of submit_sm answered with a random error status
-    throttle_ratio: float = 0.0         # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
-    disconnect_ratio: float = 0.0       # share of submit_sm after which it drops the connection
-    deliver_window: int = 0             # deliver_sm it leaves unanswered at most per bind; 0 = no limit
-    wrap_ids_at: int = 0                # its message ids start again after this many (id reuse); 0 = never
+    receipt_delay: float = 0.5  # seconds until the delivery receipt (the least, see receipt_delay_max)
+    receipt_delay_max: float = 0.0  # > receipt_delay: each receipt waits a uniform random time in between
+    delivered_ratio: float = 1.0  # share of messages that end DELIVRD ...
+    expired_ratio: float = 0.0  # ... EXPIRED; the rest UNDELIV
+    receipt_form: str = "both"  # "both", "tlv" (TLVs only) or "text" (text only)
+    tps: float = 0.0  # its own limit, answered with ESME_RTHROTTLED; 0 = none
+    error_ratio: float = 0.0  # share of submit_sm answered with a random error status
+    throttle_ratio: float = 0.0  # share of submit_sm refused at random with ESME_RTHROTTLED (a busy SMSC)
+    disconnect_ratio: float = 0.0  # share of submit_sm after which it drops the connection
+    deliver_window: int = 0  # deliver_sm it leaves unanswered at most per bind; 0 = no limit
+    wrap_ids_at: int = 0  # its message ids start again after this many (id reuse); 0 = never
 
 
 class CampaignSettings(_Section):
@@ -211,16 +216,16 @@ class CampaignSettings(_Section):
     require_approval: bool = True
     # With require_approval on, info campaigns need the four-eyes step too unless this is false (alerts always do).
     require_approval_info: bool = True
-    max_parts: int = 6                      # longest text accepted, in SMS parts (per language variant)
-    quiet_hours_start: str = "22:00"        # info campaigns are never sent from ... (local time)
-    quiet_hours_end: str = "07:00"          # ... until; a send in between is scheduled for this time
-    timezone: str = "Europe/Warsaw"         # the local time of quiet hours
+    max_parts: int = 6  # longest text accepted, in SMS parts (per language variant)
+    quiet_hours_start: str = "22:00"  # info campaigns are never sent from ... (local time)
+    quiet_hours_end: str = "07:00"  # ... until; a send in between is scheduled for this time
+    timezone: str = "Europe/Warsaw"  # the local time of quiet hours
     cap_sender: str = "syrena@um.poznan.pl"  # CAP <sender>: who publishes the alerts
     chunk_size: int = 500
-    slice_size: int = 250                   # claimed at once; pause/cancel/priority are checked between slices
-    max_attempts: int = 6                   # submit attempts before a temporary failure counts as failed
-    retry_delay: float = 5.0                # seconds until a temporary failure is retried, doubled per attempt
-    retry_delay_max: float = 300.0          # ... up to this
+    slice_size: int = 250  # claimed at once; pause/cancel/priority are checked between slices
+    max_attempts: int = 6  # submit attempts before a temporary failure counts as failed
+    retry_delay: float = 5.0  # seconds until a temporary failure is retried, doubled per attempt
+    retry_delay_max: float = 300.0  # ... up to this
     # A message left "submitting" by a job that no longer runs (it raised, its thread died) goes back to the
     # queue once its claim is this old; the sweeper runs on every worker's heartbeat (campaigns.jobs).
     stranded_after: float = 30.0
@@ -233,29 +238,31 @@ class BillingSettings(_Section):
     monthly_fee: Decimal = Decimal("400.00")
     setup_fee: Decimal = Decimal("20000.00")
     vat_rate: Decimal = Decimal("0.23")
-    charge_on: str = "accepted"          # "accepted" (submit_sm_resp OK) or "delivered" (receipt DELIVRD)
-    monthly_fee_mode: str = "prorated"   # "whole" or "prorated" by the time each tariff was in force
-    timezone: str = "Europe/Warsaw"      # finance months and days are local calendar months and days here
+    charge_on: str = "accepted"  # "accepted" (submit_sm_resp OK) or "delivered" (receipt DELIVRD)
+    monthly_fee_mode: str = "prorated"  # "whole" or "prorated" by the time each tariff was in force
+    timezone: str = "Europe/Warsaw"  # finance months and days are local calendar months and days here
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValueError(f"[billing] timezone: not a time zone name such as \"Europe/Warsaw\", "
-                             f"got {self.timezone!r}") from None
+            raise ValueError(
+                f'[billing] timezone: not a time zone name such as "Europe/Warsaw", got {self.timezone!r}'
+            ) from None
         if self.charge_on not in ("accepted", "delivered"):
-            raise ValueError(f"[billing] charge_on: expected \"accepted\" or \"delivered\", got {self.charge_on!r}")
+            raise ValueError(f'[billing] charge_on: expected "accepted" or "delivered", got {self.charge_on!r}')
         if self.monthly_fee_mode not in ("whole", "prorated"):
-            raise ValueError(f"[billing] monthly_fee_mode: expected \"whole\" or \"prorated\", "
-                             f"got {self.monthly_fee_mode!r}")
+            raise ValueError(
+                f'[billing] monthly_fee_mode: expected "whole" or "prorated", got {self.monthly_fee_mode!r}'
+            )
         return self
 
 
 class ZoneSettings(_Section):
     section: ClassVar[str] = "zones"
-    max_vertices: int = 100_000         # per zone; real district boundaries have a few thousand
-    max_area_km2: float = 3_000.0       # a whole city is a few hundred km²
+    max_vertices: int = 100_000  # per zone; real district boundaries have a few thousand
+    max_area_km2: float = 3_000.0  # a whole city is a few hundred km²
     # (min lon, min lat, max lon, max lat) zones must lie in: Poland. Catches swapped lat/lon.
     service_area: tuple[float, ...] = (14.07, 49.00, 24.15, 54.84)
     # An area preview (zones, a campaign's drawn areas) is computed on every change while someone draws: it is
@@ -269,14 +276,18 @@ class ZoneSettings(_Section):
         try:
             parse_many(self.preview_limit)
         except ValueError:
-            raise ValueError(f"[zones] preview_limit: not a rate such as \"30 per minute\", "
-                             f"got {self.preview_limit!r}") from None
+            raise ValueError(
+                f'[zones] preview_limit: not a rate such as "30 per minute", got {self.preview_limit!r}'
+            ) from None
         return self
 
     def preview_limits(self) -> ZoneSettings:
         """These settings with the preview's bounds as the limits (never looser than a saved zone's)."""
-        return replace(self, max_vertices=min(self.max_vertices, self.preview_max_vertices),
-                                   max_area_km2=min(self.max_area_km2, self.preview_max_area_km2))
+        return replace(
+            self,
+            max_vertices=min(self.max_vertices, self.preview_max_vertices),
+            max_area_km2=min(self.max_area_km2, self.preview_max_area_km2),
+        )
 
 
 class MapSettings(_Section):
@@ -292,16 +303,16 @@ class SubscriberSettings(_Section):
     verification_sms_per_hour: int = 500
     code_ttl_minutes: int = 10
     code_attempts: int = 5
-    retention_days: int = 30            # personal data kept after unsubscribing; then only a hashed phone
-    purge_every_minutes: int = 60       # how often workers erase those whose retention ended
-    geocoder: str = "gazetteer"         # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
-    geocoder_url: str = ""              # an online geocoder's own server, e.g. "https://nominatim.example.org"
+    retention_days: int = 30  # personal data kept after unsubscribing; then only a hashed phone
+    purge_every_minutes: int = 60  # how often workers erase those whose retention ended
+    geocoder: str = "gazetteer"  # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
+    geocoder_url: str = ""  # an online geocoder's own server, e.g. "https://nominatim.example.org"
     geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent
     geocoder_api_key: str = Field("", repr=False)  # for services that need one
-    geocoder_timeout: float = 5.0       # seconds; after that the local gazetteer answers instead
-    geocoder_country: str = "pl"        # online results limited to this country ("" = anywhere)
-    geocoder_city: str = ""             # appended to typed addresses for an online geocoder, e.g. "Poznań"
-    address_choice_minutes: int = 30    # how long a numbered reply ("2") picks from an ambiguous address's list
+    geocoder_timeout: float = 5.0  # seconds; after that the local gazetteer answers instead
+    geocoder_country: str = "pl"  # online results limited to this country ("" = anywhere)
+    geocoder_city: str = ""  # appended to typed addresses for an online geocoder, e.g. "Poznań"
+    address_choice_minutes: int = 30  # how long a numbered reply ("2") picks from an ambiguous address's list
     consent_version: str = "2026-11"
     # Codes are only texted (and keyword SMS only answered) to numbers of these countries (ISO 3166 alpha-2):
     # anything else is how SMS pumping earns money (premium ranges, satellite numbers, far-away operators).
@@ -309,23 +320,26 @@ class SubscriberSettings(_Section):
     # Codes SMS, whichever public endpoint asks (sign-up, cancel, export): one budget each. Only a code that is
     # sent counts; a refused request takes nothing from anyone's budget.
     request_limit: str = "60 per hour"  # requests per IP to those endpoints together, refused ones included
-    form_limit: str = "10 per hour"     # per client address (an IPv6 client: its /64)
+    form_limit: str = "10 per hour"  # per client address (an IPv6 client: its /64)
     network_limit: str = "30 per hour"  # per IPv4 /24 or IPv6 /56: a botnet's neighbours, a provider's pool
-    phone_limit: str = "3 per 10 minutes;5 per hour"   # codes sent to one phone
-    verify_limit: str = "20 per hour"   # code checks per IP
+    phone_limit: str = "3 per 10 minutes;5 per hour"  # codes sent to one phone
+    verify_limit: str = "20 per hour"  # code checks per IP
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         for country in self.allowed_countries:
             if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
-                raise ValueError("[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as \"PL\", "
-                                 f"got {country!r}")
+                raise ValueError(
+                    f'[subscribers] allowed_countries: ISO 3166 alpha-2 codes such as "PL", got {country!r}'
+                )
         for name in ("request_limit", "form_limit", "network_limit", "phone_limit", "verify_limit"):
             try:
                 parse_many(getattr(self, name))
             except ValueError:
-                raise ValueError(f"[subscribers] {name}: a rate such as \"10 per hour\" or "
-                                 f"\"3 per 10 minutes;5 per hour\", got {getattr(self, name)!r}") from None
+                raise ValueError(
+                    f'[subscribers] {name}: a rate such as "10 per hour" or '
+                    f'"3 per 10 minutes;5 per hour", got {getattr(self, name)!r}'
+                ) from None
         return self
 
 
@@ -335,15 +349,15 @@ class SecuritySettings(_Section):
     # "development" (app.security.totp_required).
     totp_required: bool = False
     totp_issuer: str = "Syrena"
-    login_attempts: int = 5             # failed logins in a row for one e-mail from one address before it waits ...
-    login_backoff_seconds: int = 30     # ... this long, doubled with every further failure ...
-    lockout_minutes: int = 15           # ... up to this many minutes (other addresses are never affected)
+    login_attempts: int = 5  # failed logins in a row for one e-mail from one address before it waits ...
+    login_backoff_seconds: int = 30  # ... this long, doubled with every further failure ...
+    lockout_minutes: int = 15  # ... up to this many minutes (other addresses are never affected)
     login_limit: str = "20 per minute"  # login form posts per IP
-    session_minutes: int = 480          # a staff session ends after this long without a request
+    session_minutes: int = 480  # a staff session ends after this long without a request
     api_limit: str = "3000 per minute"  # API requests per token (about what one sequential client can do)
-    max_page_size: int = 500            # the most rows one API page returns
-    max_body_mb: int = 16               # request bodies above this size get 413
-    hsts_seconds: int = 31536000        # Strict-Transport-Security max-age, sent only over HTTPS
+    max_page_size: int = 500  # the most rows one API page returns
+    max_body_mb: int = 16  # request bodies above this size get 413
+    hsts_seconds: int = 31536000  # Strict-Transport-Security max-age, sent only over HTTPS
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -354,15 +368,15 @@ class SecuritySettings(_Section):
 
 class LoggingSettings(_Section):
     section: ClassVar[str] = "logging"
-    level: str = "INFO"                 # DEBUG keeps phone numbers whole in the logs; INFO and up masks them
-    format: str = "json"                # "json" (one object per line) or "text"
+    level: str = "INFO"  # DEBUG keeps phone numbers whole in the logs; INFO and up masks them
+    format: str = "json"  # "json" (one object per line) or "text"
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"[logging] level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.level!r}")
         if self.format not in ("json", "text"):
-            raise ValueError(f"[logging] format: expected \"json\" or \"text\", got {self.format!r}")
+            raise ValueError(f'[logging] format: expected "json" or "text", got {self.format!r}')
         return self
 
 
@@ -371,8 +385,8 @@ class OperationsSettings(_Section):
     # /metrics answers these networks without a token (Prometheus on the same host or the monitoring VLAN) ...
     metrics_allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     metrics_token: str = Field("", repr=False)  # ... and anyone sending "Authorization: Bearer <this>" when it is set
-    receipt_lag_seconds: int = 300      # a submitted message without its receipt for longer counts as lagging
-    backup_dir: str = "var/backups"     # where `flask backup` writes when given no path
+    receipt_lag_seconds: int = 300  # a submitted message without its receipt for longer counts as lagging
+    backup_dir: str = "var/backups"  # where `flask backup` writes when given no path
 
 
 def _explain(error: ValidationError, section: str = "") -> str:
@@ -401,7 +415,7 @@ class _Environment(EnvSettingsSource):
         self._environ = environ
         for key in environ:
             if key.upper().startswith(ENV_PREFIX) and "__" in key:
-                section = key[len(ENV_PREFIX):].lower().partition("__")[0]
+                section = key[len(ENV_PREFIX) :].lower().partition("__")[0]
                 if section not in settings_cls.model_fields:
                     raise ConfigError(f"{key}: unknown section [{section}]")
         super().__init__(settings_cls)
@@ -419,8 +433,15 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 class Settings(BaseSettings):
     """Every section. Settings(**sections) takes only what it is given (the rest: the models' defaults);
     load_settings() reads the file and the environment through pydantic-settings' sources."""
-    model_config = SettingsConfigDict(frozen=True, extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__",
-                                      case_sensitive=False, enable_decoding=False)
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        enable_decoding=False,
+    )
 
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -437,18 +458,22 @@ class Settings(BaseSettings):
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Only the arguments: load_settings() passes what _sources() read, so that a test's own `environ` and
         # file are all that count (and replace() validates a copy without reading anything again).
         return (init_settings,)
 
 
-def _sources(settings_cls: type[BaseSettings], path: Path, environ: Mapping[str, str]
-             ) -> tuple[PydanticBaseSettingsSource, ...]:
+def _sources(
+    settings_cls: type[BaseSettings], path: Path, environ: Mapping[str, str]
+) -> tuple[PydanticBaseSettingsSource, ...]:
     """Where values come from, highest priority first: the environment, then the file."""
     try:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=path)

@@ -1,5 +1,6 @@
 """The database: one declarative base for every package's tables, and engines
 and sessions made from settings (Flask views, RQ jobs and CLI share these)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ def sqlalchemy_url(url: str) -> str:
     """Plain postgresql:// URLs (what other tools write) mean psycopg2 here, whatever SQLAlchemy's default."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
 
 
@@ -59,4 +60,3 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
-

@@ -17,6 +17,7 @@ are flat tuples of numbers and strings (which the collector untracks), and the s
 has sent (smsc_gateway/session.py, COMPACT_AFTER). With all three, part (d) went from 0.85 to 0.95 of
 2,000/s and no simulator saw a second above T (docs/benchmarks.md, 2026-12-06).
 """
+
 from __future__ import annotations
 
 import gc

@@ -5,6 +5,7 @@ around each job) as fields, so a log pipeline can follow one campaign across wor
 personal data: in records at INFO and above they are masked (+48691****23); only DEBUG, which an operator
 switches on deliberately for troubleshooting, keeps them whole.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -20,8 +21,9 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 # The default is shared by every context, so it is read-only: log_context sets a new mapping, never edits one.
-_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("syrena_log_context",
-                                                                             default=MappingProxyType({}))
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "syrena_log_context", default=MappingProxyType({})
+)
 
 # E.164 with or without "+", or a national number of 9+ digits; not ids (those are shorter) nor timestamps.
 _PHONE = re.compile(r"(?<![\w.])(\+?)(\d{3,4})(\d{3,9})(\d{2})(?![\w.])")
@@ -33,6 +35,7 @@ def mask_phones(text: str) -> str:
         if digits < 9 or digits > 15 or (digits == 10 and not m.group(1)):  # 10 bare digits: a Unix time
             return m.group(0)
         return f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}"
+
     return _PHONE.sub(mask, text)
 
 
@@ -76,9 +79,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream=None) -> No
     handler = logging.StreamHandler(stream or sys.stderr)
     formatter: logging.Formatter  # JSON or plain text
     if fmt == "json":
-        formatter = JsonFormatter(_JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
-                                                               "name": "logger", "threadName": "thread"},
-                                  datefmt="%Y-%m-%dT%H:%M:%SZ")
+        formatter = JsonFormatter(
+            _JSON_FIELDS,
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "threadName": "thread"},
+            datefmt="%Y-%m-%dT%H:%M:%SZ",
+        )
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime  # UTC, like every time Syrena stores
@@ -86,8 +91,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream=None) -> No
     handler.addFilter(ContextFilter())
     handler._syrena = True  # type: ignore[attr-defined]
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_syrena", False) or (isinstance(h, logging.StreamHandler)
-                and getattr(h, "stream", None) in (sys.stderr, sys.stdout))]:
+    for old in [
+        h
+        for h in root.handlers
+        if getattr(h, "_syrena", False)
+        or (isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (sys.stderr, sys.stdout))
+    ]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -9,6 +9,7 @@ at start, so a crashed run leaves nothing behind.
 Queue depths and bind states are not counted by the processes: the scrape reads them from Redis
 (`RedisStateCollector`), where RQ keeps the queues and each worker publishes its binds (app.worker).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,32 +37,50 @@ from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 SUBMITS = Counter("syrena_smpp_submits", "submit_sm PDUs written to the SMSC", ["smsc"])
-RESPONSES = Counter("syrena_smpp_responses", "submit_sm_resp (and generic_nack) by command_status",
-                    ["smsc", "status"])
+RESPONSES = Counter("syrena_smpp_responses", "submit_sm_resp (and generic_nack) by command_status", ["smsc", "status"])
 RECEIPTS = Counter("syrena_smpp_receipts", "Delivery receipts received, by receipt state", ["smsc", "state"])
-SEND_TO_SUBMIT = Histogram("syrena_message_send_to_submit_seconds",
-                           "From a message being queued (campaign sent) to the SMSC accepting it",
-                           buckets=_LATENCY_BUCKETS)
-SUBMIT_TO_DELIVERED = Histogram("syrena_message_submit_to_final_seconds",
-                                "From the SMSC accepting a message to its final receipt being matched",
-                                ["status"], buckets=_LATENCY_BUCKETS)
-WINDOW = Gauge("syrena_smpp_window_outstanding", "submit_sm awaiting a response, per bind",
-               ["smsc"], multiprocess_mode="livesum")
-BOUND = Gauge("syrena_smpp_bound_sessions", "Bound SMPP sessions (live worker processes)", ["smsc"],
-              multiprocess_mode="livesum")
-BAD_ANSWERS = Counter("syrena_smsc_bad_answers", "SMSC answers that make no sense, by kind (unknown_status, "
-                      "empty_id, long_id, duplicate_id, unknown_sequence, receipt_unknown_id, receipt_repeated)",
-                      ["smsc", "kind"])
-STRANDED_RESCUED = Counter("syrena_stranded_messages_rescued", "Messages put back from 'submitting' by the sweeper "
-                           "or by their own failing job, by reason", ["reason"])
-THROTTLE_WAITS = Counter("syrena_tps_throttle_waits", "Times a session found the shared TPS bucket empty",
-                         ["bucket"])
+SEND_TO_SUBMIT = Histogram(
+    "syrena_message_send_to_submit_seconds",
+    "From a message being queued (campaign sent) to the SMSC accepting it",
+    buckets=_LATENCY_BUCKETS,
+)
+SUBMIT_TO_DELIVERED = Histogram(
+    "syrena_message_submit_to_final_seconds",
+    "From the SMSC accepting a message to its final receipt being matched",
+    ["status"],
+    buckets=_LATENCY_BUCKETS,
+)
+WINDOW = Gauge(
+    "syrena_smpp_window_outstanding", "submit_sm awaiting a response, per bind", ["smsc"], multiprocess_mode="livesum"
+)
+BOUND = Gauge(
+    "syrena_smpp_bound_sessions", "Bound SMPP sessions (live worker processes)", ["smsc"], multiprocess_mode="livesum"
+)
+BAD_ANSWERS = Counter(
+    "syrena_smsc_bad_answers",
+    "SMSC answers that make no sense, by kind (unknown_status, "
+    "empty_id, long_id, duplicate_id, unknown_sequence, receipt_unknown_id, receipt_repeated)",
+    ["smsc", "kind"],
+)
+STRANDED_RESCUED = Counter(
+    "syrena_stranded_messages_rescued",
+    "Messages put back from 'submitting' by the sweeper or by their own failing job, by reason",
+    ["reason"],
+)
+THROTTLE_WAITS = Counter("syrena_tps_throttle_waits", "Times a session found the shared TPS bucket empty", ["bucket"])
 # The pacing of each link (smsc_gateway/rate.py): its adaptive rate under the contract, and the SMSC's refusals.
-LINK_RATE = Gauge("syrena_smpp_link_rate", "The link's current adaptive rate (submits/s, at most its TPS)",
-                  ["smsc"], multiprocess_mode="livemax")
-LINK_REFUSALS = Gauge("syrena_smpp_link_refusals_per_second",
-                      "ESME_RTHROTTLED / ESME_RMSGQFUL answers per second, per link (since the last heartbeat)",
-                      ["smsc"], multiprocess_mode="livesum")
+LINK_RATE = Gauge(
+    "syrena_smpp_link_rate",
+    "The link's current adaptive rate (submits/s, at most its TPS)",
+    ["smsc"],
+    multiprocess_mode="livemax",
+)
+LINK_REFUSALS = Gauge(
+    "syrena_smpp_link_refusals_per_second",
+    "ESME_RTHROTTLED / ESME_RMSGQFUL answers per second, per link (since the last heartbeat)",
+    ["smsc"],
+    multiprocess_mode="livesum",
+)
 THROTTLED = Counter("syrena_smpp_throttled", "submit_sm refused with ESME_RTHROTTLED or ESME_RMSGQFUL", ["smsc"])
 INBOUND = Counter("syrena_inbound_sms", "Mobile-originated SMS handled, by keyword", ["keyword"])
 HTTP_REQUESTS = Counter("syrena_http_requests", "HTTP requests served", ["method", "endpoint", "status"])
@@ -76,11 +95,13 @@ class RedisStateCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("syrena_queue_depth", "Jobs waiting in an RQ queue", labels=["queue"])
-        failed = GaugeMetricFamily("syrena_queue_failed_jobs", "Jobs in an RQ queue's failed registry",
-                                   labels=["queue"])
+        failed = GaugeMetricFamily(
+            "syrena_queue_failed_jobs", "Jobs in an RQ queue's failed registry", labels=["queue"]
+        )
         workers = GaugeMetricFamily("syrena_workers_alive", "Gateway workers with a fresh heartbeat")
-        binds = GaugeMetricFamily("syrena_smsc_binds", "Bound SMPP sessions by SMSC (as the workers report)",
-                                  labels=["smsc"])
+        binds = GaugeMetricFamily(
+            "syrena_smsc_binds", "Bound SMPP sessions by SMSC (as the workers report)", labels=["smsc"]
+        )
         try:
             for name, counts in queue_depths(self.redis_url).items():
                 depth.add_metric([name], counts["queued"])

@@ -4,6 +4,7 @@
 It is not part of syrena_core.db because every models module imports `Base` from db: db importing them back
 (as `db.import_all_models` did, inside the function to dodge the cycle) made db ↔ */models.py an import cycle.
 Here the arrows point one way only: registry → models → db."""
+
 from __future__ import annotations
 
 from sqlalchemy import MetaData

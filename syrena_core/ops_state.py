@@ -5,6 +5,7 @@ occupancy, messages per second, counters, its last error) under a key that expir
 a worker that died simply disappears. /readyz, the admin status panel and /metrics read these documents and
 RQ's own queue registries; nothing here needs the database.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,7 @@ def read_workers(redis_url: str) -> list[dict[str, Any]]:
     keys = sorted(redis.scan_iter(match=f"{STATE_PREFIX}*", count=500))
     docs = []
     # redis-py types a reply of the sync and the async client as one union; this client is the sync one
-    for raw in (cast("list[bytes | None]", redis.mget(keys)) if keys else []):
+    for raw in cast("list[bytes | None]", redis.mget(keys)) if keys else []:
         if raw:
             try:
                 docs.append(json.loads(raw))
@@ -55,8 +56,7 @@ def queue_depths(redis_url: str) -> dict[str, dict[str, int]]:
     out = {}
     for name in PRIORITY_ORDER:
         q = queue(name, redis_url)
-        out[name] = {"queued": q.count, "started": q.started_job_registry.count,
-                     "failed": q.failed_job_registry.count}
+        out[name] = {"queued": q.count, "started": q.started_job_registry.count, "failed": q.failed_job_registry.count}
     return out
 
 
@@ -72,5 +72,9 @@ class LastError(logging.Handler):
             message = record.getMessage()
         except Exception:
             message = str(record.msg)
-        self.last = {"at": record.created, "level": record.levelname, "logger": record.name,
-                     "message": mask_phones(message)[:500]}  # shown to every operator: no personal data
+        self.last = {
+            "at": record.created,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask_phones(message)[:500],
+        }  # shown to every operator: no personal data

@@ -1,4 +1,5 @@
 """The RQ queues, highest priority first: workers always drain alerts before anything else."""
+
 from __future__ import annotations
 
 from functools import lru_cache

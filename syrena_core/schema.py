@@ -1,4 +1,5 @@
 """Refuse to run against a database whose schema is behind the code's migrations."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,5 +23,7 @@ def ensure_schema_current(engine: Engine) -> None:
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != heads:
-        raise SchemaBehind(f"the database is at {sorted(current) or 'no revision'}, the code needs {sorted(heads)}: "
-                           "run `flask db upgrade`")
+        raise SchemaBehind(
+            f"the database is at {sorted(current) or 'no revision'}, the code needs {sorted(heads)}: "
+            "run `flask db upgrade`"
+        )

@@ -6,6 +6,7 @@ own type check runs after it on a value that already passed, so no library-worde
 `Input.check` turns the first problem into the domain's own error (`error`), which the API maps to its status
 in one place (app/api/common.py) and the staff UI shows as it is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,18 +26,23 @@ from syrena_core.text import check_characters
 
 def choice(allowed: tuple[str, ...], what: str, default: str | None = None) -> Callable[[Any], Any]:
     """The rule of Choice, for a value checked on its own."""
+
     def check(value: Any) -> Any:
         value = (value or default) if default else value
         if value not in allowed:
             raise ValueError(f"{what} must be one of {', '.join(allowed)}")
         return value
+
     return check
 
 
 def Choice(allowed: tuple[str, ...], what: str, default: str | None = None, description: str | None = None) -> Any:
     """One of `allowed` (a missing or empty value is `default` when there is one)."""
-    return Annotated[Literal[allowed], BeforeValidator(choice(allowed, what, default)),  # type: ignore[valid-type]
-                     Field(default=default, description=description)]
+    return Annotated[
+        Literal[allowed],
+        BeforeValidator(choice(allowed, what, default)),  # type: ignore[valid-type]
+        Field(default=default, description=description),
+    ]
 
 
 def _text(what: str, limit: int, line_breaks: bool) -> Callable[[Any], str | None]:
@@ -47,13 +53,17 @@ def _text(what: str, limit: int, line_breaks: bool) -> Callable[[Any], str | Non
             raise ValueError(f"{what} is text of at most {limit} characters")
         check_characters(value.strip(), what, ValueError, line_breaks=line_breaks)
         return value.strip()
+
     return check
 
 
 def Text(what: str, limit: int, line_breaks: bool = False, description: str | None = None) -> Any:
     """Optional text of at most `limit` characters once trimmed (blank is none), no invisible characters."""
-    return Annotated[Annotated[str, Field(max_length=limit)] | None,
-                     BeforeValidator(_text(what, limit, line_breaks)), Field(default=None, description=description)]
+    return Annotated[
+        Annotated[str, Field(max_length=limit)] | None,
+        BeforeValidator(_text(what, limit, line_breaks)),
+        Field(default=None, description=description),
+    ]
 
 
 def ref(model: str) -> dict[str, str]:
@@ -65,6 +75,7 @@ def ref(model: str) -> dict[str, str]:
 class Input(BaseModel):
     """A request body: unknown fields are refused by name; defaults are validated too (a missing choice gets the
     same message as a wrong one)."""
+
     model_config = ConfigDict(extra="forbid", validate_default=True)
     error: ClassVar[type[Exception]] = ValueError
     unknown_message: ClassVar[str] = "unknown field(s)"
@@ -87,5 +98,8 @@ class Input(BaseModel):
         except ValidationError as e:
             problem = e.errors(include_url=False)[0]
             cause = problem.get("ctx", {}).get("error")
-            raise cls.error(str(cause) if isinstance(cause, ValueError) else
-                            f"{'.'.join(map(str, problem['loc'])) or 'the body'}: {problem['msg']}") from None
+            raise cls.error(
+                str(cause)
+                if isinstance(cause, ValueError)
+                else f"{'.'.join(map(str, problem['loc'])) or 'the body'}: {problem['msg']}"
+            ) from None

@@ -10,6 +10,7 @@
   (or by a path that forgot them) never make a public feed fail.
 - `spreadsheet_text`: a CSV cell that no spreadsheet runs as a formula (XLSX cells are typed as strings).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,16 @@ from typing import Any
 LINE_BREAKS = frozenset("\n\r")
 # Format characters that are part of ordinary writing: the emoji joiner and directional marks.
 _ALLOWED_FORMAT = frozenset("\u200d\u200e\u200f")
-_NAMES = {"\x00": "NUL", "\x07": "BELL", "\x08": "BACKSPACE", "\t": "TAB", "\x0b": "LINE TABULATION",
-          "\x0c": "FORM FEED", "\x1b": "ESCAPE", "\x7f": "DELETE"}
+_NAMES = {
+    "\x00": "NUL",
+    "\x07": "BELL",
+    "\x08": "BACKSPACE",
+    "\t": "TAB",
+    "\x0b": "LINE TABULATION",
+    "\x0c": "FORM FEED",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+}
 
 
 class UnsafeText(ValueError):
@@ -45,10 +54,19 @@ def _allowed(c: str) -> bool:
 
 def describe(c: str) -> str:
     """U+000C (FORM FEED): how an error message names a character one cannot see."""
-    name = _NAMES.get(c) or unicodedata.name(c, "") or {
-        "Cc": "control character", "Cs": "lone surrogate, half of a UTF-16 pair", "Cn": "non-character",
-        "Co": "private use", "Cf": "format character", "Zl": "line separator", "Zp": "paragraph separator"}.get(
-        unicodedata.category(c), "unprintable character")
+    name = (
+        _NAMES.get(c)
+        or unicodedata.name(c, "")
+        or {
+            "Cc": "control character",
+            "Cs": "lone surrogate, half of a UTF-16 pair",
+            "Cn": "non-character",
+            "Co": "private use",
+            "Cf": "format character",
+            "Zl": "line separator",
+            "Zp": "paragraph separator",
+        }.get(unicodedata.category(c), "unprintable character")
+    )
     return f"U+{ord(c):04X} ({name})"
 
 
@@ -60,8 +78,7 @@ def first_unsafe(value: str) -> tuple[int, str] | None:
     return None
 
 
-def check_characters(value: Any, what: str, error: type[Exception] = UnsafeText, *,
-                     line_breaks: bool = True) -> None:
+def check_characters(value: Any, what: str, error: type[Exception] = UnsafeText, *, line_breaks: bool = True) -> None:
     """Refuse a text (`error`, a ValueError naming the character and its position) that holds a character
     that is neither printable nor an allowed line break; with `line_breaks=False` (names, labels) not even
     those. Non-strings pass: their own validation names the type."""
@@ -73,8 +90,10 @@ def check_characters(value: Any, what: str, error: type[Exception] = UnsafeText,
     if found is None:
         return
     position, c = found
-    message = (f"{what} contains the invisible character {describe(c)} at position {position}; "
-               "remove it (retype the text, or paste it as plain text)")
+    message = (
+        f"{what} contains the invisible character {describe(c)} at position {position}; "
+        "remove it (retype the text, or paste it as plain text)"
+    )
     if error is UnsafeText:
         raise UnsafeText(message, c, position)
     raise error(message)
@@ -125,6 +144,7 @@ _TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 def fill_placeholders(template: str, values: Mapping[str, str], known: Sequence[str]) -> str:
     """Replace each `{name}` (one of `known`) by its value, by substitution: no format specs, no conversions,
     no attribute access. The result is at most as long as the template plus the values it names."""
+
     def substitute(m: re.Match) -> str:
         token = m.group(0)
         if token == "{{":
@@ -133,11 +153,16 @@ def fill_placeholders(template: str, values: Mapping[str, str], known: Sequence[
             return "}"
         name = m.group(1)
         if name is None:
-            raise TemplateInvalid(f"the template is malformed (a single {token!r} at position {m.start() + 1}); "
-                                  "write a literal brace as {{ or }}")
+            raise TemplateInvalid(
+                f"the template is malformed (a single {token!r} at position {m.start() + 1}); "
+                "write a literal brace as {{ or }}"
+            )
         if name not in known:
-            raise TemplateInvalid(f"unknown placeholder {{{name}}}; known: "
-                                  + ", ".join("{" + p + "}" for p in known)
-                                  + " (no format specifications such as {zone:>10})")
+            raise TemplateInvalid(
+                f"unknown placeholder {{{name}}}; known: "
+                + ", ".join("{" + p + "}" for p in known)
+                + " (no format specifications such as {zone:>10})"
+            )
         return values.get(name, "")
+
     return _TEMPLATE_TOKEN.sub(substitute, template)

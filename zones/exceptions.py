@@ -40,11 +40,13 @@ class ZoneInUse(ZoneConflict):
     people nobody approved (or miss people who were), so the change is refused."""
 
     def __init__(self, zone_id: int, alerts: list[dict]):
-        named = ", ".join(f"#{a['id']}" + (f" {a['title']!r}" if a.get("title") else "") + f" ({a['status']})"
-                          for a in alerts)
+        named = ", ".join(
+            f"#{a['id']}" + (f" {a['title']!r}" if a.get("title") else "") + f" ({a['status']})" for a in alerts
+        )
         super().__init__(
             f"the zone (id {zone_id}) is the approved or submitted target of alert(s) not yet sent: {named}. "
             "They go to the zone's shape as it was when submitted. To change the zone, first reject or cancel "
             "them (and submit them again afterwards), or wait until they are sent; to warn a larger area now, "
-            "compose a new alert with a drawn area")
+            "compose a new alert with a drawn area"
+        )
         self.zone_id, self.alerts = zone_id, alerts

@@ -1,4 +1,5 @@
 """Turning GeoJSON from users and files into valid WGS84 multipolygons, or saying exactly what is wrong."""
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ class ValidGeometry:
 def geometry_from_geojson(obj: Any) -> dict[str, Any]:
     """The geometry of a GeoJSON Feature or a bare geometry, checked to be a (Multi)Polygon."""
     if not isinstance(obj, dict) or "type" not in obj:
-        raise ZoneGeometryInvalid("not GeoJSON: expected a Feature or a geometry object with a \"type\"")
+        raise ZoneGeometryInvalid('not GeoJSON: expected a Feature or a geometry object with a "type"')
     if obj.get("type") == "Feature":
         obj = obj.get("geometry")
         if not isinstance(obj, dict):
@@ -48,17 +49,21 @@ def _describe_ring(polygon: int, ring: int, multi: bool) -> str:
 
 
 def _check_position(pos: Any, where: str) -> None:
-    if (not isinstance(pos, list | tuple) or len(pos) not in (2, 3)
-            or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in pos)):
+    if (
+        not isinstance(pos, list | tuple)
+        or len(pos) not in (2, 3)
+        or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in pos)
+    ):
         raise ZoneGeometryInvalid(f"{where}: a position must be [longitude, latitude], got {pos!r:.60}")
     # An integer like 10**400 is no float at all: math.isfinite would raise OverflowError on it.
-    if not all(math.isfinite(c) if isinstance(c, float) else abs(c) < 2 ** 63 for c in pos):
+    if not all(math.isfinite(c) if isinstance(c, float) else abs(c) < 2**63 for c in pos):
         raise ZoneGeometryInvalid(f"{where}: a position must hold finite numbers, got {pos!r:.80}")
     lon, lat = pos[0], pos[1]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ZoneGeometryInvalid(
             f"{where}: coordinates out of range: [{lon:g}, {lat:g}] (longitude −180…180, latitude −90…90); "
-            "GeoJSON is [longitude, latitude] in WGS84")
+            "GeoJSON is [longitude, latitude] in WGS84"
+        )
 
 
 def check_structure(geometry: dict[str, Any]) -> int:
@@ -74,19 +79,24 @@ def check_structure(geometry: dict[str, Any]) -> int:
     positions = 0
     for p, rings in enumerate(polygons):
         if not isinstance(rings, list | tuple) or not rings or not all(isinstance(r, list | tuple) for r in rings):
-            raise ZoneGeometryInvalid(f"polygon {p + 1} is not a list of rings" if multi
-                                      else "a Polygon's coordinates are a list of rings")
+            raise ZoneGeometryInvalid(
+                f"polygon {p + 1} is not a list of rings" if multi else "a Polygon's coordinates are a list of rings"
+            )
         for r, ring in enumerate(rings):
             where = _describe_ring(p, r, multi)
             for pos in ring:
                 _check_position(pos, where)
             if len(ring) < 4:
-                raise ZoneGeometryInvalid(f"{where} has {len(ring)} positions; a ring needs at least 4 "
-                                          "(three corners and the first one repeated at the end)")
+                raise ZoneGeometryInvalid(
+                    f"{where} has {len(ring)} positions; a ring needs at least 4 "
+                    "(three corners and the first one repeated at the end)"
+                )
             first, last = list(ring[0][:2]), list(ring[-1][:2])
             if first != last:
-                raise ZoneGeometryInvalid(f"{where} is not closed: it starts at {first} and ends at {last}; "
-                                          "the last position must repeat the first")
+                raise ZoneGeometryInvalid(
+                    f"{where} is not closed: it starts at {first} and ends at {last}; "
+                    "the last position must repeat the first"
+                )
             positions += len(ring)
     return positions
 
@@ -106,10 +116,12 @@ def _check_service_area(geom, box: tuple[float, ...]) -> None:
     if min_lon <= miny and maxy <= max_lon and min_lat <= minx and maxx <= max_lat:
         raise ZoneGeometryInvalid(
             f"the coordinates look swapped: positions such as [{minx:g}, {miny:g}] are [latitude, longitude], "
-            "but GeoJSON positions are [longitude, latitude]")
+            "but GeoJSON positions are [longitude, latitude]"
+        )
     raise ZoneGeometryInvalid(
         f"the zone lies outside the service area (longitude {min_lon:g}…{max_lon:g}, latitude "
-        f"{min_lat:g}…{max_lat:g}); its extent is {minx:g},{miny:g} – {maxx:g},{maxy:g}")
+        f"{min_lat:g}…{max_lat:g}); its extent is {minx:g},{miny:g} – {maxx:g},{maxy:g}"
+    )
 
 
 _PROBLEM_AT = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>[-\d.e]+) (?P<y>[-\d.e]+)\]$")
@@ -141,8 +153,9 @@ def _merge(polygons: list[Polygon]) -> MultiPolygon:
     return MultiPolygon(_polygons_of(merged))
 
 
-def validate(geojson_geometry: dict[str, Any], repair: bool = False,
-             limits: ZoneSettings | None = None) -> ValidGeometry:
+def validate(
+    geojson_geometry: dict[str, Any], repair: bool = False, limits: ZoneSettings | None = None
+) -> ValidGeometry:
     """A valid MultiPolygon within the limits, or ZoneGeometryInvalid saying what is wrong and where.
     With `repair`, an invalid polygon is made valid (Shapely's make_valid) and the changes are reported."""
     limits = limits or ZoneSettings()
@@ -151,8 +164,16 @@ def validate(geojson_geometry: dict[str, Any], repair: bool = False,
         raise ZoneTooLarge(f"the zone has {positions:,} vertices; at most {limits.max_vertices:,} are allowed")
     try:
         geom = shape(geojson_geometry)
-    except (ShapelyError, GEOSException, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            OverflowError) as e:  # OverflowError: a coordinate like 10**400, too large for a float
+    except (
+        ShapelyError,
+        GEOSException,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+    ) as e:  # OverflowError: a coordinate like 10**400, too large for a float
         raise ZoneGeometryInvalid(f"not a readable polygon: {e}") from None
     if geom.is_empty:
         raise ZoneGeometryInvalid("the geometry is empty")
@@ -167,9 +188,11 @@ def validate(geojson_geometry: dict[str, Any], repair: bool = False,
         if not repair:
             raise ZoneGeometryRepairable(f"invalid polygon: {problem}; it can be repaired automatically")
         dropped = sum(1 for g in getattr(fixed, "geoms", [fixed]) if not isinstance(g, Polygon | MultiPolygon))
-        repairs.append(f"repaired {problem}: {len(_polygons_of(geom))} polygon(s) became {len(repaired.geoms)} "
-                       f"of {area_km2(repaired):.3f} km² in all"
-                       + (f"; {dropped} line or point part(s) without area dropped" if dropped else ""))
+        repairs.append(
+            f"repaired {problem}: {len(_polygons_of(geom))} polygon(s) became {len(repaired.geoms)} "
+            f"of {area_km2(repaired):.3f} km² in all"
+            + (f"; {dropped} line or point part(s) without area dropped" if dropped else "")
+        )
         geom = repaired
     else:
         geom = MultiPolygon(_polygons_of(geom))

@@ -42,6 +42,7 @@ class ZonePart(Base):
     """A zone's geometry cut into pieces of at most 64 vertices (ST_Subdivide), for counting a whole city's
     subscribers at once: a point is tested against a small piece, not a 700-vertex boundary. Derived from the
     zone's geometry only, rebuilt by a trigger on zone (migration 0010) in the statement that writes it."""
+
     __tablename__ = "zone_part"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

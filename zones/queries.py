@@ -1,5 +1,6 @@
 """Zone questions that are not about reach (that is zones.reach): reading a coordinate, keeping the
 locations' table in spatial order."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,7 @@ from zones.exceptions import ZoneError
 
 # Locations written in random order lie scattered over the table, and counting a zone then reads a page per
 # location; stored in the order of their GiST index, neighbours share pages (about 2× faster for a city).
-_CLUSTER_LOCATIONS = text("CLUSTER subscriber_location USING idx_subscriber_location_geom; "
-                          "ANALYZE subscriber_location")
+_CLUSTER_LOCATIONS = text("CLUSTER subscriber_location USING idx_subscriber_location_geom; ANALYZE subscriber_location")
 
 
 def coordinate(value: Any, name: str, low: float, high: float) -> float:

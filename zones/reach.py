@@ -14,6 +14,7 @@ campaigns.service._RECIPIENTS and _CODE_ZONES, in billing.ledger._CHARGE_MESSAGE
 keeps the plan measured for it and the rule itself is written once. tests/zones/test_reach_rule.py pins every
 caller to the same answer.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -59,14 +60,20 @@ _SUBSCRIBERS_IN_AREA = f"""
     SELECT l.subscriber_id FROM zone sz JOIN subscriber_location l ON l.zone_id = sz.id{{join_active}}
     WHERE {zone_meets("{area}", "sz.geom")}{{and_active}}
 """
-_ONLY_ACTIVE = {"join_active": "\n      JOIN subscriber s ON s.id = l.subscriber_id",
-                "and_active": f" AND {active('s')}"}
+_ONLY_ACTIVE = {
+    "join_active": "\n      JOIN subscriber s ON s.id = l.subscriber_id",
+    "and_active": f" AND {active('s')}",
+}
 _ANY_STATUS = {"join_active": "", "and_active": ""}
 _ZONE_GEOM = "(SELECT geom FROM zone WHERE id = :{})"
-_IN_GEOMETRY = text("SELECT count(*) FROM ("
-                    + _SUBSCRIBERS_IN_AREA.format(area="ST_GeomFromWKB(:area, 4326)", **_ONLY_ACTIVE) + ") hits")
-_IN_ZONE = text("SELECT count(*) FROM ("
-                + _SUBSCRIBERS_IN_AREA.format(area=_ZONE_GEOM.format("zone_id"), **_ONLY_ACTIVE) + ") hits")
+_IN_GEOMETRY = text(
+    "SELECT count(*) FROM ("
+    + _SUBSCRIBERS_IN_AREA.format(area="ST_GeomFromWKB(:area, 4326)", **_ONLY_ACTIVE)
+    + ") hits"
+)
+_IN_ZONE = text(
+    "SELECT count(*) FROM (" + _SUBSCRIBERS_IN_AREA.format(area=_ZONE_GEOM.format("zone_id"), **_ONLY_ACTIVE) + ") hits"
+)
 # Whom a zone reaches, whatever their status: staff looking up a zone's residents see the pending and the
 # unsubscribed too (the counts are of the active ones).
 _REACHED_BY_ZONE = text(_SUBSCRIBERS_IN_AREA.format(area=_ZONE_GEOM.format("reached_by_zone"), **_ANY_STATUS))
@@ -114,9 +121,11 @@ def zones_at(session: Session, lat: float, lon: float) -> Sequence[Row]:
     """The live zones (id, name, code, colour) holding the point, by name; a point on a border belongs to both
     sides, one in a hole to neither. Geometries are not fetched: a lookup must stay cheap."""
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    return session.execute(select(Zone.id, Zone.name, Zone.code, Zone.colour)
-                           .where(Zone.archived_at.is_(None), func.ST_Covers(Zone.geom, point))
-                           .order_by(Zone.name, Zone.id)).all()
+    return session.execute(
+        select(Zone.id, Zone.name, Zone.code, Zone.colour)
+        .where(Zone.archived_at.is_(None), func.ST_Covers(Zone.geom, point))
+        .order_by(Zone.name, Zone.id)
+    ).all()
 
 
 def zones_reaching(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[Row]]:
@@ -155,8 +164,11 @@ def preview_area(session: Session, geojson: Any, repair: bool, limits: ZoneSetti
     """A drawn area before it is saved (the API's and the map page's preview): whom it reaches, its size, what
     repairing it changed; ZoneError when it is no usable area (within the preview's limits)."""
     checked = validate(geometry_from_geojson(geojson), repair=repair, limits=limits.preview_limits())
-    return {"subscribers": active_subscribers_in_area(session, checked.geom),
-            "area_km2": round(area_km2(checked.geom), 4), "repairs": checked.repairs}
+    return {
+        "subscribers": active_subscribers_in_area(session, checked.geom),
+        "area_km2": round(area_km2(checked.geom), 4),
+        "repairs": checked.repairs,
+    }
 
 
 def active_subscribers_per_zone(session: Session) -> dict[int, int]:

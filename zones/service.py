@@ -1,5 +1,6 @@
 """Zones: create, edit, archive, list, import and export; the changes staff make are audited here, in the
 transaction that makes them (as campaigns and billing audit theirs)."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,10 @@ def clean_code(code: Any) -> str:
         raise ZoneError("a zone code must not be empty")
     cleaned = code.strip().upper()
     if not CODE_PATTERN.match(cleaned):
-        raise ZoneError(f"the code {code!r} may hold only letters A–Z and digits (no diacritics or spaces), "
-                        f"at most {MAX_CODE}; e.g. {code_for(code)!r}")
+        raise ZoneError(
+            f"the code {code!r} may hold only letters A–Z and digits (no diacritics or spaces), "
+            f"at most {MAX_CODE}; e.g. {code_for(code)!r}"
+        )
     return cleaned
 
 
@@ -136,8 +139,16 @@ def _limits(limits: ZoneSettings | None) -> ZoneSettings:
 
 
 # ------------------------------------------------------------------ create, edit, archive
-def save_new_zone(session: Session, name: Any, geojson: Any, repair: bool = False, code: Any = None,
-                  colour: Any = None, description: Any = None, limits: ZoneSettings | None = None) -> SavedZone:
+def save_new_zone(
+    session: Session,
+    name: Any,
+    geojson: Any,
+    repair: bool = False,
+    code: Any = None,
+    colour: Any = None,
+    description: Any = None,
+    limits: ZoneSettings | None = None,
+) -> SavedZone:
     name = _clean_name(name)
     checked = validate(geometry_from_geojson(geojson), repair=repair, limits=_limits(limits))
     colour, description = _clean_colour(colour), _clean_description(description)
@@ -147,15 +158,29 @@ def save_new_zone(session: Session, name: Any, geojson: Any, repair: bool = Fals
     else:
         code = clean_code(code)
         _check_code_free(session, code)
-    zone = Zone(name=name, slug=_unique(session, Zone.slug, slugify(name), MAX_NAME), code=code, colour=colour,
-                description=description, geom=from_shape(checked.geom, srid=4326))
+    zone = Zone(
+        name=name,
+        slug=_unique(session, Zone.slug, slugify(name), MAX_NAME),
+        code=code,
+        colour=colour,
+        description=description,
+        geom=from_shape(checked.geom, srid=4326),
+    )
     session.add(zone)
     _flush(session)
     return SavedZone(zone, checked.repairs)
 
 
-def create_zone(session: Session, name: Any, geojson: Any, repair: bool = False, code: Any = None,
-                colour: Any = None, description: Any = None, limits: ZoneSettings | None = None) -> Zone:
+def create_zone(
+    session: Session,
+    name: Any,
+    geojson: Any,
+    repair: bool = False,
+    code: Any = None,
+    colour: Any = None,
+    description: Any = None,
+    limits: ZoneSettings | None = None,
+) -> Zone:
     return save_new_zone(session, name, geojson, repair, code, colour, description, limits).zone
 
 
@@ -167,21 +192,45 @@ def feature_fields(feature: dict[str, Any]) -> dict[str, Any]:
 
 def audit_fields(zone: Zone) -> dict[str, Any]:
     """What the audit log keeps of a zone before and after a change (the geometry as its area)."""
-    return {"name": zone.name, "code": zone.code, "colour": zone.colour, "description": zone.description,
-            "area_km2": round(area_km2(to_shape(zone.geom)), 4)}
+    return {
+        "name": zone.name,
+        "code": zone.code,
+        "colour": zone.colour,
+        "description": zone.description,
+        "area_km2": round(area_km2(to_shape(zone.geom)), 4),
+    }
 
 
-def save_feature(session: Session, feature: dict[str, Any], repair: bool = False,
-                 limits: ZoneSettings | None = None, *, actor: User | None) -> SavedZone:
+def save_feature(
+    session: Session,
+    feature: dict[str, Any],
+    repair: bool = False,
+    limits: ZoneSettings | None = None,
+    *,
+    actor: User | None,
+) -> SavedZone:
     """A new zone from a GeoJSON Feature (name, code, colour, description in its properties), audited."""
     saved = save_new_zone(session, geojson=feature, repair=repair, limits=limits, **feature_fields(feature))
-    record(session, "zone.create", actor, "zone", saved.zone.id,
-           {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs})
+    record(
+        session,
+        "zone.create",
+        actor,
+        "zone",
+        saved.zone.id,
+        {"name": saved.zone.name, "code": saved.zone.code, "repairs": saved.repairs},
+    )
     return saved
 
 
-def update_zone(session: Session, zone_id: int, feature: dict[str, Any], repair: bool = False,
-                limits: ZoneSettings | None = None, *, actor: User | None) -> SavedZone:
+def update_zone(
+    session: Session,
+    zone_id: int,
+    feature: dict[str, Any],
+    repair: bool = False,
+    limits: ZoneSettings | None = None,
+    *,
+    actor: User | None,
+) -> SavedZone:
     """Change what the Feature carries (properties and/or geometry); what it leaves out stays. Audited with
     the fields before and after."""
     zone = get_zone(session, zone_id)
@@ -207,8 +256,16 @@ def update_zone(session: Session, zone_id: int, feature: dict[str, Any], repair:
         zone.description = _clean_description(fields["description"])
     zone.updated_at = utcnow()
     _flush(session)
-    record(session, "zone.update", actor, "zone", zone.id,
-           {"name": zone.name, "code": zone.code, "repairs": repairs}, before=before, after=audit_fields(zone))
+    record(
+        session,
+        "zone.update",
+        actor,
+        "zone",
+        zone.id,
+        {"name": zone.name, "code": zone.code, "repairs": repairs},
+        before=before,
+        after=audit_fields(zone),
+    )
     return SavedZone(zone, repairs)
 
 
@@ -248,8 +305,9 @@ def get_zones(session: Session, ids: Sequence[int]) -> list[Zone]:
         raise ZoneNotFound(f"no zone with id {', '.join(map(str, sorted(missing)))}")
     archived = [z for z in found if z.archived]
     if archived:
-        raise ZoneNotFound("archived zone(s) cannot be targeted: "
-                           + ", ".join(f"{z.name} (id {z.id})" for z in archived))
+        raise ZoneNotFound(
+            "archived zone(s) cannot be targeted: " + ", ".join(f"{z.name} (id {z.id})" for z in archived)
+        )
     return sorted(found, key=lambda z: z.id)
 
 
@@ -259,19 +317,31 @@ def _iso(value) -> str | None:
 
 
 def zone_feature(zone: Zone, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"type": "Feature", "id": zone.id,
-            "properties": {"id": zone.id, "name": zone.name, "slug": zone.slug, "code": zone.code,
-                           "colour": zone.colour, "description": zone.description,
-                           "created_at": _iso(zone.created_at), "updated_at": _iso(zone.updated_at),
-                           "archived_at": _iso(zone.archived_at), **(extra or {})},
-            "geometry": to_geojson(to_shape(zone.geom))}
+    return {
+        "type": "Feature",
+        "id": zone.id,
+        "properties": {
+            "id": zone.id,
+            "name": zone.name,
+            "slug": zone.slug,
+            "code": zone.code,
+            "colour": zone.colour,
+            "description": zone.description,
+            "created_at": _iso(zone.created_at),
+            "updated_at": _iso(zone.updated_at),
+            "archived_at": _iso(zone.archived_at),
+            **(extra or {}),
+        },
+        "geometry": to_geojson(to_shape(zone.geom)),
+    }
 
 
 def feature_collection(zones: Iterable[Zone], counts: dict[int, int] | None = None) -> dict[str, Any]:
     """Zones as GeoJSON; with `counts`, each feature carries its active subscribers."""
-    return {"type": "FeatureCollection",
-            "features": [zone_feature(z, None if counts is None else {"subscribers": counts.get(z.id, 0)})
-                         for z in zones]}
+    return {
+        "type": "FeatureCollection",
+        "features": [zone_feature(z, None if counts is None else {"subscribers": counts.get(z.id, 0)}) for z in zones],
+    }
 
 
 def read_feature_collection(raw: bytes | str) -> list[dict[str, Any]]:
@@ -280,24 +350,35 @@ def read_feature_collection(raw: bytes | str) -> list[dict[str, Any]]:
         try:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise ZoneFileInvalid(f"the file is not UTF-8 text (byte {e.start}: {e.reason}); "
-                                  "save it as UTF-8 GeoJSON") from None
+            raise ZoneFileInvalid(
+                f"the file is not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8 GeoJSON"
+            ) from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as e:
         raise ZoneFileInvalid(f"the file is not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" \
-            or not isinstance(data.get("features"), list):
-        raise ZoneFileInvalid("the file is not a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\" "
-                              "with a \"features\" list)")
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        raise ZoneFileInvalid(
+            'the file is not a GeoJSON FeatureCollection ("type": "FeatureCollection" with a "features" list)'
+        )
     if not data["features"]:
         raise ZoneFileInvalid("the FeatureCollection holds no features")
     return data["features"]
 
 
-def import_features(session: Session, features: Sequence[Any], name_property: str = "name", repair: bool = False,
-                    skip: Iterable[str] = (), limits: ZoneSettings | None = None,
-                    progress: Callable[[int], None] | None = None) -> list[SavedZone]:
+def import_features(
+    session: Session,
+    features: Sequence[Any],
+    name_property: str = "name",
+    repair: bool = False,
+    skip: Iterable[str] = (),
+    limits: ZoneSettings | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[SavedZone]:
     """Create a zone per feature, in the caller's transaction: on the first refused feature nothing is kept
     (ZoneImportFailed names it). Features named in `skip` are left out (e.g. a whole-city outline)."""
     limits, skipped = _limits(limits), {s.casefold() for s in skip}
@@ -312,10 +393,19 @@ def import_features(session: Session, features: Sequence[Any], name_property: st
             continue
         try:
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
-                raise ZoneError("not GeoJSON: each item of \"features\" must be a Feature")
-            saved.append(save_new_zone(session, name, feature, repair=repair, code=props.get("code"),
-                                       colour=props.get("colour"), description=props.get("description"),
-                                       limits=limits))
+                raise ZoneError('not GeoJSON: each item of "features" must be a Feature')
+            saved.append(
+                save_new_zone(
+                    session,
+                    name,
+                    feature,
+                    repair=repair,
+                    code=props.get("code"),
+                    colour=props.get("colour"),
+                    description=props.get("description"),
+                    limits=limits,
+                )
+            )
         except ZoneError as e:
             raise ZoneImportFailed(number, name, e) from None
         if progress:
@@ -323,14 +413,27 @@ def import_features(session: Session, features: Sequence[Any], name_property: st
     return saved
 
 
-def import_file(session: Session, raw: bytes | str, *, actor: User | None, file_name: str | None = None,
-                name_property: str = "name", repair: bool = False, skip: Iterable[str] = (),
-                limits: ZoneSettings | None = None) -> tuple[list[SavedZone], int]:
+def import_file(
+    session: Session,
+    raw: bytes | str,
+    *,
+    actor: User | None,
+    file_name: str | None = None,
+    name_property: str = "name",
+    repair: bool = False,
+    skip: Iterable[str] = (),
+    limits: ZoneSettings | None = None,
+) -> tuple[list[SavedZone], int]:
     """Staff importing an uploaded or posted GeoJSON file: all its zones or none (import_features), audited.
     Returns the zones saved and how many features the file held."""
     features = read_feature_collection(raw)
-    saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip,
-                            limits=limits)
-    record(session, "zone.import", actor, "zone", None,
-           {**({"file": file_name} if file_name is not None else {}), "zones": [s.zone.id for s in saved]})
+    saved = import_features(session, features, name_property=name_property, repair=repair, skip=skip, limits=limits)
+    record(
+        session,
+        "zone.import",
+        actor,
+        "zone",
+        None,
+        {**({"file": file_name} if file_name is not None else {}), "zones": [s.zone.id for s in saved]},
+    )
     return saved, len(features)

@@ -1,4 +1,5 @@
 """REST API v1: JSON over bearer tokens. One module per domain; views parse, call a domain function, answer."""
+
 from flask import Blueprint, jsonify
 
 from app.api.common import STAFF, register_error_handlers, requires

@@ -1,4 +1,5 @@
 """Audit API: the append-only log of who changed what, for administrators."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -24,8 +25,9 @@ def _time(name: str) -> datetime | None:
         # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
-        raise ApiError(400, "invalid_parameter", f"{name} must be an ISO 8601 date or time",
-                       {"parameter": name}) from None
+        raise ApiError(
+            400, "invalid_parameter", f"{name} must be an ISO 8601 date or time", {"parameter": name}
+        ) from None
 
 
 def audit_filters() -> dict:
@@ -46,27 +48,52 @@ def list_audit():
 _STR_PARAM = {"schema": {"type": "string", "maxLength": 254}, "in": "query"}
 _TIME_PARAM = {"schema": {"type": "string", "format": "date-time"}, "in": "query"}
 OPENAPI_PATHS = {
-    "/api/v1/audit": {"get": op(
-        "The audit log, newest first (admin). `action` is exact, or a prefix ending in '.' (e.g. `zone.`)", "200",
-        ref("AuditPage"),
-        params=[{"name": "actor", "description": "part of the actor's e-mail", **_STR_PARAM},
-                {"name": "action", **_STR_PARAM}, {"name": "object_type", **_STR_PARAM},
+    "/api/v1/audit": {
+        "get": op(
+            "The audit log, newest first (admin). `action` is exact, or a prefix ending in '.' (e.g. `zone.`)",
+            "200",
+            ref("AuditPage"),
+            params=[
+                {"name": "actor", "description": "part of the actor's e-mail", **_STR_PARAM},
+                {"name": "action", **_STR_PARAM},
+                {"name": "object_type", **_STR_PARAM},
                 {"name": "object_id", **_STR_PARAM},
                 {"name": "since", "description": "from this time (inclusive)", **_TIME_PARAM},
                 {"name": "until", "description": "before this time", **_TIME_PARAM},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}])},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            ],
+        )
+    },
 }
 _JSON_OBJECT: dict = {"nullable": True}  # any JSON value
 OPENAPI_SCHEMAS = {
-    "AuditEntry": {"type": "object", "required": ["id", "at", "action"], "properties": {
-        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
-        "actor_id": {"type": "integer", "nullable": True}, "actor": {"type": "string", "nullable": True},
-        "action": {"type": "string"}, "object_type": {"type": "string", "nullable": True},
-        "object_id": {"type": "string", "nullable": True}, "details": _JSON_OBJECT, "before": _JSON_OBJECT,
-        "after": _JSON_OBJECT, "remote_addr": {"type": "string", "nullable": True},
-        "note": {"type": "string", "nullable": True}}},
-    "AuditPage": {"type": "object", "required": ["total", "items"], "properties": {
-        "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
-        "items": {"type": "array", "items": ref("AuditEntry")}}},
+    "AuditEntry": {
+        "type": "object",
+        "required": ["id", "at", "action"],
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "actor_id": {"type": "integer", "nullable": True},
+            "actor": {"type": "string", "nullable": True},
+            "action": {"type": "string"},
+            "object_type": {"type": "string", "nullable": True},
+            "object_id": {"type": "string", "nullable": True},
+            "details": _JSON_OBJECT,
+            "before": _JSON_OBJECT,
+            "after": _JSON_OBJECT,
+            "remote_addr": {"type": "string", "nullable": True},
+            "note": {"type": "string", "nullable": True},
+        },
+    },
+    "AuditPage": {
+        "type": "object",
+        "required": ["total", "items"],
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "items": {"type": "array", "items": ref("AuditEntry")},
+        },
+    },
 }

@@ -1,4 +1,5 @@
 """Campaign control API: pause, resume, cancel and resend to the failed (issue 6, send-and-watch)."""
+
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
@@ -67,25 +68,56 @@ def resend_failed(campaign_id: int):
 
 _STATE_CONFLICT = conflict("Not allowed in the campaign's current status")
 OPENAPI_PATHS = {
-    "/api/v1/campaigns/{id}/pause": {"post": op(
-        "Pause a sending campaign: no new messages go out, queued ones stay queued", "200", ref("Campaign"),
-        params=ID_PARAM, extra={**NOT_FOUND, **_STATE_CONFLICT})},
-    "/api/v1/campaigns/{id}/resume": {"post": op(
-        "Resume a paused campaign: its queued messages are enqueued again", "200", ref("Campaign"),
-        params=ID_PARAM, extra={**NOT_FOUND, **_STATE_CONFLICT})},
-    "/api/v1/campaigns/{id}/cancel": {"post": op(
-        "Cancel a campaign not yet finished: unsent messages become `cancelled` (within about a second for "
-        "messages already handed to a worker)", "200", ref("CampaignCancelled"), params=ID_PARAM,
-        body=ref("CancelInput"), extra={**NOT_FOUND, **_STATE_CONFLICT})},
-    "/api/v1/campaigns/{id}/resend-failed": {"post": op(
-        "Send again to the recipients whose message failed (and only to them)", "200", ref("CampaignResent"),
-        params=ID_PARAM, extra={**NOT_FOUND, **conflict("Not finished/sending, or nothing failed")})},
+    "/api/v1/campaigns/{id}/pause": {
+        "post": op(
+            "Pause a sending campaign: no new messages go out, queued ones stay queued",
+            "200",
+            ref("Campaign"),
+            params=ID_PARAM,
+            extra={**NOT_FOUND, **_STATE_CONFLICT},
+        )
+    },
+    "/api/v1/campaigns/{id}/resume": {
+        "post": op(
+            "Resume a paused campaign: its queued messages are enqueued again",
+            "200",
+            ref("Campaign"),
+            params=ID_PARAM,
+            extra={**NOT_FOUND, **_STATE_CONFLICT},
+        )
+    },
+    "/api/v1/campaigns/{id}/cancel": {
+        "post": op(
+            "Cancel a campaign not yet finished: unsent messages become `cancelled` (within about a second for "
+            "messages already handed to a worker)",
+            "200",
+            ref("CampaignCancelled"),
+            params=ID_PARAM,
+            body=ref("CancelInput"),
+            extra={**NOT_FOUND, **_STATE_CONFLICT},
+        )
+    },
+    "/api/v1/campaigns/{id}/resend-failed": {
+        "post": op(
+            "Send again to the recipients whose message failed (and only to them)",
+            "200",
+            ref("CampaignResent"),
+            params=ID_PARAM,
+            extra={**NOT_FOUND, **conflict("Not finished/sending, or nothing failed")},
+        )
+    },
 }
 OPENAPI_SCHEMAS = {
-    "CancelInput": {"type": "object", "properties": {
-        "reason": {"type": "string", "maxLength": 500, "description": "optional, kept in the audit log"}}},
-    "CampaignCancelled": {"allOf": [ref("Campaign"), {"type": "object", "properties": {
-        "cancelled_messages": {"type": "integer"}}}]},
-    "CampaignResent": {"allOf": [ref("Campaign"), {"type": "object", "properties": {
-        "resent_messages": {"type": "integer"}}}]},
+    "CancelInput": {
+        "type": "object",
+        "properties": {
+            "reason": {"type": "string", "maxLength": 500, "description": "optional, kept in the audit log"}
+        },
+    },
+    "CampaignCancelled": {
+        "allOf": [ref("Campaign"), {"type": "object", "properties": {"cancelled_messages": {"type": "integer"}}}]
+    },
+    "CampaignResent": {
+        "allOf": [ref("Campaign"), {"type": "object", "properties": {"resent_messages": {"type": "integer"}}}]
+    },
 }

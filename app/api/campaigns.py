@@ -1,4 +1,5 @@
 """Campaigns API: compose, preview, approve, send, follow up; CAP 1.2."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -54,34 +55,57 @@ def estimate_json(estimate: estimates.TimeToWarn | None) -> dict[str, Any]:
     return out
 
 
-def campaign_json(campaign: Campaign, progress: campaigns.Progress | None = None,
-                  estimate: estimates.TimeToWarn | bool | None = True) -> dict[str, Any]:
+def campaign_json(
+    campaign: Campaign, progress: campaigns.Progress | None = None, estimate: estimates.TimeToWarn | bool | None = True
+) -> dict[str, Any]:
     """`estimate`: True computes it (a preview for a campaign not yet sent); lists pass False for campaigns
     not yet sent (one recipients count each would be too slow: their time_to_warn_s is null)."""
     progress = progress or campaigns.campaign_progress(db(), [campaign.id])[campaign.id]
     if estimate is True:
         estimate = estimate_for(campaign)
     return {
-        "id": campaign.id, "kind": campaign.kind, "severity": campaign.severity, "title": campaign.title,
-        "body": campaign.body, "variants": campaign.variants or {}, "template": campaign.template,
-        "status": campaign.status, "zone_ids": [z.id for z in campaign.zones], "area": campaign.area_spec,
-        "topic": campaign.topic, "urgency": campaign.urgency, "certainty": campaign.certainty,
-        "category": campaign.category, "event": campaign.event, "sender_id": campaign.sender_id,
-        "validity_minutes": campaign.validity_minutes, "flash": campaign.flash,
-        "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
-        "department": campaign.department, "msg_type": campaign.msg_type, "reference_id": campaign.reference_id,
-        "author_id": campaign.author_id, "approver_id": campaign.approver_id,
-        "edits": campaign.edits or [], "editor_ids": sorted(campaigns.editors(campaign)),
-        "rejection_reason": campaign.rejection_reason, "override_reason": campaign.override_reason,
+        "id": campaign.id,
+        "kind": campaign.kind,
+        "severity": campaign.severity,
+        "title": campaign.title,
+        "body": campaign.body,
+        "variants": campaign.variants or {},
+        "template": campaign.template,
+        "status": campaign.status,
+        "zone_ids": [z.id for z in campaign.zones],
+        "area": campaign.area_spec,
+        "topic": campaign.topic,
+        "urgency": campaign.urgency,
+        "certainty": campaign.certainty,
+        "category": campaign.category,
+        "event": campaign.event,
+        "sender_id": campaign.sender_id,
+        "validity_minutes": campaign.validity_minutes,
+        "flash": campaign.flash,
+        "encoding": campaign.encoding,
+        "parts_per_message": campaign.parts_per_message,
+        "department": campaign.department,
+        "msg_type": campaign.msg_type,
+        "reference_id": campaign.reference_id,
+        "author_id": campaign.author_id,
+        "approver_id": campaign.approver_id,
+        "edits": campaign.edits or [],
+        "editor_ids": sorted(campaigns.editors(campaign)),
+        "rejection_reason": campaign.rejection_reason,
+        "override_reason": campaign.override_reason,
         "override_acknowledged_at": _iso(campaign.override_acknowledged_at),
         "override_acknowledged_by": campaign.override_acknowledged_by,
-        "recipients": campaign.recipients, "counts": progress.counts,
+        "recipients": campaign.recipients,
+        "counts": progress.counts,
         "cost": str(progress.cost),
         "currency": current_app.config["SYRENA"].billing.currency,
         "created_at": campaign.created_at.isoformat(),
-        "scheduled_for": _iso(campaign.scheduled_for), "expires_at": _iso(campaign.expires_at),
-        "submitted_at": _iso(campaign.submitted_at), "approved_at": _iso(campaign.approved_at),
-        "sent_at": _iso(campaign.sent_at), "completed_at": _iso(campaign.completed_at),
+        "scheduled_for": _iso(campaign.scheduled_for),
+        "expires_at": _iso(campaign.expires_at),
+        "submitted_at": _iso(campaign.submitted_at),
+        "approved_at": _iso(campaign.approved_at),
+        "sent_at": _iso(campaign.sent_at),
+        "completed_at": _iso(campaign.completed_at),
         "hazard": campaigns.hazard_of(campaign),
         # When the target was frozen (issue 19): from then on zone edits change nobody's warning. null: a draft.
         "target_frozen_at": _iso(campaign.target_frozen_at),
@@ -112,12 +136,17 @@ def _date_arg(name: str) -> datetime | None:
 @bp.get("/campaigns")
 @requires(*STAFF)
 def list_campaigns():
-    listed = campaigns.list_campaigns(db(), status=request.args.get("status") or None,
-                                      kind=request.args.get("kind") or None,
-                                      since=_date_arg("since"), until=_date_arg("until"))
+    listed = campaigns.list_campaigns(
+        db(),
+        status=request.args.get("status") or None,
+        kind=request.args.get("kind") or None,
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+    )
     progress = campaigns.campaign_progress(db(), [c.id for c in listed])
-    return jsonify([campaign_json(c, progress[c.id], c.status in (*campaigns.SENT_STATUSES, "cancelled"))
-                    for c in listed])
+    return jsonify(
+        [campaign_json(c, progress[c.id], c.status in (*campaigns.SENT_STATUSES, "cancelled")) for c in listed]
+    )
 
 
 @bp.post("/campaigns")
@@ -126,8 +155,9 @@ def create_campaign():
     body = json_body()
     session = db()
     settings = _settings()
-    campaign = campaigns.create_draft(session, g.api_user, body, settings=settings.campaigns,
-                                      zone_limits=settings.zones, now=now())
+    campaign = campaigns.create_draft(
+        session, g.api_user, body, settings=settings.campaigns, zone_limits=settings.zones, now=now()
+    )
     preview = campaigns.preview(session, campaign, settings.billing, now())
     estimate = estimate_for(campaign, preview.total_parts)
     session.commit()
@@ -141,12 +171,20 @@ def preview_draft():
     wait = previews.over_budget(g.api_user.id)
     if wait is not None:
         return previews.too_many(wait)
-    campaign, preview = campaigns.draft_preview(db(), g.api_user, json_body(), settings.campaigns, settings.billing,
-                                                settings.zones.preview_limits(), now())
+    campaign, preview = campaigns.draft_preview(
+        db(), g.api_user, json_body(), settings.campaigns, settings.billing, settings.zones.preview_limits(), now()
+    )
     estimate = estimate_for(campaign, preview.total_parts)
     db().rollback()
-    return jsonify({**preview.as_dict(), "encoding": campaign.encoding, "parts_per_message": campaign.parts_per_message,
-                    "hazard": campaigns.hazard_of(campaign), **estimate_json(estimate)})
+    return jsonify(
+        {
+            **preview.as_dict(),
+            "encoding": campaign.encoding,
+            "parts_per_message": campaign.parts_per_message,
+            "hazard": campaigns.hazard_of(campaign),
+            **estimate_json(estimate),
+        }
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -195,8 +233,9 @@ def submit_campaign(campaign_id: int):
 
 def _sent(campaign: Campaign, started: bool):
     """202: sending (or sent to nobody) or scheduled."""
-    warnings = ["no active subscriber is in the target: nothing was sent"] if started and not campaign.recipients \
-        else []
+    warnings = (
+        ["no active subscriber is in the target: nothing was sent"] if started and not campaign.recipients else []
+    )
     return jsonify(_with(campaign, warnings=warnings)), 202
 
 
@@ -219,8 +258,9 @@ def approve_campaign(campaign_id: int):
 @requires(Role.APPROVER)
 def reject_campaign(campaign_id: int):
     session = db()
-    campaign = workflow.reject(session, campaigns.get_campaign(session, campaign_id), g.api_user,
-                               json_body().get("reason"))
+    campaign = workflow.reject(
+        session, campaigns.get_campaign(session, campaign_id), g.api_user, json_body().get("reason")
+    )
     return jsonify(campaign_json(campaign))
 
 
@@ -228,8 +268,7 @@ def reject_campaign(campaign_id: int):
 @requires(Role.OPERATOR, Role.APPROVER)
 def override_campaign(campaign_id: int):
     campaign = campaigns.get_campaign(db(), campaign_id)
-    return _sent(campaign, workflow.override(db(), campaign, g.api_user, json_body().get("reason"), _settings(),
-                                             now()))
+    return _sent(campaign, workflow.override(db(), campaign, g.api_user, json_body().get("reason"), _settings(), now()))
 
 
 @bp.get("/campaigns/overrides")
@@ -252,8 +291,9 @@ def _follow_up(campaign_id: int, msg_type: str):
     original = campaigns.get_campaign(db(), campaign_id)
     follow = workflow.follow_up(db(), original, g.api_user, msg_type, json_body(), _settings(), now())
     if follow.awaiting_approval:
-        return jsonify(_with(follow.campaign,
-                             warnings=["approval by a second person is required before it is sent"])), 201
+        return jsonify(
+            _with(follow.campaign, warnings=["approval by a second person is required before it is sent"])
+        ), 201
     return _sent(follow.campaign, follow.started)
 
 
@@ -277,79 +317,166 @@ def campaign_cap(campaign_id: int):
 
 
 _STATE = {**NOT_FOUND, **conflict("Not in a state that allows this")}
-_FORBIDDEN_APPROVAL = {"403": {"description": "The four-eyes rule: not an approver, or one of the campaign's writers "
-                                              "(its author or anyone who changed its text, target or severity)"}}
+_FORBIDDEN_APPROVAL = {
+    "403": {
+        "description": "The four-eyes rule: not an approver, or one of the campaign's writers "
+        "(its author or anyone who changed its text, target or severity)"
+    }
+}
 _ACCEPTED = "Sent (status sending or completed) or scheduled (status scheduled: its time, or the end of quiet hours)"
 OPENAPI_PATHS = {
     "/api/v1/campaigns": {
-        "get": {**op("Latest campaigns", "200", {"type": "array", "items": ref("Campaign")}),
-                "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"},
-                                "description": d} for n, d in (
-                    ("status", "only this status"), ("kind", "alert or info"),
-                    ("since", "created at or after (ISO 8601)"), ("until", "created before (ISO 8601)"))]},
-        "post": links(links(op("Create a draft campaign (`warnings` says when the target has no recipients)",
-                               "201", ref("Campaign"), body=ref("CampaignInput")),
-                            "201", "/api/v1/campaigns/{id}", ("GET", "PATCH", "DELETE")),
-                      "201", "/api/v1/campaigns/{id}/preview", ("GET",)),
+        "get": {
+            **op("Latest campaigns", "200", {"type": "array", "items": ref("Campaign")}),
+            "parameters": [
+                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+                for n, d in (
+                    ("status", "only this status"),
+                    ("kind", "alert or info"),
+                    ("since", "created at or after (ISO 8601)"),
+                    ("until", "created before (ISO 8601)"),
+                )
+            ],
+        },
+        "post": links(
+            links(
+                op(
+                    "Create a draft campaign (`warnings` says when the target has no recipients)",
+                    "201",
+                    ref("Campaign"),
+                    body=ref("CampaignInput"),
+                ),
+                "201",
+                "/api/v1/campaigns/{id}",
+                ("GET", "PATCH", "DELETE"),
+            ),
+            "201",
+            "/api/v1/campaigns/{id}/preview",
+            ("GET",),
+        ),
     },
     "/api/v1/campaigns/preview": {
-        "post": op("Preview what is being composed, without saving it", "200", ref("CampaignPreview"),
-                   body=ref("CampaignInput")),
+        "post": op(
+            "Preview what is being composed, without saving it",
+            "200",
+            ref("CampaignPreview"),
+            body=ref("CampaignInput"),
+        ),
     },
     "/api/v1/campaigns/{id}": {
         "get": op("A campaign and its delivery counts", "200", ref("Campaign"), params=ID_PARAM, extra=NOT_FOUND),
-        "patch": op("Edit a draft or rejected campaign (any CampaignInput fields)", "200", ref("Campaign"),
-                    body=ref("CampaignInput"), params=ID_PARAM, extra=_STATE),
-        "delete": {"summary": "Delete a draft or rejected campaign", "parameters": ID_PARAM,
-                   "responses": {"204": {"description": "Deleted"}, **_STATE}},
+        "patch": op(
+            "Edit a draft or rejected campaign (any CampaignInput fields)",
+            "200",
+            ref("Campaign"),
+            body=ref("CampaignInput"),
+            params=ID_PARAM,
+            extra=_STATE,
+        ),
+        "delete": {
+            "summary": "Delete a draft or rejected campaign",
+            "parameters": ID_PARAM,
+            "responses": {"204": {"description": "Deleted"}, **_STATE},
+        },
     },
     "/api/v1/campaigns/{id}/preview": {
-        "get": op("Recipients (deduplicated), parts, cost with the tariff in force", "200", ref("CampaignPreview"),
-                  params=ID_PARAM, extra=NOT_FOUND),
+        "get": op(
+            "Recipients (deduplicated), parts, cost with the tariff in force",
+            "200",
+            ref("CampaignPreview"),
+            params=ID_PARAM,
+            extra=NOT_FOUND,
+        ),
     },
     "/api/v1/campaigns/{id}/submit": {
         "post": op("Submit for approval", "200", ref("Campaign"), params=ID_PARAM, extra=_STATE),
     },
     "/api/v1/campaigns/{id}/approve": {
-        "post": op("Approve (by another user with the approver role) and send", "202", ref("Campaign"),
-                   params=ID_PARAM, extra={**_STATE, **_FORBIDDEN_APPROVAL}),
+        "post": op(
+            "Approve (by another user with the approver role) and send",
+            "202",
+            ref("Campaign"),
+            params=ID_PARAM,
+            extra={**_STATE, **_FORBIDDEN_APPROVAL},
+        ),
     },
     "/api/v1/campaigns/{id}/reject": {
-        "post": op("Reject with a reason", "200", ref("Campaign"), params=ID_PARAM, body=ref("Reason"),
-                   extra={**_STATE, **_FORBIDDEN_APPROVAL}),
+        "post": op(
+            "Reject with a reason",
+            "200",
+            ref("Campaign"),
+            params=ID_PARAM,
+            body=ref("Reason"),
+            extra={**_STATE, **_FORBIDDEN_APPROVAL},
+        ),
     },
     "/api/v1/campaigns/{id}/override": {
-        "post": op("Emergency override for an extreme alert: approve without a second person (audited) and send",
-                   "202", ref("Campaign"), params=ID_PARAM, body=ref("Reason"), extra=_STATE),
+        "post": op(
+            "Emergency override for an extreme alert: approve without a second person (audited) and send",
+            "202",
+            ref("Campaign"),
+            params=ID_PARAM,
+            body=ref("Reason"),
+            extra=_STATE,
+        ),
     },
     "/api/v1/campaigns/overrides": {
-        "get": op("Emergency overrides no approver has acknowledged yet (the approvers' banner)", "200",
-                  ref("CampaignList")),
+        "get": op(
+            "Emergency overrides no approver has acknowledged yet (the approvers' banner)", "200", ref("CampaignList")
+        ),
     },
     "/api/v1/campaigns/{id}/acknowledge-override": {
-        "post": op("An approver acknowledges an emergency override (audited): the banner goes away for all",
-                   "200", ref("Campaign"), params=ID_PARAM, extra={**_STATE, **_FORBIDDEN_APPROVAL}),
+        "post": op(
+            "An approver acknowledges an emergency override (audited): the banner goes away for all",
+            "200",
+            ref("Campaign"),
+            params=ID_PARAM,
+            extra={**_STATE, **_FORBIDDEN_APPROVAL},
+        ),
     },
     "/api/v1/campaigns/{id}/send": {
         "post": op(_ACCEPTED, "202", ref("Campaign"), params=ID_PARAM, extra=_STATE),
     },
     "/api/v1/campaigns/{id}/update": {
-        "post": op("An update of a sent alert to exactly its recipients (CAP msgType Update); " + _ACCEPTED
-                   + "; 201 when it waits for approval", "202", ref("Campaign"), params=ID_PARAM,
-                   body=ref("FollowUpInput"), extra=_STATE),
+        "post": op(
+            "An update of a sent alert to exactly its recipients (CAP msgType Update); "
+            + _ACCEPTED
+            + "; 201 when it waits for approval",
+            "202",
+            ref("Campaign"),
+            params=ID_PARAM,
+            body=ref("FollowUpInput"),
+            extra=_STATE,
+        ),
     },
     "/api/v1/campaigns/{id}/all-clear": {
-        "post": op("The all-clear (odwołanie alarmu) to exactly the original's recipients (CAP msgType Cancel); "
-                   "201 when it waits for approval", "202", ref("Campaign"), params=ID_PARAM,
-                   body=ref("FollowUpInput"), extra=_STATE),
+        "post": op(
+            "The all-clear (odwołanie alarmu) to exactly the original's recipients (CAP msgType Cancel); "
+            "201 when it waits for approval",
+            "202",
+            ref("Campaign"),
+            params=ID_PARAM,
+            body=ref("FollowUpInput"),
+            extra=_STATE,
+        ),
     },
     "/api/v1/campaigns/{id}/cap.xml": {
-        "get": {"summary": "The campaign as an OASIS CAP 1.2 message", "parameters": ID_PARAM,
-                "responses": {"200": {"description": "CAP 1.2 XML",
-                                      "content": {"application/xml": {"schema": {"type": "string"}}}},
-                              **NOT_FOUND}},
+        "get": {
+            "summary": "The campaign as an OASIS CAP 1.2 message",
+            "parameters": ID_PARAM,
+            "responses": {
+                "200": {"description": "CAP 1.2 XML", "content": {"application/xml": {"schema": {"type": "string"}}}},
+                **NOT_FOUND,
+            },
+        },
     },
 }
 # The bodies' schemas, generated from the models campaigns.service validates with (one declaration).
-OPENAPI_SCHEMAS = components(schemas.CampaignInput, schemas.FollowUpInput, schemas.Reason, schemas.CampaignPreview,
-                             schemas.Campaign, schemas.CampaignList)
+OPENAPI_SCHEMAS = components(
+    schemas.CampaignInput,
+    schemas.FollowUpInput,
+    schemas.Reason,
+    schemas.CampaignPreview,
+    schemas.Campaign,
+    schemas.CampaignList,
+)

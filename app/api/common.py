@@ -1,4 +1,5 @@
 """What every API module shares: the blueprint's error shape, token auth, JSON parsing."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -68,13 +69,16 @@ def register_error_handlers(bp) -> None:
 def _over_rate_limit(token_id: int) -> int | None:
     """Seconds to wait when this token used up its [security] api_limit, else None (per token, in Redis)."""
     from app.public import seconds_to_wait
-    return seconds_to_wait(current_app.config["SYRENA"].security.api_limit, "api-token", str(token_id),
-                           "API rate limit")
+
+    return seconds_to_wait(
+        current_app.config["SYRENA"].security.api_limit, "api-token", str(token_id), "API rate limit"
+    )
 
 
 def requires(*roles: Role) -> Callable:
     """Bearer-token auth: the token's role (an admin's token may be narrowed to another) must be one of `roles`;
     each token has its own request rate limit."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -85,22 +89,29 @@ def requires(*roles: Role) -> Callable:
             wait = _over_rate_limit(token.id)
             if wait is not None:
                 db().rollback()
-                response, status = error_response(429, "rate_limited", "too many requests for this token",
-                                                  {"retry_after": wait})
+                response, status = error_response(
+                    429, "rate_limited", "too many requests for this token", {"retry_after": wait}
+                )
                 response.headers["Retry-After"] = str(wait)
                 return response, status
             role = token.effective_role()
             if role is None:
                 db().commit()
-                return error_response(403, "forbidden", f"this token was narrowed to the {token.role} role, which "
-                                      f"its owner ({token.user.role}) no longer holds: issue a new token")
+                return error_response(
+                    403,
+                    "forbidden",
+                    f"this token was narrowed to the {token.role} role, which "
+                    f"its owner ({token.user.role}) no longer holds: issue a new token",
+                )
             if not role_allows(role, *roles):
                 db().commit()
                 return error_response(403, "forbidden", f"the {role} role may not do this")
             g.api_user = token.user
             g.api_token = token
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -114,8 +125,7 @@ def page_params(default: int = 100) -> tuple[int, int]:
             values.append(fallback)
             continue
         if not raw.isdigit() or len(raw) > 9:
-            raise ApiError(400, "invalid_parameter", f"{name} must be a whole number from 0",
-                           {"parameter": name})
+            raise ApiError(400, "invalid_parameter", f"{name} must be a whole number from 0", {"parameter": name})
         values.append(min(int(raw), highest))
     limit, offset = values
     return max(limit, 1), offset

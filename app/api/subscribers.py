@@ -1,5 +1,6 @@
 """Subscribers API: the admin/import path, and the public sign-up residents (and other sites) use
 without a token: request a code for a subscription, a cancellation or a data export; confirm it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -73,15 +74,24 @@ def create_subscriber():
     if locations is None and "location" in body:
         locations = [body["location"]]
     session = db()
-    subscriber = register_subscriber(session, body.get("phone"), locations or [], verified=fields.verified,
-                                     language=fields.language)
+    subscriber = register_subscriber(
+        session, body.get("phone"), locations or [], verified=fields.verified, language=fields.language
+    )
     record(session, "subscriber.create", g.api_user, "subscriber", subscriber.id, {"source": "api"})
     session.commit()
-    return jsonify({"id": subscriber.id, "phone": subscriber.phone, "status": subscriber.status,
-                    "language": subscriber.language, "locations": len(subscriber.locations)}), 201
+    return jsonify(
+        {
+            "id": subscriber.id,
+            "phone": subscriber.phone,
+            "status": subscriber.status,
+            "language": subscriber.language,
+            "locations": len(subscriber.locations),
+        }
+    ), 201
 
 
 # ------------------------------------------------------------------ public sign-up
+
 
 def _limits():
     return current_app.config["SYRENA"].subscribers
@@ -103,8 +113,11 @@ def _place(raw: Any, label: str) -> NewLocation:
         raise InvalidLocation("give an address or a location {lat, lon}")
     if raw.get("location") is not None:
         pin = raw["location"]
-        parse_location({"lat": pin.get("lat"), "lon": pin.get("lon"), "label": label, "address": raw.get("address")}
-                       if isinstance(pin, dict) else pin)  # validates, or says what is wrong
+        parse_location(
+            {"lat": pin.get("lat"), "lon": pin.get("lon"), "label": label, "address": raw.get("address")}
+            if isinstance(pin, dict)
+            else pin
+        )  # validates, or says what is wrong
         return NewLocation(label=label, address=raw.get("address"), lat=float(pin["lat"]), lon=float(pin["lon"]))
     address = raw.get("address")
     if not isinstance(address, str) or not address.strip():
@@ -114,8 +127,10 @@ def _place(raw: Any, label: str) -> NewLocation:
         match = result.found
         return NewLocation(label=label, address=match.label, lat=match.lat, lon=match.lon)
     if result.status == GeocodeStatus.CHOOSE:
-        raise AddressAmbiguous(f"{address!r} matches several addresses; choose one",
-                               [{"label": m.label, "lat": m.lat, "lon": m.lon} for m in result.matches])
+        raise AddressAmbiguous(
+            f"{address!r} matches several addresses; choose one",
+            [{"label": m.label, "lat": m.lat, "lon": m.lon} for m in result.matches],
+        )
     if result.status == GeocodeStatus.NO_NUMBER:
         raise AddressNotFound(f"{address!r}: add the house number")
     raise AddressNotFound(f"{address!r} was not found; give the street and house number, or put a pin on the map")
@@ -128,8 +143,12 @@ def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
     if second is not None:
         label = second.get("label") if isinstance(second, dict) else None
         places.append(_place(second, label if isinstance(label, str) and label.strip() else "work"))
-    return {"language": fields.language, "topics": fields.topics, "consent_version": _limits().consent_version,
-            "locations": [p.as_dict() for p in places]}
+    return {
+        "language": fields.language,
+        "topics": fields.topics,
+        "consent_version": _limits().consent_version,
+        "locations": [p.as_dict() for p in places],
+    }
 
 
 # What a resident's request holds: a phone, an address or two, a label, a few topics. Anything bigger is
@@ -168,8 +187,7 @@ def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any]
     session = db()
     settings = current_app.config["SYRENA"]
     budget = CodeBudget(redis_connection(settings.redis.url), settings.subscribers, settings.smsc.source_addr)
-    issued = issue_code(session, budget, settings.subscribers, phone, purpose, pending, request.remote_addr,
-                        language)
+    issued = issue_code(session, budget, settings.subscribers, phone, purpose, pending, request.remote_addr, language)
     session.commit()  # the job must find the committed request
     enqueue_verification_code(issued.verification_id, issued.code, language)
     # The same answer whether or not the number is subscribed, opted out or new.
@@ -228,56 +246,130 @@ def verify_code():
     if pending.purpose == VerificationPurpose.EXPORT.value:
         data = personal_data(session, phone)
         # Personal data left the system: audited (the resident is the requester; the phone as its hash).
-        record(session, "subscriber.export", None, "subscriber", None,
-               {"phone_sha256": hashlib.sha256(phone.encode()).hexdigest(), "by": "subscriber"})
+        record(
+            session,
+            "subscriber.export",
+            None,
+            "subscriber",
+            None,
+            {"phone_sha256": hashlib.sha256(phone.encode()).hexdigest(), "by": "subscriber"},
+        )
         session.commit()
         return jsonify({"action": "export", "data": data})
     request_data = pending.request
     places = [NewLocation(**loc) for loc in request_data["locations"]]
-    subscriber = subscribe(session, phone, places, language=request_data["language"],
-                           source=SubscriberSource.WEB.value, consent_version=request_data["consent_version"],
-                           topics=request_data["topics"])
+    subscriber = subscribe(
+        session,
+        phone,
+        places,
+        language=request_data["language"],
+        source=SubscriberSource.WEB.value,
+        consent_version=request_data["consent_version"],
+        topics=request_data["topics"],
+    )
     zones = [zone_summary(z) for z in zones_of_subscriber(session, subscriber.id)]
     session.commit()
-    return jsonify({"action": "subscribed", "status": subscriber.status, "zones": zones,
-                    "locations": [{"label": p.label, "address": p.address, "lat": p.lat, "lon": p.lon,
-                                   "zones": [zone_summary(z) for z in zones_at(session, p.lat, p.lon)]}
-                                  for p in places],
-                    "topics": subscriber.topics, "language": subscriber.language})
+    return jsonify(
+        {
+            "action": "subscribed",
+            "status": subscriber.status,
+            "zones": zones,
+            "locations": [
+                {
+                    "label": p.label,
+                    "address": p.address,
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "zones": [zone_summary(z) for z in zones_at(session, p.lat, p.lon)],
+                }
+                for p in places
+            ],
+            "topics": subscriber.topics,
+            "language": subscriber.language,
+        }
+    )
 
 
 OPENAPI_PATHS = {
     "/api/v1/subscribers": {
-        "post": op("Register a subscriber (admin/import path)", "201", ref("Subscriber"), body=ref("SubscriberInput"),
-                   extra=conflict("Already subscribed")),
+        "post": op(
+            "Register a subscriber (admin/import path)",
+            "201",
+            ref("Subscriber"),
+            body=ref("SubscriberInput"),
+            extra=conflict("Already subscribed"),
+        ),
     },
 }
+
+
 def _public(summary: str, ok: str, ok_schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    operation = op(summary, ok, ok_schema, body=body, extra={
-        "429": {"description": "Too many requests from this address or for this phone", **json_content(ref("Error"))},
-        "503": {"description": "The hourly cap on verification SMS is reached: the message (and details.sms_keyword, "
-                "details.short_number) tells the resident to text the keyword instead", **json_content(ref("Error"))}})
+    operation = op(
+        summary,
+        ok,
+        ok_schema,
+        body=body,
+        extra={
+            "429": {
+                "description": "Too many requests from this address or for this phone",
+                **json_content(ref("Error")),
+            },
+            "503": {
+                "description": "The hourly cap on verification SMS is reached: the message (and details.sms_keyword, "
+                "details.short_number) tells the resident to text the keyword instead",
+                **json_content(ref("Error")),
+            },
+        },
+    )
     operation["security"] = []  # residents have no token
     for status in ("401", "403"):
         operation["responses"].pop(status, None)
     return operation
 
 
-OPENAPI_PATHS.update({
-    "/api/v1/public/subscriptions": {"post": _public(
-        "Ask for a subscription: a code is texted to the phone (the same answer whether or not it is subscribed)",
-        "202", ref("CodeSent"), ref("PublicSubscriptionInput"))},
-    "/api/v1/public/subscriptions/cancel": {"post": _public(
-        "Ask to unsubscribe: a code is texted to the phone", "202", ref("CodeSent"), ref("CodeRequest"))},
-    "/api/v1/public/subscriptions/export": {"post": _public(
-        "Ask for everything stored about the phone (GDPR): a code is texted to it", "202", ref("CodeSent"),
-        ref("CodeRequest"))},
-    "/api/v1/public/subscriptions/verify": {"post": _public(
-        "Confirm the request with the code: subscribes (answering the zones), unsubscribes or exports", "200",
-        ref("PublicVerification"), ref("CodeConfirmation"))},
-})
+OPENAPI_PATHS.update(
+    {
+        "/api/v1/public/subscriptions": {
+            "post": _public(
+                "Ask for a subscription: a code is texted to the phone (the same answer whether or not it is subscribed)",
+                "202",
+                ref("CodeSent"),
+                ref("PublicSubscriptionInput"),
+            )
+        },
+        "/api/v1/public/subscriptions/cancel": {
+            "post": _public(
+                "Ask to unsubscribe: a code is texted to the phone", "202", ref("CodeSent"), ref("CodeRequest")
+            )
+        },
+        "/api/v1/public/subscriptions/export": {
+            "post": _public(
+                "Ask for everything stored about the phone (GDPR): a code is texted to it",
+                "202",
+                ref("CodeSent"),
+                ref("CodeRequest"),
+            )
+        },
+        "/api/v1/public/subscriptions/verify": {
+            "post": _public(
+                "Confirm the request with the code: subscribes (answering the zones), unsubscribes or exports",
+                "200",
+                ref("PublicVerification"),
+                ref("CodeConfirmation"),
+            )
+        },
+    }
+)
 
 # The bodies' schemas, generated from the models the service and the views above validate with.
-OPENAPI_SCHEMAS = components(schemas.Location, schemas.SubscriberInput, schemas.Subscriber, schemas.PublicPlace,
-                             schemas.PublicSubscriptionInput, schemas.CodeRequest, schemas.CodeConfirmation,
-                             schemas.CodeSent, schemas.PublicVerification)
+OPENAPI_SCHEMAS = components(
+    schemas.Location,
+    schemas.SubscriberInput,
+    schemas.Subscriber,
+    schemas.PublicPlace,
+    schemas.PublicSubscriptionInput,
+    schemas.CodeRequest,
+    schemas.CodeConfirmation,
+    schemas.CodeSent,
+    schemas.PublicVerification,
+)

@@ -1,4 +1,5 @@
 """Zones API: GeoJSON Features in and out; delete archives; point lookup; subscriber preview; import/export."""
+
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
@@ -68,13 +69,23 @@ def create_zone():
 def import_zones():
     session = db()
     skip = [s for s in request.args.getlist("skip") if s]
-    saved, total = zones.import_file(session, request.get_data(), actor=g.api_user,
-                                     name_property=request.args.get("name_property") or "name",
-                                     repair=_flag("repair"), skip=skip, limits=_limits())
+    saved, total = zones.import_file(
+        session,
+        request.get_data(),
+        actor=g.api_user,
+        name_property=request.args.get("name_property") or "name",
+        repair=_flag("repair"),
+        skip=skip,
+        limits=_limits(),
+    )
     session.commit()
-    return jsonify({"imported": len(saved), "skipped": total - len(saved),
-                    "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs}
-                              for s in saved]}), 201
+    return jsonify(
+        {
+            "imported": len(saved),
+            "skipped": total - len(saved),
+            "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs} for s in saved],
+        }
+    ), 201
 
 
 @bp.get("/zones/lookup")
@@ -83,8 +94,13 @@ def lookup():
     lat = queries.coordinate(request.args.get("lat"), "lat", -90, 90)
     lon = queries.coordinate(request.args.get("lon"), "lon", -180, 180)
     found = reach.zones_at(db(), lat, lon)
-    return jsonify({"lat": lat, "lon": lon,
-                    "zones": [{"id": z.id, "name": z.name, "code": z.code, "colour": z.colour} for z in found]})
+    return jsonify(
+        {
+            "lat": lat,
+            "lon": lon,
+            "zones": [{"id": z.id, "name": z.name, "code": z.code, "colour": z.colour} for z in found],
+        }
+    )
 
 
 @bp.post("/zones/preview")
@@ -106,8 +122,7 @@ def get_zone(zone_id: int):
 @requires(Role.OPERATOR)
 def update_zone(zone_id: int):
     session = db()
-    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits(),
-                              actor=g.api_user)
+    saved = zones.update_zone(session, zone_id, json_body(), repair=_flag("repair"), limits=_limits(), actor=g.api_user)
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
     session.commit()
     return _saved(saved)
@@ -122,83 +137,199 @@ def archive_zone(zone_id: int):
     return _saved(zones.SavedZone(zone))
 
 
-REPAIR_PARAM = {"name": "repair", "in": "query", "schema": {"type": "boolean"},
-                "description": "repair an invalid polygon (Shapely make_valid) instead of refusing it; "
-                               "the response's `repairs` says what changed"}
+REPAIR_PARAM = {
+    "name": "repair",
+    "in": "query",
+    "schema": {"type": "boolean"},
+    "description": "repair an invalid polygon (Shapely make_valid) instead of refusing it; "
+    "the response's `repairs` says what changed",
+}
 DUPLICATE = conflict("A live zone has this name, or any zone this code")
 OPENAPI_PATHS = {
     "/api/v1/zones": {
-        "get": op("Live zones as a GeoJSON FeatureCollection with active subscriber counts", "200",
-                  ref("FeatureCollection"),
-                  params=[{"name": "include_archived", "in": "query", "schema": {"type": "boolean"}}]),
-        "post": links(op("Create a zone from a GeoJSON Feature (Polygon/MultiPolygon; name, code, colour, "
-                         "description in properties)", "201", ref("Feature"), body=ref("ZoneInput"),
-                         params=[REPAIR_PARAM], extra=DUPLICATE),
-                      "201", "/api/v1/zones/{id}", ("GET", "PUT", "DELETE")),
+        "get": op(
+            "Live zones as a GeoJSON FeatureCollection with active subscriber counts",
+            "200",
+            ref("FeatureCollection"),
+            params=[{"name": "include_archived", "in": "query", "schema": {"type": "boolean"}}],
+        ),
+        "post": links(
+            op(
+                "Create a zone from a GeoJSON Feature (Polygon/MultiPolygon; name, code, colour, "
+                "description in properties)",
+                "201",
+                ref("Feature"),
+                body=ref("ZoneInput"),
+                params=[REPAIR_PARAM],
+                extra=DUPLICATE,
+            ),
+            "201",
+            "/api/v1/zones/{id}",
+            ("GET", "PUT", "DELETE"),
+        ),
     },
-    "/api/v1/zones.geojson": {"get": op("Export: all live zones as a GeoJSON FeatureCollection", "200",
-                                        ref("FeatureCollection"))},
-    "/api/v1/zones/import": {"post": op(
-        "Import a GeoJSON FeatureCollection: every feature becomes a zone, or none does", "201",
-        ref("ImportResult"), body=ref("FeatureCollection"),
-        params=[{"name": "name_property", "in": "query", "schema": {"type": "string", "default": "name"}},
-                {"name": "skip", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
-                 "description": "names of features to leave out (e.g. a whole-city outline)"}, REPAIR_PARAM],
-        extra=DUPLICATE)},
-    "/api/v1/zones/lookup": {"get": op(
-        "The live zones containing a point (a point on a border is in both zones, one in a hole in neither)",
-        "200", ref("Lookup"),
-        params=[{"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
-                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}}])},
-    "/api/v1/zones/preview": {"post": op(
-        "How many active subscribers an area reaches (deduplicated), without saving anything", "200",
-        ref("Preview"), body=ref("ZoneInput"), params=[REPAIR_PARAM])},
+    "/api/v1/zones.geojson": {
+        "get": op("Export: all live zones as a GeoJSON FeatureCollection", "200", ref("FeatureCollection"))
+    },
+    "/api/v1/zones/import": {
+        "post": op(
+            "Import a GeoJSON FeatureCollection: every feature becomes a zone, or none does",
+            "201",
+            ref("ImportResult"),
+            body=ref("FeatureCollection"),
+            params=[
+                {"name": "name_property", "in": "query", "schema": {"type": "string", "default": "name"}},
+                {
+                    "name": "skip",
+                    "in": "query",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "description": "names of features to leave out (e.g. a whole-city outline)",
+                },
+                REPAIR_PARAM,
+            ],
+            extra=DUPLICATE,
+        )
+    },
+    "/api/v1/zones/lookup": {
+        "get": op(
+            "The live zones containing a point (a point on a border is in both zones, one in a hole in neither)",
+            "200",
+            ref("Lookup"),
+            params=[
+                {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+            ],
+        )
+    },
+    "/api/v1/zones/preview": {
+        "post": op(
+            "How many active subscribers an area reaches (deduplicated), without saving anything",
+            "200",
+            ref("Preview"),
+            body=ref("ZoneInput"),
+            params=[REPAIR_PARAM],
+        )
+    },
     "/api/v1/zones/{id}": {
         "get": op("One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
-        "put": op("Change a zone: the properties and/or geometry the Feature carries", "200", ref("Feature"),
-                  body=ref("ZoneInput"), params=[*ID_PARAM, REPAIR_PARAM],
-                  extra={**NOT_FOUND, **conflict("A live zone has this name, or any zone this code (zone_conflict); "
-                                                 "or a new geometry for a zone that an alert awaiting approval or "
-                                                 "its send time targets (zone_in_use, naming the alerts)")}),
-        "delete": op("Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it", "200",
-                     ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
+        "put": op(
+            "Change a zone: the properties and/or geometry the Feature carries",
+            "200",
+            ref("Feature"),
+            body=ref("ZoneInput"),
+            params=[*ID_PARAM, REPAIR_PARAM],
+            extra={
+                **NOT_FOUND,
+                **conflict(
+                    "A live zone has this name, or any zone this code (zone_conflict); "
+                    "or a new geometry for a zone that an alert awaiting approval or "
+                    "its send time targets (zone_in_use, naming the alerts)"
+                ),
+            },
+        ),
+        "delete": op(
+            "Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it",
+            "200",
+            ref("Feature"),
+            params=ID_PARAM,
+            extra=NOT_FOUND,
+        ),
     },
 }
 OPENAPI_SCHEMAS = {
-    "Geometry": {"type": "object", "required": ["type", "coordinates"],
-                 "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
-                                "coordinates": {"type": "array", "items": {}}}},
-    "ZoneProperties": {"type": "object", "properties": {
-        "name": {"type": "string", "maxLength": 120},
-        "code": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$",
-                 "description": "SMS code residents text (upper-cased); derived from the name when left out"},
-        "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-        "description": {"type": "string"}}},
-    "ZoneInput": {"type": "object", "description": "A GeoJSON Feature (fields in properties) or a bare geometry "
-                  "with the fields at the top level",
-                  "properties": {"type": {"type": "string"}, "properties": ref("ZoneProperties"),
-                                 "geometry": ref("Geometry"), "coordinates": {"type": "array", "items": {}}}},
-    "Feature": {"type": "object", "properties": {
-        "type": {"type": "string"}, "id": {"type": "integer"}, "geometry": ref("Geometry"),
-        "repairs": {"type": "array", "items": {"type": "string"}},
-        "properties": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "name": {"type": "string"}, "slug": {"type": "string"},
-            # null when not given / not yet changed / live (the stateful schemathesis run found them null)
-            "code": {"type": "string", "nullable": True}, "colour": {"type": "string", "nullable": True},
-            "description": {"type": "string", "nullable": True}, "created_at": {"type": "string"},
-            "updated_at": {"type": "string", "nullable": True}, "archived_at": {"type": "string", "nullable": True},
-            "subscribers": {"type": "integer"}}}}},
-    "FeatureCollection": {"type": "object", "properties": {
-        "type": {"type": "string"}, "features": {"type": "array", "items": ref("Feature")}}},
-    "ImportResult": {"type": "object", "properties": {
-        "imported": {"type": "integer"}, "skipped": {"type": "integer"},
-        "zones": {"type": "array", "items": {"type": "object"}}}},
-    "Lookup": {"type": "object", "properties": {
-        "lat": {"type": "number"}, "lon": {"type": "number"},
-        "zones": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"},
-            "colour": {"type": "string"}}}}}},
-    "Preview": {"type": "object", "properties": {
-        "subscribers": {"type": "integer"}, "area_km2": {"type": "number"},
-        "repairs": {"type": "array", "items": {"type": "string"}}}},
+    "Geometry": {
+        "type": "object",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+            "coordinates": {"type": "array", "items": {}},
+        },
+    },
+    "ZoneProperties": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 120},
+            "code": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9]{1,16}$",
+                "description": "SMS code residents text (upper-cased); derived from the name when left out",
+            },
+            "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+            "description": {"type": "string"},
+        },
+    },
+    "ZoneInput": {
+        "type": "object",
+        "description": "A GeoJSON Feature (fields in properties) or a bare geometry with the fields at the top level",
+        "properties": {
+            "type": {"type": "string"},
+            "properties": ref("ZoneProperties"),
+            "geometry": ref("Geometry"),
+            "coordinates": {"type": "array", "items": {}},
+        },
+    },
+    "Feature": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "id": {"type": "integer"},
+            "geometry": ref("Geometry"),
+            "repairs": {"type": "array", "items": {"type": "string"}},
+            "properties": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "slug": {"type": "string"},
+                    # null when not given / not yet changed / live (the stateful schemathesis run found them null)
+                    "code": {"type": "string", "nullable": True},
+                    "colour": {"type": "string", "nullable": True},
+                    "description": {"type": "string", "nullable": True},
+                    "created_at": {"type": "string"},
+                    "updated_at": {"type": "string", "nullable": True},
+                    "archived_at": {"type": "string", "nullable": True},
+                    "subscribers": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "FeatureCollection": {
+        "type": "object",
+        "properties": {"type": {"type": "string"}, "features": {"type": "array", "items": ref("Feature")}},
+    },
+    "ImportResult": {
+        "type": "object",
+        "properties": {
+            "imported": {"type": "integer"},
+            "skipped": {"type": "integer"},
+            "zones": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Lookup": {
+        "type": "object",
+        "properties": {
+            "lat": {"type": "number"},
+            "lon": {"type": "number"},
+            "zones": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "code": {"type": "string"},
+                        "colour": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Preview": {
+        "type": "object",
+        "properties": {
+            "subscribers": {"type": "integer"},
+            "area_km2": {"type": "number"},
+            "repairs": {"type": "array", "items": {"type": "string"}},
+        },
+    },
 }

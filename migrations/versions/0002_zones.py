@@ -4,6 +4,7 @@ names unique among live zones.
 Revision ID: 0002
 Revises: 5c48882fd92a
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,8 +22,7 @@ def upgrade():
     op.add_column("zone", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("zone", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_zone_archived_at"), "zone", ["archived_at"], unique=False)
-    op.create_index("uq_zone_name_live", "zone", ["name"], unique=True,
-                    postgresql_where=sa.text("archived_at IS NULL"))
+    op.create_index("uq_zone_name_live", "zone", ["name"], unique=True, postgresql_where=sa.text("archived_at IS NULL"))
 
 
 def downgrade():

@@ -4,6 +4,7 @@ operator CSV imports for reconciliation.
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -45,12 +46,14 @@ CREATE TRIGGER cost_entry_append_only BEFORE UPDATE OR DELETE ON cost_entry
 
 
 def upgrade():
-    op.add_column("tariff", sa.Column("vat_rate", sa.Numeric(precision=5, scale=4), server_default="0.23",
-                                      nullable=False))
+    op.add_column(
+        "tariff", sa.Column("vat_rate", sa.Numeric(precision=5, scale=4), server_default="0.23", nullable=False)
+    )
     op.add_column("tariff", sa.Column("smsc", sa.String(length=32), nullable=True))
     op.drop_constraint("uq_tariff_valid_from", "tariff", type_="unique")
-    op.create_index("uq_tariff_smsc_valid_from", "tariff", ["smsc", "valid_from"], unique=True,
-                    postgresql_nulls_not_distinct=True)
+    op.create_index(
+        "uq_tariff_smsc_valid_from", "tariff", ["smsc", "valid_from"], unique=True, postgresql_nulls_not_distinct=True
+    )
     op.add_column("campaign", sa.Column("department", sa.String(length=80), nullable=True))
     op.create_table(
         "cost_entry",
@@ -73,16 +76,23 @@ def upgrade():
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("corrects_id", sa.BigInteger(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["corrects_id"], ["cost_entry.id"], name=op.f("fk_cost_entry_corrects_id_cost_entry"),
-                                ondelete="RESTRICT"),
-        sa.ForeignKeyConstraint(["tariff_id"], ["tariff.id"], name=op.f("fk_cost_entry_tariff_id_tariff"),
-                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["corrects_id"], ["cost_entry.id"], name=op.f("fk_cost_entry_corrects_id_cost_entry"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["tariff_id"], ["tariff.id"], name=op.f("fk_cost_entry_tariff_id_tariff"), ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_entry")),
     )
     op.create_index(op.f("ix_cost_entry_charged_at"), "cost_entry", ["charged_at"], unique=False)
     op.create_index(op.f("ix_cost_entry_campaign_id"), "cost_entry", ["campaign_id"], unique=False)
-    op.create_index("uq_cost_entry_message_charge", "cost_entry", ["message_id"], unique=True,
-                    postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"))
+    op.create_index(
+        "uq_cost_entry_message_charge",
+        "cost_entry",
+        ["message_id"],
+        unique=True,
+        postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"),
+    )
     op.create_table(
         "cost_summary",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -99,9 +109,13 @@ def upgrade():
         sa.Column("amount", sa.Numeric(precision=16, scale=4), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_summary")),
     )
-    op.create_index("uq_cost_summary_key", "cost_summary",
-                    ["day", "kind", "campaign_id", "zone_id", "department", "encoding", "smsc", "tariff_id"],
-                    unique=True, postgresql_nulls_not_distinct=True)
+    op.create_index(
+        "uq_cost_summary_key",
+        "cost_summary",
+        ["day", "kind", "campaign_id", "zone_id", "department", "encoding", "smsc", "tariff_id"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    )
     op.create_table(
         "reconciliation_import",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -111,8 +125,12 @@ def upgrade():
         sa.Column("imported_by", sa.Integer(), nullable=True),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("total_amount", sa.Numeric(precision=14, scale=4), nullable=False),
-        sa.ForeignKeyConstraint(["imported_by"], ["app_user.id"],
-                                name=op.f("fk_reconciliation_import_imported_by_app_user"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["imported_by"],
+            ["app_user.id"],
+            name=op.f("fk_reconciliation_import_imported_by_app_user"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_import")),
     )
     op.create_table(
@@ -123,8 +141,12 @@ def upgrade():
         sa.Column("charged_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("parts", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=12, scale=4), nullable=False),
-        sa.ForeignKeyConstraint(["import_id"], ["reconciliation_import.id"],
-                                name=op.f("fk_operator_charge_import_id_reconciliation_import"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["import_id"],
+            ["reconciliation_import.id"],
+            name=op.f("fk_operator_charge_import_id_reconciliation_import"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_charge")),
         sa.UniqueConstraint("import_id", "smsc_message_id", name=op.f("uq_operator_charge_import_id")),
     )

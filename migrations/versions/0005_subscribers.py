@@ -3,6 +3,7 @@
 Revision ID: 0005
 Revises: 0004
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -25,16 +26,32 @@ def upgrade():
     """)
     op.add_column("address_point", sa.Column("street_key", sa.String(length=120), server_default="", nullable=False))
     op.add_column("address_point", sa.Column("house_key", sa.String(length=20), server_default="", nullable=False))
-    op.create_index("ix_address_point_normalised_key_trgm", "address_point", ["normalised_key"], unique=False,
-                    postgresql_using="gin", postgresql_ops={"normalised_key": "gin_trgm_ops"})
-    op.create_table("address_street", sa.Column("street_key", sa.String(length=120), nullable=False),
-                    sa.PrimaryKeyConstraint("street_key", name=op.f("pk_address_street")))
-    op.create_index("ix_address_street_street_key_trgm", "address_street", ["street_key"], unique=False,
-                    postgresql_using="gin", postgresql_ops={"street_key": "gin_trgm_ops"})
+    op.create_index(
+        "ix_address_point_normalised_key_trgm",
+        "address_point",
+        ["normalised_key"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"normalised_key": "gin_trgm_ops"},
+    )
+    op.create_table(
+        "address_street",
+        sa.Column("street_key", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("street_key", name=op.f("pk_address_street")),
+    )
+    op.create_index(
+        "ix_address_street_street_key_trgm",
+        "address_street",
+        ["street_key"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"street_key": "gin_trgm_ops"},
+    )
     op.create_index("ix_address_point_street_house", "address_point", ["street_key", "house_key"], unique=False)
 
-    op.add_column("subscriber", sa.Column("topics", postgresql.ARRAY(sa.String(length=32)), server_default="{}",
-                                          nullable=False))
+    op.add_column(
+        "subscriber", sa.Column("topics", postgresql.ARRAY(sa.String(length=32)), server_default="{}", nullable=False)
+    )
     op.add_column("subscriber", sa.Column("unsubscribed_at", sa.DateTime(timezone=True), nullable=True))
 
     op.create_table(

@@ -3,6 +3,7 @@
 Revision ID: 0006
 Revises: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -34,8 +35,9 @@ def upgrade():
     add("override_reason", sa.Text(), nullable=True)
     add("msg_type", sa.String(length=8), server_default="Alert", nullable=False)
     add("reference_id", sa.Integer(), nullable=True)
-    op.create_foreign_key(op.f("fk_campaign_reference_id_campaign"), "campaign", "campaign", ["reference_id"], ["id"],
-                          ondelete="SET NULL")
+    op.create_foreign_key(
+        op.f("fk_campaign_reference_id_campaign"), "campaign", "campaign", ["reference_id"], ["id"], ondelete="SET NULL"
+    )
     op.create_index(op.f("ix_campaign_scheduled_for"), "campaign", ["scheduled_for"], unique=False)
     op.add_column("message", sa.Column("language", sa.String(length=5), nullable=True))
 
@@ -44,7 +46,25 @@ def downgrade():
     op.drop_column("message", "language")
     op.drop_index(op.f("ix_campaign_scheduled_for"), table_name="campaign")
     op.drop_constraint(op.f("fk_campaign_reference_id_campaign"), "campaign", type_="foreignkey")
-    for column in ("reference_id", "msg_type", "override_reason", "rejection_reason", "approved_at", "submitted_at",
-                   "scheduled_for", "area_spec", "flash", "expires_at", "validity_minutes", "sender_id", "event",
-                   "category", "certainty", "urgency", "topic", "template", "variants"):
+    for column in (
+        "reference_id",
+        "msg_type",
+        "override_reason",
+        "rejection_reason",
+        "approved_at",
+        "submitted_at",
+        "scheduled_for",
+        "area_spec",
+        "flash",
+        "expires_at",
+        "validity_minutes",
+        "sender_id",
+        "event",
+        "category",
+        "certainty",
+        "urgency",
+        "topic",
+        "template",
+        "variants",
+    ):
         op.drop_column("campaign", column)

@@ -3,6 +3,7 @@
 Revision ID: 0010
 Revises: 0008
 """
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -56,7 +57,8 @@ BEGIN
 END $$;
 """
 SUMMARISE_UTC = SUMMARISE_LOCAL.replace(
-    "coalesce((SELECT timezone FROM billing_calendar WHERE id = 1), 'UTC')", "'UTC'")
+    "coalesce((SELECT timezone FROM billing_calendar WHERE id = 1), 'UTC')", "'UTC'"
+)
 REBUILD_SUMMARY = """
 DELETE FROM cost_summary;
 INSERT INTO cost_summary (day, kind, campaign_id, zone_id, department, encoding, smsc, tariff_id, messages, parts,
@@ -70,15 +72,19 @@ FROM cost_entry GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 def upgrade():
     # zones (issue 3)
     op.execute(POLISH)
-    op.alter_column("zone", "name", type_=sa.String(length=120, collation="polish"),
-                    existing_type=sa.String(length=120), existing_nullable=False)
+    op.alter_column(
+        "zone",
+        "name",
+        type_=sa.String(length=120, collation="polish"),
+        existing_type=sa.String(length=120),
+        existing_nullable=False,
+    )
     op.create_table(
         "zone_part",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("zone_id", sa.Integer(), nullable=False),
         sa.Column("geom", Geometry(geometry_type="POLYGON", srid=4326, spatial_index=False), nullable=False),
-        sa.ForeignKeyConstraint(["zone_id"], ["zone.id"], name=op.f("fk_zone_part_zone_id_zone"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["zone_id"], ["zone.id"], name=op.f("fk_zone_part_zone_id_zone"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zone_part")),
     )
     op.create_index(op.f("ix_zone_part_zone_id"), "zone_part", ["zone_id"], unique=False)
@@ -126,5 +132,10 @@ def downgrade():
     op.drop_index("idx_zone_part_geom", table_name="zone_part", postgresql_using="gist")
     op.drop_index(op.f("ix_zone_part_zone_id"), table_name="zone_part")
     op.drop_table("zone_part")
-    op.alter_column("zone", "name", type_=sa.String(length=120), existing_type=sa.String(length=120,
-                    collation="polish"), existing_nullable=False)
+    op.alter_column(
+        "zone",
+        "name",
+        type_=sa.String(length=120),
+        existing_type=sa.String(length=120, collation="polish"),
+        existing_nullable=False,
+    )

@@ -10,6 +10,7 @@ erased subscriber — these triggers do, once per statement.
 Revision ID: 0011
 Revises: 0010
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -53,10 +54,14 @@ def downgrade():
         DROP FUNCTION message_follow_deleted_campaigns();
     """)
     op.drop_index("ix_message_subscriber_id", table_name="message")
-    op.execute("UPDATE message m SET subscriber_id = NULL WHERE subscriber_id IS NOT NULL "
-               "AND NOT EXISTS (SELECT 1 FROM subscriber s WHERE s.id = m.subscriber_id)")
+    op.execute(
+        "UPDATE message m SET subscriber_id = NULL WHERE subscriber_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM subscriber s WHERE s.id = m.subscriber_id)"
+    )
     op.execute("DELETE FROM message m WHERE NOT EXISTS (SELECT 1 FROM campaign c WHERE c.id = m.campaign_id)")
-    op.create_foreign_key("fk_message_campaign_id_campaign", "message", "campaign", ["campaign_id"], ["id"],
-                          ondelete="CASCADE")
-    op.create_foreign_key("fk_message_subscriber_id_subscriber", "message", "subscriber", ["subscriber_id"], ["id"],
-                          ondelete="SET NULL")
+    op.create_foreign_key(
+        "fk_message_campaign_id_campaign", "message", "campaign", ["campaign_id"], ["id"], ondelete="CASCADE"
+    )
+    op.create_foreign_key(
+        "fk_message_subscriber_id_subscriber", "message", "subscriber", ["subscriber_id"], ["id"], ondelete="SET NULL"
+    )

@@ -7,6 +7,7 @@ charges becomes (message_id, send_round), so recording the same results twice st
 Revision ID: 0012
 Revises: 0011
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,13 +21,23 @@ def upgrade():
     op.add_column("message", sa.Column("send_round", sa.Integer(), server_default="0", nullable=False))
     op.add_column("cost_entry", sa.Column("send_round", sa.Integer(), server_default="0", nullable=False))
     op.drop_index("uq_cost_entry_message_charge", table_name="cost_entry")
-    op.create_index("uq_cost_entry_message_charge", "cost_entry", ["message_id", "send_round"], unique=True,
-                    postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"))
+    op.create_index(
+        "uq_cost_entry_message_charge",
+        "cost_entry",
+        ["message_id", "send_round"],
+        unique=True,
+        postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"),
+    )
 
 
 def downgrade():
     op.drop_index("uq_cost_entry_message_charge", table_name="cost_entry")
-    op.create_index("uq_cost_entry_message_charge", "cost_entry", ["message_id"], unique=True,
-                    postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"))
+    op.create_index(
+        "uq_cost_entry_message_charge",
+        "cost_entry",
+        ["message_id"],
+        unique=True,
+        postgresql_where=sa.text("entry_type = 'charge' AND message_id IS NOT NULL"),
+    )
     op.drop_column("cost_entry", "send_round")
     op.drop_column("message", "send_round")

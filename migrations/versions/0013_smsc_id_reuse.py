@@ -8,6 +8,7 @@ goes to the most recent part submitted with its id on its connection (campaigns.
 Revision ID: 0013
 Revises: 0012
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -31,8 +32,9 @@ def upgrade():
     op.add_column("message", sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
     # The operator's CSV names a reused id once per send: (id, time) is what identifies a line.
     op.drop_constraint("uq_operator_charge_import_id", "operator_charge", type_="unique")
-    op.create_unique_constraint("uq_operator_charge_import_id", "operator_charge",
-                                ["import_id", "smsc_message_id", "charged_at"])
+    op.create_unique_constraint(
+        "uq_operator_charge_import_id", "operator_charge", ["import_id", "smsc_message_id", "charged_at"]
+    )
     op.create_table(
         "claim_rescue",
         sa.Column("id", sa.BigInteger(), nullable=False),

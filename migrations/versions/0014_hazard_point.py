@@ -9,6 +9,7 @@ the snapshot measures from a point inside the target.
 Revision ID: 0014
 Revises: 0013
 """
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -21,8 +22,9 @@ depends_on = None
 
 def upgrade():
     op.add_column("campaign", sa.Column("hazard", Geometry("POINT", srid=4326, spatial_index=False), nullable=True))
-    op.add_column("campaign", sa.Column("hazard_focus", Geometry("GEOMETRY", srid=4326, spatial_index=False),
-                                        nullable=True))
+    op.add_column(
+        "campaign", sa.Column("hazard_focus", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
+    )
 
 
 def downgrade():

@@ -8,6 +8,7 @@ for approval or for their send time when this revision runs are frozen now, with
 Revision ID: 0016
 Revises: 0015
 """
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -46,8 +47,7 @@ def upgrade():
         sa.Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
     )
     op.add_column("campaign", sa.Column("target_frozen_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("campaign", sa.Column("target_code_zone_ids", ARRAY(sa.Integer), nullable=False,
-                                        server_default="{}"))
+    op.add_column("campaign", sa.Column("target_code_zone_ids", ARRAY(sa.Integer), nullable=False, server_default="{}"))
     op.execute(_FREEZE_ZONES)
     op.execute(_FREEZE_CODE_ZONES)
 

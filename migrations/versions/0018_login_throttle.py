@@ -8,6 +8,7 @@ is throttled exactly like a real one.
 Revision ID: 0018
 Revises: 0016
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,8 +21,8 @@ depends_on = None
 def upgrade():
     op.create_table(
         "login_throttle",
-        sa.Column("account", sa.String(254), primary_key=True),   # the e-mail as typed (lower-cased)
-        sa.Column("address", sa.String(64), primary_key=True),    # the client's IP (IPv6: its /64)
+        sa.Column("account", sa.String(254), primary_key=True),  # the e-mail as typed (lower-cased)
+        sa.Column("address", sa.String(64), primary_key=True),  # the client's IP (IPv6: its /64)
         sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("blocked_until", sa.DateTime(timezone=True)),

@@ -7,6 +7,7 @@
 Revision ID: 0019
 Revises: 0018
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,8 +20,10 @@ depends_on = None
 def upgrade():
     op.add_column("app_user", sa.Column("phone", sa.String(16)))
     op.add_column("campaign", sa.Column("override_acknowledged_at", sa.DateTime(timezone=True)))
-    op.add_column("campaign", sa.Column("override_acknowledged_by", sa.Integer(),
-                                        sa.ForeignKey("app_user.id", ondelete="SET NULL")))
+    op.add_column(
+        "campaign",
+        sa.Column("override_acknowledged_by", sa.Integer(), sa.ForeignKey("app_user.id", ondelete="SET NULL")),
+    )
 
 
 def downgrade():

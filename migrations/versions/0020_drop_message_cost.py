@@ -7,6 +7,7 @@ nothing read the column. The ledger is immutable and keeps every charge and corr
 Revision ID: 0020
 Revises: 0019
 """
+
 import sqlalchemy as sa
 from alembic import op
 
