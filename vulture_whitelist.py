@@ -22,7 +22,7 @@ _.font
 _.number_format
 # logging.Formatter.converter is called by the logging module (syrena_core/logging.py).
 _.converter
-# asyncio.Protocol and http.server callbacks (smsc_gateway/simulator.py).
+# asyncio.Protocol and http.server callbacks (smsc_simulator/server.py).
 _.connection_made
 _.connection_lost
 _.data_received
@@ -31,6 +31,8 @@ _.do_GET
 _.do_POST
 _.do_DELETE
 _.log_message
+# A typing.Protocol's call signature (smsc_gateway/interface.py ReceiptSink, MoSink): calling the object calls it.
+_.__call__
 # SQLAlchemy columns and the mapped class of the accounts tables, which live in syrena_core/accounts.py rather
 # than a models.py: read and written by SQL and by the ORM.
 _.failed_logins

@@ -12,7 +12,6 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("syrena.smsc.batching")
-_WAKE = object()
 
 
 class BatchWriter(Generic[T]):
@@ -38,7 +37,8 @@ class BatchWriter(Generic[T]):
         self.max_delay = max_delay
         self.idle_gap = idle_gap
         self.small = small
-        self._queue: queue.Queue[tuple[T, Callable[[], None] | None]] = queue.Queue()
+        # (item, its `done`), or None: stop() waking the writer (items always come as tuples)
+        self._queue: queue.Queue[tuple[T, Callable[[], None] | None] | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -53,12 +53,12 @@ class BatchWriter(Generic[T]):
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self._queue.put(_WAKE)  # not to sit out max_delay in get()
+        self._queue.put(None)  # not to sit out max_delay in get()
         self._thread.join(timeout)
 
-    def _get(self, timeout: float):
+    def _get(self, timeout: float) -> tuple[T, Callable[[], None] | None]:
         item = self._queue.get(timeout=timeout)
-        if item is _WAKE:
+        if item is None:
             raise queue.Empty
         return item
 

@@ -59,13 +59,26 @@ class MobileOriginated:
     parts: int = 1  # a long MO arrives in parts and is joined before it is stored
 
 
-ReceiptSink = Callable[[list[DeliveryReceipt]], None]
-MoSink = Callable[[list[MobileOriginated]], None]
+class ReceiptSink(Protocol):
+    """Takes the receipts read; an SmppSession with acknowledge_after_write also passes `done`, to be called
+    once they are stored durably (e.g. BatchWriter.put_many)."""
+
+    def __call__(self, batch: list[DeliveryReceipt], /, done: Callable[[], None] | None = None) -> None: ...
+
+
+class MoSink(Protocol):
+    """Takes the mobile-originated messages read; `done` as for ReceiptSink."""
+
+    def __call__(self, batch: list[MobileOriginated], /, done: Callable[[], None] | None = None) -> None: ...
 
 
 class PendingResults(Protocol):
-    done: bool
-    waiting: int
+    # read-only: the gateway's own bookkeeping (SmppSession's PendingSend reports them as properties)
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def waiting(self) -> int: ...
 
     def take(self, timeout: float, linger: float = 0.0, limit: int = 0) -> list[SendResult]:
         """Results that finished since the last call (at most `limit`); waits up to `timeout` for the first,

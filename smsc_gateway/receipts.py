@@ -174,7 +174,7 @@ class MoAssembler:
 
     @staticmethod
     def _joined(key: tuple, entry: dict) -> MobileOriginated:
-        source, destination, _ref, total = key
+        source, destination, _ref, _total = key
         parts = entry["parts"]
         payload = b"".join(parts[n] for n in sorted(parts))
         return MobileOriginated(

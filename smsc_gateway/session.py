@@ -625,13 +625,13 @@ class SmppSession:
 
     def _connect(self) -> None:
         s = self.settings
-        credentials = dict(
-            system_id=s.system_id,
-            password=s.password,
-            system_type=s.system_type,
-            addr_ton=s.source_ton,
-            addr_npi=s.source_npi,
-        )
+        credentials = {
+            "system_id": s.system_id,
+            "password": s.password,
+            "system_type": s.system_type,
+            "addr_ton": s.source_ton,
+            "addr_npi": s.source_npi,
+        }
         if s.bind_mode == "transceiver":
             client = self._new_client()
             self._links = [_Link(client, submits=True, receives=True)]
@@ -760,6 +760,7 @@ class SmppSession:
             return min(wait, max(0.0005, next_retry - now)) if next_retry is not None else wait
         s = self.settings
         tx = self._tx
+        assert tx is not None  # _serve, which calls this, runs only between _connect and _disconnect
         next_sequence = tx.client.next_sequence  # smpplib's generator: binds and enquire_links share it
         pending, pos = self._pending, self._pending_pos
         sent = 0
@@ -1190,8 +1191,12 @@ def _source(sender: str | None, s: SmscSettings) -> dict:
     """An alphanumeric sender id is TON 5 / NPI 0; digits keep the connection's TON/NPI (short code)."""
     address = sender or s.source_addr
     if address.isdigit():
-        return dict(source_addr_ton=s.source_ton, source_addr_npi=s.source_npi, source_addr=address)
-    return dict(source_addr_ton=consts.SMPP_TON_ALNUM, source_addr_npi=consts.SMPP_NPI_UNK, source_addr=address[:11])
+        return {"source_addr_ton": s.source_ton, "source_addr_npi": s.source_npi, "source_addr": address}
+    return {
+        "source_addr_ton": consts.SMPP_TON_ALNUM,
+        "source_addr_npi": consts.SMPP_NPI_UNK,
+        "source_addr": address[:11],
+    }
 
 
 def _validity(minutes: int) -> str | None:

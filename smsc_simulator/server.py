@@ -20,9 +20,11 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar, TypedDict
 from urllib.parse import urlsplit
 
 from smpplib import consts
@@ -203,9 +205,11 @@ class _PendingReceipt:
 class _SmppSession(asyncio.Protocol):
     """One ESME connection. Lives entirely on the simulator's event loop."""
 
+    # Set by connection_made, which asyncio calls before anything else reaches the session.
+    _transport: asyncio.Transport
+
     def __init__(self, simulator: SmscSimulator) -> None:
         self._simulator = simulator
-        self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._closing = False
         self._last_sequence = 0
@@ -223,12 +227,13 @@ class _SmppSession(asyncio.Protocol):
         return self.bind_command in _RECEIVER_BINDS and not self._closing
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a stream server's connections are read-write
         self._transport = transport
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self._simulator._session_opened(self)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, _exc: Exception | None) -> None:
         self._closing = True
         unanswered = list(self._awaiting_resp.values()) + list(self._held)
         self._awaiting_resp.clear()
@@ -294,7 +299,7 @@ class _SmppSession(asyncio.Protocol):
         self._simulator._session_bound(self)
         return encode_pdu(response_id, consts.SMPP_ESME_ROK, sequence, SIMULATOR_SYSTEM_ID.encode("ascii") + b"\0")
 
-    def _on_submit_sm(self, _command_id: int, _status: int, sequence: int, body: bytes) -> bytes:
+    def _on_submit_sm(self, _command_id: int, _status: int, sequence: int, body: bytes) -> bytes | None:
         if self.bind_command not in _TRANSMITTER_BINDS:
             return encode_pdu(SUBMIT_SM_RESP, consts.SMPP_ESME_RINVBNDSTS, sequence)
         submit = parse_submit_sm(body)
@@ -337,7 +342,7 @@ class _SmppSession(asyncio.Protocol):
                 status,
             )
 
-    _HANDLERS = {
+    _HANDLERS: ClassVar[dict[int, Callable[[_SmppSession, int, int, int, bytes], bytes | None]]] = {
         BIND_RECEIVER: _on_bind,
         BIND_TRANSMITTER: _on_bind,
         BIND_TRANSCEIVER: _on_bind,
@@ -358,7 +363,9 @@ class _SmppSession(asyncio.Protocol):
         self._last_sequence = self._last_sequence % _MAX_SEQUENCE + 1
         self._awaiting_resp[self._last_sequence] = delivery
         if not self._outgoing:
-            self._simulator._loop.call_soon(self._flush_outgoing)
+            loop = self._simulator._loop
+            assert loop is not None  # sessions live on the running loop
+            loop.call_soon(self._flush_outgoing)
         self._outgoing.append(encode_pdu(DELIVER_SM, consts.SMPP_ESME_ROK, self._last_sequence, delivery.body))
 
     def _flush_outgoing(self) -> None:
@@ -438,10 +445,10 @@ class _ControlHandler(BaseHTTPRequestHandler):
     def _post_mo(self) -> None:
         try:
             request = self._read_json()
-            fields = [request.get(name) for name in ("from", "to", "text")]
-            if not all(isinstance(value, str) for value in fields):
+            source, destination, text = (request.get(name) for name in ("from", "to", "text"))
+            if not (isinstance(source, str) and isinstance(destination, str) and isinstance(text, str)):
                 raise ValueError('"from", "to" and "text" must be strings')
-            sessions = self.server.simulator.inject_mo(*fields, sar=bool(request.get("sar")))
+            sessions = self.server.simulator.inject_mo(source, destination, text, sar=bool(request.get("sar")))
         except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError included
             self._reply(400, {"error": str(error)})
             return
@@ -450,7 +457,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         else:
             self._reply(202, {"sent": True})
 
-    _ROUTES = {
+    _ROUTES: ClassVar[dict[str, dict[str, Callable[[_ControlHandler], None]]]] = {
         "/messages": {"GET": _get_messages, "DELETE": _delete_messages},
         "/stats": {"GET": _get_stats},
         "/submit-times": {"GET": _get_submit_times},
@@ -480,6 +487,18 @@ def _address_fields(address: str) -> tuple[str, int, int]:
     return address, consts.SMPP_TON_ALNUM, consts.SMPP_NPI_UNK
 
 
+class _Faults(TypedDict):
+    """The faults in force (POST /faults sets them, GET /faults shows them)."""
+
+    throttle: int  # the next N submit_sm are refused with ESME_RTHROTTLED
+    drop_after: int | None  # connections close after N more accepted submit_sm
+    ignore_enquire_link: bool
+    reject: dict[str, int]  # bare destination number: command_status of its refusal
+    undeliverable: list[str]  # bare destination numbers receipted UNDELIV
+    throttle_ratio: float
+    tps: float
+
+
 class SmscSimulator:
     def __init__(self, options: SimulatorOptions) -> None:
         self.options = options
@@ -497,7 +516,7 @@ class SmscSimulator:
         self._receipt_order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._random = random.Random(options.seed)
-        self.faults = {
+        self.faults: _Faults = {
             "throttle": 0,
             "drop_after": None,
             "ignore_enquire_link": False,
@@ -531,10 +550,14 @@ class SmscSimulator:
 
     @property
     def smpp_port(self) -> int:
+        if self._smpp_server is None:
+            raise RuntimeError("the simulator is not running")
         return self._smpp_server.sockets[0].getsockname()[1]
 
     @property
     def control_port(self) -> int:
+        if self._control_server is None:
+            raise RuntimeError("the simulator is not running")
         return self._control_server.server_address[1]
 
     def start(self) -> None:
@@ -574,6 +597,7 @@ class SmscSimulator:
             self._control_server.server_close()
             self._control_server = self._control_thread = None
         if self._loop is not None:
+            assert self._loop_thread is not None  # start() sets both
             try:
                 self._call_in_loop(self._close_connections())
             finally:
@@ -861,22 +885,26 @@ class SmscSimulator:
             self._recent_submits.append(time.monotonic())
         self._store.add(submit, session.system_id, message_id, segment, payload)
         if submit.registered_delivery & 1:
+            loop = self._loop
+            assert loop is not None  # called by a session, on the running loop
             delay = self.options.receipt_delay
             if self.options.receipt_delay_max > delay:
                 delay = self._random.uniform(delay, self.options.receipt_delay_max)
-            due_at = self._loop.time() + delay
+            due_at = loop.time() + delay
             pending = _PendingReceipt(session, submit, message_id, payload, _receipt_date())
             heapq.heappush(self._due_receipts, (due_at, next(self._receipt_order), pending))
             # One timer for the earliest receipt replaces a timer per message.
             if self._timer is None or due_at < self._timer.when():
                 if self._timer is not None:
                     self._timer.cancel()
-                self._timer = self._loop.call_at(due_at, self._send_due_receipts)
+                self._timer = loop.call_at(due_at, self._send_due_receipts)
         return message_id
 
     def _send_due_receipts(self) -> None:
         self._timer = None
-        now = self._loop.time()
+        loop = self._loop
+        assert loop is not None  # a timer of the running loop calls this
+        now = loop.time()
         due_receipts = self._due_receipts
         while due_receipts and due_receipts[0][0] <= now:
             receipt = heapq.heappop(due_receipts)[2]
@@ -885,7 +913,7 @@ class SmscSimulator:
                 preferred=receipt.submitter,
             )
         if due_receipts:
-            self._timer = self._loop.call_at(due_receipts[0][0], self._send_due_receipts)
+            self._timer = loop.call_at(due_receipts[0][0], self._send_due_receipts)
 
     def _dispatch(self, delivery: _Delivery, preferred: _SmppSession | None = None) -> None:
         if preferred is not None and preferred.can_receive:
