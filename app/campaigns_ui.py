@@ -345,9 +345,6 @@ def review(campaign_id: int):
     )
 
 
-ACTIONS = ("submit", "approve", "reject", "override", "send", "update", "all-clear")
-
-
 @bp.post("/<int:campaign_id>/<any(submit, approve, reject, override, send, update, 'all-clear'):action>")
 @roles_required(Role.OPERATOR, Role.APPROVER)
 def act(campaign_id: int, action: str):
