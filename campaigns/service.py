@@ -226,6 +226,32 @@ def hazard_of(campaign: Campaign) -> dict[str, float] | None:
     return {"lat": point.y, "lon": point.x}
 
 
+def input_json(campaign: Campaign) -> dict[str, Any]:
+    """What a client set on the campaign (schemas.FIELDS), as the API shows it and the composer loads it back."""
+    return {
+        "kind": campaign.kind,
+        "severity": campaign.severity,
+        "title": campaign.title,
+        "department": campaign.department,
+        "topic": campaign.topic,
+        "urgency": campaign.urgency,
+        "certainty": campaign.certainty,
+        "category": campaign.category,
+        "event": campaign.event,
+        "sender_id": campaign.sender_id,
+        "validity_minutes": campaign.validity_minutes,
+        "flash": campaign.flash,
+        "scheduled_for": campaign.scheduled_for.isoformat() if campaign.scheduled_for else None,
+        "expires_at": campaign.expires_at.isoformat() if campaign.expires_at else None,
+        "zone_ids": [z.id for z in campaign.zones],
+        "area": campaign.area_spec,
+        "hazard": hazard_of(campaign),
+        "template": campaign.template,
+        "body": campaign.body,
+        "variants": campaign.variants or {},
+    }
+
+
 def create_campaign(
     session: Session,
     author: User | None,
