@@ -136,26 +136,7 @@ def _compose_page(campaign: Campaign | None):
     settings = _settings()
     initial = None
     if campaign is not None:
-        initial = {
-            "id": campaign.id,
-            "kind": campaign.kind,
-            "severity": campaign.severity,
-            "title": campaign.title,
-            "body": campaign.body,
-            "template": campaign.template,
-            "variants": campaign.variants or {},
-            "zone_ids": [z.id for z in campaign.zones],
-            "area": campaign.area_spec or [],
-            "topic": campaign.topic,
-            "urgency": campaign.urgency,
-            "certainty": campaign.certainty,
-            "event": campaign.event,
-            "sender_id": campaign.sender_id,
-            "validity_minutes": campaign.validity_minutes,
-            "flash": campaign.flash,
-            "department": campaign.department,
-            "hazard": campaigns.hazard_of(campaign),
-        }
+        initial = {"id": campaign.id, **campaigns.input_json(campaign)}  # campaign-compose.js's load()
     return render_template(
         "campaigns/compose.html",
         campaign=campaign,
@@ -343,9 +324,6 @@ def review(campaign_id: int):
         language_labels=LANGUAGE_LABELS,
         msg_type_labels=MSG_TYPE_LABELS,
     )
-
-
-ACTIONS = ("submit", "approve", "reject", "override", "send", "update", "all-clear")
 
 
 @bp.post("/<int:campaign_id>/<any(submit, approve, reject, override, send, update, 'all-clear'):action>")

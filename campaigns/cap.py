@@ -57,7 +57,7 @@ def _add(parent, name: str, value: str | None):
 
 def _areas(session: Session, campaign: Campaign) -> list[tuple[str, list[str], list[str]]]:
     """(description, polygons, circles) per target."""
-    out = []
+    out: list[tuple[str, list[str], list[str]]] = []
     for _, name, geom in targeting.target_zones(campaign):  # the frozen copy: what was approved and sent
         out.append((name, _polygons(geom), []))
     for n, spec in enumerate(campaign.area_spec or [], start=1):
@@ -75,7 +75,7 @@ def _areas(session: Session, campaign: Campaign) -> list[tuple[str, list[str], l
 
 def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) -> bytes:
     original = campaign.reference
-    root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
+    root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})  # type: ignore[dict-item]  # None: lxml's key for the default namespace, which its stubs leave out
     _add(root, "identifier", identifier(campaign, settings))
     _add(root, "sender", settings.cap_sender)
     _add(root, "sent", cap_time(sent_time(campaign)))

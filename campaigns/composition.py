@@ -84,10 +84,8 @@ def analyse(text: str, flash: bool = False) -> TextAnalysis:
     segmentation = segment(text)
     parts = segmentation.parts
     ucs2 = segmentation.encoding == "ucs2"
-    if ucs2:
-        per_part = 70 if parts == 1 else 67
-    else:
-        per_part = 160 if parts == 1 else 153
+    single, concatenated = (70, 67) if ucs2 else (160, 153)  # characters per part (a concatenated part carries a UDH)
+    per_part = single if parts == 1 else concatenated
     return TextAnalysis(len(text), segmentation.encoding, parts, forcing_ucs2(text) if ucs2 else [], per_part)
 
 

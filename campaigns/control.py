@@ -10,7 +10,9 @@ withdraw what the session has not yet written to the SMSC.
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, text
 from sqlalchemy.orm import Session
 
 from campaigns.exceptions import CampaignStateError
@@ -95,7 +97,8 @@ def cancel(session: Session, campaign: Campaign, actor: User | None, reason: str
     SMSC keep their course (and their receipts)."""
     _require(_locked(session, campaign), "cancel", "cancelled")
     previous = campaign.status
-    cancelled = session.execute(_CANCEL_UNSENT, {"cid": campaign.id}).rowcount
+    # an UPDATE's result is a CursorResult (with its rowcount): Session.execute is typed for any statement
+    cancelled = cast(CursorResult[Any], session.execute(_CANCEL_UNSENT, {"cid": campaign.id})).rowcount
     campaign.status = CampaignStatus.CANCELLED.value
     campaign.completed_at = utcnow()
     record(

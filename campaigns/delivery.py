@@ -31,10 +31,15 @@ RECEIPT_STATES = {
     "UNKNOWN": "failed",
 }
 
+# Part status of a part the SMSC accepted (and charges) without a usable message id (empty, or longer than
+# SMPP's 64 characters): no receipt can ever name it. Its message stays "submitted" — accepted, delivery
+# unknown, counted by the status panel's receipt-lag rule — and does not keep its campaign from completing.
+NO_RECEIPT = "no_receipt"
+
 
 # One statement (one round trip) per batch of results, messages and their parts together: until it commits,
 # the batch holds room in the session's window.
-_MARK_SUBMITTED = text("""
+_MARK_SUBMITTED = text(f"""
 WITH submitted AS (
     UPDATE message m SET status = 'submitted', submitted_at = :now, parts = v.parts, encoding = v.encoding,
            error = v.error, smsc = v.smsc, possible_duplicate = m.possible_duplicate OR v.duplicate
@@ -44,9 +49,9 @@ WITH submitted AS (
     WHERE m.id = v.id
     RETURNING extract(epoch FROM m.submitted_at - m.queued_at) AS seconds
 ), parts AS (
-    -- A part the SMSC accepted without a usable id ("") can never get a receipt: 'no_receipt' (see NO_RECEIPT).
+    -- A part the SMSC accepted without a usable id ("") can never get a receipt: NO_RECEIPT.
     INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, submitted_at)
-    SELECT p.id, p.n, p.smsc, p.smsc_id, CASE WHEN p.smsc_id = '' THEN 'no_receipt' ELSE 'submitted' END, p.at
+    SELECT p.id, p.n, p.smsc, p.smsc_id, CASE WHEN p.smsc_id = '' THEN '{NO_RECEIPT}' ELSE 'submitted' END, p.at
     FROM unnest(CAST(:part_ids AS bigint[]), CAST(:part_nos AS int[]), CAST(:part_smscs AS text[]),
                 CAST(:part_smsc_ids AS text[]), CAST(:part_ats AS timestamptz[])) AS p(id, n, smsc, smsc_id, at)
 )
@@ -238,10 +243,6 @@ SELECT array_agg(DISTINCT message_id ORDER BY message_id) FROM parts
 """)
 CLOCK_SLACK = 2.0  # seconds: the part's submit time and the receipt's arrival come from different hosts
 FALLBACK_GRACE = 5.0  # seconds a receipt without its part named waits before the database's rule applies
-# Part status of a part the SMSC accepted (and charges) without a usable message id (empty, or longer than
-# SMPP's 64 characters): no receipt can ever name it. Its message stays "submitted" — accepted, delivery
-# unknown, counted by the status panel's receipt-lag rule — and does not keep its campaign from completing.
-NO_RECEIPT = "no_receipt"
 
 # A message is delivered when every part is; one failed or expired part settles it.
 # Statements keyed by message ids test the status as `status || ''`: message.status changes faster than

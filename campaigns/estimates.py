@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import composition
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
+from syrena_core import ops_state
 from syrena_core.config import SmscSettings
 from syrena_core.db import utcnow
 
@@ -104,20 +105,16 @@ class TimeToWarn:
         }
 
 
-def _parts(campaign: Campaign, language: str | None, cache: dict) -> int:
-    text_ = (
-        (campaign.variants or {}).get(language or "", campaign.body)
-        if isinstance(campaign, Campaign)
-        else (campaign["variants"] or {}).get(language or "", campaign["body"])
-    )
-    flash = campaign.flash if isinstance(campaign, Campaign) else campaign["flash"]
-    key = (text_, bool(flash))
+def _parts(campaign: dict[str, Any], language: str | None, cache: dict) -> int:
+    """SMS parts of one message of `campaign` (a row of _SENDING, or _paused_unsent's) in `language`."""
+    text_ = (campaign["variants"] or {}).get(language or "", campaign["body"])
+    key = (text_, bool(campaign["flash"]))
     if key not in cache:
-        cache[key] = composition.analyse(text_ or "", flash=bool(flash)).parts
+        cache[key] = composition.analyse(text_ or "", flash=bool(campaign["flash"])).parts
     return cache[key]
 
 
-def _unsent_parts(session: Session, sending: Sequence[dict]) -> dict[int, tuple[int, int]]:
+def _unsent_parts(session: Session, sending: Sequence[dict[str, Any]]) -> dict[int, tuple[int, int]]:
     """Campaign id → (unsent messages, their parts)."""
     if not sending:
         return {}
@@ -167,7 +164,7 @@ def time_to_warn(
         if status == CampaignStatus.PAUSED.value:
             messages, own = _paused_unsent(session, campaign)
         seconds = (own + ahead) / links.tps if links.tps else 0.0
-        rate = session.execute(_RATE, {"cid": campaign.id, "window": RATE_WINDOW}).scalar() / RATE_WINDOW
+        rate = session.execute(_RATE, {"cid": campaign.id, "window": RATE_WINDOW}).scalar_one() / RATE_WINDOW
         if rate and messages:
             seconds = max(seconds, messages / rate)  # the links may do less than their contract
         eta = now + timedelta(seconds=seconds) if status == CampaignStatus.SENDING.value else None
@@ -191,10 +188,8 @@ def _paused_unsent(session: Session, campaign: Campaign) -> tuple[int, int]:
 
 def published_workers(redis_url: str) -> list[dict[str, Any]]:
     """The workers' published state; none when Redis cannot be read (the estimate then says it assumed)."""
-    from syrena_core.ops_state import read_workers
-
     try:
-        return read_workers(redis_url)
+        return ops_state.read_workers(redis_url)
     except Exception:
         return []
 

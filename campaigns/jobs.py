@@ -33,10 +33,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
 from rq import get_current_job
 from rq.job import Job
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import Connection, bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted
@@ -152,7 +153,8 @@ def _adopt_next_chunk(redis_url: str, kind: str, campaign_id: int) -> tuple[int,
     id order, is kept; the removal is atomic (LREM), so of a job and a worker popping it only one gets it."""
     q = queue(queue_name_for(kind), redis_url)
     for _ in range(3):  # a worker may pop the head meanwhile: look at the new head
-        head = q.connection.lindex(q.key, 0)
+        # redis-py types its commands for its sync and async clients alike: this client is the sync one
+        head = cast(bytes | str | None, q.connection.lindex(q.key, 0))
         if head is None:
             return None
         job_id = head.decode() if isinstance(head, bytes) else head
@@ -182,7 +184,7 @@ class _Control:
             [] if kind == CampaignKind.ALERT.value else [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
         )
         self.checked_at = 0.0
-        self.status = CampaignStatus.SENDING.value
+        self.status: str | None = CampaignStatus.SENDING.value  # None: the campaign is gone
         self.yielding = False
         self.stopping = False  # the worker got SIGTERM
 
@@ -353,7 +355,7 @@ class _Recorder:
         self.seconds = 0.0
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._sessions: list[tuple[Session, object]] = []
+        self._sessions: list[tuple[Session, Connection]] = []
         self._charger = _Charger(url, settings.billing)
         self.unrecorded: list[SendResult] = []
 
@@ -670,7 +672,7 @@ def recover_queues(url: str, redis_url: str, fleet: str, chunk_size: int) -> int
             )
     with session_scope(url) as session:
         due = session.execute(_DUE_RETRIES, {"fleet": fleet}).all()
-        kinds = (
+        kinds: dict[int, str] = (
             dict(
                 session.execute(
                     text("SELECT id, kind FROM campaign WHERE id = ANY(:ids)"), {"ids": sorted({cid for cid, _ in due})}

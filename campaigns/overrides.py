@@ -62,7 +62,8 @@ def notify_approvers(campaign_id: int) -> int:
             return 0
         actor = session.get(User, campaign.approver_id) if campaign.approver_id else None
         text = notice_text(campaign, actor.email if actor else None)
-        targets = [(u.id, u.phone) for u in approvers_to_notify(session, campaign.approver_id)]
+        # all have a phone (approvers_to_notify selects those); said again for the type
+        targets = [(u.id, u.phone) for u in approvers_to_notify(session, campaign.approver_id) if u.phone is not None]
     if not targets:
         log.warning("override of campaign %s: no approver has a phone to text", campaign_id)
         return 0

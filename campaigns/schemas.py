@@ -12,7 +12,7 @@ composer's flash): see syrena_core/schemas.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -119,11 +119,39 @@ def _variants(raw: Any) -> dict[str, Any]:
     return raw
 
 
-Kind = Choice(tuple(k.value for k in CampaignKind), "kind")
-SeverityField = Choice(tuple(s.value for s in Severity), "severity")
-Urgency = Choice(URGENCIES, "urgency", "immediate")
-Certainty = Choice(CERTAINTIES, "certainty", "observed")
-Category = Choice(CAP_CATEGORIES, "category", "Safety", "CAP category, e.g. Safety, Met, Fire")
+# The fields built by the rule factories (Choice, Text, When): pydantic types made at run time, which mypy cannot
+# evaluate; to it, each is the value it holds once validated.
+if TYPE_CHECKING:
+    Kind: TypeAlias = str
+    SeverityField: TypeAlias = str
+    Urgency: TypeAlias = str
+    Certainty: TypeAlias = str
+    Category: TypeAlias = str
+    Title: TypeAlias = str | None
+    Department: TypeAlias = str | None
+    Topic: TypeAlias = str | None
+    Event: TypeAlias = str | None
+    Template: TypeAlias = str | None
+    SenderId: TypeAlias = str | None
+    ScheduledFor: TypeAlias = datetime | None
+    ExpiresAt: TypeAlias = datetime | None
+else:
+    Kind = Choice(tuple(k.value for k in CampaignKind), "kind")
+    SeverityField = Choice(tuple(s.value for s in Severity), "severity")
+    Urgency = Choice(URGENCIES, "urgency", "immediate")
+    Certainty = Choice(CERTAINTIES, "certainty", "observed")
+    Category = Choice(CAP_CATEGORIES, "category", "Safety", "CAP category, e.g. Safety, Met, Fire")
+    Title = Text("the title", 120)
+    Department = Text("the department (cost centre)", 80, description="cost centre the SMS are charged to")
+    Topic = Text("the topic", 32, description=f"info campaigns: only subscribers of this topic ({', '.join(TOPICS)})")
+    Event = Text("the event", 120)
+    Template = Text(
+        "the template", 2000, line_breaks=True, description="text with {zone}, {date}, {time}, {title}; fills body"
+    )
+    SenderId = Annotated[Text("the sender id", 11), AfterValidator(_sender_id)]  # once the text rule has trimmed it
+    ScheduledFor = When("scheduled_for")
+    ExpiresAt = When("expires_at")
+
 # Texts are checked by campaigns.service.check_body, whose limit is `[campaigns] max_parts` SMS parts (and that
 # names what is wrong with a text that is no text at all): here only their documented shape.
 Body = Annotated[Any, WithJsonSchema({"type": "string", "description": "Polish text"}), Field(default=None)]
@@ -139,7 +167,6 @@ Variants = Annotated[
     ),
     Field(default_factory=dict),
 ]
-SenderId = Annotated[Text("the sender id", 11), AfterValidator(_sender_id)]  # once the text rule has trimmed it
 Flash = Annotated[bool, BeforeValidator(_flash), Field(default=False, description="extreme only")]
 
 _AREA = {
@@ -204,26 +231,24 @@ class CampaignInput(_Input):
 
     kind: Kind
     severity: SeverityField
-    title: Text("the title", 120)
-    department: Text("the department (cost centre)", 80, description="cost centre the SMS are charged to")
-    topic: Text("the topic", 32, description=f"info campaigns: only subscribers of this topic ({', '.join(TOPICS)})")
+    title: Title
+    department: Department
+    topic: Topic
     urgency: Urgency
     certainty: Certainty
     category: Category
-    event: Text("the event", 120)
+    event: Event
     sender_id: SenderId
     validity_minutes: Annotated[
         Annotated[int, Field(ge=0, le=MAX_VALIDITY_MINUTES)], BeforeValidator(_validity), Field(default=0)
     ]
     flash: Flash
-    scheduled_for: When("scheduled_for")
-    expires_at: When("expires_at")
+    scheduled_for: ScheduledFor
+    expires_at: ExpiresAt
     zone_ids: Annotated[list[int], BeforeValidator(_zone_ids), Field(default_factory=list)]
     area: Area
     hazard: Hazard
-    template: Text(
-        "the template", 2000, line_breaks=True, description="text with {zone}, {date}, {time}, {title}; fills body"
-    )
+    template: Template
     body: Body
     variants: Variants
 
@@ -253,12 +278,12 @@ class FollowUpInput(_Input):
     unknown_message: ClassVar[str] = "unknown field(s) for a follow-up"
 
     body: Body
-    title: Text("the title", 120)
+    title: Title
     variants: Variants
     severity: Annotated[SeverityField, Field(default=None)]
     urgency: Annotated[Urgency, Field(default=None)]
     certainty: Annotated[Certainty, Field(default=None)]
-    event: Text("the event", 120)
+    event: Event
     sender_id: SenderId
     flash: Flash
 
@@ -272,7 +297,9 @@ class Reason(BaseModel):
 
 # ------------------------------------------------------------------------------------------- answers
 # Documented only (the API builds them in app/api/campaigns.py); schemathesis checks every answer against them.
-# No field is required: lists and follow-ups leave some out (eta and rate_now exist only while sending).
+# No field is required: lists and follow-ups leave some out (eta and rate_now exist only while sending). A field
+# absent is not a null: `x: int = None  # type: ignore[assignment]` documents an integer that may be left out
+# (`int | None` would say it may be null).
 class TimeToWarnDetails(BaseModel):
     """How time_to_warn_s was estimated."""
 
@@ -329,7 +356,7 @@ class Campaign(BaseModel):
     parts_per_message: int = None  # type: ignore[assignment]
     counts: dict[str, int] = {}
     warnings: list[str] = []
-    cost: str = Field(None, description="decimal, in `currency`")
+    cost: str = Field(None, description="decimal, in `currency`")  # type: ignore[assignment]
     currency: str = None  # type: ignore[assignment]
     hazard: Hazard
     time_to_warn_s: float | None = _TIME_TO_WARN_S
@@ -340,10 +367,10 @@ class Campaign(BaseModel):
         "without approval): previews and the send use that copy. null: a draft, whose target "
         "follows its zones",
     )
-    eta: datetime = Field(
+    eta: datetime = Field(  # type: ignore[assignment]
         None, description="Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"
     )
-    rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")
+    rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")  # type: ignore[assignment]
 
 
 class CampaignList(BaseModel):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -222,8 +222,34 @@ def hazard_of(campaign: Campaign) -> dict[str, float] | None:
     """The operator's hazard point as the API shows it, {"lat", "lon"}, or None."""
     if campaign.hazard is None:
         return None
-    point = to_shape(campaign.hazard)
+    point = cast(Point, to_shape(campaign.hazard))  # the column holds points (_apply)
     return {"lat": point.y, "lon": point.x}
+
+
+def input_json(campaign: Campaign) -> dict[str, Any]:
+    """What a client set on the campaign (schemas.FIELDS), as the API shows it and the composer loads it back."""
+    return {
+        "kind": campaign.kind,
+        "severity": campaign.severity,
+        "title": campaign.title,
+        "department": campaign.department,
+        "topic": campaign.topic,
+        "urgency": campaign.urgency,
+        "certainty": campaign.certainty,
+        "category": campaign.category,
+        "event": campaign.event,
+        "sender_id": campaign.sender_id,
+        "validity_minutes": campaign.validity_minutes,
+        "flash": campaign.flash,
+        "scheduled_for": campaign.scheduled_for.isoformat() if campaign.scheduled_for else None,
+        "expires_at": campaign.expires_at.isoformat() if campaign.expires_at else None,
+        "zone_ids": [z.id for z in campaign.zones],
+        "area": campaign.area_spec,
+        "hazard": hazard_of(campaign),
+        "template": campaign.template,
+        "body": campaign.body,
+        "variants": campaign.variants or {},
+    }
 
 
 def create_campaign(
@@ -649,7 +675,8 @@ def editors(campaign: Campaign) -> set[int]:
     return ids
 
 
-def _check_approver(campaign: Campaign, actor: User | None) -> None:
+def _check_approver(campaign: Campaign, actor: User | None) -> User:
+    """The actor, if they may approve or reject `campaign`; else ApprovalForbidden saying why."""
     if actor is None or not actor.has_role(Role.APPROVER):
         raise ApprovalForbidden("only an approver may approve or reject a campaign")
     if actor.id in editors(campaign):
@@ -659,6 +686,7 @@ def _check_approver(campaign: Campaign, actor: User | None) -> None:
             "the four-eyes rule: a campaign must be approved by someone who wrote none of its "
             f"text, target or severity{what}; ask another approver"
         )
+    return actor
 
 
 def _reason(reason: Any, what: str) -> str:
@@ -672,7 +700,7 @@ def _reason(reason: Any, what: str) -> str:
 
 def approve(session: Session, campaign: Campaign, actor: User | None) -> Campaign:
     """Approve a pending campaign; the caller then sends it (`send`; campaigns.workflow.approve does both)."""
-    _check_approver(campaign, actor)
+    actor = _check_approver(campaign, actor)
     if campaign.status != CampaignStatus.PENDING_APPROVAL.value:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be approved (submit it first)")
     campaign.status = CampaignStatus.APPROVED.value
@@ -683,7 +711,7 @@ def approve(session: Session, campaign: Campaign, actor: User | None) -> Campaig
 
 
 def reject(session: Session, campaign: Campaign, actor: User | None, reason: Any) -> Campaign:
-    _check_approver(campaign, actor)
+    actor = _check_approver(campaign, actor)
     reason = _reason(reason, "rejecting")
     if campaign.status != CampaignStatus.PENDING_APPROVAL.value:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be rejected")
@@ -793,7 +821,7 @@ def start_sending(
         session.execute(_SNAPSHOT_FIRST_RECIPIENTS, {**_params(campaign), "first": first})
     else:
         session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
-    written = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    written = session.execute(select(func.count()).where(Message.campaign_id == campaign.id)).scalar_one()
     # Fewer than `first`: that was everyone. Exactly `first`: there may be more (counted by finish_snapshot).
     campaign.snapshot_pending = first is not None and campaign.reference_id is None and written >= first
     campaign.recipients = None if campaign.snapshot_pending else written

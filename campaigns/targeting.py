@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
+from geoalchemy2.shape import to_shape
 from shapely import wkb
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, mapping, shape
 from shapely.ops import unary_union
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -114,13 +115,15 @@ _LINE = text("SELECT ST_AsBinary(ST_Buffer(ST_SetSRID(ST_GeomFromGeoJSON(:line),
 
 
 def spec_geometry(session: Session, spec: dict[str, Any]) -> Polygon | MultiPolygon:
+    # shapely types what it builds as any geometry: a drawn polygon is one once parsed (_parse_one), and
+    # ST_Buffer of a point or a line is a polygon.
     if spec["type"] == "circle":
         raw = session.scalar(_CIRCLE, {"lon": spec["lon"], "lat": spec["lat"], "r": spec["radius_m"]})
     elif spec["type"] == "line":
         raw = session.scalar(_LINE, {"line": json.dumps(spec["line"]), "r": spec["buffer_m"]})
     else:
-        return shape(spec["geometry"])
-    return wkb.loads(bytes(raw))
+        return cast(Polygon | MultiPolygon, shape(spec["geometry"]))
+    return cast(Polygon | MultiPolygon, wkb.loads(bytes(raw)))
 
 
 def _multi(geom) -> MultiPolygon:
@@ -140,16 +143,12 @@ def area_union(session: Session, specs: list[dict[str, Any]]) -> MultiPolygon | 
 
 def target_geojson(session: Session, zones, specs: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The target as a FeatureCollection: each zone and each drawn area (buffers and circles as built)."""
-    from geoalchemy2.shape import to_shape
-
     return _collection(session, [(z.id, z.name, to_shape(z.geom)) for z in zones], specs, frozen=False)
 
 
 def target_zones(campaign) -> list[tuple[int, str, Any]]:
     """A campaign's target zones as (id, name, shapely geometry): the copy frozen when it was submitted (issue 19:
     what was approved is what is sent and shown), else — a draft — the zones as they are now."""
-    from geoalchemy2.shape import to_shape
-
     if campaign.target_frozen_at is not None:
         return [(f.zone_id, f.name, to_shape(f.geom)) for f in campaign.frozen_zones]
     return [(z.id, z.name, to_shape(z.geom)) for z in campaign.zones]
@@ -222,8 +221,6 @@ def hazard_focus(specs: list[dict[str, Any]], hazard: dict | None):
     drawn circles' centres and lines (a gas leak's source, a river); None for zones and drawn polygons alone,
     which the snapshot measures from a point surely inside the target (ST_PointOnSurface: a centroid may lie
     outside a concave zone) — computed there, at send time, rather than on every preview."""
-    from shapely.geometry import GeometryCollection, LineString, Point
-
     if hazard is not None:
         return Point(hazard["lon"], hazard["lat"])
     sources = [
