@@ -27,6 +27,7 @@ WITH_ENV = set -a && . ./$(SERVICES_ENV) && set +a && export PATH="$(BIN):$$PATH
 help:
 	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"
 	@echo "make test           set everything up (incl. Chromium) and run the tests; PYTEST_ARGS='-k zones -x'"
+	@echo "make test-fast      the fast tier only: no database, Redis, simulator, worker or browser (< 20 s)"
 	@echo "make bench          run the benchmarks in bench/ (results: docs/benchmarks.md); BENCH_ARGS=..."
 	@echo "make venv           create .venv and install the project (again when pyproject.toml changes)"
 	@echo "make assets         install the browser assets from npm (Leaflet-Geoman; again when package-lock.json changes)"
@@ -77,6 +78,17 @@ test: venv assets
 	@echo "pytest $(PYTEST_ARGS)"
 	@$(WITH_ENV) rc=0; pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+# The fast tier (tests/conftest.py): tests that use no service — pure functions, codecs, parsers, config,
+# geometry — for every save. Needs only the venv: no services, no var/services.env; a test of the tier that
+# reaches for a service fails (sockets and processes are locked under --fast). Bytecode is written even where
+# the shell says not to (PYTHONDONTWRITEBYTECODE): pytest's rewritten test modules are cached with it, which
+# halves the start-up.
+.PHONY: test-fast
+test-fast: venv
+	@unset PYTHONDONTWRITEBYTECODE; rc=0; $(BIN)/pytest --fast $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
 bench: venv assets services

@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,11 +13,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
 
+from tests.harness import fresh_database, private_redis as started_redis, use_environment
 from tests.helpers import ApiClient, running_simulator, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,15 +27,77 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="syrena-metrics
 atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ---------------------------------------------------------------- the fast tier (`make test-fast`, `pytest --fast`)
+# A test is fast when none of the fixtures it uses, directly or through others, is a service below: pure
+# functions, codecs, parsers, config, geometry. pytest works the closure out (item.fixturenames), so nobody marks
+# anything by hand and a test that starts using a service leaves the tier by itself. Under --fast the services
+# are also locked: a service fixture asked for at run time (request.getfixturevalue), a socket connected or a
+# process started fails that test by name, so nothing slips into the tier silently; a test that starts a service
+# itself, not through a fixture, says so with @pytest.mark.service.
+SERVICE_FIXTURES = frozenset({
+    "settings", "app", "db", "live_server", "private_redis", "simulator", "worker", "browser",  # this file
+    "start_simulator", "paced_session", "gateway_redis_url", "start_worker",  # tests/gateway
+    "redis_server", "spawn_worker",  # tests/campaigns/delivery_helpers.py
+    "node_smsc",  # tests/gateway/test_interop.py: a third-party SMSC
+    "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
+})
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="run only the fast tier (tests that use no PostgreSQL, Redis, simulator, worker or "
+                          "browser) and fail any test that reaches for one")
+
+
+def pytest_configure(config):
+    if config.getoption("fast"):
+        _lock_services()
+        # A plugin, not a hook of this conftest: pytest asks a conftest's hooks only for its own directory's
+        # nodes, and a session-scoped fixture (settings, simulator, ...) is set up for the session's node.
+        config.pluginmanager.register(_ServiceFixturesRefused(), "syrena-fast-tier")
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = []
+    for item in items:
+        services = SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if services or item.get_closest_marker("service") or item.get_closest_marker("browser"):
+            slow.append(item)
+        else:
+            item.add_marker(pytest.mark.fast)
+    if config.getoption("fast") and slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("fast")]
+
+
+class _ServiceFixturesRefused:
+    """Under --fast, a service fixture asked for at run time fails the test that asked."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        if fixturedef.argname in SERVICE_FIXTURES:
+            test = getattr(request, "_pyfuncitem", request.node)  # the test, also for a session-scoped fixture
+            pytest.fail(f"{test.nodeid} asks for the service fixture {fixturedef.argname!r} under --fast: "
+                        "a test that needs a service is not in the fast tier", pytrace=False)
+
+
+class ServiceInFastTier(RuntimeError):
+    """A test of the fast tier reached for a service (a socket or a process)."""
+
+
+def _lock_services() -> None:
+    """Under --fast: no socket connects anywhere and no process starts (PostgreSQL, Redis, the simulator and
+    the worker are all behind one or the other)."""
+    import socket
+
+    def refuse(what: str):
+        def refused(*args, **kwargs):
+            raise ServiceInFastTier(f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
+                                    "drop it from the tier by using a service fixture (settings, simulator, ...)")
+        return refused
+    socket.socket.connect = refuse("connects a socket")
+    socket.socket.connect_ex = refuse("connects a socket")
+    subprocess.Popen.__init__ = refuse("starts a process")
 
 
 @pytest.fixture(scope="session")
@@ -46,50 +108,18 @@ def simulator():
 
 @pytest.fixture(scope="session")
 def private_redis(tmp_path_factory):
-    """A Redis server of this test run alone: a worker of another run (a colleague's, or CI's on the same
-    machine) would otherwise happily take this run's jobs from a shared one."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (make services installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    from syrena_core.queues import redis_connection
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis_connection(url).ping()
-            break
-        except Exception:  # noqa: BLE001 - not listening yet
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the test's own redis-server did not start")
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    """A Redis server of this test run alone (tests.harness.RedisServer); its URL."""
+    with started_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
 def settings(simulator, private_redis):
     """Settings for the whole run: a new database, the run's own Redis, the simulator, no approval step."""
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, import_all_models
+    from syrena_core.db import engine_for
     from syrena_core.queues import redis_connection
 
-    import_all_models()  # every table known, whichever test module runs alone
-    base = load_settings()
-    name = f"syrena_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin_engine = engine_for(_with_database(base.database.url, "postgres")).execution_options(
-        isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
     overrides = {
-        "SYRENA_DATABASE__URL": _with_database(base.database.url, name),
         "SYRENA_REDIS__URL": private_redis,
         "SYRENA_SMSC__HOST": "127.0.0.1",
         "SYRENA_SMSC__PORT": str(simulator.smpp_port),
@@ -102,15 +132,12 @@ def settings(simulator, private_redis):
         "SYRENA_SECURITY__LOGIN_LIMIT": "10000 per minute",
         "SYRENA_SECURITY__API_LIMIT": "100000 per minute",
     }
-    os.environ.update(overrides)
-    get_settings.cache_clear()
-    settings = get_settings()
-    redis_connection(settings.redis.url).flushdb()
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
-    yield settings
-    engine_for(settings.database.url).dispose()
-    with admin_engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database("syrena_test", env=dict(os.environ, **overrides)) as database_url:
+        overrides["SYRENA_DATABASE__URL"] = database_url
+        settings = use_environment(overrides)
+        redis_connection(settings.redis.url).flushdb()
+        yield settings
+        engine_for(settings.database.url).dispose()
 
 
 @pytest.fixture(scope="session")
@@ -161,13 +188,15 @@ def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_state(request, simulator):
+def _clean_state(request):
     """Every test starts from empty tables and an empty simulator log (Redis is flushed once per run:
-    the worker's own registration lives there)."""
+    the worker's own registration lives there). A test that uses no service (the fast tier) is left alone:
+    asking for the simulator here would start it for every test."""
     if "settings" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
     settings = request.getfixturevalue("settings")
+    simulator = request.getfixturevalue("simulator")
     from sqlalchemy.exc import OperationalError
 
     from syrena_core.db import engine_for

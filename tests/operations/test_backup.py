@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from syrena_core.db import engine_for
 from syrena_core.queues import redis_connection
-from tests.conftest import ROOT, _with_database
+from tests.harness import ROOT, with_database as _with_database
 from tests.gateway.conftest import enqueue_campaign, make_campaign
 
 
