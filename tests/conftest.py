@@ -4,8 +4,10 @@ real sockets, a `flask worker` process and the web app over HTTP."""
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,14 +20,20 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-from tests.harness import fresh_database, private_redis as started_redis, use_environment
-from tests.helpers import ApiClient, running_simulator, wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
-# Prometheus samples of this run's processes only (syrena_core.metrics), set before prometheus_client is imported.
+# Prometheus samples of this run's processes only (syrena_core.metrics), set before prometheus_client is imported
+# (the project's modules below import it).
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="syrena-metrics-")
 atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
+from smsc_gateway.rate import TokenBucket  # noqa: E402
+from smsc_gateway.session import SmppSession  # noqa: E402
+from smsc_gateway.simulator import SimulatorOptions, SmscSimulator  # noqa: E402
+from syrena_core.config import SmscSettings  # noqa: E402
+from syrena_core.queues import redis_connection  # noqa: E402
+from tests.harness import ROOT, RedisServer, fresh_database, use_environment  # noqa: E402
+from tests.harness import private_redis as started_redis  # noqa: E402
+from tests.helpers import (ApiClient, WorkerProcess, launch_worker, running_simulator,  # noqa: E402
+                           stop_workers, wait_until)
 
 # ---------------------------------------------------------------- the fast tier (`make test-fast`, `pytest --fast`)
 # A test is fast when none of the fixtures it uses, directly or through others, is a service below: pure
@@ -36,8 +44,7 @@ atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 # itself, not through a fixture, says so with @pytest.mark.service.
 SERVICE_FIXTURES = frozenset({
     "settings", "app", "db", "live_server", "private_redis", "simulator", "worker", "browser",  # this file
-    "start_simulator", "paced_session", "gateway_redis_url", "start_worker",  # tests/gateway
-    "redis_server", "spawn_worker",  # tests/campaigns/delivery_helpers.py
+    "start_simulator", "paced_session", "gateway_redis_url", "start_worker", "redis_server", "spawn_worker",
     "node_smsc",  # tests/gateway/test_interop.py: a third-party SMSC
     "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
 })
@@ -88,8 +95,6 @@ class ServiceInFastTier(RuntimeError):
 def _lock_services() -> None:
     """Under --fast: no socket connects anywhere and no process starts (PostgreSQL, Redis, the simulator and
     the worker are all behind one or the other)."""
-    import socket
-
     def refuse(what: str):
         def refused(*args, **kwargs):
             raise ServiceInFastTier(f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
@@ -117,7 +122,6 @@ def private_redis(tmp_path_factory):
 def settings(simulator, private_redis):
     """Settings for the whole run: a new database, the run's own Redis, the simulator, no approval step."""
     from syrena_core.db import engine_for
-    from syrena_core.queues import redis_connection
 
     overrides = {
         "SYRENA_REDIS__URL": private_redis,
@@ -250,6 +254,121 @@ def worker(settings, tmp_path_factory):
     log.close()
     if proc.returncode not in (0, -15, 143):
         sys.stderr.write(log_path.read_text()[-4000:])
+
+
+# ---------------------------------------------------------------- simulators, Redis and workers of a test's own
+# Workers of a test's own use a Redis of this test run alone (a few engineers and CI may run the suite at the
+# same time on one machine, and a worker of another run would happily take these tests' jobs from a shared one).
+@pytest.fixture
+def gateway_redis_url(settings, private_redis):
+    # Database 1 of the run's own Redis: flushed per test without touching the session worker's database 0.
+    url = private_redis.rsplit("/", 1)[0] + "/1"
+    redis_connection(url).flushdb()
+    yield url
+
+
+@pytest.fixture
+def start_simulator():
+    """start_simulator(**options) → a running SmscSimulator on free ports (stopped after the test)."""
+    started = []
+
+    def start(**options) -> SmscSimulator:
+        options = {"receipt_delay": 0.05, **options}
+        sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
+                                             **options))
+        sim.start()
+        started.append(sim)
+        return sim
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def paced_session(gateway_redis_url):
+    """paced_session(simulator, tps, name=..., **smsc) → a bound SmppSession paced by a real Redis schedule."""
+    sessions = []
+
+    def connect(simulator, tps: float, name: str = "primary", **settings) -> SmppSession:
+        s = SmscSettings(name=name, port=simulator.smpp_port, tps=tps, **settings)
+        bucket = TokenBucket(redis_connection(gateway_redis_url), f"syrena:tps:{name}:{simulator.smpp_port}", tps)
+        session = SmppSession(s, bucket, lambda batch: None, lambda batch: None)
+        session.start()
+        assert session.wait_bound(10)
+        sessions.append(session)
+        return session
+    yield connect
+    for session in sessions:
+        session.stop()
+
+
+@pytest.fixture
+def start_worker(settings, gateway_redis_url, tmp_path):
+    """start_worker(simulator, **smsc_overrides) → a real `flask worker` process bound to that simulator."""
+    started: list[WorkerProcess] = []
+
+    def start(simulator: SmscSimulator | None = None, config: Path | None = None, **smsc) -> WorkerProcess:
+        env = dict(os.environ, SYRENA_REDIS__URL=gateway_redis_url)
+        if simulator is not None:
+            env["SYRENA_SMSC__PORT"] = str(simulator.smpp_port)
+        if config is not None:
+            env["SYRENA_CONFIG"] = str(config)
+        env.update({f"SYRENA_SMSC__{k.upper()}": str(v) for k, v in smsc.items()})
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+    yield start
+    stop_workers(started)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A RedisServer of this test alone, started (restart or kill it to lose every queue)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def spawn_worker(settings, tmp_path):
+    """spawn_worker(simulator, redis_url, **env) → a `flask worker` process; env keys like SMSC__TPS."""
+    started: list[WorkerProcess] = []
+
+    def start(simulator, redis_url: str, **env_overrides) -> WorkerProcess:
+        env = dict(os.environ, SYRENA_REDIS__URL=redis_url, SYRENA_SMSC__PORT=str(simulator.smpp_port))
+        env.update({f"SYRENA_{k.upper()}": str(v) for k, v in env_overrides.items()})
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+    yield start
+    stop_workers(started)
+
+
+# ---------------------------------------------------------------- an app that sees only this test's workers
+# (tests/operations, and the status panel of tests/campaigns/test_stranded.py): it reads the Redis database of
+# gateway_redis_url, where start_worker's and spawn_worker's workers publish their binds.
+@pytest.fixture
+def ops_app(settings, gateway_redis_url):
+    from app import create_app
+    from syrena_core.config import RedisSettings
+    return create_app(dataclasses.replace(settings, redis=RedisSettings(url=gateway_redis_url)), {"TESTING": True})
+
+
+@pytest.fixture
+def ops_client(ops_app):
+    return ops_app.test_client()
+
+
+@pytest.fixture
+def ops_server(ops_app):
+    """ops_app over real HTTP (for the browser)."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, ops_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture
