@@ -32,7 +32,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_fanout import _smpplib_windowed_loop  # noqa: E402
-from tests.factories import make_campaign  # noqa: E402
+from tests.factories import delivered_history, make_campaign  # noqa: E402
 from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 MESSAGES = int(os.environ.get("GATEWAY_MESSAGES", "100000"))
@@ -60,20 +60,7 @@ def _seed_history(url: str, count: int = HISTORY) -> None:
 
     from syrena_core.db import engine_for, session_scope
     with session_scope(url) as s:
-        cid = s.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                             "VALUES ('alert', 'severe', :b, 'completed', now()) RETURNING id"), {"b": TEXT}).scalar()
-        s.execute(text("""
-            INSERT INTO message (campaign_id, phone, status, attempts, queued_at, submitted_at, finished_at, parts,
-                                 encoding, smsc, possible_duplicate)
-            SELECT :c, '+4868' || lpad(n::text, 7, '0'), 'delivered', 1, now(), now(), now(), 1, 'gsm7', 'primary',
-                   false
-            FROM generate_series(1, :n) n"""), {"c": cid, "n": count})
-        s.execute(text("INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, receipt_at) "
-                       "SELECT id, 1, 'primary', 'old-' || id, 'delivered', now() FROM message WHERE campaign_id = :c"),
-                  {"c": cid})
-        s.execute(text("INSERT INTO delivery_receipt (smsc, smsc_message_id, state, received_at, matched_at) "
-                       "SELECT 'primary', 'old-' || id, 'DELIVRD', now(), now() FROM message WHERE campaign_id = :c"),
-                  {"c": cid})
+        delivered_history(s, count, body=TEXT)
     with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
         c.execute(text("VACUUM ANALYZE"))
 

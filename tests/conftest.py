@@ -77,6 +77,12 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item.get_closest_marker("fast")]
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("fast"):
+        terminalreporter.write_line(f"fast tier: sockets connected {_REFUSED['connects a socket']}, processes "
+                                    f"started {_REFUSED['starts a process']} (each one refused, failing its test)")
+
+
 class _ServiceFixturesRefused:
     """Under --fast, a service fixture asked for at run time fails the test that asked."""
 
@@ -92,11 +98,15 @@ class ServiceInFastTier(RuntimeError):
     """A test of the fast tier reached for a service (a socket or a process)."""
 
 
+_REFUSED = {"connects a socket": 0, "starts a process": 0}
+
+
 def _lock_services() -> None:
     """Under --fast: no socket connects anywhere and no process starts (PostgreSQL, Redis, the simulator and
     the worker are all behind one or the other)."""
     def refuse(what: str):
         def refused(*args, **kwargs):
+            _REFUSED[what] += 1
             raise ServiceInFastTier(f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
                                     "drop it from the tier by using a service fixture (settings, simulator, ...)")
         return refused

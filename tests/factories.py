@@ -82,3 +82,37 @@ def make_campaign(db, count: int = 0, kind: str = "alert", *, prefix: str = "+48
 def message_ids(db, campaign_id: int) -> list[int]:
     """The campaign's message ids in the order make_campaign wrote them (its phones' order)."""
     return db.scalars(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id}).all()
+
+
+# A completed campaign's messages, all delivered, one part each, as a city's database holds them after a few
+# campaigns: the planner's statistics of a table like this hid statements that went through every message.
+_INSERT_DELIVERED_CAMPAIGN = text("""
+    INSERT INTO campaign (kind, severity, body, status, created_at)
+    VALUES ('alert', 'severe', :body, 'completed', now()) RETURNING id""")
+_INSERT_DELIVERED_MESSAGES = text("""
+    INSERT INTO message (campaign_id, phone, status, attempts, queued_at, submitted_at, finished_at, parts,
+                         encoding, smsc, possible_duplicate)
+    SELECT :c, :prefix || lpad(n::text, 7, '0'), 'delivered', 1, now(), now(), now(), 1, 'gsm7', :smsc, false
+    FROM generate_series(1, :n) n""")
+# Their parts, with the SMSC's ids 'old-<message id>'; receipt_at only when the receipts are wanted too.
+_INSERT_DELIVERED_PARTS = text("""
+    INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, receipt_at)
+    SELECT id, 1, :smsc, 'old-' || id, 'delivered', CASE WHEN :receipts THEN now() END
+    FROM message WHERE campaign_id = :c""")
+_INSERT_DELIVERED_RECEIPTS = text("""
+    INSERT INTO delivery_receipt (smsc, smsc_message_id, state, received_at, matched_at)
+    SELECT :smsc, 'old-' || id, 'DELIVRD', now(), now() FROM message WHERE campaign_id = :c""")
+
+
+def delivered_history(db, count: int, *, prefix: str = "+4868", smsc: str = "primary", body: str = TEXT,
+                      receipts: bool = True) -> int:
+    """A completed campaign of `count` delivered one-part messages (phones `prefix` + 7 digits) with their
+    parts and, with `receipts`, the receipts that settled them; not committed, not analyzed (the caller
+    decides what the planner has seen). Returns the campaign id."""
+    campaign_id = db.execute(_INSERT_DELIVERED_CAMPAIGN, {"body": body}).scalar()
+    params = {"c": campaign_id, "n": count, "prefix": prefix, "smsc": smsc, "receipts": receipts}
+    db.execute(_INSERT_DELIVERED_MESSAGES, params)
+    db.execute(_INSERT_DELIVERED_PARTS, params)
+    if receipts:
+        db.execute(_INSERT_DELIVERED_RECEIPTS, params)
+    return campaign_id
