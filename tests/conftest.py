@@ -32,8 +32,8 @@ from syrena_core.config import SmscSettings  # noqa: E402
 from syrena_core.queues import redis_connection  # noqa: E402
 from tests.harness import ROOT, RedisServer, fresh_database, use_environment  # noqa: E402
 from tests.harness import private_redis as started_redis  # noqa: E402
-from tests.helpers import (ApiClient, WorkerProcess, launch_worker, running_simulator,  # noqa: E402
-                           stop_workers, wait_until)
+from tests.helpers import (ApiClient, WorkerProcess, empty_rate_limits, launch_worker,  # noqa: E402
+                           running_simulator, stop_workers, wait_until)
 
 # ---------------------------------------------------------------- the fast tier (`make test-fast`, `pytest --fast`)
 # A test is fast when none of the fixtures it uses, directly or through others, is a service below: pure
@@ -203,9 +203,9 @@ def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(request):
-    """Every test starts from empty tables and an empty simulator log (Redis is flushed once per run:
-    the worker's own registration lives there). A test that uses no service (the fast tier) is left alone:
-    asking for the simulator here would start it for every test."""
+    """Every test starts from empty tables, an empty simulator log and no rate-limit counters (Redis is
+    flushed once per run: the worker's own registration lives there). A test that uses no service (the fast
+    tier) is left alone: asking for the simulator here would start it for every test."""
     if "settings" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
@@ -229,6 +229,7 @@ def _clean_state(request):
                 raise
             time.sleep(0.5)
     simulator.clear_messages()
+    empty_rate_limits(settings.redis.url)
     yield
 
 

@@ -146,6 +146,15 @@ def enqueue(db, redis_url: str, campaign_id: int, kind: str = "alert", chunk_siz
     return len(chunks)
 
 
+def empty_rate_limits(redis_url: str) -> None:
+    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis."""
+    redis = redis_connection(redis_url)
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*"):
+        keys = list(redis.scan_iter(pattern))
+        if keys:
+            redis.delete(*keys)
+
+
 def statuses(db, campaign_id: int) -> dict[str, int]:
     db.rollback()
     return dict(db.execute(text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY status"),
