@@ -10,7 +10,6 @@ from subscribers.models import Subscriber
 # session in the same run cannot start); the subscribers' fixtures come from their own conftest.
 from tests.subscribers.conftest import (  # noqa: F401
     PHONE,
-    _fresh_rate_limits,
     code_for,
     gazetteer,
     poznan_addresses_file,
