@@ -45,7 +45,7 @@ from tests.helpers import (ApiClient, WorkerProcess, empty_rate_limits, launch_w
 SERVICE_FIXTURES = frozenset({
     "settings", "app", "db", "live_server", "private_redis", "simulator", "worker", "browser",  # this file
     "start_simulator", "paced_session", "gateway_redis_url", "start_worker", "redis_server", "spawn_worker",
-    "node_smsc",  # tests/gateway/test_interop.py: a third-party SMSC
+    "node_smsc",  # tests/smsc_gateway/test_interop.py: a third-party SMSC
     "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
 })
 
