@@ -33,6 +33,7 @@ PACKAGES := app zones campaigns smsc_gateway smsc_simulator subscribers billing 
 help:
 	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"
 	@echo "make test           set everything up (incl. Chromium) and run the tests; PYTEST_ARGS='-k zones -x'"
+	@echo "make test-fast      the fast tier only: no database, Redis, simulator, worker or browser (< 20 s)"
 	@echo "make bench          run the benchmarks in bench/ (results: docs/benchmarks.md); BENCH_ARGS=..."
 	@echo "make lint           ruff (lint + format check), mypy, vulture, duplicate-code and import-cycle scans"
 	@echo "make venv           create .venv and install requirements.lock + the project (again when either changes)"
@@ -111,6 +112,17 @@ test: venv assets
 	@echo "pytest $(PYTEST_ARGS)"
 	@$(WITH_ENV) rc=0; pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+# The fast tier (tests/conftest.py): tests that use no service — pure functions, codecs, parsers, config,
+# geometry — for every save. Needs only the venv: no services, no var/services.env; a test of the tier that
+# reaches for a service fails (sockets and processes are locked under --fast). Bytecode is written even where
+# the shell says not to (PYTHONDONTWRITEBYTECODE): pytest's rewritten test modules are cached with it, which
+# halves the start-up.
+.PHONY: test-fast
+test-fast: venv
+	@unset PYTHONDONTWRITEBYTECODE; rc=0; $(BIN)/pytest --fast $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: FAILED — pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
 bench: venv assets services

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.harness import fresh_database, use_environment  # noqa: E402
 
 ROWS = int(os.environ.get("BILLING_ROWS", "5000000"))
 RUNS = int(os.environ.get("BILLING_RUNS", "5"))
@@ -47,9 +47,6 @@ FROM (SELECT n, :start + (n % :span) * interval '1 second' AS at,
 """
 
 
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
-
 
 def _median_seconds(fn, runs: int) -> tuple[float, float, float]:
     times = []
@@ -67,25 +64,13 @@ def main() -> dict:
     from sqlalchemy import text
 
     from billing.reports import GROUPINGS, monthly_report, parse_month, summary_differences, use_timezone
-    from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, session_scope
-    from syrena_core.models_registry import import_all_models
     from zones.service import create_zone
 
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"))
-    os.environ["SYRENA_DATABASE__URL"] = env["SYRENA_DATABASE__URL"]
-    get_settings.cache_clear()
-    settings = get_settings()
+    services = ExitStack()  # the database of this run (tests.harness), gone at the end
+    settings = use_environment({"SYRENA_DATABASE__URL": services.enter_context(fresh_database("syrena_bench"))})
     url = settings.database.url
     try:
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         warsaw = ZoneInfo(settings.billing.timezone)
         start = datetime(2026, 10, 1, tzinfo=warsaw)
         change = datetime(2026, 10, 16, tzinfo=warsaw)
@@ -143,9 +128,7 @@ def main() -> dict:
             use_timezone(s, "UTC")
             rebuild_seconds = time.perf_counter() - t
     finally:
-        engine_for(url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        services.close()
     return {
         "ledger_rows": ledger_rows,
         "summary_rows": summary_rows,

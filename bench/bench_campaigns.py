@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +33,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from bench_fanout import _free_port, _smpplib_windowed_loop, _wait_port, _with_path  # noqa: E402
+from bench_fanout import _smpplib_windowed_loop  # noqa: E402
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 SNAPSHOT = int(os.environ.get("CAMPAIGN_SNAPSHOT", "500000"))
 E2E = int(os.environ.get("CAMPAIGN_E2E", "100000"))
@@ -78,30 +79,20 @@ def main() -> dict:
 
     from campaigns import control, dispatch, service
     from campaigns.models import Campaign, Message
-    from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, session_scope
-    from syrena_core.models_registry import import_all_models
     from syrena_core.queues import redis_connection
     from zones.service import create_zone
 
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    smpp_port, control_port, redis_port = _free_port(), _free_port(), _free_port()
-    redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                     "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    _wait_port(redis_port)
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SMSC__PORT=str(smpp_port),
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    database_url = services.enter_context(fresh_database("syrena_bench"))
+    redis = services.enter_context(private_redis())
+    smpp_port, control_port = free_port(), free_port()
+    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
+               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
                SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
                SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
                SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
-    os.environ.update({k: v for k, v in env.items() if k.startswith("SYRENA_")})
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     url = settings.database.url
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
@@ -136,13 +127,10 @@ def main() -> dict:
         return cid, began_wall, time.perf_counter() - began
 
     try:
-        redis_connection(settings.redis.url).flushdb()
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
                                        "--control-port", str(control_port)], cwd=ROOT, env=env,
                                       stdout=open(logs / "bench-campaigns-sim.log", "w"), stderr=subprocess.STDOUT))
-        _wait_port(smpp_port)
+        wait_port(smpp_port)
         began = time.perf_counter()
         with session_scope(url) as s:
             zone = {name: create_zone(s, f"Bench {name}", _polygon(box)).id for name, box in ZONES.items()}
@@ -244,11 +232,7 @@ def main() -> dict:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        engine_for(settings.database.url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        redis_server.terminate()
-        redis_server.wait(10)
+        services.close()
     return out
 
 

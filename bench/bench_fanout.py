@@ -9,43 +9,22 @@ with the same window against the same simulator, reading every receipt.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 MESSAGES = int(os.environ.get("FANOUT_MESSAGES", "5000"))
 RUNS = int(os.environ.get("FANOUT_RUNS", "5"))
 WINDOW = 50
 TEXT = "Test syreny: awaria wodociagu, nie pij wody z kranu do odwolania."
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
 
 
 def _smpplib_windowed_loop(port: int, count: int) -> float:
@@ -91,37 +70,26 @@ def main() -> dict:
     from campaigns import service
     from campaigns.dispatch import enqueue_chunks, pending_chunks
     from campaigns.models import Message
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, session_scope
-    from syrena_core.models_registry import import_all_models
-    from syrena_core.queues import redis_connection
+    from syrena_core.db import session_scope
     from zones.service import create_zone
 
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    smpp_port, control_port = _free_port(), _free_port()
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=_with_path(base.redis.url, "/12"), SYRENA_SMSC__PORT=str(smpp_port),
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    database_url = services.enter_context(fresh_database("syrena_bench"))
+    redis = services.enter_context(private_redis())
+    smpp_port, control_port = free_port(), free_port()
+    env = dict(os.environ, SYRENA_DATABASE__URL=database_url, SYRENA_REDIS__URL=redis.url,
+               SYRENA_SMSC__PORT=str(smpp_port),
                SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
                SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
                SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
-    os.environ.update({k: v for k, v in env.items() if k.startswith("SYRENA_")})
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     procs = []
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
-        redis_connection(settings.redis.url).flushdb()
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
                                        "--control-port", str(control_port)], cwd=ROOT, env=env,
                                       stdout=open(logs / "bench-sim.log", "w"), stderr=subprocess.STDOUT))
-        _wait_port(smpp_port)
+        wait_port(smpp_port)
         with session_scope(settings.database.url) as s:
             zone = create_zone(s, "Bench", {"type": "Polygon", "coordinates": [
                 [[16.80, 52.30], [17.05, 52.30], [17.05, 52.50], [16.80, 52.50], [16.80, 52.30]]]})
@@ -168,9 +136,7 @@ def main() -> dict:
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
-        engine_for(settings.database.url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        services.close()
 
     submit_rate = statistics.median(r[0] for r in syrena)
     delivered_rate = statistics.median(r[1] for r in syrena)

@@ -24,14 +24,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from bench_fanout import _free_port, _smpplib_windowed_loop, _wait_port, _with_path  # noqa: E402
+from bench_fanout import _smpplib_windowed_loop  # noqa: E402
+from tests.factories import delivered_history, make_campaign  # noqa: E402
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 MESSAGES = int(os.environ.get("GATEWAY_MESSAGES", "100000"))
 BASELINE_MESSAGES = int(os.environ.get("GATEWAY_BASELINE_MESSAGES", "20000"))
@@ -45,16 +47,9 @@ HISTORY = int(os.environ.get("BENCH_HISTORY", "200000"))  # delivered messages a
 
 
 def _campaign(url: str, count: int) -> int:
-    from sqlalchemy import text
-
     from syrena_core.db import session_scope
     with session_scope(url) as s:
-        cid = s.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                             "VALUES ('alert', 'severe', :b, 'sending', now()) RETURNING id"), {"b": TEXT}).scalar()
-        s.execute(text("INSERT INTO message (campaign_id, phone, status, attempts, queued_at, possible_duplicate) "
-                       "SELECT :c, '+4869' || lpad(n::text, 7, '0'), 'queued', 0, now(), false "
-                       "FROM generate_series(1, :n) n"), {"c": cid, "n": count})
-    return cid
+        return make_campaign(s, count, body=TEXT, sent_ago=None)[0]
 
 
 def _seed_history(url: str, count: int = HISTORY) -> None:
@@ -65,20 +60,7 @@ def _seed_history(url: str, count: int = HISTORY) -> None:
 
     from syrena_core.db import engine_for, session_scope
     with session_scope(url) as s:
-        cid = s.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                             "VALUES ('alert', 'severe', :b, 'completed', now()) RETURNING id"), {"b": TEXT}).scalar()
-        s.execute(text("""
-            INSERT INTO message (campaign_id, phone, status, attempts, queued_at, submitted_at, finished_at, parts,
-                                 encoding, smsc, possible_duplicate)
-            SELECT :c, '+4868' || lpad(n::text, 7, '0'), 'delivered', 1, now(), now(), now(), 1, 'gsm7', 'primary',
-                   false
-            FROM generate_series(1, :n) n"""), {"c": cid, "n": count})
-        s.execute(text("INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status, receipt_at) "
-                       "SELECT id, 1, 'primary', 'old-' || id, 'delivered', now() FROM message WHERE campaign_id = :c"),
-                  {"c": cid})
-        s.execute(text("INSERT INTO delivery_receipt (smsc, smsc_message_id, state, received_at, matched_at) "
-                       "SELECT 'primary', 'old-' || id, 'DELIVRD', now(), now() FROM message WHERE campaign_id = :c"),
-                  {"c": cid})
+        delivered_history(s, count, body=TEXT)
     with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
         c.execute(text("VACUUM ANALYZE"))
 
@@ -119,32 +101,17 @@ def _busiest_second(times: list[float]) -> int:
 
 
 def main() -> dict:
-    from sqlalchemy import text
-
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for
-    from syrena_core.models_registry import import_all_models
-    from syrena_core.queues import redis_connection
-
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    smpp_port, control_port, redis_port = _free_port(), _free_port(), _free_port()
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    database_url = services.enter_context(fresh_database("syrena_bench"))
     # A Redis of its own: a worker of anything else sharing a Redis database would take these jobs.
-    redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                     "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    _wait_port(redis_port)
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SMSC__PORT=str(smpp_port),
+    redis = services.enter_context(private_redis())
+    smpp_port, control_port = free_port(), free_port()
+    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
+               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
                SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
                SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
                SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
-    os.environ.update({k: v for k, v in env.items() if k.startswith("SYRENA_")})
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
@@ -164,14 +131,11 @@ def main() -> dict:
                 p.kill()
 
     try:
-        redis_connection(settings.redis.url).flushdb()
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         sim = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
                                 "--control-port", str(control_port)], cwd=ROOT, env=env,
                                stdout=open(logs / "bench-gateway-sim.log", "w"), stderr=subprocess.STDOUT)
         procs.append(sim)
-        _wait_port(smpp_port)
+        wait_port(smpp_port)
         _seed_history(settings.database.url)
         one = worker()
         _send_and_wait(settings, 2000, 120)  # warm-up: bind, caches
@@ -187,24 +151,20 @@ def main() -> dict:
         times = times[-TPS_MESSAGES:]
         stop(four)
 
-        windowed_smpp, windowed_control = _free_port(), _free_port()
+        windowed_smpp, windowed_control = free_port(), free_port()
         windowed = {"SYRENA_SMSC__PORT": str(windowed_smpp), "SYRENA_SMSC__TPS": "1000000",
                     "SYRENA_SIMULATOR__DELIVER_WINDOW": str(DELIVER_WINDOW)}
         procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(windowed_smpp),
                                        "--control-port", str(windowed_control)], cwd=ROOT, env={**env, **windowed},
                                       stdout=open(logs / "bench-gateway-windowed-sim.log", "w"),
                                       stderr=subprocess.STDOUT))
-        _wait_port(windowed_smpp)
+        wait_port(windowed_smpp)
         one = worker(windowed, "windowed")
         windowed_submit_s, windowed_receipts_s = _send_and_wait(settings, WINDOWED_MESSAGES, 1800)
         stop([one])
     finally:
         stop(procs)
-        engine_for(settings.database.url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        redis_server.terminate()
-        redis_server.wait(10)
+        services.close()
 
     submit_rate, receipt_rate = MESSAGES / submit_s, MESSAGES / receipts_s
     span = max(times) - min(times)

@@ -33,16 +33,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from bench_fanout import _free_port, _wait_port, _with_path  # noqa: E402
 from bench_gateway import _send_and_wait  # noqa: E402
 from bench_scaleout import _backend_pids, _cpu_of  # noqa: E402
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 SCALE = float(os.environ.get("PACING_SCALE", "1"))
 PARTS = [p for p in os.environ.get("PACING_PARTS", "matrix,throttling,links,bottleneck").split(",") if p]
@@ -76,44 +76,29 @@ class Rig:
     """A database, a Redis and the processes of one benchmark run; everything is torn down at the end."""
 
     def __init__(self) -> None:
-        from sqlalchemy import text
-
-        from syrena_core.config import get_settings, load_settings
-        from syrena_core.db import engine_for
-        from syrena_core.models_registry import import_all_models
         from syrena_core.queues import redis_connection
-        import_all_models()
-        base = load_settings()
-        self.dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-        self.admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(
-            isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{self.dbname}"'))
-        redis_port = _free_port()
-        self.redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        _wait_port(redis_port)
-        self.env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{self.dbname}"),
-                        SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SMSC__SYSTEM_ID="syrena",
+
+        self.services = ExitStack()  # the database and Redis of this run (tests.harness), gone at close()
+        database_url = self.services.enter_context(fresh_database("syrena_bench"))
+        self.dbname = database_url.rsplit("/", 1)[1]
+        redis_url = self.services.enter_context(private_redis()).url
+        self.env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
+                        SYRENA_REDIS__URL=redis_url, SYRENA_SMSC__SYSTEM_ID="syrena",
                         SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__WINDOW="50",
                         SYRENA_SIMULATOR__RECEIPT_DELAY="0.05", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
-        os.environ.update({k: v for k, v in self.env.items() if k.startswith("SYRENA_")})
-        get_settings.cache_clear()
-        self.settings = get_settings()
+        self.settings = use_environment({k: v for k, v in self.env.items() if k.startswith("SYRENA_")})
         self.redis = redis_connection(self.settings.redis.url)
         self.logs = Path(os.environ.get("TMPDIR", "/tmp"))
         self.procs: list[subprocess.Popen] = []
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
-                       capture_output=True)
 
     def simulator(self, name: str, **options) -> tuple[int, int, subprocess.Popen]:
-        smpp, control = _free_port(), _free_port()
+        smpp, control = free_port(), free_port()
         env = {**self.env, **{f"SYRENA_SIMULATOR__{k.upper()}": str(v) for k, v in options.items()}}
         proc = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp),
                                  "--control-port", str(control)], cwd=ROOT, env=env,
                                 stdout=open(self.logs / f"bench-pacing-sim-{name}.log", "w"), stderr=subprocess.STDOUT)
         self.procs.append(proc)
-        _wait_port(smpp)
+        wait_port(smpp)
         return smpp, control, proc
 
     def workers(self, count: int, links: list[tuple[str, int, float]], name: str) -> list[subprocess.Popen]:
@@ -154,15 +139,8 @@ class Rig:
         return _send_and_wait(self.settings, count, timeout, chunk_size=chunk_size)
 
     def close(self) -> None:
-        from sqlalchemy import text
-
-        from syrena_core.db import engine_for
         self.stop(self.procs)
-        engine_for(self.settings.database.url).dispose()
-        with self.admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
-        self.redis_server.terminate()
-        self.redis_server.wait(10)
+        self.services.close()
 
 
 def _pace(times: list[float], tps: float) -> dict:

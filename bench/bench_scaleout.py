@@ -23,14 +23,15 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from bench_fanout import _free_port, _wait_port, _with_path  # noqa: E402
 from bench_gateway import HISTORY, _seed_history, _send_and_wait  # noqa: E402
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 MESSAGES = int(os.environ.get("SCALEOUT_MESSAGES", "10000"))
 RUNS = int(os.environ.get("SCALEOUT_RUNS", "3"))
@@ -69,34 +70,21 @@ def _cpu_of(pids) -> float:
 
 
 def main() -> dict:
-    from sqlalchemy import text
-
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for
-    from syrena_core.models_registry import import_all_models
     from syrena_core.ops_state import read_workers
-    from syrena_core.queues import redis_connection
 
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    smpp_port, control_port, redis_port = _free_port(), _free_port(), _free_port()
-    redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                     "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    _wait_port(redis_port)
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    database_url = services.enter_context(fresh_database("syrena_bench"))
+    dbname = database_url.rsplit("/", 1)[1]
+    redis = services.enter_context(private_redis())
+    smpp_port, control_port = free_port(), free_port()
     metrics_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-scaleout-metrics-{uuid.uuid4().hex[:6]}"
     metrics_dir.mkdir()
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SMSC__PORT=str(smpp_port),
+    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
+               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
                SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
                SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
                SYRENA_LOGGING__LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-    os.environ.update({k: v for k, v in env.items() if k.startswith("SYRENA_")})
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
@@ -146,14 +134,11 @@ def main() -> dict:
 
     rounds: dict[int, list[dict]] = {1: [], 4: []}
     try:
-        redis_connection(settings.redis.url).flushdb()
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         sim = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
                                 "--control-port", str(control_port)], cwd=ROOT, env=env,
                                stdout=open(logs / "bench-scaleout-sim.log", "w"), stderr=subprocess.STDOUT)
         procs.append(sim)
-        _wait_port(smpp_port)
+        wait_port(smpp_port)
         _seed_history(settings.database.url)
         measure(1, 2000)  # warm-up
         for _ in range(RUNS):
@@ -162,11 +147,7 @@ def main() -> dict:
                 print(f"  {n} worker(s): {rounds[n][-1]}", flush=True)
     finally:
         stop(procs)
-        engine_for(settings.database.url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        redis_server.terminate()
-        redis_server.wait(10)
+        services.close()
 
     def med(n: int, key: str) -> float:
         return statistics.median(r[key] for r in rounds[n])

@@ -22,12 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.harness import free_port, fresh_database, private_redis, use_environment  # noqa: E402
 
 POINTS = int(os.environ.get("GAZETTEER_POINTS", "300000"))
 QUERIES = int(os.environ.get("GAZETTEER_QUERIES", "1000"))
@@ -46,9 +47,6 @@ SYLLABLES = ["brzo", "li", "kwia", "to", "sos", "no", "dę", "bo", "ja", "rzę",
              "ko", "ła", "ję", "czmie", "ro", "mia", "ży", "ta", "ka", "lin", "po", "łud", "zie", "mo", "sta"]
 ENDINGS = ["wa", "owa", "ska", "cka", "na", "niowa", "ńska", "lna"]
 
-
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
 
 
 def street_names(count: int, rng: random.Random) -> list[str]:
@@ -93,13 +91,6 @@ def one_typo(word: str, rng: random.Random) -> str:
         return word[:i] + word[i] + word[i:]
     j = min(i + 1, len(word) - 1)
     return word[:i] + word[j] + word[i] + word[j + 1:] if j > i else word[:i - 1] + word[i] + word[i - 1]
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _control(port: int, method: str, path: str, body: dict | None = None):
@@ -176,7 +167,7 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
         import_address_points(session, read_address_file(REAL_ADDRESSES), replace=True)
         create_zone(session, "Zachód", {"type": "Polygon", "coordinates": [
             [[16.80, 52.30], [16.93, 52.30], [16.93, 52.50], [16.80, 52.50], [16.80, 52.30]]]})
-    smpp_port, control_port = _free_port(), _free_port()
+    smpp_port, control_port = free_port(), free_port()
     env = dict(env, SYRENA_SMSC__PORT=str(smpp_port), SYRENA_SMSC__TPS="1000000",
                SYRENA_SIMULATOR__RECEIPT_DELAY="0.05")
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
@@ -291,37 +282,20 @@ def gazetteer_part(env: dict[str, str], url: str, rng: random.Random) -> dict:
 
 
 def main() -> dict:
-    from sqlalchemy import text
-
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for
-    from syrena_core.queues import redis_connection
-
     if not REAL_ADDRESSES.exists():
         raise SystemExit(f"missing {REAL_ADDRESSES} (the shared/ folder beside the repository)")
     rng = random.Random(4)
-    base = load_settings()
-    dbname = f"syrena_bench_gazetteer_{uuid.uuid4().hex[:6]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    env = dict(os.environ, SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=_with_path(base.redis.url, "/11"))
-    os.environ.update({k: env[k] for k in ("SYRENA_DATABASE__URL", "SYRENA_REDIS__URL")})
-    get_settings.cache_clear()
-    url = get_settings().database.url
-    redis_connection(get_settings().redis.url).flushdb()
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    env = dict(os.environ, SYRENA_DATABASE__URL=services.enter_context(fresh_database("syrena_bench_gazetteer")),
+               SYRENA_REDIS__URL=services.enter_context(private_redis()).url)
+    url = use_environment({k: env[k] for k in ("SYRENA_DATABASE__URL", "SYRENA_REDIS__URL")}).database.url
     try:
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         results = gazetteer_part(env, url, rng) if "gazetteer" in PARTS else {}
         if "inbound" in PARTS:
             results["inbound_keywords"] = inbound_keywords(env, url)
         return results
     finally:
-        engine_for(url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        services.close()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from bench_fanout import _free_port, _wait_port, _with_path  # noqa: E402
+from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 RECIPIENTS = int(os.environ.get("TTW_RECIPIENTS", "50000"))
 TPS = [float(t) for t in os.environ.get("TTW_TPS", "100,50,30").split(",")]
@@ -61,33 +61,24 @@ def main() -> dict:
 
     from campaigns import dispatch, estimates, service
     from campaigns.models import Campaign
-    from syrena_core.config import get_settings, load_settings
-    from syrena_core.db import engine_for, session_scope
-    from syrena_core.models_registry import import_all_models
+    from syrena_core.config import get_settings
+    from syrena_core.db import session_scope
 
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
+    services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
+    database_url = services.enter_context(fresh_database("syrena_bench"))
+    redis = services.enter_context(private_redis())
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    ports = [(_free_port(), _free_port()) for _ in TPS]
-    redis_port = _free_port()
-    config = logs / f"bench-ttw-{dbname}.toml"
+    ports = [(free_port(), free_port()) for _ in TPS]
+    config = logs / f"bench-ttw-{database_url.rsplit('/', 1)[1]}.toml"
     _config(config, [smpp for smpp, _ in ports])
-    procs: list[subprocess.Popen] = [subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL)]
+    procs: list[subprocess.Popen] = []
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYRENA_SMSC__")}
-    env.update(SYRENA_CONFIG=str(config), SYRENA_DATABASE__URL=_with_path(base.database.url, f"/{dbname}"),
-               SYRENA_REDIS__URL=f"redis://127.0.0.1:{redis_port}/0", SYRENA_SIMULATOR__RECEIPT_DELAY="0.2",
+    env.update(SYRENA_CONFIG=str(config), SYRENA_DATABASE__URL=database_url,
+               SYRENA_REDIS__URL=redis.url, SYRENA_SIMULATOR__RECEIPT_DELAY="0.2",
                SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
     saved_environ = dict(os.environ)
     os.environ.clear()
-    os.environ.update(env)
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = use_environment(env)
     url = settings.database.url
     out: dict = {"recipients": RECIPIENTS, "links_tps": TPS, "workers": WORKERS}
 
@@ -95,16 +86,13 @@ def main() -> dict:
         return json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}{path}", timeout=300))
 
     try:
-        _wait_port(redis_port)
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         for n, ((smpp, control), tps) in enumerate(zip(ports, TPS)):
             # Each simulator refuses beyond its own link's contract, as an operator's SMSC would.
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp), "--control-port",
                  str(control)], cwd=ROOT, env=dict(env, SYRENA_SIMULATOR__TPS=str(tps)),
                 stdout=open(logs / f"bench-ttw-sim-{n}.log", "w"), stderr=subprocess.STDOUT))
-            _wait_port(smpp)
+            wait_port(smpp)
 
         began = time.perf_counter()
         with session_scope(url) as s:
@@ -215,9 +203,7 @@ def main() -> dict:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        engine_for(url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        services.close()
         config.unlink(missing_ok=True)
         os.environ.clear()
         os.environ.update(saved_environ)

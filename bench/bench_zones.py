@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.harness import fresh_database, use_environment  # noqa: E402
 
 LOCATIONS = int(os.environ.get("ZONES_LOCATIONS", "1000000"))
 RUNS = int(os.environ.get("ZONES_RUNS", "7"))
@@ -64,9 +64,6 @@ WHERE s.status = 'active' GROUP BY h.zone_id
 """
 
 
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
-
 
 def _ms(seconds: list[float]) -> float:
     return round(statistics.median(seconds) * 1000, 2)
@@ -85,29 +82,17 @@ def _timed(fn, runs: int) -> list[float]:
 def main() -> dict:
     from sqlalchemy import text
 
-    from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for, session_factory, session_scope
-    from syrena_core.models_registry import import_all_models
     from zones import queries, reach
     from zones.geometry import validate
     from zones.service import import_features, read_feature_collection
 
     if not OSIEDLA.exists():
         raise FileNotFoundError(f"{OSIEDLA} is missing: the benchmark imports the real Poznań osiedla")
-    import_all_models()
-    base = load_settings()
-    dbname = f"syrena_bench_zones_{uuid.uuid4().hex[:8]}"
-    admin = engine_for(_with_path(base.database.url, "/postgres")).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{dbname}"'))
-    url = _with_path(base.database.url, f"/{dbname}")
-    env = dict(os.environ, SYRENA_DATABASE__URL=url)
-    os.environ["SYRENA_DATABASE__URL"] = url
-    get_settings.cache_clear()
-    settings = get_settings()
+    services = ExitStack()  # the database of this run (tests.harness), gone at the end
+    url = services.enter_context(fresh_database("syrena_bench_zones"))
+    settings = use_environment({"SYRENA_DATABASE__URL": url})
     try:
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
         raw = OSIEDLA.read_bytes()
         features = read_feature_collection(raw)
         vertices = sum(len(ring) for f in features for poly in f["geometry"]["coordinates"] for ring in poly)
@@ -222,9 +207,7 @@ def main() -> dict:
             assert client.get(f"/api/v1/zones/lookup?lat={lat}&lon={lon}", headers=headers).status_code == 200
             api_lookup.append(time.perf_counter() - t)
     finally:
-        engine_for(url).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        services.close()
 
     return {
         "subscriber_locations": LOCATIONS,

@@ -14,28 +14,104 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import ApiClient, running_simulator, wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
-# Prometheus samples of this run's processes only (syrena_core.metrics), set before prometheus_client is imported.
+# Prometheus samples of this run's processes only (syrena_core.metrics), set before prometheus_client is imported
+# (the project's modules below import it).
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="syrena-metrics-")
 atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
+from smsc_gateway.rate import TokenBucket  # noqa: E402
+from smsc_gateway.session import SmppSession  # noqa: E402
+from smsc_simulator import SimulatorOptions, SmscSimulator  # noqa: E402
+from syrena_core.config import SmscSettings, replace  # noqa: E402
+from syrena_core.queues import redis_connection  # noqa: E402
+from tests.harness import ROOT, RedisServer, fresh_database, use_environment  # noqa: E402
+from tests.harness import private_redis as started_redis  # noqa: E402
+from tests.helpers import (ApiClient, WorkerProcess, empty_rate_limits, launch_worker,  # noqa: E402
+                           running_simulator, stop_workers, wait_until)
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ---------------------------------------------------------------- the fast tier (`make test-fast`, `pytest --fast`)
+# A test is fast when none of the fixtures it uses, directly or through others, is a service below: pure
+# functions, codecs, parsers, config, geometry. pytest works the closure out (item.fixturenames), so nobody marks
+# anything by hand and a test that starts using a service leaves the tier by itself. Under --fast the services
+# are also locked: a service fixture asked for at run time (request.getfixturevalue), a socket connected or a
+# process started fails that test by name, so nothing slips into the tier silently; a test that starts a service
+# itself, not through a fixture, says so with @pytest.mark.service.
+SERVICE_FIXTURES = frozenset({
+    "settings", "app", "db", "live_server", "private_redis", "simulator", "worker", "browser",  # this file
+    "start_simulator", "paced_session", "gateway_redis_url", "start_worker", "redis_server", "spawn_worker",
+    "node_smsc",  # tests/smsc_gateway/test_interop.py: a third-party SMSC
+    "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
+})
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="run only the fast tier (tests that use no PostgreSQL, Redis, simulator, worker or "
+                          "browser) and fail any test that reaches for one")
+
+
+def pytest_configure(config):
+    if config.getoption("fast"):
+        _lock_services()
+        # A plugin, not a hook of this conftest: pytest asks a conftest's hooks only for its own directory's
+        # nodes, and a session-scoped fixture (settings, simulator, ...) is set up for the session's node.
+        config.pluginmanager.register(_ServiceFixturesRefused(), "syrena-fast-tier")
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = []
+    for item in items:
+        services = SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if services or item.get_closest_marker("service") or item.get_closest_marker("browser"):
+            slow.append(item)
+        else:
+            item.add_marker(pytest.mark.fast)
+    if config.getoption("fast") and slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("fast")]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("fast"):
+        terminalreporter.write_line(f"fast tier: sockets connected {_REFUSED['connects a socket']}, processes "
+                                    f"started {_REFUSED['starts a process']} (each one refused, failing its test)")
+
+
+class _ServiceFixturesRefused:
+    """Under --fast, a service fixture asked for at run time fails the test that asked."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        if fixturedef.argname in SERVICE_FIXTURES:
+            test = getattr(request, "_pyfuncitem", request.node)  # the test, also for a session-scoped fixture
+            pytest.fail(f"{test.nodeid} asks for the service fixture {fixturedef.argname!r} under --fast: "
+                        "a test that needs a service is not in the fast tier", pytrace=False)
+
+
+class ServiceInFastTier(RuntimeError):
+    """A test of the fast tier reached for a service (a socket or a process)."""
+
+
+_REFUSED = {"connects a socket": 0, "starts a process": 0}
+
+
+def _lock_services() -> None:
+    """Under --fast: no socket connects anywhere and no process starts (PostgreSQL, Redis, the simulator and
+    the worker are all behind one or the other)."""
+    def refuse(what: str):
+        def refused(*args, **kwargs):
+            _REFUSED[what] += 1
+            raise ServiceInFastTier(f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
+                                    "drop it from the tier by using a service fixture (settings, simulator, ...)")
+        return refused
+    socket.socket.connect = refuse("connects a socket")
+    socket.socket.connect_ex = refuse("connects a socket")
+    subprocess.Popen.__init__ = refuse("starts a process")
 
 
 @pytest.fixture(scope="session")
@@ -46,51 +122,17 @@ def simulator():
 
 @pytest.fixture(scope="session")
 def private_redis(tmp_path_factory):
-    """A Redis server of this test run alone: a worker of another run (a colleague's, or CI's on the same
-    machine) would otherwise happily take this run's jobs from a shared one."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (make services installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    from syrena_core.queues import redis_connection
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis_connection(url).ping()
-            break
-        except Exception:  # noqa: BLE001 - not listening yet
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the test's own redis-server did not start")
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    """A Redis server of this test run alone (tests.harness.RedisServer); its URL."""
+    with started_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
 def settings(simulator, private_redis):
     """Settings for the whole run: a new database, the run's own Redis, the simulator, no approval step."""
-    from syrena_core.config import get_settings, load_settings
     from syrena_core.db import engine_for
-    from syrena_core.models_registry import import_all_models
-    from syrena_core.queues import redis_connection
 
-    import_all_models()  # every table known, whichever test module runs alone
-    base = load_settings()
-    name = f"syrena_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin_engine = engine_for(_with_database(base.database.url, "postgres")).execution_options(
-        isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
     overrides = {
-        "SYRENA_DATABASE__URL": _with_database(base.database.url, name),
         "SYRENA_REDIS__URL": private_redis,
         "SYRENA_SMSC__HOST": "127.0.0.1",
         "SYRENA_SMSC__PORT": str(simulator.smpp_port),
@@ -103,15 +145,12 @@ def settings(simulator, private_redis):
         "SYRENA_SECURITY__LOGIN_LIMIT": "10000 per minute",
         "SYRENA_SECURITY__API_LIMIT": "100000 per minute",
     }
-    os.environ.update(overrides)
-    get_settings.cache_clear()
-    settings = get_settings()
-    redis_connection(settings.redis.url).flushdb()
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
-    yield settings
-    engine_for(settings.database.url).dispose()
-    with admin_engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database("syrena_test", env=dict(os.environ, **overrides)) as database_url:
+        overrides["SYRENA_DATABASE__URL"] = database_url
+        settings = use_environment(overrides)
+        redis_connection(settings.redis.url).flushdb()
+        yield settings
+        engine_for(settings.database.url).dispose()
 
 
 @pytest.fixture(scope="session")
@@ -162,13 +201,15 @@ def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_state(request, simulator):
-    """Every test starts from empty tables and an empty simulator log (Redis is flushed once per run:
-    the worker's own registration lives there)."""
+def _clean_state(request):
+    """Every test starts from empty tables, an empty simulator log and no rate-limit counters (Redis is
+    flushed once per run: the worker's own registration lives there). A test that uses no service (the fast
+    tier) is left alone: asking for the simulator here would start it for every test."""
     if "settings" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
     settings = request.getfixturevalue("settings")
+    simulator = request.getfixturevalue("simulator")
     from sqlalchemy.exc import OperationalError
 
     from syrena_core.db import engine_for
@@ -187,6 +228,7 @@ def _clean_state(request, simulator):
                 raise
             time.sleep(0.5)
     simulator.clear_messages()
+    empty_rate_limits(settings.redis.url)
     yield
 
 
@@ -222,6 +264,121 @@ def worker(settings, tmp_path_factory):
     log.close()
     if proc.returncode not in (0, -15, 143):
         sys.stderr.write(log_path.read_text()[-4000:])
+
+
+# ---------------------------------------------------------------- simulators, Redis and workers of a test's own
+# Workers of a test's own use a Redis of this test run alone (a few engineers and CI may run the suite at the
+# same time on one machine, and a worker of another run would happily take these tests' jobs from a shared one).
+@pytest.fixture
+def gateway_redis_url(settings, private_redis):
+    # Database 1 of the run's own Redis: flushed per test without touching the session worker's database 0.
+    url = private_redis.rsplit("/", 1)[0] + "/1"
+    redis_connection(url).flushdb()
+    yield url
+
+
+@pytest.fixture
+def start_simulator():
+    """start_simulator(**options) → a running SmscSimulator on free ports (stopped after the test)."""
+    started = []
+
+    def start(**options) -> SmscSimulator:
+        options = {"receipt_delay": 0.05, **options}
+        sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
+                                             **options))
+        sim.start()
+        started.append(sim)
+        return sim
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def paced_session(gateway_redis_url):
+    """paced_session(simulator, tps, name=..., **smsc) → a bound SmppSession paced by a real Redis schedule."""
+    sessions = []
+
+    def connect(simulator, tps: float, name: str = "primary", **settings) -> SmppSession:
+        s = SmscSettings(name=name, port=simulator.smpp_port, tps=tps, **settings)
+        bucket = TokenBucket(redis_connection(gateway_redis_url), f"syrena:tps:{name}:{simulator.smpp_port}", tps)
+        session = SmppSession(s, bucket, lambda batch: None, lambda batch: None)
+        session.start()
+        assert session.wait_bound(10)
+        sessions.append(session)
+        return session
+    yield connect
+    for session in sessions:
+        session.stop()
+
+
+@pytest.fixture
+def start_worker(settings, gateway_redis_url, tmp_path):
+    """start_worker(simulator, **smsc_overrides) → a real `flask worker` process bound to that simulator."""
+    started: list[WorkerProcess] = []
+
+    def start(simulator: SmscSimulator | None = None, config: Path | None = None, **smsc) -> WorkerProcess:
+        env = dict(os.environ, SYRENA_REDIS__URL=gateway_redis_url)
+        if simulator is not None:
+            env["SYRENA_SMSC__PORT"] = str(simulator.smpp_port)
+        if config is not None:
+            env["SYRENA_CONFIG"] = str(config)
+        env.update({f"SYRENA_SMSC__{k.upper()}": str(v) for k, v in smsc.items()})
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+    yield start
+    stop_workers(started)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A RedisServer of this test alone, started (restart or kill it to lose every queue)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def spawn_worker(settings, tmp_path):
+    """spawn_worker(simulator, redis_url, **env) → a `flask worker` process; env keys like SMSC__TPS."""
+    started: list[WorkerProcess] = []
+
+    def start(simulator, redis_url: str, **env_overrides) -> WorkerProcess:
+        env = dict(os.environ, SYRENA_REDIS__URL=redis_url, SYRENA_SMSC__PORT=str(simulator.smpp_port))
+        env.update({f"SYRENA_{k.upper()}": str(v) for k, v in env_overrides.items()})
+        worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+    yield start
+    stop_workers(started)
+
+
+# ---------------------------------------------------------------- an app that sees only this test's workers
+# (tests/operations, and the status panel of tests/campaigns/test_stranded.py): it reads the Redis database of
+# gateway_redis_url, where start_worker's and spawn_worker's workers publish their binds.
+@pytest.fixture
+def ops_app(settings, gateway_redis_url):
+    from app import create_app
+    from syrena_core.config import RedisSettings
+    return create_app(replace(settings, redis=RedisSettings(url=gateway_redis_url)), {"TESTING": True})
+
+
+@pytest.fixture
+def ops_client(ops_app):
+    return ops_app.test_client()
+
+
+@pytest.fixture
+def ops_server(ops_app):
+    """ops_app over real HTTP (for the browser)."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, ops_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture

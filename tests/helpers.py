@@ -1,14 +1,30 @@
-"""Small helpers for tests: an HTTP JSON client and bounded waiting."""
+"""Small helpers for tests: an HTTP JSON client, bounded waiting, the simulator's control port, `flask worker`
+processes of a test's own, jobs enqueued straight into a Redis of the test's choosing, message counts."""
 from __future__ import annotations
 
+import bisect
 import faulthandler
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from rq import Queue
+from sqlalchemy import text
+
+from campaigns.dispatch import JOB_TIMEOUT, pending_chunks, queue_name_for
+from campaigns.jobs import deliver_chunk
+from syrena_core.queues import redis_connection
+from tests.harness import ROOT
 
 
 class ApiClient:
@@ -83,3 +99,96 @@ class Collected:
     def on_mo(self, batch):
         with self.lock:
             self.mo.extend(batch)
+
+
+class Sink:
+    """A callback that keeps every batch it is handed (an SmppSession's receipts or MO)."""
+
+    def __init__(self):
+        self.items, self.lock = [], threading.Lock()
+
+    def __call__(self, batch):
+        with self.lock:
+            self.items.extend(batch)
+
+
+# ---------------------------------------------------------------- the simulator's control port
+def control(simulator, method: str, path: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{simulator.control_port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def submitted_per_phone(simulator) -> Counter:
+    """Every submit_sm the simulator accepted, from its control port's log."""
+    return Counter("+" + m["destination_addr"] for m in control(simulator, "GET", "/messages"))
+
+
+def submitted_in_order(simulator) -> list[str]:
+    return ["+" + m["destination_addr"] for m in control(simulator, "GET", "/messages")]
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most submissions in any sliding one-second window."""
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+
+
+# ---------------------------------------------------------------- campaigns' jobs and messages
+def enqueue(db, redis_url: str, campaign_id: int, kind: str = "alert", chunk_size: int = 500) -> int:
+    """The campaign's pending chunks as deliver_chunk jobs on its kind's queue in that Redis; how many."""
+    q = Queue(queue_name_for(kind), connection=redis_connection(redis_url))
+    chunks = pending_chunks(db, campaign_id, chunk_size)
+    for chunk in chunks:
+        q.enqueue(deliver_chunk, chunk.campaign_id, chunk.first_id, chunk.last_id, job_timeout=JOB_TIMEOUT)
+    return len(chunks)
+
+
+def empty_rate_limits(redis_url: str) -> None:
+    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis."""
+    redis = redis_connection(redis_url)
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*"):
+        keys = list(redis.scan_iter(pattern))
+        if keys:
+            redis.delete(*keys)
+
+
+def statuses(db, campaign_id: int) -> dict[str, int]:
+    db.rollback()
+    return dict(db.execute(text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY status"),
+                           {"c": campaign_id}).all())
+
+
+# ---------------------------------------------------------------- `flask worker` processes of a test's own
+class WorkerProcess:
+    def __init__(self, proc: subprocess.Popen, log: Path, log_file):
+        self.proc, self.log_path, self.log_file = proc, log, log_file
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill9(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+
+def launch_worker(env: dict[str, str], log: Path) -> WorkerProcess:
+    """A `flask worker` process with this environment, in its own process group, logging to `log`."""
+    log_file = log.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    return WorkerProcess(proc, log, log_file)
+
+
+def stop_workers(workers: list[WorkerProcess]) -> None:
+    """SIGTERM (a worker drains its window and unbinds), SIGKILL after 20 s."""
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.proc.terminate()
+            try:
+                worker.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill9()
+        worker.log_file.close()

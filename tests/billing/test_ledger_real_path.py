@@ -212,7 +212,7 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
 
     from app import create_app
     from syrena_core.queues import redis_connection
-    from tests.gateway.conftest import launch_worker, stop_workers
+    from tests.helpers import launch_worker, stop_workers
     from syrena_core.config import get_settings
     redis_url = private_redis.rsplit("/", 1)[0] + "/3"
     redis_connection(redis_url).flushdb()

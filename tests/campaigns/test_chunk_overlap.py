@@ -11,8 +11,8 @@ from rq.job import Job
 from sqlalchemy import text
 
 from syrena_core.queues import redis_connection
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker  # noqa: F401 - fixture
-from tests.gateway.conftest import control, gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
+from tests.factories import make_campaign
+from tests.helpers import control, enqueue, statuses
 
 CHUNK = 60
 CHUNKS = 5

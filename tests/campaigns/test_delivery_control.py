@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from campaigns.dispatch import enqueue_queued
 from campaigns.models import Campaign
-from tests.gateway.conftest import control, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import control, statuses
 
 
 def _start(db, settings, count: int, kind: str = "info") -> tuple[int, list[str]]:

@@ -6,7 +6,8 @@ from sqlalchemy import text
 
 from campaigns.dispatch import enqueue_queued
 from campaigns.models import Campaign
-from tests.gateway.conftest import make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import statuses
 
 
 def _start(db, settings, count: int, kind: str) -> int:

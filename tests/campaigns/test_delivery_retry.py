@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker  # noqa: F401 - fixture
-from tests.campaigns.delivery_helpers import submitted_per_phone
-from tests.gateway.conftest import control, gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
+from tests.factories import make_campaign
+from tests.helpers import control, enqueue, statuses, submitted_per_phone
 
 
 def _attempts(db, campaign_id: int) -> dict[str, tuple[str, int, str | None]]:

@@ -12,9 +12,8 @@ from campaigns.jobs import QUEUES_ALIVE
 from campaigns.models import Campaign
 from syrena_core.config import SmscSettings, replace
 from syrena_core.queues import redis_connection
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker  # noqa: F401 - fixture
-from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
-from tests.gateway.conftest import gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
+from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone, make_campaign
+from tests.helpers import enqueue, statuses
 
 LINKS = SmscSettings(name="orange", tps=100.0, connections=(
     SmscSettings(name="play", tps=50.0), SmscSettings(name="plus", tps=30.0),
@@ -43,16 +42,7 @@ def test_failover_links_count_only_when_no_primary_is_up_and_none_up_is_flagged(
 
 
 def _sending(db, kind: str, count: int, sent_ago: float, body: str = "Test") -> int:
-    cid = db.execute(text("""
-        INSERT INTO campaign (kind, severity, body, status, created_at, sent_at, parts_per_message)
-        VALUES (:kind, 'severe', :body, 'sending', now(), now() - make_interval(secs => :ago), 1) RETURNING id"""),
-                     {"kind": kind, "body": body, "ago": sent_ago}).scalar()
-    db.execute(text("""
-        INSERT INTO message (campaign_id, phone, status, attempts, queued_at, possible_duplicate)
-        SELECT :cid, '+4870' || lpad(n::text, 7, '0'), 'queued', 0, now(), false FROM generate_series(1, :n) n"""),
-               {"cid": cid, "n": count})
-    db.commit()
-    return cid
+    return make_campaign(db, count, kind, prefix="+4870", body=body, sent_ago=sent_ago, parts_per_message=1)[0]
 
 
 def _no_recovery(settings) -> None:

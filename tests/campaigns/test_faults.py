@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.campaigns.delivery_helpers import (enqueue, redis_server, spawn_worker,  # noqa: F401 - fixtures
-                                              submitted_per_phone)
-from tests.gateway.conftest import (control, gateway_redis_url, make_campaign, start_simulator,  # noqa: F401
-                                    statuses)
+from tests.factories import make_campaign
+from tests.helpers import control, enqueue, statuses, submitted_per_phone
 
 
 def _flagged(db, campaign_id: int) -> set[str]:

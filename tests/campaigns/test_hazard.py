@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from campaigns import service
-from tests.campaigns.delivery_helpers import submitted_in_order
 from tests.factories import ZONE_A, ZONE_B, create_subscriber, create_zone
+from tests.helpers import submitted_in_order
 
 # A row of homes going east from the west edge of ZONE_A (16.90–16.93 E, 52.38–52.40 N), shuffled so that the
 # subscribers' ids (the order they signed up in) say nothing about where they live.

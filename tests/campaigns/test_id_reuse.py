@@ -8,8 +8,8 @@ from collections import defaultdict
 
 from sqlalchemy import text
 
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker, submitted_per_phone  # noqa: F401
-from tests.gateway.conftest import control, gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
+from tests.factories import make_campaign
+from tests.helpers import control, enqueue, statuses, submitted_per_phone
 
 
 def _undeliverable(phones: list[str]) -> set[str]:

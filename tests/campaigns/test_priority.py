@@ -6,9 +6,8 @@ from __future__ import annotations
 from rq import Queue
 
 from syrena_core.queues import redis_connection
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker  # noqa: F401 - fixture
-from tests.campaigns.delivery_helpers import submitted_in_order
-from tests.gateway.conftest import gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses, submitted_in_order
 
 WINDOW = 10
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from billing.ledger import _NEWLY_DELIVERED
 from campaigns.delivery import CLOCK_SLACK, FALLBACK_GRACE, _MATCH_RECEIPTS, _REQUEUE, _SETTLE_MESSAGES
 from campaigns.jobs import _CLAIM
+from tests.factories import delivered_history
 
 HISTORY = 60_000
 CAMPAIGN = 20_000
@@ -36,15 +37,7 @@ def _rows_examined(db, statement, params) -> tuple[int, int]:
 
 def _seed(db) -> tuple[int, list[int]]:
     """A delivered history that ANALYZE has seen, then a new sending campaign nobody has analyzed."""
-    old = db.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                          "VALUES ('alert', 'severe', 'old', 'completed', now()) RETURNING id")).scalar()
-    db.execute(text("""
-        INSERT INTO message (campaign_id, phone, status, attempts, queued_at, submitted_at, finished_at, parts,
-                             encoding, smsc, possible_duplicate)
-        SELECT :c, '+4868' || lpad(n::text, 7, '0'), 'delivered', 1, now(), now(), now(), 1, 'gsm7', 'default', false
-        FROM generate_series(1, :n) n"""), {"c": old, "n": HISTORY})
-    db.execute(text("INSERT INTO message_part (message_id, part_no, smsc, smsc_message_id, status) "
-                    "SELECT id, 1, 'default', 'old-' || id, 'delivered' FROM message"))
+    delivered_history(db, HISTORY, smsc="default", body="old", receipts=False)
     db.commit()
     db.connection().exec_driver_sql("ANALYZE message, message_part")
     db.commit()

@@ -12,9 +12,8 @@ from sqlalchemy import text
 
 from app.worker import _fleet
 from syrena_core.queues import redis_connection
-from tests.campaigns.delivery_helpers import enqueue, make_campaign, spawn_worker, submitted_per_phone  # noqa: F401
-from tests.gateway.conftest import gateway_redis_url, start_simulator, statuses  # noqa: F401 - fixtures
-from tests.operations.conftest import ops_app, ops_server  # noqa: F401 - fixtures
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses, submitted_per_phone
 from tests.security.conftest import Web
 
 BOUND = 60  # seconds: the longest a stranded message may wait (campaigns.stranded_after + a sweep round)

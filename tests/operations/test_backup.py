@@ -13,8 +13,10 @@ from sqlalchemy import text
 
 from syrena_core.db import engine_for
 from syrena_core.queues import redis_connection
-from tests.conftest import ROOT, _with_database
-from tests.gateway.conftest import enqueue_campaign, make_campaign
+from tests.factories import make_campaign
+from tests.harness import ROOT
+from tests.harness import with_database as _with_database
+from tests.helpers import enqueue
 
 
 def _flask(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -28,7 +30,7 @@ def test_a_restored_database_resumes_an_interrupted_campaign(settings, db, start
     crashed = start_worker(simulator, tps=100, window=20)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
     campaign_id, phones = make_campaign(db, 600)
-    enqueue_campaign(db, gateway_redis_url, campaign_id, chunk_size=200)
+    enqueue(db, gateway_redis_url, campaign_id, chunk_size=200)
     wait(lambda: simulator.stats()["submit_sm"] >= 150, 60, "the campaign under way")
     crashed.kill9()  # the site is lost mid-campaign ...
 

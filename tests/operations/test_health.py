@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.gateway.conftest import enqueue_campaign, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
@@ -67,7 +68,7 @@ def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_
     workers = [start_worker(simulator, window=10) for _ in range(2)]
     wait(lambda: simulator.stats()["binds"] == 2, 60, "two binds")
     campaign_id, _phones = make_campaign(db, 300)
-    enqueue_campaign(db, gateway_redis_url, campaign_id, chunk_size=50)
+    enqueue(db, gateway_redis_url, campaign_id, chunk_size=50)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 300, 120, "every message delivered")
 
     simulator.inject_mo("+48601000111", "4800", "POMOC")

@@ -6,7 +6,8 @@ import io
 import json
 import logging
 
-from tests.gateway.conftest import enqueue_campaign, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses
 
 
 def _records(text: str) -> list[dict]:
@@ -19,7 +20,7 @@ def test_worker_logs_are_json_with_the_campaign_and_job_ids(db, start_simulator,
     worker = start_worker(simulator)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
     campaign_id, _phones = make_campaign(db, 50)
-    enqueue_campaign(db, gateway_redis_url, campaign_id, chunk_size=50)
+    enqueue(db, gateway_redis_url, campaign_id, chunk_size=50)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 50, 60, "delivered")
     wait(lambda: "accepted" in worker.log(), 30, "the chunk's summary line")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 from collections import Counter
 
-from tests.gateway.conftest import enqueue_campaign, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses
 
 
 def test_sigterm_mid_campaign_then_restart_sends_everyone_exactly_once(db, start_simulator, start_worker,
@@ -14,7 +15,7 @@ def test_sigterm_mid_campaign_then_restart_sends_everyone_exactly_once(db, start
     first = start_worker(simulator, tps=100, window=20)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "the first worker's bind")
     campaign_id, phones = make_campaign(db, 800)
-    enqueue_campaign(db, gateway_redis_url, campaign_id, chunk_size=400)
+    enqueue(db, gateway_redis_url, campaign_id, chunk_size=400)
 
     wait(lambda: simulator.stats()["submit_sm"] >= 150, 60, "the campaign under way")
     first.proc.send_signal(signal.SIGTERM)

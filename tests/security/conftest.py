@@ -97,12 +97,3 @@ def serve_with(settings):
         server.shutdown()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    """Rate-limit counters live in the run's Redis: emptied before each test, so limits are each test's own."""
-    from syrena_core.queues import redis_connection
-    redis = redis_connection(settings.redis.url)
-    keys = list(redis.scan_iter("LIMITS:*")) + list(redis.scan_iter("syrena:verification-sms:*"))
-    if keys:
-        redis.delete(*keys)
-    yield

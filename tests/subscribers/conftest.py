@@ -1,5 +1,5 @@
 """Fixtures of the subscribers tests: the real Poznań gazetteer, zones around it, codes read from the
-simulator, and rate-limit counters emptied between tests (they live in the run's Redis database)."""
+simulator (rate-limit counters are emptied before every test by tests/conftest.py)."""
 from __future__ import annotations
 
 import re
@@ -13,17 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 POZNAN_ADDRESSES = ROOT.parent / "shared" / "data" / "poznan_adresy_punkty.csv"
 PHONE = "+48601234567"
 SHORT_NUMBER = "4800"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    from syrena_core.queues import redis_connection
-    redis = redis_connection(settings.redis.url)
-    for pattern in ("LIMITS:*", "syrena:verification-sms:*"):
-        keys = list(redis.scan_iter(pattern))
-        if keys:
-            redis.delete(*keys)
-    yield
 
 
 @pytest.fixture

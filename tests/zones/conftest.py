@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,19 +33,6 @@ def poznan_osiedla_path() -> Path:
 
 # ------------------------------------------------------------------ the map page wants a wide window
 @pytest.fixture
-def page(browser, live_server):
-    """A Polish crisis-room browser with no Internet: only the app answers, map tiles fail at once."""
-    own = urlsplit(live_server).netloc
-
-    def offline(route):
-        if urlsplit(route.request.url).netloc == own:
-            route.continue_()
-        else:
-            route.abort("internetdisconnected")
-    context = browser.new_context(base_url=live_server, locale="pl-PL", viewport={"width": 1400, "height": 950})
-    context.set_default_timeout(10_000)
-    context.route("**/*", offline)
-    yield context.new_page()
-    context.close()
-
-
+def page(new_context):
+    """A Polish crisis-room browser with no Internet (tests/conftest.py's new_context), wider than the default."""
+    return new_context(viewport={"width": 1400, "height": 950}).new_page()

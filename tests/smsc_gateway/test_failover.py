@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.gateway.conftest import enqueue_campaign, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import enqueue, statuses
 
 
 def _config(tmp_path, primary, backup, **extra) -> object:
@@ -30,13 +31,13 @@ def test_the_failover_smsc_takes_over_when_the_primary_is_down(
     wait(lambda: primary.stats()["binds"] == 1 and backup.stats()["binds"] == 1, 30, "both connections bound")
 
     first, _ = make_campaign(db, 100)
-    enqueue_campaign(db, gateway_redis_url, first)
+    enqueue(db, gateway_redis_url, first)
     wait(lambda: statuses(db, first).get("delivered") == 100, 60, "the first campaign")
     assert _smsc_counts(db, first) == {"operator-a": 100}  # the failover SMSC idles while the primary is up
 
     primary.stop()
     second, _ = make_campaign(db, 100)
-    enqueue_campaign(db, gateway_redis_url, second)
+    enqueue(db, gateway_redis_url, second)
     wait(lambda: statuses(db, second).get("delivered") == 100, 60, "the second campaign, through operator-b")
     assert _smsc_counts(db, second) == {"operator-b": 100}
     assert len(backup.messages()) == 100

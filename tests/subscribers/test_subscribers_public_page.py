@@ -5,18 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from subscribers.models import Subscriber
-
-# The browser tests live here, beside the one Playwright session of tests/browser/conftest.py (a second
-# session in the same run cannot start); the subscribers' fixtures come from their own conftest.
-from tests.subscribers.conftest import (  # noqa: F401
-    PHONE,
-    _fresh_rate_limits,
-    code_for,
-    gazetteer,
-    poznan_addresses_file,
-    sms_to,
-    two_zones,
-)
+from tests.subscribers.conftest import PHONE
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.campaigns.conftest import approval_required  # noqa: F401 - a fixture
 from tests.factories import IN_A, IN_A_2, OUTSIDE, ZONE_B, create_subscriber, create_zone
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.harness import ROOT
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -13,16 +13,7 @@ from smsc_gateway.pdu import DeliverSm, encode_submit_sm
 from smsc_gateway.receipts import ReceiptIdForm
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
-from tests.helpers import wait_until
-
-
-class Sink:
-    def __init__(self):
-        self.items, self.lock = [], threading.Lock()
-
-    def __call__(self, batch):
-        with self.lock:
-            self.items.extend(batch)
+from tests.helpers import Sink, wait_until
 
 
 @pytest.fixture

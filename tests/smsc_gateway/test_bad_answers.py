@@ -21,8 +21,8 @@ from smsc_gateway.pdu import (BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, ESM_CL
 from smsc_gateway.session import SmppSession
 from syrena_core import metrics
 from syrena_core.config import SmscSettings
-from tests.gateway.test_session import Sink
-from tests.helpers import wait_until
+from tests.factories import make_campaign, message_ids
+from tests.helpers import Sink, wait_until
 
 UNKNOWN_STATUS = 0x000000AB
 LONG_ID = "9" * 65
@@ -156,12 +156,9 @@ def test_nonsense_from_the_smsc_is_logged_once_counted_and_survived(scripted, ca
 
     # What is recorded settles nothing wrongly: the id-less messages are charged and wait for nothing; the
     # repeated receipt does not undo the first; the stray one touches nobody.
-    campaign_id = db.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                                  "VALUES ('alert', 'severe', 'Test', 'sending', now()) RETURNING id")).scalar()
-    ids = db.execute(text("INSERT INTO message (campaign_id, phone, status, attempts, queued_at, "
-                          "possible_duplicate) SELECT :c, '+4860100990' || n, 'submitting', 1, now(), false "
-                          "FROM generate_series(1, 3) n RETURNING id"), {"c": campaign_id}).scalars().all()
-    db.commit()
+    campaign_id, _phones = make_campaign(db, phones=[f"+4860100990{n}" for n in (1, 2, 3)], body="Test",
+                                         sent_ago=None, message_status="submitting")
+    ids = message_ids(db, campaign_id)
     refs = dict(zip((1, 3, 7), ids))
     for r in results:
         r.ref = refs.get(r.ref, 0)

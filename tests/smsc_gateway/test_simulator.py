@@ -347,6 +347,7 @@ def test_receipt_waits_for_a_receiver_of_the_same_account(simulator, esme):
     assert receiver.delivered[0].receipted_message_id.decode() == message_id
 
 
+@pytest.mark.service  # starts its own simulator, not through a fixture
 def test_delivered_ratio_zero_gives_undeliverable_receipts():
     simulator = start_simulator(delivered_ratio=0.0)
     client = Esme(simulator)
@@ -362,6 +363,7 @@ def test_delivered_ratio_zero_gives_undeliverable_receipts():
         simulator.stop()
 
 
+@pytest.mark.service  # starts its own simulator, not through a fixture
 def test_stop_closes_client_connections_promptly():
     simulator = start_simulator()
     client = Esme(simulator)
@@ -398,6 +400,7 @@ class _PduStream:
         return pdu
 
 
+@pytest.mark.service  # starts its own simulator, not through a fixture
 def test_deliver_window_holds_receipts_until_earlier_ones_are_answered():
     from smsc_gateway.pdu import encode_submit_sm
     simulator = start_simulator(deliver_window=2)

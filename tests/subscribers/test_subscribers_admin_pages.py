@@ -8,17 +8,6 @@ from subscribers.models import Subscriber, SuppressedPhone
 from subscribers.service import phone_hash
 from tests.factories import IN_A, IN_B, create_subscriber
 
-# The browser tests live here, beside the one Playwright session of tests/browser/conftest.py (a second
-# session in the same run cannot start); the subscribers' fixtures come from their own conftest.
-from tests.subscribers.conftest import (  # noqa: F401
-    _fresh_rate_limits,
-    code_for,
-    gazetteer,
-    poznan_addresses_file,
-    sms_to,
-    two_zones,
-)
-
 pytestmark = pytest.mark.browser
 
 

@@ -16,8 +16,8 @@ from smsc_gateway.rate import TokenBucket
 from smsc_gateway.session import SmppSession
 from syrena_core.config import SmscSettings
 from syrena_core.queues import redis_connection
-from tests.gateway.test_session import Sink
-from tests.helpers import wait_until
+from tests.factories import make_campaign, message_ids
+from tests.helpers import Sink, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NPM_DIR = ROOT / "var" / "interop-npm"
@@ -79,12 +79,8 @@ def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_
     second_half = [f"+48602{n:04d}00" for n in range(30)]  # DELIVRD
     restart = "+48699999999"
     phones = first_half + [restart] + second_half + [restart]
-    campaign_id = db.execute(text("INSERT INTO campaign (kind, severity, body, status, created_at) "
-                                  "VALUES ('alert', 'severe', 'Test', 'sending', now()) RETURNING id")).scalar()
-    refs = db.execute(text("""INSERT INTO message (campaign_id, phone, status, attempts, queued_at, possible_duplicate)
-                              SELECT :c, p, 'submitting', 1, now(), false FROM unnest(CAST(:phones AS text[])) p
-                              RETURNING id"""), {"c": campaign_id, "phones": phones}).scalars().all()
-    db.commit()
+    campaign_id, _phones = make_campaign(db, phones=phones, body="Test", sent_ago=None, message_status="submitting")
+    refs = message_ids(db, campaign_id)
     sms = [OutboundSms(ref=ref, destination=phone, text="Komunikat") for ref, phone in zip(refs, phones)]
     first, restart_1, second, restart_2 = sms[:30], sms[30], sms[31:61], sms[61]
 

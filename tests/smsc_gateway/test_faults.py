@@ -7,7 +7,8 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from tests.gateway.conftest import control, enqueue_campaign, make_campaign, statuses
+from tests.factories import make_campaign
+from tests.helpers import control, enqueue, statuses
 
 
 def _per_phone(simulator) -> Counter:
@@ -24,7 +25,7 @@ def test_a_worker_killed_mid_chunk_is_replaced_and_at_most_its_unrecorded_limit_
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 600)
     first = start_worker(simulator, window=5, unrecorded_limit=10, tps=150)
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
     wait(lambda: len(simulator.messages()) >= 150, 60, "the first worker to be sending")
     first.kill9()
 
@@ -43,7 +44,7 @@ def test_a_dropped_connection_mid_window_loses_nothing(db, start_simulator, star
     worker = start_worker(simulator, window=20)
     campaign_id, phones = make_campaign(db, 400)
     control(simulator, "POST", "/faults", {"drop_after": 100})
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
 
     wait(lambda: statuses(db, campaign_id).get("delivered") == 400, 90, "every message delivered")
     assert control(simulator, "GET", "/faults")["drops"] == 1
@@ -61,7 +62,7 @@ def test_a_throttling_burst_is_waited_out_and_nothing_fails(db, start_simulator,
     start_worker(simulator, window=10, retry_delay=0.1)
     campaign_id, phones = make_campaign(db, 200)
     control(simulator, "POST", "/faults", {"throttle": 4})
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
 
     wait(lambda: statuses(db, campaign_id).get("delivered") == 200, 60, "every message delivered")
     assert control(simulator, "GET", "/faults")["throttled"] == 4
@@ -79,7 +80,7 @@ def test_a_silent_smsc_is_detected_by_enquire_link_and_the_worker_reconnects(
     wait(lambda: simulator.stats()["binds"] == 1 and worker.log().count("bound to") >= 2, 30, "a new bind")
 
     campaign_id, _phones = make_campaign(db, 50)
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 50, 60, "the campaign after reconnecting")
 
 
@@ -97,7 +98,7 @@ def test_garbage_from_the_smsc_is_answered_and_the_worker_lives_on(
     control(simulator, "POST", "/faults", {"garbage": "bad_length"})  # framing lost: reconnect
     wait(lambda: worker.log().count("bound to") >= 2, 30, "a new bind after lost framing")
     campaign_id, _phones = make_campaign(db, 30)
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 30, 60, "a campaign after the garbage")
     assert worker.proc.poll() is None
 
@@ -109,7 +110,7 @@ def test_an_smsc_that_waits_for_each_deliver_sm_resp_still_gets_every_receipt_re
     simulator = start_simulator(deliver_window=1)
     start_worker(simulator)
     campaign_id, phones = make_campaign(db, 100)
-    enqueue_campaign(db, gateway_redis_url, campaign_id)
+    enqueue(db, gateway_redis_url, campaign_id)
 
     wait(lambda: statuses(db, campaign_id).get("delivered") == 100, 60, "every receipt recorded")
     assert sorted(_per_phone(simulator).values()) == [1] * 100

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 from smsc_gateway.interface import OutboundSms
-from tests.gateway.conftest import control, enqueue_campaign, make_campaign, statuses
-from tests.gateway.test_rate import _busiest_second
-from tests.helpers import wait_until
+from tests.factories import make_campaign
+from tests.helpers import busiest_second, control, enqueue, statuses, wait_until
 
 
 def _batch(first: int, count: int) -> list[OutboundSms]:
@@ -67,7 +66,7 @@ def test_an_smsc_limit_below_the_contract_is_found(start_simulator, paced_sessio
     results = session.send(_batch(1, 150))
     _accepted_once(simulator, results, 150)
     assert session.status()["rate_now"] < 45  # the link settled near the SMSC's limit, not at the contract
-    assert _busiest_second(control(simulator, "GET", "/submit-times")["times"]) <= 30
+    assert busiest_second(control(simulator, "GET", "/submit-times")["times"]) <= 30
 
 
 def test_four_workers_at_a_small_tps_never_exceed_it(db, start_simulator, start_worker, gateway_redis_url, wait):
@@ -76,9 +75,9 @@ def test_four_workers_at_a_small_tps_never_exceed_it(db, start_simulator, start_
     workers = [start_worker(simulator, tps=tps, window=10) for _ in range(4)]
     wait(lambda: simulator.stats()["binds"] == 4, 60, "four binds")
     campaign_id, _phones = make_campaign(db, 5 * tps)
-    enqueue_campaign(db, gateway_redis_url, campaign_id, chunk_size=10)
+    enqueue(db, gateway_redis_url, campaign_id, chunk_size=10)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 5 * tps, 120, "every message delivered")
     times = control(simulator, "GET", "/submit-times")["times"]
     assert len(times) == 5 * tps
-    assert _busiest_second(times) <= tps
+    assert busiest_second(times) <= tps
     assert sum("accepted" in w.log() for w in workers) >= 2

@@ -2,13 +2,12 @@
 a Polish translation, or a .po edited without recompiling the .mo, fails here (no browser needed)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness import ROOT
+
 TRANSLATIONS = ROOT / "app" / "translations"
 
 
