@@ -51,6 +51,7 @@ def test_the_numbers_are_smpplibs():
     assert pdu.SUBMIT_SM | pdu.RESPONSE_BIT == pdu.SUBMIT_SM_RESP
 
 
+@pytest.mark.service  # a fresh interpreter: what it imports is not hidden by this run's modules
 def test_the_production_code_never_imports_the_simulator():
     """The simulator is no part of what runs in production: the worker, the web app and the domain packages load
     without it (`flask smsc simulate` imports it when asked)."""
