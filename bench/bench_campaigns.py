@@ -34,6 +34,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_fanout import _smpplib_windowed_loop  # noqa: E402
+
 from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 SNAPSHOT = int(os.environ.get("CAMPAIGN_SNAPSHOT", "500000"))

@@ -42,6 +42,7 @@ sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_gateway import _send_and_wait  # noqa: E402
 from bench_scaleout import _backend_pids, _cpu_of  # noqa: E402
+
 from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 SCALE = float(os.environ.get("PACING_SCALE", "1"))

@@ -31,6 +31,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_gateway import HISTORY, _seed_history, _send_and_wait  # noqa: E402
+
 from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
 
 MESSAGES = int(os.environ.get("SCALEOUT_MESSAGES", "10000"))

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     info = machine()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     print(f"Syrena benchmarks — {started:%Y-%m-%d %H:%M} UTC, commit {info['commit'] or '?'}")
     print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, {info['os']}, Python {info['python']}")
     print("command: " + " ".join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)]))
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(max(args.repeat, 1)):
             try:
                 results = load(path).main()
-            except Exception:  # noqa: BLE001 - report it and go on with the next benchmark
+            except Exception:
                 status, error = "FAILED", traceback.format_exc()
                 print(error, file=sys.stderr, flush=True)
                 break

@@ -31,8 +31,15 @@ from syrena_core.config import SmscSettings, replace  # noqa: E402
 from syrena_core.queues import redis_connection  # noqa: E402
 from tests.harness import ROOT, RedisServer, fresh_database, use_environment  # noqa: E402
 from tests.harness import private_redis as started_redis  # noqa: E402
-from tests.helpers import (ApiClient, WorkerProcess, empty_rate_limits, launch_worker,  # noqa: E402
-                           running_simulator, stop_workers, wait_until)
+from tests.helpers import (  # noqa: E402
+    ApiClient,
+    WorkerProcess,
+    empty_rate_limits,
+    launch_worker,
+    running_simulator,
+    stop_workers,
+    wait_until,
+)
 
 # ---------------------------------------------------------------- the fast tier (`make test-fast`, `pytest --fast`)
 # A test is fast when none of the fixtures it uses, directly or through others, is a service below: pure

@@ -15,9 +15,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from redis import Redis
@@ -111,7 +111,7 @@ class RedisServer:
                 try:
                     client.ping()
                     return
-                except Exception:  # noqa: BLE001 - not listening yet
+                except Exception:
                     if time.monotonic() > deadline:
                         self.kill()
                         raise RuntimeError(f"redis-server on port {self.port} did not start in {seconds} s")

@@ -14,9 +14,10 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rq import Queue
 from sqlalchemy import text
@@ -31,7 +32,7 @@ class ApiClient:
     def __init__(self, base: str, token: str | None):
         self.base, self.token = base, token
 
-    def with_token(self, token: str | None) -> "ApiClient":
+    def with_token(self, token: str | None) -> ApiClient:
         return ApiClient(self.base, token)
 
     def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:

@@ -3,7 +3,7 @@ a campaign's live delivery page, languages, phones. Headless Chromium over real 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -187,7 +187,7 @@ def test_the_campaign_page_follows_delivery_without_a_reload(page, api, make_use
                     "finished_at = now() WHERE campaign_id = :id"), ids)
     # The page shows the campaign's cost from the billing ledger, which the worker charges when the SMSC accepts.
     message_ids = db.scalars(text("SELECT id FROM message WHERE campaign_id = :id"), ids).all()
-    charge_accepted(db, message_ids, datetime.now(timezone.utc), get_settings().billing)
+    charge_accepted(db, message_ids, datetime.now(UTC), get_settings().billing)
     db.execute(text("UPDATE campaign SET status = 'completed', completed_at = now() WHERE id = :id"), ids)
     db.commit()
     expect(counts.locator("[data-count=delivered]")).to_have_text("1")

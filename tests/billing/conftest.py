@@ -1,7 +1,7 @@
 """Billing fixtures: tariffs and ledger entries at chosen times, a finance API client."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from tests.helpers import ApiClient
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def warsaw(*args: int) -> datetime:

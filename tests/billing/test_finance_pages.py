@@ -3,7 +3,7 @@ tariffs; other roles are turned away."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,12 +54,12 @@ def test_an_unknown_month_is_a_clear_error(page, login, finance_user):
     login(page, finance_user)
     page.goto("/finance/?month=2026-14")
     expect(page.get_by_role("alert")).to_contain_text("Nieznany miesiąc: 2026-14")
-    expect(page.locator("#month")).to_have_value(f"{datetime.now(timezone.utc):%Y-%m}")
+    expect(page.locator("#month")).to_have_value(f"{datetime.now(UTC):%Y-%m}")
     assert page.request.get("/finance/2026-14/statement.pdf").status == 404
 
 
 def test_the_operator_csv_is_compared_on_the_page(page, login, finance_user, charge, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     entry = charge(now, parts=1)
     path = tmp_path / "operator.csv"
     path.write_text(f"message_id,time,parts,amount\n{entry.smsc_message_ids[0]},{now.isoformat()},1,0.18\n"

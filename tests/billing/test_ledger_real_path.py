@@ -1,7 +1,7 @@
 """Costs are recorded as the SMSC answers: through the API, RQ, `flask worker`, SMPP and the simulator."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -105,7 +105,7 @@ def test_results_recorded_twice_charge_once(db, settings):
     record_send_results(db, [result], settings.billing)
     db.commit()
     from billing.ledger import charge_accepted
-    charge_accepted(db, [message.id], datetime.now(timezone.utc), settings.billing)
+    charge_accepted(db, [message.id], datetime.now(UTC), settings.billing)
     db.commit()
     assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 1
 
@@ -211,9 +211,9 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
     from werkzeug.serving import make_server
 
     from app import create_app
+    from syrena_core.config import get_settings
     from syrena_core.queues import redis_connection
     from tests.helpers import launch_worker, stop_workers
-    from syrena_core.config import get_settings
     redis_url = private_redis.rsplit("/", 1)[0] + "/3"
     redis_connection(redis_url).flushdb()
     # In this process too (code that reads get_settings() rather than the app's settings), until the test ends.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -39,7 +39,7 @@ def _charged_messages(db, settings):
 
 def test_the_operator_csv_is_matched_against_the_ledger_per_day(db, settings, finance_api):
     _charged_messages(db, settings)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     month, stamp = f"{now:%Y-%m}", now.strftime("%Y-%m-%d %H:%M:%S")
     operator_csv = (
         "message id;time;parts;amount\n"
@@ -70,7 +70,7 @@ def test_the_operator_csv_is_matched_against_the_ledger_per_day(db, settings, fi
 
 def test_a_malformed_operator_csv_is_refused_whole_with_the_bad_lines_named(db, settings, finance_api):
     _charged_messages(db, settings)
-    month = f"{datetime.now(timezone.utc):%Y-%m}"
+    month = f"{datetime.now(UTC):%Y-%m}"
     operator_csv = ("message_id,time,parts,amount\n"
                     "A1,2026-11-02T10:00:00Z,1,0.18\n"
                     "B1,yesterday,1,0.18\n"
@@ -98,7 +98,7 @@ def test_a_reused_smsc_id_is_matched_by_its_time_never_to_the_older_send(db, set
     """SMSCs reuse ids (a restart, a wrapped counter): the operator lists the same id twice, at two times."""
     _campaign, (old, new) = _sending_campaign(db, "+48601500011", "+48601500012")
     # The first send was three hours ago (but this month, as finance counts it).
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     earlier = now - timedelta(hours=3)
     if earlier.astimezone(ZoneInfo("Europe/Warsaw")).month != now.astimezone(ZoneInfo("Europe/Warsaw")).month:
         earlier = now - timedelta(minutes=20)

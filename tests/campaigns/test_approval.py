@@ -2,7 +2,7 @@
 approver role approves it; rejection with a reason; the audited emergency override for extreme alerts."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -102,7 +102,7 @@ def test_the_emergency_override_is_for_extreme_alerts_with_a_reason_and_is_audit
 
 def test_info_campaigns_need_approval_by_default(api, operator, approver, db, clock, worker, wait):
     """[campaigns] require_approval_info defaults to true: an info campaign waits for the second person too."""
-    clock(datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc))   # midday: no quiet hours
+    clock(datetime(2030, 1, 15, 11, 0, tzinfo=UTC))   # midday: no quiet hours
     c = _draft(api, operator, kind="info", severity="minor", topic="water")
     db.execute(text("UPDATE subscriber SET topics = '{water}'"))
     db.commit()
@@ -122,7 +122,7 @@ def test_info_campaigns_need_no_approval_when_require_approval_info_is_off(api, 
     app.config["SYRENA"] = replace(
         settings, campaigns=replace(settings.campaigns, require_approval_info=False))
     try:
-        clock(datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc))   # midday: no quiet hours
+        clock(datetime(2030, 1, 15, 11, 0, tzinfo=UTC))   # midday: no quiet hours
         c = _draft(api, operator, kind="info", severity="minor", topic="water")
         db.execute(text("UPDATE subscriber SET topics = '{water}'"))
         db.commit()

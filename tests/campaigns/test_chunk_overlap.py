@@ -4,7 +4,7 @@ finished — they never wait for one job to drain and record everything and the 
 simulator's log and RQ's job records (no timing asserts: the benchmark measures how fast)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rq import Queue
 from rq.job import Job
@@ -19,7 +19,7 @@ CHUNKS = 5
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(db, start_simulator, spawn_worker,

@@ -1,7 +1,7 @@
 """Composing: the SMS counter, transliteration, templates, the preview, and bad input refused unchanged."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -158,7 +158,7 @@ def test_the_list_filters_by_status_and_kind(api, operator):
     assert [c["kind"] for c in operator.get("/api/v1/campaigns?kind=info")[1]] == ["info"]
     assert len(operator.get("/api/v1/campaigns?status=draft")[1]) == 2
     assert operator.get("/api/v1/campaigns?status=completed")[1] == []
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert operator.get(f"/api/v1/campaigns?since={tomorrow}")[1] == []
     assert operator.get("/api/v1/campaigns?status=nonsense")[0] == 422
 

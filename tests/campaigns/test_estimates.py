@@ -3,7 +3,7 @@ links the workers have bound now and the alerts queued ahead; a live `eta` while
 the estimate is checked against its inputs, and against a real worker only within a wide factor."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 
@@ -78,7 +78,7 @@ def test_the_preview_counts_parts_over_the_links_and_the_alerts_queued_ahead(api
 def test_a_sending_campaign_shows_a_live_eta_and_a_finished_one_none(api, db, settings):
     _no_recovery(settings)
     cid = _sending(db, "alert", 400, sent_ago=5)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     status, c = api.get(f"/api/v1/campaigns/{cid}")
     assert status == 200, c
     tps = c["time_to_warn"]["tps"]
@@ -127,7 +127,7 @@ def test_the_estimate_follows_a_real_worker_sending_at_its_contracted_rate(db, s
     wait(lambda: statuses(db, cid).get("submitted", 0) + statuses(db, cid).get("delivered", 0) >= 120, 60,
          "a third sent")
     db.rollback()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     during = estimates.estimate(db, db.get(Campaign, cid), gateway_redis_url, smsc, now=now)
     left = statuses(db, cid).get("queued", 0) + statuses(db, cid).get("submitting", 0)
     assert during.eta is not None and during.eta > now

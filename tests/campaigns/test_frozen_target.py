@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -63,7 +63,7 @@ def _enlarge_refused(operator, zone: int, geometry: dict, campaign_id: int) -> N
 def test_a_scheduled_approved_alert_reaches_only_the_approved_zone(api, operator, approver, db, worker, simulator,
                                                                     wait):
     zone, inside = _people(api)
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     c = _submitted(operator, zone, scheduled_for=later.isoformat())
     assert _recipients(approver, c["id"]) == 1                     # what the approver sees…
     status, approved = approver.post(f"/api/v1/campaigns/{c['id']}/approve")
@@ -115,7 +115,7 @@ def test_a_neighbouring_zone_grown_after_submission_adds_none_of_its_code_subscr
         INSERT INTO subscriber_location (subscriber_id, label, zone_id) SELECT s.id, 'RATAJE', :zone FROM s"""),
                {"zone": neighbour})
     db.commit()
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     c = _submitted(operator, zone, scheduled_for=later.isoformat())
     status, approved = approver.post(f"/api/v1/campaigns/{c['id']}/approve")
     assert (status, approved["status"]) == (202, "scheduled"), approved
@@ -148,7 +148,7 @@ def test_a_rejected_and_edited_alert_follows_the_zone_again_until_submitted(api,
 def test_the_send_uses_the_frozen_copy_even_if_the_zone_changed_by_another_way(api, operator, approver, db, worker,
                                                                                simulator, wait):
     zone, inside = _people(api)
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     c = _submitted(operator, zone, scheduled_for=later.isoformat())
     approver.post(f"/api/v1/campaigns/{c['id']}/approve")
     # Not through the API (which refuses it): e.g. a database restore or a future import path.

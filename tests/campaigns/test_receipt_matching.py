@@ -1,7 +1,7 @@
 """Receipts settle messages whichever arrives first: the receipt or the recorded submit_sm_resp."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
@@ -118,7 +118,7 @@ def _part(db, message):
 
 def test_a_receipt_for_a_reused_id_settles_the_newest_part_and_never_the_older_one(db, settings):
     _campaign, (old, new) = _sending_campaign(db, "+48601000011", "+48601000012")
-    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     record_send_results(db, [_accepted(old, "R1", an_hour_ago)], settings.billing)
     store_receipts(db, [DeliveryReceipt("R1", "DELIVRD", smsc="primary")])
     db.commit()
@@ -139,7 +139,7 @@ def test_a_receipt_for_a_reused_id_settles_the_newest_part_and_never_the_older_o
 
 def test_a_named_receipt_before_its_part_is_recorded_waits_and_leaves_the_older_part_alone(db, settings):
     _campaign, (old, new) = _sending_campaign(db, "+48601000013", "+48601000014")
-    record_send_results(db, [_accepted(old, "R2", datetime.now(timezone.utc) - timedelta(minutes=5))],
+    record_send_results(db, [_accepted(old, "R2", datetime.now(UTC) - timedelta(minutes=5))],
                         settings.billing)
     db.commit()
     # The old part still awaits its receipt; the id is reused and the new part's receipt arrives before the
@@ -161,7 +161,7 @@ def test_a_named_receipt_before_its_part_is_recorded_waits_and_leaves_the_older_
 
 def test_an_unnamed_receipt_for_a_reused_id_waits_for_the_part_not_yet_recorded(db, settings):
     _campaign, (old, new) = _sending_campaign(db, "+48601000015", "+48601000016")
-    record_send_results(db, [_accepted(old, "R3", datetime.now(timezone.utc) - timedelta(minutes=5))],
+    record_send_results(db, [_accepted(old, "R3", datetime.now(UTC) - timedelta(minutes=5))],
                         settings.billing)
     store_receipts(db, [DeliveryReceipt("R3", "DELIVRD", smsc="primary")])
     db.commit()
@@ -185,7 +185,7 @@ def test_an_unnamed_receipt_for_a_reused_id_waits_for_the_part_not_yet_recorded(
 def test_a_receipt_on_another_bind_goes_to_the_part_sent_before_it_came_on_its_connection(db, settings):
     _campaign, (first, second, other_link) = _sending_campaign(db, "+48601000017", "+48601000018",
                                                                "+48601000019")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     record_send_results(db, [_accepted(first, "R4", now - timedelta(minutes=30)),
                              _accepted(second, "R4", now - timedelta(minutes=1)),
                              _accepted(other_link, "R4", now - timedelta(seconds=10), smsc="backup")],
@@ -199,7 +199,7 @@ def test_a_receipt_on_another_bind_goes_to_the_part_sent_before_it_came_on_its_c
 
 def test_a_receipt_older_than_the_ids_lifetime_matches_nothing(db, settings):
     _campaign, (message,) = _sending_campaign(db, "+48601000020")
-    record_send_results(db, [_accepted(message, "R5", datetime.now(timezone.utc) - timedelta(days=5))],
+    record_send_results(db, [_accepted(message, "R5", datetime.now(UTC) - timedelta(days=5))],
                         settings.billing)
     store_receipts(db, [DeliveryReceipt("R5", "DELIVRD", smsc="primary")])
     db.commit()

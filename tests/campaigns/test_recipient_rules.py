@@ -2,15 +2,15 @@
 subscribers and never in quiet hours (with a pinned clock), schedules kept in the database."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from campaigns.workflow import start_due_campaigns
 from tests.campaigns.conftest import received, set_subscriber, settled
 from tests.factories import IN_A, IN_A_2, ZONE_A, create_subscriber, create_zone
 
-DAY = datetime(2030, 1, 15, 11, 0, tzinfo=timezone.utc)          # 12:00 in Poznań (CET)
-NIGHT = datetime(2030, 1, 15, 22, 30, tzinfo=timezone.utc)        # 23:30 in Poznań
-MORNING = datetime(2030, 1, 16, 6, 0, tzinfo=timezone.utc)        # 07:00 in Poznań: quiet hours end
+DAY = datetime(2030, 1, 15, 11, 0, tzinfo=UTC)          # 12:00 in Poznań (CET)
+NIGHT = datetime(2030, 1, 15, 22, 30, tzinfo=UTC)        # 23:30 in Poznań
+MORNING = datetime(2030, 1, 16, 6, 0, tzinfo=UTC)        # 07:00 in Poznań: quiet hours end
 
 
 def test_each_resident_gets_their_language_and_the_rest_polish(api, operator, db, worker, simulator, wait):
@@ -91,7 +91,7 @@ def test_info_waits_out_quiet_hours_but_an_alert_does_not(api, operator, db, clo
 def test_a_campaign_scheduled_for_later_is_started_by_the_worker(api, operator, worker, simulator, wait):
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000021", IN_A)
-    later = datetime.now(timezone.utc) + timedelta(seconds=4)
+    later = datetime.now(UTC) + timedelta(seconds=4)
     status, c = operator.post("/api/v1/campaigns", {"kind": "alert", "severity": "moderate", "body": "Ćwiczenia.",
                                                     "zone_ids": [zone], "scheduled_for": later.isoformat()})
     assert status == 201, c

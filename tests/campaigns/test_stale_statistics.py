@@ -13,7 +13,7 @@ import json
 from sqlalchemy import text
 
 from billing.ledger import _NEWLY_DELIVERED
-from campaigns.delivery import CLOCK_SLACK, FALLBACK_GRACE, _MATCH_RECEIPTS, _REQUEUE, _SETTLE_MESSAGES
+from campaigns.delivery import _MATCH_RECEIPTS, _REQUEUE, _SETTLE_MESSAGES, CLOCK_SLACK, FALLBACK_GRACE
 from campaigns.jobs import _CLAIM
 from tests.factories import delivered_history
 

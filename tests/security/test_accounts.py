@@ -188,8 +188,8 @@ def test_an_administrator_resets_a_lost_second_factor_on_the_users_page(serve_wi
 def test_wrong_second_factor_codes_are_throttled_like_passwords(serve_with, make_user, settings, audit_rows):
     import pyotp
 
-    from syrena_core.db import session_scope
     from syrena_core import accounts
+    from syrena_core.db import session_scope
     base = serve_with(totp_required=True)
     email, _ = make_user("admin")
     with session_scope(settings.database.url) as s:

@@ -185,8 +185,8 @@ def test_every_role_against_every_page(callers):
         anonymous = browsers[None].http.request(method, browsers[None].base + path, allow_redirects=False,
                                                 data={}, timeout=30)
         # Without a session: the login page (GET), or the CSRF refusal before anything else (state changes).
-        if not (anonymous.status_code == 302 and "/login" in anonymous.headers.get("Location", "")
-                or method != "GET" and anonymous.status_code == 400):
+        if not ((anonymous.status_code == 302 and "/login" in anonymous.headers.get("Location", ""))
+                or (method != "GET" and anonymous.status_code == 400)):
             wrong.append(f"anonymous {method} {path} -> {anonymous.status_code}")
         for role in ROLES:
             b = browsers[role]

@@ -8,15 +8,27 @@ import struct
 import types
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from smpplib.consts import SMPP_GSMFEAT_UDHI as ESM_CLASS_UDHI
 
 from smsc_gateway.encoding import decode_text
-from smsc_gateway.pdu import (DELIVER_SM, ESM_CLASS_DELIVERY_RECEIPT, TAG_MESSAGE_PAYLOAD, TAG_MESSAGE_STATE,
-                              TAG_RECEIPTED_MESSAGE_ID, TAG_SAR_MSG_REF_NUM, TAG_SAR_SEGMENT_SEQNUM,
-                              TAG_SAR_TOTAL_SEGMENTS, DeliverSm, PduDecodeError, encode_deliver_sm, encode_pdu,
-                              encode_tlv)
+from smsc_gateway.pdu import (
+    DELIVER_SM,
+    ESM_CLASS_DELIVERY_RECEIPT,
+    TAG_MESSAGE_PAYLOAD,
+    TAG_MESSAGE_STATE,
+    TAG_RECEIPTED_MESSAGE_ID,
+    TAG_SAR_MSG_REF_NUM,
+    TAG_SAR_SEGMENT_SEQNUM,
+    TAG_SAR_TOTAL_SEGMENTS,
+    DeliverSm,
+    PduDecodeError,
+    encode_deliver_sm,
+    encode_pdu,
+    encode_tlv,
+)
 from smsc_gateway.receipts import MoAssembler, ReceiptIdForm, is_receipt, parse_receipt
 from smsc_gateway.session import SessionLost, _Link
 from tests.helpers import Collected, running_simulator, wait_until

@@ -15,9 +15,22 @@ from sqlalchemy import text
 
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
 from smsc_gateway.interface import OutboundSms
-from smsc_gateway.pdu import (BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, ESM_CLASS_DELIVERY_RECEIPT, HEADER,
-                              RESPONSE_BIT, SUBMIT_SM, TAG_MESSAGE_STATE, TAG_RECEIPTED_MESSAGE_ID, UNBIND,
-                              encode_deliver_sm, encode_pdu, encode_tlv, parse_submit_sm)
+from smsc_gateway.pdu import (
+    BIND_TRANSCEIVER,
+    DELIVER_SM,
+    ENQUIRE_LINK,
+    ESM_CLASS_DELIVERY_RECEIPT,
+    HEADER,
+    RESPONSE_BIT,
+    SUBMIT_SM,
+    TAG_MESSAGE_STATE,
+    TAG_RECEIPTED_MESSAGE_ID,
+    UNBIND,
+    encode_deliver_sm,
+    encode_pdu,
+    encode_tlv,
+    parse_submit_sm,
+)
 from smsc_gateway.session import SmppSession
 from syrena_core import metrics
 from syrena_core.config import SmscSettings

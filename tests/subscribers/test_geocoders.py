@@ -37,7 +37,7 @@ class FakeNominatim(BaseHTTPRequestHandler):
     requests: list[dict] = []
     failing = False
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         FakeNominatim.requests.append({"path": url.path, "agent": self.headers.get("User-Agent"), **query})

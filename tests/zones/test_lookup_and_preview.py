@@ -6,8 +6,17 @@ import math
 import pytest
 
 from tests.factories import create_subscriber
-from tests.zones.shapes import (DONUT, EAST, IN_THE_HOLE, INSIDE_DONUT, INSIDE_EAST, ON_OUTER_CORNER, ON_SHARED_EDGE,
-                                OUTSIDE, feature)
+from tests.zones.shapes import (
+    DONUT,
+    EAST,
+    IN_THE_HOLE,
+    INSIDE_DONUT,
+    INSIDE_EAST,
+    ON_OUTER_CORNER,
+    ON_SHARED_EDGE,
+    OUTSIDE,
+    feature,
+)
 
 
 def names_at(api, lat_lon) -> list[str]:
