@@ -4,6 +4,7 @@ straight from the ledger (baseline, same run). Also proves the two agree, row fo
 
     make bench BENCH_ARGS=billing        # BILLING_ROWS=5000000 BILLING_RUNS=5
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,6 @@ FROM (SELECT n, :start + (n % :span) * interval '1 second' AS at,
 """
 
 
-
 def _median_seconds(fn, runs: int) -> tuple[float, float, float]:
     times = []
     for _ in range(runs):
@@ -79,24 +79,51 @@ def main() -> dict:
             first_zone = None
             for n in range(12):
                 lon = 16.80 + n * 0.02
-                zone = create_zone(s, f"Strefa {n + 1}", {"type": "Polygon", "coordinates": [
-                    [[lon, 52.35], [lon + 0.02, 52.35], [lon + 0.02, 52.45], [lon, 52.45], [lon, 52.35]]]})
+                zone = create_zone(
+                    s,
+                    f"Strefa {n + 1}",
+                    {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[lon, 52.35], [lon + 0.02, 52.35], [lon + 0.02, 52.45], [lon, 52.45], [lon, 52.35]]
+                        ],
+                    },
+                )
                 first_zone = first_zone or zone.id
-            s.execute(text("""
+            s.execute(
+                text("""
                 INSERT INTO campaign (kind, severity, title, body, status, created_at)
                 SELECT 'alert', 'severe', 'Kampania ' || n, 'Treść ' || n, 'completed', now()
-                FROM generate_series(1, :n) n"""), {"n": CAMPAIGNS})
-            t1 = s.execute(text("""INSERT INTO tariff (valid_from, currency, price_per_part, monthly_fee, setup_fee,
+                FROM generate_series(1, :n) n"""),
+                {"n": CAMPAIGNS},
+            )
+            t1 = s.execute(
+                text("""INSERT INTO tariff (valid_from, currency, price_per_part, monthly_fee, setup_fee,
                                    vat_rate) VALUES (:at, 'PLN', 0.18, 400, 20000, 0.23) RETURNING id"""),
-                           {"at": start}).scalar()
-            t2 = s.execute(text("""INSERT INTO tariff (valid_from, currency, price_per_part, monthly_fee, setup_fee,
+                {"at": start},
+            ).scalar()
+            t2 = s.execute(
+                text("""INSERT INTO tariff (valid_from, currency, price_per_part, monthly_fee, setup_fee,
                                    vat_rate) VALUES (:at, 'PLN', 0.20, 450, 0, 0.23) RETURNING id"""),
-                           {"at": change}).scalar()
+                {"at": change},
+            ).scalar()
         fill_started = time.perf_counter()
         for lo in range(1, ROWS + 1, BATCH):
             with session_scope(url) as s:
-                s.execute(text(_FILL), {"lo": lo, "hi": min(lo + BATCH - 1, ROWS), "start": start, "change": change,
-                                        "span": span, "t1": t1, "t2": t2, "campaigns": CAMPAIGNS, "first_zone": first_zone})
+                s.execute(
+                    text(_FILL),
+                    {
+                        "lo": lo,
+                        "hi": min(lo + BATCH - 1, ROWS),
+                        "start": start,
+                        "change": change,
+                        "span": span,
+                        "t1": t1,
+                        "t2": t2,
+                        "campaigns": CAMPAIGNS,
+                        "first_zone": first_zone,
+                    },
+                )
         fill_seconds = time.perf_counter() - fill_started
         with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text("VACUUM ANALYZE cost_entry"))
@@ -114,13 +141,17 @@ def main() -> dict:
                 slow = monthly_report(s, MONTH, group_by, settings.billing, source="ledger")
                 if fast != slow:
                     raise AssertionError(f"{group_by}: the summary's report differs from the ledger's")
-                median, low, high = _median_seconds(
-                    lambda: monthly_report(s, MONTH, group_by, settings.billing), RUNS)
+                median, low, high = _median_seconds(lambda: monthly_report(s, MONTH, group_by, settings.billing), RUNS)
                 baseline, _, _ = _median_seconds(
-                    lambda: monthly_report(s, MONTH, group_by, settings.billing, source="ledger"), BASELINE_RUNS)
-                results[group_by] = {"report_s_median": round(median, 4), "report_s_range": f"{low:.4f}-{high:.4f}",
-                                     "baseline_from_ledger_s_median": round(baseline, 3),
-                                     "speed_up_vs_ledger": round(baseline / median, 1), "rows": len(fast.rows)}
+                    lambda: monthly_report(s, MONTH, group_by, settings.billing, source="ledger"), BASELINE_RUNS
+                )
+                results[group_by] = {
+                    "report_s_median": round(median, 4),
+                    "report_s_range": f"{low:.4f}-{high:.4f}",
+                    "baseline_from_ledger_s_median": round(baseline, 3),
+                    "speed_up_vs_ledger": round(baseline / median, 1),
+                    "rows": len(fast.rows),
+                }
             totals = fast.totals
         # What a change of [billing] timezone costs once: the summary rebuilt from the whole ledger.
         with session_scope(url) as s:

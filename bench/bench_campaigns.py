@@ -16,6 +16,7 @@
 
     make bench BENCH_ARGS=campaigns       # CAMPAIGN_SNAPSHOT=50000 CAMPAIGN_E2E=10000 for a quick run
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,10 @@ def _polygon(box) -> dict:
 def _populate(s, zone: str, first: int, count: int) -> None:
     """`count` active subscribers, one home each, spread over the zone; phones numbered from `first`."""
     from sqlalchemy import text
+
     x1, y1, x2, y2 = ZONES[zone]
-    s.execute(text("""
+    s.execute(
+        text("""
         WITH new AS (
             INSERT INTO subscriber (phone, language, status, source, created_at)
             SELECT '+486' || lpad(n::text, 8, '0'), 'pl', 'active', 'import', now()
@@ -68,7 +71,9 @@ def _populate(s, zone: str, first: int, count: int) -> None:
         INSERT INTO subscriber_location (subscriber_id, label, geom)
         SELECT id, 'home', ST_SetSRID(ST_MakePoint(:x1 + 0.001 + random() * (:x2 - :x1 - 0.002),
                                                    :y1 + 0.001 + random() * (:y2 - :y1 - 0.002)), 4326)
-        FROM new"""), {"first": first, "last": first + count - 1, "x1": x1, "y1": y1, "x2": x2, "y2": y2})
+        FROM new"""),
+        {"first": first, "last": first + count - 1, "x1": x1, "y1": y1, "x2": x2, "y2": y2},
+    )
 
 
 def _ts(iso: str) -> float:
@@ -88,11 +93,19 @@ def main() -> dict:
     database_url = services.enter_context(fresh_database("syrena_bench"))
     redis = services.enter_context(private_redis())
     smpp_port, control_port = free_port(), free_port()
-    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
-               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
-               SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
-               SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-               SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+    env = dict(
+        os.environ,
+        SYRENA_DATABASE__URL=database_url,
+        SYRENA_REDIS__URL=redis.url,
+        SYRENA_SMSC__PORT=str(smpp_port),
+        SYRENA_SMSC__SYSTEM_ID="syrena",
+        SYRENA_SMSC__PASSWORD="secret",
+        SYRENA_SMSC__TPS="1000000",
+        SYRENA_SMSC__WINDOW=str(WINDOW),
+        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+        SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false",
+        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    )
     settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     url = settings.database.url
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
@@ -103,13 +116,17 @@ def main() -> dict:
         return json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}/messages", timeout=120))
 
     def clear() -> None:
-        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{control_port}/messages",
-                                                      method="DELETE"), timeout=60).read()
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{control_port}/messages", method="DELETE"), timeout=60
+        ).read()
 
     def counts(cid: int) -> dict[str, int]:
         with session_scope(url) as s:
-            return dict(s.execute(select(Message.status, func.count()).where(Message.campaign_id == cid)
-                                  .group_by(Message.status)).all())
+            return dict(
+                s.execute(
+                    select(Message.status, func.count()).where(Message.campaign_id == cid).group_by(Message.status)
+                ).all()
+            )
 
     def send(zone_ids: list[int], kind_on_queue: str = "alert") -> tuple[int, float, float]:
         """Create and send an alert to these zones; returns (id, wall-clock time of the send call, seconds
@@ -128,9 +145,25 @@ def main() -> dict:
         return cid, began_wall, time.perf_counter() - began
 
     try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
-                                       "--control-port", str(control_port)], cwd=ROOT, env=env,
-                                      stdout=open(logs / "bench-campaigns-sim.log", "w"), stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "smsc",
+                    "simulate",
+                    "--port",
+                    str(smpp_port),
+                    "--control-port",
+                    str(control_port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / "bench-campaigns-sim.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         wait_port(smpp_port)
         began = time.perf_counter()
         with session_scope(url) as s:
@@ -157,9 +190,15 @@ def main() -> dict:
         with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text("VACUUM ANALYZE message"))
 
-        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                      stdout=open(logs / "bench-campaigns-worker.log", "w"),
-                                      stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / "bench-campaigns-worker.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         time.sleep(3)
         warm, _w, _s = send([zone["alert"]])  # warm-up: bind, caches
         while counts(warm).get("delivered") != ALERT:
@@ -208,8 +247,9 @@ def main() -> dict:
             time.sleep(0.2)
         records = messages()
         with session_scope(url) as s:
-            alert_phones = {p.lstrip("+") for p in s.execute(select(Message.phone).where(
-                Message.campaign_id == alert)).scalars()}
+            alert_phones = {
+                p.lstrip("+") for p in s.execute(select(Message.phone).where(Message.campaign_id == alert)).scalars()
+            }
         alert_times = sorted(_ts(m["received_at"]) for m in records if m["destination_addr"] in alert_phones)
         out["alert_during_info_first_submit_s"] = round(alert_times[0] - alert_wall, 3)
         out["alert_during_info_last_submit_s"] = round(alert_times[-1] - alert_wall, 3)
@@ -225,7 +265,8 @@ def main() -> dict:
         out["smpplib_before_after_msg_per_s"] = [round(b) for b in baseline]
         out["ratio_submitted_vs_smpplib_loop"] = round(out["e2e_submitted_msg_per_s"] / statistics.mean(baseline), 2)
         out["ratio_receipts_recorded_vs_smpplib_loop"] = round(
-            out["e2e_receipts_recorded_msg_per_s"] / statistics.mean(baseline), 2)
+            out["e2e_receipts_recorded_msg_per_s"] / statistics.mean(baseline), 2
+        )
     finally:
         for p in procs:
             p.terminate()

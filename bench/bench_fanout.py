@@ -6,6 +6,7 @@ with the same window against the same simulator, reading every receipt.
 
     make bench BENCH_ARGS=fanout         # FANOUT_MESSAGES=5000 FANOUT_RUNS=5
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,13 @@ def _smpplib_windowed_loop(port: int, count: int) -> float:
     start, sent = time.perf_counter(), 0
     while state["receipts"] < count:
         while sent < count and state["outstanding"] < WINDOW:
-            client.send_message(source_addr="4800", dest_addr_ton=consts.SMPP_TON_INTL,
-                                destination_addr=f"4870{sent:07d}", short_message=TEXT.encode(),
-                                registered_delivery=True)
+            client.send_message(
+                source_addr="4800",
+                dest_addr_ton=consts.SMPP_TON_INTL,
+                destination_addr=f"4870{sent:07d}",
+                short_message=TEXT.encode(),
+                registered_delivery=True,
+            )
             state["outstanding"] += 1
             sent += 1
         if select.select([client._socket], [], [], 0.05)[0]:
@@ -77,33 +82,75 @@ def main() -> dict:
     database_url = services.enter_context(fresh_database("syrena_bench"))
     redis = services.enter_context(private_redis())
     smpp_port, control_port = free_port(), free_port()
-    env = dict(os.environ, SYRENA_DATABASE__URL=database_url, SYRENA_REDIS__URL=redis.url,
-               SYRENA_SMSC__PORT=str(smpp_port),
-               SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
-               SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-               SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+    env = dict(
+        os.environ,
+        SYRENA_DATABASE__URL=database_url,
+        SYRENA_REDIS__URL=redis.url,
+        SYRENA_SMSC__PORT=str(smpp_port),
+        SYRENA_SMSC__SYSTEM_ID="syrena",
+        SYRENA_SMSC__PASSWORD="secret",
+        SYRENA_SMSC__TPS="1000000",
+        SYRENA_SMSC__WINDOW=str(WINDOW),
+        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+        SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false",
+        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    )
     settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     procs = []
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
-                                       "--control-port", str(control_port)], cwd=ROOT, env=env,
-                                      stdout=open(logs / "bench-sim.log", "w"), stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "smsc",
+                    "simulate",
+                    "--port",
+                    str(smpp_port),
+                    "--control-port",
+                    str(control_port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / "bench-sim.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         wait_port(smpp_port)
         with session_scope(settings.database.url) as s:
-            zone = create_zone(s, "Bench", {"type": "Polygon", "coordinates": [
-                [[16.80, 52.30], [17.05, 52.30], [17.05, 52.50], [16.80, 52.50], [16.80, 52.30]]]})
-            s.execute(text("""
+            zone = create_zone(
+                s,
+                "Bench",
+                {
+                    "type": "Polygon",
+                    "coordinates": [[[16.80, 52.30], [17.05, 52.30], [17.05, 52.50], [16.80, 52.50], [16.80, 52.30]]],
+                },
+            )
+            s.execute(
+                text("""
                 INSERT INTO subscriber (phone, language, status, source, created_at)
                 SELECT '+4860' || lpad(n::text, 7, '0'), 'pl', 'active', 'import', now()
-                FROM generate_series(1, :n) n"""), {"n": MESSAGES})
-            s.execute(text("""
+                FROM generate_series(1, :n) n"""),
+                {"n": MESSAGES},
+            )
+            s.execute(
+                text("""
                 INSERT INTO subscriber_location (subscriber_id, label, geom)
                 SELECT id, 'home', ST_SetSRID(ST_MakePoint(16.81 + random() * 0.23, 52.31 + random() * 0.18), 4326)
-                FROM subscriber"""))
+                FROM subscriber""")
+            )
             zone_id = zone.id
-        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                      stdout=open(logs / "bench-worker.log", "w"), stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / "bench-worker.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
 
         def one_campaign() -> tuple[float, float]:
             with session_scope(settings.database.url) as s:
@@ -117,8 +164,13 @@ def main() -> dict:
             deadline = start + 300
             while time.perf_counter() < deadline:
                 with session_scope(settings.database.url) as s:
-                    counts = dict(s.execute(select(Message.status, func.count()).where(Message.campaign_id == cid)
-                                            .group_by(Message.status)).all())
+                    counts = dict(
+                        s.execute(
+                            select(Message.status, func.count())
+                            .where(Message.campaign_id == cid)
+                            .group_by(Message.status)
+                        ).all()
+                    )
                 if submitted_at is None and not counts.get("queued") and not counts.get("submitting"):
                     submitted_at = time.perf_counter()
                 if counts.get("delivered", 0) == MESSAGES:

@@ -15,6 +15,7 @@ The database first gets a history of BENCH_HISTORY (200,000) delivered messages,
 
     make bench BENCH_ARGS=gateway
 """
+
 from __future__ import annotations
 
 import bisect
@@ -49,6 +50,7 @@ HISTORY = int(os.environ.get("BENCH_HISTORY", "200000"))  # delivered messages a
 
 def _campaign(url: str, count: int) -> int:
     from syrena_core.db import session_scope
+
     with session_scope(url) as s:
         return make_campaign(s, count, body=TEXT, sent_ago=None)[0]
 
@@ -60,6 +62,7 @@ def _seed_history(url: str, count: int = HISTORY) -> None:
     from sqlalchemy import text
 
     from syrena_core.db import engine_for, session_scope
+
     with session_scope(url) as s:
         delivered_history(s, count, body=TEXT)
     with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
@@ -75,6 +78,7 @@ def _send_and_wait(settings, count: int, timeout: float, chunk_size: int | None 
 
     from campaigns.dispatch import enqueue_chunks, pending_chunks
     from syrena_core.db import session_scope
+
     url = settings.database.url
     cid = _campaign(url, count)
     with session_scope(url) as s:
@@ -84,12 +88,21 @@ def _send_and_wait(settings, count: int, timeout: float, chunk_size: int | None 
     while time.monotonic() < deadline:
         time.sleep(0.2)
         with session_scope(url) as s:
-            if s.execute(text("SELECT EXISTS (SELECT 1 FROM message WHERE campaign_id = :c "
-                              "AND status IN ('queued', 'submitting', 'submitted'))"), {"c": cid}).scalar():
+            if s.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM message WHERE campaign_id = :c "
+                    "AND status IN ('queued', 'submitting', 'submitted'))"
+                ),
+                {"c": cid},
+            ).scalar():
                 continue
-            last_submit, last_final, delivered = s.execute(text(
-                "SELECT max(submitted_at), max(finished_at), count(*) FILTER (WHERE status = 'delivered') "
-                "FROM message WHERE campaign_id = :c"), {"c": cid}).one()
+            last_submit, last_final, delivered = s.execute(
+                text(
+                    "SELECT max(submitted_at), max(finished_at), count(*) FILTER (WHERE status = 'delivered') "
+                    "FROM message WHERE campaign_id = :c"
+                ),
+                {"c": cid},
+            ).one()
         if delivered != count:
             raise RuntimeError(f"campaign {cid}: {delivered} of {count} delivered")
         return (last_submit - start).total_seconds(), (last_final - start).total_seconds()
@@ -107,18 +120,30 @@ def main() -> dict:
     # A Redis of its own: a worker of anything else sharing a Redis database would take these jobs.
     redis = services.enter_context(private_redis())
     smpp_port, control_port = free_port(), free_port()
-    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
-               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
-               SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
-               SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-               SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+    env = dict(
+        os.environ,
+        SYRENA_DATABASE__URL=database_url,
+        SYRENA_REDIS__URL=redis.url,
+        SYRENA_SMSC__PORT=str(smpp_port),
+        SYRENA_SMSC__SYSTEM_ID="syrena",
+        SYRENA_SMSC__PASSWORD="secret",
+        SYRENA_SMSC__TPS="1000000",
+        SYRENA_SMSC__WINDOW=str(WINDOW),
+        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    )
     settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
     def worker(extra: dict | None = None, name: str = "worker") -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env={**env, **(extra or {})},
-                                stdout=open(logs / f"bench-gateway-{name}.log", "w"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker"],
+            cwd=ROOT,
+            env={**env, **(extra or {})},
+            stdout=open(logs / f"bench-gateway-{name}.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         procs.append(proc)
         return proc
 
@@ -132,9 +157,23 @@ def main() -> dict:
                 p.kill()
 
     try:
-        sim = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
-                                "--control-port", str(control_port)], cwd=ROOT, env=env,
-                               stdout=open(logs / "bench-gateway-sim.log", "w"), stderr=subprocess.STDOUT)
+        sim = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "smsc",
+                "simulate",
+                "--port",
+                str(smpp_port),
+                "--control-port",
+                str(control_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "bench-gateway-sim.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         procs.append(sim)
         wait_port(smpp_port)
         _seed_history(settings.database.url)
@@ -153,12 +192,30 @@ def main() -> dict:
         stop(four)
 
         windowed_smpp, windowed_control = free_port(), free_port()
-        windowed = {"SYRENA_SMSC__PORT": str(windowed_smpp), "SYRENA_SMSC__TPS": "1000000",
-                    "SYRENA_SIMULATOR__DELIVER_WINDOW": str(DELIVER_WINDOW)}
-        procs.append(subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(windowed_smpp),
-                                       "--control-port", str(windowed_control)], cwd=ROOT, env={**env, **windowed},
-                                      stdout=open(logs / "bench-gateway-windowed-sim.log", "w"),
-                                      stderr=subprocess.STDOUT))
+        windowed = {
+            "SYRENA_SMSC__PORT": str(windowed_smpp),
+            "SYRENA_SMSC__TPS": "1000000",
+            "SYRENA_SIMULATOR__DELIVER_WINDOW": str(DELIVER_WINDOW),
+        }
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "smsc",
+                    "simulate",
+                    "--port",
+                    str(windowed_smpp),
+                    "--control-port",
+                    str(windowed_control),
+                ],
+                cwd=ROOT,
+                env={**env, **windowed},
+                stdout=open(logs / "bench-gateway-windowed-sim.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         wait_port(windowed_smpp)
         one = worker(windowed, "windowed")
         windowed_submit_s, windowed_receipts_s = _send_and_wait(settings, WINDOWED_MESSAGES, 1800)

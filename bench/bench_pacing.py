@@ -24,6 +24,7 @@ The one-worker-vs-bare-smpplib ratio is measured by bench_gateway in its own run
     make bench BENCH_ARGS=pacing
     PACING_SCALE=0.02 python bench/run.py pacing      # a tiny run, to check it works
 """
+
 from __future__ import annotations
 
 import bisect
@@ -83,10 +84,16 @@ class Rig:
         database_url = self.services.enter_context(fresh_database("syrena_bench"))
         self.dbname = database_url.rsplit("/", 1)[1]
         redis_url = self.services.enter_context(private_redis()).url
-        self.env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
-                        SYRENA_REDIS__URL=redis_url, SYRENA_SMSC__SYSTEM_ID="syrena",
-                        SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__WINDOW="50",
-                        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+        self.env = dict(
+            os.environ,
+            SYRENA_DATABASE__URL=database_url,
+            SYRENA_REDIS__URL=redis_url,
+            SYRENA_SMSC__SYSTEM_ID="syrena",
+            SYRENA_SMSC__PASSWORD="secret",
+            SYRENA_SMSC__WINDOW="50",
+            SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+            SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+        )
         self.settings = use_environment({k: v for k, v in self.env.items() if k.startswith("SYRENA_")})
         self.redis = redis_connection(self.settings.redis.url)
         self.logs = Path(os.environ.get("TMPDIR", "/tmp"))
@@ -95,9 +102,13 @@ class Rig:
     def simulator(self, name: str, **options) -> tuple[int, int, subprocess.Popen]:
         smpp, control = free_port(), free_port()
         env = {**self.env, **{f"SYRENA_SIMULATOR__{k.upper()}": str(v) for k, v in options.items()}}
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp),
-                                 "--control-port", str(control)], cwd=ROOT, env=env,
-                                stdout=open(self.logs / f"bench-pacing-sim-{name}.log", "w"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp), "--control-port", str(control)],
+            cwd=ROOT,
+            env=env,
+            stdout=open(self.logs / f"bench-pacing-sim-{name}.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append(proc)
         wait_port(smpp)
         return smpp, control, proc
@@ -108,15 +119,28 @@ class Rig:
         lines = []
         for i, (link, port, tps) in enumerate(links):
             lines += (["[smsc]"] if i == 0 else ["[[smsc.connections]]"]) + [
-                f'name = "{link}"', f"port = {port}", f"tps = {tps}", 'system_id = "syrena"', 'password = "secret"']
+                f'name = "{link}"',
+                f"port = {port}",
+                f"tps = {tps}",
+                'system_id = "syrena"',
+                'password = "secret"',
+            ]
         config.write_text("\n".join(lines) + "\n")
         env = {k: v for k, v in self.env.items() if not k.startswith("SYRENA_SMSC__")}
         env["SYRENA_CONFIG"] = str(config)
-        group = [subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                  stdout=open(self.logs / f"bench-pacing-{name}-{n}.log", "w"),
-                                  stderr=subprocess.STDOUT) for n in range(count)]
+        group = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(self.logs / f"bench-pacing-{name}-{n}.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(count)
+        ]
         self.procs.extend(group)
         from syrena_core.ops_state import read_workers
+
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             docs = read_workers(self.settings.redis.url)
@@ -147,8 +171,12 @@ class Rig:
 def _pace(times: list[float], tps: float) -> dict:
     span = max(times) - min(times) if len(times) > 1 else 0.0
     rate = (len(times) - 1) / span if span else 0.0
-    return {"messages": len(times), "busiest_1s_window": _busiest_second(times), "average_msg_per_s": round(rate, 1),
-            "average_share_of_tps": round(rate / tps, 3)}
+    return {
+        "messages": len(times),
+        "busiest_1s_window": _busiest_second(times),
+        "average_msg_per_s": round(rate, 1),
+        "average_share_of_tps": round(rate / tps, 3),
+    }
 
 
 def _matrix(rig: Rig) -> dict:
@@ -179,8 +207,11 @@ def _converged(accepted: list[float], refused: list[float], limit: float) -> dic
         share_refused = len(no) / (len(ok) + len(no))
         held = (len(ok) - 1) / (end - t) / limit if len(ok) > 1 else 0.0
         if share_refused <= 0.05 and held >= 0.9:
-            return {"converged_after_s": round(t - start, 2), "held_share_of_smsc_limit": round(held, 3),
-                    "refused_share_after": round(share_refused, 3)}
+            return {
+                "converged_after_s": round(t - start, 2),
+                "held_share_of_smsc_limit": round(held, 3),
+                "refused_share_after": round(share_refused, 3),
+            }
         t += 0.25
     return {"converged_after_s": None}
 
@@ -194,9 +225,13 @@ def _throttling(rig: Rig) -> dict:
     accepted, refused = _times(control, "/submit-times"), _times(control, "/throttle-times")
     rig.stop(group + [sim])
     span = max(accepted) - min(accepted)
-    out["random_10pc_refused"] = {"tps": THROTTLE_TPS, "messages": count, "refused": len(refused),
-                                  "accepted_msg_per_s": round((len(accepted) - 1) / span, 1),
-                                  "accepted_share_of_tps": round((len(accepted) - 1) / span / THROTTLE_TPS, 3)}
+    out["random_10pc_refused"] = {
+        "tps": THROTTLE_TPS,
+        "messages": count,
+        "refused": len(refused),
+        "accepted_msg_per_s": round((len(accepted) - 1) / span, 1),
+        "accepted_share_of_tps": round((len(accepted) - 1) / span / THROTTLE_TPS, 3),
+    }
 
     limit = THROTTLE_TPS / 2
     smpp, control, sim = rig.simulator("half-limit", tps=limit)
@@ -205,15 +240,19 @@ def _throttling(rig: Rig) -> dict:
     rig.send(count, chunk_size=500)
     accepted, refused = _times(control, "/submit-times"), _times(control, "/throttle-times")
     rig.stop(group + [sim])
-    out["smsc_limit_half_of_tps"] = {"tps": THROTTLE_TPS, "smsc_limit": limit, "messages": count,
-                                     "refused_total": len(refused), **_converged(accepted, refused, limit)}
+    out["smsc_limit_half_of_tps"] = {
+        "tps": THROTTLE_TPS,
+        "smsc_limit": limit,
+        "messages": count,
+        "refused_total": len(refused),
+        **_converged(accepted, refused, limit),
+    }
     return out
 
 
 def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size: int) -> dict:
     sims = [rig.simulator(f"{name}-{i}") for i in range(len(rates))]
-    group = rig.workers(1, [(f"link-{i}", smpp, tps) for i, ((smpp, _c, _p), tps) in enumerate(zip(sims, rates))],
-                        name)
+    group = rig.workers(1, [(f"link-{i}", smpp, tps) for i, ((smpp, _c, _p), tps) in enumerate(zip(sims, rates))], name)
     cpu_before = _cpu_of(p.pid for p in group), _cpu_of(p.pid for _s, _c, p in sims)
     pg_before = {pid: _cpu_of([pid]) for pid in _backend_pids(rig.settings.database.url, rig.dbname)}
     submit_s, receipts_s = rig.send(count, chunk_size=chunk_size)
@@ -224,6 +263,7 @@ def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size
     per_link = [_times(control, "/submit-times") for _s, control, _p in sims]
     time.sleep(3.5)  # one more heartbeat: the links' own counters
     from syrena_core.ops_state import read_workers
+
     binds = [b for doc in read_workers(rig.settings.redis.url) for b in doc.get("binds", [])]
     rig.stop(group + [p for _s, _c, p in sims])
     if os.environ.get("PACING_DUMP"):  # every submit time per link, to look at where a run lost its pace
@@ -231,17 +271,24 @@ def _several(rig: Rig, rates: tuple[int, ...], count: int, name: str, chunk_size
     every = sorted(t for times in per_link for t in times)
     total = sum(rates)
     rate = (len(every) - 1) / (every[-1] - every[0])
-    return {"links_tps": list(rates), "messages": count, "chunk_size": chunk_size,
-            "aggregate_msg_per_s": round(rate, 1),
-            "aggregate_share_of_sum": round(rate / total, 3),
-            "share_per_link": [round(len(t) / len(every), 3) for t in per_link],
-            "tps_share_per_link": [round(r / total, 3) for r in rates],
-            "busiest_1s_per_link": [_busiest_second(t) for t in per_link],
-            "slots_dropped_late_per_link": [b.get("late_slots") for b in binds],
-            "until_every_receipt_recorded_s": round(receipts_s, 1), "until_last_submit_recorded_s": round(submit_s, 1),
-            "cpu_ms_per_msg": {"worker": round(1000 * worker_cpu / count, 3),
-                               "simulators": round(1000 * sim_cpu / count, 3),
-                               "postgres": round(1000 * pg_cpu / count, 3)}}
+    return {
+        "links_tps": list(rates),
+        "messages": count,
+        "chunk_size": chunk_size,
+        "aggregate_msg_per_s": round(rate, 1),
+        "aggregate_share_of_sum": round(rate / total, 3),
+        "share_per_link": [round(len(t) / len(every), 3) for t in per_link],
+        "tps_share_per_link": [round(r / total, 3) for r in rates],
+        "busiest_1s_per_link": [_busiest_second(t) for t in per_link],
+        "slots_dropped_late_per_link": [b.get("late_slots") for b in binds],
+        "until_every_receipt_recorded_s": round(receipts_s, 1),
+        "until_last_submit_recorded_s": round(submit_s, 1),
+        "cpu_ms_per_msg": {
+            "worker": round(1000 * worker_cpu / count, 3),
+            "simulators": round(1000 * sim_cpu / count, 3),
+            "postgres": round(1000 * pg_cpu / count, 3),
+        },
+    }
 
 
 def main() -> dict:
@@ -255,8 +302,9 @@ def main() -> dict:
         if "links" in PARTS:
             results["several_links"] = _several(rig, LINKS, _scaled(30 * sum(LINKS), 360), "links", CHUNK)
         if "bottleneck" in PARTS:
-            results["never_the_bottleneck"] = _several(rig, (BIG_TPS,) * BIG_LINKS, _scaled(BIG_MESSAGES, 4000),
-                                                       "bottleneck", CHUNK)
+            results["never_the_bottleneck"] = _several(
+                rig, (BIG_TPS,) * BIG_LINKS, _scaled(BIG_MESSAGES, 4000), "bottleneck", CHUNK
+            )
     finally:
         rig.close()
     return results

@@ -15,6 +15,7 @@ extrapolate to bigger machines (worker hosts: the workers' share; the database h
 
     make bench BENCH_ARGS=scaleout            # SCALEOUT_MESSAGES=10000 SCALEOUT_RUNS=3 by default
 """
+
 from __future__ import annotations
 
 import os
@@ -55,9 +56,14 @@ def _backend_pids(url: str, dbname: str) -> list[int]:
     from sqlalchemy import text
 
     from syrena_core.db import engine_for
+
     with engine_for(url).connect() as c:
-        return [r[0] for r in c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d "
-                                             "AND pid <> pg_backend_pid()"), {"d": dbname})]
+        return [
+            r[0]
+            for r in c.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": dbname}
+            )
+        ]
 
 
 def _cpu_of(pids) -> float:
@@ -80,19 +86,34 @@ def main() -> dict:
     smpp_port, control_port = free_port(), free_port()
     metrics_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-scaleout-metrics-{uuid.uuid4().hex[:6]}"
     metrics_dir.mkdir()
-    env = dict(os.environ, SYRENA_DATABASE__URL=database_url,
-               SYRENA_REDIS__URL=redis.url, SYRENA_SMSC__PORT=str(smpp_port),
-               SYRENA_SMSC__SYSTEM_ID="syrena", SYRENA_SMSC__PASSWORD="secret", SYRENA_SMSC__TPS="1000000",
-               SYRENA_SMSC__WINDOW=str(WINDOW), SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-               SYRENA_LOGGING__LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    env = dict(
+        os.environ,
+        SYRENA_DATABASE__URL=database_url,
+        SYRENA_REDIS__URL=redis.url,
+        SYRENA_SMSC__PORT=str(smpp_port),
+        SYRENA_SMSC__SYSTEM_ID="syrena",
+        SYRENA_SMSC__PASSWORD="secret",
+        SYRENA_SMSC__TPS="1000000",
+        SYRENA_SMSC__WINDOW=str(WINDOW),
+        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
+        SYRENA_LOGGING__LEVEL="WARNING",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
     settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
     def workers(n: int) -> list[subprocess.Popen]:
-        started = [subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                    stdout=open(logs / f"bench-scaleout-worker-{i}.log", "w"),
-                                    stderr=subprocess.STDOUT) for i in range(n)]
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / f"bench-scaleout-worker-{i}.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+            for i in range(n)
+        ]
         procs.extend(started)
         deadline = time.monotonic() + 60
         while sum(b.get("bound", False) for w in read_workers(settings.redis.url) for b in w["binds"]) < n:
@@ -127,17 +148,34 @@ def main() -> dict:
         sim_cpu = _cpu_of([sim.pid]) - sim_before
         pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
         stop(group)
-        return {"submitted_msg_per_s": count / submitted, "delivered_msg_per_s": count / delivered,
-                "worker_cpu_ms_per_msg": 1000 * worker_cpu / count,
-                "simulator_cpu_ms_per_msg": 1000 * sim_cpu / count,
-                "postgres_cpu_ms_per_msg": 1000 * pg_cpu / count,
-                "machine_busy_share": (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])}
+        return {
+            "submitted_msg_per_s": count / submitted,
+            "delivered_msg_per_s": count / delivered,
+            "worker_cpu_ms_per_msg": 1000 * worker_cpu / count,
+            "simulator_cpu_ms_per_msg": 1000 * sim_cpu / count,
+            "postgres_cpu_ms_per_msg": 1000 * pg_cpu / count,
+            "machine_busy_share": (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1]),
+        }
 
     rounds: dict[int, list[dict]] = {1: [], 4: []}
     try:
-        sim = subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
-                                "--control-port", str(control_port)], cwd=ROOT, env=env,
-                               stdout=open(logs / "bench-scaleout-sim.log", "w"), stderr=subprocess.STDOUT)
+        sim = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "smsc",
+                "simulate",
+                "--port",
+                str(smpp_port),
+                "--control-port",
+                str(control_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "bench-scaleout-sim.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         procs.append(sim)
         wait_port(smpp_port)
         _seed_history(settings.database.url)
@@ -158,7 +196,11 @@ def main() -> dict:
     per_msg = {part: med(4, f"{part}_cpu_ms_per_msg") for part in ("worker", "simulator", "postgres")}
     syrena_ms = per_msg["worker"] + per_msg["postgres"]  # what production pays; the SMSC is the operator's
     return {
-        "messages": MESSAGES, "history_messages": HISTORY, "runs": RUNS, "cores": cores, "window": WINDOW,
+        "messages": MESSAGES,
+        "history_messages": HISTORY,
+        "runs": RUNS,
+        "cores": cores,
+        "window": WINDOW,
         "one_worker_submitted_msg_per_s": round(one),
         "four_workers_submitted_msg_per_s": round(four),
         "ratio_four_to_one": round(four / one, 2),
@@ -167,8 +209,9 @@ def main() -> dict:
         "four_workers_msg_per_s_per_core_of_this_machine": round(four / cores),
         "four_workers_msg_per_s_per_bind": round(four / 4),
         "cpu_ms_per_msg": {k: round(v, 3) for k, v in per_msg.items()},
-        "one_worker_cpu_ms_per_msg": {part: round(med(1, f"{part}_cpu_ms_per_msg"), 3)
-                                      for part in ("worker", "simulator", "postgres")},
+        "one_worker_cpu_ms_per_msg": {
+            part: round(med(1, f"{part}_cpu_ms_per_msg"), 3) for part in ("worker", "simulator", "postgres")
+        },
         "extrapolated_msg_per_s_per_core_workers_only": round(1000 / per_msg["worker"]),
         "extrapolated_msg_per_s_per_core_postgres_only": round(1000 / per_msg["postgres"]),
         "extrapolated_msg_per_s_per_core_workers_plus_postgres": round(1000 / syrena_ms),

@@ -12,6 +12,7 @@ Baseline in the same run: the same 1,000 addresses typed without a typo (the exa
                                           # INBOUND_RATE=100 INBOUND_SECONDS=30 INBOUND_RUNS=3 INBOUND_WORKERS=2
                                           # SUBSCRIBERS_PARTS=inbound (or gazetteer) for one part only
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,14 +40,50 @@ INBOUND_RUNS = int(os.environ.get("INBOUND_RUNS", "3"))
 INBOUND_WORKERS = int(os.environ.get("INBOUND_WORKERS", "2"))
 # "gazetteer,inbound" (both); one of them alone for a quicker run.
 PARTS = set(os.environ.get("SUBSCRIBERS_PARTS", "gazetteer,inbound").split(","))
-INBOUND_TEXTS = ["ZAPISZ ul. Głogowska 77", "zapisz glogowksa 77", "START Grunwaldzka 38a", "POMOC", "DANE",
-                 "STOP", "ZAPISZ Qwzx 5", "co to jest?"]
+INBOUND_TEXTS = [
+    "ZAPISZ ul. Głogowska 77",
+    "zapisz glogowksa 77",
+    "START Grunwaldzka 38a",
+    "POMOC",
+    "DANE",
+    "STOP",
+    "ZAPISZ Qwzx 5",
+    "co to jest?",
+]
 NUMBERS_PER_STREET = 100
 REAL_ADDRESSES = ROOT.parent / "shared" / "data" / "poznan_adresy_punkty.csv"
-SYLLABLES = ["brzo", "li", "kwia", "to", "sos", "no", "dę", "bo", "ja", "rzę", "bi", "wiś", "nio", "grusz",
-             "ko", "ła", "ję", "czmie", "ro", "mia", "ży", "ta", "ka", "lin", "po", "łud", "zie", "mo", "sta"]
+SYLLABLES = [
+    "brzo",
+    "li",
+    "kwia",
+    "to",
+    "sos",
+    "no",
+    "dę",
+    "bo",
+    "ja",
+    "rzę",
+    "bi",
+    "wiś",
+    "nio",
+    "grusz",
+    "ko",
+    "ła",
+    "ję",
+    "czmie",
+    "ro",
+    "mia",
+    "ży",
+    "ta",
+    "ka",
+    "lin",
+    "po",
+    "łud",
+    "zie",
+    "mo",
+    "sta",
+]
 ENDINGS = ["wa", "owa", "ska", "cka", "na", "niowa", "ńska", "lna"]
-
 
 
 def street_names(count: int, rng: random.Random) -> list[str]:
@@ -72,8 +109,16 @@ def write_csv(path: Path, streets: list[str], rng: random.Random) -> list[tuple[
             lon0, lat0 = 16.80 + rng.random() * 0.25, 52.33 + rng.random() * 0.15
             for n in range(1, NUMBERS_PER_STREET + 1):
                 number = f"{n}{rng.choice(['', '', '', 'a', 'b'])}"
-                out.writerow([street, number, f"6{rng.randint(0, 1)}-{rng.randint(0, 999):03d}", "Poznań",
-                              f"{lon0 + n * 0.0002:.6f}", f"{lat0 + n * 0.0001:.6f}"])
+                out.writerow(
+                    [
+                        street,
+                        number,
+                        f"6{rng.randint(0, 1)}-{rng.randint(0, 999):03d}",
+                        "Poznań",
+                        f"{lon0 + n * 0.0002:.6f}",
+                        f"{lat0 + n * 0.0001:.6f}",
+                    ]
+                )
                 addresses.append((street, number))
     return addresses
 
@@ -84,21 +129,23 @@ def one_typo(word: str, rng: random.Random) -> str:
     i = rng.choice(letters)
     kind = rng.choice(["replace", "drop", "double", "swap"])
     if kind == "replace":
-        return word[:i] + rng.choice("aeioukrstnlwz") + word[i + 1:]
+        return word[:i] + rng.choice("aeioukrstnlwz") + word[i + 1 :]
     if kind == "drop":
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if kind == "double":
         return word[:i] + word[i] + word[i:]
     j = min(i + 1, len(word) - 1)
-    return word[:i] + word[j] + word[i] + word[j + 1:] if j > i else word[:i - 1] + word[i] + word[i - 1]
+    return word[:i] + word[j] + word[i] + word[j + 1 :] if j > i else word[: i - 1] + word[i] + word[i - 1]
 
 
 def _control(port: int, method: str, path: str, body: dict | None = None):
     import json
     import urllib.request
+
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 
@@ -128,7 +175,9 @@ def _inbound_run(control_port: int, run: int, workers: list[int]) -> dict:
         if pause > 0:
             time.sleep(pause)
         sent_at[phone] = time.time()
-        _control(control_port, "POST", "/mo", {"from": phone, "to": "4800", "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)]})
+        _control(
+            control_port, "POST", "/mo", {"from": phone, "to": "4800", "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)]}
+        )
     last_mo = time.time()
     replies: dict[str, float] = {}
     deadline = time.monotonic() + 180
@@ -145,8 +194,10 @@ def _inbound_run(control_port: int, run: int, workers: list[int]) -> dict:
     # equals the offered rate (the last reply comes a moment after the last MO).
     handled = len(replies) / (max(replies.values()) - started) if replies else 0.0
     return {
-        "messages": count, "replied": len(replies),
-        "offered_per_s": round(offered, 1), "handled_per_s": round(handled, 1),
+        "messages": count,
+        "replied": len(replies),
+        "offered_per_s": round(offered, 1),
+        "handled_per_s": round(handled, 1),
         "handled_over_offered": round(handled / offered, 3),
         "backlog_s": round(max(replies.values()) - last_mo, 2) if replies else None,
         "latency_ms_median": round(statistics.median(latencies), 1) if latencies else None,
@@ -165,15 +216,38 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
 
     with session_scope(url) as session:
         import_address_points(session, read_address_file(REAL_ADDRESSES), replace=True)
-        create_zone(session, "Zachód", {"type": "Polygon", "coordinates": [
-            [[16.80, 52.30], [16.93, 52.30], [16.93, 52.50], [16.80, 52.50], [16.80, 52.30]]]})
+        create_zone(
+            session,
+            "Zachód",
+            {
+                "type": "Polygon",
+                "coordinates": [[[16.80, 52.30], [16.93, 52.30], [16.93, 52.50], [16.80, 52.50], [16.80, 52.30]]],
+            },
+        )
     smpp_port, control_port = free_port(), free_port()
-    env = dict(env, SYRENA_SMSC__PORT=str(smpp_port), SYRENA_SMSC__TPS="1000000",
-               SYRENA_SIMULATOR__RECEIPT_DELAY="0.05")
+    env = dict(
+        env, SYRENA_SMSC__PORT=str(smpp_port), SYRENA_SMSC__TPS="1000000", SYRENA_SIMULATOR__RECEIPT_DELAY="0.05"
+    )
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    procs = [subprocess.Popen([sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp_port),
-                               "--control-port", str(control_port)], cwd=ROOT, env=env,
-                              stdout=open(logs / "bench-inbound-sim.log", "w"), stderr=subprocess.STDOUT)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "smsc",
+                "simulate",
+                "--port",
+                str(smpp_port),
+                "--control-port",
+                str(control_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "bench-inbound-sim.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
+    ]
     try:
         deadline = time.monotonic() + 60
         while True:  # the simulator's process needs a few seconds to start
@@ -186,22 +260,46 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
                 time.sleep(0.2)
         # INBOUND_PROFILE=DIR: each worker's job thread profiled by pyinstrument (pip install pyinstrument).
         profile = os.environ.get("INBOUND_PROFILE")
-        wrap = lambda n: (["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"]  # noqa: E731
-                          if profile else [])
-        procs += [subprocess.Popen([sys.executable, *wrap(n), "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                   stdout=open(logs / f"bench-inbound-worker{n}.log", "w"), stderr=subprocess.STDOUT)
-                  for n in range(INBOUND_WORKERS)]
+        wrap = lambda n: (
+            ["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"]  # noqa: E731
+            if profile
+            else []
+        )
+        procs += [
+            subprocess.Popen(
+                [sys.executable, *wrap(n), "-m", "flask", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / f"bench-inbound-worker{n}.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(INBOUND_WORKERS)
+        ]
         deadline = time.monotonic() + 60
         while _control(control_port, "GET", "/stats").get("binds", 0) < INBOUND_WORKERS:
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not bind")
             time.sleep(0.2)
         runs = [_inbound_run(control_port, run, [p.pid for p in procs[1:]]) for run in range(INBOUND_RUNS)]
-        summary = {key: statistics.median(r[key] for r in runs)
-                   for key in ("offered_per_s", "handled_per_s", "handled_over_offered", "backlog_s",
-                               "latency_ms_median", "latency_ms_p95", "worker_cpu_ms_per_mo")}
-        return {"workers": INBOUND_WORKERS, "rate": INBOUND_RATE, "seconds": INBOUND_SECONDS,
-                "median_of_runs": summary, "runs": runs}
+        summary = {
+            key: statistics.median(r[key] for r in runs)
+            for key in (
+                "offered_per_s",
+                "handled_per_s",
+                "handled_over_offered",
+                "backlog_s",
+                "latency_ms_median",
+                "latency_ms_p95",
+                "worker_cpu_ms_per_mo",
+            )
+        }
+        return {
+            "workers": INBOUND_WORKERS,
+            "rate": INBOUND_RATE,
+            "seconds": INBOUND_SECONDS,
+            "median_of_runs": summary,
+            "runs": runs,
+        }
     finally:
         for proc in procs:
             proc.terminate()
@@ -227,8 +325,13 @@ def gazetteer_part(env: dict[str, str], url: str, rng: random.Random) -> dict:
             with engine_for(url).begin() as c:
                 c.execute(text("TRUNCATE address_point"))
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "flask", "addresses", "import", str(data)], cwd=ROOT,
-                                  env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "flask", "addresses", "import", str(data)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             imports.append(time.perf_counter() - started)
             if done.returncode != 0:
                 raise RuntimeError(done.stderr)
@@ -286,8 +389,11 @@ def main() -> dict:
         raise SystemExit(f"missing {REAL_ADDRESSES} (the shared/ folder beside the repository)")
     rng = random.Random(4)
     services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
-    env = dict(os.environ, SYRENA_DATABASE__URL=services.enter_context(fresh_database("syrena_bench_gazetteer")),
-               SYRENA_REDIS__URL=services.enter_context(private_redis()).url)
+    env = dict(
+        os.environ,
+        SYRENA_DATABASE__URL=services.enter_context(fresh_database("syrena_bench_gazetteer")),
+        SYRENA_REDIS__URL=services.enter_context(private_redis()).url,
+    )
     url = use_environment({k: env[k] for k in ("SYRENA_DATABASE__URL", "SYRENA_REDIS__URL")}).database.url
     try:
         results = gazetteer_part(env, url, rng) if "gazetteer" in PARTS else {}
@@ -300,4 +406,5 @@ def main() -> dict:
 
 if __name__ == "__main__":
     import json
+
     print(json.dumps(main(), indent=2, ensure_ascii=False))

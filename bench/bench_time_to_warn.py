@@ -14,6 +14,7 @@ Whether several links add up is the router's work (issue 14, another part): this
     make bench BENCH_ARGS=time_to_warn          # full size: ~10 min (100,000 parts at 180/s)
     TTW_RECIPIENTS=900 python bench/run.py time_to_warn    # a quick try (~10 s of sending)
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ TPS = [float(t) for t in os.environ.get("TTW_TPS", "100,50,30").split(",")]
 WORKERS = int(os.environ.get("TTW_WORKERS", "2"))
 # 2 UCS-2 parts (the Polish letters force UCS-2: 67 characters per part).
 TEXT = "Uwaga! Pożar zakładu chemicznego przy ul. Głogowskiej. Zamknij okna, wyłącz wentylację, nie wychodź z domu."
-FIRE = (52.3900, 16.9100)      # lat, lon
+FIRE = (52.3900, 16.9100)  # lat, lon
 RADIUS_M = 4000
 NEAREST_SHARE = 0.10
 
@@ -51,8 +52,16 @@ def _config(path: Path, ports: list[int]) -> None:
     """The three operator links as [smsc] + [[smsc.connections]] (what SYRENA_CONFIG names)."""
     lines = []
     for n, (port, tps) in enumerate(zip(ports, TPS)):
-        lines += ["[smsc]" if n == 0 else "[[smsc.connections]]", f'name = "link-{n + 1}"', 'host = "127.0.0.1"',
-                  f"port = {port}", 'system_id = "syrena"', 'password = "secret"', f"tps = {tps}", "window = 50"]
+        lines += [
+            "[smsc]" if n == 0 else "[[smsc.connections]]",
+            f'name = "link-{n + 1}"',
+            'host = "127.0.0.1"',
+            f"port = {port}",
+            'system_id = "syrena"',
+            'password = "secret"',
+            f"tps = {tps}",
+            "window = 50",
+        ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -73,9 +82,14 @@ def main() -> dict:
     _config(config, [smpp for smpp, _ in ports])
     procs: list[subprocess.Popen] = []
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYRENA_SMSC__")}
-    env.update(SYRENA_CONFIG=str(config), SYRENA_DATABASE__URL=database_url,
-               SYRENA_REDIS__URL=redis.url, SYRENA_SIMULATOR__RECEIPT_DELAY="0.2",
-               SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
+    env.update(
+        SYRENA_CONFIG=str(config),
+        SYRENA_DATABASE__URL=database_url,
+        SYRENA_REDIS__URL=redis.url,
+        SYRENA_SIMULATOR__RECEIPT_DELAY="0.2",
+        SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false",
+        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    )
     saved_environ = dict(os.environ)
     os.environ.clear()
     settings = use_environment(env)
@@ -88,16 +102,32 @@ def main() -> dict:
     try:
         for n, ((smpp, control), tps) in enumerate(zip(ports, TPS)):
             # Each simulator refuses beyond its own link's contract, as an operator's SMSC would.
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp), "--control-port",
-                 str(control)], cwd=ROOT, env=dict(env, SYRENA_SIMULATOR__TPS=str(tps)),
-                stdout=open(logs / f"bench-ttw-sim-{n}.log", "w"), stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "flask",
+                        "smsc",
+                        "simulate",
+                        "--port",
+                        str(smpp),
+                        "--control-port",
+                        str(control),
+                    ],
+                    cwd=ROOT,
+                    env=dict(env, SYRENA_SIMULATOR__TPS=str(tps)),
+                    stdout=open(logs / f"bench-ttw-sim-{n}.log", "w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
             wait_port(smpp)
 
         began = time.perf_counter()
         with session_scope(url) as s:
             # Homes spread evenly over the circle's disc (uniform in area), ids in random order of distance.
-            s.execute(text("""
+            s.execute(
+                text("""
                 WITH new AS (
                     INSERT INTO subscriber (phone, language, status, source, created_at)
                     SELECT '+487' || lpad(n::text, 8, '0'), 'pl', 'active', 'import', now()
@@ -105,20 +135,34 @@ def main() -> dict:
                 INSERT INTO subscriber_location (subscriber_id, label, geom)
                 SELECT id, 'home', ST_Project(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
                                               0.95 * :r * sqrt(random()), 2 * pi() * random())::geometry
-                FROM new"""), {"n": RECIPIENTS, "lat": FIRE[0], "lon": FIRE[1], "r": RADIUS_M})
+                FROM new"""),
+                {"n": RECIPIENTS, "lat": FIRE[0], "lon": FIRE[1], "r": RADIUS_M},
+            )
             s.execute(text("ANALYZE subscriber; ANALYZE subscriber_location"))
         with session_scope(url) as s:
             campaign = service.create_campaign(
-                s, None, "alert", "extreme", TEXT, [],
-                area={"circle": {"lat": FIRE[0], "lon": FIRE[1], "radius_m": RADIUS_M}})
+                s,
+                None,
+                "alert",
+                "extreme",
+                TEXT,
+                [],
+                area={"circle": {"lat": FIRE[0], "lon": FIRE[1], "radius_m": RADIUS_M}},
+            )
             cid, parts_each = campaign.id, campaign.parts_per_message
         out["setup_s"] = round(time.perf_counter() - began, 1)
         assert parts_each == 2, parts_each
 
         for n in range(WORKERS):
-            procs.append(subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                                          stdout=open(logs / f"bench-ttw-worker-{n}.log", "w"),
-                                          stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "flask", "worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=open(logs / f"bench-ttw-worker-{n}.log", "w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + 60
         while True:
             links = estimates.links_up(estimates.published_workers(settings.redis.url), settings.smsc)
@@ -147,8 +191,10 @@ def main() -> dict:
         limit = 3 * total_parts / sum(TPS) + 120
         while True:
             with session_scope(url) as s:
-                left = s.scalar(text("SELECT count(*) FROM message WHERE campaign_id = :c AND status IN "
-                                     "('queued', 'submitting')"), {"c": cid})
+                left = s.scalar(
+                    text("SELECT count(*) FROM message WHERE campaign_id = :c AND status IN ('queued', 'submitting')"),
+                    {"c": cid},
+                )
                 recipients = s.scalar(text("SELECT recipients FROM campaign WHERE id = :c"), {"c": cid})
             if recipients is not None and not left:
                 break
@@ -164,8 +210,10 @@ def main() -> dict:
             times = ask(control, "/submit-times")["times"]
             if len(times) > 1:
                 link_pace[f"link-{n + 1}"] = {
-                    "first_s": round(times[0] - approved_wall, 2), "last_s": round(times[-1] - approved_wall, 2),
-                    "share_of_tps": round((len(times) - 1) / (times[-1] - times[0]) / TPS[n], 3)}
+                    "first_s": round(times[0] - approved_wall, 2),
+                    "last_s": round(times[-1] - approved_wall, 2),
+                    "share_of_tps": round((len(times) - 1) / (times[-1] - times[0]) / TPS[n], 3),
+                }
             got = ask(control, "/messages")
             per_link[f"link-{n + 1}"] = sum(m["parts"] for m in got)
             for m in got:
@@ -176,24 +224,31 @@ def main() -> dict:
         real_s = last - approved_wall
         ideal_s = total_parts / sum(TPS)
         with session_scope(url) as s:
-            nearest = list(s.scalars(text("""
+            nearest = list(
+                s.scalars(
+                    text("""
                 SELECT sub.phone FROM subscriber sub JOIN subscriber_location l ON l.subscriber_id = sub.id
                 ORDER BY ST_Distance(l.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-                LIMIT :n"""), {"lon": FIRE[1], "lat": FIRE[0], "n": math.ceil(RECIPIENTS * NEAREST_SHARE)}))
+                LIMIT :n"""),
+                    {"lon": FIRE[1], "lat": FIRE[0], "n": math.ceil(RECIPIENTS * NEAREST_SHARE)},
+                )
+            )
         nearest_done = max(submitted[p] for p in nearest) - approved_wall
-        out.update({
-            "snapshot_and_enqueue_s": round(snapshot_s, 2),
-            "last_submit_after_approval_s": round(real_s, 1),
-            "parts_over_sum_tps_s": round(ideal_s, 1),
-            "ratio_to_parts_over_sum_tps": round(real_s / ideal_s, 3),
-            "target_ratio_max": 1.05,
-            "nearest_10pct_all_submitted_s": round(nearest_done, 1),
-            "nearest_10pct_share_of_send": round(nearest_done / real_s, 3),
-            "target_share_max": 0.12,
-            "estimate_shown_vs_real": round(shown.seconds / real_s, 3) if real_s else None,
-            "parts_per_link": per_link,
-            "pace_per_link": link_pace,
-        })
+        out.update(
+            {
+                "snapshot_and_enqueue_s": round(snapshot_s, 2),
+                "last_submit_after_approval_s": round(real_s, 1),
+                "parts_over_sum_tps_s": round(ideal_s, 1),
+                "ratio_to_parts_over_sum_tps": round(real_s / ideal_s, 3),
+                "target_ratio_max": 1.05,
+                "nearest_10pct_all_submitted_s": round(nearest_done, 1),
+                "nearest_10pct_share_of_send": round(nearest_done / real_s, 3),
+                "target_share_max": 0.12,
+                "estimate_shown_vs_real": round(shown.seconds / real_s, 3) if real_s else None,
+                "parts_per_link": per_link,
+                "pace_per_link": link_pace,
+            }
+        )
         return out
     finally:
         for proc in reversed(procs):

@@ -6,6 +6,7 @@ whole-city counts the whole-polygon query they replaced, with the locations in r
 
     make bench BENCH_ARGS=zones          # ZONES_LOCATIONS=1000000 ZONES_RUNS=7 ZONES_LOOKUPS=300
 """
+
 from __future__ import annotations
 
 import os
@@ -37,6 +38,7 @@ def _densified(features: list[dict], target: int) -> tuple[bytes, int]:
 
     import shapely
     from shapely.geometry import mapping, shape
+
     geoms = [shape(f["geometry"]) for f in features]
     now = sum(shapely.get_num_coordinates(g) for g in geoms)
     perimeter = sum(g.boundary.length for g in geoms)
@@ -46,8 +48,12 @@ def _densified(features: list[dict], target: int) -> tuple[bytes, int]:
         got = sum(shapely.get_num_coordinates(g) for g in dense)
         step *= (got - now) / max(target - now, 1)
     out = [dict(f, geometry=mapping(g)) for f, g in zip(features, dense)]
-    return (json.dumps({"type": "FeatureCollection", "features": out}).encode(),
-            int(sum(shapely.get_num_coordinates(g) for g in dense)))
+    return (
+        json.dumps({"type": "FeatureCollection", "features": out}).encode(),
+        int(sum(shapely.get_num_coordinates(g) for g in dense)),
+    )
+
+
 # Baseline for the whole-city counts: the query before zone_part (each whole zone polygon against the
 # locations' index, then a hash join with every subscriber), same settings.
 WHOLE_POLYGON_COUNTS = """
@@ -62,7 +68,6 @@ hits AS MATERIALIZED (
 SELECT h.zone_id, count(DISTINCT h.subscriber_id) FROM hits h JOIN subscriber s ON s.id = h.subscriber_id
 WHERE s.status = 'active' GROUP BY h.zone_id
 """
-
 
 
 def _ms(seconds: list[float]) -> float:
@@ -105,9 +110,12 @@ def main() -> dict:
                 session.commit() if keep else session.rollback()
             finally:
                 session.close()
+
         import_times = _timed(import_once, RUNS)
-        checks_only = _timed(lambda: [validate(f["geometry"], repair=True, limits=settings.zones)
-                                      for f in read_feature_collection(raw)], RUNS)
+        checks_only = _timed(
+            lambda: [validate(f["geometry"], repair=True, limits=settings.zones) for f in read_feature_collection(raw)],
+            RUNS,
+        )
         # The issue's size: the same zones with ~50,000 vertices in all (every edge split evenly).
         dense_raw, dense_vertices = _densified(features, DENSE_VERTICES)
         dense_times = _timed(lambda: import_once(source=dense_raw), RUNS)
@@ -116,14 +124,20 @@ def main() -> dict:
         t0 = time.perf_counter()
         with session_scope(url) as s:
             min_lon, min_lat, max_lon, max_lat = EXTENT
-            s.execute(text("""
+            s.execute(
+                text("""
                 INSERT INTO subscriber (phone, language, status, source, created_at)
                 SELECT '+48' || (500000000 + n)::text, 'pl', 'active', 'import', now()
-                FROM generate_series(1, :n) n"""), {"n": LOCATIONS})
-            s.execute(text("""
+                FROM generate_series(1, :n) n"""),
+                {"n": LOCATIONS},
+            )
+            s.execute(
+                text("""
                 INSERT INTO subscriber_location (subscriber_id, label, geom)
                 SELECT id, 'home', ST_SetSRID(ST_MakePoint(:x0 + random() * :dx, :y0 + random() * :dy), 4326)
-                FROM subscriber"""), {"x0": min_lon, "dx": max_lon - min_lon, "y0": min_lat, "dy": max_lat - min_lat})
+                FROM subscriber"""),
+                {"x0": min_lon, "dx": max_lon - min_lon, "y0": min_lat, "dy": max_lat - min_lat},
+            )
         with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE subscriber, subscriber_location, zone"))
         load_seconds = time.perf_counter() - t0
@@ -133,8 +147,9 @@ def main() -> dict:
             counts = reach.active_subscribers_per_zone(s)
             zone_id = sorted(counts, key=counts.get)[len(counts) // 2]
             zone_name = s.execute(text("SELECT name FROM zone WHERE id = :id"), {"id": zone_id}).scalar_one()
-            zone_vertices = s.execute(text("SELECT ST_NPoints(geom) FROM zone WHERE id = :id"),
-                                      {"id": zone_id}).scalar_one()
+            zone_vertices = s.execute(
+                text("SELECT ST_NPoints(geom) FROM zone WHERE id = :id"), {"id": zone_id}
+            ).scalar_one()
 
         session = session_factory(url)()
         try:
@@ -146,6 +161,7 @@ def main() -> dict:
                 n = reach.active_subscribers_in_zone(session, zone_id)
                 session.rollback()
                 return n
+
             count_one_seq = _timed(count_without_index, RUNS)
             assert count_without_index() == reach.active_subscribers_in_zone(session, zone_id)
 
@@ -162,6 +178,7 @@ def main() -> dict:
                     times.append(time.perf_counter() - t)
                     session.rollback()
                 return times
+
             lookups(False)
             lookup = lookups(False)
             lookup_seq = lookups(True)
@@ -183,6 +200,7 @@ def main() -> dict:
                         into.append(time.perf_counter() - t)
                         session.rollback()
                 return now, before
+
             all_runs = max(5, RUNS)
             all_zones_scattered, whole_polygon_scattered = counts_both(all_runs)
             t0 = time.perf_counter()
@@ -196,10 +214,12 @@ def main() -> dict:
         # The same lookup through the REST API (token check, JSON) with Flask's test client.
         from app import create_app
         from syrena_core import accounts
+
         app = create_app(settings, {"TESTING": True})
         with session_scope(url) as s:
-            token = accounts.issue_token(s, accounts.create_user(s, "bench@syrena.local", "operator",
-                                                                 "Bench-Password-1"))
+            token = accounts.issue_token(
+                s, accounts.create_user(s, "bench@syrena.local", "operator", "Bench-Password-1")
+            )
         client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
         api_lookup = []
         for lat, lon in points[:100]:
@@ -241,13 +261,15 @@ def main() -> dict:
             "clustered_ms_median": _ms(all_zones),
             "clustered_ms_range": f"{min(all_zones) * 1000:.0f}-{max(all_zones) * 1000:.0f}",
             "clustered_whole_polygon_baseline_ms_median": _ms(whole_polygon_clustered),
-            "clustered_ratio_baseline_to_now": round(statistics.median(whole_polygon_clustered)
-                                                     / statistics.median(all_zones), 2),
+            "clustered_ratio_baseline_to_now": round(
+                statistics.median(whole_polygon_clustered) / statistics.median(all_zones), 2
+            ),
             "scattered_ms_median": _ms(all_zones_scattered),
             "scattered_ms_range": f"{min(all_zones_scattered) * 1000:.0f}-{max(all_zones_scattered) * 1000:.0f}",
             "scattered_whole_polygon_baseline_ms_median": _ms(whole_polygon_scattered),
-            "scattered_ratio_baseline_to_now": round(statistics.median(whole_polygon_scattered)
-                                                     / statistics.median(all_zones_scattered), 2),
+            "scattered_ratio_baseline_to_now": round(
+                statistics.median(whole_polygon_scattered) / statistics.median(all_zones_scattered), 2
+            ),
             "cluster_locations_s": round(cluster_seconds, 1),
         },
     }

@@ -14,6 +14,7 @@ Each run also writes its results with the machine description to
 bench/results/<UTC time>.json (git-ignored scratch); figures worth keeping go,
 by hand, into docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,19 +52,29 @@ def machine() -> dict[str, str | int | None]:
     except OSError:
         pass
     try:
-        mem_kb = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
-                          if l.startswith("MemTotal")))
+        mem_kb = int(
+            next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        )
         memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration, ValueError):
         memory = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"cpu": cpu or None, "cores": os.cpu_count(), "memory": memory,
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-            "commit": commit}
+    return {
+        "cpu": cpu or None,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "commit": commit,
+    }
 
 
 def load(path: Path):
@@ -113,8 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks in bench/bench_*.py.")
     parser.add_argument("names", nargs="*", help="run only modules whose name contains one of these")
     parser.add_argument("--json", type=Path, help="write results here (default: bench/results/<time>.json)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run each module N times and report the median of every figure, with its min–max")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each module N times and report the median of every figure, with its min–max",
+    )
     args = parser.parse_args(argv)
 
     # Benchmarks import the project's packages and may share helpers in bench/.
@@ -156,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"run {n + 1} of {args.repeat}: " + json.dumps(results), flush=True)
         seconds = time.perf_counter() - t0
         results = (runs[0] if len(runs) == 1 else summarise(runs)) if runs and status == "ok" else None
-        report.append({"name": name, "status": status, "seconds": round(seconds, 3),
-                       "results": results, "error": error})
+        report.append(
+            {"name": name, "status": status, "seconds": round(seconds, 3), "results": results, "error": error}
+        )
 
     print("\n=== summary")
     width = max(len(r["name"]) for r in report)
@@ -168,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
 
     out = (args.json or RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}.json").resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"started": started.isoformat(), "machine": info, "benchmarks": report},
-                              indent=2, default=str) + "\n")
+    out.write_text(
+        json.dumps({"started": started.isoformat(), "machine": info, "benchmarks": report}, indent=2, default=str)
+        + "\n"
+    )
     print(f"\nresults: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     failed = [r["name"] for r in report if r["status"] != "ok"]
     if failed:

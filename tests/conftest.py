@@ -1,6 +1,7 @@
 """Test fixtures on real services: a fresh PostgreSQL+PostGIS database per run
 (on the configured server), a Redis server of its own, the SMSC simulator on
 real sockets, a `flask worker` process and the web app over HTTP."""
+
 from __future__ import annotations
 
 import atexit
@@ -48,18 +49,35 @@ from tests.helpers import (  # noqa: E402
 # are also locked: a service fixture asked for at run time (request.getfixturevalue), a socket connected or a
 # process started fails that test by name, so nothing slips into the tier silently; a test that starts a service
 # itself, not through a fixture, says so with @pytest.mark.service.
-SERVICE_FIXTURES = frozenset({
-    "settings", "app", "db", "live_server", "private_redis", "simulator", "worker", "browser",  # this file
-    "start_simulator", "paced_session", "gateway_redis_url", "start_worker", "redis_server", "spawn_worker",
-    "node_smsc",  # tests/smsc_gateway/test_interop.py: a third-party SMSC
-    "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
-})
+SERVICE_FIXTURES = frozenset(
+    {
+        "settings",
+        "app",
+        "db",
+        "live_server",
+        "private_redis",
+        "simulator",
+        "worker",
+        "browser",  # this file
+        "start_simulator",
+        "paced_session",
+        "gateway_redis_url",
+        "start_worker",
+        "redis_server",
+        "spawn_worker",
+        "node_smsc",  # tests/smsc_gateway/test_interop.py: a third-party SMSC
+        "live",  # tests/security/test_smpp_fuzz.py: a simulator and a bound session of its own
+    }
+)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--fast", action="store_true",
-                     help="run only the fast tier (tests that use no PostgreSQL, Redis, simulator, worker or "
-                          "browser) and fail any test that reaches for one")
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="run only the fast tier (tests that use no PostgreSQL, Redis, simulator, worker or "
+        "browser) and fail any test that reaches for one",
+    )
 
 
 def pytest_configure(config):
@@ -85,8 +103,10 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_terminal_summary(terminalreporter, config):
     if config.getoption("fast"):
-        terminalreporter.write_line(f"fast tier: sockets connected {_REFUSED['connects a socket']}, processes "
-                                    f"started {_REFUSED['starts a process']} (each one refused, failing its test)")
+        terminalreporter.write_line(
+            f"fast tier: sockets connected {_REFUSED['connects a socket']}, processes "
+            f"started {_REFUSED['starts a process']} (each one refused, failing its test)"
+        )
 
 
 class _ServiceFixturesRefused:
@@ -96,8 +116,11 @@ class _ServiceFixturesRefused:
     def pytest_fixture_setup(self, fixturedef, request):
         if fixturedef.argname in SERVICE_FIXTURES:
             test = getattr(request, "_pyfuncitem", request.node)  # the test, also for a session-scoped fixture
-            pytest.fail(f"{test.nodeid} asks for the service fixture {fixturedef.argname!r} under --fast: "
-                        "a test that needs a service is not in the fast tier", pytrace=False)
+            pytest.fail(
+                f"{test.nodeid} asks for the service fixture {fixturedef.argname!r} under --fast: "
+                "a test that needs a service is not in the fast tier",
+                pytrace=False,
+            )
 
 
 class ServiceInFastTier(RuntimeError):
@@ -110,12 +133,17 @@ _REFUSED = {"connects a socket": 0, "starts a process": 0}
 def _lock_services() -> None:
     """Under --fast: no socket connects anywhere and no process starts (PostgreSQL, Redis, the simulator and
     the worker are all behind one or the other)."""
+
     def refuse(what: str):
         def refused(*args, **kwargs):
             _REFUSED[what] += 1
-            raise ServiceInFastTier(f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
-                                    "drop it from the tier by using a service fixture (settings, simulator, ...)")
+            raise ServiceInFastTier(
+                f"the fast tier uses no service, but this test {what}: {args[1:]!r}; "
+                "drop it from the tier by using a service fixture (settings, simulator, ...)"
+            )
+
         return refused
+
     socket.socket.connect = refuse("connects a socket")
     socket.socket.connect_ex = refuse("connects a socket")
     subprocess.Popen.__init__ = refuse("starts a process")
@@ -163,12 +191,14 @@ def settings(simulator, private_redis):
 @pytest.fixture(scope="session")
 def app(settings):
     from app import create_app
+
     return create_app(settings, {"TESTING": True})
 
 
 @pytest.fixture
 def db(settings):
     from syrena_core.db import session_factory
+
     session = session_factory(settings.database.url)()
     yield session
     session.close()
@@ -189,6 +219,7 @@ def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
 
     from syrena_core.db import engine_for
     from syrena_core.queues import PRIORITY_ORDER, queue, redis_connection
+
     try:
         with engine_for(settings.database.url).begin() as c:
             c.execute(text("UPDATE campaign SET status = 'cancelled' WHERE status IN ('sending', 'scheduled')"))
@@ -200,8 +231,11 @@ def _quiet_session_worker(settings, seconds: float = 5.0) -> None:
     while True:
         for q in queues:
             q.empty()
-        busy = [w for w in Worker.all(connection=redis) if w.get_current_job_id()
-                and w.last_heartbeat and time.time() - w.last_heartbeat.timestamp() < 60]
+        busy = [
+            w
+            for w in Worker.all(connection=redis)
+            if w.get_current_job_id() and w.last_heartbeat and time.time() - w.last_heartbeat.timestamp() < 60
+        ]
         if not busy or time.monotonic() > deadline:
             return
         time.sleep(0.05)
@@ -220,14 +254,18 @@ def _clean_state(request):
     from sqlalchemy.exc import OperationalError
 
     from syrena_core.db import engine_for
+
     _quiet_session_worker(settings)
     # The session's worker may still be storing the previous test's late receipts or MO: TRUNCATE then
     # deadlocks with it now and then, and PostgreSQL picks one side to fail; try again in a moment.
     for attempt in range(5):
         try:
             with engine_for(settings.database.url).begin() as c:
-                tables = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-                          if r[0] not in _KEEP]
+                tables = [
+                    r[0]
+                    for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                    if r[0] not in _KEEP
+                ]
                 c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             break
         except OperationalError:
@@ -243,6 +281,7 @@ def _clean_state(request):
 def live_server(app):
     """The app served over real HTTP from a thread."""
     from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -255,13 +294,20 @@ def worker(settings, tmp_path_factory):
     """A real `flask worker` process: SMPP bind to the simulator, RQ jobs, receipts."""
     from campaigns.jobs import QUEUES_ALIVE
     from syrena_core.queues import redis_connection
+
     # Its Redis has not lost any queue: without this mark the worker's first recovery (5 s after it starts)
     # re-enqueues every campaign then sending — another test's, sent by its own worker through another Redis.
     redis_connection(settings.redis.url).set(QUEUES_ALIVE, "1")
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=dict(os.environ),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     yield proc
     proc.terminate()
     try:
@@ -291,11 +337,11 @@ def start_simulator():
 
     def start(**options) -> SmscSimulator:
         options = {"receipt_delay": 0.05, **options}
-        sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
-                                             **options))
+        sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret", **options))
         sim.start()
         started.append(sim)
         return sim
+
     yield start
     for sim in started:
         sim.stop()
@@ -314,6 +360,7 @@ def paced_session(gateway_redis_url):
         assert session.wait_bound(10)
         sessions.append(session)
         return session
+
     yield connect
     for session in sessions:
         session.stop()
@@ -334,6 +381,7 @@ def start_worker(settings, gateway_redis_url, tmp_path):
         worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
+
     yield start
     stop_workers(started)
 
@@ -358,6 +406,7 @@ def spawn_worker(settings, tmp_path):
         worker = launch_worker(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
+
     yield start
     stop_workers(started)
 
@@ -369,6 +418,7 @@ def spawn_worker(settings, tmp_path):
 def ops_app(settings, gateway_redis_url):
     from app import create_app
     from syrena_core.config import RedisSettings
+
     return create_app(replace(settings, redis=RedisSettings(url=gateway_redis_url)), {"TESTING": True})
 
 
@@ -381,6 +431,7 @@ def ops_client(ops_app):
 def ops_server(ops_app):
     """ops_app over real HTTP (for the browser)."""
     from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, ops_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -400,6 +451,7 @@ def make_user(settings):
             user = accounts.create_user(session, email, role, password)
             token = accounts.issue_token(session, user)
         return email, token
+
     return make
 
 
@@ -418,18 +470,29 @@ def wait():
 # ---------------------------------------------------------------- headless Chromium, one for every test area
 # (Playwright's sync API runs one instance per process: every area shares this session-wide browser.)
 CHROMIUM = os.environ.get("SYRENA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PASSWORD = "Correct-Horse-42"
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-                    "(or point SYRENA_CHROMIUM at a Chromium binary); never `playwright install`.",
-                    pytrace=False)
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(or point SYRENA_CHROMIUM at a Chromium binary); never `playwright install`.",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -446,6 +509,7 @@ def _offline(live_server: str):
             r.continue_()
         else:
             r.abort("internetdisconnected")
+
     return route
 
 
@@ -462,6 +526,7 @@ def new_context(browser, live_server):
         context.route("**/*", _offline(live_server))
         contexts.append(context)
         return context
+
     yield make
     for context in contexts:
         context.close()
@@ -476,10 +541,12 @@ def page(new_context):
 @pytest.fixture
 def login():
     """login(page, email): log in through the form, wait for the dashboard."""
+
     def do(page, email: str, password: str = PASSWORD):
         page.goto("/login")
         page.locator("#email").fill(email)
         page.locator("#password").fill(password)
         page.locator("form.form button[type=submit]").click()
         page.wait_for_url(lambda url: urlsplit(url).path == "/")
+
     return do

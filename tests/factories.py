@@ -1,20 +1,27 @@
 """What the tests (and the benchmarks) build their data from — the one place for each: two neighbouring zones in
 Poznań and points in and around them, zones and subscribers made through the API, and campaigns with their
 messages written straight into the database (the gateway only sees messages: no zones, no snapshot)."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
 
-ZONE_A = {"type": "Polygon", "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40],
-                                              [16.90, 52.38]]]}
-ZONE_B = {"type": "Polygon", "coordinates": [[[16.94, 52.38], [16.97, 52.38], [16.97, 52.40], [16.94, 52.40],
-                                              [16.94, 52.38]]]}
+ZONE_A = {
+    "type": "Polygon",
+    "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40], [16.90, 52.38]]],
+}
+ZONE_B = {
+    "type": "Polygon",
+    "coordinates": [[[16.94, 52.38], [16.97, 52.38], [16.97, 52.40], [16.94, 52.40], [16.94, 52.38]]],
+}
 IN_A = {"lat": 52.39, "lon": 16.91}
 IN_A_2 = {"lat": 52.385, "lon": 16.92}
 IN_B = {"lat": 52.39, "lon": 16.95}
 OUTSIDE = {"lat": 52.42, "lon": 16.91}
-BOWTIE = {"type": "Polygon", "coordinates": [[[16.90, 52.40], [16.95, 52.45], [16.95, 52.40], [16.90, 52.45],
-                                              [16.90, 52.40]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[16.90, 52.40], [16.95, 52.45], [16.95, 52.40], [16.90, 52.45], [16.90, 52.40]]],
+}
 OUT_OF_RANGE = {"type": "Polygon", "coordinates": [[[200, 52.40], [201, 52.40], [201, 52.45], [200, 52.40]]]}
 
 
@@ -29,9 +36,14 @@ def create_zone(api, name: str, geometry: dict) -> int:
 
 
 def create_subscriber(api, phone: str, *locations: dict) -> int:
-    status, body = api.post("/api/v1/subscribers", {
-        "phone": phone, "verified": True,
-        "locations": [dict(loc, label=f"place {n}") for n, loc in enumerate(locations)]})
+    status, body = api.post(
+        "/api/v1/subscribers",
+        {
+            "phone": phone,
+            "verified": True,
+            "locations": [dict(loc, label=f"place {n}") for n, loc in enumerate(locations)],
+        },
+    )
     assert status == 201, body
     return body["id"]
 
@@ -57,23 +69,47 @@ _INSERT_LISTED_MESSAGES = text("""
     ORDER BY o""")
 
 
-def make_campaign(db, count: int = 0, kind: str = "alert", *, prefix: str = "+4869", phones: list[str] | None = None,
-                  body: str = TEXT, severity: str = "severe", status: str = "sending", sent_ago: float | None = 0.0,
-                  parts_per_message: int | None = None, message_status: str = "queued",
-                  commit: bool = True) -> tuple[int, list[str]]:
+def make_campaign(
+    db,
+    count: int = 0,
+    kind: str = "alert",
+    *,
+    prefix: str = "+4869",
+    phones: list[str] | None = None,
+    body: str = TEXT,
+    severity: str = "severe",
+    status: str = "sending",
+    sent_ago: float | None = 0.0,
+    parts_per_message: int | None = None,
+    message_status: str = "queued",
+    commit: bool = True,
+) -> tuple[int, list[str]]:
     """A campaign in `status` (default `sending`, sent just now) with a message in `message_status` (default
     queued, never tried) to each of `count` phones `prefix` + 7 digits — or to each of `phones` — written
     straight into the database, committed. Returns (campaign id, phones in message id order)."""
-    campaign_id = db.execute(_INSERT_CAMPAIGN, {"kind": kind, "severity": severity, "body": body, "status": status,
-                                                "ago": sent_ago, "parts": parts_per_message}).scalar()
+    campaign_id = db.execute(
+        _INSERT_CAMPAIGN,
+        {
+            "kind": kind,
+            "severity": severity,
+            "body": body,
+            "status": status,
+            "ago": sent_ago,
+            "parts": parts_per_message,
+        },
+    ).scalar()
     attempts = 0 if message_status == "queued" else 1
     if phones is None:
         phones = [f"{prefix}{n:07d}" for n in range(1, count + 1)]
-        db.execute(_INSERT_NUMBERED_MESSAGES, {"cid": campaign_id, "prefix": prefix, "n": count,
-                                               "status": message_status, "attempts": attempts})
+        db.execute(
+            _INSERT_NUMBERED_MESSAGES,
+            {"cid": campaign_id, "prefix": prefix, "n": count, "status": message_status, "attempts": attempts},
+        )
     else:
-        db.execute(_INSERT_LISTED_MESSAGES, {"cid": campaign_id, "phones": phones, "status": message_status,
-                                             "attempts": attempts})
+        db.execute(
+            _INSERT_LISTED_MESSAGES,
+            {"cid": campaign_id, "phones": phones, "status": message_status, "attempts": attempts},
+        )
     if commit:
         db.commit()
     return campaign_id, phones
@@ -104,8 +140,9 @@ _INSERT_DELIVERED_RECEIPTS = text("""
     SELECT :smsc, 'old-' || id, 'DELIVRD', now(), now() FROM message WHERE campaign_id = :c""")
 
 
-def delivered_history(db, count: int, *, prefix: str = "+4868", smsc: str = "primary", body: str = TEXT,
-                      receipts: bool = True) -> int:
+def delivered_history(
+    db, count: int, *, prefix: str = "+4868", smsc: str = "primary", body: str = TEXT, receipts: bool = True
+) -> int:
     """A completed campaign of `count` delivered one-part messages (phones `prefix` + 7 digits) with their
     parts and, with `receipts`, the receipts that settled them; not committed, not analyzed (the caller
     decides what the planner has seen). Returns the campaign id."""

@@ -5,6 +5,7 @@ Used by tests/conftest.py and by every bench/bench_*.py (as `tests.harness`), so
 benchmark must run from a plain `python bench/run.py`. What differs between the two is only what they put in
 the environment beside the database and Redis URLs.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,13 +58,13 @@ def with_database(url: str, name: str) -> str:
 def migrate(database_url: str, env: Mapping[str, str] | None = None) -> None:
     """`flask db upgrade` on that database, as an operator runs it (every migration, not a create_all)."""
     env = dict(os.environ if env is None else env, SYRENA_DATABASE__URL=database_url)
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 @contextmanager
-def fresh_database(prefix: str = "syrena_test", base_url: str | None = None,
-                   env: Mapping[str, str] | None = None) -> Iterator[str]:
+def fresh_database(
+    prefix: str = "syrena_test", base_url: str | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """A new database `<prefix>_<random>` on the configured server (or base_url's), migrated to the latest
     revision; yields its URL and drops it afterwards, whoever is still connected (WITH FORCE).
 
@@ -101,9 +102,23 @@ class RedisServer:
         if server is None:
             raise RuntimeError("redis-server is not installed (make services installs it)")
         workdir = self.workdir or Path(tempfile.gettempdir())
-        self.proc = subprocess.Popen([server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(workdir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         client = Redis.from_url(self.url)
         deadline = time.monotonic() + seconds
         try:

@@ -1,5 +1,6 @@
 """Small helpers for tests: an HTTP JSON client, bounded waiting, the simulator's control port, `flask worker`
 processes of a test's own, jobs enqueued straight into a Redis of the test's choosing, message counts."""
+
 from __future__ import annotations
 
 import bisect
@@ -77,8 +78,10 @@ def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = 
 def running_simulator(receipt_delay: float = 0.2) -> Iterator[Any]:
     """The SMSC simulator on free ports, with the credentials the test settings use."""
     from smsc_simulator import SimulatorOptions, SmscSimulator
-    sim = SmscSimulator(SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret",
-                                         receipt_delay=receipt_delay))
+
+    sim = SmscSimulator(
+        SimulatorOptions(port=0, control_port=0, system_id="syrena", password="secret", receipt_delay=receipt_delay)
+    )
     sim.start()
     try:
         yield sim
@@ -116,8 +119,12 @@ class Sink:
 # ---------------------------------------------------------------- the simulator's control port
 def control(simulator, method: str, path: str, body: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{simulator.control_port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{simulator.control_port}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -158,8 +165,11 @@ def empty_rate_limits(redis_url: str) -> None:
 
 def statuses(db, campaign_id: int) -> dict[str, int]:
     db.rollback()
-    return dict(db.execute(text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY status"),
-                           {"c": campaign_id}).all())
+    return dict(
+        db.execute(
+            text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY status"), {"c": campaign_id}
+        ).all()
+    )
 
 
 # ---------------------------------------------------------------- `flask worker` processes of a test's own
@@ -178,8 +188,14 @@ class WorkerProcess:
 def launch_worker(env: dict[str, str], log: Path) -> WorkerProcess:
     """A `flask worker` process with this environment, in its own process group, logging to `log`."""
     log_file = log.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
-                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return WorkerProcess(proc, log, log_file)
 
 

@@ -1,5 +1,6 @@
 """The admin UI as staff see it: logging in, the dashboard (map, zones, subscribers, campaigns),
 a campaign's live delivery page, languages, phones. Headless Chromium over real HTTP."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,14 @@ from syrena_core.config import get_settings
 
 pytestmark = pytest.mark.browser
 
-WILDA = {"type": "Feature", "properties": {"name": "Wilda"},
-         "geometry": {"type": "Polygon", "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40],
-                                                          [16.90, 52.40], [16.90, 52.38]]]}}
+WILDA = {
+    "type": "Feature",
+    "properties": {"name": "Wilda"},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40], [16.90, 52.38]]],
+    },
+}
 RESIDENT = {"phone": "+48601234567", "location": {"lat": 52.39, "lon": 16.91}, "verified": True}
 
 
@@ -34,8 +40,9 @@ def create_wilda_with_a_resident(api) -> int:
 
 
 def create_campaign(api, zone_id: int, body: str = "Test") -> dict:
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": body,
-                                                      "zone_ids": [zone_id]})
+    status, campaign = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": body, "zone_ids": [zone_id]}
+    )
     assert status == 201, campaign
     return campaign
 
@@ -132,8 +139,10 @@ def test_polish_is_the_default_whatever_the_browser_language_until_english_is_ch
 
 def test_the_campaign_list_shows_a_campaign_created_through_the_api(page, api, make_user, login):
     zone_id = create_wilda_with_a_resident(api)
-    body = ("Uwaga! Awaria wodociągu na Wildzie: nie pij wody z kranu do odwołania. Woda pitna w "
-            "beczkowozach przy ul. Górnej Wildy 90 i Rynku Wildeckim.")
+    body = (
+        "Uwaga! Awaria wodociągu na Wildzie: nie pij wody z kranu do odwołania. Woda pitna w "
+        "beczkowozach przy ul. Górnej Wildy 90 i Rynku Wildeckim."
+    )
     campaign = create_campaign(api, zone_id, body)
     email, _token = make_user("approver")
     login(page, email)
@@ -174,8 +183,13 @@ def test_the_campaign_page_follows_delivery_without_a_reload(page, api, make_use
     # What sending records as it goes (written straight to the database: no worker, no timing).
     ids = {"id": campaign["id"]}
     db.execute(text("UPDATE campaign SET status = 'sending', recipients = 1, sent_at = now() WHERE id = :id"), ids)
-    db.execute(text("INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at) "
-                    "SELECT :id, id, phone, 'submitted', 1, now() FROM subscriber"), ids)
+    db.execute(
+        text(
+            "INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at) "
+            "SELECT :id, id, phone, 'submitted', 1, now() FROM subscriber"
+        ),
+        ids,
+    )
     db.commit()
     expect(page.locator("#campaign-status")).to_have_text("Wysyłanie")
     expect(counts.locator("[data-count=submitted]")).to_have_text("1")
@@ -183,8 +197,13 @@ def test_the_campaign_page_follows_delivery_without_a_reload(page, api, make_use
     expect(page.locator("[data-field=recipients]")).to_have_text("1")
     expect(page.locator("#live-note")).to_contain_text("Aktualizowane na bieżąco")
 
-    db.execute(text("UPDATE message SET status = 'delivered', parts = 1, encoding = 'gsm7', "
-                    "finished_at = now() WHERE campaign_id = :id"), ids)
+    db.execute(
+        text(
+            "UPDATE message SET status = 'delivered', parts = 1, encoding = 'gsm7', "
+            "finished_at = now() WHERE campaign_id = :id"
+        ),
+        ids,
+    )
     # The page shows the campaign's cost from the billing ledger, which the worker charges when the SMSC accepts.
     message_ids = db.scalars(text("SELECT id FROM message WHERE campaign_id = :id"), ids).all()
     charge_accepted(db, message_ids, datetime.now(UTC), get_settings().billing)
@@ -236,8 +255,9 @@ def test_logging_out_ends_the_session(page, make_user, login):
 
 
 def test_the_login_page_fits_a_phone_screen(new_context):
-    phone = new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
-                        has_touch=True).new_page()
+    phone = new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True, has_touch=True
+    ).new_page()
     phone.goto("/login")
     expect(phone.get_by_label("E-mail")).to_be_visible()
     assert no_horizontal_scroll(phone)

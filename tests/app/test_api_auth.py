@@ -1,4 +1,5 @@
 """Every API route asks who is calling and what their role allows."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,9 @@ def test_unknown_token_is_401(api):
 def test_roles_that_do_not_send_cannot_create_campaigns(api, make_user, role):
     zone = create_zone(api, "Wilda", ZONE_A)
     _email, token = make_user(role)
-    status, body = api.with_token(token).post("/api/v1/campaigns", {"kind": "alert", "severity": "minor",
-                                                                    "body": "x", "zone_ids": [zone]})
+    status, body = api.with_token(token).post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "minor", "body": "x", "zone_ids": [zone]}
+    )
     assert status == 403
     assert "error" in body
     assert api.get("/api/v1/campaigns")[1] == []
@@ -37,8 +39,9 @@ def test_finance_can_read_but_not_draw_zones(api, make_user):
 
 def test_only_admins_register_subscribers_through_the_api(api, make_user):
     _email, token = make_user("operator")
-    status, _ = api.with_token(token).post("/api/v1/subscribers", {"phone": "+48601234567", "location": IN_A,
-                                                                   "verified": True})
+    status, _ = api.with_token(token).post(
+        "/api/v1/subscribers", {"phone": "+48601234567", "location": IN_A, "verified": True}
+    )
     assert status == 403
 
 

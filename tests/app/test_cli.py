@@ -1,4 +1,5 @@
 """The `flask` commands, run as operators and scripts run them: real processes on the test database."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,15 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=dict(os.environ), input=input,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def shared(name: str) -> Path:
@@ -27,6 +35,7 @@ def shared(name: str) -> Path:
 
 def test_a_user_created_from_stdin_gets_a_token_that_opens_the_api(settings, live_server):
     from tests.helpers import ApiClient
+
     created = flask("users", "create", "ops@city.test", "--role", "operator", input="Long-Enough-Pass1\n")
     assert created.returncode == 0, created.stderr
     assert "Long-Enough-Pass1" not in created.stdout
@@ -68,6 +77,7 @@ def test_importing_addresses_fills_the_gazetteer(settings, db):
     from sqlalchemy import func, select
 
     from subscribers.models import AddressPoint
+
     result = flask("addresses", "import", str(shared("poznan_adresy_punkty.csv")))
     assert result.returncode == 0, result.stderr
     assert db.scalar(select(func.count()).select_from(AddressPoint)) == 1186
@@ -77,6 +87,7 @@ def test_the_worker_refuses_a_database_behind_the_migrations(settings):
     from sqlalchemy import text
 
     from syrena_core.db import engine_for
+
     engine = engine_for(settings.database.url)
     with engine.begin() as c:
         revision = c.execute(text("SELECT version_num FROM alembic_version")).scalar()

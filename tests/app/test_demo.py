@@ -1,4 +1,5 @@
 """`flask demo load`: an offline, deterministic demo city of 12 zones and 10,000 subscribers."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,20 +20,25 @@ def loaded(db):
 
 
 def _counts(db) -> dict[str, int]:
-    return {model.__tablename__: db.scalar(select(func.count()).select_from(model))
-            for model in (Zone, AddressPoint, Subscriber, SubscriberLocation)}
+    return {
+        model.__tablename__: db.scalar(select(func.count()).select_from(model))
+        for model in (Zone, AddressPoint, Subscriber, SubscriberLocation)
+    }
 
 
 def test_twelve_named_zones_tile_the_city_without_overlapping(db, loaded):
     zones = db.execute(select(Zone.name, Zone.code)).all()
     assert len(zones) == 12
     assert {"WILDA", "LAZARZ", "JEZYCE"} <= {code for _name, code in zones}
-    overlapping = db.execute(text("""
+    overlapping = db.execute(
+        text("""
         SELECT a.name, b.name FROM zone a JOIN zone b ON a.id < b.id
-        WHERE ST_Overlaps(a.geom, b.geom) OR ST_Relate(a.geom, b.geom, '2********')""")).all()
+        WHERE ST_Overlaps(a.geom, b.geom) OR ST_Relate(a.geom, b.geom, '2********')""")
+    ).all()
     assert overlapping == []
     # Together the zones make one city with no holes, about 15 km × 13 km around Poznań's centre.
-    parts, holes, area_km2, width_km, height_km, lon, lat = db.execute(text("""
+    parts, holes, area_km2, width_km, height_km, lon, lat = db.execute(
+        text("""
         WITH city AS (SELECT ST_Union(geom) AS g FROM zone)
         SELECT ST_NumGeometries(g), ST_NumInteriorRings(ST_GeometryN(g, 1)), ST_Area(g::geography) / 1e6,
                ST_Distance(ST_SetSRID(ST_MakePoint(ST_XMin(g), ST_Y(ST_Centroid(g))), 4326)::geography,
@@ -40,7 +46,8 @@ def test_twelve_named_zones_tile_the_city_without_overlapping(db, loaded):
                ST_Distance(ST_SetSRID(ST_MakePoint(ST_X(ST_Centroid(g)), ST_YMin(g)), 4326)::geography,
                            ST_SetSRID(ST_MakePoint(ST_X(ST_Centroid(g)), ST_YMax(g)), 4326)::geography) / 1e3,
                ST_X(ST_Centroid(g)), ST_Y(ST_Centroid(g))
-        FROM city""")).one()
+        FROM city""")
+    ).one()
     assert (parts, holes) == (1, 0)
     assert 120 < area_km2 < 200
     assert 13 < width_km < 18 and 11 < height_km < 16
@@ -49,22 +56,30 @@ def test_twelve_named_zones_tile_the_city_without_overlapping(db, loaded):
 
 def test_every_subscriber_has_a_home_inside_exactly_one_zone(db, loaded):
     assert db.scalar(select(func.count()).select_from(Subscriber)) == SUBSCRIBERS
-    homes_per_subscriber = db.execute(text("""
+    homes_per_subscriber = db.execute(
+        text("""
         SELECT count(*) FILTER (WHERE homes <> 1) FROM (
             SELECT s.id, count(l.id) AS homes FROM subscriber s
             LEFT JOIN subscriber_location l ON l.subscriber_id = s.id AND l.label = 'home'
-            GROUP BY s.id) t""")).scalar()
+            GROUP BY s.id) t""")
+    ).scalar()
     assert homes_per_subscriber == 0
-    outside_or_ambiguous = db.execute(text("""
+    outside_or_ambiguous = db.execute(
+        text("""
         SELECT count(*) FROM subscriber_location l
-        WHERE (SELECT count(*) FROM zone z WHERE ST_Covers(z.geom, l.geom)) <> 1""")).scalar()
+        WHERE (SELECT count(*) FROM zone z WHERE ST_Covers(z.geom, l.geom)) <> 1""")
+    ).scalar()
     assert outside_or_ambiguous == 0
-    per_zone = dict(db.execute(text("""
+    per_zone = dict(
+        db.execute(
+            text("""
         SELECT z.name, count(l.id) FROM zone z
         LEFT JOIN subscriber_location l ON l.label = 'home' AND ST_Covers(z.geom, l.geom)
-        GROUP BY z.name""")).all())
+        GROUP BY z.name""")
+        ).all()
+    )
     assert sum(per_zone.values()) == SUBSCRIBERS
-    assert min(per_zone.values()) >= 0.02 * SUBSCRIBERS, per_zone   # every zone has people to alert
+    assert min(per_zone.values()) >= 0.02 * SUBSCRIBERS, per_zone  # every zone has people to alert
     assert max(per_zone.values()) <= 0.30 * SUBSCRIBERS, per_zone
 
 
@@ -72,11 +87,13 @@ def test_locations_are_gazetteer_addresses(db, loaded):
     work = db.scalar(select(func.count()).where(SubscriberLocation.label == "work"))
     assert 0.15 * SUBSCRIBERS < work < 0.25 * SUBSCRIBERS
     # Each location's text and point are those of an address point; the gazetteer's keys are unique.
-    unmatched = db.execute(text("""
+    unmatched = db.execute(
+        text("""
         SELECT count(*) FROM subscriber_location l WHERE NOT EXISTS (
             SELECT 1 FROM address_point a
             WHERE ST_Equals(a.geom, l.geom)
-              AND l.address = a.street || ' ' || a.house_number || ', ' || a.postcode || ' ' || a.city)""")).scalar()
+              AND l.address = a.street || ' ' || a.house_number || ', ' || a.postcode || ' ' || a.city)""")
+    ).scalar()
     assert unmatched == 0
     addresses, keys = db.execute(select(func.count(), func.count(func.distinct(AddressPoint.normalised_key)))).one()
     assert 2000 <= addresses == keys
@@ -97,8 +114,9 @@ def test_subscribers_look_like_real_ones(db, loaded):
     assert db.scalar(select(func.count()).where(Subscriber.consent_at.is_(None))) == 0
     # Active means the phone was confirmed; pending means it was not (yet).
     assert db.scalar(select(func.count()).where(Subscriber.status == "active", Subscriber.verified_at.is_(None))) == 0
-    assert db.scalar(select(func.count()).where(Subscriber.status == "pending",
-                                                Subscriber.verified_at.is_not(None))) == 0
+    assert (
+        db.scalar(select(func.count()).where(Subscriber.status == "pending", Subscriber.verified_at.is_not(None))) == 0
+    )
 
 
 def test_loading_again_changes_nothing(db, loaded):
@@ -113,8 +131,14 @@ def test_loading_again_changes_nothing(db, loaded):
 
 
 def test_a_database_with_other_zones_is_left_alone(db):
-    create_zone(db, "Centrum", {"type": "Polygon", "coordinates": [
-        [[16.92, 52.40], [16.94, 52.40], [16.94, 52.41], [16.92, 52.41], [16.92, 52.40]]]})
+    create_zone(
+        db,
+        "Centrum",
+        {
+            "type": "Polygon",
+            "coordinates": [[[16.92, 52.40], [16.94, 52.40], [16.94, 52.41], [16.92, 52.41], [16.92, 52.40]]],
+        },
+    )
     db.commit()
     summary = load_demo_city(db)
     db.commit()

@@ -1,4 +1,5 @@
 """Logging in to the admin UI over HTTP, as a browser would (cookies and the CSRF token)."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -22,6 +23,7 @@ def _log_in(base: str, email: str, password: str) -> tuple[int, urllib.request.O
 def test_the_default_admin_address_on_a_local_domain_can_log_in(live_server, settings):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as session:
         accounts.create_user(session, "admin@syrena.local", "admin", "Correct-Horse-42")
 
@@ -34,6 +36,7 @@ def test_the_default_admin_address_on_a_local_domain_can_log_in(live_server, set
 def test_a_wrong_password_is_refused(live_server, settings):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as session:
         accounts.create_user(session, "ops@syrena.local", "operator", "Correct-Horse-42")
     status, _ = _log_in(live_server, "ops@syrena.local", "wrong-password")

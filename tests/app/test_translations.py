@@ -1,5 +1,6 @@
 """The UI's catalogues are complete and compiled: a string added to a template or to app/*.py without
 a Polish translation, or a .po edited without recompiling the .mo, fails here (no browser needed)."""
+
 from __future__ import annotations
 
 from babel.messages.frontend import CommandLineInterface
@@ -33,8 +34,11 @@ def test_every_ui_string_has_a_polish_translation(tmp_path):
 
     missing = sorted(str(k) for k in wanted - polish.keys())
     assert not missing, f"not in pl/messages.po (run pybabel extract + update, then translate): {missing}"
-    untranslated = sorted(str(k) for k in wanted if not polish[k].string or
-                          (isinstance(polish[k].string, tuple) and not all(polish[k].string)))
+    untranslated = sorted(
+        str(k)
+        for k in wanted
+        if not polish[k].string or (isinstance(polish[k].string, tuple) and not all(polish[k].string))
+    )
     assert not untranslated, f"untranslated in pl/messages.po: {untranslated}"
     fuzzy = sorted(str(k) for k in wanted if polish[k].fuzzy)
     assert not fuzzy, f"fuzzy (unchecked) in pl/messages.po: {fuzzy}"
@@ -42,8 +46,11 @@ def test_every_ui_string_has_a_polish_translation(tmp_path):
 
 def test_the_compiled_catalogues_match_their_sources():
     for lang in ("pl", "en"):
-        source = {_key(m): _plain(m.string) for m in _catalog(lang) if m.id and m.string and not m.fuzzy
-                  and (isinstance(m.string, str) or all(m.string))}
+        source = {
+            _key(m): _plain(m.string)
+            for m in _catalog(lang)
+            if m.id and m.string and not m.fuzzy and (isinstance(m.string, str) or all(m.string))
+        }
         with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo").open("rb") as f:
             compiled = {_key(m): _plain(m.string) for m in read_mo(f) if m.id}
         assert compiled == source, f"app/translations/{lang}: run `pybabel compile -d app/translations`"

@@ -1,4 +1,5 @@
 """Billing fixtures: tariffs and ledger entries at chosen times, a finance API client."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -31,10 +32,19 @@ def add_tariff(db):
     from billing.ledger import create_tariff
 
     def add(valid_from: datetime, price: str, monthly: str = "400.00", setup: str = "0.00", vat: str = "0.23"):
-        tariff = create_tariff(db, None, valid_from=valid_from, price_per_part=price, monthly_fee=monthly,
-                               setup_fee=setup, vat_rate=vat, currency="PLN")
+        tariff = create_tariff(
+            db,
+            None,
+            valid_from=valid_from,
+            price_per_part=price,
+            monthly_fee=monthly,
+            setup_fee=setup,
+            vat_rate=vat,
+            currency="PLN",
+        )
         db.commit()
         return tariff
+
     return add
 
 
@@ -42,15 +52,23 @@ def add_tariff(db):
 def charge(db, settings):
     """charge(at, parts, encoding='gsm7', phone=...) → a transactional ledger entry through the public function."""
     from billing.ledger import record_transactional_charge
+
     counter = {"n": 0}
 
     def add(at: datetime, parts: int = 1, encoding: str = "gsm7", phone: str = "+48600000001"):
         counter["n"] += 1
-        entry = record_transactional_charge(db, phone=phone, parts=parts, encoding=encoding,
-                                            smsc_message_ids=[f"T{counter['n']}-{p}" for p in range(parts)], at=at,
-                                            billing=settings.billing)
+        entry = record_transactional_charge(
+            db,
+            phone=phone,
+            parts=parts,
+            encoding=encoding,
+            smsc_message_ids=[f"T{counter['n']}-{p}" for p in range(parts)],
+            at=at,
+            billing=settings.billing,
+        )
         db.commit()
         return entry
+
     return add
 
 

@@ -1,4 +1,5 @@
 """The month's exports open in the programs finance uses and carry the same totals as the page."""
+
 from __future__ import annotations
 
 import csv
@@ -25,14 +26,25 @@ def october(db, settings, add_tariff, charge):
 def test_the_csv_lists_every_row_and_the_total(october):
     lines = list(csv.reader(io.StringIO(report_csv(october["encoding"]))))
     assert lines[0] == ["encoding", "name", "messages", "parts", "amount_pln"]
-    assert lines[1:] == [["gsm7", "gsm7", "2", "2", "0.3600"], ["ucs2", "ucs2", "2", "5", "0.9000"],
-                         ["total", "Total", "4", "7", "1.2600"]]
+    assert lines[1:] == [
+        ["gsm7", "gsm7", "2", "2", "0.3600"],
+        ["ucs2", "ucs2", "2", "5", "0.9000"],
+        ["total", "Total", "4", "7", "1.2600"],
+    ]
 
 
 def test_the_xlsx_has_the_totals_and_a_sheet_per_grouping(october):
     book = load_workbook(io.BytesIO(report_xlsx(october)))
-    assert book.sheetnames == ["Summary", "By campaign", "By zone", "By department", "By day", "By kind",
-                               "By encoding", "By SMSC"]
+    assert book.sheetnames == [
+        "Summary",
+        "By campaign",
+        "By zone",
+        "By department",
+        "By day",
+        "By kind",
+        "By encoding",
+        "By SMSC",
+    ]
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
     assert summary["Monthly statement"] == "2026-10"
     assert Decimal(str(summary["SMS cost"])) == Decimal("1.26")

@@ -1,5 +1,6 @@
 """Finance pages in headless Chromium: the month, its totals and charts, downloads, reconciliation,
 tariffs; other roles are turned away."""
+
 from __future__ import annotations
 
 import io
@@ -62,8 +63,10 @@ def test_the_operator_csv_is_compared_on_the_page(page, login, finance_user, cha
     now = datetime.now(UTC)
     entry = charge(now, parts=1)
     path = tmp_path / "operator.csv"
-    path.write_text(f"message_id,time,parts,amount\n{entry.smsc_message_ids[0]},{now.isoformat()},1,0.18\n"
-                    f"UNKNOWN,{now.isoformat()},1,0.18\n")
+    path.write_text(
+        f"message_id,time,parts,amount\n{entry.smsc_message_ids[0]},{now.isoformat()},1,0.18\n"
+        f"UNKNOWN,{now.isoformat()},1,0.18\n"
+    )
     login(page, finance_user)
     page.goto("/finance/reconciliation")
     page.locator("#month").fill(f"{now:%Y-%m}")

@@ -1,4 +1,5 @@
 """Costs are recorded as the SMSC answers: through the API, RQ, `flask worker`, SMPP and the simulator."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ def _completed(api, campaign_id):
         status, c = api.get(f"/api/v1/campaigns/{campaign_id}")
         assert status == 200
         return c if c["status"] == "completed" else None
+
     return check
 
 
@@ -39,9 +41,16 @@ def test_accepted_messages_are_charged_per_part_to_one_zone_each(api, finance_ap
     create_subscriber(api, "+48601100001", IN_A)
     create_subscriber(api, "+48601100002", IN_A_2, IN_B)  # homes in both target zones: the lower id, Wilda
     create_subscriber(api, "+48601100003", IN_B)
-    status, campaign = api.post("/api/v1/campaigns", {
-        "kind": "alert", "severity": "severe", "body": POLISH_71, "zone_ids": [rataje, wilda],
-        "department": "Wydział Zarządzania Kryzysowego"})
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": POLISH_71,
+            "zone_ids": [rataje, wilda],
+            "department": "Wydział Zarządzania Kryzysowego",
+        },
+    )
     assert status == 201, campaign
     assert campaign["department"] == "Wydział Zarządzania Kryzysowego"
     assert api.post(f"/api/v1/campaigns/{campaign['id']}/send")[0] == 202
@@ -59,8 +68,7 @@ def test_accepted_messages_are_charged_per_part_to_one_zone_each(api, finance_ap
     assert sum(Decimal(r["amount"]) for r in by_zone["rows"]) == Decimal(done["cost"])
 
     _, by_department = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=department")
-    assert [(r["key"], r["amount"]) for r in by_department["rows"]] == [("Wydział Zarządzania Kryzysowego",
-                                                                         "1.0800")]
+    assert [(r["key"], r["amount"]) for r in by_department["rows"]] == [("Wydział Zarządzania Kryzysowego", "1.0800")]
     _, by_encoding = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=encoding")
     assert [(r["key"], r["messages"], r["parts"]) for r in by_encoding["rows"]] == [("ucs2", 3, 6)]
     _, by_kind = finance_api.get(f"/api/v1/billing/report?month={_month()}&group_by=kind")
@@ -89,14 +97,19 @@ def _sending_campaign(db, *phones):
 
 def test_a_refused_submission_costs_nothing(db, settings):
     _campaign, (taken, refused) = _sending_campaign(db, "+48601200001", "+48601200002")
-    record_send_results(db, [
-        SendResult(ref=taken.id, accepted=True, smsc_message_ids=["R1"], parts=1, encoding="gsm7"),
-        SendResult(ref=refused.id, accepted=False, parts=1, encoding="gsm7", error="ESME_RINVDSTADR")],
-        settings.billing)
+    record_send_results(
+        db,
+        [
+            SendResult(ref=taken.id, accepted=True, smsc_message_ids=["R1"], parts=1, encoding="gsm7"),
+            SendResult(ref=refused.id, accepted=False, parts=1, encoding="gsm7", error="ESME_RINVDSTADR"),
+        ],
+        settings.billing,
+    )
     db.commit()
     entries = db.scalars(select(CostEntry)).all()
     assert [(e.message_id, e.amount, e.smsc_message_ids, e.department, e.kind) for e in entries] == [
-        (taken.id, Decimal("0.1800"), ["R1"], "Straż Miejska", "info")]
+        (taken.id, Decimal("0.1800"), ["R1"], "Straż Miejska", "info")
+    ]
 
 
 def test_results_recorded_twice_charge_once(db, settings):
@@ -105,6 +118,7 @@ def test_results_recorded_twice_charge_once(db, settings):
     record_send_results(db, [result], settings.billing)
     db.commit()
     from billing.ledger import charge_accepted
+
     charge_accepted(db, [message.id], datetime.now(UTC), settings.billing)
     db.commit()
     assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 1
@@ -113,6 +127,7 @@ def test_results_recorded_twice_charge_once(db, settings):
 @pytest.fixture
 def charge_on_delivery(monkeypatch, settings):
     from syrena_core.config import get_settings
+
     monkeypatch.setenv("SYRENA_BILLING__CHARGE_ON", "delivered")
     get_settings.cache_clear()
     yield get_settings()
@@ -122,10 +137,14 @@ def charge_on_delivery(monkeypatch, settings):
 
 def test_with_charge_on_delivered_only_delivered_messages_cost(db, charge_on_delivery):
     _campaign, (delivered, failed) = _sending_campaign(db, "+48601300001", "+48601300002")
-    record_send_results(db, [
-        SendResult(ref=delivered.id, accepted=True, smsc_message_ids=["L1", "L2"], parts=2, encoding="ucs2"),
-        SendResult(ref=failed.id, accepted=True, smsc_message_ids=["L3"], parts=1, encoding="gsm7")],
-        charge_on_delivery.billing)
+    record_send_results(
+        db,
+        [
+            SendResult(ref=delivered.id, accepted=True, smsc_message_ids=["L1", "L2"], parts=2, encoding="ucs2"),
+            SendResult(ref=failed.id, accepted=True, smsc_message_ids=["L3"], parts=1, encoding="gsm7"),
+        ],
+        charge_on_delivery.billing,
+    )
     db.commit()
     assert db.scalar(text("SELECT count(*) FROM cost_entry")) == 0  # accepted is not enough
 
@@ -145,10 +164,14 @@ def test_with_charge_on_delivered_only_delivered_messages_cost(db, charge_on_del
 
 def test_ledger_entries_cannot_be_changed_or_deleted(db, settings):
     _campaign, (message,) = _sending_campaign(db, "+48601400001")
-    record_send_results(db, [SendResult(ref=message.id, accepted=True, smsc_message_ids=["I1"], parts=1,
-                                        encoding="gsm7")], settings.billing)
+    record_send_results(
+        db,
+        [SendResult(ref=message.id, accepted=True, smsc_message_ids=["I1"], parts=1, encoding="gsm7")],
+        settings.billing,
+    )
     db.commit()
     from sqlalchemy.exc import DBAPIError
+
     for statement in ("UPDATE cost_entry SET amount = 0", "DELETE FROM cost_entry"):
         with pytest.raises(DBAPIError, match="append-only"):
             db.execute(text(statement))
@@ -173,8 +196,10 @@ def _send_to_three(api, wait) -> dict:
     zone = create_zone(api, "Wilda", ZONE_A)
     for phone in (OK, REFUSED, UNDELIVERABLE):
         create_subscriber(api, phone, IN_A)
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "zone_ids": [zone],
-                                                      "body": "Alarm powodziowy", "department": "Drogi"})
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {"kind": "alert", "severity": "severe", "zone_ids": [zone], "body": "Alarm powodziowy", "department": "Drogi"},
+    )
     assert status == 201, campaign
     assert api.post(f"/api/v1/campaigns/{campaign['id']}/send")[0] == 202
     return wait(_completed(api, campaign["id"]), 60, "the campaign to complete")
@@ -191,7 +216,9 @@ def test_refused_submissions_cost_nothing_over_smpp(api, finance_api, db, worker
     assert simulator.fault_stats()["errors"] >= 1  # the refusal really went over SMPP
     # The simulator took (and stored) the two others only.
     assert sorted(m["destination_addr"].lstrip("+") for m in simulator.messages()) == [
-        OK.lstrip("+"), UNDELIVERABLE.lstrip("+")]
+        OK.lstrip("+"),
+        UNDELIVERABLE.lstrip("+"),
+    ]
     # Charged on acceptance: the undeliverable one was accepted and costs; the refused one does not.
     assert _charged(db) == {OK: Decimal("0.1800"), UNDELIVERABLE: Decimal("0.1800")}
     assert done["cost"] == "0.3600"
@@ -214,6 +241,7 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
     from syrena_core.config import get_settings
     from syrena_core.queues import redis_connection
     from tests.helpers import launch_worker, stop_workers
+
     redis_url = private_redis.rsplit("/", 1)[0] + "/3"
     redis_connection(redis_url).flushdb()
     # In this process too (code that reads get_settings() rather than the app's settings), until the test ends.
@@ -237,9 +265,11 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
 
 
 @pytest.mark.usefixtures("faulty_numbers")
-def test_with_charge_on_delivered_only_delivered_messages_cost_over_smpp(charging_on_delivery, make_user, db,
-                                                                         simulator, wait):
+def test_with_charge_on_delivered_only_delivered_messages_cost_over_smpp(
+    charging_on_delivery, make_user, db, simulator, wait
+):
     from tests.helpers import ApiClient
+
     api = ApiClient(charging_on_delivery, make_user("admin")[1])
     done = _send_to_three(api, wait)
     assert (done["counts"]["delivered"], done["counts"]["failed"]) == (1, 2), done["counts"]  # refused, UNDELIV

@@ -1,5 +1,6 @@
 """The operator's CSV against the ledger: matched, missing on either side, amounts that differ, per day;
 malformed files refused whole."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ from tests.billing.test_ledger_real_path import _sending_campaign
 
 
 def _post_csv(client, path: str, body: str) -> tuple[int, dict]:
-    request = urllib.request.Request(client.base + path, data=body.encode(), method="POST", headers={
-        "Authorization": f"Bearer {client.token}", "Content-Type": "text/csv"})
+    request = urllib.request.Request(
+        client.base + path,
+        data=body.encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {client.token}", "Content-Type": "text/csv"},
+    )
     try:
         with urllib.request.urlopen(request) as response:
             return response.status, json.loads(response.read())
@@ -29,11 +34,16 @@ def _post_csv(client, path: str, body: str) -> tuple[int, dict]:
 def _charged_messages(db, settings):
     _campaign, messages = _sending_campaign(db, "+48601500001", "+48601500002", "+48601500003", "+48601500004")
     a, b, c, d = messages
-    record_send_results(db, [
-        SendResult(ref=a.id, accepted=True, smsc_message_ids=["A1"], parts=1, encoding="gsm7"),
-        SendResult(ref=b.id, accepted=True, smsc_message_ids=["B1", "B2"], parts=2, encoding="ucs2"),
-        SendResult(ref=c.id, accepted=True, smsc_message_ids=["C1"], parts=1, encoding="gsm7"),
-        SendResult(ref=d.id, accepted=True, smsc_message_ids=["D1"], parts=1, encoding="gsm7")], settings.billing)
+    record_send_results(
+        db,
+        [
+            SendResult(ref=a.id, accepted=True, smsc_message_ids=["A1"], parts=1, encoding="gsm7"),
+            SendResult(ref=b.id, accepted=True, smsc_message_ids=["B1", "B2"], parts=2, encoding="ucs2"),
+            SendResult(ref=c.id, accepted=True, smsc_message_ids=["C1"], parts=1, encoding="gsm7"),
+            SendResult(ref=d.id, accepted=True, smsc_message_ids=["D1"], parts=1, encoding="gsm7"),
+        ],
+        settings.billing,
+    )
     db.commit()
 
 
@@ -44,24 +54,28 @@ def test_the_operator_csv_is_matched_against_the_ledger_per_day(db, settings, fi
     operator_csv = (
         "message id;time;parts;amount\n"
         f"A1;{stamp};1;0,18\n"
-        f"B1;{stamp};1;0,18\n"         # a long message billed per part
+        f"B1;{stamp};1;0,18\n"  # a long message billed per part
         f"B2;{stamp};1;0,18\n"
-        f"C1;{stamp};1;0,20\n"         # billed dearer than the tariff
-        f"X9;{stamp};1;0,18\n")        # we never sent it
+        f"C1;{stamp};1;0,20\n"  # billed dearer than the tariff
+        f"X9;{stamp};1;0,18\n"
+    )  # we never sent it
     status, result = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", operator_csv)
     assert status == 201, result
     assert result["rows"] == 5
     totals = result["totals"]
-    assert (totals["matched"], totals["missing_at_operator"], totals["missing_in_ledger"],
-            totals["amount_differences"]) == (3, 1, 1, 1)
-    assert totals["our_amount"] == "0.9000"           # A 0.18 + B 0.36 + C 0.18 + D 0.18
-    assert totals["operator_amount"] == "0.9200"      # A, B1, B2 0.54 + C 0.20 + X9 0.18
+    assert (
+        totals["matched"],
+        totals["missing_at_operator"],
+        totals["missing_in_ledger"],
+        totals["amount_differences"],
+    ) == (3, 1, 1, 1)
+    assert totals["our_amount"] == "0.9000"  # A 0.18 + B 0.36 + C 0.18 + D 0.18
+    assert totals["operator_amount"] == "0.9200"  # A, B1, B2 0.54 + C 0.20 + X9 0.18
     assert totals["difference"] == "0.0200"
     (day,) = result["days"]
     assert day["day"] == now.date().isoformat()
     problems = {(d["problem"], tuple(d["smsc_message_ids"])) for d in result["discrepancies"]}
-    assert problems == {("missing_at_operator", ("D1",)), ("missing_in_ledger", ("X9",)),
-                        ("amount_differs", ("C1",))}
+    assert problems == {("missing_at_operator", ("D1",)), ("missing_in_ledger", ("X9",)), ("amount_differs", ("C1",))}
 
     status, again = finance_api.get(f"/api/v1/billing/reconciliations/{result['id']}")
     assert status == 200
@@ -71,11 +85,13 @@ def test_the_operator_csv_is_matched_against_the_ledger_per_day(db, settings, fi
 def test_a_malformed_operator_csv_is_refused_whole_with_the_bad_lines_named(db, settings, finance_api):
     _charged_messages(db, settings)
     month = f"{datetime.now(UTC):%Y-%m}"
-    operator_csv = ("message_id,time,parts,amount\n"
-                    "A1,2026-11-02T10:00:00Z,1,0.18\n"
-                    "B1,yesterday,1,0.18\n"
-                    "C1,2026-11-02T10:00:00Z,two,0.18\n"
-                    "A1,2026-11-02T10:00:00Z,1,0.18\n")
+    operator_csv = (
+        "message_id,time,parts,amount\n"
+        "A1,2026-11-02T10:00:00Z,1,0.18\n"
+        "B1,yesterday,1,0.18\n"
+        "C1,2026-11-02T10:00:00Z,two,0.18\n"
+        "A1,2026-11-02T10:00:00Z,1,0.18\n"
+    )
     status, body = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", operator_csv)
     assert status == 422
     assert body["error"]["code"] == "invalid_operator_csv"
@@ -88,8 +104,11 @@ def test_a_malformed_operator_csv_is_refused_whole_with_the_bad_lines_named(db, 
         status, body = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", bad)
         assert status == 422, bad
         assert body["error"]["code"] == "invalid_operator_csv"
-    status, body = _post_csv(finance_api, "/api/v1/billing/reconciliations?month=13-2026",
-                             "message_id,time,parts,amount\nA1,2026-11-02T10:00:00Z,1,0.18\n")
+    status, body = _post_csv(
+        finance_api,
+        "/api/v1/billing/reconciliations?month=13-2026",
+        "message_id,time,parts,amount\nA1,2026-11-02T10:00:00Z,1,0.18\n",
+    )
     assert status == 422
     assert db.scalar(text("SELECT count(*) FROM operator_charge")) == 0
 
@@ -102,22 +121,33 @@ def test_a_reused_smsc_id_is_matched_by_its_time_never_to_the_older_send(db, set
     earlier = now - timedelta(hours=3)
     if earlier.astimezone(ZoneInfo("Europe/Warsaw")).month != now.astimezone(ZoneInfo("Europe/Warsaw")).month:
         earlier = now - timedelta(minutes=20)
-    record_send_results(db, [SendResult(ref=old.id, accepted=True, smsc_message_ids=["R7"], parts=1,
-                                        encoding="gsm7")], settings.billing, charge=False)
+    record_send_results(
+        db,
+        [SendResult(ref=old.id, accepted=True, smsc_message_ids=["R7"], parts=1, encoding="gsm7")],
+        settings.billing,
+        charge=False,
+    )
     charge_accepted(db, [old.id], earlier, settings.billing)
     db.commit()
-    record_send_results(db, [SendResult(ref=new.id, accepted=True, smsc_message_ids=["R7"], parts=1,
-                                        encoding="gsm7")], settings.billing)
+    record_send_results(
+        db, [SendResult(ref=new.id, accepted=True, smsc_message_ids=["R7"], parts=1, encoding="gsm7")], settings.billing
+    )
     db.commit()
     month = f"{now.astimezone(ZoneInfo('Europe/Warsaw')):%Y-%m}"
-    operator_csv = ("message_id,time,parts,amount\n"
-                    f"R7,{earlier:%Y-%m-%dT%H:%M:%SZ},1,0.18\n"
-                    f"R7,{now:%Y-%m-%dT%H:%M:%SZ},1,0.25\n")  # the newer send billed dearer
+    operator_csv = (
+        "message_id,time,parts,amount\n"
+        f"R7,{earlier:%Y-%m-%dT%H:%M:%SZ},1,0.18\n"
+        f"R7,{now:%Y-%m-%dT%H:%M:%SZ},1,0.25\n"
+    )  # the newer send billed dearer
     status, result = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", operator_csv)
     assert status == 201, result
     totals = result["totals"]
-    assert (totals["matched"], totals["missing_at_operator"], totals["missing_in_ledger"],
-            totals["amount_differences"]) == (2, 0, 0, 1)
+    assert (
+        totals["matched"],
+        totals["missing_at_operator"],
+        totals["missing_in_ledger"],
+        totals["amount_differences"],
+    ) == (2, 0, 0, 1)
     [difference] = result["discrepancies"]
     assert (difference["problem"], difference["operator_amount"]) == ("amount_differs", "0.2500")
 

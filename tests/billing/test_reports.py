@@ -1,5 +1,6 @@
 """Monthly reports: grouping sums to the grosz, fees whole or prorated, a tariff change mid-month, VAT,
 the maintained summary equal to the ledger, and clear errors for bad requests."""
+
 from __future__ import annotations
 
 import csv
@@ -34,8 +35,11 @@ def test_a_tariff_change_mid_month_prices_each_message_at_its_moment(db, setting
     # 3 parts at 0.18 before the 16th, 4 parts at 0.20 from it
     assert report.totals.sms_cost == Decimal("0.54") + Decimal("0.80")
     assert [(r.key, r.amount) for r in report.rows] == [
-        (date(2026, 9, 3), Decimal("0.1800")), (date(2026, 9, 15), Decimal("0.3600")),
-        (date(2026, 9, 16), Decimal("0.6000")), (date(2026, 9, 30), Decimal("0.2000"))]
+        (date(2026, 9, 3), Decimal("0.1800")),
+        (date(2026, 9, 15), Decimal("0.3600")),
+        (date(2026, 9, 16), Decimal("0.6000")),
+        (date(2026, 9, 30), Decimal("0.2000")),
+    ]
 
 
 @pytest.mark.usefixtures("september")
@@ -52,6 +56,7 @@ def test_the_monthly_fee_is_prorated_between_tariffs_and_vat_added(db, settings)
 @pytest.mark.usefixtures("september")
 def test_the_whole_monthly_fee_is_that_of_the_tariff_the_month_began_with(db, settings):
     from syrena_core.config import replace
+
     report = monthly_report(db, "2026-09", "kind", replace(settings.billing, monthly_fee_mode="whole"))
     assert report.totals.subscription == Decimal("400.00")
     october = monthly_report(db, "2026-10", "kind", replace(settings.billing, monthly_fee_mode="whole"))
@@ -72,8 +77,9 @@ def test_every_grouping_sums_to_the_month_total_to_the_grosz(db, settings, group
 def test_the_summary_equals_the_ledger(db, settings):
     assert summary_differences(db, date(2026, 9, 1)) == []
     for group_by in GROUPINGS:
-        assert (monthly_report(db, "2026-09", group_by, settings.billing, source="ledger")
-                == monthly_report(db, "2026-09", group_by, settings.billing))
+        assert monthly_report(db, "2026-09", group_by, settings.billing, source="ledger") == monthly_report(
+            db, "2026-09", group_by, settings.billing
+        )
 
 
 @pytest.mark.usefixtures("september")
@@ -91,10 +97,14 @@ def test_the_api_answers_json_and_csv(finance_api):
     assert [r["key"] for r in body["rows"]] == ["2026-09-03", "2026-09-15", "2026-09-16", "2026-09-30"]
 
     import urllib.request
-    for path, headers in (("/api/v1/billing/report?month=2026-09&group_by=day", {"Accept": "text/csv"}),
-                          ("/api/v1/billing/report.csv?month=2026-09&group_by=day", {})):
-        request = urllib.request.Request(finance_api.base + path, headers={
-            "Authorization": f"Bearer {finance_api.token}", **headers})
+
+    for path, headers in (
+        ("/api/v1/billing/report?month=2026-09&group_by=day", {"Accept": "text/csv"}),
+        ("/api/v1/billing/report.csv?month=2026-09&group_by=day", {}),
+    ):
+        request = urllib.request.Request(
+            finance_api.base + path, headers={"Authorization": f"Bearer {finance_api.token}", **headers}
+        )
         with urllib.request.urlopen(request) as response:
             assert response.headers["Content-Type"].startswith("text/csv")
             lines = list(csv.reader(io.StringIO(response.read().decode())))
@@ -103,12 +113,15 @@ def test_the_api_answers_json_and_csv(finance_api):
         assert sum(Decimal(line[4]) for line in lines[1:-1]) == Decimal(lines[-1][4]) == Decimal("1.3400")
 
 
-@pytest.mark.parametrize("query, code", [
-    ("month=2026-13&group_by=day", "invalid_report_request"),
-    ("month=September&group_by=day", "invalid_report_request"),
-    ("group_by=day", "invalid_report_request"),
-    ("month=2026-09&group_by=colour", "invalid_report_request"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("month=2026-13&group_by=day", "invalid_report_request"),
+        ("month=September&group_by=day", "invalid_report_request"),
+        ("group_by=day", "invalid_report_request"),
+        ("month=2026-09&group_by=colour", "invalid_report_request"),
+    ],
+)
 def test_a_bad_month_or_grouping_is_a_clear_error(finance_api, query, code):
     status, body = finance_api.get(f"/api/v1/billing/report?{query}")
     assert status == 422
@@ -117,15 +130,24 @@ def test_a_bad_month_or_grouping_is_a_clear_error(finance_api, query, code):
 
 
 def test_tariffs_are_added_by_admins_and_bad_ones_refused(api, finance_api):
-    status, tariff = api.post("/api/v1/billing/tariffs", {
-        "valid_from": "2030-01-01T00:00:00+00:00", "price_per_part": "0.16", "monthly_fee": "380.00",
-        "vat_rate": "0.23"})
+    status, tariff = api.post(
+        "/api/v1/billing/tariffs",
+        {
+            "valid_from": "2030-01-01T00:00:00+00:00",
+            "price_per_part": "0.16",
+            "monthly_fee": "380.00",
+            "vat_rate": "0.23",
+        },
+    )
     assert status == 201, tariff
     assert tariff["price_per_part"] == "0.1600"
     assert finance_api.post("/api/v1/billing/tariffs", {"price_per_part": "0.1", "monthly_fee": "1"})[0] == 403
-    for bad in ({"price_per_part": 0.16, "monthly_fee": "1"}, {"price_per_part": "-1", "monthly_fee": "1"},
-                {"price_per_part": "0.16", "monthly_fee": "1", "valid_from": "tomorrow"},
-                {"price_per_part": "0.16", "monthly_fee": "1", "vat_rate": "23"}):
+    for bad in (
+        {"price_per_part": 0.16, "monthly_fee": "1"},
+        {"price_per_part": "-1", "monthly_fee": "1"},
+        {"price_per_part": "0.16", "monthly_fee": "1", "valid_from": "tomorrow"},
+        {"price_per_part": "0.16", "monthly_fee": "1", "vat_rate": "23"},
+    ):
         status, body = api.post("/api/v1/billing/tariffs", bad)
         assert status == 422, bad
         assert body["error"]["code"] == "invalid_tariff"
@@ -136,10 +158,14 @@ def test_tariffs_are_added_by_admins_and_bad_ones_refused(api, finance_api):
 @pytest.mark.parametrize("role", ["operator", "approver"])
 def test_only_finance_and_admin_see_money(live_server, make_user, role, api, finance_api):
     from tests.helpers import ApiClient
+
     _email, token = make_user(role)
     other = ApiClient(live_server, token)
-    for path in ("/api/v1/billing/report?month=2026-09&group_by=day", "/api/v1/billing/tariffs",
-                 "/api/v1/billing/report.csv?month=2026-09"):
+    for path in (
+        "/api/v1/billing/report?month=2026-09&group_by=day",
+        "/api/v1/billing/tariffs",
+        "/api/v1/billing/report.csv?month=2026-09",
+    ):
         status, body = other.get(path)
         assert status == 403, path
         assert body["error"]["code"] == "forbidden"
@@ -150,35 +176,70 @@ def test_only_finance_and_admin_see_money(live_server, make_user, role, api, fin
 @pytest.mark.usefixtures("september")
 def test_a_correction_is_a_new_entry_and_changes_the_month(db, settings, finance_api):
     from sqlalchemy import text
+
     entry_id = db.scalar(text("SELECT id FROM cost_entry WHERE charged_at = '2026-09-03 10:00+02'"))
-    status, correction = finance_api.post("/api/v1/billing/corrections", {
-        "corrects": entry_id, "amount": "-0.1800", "parts": -1, "note": "operator refunded a duplicate"})
+    status, correction = finance_api.post(
+        "/api/v1/billing/corrections",
+        {"corrects": entry_id, "amount": "-0.1800", "parts": -1, "note": "operator refunded a duplicate"},
+    )
     assert status == 201, correction
     assert db.scalar(text("SELECT amount FROM cost_entry WHERE id = :id"), {"id": entry_id}) == Decimal("0.1800")
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
     this_month = f"{datetime.now(ZoneInfo('Europe/Warsaw')):%Y-%m}"
     status, now_month = finance_api.get(f"/api/v1/billing/report?month={this_month}&group_by=kind")
     assert [(r["key"], r["messages"], r["parts"], r["amount"]) for r in now_month["rows"]] == [
-        ("transactional", 0, -1, "-0.1800")]  # booked when it was made; September stays as invoiced
+        ("transactional", 0, -1, "-0.1800")
+    ]  # booked when it was made; September stays as invoiced
     assert monthly_report(db, "2026-09", "kind", settings.billing).totals.sms_cost == Decimal("1.3400")
-    for bad in ({"corrects": 999999, "amount": "1", "note": "x"}, {"corrects": entry_id, "amount": 1, "note": "x"},
-                {"corrects": entry_id, "amount": "-0.18"}):
+    for bad in (
+        {"corrects": 999999, "amount": "1", "note": "x"},
+        {"corrects": entry_id, "amount": 1, "note": "x"},
+        {"corrects": entry_id, "amount": "-0.18"},
+    ):
         status, body = finance_api.post("/api/v1/billing/corrections", bad)
         assert (status, body["error"]["code"]) == (422, "invalid_correction"), bad
 
 
 def test_an_smsc_connection_with_its_own_tariff_is_charged_and_billed_by_it(db, settings, add_tariff, charge):
     from billing.ledger import create_tariff
+
     add_tariff(warsaw(2026, 8, 1), "0.18", monthly="400.00")
-    create_tariff(db, None, valid_from=warsaw(2026, 8, 16), smsc="orange", price_per_part="0.15",
-                  monthly_fee="300.00", setup_fee="0", vat_rate="0.23", currency="PLN")
+    create_tariff(
+        db,
+        None,
+        valid_from=warsaw(2026, 8, 16),
+        smsc="orange",
+        price_per_part="0.15",
+        monthly_fee="300.00",
+        setup_fee="0",
+        vat_rate="0.23",
+        currency="PLN",
+    )
     db.commit()
     from billing.ledger import record_transactional_charge
-    record_transactional_charge(db, phone="+48600000009", parts=2, encoding="gsm7", smsc_message_ids=["O1", "O2"],
-                                at=warsaw(2026, 8, 20), smsc="orange", billing=settings.billing)
-    record_transactional_charge(db, phone="+48600000009", parts=2, encoding="gsm7", smsc_message_ids=["P1", "P2"],
-                                at=warsaw(2026, 8, 20), smsc="plus", billing=settings.billing)
+
+    record_transactional_charge(
+        db,
+        phone="+48600000009",
+        parts=2,
+        encoding="gsm7",
+        smsc_message_ids=["O1", "O2"],
+        at=warsaw(2026, 8, 20),
+        smsc="orange",
+        billing=settings.billing,
+    )
+    record_transactional_charge(
+        db,
+        phone="+48600000009",
+        parts=2,
+        encoding="gsm7",
+        smsc_message_ids=["P1", "P2"],
+        at=warsaw(2026, 8, 20),
+        smsc="plus",
+        billing=settings.billing,
+    )
     db.commit()
     report = monthly_report(db, "2026-08", "smsc", settings.billing)
     assert [(r.key, r.amount) for r in report.rows] == [("orange", Decimal("0.3000")), ("plus", Decimal("0.3600"))]
@@ -188,9 +249,10 @@ def test_an_smsc_connection_with_its_own_tariff_is_charged_and_billed_by_it(db, 
 
 def test_months_and_days_are_warsaw_calendar_months_and_days(db, settings, add_tariff, charge):
     from tests.billing.conftest import utc
+
     add_tariff(warsaw(2026, 9, 1), "0.18")
-    charge(utc(2026, 9, 30, 21, 59), parts=1)   # 23:59 on 30 September in Warsaw (CEST, UTC+2)
-    charge(utc(2026, 9, 30, 22, 30), parts=2)   # 00:30 on 1 October in Warsaw
+    charge(utc(2026, 9, 30, 21, 59), parts=1)  # 23:59 on 30 September in Warsaw (CEST, UTC+2)
+    charge(utc(2026, 9, 30, 22, 30), parts=2)  # 00:30 on 1 October in Warsaw
     charge(utc(2026, 10, 31, 22, 30), parts=3)  # 23:30 on 31 October (CET, UTC+1 after 25 October)
     charge(utc(2026, 10, 31, 23, 30), parts=4)  # 00:30 on 1 November
     october = monthly_report(db, "2026-10", "day", settings.billing)
@@ -198,7 +260,8 @@ def test_months_and_days_are_warsaw_calendar_months_and_days(db, settings, add_t
     assert [(r.key, r.parts) for r in october.rows] == [(date(2026, 10, 1), 2), (date(2026, 10, 31), 3)]
     assert october.totals.parts == 5 and october.totals.sms_cost == Decimal("0.9000")
     assert [(r.key, r.parts) for r in monthly_report(db, "2026-09", "day", settings.billing).rows] == [
-        (date(2026, 9, 30), 1)]
+        (date(2026, 9, 30), 1)
+    ]
     assert monthly_report(db, "2026-11", "day", settings.billing).totals.parts == 4
     for month in (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)):
         assert summary_differences(db, month) == []
@@ -211,8 +274,9 @@ def test_the_fee_is_prorated_over_the_local_month_with_its_extra_autumn_hour(db,
     add_tariff(warsaw(2026, 10, 16), "0.20", monthly="500.00")
     report = monthly_report(db, "2026-10", "kind", settings.billing)
     assert [(f.period_from, f.period_to, f.amount) for f in report.fees] == [
-        (warsaw(2026, 10, 1), warsaw(2026, 10, 16), Decimal("193.29")),   # 400 × 360 / 745
-        (warsaw(2026, 10, 16), warsaw(2026, 11, 1), Decimal("258.39"))]   # 500 × 385 / 745
+        (warsaw(2026, 10, 1), warsaw(2026, 10, 16), Decimal("193.29")),  # 400 × 360 / 745
+        (warsaw(2026, 10, 16), warsaw(2026, 11, 1), Decimal("258.39")),
+    ]  # 500 × 385 / 745
     assert report.totals.subscription == Decimal("451.68")
     assert report.totals.gross == report.totals.net + report.totals.vat
 
@@ -222,6 +286,7 @@ def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_ta
 
     from syrena_core.config import replace
     from tests.billing.conftest import utc
+
     add_tariff(warsaw(2026, 9, 1), "0.18")
     charge(utc(2026, 9, 30, 22, 30), parts=2)  # September in UTC, October in Warsaw
     in_utc = replace(settings.billing, timezone="UTC")
@@ -234,6 +299,7 @@ def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_ta
 
     assert monthly_report(db, "2026-09", "day", settings.billing).totals.parts == 0
     assert [(r.key, r.parts) for r in monthly_report(db, "2026-10", "day", settings.billing).rows] == [
-        (date(2026, 10, 1), 3)]
+        (date(2026, 10, 1), 3)
+    ]
     assert db.scalar(text("SELECT timezone FROM billing_calendar")) == "Europe/Warsaw"
     assert summary_differences(db, date(2026, 10, 1)) == []

@@ -1,4 +1,5 @@
 """Campaign test helpers: the four-eyes rule switched on, a pinned clock, people in the test zones."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,8 +15,7 @@ from tests.helpers import ApiClient
 def approval_required(app):
     """The app (served by live_server) with campaigns.require_approval on, for this test only."""
     settings = app.config["SYRENA"]
-    app.config["SYRENA"] = replace(
-        settings, campaigns=replace(settings.campaigns, require_approval=True))
+    app.config["SYRENA"] = replace(settings, campaigns=replace(settings.campaigns, require_approval=True))
     yield
     app.config["SYRENA"] = settings
 
@@ -23,8 +23,10 @@ def approval_required(app):
 @pytest.fixture
 def clock(app):
     """clock(datetime) pins the app's clock (quiet hours, schedules) for this test."""
+
     def pin(moment: datetime):
         app.config["SYRENA_CLOCK"] = lambda: moment
+
     yield pin
     app.config.pop("SYRENA_CLOCK", None)
 
@@ -51,6 +53,7 @@ def settled(api, campaign_id: int):
         status, c = api.get(f"/api/v1/campaigns/{campaign_id}")
         assert status == 200, c
         return c if c["status"] == "completed" else None
+
     return check
 
 

@@ -1,12 +1,14 @@
 """The walking skeleton's path: API → PostGIS → Redis/RQ → `flask worker` → SMPP → simulator → receipts."""
+
 from __future__ import annotations
 
 from tests.factories import IN_A, IN_A_2, IN_B, OUTSIDE, ZONE_A, ZONE_B, create_subscriber, create_zone
 
 
 def _send(api, body: str, zone_ids: list[int]) -> int:
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": body,
-                                                      "zone_ids": zone_ids})
+    status, campaign = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": body, "zone_ids": zone_ids}
+    )
     assert status == 201, campaign
     assert campaign["status"] == "draft"
     status, sent = api.post(f"/api/v1/campaigns/{campaign['id']}/send")
@@ -19,6 +21,7 @@ def _settled(api, campaign_id: int):
         status, c = api.get(f"/api/v1/campaigns/{campaign_id}")
         assert status == 200
         return c if c["status"] == "completed" else None
+
     return check
 
 
@@ -45,8 +48,10 @@ def test_alert_reaches_exactly_the_people_in_the_target_zones(api, worker, simul
 def test_alert_with_polish_letters_goes_out_as_ucs2_parts_and_is_delivered_whole(api, worker, simulator, wait):
     zone = create_zone(api, "Łazarz", ZONE_A)
     create_subscriber(api, "+48601000011", IN_A)
-    text = ("Uwaga! Pożar hali magazynowej przy ul. Głogowskiej. Zamknij okna, wyłącz wentylację "
-            "i nie wychodź z domu. Śledź komunikaty służb.")  # 126 characters, diacritics → UCS-2, 2 parts
+    text = (
+        "Uwaga! Pożar hali magazynowej przy ul. Głogowskiej. Zamknij okna, wyłącz wentylację "
+        "i nie wychodź z domu. Śledź komunikaty służb."
+    )  # 126 characters, diacritics → UCS-2, 2 parts
 
     campaign_id = _send(api, text, [zone])
     campaign = wait(_settled(api, campaign_id), 60, "the campaign to complete")

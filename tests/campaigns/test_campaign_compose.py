@@ -1,6 +1,7 @@
 """The composer in headless Chromium: an operator writes an alert (the counter flags the Polish letters and
 transliteration saves parts), draws the target on the map, sees the preview numbers, submits; a second user,
 an approver, approves; the campaign page shows the messages delivered."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ TEXT = "Uwaga! Pożar hali przy ul. Głogowskiej. Zamknij okna i nie wychodź z 
 
 
 def pixel_of(page, lat, lon):
-    p = page.evaluate("([lat, lon]) => document.getElementById('compose-map').syrenaMap"
-                      ".latLngToContainerPoint([lat, lon])", [lat, lon])
+    p = page.evaluate(
+        "([lat, lon]) => document.getElementById('compose-map').syrenaMap.latLngToContainerPoint([lat, lon])",
+        [lat, lon],
+    )
     return p["x"], p["y"]
 
 
@@ -27,8 +30,7 @@ def click_on_map(page, points):
         page.mouse.click(box["x"] + x, box["y"] + y)
 
 
-def test_the_counter_keeps_the_whole_gsm_alphabet_in_one_part_and_marks_an_emoji_whole(make_user, new_context,
-                                                                                          login):
+def test_the_counter_keeps_the_whole_gsm_alphabet_in_one_part_and_marks_an_emoji_whole(make_user, new_context, login):
     operator_email, _ = make_user("operator")
     page = new_context().new_page()
     login(page, operator_email)
@@ -48,7 +50,8 @@ def test_the_counter_keeps_the_whole_gsm_alphabet_in_one_part_and_marks_an_emoji
 
 @pytest.mark.usefixtures("approval_required")
 def test_compose_with_a_drawn_area_preview_approve_by_a_second_user_and_watch_delivery(
-        api, make_user, new_context, login, worker, simulator, wait):
+    api, make_user, new_context, login, worker, simulator, wait
+):
     create_zone(api, "Rataje", ZONE_B)  # a zone on the map, not picked
     create_subscriber(api, "+48601000001", IN_A)
     create_subscriber(api, "+48601000002", IN_A_2)
@@ -67,15 +70,16 @@ def test_compose_with_a_drawn_area_preview_approve_by_a_second_user_and_watch_de
     expect(page.locator("#counter")).to_contain_text("UCS-2")
     expect(page.locator("#counter")).to_contain_text("2")
     expect(page.locator("#body-highlight mark.ucs2").first).to_have_text("ż")
-    expect(page.locator("#ucs2-chars mark")).to_have_text(["ż", "ł", "ź"])   # each once, in order
+    expect(page.locator("#ucs2-chars mark")).to_have_text(["ż", "ł", "ź"])  # each once, in order
     page.locator("#transliterate").click()
     expect(page.locator("#body")).to_have_value(re.compile(r"^Uwaga! Pozar hali przy ul\. Glogowskiej"))
     expect(page.locator("#counter")).to_contain_text("GSM")
     expect(page.locator("#body-highlight mark")).to_have_count(0)
 
     # Draw a rectangle-ish polygon around both homes in zone A (not around OUTSIDE).
-    page.evaluate("() => document.getElementById('compose-map').syrenaMap.setView([52.389, 16.915], 14, "
-                  "{animate: false})")
+    page.evaluate(
+        "() => document.getElementById('compose-map').syrenaMap.setView([52.389, 16.915], 14, {animate: false})"
+    )
     corners = [(52.383, 16.905), (52.383, 16.925), (52.395, 16.925), (52.395, 16.905)]
     pixels = [pixel_of(page, lat, lon) for lat, lon in corners]
     page.locator(".leaflet-pm-icon-polygon").click()
@@ -104,22 +108,31 @@ def test_compose_with_a_drawn_area_preview_approve_by_a_second_user_and_watch_de
     second.locator("form[action$='/approve'] button").click()
     second.wait_for_url(re.compile(rf"/campaigns/{campaign_id}$"))
     expect(second.locator('[data-count="delivered"]')).to_have_text("2", timeout=60_000)
-    assert sorted(m["destination_addr"].lstrip("+") for m in simulator.messages()) == ["48601000001",
-                                                                                       "48601000002"]
+    assert sorted(m["destination_addr"].lstrip("+") for m in simulator.messages()) == ["48601000001", "48601000002"]
 
 
 @pytest.mark.usefixtures("approval_required")
 def test_rejected_with_a_reason_then_sent_by_emergency_override_then_called_off(
-        api, make_user, new_context, login, worker, simulator, wait):
+    api, make_user, new_context, login, worker, simulator, wait
+):
     from tests.factories import ZONE_A
     from tests.helpers import ApiClient
+
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000011", IN_A)
     operator_email, operator_token = make_user("operator")
     approver_email, _ = make_user("approver")
     operator = ApiClient(api.base, operator_token)
-    status, c = operator.post("/api/v1/campaigns", {"kind": "alert", "severity": "extreme", "title": "Chlor",
-                                                    "body": "Wyciek chloru! Zamknij okna.", "zone_ids": [zone]})
+    status, c = operator.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "extreme",
+            "title": "Chlor",
+            "body": "Wyciek chloru! Zamknij okna.",
+            "zone_ids": [zone],
+        },
+    )
     assert status == 201, c
     operator.post(f"/api/v1/campaigns/{c['id']}/submit")
 
@@ -145,7 +158,8 @@ def test_rejected_with_a_reason_then_sent_by_emergency_override_then_called_off(
     # The all-clear is an alert too: it waits for the second person like any other.
     page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
     expect(page.locator(".flash-success")).to_have_text(
-        "Komunikat uzupełniający czeka na zatwierdzenie przez drugą osobę.")
+        "Komunikat uzupełniający czeka na zatwierdzenie przez drugą osobę."
+    )
     clear_url = page.url
     assert f"/campaigns/{c['id']}/" not in clear_url
     approver.goto(clear_url)
@@ -158,6 +172,7 @@ def test_rejected_with_a_reason_then_sent_by_emergency_override_then_called_off(
 
 def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, new_context, login):
     from tests.factories import ZONE_A
+
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000021", IN_A)
     create_subscriber(api, "+48601000022", IN_A_2)
@@ -172,8 +187,9 @@ def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, 
     # Before any hazard point: the estimate is there already, worded in Polish with the local time.
     expect(page.locator("#preview-time-to-warn")).to_contain_text("ostatni SMS około")
 
-    page.evaluate("() => document.getElementById('compose-map').syrenaMap.setView([52.39, 16.915], 14, "
-                  "{animate: false})")
+    page.evaluate(
+        "() => document.getElementById('compose-map').syrenaMap.setView([52.39, 16.915], 14, {animate: false})"
+    )
     page.get_by_role("button", name="Wskaż miejsce zagrożenia na mapie").click()
     expect(page.locator("#hazard-place")).to_have_attribute("aria-pressed", "true")
     page.locator("#compose-map").scroll_into_view_if_needed()
@@ -183,7 +199,8 @@ def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, 
     expect(page.locator("#hazard-lon")).to_have_value(re.compile(r"^16\.910"))
     expect(page.locator(f'input[name="zone_ids"][value="{zone}"]')).to_be_checked()  # the click picked no zone
     expect(page.locator("#preview-time-to-warn")).to_have_text(
-        re.compile(r"^(~\d+ s|poniżej 1 s) · ostatni SMS około \d\d:\d\d"))
+        re.compile(r"^(~\d+ s|poniżej 1 s) · ostatni SMS około \d\d:\d\d")
+    )
 
     # Typed by keyboard: a point outside the service area is refused with a message naming the problem.
     page.locator("#hazard-lat").fill("40")

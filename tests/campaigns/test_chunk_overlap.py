@@ -2,6 +2,7 @@
 bottleneck"): the next chunk's messages reach the SMSC before the job that sent the previous chunk has
 finished — they never wait for one job to drain and record everything and the next to start. Read from the
 simulator's log and RQ's job records (no timing asserts: the benchmark measures how fast)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -22,8 +23,9 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(db, start_simulator, spawn_worker,
-                                                                             gateway_redis_url, wait):
+def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(
+    db, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, CHUNK * CHUNKS, "alert", prefix="+4855")
     assert enqueue(db, gateway_redis_url, campaign_id, "alert", chunk_size=CHUNK) == CHUNKS
@@ -36,12 +38,14 @@ def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(db, s
     redis = redis_connection(gateway_redis_url)
     assert Queue("alerts", connection=redis).count == 0
 
-    at_smsc = {"+" + m["destination_addr"]: datetime.fromisoformat(m["received_at"].replace("Z", "+00:00"))
-               for m in submitted}
+    at_smsc = {
+        "+" + m["destination_addr"]: datetime.fromisoformat(m["received_at"].replace("Z", "+00:00")) for m in submitted
+    }
     db.rollback()
-    rows = db.execute(text("SELECT phone, claim_job FROM message WHERE campaign_id = :c ORDER BY id"),
-                      {"c": campaign_id}).all()
-    chunks = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+    rows = db.execute(
+        text("SELECT phone, claim_job FROM message WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id}
+    ).all()
+    chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
     for previous, following in zip(chunks, chunks[1:]):
         job = Job.fetch(previous[-1].claim_job, connection=redis)
         assert job.ended_at is not None
@@ -51,7 +55,8 @@ def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(db, s
 
 
 def test_an_info_job_that_took_over_further_chunks_still_yields_to_an_alert_and_keeps_id_order(
-        db, start_simulator, spawn_worker, gateway_redis_url, wait):
+    db, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     spawn_worker(simulator, gateway_redis_url, smsc__tps=150, campaigns__slice_size=20)
     info_id, info_phones = make_campaign(db, 1500, "info", prefix="+4856")

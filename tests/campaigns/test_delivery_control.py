@@ -1,5 +1,6 @@
 """Send and watch (issue 6): cancel, pause and resume a campaign while the session's `flask worker` sends it,
 and resend to the failed — through the HTTP API, RQ, SMPP and the simulator."""
+
 from __future__ import annotations
 
 import time
@@ -32,9 +33,11 @@ def _status(api, campaign_id: int) -> dict:
 
 def _settled(db, campaign_id: int):
     """Nothing left that a worker could still send or record."""
+
     def check():
         counts = statuses(db, campaign_id)
         return counts if not counts.get("queued") and not counts.get("submitting") else None
+
     return check
 
 
@@ -51,15 +54,23 @@ def test_cancel_mid_send_stops_the_unsent_messages(db, settings, api, worker, si
 
     counts = statuses(db, campaign_id)
     sent = _sent(simulator)
-    assert counts["cancelled"] >= 1000            # most of the campaign never went out ...
+    assert counts["cancelled"] >= 1000  # most of the campaign never went out ...
     assert sum(sent.values()) == counts.get("delivered", 0)  # ... and what did, went once
     assert set(sent.values()) == {1}
-    cancelled = set(db.execute(text("SELECT phone FROM message WHERE campaign_id = :c AND status = 'cancelled'"),
-                               {"c": campaign_id}).scalars())
+    cancelled = set(
+        db.execute(
+            text("SELECT phone FROM message WHERE campaign_id = :c AND status = 'cancelled'"), {"c": campaign_id}
+        ).scalars()
+    )
     assert not cancelled & set(sent)
     assert _status(api, campaign_id)["status"] == "cancelled"
-    audit = db.execute(text("SELECT action, note FROM audit_log WHERE object_type = 'campaign' AND object_id = :c "
-                            "AND action = 'campaign.cancel'"), {"c": str(campaign_id)}).all()
+    audit = db.execute(
+        text(
+            "SELECT action, note FROM audit_log WHERE object_type = 'campaign' AND object_id = :c "
+            "AND action = 'campaign.cancel'"
+        ),
+        {"c": str(campaign_id)},
+    ).all()
     assert audit == [("campaign.cancel", "fałszywy alarm")]
 
 
@@ -97,10 +108,12 @@ def test_resend_to_failed_goes_to_the_failed_recipients_only(db, settings, api, 
     wait(lambda: _status(api, campaign_id)["status"] == "completed", 60, "the campaign to complete")
     # Receipts said UNDELIV for five of them (as an operator's network would when phones are off).
     failed = phones[3:8]
-    db.execute(text("UPDATE message SET status = 'failed', error = 'UNDELIV:001' WHERE phone = ANY(:p)"),
-               {"p": failed})
-    db.execute(text("""UPDATE message_part SET status = 'failed' FROM message m
-                       WHERE m.id = message_part.message_id AND m.phone = ANY(:p)"""), {"p": failed})
+    db.execute(text("UPDATE message SET status = 'failed', error = 'UNDELIV:001' WHERE phone = ANY(:p)"), {"p": failed})
+    db.execute(
+        text("""UPDATE message_part SET status = 'failed' FROM message m
+                       WHERE m.id = message_part.message_id AND m.phone = ANY(:p)"""),
+        {"p": failed},
+    )
     db.commit()
     simulator.clear_messages()
 
@@ -112,12 +125,20 @@ def test_resend_to_failed_goes_to_the_failed_recipients_only(db, settings, api, 
     assert sorted(_sent(simulator)) == sorted(failed)
     assert statuses(db, campaign_id) == {"delivered": 40}
     # The first, failed attempt stays on record beside the new one.
-    parts = dict(db.execute(text("""SELECT p.status, count(*) FROM message_part p JOIN message m ON m.id = p.message_id
-                                    WHERE m.campaign_id = :c GROUP BY p.status"""), {"c": campaign_id}).all())
+    parts = dict(
+        db.execute(
+            text("""SELECT p.status, count(*) FROM message_part p JOIN message m ON m.id = p.message_id
+                                    WHERE m.campaign_id = :c GROUP BY p.status"""),
+            {"c": campaign_id},
+        ).all()
+    )
     assert parts == {"delivered": 40, "superseded": 5}
     # The operator charged the first sends (accepted, then undeliverable) and charges the new ones too.
-    charges = Counter(db.execute(text("SELECT phone FROM cost_entry WHERE campaign_id = :c AND entry_type = 'charge'"),
-                                 {"c": campaign_id}).scalars())
+    charges = Counter(
+        db.execute(
+            text("SELECT phone FROM cost_entry WHERE campaign_id = :c AND entry_type = 'charge'"), {"c": campaign_id}
+        ).scalars()
+    )
     assert charges == Counter({**dict.fromkeys(phones, 1), **dict.fromkeys(failed, 2)})
     status, body = api.post(f"/api/v1/campaigns/{campaign_id}/resend-failed")
     assert status == 409 and "failed" in body["error"]["message"]

@@ -1,5 +1,6 @@
 """The live campaign page in headless Chromium (issue 6): counts, rate and timings update without a reload,
 the final report appears when the campaign ends, and the control buttons pause, resume and cancel it."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -16,8 +17,9 @@ def _start(db, settings, count: int, kind: str) -> int:
     return campaign_id
 
 
-def test_the_page_follows_the_campaign_live_to_its_final_report(db, settings, page, login, make_user,
-                                                                 worker, live_server):
+def test_the_page_follows_the_campaign_live_to_its_final_report(
+    db, settings, page, login, make_user, worker, live_server
+):
     email, _token = make_user("operator")
     login(page, email)
     campaign_id, _phones = make_campaign(db, 300, kind="alert")
@@ -64,13 +66,24 @@ def test_pause_resume_and_cancel_from_the_page(db, settings, page, login, make_u
     page.locator("#cancel-button").click()
     page.locator(".flash-success").wait_for()
     assert page.locator("#campaign-status").get_attribute("data-status") == "cancelled"
-    wait(lambda: not statuses(db, campaign_id).get("queued") and not statuses(db, campaign_id).get("submitting"),
-         30, "nothing left to send")
+    wait(
+        lambda: not statuses(db, campaign_id).get("queued") and not statuses(db, campaign_id).get("submitting"),
+        30,
+        "nothing left to send",
+    )
     page.locator("#final-report").wait_for(state="visible")
-    assert int(page.locator('#final-report [data-field="cancelled"]').inner_text().replace("\xa0", "")
-               .replace(" ", "")) > 0
-    actions = db.execute(text("SELECT action FROM audit_log WHERE object_type = 'campaign' AND object_id = :c "
-                              "ORDER BY id"), {"c": str(campaign_id)}).scalars().all()
+    assert (
+        int(page.locator('#final-report [data-field="cancelled"]').inner_text().replace("\xa0", "").replace(" ", ""))
+        > 0
+    )
+    actions = (
+        db.execute(
+            text("SELECT action FROM audit_log WHERE object_type = 'campaign' AND object_id = :c ORDER BY id"),
+            {"c": str(campaign_id)},
+        )
+        .scalars()
+        .all()
+    )
     assert actions == ["campaign.pause", "campaign.resume", "campaign.cancel"]
 
 

@@ -1,6 +1,7 @@
 """Time to warn (issue 14): the estimate of when the last SMS part leaves, from the parts to send, the TPS of the
 links the workers have bound now and the alerts queued ahead; a live `eta` while sending. No timing asserts:
 the estimate is checked against its inputs, and against a real worker only within a wide factor."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -15,20 +16,33 @@ from syrena_core.queues import redis_connection
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone, make_campaign
 from tests.helpers import enqueue, statuses
 
-LINKS = SmscSettings(name="orange", tps=100.0, connections=(
-    SmscSettings(name="play", tps=50.0), SmscSettings(name="plus", tps=30.0),
-    SmscSettings(name="backup", tps=10.0, role="failover")))
+LINKS = SmscSettings(
+    name="orange",
+    tps=100.0,
+    connections=(
+        SmscSettings(name="play", tps=50.0),
+        SmscSettings(name="plus", tps=30.0),
+        SmscSettings(name="backup", tps=10.0, role="failover"),
+    ),
+)
 
 
 def _worker(*binds: tuple[str, bool]) -> dict:
     """A worker's published document (syrena_core.ops_state), as `flask worker` writes it."""
-    return {"owner": "w", "binds": [{"name": name, "bound": bound, "role": "failover" if name == "backup" else
-                                     "primary"} for name, bound in binds]}
+    return {
+        "owner": "w",
+        "binds": [
+            {"name": name, "bound": bound, "role": "failover" if name == "backup" else "primary"}
+            for name, bound in binds
+        ],
+    }
 
 
 def test_each_bound_link_counts_once_however_many_workers_share_it():
-    workers = [_worker(("orange", True), ("play", True), ("plus", False)),
-               _worker(("orange", True), ("play", False), ("plus", False))]
+    workers = [
+        _worker(("orange", True), ("play", True), ("plus", False)),
+        _worker(("orange", True), ("play", False), ("plus", False)),
+    ]
     links = estimates.links_up(workers, LINKS)
     assert (links.tps, links.names, links.assumed) == (150.0, ("orange", "play"), False)
 
@@ -66,8 +80,8 @@ def test_the_preview_counts_parts_over_the_links_and_the_alerts_queued_ahead(api
     assert alone["time_to_warn_s"] == round(6 / ttw["tps"], 1)
     assert "eta" not in alone  # nothing is sending
 
-    _sending(db, "alert", 900, sent_ago=60)                     # an alert under way: 900 parts ahead of anything
-    _sending(db, "info", 500, sent_ago=30)                      # info: ahead of another info only
+    _sending(db, "alert", 900, sent_ago=60)  # an alert under way: 900 parts ahead of anything
+    _sending(db, "info", 500, sent_ago=30)  # info: ahead of another info only
     status, behind = api.post("/api/v1/campaigns/preview", draft)
     assert behind["time_to_warn"]["parts_ahead"] == 900
     assert behind["time_to_warn_s"] == round(906 / behind["time_to_warn"]["tps"], 1)
@@ -101,8 +115,9 @@ def test_a_sending_campaign_shows_a_live_eta_and_a_finished_one_none(api, db, se
 def test_a_draft_shows_its_estimate_and_no_eta(api):
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000001", IN_A)
-    status, c = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test",
-                                               "zone_ids": [zone]})
+    status, c = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test", "zone_ids": [zone]}
+    )
     assert status == 201, c
     assert c["time_to_warn"]["parts_to_send"] == 1 and c["time_to_warn_s"] is not None and "eta" not in c
     status, got = api.get(f"/api/v1/campaigns/{c['id']}")
@@ -111,21 +126,26 @@ def test_a_draft_shows_its_estimate_and_no_eta(api):
     assert listed[0]["time_to_warn_s"] is None  # lists do not count each draft's recipients
 
 
-def test_the_estimate_follows_a_real_worker_sending_at_its_contracted_rate(db, settings, start_simulator,
-                                                                           spawn_worker, gateway_redis_url, wait):
+def test_the_estimate_follows_a_real_worker_sending_at_its_contracted_rate(
+    db, settings, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     smsc = replace(settings.smsc, tps=40.0)
     spawn_worker(simulator, gateway_redis_url, smsc__tps=40)
-    wait(lambda: not estimates.links_up(estimates.published_workers(gateway_redis_url), smsc).assumed, 30,
-         "the worker to bind and say so")
+    wait(
+        lambda: not estimates.links_up(estimates.published_workers(gateway_redis_url), smsc).assumed,
+        30,
+        "the worker to bind and say so",
+    )
     cid, _phones = make_campaign(db, 400, "alert")
     campaign = db.get(Campaign, cid)
     before = estimates.estimate(db, campaign, gateway_redis_url, smsc)
     assert before.links.tps == 40.0 and before.parts == 400 and before.seconds == 10.0
 
     enqueue(db, gateway_redis_url, cid, "alert")
-    wait(lambda: statuses(db, cid).get("submitted", 0) + statuses(db, cid).get("delivered", 0) >= 120, 60,
-         "a third sent")
+    wait(
+        lambda: statuses(db, cid).get("submitted", 0) + statuses(db, cid).get("delivered", 0) >= 120, 60, "a third sent"
+    )
     db.rollback()
     now = datetime.now(UTC)
     during = estimates.estimate(db, db.get(Campaign, cid), gateway_redis_url, smsc, now=now)

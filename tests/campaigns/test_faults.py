@@ -2,6 +2,7 @@
 that restarts empty and an SMSC that drops the connection. Afterwards every recipient has exactly one
 message in the simulator's log (read from its control port) — but for at most the dead worker's unrecorded
 limit (sent, not yet recorded), and those are flagged as possible duplicates."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -12,8 +13,11 @@ from tests.helpers import control, enqueue, statuses, submitted_per_phone
 
 def _flagged(db, campaign_id: int) -> set[str]:
     db.rollback()
-    return set(db.execute(text("SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"),
-                          {"c": campaign_id}).scalars())
+    return set(
+        db.execute(
+            text("SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"), {"c": campaign_id}
+        ).scalars()
+    )
 
 
 def _all_delivered(db, campaign_id: int, count: int):
@@ -39,8 +43,9 @@ def test_worker_killed_mid_campaign_another_finishes_it(db, start_simulator, spa
     assert db.execute(text("SELECT status FROM campaign WHERE id = :c"), {"c": campaign_id}).scalar() == "completed"
 
 
-def test_redis_restarted_empty_the_campaign_resumes_from_the_database(db, start_simulator, spawn_worker,
-                                                                      redis_server, wait):
+def test_redis_restarted_empty_the_campaign_resumes_from_the_database(
+    db, start_simulator, spawn_worker, redis_server, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 2000, kind="info")
     worker = spawn_worker(simulator, redis_server.url, smsc__tps=250, campaigns__chunk_size=200)
@@ -48,7 +53,7 @@ def test_redis_restarted_empty_the_campaign_resumes_from_the_database(db, start_
     assert chunks == 10
     wait(lambda: len(simulator.messages()) >= 300, 60, "the campaign to be sending")
 
-    redis_server.kill()   # every queued job is gone with it
+    redis_server.kill()  # every queued job is gone with it
     redis_server.start()
 
     wait(_all_delivered(db, campaign_id, 2000), 180, "every message delivered after Redis came back empty")
@@ -58,8 +63,9 @@ def test_redis_restarted_empty_the_campaign_resumes_from_the_database(db, start_
     assert "enqueued again from the database" in worker.log()
 
 
-def test_smsc_dropping_the_connection_mid_campaign_loses_nothing(db, start_simulator, spawn_worker,
-                                                                 gateway_redis_url, wait):
+def test_smsc_dropping_the_connection_mid_campaign_loses_nothing(
+    db, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 1500, kind="alert")
     worker = spawn_worker(simulator, gateway_redis_url, smsc__window=30)

@@ -1,6 +1,7 @@
 """Nearest the danger first (issue 14): the snapshot writes a campaign's messages in order of distance from the
 hazard — a circle's centre, a buffered line, or the operator's hazard point for zones and drawn polygons — and
 the worker sends them in that order. Bad hazard points are refused with a 422 that names the problem."""
+
 from __future__ import annotations
 
 import math
@@ -39,20 +40,22 @@ def _written_order(db, campaign_id: int) -> list[str]:
 
 
 def _send(api, payload: dict) -> dict:
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe",
-                                                      "body": "Uwaga: wyciek gazu. Zamknij okna.", **payload})
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {"kind": "alert", "severity": "severe", "body": "Uwaga: wyciek gazu. Zamknij okna.", **payload},
+    )
     assert status == 201, campaign
     status, sent = api.post(f"/api/v1/campaigns/{campaign['id']}/send")
     assert status == 202, sent
     return sent
 
 
-def _is_nearest_first(order: list[str], where: dict[str, tuple[float, float]], hazard: tuple[float, float],
-                      slack: int = 0) -> bool:
+def _is_nearest_first(
+    order: list[str], where: dict[str, tuple[float, float]], hazard: tuple[float, float], slack: int = 0
+) -> bool:
     distances = [_metres(where[p], hazard) for p in order]
     # `slack`: a message may come at most that many places before a nearer one (several in flight at once).
-    return all(distances[i] <= distances[j] + 1e-6 for i in range(len(order))
-               for j in range(i + slack + 1, len(order)))
+    return all(distances[i] <= distances[j] + 1e-6 for i in range(len(order)) for j in range(i + slack + 1, len(order)))
 
 
 def test_a_circle_is_sent_from_its_centre_outwards_through_the_worker(api, db, worker, simulator, wait):
@@ -70,17 +73,20 @@ def test_a_circle_is_sent_from_its_centre_outwards_through_the_worker(api, db, w
     assert written == order
 
 
-def test_zones_with_a_hazard_point_start_next_to_it_and_a_zone_code_counts_at_its_zone(api, db, worker, simulator,
-                                                                                       wait):
+def test_zones_with_a_hazard_point_start_next_to_it_and_a_zone_code_counts_at_its_zone(
+    api, db, worker, simulator, wait
+):
     a = create_zone(api, "Wilda", ZONE_A)
     b = create_zone(api, "Rataje", ZONE_B)  # 16.94–16.97 E: its nearest edge is ~0.8 km east of the row's end
     where = _people(api, SHUFFLED)
     # A resident who texted "START RATAJE": no point of their own, only the zone.
-    db.execute(text("""
+    db.execute(
+        text("""
         WITH s AS (INSERT INTO subscriber (phone, language, status, source, created_at)
                    VALUES ('+48601509999', 'pl', 'active', 'sms', now()) RETURNING id)
         INSERT INTO subscriber_location (subscriber_id, label, zone_id) SELECT id, 'sms', :zone FROM s"""),
-               {"zone": b})
+        {"zone": b},
+    )
     db.commit()
     hazard = (52.39, 16.901)  # a chemical fire at the west edge of Wilda
 
@@ -111,8 +117,16 @@ def test_the_nearest_go_in_the_first_step_of_a_large_snapshot(api, db, settings)
     zone = create_zone(api, "Wilda", ZONE_A)
     where = _people(api, SHUFFLED)
     hazard = (52.39, 16.93)  # the east edge: the far end of the row comes first
-    status, created = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test",
-                                                     "zone_ids": [zone], "hazard": {"lat": hazard[0], "lon": hazard[1]}})
+    status, created = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": "Test",
+            "zone_ids": [zone],
+            "hazard": {"lat": hazard[0], "lon": hazard[1]},
+        },
+    )
     assert status == 201, created
     campaign = service.get_campaign(db, created["id"])
     service.start_sending(db, campaign, None, require_approval=False, first=5)
@@ -131,8 +145,10 @@ def test_without_a_hazard_point_zones_are_sent_from_a_point_inside_the_target(ap
     zone = create_zone(api, "Wilda", ZONE_A)
     where = _people(api, SHUFFLED)
     sent = _send(api, {"zone_ids": [zone]})
-    focus = db.execute(text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM zone "
-                            "WHERE id = :z) q"), {"z": zone}).one()
+    focus = db.execute(
+        text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM zone WHERE id = :z) q"),
+        {"z": zone},
+    ).one()
     assert 52.38 < focus[0] < 52.40 and 16.90 < focus[1] < 16.93  # inside Wilda
     assert _is_nearest_first(_written_order(db, sent["id"]), where, tuple(focus))
 
@@ -149,8 +165,16 @@ def test_a_follow_up_keeps_the_original_order(api, db, worker, wait):
 
 def test_the_hazard_point_is_kept_changed_and_cleared(api):
     zone = create_zone(api, "Wilda", ZONE_A)
-    status, created = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test",
-                                                     "zone_ids": [zone], "hazard": {"lat": 52.39, "lon": 16.91}})
+    status, created = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": "Test",
+            "zone_ids": [zone],
+            "hazard": {"lat": 52.39, "lon": 16.91},
+        },
+    )
     assert status == 201, created
     assert created["hazard"] == {"lat": 52.39, "lon": 16.91}
     status, got = api.get(f"/api/v1/campaigns/{created['id']}")
@@ -161,22 +185,33 @@ def test_the_hazard_point_is_kept_changed_and_cleared(api):
     assert status == 200 and edited["hazard"] == {"lat": 52.385, "lon": 16.92}
     status, edited = api.call("PATCH", f"/api/v1/campaigns/{created['id']}", {"hazard": None})
     assert status == 200 and edited["hazard"] is None
-    status, preview = api.post("/api/v1/campaigns/preview", {"kind": "alert", "severity": "severe", "body": "Test",
-                                                             "zone_ids": [zone], "hazard": {"lat": 52.39, "lon": 16.91}})
+    status, preview = api.post(
+        "/api/v1/campaigns/preview",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": "Test",
+            "zone_ids": [zone],
+            "hazard": {"lat": 52.39, "lon": 16.91},
+        },
+    )
     assert status == 200 and preview["hazard"] == {"lat": 52.39, "lon": 16.91}
 
 
-@pytest.mark.parametrize("hazard, named", [
-    ({"lat": 40.0, "lon": 16.91}, "outside the service area"),       # south of Poland
-    ({"lat": 16.91, "lon": 52.39}, "latitude and longitude swapped"),  # a classic
-    ({"lat": "52.39", "lon": 16.91}, "lat (the latitude) must be a number"),
-    ({"lat": 52.39, "lon": None}, "lon (the longitude) is missing"),
-    ({"lat": 52.39}, "lon (the longitude) is missing"),
-    ({"lat": 52.39, "lon": True}, "must be a number"),
-    ({"lat": 52.39, "lon": 16.91, "radius": 5}, "unknown field"),
-    ([52.39, 16.91], "hazard must be"),
-    ("52.39,16.91", "hazard must be"),
-])
+@pytest.mark.parametrize(
+    "hazard, named",
+    [
+        ({"lat": 40.0, "lon": 16.91}, "outside the service area"),  # south of Poland
+        ({"lat": 16.91, "lon": 52.39}, "latitude and longitude swapped"),  # a classic
+        ({"lat": "52.39", "lon": 16.91}, "lat (the latitude) must be a number"),
+        ({"lat": 52.39, "lon": None}, "lon (the longitude) is missing"),
+        ({"lat": 52.39}, "lon (the longitude) is missing"),
+        ({"lat": 52.39, "lon": True}, "must be a number"),
+        ({"lat": 52.39, "lon": 16.91, "radius": 5}, "unknown field"),
+        ([52.39, 16.91], "hazard must be"),
+        ("52.39,16.91", "hazard must be"),
+    ],
+)
 def test_a_bad_hazard_point_is_refused_naming_the_problem(api, hazard, named):
     zone = create_zone(api, "Wilda", ZONE_A)
     payload = {"kind": "alert", "severity": "severe", "body": "Test", "zone_ids": [zone], "hazard": hazard}
@@ -193,8 +228,10 @@ def test_a_bad_hazard_point_is_refused_naming_the_problem(api, hazard, named):
 
 
 def test_a_hazard_point_without_a_target_is_refused(api):
-    status, body = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test",
-                                                  "zone_ids": [], "hazard": {"lat": 52.39, "lon": 16.91}})
+    status, body = api.post(
+        "/api/v1/campaigns",
+        {"kind": "alert", "severity": "severe", "body": "Test", "zone_ids": [], "hazard": {"lat": 52.39, "lon": 16.91}},
+    )
     assert status == 422, body
     assert body["error"]["code"] == "invalid_hazard"
     assert "needs a target" in body["error"]["message"]
@@ -203,8 +240,15 @@ def test_a_hazard_point_without_a_target_is_refused(api):
 def test_two_circles_are_each_sent_from_their_own_centre(api, db):
     where = _people(api, SHUFFLED)
     west, east = (52.39, 16.9005), (52.39, 16.9266)  # the row's two ends
-    sent = _send(api, {"area": [{"circle": {"lat": west[0], "lon": west[1], "radius_m": 1000}},
-                                {"circle": {"lat": east[0], "lon": east[1], "radius_m": 1000}}]})
+    sent = _send(
+        api,
+        {
+            "area": [
+                {"circle": {"lat": west[0], "lon": west[1], "radius_m": 1000}},
+                {"circle": {"lat": east[0], "lon": east[1], "radius_m": 1000}},
+            ]
+        },
+    )
     assert sent["recipients"] == 30
     order = _written_order(db, sent["id"])
     nearest = [min(_metres(where[p], west), _metres(where[p], east)) for p in order]

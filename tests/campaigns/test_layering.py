@@ -1,5 +1,6 @@
 """One home for each step (issue 18): views → campaigns.workflow → campaigns.dispatch → RQ → campaigns.jobs, with
 no import cycle among the campaign modules and one rule for which control actions a campaign allows."""
+
 from __future__ import annotations
 
 import ast
@@ -56,8 +57,12 @@ def test_the_campaign_modules_import_each_other_without_a_cycle_and_at_the_top()
     # The send path's direction: the workflow uses dispatch, dispatch does not know the workflow or the jobs.
     assert "campaigns.dispatch" in graph["campaigns.workflow"]
     assert not graph["campaigns.dispatch"] & {"campaigns.workflow", "campaigns.jobs", "campaigns.control"}
-    assert not graph["campaigns.service"] & {"campaigns.workflow", "campaigns.dispatch", "campaigns.jobs",
-                                             "campaigns.control"}
+    assert not graph["campaigns.service"] & {
+        "campaigns.workflow",
+        "campaigns.dispatch",
+        "campaigns.jobs",
+        "campaigns.control",
+    }
 
 
 def test_the_job_dispatch_enqueues_by_name_is_the_one_the_worker_runs():
@@ -69,8 +74,12 @@ def test_the_job_dispatch_enqueues_by_name_is_the_one_the_worker_runs():
 def test_the_control_actions_offered_are_exactly_those_allowed(status, failed):
     campaign = Campaign(status=status)
     offered = control.actions(campaign, failed)
-    for action, done in (("pause", "paused"), ("resume", "resumed"), ("cancel", "cancelled"),
-                         ("resend-failed", "resent")):
+    for action, done in (
+        ("pause", "paused"),
+        ("resume", "resumed"),
+        ("cancel", "cancelled"),
+        ("resend-failed", "resent"),
+    ):
         if action in offered:
             control._require(campaign, action, done)
         elif action != "resend-failed" or failed:
@@ -80,6 +89,9 @@ def test_the_control_actions_offered_are_exactly_those_allowed(status, failed):
         "sending": ["pause", "cancel"] + (["resend-failed"] if failed else []),
         "paused": ["resume", "cancel"] + (["resend-failed"] if failed else []),
         "completed": ["resend-failed"] if failed else [],
-        "draft": ["cancel"], "pending_approval": ["cancel"], "approved": ["cancel"], "scheduled": ["cancel"],
+        "draft": ["cancel"],
+        "pending_approval": ["cancel"],
+        "approved": ["cancel"],
+        "scheduled": ["cancel"],
     }
     assert offered == expected.get(status, [])

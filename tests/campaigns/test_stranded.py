@@ -2,6 +2,7 @@
 that dies — its claimed messages leave `submitting` within a bounded time and the campaign completes. A failing
 job hands its claims back itself; the sweeper on the workers' heartbeat frees what is left by any other cause,
 never the claims of a job still running. The status panel counts the rescued messages by reason."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ def _completed(db, campaign_id: int):
     def check():
         db.rollback()
         return db.execute(text("SELECT status FROM campaign WHERE id = :c"), {"c": campaign_id}).scalar() == "completed"
+
     return check
 
 
@@ -46,15 +48,18 @@ def _failing_write(db, message_id: int, times: int):
     """Recording message_id's result fails the first `times` times (a sequence is not rolled back with the
     transaction that failed)."""
     db.execute(text("CREATE SEQUENCE test_fail_once"))
-    db.execute(text(f"""
+    db.execute(
+        text(f"""
         CREATE FUNCTION test_fail_once() RETURNS trigger AS $$ BEGIN
             IF NEW.id = {int(message_id)} AND NEW.status = 'submitted' AND nextval('test_fail_once') <= {int(times)} THEN
                 RAISE EXCEPTION 'injected failure recording message %', NEW.id;
             END IF;
             RETURN NEW;
-        END $$ LANGUAGE plpgsql"""))
-    db.execute(text("CREATE TRIGGER test_fail_once BEFORE UPDATE ON message FOR EACH ROW "
-                    "EXECUTE FUNCTION test_fail_once()"))
+        END $$ LANGUAGE plpgsql""")
+    )
+    db.execute(
+        text("CREATE TRIGGER test_fail_once BEFORE UPDATE ON message FOR EACH ROW EXECUTE FUNCTION test_fail_once()")
+    )
     db.commit()
     try:
         yield
@@ -67,12 +72,14 @@ def _failing_write(db, message_id: int, times: int):
 
 
 def _poisoned(db, campaign_id: int) -> int:
-    return db.execute(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id OFFSET 150 LIMIT 1"),
-                      {"c": campaign_id}).scalar()
+    return db.execute(
+        text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id OFFSET 150 LIMIT 1"), {"c": campaign_id}
+    ).scalar()
 
 
 def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_completes(
-        db, start_simulator, spawn_worker, gateway_redis_url, ops_server, make_user, wait):
+    db, start_simulator, spawn_worker, gateway_redis_url, ops_server, make_user, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 400, kind="alert")
     with _failing_write(db, _poisoned(db, campaign_id), times=1):
@@ -96,7 +103,8 @@ def test_a_recording_that_fails_mid_chunk_is_handed_back_and_the_campaign_comple
 
 
 def test_a_result_that_cannot_be_recorded_even_alone_goes_back_to_the_queue_flagged(
-        db, start_simulator, spawn_worker, gateway_redis_url, wait):
+    db, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 400, kind="alert")
     poisoned = _poisoned(db, campaign_id)
@@ -107,8 +115,9 @@ def test_a_result_that_cannot_be_recorded_even_alone_goes_back_to_the_queue_flag
 
     assert statuses(db, campaign_id) == {"delivered": 400}
     assert _rescued(db).get("job_error_requeued") == 1
-    phone, flagged = db.execute(text("SELECT phone, possible_duplicate FROM message WHERE id = :m"),
-                                {"m": poisoned}).one()
+    phone, flagged = db.execute(
+        text("SELECT phone, possible_duplicate FROM message WHERE id = :m"), {"m": poisoned}
+    ).one()
     per_phone = submitted_per_phone(simulator)
     assert set(per_phone) == set(phones)
     # Its first answer was lost with the failed writes: it went twice, and says so.
@@ -116,7 +125,8 @@ def test_a_result_that_cannot_be_recorded_even_alone_goes_back_to_the_queue_flag
 
 
 def test_the_sweeper_frees_claims_of_a_job_that_no_longer_runs_and_never_those_of_a_running_one(
-        db, start_simulator, spawn_worker, gateway_redis_url, wait):
+    db, start_simulator, spawn_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 100, kind="alert")
     redis = redis_connection(gateway_redis_url)
@@ -126,11 +136,17 @@ def test_the_sweeper_frees_claims_of_a_job_that_no_longer_runs_and_never_those_o
     redis.set(f"syrena:worker-alive:{owner}", "1", ex=300)
     running = Queue("alerts", connection=redis).enqueue("math.sqrt", 4)
     running.set_status("started")
-    ids = db.execute(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id}).scalars().all()
+    ids = (
+        db.execute(text("SELECT id FROM message WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id})
+        .scalars()
+        .all()
+    )
     for job_id, chosen in (("a-job-that-died", ids[:30]), (running.id, ids[30:40])):
-        db.execute(text("""UPDATE message SET status = 'submitting', attempts = 1, claimed_by = :owner,
+        db.execute(
+            text("""UPDATE message SET status = 'submitting', attempts = 1, claimed_by = :owner,
                            claim_job = :job, claimed_at = now() - interval '1 minute' WHERE id = ANY(:ids)"""),
-                   {"owner": owner, "job": job_id, "ids": chosen})
+            {"owner": owner, "job": job_id, "ids": chosen},
+        )
     db.commit()
     Queue("alerts", connection=redis).remove(running)  # it "runs": nothing may take it from the queue
 
@@ -139,8 +155,11 @@ def test_the_sweeper_frees_claims_of_a_job_that_no_longer_runs_and_never_those_o
     wait(lambda: statuses(db, campaign_id).get("delivered") == 90, BOUND, "the dead job's claims to be sent")
     assert _rescued(db) == {"job_gone": 30}
     assert statuses(db, campaign_id) == {"delivered": 90, "submitting": 10}  # the running job's are untouched
-    flagged = set(db.execute(text("SELECT id FROM message WHERE campaign_id = :c AND possible_duplicate"),
-                             {"c": campaign_id}).scalars())
+    flagged = set(
+        db.execute(
+            text("SELECT id FROM message WHERE campaign_id = :c AND possible_duplicate"), {"c": campaign_id}
+        ).scalars()
+    )
     assert flagged == set(ids[:30])
 
     Job.fetch(running.id, connection=redis).set_status("failed")  # now it has ended without handing back

@@ -1,5 +1,6 @@
 """Targets: zones and ad-hoc areas (polygon, circle, buffer around a line) — their union, each person once,
 through the API, RQ, SMPP and the simulator."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,10 @@ from tests.campaigns.conftest import received, settled
 from tests.factories import BOWTIE, IN_A, IN_A_2, IN_B, OUTSIDE, ZONE_A, ZONE_B, create_subscriber, create_zone
 
 # Overlapping the east half of zone A and the west half of zone B.
-MIDDLE = {"type": "Polygon", "coordinates": [[[16.92, 52.38], [16.95, 52.38], [16.95, 52.40], [16.92, 52.40],
-                                              [16.92, 52.38]]]}
+MIDDLE = {
+    "type": "Polygon",
+    "coordinates": [[[16.92, 52.38], [16.95, 52.38], [16.95, 52.40], [16.92, 52.40], [16.92, 52.38]]],
+}
 
 
 def _send(api, **target) -> dict:
@@ -24,9 +27,9 @@ def test_overlapping_zones_and_several_homes_give_one_message_each(api, operator
     a = create_zone(api, "Wilda", ZONE_A)
     b = create_zone(api, "Rataje", ZONE_B)
     middle = create_zone(api, "Środek", MIDDLE)
-    create_subscriber(api, "+48601000001", IN_A)              # in A only
-    create_subscriber(api, "+48601000002", IN_A_2)            # in A and in the middle zone
-    create_subscriber(api, "+48601000003", IN_A, IN_B)        # two homes, both targeted
+    create_subscriber(api, "+48601000001", IN_A)  # in A only
+    create_subscriber(api, "+48601000002", IN_A_2)  # in A and in the middle zone
+    create_subscriber(api, "+48601000003", IN_A, IN_B)  # two homes, both targeted
     create_subscriber(api, "+48601000004", OUTSIDE)
     c = _send(operator, zone_ids=[a, b, middle], area=MIDDLE)  # the middle once more, as a drawn area
     done = wait(settled(operator, c["id"]), 60, "the campaign to complete")
@@ -37,8 +40,8 @@ def test_overlapping_zones_and_several_homes_give_one_message_each(api, operator
 def test_a_circle_reaches_those_within_its_radius_in_true_metres(api, operator, worker, simulator, wait):
     # 0.0027° of latitude ≈ 300 m; 0.0045° ≈ 500 m.
     create_subscriber(api, "+48601000011", {"lat": 52.3900, "lon": 16.91})
-    create_subscriber(api, "+48601000012", {"lat": 52.3927, "lon": 16.91})   # ~300 m north
-    create_subscriber(api, "+48601000013", {"lat": 52.3945, "lon": 16.91})   # ~500 m north
+    create_subscriber(api, "+48601000012", {"lat": 52.3927, "lon": 16.91})  # ~300 m north
+    create_subscriber(api, "+48601000013", {"lat": 52.3945, "lon": 16.91})  # ~500 m north
     c = _send(operator, area={"circle": {"lat": 52.39, "lon": 16.91, "radius_m": 400}})
     wait(settled(operator, c["id"]), 60, "the campaign to complete")
     assert sorted(received(simulator)) == ["48601000011", "48601000012"]
@@ -46,9 +49,9 @@ def test_a_circle_reaches_those_within_its_radius_in_true_metres(api, operator, 
 
 def test_a_buffer_around_a_line_reaches_the_bank_and_no_further(api, operator, worker, simulator, wait):
     river = {"type": "LineString", "coordinates": [[16.90, 52.39], [16.93, 52.39]]}
-    create_subscriber(api, "+48601000021", {"lat": 52.3915, "lon": 16.91})   # ~167 m from the line
-    create_subscriber(api, "+48601000022", {"lat": 52.3885, "lon": 16.92})   # ~167 m on the other bank
-    create_subscriber(api, "+48601000023", {"lat": 52.3925, "lon": 16.91})   # ~278 m
+    create_subscriber(api, "+48601000021", {"lat": 52.3915, "lon": 16.91})  # ~167 m from the line
+    create_subscriber(api, "+48601000022", {"lat": 52.3885, "lon": 16.92})  # ~167 m on the other bank
+    create_subscriber(api, "+48601000023", {"lat": 52.3925, "lon": 16.91})  # ~278 m
     create_subscriber(api, "+48601000024", {"lat": 52.3900, "lon": 16.935})  # past the line's end, ~340 m
     c = _send(operator, area={"line": river, "buffer_m": 200})
     wait(settled(operator, c["id"]), 60, "the campaign to complete")
@@ -66,17 +69,21 @@ def test_zones_and_areas_make_one_union(api, operator, worker, simulator, wait):
     assert done["area"][0]["type"] == "circle"
 
 
-@pytest.mark.parametrize("area, message", [
-    (BOWTIE, "area 1"),
-    ({"circle": {"lat": 52.39, "lon": 16.91, "radius_m": -5}}, "radius_m"),
-    ({"circle": {"lat": 52.39, "lon": 16.91}}, "radius_m must be a number"),
-    ({"line": {"type": "LineString", "coordinates": [[16.9, 52.39]]}, "buffer_m": 100}, "two positions"),
-    ({"line": {"type": "LineString", "coordinates": [[16.9, 52.39], [16.95, 52.39]]}, "buffer_m": 0}, "buffer_m"),
-    ({"type": "Point", "coordinates": [16.9, 52.39]}, "Polygon"),
-    ("Wilda", "expected"),
-])
+@pytest.mark.parametrize(
+    "area, message",
+    [
+        (BOWTIE, "area 1"),
+        ({"circle": {"lat": 52.39, "lon": 16.91, "radius_m": -5}}, "radius_m"),
+        ({"circle": {"lat": 52.39, "lon": 16.91}}, "radius_m must be a number"),
+        ({"line": {"type": "LineString", "coordinates": [[16.9, 52.39]]}, "buffer_m": 100}, "two positions"),
+        ({"line": {"type": "LineString", "coordinates": [[16.9, 52.39], [16.95, 52.39]]}, "buffer_m": 0}, "buffer_m"),
+        ({"type": "Point", "coordinates": [16.9, 52.39]}, "Polygon"),
+        ("Wilda", "expected"),
+    ],
+)
 def test_bad_areas_are_refused(api, operator, area, message):
-    status, body = operator.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "x",
-                                                       "area": area})
+    status, body = operator.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "x", "area": area}
+    )
     assert status == 422, body
     assert message in body["error"]["message"]

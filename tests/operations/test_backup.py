@@ -1,6 +1,7 @@
 """`flask backup` / `flask restore`: a campaign interrupted by a crash, restored into a new database on a new
 (empty) Redis, is finished by a worker there; nobody is missed, and only messages flagged as possible
 duplicates may have gone twice."""
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,19 @@ from tests.helpers import enqueue
 
 
 def _flask(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env or dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def test_a_restored_database_resumes_an_interrupted_campaign(settings, db, start_simulator, start_worker,
-                                                              gateway_redis_url, tmp_path, monkeypatch, wait):
+def test_a_restored_database_resumes_an_interrupted_campaign(
+    settings, db, start_simulator, start_worker, gateway_redis_url, tmp_path, monkeypatch, wait
+):
     simulator = start_simulator()
     crashed = start_worker(simulator, tps=100, window=20)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
@@ -42,7 +50,8 @@ def test_a_restored_database_resumes_an_interrupted_campaign(settings, db, start
     # ... and rebuilt elsewhere: a new, empty database restored from the backup, and a Redis without any data.
     name = f"syrena_restored_{uuid.uuid4().hex[:8]}"
     admin = engine_for(_with_database(settings.database.url, "postgres")).execution_options(
-        isolation_level="AUTOCOMMIT")
+        isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     restored_url = _with_database(settings.database.url, name)
@@ -57,8 +66,13 @@ def test_a_restored_database_resumes_an_interrupted_campaign(settings, db, start
 
         def counts():
             with restored.connect() as c:
-                return dict(c.execute(text("SELECT status, count(*) FROM message WHERE campaign_id = :c "
-                                           "GROUP BY status"), {"c": campaign_id}).all())
+                return dict(
+                    c.execute(
+                        text("SELECT status, count(*) FROM message WHERE campaign_id = :c GROUP BY status"),
+                        {"c": campaign_id},
+                    ).all()
+                )
+
         before = counts()
         # It was interrupted: some not yet sent (queued, or claimed ahead by the killed worker's job).
         assert sum(before.values()) == 600 and before.get("queued", 0) + before.get("submitting", 0) > 0
@@ -67,8 +81,12 @@ def test_a_restored_database_resumes_an_interrupted_campaign(settings, db, start
         start_worker(simulator, tps=200, window=20)
         wait(lambda: counts().get("delivered") == 600, 120, "the campaign finished from the restored database")
         with restored.connect() as c:
-            flagged = {p.lstrip("+") for (p,) in c.execute(text(
-                "SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"), {"c": campaign_id})}
+            flagged = {
+                p.lstrip("+")
+                for (p,) in c.execute(
+                    text("SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"), {"c": campaign_id}
+                )
+            }
             status = c.execute(text("SELECT status FROM campaign WHERE id = :c"), {"c": campaign_id}).scalar()
         assert status == "completed"
         sent = Counter(m["destination_addr"] for m in simulator.messages())

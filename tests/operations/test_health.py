@@ -1,4 +1,5 @@
 """/healthz, /readyz and /metrics against real worker processes, Redis, PostgreSQL and the simulator."""
+
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -47,18 +48,21 @@ def _samples(text: str) -> dict[tuple, float]:
     return out
 
 
-def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_simulator, start_worker,
-                                                           gateway_redis_url, wait):
+def test_metrics_add_up_what_several_worker_processes_did(
+    ops_client, db, start_simulator, start_worker, gateway_redis_url, wait
+):
     def scrape() -> dict[tuple, float]:
         response = ops_client.get("/metrics", environ_base=LOCAL)
         assert response.status_code == 200 and response.mimetype == "text/plain"
         return _samples(response.get_data(as_text=True))
 
-    counters = [("syrena_smpp_submits_total", (("smsc", "primary"),)),
-                ("syrena_smpp_responses_total", (("smsc", "primary"), ("status", "ESME_ROK"))),
-                ("syrena_smpp_receipts_total", (("smsc", "primary"), ("state", "DELIVRD"))),
-                ("syrena_message_send_to_submit_seconds_count", ()),
-                ("syrena_message_submit_to_final_seconds_count", (("status", "delivered"),))]
+    counters = [
+        ("syrena_smpp_submits_total", (("smsc", "primary"),)),
+        ("syrena_smpp_responses_total", (("smsc", "primary"), ("status", "ESME_ROK"))),
+        ("syrena_smpp_receipts_total", (("smsc", "primary"), ("state", "DELIVRD"))),
+        ("syrena_message_send_to_submit_seconds_count", ()),
+        ("syrena_message_submit_to_final_seconds_count", (("status", "delivered"),)),
+    ]
     help_asked = ("syrena_inbound_sms_total", (("keyword", "help"),))
     before = scrape()  # counters of earlier tests' (dead) workers still count, as they should
     bound = ("syrena_smpp_bound_sessions", (("smsc", "primary"),))
@@ -80,9 +84,13 @@ def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_
     def counted():
         samples = scrape()
         return {c: samples.get(c, 0) - before.get(c, 0) for c in expected}
+
     wait(lambda: counted() == expected, 30, f"the counters to reach {expected}")
-    wait(lambda: scrape().get(bound, 0) - bound_elsewhere == 2, 30,
-         "both binds counted (each worker sets it with its heartbeat)")
+    wait(
+        lambda: scrape().get(bound, 0) - bound_elsewhere == 2,
+        30,
+        "both binds counted (each worker sets it with its heartbeat)",
+    )
     samples = scrape()
     assert samples[("syrena_workers_alive", ())] == 2
     # Each link's adaptive rate under its TPS, and the SMSC's refusals per second (none here).
@@ -98,25 +106,44 @@ def test_metrics_add_up_what_several_worker_processes_did(ops_client, db, start_
 def test_metrics_are_only_for_the_monitoring_network_or_its_token(settings, gateway_redis_url):
     from app import create_app
     from syrena_core.config import OperationsSettings, replace
-    app = create_app(replace(settings, operations=OperationsSettings(
-        metrics_allow_from=("10.9.0.0/16",), metrics_token="s3cret-scraper")), {"TESTING": True})
+
+    app = create_app(
+        replace(
+            settings, operations=OperationsSettings(metrics_allow_from=("10.9.0.0/16",), metrics_token="s3cret-scraper")
+        ),
+        {"TESTING": True},
+    )
     client = app.test_client()
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.9.4.2"}).status_code == 200
     denied = client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
-    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"},
-                      headers={"Authorization": "Bearer wrong"}).status_code == 403
-    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"},
-                      headers={"Authorization": "Bearer s3cret-scraper"}).status_code == 200
+    assert (
+        client.get(
+            "/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"}, headers={"Authorization": "Bearer wrong"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"}, headers={"Authorization": "Bearer s3cret-scraper"}
+        ).status_code
+        == 200
+    )
 
 
 def _ops_app(settings, gateway_redis_url, proxy_hops=0, **operations):
     from app import create_app
     from syrena_core.config import OperationsSettings, RedisSettings, replace
-    return create_app(replace(
-        settings, redis=RedisSettings(url=gateway_redis_url),
-        app=replace(settings.app, proxy_hops=proxy_hops),
-        operations=OperationsSettings(**operations)), {"TESTING": True})
+
+    return create_app(
+        replace(
+            settings,
+            redis=RedisSettings(url=gateway_redis_url),
+            app=replace(settings.app, proxy_hops=proxy_hops),
+            operations=OperationsSettings(**operations),
+        ),
+        {"TESTING": True},
+    )
 
 
 def test_readyz_tells_anonymous_callers_only_ready_or_not(settings, gateway_redis_url, make_user):
@@ -125,14 +152,16 @@ def test_readyz_tells_anonymous_callers_only_ready_or_not(settings, gateway_redi
     outside = {"REMOTE_ADDR": "192.0.2.7"}
     r = client.get("/readyz", environ_base=outside)
     answer = {"status": "ready" if r.status_code == 200 else "not_ready"}
-    assert r.get_json() == answer                                               # only that, nothing else
+    assert r.get_json() == answer  # only that, nothing else
     _email, token = make_user("finance")
     for headers in ({"Authorization": f"Bearer {token}"}, {"Authorization": "Bearer s3cret-scraper"}):
         body = client.get("/readyz", environ_base=outside, headers=headers).get_json()
         assert set(body["checks"]) == {"database", "redis", "workers", "smsc"}  # staff and monitoring: details
-    assert client.get("/readyz", environ_base=outside,
-                      headers={"Authorization": "Bearer not-a-token"}).get_json() == answer
-    assert "checks" in client.get("/readyz", environ_base=LOCAL).get_json()    # on the host itself
+    assert (
+        client.get("/readyz", environ_base=outside, headers={"Authorization": "Bearer not-a-token"}).get_json()
+        == answer
+    )
+    assert "checks" in client.get("/readyz", environ_base=LOCAL).get_json()  # on the host itself
     # Relayed by a proxy the app was not told of (or a forged header): not "from this host".
     relayed = client.get("/readyz", environ_base=LOCAL, headers={"X-Forwarded-For": "198.51.100.9"})
     assert relayed.get_json() == answer
@@ -141,25 +170,32 @@ def test_readyz_tells_anonymous_callers_only_ready_or_not(settings, gateway_redi
 
 
 def test_readyz_and_metrics_behind_a_proxy_see_the_client_it_names(settings, gateway_redis_url):
-    client = _ops_app(settings, gateway_redis_url, proxy_hops=1,
-                      metrics_allow_from=("10.9.0.0/16",)).test_client()
+    client = _ops_app(settings, gateway_redis_url, proxy_hops=1, metrics_allow_from=("10.9.0.0/16",)).test_client()
     via_proxy = {"REMOTE_ADDR": "127.0.0.1"}  # nginx on the same host
-    assert client.get("/metrics", environ_base=via_proxy,
-                      headers={"X-Forwarded-For": "10.9.4.2"}).status_code == 200
+    assert client.get("/metrics", environ_base=via_proxy, headers={"X-Forwarded-For": "10.9.4.2"}).status_code == 200
     # The proxy appends the client's real address: an entry the client wrote in front of it counts for nothing.
-    assert client.get("/metrics", environ_base=via_proxy,
-                      headers={"X-Forwarded-For": "10.9.4.2, 192.0.2.7"}).status_code == 403
-    assert "checks" not in client.get("/readyz", environ_base=via_proxy,
-                                      headers={"X-Forwarded-For": "127.0.0.1, 192.0.2.7"}).get_json()
-    assert "checks" in client.get("/readyz", environ_base=via_proxy).get_json()   # from the host, not proxied
-    assert client.get("/metrics", environ_base=via_proxy,
-                      headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 403
+    assert (
+        client.get("/metrics", environ_base=via_proxy, headers={"X-Forwarded-For": "10.9.4.2, 192.0.2.7"}).status_code
+        == 403
+    )
+    assert (
+        "checks"
+        not in client.get(
+            "/readyz", environ_base=via_proxy, headers={"X-Forwarded-For": "127.0.0.1, 192.0.2.7"}
+        ).get_json()
+    )
+    assert "checks" in client.get("/readyz", environ_base=via_proxy).get_json()  # from the host, not proxied
+    assert client.get("/metrics", environ_base=via_proxy, headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 403
 
 
 def test_metrics_never_believe_a_forwarding_header_without_proxy_hops(settings, gateway_redis_url):
-    client = _ops_app(settings, gateway_redis_url).test_client()   # the default: loopback may scrape
+    client = _ops_app(settings, gateway_redis_url).test_client()  # the default: loopback may scrape
     assert client.get("/metrics", environ_base=LOCAL).status_code == 200
     # A proxy in front that the app was not told about: the request is not really from this host.
     assert client.get("/metrics", environ_base=LOCAL, headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 403
-    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"},
-                      headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 403
+    assert (
+        client.get(
+            "/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"}, headers={"X-Forwarded-For": "127.0.0.1"}
+        ).status_code
+        == 403
+    )

@@ -1,5 +1,6 @@
 """Structured logs: JSON lines with the campaign and job as fields, the level from [logging], and phone
 numbers masked at INFO and above."""
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,9 @@ def _records(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_worker_logs_are_json_with_the_campaign_and_job_ids(db, start_simulator, start_worker, gateway_redis_url,
-                                                           monkeypatch, wait):
+def test_worker_logs_are_json_with_the_campaign_and_job_ids(
+    db, start_simulator, start_worker, gateway_redis_url, monkeypatch, wait
+):
     simulator = start_simulator()
     worker = start_worker(simulator)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
@@ -39,6 +41,7 @@ def test_worker_logs_are_json_with_the_campaign_and_job_ids(db, start_simulator,
 
 def test_phone_numbers_are_masked_at_info_and_kept_only_at_debug():
     from syrena_core.logging import configure_logging
+
     stream = io.StringIO()
     log = logging.getLogger("syrena.test.masking")
     root = logging.getLogger()

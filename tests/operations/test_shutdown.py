@@ -1,5 +1,6 @@
 """SIGTERM on a gateway worker mid-campaign: it finishes what is at the SMSC, unbinds and leaves the rest in
 the queue; a restarted worker sends the rest. Every recipient gets the alert exactly once."""
+
 from __future__ import annotations
 
 import signal
@@ -9,8 +10,9 @@ from tests.factories import make_campaign
 from tests.helpers import enqueue, statuses
 
 
-def test_sigterm_mid_campaign_then_restart_sends_everyone_exactly_once(db, start_simulator, start_worker,
-                                                                        gateway_redis_url, wait):
+def test_sigterm_mid_campaign_then_restart_sends_everyone_exactly_once(
+    db, start_simulator, start_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     first = start_worker(simulator, tps=100, window=20)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "the first worker's bind")

@@ -1,4 +1,5 @@
 """The admin status panel and the RQ page, in Chromium, against real worker processes."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ def _login(browser, base: str, email: str):
     return context, page
 
 
-def test_the_panel_shows_binds_and_turns_red_when_the_smsc_goes_away(browser, ops_server, make_user,
-                                                                     start_simulator, start_worker, wait):
+def test_the_panel_shows_binds_and_turns_red_when_the_smsc_goes_away(
+    browser, ops_server, make_user, start_simulator, start_worker, wait
+):
     simulator = start_simulator()
     start_worker(simulator, tps=40)
     wait(lambda: simulator.stats()["binds"] == 1, 60, "a bind")
@@ -73,15 +75,22 @@ def test_an_admin_sees_failed_jobs_and_puts_one_back(browser, ops_server, make_u
         assert job.id in q.get_job_ids()  # back in its queue
         db.rollback()
         from sqlalchemy import text
-        assert db.execute(text("SELECT count(*) FROM audit_log WHERE action = 'rq.requeue' AND object_id = :j"),
-                          {"j": job.id}).scalar() == 1
+
+        assert (
+            db.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'rq.requeue' AND object_id = :j"), {"j": job.id}
+            ).scalar()
+            == 1
+        )
     finally:
         context.close()
 
 
-def test_the_panel_counts_messages_rescued_from_dying_jobs_by_reason_and_refreshes_them(browser, ops_server,
-                                                                                       make_user, db):
+def test_the_panel_counts_messages_rescued_from_dying_jobs_by_reason_and_refreshes_them(
+    browser, ops_server, make_user, db
+):
     from sqlalchemy import text
+
     db.execute(text("INSERT INTO claim_rescue (reason, campaign_id, messages) VALUES ('job_gone', 1, 30)"))
     db.commit()
     email, _token = make_user("operator")
@@ -92,8 +101,12 @@ def test_the_panel_counts_messages_rescued_from_dying_jobs_by_reason_and_refresh
         assert "30" in row.inner_text()
         assert page.locator('[data-field="rescued-total"]').inner_text() == "30"
 
-        db.execute(text("INSERT INTO claim_rescue (reason, campaign_id, messages) "
-                        "VALUES ('job_error_recorded', 1, 5), ('job_gone', 2, 2)"))
+        db.execute(
+            text(
+                "INSERT INTO claim_rescue (reason, campaign_id, messages) "
+                "VALUES ('job_error_recorded', 1, 5), ('job_gone', 2, 2)"
+            )
+        )
         db.commit()
         # No reload: the page refreshes itself.
         page.locator('[data-field="rescued-total"]', has_text="37").wait_for(timeout=15_000)

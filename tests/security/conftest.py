@@ -1,4 +1,5 @@
 """Fixtures for the security tests: staff browsers over real HTTP (cookies, CSRF tokens), audit rows."""
+
 from __future__ import annotations
 
 import re
@@ -49,12 +50,14 @@ def web(live_server):
 @pytest.fixture
 def staff(live_server, make_user):
     """staff(role) → (Web logged in as a new user with that role, email, API token)."""
+
     def make(role: str):
         email, token = make_user(role)
         client = Web(live_server)
         r = client.login(email)
         assert r.status_code == 302, r.text[:500]
         return client, email, token
+
     return make
 
 
@@ -69,9 +72,21 @@ def audit_rows(settings):
             q = select(AuditLog).order_by(AuditLog.id)
             if action:
                 q = q.where(AuditLog.action == action)
-            return [dict(action=r.action, actor_id=r.actor_id, object_type=r.object_type, object_id=r.object_id,
-                         details=r.details, before=r.before, after=r.after, remote_addr=r.remote_addr,
-                         actor=r.actor.email if r.actor else None) for r in s.scalars(q).unique()]
+            return [
+                dict(
+                    action=r.action,
+                    actor_id=r.actor_id,
+                    object_type=r.object_type,
+                    object_id=r.object_id,
+                    details=r.details,
+                    before=r.before,
+                    after=r.after,
+                    remote_addr=r.remote_addr,
+                    actor=r.actor.email if r.actor else None,
+                )
+                for r in s.scalars(q).unique()
+            ]
+
     return rows
 
 
@@ -82,18 +97,20 @@ def serve_with(settings):
     import threading
 
     from werkzeug.serving import make_server
+
     servers = []
 
     def start(app: dict | None = None, **changes):
         from app import create_app
-        changed = replace(settings, security=replace(settings.security, **changes),
-                          app=replace(settings.app, **(app or {})))
+
+        changed = replace(
+            settings, security=replace(settings.security, **changes), app=replace(settings.app, **(app or {}))
+        )
         server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
+
     yield start
     for server in servers:
         server.shutdown()
-
-

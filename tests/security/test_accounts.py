@@ -1,5 +1,6 @@
 """Staff accounts: strong hashed passwords, lockout after repeated wrong ones, sessions that end (logout
 everywhere, new password, role change), a TOTP second factor, scoped API tokens."""
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from tests.security.conftest import PASSWORD, Web, csrf_of
 def _user(settings, email):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as s:
         u = accounts.find_user(s, email)
         return {"hash": u.password_hash, "locked_until": u.locked_until, "totp": u.totp_secret, "id": u.id}
@@ -29,6 +31,7 @@ def test_passwords_are_stored_as_slow_salted_hashes(make_user, settings):
 def test_weak_passwords_are_refused(settings, weak):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     with pytest.raises(accounts.AccountError), session_scope(settings.database.url) as s:
         accounts.create_user(s, "operator@city.test", "operator", weak)
 
@@ -39,8 +42,9 @@ WRONG = "Wrong-Password-99"
 def _as_seen(response, email: str) -> str:
     """The page as anyone would compare it: without the per-session CSRF token, the typed e-mail and the
     seconds left to wait (two requests a moment apart may round them differently)."""
-    page = re.sub(r'value="[^"]*"(?=[^>]*name="csrf_token")|(?<=name="csrf_token")[^>]*value="[^"]*"', "",
-                  response.text).replace(email, "EMAIL")
+    page = re.sub(
+        r'value="[^"]*"(?=[^>]*name="csrf_token")|(?<=name="csrf_token")[^>]*value="[^"]*"', "", response.text
+    ).replace(email, "EMAIL")
     return re.sub(r"\d+ s\.", "N s.", page)
 
 
@@ -54,9 +58,12 @@ def _expire_wait(settings, email: str) -> None:
     from sqlalchemy import text
 
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as s:
-        s.execute(text("UPDATE login_throttle SET blocked_until = now() - interval '1 second' WHERE account = :a"),
-                  {"a": email})
+        s.execute(
+            text("UPDATE login_throttle SET blocked_until = now() - interval '1 second' WHERE account = :a"),
+            {"a": email},
+        )
 
 
 def test_unknown_and_real_accounts_get_the_same_answers_also_once_throttled(make_user, web, settings):
@@ -79,12 +86,14 @@ def test_unknown_and_real_accounts_get_the_same_answers_also_once_throttled(make
 
 def test_an_unknown_e_mail_costs_the_same_password_hashing_as_a_real_one(make_user, web, monkeypatch):
     from syrena_core import accounts
+
     checked: list[str] = []
     real_check = accounts.check_password_hash
 
     def spy(stored: str, password: str) -> bool:
         checked.append(stored)
         return real_check(stored, password)
+
     monkeypatch.setattr(accounts, "check_password_hash", spy)
     email, _ = make_user("admin")
     assert web().login(email, WRONG).status_code == 401
@@ -95,20 +104,21 @@ def test_an_unknown_e_mail_costs_the_same_password_hashing_as_a_real_one(make_us
     assert dummy.rsplit("$", 2)[0] == method
 
 
-def test_an_attackers_address_failing_does_not_stop_the_real_user_elsewhere(serve_with, make_user, settings,
-                                                                            audit_rows):
+def test_an_attackers_address_failing_does_not_stop_the_real_user_elsewhere(
+    serve_with, make_user, settings, audit_rows
+):
     base = serve_with(app={"proxy_hops": 1})  # behind one proxy: the client is the one in X-Forwarded-For
     email, _ = make_user("approver")
     attacker = Web(base)
     attacker.http.headers["X-Forwarded-For"] = "203.0.113.66"
     answers = [attacker.login(email, WRONG).status_code for _ in range(3 * settings.security.login_attempts)]
-    assert answers[:settings.security.login_attempts] == [401] * settings.security.login_attempts
-    assert set(answers[settings.security.login_attempts:]) == {429}
-    assert attacker.login(email).status_code == 429          # his address waits, even with the password
+    assert answers[: settings.security.login_attempts] == [401] * settings.security.login_attempts
+    assert set(answers[settings.security.login_attempts :]) == {429}
+    assert attacker.login(email).status_code == 429  # his address waits, even with the password
 
     user = Web(base)
     user.http.headers["X-Forwarded-For"] = "198.51.100.7"
-    assert user.login(email).status_code == 302               # the approver is not locked out
+    assert user.login(email).status_code == 302  # the approver is not locked out
     assert user.get("/").status_code == 200
 
     failed = [r for r in audit_rows("login.failed") if r["details"]["email"] == email]
@@ -117,8 +127,9 @@ def test_an_attackers_address_failing_does_not_stop_the_real_user_elsewhere(serv
     assert all(r["details"]["factor"] == "password" for r in failed)
     throttled = [r for r in audit_rows("login.throttled") if r["details"]["email"] == email]
     assert len(throttled) == 2 * settings.security.login_attempts + 1
-    assert [r["details"]["address"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] \
-        == ["203.0.113.66"]
+    assert [r["details"]["address"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] == [
+        "203.0.113.66"
+    ]
 
 
 def test_the_back_off_grows_with_every_failure_and_a_good_login_ends_it(make_user, web, settings, audit_rows):
@@ -132,14 +143,15 @@ def test_the_back_off_grows_with_every_failure_and_a_good_login_ends_it(make_use
         assert r.status_code == 429
         waits.append(_wait_said(r))
         _expire_wait(settings, email)
-        assert web().login(email, WRONG).status_code == 401   # checked once the wait is over, and counted
+        assert web().login(email, WRONG).status_code == 401  # checked once the wait is over, and counted
     assert waits[0] <= security.login_backoff_seconds < waits[1] <= 2 * security.login_backoff_seconds < waits[2]
-    assert [r["details"]["seconds"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] == \
-        [security.login_backoff_seconds * 2 ** i for i in range(4)]
+    assert [r["details"]["seconds"] for r in audit_rows("login.backoff") if r["details"]["email"] == email] == [
+        security.login_backoff_seconds * 2**i for i in range(4)
+    ]
 
     _expire_wait(settings, email)
-    assert web().login(email).status_code == 302             # the right password after the wait ...
-    assert web().login(email, WRONG).status_code == 401      # ... starts the count again
+    assert web().login(email).status_code == 302  # the right password after the wait ...
+    assert web().login(email, WRONG).status_code == 401  # ... starts the count again
 
 
 def test_an_administrator_lifts_the_wait_at_once(make_user, web, staff, settings, audit_rows):
@@ -154,10 +166,10 @@ def test_an_administrator_lifts_the_wait_at_once(make_user, web, staff, settings
     assert audit_rows("user.unlock")
 
 
-def test_an_administrator_resets_a_lost_second_factor_on_the_users_page(serve_with, make_user, settings,
-                                                                        audit_rows):
+def test_an_administrator_resets_a_lost_second_factor_on_the_users_page(serve_with, make_user, settings, audit_rows):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     base = serve_with(totp_required=True)
     email, _ = make_user("approver")
     secret = accounts.new_totp_secret()
@@ -179,8 +191,8 @@ def test_an_administrator_resets_a_lost_second_factor_on_the_users_page(serve_wi
     r = admin.post(f"/admin/users/{_user(settings, email)['id']}/totp-reset", {}, csrf_from="/admin/users/")
     assert r.status_code == 302
     assert _user(settings, email)["totp"] is None
-    assert user.get("/").status_code == 302                      # the user's sessions ended
-    assert user.login(email).headers["Location"].endswith("/account/totp")   # enrols again
+    assert user.get("/").status_code == 302  # the user's sessions ended
+    assert user.login(email).headers["Location"].endswith("/account/totp")  # enrols again
     reset = audit_rows("user.totp_reset")[-1]
     assert reset["actor"] == admin_email and reset["object_id"] == str(_user(settings, email)["id"])
 
@@ -190,18 +202,20 @@ def test_wrong_second_factor_codes_are_throttled_like_passwords(serve_with, make
 
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     base = serve_with(totp_required=True)
     email, _ = make_user("admin")
     with session_scope(settings.database.url) as s:
         accounts.find_user(s, email).totp_secret = pyotp.random_base32()
     browser = Web(base)
     for _ in range(settings.security.login_attempts):
-        assert browser.login(email).status_code == 302   # the password is right; the code is not
+        assert browser.login(email).status_code == 302  # the password is right; the code is not
         form = browser.get("/login/code").text
         assert browser.post("/login/code", {"code": "000000", "csrf_token": csrf_of(form)}).status_code == 401
-    assert browser.login(email).status_code == 429       # this address now waits, as after wrong passwords
-    assert [r["details"]["factor"] for r in audit_rows("login.failed") if r["details"]["email"] == email] == \
-        ["totp"] * settings.security.login_attempts
+    assert browser.login(email).status_code == 429  # this address now waits, as after wrong passwords
+    assert [r["details"]["factor"] for r in audit_rows("login.failed") if r["details"]["email"] == email] == [
+        "totp"
+    ] * settings.security.login_attempts
 
 
 def test_the_session_cookie_is_httponly_samesite_and_expires_when_idle(make_user, web, settings):
@@ -228,6 +242,7 @@ def test_logout_everywhere_ends_every_session_of_the_user(make_user, web):
 def test_a_role_change_ends_the_users_sessions(make_user, web, settings):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     email, _ = make_user("approver")
     browser = web()
     browser.login(email)
@@ -242,11 +257,15 @@ def test_a_new_password_must_be_strong_and_logs_out_other_sessions(make_user, we
     me, other = web(), web()
     me.login(email)
     other.login(email)
-    weak = me.post("/account", {"current": PASSWORD, "new": "password123", "repeat": "password123"},
-                   csrf_from="/account")
+    weak = me.post(
+        "/account", {"current": PASSWORD, "new": "password123", "repeat": "password123"}, csrf_from="/account"
+    )
     assert weak.status_code == 200 and other.get("/").status_code == 200
-    ok = me.post("/account", {"current": PASSWORD, "new": "Another-Long-Phrase-7", "repeat": "Another-Long-Phrase-7"},
-                 csrf_from="/account")
+    ok = me.post(
+        "/account",
+        {"current": PASSWORD, "new": "Another-Long-Phrase-7", "repeat": "Another-Long-Phrase-7"},
+        csrf_from="/account",
+    )
     assert ok.status_code == 302
     assert me.get("/").status_code == 200
     assert other.get("/").status_code == 302
@@ -302,6 +321,7 @@ def test_roles_without_the_requirement_log_in_with_a_password_only(serve_with, m
 def test_tokens_are_scoped_to_a_role_and_cannot_exceed_their_user(api, make_user, settings):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     admin_email, _ = make_user("admin")
     ops_email, _ = make_user("operator")
     with session_scope(settings.database.url) as s:
@@ -318,6 +338,7 @@ def test_a_narrowed_token_never_widens_when_its_owner_is_demoted(api, make_user,
     """Issue 19 #5: an admin's token narrowed to finance acted as operator once the admin became operator."""
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     owner_email, _ = make_user("admin")
     with session_scope(settings.database.url) as s:
         owner = accounts.find_user(s, owner_email)
@@ -326,10 +347,10 @@ def test_a_narrowed_token_never_widens_when_its_owner_is_demoted(api, make_user,
         admin_grant = accounts.issue_token(s, owner, role="admin")
     scoped, full = api.with_token(finance_token), api.with_token(admin_grant)
     assert scoped.get("/api/v1/billing/tariffs")[0] == 200
-    assert scoped.get("/api/v1/campaigns")[0] == 200                      # finance reads campaigns too
+    assert scoped.get("/api/v1/campaigns")[0] == 200  # finance reads campaigns too
     assert scoped.post("/api/v1/zones", {})[0] == 403
 
-    boss, _email, _token = staff("admin")                               # demoted by another admin, on the page
+    boss, _email, _token = staff("admin")  # demoted by another admin, on the page
     r = boss.post(f"/admin/users/{owner_id}/role", {"role": "operator"}, csrf_from="/admin/users/")
     assert r.status_code == 302, r.text[:300]
     db.expire_all()
@@ -340,18 +361,19 @@ def test_a_narrowed_token_never_widens_when_its_owner_is_demoted(api, make_user,
         assert (status, body["error"]["code"]) == (403, "forbidden"), (path, body)
     assert "no longer" in scoped.get("/api/v1/zones")[1]["error"]["message"]
     status, body = scoped.post("/api/v1/zones", {"type": "Feature", "properties": {"name": "X"}, "geometry": None})
-    assert status == 403, body                                           # not the operator it would have become
-    assert full.get("/api/v1/audit")[0] == 403                           # an admin grant: now only an operator's
+    assert status == 403, body  # not the operator it would have become
+    assert full.get("/api/v1/audit")[0] == 403  # an admin grant: now only an operator's
     assert full.get("/api/v1/zones")[0] == 200
 
 
 def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(make_user, web, live_server):
     """Issue 19 #7: a session cookie copied before /logout still opened /campaigns/ until the idle timeout."""
     import requests
+
     email, _ = make_user("operator")
     me, elsewhere = web(), web()
     me.login(email)
-    elsewhere.login(email)                                   # the same user in another browser
+    elsewhere.login(email)  # the same user in another browser
     assert me.get("/campaigns/").status_code == 200
     stolen = me.http.cookies.get("session")
     assert stolen
@@ -359,8 +381,8 @@ def test_logout_ends_the_session_on_the_server_a_copied_cookie_opens_nothing(mak
     assert r.status_code == 302
     replay = requests.get(f"{live_server}/campaigns/", cookies={"session": stolen}, allow_redirects=False, timeout=30)
     assert replay.status_code == 302 and "/login" in replay.headers["Location"]
-    assert elsewhere.get("/campaigns/").status_code == 200    # only that session ended
-    me.login(email)                                          # and logging in again works
+    assert elsewhere.get("/campaigns/").status_code == 200  # only that session ended
+    me.login(email)  # and logging in again works
     assert me.get("/campaigns/").status_code == 200
 
 
@@ -372,9 +394,12 @@ def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_s
 
     from app import create_app
     from syrena_core.config import replace
+
     production = replace(
-        settings, app=replace(settings.app, environment="production", secret_key="k" * 40),
-        security=replace(settings.security, totp_required=False))
+        settings,
+        app=replace(settings.app, environment="production", secret_key="k" * 40),
+        security=replace(settings.security, totp_required=False),
+    )
     # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
     app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -386,7 +411,7 @@ def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_s
             browser = Web(base)
             r = browser.login(email)
             assert r.status_code == 302 and r.headers["Location"].endswith("/account/totp"), role
-            assert browser.get("/").status_code == 302                    # not logged in before enrolling
+            assert browser.get("/").status_code == 302  # not logged in before enrolling
             assert "otpauth://totp/" in browser.get("/account/totp").text
         email, _ = make_user("operator")
         browser = Web(base)

@@ -1,5 +1,6 @@
 """The audit trail: every change of state leaves an append-only row saying who, when, from where, what,
 before and after; administrators browse, filter and export it, in the UI and through the API."""
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,11 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(api, db, audit_rows
 def test_zone_create_edit_archive_through_the_api_are_audited_with_before_and_after(api, audit_rows, settings):
     status, zone = api.post("/api/v1/zones", feature("Wilda", ZONE_A))
     assert status == 201
-    status, _ = api.call("PUT", f"/api/v1/zones/{zone['id']}", {"type": "Feature", "properties": {"name": "Wilda Dolna"},
-                                                               "geometry": ZONE_B})
+    status, _ = api.call(
+        "PUT",
+        f"/api/v1/zones/{zone['id']}",
+        {"type": "Feature", "properties": {"name": "Wilda Dolna"}, "geometry": ZONE_B},
+    )
     assert status == 200
     assert api.call("DELETE", f"/api/v1/zones/{zone['id']}")[0] == 200
 
@@ -43,6 +47,7 @@ def test_user_role_and_token_changes_are_audited(staff, audit_rows, live_server)
     admin, admin_email, _ = staff("admin")
     _ops, ops_email, _ = staff("operator")
     from tests.security.conftest import csrf_of
+
     page = admin.get("/admin/users/").text
     ops_id = int(page.split(f'data-email="{ops_email}"')[0].rsplit('data-user-id="', 1)[1].split('"')[0])
 
@@ -66,6 +71,7 @@ def test_user_role_and_token_changes_are_audited(staff, audit_rows, live_server)
 def test_a_revoked_token_stops_working_and_the_revocation_is_audited(api, make_user, settings, audit_rows):
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     email, token = make_user("operator")
     assert api.with_token(token).get("/api/v1/zones")[0] == 200
     with session_scope(settings.database.url) as s:
@@ -76,15 +82,20 @@ def test_a_revoked_token_stops_working_and_the_revocation_is_audited(api, make_u
 
 
 def test_tariff_changes_subscriber_erasure_and_billing_exports_are_audited(api, staff, audit_rows):
-    status, _ = api.post("/api/v1/billing/tariffs", {"valid_from": "2026-01-01T00:00:00+00:00",
-                                                     "price_per_part": "0.20", "monthly_fee": "400.00"})
+    status, _ = api.post(
+        "/api/v1/billing/tariffs",
+        {"valid_from": "2026-01-01T00:00:00+00:00", "price_per_part": "0.20", "monthly_fee": "400.00"},
+    )
     assert status == 201, _
     assert audit_rows("tariff.create")
 
     subscriber_id = create_subscriber(api, "+48601200300", IN_A)
     admin, admin_email, _token = staff("admin")
-    r = admin.post(f"/subscribers/{subscriber_id}/erase", {"reason": "request by letter"},
-                   csrf_from=f"/subscribers/{subscriber_id}")
+    r = admin.post(
+        f"/subscribers/{subscriber_id}/erase",
+        {"reason": "request by letter"},
+        csrf_from=f"/subscribers/{subscriber_id}",
+    )
     assert r.status_code == 302
     erase = audit_rows("subscriber.erase")[-1]
     assert erase["actor"] == admin_email and erase["object_id"] == str(subscriber_id)
@@ -118,7 +129,7 @@ def test_the_audit_api_is_for_admins_filters_and_pages(api, make_user):
 
 
 def test_admins_browse_filter_and_export_the_audit_log(api, staff, audit_rows):
-    api.post("/api/v1/zones", feature("=HYPERLINK(\"http://x\")", ZONE_A))
+    api.post("/api/v1/zones", feature('=HYPERLINK("http://x")', ZONE_A))
     admin, admin_email, _ = staff("admin")
     page = admin.get("/admin/audit/?action=zone.create")
     assert page.status_code == 200
@@ -138,6 +149,7 @@ def test_admins_browse_filter_and_export_the_audit_log(api, staff, audit_rows):
 
 def test_csv_cells_cannot_become_spreadsheet_formulas():
     from app.audit_ui import _cell
+
     assert _cell("=1+1") == "'=1+1"
     assert _cell("@SUM(A1)") == "'@SUM(A1)"
     assert _cell("Wilda") == "Wilda"
@@ -151,8 +163,9 @@ def test_campaign_actions_are_audited_with_their_actor(api, make_user, audit_row
     operator, approver = api.with_token(op_token), api.with_token(ap_token)
 
     def draft(text_: str, severity: str = "severe") -> int:
-        status, c = operator.post("/api/v1/campaigns", {"kind": "alert", "severity": severity, "body": text_,
-                                                        "zone_ids": [zone]})
+        status, c = operator.post(
+            "/api/v1/campaigns", {"kind": "alert", "severity": severity, "body": text_, "zone_ids": [zone]}
+        )
         assert status == 201, c
         return c["id"]
 
@@ -161,8 +174,10 @@ def test_campaign_actions_are_audited_with_their_actor(api, make_user, audit_row
         assert operator.post(f"/api/v1/campaigns/{c}/submit")[0] == 200
     assert approver.post(f"/api/v1/campaigns/{rejected}/reject", {"reason": "literówka"})[0] == 200
     assert approver.post(f"/api/v1/campaigns/{approved}/approve")[0] == 202
-    assert operator.post(f"/api/v1/campaigns/{overridden}/override", {"reason": "gas leak, no approver reachable"})[0] \
+    assert (
+        operator.post(f"/api/v1/campaigns/{overridden}/override", {"reason": "gas leak, no approver reachable"})[0]
         == 202
+    )
     assert operator.post(f"/api/v1/campaigns/{approved}/pause")[0] in (200, 409)
     assert operator.post(f"/api/v1/campaigns/{approved}/cancel", {"reason": "test"})[0] == 200
 

@@ -1,4 +1,5 @@
 """The account commands administrators script: role changes, scoped tokens, revocation, unlocking — audited."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=dict(os.environ), input=input,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_role_change_scoped_token_and_revocation_from_the_command_line(settings, live_server, audit_rows):
@@ -41,6 +49,7 @@ def test_role_change_scoped_token_and_revocation_from_the_command_line(settings,
     assert audit_rows("token.revoke")[-1]["object_id"] == token_id
     from syrena_core import accounts
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as s:
         accounts.find_user(s, "boss@city.test").totp_secret = accounts.new_totp_secret()
     assert flask("users", "unlock", "boss@city.test", "--reset-totp").returncode == 0

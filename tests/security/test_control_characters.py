@@ -1,6 +1,7 @@
 """Issue 19 #3: one invisible control character in an alert broke public publishing. Every text a user or an
 import stores refuses characters that are neither printable nor a line break (422, naming the character and
 its position); and the serialisers (Atom, CAP, XLSX, CSV) never fail on text stored before that rule."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,17 @@ from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
 ALERT = {"kind": "alert", "severity": "severe"}
 
 
-@pytest.mark.parametrize("char, name", [("\x0c", "U+000C"), ("\x01", "U+0001"), ("\x0b", "U+000B"),
-                                        ("\ufffe", "U+FFFE"), ("\x1b", "U+001B"), ("\ud800", "U+D800")])
+@pytest.mark.parametrize(
+    "char, name",
+    [
+        ("\x0c", "U+000C"),
+        ("\x01", "U+0001"),
+        ("\x0b", "U+000B"),
+        ("\ufffe", "U+FFFE"),
+        ("\x1b", "U+001B"),
+        ("\ud800", "U+D800"),
+    ],
+)
 @pytest.mark.parametrize("field", ["body", "title", "variants", "template", "department", "event"])
 def test_campaign_texts_refuse_invisible_characters_naming_them(api, field, char, name):
     zone = create_zone(api, "Wilda", ZONE_A)
@@ -46,10 +56,13 @@ def test_line_breaks_are_text_but_the_gsm_escape_is_not(api):
     assert status == 422 and "U+001B" in body["error"]["message"], body
 
 
-@pytest.mark.parametrize("request_body", [
-    {"type": "Feature", "properties": {"name": "Wil\x01da"}, "geometry": ZONE_A},
-    {"type": "Feature", "properties": {"name": "Wilda", "description": "opis\x0c"}, "geometry": ZONE_A},
-])
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"type": "Feature", "properties": {"name": "Wil\x01da"}, "geometry": ZONE_A},
+        {"type": "Feature", "properties": {"name": "Wilda", "description": "opis\x0c"}, "geometry": ZONE_A},
+    ],
+)
 def test_zone_names_and_descriptions_refuse_control_characters(api, request_body):
     status, body = api.post("/api/v1/zones", request_body)
     assert status == 422, body
@@ -60,18 +73,26 @@ def test_zone_names_and_descriptions_refuse_control_characters(api, request_body
 def test_a_zone_file_import_refuses_control_characters_by_name(api, live_server):
     """A file, not a JSON body (the request guard never sees it): the zone rule itself refuses the name."""
     import requests
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Rataje\x0b"}, "geometry": ZONE_A}]}
-    r = requests.post(f"{live_server}/api/v1/zones/import", data=json.dumps(collection).encode(), timeout=30,
-                      headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/octet-stream"})
+
+    collection = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"name": "Rataje\x0b"}, "geometry": ZONE_A}],
+    }
+    r = requests.post(
+        f"{live_server}/api/v1/zones/import",
+        data=json.dumps(collection).encode(),
+        timeout=30,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 422, r.text
     assert "U+000B" in r.json()["error"]["message"]
     assert api.get("/api/v1/zones")[1]["features"] == []
 
 
 def test_subscriber_labels_refuse_control_characters(api):
-    status, body = api.post("/api/v1/subscribers", {"phone": "+48601200399", "verified": True, "locations": [
-        dict(IN_A, label="Dom\x07")]})
+    status, body = api.post(
+        "/api/v1/subscribers", {"phone": "+48601200399", "verified": True, "locations": [dict(IN_A, label="Dom\x07")]}
+    )
     assert status == 422, body
     assert "U+0007" in body["error"]["message"]
 
@@ -81,8 +102,12 @@ def test_a_subscriber_csv_import_with_a_nul_or_control_character_names_the_line(
     admin, _email, _token = staff("admin")
     for bad in ("Do\x00m", "Do\x0cm"):
         csv_text = f"phone,lat,lon,label\n+48601200300,52.39,16.91,home\n+48601200301,52.39,16.91,{bad}\n"
-        r = admin.post("/subscribers/import", {"consent_source": "rejestr 2026"}, csrf_from="/subscribers/import",
-                       files={"file": ("rejestr.csv", csv_text.encode(), "text/csv")})
+        r = admin.post(
+            "/subscribers/import",
+            {"consent_source": "rejestr 2026"},
+            csrf_from="/subscribers/import",
+            files={"file": ("rejestr.csv", csv_text.encode(), "text/csv")},
+        )
         assert r.status_code == 400, r.text[:300]
         assert "line 3" in r.text and "U+00" in r.text
     assert db.execute(text("SELECT count(*) FROM subscriber")).scalar() == 0
@@ -93,12 +118,18 @@ def test_feeds_cap_and_exports_never_fail_on_text_stored_before_the_rule(api, db
     replaced on output, the feed stays well-formed XML, the XLSX opens."""
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000001", IN_A)
-    status, c = api.post("/api/v1/campaigns", {**ALERT, "title": "Powódź", "body": "Alarm powodziowy.",
-                                               "department": "WZK", "zone_ids": [zone]})
+    status, c = api.post(
+        "/api/v1/campaigns",
+        {**ALERT, "title": "Powódź", "body": "Alarm powodziowy.", "department": "WZK", "zone_ids": [zone]},
+    )
     assert status == 201, c
-    db.execute(text("UPDATE campaign SET title = 'Pow\x0bódź', department = 'W\x1bZK', "
-                    "body = 'Alarm\x0c\x01 \ufffe\x1b', variants = '{\"en\": \"Flood\\u000c\"}' WHERE id = :id"),
-               {"id": c["id"]})
+    db.execute(
+        text(
+            "UPDATE campaign SET title = 'Pow\x0bódź', department = 'W\x1bZK', "
+            "body = 'Alarm\x0c\x01 \ufffe\x1b', variants = '{\"en\": \"Flood\\u000c\"}' WHERE id = :id"
+        ),
+        {"id": c["id"]},
+    )
     db.execute(text("UPDATE zone SET name = 'Wil\x01da'"))
     db.commit()
     assert api.post(f"/api/v1/campaigns/{c['id']}/send")[0] == 202
@@ -119,7 +150,7 @@ def test_feeds_cap_and_exports_never_fail_on_text_stored_before_the_rule(api, db
     assert xlsx.status_code == 200, xlsx.text[:300]
     book = load_workbook(io.BytesIO(xlsx.content))
     names = [row[0] for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) if row]
-    assert "W\ufffdZK" in names and "Wil\ufffdda" in names, names   # shown, the bad character replaced
+    assert "W\ufffdZK" in names and "Wil\ufffdda" in names, names  # shown, the bad character replaced
     for fmt in ("report.csv", "statement.pdf"):
         assert feed.get(f"/finance/{month}/{fmt}").status_code == 200
 
@@ -129,8 +160,7 @@ def test_staff_forms_refuse_control_characters_too(staff, make_user, db):
     admin, _email, _token = staff("admin")
     user_id = db.execute(text("SELECT id FROM app_user ORDER BY id LIMIT 1")).scalar()
     before = db.execute(text("SELECT count(*) FROM api_token")).scalar()
-    r = admin.post(f"/admin/users/{user_id}/tokens", {"label": "skrypt\x1bCI", "role": ""},
-                   csrf_from="/admin/users/")
+    r = admin.post(f"/admin/users/{user_id}/tokens", {"label": "skrypt\x1bCI", "role": ""}, csrf_from="/admin/users/")
     assert r.status_code == 422, r.text[:300]
     assert "U+001B" in r.text
     assert db.execute(text("SELECT count(*) FROM api_token")).scalar() == before

@@ -1,6 +1,7 @@
 """Issue 19 #6: zone names and departments starting with = + - @ became live formulas (HYPERLINK, DDE) in the
 finance CSV and XLSX. Every spreadsheet export writes them as text: a leading apostrophe in CSV, string cells
 in XLSX."""
+
 from __future__ import annotations
 
 import csv
@@ -20,9 +21,17 @@ TITLE = "@SUM(1+1)*cmd|' /C calc'!A0"
 def test_finance_exports_never_carry_a_live_formula(api, staff, worker, wait):
     zone = create_zone(api, ZONE, ZONE_A)
     create_subscriber(api, "+48601000001", IN_A)
-    status, c = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "title": TITLE,
-                                               "body": "Alarm powodziowy.", "department": DEPARTMENT,
-                                               "zone_ids": [zone]})
+    status, c = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "title": TITLE,
+            "body": "Alarm powodziowy.",
+            "department": DEPARTMENT,
+            "zone_ids": [zone],
+        },
+    )
     assert status == 201, c
     assert api.post(f"/api/v1/campaigns/{c['id']}/send")[0] == 202
     wait(lambda: api.get(f"/api/v1/campaigns/{c['id']}")[1]["status"] == "completed", 60, "the alert to be sent")
@@ -34,8 +43,9 @@ def test_finance_exports_never_carry_a_live_formula(api, staff, worker, wait):
         r = finance.get(f"/finance/{month}/report.csv", params={"group_by": group_by})
         assert r.status_code == 200, r.text[:300]
         cells += [cell for row in csv.reader(io.StringIO(r.text)) for cell in row]
-        status, api_csv = api.with_token(token).call("GET", f"/api/v1/billing/report.csv?month={month}"
-                                                            f"&group_by={group_by}")
+        status, api_csv = api.with_token(token).call(
+            "GET", f"/api/v1/billing/report.csv?month={month}&group_by={group_by}"
+        )
         assert status == 200
         cells += [cell for row in csv.reader(io.StringIO(api_csv if isinstance(api_csv, str) else "")) for cell in row]
     texts = [cell for cell in cells if any(s in cell for s in ("HYPERLINK", "calc", "SUM"))]
@@ -52,5 +62,5 @@ def test_finance_exports_never_carry_a_live_formula(api, staff, worker, wait):
             for cell in row:
                 if isinstance(cell.value, str) and any(s in cell.value for s in ("HYPERLINK", "calc", "SUM")):
                     found[cell.value] = cell.data_type
-    assert found.get(ZONE) == "s" and found.get(DEPARTMENT) == "s", found   # the text itself, as a string
-    assert set(found.values()) == {"s"}, found                                # no formula anywhere
+    assert found.get(ZONE) == "s" and found.get(DEPARTMENT) == "s", found  # the text itself, as a string
+    assert set(found.values()) == {"s"}, found  # no formula anywhere

@@ -1,6 +1,7 @@
 """Hostile text — HTML, JavaScript, SQL metacharacters — in zone names, campaign texts and subscribers'
 addresses is stored and shown verbatim, and nothing runs: headless Chromium renders the pages and checks
 that no injected script executed and that the pages broke no Content-Security-Policy rule of their own."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,20 +18,36 @@ NAME = f"Wilda {XSS} {SQL}"[:120]
 
 @pytest.fixture
 def hostile(api, settings):
-    status, zone = api.post("/api/v1/zones", {"type": "Feature", "properties": {"name": NAME, "description": XSS},
-                                              "geometry": ZONE_A})
+    status, zone = api.post(
+        "/api/v1/zones", {"type": "Feature", "properties": {"name": NAME, "description": XSS}, "geometry": ZONE_A}
+    )
     assert status == 201, zone
-    status, sub = api.post("/api/v1/subscribers", {"phone": "+48601200399", "verified": True, "locations": [
-        dict(IN_A, label="<b>Dom</b><svg onload=alert(1)>'--", address=f"ul. {SQL} {XSS}")]})
+    status, sub = api.post(
+        "/api/v1/subscribers",
+        {
+            "phone": "+48601200399",
+            "verified": True,
+            "locations": [dict(IN_A, label="<b>Dom</b><svg onload=alert(1)>'--", address=f"ul. {SQL} {XSS}")],
+        },
+    )
     assert status == 201, sub
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "title": f"T {XSS}",
-                                                      "body": f"Uwaga {XSS} {SQL}", "zone_ids": [zone["id"]]})
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "title": f"T {XSS}",
+            "body": f"Uwaga {XSS} {SQL}",
+            "zone_ids": [zone["id"]],
+        },
+    )
     assert status == 201, campaign
     return {"zone": zone, "subscriber": sub["id"], "campaign": campaign["id"]}
 
 
 def test_hostile_text_is_stored_verbatim(api, hostile, db):
     from sqlalchemy import text
+
     assert db.execute(text("SELECT name FROM zone WHERE id = :id"), {"id": hostile["zone"]["id"]}).scalar() == NAME
     status, campaign = api.get(f"/api/v1/campaigns/{hostile['campaign']}")
     assert status == 200 and campaign["body"] == f"Uwaga {XSS} {SQL}"
@@ -42,9 +59,18 @@ def test_hostile_text_is_shown_verbatim_and_never_runs(hostile, page, login, mak
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     login(page, email)
-    pages = ["/", "/zones/", "/campaigns/", f"/campaigns/{hostile['campaign']}",
-             f"/campaigns/{hostile['campaign']}/review", "/subscribers/", f"/subscribers/{hostile['subscriber']}",
-             "/admin/audit/", "/admin/users/", "/account"]
+    pages = [
+        "/",
+        "/zones/",
+        "/campaigns/",
+        f"/campaigns/{hostile['campaign']}",
+        f"/campaigns/{hostile['campaign']}/review",
+        "/subscribers/",
+        f"/subscribers/{hostile['subscriber']}",
+        "/admin/audit/",
+        "/admin/users/",
+        "/account",
+    ]
     for path in pages:
         response = page.goto(path)
         assert response.status == 200, path

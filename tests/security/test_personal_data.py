@@ -1,6 +1,7 @@
 """Issue 19, risk "personal data by role": finance and approvers see residents' numbers masked
 ("+48 601 *** *12") and no places; operators and admins see them in full; every view of a subscriber's detail
 is audited, whoever looks."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,9 +17,14 @@ ADDRESS = "Górna Wilda 7"
 @pytest.fixture
 def resident(api):
     create_zone(api, "Wilda", ZONE_A)
-    status, body = api.post("/api/v1/subscribers", {
-        "phone": PHONE, "verified": True,
-        "locations": [{"label": "dom", "address": ADDRESS, "lat": IN_A["lat"], "lon": IN_A["lon"]}]})
+    status, body = api.post(
+        "/api/v1/subscribers",
+        {
+            "phone": PHONE,
+            "verified": True,
+            "locations": [{"label": "dom", "address": ADDRESS, "lat": IN_A["lat"], "lon": IN_A["lon"]}],
+        },
+    )
     assert status == 201, body
     return body["id"]
 
@@ -34,8 +40,8 @@ def test_finance_and_approvers_see_numbers_masked_and_no_places(role, staff, res
     assert listing.status_code == 200
     assert MASKED in listing.text and not _digits(listing.text)
     assert ADDRESS not in listing.text and 'name="q"' not in listing.text
-    found = web.get("/subscribers/?q=" + ADDRESS.split()[0]).text   # no search by address either
-    assert "Found: 1" in found or 'data-subscriber-id' in found    # the query is ignored, not answered
+    found = web.get("/subscribers/?q=" + ADDRESS.split()[0]).text  # no search by address either
+    assert "Found: 1" in found or "data-subscriber-id" in found  # the query is ignored, not answered
     detail = web.get(f"/subscribers/{resident}")
     assert detail.status_code == 200
     assert MASKED in detail.text and not _digits(detail.text)
@@ -50,7 +56,7 @@ def test_operators_and_admins_see_them_in_full_and_each_look_is_audited(role, st
     web, email, _token = staff(role)
     listing = web.get("/subscribers/").text
     assert PHONE in listing and ADDRESS in listing
-    assert 'data-subscriber-id' in web.get("/subscribers/?q=Wilda").text
+    assert "data-subscriber-id" in web.get("/subscribers/?q=Wilda").text
     for _ in range(2):
         detail = web.get(f"/subscribers/{resident}").text
         assert PHONE in detail and ADDRESS in detail and MASKED not in detail

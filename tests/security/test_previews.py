@@ -1,6 +1,7 @@
 """Issue 19, risk "costly previews": an area preview counts residents on every change while someone draws, so
 it is bounded ([zones] preview_max_vertices, preview_max_area_km2: 422 naming the bound) and limited per user
 ([zones] preview_limit, 30 per minute: 429 JSON saying when to try again) — over the API and the staff pages."""
+
 from __future__ import annotations
 
 import math
@@ -25,16 +26,20 @@ def test_a_preview_is_bounded_in_vertices_and_area(api):
     assert "10,000" in body["error"]["message"]
     status, body = api.post("/api/v1/zones/preview", HUGE)
     assert status == 422 and "1,000 km²" in body["error"]["message"], body
-    assert api.post("/api/v1/zones/preview", _ring(2_000))[0] == 200       # a real district's outline is fine
+    assert api.post("/api/v1/zones/preview", _ring(2_000))[0] == 200  # a real district's outline is fine
 
-    status, body = api.post("/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme", "body": "Test.",
-                                                          "area": [HUGE]})
+    status, body = api.post(
+        "/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme", "body": "Test.", "area": [HUGE]}
+    )
     assert (status, body["error"]["code"]) == (422, "invalid_campaign"), body
     assert "km²" in body["error"]["message"]
-    line = {"line": {"type": "LineString", "coordinates": [[16.9 + i * 1e-6, 52.4] for i in range(10_001)]},
-            "buffer_m": 50}
-    status, body = api.post("/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme", "body": "Test.",
-                                                          "area": [line]})
+    line = {
+        "line": {"type": "LineString", "coordinates": [[16.9 + i * 1e-6, 52.4] for i in range(10_001)]},
+        "buffer_m": 50,
+    }
+    status, body = api.post(
+        "/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme", "body": "Test.", "area": [line]}
+    )
     assert status == 422 and "positions" in body["error"]["message"], body
 
 
@@ -43,18 +48,26 @@ def test_previews_are_limited_per_user_with_a_clear_429(api, live_server, make_u
     for _ in range(30):
         status, body = operator.post("/api/v1/zones/preview", ZONE_A)
         assert status == 200, body
-    status, body = operator.post("/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme",
-                                                               "body": "Test.", "area": [ZONE_A]})
-    assert (status, body["error"]["code"]) == (429, "rate_limited"), body   # one budget for both previews
+    status, body = operator.post(
+        "/api/v1/campaigns/preview", {"kind": "alert", "severity": "extreme", "body": "Test.", "area": [ZONE_A]}
+    )
+    assert (status, body["error"]["code"]) == (429, "rate_limited"), body  # one budget for both previews
     assert "area previews" in body["error"]["message"] and body["error"]["details"]["retry_after"] >= 1
-    assert api.post("/api/v1/zones/preview", ZONE_A)[0] == 200             # another user is not affected
+    assert api.post("/api/v1/zones/preview", ZONE_A)[0] == 200  # another user is not affected
 
     web, _email, _token = staff("operator")
     token = csrf_of(web.get("/zones/").text)
-    statuses = [web.http.post(web.base + "/zones/data/preview", json=ZONE_A, timeout=30,
-                              headers={"X-CSRFToken": token}).status_code for _ in range(31)]
+    statuses = [
+        web.http.post(
+            web.base + "/zones/data/preview", json=ZONE_A, timeout=30, headers={"X-CSRFToken": token}
+        ).status_code
+        for _ in range(31)
+    ]
     assert statuses[:30] == [200] * 30 and statuses[30] == 429, statuses
-    r = web.http.post(web.base + "/campaigns/preview", json={"kind": "alert", "severity": "extreme",
-                                                             "body": "Test.", "area": [ZONE_A]},
-                      timeout=30, headers={"X-CSRFToken": token})
+    r = web.http.post(
+        web.base + "/campaigns/preview",
+        json={"kind": "alert", "severity": "extreme", "body": "Test.", "area": [ZONE_A]},
+        timeout=30,
+        headers={"X-CSRFToken": token},
+    )
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited", r.text[:300]

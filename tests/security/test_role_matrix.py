@@ -1,6 +1,7 @@
 """Each role against each route, allowed or forbidden, generated from the one table below (the reviewed access
 policy). Allowed means the role gets past the gate (any answer but 401/403 — ids here do not exist, bodies are
 empty); forbidden means 403, and 401 (API) or a redirect to the login page (UI) without credentials."""
+
 from __future__ import annotations
 
 import re
@@ -114,12 +115,32 @@ UI = [
     ("POST", "/zones/data/preview", STAFF),
 ]
 # Open to everyone (log in, residents' pages, assets, probes) or to a login in progress.
-PUBLIC = {"/login", "/login/code", "/logout", "/account/totp", "/account/logout-everywhere", "/lang/<code>",
-          "/subscribe/", "/subscribe/addresses", "/alerts", "/alerts.atom", "/alerts/<int:campaign_id>.xml",
-          "/healthz", "/readyz", "/metrics", "/static/<path:filename>", "/static/vendor/leaflet/<path:filename>",
-          "/finance/vendor/chartjs/<path:filename>", "/zones/vendor/geoman/<path:filename>"}
-PUBLIC_API = {"/api/v1/public/subscriptions", "/api/v1/public/subscriptions/cancel",
-              "/api/v1/public/subscriptions/export", "/api/v1/public/subscriptions/verify"}
+PUBLIC = {
+    "/login",
+    "/login/code",
+    "/logout",
+    "/account/totp",
+    "/account/logout-everywhere",
+    "/lang/<code>",
+    "/subscribe/",
+    "/subscribe/addresses",
+    "/alerts",
+    "/alerts.atom",
+    "/alerts/<int:campaign_id>.xml",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/<path:filename>",
+    "/static/vendor/leaflet/<path:filename>",
+    "/finance/vendor/chartjs/<path:filename>",
+    "/zones/vendor/geoman/<path:filename>",
+}
+PUBLIC_API = {
+    "/api/v1/public/subscriptions",
+    "/api/v1/public/subscriptions/cancel",
+    "/api/v1/public/subscriptions/export",
+    "/api/v1/public/subscriptions/verify",
+}
 
 
 def _shape(path: str) -> str:
@@ -182,16 +203,25 @@ def test_every_role_against_every_page(callers):
     tokens = {role: csrf_of(b.get("/account").text) for role, b in browsers.items() if role}
     wrong = []
     for method, path, allowed in UI:
-        anonymous = browsers[None].http.request(method, browsers[None].base + path, allow_redirects=False,
-                                                data={}, timeout=30)
+        anonymous = browsers[None].http.request(
+            method, browsers[None].base + path, allow_redirects=False, data={}, timeout=30
+        )
         # Without a session: the login page (GET), or the CSRF refusal before anything else (state changes).
-        if not ((anonymous.status_code == 302 and "/login" in anonymous.headers.get("Location", ""))
-                or (method != "GET" and anonymous.status_code == 400)):
+        if not (
+            (anonymous.status_code == 302 and "/login" in anonymous.headers.get("Location", ""))
+            or (method != "GET" and anonymous.status_code == 400)
+        ):
             wrong.append(f"anonymous {method} {path} -> {anonymous.status_code}")
         for role in ROLES:
             b = browsers[role]
-            r = b.http.request(method, b.base + path, data={"csrf_token": tokens[role]},
-                               headers={"X-CSRFToken": tokens[role]}, allow_redirects=False, timeout=30)
+            r = b.http.request(
+                method,
+                b.base + path,
+                data={"csrf_token": tokens[role]},
+                headers={"X-CSRFToken": tokens[role]},
+                allow_redirects=False,
+                timeout=30,
+            )
             status = r.status_code
             login = status == 302 and "/login" in r.headers.get("Location", "")
             ok = status not in (401, 403) and status < 500 and not login if role in allowed else status == 403

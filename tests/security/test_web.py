@@ -1,5 +1,6 @@
 """The web layer's defences: CSRF on every form, a cross-site page cannot approve an alert, security headers,
 cookie flags, body size and rate limits, and no start with the default secret key outside development."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from tests.security.conftest import Web
 def _pending_alert(api) -> int:
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601200301", IN_A)
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe",
-                                                      "body": "Awaria wodociagu", "zone_ids": [zone]})
+    status, campaign = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Awaria wodociagu", "zone_ids": [zone]}
+    )
     assert status == 201, campaign
     status, body = api.post(f"/api/v1/campaigns/{campaign['id']}/submit")
     assert status == 200 and body["status"] == "pending_approval", body
@@ -78,8 +80,8 @@ def test_hsts_is_sent_over_https(app):
 def test_outside_development_the_default_secret_key_is_refused(settings):
     from app import create_app
     from app.security import InsecureConfiguration
-    production = replace(settings, app=replace(settings.app, environment="production",
-                                               secret_key="dev-only-change-me"))
+
+    production = replace(settings, app=replace(settings.app, environment="production", secret_key="dev-only-change-me"))
     with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
         create_app(production)
     fine = replace(production, app=replace(production.app, secret_key="k" * 40))
@@ -91,6 +93,7 @@ def test_the_published_secret_key_is_refused_in_every_environment_and_not_shippe
     from app import create_app
     from app.security import InsecureConfiguration
     from syrena_core.config import ROOT, load_settings
+
     dev = replace(settings, app=replace(settings.app, secret_key="dev-only-change-me"))
     assert dev.app.environment == "development"
     with pytest.raises(InsecureConfiguration, match="published"):
@@ -104,16 +107,16 @@ def test_without_a_key_development_generates_one_and_keeps_it(settings, tmp_path
 
     from app import create_app
     from app.security import InsecureConfiguration
+
     keyfile = tmp_path / "var" / "secret-key"
-    dev = replace(settings, app=replace(settings.app, secret_key="",
-                                        secret_key_file=str(keyfile)))
+    dev = replace(settings, app=replace(settings.app, secret_key="", secret_key_file=str(keyfile)))
     first = create_app(dev).config["SECRET_KEY"]
     assert len(first) >= 32 and first != "dev-only-change-me"
     assert keyfile.read_text() == first and oct(os.stat(keyfile).st_mode & 0o777) == "0o600"
-    assert create_app(dev).config["SECRET_KEY"] == first     # kept: sessions survive a restart
+    assert create_app(dev).config["SECRET_KEY"] == first  # kept: sessions survive a restart
     production = replace(dev, app=replace(dev.app, environment="production"))
     with pytest.raises(InsecureConfiguration, match="SYRENA_APP__SECRET_KEY"):
-        create_app(production)                               # production never relies on a generated file
+        create_app(production)  # production never relies on a generated file
 
 
 def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_user, tmp_path):
@@ -123,8 +126,8 @@ def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_use
     from werkzeug.serving import make_server
 
     from app import create_app
-    dev = replace(settings, app=replace(settings.app, secret_key="",
-                                        secret_key_file=str(tmp_path / "secret-key")))
+
+    dev = replace(settings, app=replace(settings.app, secret_key="", secret_key_file=str(tmp_path / "secret-key")))
     app = create_app(dev, {"TESTING": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -134,7 +137,7 @@ def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_use
         assert browser.login(email).status_code == 302
         assert browser.get("/admin/users/").status_code == 200
         genuine = app.session_interface.get_signing_serializer(app)
-        payload = genuine.loads(browser.http.cookies.get("session"))   # a real admin session's content ...
+        payload = genuine.loads(browser.http.cookies.get("session"))  # a real admin session's content ...
         attacker = Flask("attacker")
         attacker.secret_key = "dev-only-change-me"
         forged = app.session_interface.get_signing_serializer(attacker).dumps(payload)  # ... signed by anyone
@@ -148,6 +151,7 @@ def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_use
 
 def test_an_oversized_body_gets_a_json_413(api, serve_with):
     from tests.helpers import ApiClient
+
     small = ApiClient(serve_with(max_body_mb=1), api.token)
     status, body = small.post("/api/v1/zones", raw=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}')
     assert status == 413
@@ -156,6 +160,7 @@ def test_an_oversized_body_gets_a_json_413(api, serve_with):
 
 def test_each_token_has_its_own_rate_limit(make_user, serve_with):
     from tests.helpers import ApiClient
+
     base = serve_with(api_limit="3 per minute")
     _e, first = make_user("operator")
     _e, second = make_user("operator")
@@ -168,9 +173,9 @@ def test_each_token_has_its_own_rate_limit(make_user, serve_with):
 
 def test_public_endpoints_are_limited_per_ip(live_server, api):
     from tests.helpers import ApiClient
+
     public = ApiClient(live_server, None)
-    statuses = [public.post("/api/v1/public/subscriptions/cancel", {"phone": f"+4860130{i:04d}"})[0]
-                for i in range(12)]
+    statuses = [public.post("/api/v1/public/subscriptions/cancel", {"phone": f"+4860130{i:04d}"})[0] for i in range(12)]
     assert 429 in statuses  # [subscribers] form_limit = 10 per hour per IP
 
 
@@ -179,9 +184,16 @@ def test_behind_a_configured_proxy_the_audit_names_the_client_not_the_proxy(api,
 
     def create_zone_via(base: str, name: str, forwarded_for: str) -> None:
         body = json.dumps({"type": "Feature", "properties": {"name": name}, "geometry": ZONE_A}).encode()
-        req = urllib.request.Request(base + "/api/v1/zones", data=body, method="POST", headers={
-            "Authorization": f"Bearer {api.token}", "Content-Type": "application/json",
-            "X-Forwarded-For": forwarded_for})
+        req = urllib.request.Request(
+            base + "/api/v1/zones",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {api.token}",
+                "Content-Type": "application/json",
+                "X-Forwarded-For": forwarded_for,
+            },
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             assert r.status == 201
 
@@ -202,14 +214,18 @@ def test_every_form_that_posts_carries_the_csrf_token():
     """Static check of every template: a POST form without the token would be refused anyway (400); this names it."""
     import re
     from pathlib import Path
+
     templates = Path(__file__).resolve().parents[2] / "app" / "templates"
     missing = []
     for path in templates.rglob("*.html"):
         source = path.read_text(encoding="utf-8")
         for form in re.finditer(r"<form\b[^>]*>.*?</form>", source, re.S | re.I):
-            opening = form.group(0)[:form.group(0).index(">")]
-            if re.search(r"method=[\"']?post", opening, re.I) and "csrf_token" not in form.group(0) \
-                    and "hidden_tag()" not in form.group(0):
+            opening = form.group(0)[: form.group(0).index(">")]
+            if (
+                re.search(r"method=[\"']?post", opening, re.I)
+                and "csrf_token" not in form.group(0)
+                and "hidden_tag()" not in form.group(0)
+            ):
                 missing.append(f"{path.relative_to(templates)}: {opening[:80]}")
     assert missing == []
 
@@ -218,6 +234,7 @@ def test_templates_hold_no_inline_script_handlers_or_styles():
     """What the Content-Security-Policy would block: inline <script> code, on*= handlers, style= attributes."""
     import re
     from pathlib import Path
+
     templates = Path(__file__).resolve().parents[2] / "app" / "templates"
     found = []
     for path in templates.rglob("*.html"):
@@ -236,9 +253,11 @@ def test_the_atom_feed_links_to_the_configured_public_url_whatever_the_host_head
     """Issue 19 #11: `Host: evil.example` made every link of /alerts.atom point to evil.example."""
     import requests
     from lxml import etree
+
     zone = create_zone(api, "Wilda", ZONE_A)
-    status, c = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Alarm powodziowy.",
-                                               "zone_ids": [zone]})
+    status, c = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Alarm powodziowy.", "zone_ids": [zone]}
+    )
     assert status == 201 and api.post(f"/api/v1/campaigns/{c['id']}/send")[0] == 202
     base = serve_with(app={"public_url": "https://syrena.example.pl"})
     for host in ("evil.example", "evil.example:443", None):
@@ -255,5 +274,6 @@ def test_the_atom_feed_links_to_the_configured_public_url_whatever_the_host_head
 
 def test_a_public_url_that_is_no_http_address_is_refused_at_start_up():
     from syrena_core.config import AppSettings, ConfigError
+
     with pytest.raises(ConfigError, match="public_url"):
         AppSettings(public_url="evil.example/alerts")

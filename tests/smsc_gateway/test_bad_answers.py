@@ -4,6 +4,7 @@ counted in syrena_smsc_bad_answers_total; the bind survives; what is recorded se
 
 The SMSC here is a raw socket speaking SMPP from a script, since no well-behaved server (ours or npm's)
 can be made to say these things."""
+
 from __future__ import annotations
 
 import logging
@@ -60,11 +61,18 @@ class ScriptedSmsc:
     def receipt(self, smsc_id: str, stat: str = "DELIVRD") -> None:
         self.sequence += 1
         body = encode_deliver_sm(
-            source_addr="48601000000", source_addr_ton=1, source_addr_npi=1, destination_addr="4800",
-            dest_addr_ton=3, dest_addr_npi=0, esm_class=ESM_CLASS_DELIVERY_RECEIPT, data_coding=0,
+            source_addr="48601000000",
+            source_addr_ton=1,
+            source_addr_npi=1,
+            destination_addr="4800",
+            dest_addr_ton=3,
+            dest_addr_npi=0,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+            data_coding=0,
             short_message=f"id:{smsc_id} sub:001 dlvrd:001 stat:{stat} err:000 text:".encode(),
             tlvs=encode_tlv(TAG_RECEIPTED_MESSAGE_ID, smsc_id.encode() + b"\0")
-            + encode_tlv(TAG_MESSAGE_STATE, bytes((2 if stat == "DELIVRD" else 5,))))
+            + encode_tlv(TAG_MESSAGE_STATE, bytes((2 if stat == "DELIVRD" else 5,))),
+        )
         self._send(encode_pdu(DELIVER_SM, 0, self.sequence, body))
 
     def _answer(self, destination: str, sequence: int) -> bytes:
@@ -117,8 +125,12 @@ class ScriptedSmsc:
 def scripted():
     smsc = ScriptedSmsc()
     receipts = Sink()
-    session = SmppSession(SmscSettings(name="scripted", port=smsc.port, unknown_status_retries=0,
-                                       enquire_link_interval=5), None, receipts, Sink())
+    session = SmppSession(
+        SmscSettings(name="scripted", port=smsc.port, unknown_status_retries=0, enquire_link_interval=5),
+        None,
+        receipts,
+        Sink(),
+    )
     session.start()
     assert session.wait_bound(10)
     yield smsc, session, receipts
@@ -136,11 +148,14 @@ def _sms(ref: int, case: str) -> OutboundSms:
 
 def test_nonsense_from_the_smsc_is_logged_once_counted_and_survived(scripted, caplog, db, settings):
     smsc, session, receipts = scripted
-    before = {kind: _count(kind) for kind in ("empty_id", "long_id", "unknown_status", "duplicate_id",
-                                              "receipt_unknown_id", "receipt_repeated")}
+    before = {
+        kind: _count(kind)
+        for kind in ("empty_id", "long_id", "unknown_status", "duplicate_id", "receipt_unknown_id", "receipt_repeated")
+    }
     caplog.set_level(logging.WARNING, logger="syrena.smsc.session")
-    results = session.send([_sms(1, "01"), _sms(2, "01"), _sms(3, "02"), _sms(4, "03"), _sms(5, "04"),
-                            _sms(6, "05"), _sms(7, "06")])
+    results = session.send(
+        [_sms(1, "01"), _sms(2, "01"), _sms(3, "02"), _sms(4, "03"), _sms(5, "04"), _sms(6, "05"), _sms(7, "06")]
+    )
     by_ref = {r.ref: r for r in results}
     # Accepted without a usable id: accepted (the operator charges it), with "" for the id no receipt can name.
     assert [(by_ref[n].accepted, by_ref[n].smsc_message_ids) for n in (1, 2, 3)] == [(True, [""])] * 3
@@ -153,13 +168,19 @@ def test_nonsense_from_the_smsc_is_logged_once_counted_and_survived(scripted, ca
     smsc.receipt("OK9906", "UNDELIV")
     wait_until(lambda: len(receipts.items) == 3, 10, "three receipts read")
     never, first, again = receipts.items
-    assert never.message_ref is None                       # kept for the database's rule; it finds nothing
-    assert (first.message_ref, first.part_no) == (7, 1)    # the session named the part
+    assert never.message_ref is None  # kept for the database's rule; it finds nothing
+    assert (first.message_ref, first.part_no) == (7, 1)  # the session named the part
     assert again.message_ref is None  # a repeat is left to the database's rule, where the first one counts
 
     after = {kind: _count(kind) - n for kind, n in before.items()}
-    assert after == {"empty_id": 2, "long_id": 1, "unknown_status": 1, "duplicate_id": 1,
-                     "receipt_unknown_id": 1, "receipt_repeated": 1}
+    assert after == {
+        "empty_id": 2,
+        "long_id": 1,
+        "unknown_status": 1,
+        "duplicate_id": 1,
+        "receipt_unknown_id": 1,
+        "receipt_repeated": 1,
+    }
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert sum("empty message id" in w for w in warnings) == 1  # twice seen, logged once
     for kind in after:
@@ -169,15 +190,17 @@ def test_nonsense_from_the_smsc_is_logged_once_counted_and_survived(scripted, ca
 
     # What is recorded settles nothing wrongly: the id-less messages are charged and wait for nothing; the
     # repeated receipt does not undo the first; the stray one touches nobody.
-    campaign_id, _phones = make_campaign(db, phones=[f"+4860100990{n}" for n in (1, 2, 3)], body="Test",
-                                         sent_ago=None, message_status="submitting")
+    campaign_id, _phones = make_campaign(
+        db, phones=[f"+4860100990{n}" for n in (1, 2, 3)], body="Test", sent_ago=None, message_status="submitting"
+    )
     ids = message_ids(db, campaign_id)
     refs = dict(zip((1, 3, 7), ids))
     for r in results:
         r.ref = refs.get(r.ref, 0)
     record_send_results(db, [r for r in results if r.ref], settings.billing)
-    store_receipts(db, [r.__class__(**{**r.__dict__, "message_ref": refs[7] if r.message_ref else None})
-                        for r in receipts.items])  # in one batch: the first final receipt must win
+    store_receipts(
+        db, [r.__class__(**{**r.__dict__, "message_ref": refs[7] if r.message_ref else None}) for r in receipts.items]
+    )  # in one batch: the first final receipt must win
     db.commit()
     match_receipts(db)
     db.commit()

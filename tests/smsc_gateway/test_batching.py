@@ -1,6 +1,7 @@
 """The writer between the SMPP session and the database: receipts and MO are stored in batches, and each
 deliver_sm is answered only once its batch is stored. An SMSC that waits for those answers after a few
 deliver_sm (its window) must hear back as soon as they are stored, not after the writer's longest delay."""
+
 from __future__ import annotations
 
 import threading
@@ -48,6 +49,7 @@ def test_a_failed_write_is_retried_with_the_same_items():
         attempts.append(list(batch))
         if len(attempts) == 1:
             raise RuntimeError("database gone for a moment")
+
     writer = BatchWriter("test-writer", flaky, max_delay=60.0)
     writer.start()
     try:

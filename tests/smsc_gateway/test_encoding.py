@@ -3,6 +3,7 @@ parts that each read right on their own, and the composer's count equal to what 
 
 The three bugs of smpplib's GSM helper (issue 14) are regression tests here; the property tests send generated
 texts through the real simulator over SMPP and read back every part as a phone that cannot join them would."""
+
 from __future__ import annotations
 
 import gsm0338  # noqa: F401  (registers the independent "gsm03.38" codec used as a second opinion below)
@@ -52,6 +53,7 @@ def read_alone(encoded) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ the three bugs
+
 
 @pytest.mark.parametrize("text", ["Zgodnie z § 3 ust. 2 uchwaly nr 7", "¤ ¡ ¿ Ä Ö Ñ Ü à ø Å Æ ß É Ç Δ"])
 def test_default_alphabet_letters_smpplib_lacked_stay_gsm_and_one_part(text):
@@ -103,13 +105,45 @@ def test_flash_changes_the_data_coding_only():
 
 # 3GPP TS 23.038 §6.2.1 (default alphabet) and §6.2.1.1 (extension table, after the 0x1B escape).
 TS_23_038 = [
-    ("@", b"\x00"), ("£", b"\x01"), ("$", b"\x02"), ("¥", b"\x03"), ("è", b"\x04"), ("Ç", b"\x09"),
-    ("\n", b"\x0a"), ("Ø", b"\x0b"), ("\r", b"\x0d"), ("Å", b"\x0e"), ("Δ", b"\x10"), ("_", b"\x11"),
-    ("Ξ", b"\x1a"), ("Æ", b"\x1c"), ("ß", b"\x1e"), ("É", b"\x1f"), ("¤", b"\x24"), ("¡", b"\x40"),
-    ("Ä", b"\x5b"), ("Ö", b"\x5c"), ("Ñ", b"\x5d"), ("Ü", b"\x5e"), ("§", b"\x5f"), ("¿", b"\x60"),
-    ("ä", b"\x7b"), ("ö", b"\x7c"), ("ñ", b"\x7d"), ("ü", b"\x7e"), ("à", b"\x7f"),
-    ("\f", b"\x1b\x0a"), ("^", b"\x1b\x14"), ("{", b"\x1b\x28"), ("}", b"\x1b\x29"), ("\\", b"\x1b\x2f"),
-    ("[", b"\x1b\x3c"), ("~", b"\x1b\x3d"), ("]", b"\x1b\x3e"), ("|", b"\x1b\x40"), ("€", b"\x1b\x65"),
+    ("@", b"\x00"),
+    ("£", b"\x01"),
+    ("$", b"\x02"),
+    ("¥", b"\x03"),
+    ("è", b"\x04"),
+    ("Ç", b"\x09"),
+    ("\n", b"\x0a"),
+    ("Ø", b"\x0b"),
+    ("\r", b"\x0d"),
+    ("Å", b"\x0e"),
+    ("Δ", b"\x10"),
+    ("_", b"\x11"),
+    ("Ξ", b"\x1a"),
+    ("Æ", b"\x1c"),
+    ("ß", b"\x1e"),
+    ("É", b"\x1f"),
+    ("¤", b"\x24"),
+    ("¡", b"\x40"),
+    ("Ä", b"\x5b"),
+    ("Ö", b"\x5c"),
+    ("Ñ", b"\x5d"),
+    ("Ü", b"\x5e"),
+    ("§", b"\x5f"),
+    ("¿", b"\x60"),
+    ("ä", b"\x7b"),
+    ("ö", b"\x7c"),
+    ("ñ", b"\x7d"),
+    ("ü", b"\x7e"),
+    ("à", b"\x7f"),
+    ("\f", b"\x1b\x0a"),
+    ("^", b"\x1b\x14"),
+    ("{", b"\x1b\x28"),
+    ("}", b"\x1b\x29"),
+    ("\\", b"\x1b\x2f"),
+    ("[", b"\x1b\x3c"),
+    ("~", b"\x1b\x3d"),
+    ("]", b"\x1b\x3e"),
+    ("|", b"\x1b\x40"),
+    ("€", b"\x1b\x65"),
 ]
 
 
@@ -144,9 +178,22 @@ def test_the_escape_character_itself_and_unknown_escapes():
     assert part_problem(8, "🌊".encode("utf-16-be")[:2]) and not part_problem(8, "🌊".encode("utf-16-be"))
 
 
-@pytest.mark.parametrize("body, parts", [("a" * 160, 1), ("a" * 161, 2), ("a" * 153 * 3, 3), ("€" * 80, 1),
-                                         ("a" * 159 + "€", 2), ("ż" * 70, 1), ("ż" * 71, 2), ("ż" * 134, 2),
-                                         ("🌊" * 35, 1), ("🌊" * 36, 2), ("a" + "🌊" * 35, 2)])
+@pytest.mark.parametrize(
+    "body, parts",
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 153 * 3, 3),
+        ("€" * 80, 1),
+        ("a" * 159 + "€", 2),
+        ("ż" * 70, 1),
+        ("ż" * 71, 2),
+        ("ż" * 134, 2),
+        ("🌊" * 35, 1),
+        ("🌊" * 36, 2),
+        ("a" + "🌊" * 35, 2),
+    ],
+)
 def test_part_sizes_160_153_septets_and_70_67_utf16_units(body, parts):
     encoded = encode_sms(body)
     assert len(encoded.parts) == analyse(body).parts == parts
@@ -166,25 +213,31 @@ EXTENSION = sorted(GSM_EXTENSION.values())
 gsm_char = st.one_of(st.sampled_from(BASIC), st.sampled_from(EXTENSION))  # half of them two septets
 gsm_text = st.one_of(st.text(gsm_char, min_size=1, max_size=60), st.text(gsm_char, min_size=150, max_size=480))
 # A run of one-septet characters up to near a part's end, then extension characters across the boundary.
-gsm_at_boundary = st.builds(lambda pad, tail: "x" * pad + tail, st.sampled_from([*range(145, 161), *range(298, 307)]),
-                            st.text(st.sampled_from(EXTENSION + ["x"]), min_size=1, max_size=30))
+gsm_at_boundary = st.builds(
+    lambda pad, tail: "x" * pad + tail,
+    st.sampled_from([*range(145, 161), *range(298, 307)]),
+    st.text(st.sampled_from(EXTENSION + ["x"]), min_size=1, max_size=30),
+)
 outside_gsm = st.one_of(
     st.sampled_from("ąćęłńóśźżŻ`’…"),
     st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),  # emoji: two UTF-16 units each
     st.characters(codec="utf-8", exclude_characters=GSM_CHARACTERS),  # anything, astral included
 )
 any_char = st.one_of(gsm_char, outside_gsm)
-ucs2_text = st.builds(lambda a, c, b: a + c + b, st.text(any_char, max_size=150), outside_gsm,
-                      st.text(any_char, min_size=0, max_size=250))
-ucs2_at_boundary = st.builds(lambda pad, c, tail: "a" * pad + c + tail, st.integers(60, 70), outside_gsm,
-                             st.text(outside_gsm, max_size=10))
+ucs2_text = st.builds(
+    lambda a, c, b: a + c + b, st.text(any_char, max_size=150), outside_gsm, st.text(any_char, min_size=0, max_size=250)
+)
+ucs2_at_boundary = st.builds(
+    lambda pad, c, tail: "a" * pad + c + tail, st.integers(60, 70), outside_gsm, st.text(outside_gsm, max_size=10)
+)
 
 
 @pytest.fixture
 def session(start_simulator):
     simulator = start_simulator()
-    session = SmppSession(SmscSettings(port=simulator.smpp_port, tps=5000, window=50), None,
-                          lambda batch: None, lambda batch: None)
+    session = SmppSession(
+        SmscSettings(port=simulator.smpp_port, tps=5000, window=50), None, lambda batch: None, lambda batch: None
+    )
     session.start()
     assert session.wait_bound(10)
     yield simulator, session
@@ -221,12 +274,14 @@ def collect(strategy, check) -> list[str]:
 
     # derandomize: the same 60 examples on every run (seeded from the test), so the assertions on how many of
     # them span several parts cannot flake between CI runs; the strategies aim at part boundaries anyway.
-    @settings(max_examples=60, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(strategy)
     def explore(text):
         check(text)
         texts.append(text)
+
     explore()
     assert len(texts) >= 30
     return texts
@@ -244,7 +299,7 @@ def test_ucs2_texts_with_astral_characters_read_back_part_by_part_from_the_smsc(
     simulator, smpp = session
     texts = collect(st.one_of(ucs2_text, ucs2_at_boundary), check_codec)
     # And an emoji at every position around the 67-unit boundary of a part, whatever hypothesis drew.
-    boundary = ["a" * pad + "\U0001F30A" + "ż" * 5 for pad in range(62, 72)]
+    boundary = ["a" * pad + "\U0001f30a" + "ż" * 5 for pad in range(62, 72)]
     for text in boundary:
         check_codec(text)
     texts += boundary
@@ -263,8 +318,9 @@ def test_the_simulator_flags_a_part_that_is_invalid_on_its_own(session):
     client.bind_transmitter(system_id="syrena", password="secret")
     try:
         for part in bad:
-            client.send_message(source_addr="4800", destination_addr="48601999999", short_message=part,
-                                data_coding=0, esm_class=0x40)
+            client.send_message(
+                source_addr="4800", destination_addr="48601999999", short_message=part, data_coding=0, esm_class=0x40
+            )
             client.read_once()
     finally:
         client.unbind()

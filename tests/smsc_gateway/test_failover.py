@@ -1,4 +1,5 @@
 """Several SMSC connections: weighted primaries, a failover one, traffic moving when one is down."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -9,21 +10,33 @@ from tests.helpers import enqueue, statuses
 
 def _config(tmp_path, primary, backup, **extra) -> object:
     path = tmp_path / "config.toml"
-    lines = ["[smsc]", 'name = "operator-a"', f"port = {primary.smpp_port}", "failover_after = 2",
-             "[[smsc.connections]]", 'name = "operator-b"', f"port = {backup.smpp_port}", 'role = "failover"',
-             "failover_after = 2"]
+    lines = [
+        "[smsc]",
+        'name = "operator-a"',
+        f"port = {primary.smpp_port}",
+        "failover_after = 2",
+        "[[smsc.connections]]",
+        'name = "operator-b"',
+        f"port = {backup.smpp_port}",
+        'role = "failover"',
+        "failover_after = 2",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def _smsc_counts(db, campaign_id: int) -> dict[str, int]:
     db.rollback()
-    return dict(db.execute(text("SELECT smsc, count(*) FROM message WHERE campaign_id = :c GROUP BY smsc"),
-                           {"c": campaign_id}).all())
+    return dict(
+        db.execute(
+            text("SELECT smsc, count(*) FROM message WHERE campaign_id = :c GROUP BY smsc"), {"c": campaign_id}
+        ).all()
+    )
 
 
 def test_the_failover_smsc_takes_over_when_the_primary_is_down(
-        db, start_simulator, start_worker, gateway_redis_url, tmp_path, wait, monkeypatch):
+    db, start_simulator, start_worker, gateway_redis_url, tmp_path, wait, monkeypatch
+):
     primary, backup = start_simulator(), start_simulator()
     for key in ("SYRENA_SMSC__PORT",):
         monkeypatch.delenv(key, raising=False)

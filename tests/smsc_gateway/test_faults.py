@@ -1,6 +1,7 @@
 """Faults through real processes: a `flask worker` killed mid-chunk, an SMSC that drops the connection,
 throttles, stops answering enquire_link or sends garbage. Nothing is lost; what may have gone twice is
 bounded by the worker's unrecorded limit (sent, not yet recorded) and flagged."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -16,12 +17,16 @@ def _per_phone(simulator) -> Counter:
 
 
 def _flagged(db, campaign_id: int) -> set[str]:
-    return set(db.execute(text("SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"),
-                          {"c": campaign_id}).scalars())
+    return set(
+        db.execute(
+            text("SELECT phone FROM message WHERE campaign_id = :c AND possible_duplicate"), {"c": campaign_id}
+        ).scalars()
+    )
 
 
 def test_a_worker_killed_mid_chunk_is_replaced_and_at_most_its_unrecorded_limit_goes_twice(
-        db, start_simulator, start_worker, gateway_redis_url, wait):
+    db, start_simulator, start_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     campaign_id, phones = make_campaign(db, 600)
     first = start_worker(simulator, window=5, unrecorded_limit=10, tps=150)
@@ -56,8 +61,7 @@ def test_a_dropped_connection_mid_window_loses_nothing(db, start_simulator, star
     assert "lost" in worker.log()
 
 
-def test_a_throttling_burst_is_waited_out_and_nothing_fails(db, start_simulator, start_worker, gateway_redis_url,
-                                                            wait):
+def test_a_throttling_burst_is_waited_out_and_nothing_fails(db, start_simulator, start_worker, gateway_redis_url, wait):
     simulator = start_simulator()
     start_worker(simulator, window=10, retry_delay=0.1)
     campaign_id, phones = make_campaign(db, 200)
@@ -70,7 +74,8 @@ def test_a_throttling_burst_is_waited_out_and_nothing_fails(db, start_simulator,
 
 
 def test_a_silent_smsc_is_detected_by_enquire_link_and_the_worker_reconnects(
-        db, start_simulator, start_worker, gateway_redis_url, wait):
+    db, start_simulator, start_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     worker = start_worker(simulator, enquire_link_interval=0.5, response_timeout=1.5)
     wait(lambda: control(simulator, "GET", "/faults")["enquire_link"] >= 1, 20, "a first enquire_link")
@@ -85,7 +90,8 @@ def test_a_silent_smsc_is_detected_by_enquire_link_and_the_worker_reconnects(
 
 
 def test_garbage_from_the_smsc_is_answered_and_the_worker_lives_on(
-        db, start_simulator, start_worker, gateway_redis_url, wait):
+    db, start_simulator, start_worker, gateway_redis_url, wait
+):
     simulator = start_simulator()
     worker = start_worker(simulator)
     wait(lambda: simulator.stats()["binds"] == 1, 30, "the worker to bind")
@@ -104,7 +110,8 @@ def test_garbage_from_the_smsc_is_answered_and_the_worker_lives_on(
 
 
 def test_an_smsc_that_waits_for_each_deliver_sm_resp_still_gets_every_receipt_recorded(
-        db, start_simulator, start_worker, gateway_redis_url, wait):
+    db, start_simulator, start_worker, gateway_redis_url, wait
+):
     # Many operators' SMSCs leave only a few deliver_sm unanswered; the worker answers each one only after its
     # receipt is stored, so it must store small batches promptly rather than wait for a large one.
     simulator = start_simulator(deliver_window=1)

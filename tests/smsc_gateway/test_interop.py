@@ -1,5 +1,6 @@
 """The client against an SMSC nobody here wrote: the npm `smpp` package's server (installed on first use
 into var/interop-npm, git-ignored), run by node."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,13 +33,23 @@ def node_smsc():
     if not (NPM_DIR / "node_modules" / "smpp").is_dir():
         NPM_DIR.mkdir(parents=True, exist_ok=True)
         (NPM_DIR / "package.json").write_text('{"private": true}\n')
-        installed = subprocess.run([npm, "install", "--no-audit", "--no-fund", NPM_PACKAGE], cwd=NPM_DIR,
-                                   capture_output=True, text=True, timeout=300)
+        installed = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", NPM_PACKAGE],
+            cwd=NPM_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if installed.returncode != 0:
             pytest.fail(f"npm install {NPM_PACKAGE} failed:\n{installed.stderr[-2000:]}")
-    proc = subprocess.Popen([node, str(Path(__file__).parent / "interop" / "smsc.js")], cwd=NPM_DIR,
-                            env={"NODE_PATH": str(NPM_DIR / "node_modules"), "PATH": "/usr/bin:/bin"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [node, str(Path(__file__).parent / "interop" / "smsc.js")],
+        cwd=NPM_DIR,
+        env={"NODE_PATH": str(NPM_DIR / "node_modules"), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     line = proc.stdout.readline()
     if not line.startswith("listening "):
         proc.kill()
@@ -70,12 +81,11 @@ def test_the_client_submits_and_matches_receipts_with_an_independent_smsc(node_s
         session.stop()
 
 
-def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_part(node_smsc, db, settings,
-                                                                                     wait):
+def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_part(node_smsc, db, settings, wait):
     """The node SMSC restarts (connections closed, ids numbered from the start again) between two halves of a
     campaign: the second half gets the first half's ids. Every part is accepted; every receipt names, and
     settles, the part it was sent for — the first half undeliverable, the second delivered."""
-    first_half = [f"+48601{n:04d}77" for n in range(30)]   # receipted UNDELIV by the node SMSC
+    first_half = [f"+48601{n:04d}77" for n in range(30)]  # receipted UNDELIV by the node SMSC
     second_half = [f"+48602{n:04d}00" for n in range(30)]  # DELIVRD
     restart = "+48699999999"
     phones = first_half + [restart] + second_half + [restart]
@@ -92,8 +102,11 @@ def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_
     def send_then_restart(batch, trigger):
         got = session.send(batch)
         assert all(r.accepted for r in got)
-        wait(lambda: {r.smsc_message_id for r in receipts.items} >= {i for r in got for i in r.smsc_message_ids},
-             15, "the receipts of the batch")
+        wait(
+            lambda: {r.smsc_message_id for r in receipts.items} >= {i for r in got for i in r.smsc_message_ids},
+            15,
+            "the receipts of the batch",
+        )
         reconnects = session.stats["reconnects"]
         got += session.send([trigger])
         wait(lambda: session.stats["reconnects"] > reconnects and session.is_bound, 20, "the SMSC restarted")
@@ -131,8 +144,12 @@ def test_an_smsc_restarting_mid_campaign_reuses_ids_and_every_receipt_finds_its_
     db.commit()
     match_receipts(db)
     db.commit()
-    settled = dict(db.execute(text("SELECT phone, status FROM message WHERE campaign_id = :c AND phone <> :r"),
-                              {"c": campaign_id, "r": restart}).all())
+    settled = dict(
+        db.execute(
+            text("SELECT phone, status FROM message WHERE campaign_id = :c AND phone <> :r"),
+            {"c": campaign_id, "r": restart},
+        ).all()
+    )
     assert settled == {**dict.fromkeys(first_half, "failed"), **dict.fromkeys(second_half, "delivered")}
 
 
@@ -145,21 +162,30 @@ def test_a_throttling_burst_slows_the_link_and_every_message_is_accepted_once(no
     def watch():
         while not stop.wait(0.02):
             rates.append(session.status()["rate_now"])
+
     session.start()
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
         assert session.wait_bound(10), "no bind with the node SMSC"
-        results = session.send([OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}")
-                                for n in range(200)])
+        results = session.send(
+            [OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}") for n in range(200)]
+        )
         sent = 200
 
         def recovered():
             nonlocal sent
-            results.extend(session.send([OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}")
-                                         for n in range(sent, sent + 30)]))
+            results.extend(
+                session.send(
+                    [
+                        OutboundSms(ref=n, destination=f"+4860200{n:04d}", text=f"Alarm {n}")
+                        for n in range(sent, sent + 30)
+                    ]
+                )
+            )
             sent += 30
             return session.status()["rate_now"] >= 0.95 * bucket.ceiling
+
         wait_until(recovered, 60, "the link's rate back near its TPS")
     finally:
         stop.set()
@@ -167,7 +193,7 @@ def test_a_throttling_burst_slows_the_link_and_every_message_is_accepted_once(no
         session.stop()
     assert all(r.accepted for r in results)
     ids = [i for r in results for i in r.smsc_message_ids]
-    assert len(ids) == len(set(ids)) == sent          # every message accepted exactly once ...
-    assert session.stats["throttled"] == 40            # ... after the burst of 40 refusals, each retried
-    assert session.stats["submitted"] == sent + 40     # (and nothing else sent twice)
-    assert min(rates) < 0.7 * bucket.ceiling           # the link slowed down, then climbed back
+    assert len(ids) == len(set(ids)) == sent  # every message accepted exactly once ...
+    assert session.stats["throttled"] == 40  # ... after the burst of 40 refusals, each retried
+    assert session.stats["submitted"] == sent + 40  # (and nothing else sent twice)
+    assert min(rates) < 0.7 * bucket.ceiling  # the link slowed down, then climbed back

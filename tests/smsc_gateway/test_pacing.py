@@ -1,5 +1,6 @@
 """Pacing of one link: throttling answered by slowing the link (not parking the bind), every refused part
 sent again and accepted exactly once, and the shared schedule never letting a second hold more than T."""
+
 from __future__ import annotations
 
 import threading
@@ -28,6 +29,7 @@ def test_a_throttling_burst_slows_the_link_then_it_recovers(start_simulator, pac
     def watch():
         while not stop.wait(0.02):
             rates.append(session.status()["rate_now"])
+
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
@@ -42,12 +44,13 @@ def test_a_throttling_burst_slows_the_link_then_it_recovers(start_simulator, pac
             results += session.send(_batch(more, 30))
             more += 30
             return session.status()["rate_now"] >= 0.95 * ceiling
+
         wait_until(recovered, 60, "the link's rate back near its TPS")
     finally:
         stop.set()
         watcher.join()
     assert control(simulator, "GET", "/faults")["throttled"] == 40
-    assert min(rates) < 0.7 * ceiling   # it slowed down ...
+    assert min(rates) < 0.7 * ceiling  # it slowed down ...
     assert session.status()["throttled"] == 40
     _accepted_once(simulator, results, more - 1)  # ... and every refused part went again, once
 

@@ -1,5 +1,6 @@
 """The one SMPP codec (smsc_gateway/pdu.py) shared by the gateway's session and the simulator: its framing reader
 and its numbers, which are smpplib's. No services: pure functions (and one subprocess for the import path)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -41,12 +42,29 @@ def test_the_smallest_and_the_largest_pdu_are_framed():
 
 
 def test_the_numbers_are_smpplibs():
-    for name in ("generic_nack", "bind_receiver", "bind_transmitter", "bind_transceiver", "submit_sm",
-                 "submit_sm_resp", "deliver_sm", "deliver_sm_resp", "unbind", "unbind_resp", "enquire_link",
-                 "enquire_link_resp"):
+    for name in (
+        "generic_nack",
+        "bind_receiver",
+        "bind_transmitter",
+        "bind_transceiver",
+        "submit_sm",
+        "submit_sm_resp",
+        "deliver_sm",
+        "deliver_sm_resp",
+        "unbind",
+        "unbind_resp",
+        "enquire_link",
+        "enquire_link_resp",
+    ):
         assert getattr(pdu, name.upper()) == smpplib.command_codes.get_command_code(name)
-    for name in ("receipted_message_id", "sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum",
-                 "message_payload", "message_state"):
+    for name in (
+        "receipted_message_id",
+        "sar_msg_ref_num",
+        "sar_total_segments",
+        "sar_segment_seqnum",
+        "message_payload",
+        "message_state",
+    ):
         assert getattr(pdu, f"TAG_{name.upper()}") == consts.OPTIONAL_PARAMS[name]
     assert pdu.SUBMIT_SM | pdu.RESPONSE_BIT == pdu.SUBMIT_SM_RESP
 
@@ -55,8 +73,10 @@ def test_the_numbers_are_smpplibs():
 def test_the_production_code_never_imports_the_simulator():
     """The simulator is no part of what runs in production: the worker, the web app and the domain packages load
     without it (`flask smsc simulate` imports it when asked)."""
-    code = ("import sys, app, app.worker, app.cli, campaigns.jobs, subscribers.jobs, smsc_gateway.session, "
-            "smsc_gateway.router, smsc_gateway.receipts, smsc_gateway.inbound\n"
-            "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'smsc_simulator')\n"
-            "assert not loaded, loaded")
+    code = (
+        "import sys, app, app.worker, app.cli, campaigns.jobs, subscribers.jobs, smsc_gateway.session, "
+        "smsc_gateway.router, smsc_gateway.receipts, smsc_gateway.inbound\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'smsc_simulator')\n"
+        "assert not loaded, loaded"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

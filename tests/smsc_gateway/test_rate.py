@@ -1,5 +1,6 @@
 """The operator's TPS limit holds across worker processes: the simulator records when each submit_sm came.
 This is also the scale-out test of docs/deployment.md: 4 worker processes, one shared limit T."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,7 @@ from tests.helpers import busiest_second, control, enqueue, statuses
 TPS = 200
 
 
-def test_four_workers_together_never_exceed_the_shared_tps(db, start_simulator, start_worker, gateway_redis_url,
-                                                           wait):
+def test_four_workers_together_never_exceed_the_shared_tps(db, start_simulator, start_worker, gateway_redis_url, wait):
     simulator = start_simulator()
     workers = [start_worker(simulator, tps=TPS, window=20) for _ in range(4)]
     wait(lambda: simulator.stats()["binds"] == 4, 60, "four binds")
@@ -37,6 +37,7 @@ def test_a_taker_back_a_little_late_still_gets_the_slots_it_missed_and_never_mor
 
     from smsc_gateway.rate import TokenBucket
     from syrena_core.queues import redis_connection
+
     bucket = TokenBucket(redis_connection(gateway_redis_url), "syrena:tps:test-catch-up", 10)
     assert bucket.CATCH_UP < bucket.LATE_MAX
     first = bucket.take(1)

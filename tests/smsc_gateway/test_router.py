@@ -1,5 +1,6 @@
 """Several links behind one gateway: they pull from one queue, so traffic splits by each link's TPS and
 they add up; a link that goes down hands what it had not started to the others; failover links wait."""
+
 from __future__ import annotations
 
 from smsc_gateway.interface import OutboundSms

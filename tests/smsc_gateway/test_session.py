@@ -1,5 +1,6 @@
 """The SMPP session against the simulator over TCP: encoding choices, sender ids, flash, validity, the
 status table, receipts in every form, transmitter + receiver binds."""
+
 from __future__ import annotations
 
 import threading
@@ -28,6 +29,7 @@ def connect(start_simulator):
         assert session.wait_bound(10)
         sessions.append(session)
         return simulator, session, receipts
+
     yield connect
     for session in sessions:
         session.stop()
@@ -35,8 +37,9 @@ def connect(start_simulator):
 
 def test_alphanumeric_sender_flash_and_validity_reach_the_smsc(connect):
     simulator, session, _ = connect(validity_minutes=90)
-    [result] = session.send([OutboundSms(ref=1, destination="+48601000001", text="Ewakuacja!", sender="Syrena",
-                                         flash=True)])
+    [result] = session.send(
+        [OutboundSms(ref=1, destination="+48601000001", text="Ewakuacja!", sender="Syrena", flash=True)]
+    )
     assert result.accepted and result.smsc == "primary"
     [record] = simulator.messages()
     assert (record["source_addr"], record["source_addr_ton"]) == ("Syrena", 5)
@@ -46,8 +49,12 @@ def test_alphanumeric_sender_flash_and_validity_reach_the_smsc(connect):
 
 def test_gsm_extension_characters_count_twice_and_polish_letters_make_ucs2(connect):
     _sim, session, _ = connect()
-    euro, polish = session.send([OutboundSms(ref=1, destination="+48601000001", text="€" * 81),
-                                 OutboundSms(ref=2, destination="+48601000002", text="ż" * 71)])
+    euro, polish = session.send(
+        [
+            OutboundSms(ref=1, destination="+48601000001", text="€" * 81),
+            OutboundSms(ref=2, destination="+48601000002", text="ż" * 71),
+        ]
+    )
     assert (euro.encoding, euro.parts) == ("gsm7", 2)  # 162 septets: over 160 with the escapes
     assert (polish.encoding, polish.parts) == ("ucs2", 2)
 
@@ -91,24 +98,60 @@ def test_transmitter_and_receiver_binds_work_as_a_pair(connect):
 
 def test_the_fast_submit_sm_is_byte_for_byte_what_smpplib_builds():
     client = smpplib.client.Client("127.0.0.1", 1)
-    for fields in (dict(source_addr_ton=3, source_addr_npi=0, source_addr="4800", esm_class=0x40, data_coding=8,
-                        short_message=b"\x05\x00\x03\x01\x02\x01" + "żółw".encode("utf-16-be"),
-                        validity_period="000001000000000R"),
-                   dict(source_addr_ton=5, source_addr_npi=0, source_addr="Syrena", esm_class=0, data_coding=0x10,
-                        short_message=b"Alarm", validity_period=None)):
-        reference = smpplib.smpp.make_pdu("submit_sm", client=client, dest_addr_ton=1, dest_addr_npi=1,
-                                          destination_addr="48601000001", registered_delivery=True, **fields)
-        ours = encode_submit_sm(reference.sequence, dest_addr_ton=1, dest_addr_npi=1, destination_addr="48601000001",
-                                registered_delivery=1, **fields)
+    for fields in (
+        dict(
+            source_addr_ton=3,
+            source_addr_npi=0,
+            source_addr="4800",
+            esm_class=0x40,
+            data_coding=8,
+            short_message=b"\x05\x00\x03\x01\x02\x01" + "żółw".encode("utf-16-be"),
+            validity_period="000001000000000R",
+        ),
+        dict(
+            source_addr_ton=5,
+            source_addr_npi=0,
+            source_addr="Syrena",
+            esm_class=0,
+            data_coding=0x10,
+            short_message=b"Alarm",
+            validity_period=None,
+        ),
+    ):
+        reference = smpplib.smpp.make_pdu(
+            "submit_sm",
+            client=client,
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr="48601000001",
+            registered_delivery=True,
+            **fields,
+        )
+        ours = encode_submit_sm(
+            reference.sequence,
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr="48601000001",
+            registered_delivery=1,
+            **fields,
+        )
         assert ours == reference.generate()
     client._socket = None
 
 
 def test_the_fast_deliver_sm_reader_agrees_with_smpplib():
     client = smpplib.client.Client("127.0.0.1", 1)
-    pdu = smpplib.smpp.make_pdu("deliver_sm", client=client, source_addr_ton=1, source_addr="48601000001",
-                                destination_addr="4800", esm_class=4, short_message=b"id:0A1b stat:DELIVRD err:000",
-                                receipted_message_id="0A1B", message_state=2)
+    pdu = smpplib.smpp.make_pdu(
+        "deliver_sm",
+        client=client,
+        source_addr_ton=1,
+        source_addr="48601000001",
+        destination_addr="4800",
+        esm_class=4,
+        short_message=b"id:0A1b stat:DELIVRD err:000",
+        receipted_message_id="0A1B",
+        message_state=2,
+    )
     raw = pdu.generate()
     parsed = smpplib.smpp.parse_pdu(raw, client=client, allow_unknown_opt_params=True)
     ours = DeliverSm(raw[16:])
@@ -125,6 +168,7 @@ def test_a_link_kept_fed_does_not_keep_what_it_sent(start_simulator, paced_sessi
     the sent head is dropped as it goes, or a 200,000-message alert kept 800,000 objects alive and the
     worker's full garbage collections stopped every link for half a second."""
     from smsc_gateway.session import COMPACT_AFTER
+
     simulator = start_simulator()
     session = paced_session(simulator, tps=1000)
     longest, stop = [0], threading.Event()
@@ -132,6 +176,7 @@ def test_a_link_kept_fed_does_not_keep_what_it_sent(start_simulator, paced_sessi
     def watch():
         while not stop.wait(0.005):
             longest[0] = max(longest[0], len(session._pending))
+
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
@@ -149,6 +194,7 @@ def test_the_receipt_id_map_costs_the_garbage_collector_nothing():
     import gc
 
     from smsc_gateway.session import _IdMap
+
     ids = _IdMap(ttl=3600, size=1000)
     for n in range(100):
         ids.remember(f"id{n}", (n, 1))

@@ -1,4 +1,5 @@
 """The gateway's SMPP session against the simulator over TCP: submits, receipts, MO."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,9 @@ def own_simulator():
 def session(own_simulator, settings):
     simulator = own_simulator
     collected = Collected()
-    smsc = SmscSettings(host="127.0.0.1", port=simulator.smpp_port, system_id="syrena", password="secret",
-                        window=20, tps=1000)
+    smsc = SmscSettings(
+        host="127.0.0.1", port=simulator.smpp_port, system_id="syrena", password="secret", window=20, tps=1000
+    )
     bucket = TokenBucket(redis_connection(settings.redis.url), "test:tps", smsc.tps)
     smpp = SmppSession(smsc, bucket, collected.on_receipts, collected.on_mo)
     smpp.start()

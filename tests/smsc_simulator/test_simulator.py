@@ -43,10 +43,12 @@ def simulator():
 class Esme:
     """An smpplib client that collects what the simulator sends it."""
 
-    def __init__(self, simulator: SmscSimulator, bind: str = "transceiver",
-                 system_id: str = "syrena", password: str = "secret") -> None:
-        self.client = smpplib.client.Client("127.0.0.1", simulator.smpp_port, timeout=0.5,
-                                            allow_unknown_opt_params=True)
+    def __init__(
+        self, simulator: SmscSimulator, bind: str = "transceiver", system_id: str = "syrena", password: str = "secret"
+    ) -> None:
+        self.client = smpplib.client.Client(
+            "127.0.0.1", simulator.smpp_port, timeout=0.5, allow_unknown_opt_params=True
+        )
         self.responses = []
         self.delivered = []
         self.client.set_message_sent_handler(lambda pdu: self.responses.append(pdu))
@@ -63,10 +65,16 @@ class Esme:
         parts, data_coding, esm_class = encoded.parts, encoded.data_coding, encoded.esm_class
         for part in parts:
             self.client.send_message(
-                source_addr_ton=smpplib.consts.SMPP_TON_SBSCR, source_addr=SHORT_CODE,
-                dest_addr_ton=smpplib.consts.SMPP_TON_INTL, dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
-                destination_addr=destination, short_message=part, data_coding=data_coding,
-                esm_class=esm_class, registered_delivery=True, **extra,
+                source_addr_ton=smpplib.consts.SMPP_TON_SBSCR,
+                source_addr=SHORT_CODE,
+                dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
+                destination_addr=destination,
+                short_message=part,
+                data_coding=data_coding,
+                esm_class=esm_class,
+                registered_delivery=True,
+                **extra,
             )
         return len(parts)
 
@@ -100,8 +108,12 @@ def esme(simulator):
 def control(simulator: SmscSimulator, method: str, path: str, body: bytes | dict | None = None):
     if isinstance(body, dict):
         body = json.dumps(body).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{simulator.control_port}{path}", data=body, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{simulator.control_port}{path}",
+        data=body,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             return response.status, json.loads(response.read())
@@ -132,10 +144,13 @@ def raw_connection(simulator: SmscSimulator) -> socket.socket:
 BIND_TRANSCEIVER_BODY = b"syrena\0secret\0\0\x34\0\0\0"
 
 
-@pytest.mark.parametrize(("system_id", "password", "status"), [
-    ("syrena", "wrong", 0x0E),
-    ("intruder", "secret", 0x0F),
-])
+@pytest.mark.parametrize(
+    ("system_id", "password", "status"),
+    [
+        ("syrena", "wrong", 0x0E),
+        ("intruder", "secret", 0x0F),
+    ],
+)
 def test_bind_with_wrong_credentials_is_refused_and_closed(simulator, system_id, password, status):
     with pytest.raises(smpplib.exceptions.PDUError) as refused:
         Esme(simulator, system_id=system_id, password=password)
@@ -196,6 +211,7 @@ def test_long_polish_ucs2_message_becomes_one_record_with_a_receipt_per_part(sim
     assert all(b"stat:DELIVRD" in receipt.short_message for receipt in client.delivered)
     # Kept as flat tuples the garbage collector untracks: a long run's records never stall the reading.
     import gc
+
     gc.collect()
     gc.collect()  # a tuple is untracked once the tuples inside it are: one collection each level
     assert not any(gc.is_tracked(r) for r in simulator._store._records)
@@ -204,14 +220,23 @@ def test_long_polish_ucs2_message_becomes_one_record_with_a_receipt_per_part(sim
 def test_sar_segments_and_message_payload_are_recorded(simulator, esme):
     client = esme()
     encoded = POLISH_TEXT.encode("utf-16-be")
-    segments = [encoded[i:i + 134] for i in range(0, len(encoded), 134)]
+    segments = [encoded[i : i + 134] for i in range(0, len(encoded), 134)]
     for number, segment in enumerate(segments, start=1):
         client.client.send_message(
-            source_addr=SHORT_CODE, destination_addr=SUBSCRIBER, short_message=segment, data_coding=8,
-            sar_msg_ref_num=0x1234, sar_total_segments=len(segments), sar_segment_seqnum=number,
+            source_addr=SHORT_CODE,
+            destination_addr=SUBSCRIBER,
+            short_message=segment,
+            data_coding=8,
+            sar_msg_ref_num=0x1234,
+            sar_total_segments=len(segments),
+            sar_segment_seqnum=number,
         )
-    client.client.send_message(source_addr=SHORT_CODE, destination_addr=SUBSCRIBER,
-                               message_payload="Treść w message_payload".encode("utf-16-be"), data_coding=8)
+    client.client.send_message(
+        source_addr=SHORT_CODE,
+        destination_addr=SUBSCRIBER,
+        message_payload="Treść w message_payload".encode("utf-16-be"),
+        data_coding=8,
+    )
     client.wait_for(lambda: len(client.responses) == len(segments) + 1)
 
     sar_record, payload_record = simulator.messages()
@@ -228,14 +253,18 @@ def test_messages_can_be_listed_and_cleared_over_http(simulator, esme):
 
     status, records = control(simulator, "GET", "/messages")
     assert status == 200
-    assert [(r["destination_addr"], r["text"]) for r in records] == [("48601000001", "Pierwsza"),
-                                                                      ("48601000002", "Druga")]
+    assert [(r["destination_addr"], r["text"]) for r in records] == [
+        ("48601000001", "Pierwsza"),
+        ("48601000002", "Druga"),
+    ]
     assert control(simulator, "DELETE", "/messages") == (200, {"cleared": 2})
     assert control(simulator, "GET", "/messages") == (200, [])
 
     client.wait_for(lambda: len(client.delivered) == 2)
-    assert control(simulator, "GET", "/stats") == (200, {"binds": 1, "unbinds": 0, "submit_sm": 2,
-                                                        "receipts_sent": 2, "mo_sent": 0})
+    assert control(simulator, "GET", "/stats") == (
+        200,
+        {"binds": 1, "unbinds": 0, "submit_sm": 2, "receipts_sent": 2, "mo_sent": 0},
+    )
 
 
 @pytest.mark.parametrize(("text", "data_coding"), [("START WILDA", 0), ("Zapisz Łazarz", 8)])
@@ -403,6 +432,7 @@ class _PduStream:
 @pytest.mark.service  # starts its own simulator, not through a fixture
 def test_deliver_window_holds_receipts_until_earlier_ones_are_answered():
     from smsc_gateway.pdu import encode_submit_sm
+
     simulator = start_simulator(deliver_window=2)
     sock = raw_connection(simulator)
     pdus = _PduStream(sock)
@@ -410,10 +440,21 @@ def test_deliver_window_holds_receipts_until_earlier_ones_are_answered():
         sock.sendall(raw_pdu(0x09, 1, BIND_TRANSCEIVER_BODY))
         assert pdus.next()[:2] == (0x80000009, 0)
         for n in range(3):
-            sock.sendall(encode_submit_sm(10 + n, source_addr_ton=5, source_addr_npi=0, source_addr="Syrena",
-                                          dest_addr_ton=1, dest_addr_npi=1, destination_addr=f"4860100000{n}",
-                                          esm_class=0, registered_delivery=1, data_coding=0,
-                                          short_message=b"Test okna"))
+            sock.sendall(
+                encode_submit_sm(
+                    10 + n,
+                    source_addr_ton=5,
+                    source_addr_npi=0,
+                    source_addr="Syrena",
+                    dest_addr_ton=1,
+                    dest_addr_npi=1,
+                    destination_addr=f"4860100000{n}",
+                    esm_class=0,
+                    registered_delivery=1,
+                    data_coding=0,
+                    short_message=b"Test okna",
+                )
+            )
         received = [pdus.next() for _ in range(5)]  # 3 submit_sm_resp, then the window's 2 receipts
         receipts = [pdu for pdu in received if pdu[0] == 0x05]
         assert [pdu[0] for pdu in received].count(0x80000004) == 3
@@ -438,15 +479,39 @@ def test_options_default_to_the_configuration_and_take_every_simulator_setting()
     plain = SimulatorOptions()
     assert (plain.port, plain.system_id, plain.password) == (smsc.port, smsc.system_id, smsc.password)
     assert (plain.control_port, plain.receipt_delay, plain.wrap_ids_at) == (
-        defaults.control_port, defaults.receipt_delay, defaults.wrap_ids_at)
-    configured = SimulatorSettings(control_port=18025, receipt_delay=1.5, receipt_delay_max=2.5,
-                                   delivered_ratio=0.5, expired_ratio=0.25, receipt_form="tlv", tps=7.0,
-                                   error_ratio=0.1, throttle_ratio=0.2, disconnect_ratio=0.05, deliver_window=3,
-                                   wrap_ids_at=1000)
+        defaults.control_port,
+        defaults.receipt_delay,
+        defaults.wrap_ids_at,
+    )
+    configured = SimulatorSettings(
+        control_port=18025,
+        receipt_delay=1.5,
+        receipt_delay_max=2.5,
+        delivered_ratio=0.5,
+        expired_ratio=0.25,
+        receipt_form="tlv",
+        tps=7.0,
+        error_ratio=0.1,
+        throttle_ratio=0.2,
+        disconnect_ratio=0.05,
+        deliver_window=3,
+        wrap_ids_at=1000,
+    )
     settings = Settings(simulator=configured, smsc=SmscSettings(port=12775, system_id="city", password="pw"))
     options = SimulatorOptions.from_settings(settings, host="0.0.0.0", control_port=0)
-    for name in ("receipt_delay", "receipt_delay_max", "delivered_ratio", "expired_ratio", "receipt_form", "tps",
-                 "error_ratio", "throttle_ratio", "disconnect_ratio", "deliver_window", "wrap_ids_at"):
+    for name in (
+        "receipt_delay",
+        "receipt_delay_max",
+        "delivered_ratio",
+        "expired_ratio",
+        "receipt_form",
+        "tps",
+        "error_ratio",
+        "throttle_ratio",
+        "disconnect_ratio",
+        "deliver_window",
+        "wrap_ids_at",
+    ):
         assert getattr(options, name) == getattr(configured, name), name
     assert (options.port, options.system_id, options.password) == (12775, "city", "pw")
     assert (options.host, options.control_port) == ("0.0.0.0", 0)  # what the command line gives wins

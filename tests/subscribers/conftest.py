@@ -1,5 +1,6 @@
 """Fixtures of the subscribers tests: the real Poznań gazetteer, zones around it, codes read from the
 simulator (rate-limit counters are emptied before every test by tests/conftest.py)."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,11 @@ SHORT_NUMBER = "4800"
 @pytest.fixture
 def poznan_addresses_file() -> Path:
     if not POZNAN_ADDRESSES.exists():
-        pytest.fail(f"the real Poznań addresses are missing: expected {POZNAN_ADDRESSES} "
-                    "(the shared/ folder beside the repository)", pytrace=False)
+        pytest.fail(
+            f"the real Poznań addresses are missing: expected {POZNAN_ADDRESSES} "
+            "(the shared/ folder beside the repository)",
+            pytrace=False,
+        )
     return POZNAN_ADDRESSES
 
 
@@ -28,6 +32,7 @@ def gazetteer(settings, poznan_addresses_file):
     """The 1,186 real Poznań addresses, imported."""
     from subscribers.gazetteer import import_address_points, read_address_file
     from syrena_core.db import session_scope
+
     with session_scope(settings.database.url) as session:
         return import_address_points(session, read_address_file(poznan_addresses_file))
 
@@ -45,20 +50,25 @@ def _digits(phone: str) -> str:
 @pytest.fixture
 def sms_to(simulator):
     """sms_to(phone) → texts the simulated SMSC received for that phone, oldest first."""
+
     def texts(phone: str) -> list[str]:
         return [m["text"] for m in simulator.messages() if _digits(m["destination_addr"]) == _digits(phone)]
+
     return texts
 
 
 @pytest.fixture
 def code_for(sms_to, wait):
     """code_for(phone) → the 6-digit code of the latest verification SMS to that phone (waits for it)."""
+
     def latest(phone: str, already: int = 0) -> str:
         def codes():
             found = [re.search(r"\b(\d{6})\b", t) for t in sms_to(phone)]
             found = [m.group(1) for m in found if m]
             return found if len(found) > already else None
+
         return wait(codes, 30, f"a verification code for {phone}")[-1]
+
     return latest
 
 
@@ -78,14 +88,17 @@ def send_mo(simulator, worker, settings, wait):
 
         def stored():
             with session_scope(settings.database.url) as session:
-                return session.scalar(select(InboundMessage.id).where(InboundMessage.id > before)
-                                      .order_by(InboundMessage.id).limit(1))
+                return session.scalar(
+                    select(InboundMessage.id).where(InboundMessage.id > before).order_by(InboundMessage.id).limit(1)
+                )
+
         message_id = wait(stored, 30, "the MO stored in inbound_message")
 
         def handled():
             with session_scope(settings.database.url) as session:
                 row = session.get(InboundMessage, message_id)
                 return row if row.handled_at is not None else None
-        return wait(handled, 30, "the MO handled")
-    return send
 
+        return wait(handled, 30, "the MO handled")
+
+    return send

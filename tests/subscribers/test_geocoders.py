@@ -1,5 +1,6 @@
 """Online geocoders (geopy) as configured backends, tested offline against a local HTTP server that speaks
 Nominatim's JSON; and the local gazetteer answering when the online service fails."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,13 @@ from syrena_core.config import ConfigError, SubscriberSettings, load_settings, r
 
 
 def _place(house: str, road: str, lat: float, lon: float) -> dict:
-    return {"place_id": hash((road, house)) & 0xFFFF, "lat": str(lat), "lon": str(lon),
-            "display_name": f"{house}, {road}, Łazarz, Poznań, województwo wielkopolskie, 60-001, Polska",
-            "address": {"house_number": house, "road": road, "suburb": "Łazarz", "city": "Poznań",
-                        "country_code": "pl"}}
+    return {
+        "place_id": hash((road, house)) & 0xFFFF,
+        "lat": str(lat),
+        "lon": str(lon),
+        "display_name": f"{house}, {road}, Łazarz, Poznań, województwo wielkopolskie, 60-001, Polska",
+        "address": {"house_number": house, "road": road, "suburb": "Łazarz", "city": "Poznań", "country_code": "pl"},
+    }
 
 
 # What the fake Nominatim knows: a query containing the key gets these places.
@@ -47,7 +51,7 @@ class FakeNominatim(BaseHTTPRequestHandler):
             return
         text = query.get("q", "").lower().replace("ł", "l")
         found = next((places for key, places in PLACES.items() if key in text), [])
-        body = json.dumps(found[:int(query.get("limit", 10))]).encode()
+        body = json.dumps(found[: int(query.get("limit", 10))]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -69,8 +73,15 @@ def nominatim():
 
 
 def _online(settings, url: str) -> GeopyGeocoder:
-    geocoder = geocoder_for(replace(settings.subscribers, geocoder="nominatim", geocoder_url=url,
-                                    geocoder_user_agent="syrena-tests", geocoder_city="Poznań"))
+    geocoder = geocoder_for(
+        replace(
+            settings.subscribers,
+            geocoder="nominatim",
+            geocoder_url=url,
+            geocoder_user_agent="syrena-tests",
+            geocoder_city="Poznań",
+        )
+    )
     assert isinstance(geocoder, GeopyGeocoder)
     return geocoder
 
@@ -80,8 +91,10 @@ def test_the_gazetteer_is_the_default_and_a_backend_is_chosen_by_name(tmp_path):
     assert isinstance(geocoder_for(SubscriberSettings()), LocalGazetteer)
     assert isinstance(geocoder_for(SubscriberSettings(geocoder="local")), LocalGazetteer)
     config = tmp_path / "syrena.toml"
-    config.write_text('[subscribers]\ngeocoder = "nominatim"\ngeocoder_url = "https://nominatim.example.org"\n'
-                      'geocoder_user_agent = "city-of-poznan-alerts"\n')
+    config.write_text(
+        '[subscribers]\ngeocoder = "nominatim"\ngeocoder_url = "https://nominatim.example.org"\n'
+        'geocoder_user_agent = "city-of-poznan-alerts"\n'
+    )
     chosen = load_settings(config, environ={}).subscribers
     online = geocoder_for(chosen)
     assert isinstance(online, GeopyGeocoder)

@@ -1,4 +1,5 @@
 """The keyword parser: Polish and English, case, diacritics, typos, abbreviations."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,27 +7,30 @@ import pytest
 from subscribers.keywords import Keyword, parse_command
 
 
-@pytest.mark.parametrize("text, keyword, argument, language", [
-    ("ZAPISZ ul. Głogowska 10", Keyword.SUBSCRIBE, "ul. Głogowska 10", "pl"),
-    ("zapisz ul. Gleboka 5", Keyword.SUBSCRIBE, "ul. Gleboka 5", "pl"),
-    ("Zapisz\nGłogowska  10", Keyword.SUBSCRIBE, "Głogowska 10", "pl"),
-    ("START Glogowska 10", Keyword.SUBSCRIBE, "Glogowska 10", "en"),
-    ("ZAPSIZ WILDA RATAJE", Keyword.SUBSCRIBE, "WILDA RATAJE", "pl"),
-    ("Zapisz: WILDA", Keyword.SUBSCRIBE, "WILDA", "pl"),
-    ("STOP", Keyword.UNSUBSCRIBE, "", None),
-    ("wypisz", Keyword.UNSUBSCRIBE, "", "pl"),
-    ("WYPIZS", Keyword.UNSUBSCRIBE, "", "pl"),
-    ("POMOC", Keyword.HELP, "", "pl"),
-    ("help", Keyword.HELP, "", "en"),
-    ("DANE", Keyword.STATUS, "", "pl"),
-    ("Status", Keyword.STATUS, "", None),
-    # A candidate picked by its number from an ambiguous address's list: no language of its own.
-    ("2", Keyword.CHOICE, "2", None),
-    (" 3) ", Keyword.CHOICE, "3", None),
-    ("nr 1", Keyword.CHOICE, "1", None),
-    ("ZAPISZ 2", Keyword.SUBSCRIBE, "2", "pl"),
-    ("12", Keyword.UNKNOWN, "12", None),
-])
+@pytest.mark.parametrize(
+    "text, keyword, argument, language",
+    [
+        ("ZAPISZ ul. Głogowska 10", Keyword.SUBSCRIBE, "ul. Głogowska 10", "pl"),
+        ("zapisz ul. Gleboka 5", Keyword.SUBSCRIBE, "ul. Gleboka 5", "pl"),
+        ("Zapisz\nGłogowska  10", Keyword.SUBSCRIBE, "Głogowska 10", "pl"),
+        ("START Glogowska 10", Keyword.SUBSCRIBE, "Glogowska 10", "en"),
+        ("ZAPSIZ WILDA RATAJE", Keyword.SUBSCRIBE, "WILDA RATAJE", "pl"),
+        ("Zapisz: WILDA", Keyword.SUBSCRIBE, "WILDA", "pl"),
+        ("STOP", Keyword.UNSUBSCRIBE, "", None),
+        ("wypisz", Keyword.UNSUBSCRIBE, "", "pl"),
+        ("WYPIZS", Keyword.UNSUBSCRIBE, "", "pl"),
+        ("POMOC", Keyword.HELP, "", "pl"),
+        ("help", Keyword.HELP, "", "en"),
+        ("DANE", Keyword.STATUS, "", "pl"),
+        ("Status", Keyword.STATUS, "", None),
+        # A candidate picked by its number from an ambiguous address's list: no language of its own.
+        ("2", Keyword.CHOICE, "2", None),
+        (" 3) ", Keyword.CHOICE, "3", None),
+        ("nr 1", Keyword.CHOICE, "1", None),
+        ("ZAPISZ 2", Keyword.SUBSCRIBE, "2", "pl"),
+        ("12", Keyword.UNKNOWN, "12", None),
+    ],
+)
 def test_keywords_are_recognised_whatever_the_spelling(text, keyword, argument, language):
     command = parse_command(text)
     assert (command.keyword, command.argument, command.language) == (keyword, argument, language)
@@ -35,7 +39,7 @@ def test_keywords_are_recognised_whatever_the_spelling(text, keyword, argument, 
 def test_empty_and_unknown_texts_are_told_apart():
     assert parse_command("").keyword == Keyword.EMPTY
     assert parse_command("   \x00 ").keyword == Keyword.EMPTY
-    assert parse_command("Dzień dobry, co to jest?") .keyword == Keyword.UNKNOWN
+    assert parse_command("Dzień dobry, co to jest?").keyword == Keyword.UNKNOWN
     assert parse_command("Dzień dobry").language == "pl"
     assert parse_command("STO").keyword == Keyword.UNKNOWN  # short keywords must be exact
 

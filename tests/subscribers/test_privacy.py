@@ -1,4 +1,5 @@
 """Opt-outs honoured forever, personal data erased after the retention period, odd SMS ignored safely."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,8 +29,10 @@ def test_personal_data_go_after_the_retention_period_and_the_opt_out_stays(api, 
     for phone in (old, recent):
         create_subscriber(api, phone, IN_A)
         unsubscribe(db, phone)
-    db.execute(text("UPDATE subscriber SET unsubscribed_at = :at WHERE phone = :p"),
-               {"at": utcnow() - timedelta(days=settings.subscribers.retention_days + 1), "p": old})
+    db.execute(
+        text("UPDATE subscriber SET unsubscribed_at = :at WHERE phone = :p"),
+        {"at": utcnow() - timedelta(days=settings.subscribers.retention_days + 1), "p": old},
+    )
     db.commit()
     assert purge_expired_personal_data() == 1
     db.expire_all()
@@ -70,8 +73,9 @@ def test_binary_sms_and_unknown_senders_are_logged_and_ignored_without_a_reply(d
 
 def test_a_message_handled_once_is_never_handled_again(db, settings, simulator):
     message_id = _inbound(db, "POMOC")
-    db.execute(text("UPDATE inbound_message SET handled_at = now(), reply = 'earlier' WHERE id = :id"),
-               {"id": message_id})
+    db.execute(
+        text("UPDATE inbound_message SET handled_at = now(), reply = 'earlier' WHERE id = :id"), {"id": message_id}
+    )
     db.commit()
     assert handle_inbound_sms(message_id) is None
     db.expire_all()
@@ -88,8 +92,10 @@ def test_the_workers_erase_expired_personal_data_on_their_own(api, db, settings,
     for phone in (gone, kept):
         create_subscriber(api, phone, IN_A)
         unsubscribe(db, phone)
-    db.execute(text("UPDATE subscriber SET unsubscribed_at = :at WHERE phone = :p"),
-               {"at": utcnow() - timedelta(days=settings.subscribers.retention_days, minutes=5), "p": gone})
+    db.execute(
+        text("UPDATE subscriber SET unsubscribed_at = :at WHERE phone = :p"),
+        {"at": utcnow() - timedelta(days=settings.subscribers.retention_days, minutes=5), "p": gone},
+    )
     db.commit()
     redis = redis_connection(settings.redis.url)
     redis.delete(PURGE_DUE_KEY)  # as when the last run was an hour ago
@@ -97,6 +103,7 @@ def test_the_workers_erase_expired_personal_data_on_their_own(api, db, settings,
     def erased():
         db.expire_all()
         return set(db.scalars(select(Subscriber.phone))) == {kept}
+
     wait(erased, 30, "the worker's periodic erasure")
     assert is_suppressed(db, gone) and is_suppressed(db, kept)  # the opt-out outlives the data
     assert redis.ttl(PURGE_DUE_KEY) > 0  # and the next run is an interval away
@@ -108,9 +115,13 @@ def test_a_binary_mo_with_a_nul_byte_is_stored_and_ignored(db, settings, simulat
     from smsc_gateway.inbound import store_mobile_originated
     from smsc_gateway.interface import MobileOriginated
 
-    ids = store_mobile_originated(db, [
-        MobileOriginated(source="+48601000505", destination="4800", text="\x00\x01\xffOTA", data_coding=0x04),
-        MobileOriginated(source="+48601000506", destination="4800", text="POMOC", data_coding=0)])
+    ids = store_mobile_originated(
+        db,
+        [
+            MobileOriginated(source="+48601000505", destination="4800", text="\x00\x01\xffOTA", data_coding=0x04),
+            MobileOriginated(source="+48601000506", destination="4800", text="POMOC", data_coding=0),
+        ],
+    )
     db.commit()
     assert len(ids) == 2
     assert db.get(InboundMessage, ids[0]).text == "\ufffd\x01\xffOTA"

@@ -1,5 +1,6 @@
 """Ambiguous addresses by SMS: the reply lists numbered candidates (kept in the database), and the resident
 picks one by texting its number back — through the simulator, `flask worker` and the keyword handler."""
+
 from __future__ import annotations
 
 from datetime import timedelta

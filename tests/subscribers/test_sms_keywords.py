@@ -1,5 +1,6 @@
 """Keyword SMS through the real path: the simulator injects an MO, `flask worker` stores it and runs the
 keyword handler, the reply goes back through the SMPP session to the simulator."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,8 +16,9 @@ def _subscriber(db, phone=PHONE) -> Subscriber | None:
     return db.scalar(select(Subscriber).where(Subscriber.phone == phone))
 
 
-def test_zapisz_with_an_address_subscribes_in_the_right_zone_and_replies(send_mo, sms_to, wait, db, gazetteer,
-                                                                          two_zones):
+def test_zapisz_with_an_address_subscribes_in_the_right_zone_and_replies(
+    send_mo, sms_to, wait, db, gazetteer, two_zones
+):
     message = send_mo(PHONE, "ZAPISZ ul. Głogowska 77")
     subscriber = _subscriber(db)
     assert subscriber.status == SubscriberStatus.ACTIVE.value and subscriber.source == "sms"
@@ -50,8 +52,9 @@ def test_an_unknown_address_asks_for_street_and_number_in_english_for_start(send
     assert "address not found" in message.reply and "START" in message.reply
 
 
-def test_stop_unsubscribes_replies_and_a_later_alert_does_not_reach_the_number(send_mo, sms_to, wait, db, api,
-                                                                             gazetteer, two_zones):
+def test_stop_unsubscribes_replies_and_a_later_alert_does_not_reach_the_number(
+    send_mo, sms_to, wait, db, api, gazetteer, two_zones
+):
     staying = "+48601000222"
     create_subscriber(api, staying, IN_A)
     send_mo(PHONE, "ZAPISZ Głogowska 77")
@@ -60,9 +63,15 @@ def test_stop_unsubscribes_replies_and_a_later_alert_does_not_reach_the_number(s
     assert "wypisano" in message.reply.lower()  # STOP answers in the language the resident chose (Polish)
     wait(lambda: len(sms_to(PHONE)) == 2, 30, "both replies")
 
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe",
-                                                      "zone_ids": [two_zones["Zachód"]],
-                                                      "body": "Awaria wodociagu: nie pij wody z kranu."})
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "zone_ids": [two_zones["Zachód"]],
+            "body": "Awaria wodociagu: nie pij wody z kranu.",
+        },
+    )
     assert status == 201, campaign
     status, body = api.post(f"/api/v1/campaigns/{campaign['id']}/send")
     assert status in (200, 202), body
@@ -96,8 +105,9 @@ def test_long_and_emoji_texts_get_a_helpful_reply(send_mo, gazetteer, two_zones)
     assert send_mo(PHONE, "🚨 ZAPISZ Głogowska 77 🏠").reply
 
 
-def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(db, settings, worker, sms_to, wait, gazetteer,
-                                                                      two_zones):
+def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(
+    db, settings, worker, sms_to, wait, gazetteer, two_zones
+):
     """MO that arrive together are handled in one job; a message whose handling fails (here: a stored address
     list damaged by hand) gets an apology while the others get their answers."""
     from datetime import timedelta
@@ -109,10 +119,22 @@ def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(db, settin
     from syrena_core.queues import TRANSACTIONAL, queue
 
     broken, resident = "+48601000630", "+48601000631"
-    db.add(AddressChoice(phone=broken, language="pl", candidates=[{"label": "bez wspolrzednych"}],
-                         expires_at=utcnow() + timedelta(minutes=5)))
-    texts = [(resident, "ZAPISZ Głogowska 77"), ("+48601000632", "START WSCHOD"), ("+48601000633", "POMOC"),
-             (broken, "1"), ("+48601000634", "STOP"), (resident, "DANE")]
+    db.add(
+        AddressChoice(
+            phone=broken,
+            language="pl",
+            candidates=[{"label": "bez wspolrzednych"}],
+            expires_at=utcnow() + timedelta(minutes=5),
+        )
+    )
+    texts = [
+        (resident, "ZAPISZ Głogowska 77"),
+        ("+48601000632", "START WSCHOD"),
+        ("+48601000633", "POMOC"),
+        (broken, "1"),
+        ("+48601000634", "STOP"),
+        (resident, "DANE"),
+    ]
     rows = [InboundMessage(source_addr=phone, destination_addr="4800", text=t, data_coding=0) for phone, t in texts]
     db.add_all(rows)
     db.commit()
@@ -137,4 +159,5 @@ def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(db, settin
     def charged():  # every reply the SMSC accepted is in the ledger, once
         db.rollback()
         return db.scalar(select(func.count()).select_from(CostEntry).where(CostEntry.kind == "transactional")) == 6
+
     wait(charged, 30, "the six replies charged")

@@ -1,4 +1,5 @@
 """Staff pages about residents: search, per-zone counts, detail with zones, the audited erase, registry import."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,10 +15,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def staff_page(page, login, make_user):
     """staff_page(role) → the page, logged in as a new user with that role."""
+
     def open_as(role: str):
         email, _token = make_user(role)
         login(page, email)
         return page
+
     return open_as
 
 
@@ -26,8 +29,12 @@ def test_staff_find_a_subscriber_and_see_the_zones_of_their_places(staff_page, a
     create_subscriber(api, "+48601000302", IN_B)
     page = staff_page("operator")
     page.get_by_role("link", name="Subskrybenci").click()
-    counts = dict(zip(page.locator("#per-zone tbody td:first-child").all_inner_texts(),
-                      page.locator("#per-zone tbody td.num").all_inner_texts()))
+    counts = dict(
+        zip(
+            page.locator("#per-zone tbody td:first-child").all_inner_texts(),
+            page.locator("#per-zone tbody td.num").all_inner_texts(),
+        )
+    )
     assert counts == {"Wschód": "1", "Zachód": "1"}
     page.locator("#q").fill("000302")
     page.get_by_role("button", name="Szukaj").click()
@@ -39,8 +46,7 @@ def test_staff_find_a_subscriber_and_see_the_zones_of_their_places(staff_page, a
     assert page.locator("#erase-heading").count() == 0  # only administrators erase
 
 
-def test_an_admin_erases_a_subscriber_with_a_reason_the_opt_out_stays_and_is_audited(staff_page, api, db,
-                                                                                      two_zones):
+def test_an_admin_erases_a_subscriber_with_a_reason_the_opt_out_stays_and_is_audited(staff_page, api, db, two_zones):
     subscriber_id = create_subscriber(api, "+48601000303", IN_A)
     page = staff_page("admin")
     page.goto(f"/subscribers/{subscriber_id}")
@@ -54,13 +60,17 @@ def test_an_admin_erases_a_subscriber_with_a_reason_the_opt_out_stays_and_is_aud
     assert audit == ["Wniosek mieszkańca z 29.11"]
 
 
-def test_an_admin_imports_a_registry_all_or_nothing_skipping_opt_outs(staff_page, api, db, gazetteer, two_zones,
-                                                                     tmp_path):
+def test_an_admin_imports_a_registry_all_or_nothing_skipping_opt_outs(
+    staff_page, api, db, gazetteer, two_zones, tmp_path
+):
     db.execute(text("INSERT INTO suppressed_phone VALUES (:h, now())"), {"h": phone_hash("+48601000402")})
     db.commit()
     good = tmp_path / "registry.csv"
-    good.write_text("phone,address,lat,lon,language\n601000401,Głogowska 77,,,pl\n"
-                    "601000402,,52.39,16.95,en\n601000403,,52.39,16.95,en\n", encoding="utf-8")
+    good.write_text(
+        "phone,address,lat,lon,language\n601000401,Głogowska 77,,,pl\n"
+        "601000402,,52.39,16.95,en\n601000403,,52.39,16.95,en\n",
+        encoding="utf-8",
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text("phone,address\n601000404,Głogowska 77\n601000405,Qwzx Vbnm 5\n", encoding="utf-8")
     page = staff_page("admin")
@@ -68,7 +78,9 @@ def test_an_admin_imports_a_registry_all_or_nothing_skipping_opt_outs(staff_page
     page.locator("#file").set_input_files(str(bad))
     page.locator("#consent_source").fill("stary system SMS, zgody 2019-2025")
     page.get_by_role("button", name="Importuj").click()
-    assert "wiersz 3" in page.locator(".flash-error").inner_text() or "line 3" in page.locator(".flash-error").inner_text()
+    assert (
+        "wiersz 3" in page.locator(".flash-error").inner_text() or "line 3" in page.locator(".flash-error").inner_text()
+    )
     assert db.scalar(select(Subscriber).where(Subscriber.phone == "+48601000404")) is None
 
     page.locator("#file").set_input_files(str(good))

@@ -1,4 +1,5 @@
 """The residents' page in headless Chromium on a phone-sized screen: address → code from the SMSC → active."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,9 @@ def phone_page(new_context):
     return new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
 
 
-def test_a_resident_subscribes_from_a_phone_with_an_address_and_the_texted_code(phone_page, worker, code_for, db,
-                                                                                gazetteer, two_zones):
+def test_a_resident_subscribes_from_a_phone_with_an_address_and_the_texted_code(
+    phone_page, worker, code_for, db, gazetteer, two_zones
+):
     page = phone_page
     page.goto("/subscribe/")
     assert page.locator("h1").inner_text() == "Alerty SMS dla miejsca, w którym mieszkasz"
@@ -65,8 +67,9 @@ def test_the_page_speaks_english_when_chosen(phone_page, two_zones):
     assert page.get_by_label("Mobile phone number").first.is_visible()
 
 
-def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_page(phone_page, worker, code_for, db,
-                                                                                   gazetteer, two_zones):
+def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_page(
+    phone_page, worker, code_for, db, gazetteer, two_zones
+):
     page = phone_page
     page.goto("/subscribe/")
     page.get_by_label("Numer telefonu komórkowego").first.fill("601 234 567")
@@ -103,8 +106,9 @@ def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_pa
     assert subscriber.status == "unsubscribed" and len(subscriber.locations) == 2
 
 
-def test_when_code_sms_are_spent_the_page_tells_the_resident_to_text_zapisz(phone_page, settings, db, gazetteer,
-                                                                             two_zones):
+def test_when_code_sms_are_spent_the_page_tells_the_resident_to_text_zapisz(
+    phone_page, settings, db, gazetteer, two_zones
+):
     import time
 
     from sqlalchemy import func
@@ -112,6 +116,7 @@ def test_when_code_sms_are_spent_the_page_tells_the_resident_to_text_zapisz(phon
     from subscribers.budget import cap_key
     from subscribers.models import VerificationCode
     from syrena_core.queues import redis_connection
+
     redis_connection(settings.redis.url).set(cap_key(time.time()), settings.subscribers.verification_sms_per_hour)
     page = phone_page
     page.goto("/subscribe/")

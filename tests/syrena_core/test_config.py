@@ -1,4 +1,5 @@
 """Settings: one TOML file, typed, overridable from the environment, strict about mistakes."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -23,9 +24,16 @@ def test_the_committed_config_loads_with_the_reference_tariff():
 
 
 def test_environment_overrides_win_and_are_typed(tmp_path):
-    path = write(tmp_path, '[smsc]\nport = 2775\n[campaigns]\nrequire_approval = true\n')
-    settings = load_settings(path, environ={"SYRENA_SMSC__PORT": "2776", "SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "false",
-                                            "SYRENA_BILLING__PRICE_PER_PART": "0.15", "SYRENA_SMSC__TPS": "50"})
+    path = write(tmp_path, "[smsc]\nport = 2775\n[campaigns]\nrequire_approval = true\n")
+    settings = load_settings(
+        path,
+        environ={
+            "SYRENA_SMSC__PORT": "2776",
+            "SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "false",
+            "SYRENA_BILLING__PRICE_PER_PART": "0.15",
+            "SYRENA_SMSC__TPS": "50",
+        },
+    )
     assert settings.smsc.port == 2776
     assert settings.campaigns.require_approval is False
     assert settings.billing.price_per_part == Decimal("0.15")
@@ -37,18 +45,21 @@ def test_syrena_config_names_another_file(tmp_path):
     assert load_settings(environ={"SYRENA_CONFIG": str(path)}).database.url == "postgresql://elsewhere/db"
 
 
-@pytest.mark.parametrize("toml, environ, named", [
-    ("[smsc]\nprot = 1\n", {}, "prot"),
-    ("[smcs]\nport = 1\n", {}, "smcs"),
-    ("", {"SYRENA_SMSC__PROT": "1"}, "prot"),
-    ("", {"SYRENA_NOPE__X": "1"}, "nope"),
-    ("[smsc]\nport = \"many\"\n", {}, "port"),
-    ("", {"SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "maybe"}, "require_approval"),
-    ("[billing]\nprice_per_part = 0.18\n", {}, "price_per_part"),  # money never as a float
-    ("[smsc\n", {}, "syrena.toml"),
-    ('[subscribers]\nallowed_countries = ["Poland"]\n', {}, "allowed_countries"),
-    ('[subscribers]\nnetwork_limit = "lots"\n', {}, "network_limit"),
-])
+@pytest.mark.parametrize(
+    "toml, environ, named",
+    [
+        ("[smsc]\nprot = 1\n", {}, "prot"),
+        ("[smcs]\nport = 1\n", {}, "smcs"),
+        ("", {"SYRENA_SMSC__PROT": "1"}, "prot"),
+        ("", {"SYRENA_NOPE__X": "1"}, "nope"),
+        ('[smsc]\nport = "many"\n', {}, "port"),
+        ("", {"SYRENA_CAMPAIGNS__REQUIRE_APPROVAL": "maybe"}, "require_approval"),
+        ("[billing]\nprice_per_part = 0.18\n", {}, "price_per_part"),  # money never as a float
+        ("[smsc\n", {}, "syrena.toml"),
+        ('[subscribers]\nallowed_countries = ["Poland"]\n', {}, "allowed_countries"),
+        ('[subscribers]\nnetwork_limit = "lots"\n', {}, "network_limit"),
+    ],
+)
 def test_mistakes_fail_at_start_up_by_name(tmp_path, toml, environ, named):
     with pytest.raises(ConfigError, match=named):
         load_settings(write(tmp_path, toml), environ=environ)
@@ -58,6 +69,7 @@ def _documented(path) -> dict[tuple[str, str], tuple[object, bool]]:
     """Every key config.toml names: (section, key) → (value, whether the line is active or a commented default)."""
     import re
     import tomllib
+
     keys, section = {}, None
     for line in path.read_text(encoding="utf-8").splitlines():
         if heading := re.match(r"^\[(\w+)\]", line):
@@ -72,6 +84,7 @@ def test_config_toml_documents_every_key_with_the_models_default_and_sets_only_o
     """The defaults live in the models only: config.toml lists each key commented out with that same default, and
     an active line is an override (today only [campaigns] require_approval, off for the contract test)."""
     from syrena_core.config import ROOT, Settings
+
     documented = _documented(ROOT / "config.toml")
     defaults = Settings()
     for section in type(defaults).model_fields:
@@ -95,11 +108,16 @@ def test_the_running_app_keeps_approval_off_as_config_toml_says_while_the_defaul
 
 
 def test_secrets_never_show_in_a_repr():
-    settings = load_settings(environ={
-        "SYRENA_APP__SECRET_KEY": "k" * 40, "SYRENA_SMSC__PASSWORD": "pa55word", "SYRENA_OPERATIONS__METRICS_TOKEN":
-        "scrape-me", "SYRENA_SUBSCRIBERS__GEOCODER_API_KEY": "api-key-1",
-        "SYRENA_DATABASE__URL": "postgresql://syrena:db-pass@db.example:5432/syrena",
-        "SYRENA_REDIS__URL": "redis://:redis-pass@cache.example:6379/0"})
+    settings = load_settings(
+        environ={
+            "SYRENA_APP__SECRET_KEY": "k" * 40,
+            "SYRENA_SMSC__PASSWORD": "pa55word",
+            "SYRENA_OPERATIONS__METRICS_TOKEN": "scrape-me",
+            "SYRENA_SUBSCRIBERS__GEOCODER_API_KEY": "api-key-1",
+            "SYRENA_DATABASE__URL": "postgresql://syrena:db-pass@db.example:5432/syrena",
+            "SYRENA_REDIS__URL": "redis://:redis-pass@cache.example:6379/0",
+        }
+    )
     shown = repr(settings)
     for secret in ("k" * 40, "pa55word", "scrape-me", "api-key-1", "db-pass", "redis-pass"):
         assert secret not in shown
@@ -109,6 +127,7 @@ def test_secrets_never_show_in_a_repr():
 
 def test_replace_is_a_checked_copy():
     from syrena_core.config import replace
+
     settings = load_settings(environ={})
     tuned = replace(settings, smsc=replace(settings.smsc, tps=40))
     assert tuned.smsc.tps == 40.0 and settings.smsc.tps == 100.0
@@ -116,9 +135,12 @@ def test_replace_is_a_checked_copy():
         replace(settings.smsc, bind_mode="sideways")
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({"SYRENA_SUBSCRIBERS__ALLOWED_COUNTRIES": "PL, DE"}, ("PL", "DE")),
-    ({"syrena_subscribers__allowed_countries": "CZ"}, ("CZ",)),
-])
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"SYRENA_SUBSCRIBERS__ALLOWED_COUNTRIES": "PL, DE"}, ("PL", "DE")),
+        ({"syrena_subscribers__allowed_countries": "CZ"}, ("CZ",)),
+    ],
+)
 def test_lists_come_from_the_environment_as_commas(environ, expected):
     assert load_settings(environ=environ).subscribers.allowed_countries == expected

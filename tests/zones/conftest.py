@@ -1,4 +1,5 @@
 """Zones tests: real reference boundaries from ../shared/data beside the checkout."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 def shared_file(name: str) -> Path:
     path = (SHARED_DATA / name).resolve()
     if not path.exists():
-        pytest.fail(f"reference data {path} is missing: the zones tests expect ../shared/data beside the checkout "
-                    f"(poznan_osiedla.geojson, warszawa_dzielnice.geojson, poznan_adresy_punkty.csv)",
-                    pytrace=False)
+        pytest.fail(
+            f"reference data {path} is missing: the zones tests expect ../shared/data beside the checkout "
+            f"(poznan_osiedla.geojson, warszawa_dzielnice.geojson, poznan_adresy_punkty.csv)",
+            pytrace=False,
+        )
     return path
 
 

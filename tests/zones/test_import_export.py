@@ -1,4 +1,5 @@
 """Import and export of real boundary files: all or nothing, round trips, lookups at known places."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,14 @@ WARSAW_PLACES = [
 
 
 def flask(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def with_holes(path: Path, count: int = 6) -> dict:
@@ -40,8 +47,13 @@ def with_holes(path: Path, count: int = 6) -> dict:
         if not geom.contains(inner):
             continue
         holed = geom.difference(inner)
-        features.append({"type": "Feature", "properties": {"name": f["properties"]["name"]},
-                         "geometry": json.loads(json.dumps(holed.__geo_interface__))})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": f["properties"]["name"]},
+                "geometry": json.loads(json.dumps(holed.__geo_interface__)),
+            }
+        )
         if len(features) == count:
             break
     assert len(features) == count
@@ -50,6 +62,7 @@ def with_holes(path: Path, count: int = 6) -> dict:
 
 def test_export_then_import_gives_back_the_same_zones_with_their_holes(api, db, poznan_osiedla_path):
     from sqlalchemy import text
+
     original = with_holes(poznan_osiedla_path)
     status, body = api.post("/api/v1/zones/import", original)
     assert status == 201, body
@@ -127,4 +140,3 @@ def test_the_cli_refuses_a_file_that_is_not_utf8_geojson(settings, tmp_path):
     not_json.write_text("name;geometry\n", encoding="utf-8")
     result = flask("zones", "import", str(not_json))
     assert result.returncode != 0 and "not JSON" in result.stderr
-

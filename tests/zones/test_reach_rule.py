@@ -2,6 +2,7 @@
 it gives the same answer: overlapping zones, a point on a border, subscriptions by SMS code (to a zone meeting the
 target, to one merely touching it, to an archived one), an archived zone, a pending resident, a resident reached
 three ways at once. Any caller drifting from the rule fails here."""
+
 from __future__ import annotations
 
 import re
@@ -28,17 +29,25 @@ from zones import reach
 
 
 def _box(west: float, south: float, east: float, north: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                 [west, south]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
 
 
 # A and B overlap (16.91–16.92); C touches A along the line lon 16.90 only; X lies across A and B, archived.
-SHAPES = {"A": _box(16.90, 52.40, 16.92, 52.42), "B": _box(16.91, 52.40, 16.93, 52.42),
-          "C": _box(16.88, 52.40, 16.90, 52.42), "X": _box(16.905, 52.405, 16.915, 52.415)}
+SHAPES = {
+    "A": _box(16.90, 52.40, 16.92, 52.42),
+    "B": _box(16.91, 52.40, 16.93, 52.42),
+    "C": _box(16.88, 52.40, 16.90, 52.42),
+    "X": _box(16.905, 52.405, 16.915, 52.415),
+}
 # Which live zones' campaigns reach whom, by the rule.
-EXPECTED = {"A": {"only_a", "a_and_b", "on_border", "code_b", "a_twice", "code_x"},
-            "B": {"a_and_b", "code_b", "code_x", "a_twice"},  # a_twice subscribed to A, which meets B
-            "C": {"on_border", "code_c"}}
+EXPECTED = {
+    "A": {"only_a", "a_and_b", "on_border", "code_b", "a_twice", "code_x"},
+    "B": {"a_and_b", "code_b", "code_x", "a_twice"},  # a_twice subscribed to A, which meets B
+    "C": {"on_border", "code_c"},
+}
 
 
 @pytest.fixture
@@ -49,15 +58,16 @@ def city(api, db):
     people: dict[str, int] = {}
 
     def point(name: str, phone: str, *places: tuple[float, float], verified: bool = True) -> None:
-        people[name] = register_subscriber(db, phone, [{"lon": lon, "lat": lat} for lon, lat in places],
-                                           verified=verified).id
+        people[name] = register_subscriber(
+            db, phone, [{"lon": lon, "lat": lat} for lon, lat in places], verified=verified
+        ).id
 
     def code(name: str, phone: str, *places: NewLocation) -> None:
         people[name] = subscribe(db, phone, list(places), language="pl", source="sms", consent_version="test").id
 
     point("only_a", "+48601000101", (16.905, 52.41))
-    point("a_and_b", "+48601000102", (16.915, 52.41))                    # in the overlap
-    point("on_border", "+48601000103", (16.90, 52.41))                   # on the line between A and C
+    point("a_and_b", "+48601000102", (16.915, 52.41))  # in the overlap
+    point("on_border", "+48601000103", (16.90, 52.41))  # on the line between A and C
     code("code_b", "+48601000104", NewLocation("B", zone_id=zones["B"]))  # B's interior meets A's
     code("code_c", "+48601000105", NewLocation("C", zone_id=zones["C"]))  # C only touches A: not reached by A
     # Two places in A and a subscription to A itself: counted once.
@@ -65,7 +75,7 @@ def city(api, db):
     code("a_twice", "+48601000106", NewLocation("A", zone_id=zones["A"]))
     # Subscribed (before it was archived) to X: archiving a zone takes it out of targets, not its subscribers.
     code("code_x", "+48601000107", NewLocation("X", zone_id=zones["X"]))
-    point("pending", "+48601000108", (16.906, 52.41), verified=False)   # not active: nobody reaches them
+    point("pending", "+48601000108", (16.906, 52.41), verified=False)  # not active: nobody reaches them
     db.commit()
     return zones, people
 
@@ -76,9 +86,12 @@ def _staff_browser(base: str, email: str, password: str = "Correct-Horse-42") ->
     form = http.get(base + "/login", timeout=30).text
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', form)
     assert csrf, "the login page has no CSRF token"
-    r = http.post(base + "/login", data={"email": email, "password": password,
-                                         "csrf_token": csrf.group(1) or csrf.group(2)},
-                  allow_redirects=False, timeout=30)
+    r = http.post(
+        base + "/login",
+        data={"email": email, "password": password, "csrf_token": csrf.group(1) or csrf.group(2)},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 302, r.text[:500]
     return http
 
@@ -89,8 +102,9 @@ def _names(people: dict[str, int], ids) -> set[str]:
 
 
 def _campaign(api, db, zone_ids: list[int]) -> Campaign:
-    status, body = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Uwaga: test.",
-                                                  "zone_ids": zone_ids})
+    status, body = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Uwaga: test.", "zone_ids": zone_ids}
+    )
     assert status == 201, body
     return db.get(Campaign, body["id"])
 
@@ -116,8 +130,7 @@ def test_every_caller_reaches_whom_the_rule_says(city, api, db, make_user, live_
     page = staff.get(live_server + "/zones/data.geojson", timeout=30).json()
     assert {f["id"]: f["properties"]["subscribers"] for f in page["features"]} == expected_counts
     dashboard = staff.get(live_server + "/", timeout=30).text
-    rows = re.findall(r'<tr data-zone-id="(\d+)">.*?<td class="num" data-subscribers>([\d\s]+)</td>', dashboard,
-                      re.S)
+    rows = re.findall(r'<tr data-zone-id="(\d+)">.*?<td class="num" data-subscribers>([\d\s]+)</td>', dashboard, re.S)
     assert {int(z): int(n) for z, n in rows} == expected_counts
 
     # Staff searching residents by zone find whom a campaign to it reaches (the pending one too).
@@ -145,14 +158,17 @@ def test_every_caller_reaches_whom_the_rule_says(city, api, db, make_user, live_
         assert float(preview["cost"]) == pytest.approx(len(whom) * float(preview["price_per_part"]))
         campaigns.freeze_target(db, campaign)
         db.execute(campaigns._SNAPSHOT_RECIPIENTS, campaigns._params(campaign))
-        sent = dict(db.execute(text("SELECT id, subscriber_id FROM message WHERE campaign_id = :c"),
-                               {"c": campaign.id}).all())
+        sent = dict(
+            db.execute(text("SELECT id, subscriber_id FROM message WHERE campaign_id = :c"), {"c": campaign.id}).all()
+        )
         assert _names(people, sent.values()) == whom, targets
-        db.execute(text("UPDATE message SET parts = 1, encoding = 'GSM7' WHERE campaign_id = :c"),
-                   {"c": campaign.id})
+        db.execute(text("UPDATE message SET parts = 1, encoding = 'GSM7' WHERE campaign_id = :c"), {"c": campaign.id})
         charge_accepted(db, list(sent), utcnow(), BillingSettings())
-        charged = dict(db.execute(text("SELECT message_id, zone_id FROM cost_entry WHERE campaign_id = :c"),
-                                  {"c": campaign.id}).all())
+        charged = dict(
+            db.execute(
+                text("SELECT message_id, zone_id FROM cost_entry WHERE campaign_id = :c"), {"c": campaign.id}
+            ).all()
+        )
         by_id = {v: k for k, v in people.items()}
         for message_id, subscriber_id in sent.items():
             reaching = [zones[t] for t in targets if by_id[subscriber_id] in EXPECTED[t]]

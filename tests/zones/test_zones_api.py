@@ -1,4 +1,5 @@
 """Zones through the REST API: GeoJSON Features in and out, editing, codes, archiving, live counts."""
+
 from __future__ import annotations
 
 from shapely.geometry import shape
@@ -22,8 +23,10 @@ def test_a_created_zone_comes_back_as_a_feature_with_its_code_colour_and_holes(a
     status, fetched = api.get(f"/api/v1/zones/{created['id']}")
     assert status == 200
     assert fetched["properties"]["name"] == "Łazarz Północ"
-    assert shape(fetched["geometry"]).equals_exact(shape(DONUT).buffer(0), 1e-9) or \
-        shape(fetched["geometry"]).symmetric_difference(shape(DONUT)).area < 1e-12
+    assert (
+        shape(fetched["geometry"]).equals_exact(shape(DONUT).buffer(0), 1e-9)
+        or shape(fetched["geometry"]).symmetric_difference(shape(DONUT)).area < 1e-12
+    )
     assert len(fetched["geometry"]["coordinates"][0]) == 2  # outer ring and the hole
 
 
@@ -42,20 +45,28 @@ def test_derived_codes_stay_unique(api):
 
 def test_editing_changes_name_code_colour_description_and_geometry(api):
     zone_id = api.post("/api/v1/zones", feature("Wilda", DONUT))[1]["id"]
-    status, edited = api.call("PUT", f"/api/v1/zones/{zone_id}", feature(
-        "Wilda i Dębiec", EAST, code="WILDA", colour="#1F5AA6", description="Nowe granice"))
+    status, edited = api.call(
+        "PUT",
+        f"/api/v1/zones/{zone_id}",
+        feature("Wilda i Dębiec", EAST, code="WILDA", colour="#1F5AA6", description="Nowe granice"),
+    )
     assert status == 200, edited
     props = edited["properties"]
-    assert (props["name"], props["code"], props["colour"], props["description"]) == \
-        ("Wilda i Dębiec", "WILDA", "#1f5aa6", "Nowe granice")
+    assert (props["name"], props["code"], props["colour"], props["description"]) == (
+        "Wilda i Dębiec",
+        "WILDA",
+        "#1f5aa6",
+        "Nowe granice",
+    )
     assert props["updated_at"] is not None
     assert shape(api.get(f"/api/v1/zones/{zone_id}")[1]["geometry"]).equals(shape(EAST))
 
 
 def test_editing_only_the_properties_keeps_the_geometry(api):
     zone_id = api.post("/api/v1/zones", feature("Wilda", DONUT))[1]["id"]
-    status, edited = api.call("PUT", f"/api/v1/zones/{zone_id}", {"type": "Feature", "properties": {"name": "Wilda 2"},
-                                                                 "geometry": None})
+    status, edited = api.call(
+        "PUT", f"/api/v1/zones/{zone_id}", {"type": "Feature", "properties": {"name": "Wilda 2"}, "geometry": None}
+    )
     assert status == 200, edited
     assert edited["properties"]["code"] == "WILDA"  # residents keep texting the code they know
     assert shape(edited["geometry"]).equals(shape(DONUT))
@@ -72,23 +83,26 @@ def test_subscriber_counts_follow_the_locations(api):
     api.post("/api/v1/zones", feature("Rataje", EAST))
 
     def counts():
-        return {f["properties"]["name"]: f["properties"]["subscribers"] for f in api.get("/api/v1/zones")[1]["features"]}
+        return {
+            f["properties"]["name"]: f["properties"]["subscribers"] for f in api.get("/api/v1/zones")[1]["features"]
+        }
+
     assert counts() == {"Wilda": 0, "Rataje": 0}
     create_subscriber(api, "+48601000001", loc(INSIDE_DONUT))
     create_subscriber(api, "+48601000002", loc(INSIDE_DONUT), loc(INSIDE_EAST))
     assert counts() == {"Wilda": 2, "Rataje": 1}
     assert api.get(f"/api/v1/zones/{zone_id}")[1]["properties"]["subscribers"] == 2
     # Moving the border moves the count: nothing is stored per zone.
-    api.call("PUT", f"/api/v1/zones/{zone_id}", {"type": "Feature", "properties": {},
-                                                "geometry": square(16.80, 52.30)})
+    api.call("PUT", f"/api/v1/zones/{zone_id}", {"type": "Feature", "properties": {}, "geometry": square(16.80, 52.30)})
     assert counts() == {"Wilda": 0, "Rataje": 1}
 
 
 def test_deleting_archives_the_zone_and_past_campaigns_keep_it(api, db):
     zone_id = api.post("/api/v1/zones", feature("Wilda", DONUT))[1]["id"]
     create_subscriber(api, "+48601000001", loc(INSIDE_DONUT))
-    status, campaign = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test",
-                                                      "zone_ids": [zone_id]})
+    status, campaign = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "Test", "zone_ids": [zone_id]}
+    )
     assert status == 201, campaign
 
     status, archived = api.call("DELETE", f"/api/v1/zones/{zone_id}")
@@ -101,13 +115,15 @@ def test_deleting_archives_the_zone_and_past_campaigns_keep_it(api, db):
     # The campaign drafted before still reaches the people of the archived zone (its recipients snapshot,
     # taken here without enqueueing: no worker runs in this test)…
     from campaigns.service import get_campaign, start_sending
+
     snapshot = start_sending(db, get_campaign(db, campaign["id"]), None, require_approval=False)
     assert [z.name for z in snapshot.zones] == ["Wilda"]
     assert snapshot.recipients == 1
     db.rollback()
     # …but a new campaign cannot target it, nor can it be edited.
-    status, body = api.post("/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "x",
-                                                  "zone_ids": [zone_id]})
+    status, body = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "x", "zone_ids": [zone_id]}
+    )
     assert status == 422 and "archived" in body["error"]["message"]
     assert api.call("PUT", f"/api/v1/zones/{zone_id}", feature("Wilda", DONUT))[0] == 409
 

@@ -1,5 +1,6 @@
 """The zones map page in headless Chromium, offline (no map tiles): an operator draws a zone by clicking,
 names and saves it, edits a vertex, deletes it; bad shapes are explained next to the drawing; files import."""
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ def open_zones_page(page, login, make_user, role="operator"):
 def map_box(page):
     """Where the map's container points start on the page (inside its border)."""
     box = page.locator("#zones-editor-map").bounding_box()
-    border = page.evaluate("() => { const el = document.getElementById('zones-editor-map');"
-                           " return [el.clientLeft, el.clientTop]; }")
+    border = page.evaluate(
+        "() => { const el = document.getElementById('zones-editor-map'); return [el.clientLeft, el.clientTop]; }"
+    )
     return {"x": box["x"] + border[0], "y": box["y"] + border[1]}
 
 
@@ -38,14 +40,17 @@ def click_on_map(page, points):
 
 
 def lat_lng_at(page, x, y) -> tuple[float, float]:
-    ll = page.evaluate("([x, y]) => document.getElementById('zones-editor-map').syrenaMap"
-                       ".containerPointToLatLng([x, y])", [x, y])
+    ll = page.evaluate(
+        "([x, y]) => document.getElementById('zones-editor-map').syrenaMap.containerPointToLatLng([x, y])", [x, y]
+    )
     return ll["lng"], ll["lat"]
 
 
 def pixel_of(page, lon, lat) -> tuple[float, float]:
-    p = page.evaluate("([lat, lon]) => document.getElementById('zones-editor-map').syrenaMap"
-                      ".latLngToContainerPoint([lat, lon])", [lat, lon])
+    p = page.evaluate(
+        "([lat, lon]) => document.getElementById('zones-editor-map').syrenaMap.latLngToContainerPoint([lat, lon])",
+        [lat, lon],
+    )
     return p["x"], p["y"]
 
 
@@ -86,8 +91,11 @@ def test_operator_draws_names_saves_edits_and_deletes_a_zone(page, api, make_use
         assert min(math.dist(corner, p) for p in pixels) < PIXEL_TOLERANCE, (corner, pixels)
     for lon, lat in expected:
         assert min(math.dist((lon, lat), v) for v in ring) < 0.002, (lon, lat, ring)
-    row = page.get_by_role("table", name="Strefy, ich kody SMS i aktywni subskrybenci").get_by_role("row") \
+    row = (
+        page.get_by_role("table", name="Strefy, ich kody SMS i aktywni subskrybenci")
+        .get_by_role("row")
         .filter(has_text="Strefa zalewowa Warty")
+    )
     expect(row.get_by_role("cell")).to_have_text(["STREFAZALEWO", "0"])
     expect(page.locator(".zone-editor-label")).to_contain_text("STREFAZALEWO")  # the code on the map
 
@@ -139,8 +147,14 @@ def test_a_bad_shape_is_explained_next_to_the_drawing_and_can_be_repaired(page, 
 def test_a_circle_is_saved_as_a_polygon_and_the_preview_counts_residents(page, api, make_user, login):
     open_zones_page(page, login, make_user)
     centre = lat_lng_at(page, 450, 350)
-    status, _ = api.post("/api/v1/subscribers", {"phone": "+48601000001", "verified": True,
-                                                 "locations": [{"lat": centre[1], "lon": centre[0], "label": "dom"}]})
+    status, _ = api.post(
+        "/api/v1/subscribers",
+        {
+            "phone": "+48601000001",
+            "verified": True,
+            "locations": [{"lat": centre[1], "lon": centre[0], "label": "dom"}],
+        },
+    )
     assert status == 201
     page.locator(".leaflet-pm-icon-circle").click()
     click_on_map(page, [(450, 350), (550, 350)])
@@ -170,9 +184,17 @@ def test_a_file_imported_in_the_page_shows_its_zones(page, api, make_user, login
 
 
 def test_finance_sees_the_zones_but_no_drawing_tools(page, api, make_user, login):
-    api.post("/api/v1/zones", {"type": "Feature", "properties": {"name": "Wilda"}, "geometry": {
-        "type": "Polygon", "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40],
-                                            [16.90, 52.38]]]}})
+    api.post(
+        "/api/v1/zones",
+        {
+            "type": "Feature",
+            "properties": {"name": "Wilda"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40], [16.90, 52.38]]],
+            },
+        },
+    )
     open_zones_page(page, login, make_user, role="finance")
     expect(page.locator("#zones-editor-map .leaflet-overlay-pane path")).to_have_count(1)
     expect(page.locator(".leaflet-pm-toolbar")).to_have_count(0)
@@ -184,12 +206,15 @@ def test_finance_sees_the_zones_but_no_drawing_tools(page, api, make_user, login
 
 def test_move_whole_zone_drags_every_vertex_by_the_same_amount(page, api, make_user, login):
     square = [[16.90, 52.38], [16.94, 52.38], [16.94, 52.41], [16.90, 52.41], [16.90, 52.38]]
-    status, body = api.post("/api/v1/zones", {"type": "Feature", "properties": {"name": "Rataje"},
-                                              "geometry": {"type": "Polygon", "coordinates": [square]}})
+    status, body = api.post(
+        "/api/v1/zones",
+        {"type": "Feature", "properties": {"name": "Rataje"}, "geometry": {"type": "Polygon", "coordinates": [square]}},
+    )
     assert status == 201, body
     open_zones_page(page, login, make_user)
-    page.get_by_role("table", name="Strefy, ich kody SMS i aktywni subskrybenci").get_by_role("button",
-                                                                                              name="Rataje").click()
+    page.get_by_role("table", name="Strefy, ich kody SMS i aktywni subskrybenci").get_by_role(
+        "button", name="Rataje"
+    ).click()
     expect(page.get_by_role("heading", name="Rataje")).to_be_visible()
     move = page.get_by_role("button", name="Przesuń")
     move.click()
@@ -221,12 +246,17 @@ def test_move_whole_zone_drags_every_vertex_by_the_same_amount(page, api, make_u
     assert expected_shift[0] > 0 > expected_shift[1]  # east and south
 
 
-def test_a_rectangle_with_a_colour_may_overlap_a_zone_and_hovering_tells_each_zones_facts(page, api, make_user,
-                                                                                          login):
+def test_a_rectangle_with_a_colour_may_overlap_a_zone_and_hovering_tells_each_zones_facts(page, api, make_user, login):
     open_zones_page(page, login, make_user)
     centre = lat_lng_at(page, 450, 330)
-    status, _ = api.post("/api/v1/subscribers", {"phone": "+48601000002", "verified": True,
-                                                 "locations": [{"lat": centre[1], "lon": centre[0], "label": "dom"}]})
+    status, _ = api.post(
+        "/api/v1/subscribers",
+        {
+            "phone": "+48601000002",
+            "verified": True,
+            "locations": [{"lat": centre[1], "lon": centre[0], "label": "dom"}],
+        },
+    )
     assert status == 201
     only_old_town = lat_lng_at(page, 630, 300)  # inside Stare Miasto, outside the rectangle
     draw_polygon(page, CORNERS)
