@@ -36,7 +36,8 @@ SELECT at, 'charge', kind, CASE WHEN kind = 'transactional' THEN NULL ELSE n END
        CASE WHEN kind = 'transactional' THEN NULL ELSE 1 + n % :campaigns END,
        CASE WHEN kind = 'transactional' THEN NULL ELSE :first_zone + n % 12 END,
        CASE WHEN kind = 'transactional' THEN NULL
-            ELSE (ARRAY['Zarządzanie Kryzysowe', 'Wodociągi', 'Straż Miejska', 'Drogi', 'Zdrowie', 'Oświata'])[1 + n % 6]
+            ELSE (ARRAY['Zarządzanie Kryzysowe', 'Wodociągi', 'Straż Miejska', 'Drogi', 'Zdrowie',
+                        'Oświata'])[1 + n % 6]
        END,
        '+4860' || lpad((n % 10000000)::text, 7, '0'), CASE WHEN n % 5 < 3 THEN 'ucs2' ELSE 'gsm7' END, parts,
        ARRAY['S' || n], CASE WHEN at < :change THEN :t1 ELSE :t2 END, price, price * parts, 'PLN'
@@ -141,9 +142,11 @@ def main() -> dict:
                 slow = monthly_report(s, MONTH, group_by, settings.billing, source="ledger")
                 if fast != slow:
                     raise AssertionError(f"{group_by}: the summary's report differs from the ledger's")
-                median, low, high = _median_seconds(lambda: monthly_report(s, MONTH, group_by, settings.billing), RUNS)
+                median, low, high = _median_seconds(
+                    lambda g=group_by: monthly_report(s, MONTH, g, settings.billing), RUNS
+                )
                 baseline, _, _ = _median_seconds(
-                    lambda: monthly_report(s, MONTH, group_by, settings.billing, source="ledger"), BASELINE_RUNS
+                    lambda g=group_by: monthly_report(s, MONTH, g, settings.billing, source="ledger"), BASELINE_RUNS
                 )
                 results[group_by] = {
                     "report_s_median": round(median, 4),

@@ -260,11 +260,10 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
                 time.sleep(0.2)
         # INBOUND_PROFILE=DIR: each worker's job thread profiled by pyinstrument (pip install pyinstrument).
         profile = os.environ.get("INBOUND_PROFILE")
-        wrap = lambda n: (
-            ["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"]  # noqa: E731
-            if profile
-            else []
-        )
+
+        def wrap(n):
+            return ["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"] if profile else []
+
         procs += [
             subprocess.Popen(
                 [sys.executable, *wrap(n), "-m", "flask", "worker"],

@@ -1,6 +1,7 @@
 """Zones with 1,000,000 subscriber locations: counting the subscribers in one zone, looking up the zones
 of a point, counting every zone at once, and importing the real Poznań osiedla file (42 zones, ~11,700
-vertices) and the same file densified to ~50,000 vertices (the issue's size). Baselines in the same run: the same count and lookup with PostgreSQL's index scans switched off
+vertices) and the same file densified to ~50,000 vertices (the issue's size). Baselines in the same run: the
+same count and lookup with PostgreSQL's index scans switched off
 (what the GiST indexes buy), the import's geometry checks alone without the database, and for the
 whole-city counts the whole-polygon query they replaced, with the locations in random order and after CLUSTER.
 

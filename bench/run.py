@@ -53,7 +53,11 @@ def machine() -> dict[str, str | int | None]:
         pass
     try:
         mem_kb = int(
-            next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
         )
         memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration, ValueError):

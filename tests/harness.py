@@ -126,10 +126,10 @@ class RedisServer:
                 try:
                     client.ping()
                     return
-                except Exception:
+                except Exception as e:
                     if time.monotonic() > deadline:
                         self.kill()
-                        raise RuntimeError(f"redis-server on port {self.port} did not start in {seconds} s")
+                        raise RuntimeError(f"redis-server on port {self.port} did not start in {seconds} s") from e
                     time.sleep(0.05)
         finally:
             client.close()

@@ -215,7 +215,7 @@ def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, 
     expect(page.locator("#review-hazard")).to_contain_text(re.compile(r"52\.38900, 16\.910\d\d"))
     expect(page.locator("#review-time-to-warn")).to_contain_text("ostatni SMS około")
     campaign_id = int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))
-    status, saved = api.get(f"/api/v1/campaigns/{campaign_id}")
+    _status, saved = api.get(f"/api/v1/campaigns/{campaign_id}")
     assert saved["hazard"]["lat"] == 52.389 and abs(saved["hazard"]["lon"] - 16.9105) < 0.0002
 
     # Cleared again on the edit page: saved without it.

@@ -86,11 +86,11 @@ def test_alert_update_and_all_clear_as_valid_cap_to_exactly_the_original_recipie
         pl.findtext(f"cap:{k}", namespaces=NS) for k in ("category", "event", "urgency", "severity", "certainty")
     ] == ["CBRNE", "Skażenie chemiczne", "Immediate", "Extreme", "Observed"]
     areas = pl.findall("cap:area", NS)
-    assert [ar.findtext("cap:areaDesc", namespaces=NS) for ar in areas][0] == "Wilda"
+    assert next(ar.findtext("cap:areaDesc", namespaces=NS) for ar in areas) == "Wilda"
     assert len(areas) == 3  # one per target
     zone_polygon = areas[0].findtext("cap:polygon", namespaces=NS).split()
     assert zone_polygon[0] == zone_polygon[-1] and len(zone_polygon) == 5
-    assert {p for p in zone_polygon} == {
+    assert set(zone_polygon) == {
         "52.380000,16.900000",
         "52.380000,16.930000",
         "52.400000,16.930000",
@@ -163,7 +163,7 @@ def test_unpublished_campaigns_are_not_public(api, operator, live_server):
     import urllib.error
 
     a = create_zone(api, "Rataje", ZONE_B)
-    status, draft = operator.post(
+    _status, draft = operator.post(
         "/api/v1/campaigns", {"kind": "alert", "severity": "severe", "body": "x", "zone_ids": [a]}
     )
     with pytest.raises(urllib.error.HTTPError) as e:

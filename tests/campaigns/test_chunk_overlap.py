@@ -5,6 +5,7 @@ simulator's log and RQ's job records (no timing asserts: the benchmark measures 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from rq import Queue
@@ -46,7 +47,7 @@ def test_the_next_chunk_is_at_the_smsc_before_the_previous_chunks_job_ends(
         text("SELECT phone, claim_job FROM message WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id}
     ).all()
     chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
-    for previous, following in zip(chunks, chunks[1:]):
+    for previous, following in itertools.pairwise(chunks):
         job = Job.fetch(previous[-1].claim_job, connection=redis)
         assert job.ended_at is not None
         first_of_next = min(at_smsc[phone] for phone, _job in following)

@@ -42,7 +42,7 @@ def _settled(db, campaign_id: int):
 
 
 def test_cancel_mid_send_stops_the_unsent_messages(db, settings, api, worker, simulator, wait):
-    campaign_id, phones = _start(db, settings, 6000)
+    campaign_id, _phones = _start(db, settings, 6000)
     wait(lambda: len(simulator.messages()) >= 300, 60, "the campaign to be sending")
 
     status, body = api.post(f"/api/v1/campaigns/{campaign_id}/cancel", {"reason": "fałszywy alarm"})

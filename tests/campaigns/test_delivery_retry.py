@@ -32,7 +32,7 @@ def test_a_throttled_message_is_queued_again_and_sent_once_later(
         smsc__window=1,
         campaigns__retry_delay=0.2,
     )
-    campaign_id, phones = make_campaign(db, 30, "alert")
+    campaign_id, _phones = make_campaign(db, 30, "alert")
     control(simulator, "POST", "/faults", {"throttle": 5})
     enqueue(db, gateway_redis_url, campaign_id, "alert")
 
@@ -55,7 +55,7 @@ def test_a_message_throttled_on_every_attempt_fails_after_max_attempts(
         campaigns__retry_delay=0.1,
         campaigns__max_attempts=3,
     )
-    campaign_id, phones = make_campaign(db, 4, "alert")
+    campaign_id, _phones = make_campaign(db, 4, "alert")
     control(simulator, "POST", "/faults", {"throttle": 1_000_000})
     enqueue(db, gateway_redis_url, campaign_id, "alert")
 

@@ -195,7 +195,7 @@ def _cap_polygon(client, campaign_id: int) -> set[str]:
 def test_cap_the_public_map_and_an_all_clear_show_the_area_that_was_warned(
     api, operator, approver, live_server, worker, simulator, wait
 ):
-    zone, inside = _people(api)
+    zone, _inside = _people(api)
     c = _submitted(operator, zone)
     approver.post(f"/api/v1/campaigns/{c['id']}/approve")
     wait(settled(operator, c["id"]), 60, "the alert to complete")

@@ -116,7 +116,7 @@ def test_a_target_larger_than_a_chunk_reaches_everyone_once_through_the_api(db, 
     assert status == 202 and sent["recipients"] == residents, sent
 
     def completed():
-        status, c = api.get(f"/api/v1/campaigns/{campaign['id']}")
+        _status, c = api.get(f"/api/v1/campaigns/{campaign['id']}")
         return c if c["status"] == "completed" else None
 
     done = wait(completed, 120, "the campaign to complete")

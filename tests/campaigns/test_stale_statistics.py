@@ -78,7 +78,7 @@ def test_a_claim_reads_its_slice_not_the_whole_campaign(settings, db):
 
 
 def test_settling_a_batch_reads_the_batch_not_every_submitted_message(settings, db):
-    campaign, ids = _seed(db)
+    _campaign, ids = _seed(db)
     submitted, batch = ids[:5000], ids[:1000]
     db.execute(
         text(
@@ -109,7 +109,7 @@ def test_settling_a_batch_reads_the_batch_not_every_submitted_message(settings, 
 
 
 def test_requeueing_a_batch_reads_the_batch(settings, db):
-    campaign, ids = _seed(db)
+    _campaign, ids = _seed(db)
     batch = ids[:1000]
     db.execute(
         text("UPDATE message SET status = 'submitting', attempts = 1 WHERE id = ANY(CAST(:ids AS bigint[]))"),
@@ -136,7 +136,7 @@ def test_requeueing_a_batch_reads_the_batch(settings, db):
 def test_matching_a_batch_of_receipts_reads_the_batch_even_when_every_id_was_used_before(settings, db):
     """SMSC ids are reused (issue 14): each receipt is an index probe, newest part first, not a pass over
     every part ever sent with that id or over the history."""
-    campaign, ids = _seed(db)
+    _campaign, ids = _seed(db)
     batch = ids[:1000]
     old_parts = db.execute(text("SELECT smsc_message_id FROM message_part ORDER BY id LIMIT 1000")).scalars().all()
     db.execute(

@@ -51,7 +51,8 @@ def _failing_write(db, message_id: int, times: int):
     db.execute(
         text(f"""
         CREATE FUNCTION test_fail_once() RETURNS trigger AS $$ BEGIN
-            IF NEW.id = {int(message_id)} AND NEW.status = 'submitted' AND nextval('test_fail_once') <= {int(times)} THEN
+            IF NEW.id = {int(message_id)} AND NEW.status = 'submitted'
+               AND nextval('test_fail_once') <= {int(times)} THEN
                 RAISE EXCEPTION 'injected failure recording message %', NEW.id;
             END IF;
             RETURN NEW;

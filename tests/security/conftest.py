@@ -73,17 +73,17 @@ def audit_rows(settings):
             if action:
                 q = q.where(AuditLog.action == action)
             return [
-                dict(
-                    action=r.action,
-                    actor_id=r.actor_id,
-                    object_type=r.object_type,
-                    object_id=r.object_id,
-                    details=r.details,
-                    before=r.before,
-                    after=r.after,
-                    remote_addr=r.remote_addr,
-                    actor=r.actor.email if r.actor else None,
-                )
+                {
+                    "action": r.action,
+                    "actor_id": r.actor_id,
+                    "object_type": r.object_type,
+                    "object_id": r.object_id,
+                    "details": r.details,
+                    "before": r.before,
+                    "after": r.after,
+                    "remote_addr": r.remote_addr,
+                    "actor": r.actor.email if r.actor else None,
+                }
                 for r in s.scalars(q).unique()
             ]
 

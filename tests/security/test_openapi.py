@@ -36,7 +36,7 @@ def test_the_openapi_document_describes_every_api_route_and_method(app, api):
 # ------------------------------------------------------------------ the fuzz run
 import schemathesis  # noqa: E402
 from hypothesis import HealthCheck, Phase  # noqa: E402
-from hypothesis import settings as hypothesis_settings
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from schemathesis.checks import content_type_conformance, not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 

@@ -205,7 +205,7 @@ def test_behind_a_configured_proxy_the_audit_names_the_client_not_the_proxy(api,
 
 def test_login_posts_are_rate_limited_per_ip(serve_with, make_user):
     base = serve_with(login_limit="3 per minute")
-    email, _ = make_user("operator")
+    _email, _ = make_user("operator")
     statuses = [Web(base).login("nobody@test.syrena", "Wrong-Password-99").status_code for _ in range(4)]
     assert statuses[:3] == [401, 401, 401] and statuses[3] == 429
 

@@ -64,7 +64,7 @@ def test_a_dropped_connection_mid_window_loses_nothing(db, start_simulator, star
 def test_a_throttling_burst_is_waited_out_and_nothing_fails(db, start_simulator, start_worker, gateway_redis_url, wait):
     simulator = start_simulator()
     start_worker(simulator, window=10, retry_delay=0.1)
-    campaign_id, phones = make_campaign(db, 200)
+    campaign_id, _phones = make_campaign(db, 200)
     control(simulator, "POST", "/faults", {"throttle": 4})
     enqueue(db, gateway_redis_url, campaign_id)
 
@@ -116,7 +116,7 @@ def test_an_smsc_that_waits_for_each_deliver_sm_resp_still_gets_every_receipt_re
     # receipt is stored, so it must store small batches promptly rather than wait for a large one.
     simulator = start_simulator(deliver_window=1)
     start_worker(simulator)
-    campaign_id, phones = make_campaign(db, 100)
+    campaign_id, _phones = make_campaign(db, 100)
     enqueue(db, gateway_redis_url, campaign_id)
 
     wait(lambda: statuses(db, campaign_id).get("delivered") == 100, 60, "every receipt recorded")

@@ -99,24 +99,24 @@ def test_transmitter_and_receiver_binds_work_as_a_pair(connect):
 def test_the_fast_submit_sm_is_byte_for_byte_what_smpplib_builds():
     client = smpplib.client.Client("127.0.0.1", 1)
     for fields in (
-        dict(
-            source_addr_ton=3,
-            source_addr_npi=0,
-            source_addr="4800",
-            esm_class=0x40,
-            data_coding=8,
-            short_message=b"\x05\x00\x03\x01\x02\x01" + "żółw".encode("utf-16-be"),
-            validity_period="000001000000000R",
-        ),
-        dict(
-            source_addr_ton=5,
-            source_addr_npi=0,
-            source_addr="Syrena",
-            esm_class=0,
-            data_coding=0x10,
-            short_message=b"Alarm",
-            validity_period=None,
-        ),
+        {
+            "source_addr_ton": 3,
+            "source_addr_npi": 0,
+            "source_addr": "4800",
+            "esm_class": 0x40,
+            "data_coding": 8,
+            "short_message": b"\x05\x00\x03\x01\x02\x01" + "żółw".encode("utf-16-be"),
+            "validity_period": "000001000000000R",
+        },
+        {
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "Syrena",
+            "esm_class": 0,
+            "data_coding": 0x10,
+            "short_message": b"Alarm",
+            "validity_period": None,
+        },
     ):
         reference = smpplib.smpp.make_pdu(
             "submit_sm",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -38,7 +39,7 @@ PLACES = {
 
 
 class FakeNominatim(BaseHTTPRequestHandler):
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []  # what the fake server was asked, read by the tests
     failing = False
 
     def do_GET(self):
@@ -105,7 +106,7 @@ def test_the_gazetteer_is_the_default_and_a_backend_is_chosen_by_name(tmp_path):
 
 
 def test_an_unknown_backend_or_a_bad_url_is_refused_by_name(tmp_path):
-    with pytest.raises(ValueError, match="unknown backend 'gogle'.*gazetteer.*nominatim"):
+    with pytest.raises(ValueError, match=r"unknown backend 'gogle'.*gazetteer.*nominatim"):
         geocoder_for(SubscriberSettings(geocoder="gogle"))
     with pytest.raises(ValueError, match="geocoder_url"):
         geocoder_for(SubscriberSettings(geocoder="nominatim", geocoder_url="nominatim.example.org"))

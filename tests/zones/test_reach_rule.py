@@ -180,7 +180,7 @@ def test_a_point_lookup_names_the_live_zones_on_both_sides_of_a_border_and_never
     zones, _people = city
     inside_x = {"lon": 16.912, "lat": 52.41}  # in A, B and the archived X
     assert [z.id for z in reach.zones_at(db, inside_x["lat"], inside_x["lon"])] == [zones["A"], zones["B"]]
-    status, found = api.get(f"/api/v1/zones/lookup?lat={inside_x['lat']}&lon={inside_x['lon']}")
+    _status, found = api.get(f"/api/v1/zones/lookup?lat={inside_x['lat']}&lon={inside_x['lon']}")
     assert [z["id"] for z in found["zones"]] == [zones["A"], zones["B"]]
     on_border = reach.zones_at(db, 52.41, 16.90)
     assert {z.id for z in on_border} == {zones["A"], zones["C"]}
