@@ -14,7 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rq import Queue
+from rq import Queue, Worker
+from rq.worker import WorkerStatus
 from sqlalchemy import text
 
 from smsc_gateway.rate import TokenBucket
@@ -119,6 +120,20 @@ def start_worker(settings, gateway_redis_url, tmp_path):
         return worker
     yield start
     stop_workers(started)
+
+
+def listening_workers(redis_url: str) -> int:
+    """How many RQ workers of this Redis wait for a job now: registered, idle and blocked reading their queues.
+
+    A worker binds its SMSC before it starts listening (app.worker.run_worker), so "bound" is not "listening":
+    jobs enqueued in between all go to the workers already listening, and a chunk job adopts the next chunks
+    of its campaign that nobody has popped yet (campaigns.jobs._adopt_next_chunk). Jobs enqueued once the
+    workers wait here are handed out by Redis, one to each waiting worker in turn."""
+    redis = redis_connection(redis_url)
+    idle = sum(w.get_state() == WorkerStatus.IDLE for w in Worker.all(connection=redis))
+    db = redis.connection_pool.connection_kwargs.get("db", 0)
+    blocked = sum(c["cmd"] == "blpop" and int(c["db"]) == db for c in redis.client_list())
+    return min(idle, blocked)
 
 
 def make_campaign(db, count: int, body: str = TEXT, kind: str = "alert") -> tuple[int, list[str]]:
