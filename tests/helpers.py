@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rq import Queue
+from rq import Queue, Worker
+from rq.worker import WorkerStatus
 from sqlalchemy import text
 
 from campaigns.dispatch import JOB_TIMEOUT, pending_chunks, queue_name_for
@@ -209,3 +210,17 @@ def stop_workers(workers: list[WorkerProcess]) -> None:
             except subprocess.TimeoutExpired:
                 worker.kill9()
         worker.log_file.close()
+
+
+def listening_workers(redis_url: str) -> int:
+    """How many RQ workers of this Redis wait for a job now: registered, idle and blocked reading their queues.
+
+    A worker binds its SMSC before it starts listening (app.worker.run_worker), so "bound" is not "listening":
+    jobs enqueued in between all go to the workers already listening, and a chunk job adopts the next chunks
+    of its campaign that nobody has popped yet (campaigns.jobs._adopt_next_chunk). Jobs enqueued once the
+    workers wait here are handed out by Redis, one to each waiting worker in turn."""
+    redis = redis_connection(redis_url)
+    idle = sum(w.get_state() == WorkerStatus.IDLE for w in Worker.all(connection=redis))
+    db = redis.connection_pool.connection_kwargs.get("db", 0)
+    blocked = sum(c["cmd"] == "blpop" and int(c["db"]) == db for c in redis.client_list())
+    return min(idle, blocked)

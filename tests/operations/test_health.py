@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_campaign
-from tests.helpers import enqueue, statuses
+from tests.helpers import enqueue, listening_workers, statuses
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
@@ -71,6 +71,8 @@ def test_metrics_add_up_what_several_worker_processes_did(
     simulator = start_simulator()
     workers = [start_worker(simulator, window=10) for _ in range(2)]
     wait(lambda: simulator.stats()["binds"] == 2, 60, "two binds")
+    # Bound is not yet listening: a campaign enqueued before both wait for jobs may all go to one of them.
+    wait(lambda: listening_workers(gateway_redis_url) == 2, 60, "both workers waiting for jobs")
     campaign_id, _phones = make_campaign(db, 300)
     enqueue(db, gateway_redis_url, campaign_id, chunk_size=50)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 300, 120, "every message delivered")

@@ -7,7 +7,7 @@ import threading
 
 from smsc_gateway.interface import OutboundSms
 from tests.factories import make_campaign
-from tests.helpers import busiest_second, control, enqueue, statuses, wait_until
+from tests.helpers import busiest_second, control, enqueue, listening_workers, statuses, wait_until
 
 
 def _batch(first: int, count: int) -> list[OutboundSms]:
@@ -77,6 +77,7 @@ def test_four_workers_at_a_small_tps_never_exceed_it(db, start_simulator, start_
     simulator = start_simulator()
     workers = [start_worker(simulator, tps=tps, window=10) for _ in range(4)]
     wait(lambda: simulator.stats()["binds"] == 4, 60, "four binds")
+    wait(lambda: listening_workers(gateway_redis_url) == 4, 60, "the four workers waiting for jobs")  # not just bound
     campaign_id, _phones = make_campaign(db, 5 * tps)
     enqueue(db, gateway_redis_url, campaign_id, chunk_size=10)
     wait(lambda: statuses(db, campaign_id).get("delivered") == 5 * tps, 120, "every message delivered")
