@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from app import previews
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
