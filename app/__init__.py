@@ -7,8 +7,28 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import (
+    admin,
+    api,
+    audit_ui,
+    auth,
+    campaigns_ui,
+    cli,
+    finance_ui,
+    health,
+    public,
+    public_alerts,
+    security,
+    status_ui,
+    subscribers_ui,
+    users_ui,
+    zones_ui,
+)
+from app.database import MetadataHolder, close_db
+from app.extensions import babel, csrf, login_manager, migrate
 from syrena_core.config import Settings, get_settings
 from syrena_core.db import Base
+from syrena_core.logging import configure_logging
 from syrena_core.models_registry import import_all_models
 
 
@@ -16,8 +36,6 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     settings = settings or get_settings()
     import_all_models()
     app = Flask(__name__)
-    from app import security
-
     if settings.app.proxy_hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.app.proxy_hops, x_proto=settings.app.proxy_hops)
     app.config.update(
@@ -33,12 +51,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     security.init_app(app, settings)  # refuses an unsafe configuration; headers, cookies, limits
     if test_config:
         app.config.update(test_config)
-    from syrena_core.logging import configure_logging
-
     configure_logging(settings.logging.level, settings.logging.format)  # JSON lines, phone numbers masked
-
-    from app.database import MetadataHolder, close_db
-    from app.extensions import babel, csrf, login_manager, migrate
 
     def select_locale():
         # Polish unless someone chose otherwise: crisis-room PCs often run English browsers,
@@ -52,31 +65,19 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     migrate.init_app(app, MetadataHolder(Base.metadata), directory=str(Path(__file__).parent.parent / "migrations"))
     app.teardown_appcontext(close_db)
 
-    from app import admin, api, auth, cli, public, zones_ui
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
-    from app import finance_ui
-
     app.register_blueprint(finance_ui.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(zones_ui.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never cookies
     cli.register(app)
     public.register(app)  # the residents' sign-up page and the rate limits of its API
-    from app import subscribers_ui
-
     app.register_blueprint(subscribers_ui.bp)
-    from app import campaigns_ui, public_alerts
-
     app.register_blueprint(campaigns_ui.bp)
     app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
-    from app import health, status_ui
-
     health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
     app.register_blueprint(status_ui.bp)
-    from app import audit_ui, users_ui
-
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
     return app

@@ -10,6 +10,8 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
+from app.api.audit import audit_filters
+from app.api.common import ApiError
 from app.auth import roles_required
 from app.database import db
 from syrena_core.accounts import Role
@@ -22,9 +24,6 @@ EXPORT_MAX = 100_000
 
 
 def _filters() -> dict:
-    from app.api.audit import audit_filters
-    from app.api.common import ApiError
-
     try:
         return audit_filters()
     except ApiError as e:

@@ -11,6 +11,7 @@ from functools import wraps
 from urllib.parse import urlparse
 
 import pyotp
+import segno
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -155,8 +156,6 @@ def login_code():
 
 
 def _otpauth(user: User, secret: str) -> tuple[str, str]:
-    import segno
-
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=_security().totp_issuer)
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False)

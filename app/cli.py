@@ -5,14 +5,23 @@ from __future__ import annotations
 import csv
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.engine import make_url
 
-from syrena_core import accounts, audit
+from app.demo import load_demo_city
+from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
+from syrena_core import accounts, audit, metrics
+from syrena_core.backup import BackupError, backup, default_backup_path, restore
 from syrena_core.db import session_scope
+from syrena_core.schema import SchemaBehind
+from zones import queries as zone_queries
+from zones.exceptions import ZoneError, ZoneGeometryRepairable, ZoneImportFailed
+from zones.service import import_features, read_feature_collection
 
 users_cli = AppGroup("users", help="Staff accounts and API tokens.")
 zones_cli = AppGroup("zones", help="City zones.")
@@ -137,9 +146,6 @@ def unlock_user(email: str, reset_totp: bool) -> None:
 )
 def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, ...]) -> None:
     """Import zones from a GeoJSON FeatureCollection: all of them, or none when one is invalid."""
-    from zones.exceptions import ZoneError, ZoneGeometryRepairable, ZoneImportFailed
-    from zones.service import import_features, read_feature_collection
-
     try:
         features = read_feature_collection(file.read_bytes())
     except ZoneError as e:
@@ -177,10 +183,8 @@ def import_zones(file: Path, name_property: str, repair: bool, skip: tuple[str, 
 def cluster_locations() -> None:
     """Store subscriber locations in spatial order after a bulk load: counting every zone at once reads
     far fewer pages. Locks the locations until done (seconds for a million)."""
-    from zones.queries import cluster_locations as cluster
-
     with session_scope(_settings().database.url) as session:
-        cluster(session)
+        zone_queries.cluster_locations(session)
     click.echo("subscriber locations stored in spatial order")
 
 
@@ -190,8 +194,6 @@ def cluster_locations() -> None:
 def import_addresses(file: Path, replace: bool) -> None:
     """Import address points: CSV (street, housenumber, postcode, city, lon/lat or EPSG:2180 x/y) or GeoJSON
     Points; all of them, or none when one row is bad."""
-    from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
-
     try:
         with session_scope(_settings().database.url) as session:
             count = import_address_points(session, read_address_file(file), replace=replace)
@@ -206,7 +208,8 @@ def import_addresses(file: Path, replace: bool) -> None:
 @click.option("--control-port", default=None, type=int, help="HTTP control port (default: [simulator] control_port).")
 def simulate(host: str | None, port: int | None, control_port: int | None) -> None:
     """Run the bundled SMSC simulator: a real SMPP 3.4 server, with an HTTP control port."""
-    from smsc_simulator import SimulatorOptions, serve_forever  # loaded only here: no production code needs it
+    # loaded only here: no production code needs the simulator
+    from smsc_simulator import SimulatorOptions, serve_forever  # noqa: PLC0415 - deliberate lazy import
 
     given = {"host": host, "control_host": host, "port": port, "control_port": control_port}
     serve_forever(SimulatorOptions.from_settings(_settings(), **{k: v for k, v in given.items() if v is not None}))
@@ -215,8 +218,6 @@ def simulate(host: str | None, port: int | None, control_port: int | None) -> No
 @demo_cli.command("load")
 def load_demo() -> None:
     """Generate the demo city (12 zones, 10,000 subscribers), offline; does nothing if it is there."""
-    from app.demo import load_demo_city
-
     with session_scope(_settings().database.url) as session:
         click.echo(load_demo_city(session))
 
@@ -230,13 +231,7 @@ def register(app: Flask) -> None:
     @click.option("--port", default=9108, show_default=True, type=int)
     def metrics_server(host: str, port: int) -> None:
         """Serve /metrics of this host's worker processes, for hosts that run workers but no web app."""
-        import time
-
-        from prometheus_client import start_http_server
-
-        from syrena_core import metrics
-
-        start_http_server(port, addr=host, registry=metrics.registry_for(None))  # queue depths: the web's
+        metrics.serve_worker_metrics(host, port)
         click.echo(f"metrics of {metrics.MULTIPROC_DIR} on http://{host}:{port}/metrics")
         while True:
             time.sleep(3600)
@@ -245,8 +240,6 @@ def register(app: Flask) -> None:
     @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
     def backup_command(path: Path | None) -> None:
         """pg_dump the database (custom format) to PATH, or to [operations] backup_dir with a UTC time stamp."""
-        from syrena_core.backup import BackupError, backup, default_backup_path
-
         target = path or default_backup_path(_settings().operations.backup_dir)
         try:
             written = backup(_settings().database.url, target)
@@ -259,10 +252,6 @@ def register(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask: the database's contents are replaced by the backup's.")
     def restore_command(path: Path, yes: bool) -> None:
         """Restore a `flask backup` file into the configured database (stop the workers and the web first)."""
-        from sqlalchemy.engine import make_url
-
-        from syrena_core.backup import BackupError, restore
-
         name = make_url(_settings().database.url).database
         if not yes and not click.confirm(f"Replace the contents of database {name} with {path}?"):
             _fail("nothing restored")
@@ -276,8 +265,8 @@ def register(app: Flask) -> None:
     @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
     def worker(burst: bool) -> None:
         """Run a gateway worker: SMPP session, RQ jobs, receipts and MO."""
-        from app.worker import run_worker
-        from syrena_core.schema import SchemaBehind
+        # The web process never runs a gateway worker: its SMPP session and job loop load only here.
+        from app.worker import run_worker  # noqa: PLC0415 - a deliberate lazy import (see above)
 
         try:
             run_worker(_settings(), burst=burst)

@@ -21,8 +21,10 @@ import ipaddress
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_login import current_user
 from sqlalchemy import text
 
+from app.auth import bearer_token
 from syrena_core import metrics
 from syrena_core.db import engine_for
 from syrena_core.ops_state import read_workers
@@ -98,10 +100,6 @@ def _may_see_details() -> bool:
         return True
     if _metrics_token_given():
         return True
-    from flask_login import current_user
-
-    from app.auth import bearer_token
-
     return bearer_token() is not None or current_user.is_authenticated
 
 

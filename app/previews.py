@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from app.public import seconds_to_wait
+
 
 def over_budget(user_id: int) -> int | None:
     """Seconds to wait when this user used up the preview budget, else None (also when Redis is down: a
     preview is better than an error while someone draws an evacuation area)."""
-    from app.public import seconds_to_wait
-
     return seconds_to_wait(
         current_app.config["SYRENA"].zones.preview_limit, "area-preview", str(user_id), "preview budget"
     )

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from syrena_core.audit import request_origin
 from syrena_core.config import ROOT, ConfigError, Settings
@@ -149,8 +151,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             or any("\x00" in v for v in request.form.values())
             or (request.is_json and b"\\u0000" in request.get_data(cache=True))
         ):
-            from werkzeug.exceptions import BadRequest
-
             raise BadRequest("the request contains a NUL character")
 
     @app.before_request
@@ -201,8 +201,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             except UnsafeText as e:
                 if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
                     return _input_error(422, "unsafe_text", str(e))
-                from werkzeug.exceptions import UnprocessableEntity
-
                 raise UnprocessableEntity(str(e)) from None
         return None
 
@@ -272,6 +270,4 @@ def _input_error(status: int, code: str, message: str, details: Any = None):
 
 
 def _logged_in() -> bool:
-    from flask_login import current_user
-
     return bool(getattr(current_user, "is_authenticated", False))

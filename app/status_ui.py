@@ -2,10 +2,10 @@
 
 The panel (`/admin/status`, for operators and admins) shows what the IT team must know before an emergency:
 every SMSC bind of every worker and its state, queue depths per priority, the workers, messages per second
-now, receipts lagging, messages rescued from dying jobs (by reason) and the last error; it refreshes itself from `/admin/status.json`
-(app/static/js/status-panel.js). The RQ page (`/admin/rq`, admins only) lists queues, waiting, running and
-failed jobs and the RQ workers, and can requeue a failed job. rq-dashboard was not mounted instead: its pages
-rely on inline scripts, which the Content-Security-Policy forbids.
+now, receipts lagging, messages rescued from dying jobs (by reason) and the last error; it refreshes itself from
+`/admin/status.json` (app/static/js/status-panel.js). The RQ page (`/admin/rq`, admins only) lists queues,
+waiting, running and failed jobs and the RQ workers, and can requeue a failed job. rq-dashboard was not mounted
+instead: its pages rely on inline scripts, which the Content-Security-Policy forbids.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from flask_login import current_user
 from app import previews
 from app.auth import roles_required
 from app.database import db
+from app.zone_imports import import_and_answer
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
 from zones import reach
@@ -159,23 +160,11 @@ def import_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ZoneFileInvalid(_("Choose a GeoJSON file to import."))
-    session = db()
-    skip = [s.strip() for s in request.form.get("skip", "").split(",") if s.strip()]
-    saved, total = zones.import_file(
-        session,
+    return import_and_answer(
         upload.read(),
-        actor=current_user,
+        current_user,
         file_name=upload.filename,
         name_property=request.form.get("name_property") or "name",
         repair=request.form.get("repair") == "true",
-        skip=skip,
-        limits=_limits(),
+        skip=[s.strip() for s in request.form.get("skip", "").split(",") if s.strip()],
     )
-    session.commit()
-    return jsonify(
-        {
-            "imported": len(saved),
-            "skipped": total - len(saved),
-            "zones": [{"id": s.zone.id, "name": s.zone.name, "repairs": s.repairs} for s in saved],
-        }
-    ), 201

@@ -6,6 +6,7 @@ when another does — is checked by the ledger itself, after this.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
@@ -22,7 +23,7 @@ MONEY_SCHEMA = {"type": "string", "description": "decimal"}
 
 def money(raw: Any, what: str, places: int) -> Decimal:
     """An amount of money as finance writes it ("0.18", "0,18", 400), never a float: at most `places` decimals."""
-    if isinstance(raw, float) or isinstance(raw, bool) or raw is None:
+    if isinstance(raw, float | bool) or raw is None:
         raise InvalidTariff(f'{what} must be a decimal number written as a string or an integer, e.g. "0.18"')
     try:
         value = Decimal(str(raw).strip().replace(",", "."))
@@ -38,16 +39,14 @@ def money(raw: Any, what: str, places: int) -> Decimal:
     return value.quantize(step)
 
 
-def Money(what: str, places: int, description: str | None = None) -> Any:
-    schema = {**MONEY_SCHEMA, **({"description": description} if description else {})}
-    return Annotated[
-        Decimal, BeforeValidator(lambda raw: money(raw, what, places)), WithJsonSchema(schema), Field(default=None)
-    ]
+def _money(what: str, places: int) -> Callable[[Any], Decimal]:
+    return lambda raw: money(raw, what, places)
 
 
 def _valid_from(raw: Any) -> datetime | None:
     if raw is None or raw == "":
         return None
+    parsed: datetime | None
     if isinstance(raw, datetime):  # the finance page's, in its local time zone
         parsed = raw
     else:
@@ -57,8 +56,8 @@ def _valid_from(raw: Any) -> datetime | None:
             parsed = value.astimezone(UTC) if value is not None and value.tzinfo else value
         except (ValueError, OverflowError):
             parsed = None
-        if parsed is None:
-            raise InvalidTariff(f"valid_from must be an ISO 8601 date and time with a zone, got {raw!r}")
+    if parsed is None:
+        raise InvalidTariff(f"valid_from must be an ISO 8601 date and time with a zone, got {raw!r}")
     if parsed.tzinfo is None:
         raise InvalidTariff("valid_from needs a time zone (UTC: a trailing Z or +00:00)")
     return parsed
@@ -105,7 +104,13 @@ class TariffInput(Input):
     currency: Annotated[
         str, BeforeValidator(_currency), WithJsonSchema({"type": "string", "example": "PLN"}), Field(default=None)
     ]
-    price_per_part: Money("price_per_part", 4)
-    monthly_fee: Money("monthly_fee", 2)
-    setup_fee: Money("setup_fee", 2)
+    price_per_part: Annotated[
+        Decimal, BeforeValidator(_money("price_per_part", 4)), WithJsonSchema(MONEY_SCHEMA), Field(default=None)
+    ]
+    monthly_fee: Annotated[
+        Decimal, BeforeValidator(_money("monthly_fee", 2)), WithJsonSchema(MONEY_SCHEMA), Field(default=None)
+    ]
+    setup_fee: Annotated[
+        Decimal, BeforeValidator(_money("setup_fee", 2)), WithJsonSchema(MONEY_SCHEMA), Field(default=None)
+    ]
     vat_rate: Annotated[Decimal, BeforeValidator(_vat_rate), WithJsonSchema(MONEY_SCHEMA), Field(default=None)]

@@ -8,7 +8,8 @@ the gazetteer: here only their documented shape.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -17,13 +18,15 @@ from syrena_core.schemas import Input, choice, ref
 from syrena_core.text import check_characters
 
 # Languages a resident may choose (texts in others are not written); Polish is the default.
-LANGUAGES = ("pl", "en", "uk", "de")
+LanguageCode = Literal["pl", "en", "uk", "de"]
+LANGUAGES: tuple[str, ...] = get_args(LanguageCode)
 # Informational topics a resident may choose; emergency alerts are not a topic: they always come.
-TOPICS = ("water", "traffic", "weather", "events")
+Topic = Literal["water", "traffic", "weather", "events"]
+TOPICS: tuple[str, ...] = get_args(Topic)
 MAX_LOCATIONS = 5
 
 
-def _coordinate(name: str, low: float, high: float):
+def _coordinate(name: str, low: float, high: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{name} must be a number")
@@ -31,7 +34,7 @@ def _coordinate(name: str, low: float, high: float):
             raise ValueError(f"{name} {value} is outside {low}…{high}")
         return float(value)
 
-    return Annotated[Annotated[float, Field(ge=low, le=high)], BeforeValidator(check), Field(default=None)]
+    return check
 
 
 def _label(value: Any) -> str:
@@ -52,8 +55,8 @@ def _address(value: Any) -> str | None:
 Phone = Annotated[Any, WithJsonSchema({"type": "string", "example": "+48601234567"}), Field(default=None)]
 # Polish when left out; null or another value is refused.
 Language = Annotated[
-    Literal[LANGUAGES],
-    BeforeValidator(choice(LANGUAGES, "language")),  # type: ignore[valid-type]
+    LanguageCode,
+    BeforeValidator(choice(LANGUAGES, "language")),
     Field(default="pl"),
 ]
 
@@ -65,8 +68,8 @@ class Location(Input):
     model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["lat", "lon"]})
     error: ClassVar[type[Exception]] = InvalidLocation
 
-    lat: _coordinate("lat", -90, 90)
-    lon: _coordinate("lon", -180, 180)
+    lat: Annotated[float, Field(ge=-90, le=90), BeforeValidator(_coordinate("lat", -90, 90)), Field(default=None)]
+    lon: Annotated[float, Field(ge=-180, le=180), BeforeValidator(_coordinate("lon", -180, 180)), Field(default=None)]
     label: Annotated[Annotated[str, Field(max_length=40)], BeforeValidator(_label), Field(default="home")]
     address: Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_address), Field(default=None)]
 
@@ -127,8 +130,8 @@ class PublicSubscriptionInput(Input):
     second: Annotated[Any, WithJsonSchema(ref("PublicPlace")), Field(default=None)]
     language: Language
     topics: Annotated[
-        list[Literal[TOPICS]],
-        BeforeValidator(_topics),  # type: ignore[valid-type]
+        list[Topic],
+        BeforeValidator(_topics),
         Field(default_factory=list),
     ]
 
@@ -149,6 +152,8 @@ class CodeConfirmation(BaseModel):
 
 # ------------------------------------------------------------------------------------------- answers
 # Documented only (the API builds them); schemathesis checks every answer against them. No field is required.
+# A default of None leaves a field out of "required" without making it nullable in the schema (the answers never
+# hold null there), which the annotations cannot say: hence each `# type: ignore[assignment]`.
 class CodeSent(BaseModel):
     status: Literal["code_sent"] = None  # type: ignore[assignment]
     expires_in: int = None  # type: ignore[assignment]
@@ -164,7 +169,7 @@ class PublicVerification(BaseModel):
     action: Literal["subscribed", "unsubscribed", "export"] = None  # type: ignore[assignment]
     status: str = None  # type: ignore[assignment]
     zones: list[ZoneSummary] = []
-    data: dict[str, Any] = Field(None, description="for export: everything stored about the phone")
+    data: Annotated[dict[str, Any], Field(description="for export: everything stored about the phone")] = None  # type: ignore[assignment]
 
 
 class Subscriber(BaseModel):

@@ -6,13 +6,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.expression import ColumnElement
 
 from subscribers.exceptions import (
     InvalidLocation,
@@ -110,7 +111,7 @@ def register_subscriber(
 
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
-    return {status: n for status, n in rows}
+    return dict(rows)
 
 
 # ------------------------------------------------------------------ residents subscribing themselves
@@ -128,7 +129,7 @@ class NewLocation:
         return {"label": self.label, "address": self.address, "lat": self.lat, "lon": self.lon, "zone_id": self.zone_id}
 
     def to_row(self) -> SubscriberLocation:
-        geom = None if self.lat is None else from_shape(Point(self.lon, self.lat), srid=4326)
+        geom = None if self.lat is None or self.lon is None else from_shape(Point(self.lon, self.lat), srid=4326)
         return SubscriberLocation(
             label=self.label[:40],
             address=(self.address or None) and self.address[:200],
@@ -139,10 +140,15 @@ class NewLocation:
     def same_place(self, row: SubscriberLocation) -> bool:
         if self.zone_id is not None:
             return row.zone_id == self.zone_id
-        if row.geom is None:
+        if row.geom is None or self.lat is None or self.lon is None:
             return False
-        point = to_shape(row.geom)
+        point = _point(row.geom)
         return abs(point.x - self.lon) < 1e-6 and abs(point.y - self.lat) < 1e-6
+
+
+def _point(geom: Any) -> Point:
+    """A location's point (the column is a Geometry("POINT"), which geoalchemy2's to_shape types as any shape)."""
+    return cast(Point, to_shape(geom))
 
 
 def find_subscriber(session: Session, phone: str) -> Subscriber | None:
@@ -179,7 +185,7 @@ def subscribe(
     if subscriber is _LOOK_UP:
         subscriber = find_subscriber(session, phone)
     replace = subscriber is None or replace_locations or subscriber.status != SubscriberStatus.ACTIVE.value
-    kept = [] if replace else list(subscriber.locations)
+    kept = list(subscriber.locations) if subscriber is not None and not replace else []
     added: list[NewLocation] = []
     for location in locations:
         if not any(location.same_place(row) for row in kept) and location not in added:
@@ -244,7 +250,7 @@ def personal_data(session: Session, phone: str) -> dict[str, Any]:
         return {"phone": phone, "subscribed": False, "opted_out": is_suppressed(session, phone)}
     places = []
     for row in subscriber.locations:
-        point = to_shape(row.geom) if row.geom is not None else None
+        point = _point(row.geom) if row.geom is not None else None
         places.append(
             {
                 "label": row.label,
@@ -312,7 +318,7 @@ def search_subscribers(
         by_address = select(SubscriberLocation.subscriber_id).where(
             func.f_unaccent(func.lower(SubscriberLocation.address)).contains(func.f_unaccent(query.lower()))
         )
-        conditions = [Subscriber.id.in_(by_address)]
+        conditions: list[ColumnElement[bool]] = [Subscriber.id.in_(by_address)]
         if len(digits) >= 3:
             conditions.append(Subscriber.phone.contains(digits))
         stmt = stmt.where(or_(*conditions))

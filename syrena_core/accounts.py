@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
 import pyotp
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from syrena_core.audit import record
 from syrena_core.db import Base, utcnow
@@ -218,8 +220,6 @@ def check_password_strength(password: str, email: str = "") -> None:
     """Refuse short or guessable passwords (zxcvbn: dictionary words, keyboard walks, the user's own e-mail)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    from zxcvbn import zxcvbn
-
     result = zxcvbn(password[:100], user_inputs=[email, email.partition("@")[0], "syrena", "poznan"])
     if result["score"] < MIN_PASSWORD_SCORE:
         hint = result["feedback"].get("warning") or "add more words or characters"
@@ -493,8 +493,6 @@ def change_role(session: Session, user: User, role: str, actor: User | None = No
 def set_phone(session: Session, user: User, phone: str | None, actor: User | None = None) -> None:
     """The staff member's mobile (E.164), texted when an emergency override needs approvers' attention;
     empty clears it. Admins set it; audited with the old and new number."""
-    import phonenumbers  # only here: the rest of accounts needs no phone library
-
     value = (phone or "").strip() or None
     if value is not None:
         try:

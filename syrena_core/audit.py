@@ -116,7 +116,7 @@ def audit_entries(
         query = query.where(AuditLog.at >= since)
     if until:
         query = query.where(AuditLog.at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.order_by(AuditLog.id.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)

@@ -86,7 +86,7 @@ class AppSettings(_Section):
     # Signs the session cookies: whoever knows it can forge any staff session. "" (the default): in development
     # the key generated once into secret_key_file; outside development it must be set (SYRENA_APP__SECRET_KEY,
     # at least 32 characters). The key this repository once committed is refused everywhere (app.security).
-    secret_key: str = Field("", repr=False)
+    secret_key: str = Field(default="", repr=False)
     secret_key_file: str = "var/secret-key"  # relative to the checkout; written with mode 600 when missing
     # "development" (make run, tests) or anything else, e.g. "production": then a secret_key must be set, cookies
     # are sent over HTTPS only and approvers and admins need TOTP.
@@ -140,7 +140,7 @@ class SmscSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 2775
     system_id: str = "syrena"
-    password: str = Field("secret", repr=False)
+    password: str = Field(default="secret", repr=False)
     system_type: str = ""
     bind_mode: str = "transceiver"  # or "transmitter_receiver": two binds, one each way
     source_addr: str = "4800"
@@ -308,7 +308,7 @@ class SubscriberSettings(_Section):
     geocoder: str = "gazetteer"  # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
     geocoder_url: str = ""  # an online geocoder's own server, e.g. "https://nominatim.example.org"
     geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent
-    geocoder_api_key: str = Field("", repr=False)  # for services that need one
+    geocoder_api_key: str = Field(default="", repr=False)  # for services that need one
     geocoder_timeout: float = 5.0  # seconds; after that the local gazetteer answers instead
     geocoder_country: str = "pl"  # online results limited to this country ("" = anywhere)
     geocoder_city: str = ""  # appended to typed addresses for an online geocoder, e.g. "Poznań"
@@ -384,7 +384,9 @@ class OperationsSettings(_Section):
     section: ClassVar[str] = "operations"
     # /metrics answers these networks without a token (Prometheus on the same host or the monitoring VLAN) ...
     metrics_allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
-    metrics_token: str = Field("", repr=False)  # ... and anyone sending "Authorization: Bearer <this>" when it is set
+    metrics_token: str = Field(
+        default="", repr=False
+    )  # ... and anyone sending "Authorization: Bearer <this>" when it is set
     receipt_lag_seconds: int = 300  # a submitted message without its receipt for longer counts as lagging
     backup_dir: str = "var/backups"  # where `flask backup` writes when given no path
 

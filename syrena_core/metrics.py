@@ -30,6 +30,7 @@ from prometheus_client import (  # noqa: E402
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
@@ -161,3 +162,9 @@ def exposition(redis_url: str | None) -> tuple[bytes, str]:
 def process_exited(pid: int | None = None) -> None:
     """Drop this process's live gauges (bound sessions, window) so they no longer count."""
     multiprocess.mark_process_dead(pid or os.getpid(), path=str(MULTIPROC_DIR))
+
+
+def serve_worker_metrics(host: str, port: int) -> None:
+    """/metrics of this host's worker processes in a thread of their own (`flask metrics-server`): queue depths
+    are left to the web app's scrape."""
+    start_http_server(port, addr=host, registry=registry_for(None))

@@ -13,9 +13,8 @@ import billing.models  # noqa: F401  imported for its tables
 import campaigns.models  # noqa: F401  imported for its tables
 import smsc_gateway.models  # noqa: F401  imported for its tables
 import subscribers.models  # noqa: F401  imported for its tables
-import syrena_core.accounts
-import syrena_core.audit  # noqa: F401  imported for its table (the audit log)
 import zones.models  # noqa: F401  imported for its tables
+from syrena_core import accounts, audit  # noqa: F401  imported for their tables (users and tokens; the audit log)
 from syrena_core.db import Base
 
 

@@ -40,7 +40,7 @@ def Choice(allowed: tuple[str, ...], what: str, default: str | None = None, desc
     """One of `allowed` (a missing or empty value is `default` when there is one)."""
     return Annotated[
         Literal[allowed],
-        BeforeValidator(choice(allowed, what, default)),  # type: ignore[valid-type]
+        BeforeValidator(choice(allowed, what, default)),
         Field(default=default, description=description),
     ]
 

@@ -176,4 +176,4 @@ def active_subscribers_per_zone(session: Session) -> dict[int, int]:
     the per-zone table of the dashboard, the zones page and the API. Sets planner options for the rest of the
     caller's transaction (SET LOCAL)."""
     session.execute(_QUERY_SETTINGS)
-    return {zone_id: n for zone_id, n in session.execute(_REACH_PER_ZONE).all()}
+    return dict(session.execute(_REACH_PER_ZONE).all())

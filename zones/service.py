@@ -186,7 +186,9 @@ def create_zone(
 
 def feature_fields(feature: dict[str, Any]) -> dict[str, Any]:
     """name, code, colour and description from a Feature's properties (or the top level of a bare geometry)."""
-    props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        props = {}
     return {key: props.get(key, feature.get(key)) for key in ("name", "code", "colour", "description")}
 
 

@@ -1,28 +1,20 @@
-"""REST API v1: JSON over bearer tokens. One module per domain; views parse, call a domain function, answer."""
+"""REST API v1: JSON over bearer tokens. One module per domain; views parse, call a domain function, answer.
 
-from flask import Blueprint, jsonify
+The blueprint lives in app.api.blueprint, which the modules import: importing them here adds their routes to it.
+"""
 
-from app.api.common import STAFF, register_error_handlers, requires
+from flask import jsonify
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-register_error_handlers(bp)
+from app.api import audit, billing, campaign_control, campaigns, subscribers, zones
+from app.api.blueprint import bp
+from app.api.common import STAFF, requires
+from app.openapi import document
 
 
 @bp.get("/openapi.json")
 @requires(*STAFF)
 def openapi():
     return jsonify(openapi_document())
-
-
-from app.api import (  # noqa: E402 - modules add their routes to bp
-    audit,
-    billing,
-    campaign_control,
-    campaigns,
-    subscribers,
-    zones,
-)
-from app.openapi import document  # noqa: E402
 
 
 def openapi_document() -> dict:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import jsonify, request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import ApiError, page_params, requires
 from app.database import db
 from app.openapi import op, ref

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import error_response, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import components, op, ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.campaigns import campaign_json
 from app.api.common import ApiError, requires
 from app.database import db

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 
 from app import previews
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.auth import bearer_token
 from app.database import db
+from app.public import seconds_to_wait
 from syrena_core.accounts import Role, role_allows
 
 STAFF = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)
@@ -68,8 +69,6 @@ def register_error_handlers(bp) -> None:
 
 def _over_rate_limit(token_id: int) -> int | None:
     """Seconds to wait when this token used up its [security] api_limit, else None (per token, in Redis)."""
-    from app.public import seconds_to_wait
-
     return seconds_to_wait(
         current_app.config["SYRENA"].security.api_limit, "api-token", str(token_id), "API rate limit"
     )
@@ -107,7 +106,6 @@ def requires(*roles: Role) -> Callable:
                 db().commit()
                 return error_response(403, "forbidden", f"the {role} role may not do this")
             g.api_user = token.user
-            g.api_token = token
             return view(*args, **kwargs)
 
         return wrapped

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.extensions import limiter
@@ -331,7 +331,8 @@ OPENAPI_PATHS.update(
     {
         "/api/v1/public/subscriptions": {
             "post": _public(
-                "Ask for a subscription: a code is texted to the phone (the same answer whether or not it is subscribed)",
+                "Ask for a subscription: a code is texted to the phone "
+                "(the same answer whether or not it is subscribed)",
                 "202",
                 ref("CodeSent"),
                 ref("PublicSubscriptionInput"),

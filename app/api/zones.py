@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from app import previews
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
+from app.zone_imports import import_and_answer
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
 from zones import queries, reach
@@ -67,25 +68,13 @@ def create_zone():
 @bp.post("/zones/import")
 @requires(Role.OPERATOR)
 def import_zones():
-    session = db()
-    skip = [s for s in request.args.getlist("skip") if s]
-    saved, total = zones.import_file(
-        session,
+    return import_and_answer(
         request.get_data(),
-        actor=g.api_user,
+        g.api_user,
         name_property=request.args.get("name_property") or "name",
         repair=_flag("repair"),
-        skip=skip,
-        limits=_limits(),
+        skip=[s for s in request.args.getlist("skip") if s],
     )
-    session.commit()
-    return jsonify(
-        {
-            "imported": len(saved),
-            "skipped": total - len(saved),
-            "zones": [{"id": s.zone.id, "name": s.zone.name, "code": s.zone.code, "repairs": s.repairs} for s in saved],
-        }
-    ), 201
 
 
 @bp.get("/zones/lookup")
