@@ -3,9 +3,10 @@ that the whitelist cannot keep a name alive after its field or method is gone.""
 
 import ast
 import importlib
-from pathlib import Path
 
-WHITELIST = Path(__file__).resolve().parent.parent / "vulture_whitelist.py"
+from tests.harness import ROOT
+
+WHITELIST = ROOT / "vulture_whitelist.py"
 
 
 def _entries() -> tuple[dict[str, type], list[tuple[str, str]]]:
