@@ -36,7 +36,13 @@ sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_fanout import _smpplib_windowed_loop  # noqa: E402
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    gateway_services,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    wait_port,
+)
 
 SNAPSHOT = int(os.environ.get("CAMPAIGN_SNAPSHOT", "500000"))
 E2E = int(os.environ.get("CAMPAIGN_E2E", "100000"))
@@ -90,23 +96,9 @@ def main() -> dict:
     from zones.service import create_zone
 
     services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
-    database_url = services.enter_context(fresh_database("syrena_bench"))
-    redis = services.enter_context(private_redis())
-    smpp_port, control_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        SYRENA_DATABASE__URL=database_url,
-        SYRENA_REDIS__URL=redis.url,
-        SYRENA_SMSC__PORT=str(smpp_port),
-        SYRENA_SMSC__SYSTEM_ID="syrena",
-        SYRENA_SMSC__PASSWORD="secret",
-        SYRENA_SMSC__TPS="1000000",
-        SYRENA_SMSC__WINDOW=str(WINDOW),
-        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-        SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false",
-        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    env, settings, smpp_port, control_port = gateway_services(
+        services, WINDOW, SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500"
     )
-    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     url = settings.database.url
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
@@ -145,25 +137,7 @@ def main() -> dict:
         return cid, began_wall, time.perf_counter() - began
 
     try:
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "flask",
-                    "smsc",
-                    "simulate",
-                    "--port",
-                    str(smpp_port),
-                    "--control-port",
-                    str(control_port),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / "bench-campaigns-sim.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
+        procs.append(start_simulator(env, smpp_port, control_port, logs / "bench-campaigns-sim.log"))
         wait_port(smpp_port)
         began = time.perf_counter()
         with session_scope(url) as s:
@@ -190,15 +164,7 @@ def main() -> dict:
         with engine_for(url).execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text("VACUUM ANALYZE message"))
 
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / "bench-campaigns-worker.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
+        procs.append(start_worker(env, logs / "bench-campaigns-worker.log"))
         time.sleep(3)
         warm, _w, _s = send([zone["alert"]])  # warm-up: bind, caches
         while counts(warm).get("delivered") != ALERT:
@@ -256,9 +222,7 @@ def main() -> dict:
         bulk_times = [_ts(m["received_at"]) for m in records if m["destination_addr"] not in alert_phones]
         out["cancel_to_last_submit_s"] = round(max(bulk_times) - cancel_wall, 3)
         out["cancel_unsent_messages"] = counts(bulk).get("cancelled", 0)
-        for p in procs[1:]:
-            p.terminate()
-            p.wait(30)
+        stop_processes(procs[1:])
         del procs[1:]
 
         out["smpplib_window50_loop_msg_per_s"] = round(statistics.mean(baseline))
@@ -268,12 +232,7 @@ def main() -> dict:
             out["e2e_receipts_recorded_msg_per_s"] / statistics.mean(baseline), 2
         )
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         services.close()
     return out
 

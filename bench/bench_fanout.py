@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -20,7 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    gateway_services,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    wait_port,
+)
 
 MESSAGES = int(os.environ.get("FANOUT_MESSAGES", "5000"))
 RUNS = int(os.environ.get("FANOUT_RUNS", "5"))
@@ -79,45 +84,13 @@ def main() -> dict:
     from zones.service import create_zone
 
     services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
-    database_url = services.enter_context(fresh_database("syrena_bench"))
-    redis = services.enter_context(private_redis())
-    smpp_port, control_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        SYRENA_DATABASE__URL=database_url,
-        SYRENA_REDIS__URL=redis.url,
-        SYRENA_SMSC__PORT=str(smpp_port),
-        SYRENA_SMSC__SYSTEM_ID="syrena",
-        SYRENA_SMSC__PASSWORD="secret",
-        SYRENA_SMSC__TPS="1000000",
-        SYRENA_SMSC__WINDOW=str(WINDOW),
-        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-        SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false",
-        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
+    env, settings, smpp_port, control_port = gateway_services(
+        services, WINDOW, SYRENA_CAMPAIGNS__REQUIRE_APPROVAL="false", SYRENA_CAMPAIGNS__CHUNK_SIZE="500"
     )
-    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
     procs = []
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "flask",
-                    "smsc",
-                    "simulate",
-                    "--port",
-                    str(smpp_port),
-                    "--control-port",
-                    str(control_port),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / "bench-sim.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
+        procs.append(start_simulator(env, smpp_port, control_port, logs / "bench-sim.log"))
         wait_port(smpp_port)
         with session_scope(settings.database.url) as s:
             zone = create_zone(
@@ -142,15 +115,7 @@ def main() -> dict:
                 FROM subscriber""")
             )
             zone_id = zone.id
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / "bench-worker.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
+        procs.append(start_worker(env, logs / "bench-worker.log"))
 
         def one_campaign() -> tuple[float, float]:
             with session_scope(settings.database.url) as s:
@@ -182,12 +147,7 @@ def main() -> dict:
         syrena = [one_campaign() for _ in range(RUNS)]
         baseline = [_smpplib_windowed_loop(smpp_port, MESSAGES) for _ in range(RUNS)]
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs, 15)
         services.close()
 
     submit_rate = statistics.median(r[0] for r in syrena)

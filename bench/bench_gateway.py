@@ -35,7 +35,14 @@ sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 from bench_fanout import _smpplib_windowed_loop  # noqa: E402
 
 from tests.factories import delivered_history, make_campaign  # noqa: E402
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    free_port,
+    gateway_services,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    wait_port,
+)
 
 MESSAGES = int(os.environ.get("GATEWAY_MESSAGES", "100000"))
 BASELINE_MESSAGES = int(os.environ.get("GATEWAY_BASELINE_MESSAGES", "20000"))
@@ -116,71 +123,24 @@ def _busiest_second(times: list[float]) -> int:
 
 def main() -> dict:
     services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
-    database_url = services.enter_context(fresh_database("syrena_bench"))
     # A Redis of its own: a worker of anything else sharing a Redis database would take these jobs.
-    redis = services.enter_context(private_redis())
-    smpp_port, control_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        SYRENA_DATABASE__URL=database_url,
-        SYRENA_REDIS__URL=redis.url,
-        SYRENA_SMSC__PORT=str(smpp_port),
-        SYRENA_SMSC__SYSTEM_ID="syrena",
-        SYRENA_SMSC__PASSWORD="secret",
-        SYRENA_SMSC__TPS="1000000",
-        SYRENA_SMSC__WINDOW=str(WINDOW),
-        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-        SYRENA_CAMPAIGNS__CHUNK_SIZE="500",
-    )
-    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
+    env, settings, smpp_port, control_port = gateway_services(services, WINDOW, SYRENA_CAMPAIGNS__CHUNK_SIZE="500")
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
     def worker(extra: dict | None = None, name: str = "worker") -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker"],
-            cwd=ROOT,
-            env={**env, **(extra or {})},
-            stdout=open(logs / f"bench-gateway-{name}.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
+        proc = start_worker({**env, **(extra or {})}, logs / f"bench-gateway-{name}.log")
         procs.append(proc)
         return proc
 
-    def stop(some: list[subprocess.Popen]) -> None:
-        for p in some:
-            p.terminate()
-        for p in some:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
     try:
-        sim = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "smsc",
-                "simulate",
-                "--port",
-                str(smpp_port),
-                "--control-port",
-                str(control_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "bench-gateway-sim.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(sim)
+        procs.append(start_simulator(env, smpp_port, control_port, logs / "bench-gateway-sim.log"))
         wait_port(smpp_port)
         _seed_history(settings.database.url)
         one = worker()
         _send_and_wait(settings, 2000, 120)  # warm-up: bind, caches
         submit_s, receipts_s = _send_and_wait(settings, MESSAGES, 1800)
-        stop([one])
+        stop_processes([one])
         baseline = _smpplib_windowed_loop(smpp_port, BASELINE_MESSAGES)
 
         env["SYRENA_SMSC__TPS"] = str(TPS)
@@ -189,7 +149,7 @@ def main() -> dict:
         _send_and_wait(settings, TPS_MESSAGES, 600)
         times = json.load(urllib.request.urlopen(f"http://127.0.0.1:{control_port}/submit-times"))["times"]
         times = times[-TPS_MESSAGES:]
-        stop(four)
+        stop_processes(four)
 
         windowed_smpp, windowed_control = free_port(), free_port()
         windowed = {
@@ -198,30 +158,16 @@ def main() -> dict:
             "SYRENA_SIMULATOR__DELIVER_WINDOW": str(DELIVER_WINDOW),
         }
         procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "flask",
-                    "smsc",
-                    "simulate",
-                    "--port",
-                    str(windowed_smpp),
-                    "--control-port",
-                    str(windowed_control),
-                ],
-                cwd=ROOT,
-                env={**env, **windowed},
-                stdout=open(logs / "bench-gateway-windowed-sim.log", "w"),
-                stderr=subprocess.STDOUT,
+            start_simulator(
+                {**env, **windowed}, windowed_smpp, windowed_control, logs / "bench-gateway-windowed-sim.log"
             )
         )
         wait_port(windowed_smpp)
         one = worker(windowed, "windowed")
         windowed_submit_s, windowed_receipts_s = _send_and_wait(settings, WINDOWED_MESSAGES, 1800)
-        stop([one])
+        stop_processes([one])
     finally:
-        stop(procs)
+        stop_processes(procs)
         services.close()
 
     submit_rate, receipt_rate = MESSAGES / submit_s, MESSAGES / receipts_s

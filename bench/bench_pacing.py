@@ -44,7 +44,16 @@ sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 from bench_gateway import _send_and_wait  # noqa: E402
 from bench_scaleout import _backend_pids, _cpu_of  # noqa: E402
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    free_port,
+    fresh_database,
+    private_redis,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    use_environment,
+    wait_port,
+)
 
 SCALE = float(os.environ.get("PACING_SCALE", "1"))
 PARTS = [p for p in os.environ.get("PACING_PARTS", "matrix,throttling,links,bottleneck").split(",") if p]
@@ -102,13 +111,7 @@ class Rig:
     def simulator(self, name: str, **options) -> tuple[int, int, subprocess.Popen]:
         smpp, control = free_port(), free_port()
         env = {**self.env, **{f"SYRENA_SIMULATOR__{k.upper()}": str(v) for k, v in options.items()}}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "smsc", "simulate", "--port", str(smpp), "--control-port", str(control)],
-            cwd=ROOT,
-            env=env,
-            stdout=open(self.logs / f"bench-pacing-sim-{name}.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
+        proc = start_simulator(env, smpp, control, self.logs / f"bench-pacing-sim-{name}.log")
         self.procs.append(proc)
         wait_port(smpp)
         return smpp, control, proc
@@ -128,16 +131,7 @@ class Rig:
         config.write_text("\n".join(lines) + "\n")
         env = {k: v for k, v in self.env.items() if not k.startswith("SYRENA_SMSC__")}
         env["SYRENA_CONFIG"] = str(config)
-        group = [
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=open(self.logs / f"bench-pacing-{name}-{n}.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-            for n in range(count)
-        ]
+        group = [start_worker(env, self.logs / f"bench-pacing-{name}-{n}.log") for n in range(count)]
         self.procs.extend(group)
         from syrena_core.ops_state import read_workers
 
@@ -150,13 +144,7 @@ class Rig:
         raise RuntimeError(f"{name}: the workers did not bind")
 
     def stop(self, some: list[subprocess.Popen]) -> None:
-        for p in some:
-            p.terminate()
-        for p in some:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(some)
         time.sleep(0.5)
         self.redis.flushdb()  # the next part starts with fresh schedules and no stale heartbeats
 

@@ -33,7 +33,13 @@ sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 from bench_gateway import HISTORY, _seed_history, _send_and_wait  # noqa: E402
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    gateway_services,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    wait_port,
+)
 
 MESSAGES = int(os.environ.get("SCALEOUT_MESSAGES", "10000"))
 RUNS = int(os.environ.get("SCALEOUT_RUNS", "3"))
@@ -80,40 +86,17 @@ def main() -> dict:
     from syrena_core.ops_state import read_workers
 
     services = ExitStack()  # the database and Redis of this run (tests.harness), gone at the end
-    database_url = services.enter_context(fresh_database("syrena_bench"))
-    dbname = database_url.rsplit("/", 1)[1]
-    redis = services.enter_context(private_redis())
-    smpp_port, control_port = free_port(), free_port()
     metrics_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-scaleout-metrics-{uuid.uuid4().hex[:6]}"
     metrics_dir.mkdir()
-    env = dict(
-        os.environ,
-        SYRENA_DATABASE__URL=database_url,
-        SYRENA_REDIS__URL=redis.url,
-        SYRENA_SMSC__PORT=str(smpp_port),
-        SYRENA_SMSC__SYSTEM_ID="syrena",
-        SYRENA_SMSC__PASSWORD="secret",
-        SYRENA_SMSC__TPS="1000000",
-        SYRENA_SMSC__WINDOW=str(WINDOW),
-        SYRENA_SIMULATOR__RECEIPT_DELAY="0.05",
-        SYRENA_LOGGING__LEVEL="WARNING",
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    env, settings, smpp_port, control_port = gateway_services(
+        services, WINDOW, SYRENA_LOGGING__LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
     )
-    settings = use_environment({k: v for k, v in env.items() if k.startswith("SYRENA_")})
+    dbname = settings.database.url.rsplit("/", 1)[1]
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     procs: list[subprocess.Popen] = []
 
     def workers(n: int) -> list[subprocess.Popen]:
-        started = [
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / f"bench-scaleout-worker-{i}.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-            for i in range(n)
-        ]
+        started = [start_worker(env, logs / f"bench-scaleout-worker-{i}.log") for i in range(n)]
         procs.extend(started)
         deadline = time.monotonic() + 60
         while sum(b.get("bound", False) for w in read_workers(settings.redis.url) for b in w["binds"]) < n:
@@ -123,13 +106,7 @@ def main() -> dict:
         return started
 
     def stop(some: list[subprocess.Popen]) -> None:
-        for p in some:
-            p.terminate()
-        for p in some:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(some)
         deadline = time.monotonic() + 20
         while read_workers(settings.redis.url) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -159,23 +136,7 @@ def main() -> dict:
 
     rounds: dict[int, list[dict]] = {1: [], 4: []}
     try:
-        sim = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "smsc",
-                "simulate",
-                "--port",
-                str(smpp_port),
-                "--control-port",
-                str(control_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "bench-scaleout-sim.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
+        sim = start_simulator(env, smpp_port, control_port, logs / "bench-scaleout-sim.log")
         procs.append(sim)
         wait_port(smpp_port)
         _seed_history(settings.database.url)

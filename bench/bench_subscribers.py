@@ -29,7 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment  # noqa: E402
+from tests.harness import (  # noqa: E402
+    free_port,
+    fresh_database,
+    private_redis,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    use_environment,
+)
 
 POINTS = int(os.environ.get("GAZETTEER_POINTS", "300000"))
 QUERIES = int(os.environ.get("GAZETTEER_QUERIES", "1000"))
@@ -229,25 +237,7 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
         env, SYRENA_SMSC__PORT=str(smpp_port), SYRENA_SMSC__TPS="1000000", SYRENA_SIMULATOR__RECEIPT_DELAY="0.05"
     )
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "smsc",
-                "simulate",
-                "--port",
-                str(smpp_port),
-                "--control-port",
-                str(control_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "bench-inbound-sim.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
-    ]
+    procs = [start_simulator(env, smpp_port, control_port, logs / "bench-inbound-sim.log")]
     try:
         deadline = time.monotonic() + 60
         while True:  # the simulator's process needs a few seconds to start
@@ -261,19 +251,10 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
         # INBOUND_PROFILE=DIR: each worker's job thread profiled by pyinstrument (pip install pyinstrument).
         profile = os.environ.get("INBOUND_PROFILE")
 
-        def wrap(n):
-            return ["-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt"] if profile else []
+        def wrap(n) -> tuple[str, ...]:
+            return ("-m", "pyinstrument", "-r", "text", "-o", f"{profile}/worker{n}.txt") if profile else ()
 
-        procs += [
-            subprocess.Popen(
-                [sys.executable, *wrap(n), "-m", "flask", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=open(logs / f"bench-inbound-worker{n}.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-            for n in range(INBOUND_WORKERS)
-        ]
+        procs += [start_worker(env, logs / f"bench-inbound-worker{n}.log", wrap(n)) for n in range(INBOUND_WORKERS)]
         deadline = time.monotonic() + 60
         while _control(control_port, "GET", "/stats").get("binds", 0) < INBOUND_WORKERS:
             if time.monotonic() > deadline:
@@ -300,12 +281,7 @@ def inbound_keywords(env: dict[str, str], url: str) -> dict:
             "runs": runs,
         }
     finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs, 15)
 
 
 def gazetteer_part(env: dict[str, str], url: str, rng: random.Random) -> dict:

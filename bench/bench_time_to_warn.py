@@ -32,7 +32,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
-from tests.harness import free_port, fresh_database, private_redis, use_environment, wait_port  # noqa: E402
+from tests.harness import (  # noqa: E402
+    free_port,
+    fresh_database,
+    private_redis,
+    start_simulator,
+    start_worker,
+    stop_processes,
+    use_environment,
+    wait_port,
+)
 
 RECIPIENTS = int(os.environ.get("TTW_RECIPIENTS", "50000"))
 TPS = [float(t) for t in os.environ.get("TTW_TPS", "100,50,30").split(",")]
@@ -103,22 +112,8 @@ def main() -> dict:
         for n, ((smpp, control), tps) in enumerate(zip(ports, TPS)):
             # Each simulator refuses beyond its own link's contract, as an operator's SMSC would.
             procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "flask",
-                        "smsc",
-                        "simulate",
-                        "--port",
-                        str(smpp),
-                        "--control-port",
-                        str(control),
-                    ],
-                    cwd=ROOT,
-                    env=dict(env, SYRENA_SIMULATOR__TPS=str(tps)),
-                    stdout=open(logs / f"bench-ttw-sim-{n}.log", "w"),
-                    stderr=subprocess.STDOUT,
+                start_simulator(
+                    dict(env, SYRENA_SIMULATOR__TPS=str(tps)), smpp, control, logs / f"bench-ttw-sim-{n}.log"
                 )
             )
             wait_port(smpp)
@@ -154,15 +149,7 @@ def main() -> dict:
         assert parts_each == 2, parts_each
 
         for n in range(WORKERS):
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "flask", "worker"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=open(logs / f"bench-ttw-worker-{n}.log", "w"),
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            procs.append(start_worker(env, logs / f"bench-ttw-worker-{n}.log"))
         deadline = time.monotonic() + 60
         while True:
             links = estimates.links_up(estimates.published_workers(settings.redis.url), settings.smsc)
@@ -251,13 +238,7 @@ def main() -> dict:
         )
         return out
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs[::-1], 20)  # the workers first, then the simulators they are bound to
         services.close()
         config.unlink(missing_ok=True)
         os.environ.clear()

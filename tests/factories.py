@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from campaigns.models import Campaign, Message
+from subscribers.models import Subscriber
+
 ZONE_A = {
     "type": "Polygon",
     "coordinates": [[[16.90, 52.38], [16.93, 52.38], [16.93, 52.40], [16.90, 52.40], [16.90, 52.38]]],
@@ -113,6 +116,26 @@ def make_campaign(
     if commit:
         db.commit()
     return campaign_id, phones
+
+
+def sending_campaign(db, *phones: str, **fields) -> tuple[Campaign, list[Message]]:
+    """A `sending` campaign (kind alert, severity severe, body "x" unless `fields` say otherwise) with one
+    message per phone, each `submitting` (handed to the SMSC, no answer yet, never counted as an attempt) to a
+    subscriber of its own, made through the ORM and committed: what a test of the SMSC's answers and receipts
+    settling them starts from. Returns the campaign and its messages, in the phones' order."""
+    campaign = Campaign(**{"kind": "alert", "severity": "severe", "body": "x", **fields, "status": "sending"})
+    db.add(campaign)
+    db.flush()
+    messages = []
+    for phone in phones:
+        subscriber = Subscriber(phone=phone, source="import", status="active")
+        db.add(subscriber)
+        db.flush()
+        message = Message(campaign_id=campaign.id, subscriber_id=subscriber.id, phone=phone, status="submitting")
+        db.add(message)
+        messages.append(message)
+    db.commit()
+    return campaign, messages
 
 
 def message_ids(db, campaign_id: int) -> list[int]:

@@ -63,6 +63,20 @@ class ApiClient:
         return self.call("POST", path, body, raw)
 
 
+def run_flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """`flask <args>` in a process of its own, as an operator or a script runs it, in this process's environment
+    (the test's database and Redis); stdin from `input`, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def wait_until(predicate: Callable[[], Any], seconds: float = 30.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.harness import ROOT
+from tests.helpers import run_flask
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-def flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "flask", *args],
-        cwd=ROOT,
-        env=dict(os.environ),
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def shared(name: str) -> Path:
@@ -36,37 +22,37 @@ def shared(name: str) -> Path:
 def test_a_user_created_from_stdin_gets_a_token_that_opens_the_api(settings, live_server):
     from tests.helpers import ApiClient
 
-    created = flask("users", "create", "ops@city.test", "--role", "operator", input="Long-Enough-Pass1\n")
+    created = run_flask("users", "create", "ops@city.test", "--role", "operator", input="Long-Enough-Pass1\n")
     assert created.returncode == 0, created.stderr
     assert "Long-Enough-Pass1" not in created.stdout
-    issued = flask("users", "token", "ops@city.test")
+    issued = run_flask("users", "token", "ops@city.test")
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]
     assert ApiClient(live_server, token).get("/api/v1/zones")[0] == 200
 
 
 def test_creating_a_user_twice_or_with_a_short_password_fails_clearly(settings):
-    assert flask("users", "create", "a@city.test", "--role", "finance", input="Long-Enough-Pass1\n").returncode == 0
-    again = flask("users", "create", "a@city.test", "--role", "finance", input="Long-Enough-Pass1\n")
+    assert run_flask("users", "create", "a@city.test", "--role", "finance", input="Long-Enough-Pass1\n").returncode == 0
+    again = run_flask("users", "create", "a@city.test", "--role", "finance", input="Long-Enough-Pass1\n")
     assert again.returncode != 0 and "exists" in again.stderr
-    short = flask("users", "create", "b@city.test", "--role", "finance", input="short\n")
+    short = run_flask("users", "create", "b@city.test", "--role", "finance", input="short\n")
     assert short.returncode != 0 and "at least" in short.stderr
 
 
 def test_token_for_an_unknown_user_fails(settings):
-    result = flask("users", "token", "nobody@city.test")
+    result = run_flask("users", "token", "nobody@city.test")
     assert result.returncode != 0
     assert "no user" in result.stderr
 
 
 def test_importing_poznan_refuses_the_invalid_ring_then_repairs_it(settings, api):
     osiedla = shared("poznan_osiedla.geojson")
-    refused = flask("zones", "import", str(osiedla), "--name-property", "name")
+    refused = run_flask("zones", "import", str(osiedla), "--name-property", "name")
     assert refused.returncode != 0
     assert "Winogrady" in refused.stderr and "--repair" in refused.stderr
     assert api.get("/api/v1/zones")[1]["features"] == []  # all or nothing
 
-    repaired = flask("zones", "import", str(osiedla), "--name-property", "name", "--repair")
+    repaired = run_flask("zones", "import", str(osiedla), "--name-property", "name", "--repair")
     assert repaired.returncode == 0, repaired.stderr
     features = api.get("/api/v1/zones")[1]["features"]
     assert len(features) == 42
@@ -78,7 +64,7 @@ def test_importing_addresses_fills_the_gazetteer(settings, db):
 
     from subscribers.models import AddressPoint
 
-    result = flask("addresses", "import", str(shared("poznan_adresy_punkty.csv")))
+    result = run_flask("addresses", "import", str(shared("poznan_adresy_punkty.csv")))
     assert result.returncode == 0, result.stderr
     assert db.scalar(select(func.count()).select_from(AddressPoint)) == 1186
 
@@ -93,7 +79,7 @@ def test_the_worker_refuses_a_database_behind_the_migrations(settings):
         revision = c.execute(text("SELECT version_num FROM alembic_version")).scalar()
         c.execute(text("UPDATE alembic_version SET version_num = 'older'"))
     try:
-        result = flask("worker", "--burst")
+        result = run_flask("worker", "--burst")
         assert result.returncode != 0
         assert "flask db upgrade" in result.stderr
     finally:

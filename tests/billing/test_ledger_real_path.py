@@ -11,10 +11,8 @@ from sqlalchemy import select, text
 
 from billing.models import CostEntry
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
-from campaigns.models import Campaign, Message
 from smsc_gateway.interface import DeliveryReceipt, SendResult
-from subscribers.models import Subscriber
-from tests.factories import IN_A, IN_A_2, IN_B, ZONE_A, ZONE_B, create_subscriber, create_zone
+from tests.factories import IN_A, IN_A_2, IN_B, ZONE_A, ZONE_B, create_subscriber, create_zone, sending_campaign
 
 # 71 characters with Polish letters: UCS-2, one past the 70 of a single part → 2 parts.
 POLISH_71 = "Uwaga! Awaria wodociągu na Wildzie. Nie pij wody z kranu do odwołania!!"
@@ -80,19 +78,7 @@ def test_accepted_messages_are_charged_per_part_to_one_zone_each(api, finance_ap
 
 
 def _sending_campaign(db, *phones):
-    campaign = Campaign(kind="info", severity="minor", body="x", status="sending", department="Straż Miejska")
-    db.add(campaign)
-    db.flush()
-    messages = []
-    for phone in phones:
-        subscriber = Subscriber(phone=phone, source="import", status="active")
-        db.add(subscriber)
-        db.flush()
-        message = Message(campaign_id=campaign.id, subscriber_id=subscriber.id, phone=phone, status="submitting")
-        db.add(message)
-        messages.append(message)
-    db.commit()
-    return campaign, messages
+    return sending_campaign(db, *phones, kind="info", severity="minor", department="Straż Miejska")
 
 
 def test_a_refused_submission_costs_nothing(db, settings):

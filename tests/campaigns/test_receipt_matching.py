@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
-from campaigns.models import Campaign, Message
+from campaigns.models import Message
 from smsc_gateway.interface import DeliveryReceipt, SendResult
-from subscribers.models import Subscriber
+from tests.factories import sending_campaign
 
 
 def _charged(db, message):
@@ -17,24 +17,8 @@ def _charged(db, message):
     return db.scalar(text("SELECT sum(amount) FROM cost_entry WHERE message_id = :m"), {"m": message.id})
 
 
-def _sending_campaign(db, *phones):
-    campaign = Campaign(kind="alert", severity="severe", body="x", status="sending")
-    db.add(campaign)
-    db.flush()
-    messages = []
-    for phone in phones:
-        subscriber = Subscriber(phone=phone, source="import", status="active")
-        db.add(subscriber)
-        db.flush()
-        message = Message(campaign_id=campaign.id, subscriber_id=subscriber.id, phone=phone, status="submitting")
-        db.add(message)
-        messages.append(message)
-    db.commit()
-    return campaign, messages
-
-
 def test_a_receipt_that_came_first_is_kept_and_matched_later(db, settings):
-    campaign, (message,) = _sending_campaign(db, "+48601000001")
+    campaign, (message,) = sending_campaign(db, "+48601000001")
     store_receipts(db, [DeliveryReceipt("A1", "DELIVRD", "000")])
     db.commit()
     assert match_receipts(db) == 0  # nothing to match yet: the id is unknown
@@ -57,7 +41,7 @@ def test_a_receipt_that_came_first_is_kept_and_matched_later(db, settings):
 
 
 def test_a_long_message_is_delivered_only_when_every_part_is(db, settings):
-    _campaign, (message,) = _sending_campaign(db, "+48601000002")
+    _campaign, (message,) = sending_campaign(db, "+48601000002")
     record_send_results(
         db,
         [SendResult(ref=message.id, accepted=True, smsc_message_ids=["P1", "P2", "P3"], parts=3, encoding="ucs2")],
@@ -80,7 +64,7 @@ def test_a_long_message_is_delivered_only_when_every_part_is(db, settings):
 
 
 def test_an_undeliverable_part_fails_the_message_with_the_reason(db, settings):
-    campaign, (ok, bad) = _sending_campaign(db, "+48601000003", "+48601000004")
+    campaign, (ok, bad) = sending_campaign(db, "+48601000003", "+48601000004")
     record_send_results(
         db,
         [
@@ -102,7 +86,7 @@ def test_an_undeliverable_part_fails_the_message_with_the_reason(db, settings):
 
 
 def test_a_refused_submit_fails_the_message_and_costs_nothing(db, settings):
-    _campaign, (message,) = _sending_campaign(db, "+48601000005")
+    _campaign, (message,) = sending_campaign(db, "+48601000005")
     record_send_results(
         db,
         [SendResult(ref=message.id, accepted=False, parts=1, encoding="gsm7", error="ESME_RINVDSTADR")],
@@ -141,7 +125,7 @@ def _part(db, message):
 
 
 def test_a_receipt_for_a_reused_id_settles_the_newest_part_and_never_the_older_one(db, settings):
-    _campaign, (old, new) = _sending_campaign(db, "+48601000011", "+48601000012")
+    _campaign, (old, new) = sending_campaign(db, "+48601000011", "+48601000012")
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     record_send_results(db, [_accepted(old, "R1", an_hour_ago)], settings.billing)
     store_receipts(db, [DeliveryReceipt("R1", "DELIVRD", smsc="primary")])
@@ -162,7 +146,7 @@ def test_a_receipt_for_a_reused_id_settles_the_newest_part_and_never_the_older_o
 
 
 def test_a_named_receipt_before_its_part_is_recorded_waits_and_leaves_the_older_part_alone(db, settings):
-    _campaign, (old, new) = _sending_campaign(db, "+48601000013", "+48601000014")
+    _campaign, (old, new) = sending_campaign(db, "+48601000013", "+48601000014")
     record_send_results(db, [_accepted(old, "R2", datetime.now(UTC) - timedelta(minutes=5))], settings.billing)
     db.commit()
     # The old part still awaits its receipt; the id is reused and the new part's receipt arrives before the
@@ -183,7 +167,7 @@ def test_a_named_receipt_before_its_part_is_recorded_waits_and_leaves_the_older_
 
 
 def test_an_unnamed_receipt_for_a_reused_id_waits_for_the_part_not_yet_recorded(db, settings):
-    _campaign, (old, new) = _sending_campaign(db, "+48601000015", "+48601000016")
+    _campaign, (old, new) = sending_campaign(db, "+48601000015", "+48601000016")
     record_send_results(db, [_accepted(old, "R3", datetime.now(UTC) - timedelta(minutes=5))], settings.billing)
     store_receipts(db, [DeliveryReceipt("R3", "DELIVRD", smsc="primary")])
     db.commit()
@@ -205,7 +189,7 @@ def test_an_unnamed_receipt_for_a_reused_id_waits_for_the_part_not_yet_recorded(
 
 
 def test_a_receipt_on_another_bind_goes_to_the_part_sent_before_it_came_on_its_connection(db, settings):
-    _campaign, (first, second, other_link) = _sending_campaign(db, "+48601000017", "+48601000018", "+48601000019")
+    _campaign, (first, second, other_link) = sending_campaign(db, "+48601000017", "+48601000018", "+48601000019")
     now = datetime.now(UTC)
     record_send_results(
         db,
@@ -224,7 +208,7 @@ def test_a_receipt_on_another_bind_goes_to_the_part_sent_before_it_came_on_its_c
 
 
 def test_a_receipt_older_than_the_ids_lifetime_matches_nothing(db, settings):
-    _campaign, (message,) = _sending_campaign(db, "+48601000020")
+    _campaign, (message,) = sending_campaign(db, "+48601000020")
     record_send_results(db, [_accepted(message, "R5", datetime.now(UTC) - timedelta(days=5))], settings.billing)
     store_receipts(db, [DeliveryReceipt("R5", "DELIVRD", smsc="primary")])
     db.commit()
@@ -234,7 +218,7 @@ def test_a_receipt_older_than_the_ids_lifetime_matches_nothing(db, settings):
 
 
 def test_a_repeated_receipt_changes_nothing(db, settings):
-    _campaign, (message,) = _sending_campaign(db, "+48601000021")
+    _campaign, (message,) = sending_campaign(db, "+48601000021")
     record_send_results(db, [_accepted(message, "R6")], settings.billing)
     store_receipts(db, [DeliveryReceipt("R6", "DELIVRD", smsc="primary", message_ref=message.id, part_no=1)])
     db.commit()
@@ -249,7 +233,7 @@ def test_a_repeated_receipt_changes_nothing(db, settings):
 
 
 def test_a_part_accepted_without_a_usable_id_is_charged_and_does_not_keep_the_campaign_open(db, settings):
-    campaign, (blank, fine) = _sending_campaign(db, "+48601000022", "+48601000023")
+    campaign, (blank, fine) = sending_campaign(db, "+48601000022", "+48601000023")
     record_send_results(
         db,
         [
