@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from billing.exceptions import InvalidTariff
 from syrena_core.schemas import Input
@@ -19,6 +19,8 @@ from syrena_core.schemas import Input
 # Larger than any price, fee or correction; the columns hold Numeric(12, 4) at most.
 MONEY_LIMIT = Decimal("100000000")
 MONEY_SCHEMA = {"type": "string", "description": "decimal"}
+# An amount as the API writes it: a decimal string.
+Money = Annotated[str, WithJsonSchema(MONEY_SCHEMA)]
 
 
 def money(raw: Any, what: str, places: int) -> Decimal:
@@ -114,3 +116,81 @@ class TariffInput(Input):
         Decimal, BeforeValidator(_money("setup_fee", 2)), WithJsonSchema(MONEY_SCHEMA), Field(default=None)
     ]
     vat_rate: Annotated[Decimal, BeforeValidator(_vat_rate), WithJsonSchema(MONEY_SCHEMA), Field(default=None)]
+
+
+# Documented here; billing.ledger.record_correction checks it by hand, as its first check needs the entry itself.
+class CorrectionInput(BaseModel):
+    """A correction to a ledger entry: a new entry holding the difference."""
+
+    corrects: int = Field(description="the id of the ledger entry corrected")
+    amount: Money = Field(description="decimal, at most 4 places, negative for a refund")
+    parts: int = Field(0, description="whole number, negative to take parts back")
+    note: str = Field(description="why")
+
+
+# ------------------------------------------------------------------------------------------- answers
+# Documented only (app/api/billing.py builds them); schemathesis checks every answer against them. A default of
+# None leaves a field out of "required" without making it nullable (the answers always hold it): hence each
+# `# type: ignore[assignment]`.
+class BillingReportRow(BaseModel):
+    key: Any = Field(None, description="the campaign's or zone's id, the SMSC's name, or the day")
+    label: str | None = None
+    messages: int = None  # type: ignore[assignment]
+    parts: int = None  # type: ignore[assignment]
+    amount: Money = None  # type: ignore[assignment]
+
+
+class BillingReportTotals(BaseModel):
+    messages: int = None  # type: ignore[assignment]
+    parts: int = None  # type: ignore[assignment]
+    sms_cost: Money = None  # type: ignore[assignment]
+    subscription: Money = None  # type: ignore[assignment]
+    setup: Money = None  # type: ignore[assignment]
+    net: Money = None  # type: ignore[assignment]
+    vat: Money = None  # type: ignore[assignment]
+    gross: Money = None  # type: ignore[assignment]
+
+
+class BillingReport(BaseModel):
+    month: str = None  # type: ignore[assignment]
+    group_by: str = None  # type: ignore[assignment]
+    currency: str = None  # type: ignore[assignment]
+    timezone: str = Field(  # type: ignore[assignment]
+        None,
+        description="the month is this time zone's calendar month ([billing] timezone); days in rows are its "
+        "local days",
+    )
+    rows: list[BillingReportRow] = []
+    totals: BillingReportTotals = None  # type: ignore[assignment]
+    fees: list[dict[str, Any]] = []
+
+
+class Tariff(BaseModel):
+    id: int = None  # type: ignore[assignment]
+    smsc: str | None = None
+    valid_from: datetime = None  # type: ignore[assignment]
+    currency: str = None  # type: ignore[assignment]
+    price_per_part: Money = None  # type: ignore[assignment]
+    monthly_fee: Money = None  # type: ignore[assignment]
+    setup_fee: Money = None  # type: ignore[assignment]
+    vat_rate: Money = None  # type: ignore[assignment]
+
+
+class Correction(BaseModel):
+    id: int = None  # type: ignore[assignment]
+    corrects: int = None  # type: ignore[assignment]
+    charged_at: datetime = None  # type: ignore[assignment]
+    amount: Money = None  # type: ignore[assignment]
+    parts: int = None  # type: ignore[assignment]
+    note: str | None = None
+
+
+class Reconciliation(BaseModel):
+    id: int = None  # type: ignore[assignment]
+    month: str = None  # type: ignore[assignment]
+    filename: str | None = None
+    rows: int = None  # type: ignore[assignment]
+    total_amount: Money = None  # type: ignore[assignment]
+    totals: dict[str, Any] = {}
+    days: list[dict[str, Any]] = []
+    discrepancies: list[dict[str, Any]] = []

@@ -9,9 +9,9 @@ from flask import jsonify, request
 from app.api.blueprint import bp
 from app.api.common import ApiError, page_params, requires
 from app.database import db
-from app.openapi import op, ref
+from app.openapi import components, op, ref
 from syrena_core.accounts import Role
-from syrena_core.audit import audit_dict, audit_entries
+from syrena_core.audit import AuditPage, audit_dict, audit_entries
 
 FILTERS = ("actor", "action", "object_type", "object_id")
 
@@ -32,7 +32,9 @@ def _time(name: str) -> datetime | None:
 
 def audit_filters() -> dict:
     """The query string's filters (shared by the API and the admin page)."""
-    filters = {name: (request.args.get(name) or "").strip()[:254] or None for name in FILTERS}
+    filters: dict[str, str | datetime | None] = {
+        name: (request.args.get(name) or "").strip()[:254] or None for name in FILTERS
+    }
     filters["since"], filters["until"] = _time("since"), _time("until")
     return filters
 
@@ -66,34 +68,4 @@ OPENAPI_PATHS = {
         )
     },
 }
-_JSON_OBJECT: dict = {"nullable": True}  # any JSON value
-OPENAPI_SCHEMAS = {
-    "AuditEntry": {
-        "type": "object",
-        "required": ["id", "at", "action"],
-        "properties": {
-            "id": {"type": "integer"},
-            "at": {"type": "string", "format": "date-time"},
-            "actor_id": {"type": "integer", "nullable": True},
-            "actor": {"type": "string", "nullable": True},
-            "action": {"type": "string"},
-            "object_type": {"type": "string", "nullable": True},
-            "object_id": {"type": "string", "nullable": True},
-            "details": _JSON_OBJECT,
-            "before": _JSON_OBJECT,
-            "after": _JSON_OBJECT,
-            "remote_addr": {"type": "string", "nullable": True},
-            "note": {"type": "string", "nullable": True},
-        },
-    },
-    "AuditPage": {
-        "type": "object",
-        "required": ["total", "items"],
-        "properties": {
-            "total": {"type": "integer"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-            "items": {"type": "array", "items": ref("AuditEntry")},
-        },
-    },
-}
+OPENAPI_SCHEMAS = components(AuditPage)

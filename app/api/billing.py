@@ -11,7 +11,7 @@ from app.api.blueprint import bp
 from app.api.common import error_response, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import components, op, ref
-from billing import ledger, reconciliation, reports
+from billing import ledger, reconciliation, reports, schemas
 from billing.exceptions import (
     InvalidCorrection,
     InvalidReportRequest,
@@ -21,7 +21,6 @@ from billing.exceptions import (
 )
 from billing.exports import report_csv
 from billing.models import Tariff
-from billing.schemas import TariffInput
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 
@@ -244,7 +243,6 @@ _GROUP_PARAM = {
     "schema": {"type": "string", "enum": list(reports.GROUPINGS), "default": "campaign"},
 }
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
-_MONEY = {"type": "string", "description": "decimal"}
 OPENAPI_PATHS = {
     "/api/v1/billing/report": {
         "get": {
@@ -279,17 +277,8 @@ OPENAPI_PATHS = {
         "post": op(
             "Correct a ledger entry with a new entry holding the difference (negative amount: a refund)",
             "201",
-            {"type": "object"},
-            body={
-                "type": "object",
-                "required": ["corrects", "amount", "note"],
-                "properties": {
-                    "corrects": {"type": "integer"},
-                    "amount": _MONEY,
-                    "parts": {"type": "integer"},
-                    "note": {"type": "string"},
-                },
-            },
+            ref("Correction"),
+            body=ref("CorrectionInput"),
         )
     },
     "/api/v1/billing/reconciliations": {
@@ -313,62 +302,11 @@ OPENAPI_PATHS = {
         )
     },
 }
-OPENAPI_SCHEMAS = {
-    "BillingReport": {
-        "type": "object",
-        "properties": {
-            "month": {"type": "string"},
-            "group_by": {"type": "string"},
-            "currency": {"type": "string"},
-            "timezone": {
-                "type": "string",
-                "description": "the month is this time zone's calendar month ([billing] "
-                "timezone); days in rows are its local days",
-            },
-            "rows": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "key": {"nullable": True},
-                        "label": {"type": "string", "nullable": True},
-                        "messages": {"type": "integer"},
-                        "parts": {"type": "integer"},
-                        "amount": _MONEY,
-                    },
-                },
-            },
-            "totals": {
-                "type": "object",
-                "properties": dict.fromkeys(("sms_cost", "subscription", "setup", "net", "vat", "gross"), _MONEY),
-            },
-            "fees": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "Tariff": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "smsc": {"type": "string", "nullable": True},
-            "valid_from": {"type": "string", "format": "date-time"},
-            "currency": {"type": "string"},
-            "price_per_part": _MONEY,
-            "monthly_fee": _MONEY,
-            "setup_fee": _MONEY,
-            "vat_rate": _MONEY,
-        },
-    },
-    "Reconciliation": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "month": {"type": "string"},
-            "rows": {"type": "integer"},
-            "totals": {"type": "object"},
-            "days": {"type": "array", "items": {"type": "object"}},
-            "discrepancies": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    # Generated from the model billing.ledger checks every tariff with (one declaration).
-    **components(TariffInput),
-}
+OPENAPI_SCHEMAS = components(
+    schemas.TariffInput,
+    schemas.CorrectionInput,
+    schemas.BillingReport,
+    schemas.Tariff,
+    schemas.Correction,
+    schemas.Reconciliation,
+)

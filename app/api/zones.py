@@ -8,11 +8,11 @@ from app import previews
 from app.api.blueprint import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
-from app.openapi import ID_PARAM, NOT_FOUND, conflict, links, op, ref
+from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from app.zone_imports import import_and_answer
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
-from zones import queries, reach
+from zones import queries, reach, schemas
 from zones import service as zones
 from zones.exceptions import ZoneConflict, ZoneError, ZoneFileInvalid, ZoneInUse, ZoneNotFound
 
@@ -225,100 +225,6 @@ OPENAPI_PATHS = {
         ),
     },
 }
-OPENAPI_SCHEMAS = {
-    "Geometry": {
-        "type": "object",
-        "required": ["type", "coordinates"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
-            "coordinates": {"type": "array", "items": {}},
-        },
-    },
-    "ZoneProperties": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "maxLength": 120},
-            "code": {
-                "type": "string",
-                "pattern": "^[A-Za-z0-9]{1,16}$",
-                "description": "SMS code residents text (upper-cased); derived from the name when left out",
-            },
-            "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-            "description": {"type": "string"},
-        },
-    },
-    "ZoneInput": {
-        "type": "object",
-        "description": "A GeoJSON Feature (fields in properties) or a bare geometry with the fields at the top level",
-        "properties": {
-            "type": {"type": "string"},
-            "properties": ref("ZoneProperties"),
-            "geometry": ref("Geometry"),
-            "coordinates": {"type": "array", "items": {}},
-        },
-    },
-    "Feature": {
-        "type": "object",
-        "properties": {
-            "type": {"type": "string"},
-            "id": {"type": "integer"},
-            "geometry": ref("Geometry"),
-            "repairs": {"type": "array", "items": {"type": "string"}},
-            "properties": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "slug": {"type": "string"},
-                    # null when not given / not yet changed / live (the stateful schemathesis run found them null)
-                    "code": {"type": "string", "nullable": True},
-                    "colour": {"type": "string", "nullable": True},
-                    "description": {"type": "string", "nullable": True},
-                    "created_at": {"type": "string"},
-                    "updated_at": {"type": "string", "nullable": True},
-                    "archived_at": {"type": "string", "nullable": True},
-                    "subscribers": {"type": "integer"},
-                },
-            },
-        },
-    },
-    "FeatureCollection": {
-        "type": "object",
-        "properties": {"type": {"type": "string"}, "features": {"type": "array", "items": ref("Feature")}},
-    },
-    "ImportResult": {
-        "type": "object",
-        "properties": {
-            "imported": {"type": "integer"},
-            "skipped": {"type": "integer"},
-            "zones": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "Lookup": {
-        "type": "object",
-        "properties": {
-            "lat": {"type": "number"},
-            "lon": {"type": "number"},
-            "zones": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "code": {"type": "string"},
-                        "colour": {"type": "string"},
-                    },
-                },
-            },
-        },
-    },
-    "Preview": {
-        "type": "object",
-        "properties": {
-            "subscribers": {"type": "integer"},
-            "area_km2": {"type": "number"},
-            "repairs": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-}
+OPENAPI_SCHEMAS = components(
+    schemas.ZoneInput, schemas.FeatureCollection, schemas.ImportResult, schemas.Lookup, schemas.Preview
+)
