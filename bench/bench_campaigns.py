@@ -11,8 +11,8 @@
 3. Priority: the same bulk campaign queued as `info` (its kind flipped after the snapshot: quiet hours
    would otherwise hold a real info campaign at night), and once it is well under way an alert to
    CAMPAIGN_ALERT recipients is sent: seconds from that send call to the alert's first and last submit_sm.
-4. Cancel: a second after the alert, the bulk is cancelled: seconds from the cancel call to the bulk's last
-   submit_sm (simulator's clock).
+4. Cancel: a bulk info campaign of its own is cancelled once a tenth of it is out: seconds from the cancel
+   call to the bulk's last submit_sm (simulator's clock).
 
     make bench BENCH_ARGS=campaigns       # CAMPAIGN_SNAPSHOT=50000 CAMPAIGN_E2E=10000 for a quick run
 """
@@ -204,13 +204,6 @@ def main() -> dict:
         alert, alert_wall, _s = send([zone["alert"]])
         while counts(alert).get("delivered") != ALERT:
             time.sleep(0.05)
-        # 4. Cancel the bulk while it sends: how long until the SMSC sees nothing more of it.
-        time.sleep(1.0)
-        cancel_wall = time.time()
-        with session_scope(url) as s:
-            control.cancel(s, s.get(Campaign, bulk), None)
-        while counts(bulk).get("submitting") or counts(bulk).get("submitted"):
-            time.sleep(0.2)
         records = messages()
         with session_scope(url) as s:
             alert_phones = {
@@ -219,7 +212,22 @@ def main() -> dict:
         alert_times = sorted(_ts(m["received_at"]) for m in records if m["destination_addr"] in alert_phones)
         out["alert_during_info_first_submit_s"] = round(alert_times[0] - alert_wall, 3)
         out["alert_during_info_last_submit_s"] = round(alert_times[-1] - alert_wall, 3)
-        bulk_times = [_ts(m["received_at"]) for m in records if m["destination_addr"] not in alert_phones]
+
+        # 4. Cancel a bulk while it sends: how long until the SMSC sees nothing more of it. A bulk of its own: at
+        # this speed the one above has finished by the time the alert is delivered (since the jobs look ahead and
+        # take over the next chunk, issue 14, cancelling it there met a completed campaign).
+        while counts(bulk).get("submitting") or counts(bulk).get("submitted") or counts(bulk).get("queued"):
+            time.sleep(0.2)
+        clear()
+        bulk, _w, _s = send([zone["bulk"]], kind_on_queue="info")
+        while counts(bulk).get("delivered", 0) + counts(bulk).get("submitted", 0) < E2E // 10:
+            time.sleep(0.05)
+        cancel_wall = time.time()
+        with session_scope(url) as s:
+            control.cancel(s, s.get(Campaign, bulk), None)
+        while counts(bulk).get("submitting") or counts(bulk).get("submitted"):
+            time.sleep(0.2)
+        bulk_times = [_ts(m["received_at"]) for m in messages()]
         out["cancel_to_last_submit_s"] = round(max(bulk_times) - cancel_wall, 3)
         out["cancel_unsent_messages"] = counts(bulk).get("cancelled", 0)
         stop_processes(procs[1:])
