@@ -157,7 +157,9 @@ def active_subscribers_in_zone(session: Session, zone_id: int) -> int:
 def reach_of_zone(session: Session, zone: Zone) -> int:
     """The count shown with a zone: whom a campaign to it would reach; nobody for an archived zone (no
     campaign may target it)."""
-    return 0 if zone.archived else active_subscribers_in_zone(session, zone.id)
+    if zone.archived:
+        return 0
+    return session.execute(_IN_ZONE, {"zone_id": zone.id}).scalar_one()  # the zone is in hand: no lookup again
 
 
 def preview_area(session: Session, geojson: Any, repair: bool, limits: ZoneSettings) -> dict[str, Any]:
