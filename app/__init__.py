@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
@@ -26,7 +26,7 @@ from app import (
 )
 from app.database import MetadataHolder, close_db
 from app.extensions import babel, csrf, login_manager, migrate
-from syrena_core.config import Settings, get_settings
+from syrena_core.config import AppSettings, Settings, get_settings
 from syrena_core.db import Base
 from syrena_core.logging import configure_logging
 from syrena_core.models_registry import import_all_models
@@ -53,13 +53,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         app.config.update(test_config)
     configure_logging(settings.logging.level, settings.logging.format)  # JSON lines, phone numbers masked
 
-    def select_locale():
-        # Polish unless someone chose otherwise: crisis-room PCs often run English browsers,
-        # and the centre's procedures are in Polish.
-        chosen = request.cookies.get("lang")
-        return chosen if chosen in settings.app.languages else settings.app.default_language
-
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=lambda: select_locale(settings.app))
     login_manager.init_app(app)
     csrf.init_app(app)
     migrate.init_app(app, MetadataHolder(Base.metadata), directory=str(Path(__file__).parent.parent / "migrations"))
@@ -80,4 +74,36 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(status_ui.bp)
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
+    app.after_request(vary_on_language)
     return app
+
+
+# The residents' pages: they speak the browser's language (Accept-Language) until the person picks one.
+PUBLIC_BLUEPRINTS = frozenset({"public", "public_alerts"})
+
+
+def select_locale(settings: AppSettings) -> str:
+    """The language a request is answered in: the one picked with the language switch (cookie `lang`);
+    else, on the public pages, the best of `languages` the browser accepts; else the default (Polish).
+
+    Staff pages do not follow the browser: crisis-room PCs often run English browsers, and the centre's
+    procedures are in Polish, so staff see Polish unless they choose otherwise.
+    """
+    chosen = request.cookies.get("lang")
+    if chosen in settings.languages:
+        return chosen
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        # The default first: "*" (anything) and equal q-values then pick Polish.
+        offered = [settings.default_language, *(c for c in settings.languages if c != settings.default_language)]
+        best = request.accept_languages.best_match(offered)
+        if best in settings.languages:
+            return best
+    return settings.default_language
+
+
+def vary_on_language(response: Response) -> Response:
+    """A public page differs by Accept-Language and the `lang` cookie: caches must keep one copy per both."""
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response

@@ -87,7 +87,7 @@ ROLE_LABELS = {
     Role.APPROVER.value: _l("Approver"),
     Role.FINANCE.value: _l("Finance"),
 }
-LANGUAGE_NAMES = {"pl": "Polski", "en": "English"}
+LANGUAGE_NAMES = {"pl": "Polski", "en": "English", "uk": "Українська"}
 # Campaigns in these states change no more: the detail page stops polling.
 FINAL_CAMPAIGN_STATUSES = (CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value)
 

@@ -234,7 +234,7 @@ def logout_everywhere():
 @bp.route("/lang/<code>")
 def set_language(code: str):
     response = redirect(_safe_next(request.referrer and urlparse(request.referrer).path))
-    if code in ("pl", "en"):
+    if code in current_app.config["SYRENA"].app.languages:
         response.set_cookie(
             "lang",
             code,

@@ -92,7 +92,7 @@ class AppSettings(_Section):
     # are sent over HTTPS only and approvers and admins need TOTP.
     environment: str = "development"
     default_language: str = "pl"
-    languages: tuple[str, ...] = ("pl", "en")
+    languages: tuple[str, ...] = ("pl", "en", "uk")
     admin_email: str = "admin@syrena.local"
     # Reverse proxies (nginx, HAProxy) in front of the app that set X-Forwarded-For/-Proto: the audit trail and
     # the per-IP limits then see the client's address, not the proxy's. 0: none (never trust the headers).
