@@ -47,14 +47,16 @@ _CAP_TEXTS = {
         "W tej chwili wysyłamy za dużo kodów SMS. Wyślij SMS o treści {example} na numer {number} - to działa zawsze."
     ),
     "en": ("Too many codes are being sent right now. Text {example} to {number} instead - that always works."),
+    "uk": "Зараз надсилається забагато SMS-кодів. Надішліть SMS {example} на номер {number} - це працює завжди.",
 }
 _EXAMPLES = {
     "ZAPISZ": {
         "pl": "ZAPISZ i adres, np. ZAPISZ Głogowska 10,",
         "en": "ZAPISZ and your address, e.g. ZAPISZ Glogowska 10,",
+        "uk": "ПІДПИСКА та адресу, напр. ПІДПИСКА Głogowska 10,",
     },
-    "WYPISZ": {"pl": "WYPISZ", "en": "WYPISZ (or STOP)"},
-    "DANE": {"pl": "DANE", "en": "DANE (or STATUS)"},
+    "WYPISZ": {"pl": "WYPISZ", "en": "WYPISZ (or STOP)", "uk": "СТОП"},
+    "DANE": {"pl": "DANE", "en": "DANE (or STATUS)", "uk": "ДАНІ"},
 }
 
 
@@ -89,6 +91,12 @@ _LIMIT_TEXTS = {
         "address": "Too many codes have been asked for from your address",
         "network": "Too many codes have been asked for from your network",
         "retry": "{what} for now. Try again in {minutes} min.",
+    },
+    "uk": {
+        "phone": "На цей номер уже надіслано забагато кодів",
+        "address": "З цієї IP-адреси вже запитано забагато кодів",
+        "network": "З цієї мережі вже запитано забагато кодів",
+        "retry": "{what}. Спробуйте ще раз через {minutes} хв.",
     },
 }
 

@@ -1,10 +1,12 @@
-"""SMS keywords to the city's short number, Polish and English, forgiving of case, diacritics and typos."""
+"""SMS keywords to the city's short number, Polish, English and Ukrainian, forgiving of case, diacritics and
+typos."""
 
 from __future__ import annotations
 
 import difflib
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from zones.service import ascii_fold
@@ -35,8 +37,22 @@ KEYWORDS: dict[str, tuple[Keyword, str | None]] = {
     "help": (Keyword.HELP, "en"),
     "dane": (Keyword.STATUS, "pl"),
     "status": (Keyword.STATUS, None),
+    # Ukrainian. СТАРТ looks like START but is typed in Cyrillic.
+    "старт": (Keyword.SUBSCRIBE, "uk"),
+    "підписка": (Keyword.SUBSCRIBE, "uk"),
+    "стоп": (Keyword.UNSUBSCRIBE, "uk"),
+    "відписка": (Keyword.UNSUBSCRIBE, "uk"),
+    "дані": (Keyword.STATUS, "uk"),
+    "статус": (Keyword.STATUS, "uk"),
+    "допомога": (Keyword.HELP, "uk"),
+    "довідка": (Keyword.HELP, "uk"),
 }
 _POLISH_LETTERS = re.compile(r"[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# Latin letters that look Cyrillic: a phone's keyboard switched mid-word ("CTOП", "ДАНI") means the Cyrillic one.
+_LOOKALIKES = str.maketrans("aceiopxykmthb", "асеіорхукмтнв")
+# A keyboard without the Ukrainian letters (a Russian layout) types и for і, е for є, г for ґ.
+_UKRAINIAN_LETTERS = str.maketrans("ієґ", "иег")
 # "2", "2)", "nr 2", "#2": the number of a candidate from an earlier reply.
 CHOICE_NUMBER = re.compile(r"^(?:nr\.?|no\.?|#)?\s*([1-9])\s*[).]?$", re.IGNORECASE)
 
@@ -48,15 +64,31 @@ class Command:
     language: str | None = None  # None: the subscriber's own language (Polish for a stranger)
 
 
+def _fold(word: str) -> str:
+    """The word without case, diacritics or punctuation: Latin for a Latin word; for a word with any Cyrillic
+    letter, Cyrillic (lookalike Latin letters included) without й's and ї's marks, and і є ґ as и е г."""
+    if not _CYRILLIC.search(word):
+        return re.sub(r"[^a-z]", "", ascii_fold(word).lower())
+    bare = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+    return re.sub(r"[^а-я]", "", bare.translate(_LOOKALIKES).translate(_UKRAINIAN_LETTERS))
+
+
+_FOLDED = {_fold(word): meaning for word, meaning in KEYWORDS.items()}
+
+
 def _keyword_of(word: str) -> tuple[Keyword, str | None] | None:
-    folded = re.sub(r"[^a-z]", "", ascii_fold(word).lower())
-    if folded in KEYWORDS:
-        return KEYWORDS[folded]
+    folded = _fold(word)
+    if folded in _FOLDED:
+        return _FOLDED[folded]
     # One slip of the thumb in a longer keyword ("ZAPSIZ", "WYPIZS") still counts; short ones must be exact.
+    # A slip as close to one command as to another ("ПВДПИСКА": ПІДПИСКА or ВІДПИСКА?) counts as neither.
     if len(folded) >= 5:
-        close = difflib.get_close_matches(folded, [k for k in KEYWORDS if len(k) >= 5], n=1, cutoff=0.8)
-        if close:
-            return KEYWORDS[close[0]]
+        scores = sorted(
+            ((difflib.SequenceMatcher(None, folded, k).ratio(), k) for k in _FOLDED if len(k) >= 5), reverse=True
+        )
+        (best, word), (second, other) = scores[0], scores[1]
+        if best >= 0.8 and (second < best or _FOLDED[other][0] == _FOLDED[word][0]):
+            return _FOLDED[word]
     return None
 
 
@@ -71,7 +103,7 @@ def parse_command(text: str | None) -> Command:
     rest = rest_list[0] if rest_list else ""
     found = _keyword_of(first)
     if found is None:
-        language = "pl" if _POLISH_LETTERS.search(text) else None
+        language = "pl" if _POLISH_LETTERS.search(text) else "uk" if _CYRILLIC.search(text) else None
         return Command(Keyword.UNKNOWN, text[:MAX_ARGUMENT], language)
     keyword, language = found
     return Command(keyword, " ".join(rest.split())[:MAX_ARGUMENT], language)

@@ -25,7 +25,8 @@ from syrena_core.db import utcnow
 from zones.models import Zone
 from zones.service import ascii_fold
 
-# Replies are plain GSM-7 (no Polish letters): one diacritic would make each part UCS-2, half as long.
+# Polish and English replies are plain GSM-7 (no Polish letters): one diacritic would make each part UCS-2,
+# half as long. Ukrainian is Cyrillic, UCS-2 whatever we do: written properly, and short (MAX_REPLY).
 TEXTS = {
     "pl": {
         "subscribed": "Syrena: zapisano {places}. Strefy: {zones}. Wypisanie: WYPISZ. Twoje dane: DANE.",
@@ -67,12 +68,35 @@ TEXTS = {
         "unknown": "Syrena: not understood. Send HELP for the commands (START, STOP, STATUS).",
         "failed": "Syrena: your request could not be carried out. Please try again in a few minutes.",
     },
+    # ПІДПИСКА, not СТАРТ, in the replies: a Latin START (same letters) would switch the resident to English.
+    "uk": {
+        "subscribed": "Syrena: підписано {places}. Зони: {zones}. Відписатися: СТОП. Ваші дані: ДАНІ.",
+        "no_zone": "немає (адреса поза зонами)",
+        "choose": "Syrena: точного збігу немає. Ви мали на увазі: {candidates}? Надішліть номер (напр. 1) "
+        "або ПІДПИСКА з адресою.",
+        "not_found": "Syrena: адресу не знайдено. Надішліть ПІДПИСКА вулиця номер, напр. ПІДПИСКА Głogowska 10, "
+        "або код зони, напр. ПІДПИСКА {example}.",
+        "no_number": "Syrena: додайте номер будинку, напр. ПІДПИСКА {street} 10.",
+        "too_many": "Syrena: щонайбільше 5 місць. Надішліть СТОП, потім ПІДПИСКА з новими.",
+        "unsubscribed": "Syrena: ви відписалися. Попереджень більше не буде. Повернутися: ПІДПИСКА адреса.",
+        "not_subscribed": "Syrena: цей номер не підписаний. Підписатися: ПІДПИСКА адреса або код зони.",
+        "status": "Syrena: {state}. Місця: {places}. Зони: {zones}. Мова: {lang}. Відписатися: СТОП.",
+        "active": "підписка активна",
+        "inactive": "підписка неактивна",
+        "none": "немає",
+        "help": "Syrena - SMS-попередження міста. ПІДПИСКА вулиця номер або код зони (напр. ПІДПИСКА {example}) - "
+        "підписатися; СТОП - відписатися; ДАНІ - ваші дані; ДОПОМОГА - це повідомлення.",
+        "unknown": "Syrena: не зрозуміло. Надішліть ДОПОМОГА, щоб дізнатися команди (ПІДПИСКА, СТОП, ДАНІ).",
+        "failed": "Syrena: не вдалося виконати запит. Спробуйте ще раз за кілька хвилин.",
+    },
 }
 # A text with no keyword and no Polish letters could be either language: both, in one SMS.
 UNKNOWN_EITHER_LANGUAGE = (
     "Syrena: nie rozumiem - wyslij POMOC (ZAPISZ, WYPISZ, DANE). Not understood - send HELP (START, STOP, STATUS)."
 )
 MAX_REPLY = 306  # two GSM-7 parts
+# Languages written in Cyrillic: UCS-2 anyway, so not folded to ASCII; three UCS-2 parts of 67 characters at most.
+UCS2_LANGUAGES = {"uk": 3 * 67}
 
 
 @dataclass
@@ -92,7 +116,10 @@ class Reply:
         values = dict(self.values)
         if self.zones_of is not None:
             values["zones"] = ", ".join(zone_codes) or TEXTS[self.language][self.no_zones]
-        return ascii_fold(TEXTS[self.language][self.key].format(**values))[:MAX_REPLY]
+        text = TEXTS[self.language][self.key].format(**values)
+        if self.language in UCS2_LANGUAGES:
+            return text[: UCS2_LANGUAGES[self.language]]
+        return ascii_fold(text)[:MAX_REPLY]
 
 
 def failure_reply(language: str | None) -> Reply:

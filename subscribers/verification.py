@@ -101,4 +101,6 @@ def code_message(code: str, language: str, minutes: int) -> str:
     # Plain GSM-7 on purpose: one Polish diacritic would make it UCS-2 and dearer.
     if language == "en":
         return f"Syrena: your code is {code}. It is valid for {minutes} minutes. Do not give it to anyone."
+    if language == "uk":  # Cyrillic: UCS-2 whatever we do, still one part (67 characters)
+        return f"Syrena: ваш код {code}. Дійсний {minutes} хв. Нікому його не повідомляйте."
     return f"Syrena: Twoj kod to {code}. Wazny {minutes} minut. Nie podawaj go nikomu."

@@ -1,4 +1,4 @@
-"""The keyword parser: Polish and English, case, diacritics, typos, abbreviations."""
+"""The keyword parser: Polish, English and Ukrainian, case, diacritics, typos, abbreviations."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ from subscribers.keywords import Keyword, parse_command
         ("nr 1", Keyword.CHOICE, "1", None),
         ("ZAPISZ 2", Keyword.SUBSCRIBE, "2", "pl"),
         ("12", Keyword.UNKNOWN, "12", None),
+        # Ukrainian: Cyrillic, any case, й/ї without their marks, Latin lookalikes from a switched keyboard.
+        ("СТОП", Keyword.UNSUBSCRIBE, "", "uk"),
+        ("Стоп!", Keyword.UNSUBSCRIBE, "", "uk"),
+        ("CTOП", Keyword.UNSUBSCRIBE, "", "uk"),  # Latin C and T, Cyrillic О and П
+        ("відписка", Keyword.UNSUBSCRIBE, "", "uk"),
+        ("ПІДПИСКА вул. Głogowska 10", Keyword.SUBSCRIBE, "вул. Głogowska 10", "uk"),
+        ("пiдписка WILDA", Keyword.SUBSCRIBE, "WILDA", "uk"),  # a Latin i
+        ("ПІДПИСКАА WILDA", Keyword.SUBSCRIBE, "WILDA", "uk"),  # one slip
+        ("старт Głogowska 10", Keyword.SUBSCRIBE, "Głogowska 10", "uk"),
+        ("ДАНІ", Keyword.STATUS, "", "uk"),
+        ("дани", Keyword.STATUS, "", "uk"),  # и for і
+        ("Статус", Keyword.STATUS, "", "uk"),
+        ("ДОПОМОГА", Keyword.HELP, "", "uk"),
+        ("довідка", Keyword.HELP, "", "uk"),
+        # As close to ПІДПИСКА as to ВІДПИСКА: neither (never unsubscribe someone on a guess).
+        ("ПВДПИСКА", Keyword.UNKNOWN, "ПВДПИСКА", "uk"),
     ],
 )
 def test_keywords_are_recognised_whatever_the_spelling(text, keyword, argument, language):
@@ -54,3 +70,4 @@ def test_emoji_and_other_scripts_do_not_break_the_parser():
     assert parse_command("ZAPISZ 🏠 Głogowska 77").keyword == Keyword.SUBSCRIBE
     assert parse_command("🚨🚨🚨").keyword == Keyword.UNKNOWN
     assert parse_command("Привіт").keyword == Keyword.UNKNOWN
+    assert parse_command("Привіт").language == "uk"  # no keyword, but Cyrillic: answered in Ukrainian

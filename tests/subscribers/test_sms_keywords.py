@@ -161,3 +161,31 @@ def test_a_batch_is_answered_once_per_sms_even_when_one_of_them_fails(
         return db.scalar(select(func.count()).select_from(CostEntry).where(CostEntry.kind == "transactional")) == 6
 
     wait(charged, 30, "the six replies charged")
+
+
+def test_ukrainian_keywords_subscribe_and_unsubscribe_and_are_answered_in_ukrainian(
+    send_mo, simulator, sms_to, wait, db, gazetteer, two_zones
+):
+    """ПІДПИСКА subscribes and makes Ukrainian the resident's language; a Latin STATUS is then answered in
+    Ukrainian; СТОП unsubscribes. The replies reach the phone as UCS-2, Cyrillic intact."""
+    message = send_mo(PHONE, "ПІДПИСКА Głogowska 77")
+    subscriber = _subscriber(db)
+    assert subscriber.status == SubscriberStatus.ACTIVE.value and subscriber.language == "uk"
+    assert message.reply.startswith("Syrena: підписано") and "Зони: ZACHOD" in message.reply
+
+    assert send_mo(PHONE, "status").reply.startswith("Syrena: підписка активна. Місця: Głogowska 77")
+
+    message = send_mo(PHONE, "СТОП")
+    assert _subscriber(db).status == SubscriberStatus.UNSUBSCRIBED.value
+    assert message.reply.startswith("Syrena: ви відписалися.")
+
+    replies = wait(lambda: sms_to(PHONE) if len(sms_to(PHONE)) == 3 else None, 30, "the three replies")
+    assert replies[-1] == message.reply  # what the phone shows: the Cyrillic survived the SMSC
+    stop = [m for m in simulator.messages() if m["text"] == message.reply]
+    assert stop and stop[0]["data_coding"] == 8  # UCS-2
+
+
+def test_a_ukrainian_stranger_is_told_in_ukrainian(send_mo, gazetteer, two_zones):
+    assert send_mo("+48601000777", "стоп").reply.startswith("Syrena: цей номер не підписаний")
+    assert "ДОПОМОГА" in send_mo("+48601000778", "Привіт, що це?").reply
+    assert "ПІДПИСКА" in send_mo("+48601000779", "ДОПОМОГА").reply
