@@ -4,6 +4,7 @@ subscribers and never in quiet hours (with a pinned clock), schedules kept in th
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from campaigns.workflow import start_due_campaigns
 from tests.campaigns.conftest import received, set_subscriber, settled
@@ -41,6 +42,51 @@ def test_each_resident_gets_their_language_and_the_rest_polish(api, operator, db
         "48601000003": texts["de"],
         "48601000004": texts["pl"],
     }  # no Ukrainian text
+
+
+def test_ukrainian_residents_get_the_ukrainian_variant_counted_and_priced_as_ucs2(
+    api, operator, db, worker, simulator, wait
+):
+    """Cyrillic is UCS-2: 67 characters per part of a long SMS, so the Ukrainian text costs its own parts."""
+    zone = create_zone(api, "Wilda", ZONE_A)
+    people = {"48601000021": "pl", "48601000022": "en", "48601000023": "uk", "48601000024": "uk"}
+    for phone, language in people.items():
+        set_subscriber(db, create_subscriber(api, "+" + phone, IN_A), language=language)
+    texts = {
+        "pl": "Uwaga: powodz na Wildzie. Nie zblizaj sie do rzeki.",  # GSM-7: 1 part
+        "en": "Warning: flood in Wilda. Keep away from the river.",  # GSM-7: 1 part
+        "uk": "Увага: повінь на Вільді. Не наближайтеся до річки, стежте за повідомленнями міста.",  # 82 characters: 2 parts
+    }
+    status, c = operator.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": texts["pl"],
+            "variants": {"en": texts["en"], "uk": texts["uk"]},
+            "zone_ids": [zone],
+        },
+    )
+    assert status == 201, c
+    status, preview = operator.get(f"/api/v1/campaigns/{c['id']}/preview")
+    assert status == 200, preview
+    assert preview["by_language"] == {"pl": 1, "en": 1, "uk": 2}
+    uk = preview["texts"]["uk"]
+    assert (uk["encoding"], uk["characters"], uk["parts"]) == ("ucs2", len(texts["uk"]), 2)
+    assert preview["texts"]["pl"]["parts"] == preview["texts"]["en"]["parts"] == 1
+    assert preview["total_parts"] == 1 + 1 + 2 * 2
+    assert preview["cost"] == str(Decimal(preview["price_per_part"]) * 6)
+
+    assert operator.post(f"/api/v1/campaigns/{c['id']}/send")[0] == 202
+    wait(settled(operator, c["id"]), 60, "the campaign to complete")
+    assert received(simulator) == {
+        "48601000021": texts["pl"],
+        "48601000022": texts["en"],
+        "48601000023": texts["uk"],
+        "48601000024": texts["uk"],
+    }
+    sent_uk = [m for m in simulator.messages() if m["destination_addr"].lstrip("+") == "48601000023"]
+    assert (sent_uk[0]["data_coding"], sent_uk[0]["parts"]) == (8, 2)
 
 
 def _people_with_topics(api, db):
