@@ -32,10 +32,11 @@ def _cap(client, campaign_id: int, schema) -> etree._Element:
     return doc
 
 
-def _public(live_server, path: str) -> bytes:
+def _public(live_server, path: str, language: str | None = None) -> bytes:
     import urllib.request
 
-    with urllib.request.urlopen(live_server + path, timeout=10) as r:
+    headers = {"Accept-Language": language} if language else {}
+    with urllib.request.urlopen(urllib.request.Request(live_server + path, headers=headers), timeout=10) as r:
         return r.read()
 
 
@@ -170,3 +171,26 @@ def test_unpublished_campaigns_are_not_public(api, operator, live_server):
         _public(live_server, f"/alerts/{draft['id']}.xml")
     assert e.value.code == 404
     e.value.close()
+
+
+def test_a_ukrainian_variant_is_published_in_cap_and_shown_to_ukrainian_browsers(
+    api, operator, live_server, schema, worker, wait
+):
+    a = create_zone(api, "Wilda", ZONE_A)
+    create_subscriber(api, "+48601000001", IN_A)
+    uk = "Увага! Витік хлору на вул. Średzka. Зачиніть вікна та не виходьте з дому."
+    status, alert = operator.post(
+        "/api/v1/campaigns",
+        {"kind": "alert", "severity": "severe", "body": BODY, "variants": {"uk": uk}, "zone_ids": [a]},
+    )
+    assert status == 201, alert
+    operator.post(f"/api/v1/campaigns/{alert['id']}/send")
+    wait(settled(operator, alert["id"]), 60, "the alert to complete")
+
+    infos = _cap(operator, alert["id"], schema).findall("cap:info", NS)
+    assert [i.findtext("cap:language", namespaces=NS) for i in infos] == ["pl-PL", "uk-UA"]
+    assert infos[1].findtext("cap:description", namespaces=NS) == uk
+    ukrainian = _public(live_server, "/alerts", "uk-UA,uk;q=0.9,ru;q=0.8").decode()
+    assert '<html lang="uk">' in ukrainian and uk in ukrainian and BODY not in ukrainian
+    polish = _public(live_server, "/alerts", "pl").decode()
+    assert BODY in polish and uk not in polish
