@@ -76,6 +76,18 @@ def test_subscribing_again_with_a_new_code_changes_the_places_language_and_topic
     assert (subscriber.language, subscriber.topics, len(subscriber.locations)) == ("en", ["traffic"], 1)
 
 
+def test_a_ukrainian_sign_up_gets_its_code_in_ukrainian_and_is_stored_as_uk(
+    public, worker, code_for, sms_to, db, simulator, two_zones
+):
+    status, body = public.post(SUBSCRIBE, {"phone": PHONE, "location": {"lat": 52.39, "lon": 16.95}, "language": "uk"})
+    assert status == 202, body
+    code = code_for(PHONE)
+    assert sms_to(PHONE)[-1].startswith(f"Syrena: ваш код {code}.")
+    assert [m["parts"] for m in simulator.messages() if m["text"] == sms_to(PHONE)[-1]] == [1]  # UCS-2, one SMS
+    assert public.post(VERIFY, {"phone": PHONE, "code": code})[0] == 200
+    assert _subscriber(db).language == "uk"
+
+
 def test_a_wrong_code_five_times_kills_the_code(public, worker, code_for, db, gazetteer, two_zones):
     public.post(SUBSCRIBE, {"phone": PHONE, "address": "Głogowska 77"})
     code = code_for(PHONE)
