@@ -55,7 +55,8 @@ def test_ukrainian_residents_get_the_ukrainian_variant_counted_and_priced_as_ucs
     texts = {
         "pl": "Uwaga: powodz na Wildzie. Nie zblizaj sie do rzeki.",  # GSM-7: 1 part
         "en": "Warning: flood in Wilda. Keep away from the river.",  # GSM-7: 1 part
-        "uk": "Увага: повінь на Вільді. Не наближайтеся до річки, стежте за повідомленнями міста.",  # 82 characters: 2 parts
+        # 82 Cyrillic characters: UCS-2, 2 parts of 67
+        "uk": "Увага: повінь на Вільді. Не наближайтеся до річки, стежте за повідомленнями міста.",
     }
     status, c = operator.post(
         "/api/v1/campaigns",
