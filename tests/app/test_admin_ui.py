@@ -111,7 +111,7 @@ def test_switching_to_english_shows_english_labels_and_sticks(page, api, make_us
     login(page, email)
     expect(page.get_by_role("heading", level=1)).to_have_text("Pulpit")
 
-    page.get_by_role("navigation", name="Język").get_by_role("link", name="EN").click()
+    page.get_by_role("navigation", name="Język").get_by_role("link", name="English").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     assert path_of(page.url) == "/"
@@ -122,7 +122,7 @@ def test_switching_to_english_shows_english_labels_and_sticks(page, api, make_us
     page.reload()
     expect(page.get_by_role("heading", name="Latest campaigns")).to_be_visible()
 
-    page.get_by_role("link", name="PL").click()
+    page.get_by_role("link", name="Polski").click()
     expect(page.get_by_role("heading", name="Ostatnie kampanie")).to_be_visible()
 
 
@@ -130,11 +130,17 @@ def test_polish_is_the_default_whatever_the_browser_language_until_english_is_ch
     english = new_context(locale="en-GB").new_page()
     english.goto("/login")
     expect(english.get_by_role("heading", level=1)).to_have_text("Zaloguj się")
-    english.get_by_role("link", name="EN", exact=True).click()
+    english.get_by_role("link", name="English", exact=True).click()
     expect(english.get_by_role("heading", level=1)).to_have_text("Log in")
     german = new_context(locale="de-DE").new_page()
     german.goto("/login")
     expect(german.get_by_role("heading", level=1)).to_have_text("Zaloguj się")
+    ukrainian = new_context(locale="uk-UA").new_page()
+    ukrainian.goto("/login")
+    expect(ukrainian.get_by_role("heading", level=1)).to_have_text("Zaloguj się")  # staff: Polish until chosen
+    ukrainian.get_by_role("link", name="Українська", exact=True).click()
+    expect(ukrainian.get_by_role("heading", level=1)).to_have_text("Увійти")
+    assert ukrainian.locator("html").get_attribute("lang") == "uk"
 
 
 def test_the_campaign_list_shows_a_campaign_created_through_the_api(page, api, make_user, login):

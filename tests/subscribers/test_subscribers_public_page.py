@@ -67,6 +67,19 @@ def test_the_page_speaks_english_when_chosen(phone_page, two_zones):
     assert page.get_by_label("Mobile phone number").first.is_visible()
 
 
+def test_the_page_speaks_ukrainian_to_a_ukrainian_phone_until_another_language_is_picked(new_context, two_zones):
+    page = new_context(locale="uk-UA", viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    page.goto("/subscribe/")
+    assert page.locator("html").get_attribute("lang") == "uk"
+    assert page.locator("h1").inner_text() == "SMS-попередження для місця, де ви живете"
+    assert page.get_by_label("Номер мобільного телефону").first.is_visible()
+    page.locator(".lang-switch a[hreflang=pl]").click()
+    page.wait_for_url("**/subscribe/")
+    assert page.locator("h1").inner_text() == "Alerty SMS dla miejsca, w którym mieszkasz"
+    page.goto("/alerts")  # remembered: Polish on every public page, whatever the phone's language
+    assert page.locator("html").get_attribute("lang") == "pl"
+
+
 def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_page(
     phone_page, worker, code_for, db, gazetteer, two_zones
 ):
