@@ -191,6 +191,9 @@ def test_a_ukrainian_variant_is_published_in_cap_and_shown_to_ukrainian_browsers
     assert [i.findtext("cap:language", namespaces=NS) for i in infos] == ["pl-PL", "uk-UA"]
     assert infos[1].findtext("cap:description", namespaces=NS) == uk
     ukrainian = _public(live_server, "/alerts", "uk-UA,uk;q=0.9,ru;q=0.8").decode()
-    assert '<html lang="uk">' in ukrainian and uk in ukrainian and BODY not in ukrainian
+    assert '<html lang="uk">' in ukrainian and f'<p class="sms-text" lang="uk">{uk}</p>' in ukrainian
+    assert BODY not in ukrainian
     polish = _public(live_server, "/alerts", "pl").decode()
     assert BODY in polish and uk not in polish
+    # An English reader gets the Polish body (there is no en variant), marked as Polish for screen readers.
+    assert f'<p class="sms-text" lang="pl">{BODY}</p>' in _public(live_server, "/alerts", "en").decode()
