@@ -293,3 +293,14 @@ def test_a_rectangle_with_a_colour_may_overlap_a_zone_and_hovering_tells_each_zo
     expect(tooltip).to_contain_text("Stare Miasto")
     expect(tooltip).to_contain_text("STAREMIASTO")
     expect(tooltip.locator(".zone-info-count")).to_have_text("1")
+
+
+def test_the_drawing_tools_speak_ukrainian_in_a_ukrainian_ui(page, live_server, make_user, login):
+    """Geoman names Ukrainian "ua": our "uk" alone would leave its buttons in English."""
+    page.context.add_cookies([{"name": "lang", "value": "uk", "url": live_server}])
+    login(page, make_user("operator")[0])
+    page.goto("/zones/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Зони")
+    expect(page.locator("#zones-editor-map")).to_have_attribute("data-ready", "true")
+    polygon_tool = page.locator(".button-container[title]", has=page.locator(".leaflet-pm-icon-polygon"))
+    expect(polygon_tool).to_have_attribute("title", "Малювати полігон")

@@ -90,7 +90,7 @@
     } else {
       map.setView([parseFloat(mapEl.dataset.lat), parseFloat(mapEl.dataset.lon)], parseFloat(mapEl.dataset.zoom));
     }
-    if (mapEl.dataset.lang && map.pm.setLang) { map.pm.setLang(mapEl.dataset.lang === "pl" ? "pl" : "en"); }
+    if (mapEl.dataset.lang && map.pm.setLang) { map.pm.setLang({ pl: "pl", uk: "ua" }[mapEl.dataset.lang] || "en"); }
     map.pm.addControls({
       position: "topleft", drawMarker: false, drawCircleMarker: false, drawRectangle: false, drawText: false,
       drawPolygon: true, drawCircle: true, drawPolyline: true,

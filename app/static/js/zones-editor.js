@@ -77,7 +77,8 @@
     this.zoneGroup = L.featureGroup().addTo(map);
     this.labelGroup = L.layerGroup().addTo(map);
     if (!this.canEdit || !map.pm) { return; }
-    if (el.dataset.lang && el.dataset.lang !== "en") { map.pm.setLang(el.dataset.lang); }
+    // Geoman calls Ukrainian "ua" (our "uk" would fall back to English).
+    if (el.dataset.lang && el.dataset.lang !== "en") { map.pm.setLang(el.dataset.lang === "uk" ? "ua" : el.dataset.lang); }
     map.pm.addControls({
       position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false, drawText: false,
       drawPolygon: true, drawRectangle: true, drawCircle: true,
