@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -93,12 +94,30 @@ def select_locale(settings: AppSettings) -> str:
     if chosen in settings.languages:
         return chosen
     if request.blueprint in PUBLIC_BLUEPRINTS:
-        # The default first: "*" (anything) and equal q-values then pick Polish.
-        offered = [settings.default_language, *(c for c in settings.languages if c != settings.default_language)]
-        best = request.accept_languages.best_match(offered)
-        if best in settings.languages:
-            return best
+        return browser_language(request.accept_languages, settings) or settings.default_language
     return settings.default_language
+
+
+def browser_language(accepted: Iterable[tuple[str, float]], settings: AppSettings) -> str | None:
+    """The first of the browser's languages (highest q first, then in its order: "uk, en" is Ukrainian) that
+    we have; a region or script counts as its language ("uk-UA", "uk_UA"); "*" is the default, unless the
+    browser refused it with q=0. None: nothing we have."""
+    accepted = sorted(accepted, key=lambda item: -item[1])  # stable: equal q-values keep the browser's order
+    refused = {_base(value) for value, quality in accepted if quality <= 0}
+    for value, quality in accepted:
+        if quality <= 0:
+            continue
+        if value == "*":
+            return next(
+                (code for code in (settings.default_language, *settings.languages) if code not in refused), None
+            )
+        if _base(value) in settings.languages and _base(value) not in refused:
+            return _base(value)
+    return None
+
+
+def _base(value: str) -> str:
+    return value.strip().lower().replace("_", "-").split("-")[0]
 
 
 def vary_on_language(response: Response) -> Response:

@@ -49,6 +49,11 @@ def served(client, path: str, accept: str | None = None, cookie: str | None = No
         ("de-DE,fr;q=0.9", "pl"),  # nothing we have: Polish
         ("%%%;;q=x,,, ~~", "pl"),  # garbage: Polish, never an error
         ("uk;q=0", "pl"),  # q=0 means "not this one"
+        ("uk, en", "uk"),  # equal q-values: the browser's order
+        ("en, uk", "en"),
+        ("uk_UA", "uk"),
+        ("pl;q=0, *", "en"),  # anything but Polish: the next configured language
+        ("de, *;q=0.1, uk;q=0.5", "uk"),
         (None, "pl"),
     ],
 )
