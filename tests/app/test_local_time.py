@@ -133,3 +133,66 @@ def test_no_template_shows_a_time_in_utc():
         if re.search(r"\|\s*utc\b|\bUTC\b", path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+@pytest.mark.browser
+def test_the_audit_log_filters_by_warsaw_days_and_shows_warsaw_times(db, make_user, new_context, login):
+    # 22:30 UTC on 5 December is 23:30 CET, still the 5th in Poznań; 23:30 UTC is already 00:30 on the 6th.
+    for at, object_id in (
+        (datetime(2026, 12, 5, 22, 30, tzinfo=UTC), "late-5th"),
+        (datetime(2026, 12, 5, 23, 30, tzinfo=UTC), "early-6th"),
+    ):
+        db.execute(
+            text("INSERT INTO audit_log (at, action, object_type, object_id) VALUES (:at, 'zone.test', 'zone', :o)"),
+            {"at": at, "o": object_id},
+        )
+    db.commit()
+    email, _token = make_user("admin")
+    page = new_context(timezone_id=ELSEWHERE).new_page()
+    login(page, email)
+    page.goto("/admin/audit/?action=zone.test&since=2026-12-06&until=2026-12-07")
+    table = page.locator("#audit tbody")
+    expect(table.locator("tr")).to_have_count(1)
+    expect(table).to_contain_text("early-6th")
+    expect(table).to_contain_text("2026-12-06 00:30 CET")
+
+
+def _times(value, where=""):
+    """Every string in an API answer that is a date and time (not a bare date), with where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _times(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _times(item, f"{where}[{n}]")
+    elif isinstance(value, str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d", value):
+        yield where, value
+
+
+def test_every_time_the_api_returns_carries_its_offset(api, db):
+    zone = create_zone(api, "Wilda", ZONE_A)
+    status, campaign = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": "Próbny alarm.",
+            "zone_ids": [zone],
+            "scheduled_for": "2030-01-01T08:00:00+01:00",
+            "expires_at": "2030-01-01T12:00:00+01:00",
+        },
+    )
+    assert status == 201, campaign
+    answers = [
+        api.get(path)[1]
+        for path in (
+            f"/api/v1/campaigns/{campaign['id']}",
+            "/api/v1/campaigns",
+            "/api/v1/audit",
+            f"/api/v1/zones/{zone}",
+            "/api/v1/billing/tariffs",
+        )
+    ]
+    found = list(_times(answers))
+    assert any(where.endswith("scheduled_for") for where, _ in found)
+    assert [(where, value) for where, value in found if datetime.fromisoformat(value).tzinfo is None] == []
