@@ -196,3 +196,18 @@ def test_every_time_the_api_returns_carries_its_offset(api, db):
     found = list(_times(answers))
     assert any(where.endswith("scheduled_for") for where, _ in found)
     assert [(where, value) for where, value in found if datetime.fromisoformat(value).tzinfo is None] == []
+
+
+@pytest.mark.browser
+def test_scripts_write_times_in_warsaw_time_whatever_the_browsers_zone(make_user, new_context, login):
+    email, _token = make_user("operator")
+    page = new_context(timezone_id=ELSEWHERE).new_page()
+    login(page, email)
+    page.goto("/admin/status")
+    show = "([value, seconds]) => window.syrenaLocalTime(value, seconds)"
+    assert page.evaluate(show, ["2026-07-01T10:00:42+00:00", True]) == "2026-07-01 12:00:42 CEST"
+    assert page.evaluate(show, ["2026-12-06T22:15:07+00:00", False]) == "2026-12-06 23:15 CET"
+    # The panel's own refresh writes its time so too (not New York's, not bare ISO).
+    expect(page.locator("#status-updated")).to_have_text(
+        re.compile(r": \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T$"), timeout=15_000
+    )
