@@ -111,9 +111,9 @@ def _date(raw: str | None) -> datetime | None:
     except ValueError:
         return None
     try:
-        return localtime.from_local(wall, _settings().app.timezone)
-    except localtime.NonexistentLocalTime as e:  # a filter bound in the spring gap: where the day goes on
-        return localtime.from_local(e.gap_end, _settings().app.timezone)
+        return localtime.bound_from_local(wall, _settings().app.timezone)
+    except OverflowError:  # year 1 or 9999 in Warsaw lies outside what UTC can hold: no such filter
+        return None
 
 
 def _local_input(raw: Any) -> Any:
@@ -128,6 +128,8 @@ def _local_input(raw: Any) -> Any:
         return raw
     try:
         return localtime.from_local(wall, _settings().app.timezone).isoformat()
+    except OverflowError:
+        raise InvalidCampaign("scheduled_for is out of range") from None
     except localtime.NonexistentLocalTime as e:
         moment, start, end = (
             e.moment.strftime("%Y-%m-%d %H:%M"),

@@ -73,6 +73,15 @@ def from_local(wall: datetime, zone_name: str) -> datetime:
     return local.astimezone(UTC)
 
 
+def bound_from_local(wall: datetime, zone_name: str) -> datetime:
+    """A filter's bound typed in the city ("from 2027-03-28"), in UTC: like from_local, but a bound inside the
+    spring gap is where the day goes on (the end of the gap) rather than an error."""
+    try:
+        return from_local(wall, zone_name)
+    except NonexistentLocalTime as e:
+        return from_local(e.gap_end, zone_name)
+
+
 def _gap(wall: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The skipped wall-clock span around `wall`: [first skipped time, first time after the jump)."""
     early = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)  # read with the offset after the jump

@@ -24,11 +24,9 @@ def _time(name: str, local_zone: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
         if value.tzinfo is None and local_zone:  # the admin page's date inputs: the city's days
-            return localtime.from_local(value, local_zone)
+            return localtime.bound_from_local(value, local_zone)
         # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except localtime.NonexistentLocalTime as e:  # a bound in the spring gap: where the day goes on
-        return localtime.from_local(e.gap_end, e.zone)
     except (ValueError, OverflowError):
         raise ApiError(
             400, "invalid_parameter", f"{name} must be an ISO 8601 date or time", {"parameter": name}

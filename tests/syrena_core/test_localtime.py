@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from syrena_core.config import ConfigError, Settings, load_settings, replace
-from syrena_core.localtime import NonexistentLocalTime, from_local, local_iso, local_text, rfc3339
+from syrena_core.localtime import NonexistentLocalTime, bound_from_local, from_local, local_iso, local_text, rfc3339
 
 WARSAW = "Europe/Warsaw"
 
@@ -86,3 +86,8 @@ def test_a_bad_time_zone_name_stops_the_start(tmp_path, section):
     path.write_text(f'[{section}]\ntimezone = "Europe/Poznan"\n')
     with pytest.raises(ConfigError, match=rf'\[{section}\] timezone: not a time zone name such as "Europe/Warsaw"'):
         load_settings(path, environ={})
+
+
+def test_a_filter_bound_in_the_spring_gap_starts_where_the_day_goes_on():
+    assert bound_from_local(datetime(2027, 3, 28, 2, 30), WARSAW) == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)  # 03:00
+    assert bound_from_local(datetime(2027, 3, 28), WARSAW) == datetime(2027, 3, 27, 23, 0, tzinfo=UTC)
