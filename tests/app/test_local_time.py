@@ -47,6 +47,14 @@ def test_staff_pages_show_stored_utc_times_in_warsaw_time_in_winter_and_summer(d
     expect(summer_time).to_have_attribute("datetime", "2026-07-01T12:00:42+02:00")
     expect(page.locator("main")).not_to_contain_text("UTC")
 
+    # The list's filters are Warsaw time: 23:15 CET is after 23:00 Warsaw (22:00 UTC), not after 23:00 UTC.
+    page.goto("/campaigns/?since=2026-12-06T23:00&until=2026-12-07")
+    expect(page.locator(f"tr[data-campaign='{winter}']")).to_have_count(1)
+    page.goto("/campaigns/?since=2026-12-06T23:30&until=2026-12-07")
+    expect(page.locator(f"tr[data-campaign='{winter}']")).to_have_count(0)
+    response = page.goto("/campaigns/?since=0001-01-01&until=2027-03-28T02:30")  # no such times: no 500
+    assert response.status == 200
+
     page.goto(f"/campaigns/{summer}")
     expect(page.locator("main")).to_contain_text("2026-07-01 12:00:42 CEST")
     expect(page.locator("main")).not_to_contain_text("10:00:42")
