@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from campaigns.exceptions import CampaignNotFound, CampaignStateError
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from subscribers.models import SubscriberStatus
 from subscribers.service import count_by_status
+from syrena_core import localtime
 from syrena_core.accounts import Role
 from zones import reach
 from zones import service as zones
@@ -111,26 +112,42 @@ def _ui_context() -> dict[str, Any]:
         "severity_label": lambda s: _label(SEVERITY_LABELS, s),
         "message_statuses": [s.value for s in MessageStatus],
         "currency": settings.billing.currency,
+        "timezone": settings.app.timezone,  # for scripts that show times: <body data-timezone>
     }
 
 
-@bp.app_template_filter("utc")
-def utc_filter(value: datetime | None, seconds: bool = False) -> str:
-    """Times are stored in UTC and shown in UTC, labelled so: a crisis log must not be ambiguous."""
-    if value is None:
-        return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+def _zone_name() -> str:
+    return current_app.config["SYRENA"].app.timezone
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A stored time (aware, or naive UTC), or an ISO 8601 string such as a status snapshot's."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+    return value
+
+
+@bp.app_template_filter("localtime")
+def localtime_filter(value: datetime | str | None, seconds: bool = False) -> str:
+    """Times are stored in UTC and shown in [app] timezone with the zone's abbreviation ("2026-12-06 23:15 CET"):
+    a crisis log must not be ambiguous, not even in the hour repeated when the clocks go back."""
+    moment = _moment(value)
+    return "—" if moment is None else localtime.local_text(moment, _zone_name(), seconds)
+
+
+# The name of the filter before times were shown local: kept so that a template written against it still
+# renders (the local time, labelled with its zone); tests/app/test_local_time.py keeps new ones out.
+bp.add_app_template_filter(localtime_filter, "utc")
 
 
 @bp.app_template_filter("isotime")
-def isotime_filter(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
+def isotime_filter(value: datetime | str | None) -> str:
+    """The machine form for <time datetime="…">: ISO 8601 with the local offset."""
+    moment = _moment(value)
+    return "" if moment is None else localtime.local_iso(moment, _zone_name())
 
 
 def money(value: Decimal | int | None) -> str:
@@ -290,7 +307,7 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         "first_submitted_at": isotime_filter(stats.first_submitted_at) or None,
         "last_submitted_at": isotime_filter(stats.last_submitted_at) or None,
         "completed_at": isotime_filter(campaign.completed_at) or None,
-        "completed_display": utc_filter(campaign.completed_at, seconds=True),
+        "completed_display": localtime_filter(campaign.completed_at, seconds=True),
         # Which control buttons apply now (the page shows only those).
         "actions": control.actions(campaign, counts.get("failed", 0)),
     }

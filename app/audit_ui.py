@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
@@ -25,7 +25,7 @@ EXPORT_MAX = 100_000
 
 def _filters() -> dict:
     try:
-        return audit_filters()
+        return audit_filters(current_app.config["SYRENA"].app.timezone)  # the date inputs are local days
     except ApiError as e:
         raise BadRequest(e.message) from None
 

@@ -23,9 +23,16 @@ from app.database import db
 from app.zones_ui import DEFAULT_VIEW
 from campaigns import cap, composition, overrides, targeting, workflow
 from campaigns import service as campaigns
-from campaigns.exceptions import ApprovalForbidden, CampaignError, CampaignNotFound, CampaignStateError
+from campaigns.exceptions import (
+    ApprovalForbidden,
+    CampaignError,
+    CampaignNotFound,
+    CampaignStateError,
+    InvalidCampaign,
+)
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
 from subscribers.service import TOPICS
+from syrena_core import localtime
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
 from zones import service as zones
@@ -96,12 +103,49 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 def _date(raw: str | None) -> datetime | None:
+    """A list filter's date (or time) as typed: the city's midnight (or wall-clock time), in UTC."""
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw)
+        wall = datetime.fromisoformat(raw)
     except ValueError:
         return None
+    try:
+        return localtime.bound_from_local(wall, _settings().app.timezone)
+    except OverflowError:  # year 1 or 9999 in Warsaw lies outside what UTC can hold: no such filter
+        return None
+
+
+def _local_input(raw: Any) -> Any:
+    """The composer's "send later" (a datetime-local value, "2027-03-28T02:30", no offset) is the city's wall-clock
+    time: handed on as ISO 8601 in UTC. A time with an offset passes as it is; one that does not parse is left to
+    the schema, which says what is wrong with it."""
+    if not isinstance(raw, str) or not raw:
+        return raw
+    try:
+        wall = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    try:
+        return localtime.from_local(wall, _settings().app.timezone).isoformat()
+    except OverflowError:
+        raise InvalidCampaign("scheduled_for is out of range") from None
+    except localtime.NonexistentLocalTime as e:
+        moment, start, end = (
+            e.moment.strftime("%Y-%m-%d %H:%M"),
+            e.gap_start.strftime("%H:%M"),
+            e.gap_end.strftime("%H:%M"),
+        )
+        raise InvalidCampaign(
+            _(
+                "%(time)s does not exist in %(zone)s: that night the clocks go forward from %(start)s to %(end)s. "
+                "Choose %(end)s or later.",
+                time=moment,
+                zone=e.zone,
+                start=start,
+                end=end,
+            )
+        ) from None
 
 
 @bp.get("/")
@@ -137,6 +181,9 @@ def _compose_page(campaign: Campaign | None):
     initial = None
     if campaign is not None:
         initial = {"id": campaign.id, **campaigns.input_json(campaign)}  # campaign-compose.js's load()
+        if campaign.scheduled_for:  # the datetime-local input's value: the city's wall-clock time
+            local = localtime.to_local(campaign.scheduled_for, settings.app.timezone)
+            initial["scheduled_for_local"] = f"{local:%Y-%m-%dT%H:%M}"
     return render_template(
         "campaigns/compose.html",
         campaign=campaign,
@@ -210,6 +257,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("title", "template", "event", "sender_id", "department", "topic", "scheduled_for"):
         if data.get(key) == "":
             data[key] = None
+    if "scheduled_for" in data:
+        data["scheduled_for"] = _local_input(data["scheduled_for"])
     return data
 
 
@@ -258,9 +307,9 @@ def _warnings(result: campaigns.Preview) -> list[str]:
 def save():
     session = db()
     settings = _settings()
-    data = _clean(_body())
     campaign_id = _body().get("id")
     try:
+        data = _clean(_body())
         if campaign_id:
             campaign = campaigns.update_campaign(
                 session,
@@ -356,7 +405,10 @@ def act(campaign_id: int, action: str):
             message = (
                 _("Sending started.")
                 if started
-                else _("Scheduled for %(at)s.", at=campaign.scheduled_for.isoformat(timespec="minutes"))
+                else _(
+                    "Scheduled for %(at)s.",
+                    at=localtime.local_text(campaign.scheduled_for, settings.app.timezone),
+                )
             )
         else:
             follow = workflow.follow_up(

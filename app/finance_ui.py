@@ -30,6 +30,7 @@ from app.database import db
 from billing import ledger, reconciliation, reports
 from billing.exceptions import BillingError, InvalidReportRequest, OperatorCsvInvalid, ReconciliationNotFound
 from billing.exports import all_groupings, report_csv, report_xlsx, row_name, statement_pdf
+from syrena_core import localtime
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 
@@ -271,8 +272,8 @@ def tariff_create():
     form = request.form
     try:
         raw_from = form.get("valid_from", "").strip()
-        local = ZoneInfo(current_app.config["SYRENA"].billing.timezone)  # the form's time is local
-        valid_from = datetime.fromisoformat(raw_from).replace(tzinfo=local) if raw_from else None
+        local = current_app.config["SYRENA"].billing.timezone  # the form's time is local (a gap: ValueError)
+        valid_from = localtime.from_local(datetime.fromisoformat(raw_from), local) if raw_from else None
         ledger.create_tariff(
             session,
             current_user,

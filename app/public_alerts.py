@@ -10,6 +10,7 @@ from app.zones_ui import DEFAULT_VIEW
 from campaigns import cap, targeting
 from campaigns import service as campaigns
 from campaigns.exceptions import CampaignNotFound
+from syrena_core import localtime
 from syrena_core.db import utcnow
 from syrena_core.text import xml_safe
 
@@ -77,7 +78,7 @@ def alerts_feed():
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _sub(feed, "id", public_url("public_alerts.alerts_feed"))
     _sub(feed, "title", "Syrena — aktualne ostrzeżenia")
-    _sub(feed, "updated", cap.cap_time(max((a.sent_at for a in alerts), default=_now())))
+    _sub(feed, "updated", localtime.rfc3339(max((a.sent_at for a in alerts), default=_now())))
     _sub(feed, "link", href=public_url("public_alerts.alerts_feed"), rel="self")
     _sub(feed, "link", href=public_url("public_alerts.alerts_page"), rel="alternate")
     author = _sub(feed, "author")
@@ -86,7 +87,7 @@ def alerts_feed():
         entry = _sub(feed, "entry")
         _sub(entry, "id", f"urn:cap:{cap.identifier(alert, settings)}")
         _sub(entry, "title", alert.title or alert.event or alert.body[:80])
-        _sub(entry, "updated", cap.cap_time(alert.sent_at))
+        _sub(entry, "updated", localtime.rfc3339(alert.sent_at))
         _sub(entry, "summary", alert.body)
         _sub(entry, "category", term=alert.severity)
         _sub(

@@ -46,8 +46,8 @@ def duration(seconds: float | None) -> str:
 
 
 def local_time(moment: datetime) -> str:
-    """The wall-clock time in the city (campaigns.timezone), with the date when it is not today."""
-    tz = ZoneInfo(current_app.config["SYRENA"].campaigns.timezone)
+    """The wall-clock time in the city ([app] timezone), with the date when it is not today."""
+    tz = ZoneInfo(current_app.config["SYRENA"].app.timezone)
     local, today = moment.astimezone(tz), now().astimezone(tz)
     return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%d.%m.%Y %H:%M")
 

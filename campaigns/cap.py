@@ -8,7 +8,7 @@ original as "sender,identifier,sent".
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns import targeting
 from campaigns.models import Campaign
 from syrena_core.config import CampaignSettings
+from syrena_core.localtime import as_utc
 from syrena_core.text import xml_safe
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -25,8 +26,9 @@ SENT_STATUSES = ("sending", "paused", "completed", "cancelled")
 
 
 def cap_time(moment: datetime) -> str:
-    """CAP's own dateTime form: seconds, no fraction, an explicit offset (never "Z")."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    """CAP 1.2 §3.3.2's dateTime form: seconds, no fraction, an explicit offset, and UTC written "-00:00"
+    ("2002-05-24T16:49:00-07:00"; never "Z", never "+00:00"). A naive time is UTC."""
+    return f"{as_utc(moment):%Y-%m-%dT%H:%M:%S}-00:00"
 
 
 def identifier(campaign: Campaign, settings: CampaignSettings) -> str:

@@ -37,6 +37,19 @@ class ConfigError(ValueError):
     """The configuration names an unknown key or holds a value of the wrong type."""
 
 
+DEFAULT_TIMEZONE = "Europe/Warsaw"
+# Sections whose own `timezone` follows [app] timezone unless the file (or environment) sets it.
+FOLLOW_APP_TIMEZONE = ("campaigns", "billing")
+
+
+def check_timezone(section: str, name: str) -> None:
+    """Refuse anything that is not an IANA time zone name (at start-up, naming the key)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f'[{section}] timezone: not a time zone name such as "Europe/Warsaw", got {name!r}') from None
+
+
 class _Section(BaseModel):
     """One [section] of the configuration: frozen, no unknown keys; a bad value raises ConfigError naming it."""
 
@@ -100,9 +113,13 @@ class AppSettings(_Section):
     # Where the public reaches this app: the base of every absolute link it publishes (the Atom feed, CAP
     # links). Never taken from the request's Host header, which any client can set.
     public_url: str = "http://localhost:5000"
+    # The local time of the city (an IANA name): every time shown to people, every time typed into a form, the
+    # quiet hours and the finance calendar. [campaigns] and [billing] timezone default to it.
+    timezone: str = DEFAULT_TIMEZONE
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        check_timezone(self.section, self.timezone)
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             raise ValueError(
@@ -219,7 +236,8 @@ class CampaignSettings(_Section):
     max_parts: int = 6  # longest text accepted, in SMS parts (per language variant)
     quiet_hours_start: str = "22:00"  # info campaigns are never sent from ... (local time)
     quiet_hours_end: str = "07:00"  # ... until; a send in between is scheduled for this time
-    timezone: str = "Europe/Warsaw"  # the local time of quiet hours
+    # The local time of quiet hours: [app] timezone unless set here (see Settings._one_timezone).
+    timezone: str = DEFAULT_TIMEZONE
     cap_sender: str = "syrena@um.poznan.pl"  # CAP <sender>: who publishes the alerts
     chunk_size: int = 500
     slice_size: int = 250  # claimed at once; pause/cancel/priority are checked between slices
@@ -229,6 +247,11 @@ class CampaignSettings(_Section):
     # A message left "submitting" by a job that no longer runs (it raised, its thread died) goes back to the
     # queue once its claim is this old; the sweeper runs on every worker's heartbeat (campaigns.jobs).
     stranded_after: float = 30.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        check_timezone(self.section, self.timezone)
+        return self
 
 
 class BillingSettings(_Section):
@@ -240,16 +263,12 @@ class BillingSettings(_Section):
     vat_rate: Decimal = Decimal("0.23")
     charge_on: str = "accepted"  # "accepted" (submit_sm_resp OK) or "delivered" (receipt DELIVRD)
     monthly_fee_mode: str = "prorated"  # "whole" or "prorated" by the time each tariff was in force
-    timezone: str = "Europe/Warsaw"  # finance months and days are local calendar months and days here
+    # Finance months and days are local calendar months and days here: [app] timezone unless set here.
+    timezone: str = DEFAULT_TIMEZONE
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValueError(
-                f'[billing] timezone: not a time zone name such as "Europe/Warsaw", got {self.timezone!r}'
-            ) from None
+        check_timezone(self.section, self.timezone)
         if self.charge_on not in ("accepted", "delivered"):
             raise ValueError(f'[billing] charge_on: expected "accepted" or "delivered", got {self.charge_on!r}')
         if self.monthly_fee_mode not in ("whole", "prorated"):
@@ -458,6 +477,41 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_timezone(cls, data: Any) -> Any:
+        """[app] timezone is the one home of the local time: [campaigns] and [billing] take it unless their own
+        `timezone` is set (an override, kept for a finance calendar that must differ)."""
+        if not isinstance(data, dict):
+            return data
+        app = data.get("app")
+        zone = (
+            app.timezone
+            if isinstance(app, AppSettings)
+            else app.get("timezone", DEFAULT_TIMEZONE)
+            if isinstance(app, dict)
+            else DEFAULT_TIMEZONE
+        )
+        data = dict(data)
+        for name in FOLLOW_APP_TIMEZONE:
+            section = data.get(name)
+            if section is None:
+                data[name] = {"timezone": zone}
+            elif isinstance(section, dict) and not section.get("timezone"):
+                data[name] = {**section, "timezone": zone}
+            elif isinstance(section, _Section) and "timezone" not in section.model_fields_set:
+                data[name] = section.model_copy(update={"timezone": zone})
+        return data
+
+    @model_validator(mode="after")
+    def _following(self) -> Self:
+        # A section that holds [app]'s zone keeps following it through replace(settings, app=...).
+        for name in FOLLOW_APP_TIMEZONE:
+            section = getattr(self, name)
+            if section.timezone == self.app.timezone:
+                section.model_fields_set.discard("timezone")
+        return self
 
     @classmethod
     def settings_customise_sources(

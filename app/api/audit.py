@@ -10,18 +10,21 @@ from app.api.blueprint import bp
 from app.api.common import ApiError, page_params, requires
 from app.database import db
 from app.openapi import components, op, ref
+from syrena_core import localtime
 from syrena_core.accounts import Role
 from syrena_core.audit import AuditPage, audit_dict, audit_entries
 
 FILTERS = ("actor", "action", "object_type", "object_id")
 
 
-def _time(name: str) -> datetime | None:
+def _time(name: str, local_zone: str | None) -> datetime | None:
     raw = request.args.get(name)
     if not raw:
         return None
     try:
         value = datetime.fromisoformat(raw)
+        if value.tzinfo is None and local_zone:  # the admin page's date inputs: the city's days
+            return localtime.bound_from_local(value, local_zone)
         # In UTC: PostgreSQL takes offsets only up to ±15:59 (ISO 8601 allows more).
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
@@ -30,12 +33,13 @@ def _time(name: str) -> datetime | None:
         ) from None
 
 
-def audit_filters() -> dict:
-    """The query string's filters (shared by the API and the admin page)."""
+def audit_filters(local_zone: str | None = None) -> dict:
+    """The query string's filters (shared by the API and the admin page). A time without an offset is UTC, or the
+    wall-clock time of `local_zone` (the admin page passes [app] timezone)."""
     filters: dict[str, str | datetime | None] = {
         name: (request.args.get(name) or "").strip()[:254] or None for name in FILTERS
     }
-    filters["since"], filters["until"] = _time("since"), _time("until")
+    filters["since"], filters["until"] = _time("since", local_zone), _time("until", local_zone)
     return filters
 
 

@@ -161,7 +161,7 @@ def test_the_campaign_list_shows_a_campaign_created_through_the_api(page, api, m
     expect(row).to_contain_text("Szkic")
     expect(row).to_contain_text("Uwaga! Awaria wodociągu")
     expect(row).not_to_contain_text("Rynku Wildeckim")  # long texts are shortened in the list
-    expect(row.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    expect(row.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d CES?T$"))  # Warsaw time
     expect(row).to_contain_text("0,00 PLN")
 
     row.get_by_role("link", name=f"Kampania {campaign['id']}").click()

@@ -77,6 +77,7 @@ def test_alert_update_and_all_clear_as_valid_cap_to_exactly_the_original_recipie
     assert doc.findtext("cap:status", namespaces=NS) == "Actual"
     assert doc.findtext("cap:msgType", namespaces=NS) == "Alert"
     assert doc.findtext("cap:scope", namespaces=NS) == "Public"
+    assert doc.findtext("cap:sent", namespaces=NS).endswith("-00:00")  # CAP 1.2 §3.3.2: UTC is "-00:00"
     assert doc.find("cap:references", NS) is None
     infos = doc.findall("cap:info", NS)
     assert [i.findtext("cap:language", namespaces=NS) for i in infos] == ["pl-PL", "en-GB"]

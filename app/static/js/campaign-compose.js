@@ -275,6 +275,7 @@
      "department"].forEach(function (k) { if (c[k] !== null && c[k] !== undefined) { $(k).value = c[k]; } });
     $("body").value = c.template || c.body || "";
     $("flash").checked = !!c.flash;
+    $("scheduled_for").value = c.scheduled_for_local || "";
     Object.keys(c.variants || {}).forEach(function (lang) {
       var box = $("variant-" + lang);
       if (box) { box.value = c.variants[lang]; }
@@ -362,7 +363,8 @@
     if ($("kind").value === "info") { data.topic = $("topic").value; }
     if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
     var when = $("scheduled_for").value;
-    if (when) { data.scheduled_for = new Date(when).toISOString(); }
+    /* As typed: the city's wall-clock time, read in [app] timezone by the server (never the browser's zone). */
+    data.scheduled_for = when || null;
     if (this.initial && this.initial.id) { data.id = this.initial.id; }
     return data;
   };

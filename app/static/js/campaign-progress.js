@@ -10,7 +10,8 @@
   var note = document.getElementById("live-note");
   var numberFormat = new Intl.NumberFormat(document.documentElement.lang || undefined);
   var timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
-    { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    { hour: "2-digit", minute: "2-digit", second: "2-digit",
+      timeZone: document.body.dataset.timezone || undefined });  /* the city's time, not the browser's */
   var failures = 0;
 
   function setAll(selector, value) {

@@ -69,12 +69,15 @@
     var rescued = s.rescued || { total: null, by_reason: [] };
     setField("rescued-total", rescued.total == null ? "—" : rescued.total);
     fill("status-rescued", rescued.by_reason.map(function (r) {
-      return [["td", r.label], ["td", r.messages, "num"], ["td", r.last_24h, "num"], ["td", r.last_at || ""]];
+      return [["td", r.label], ["td", r.messages, "num"], ["td", r.last_24h, "num"],
+              ["td", window.syrenaLocalTime(r.last_at, true)]];
     }), "—", 4);
     var e = s.last_error;
     document.getElementById("status-last-error").textContent = e ?
-      e.at_iso + " " + e.worker + " " + e.level + " " + e.logger + ": " + e.message : L.labelNone;
-    document.getElementById("status-updated").textContent = L.labelUpdated + ": " + s.generated_at;
+      window.syrenaLocalTime(e.at_iso, true) + " " + e.worker + " " + e.level + " " + e.logger + ": " + e.message :
+      L.labelNone;
+    document.getElementById("status-updated").textContent =
+      L.labelUpdated + ": " + window.syrenaLocalTime(s.generated_at, true);
   }
 
   function poll() {
