@@ -292,3 +292,19 @@ def test_axe_finds_a_violation_when_there_is_one(browsers):
     )
     ids = {v["id"] for v in axe_violations(page)}
     assert {"label", "color-contrast"} <= ids
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/finance/", "Koszty miesięczne"),
+        ("/finance/reconciliation", "Uzgadnianie"),
+        ("/finance/tariffs", "Taryfy"),
+    ],
+)
+def test_the_finance_sub_tabs_mark_the_current_one(browsers, path, current):
+    page = browsers["finance"]
+    page.goto(path)
+    tabs = page.get_by_role("navigation", name="Finanse")
+    assert tabs.locator("a[aria-current=page]").all_inner_texts() == [current]
+    assert tabs.get_by_role("link").count() == 3
