@@ -68,6 +68,12 @@ def api_recipients(api, area: list) -> int:
     return body["recipients"]
 
 
+def test_the_drawing_tools_have_names_a_screen_reader_can_say(composer):
+    map_tools = composer.locator("#compose-map")
+    for name in ("Rysuj wielokąt", "Rysuj okrąg", "Rysuj linię"):
+        expect(map_tools.get_by_role("button", name=name)).to_be_visible()
+
+
 def test_a_circle_around_an_address_by_keyboard_previews_and_saves_like_a_drawn_one(composer, api):
     page = composer
     type_into(page, "#circle-address", "Testowa 7")
