@@ -262,6 +262,18 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@bp.post("/area-from-text")
+@roles_required(Role.OPERATOR)
+def area_from_text():
+    """The composer's pasted area (GeoJSON or "lat, lon" lines) as GeoJSON geometries, or a readable error."""
+    typed = _body().get("text")
+    try:
+        areas = targeting.areas_from_text(typed if isinstance(typed, str) else "", _settings().zones)
+    except CampaignError as e:
+        return _error(e)
+    return jsonify({"areas": areas})
+
+
 @bp.post("/preview")
 @roles_required(Role.OPERATOR)
 def preview():

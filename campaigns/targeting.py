@@ -110,6 +110,75 @@ def parse_areas(raw: Any, limits: ZoneSettings | None = None) -> list[dict[str, 
     return [_parse_one(item, n, limits) for n, item in enumerate(items, start=1)]
 
 
+# ---------------------------------------------------------------- an area typed or pasted (no map, no mouse)
+MAX_PASTED_CHARS = 200_000
+_SEPARATORS = str.maketrans({";": " ", ",": " ", "\t": " "})
+
+
+def areas_from_text(typed: str, limits: ZoneSettings | None = None) -> list[dict[str, Any]]:
+    """The areas a keyboard user pasted instead of drawing: GeoJSON (a Polygon or MultiPolygon, a Feature or a
+    FeatureCollection of them), or one "latitude, longitude" pair per line, at least three, the ring closed here.
+    Returns GeoJSON geometries, each checked as a drawn polygon is (parse_areas: valid, in the service area);
+    InvalidCampaign says what is wrong and where."""
+    typed = (typed or "").strip()
+    if not typed:
+        raise InvalidCampaign('nothing pasted: paste GeoJSON or one "latitude, longitude" per line')
+    if len(typed) > MAX_PASTED_CHARS:
+        raise InvalidCampaign(f"the pasted text has {len(typed):,} characters; at most {MAX_PASTED_CHARS:,} fit")
+    limits = limits or ZoneSettings()
+    geometries = _pasted_geojson(typed) if typed[0] in "{[" else [_pasted_pairs(typed, limits)]
+    if len(geometries) > MAX_AREAS:
+        raise InvalidCampaign(f"the pasted text holds {len(geometries)} areas; at most {MAX_AREAS}")
+    for n, geometry in enumerate(geometries, start=1):
+        _parse_one(geometry, n, limits)
+    return geometries
+
+
+def _pasted_geojson(typed: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(typed)
+    except ValueError as e:
+        raise InvalidCampaign(f"the pasted text is not valid GeoJSON: {e}") from None
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        features = data.get("features")
+        items = features if isinstance(features, list) else []
+    else:
+        items = [data]
+    geometries = []
+    for item in items:
+        geometry = item.get("geometry") if isinstance(item, dict) and item.get("type") == "Feature" else item
+        if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+            raise InvalidCampaign(f"the pasted GeoJSON is a {kind}; an area must be a Polygon or MultiPolygon")
+        geometries.append({"type": geometry["type"], "coordinates": geometry.get("coordinates")})
+    if not geometries:
+        raise InvalidCampaign("the pasted FeatureCollection has no features")
+    return geometries
+
+
+def _pasted_pairs(typed: str, limits: ZoneSettings) -> dict[str, Any]:
+    ring = []
+    for n, line in enumerate(typed.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.translate(_SEPARATORS).split()
+        try:
+            lat, lon = (float(p) for p in parts)
+        except ValueError:
+            raise InvalidCampaign(
+                f'line {n}: "{line.strip()[:60]}" is not "latitude, longitude" (e.g. 52.4064, 16.9252)'
+            ) from None
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            raise InvalidCampaign(f"line {n}: latitude and longitude must be numbers")
+        _in_service_area(lon, lat, limits.service_area, f"line {n}: the point")
+        ring.append([lon, lat])
+    if ring and ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len(ring) < 4:
+        raise InvalidCampaign('an area needs at least three points, one "latitude, longitude" per line')
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
 _CIRCLE = text("SELECT ST_AsBinary(ST_Buffer(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)::geometry)")
 _LINE = text("SELECT ST_AsBinary(ST_Buffer(ST_SetSRID(ST_GeomFromGeoJSON(:line), 4326)::geography, :r)::geometry)")
 

@@ -249,8 +249,13 @@ def _clean_state(request):
     if "settings" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
-    settings = request.getfixturevalue("settings")
-    simulator = request.getfixturevalue("simulator")
+    empty_state(request.getfixturevalue("settings"), request.getfixturevalue("simulator"))
+    yield
+
+
+def empty_state(settings, simulator) -> None:
+    """Empty tables, an empty simulator log and no rate-limit counters (what every test starts from; a module
+    that shares one set of data between its tests calls it once itself)."""
     from sqlalchemy.exc import OperationalError
 
     from syrena_core.db import engine_for
@@ -274,7 +279,6 @@ def _clean_state(request):
             time.sleep(0.5)
     simulator.clear_messages()
     empty_rate_limits(settings.redis.url)
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,13 @@ through the API, RQ, SMPP and the simulator."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
+from campaigns.exceptions import InvalidCampaign
+from campaigns.targeting import areas_from_text
 from tests.campaigns.conftest import received, settled
 from tests.factories import BOWTIE, IN_A, IN_A_2, IN_B, OUTSIDE, ZONE_A, ZONE_B, create_subscriber, create_zone
 
@@ -87,3 +92,49 @@ def test_bad_areas_are_refused(api, operator, area, message):
     )
     assert status == 422, body
     assert message in body["error"]["message"]
+
+
+# ---------------------------------------------------------------- an area pasted instead of drawn (the composer)
+def test_pasted_lines_of_lat_lon_become_a_closed_polygon_in_geojson_order():
+    typed = "52.383, 16.905\n\n52.383;16.925\n52.395\t16.925\n 52.395 , 16.905 \n"
+    assert areas_from_text(typed) == [
+        {
+            "type": "Polygon",
+            "coordinates": [[[16.905, 52.383], [16.925, 52.383], [16.925, 52.395], [16.905, 52.395], [16.905, 52.383]]],
+        }
+    ]
+
+
+def test_pasted_geojson_features_each_become_an_area():
+    collection = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": g} for g in (ZONE_A, ZONE_B)],
+    }
+    assert areas_from_text(json.dumps(collection)) == [ZONE_A, ZONE_B]
+    assert areas_from_text(json.dumps(ZONE_A)) == [ZONE_A]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "nothing pasted"),
+        ("52.38, 16.90\nnear the river\n52.40, 16.93", 'line 2: "near the river" is not "latitude, longitude"'),
+        ("52.38, 16.90, 7\n52.38, 16.93\n52.40, 16.93", 'line 1: "52.38, 16.90, 7" is not'),
+        ("52.38, 16.90\n52.38, 16.93", "at least three points"),
+        ('{"type": "Polygon", "coordinates": [[', "not valid GeoJSON"),
+        ('{"type": "Point", "coordinates": [16.9, 52.4]}', "the pasted GeoJSON is a Point"),
+        ('{"type": "FeatureCollection", "features": []}', "has no features"),
+        (
+            "16.91, 52.39\n16.93, 52.39\n16.93, 52.40",
+            "line 1: the point (16.91, 52.39) lies outside the service area; latitude and longitude swapped?",
+        ),
+    ],
+)
+def test_pasted_text_that_is_no_area_is_refused_saying_why(typed, message):
+    with pytest.raises(InvalidCampaign, match=re.escape(message)):
+        areas_from_text(typed)
+
+
+def test_a_pasted_bowtie_is_refused_like_a_drawn_one():
+    with pytest.raises(InvalidCampaign, match="area 1"):
+        areas_from_text(json.dumps(BOWTIE))

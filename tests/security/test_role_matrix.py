@@ -88,6 +88,7 @@ UI = [
     ("GET", f"/campaigns/{X}/edit", {ADMIN, OPERATOR}),
     ("GET", f"/campaigns/{X}/review", STAFF),
     ("POST", "/campaigns/analyse", {ADMIN, OPERATOR}),
+    ("POST", "/campaigns/area-from-text", {ADMIN, OPERATOR}),
     ("GET", "/campaigns/new", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/preview", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/save", {ADMIN, OPERATOR}),

@@ -47,6 +47,7 @@
     this.initMap();
     this.initForm();
     this.initHazard();
+    this.initKeyboardTargets();
     if (this.initial) { this.load(this.initial); }
     this.analyse();
     this.preview();
@@ -97,6 +98,7 @@
       editMode: false, dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false
     });
     map.on("pm:create", function (e) { self.created(e.layer, e.shape); });
+    if (window.SyrenaMapA11y) { window.SyrenaMapA11y.nameDrawButtons(map); }
     map.on("click", function (e) {
       if (!self.placingHazard || map.pm.globalDrawModeEnabled()) { return; }
       self.setHazard(e.latlng.lat, e.latlng.lng);
@@ -198,7 +200,8 @@
     this.targetChanged();
   };
 
-  Composer.prototype.addArea = function (spec, layer) {
+  /* `label` names the area in the list when it was not drawn (a circle around an address, a pasted area). */
+  Composer.prototype.addArea = function (spec, layer, label) {
     var self = this;
     if (!layer) {
       if (spec.circle) {
@@ -215,12 +218,13 @@
       : spec.type === "line" ? { line: spec.line, buffer_m: spec.buffer_m } : spec, layer: layer };
     this.areas.push(entry);
     var s = entry.spec;
-    var text = s.circle ? format(this.labels.circle, { radius: s.circle.radius_m })
-      : s.line ? format(this.labels.line, { buffer: s.buffer_m }) : this.labels.polygon;
+    var text = label || (s.circle ? format(this.labels.circle, { radius: s.circle.radius_m })
+      : s.line ? format(this.labels.line, { buffer: s.buffer_m }) : this.labels.polygon);
     var item = el("li");
     item.appendChild(el("span", text));
     var remove = el("button", this.labels.remove, "button button-small button-outline");
     remove.type = "button";
+    remove.setAttribute("aria-label", this.labels.remove + ": " + text);
     remove.addEventListener("click", function () {
       self.map.removeLayer(entry.layer);
       self.areas.splice(self.areas.indexOf(entry), 1);
@@ -229,6 +233,82 @@
     });
     item.appendChild(remove);
     $("drawn-areas").appendChild(item);
+  };
+
+  /* Targeting without a mouse: a circle of N metres around an address from the gazetteer (suggested while
+     typing, picked in a list), or an area pasted as GeoJSON or "lat, lon" lines (the server parses and checks
+     it). Both become areas exactly like drawn ones: the same list, preview and save. */
+  Composer.prototype.initKeyboardTargets = function () {
+    var self = this, found = [], asked = 0;
+    var address = $("circle-address"), place = $("circle-place"), status = $("circle-status");
+    var suggest = function () {
+      var typed = address.value.trim(), ticket = ++asked;
+      if (typed.length < 3) { return Promise.resolve(); }
+      var url = self.root.dataset.urlAddresses + "?q=" + encodeURIComponent(typed);
+      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (matches) {
+          if (ticket !== asked) { return; }  /* an answer to an older text */
+          found = matches;
+          place.textContent = "";
+          matches.forEach(function (m, i) {
+            var option = el("option", m.label);
+            option.value = String(i);
+            place.appendChild(option);
+          });
+          if (!matches.length) { place.appendChild(el("option", "—")); }
+          place.disabled = !matches.length;
+          status.textContent = matches.length ? format(self.labels.addressesFound, { count: matches.length })
+            : self.labels.noAddress;
+        });
+    };
+    var suggestSoon = debounce(suggest);
+    address.addEventListener("input", suggestSoon);
+    address.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); suggest(); }
+    });
+    $("circle-find").addEventListener("click", function () { suggest(); });
+    $("circle-add").addEventListener("click", function () {
+      var match = found[parseInt(place.value, 10)];
+      var radius = Number($("circle-radius").value);
+      if (!match) { status.textContent = self.labels.pickAddress; address.focus(); return; }
+      if (!(radius >= 1 && radius <= 50000 && Math.round(radius) === radius)) {
+        status.textContent = self.labels.badRadius;
+        $("circle-radius").focus();
+        return;
+      }
+      self.addArea({ circle: { lat: match.lat, lon: match.lon, radius_m: radius } }, null,
+        format(self.labels.circleAt, { radius: radius, address: match.label }));
+      self.fitLast();
+      status.textContent = self.labels.circleAdded;
+      self.targetChanged();
+    });
+    $("paste-add").addEventListener("click", function () { self.addPasted(); });
+  };
+
+  Composer.prototype.pasteError = function (message) {
+    var box = $("paste-error");
+    box.hidden = !message;
+    box.textContent = message || "";
+    $("paste-area").setAttribute("aria-invalid", message ? "true" : "false");
+  };
+
+  Composer.prototype.addPasted = function () {
+    var self = this, typed = $("paste-area").value;
+    return this.post(this.root.dataset.urlAreaFromText, { text: typed }).then(function (r) {
+      if (!r.ok) { self.pasteError(r.data.error.message); $("paste-area").focus(); return; }
+      self.pasteError(null);
+      r.data.areas.forEach(function (geometry) { self.addArea(geometry, null, self.labels.pasted); });
+      self.fitLast();
+      $("circle-status").textContent = "";
+      $("paste-area").value = "";
+      self.targetChanged();
+    });
+  };
+
+  Composer.prototype.fitLast = function () {
+    var last = this.areas[this.areas.length - 1];
+    if (last && last.layer.getBounds) { this.map.fitBounds(last.layer.getBounds(), { padding: [20, 20] }); }
   };
 
   Composer.prototype.targetChanged = function () {

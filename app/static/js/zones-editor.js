@@ -86,6 +86,7 @@
     });
     /* New shapes are kept out of the zone layer until saved; Geoman must not snap them to labels. */
     map.pm.setGlobalOptions({ snappable: true, snapDistance: 12, allowSelfIntersection: true });
+    if (window.SyrenaMapA11y) { window.SyrenaMapA11y.nameDrawButtons(map); }
     var self = this;
     map.on("pm:drawstart", function () { self.close(); });
     map.on("pm:create", function (e) { self.created(e.layer, e.shape); });
