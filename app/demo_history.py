@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from billing.ledger import tariff_at
 from billing.models import CostEntry, Tariff
 from billing.reconciliation import import_operator_csv
-from billing.reports import local_midnight
+from billing.reports import local_midnight, next_month, previous_month
 from campaigns import composition, control, service
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
 from campaigns.models import Campaign, Message
@@ -72,10 +72,9 @@ class Outcome:
     receipt_after: float = 6.0  # seconds from a batch's submit to its receipts
 
 
-def previous_month(now: datetime, tz: str) -> date:
-    """The first day of the calendar month before `now`'s, in local time."""
-    first = now.astimezone(ZoneInfo(tz)).date().replace(day=1)
-    return (first - timedelta(days=1)).replace(day=1)
+def history_month(now: datetime, tz: str) -> date:
+    """The first day of the calendar month before `now`'s, in local time: the month the history is in."""
+    return previous_month(now.astimezone(ZoneInfo(tz)).date().replace(day=1))
 
 
 def _local(month: date, day: int, hour: int, minute: int, tz: str) -> datetime:
@@ -213,7 +212,7 @@ def load_demo_history(session: Session, settings: Settings, now: datetime | None
     campaigns are there; refuses (RealCampaigns) when other campaigns are, unless `force`."""
     now = now or utcnow()
     tz = settings.billing.timezone  # the month the finance report calls "last month"
-    month = previous_month(now, tz)
+    month = history_month(now, tz)
     ensure_tariff(session, settings, local_midnight(month, tz))
     if demo_campaigns(session):
         return f"the demo history of {month:%Y-%m} is already loaded; nothing changed"
@@ -326,7 +325,7 @@ def load_demo_history(session: Session, settings: Settings, now: datetime | None
     draft.completed_at = draft_at + timedelta(hours=2)
     session.flush()
 
-    start, end = local_midnight(month, tz), local_midnight((month + timedelta(days=32)).replace(day=1), tz)
+    start, end = local_midnight(month, tz), local_midnight(next_month(month), tz)
     batch = import_operator_csv(session, None, month, _operator_csv(session, start, end, rng), OPERATOR_FILE)
     sent = [info, flood, clear, water]
     messages = sum(c.recipients or 0 for c in sent)

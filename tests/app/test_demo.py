@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.demo import SUBSCRIBERS, generate_demo_city, load_demo_city
-from app.demo_history import RealCampaigns, load_demo_history, previous_month
+from app.demo_history import RealCampaigns, history_month, load_demo_history
 from billing.models import CostEntry, ReconciliationImport, Tariff
 from billing.reconciliation import reconcile
 from billing.reports import monthly_report, summary_differences
@@ -189,13 +189,13 @@ def test_the_seed_tariff_is_a_row_from_the_first_day_of_last_month(db, settings,
         Decimal("20000.00"),
         Decimal("0.23"),
     )
-    month = previous_month(utcnow(), "Europe/Warsaw")
+    month = history_month(utcnow(), "Europe/Warsaw")
     local = tariff.valid_from.astimezone(ZoneInfo("Europe/Warsaw"))
     assert (local.date(), local.hour, local.minute) == (month, 0, 0)
 
 
 def test_last_month_has_four_campaigns_sent_receipted_and_charged_and_a_cancelled_draft(db, settings, history):
-    month = previous_month(utcnow(), "Europe/Warsaw")
+    month = history_month(utcnow(), "Europe/Warsaw")
     assert history.startswith(f"demo history of {month:%Y-%m} loaded: 5 campaigns")
     campaigns = db.scalars(select(Campaign).order_by(Campaign.id)).all()
     assert [(c.kind, c.msg_type, c.status) for c in campaigns] == [
@@ -240,7 +240,7 @@ def test_last_month_has_four_campaigns_sent_receipted_and_charged_and_a_cancelle
 
 
 def test_the_finance_report_and_reconciliation_of_last_month_have_real_numbers(db, settings, history):
-    month = previous_month(utcnow(), "Europe/Warsaw")
+    month = history_month(utcnow(), "Europe/Warsaw")
     report = monthly_report(db, month, "campaign", settings.billing)
     assert report.totals.messages > 1000 and report.totals.sms_cost > 0
     assert report.totals.setup == Decimal("20000.00") and report.totals.subscription == Decimal("400.00")
