@@ -140,12 +140,12 @@ def _deliver(
     """Snapshot the recipients, then record the SMSC's answers and receipts batch by batch, as the jobs and the
     receipt writer would have, at `at` and the seconds after it."""
     no_approval = settings.campaigns.model_copy(update={"require_approval": False})
-    created = campaign.created_at
+    session.flush()  # its backdated creation: the snapshot re-reads the row
     service.send(session, campaign, None, no_approval, now=at)
     campaign.sent_at = campaign.target_frozen_at = at
-    campaign.created_at = created
     session.execute(_BACKDATE_MESSAGES, {"cid": campaign.id, "at": at})
-    texts = {None: campaign.body, **(campaign.variants or {})}
+    texts: dict[str | None, str] = {None: campaign.body}
+    texts.update(campaign.variants or {})
     messages = session.execute(
         select(Message.id, Message.language).where(Message.campaign_id == campaign.id).order_by(Message.id)
     ).all()
@@ -178,10 +178,14 @@ def _create(session: Session, settings: Settings, at: datetime, **fields) -> Cam
     campaign = service.create_campaign(
         session, None, settings=settings.campaigns, zone_limits=settings.zones, now=at, **fields
     )
-    campaign.created_at = at
-    for edit in campaign.edits or []:
-        edit["at"] = at.isoformat()
+    _created_at(campaign, at)
     return campaign
+
+
+def _created_at(campaign: Campaign, at: datetime) -> None:
+    """Composed at `at`: its creation time and its first (only) entry in the list of edits."""
+    campaign.created_at = at
+    campaign.edits = [{**edit, "at": at.isoformat()} for edit in campaign.edits or []]
 
 
 def _operator_csv(session: Session, start: datetime, end: datetime, rng: random.Random) -> str:
@@ -283,7 +287,7 @@ def load_demo_history(session: Session, settings: Settings, now: datetime | None
         settings.campaigns,
         now=clear_at,
     )
-    clear.created_at = clear_at - timedelta(minutes=8)
+    _created_at(clear, clear_at - timedelta(minutes=8))
     _deliver(session, settings, clear, clear_at, smsc, Outcome(undelivered=0.01, expired=0.01))
 
     water_at = _local(month, 19, 9, 15, tz)

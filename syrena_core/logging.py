@@ -79,7 +79,6 @@ class ContextFilter(logging.Filter):
 
 _JSON_FIELDS = ["asctime", "levelname", "name", "message", "process", "threadName"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-FORMATS = ("json", "text", "auto")
 
 # ANSI SGR colours of the level names in text logs.
 _LEVEL_COLOURS = {

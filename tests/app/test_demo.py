@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from campaigns.service import create_campaign
 from subscribers.models import AddressPoint, Subscriber, SubscriberLocation
 from subscribers.phones import normalise_phone
 from syrena_core.db import utcnow
+from tests.helpers import run_flask
 from zones.models import Zone
 from zones.service import create_zone
 
@@ -211,6 +213,7 @@ def test_last_month_has_four_campaigns_sent_receipted_and_charged_and_a_cancelle
     tz = ZoneInfo("Europe/Warsaw")
     for c in campaigns:
         assert c.created_at.astimezone(tz).date().replace(day=1) == month
+        assert datetime.fromisoformat(c.edits[0]["at"]) == c.created_at  # "written by … at …" on its page
     for c in (info, flood, clear, water):
         assert c.recipients > 100
         assert c.sent_at.astimezone(tz).date().replace(day=1) == month
@@ -273,3 +276,26 @@ def test_a_database_with_real_campaigns_is_refused_unless_forced(db, settings, l
     db.commit()
     assert "loaded: 5 campaigns" in summary
     assert db.scalar(select(func.count()).select_from(Campaign)) == 6
+
+
+def test_flask_demo_load_refuses_beside_real_campaigns_with_a_clear_message(db, settings):
+    """The command as make run calls it: exit status 3 and why (scripts/run.sh goes on); --force passes the
+    refusal, and then finds no demo city to send to (the real zones stay alone): nothing changes."""
+    zone = create_zone(
+        db,
+        "Centrum",
+        {
+            "type": "Polygon",
+            "coordinates": [[[16.92, 52.40], [16.94, 52.40], [16.94, 52.41], [16.92, 52.41], [16.92, 52.40]]],
+        },
+    )
+    create_campaign(db, None, "alert", "severe", "Gas leak in the centre.", [zone.id], department="Straż")
+    db.commit()
+    refused = run_flask("demo", "load")
+    assert refused.returncode == 3, refused.stderr
+    assert "1 campaign(s) the demo did not make" in refused.stderr and "--force" in refused.stderr
+    forced = run_flask("demo", "load", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "no demo history" in forced.stdout and "nothing changed" in forced.stdout
+    assert db.scalar(select(func.count()).select_from(Campaign)) == 1
+    assert db.scalar(select(func.count()).select_from(Tariff)) == 0
