@@ -205,7 +205,7 @@ def _map_options() -> dict[str, Any]:
 
 
 # A resident's first SMS, as the dashboard shows it (an address of the demo city).
-EXAMPLE_MO = {"from": "+48600100200", "text": "ZAPISZ Głogowska 10"}
+EXAMPLE_PHONE, EXAMPLE_TEXT = "+48600100200", "ZAPISZ Głogowska 10"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -215,7 +215,8 @@ def _try_it() -> dict[str, Any]:
     settings = current_app.config["SYRENA"]
     mo = None
     if settings.smsc.host in _LOOPBACK:
-        body = json.dumps({**EXAMPLE_MO, "to": settings.smsc.source_addr}, ensure_ascii=False)
+        mo_body = {"from": EXAMPLE_PHONE, "to": settings.smsc.source_addr, "text": EXAMPLE_TEXT}
+        body = json.dumps(mo_body, ensure_ascii=False)
         simulator = f"http://127.0.0.1:{settings.simulator.control_port}"
         mo = {
             "send": f"curl -X POST {simulator}/mo -H 'Content-Type: application/json' -d {shlex.quote(body)}",
