@@ -292,5 +292,10 @@ def test_the_first_screen_points_to_the_public_pages_a_residents_sms_and_the_api
         "href", "/campaigns/new"
     )
     expect(page.locator("#zones-empty").get_by_role("link")).to_have_attribute("href", "/zones/")
+    page.goto("/campaigns/?kind=info")
+    page.locator("#campaign-list-empty").get_by_role("link", name="Pokaż wszystkie kampanie").click()
+    assert path_of(page.url) == "/campaigns/"
+    expect(page.locator("#campaign-list-empty").get_by_role("link")).to_have_text("Utwórz pierwszą kampanię")
+    page.goto("/")
     pointers.get_by_role("link", name="Publiczna strona zapisu").click()
     assert path_of(page.url) == "/subscribe/"
