@@ -99,20 +99,20 @@ banner() {
 
 EOT
 }
-# The banner, once, when the web server answers: printed before the processes' start-up lines, they scrolled
-# it away (it used to be printed twice for that, the second time after a guessed 6 s).
-(python - <<'EOF' || true; sleep 1; banner) &
+# The banner, once, when everything is up (/readyz: the web app answers, workers run, an SMSC bind is up), or
+# after a minute whatever: printed before the processes' start-up lines, they scrolled it away (it used to be
+# printed twice for that, the second time after a guessed 6 s).
+(python - <<'EOF' || true; banner) &
 import time
-import urllib.error
 import urllib.request
 
-for _ in range(120):
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
     try:
-        urllib.request.urlopen("http://127.0.0.1:5000/healthz", timeout=1)
+        urllib.request.urlopen("http://127.0.0.1:5000/readyz", timeout=2)
+        time.sleep(1)  # the other workers' start-up lines
         break
-    except urllib.error.HTTPError:
-        break  # it answers
-    except OSError:
+    except OSError:  # not answering yet, or 503 not ready (urllib's HTTPError is an OSError)
         time.sleep(0.5)
 EOF
 # honcho replaces this shell (same pid); what it starts is noted for `reap`.
