@@ -51,6 +51,7 @@ _BACKDATE_MESSAGES = text("""
 UPDATE message SET queued_at = :at, attempts = CASE WHEN status = 'cancelled' THEN 0 ELSE 1 END
 WHERE campaign_id = :cid
 """)
+_LOCK = text("SELECT pg_advisory_xact_lock(1398362693, 57137)")  # 0x53595245, 0xDF31: the history's own
 # The tables a send fills, analysed once its first batch is in: the planner otherwise takes them for as empty
 # as before the demo (autovacuum has had no time to look) and matched each receipt by scanning every part.
 _ANALYZE_SENDING = text("ANALYZE message; ANALYZE message_part; ANALYZE delivery_receipt")
@@ -219,12 +220,14 @@ def _operator_csv(session: Session, start: datetime, end: datetime, rng: random.
 def load_demo_history(session: Session, settings: Settings, now: datetime | None = None, force: bool = False) -> str:
     """The tariff row and the past month's campaigns; the caller commits. Does nothing when the demo's
     campaigns are there; refuses (RealCampaigns) when other campaigns are, unless `force`."""
+    session.execute(_LOCK)  # two loads at once: the second waits, then finds the history there
     now = now or utcnow()
     tz = settings.billing.timezone  # the month the finance report calls "last month"
     month = history_month(now, tz)
     ensure_tariff(session, settings, local_midnight(month, tz))
-    if demo_campaigns(session):
-        return f"the demo history of {month:%Y-%m} is already loaded; nothing changed"
+    loaded = demo_campaigns(session)
+    if loaded:
+        return f"the demo history is already loaded ({loaded} campaigns); nothing changed"
     real = session.scalar(_REAL_CAMPAIGNS) or 0
     if real and not force:
         raise RealCampaigns(

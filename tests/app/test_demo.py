@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -262,6 +262,9 @@ def test_loading_the_history_twice_changes_nothing(db, settings, history):
     db.commit()
     assert "already loaded" in again and "nothing changed" in again
     assert _history_counts(db) == before
+    next_month = load_demo_history(db, settings, now=utcnow() + timedelta(days=40))  # make run a month later
+    db.commit()
+    assert "nothing changed" in next_month and _history_counts(db) == before
 
 
 def test_a_database_with_real_campaigns_is_refused_unless_forced(db, settings, loaded):
