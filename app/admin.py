@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -219,6 +221,27 @@ def _map_options() -> dict[str, Any]:
     }
 
 
+# A resident's first SMS, as the dashboard shows it (an address of the demo city).
+EXAMPLE_PHONE, EXAMPLE_TEXT = "+48600100200", "ZAPISZ Głogowska 10"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _try_it() -> dict[str, Any]:
+    """Where a new user sees the product as residents do: the public pages, the API documentation and, while
+    the SMSC is the bundled simulator on this host, a resident's SMS faked through its POST /mo."""
+    settings = current_app.config["SYRENA"]
+    mo = None
+    if settings.smsc.host in _LOOPBACK:
+        mo_body = {"from": EXAMPLE_PHONE, "to": settings.smsc.source_addr, "text": EXAMPLE_TEXT}
+        body = json.dumps(mo_body, ensure_ascii=False)
+        simulator = f"http://127.0.0.1:{settings.simulator.control_port}"
+        mo = {
+            "send": f"curl -X POST {simulator}/mo -H 'Content-Type: application/json' -d {shlex.quote(body)}",
+            "read": f"curl {simulator}/messages",
+        }
+    return {"mo": mo, "api_docs": "/api/docs"}
+
+
 # ------------------------------------------------------------------ pages
 @bp.get("/")
 @roles_required(*STAFF)
@@ -247,6 +270,7 @@ def dashboard():
         subscriber_totals=subscriber_totals,
         subscribers_total=sum(by_status.values()),
         map_options=_map_options(),
+        try_it=_try_it(),
     )
 
 

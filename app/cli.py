@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from app.demo import load_demo_city
+from app.demo_history import RealCampaigns, load_demo_history
 from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
 from syrena_core import accounts, audit, metrics
 from syrena_core.backup import BackupError, backup, default_backup_path, restore
@@ -215,11 +216,28 @@ def simulate(host: str | None, port: int | None, control_port: int | None) -> No
     serve_forever(SimulatorOptions.from_settings(_settings(), **{k: v for k, v in given.items() if v is not None}))
 
 
+# `flask demo load`'s exit status when it refuses to mix the demo history into real campaigns (scripts/run.sh
+# goes on: the application itself is fine).
+REFUSED = 3
+
+
 @demo_cli.command("load")
-def load_demo() -> None:
-    """Generate the demo city (12 zones, 10,000 subscribers), offline; does nothing if it is there."""
-    with session_scope(_settings().database.url) as session:
+@click.option("--force", is_flag=True, help="Add the demo history even to a database with real campaigns.")
+def load_demo(force: bool) -> None:
+    """Generate the demo city (12 zones, 10,000 subscribers) and last month's history (the tariff, four
+    campaigns sent, receipted and charged, a cancelled draft, the operator's invoice), offline; does nothing
+    when they are there, and refuses to add the history to a database with real campaigns unless --force."""
+    settings = _settings()
+    with session_scope(settings.database.url) as session:
         click.echo(load_demo_city(session))
+    try:
+        with session_scope(settings.database.url) as session:
+            click.echo(load_demo_history(session, settings, force=force))
+    except RealCampaigns as e:
+        click.echo(f"Refused: {e}", err=True)
+        sys.exit(REFUSED)
+    except LookupError as e:
+        click.echo(f"no demo history: {e}; nothing changed")
 
 
 def register(app: Flask) -> None:

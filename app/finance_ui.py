@@ -145,6 +145,7 @@ def report():
         "finance/report.html",
         month=month,
         month_label=f"{month:%Y-%m}",
+        previous_month_label=f"{reports.previous_month(month):%Y-%m}",
         by=by,
         totals=by["campaign"].totals,
         fees=by["campaign"].fees,

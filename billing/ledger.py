@@ -208,14 +208,15 @@ def charge_accepted(session: Session, message_ids: Sequence[int], at: datetime, 
 _NEWLY_DELIVERED = text("SELECT id FROM message WHERE id = ANY(CAST(:ids AS bigint[])) AND status || '' = 'delivered'")
 
 
-def charge_delivered(session: Session, message_ids: Sequence[int]) -> None:
-    """With charge_on = "delivered": record the cost of those of `message_ids` now delivered (every part)."""
+def charge_delivered(session: Session, message_ids: Sequence[int], at: datetime | None = None) -> None:
+    """With charge_on = "delivered": record the cost of those of `message_ids` now delivered (every part), as
+    of `at` (default now)."""
     billing = get_settings().billing
     if not message_ids or billing.charge_on != "delivered":
         return
     delivered = session.scalars(_NEWLY_DELIVERED, {"ids": list(message_ids)}).all()
     if delivered:
-        _charge(session, delivered, utcnow(), billing)
+        _charge(session, delivered, at or utcnow(), billing)
 
 
 def record_transactional_charge(

@@ -42,6 +42,10 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+def previous_month(month: date) -> date:
+    return (month - timedelta(days=1)).replace(day=1)
+
+
 def local_midnight(day: date, tz: str) -> datetime:
     """The instant a local day begins (in UTC): 1 October 2026 in Warsaw begins at 22:00 UTC on 30 September."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)

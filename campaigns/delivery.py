@@ -67,12 +67,18 @@ WHERE m.id = v.id
 
 
 def record_send_results(
-    session: Session, results: Sequence[SendResult], billing: BillingSettings, *, charge: bool = True
+    session: Session,
+    results: Sequence[SendResult],
+    billing: BillingSettings,
+    *,
+    charge: bool = True,
+    at: datetime | None = None,
 ) -> list[int]:
     """Record what the SMSC answered; returns the accepted messages' ids. With `charge=False` the caller
     charges them later (the fan-out does, off the window's path). What a message cost is the billing
-    ledger's alone (billing.ledger: per SMSC connection's tariff, when accepted or when delivered)."""
-    now = utcnow()
+    ledger's alone (billing.ledger: per SMSC connection's tariff, when accepted or when delivered).
+    `at`: when the answers came (default now; the demo history records a past month through here)."""
+    now = at or utcnow()
     accepted = [r for r in results if r.accepted]
     refused = [r for r in results if not r.accepted]
     if accepted:
@@ -176,13 +182,14 @@ FROM unnest(CAST(:smscs AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]
 """)
 
 
-def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt]) -> None:
+def store_receipts(session: Session, receipts: Iterable[DeliveryReceipt], at: datetime | None = None) -> None:
+    """Store receipts as they came (`at`: when they came, default now)."""
     receipts = list(receipts)
     if receipts:
         session.execute(
             _STORE_RECEIPTS,
             {
-                "now": utcnow(),
+                "now": at or utcnow(),
                 "smscs": [r.smsc for r in receipts],
                 "ids": [r.smsc_message_id for r in receipts],
                 "states": [r.state[:12] for r in receipts],
@@ -250,7 +257,7 @@ FALLBACK_GRACE = 5.0  # seconds a receipt without its part named waits before th
 # `status = 'submitted'` then drove the join from the status index and re-ran the aggregate for every
 # submitted message: 5 s per batch with 200,000 old messages (bench/bench_scaleout.py seeds such a history).
 _SETTLE_MESSAGES = text("""
-UPDATE message m SET status = agg.new_status, finished_at = now(),
+UPDATE message m SET status = agg.new_status, finished_at = coalesce(CAST(:at AS timestamptz), now()),
        error = CASE WHEN agg.new_status = 'delivered' THEN m.error ELSE agg.first_error END
 FROM (SELECT message_id,
              CASE WHEN bool_and(status = 'delivered') THEN 'delivered'
@@ -264,7 +271,7 @@ RETURNING m.campaign_id, agg.new_status, extract(epoch FROM m.finished_at - m.su
 """)
 
 _COMPLETE_CAMPAIGNS = text("""
-UPDATE campaign c SET status = 'completed', completed_at = now()
+UPDATE campaign c SET status = 'completed', completed_at = coalesce(CAST(:at AS timestamptz), now())
 WHERE c.id IN :ids AND c.status = 'sending'
   AND NOT c.snapshot_pending  -- the rest of its recipients is still being written (service.finish_snapshot)
   AND NOT EXISTS (SELECT 1 FROM message m WHERE m.campaign_id = c.id
@@ -280,9 +287,10 @@ WHERE c.id IN :ids AND c.status = 'sending'
 _MATCH_LOCK = text("SELECT pg_advisory_xact_lock(7312001)")
 
 
-def match_receipts(session: Session, id_ttl: float | None = None) -> int:
+def match_receipts(session: Session, id_ttl: float | None = None, at: datetime | None = None) -> int:
     """Apply every stored receipt whose part is now known; returns how many messages were touched. `id_ttl`:
-    seconds an SMSC id names its part (default: the longest of the configured connections')."""
+    seconds an SMSC id names its part (default: the longest of the configured connections'); `at`: the time
+    messages and campaigns finish at (default now; the demo history's past month)."""
     if id_ttl is None:
         id_ttl = _id_ttl()
     session.execute(_MATCH_LOCK)
@@ -292,13 +300,13 @@ def match_receipts(session: Session, id_ttl: float | None = None) -> int:
     ).scalar()
     if not message_ids:
         return 0
-    settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids}).all()
+    settled = session.execute(_SETTLE_MESSAGES, {"ids": message_ids, "at": at}).all()
     for _campaign, status, seconds in settled:
         metrics.SUBMIT_TO_DELIVERED.labels(status).observe(float(seconds or 0))
     campaign_ids = sorted({row[0] for row in settled})
-    charge_delivered(session, message_ids)
+    charge_delivered(session, message_ids, at)
     if campaign_ids:
-        complete_campaigns(session, campaign_ids)
+        complete_campaigns(session, campaign_ids, at)
     return len(message_ids)
 
 
@@ -322,8 +330,8 @@ def _id_ttl() -> float:
     return max(c.receipt_id_ttl() for c in get_settings().smsc.all_connections())
 
 
-def complete_campaigns(session: Session, campaign_ids: Sequence[int]) -> None:
-    session.execute(_COMPLETE_CAMPAIGNS, {"ids": list(campaign_ids)})
+def complete_campaigns(session: Session, campaign_ids: Sequence[int], at: datetime | None = None) -> None:
+    session.execute(_COMPLETE_CAMPAIGNS, {"ids": list(campaign_ids), "at": at})
 
 
 # ------------------------------------------------------------------ what the live campaign page shows

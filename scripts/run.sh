@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PYTHONUNBUFFERED=1
+# Readable log lines, not JSON, for a person at a terminal (SYRENA_LOGGING__FORMAT=json make run keeps JSON);
+# their levels coloured when this terminal shows colour (honcho hands its processes a pipe, so they are told).
+export SYRENA_LOGGING__FORMAT="${SYRENA_LOGGING__FORMAT:-text}"
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  export FORCE_COLOR=1
+fi
 
 # One `make run` per checkout at a time; a crashed one (kill -9, a closed terminal) may have left the web
 # server, workers or simulator running on their ports: `reap` refuses in the first case and stops those in
@@ -24,7 +30,12 @@ if [ ! -s "$keyfile" ]; then
 fi
 chmod 600 "$keyfile"
 
-flask demo load
+# Exit status 3: it refused to add the demo history beside real campaigns (it said why); the rest still runs.
+rc=0
+flask demo load || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+  exit "$rc"
+fi
 
 # The admin login: the password is generated once and kept in var/admin-password,
 # so every `make run` shows the same, working login.
@@ -60,6 +71,9 @@ else
   exit 1
 fi
 
+# The simulator's control port as the Procfile starts it, and the number residents text (the MO's "to").
+control_port=$(sed -n 's/.*--control-port \([0-9]*\).*/\1/p' Procfile)
+short_number=$(python -c 'from syrena_core.config import get_settings; print(get_settings().smsc.source_addr)')
 banner() {
   cat <<EOT
 
@@ -67,16 +81,40 @@ banner() {
   │ Syrena:          http://127.0.0.1:5000
   │ admin login:     $email
   │ password:        $(cat "$pwfile")      (kept in $pwfile)
-  │ SMSC simulator:  SMPP 127.0.0.1:2775, control http://127.0.0.1:8025/messages
-  │ API token:       flask users token $email
+  │ last month:      a demo history (alerts, receipts, costs): dashboard, Finance → last month
+  │
+  │ Try it as a resident:
+  │   sign up:       http://127.0.0.1:5000/subscribe/
+  │   alerts page:   http://127.0.0.1:5000/alerts
+  │   send an SMS:   the simulator's POST /mo, as below (the reply: GET /messages)
+  │ API docs:        http://127.0.0.1:5000/api/docs   (a token: flask users token $email)
+  │ SMSC simulator:  SMPP 127.0.0.1:2775, control http://127.0.0.1:$control_port
   │ Ctrl-C stops the web server, the 2 workers and the simulator.
   └──────────────────────────────────────────────────────────────────────
+  A resident's SMS to $short_number (copy and paste):
+
+    curl -X POST http://127.0.0.1:$control_port/mo -H 'Content-Type: application/json' \\
+      -d '{"from": "+48600100200", "to": "$short_number", "text": "ZAPISZ Głogowska 10"}'
+    curl http://127.0.0.1:$control_port/messages
 
 EOT
 }
-banner
-# Once more when the processes' start-up lines have scrolled it away.
-(sleep 6 && banner) &
+# The banner, once, when everything is up (/readyz: the web app answers, workers run, an SMSC bind is up), or
+# after a minute whatever: printed before the processes' start-up lines, they scrolled it away (it used to be
+# printed twice for that, the second time after a guessed 6 s).
+(python - <<'EOF' || true; banner) &
+import time
+import urllib.request
+
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/readyz", timeout=2)
+        time.sleep(1)  # the other workers' start-up lines
+        break
+    except OSError:  # not answering yet, or 503 not ready (urllib's HTTPError is an OSError)
+        time.sleep(0.5)
+EOF
 # honcho replaces this shell (same pid); what it starts is noted for `reap`.
 python scripts/services.py record-run $$ --expect 4 &
 exec honcho start -f Procfile -c worker=2

@@ -1059,9 +1059,12 @@ def serve_forever(options: SimulatorOptions) -> None:
         signum: signal.signal(signum, lambda *_: stop_requested.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
+        # One write, newline included: print() writes the end separately, and a log line from another thread
+        # could land between the two (honcho then showed both on one line).
         print(
             f"SMSC simulator: SMPP on {options.host}:{simulator.smpp_port}, "
-            f"control on http://{options.control_host}:{simulator.control_port}",
+            f"control on http://{options.control_host}:{simulator.control_port}\n",
+            end="",
             flush=True,
         )
         stop_requested.wait()

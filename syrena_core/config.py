@@ -388,14 +388,14 @@ class SecuritySettings(_Section):
 class LoggingSettings(_Section):
     section: ClassVar[str] = "logging"
     level: str = "INFO"  # DEBUG keeps phone numbers whole in the logs; INFO and up masks them
-    format: str = "json"  # "json" (one object per line) or "text"
+    format: str = "json"  # "json" (one object per line), "text" (readable lines) or "auto" (text on a terminal)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"[logging] level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.level!r}")
-        if self.format not in ("json", "text"):
-            raise ValueError(f'[logging] format: expected "json" or "text", got {self.format!r}')
+        if self.format not in ("json", "text", "auto"):
+            raise ValueError(f'[logging] format: expected "json", "text" or "auto", got {self.format!r}')
         return self
 
 

@@ -279,3 +279,29 @@ def test_the_dashboard_fits_a_phone_screen(new_context, api, make_user, login):
     login(phone, email)
     expect(phone.locator("#zones-map .leaflet-overlay-pane svg path")).to_have_count(1)
     assert no_horizontal_scroll(phone)  # wide tables scroll inside their own box
+
+
+def test_the_first_screen_points_to_the_public_pages_a_residents_sms_and_the_api_docs(page, login, make_user):
+    email, _token = make_user("operator")
+    login(page, email)
+    pointers = page.locator("#try-it")
+    expect(pointers.get_by_role("link", name="Publiczna strona zapisu")).to_have_attribute("href", "/subscribe/")
+    expect(pointers.get_by_role("link", name="Publiczna strona alertów")).to_have_attribute("href", "/alerts")
+    expect(pointers.get_by_role("link", name="Dokumentacja API")).to_have_attribute("href", "/api/docs")
+    port = get_settings().simulator.control_port
+    mo = pointers.locator("#try-mo")
+    expect(mo).to_contain_text(f"curl -X POST http://127.0.0.1:{port}/mo")
+    expect(mo).to_contain_text(f'"to": "{get_settings().smsc.source_addr}"')
+    expect(mo).to_contain_text('"text": "ZAPISZ Głogowska 10"')
+    # An empty installation says where to start, not just "nothing here".
+    expect(page.locator("#campaigns-empty").get_by_role("link", name="Utwórz pierwszą kampanię")).to_have_attribute(
+        "href", "/campaigns/new"
+    )
+    expect(page.locator("#zones-empty").get_by_role("link")).to_have_attribute("href", "/zones/")
+    page.goto("/campaigns/?kind=info")
+    page.locator("#campaign-list-empty").get_by_role("link", name="Pokaż wszystkie kampanie").click()
+    assert path_of(page.url) == "/campaigns/"
+    expect(page.locator("#campaign-list-empty").get_by_role("link")).to_have_text("Utwórz pierwszą kampanię")
+    page.goto("/")
+    pointers.get_by_role("link", name="Publiczna strona zapisu").click()
+    assert path_of(page.url) == "/subscribe/"

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select, text
 
 from app.demo import SUBSCRIBERS, generate_demo_city, load_demo_city
+from app.demo_history import RealCampaigns, history_month, load_demo_history
+from billing.models import CostEntry, ReconciliationImport, Tariff
+from billing.reconciliation import reconcile
+from billing.reports import monthly_report, summary_differences
+from campaigns.models import Campaign, DeliveryReceipt, Message, MessagePart
+from campaigns.service import create_campaign
 from subscribers.models import AddressPoint, Subscriber, SubscriberLocation
 from subscribers.phones import normalise_phone
+from syrena_core.db import utcnow
+from tests.helpers import run_flask
 from zones.models import Zone
 from zones.service import create_zone
 
@@ -152,3 +164,141 @@ def test_the_city_is_the_same_every_time():
     assert first.addresses == second.addresses
     assert first.subscribers == second.subscribers
     assert generate_demo_city(seed=7).subscribers != first.subscribers
+
+
+# ------------------------------------------------------------------ last month's history (issue 17)
+@pytest.fixture
+def history(db, settings, loaded):
+    summary = load_demo_history(db, settings)
+    db.commit()
+    return summary
+
+
+def _history_counts(db) -> dict[str, int]:
+    return {
+        model.__tablename__: db.scalar(select(func.count()).select_from(model))
+        for model in (Tariff, Campaign, Message, MessagePart, DeliveryReceipt, CostEntry, ReconciliationImport)
+    }
+
+
+def test_the_seed_tariff_is_a_row_from_the_first_day_of_last_month(db, settings, history):
+    tariffs = db.scalars(select(Tariff)).all()
+    assert len(tariffs) == 1
+    tariff = tariffs[0]
+    assert (tariff.price_per_part, tariff.monthly_fee, tariff.setup_fee, tariff.vat_rate) == (
+        Decimal("0.18"),
+        Decimal("400.00"),
+        Decimal("20000.00"),
+        Decimal("0.23"),
+    )
+    month = history_month(utcnow(), "Europe/Warsaw")
+    local = tariff.valid_from.astimezone(ZoneInfo("Europe/Warsaw"))
+    assert (local.date(), local.hour, local.minute) == (month, 0, 0)
+
+
+def test_last_month_has_four_campaigns_sent_receipted_and_charged_and_a_cancelled_draft(db, settings, history):
+    month = history_month(utcnow(), "Europe/Warsaw")
+    assert history.startswith(f"demo history of {month:%Y-%m} loaded: 5 campaigns")
+    campaigns = db.scalars(select(Campaign).order_by(Campaign.id)).all()
+    assert [(c.kind, c.msg_type, c.status) for c in campaigns] == [
+        ("info", "Alert", "completed"),
+        ("alert", "Alert", "completed"),
+        ("alert", "Cancel", "completed"),
+        ("alert", "Alert", "completed"),
+        ("alert", "Alert", "cancelled"),
+    ]
+    info, flood, clear, water, draft = campaigns
+    assert len(flood.zones) == 2 and clear.reference_id == flood.id and clear.recipients == flood.recipients
+    assert draft.sent_at is None and draft.recipients is None
+    tz = ZoneInfo("Europe/Warsaw")
+    for c in campaigns:
+        assert c.created_at.astimezone(tz).date().replace(day=1) == month
+        assert datetime.fromisoformat(c.edits[0]["at"]) == c.created_at  # "written by … at …" on its page
+    for c in (info, flood, clear, water):
+        assert c.recipients > 100
+        assert c.sent_at.astimezone(tz).date().replace(day=1) == month
+        assert c.completed_at.astimezone(tz).date().replace(day=1) == month
+        statuses = dict(
+            db.execute(
+                select(Message.status, func.count()).where(Message.campaign_id == c.id).group_by(Message.status)
+            ).all()
+        )
+        assert sum(statuses.values()) == c.recipients
+        assert statuses["delivered"] > 0.85 * c.recipients
+        charged = db.scalar(select(func.count()).where(CostEntry.campaign_id == c.id))
+        assert charged == c.recipients - statuses.get("failed", 0) + db.scalar(
+            select(func.count()).where(
+                Message.campaign_id == c.id, Message.status == "failed", Message.submitted_at.is_not(None)
+            )
+        )
+    # The water alert had failures: refused at submit (never charged) and undelivered (charged).
+    failed = db.execute(select(Message.error).where(Message.campaign_id == water.id, Message.status == "failed")).all()
+    errors = {e for (e,) in failed}
+    assert "ESME_RINVDSTADR" in errors and any(e and e.startswith("UNDELIV") for e in errors)
+    assert db.scalar(select(func.count()).select_from(DeliveryReceipt).where(DeliveryReceipt.matched_at.is_(None))) == 0
+    # Every charge lies in last month, as the ledger and its daily summary agree.
+    first, last = db.execute(select(func.min(CostEntry.charged_at), func.max(CostEntry.charged_at))).one()
+    assert first.astimezone(tz).date().replace(day=1) == last.astimezone(tz).date().replace(day=1) == month
+    assert summary_differences(db, month, "Europe/Warsaw") == []
+
+
+def test_the_finance_report_and_reconciliation_of_last_month_have_real_numbers(db, settings, history):
+    month = history_month(utcnow(), "Europe/Warsaw")
+    report = monthly_report(db, month, "campaign", settings.billing)
+    assert report.totals.messages > 1000 and report.totals.sms_cost > 0
+    assert report.totals.setup == Decimal("20000.00") and report.totals.subscription == Decimal("400.00")
+    assert report.totals.gross > report.totals.net > Decimal("20400")
+    assert len(report.rows) == 4
+    imported = db.scalars(select(ReconciliationImport)).one()
+    result = reconcile(db, imported.id, "Europe/Warsaw")
+    assert result.totals.matched > 1000
+    problems = {d.problem for d in result.discrepancies}
+    assert {"missing_at_operator", "missing_in_ledger", "amount_differs"} <= problems
+
+
+def test_loading_the_history_twice_changes_nothing(db, settings, history):
+    before = _history_counts(db)
+    again = load_demo_history(db, settings)
+    db.commit()
+    assert "already loaded" in again and "nothing changed" in again
+    assert _history_counts(db) == before
+    next_month = load_demo_history(db, settings, now=utcnow() + timedelta(days=40))  # make run a month later
+    db.commit()
+    assert "nothing changed" in next_month and _history_counts(db) == before
+
+
+def test_a_database_with_real_campaigns_is_refused_unless_forced(db, settings, loaded):
+    zone_id = db.scalar(select(Zone.id).where(Zone.slug == "wilda"))
+    create_campaign(db, None, "alert", "severe", "Gas leak on Górna Wilda.", [zone_id], department="Straż")
+    db.commit()
+    with pytest.raises(RealCampaigns, match="--force"):
+        load_demo_history(db, settings)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Campaign)) == 1
+    summary = load_demo_history(db, settings, force=True)
+    db.commit()
+    assert "loaded: 5 campaigns" in summary
+    assert db.scalar(select(func.count()).select_from(Campaign)) == 6
+
+
+def test_flask_demo_load_refuses_beside_real_campaigns_with_a_clear_message(db, settings):
+    """The command as make run calls it: exit status 3 and why (scripts/run.sh goes on); --force passes the
+    refusal, and then finds no demo city to send to (the real zones stay alone): nothing changes."""
+    zone = create_zone(
+        db,
+        "Centrum",
+        {
+            "type": "Polygon",
+            "coordinates": [[[16.92, 52.40], [16.94, 52.40], [16.94, 52.41], [16.92, 52.41], [16.92, 52.40]]],
+        },
+    )
+    create_campaign(db, None, "alert", "severe", "Gas leak in the centre.", [zone.id], department="Straż")
+    db.commit()
+    refused = run_flask("demo", "load")
+    assert refused.returncode == 3, refused.stderr
+    assert "1 campaign(s) the demo did not make" in refused.stderr and "--force" in refused.stderr
+    forced = run_flask("demo", "load", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "no demo history" in forced.stdout and "nothing changed" in forced.stdout
+    assert db.scalar(select(func.count()).select_from(Campaign)) == 1
+    assert db.scalar(select(func.count()).select_from(Tariff)) == 0

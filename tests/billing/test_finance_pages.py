@@ -110,3 +110,15 @@ def test_other_roles_see_no_money(page, login, make_user, role):
     expect(page.get_by_role("link", name="Finanse")).to_have_count(0)
     for path in ("/finance/", "/finance/2026-10/report.xlsx", "/finance/reconciliation", "/finance/tariffs"):
         assert page.request.get(path).status == 403, path
+
+
+def test_a_month_without_costs_says_what_to_do_instead_of_blank_charts(page, login, finance_user, october):
+    login(page, finance_user)
+    page.goto("/finance/?month=2026-11")
+    empty = page.locator("#finance-empty")
+    expect(empty).to_contain_text("Brak kosztów SMS w tym miesiącu")
+    expect(page.locator("canvas")).to_have_count(0)
+    empty.get_by_role("link", name="Zobacz 2026-10").click()
+    expect(page.locator('[data-total="messages"]')).to_have_text("2")
+    expect(page.locator("#finance-empty")).to_have_count(0)
+    expect(page.locator("#chart-days")).to_have_attribute("data-ready", "true")
