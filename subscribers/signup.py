@@ -55,8 +55,8 @@ def place(session: Session, settings: SubscriberSettings, raw: Any, label: str) 
     if not isinstance(address, str) or not address.strip():
         raise InvalidLocation(PLACE_MISSING)
     result = geocoder_for(settings).geocode(session, address)
-    if result.status == GeocodeStatus.FOUND:
-        match = result.found
+    match = result.found
+    if result.status == GeocodeStatus.FOUND and match is not None:
         return NewLocation(label=label, address=match.label, lat=match.lat, lon=match.lon)
     if result.status == GeocodeStatus.CHOOSE:
         raise AddressAmbiguous(
