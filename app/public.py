@@ -311,19 +311,13 @@ def _granted_phone() -> str | None:
     return signup.granted_phone(_redis(), session.get("export_grant"))
 
 
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/my-data")
 def my_data():
     """Everything stored about the resident's number, readable: places (a list, and a small map with
     JavaScript), zones, topics, language, consent; with a JSON download."""
     phone = _granted_phone()
     if phone is None:
-        response, status = _page(message=str(FIELD_TEXTS["data_expired"]), status=403)
-        return _private(current_app.make_response((response, status)))
+        return _page(message=str(FIELD_TEXTS["data_expired"]), status=403)
     data = personal_data(db(), phone)
     zone_ids = {z["id"] for z in data.get("zones", [])}
     places = public_features(z for z in list_zones(db()) if z.id in zone_ids)
@@ -342,7 +336,7 @@ def my_data():
         if isinstance(data.get(key), str)
     }
     settings = current_app.config["SYRENA"]
-    html = render_template(
+    return render_template(
         "public/my_data.html",
         data=data,
         times=times,
@@ -354,18 +348,17 @@ def my_data():
         places_geojson=places,
         map_options={"tiles": settings.map.tile_url, "attribution": settings.map.tile_attribution},
     )
-    return _private(current_app.make_response(html))
 
 
 @bp.get("/my-data.json")
 def my_data_json():
     phone = _granted_phone()
     if phone is None:
-        return _private(current_app.make_response(redirect(url_for("public.my_data"))))
+        return redirect(url_for("public.my_data"))
     body = json.dumps(personal_data(db(), phone), ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="syrena-my-data.json"'
-    return _private(response)
+    return response
 
 
 @bp.get("/zones.geojson")
@@ -373,6 +366,15 @@ def zones_geojson():
     """The live zones' outlines and names (nothing else), for the public maps."""
     response = jsonify(public_features(list_zones(db())))
     response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.after_request
+def _not_stored(response: Response) -> Response:
+    """What a form post or the data pages answer may hold a phone number or a resident's places: no cache keeps
+    it."""
+    if request.method == "POST" or request.endpoint in ("public.my_data", "public.my_data_json"):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -8,7 +8,9 @@
   var T = JSON.parse(document.getElementById("page-text").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var pin = null;           /* {lat, lon} chosen on the map */
-  var pendingAction = null; /* what the last code is for: "subscribe", "cancel" or "export" */
+  /* What the last code is for: "subscribe", "cancel" or "export"; "server" when the server rendered the code
+     step (a form posted before this script ran): that form then posts itself, whatever the code is for. */
+  var pendingAction = $("verify-section").hidden ? null : "server";
 
   function show(el, visible) { el.hidden = !visible; }
 
@@ -138,7 +140,7 @@
 
   /* ---- the code; for one's data the form posts itself: the server shows them on a page of their own */
   $("verify-form").addEventListener("submit", function (e) {
-    if (pendingAction === "export") { return; }
+    if (pendingAction === "export" || pendingAction === "server") { return; }
     e.preventDefault();
     post("subscriptions/verify", { phone: $("verify-phone").value, code: $("code").value }).then(function (result) {
       if (result.status !== 200) { say(errorText(result), true); return; }
@@ -157,7 +159,7 @@
           zones.appendChild(li);
         });
         if (!data.zones.length) { $("result-heading").textContent = T.active + " —"; zones.textContent = T.noZone; }
-      } else {
+      } else if (data.action === "unsubscribed") {
         $("result-heading").textContent = T.unsubscribed;
       }
       $("result-section").scrollIntoView();
