@@ -222,3 +222,20 @@ def test_the_public_maps_show_the_zones_with_their_names_when_the_tiles_do_not_l
         assert page.locator("#zone-outlines").is_hidden()  # the map shows them; the drawing gives way
         assert axe_violations(page) == []
     assert tiles_asked  # the tiles were asked for and failed: the zones did not need them
+
+
+def test_the_forms_and_the_public_api_count_against_the_same_rate_limit(no_js_page, two_zones):
+    page = no_js_page
+    page.goto("/subscribe/")
+
+    def remaining(response) -> int:
+        return int(response.headers["x-ratelimit-remaining"])
+
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Wyślij mi kod").click()  # an empty form: refused, and counted
+    by_form = remaining(navigation.value)
+    by_api = remaining(page.request.post("/api/v1/public/subscriptions", data={"phone": "601 234 567"}))
+    assert by_api == by_form - 1
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Wypisz mnie").click()
+    assert remaining(navigation.value) == by_api - 1
