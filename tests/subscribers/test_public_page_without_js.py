@@ -218,7 +218,7 @@ def test_the_public_maps_show_the_zones_with_their_names_when_the_tiles_do_not_l
         page.goto(path)
         page.locator(f"{map_id}[data-zones='2']").wait_for()
         assert page.locator(f"{map_id} .leaflet-overlay-pane path").count() >= 2
-        assert sorted(page.locator(f"{map_id} .zone-label").all_inner_texts()) == names
+        assert sorted(page.locator(f"{map_id} .zone-tooltip").all_inner_texts()) == names
         assert page.locator("#zone-outlines").is_hidden()  # the map shows them; the drawing gives way
         assert axe_violations(page) == []
     assert tiles_asked  # the tiles were asked for and failed: the zones did not need them

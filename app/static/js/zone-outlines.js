@@ -21,7 +21,7 @@
               var s = document.createElement("span");
               s.textContent = name;
               return s;
-            }, { permanent: true, direction: "center", className: "zone-label", interactive: false });
+            }, { permanent: true, direction: "center", className: "zone-tooltip", interactive: false });
           }
         }).addTo(map);
         layer.bringToBack();
