@@ -239,3 +239,25 @@ def test_the_forms_and_the_public_api_count_against_the_same_rate_limit(no_js_pa
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Wypisz mnie").click()
     assert remaining(navigation.value) == by_api - 1
+
+
+def test_too_many_form_posts_get_the_page_saying_so(no_js_page, settings):
+    page = no_js_page
+    page.goto("/subscribe/")
+    token = page.locator("#manage-form input[name=csrf_token]").get_attribute("value")
+    statuses = []
+    for _ in range(int(settings.subscribers.request_limit.split()[0]) + 1):
+        response = page.request.post("/subscribe/manage", form={"csrf_token": token, "phone": "", "action": "cancel"})
+        statuses.append(response.status)
+    assert set(statuses[:-1]) == {422} and statuses[-1] == 429
+    assert "Zbyt wiele prób z tego miejsca." in response.text()
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_a_form_post_without_its_csrf_token_is_refused_and_writes_nothing(no_js_page, db):
+    no_js_page.goto("/subscribe/")
+    response = no_js_page.request.post(
+        "/subscribe/", form={"phone": "601 234 567", "address": "Głogowska 77", "consent": "on"}
+    )
+    assert response.status == 400
+    assert _count(db, VerificationCode) == 0
