@@ -1,5 +1,8 @@
 class SubscriberError(ValueError):
-    """Base of what can be wrong with a subscriber request."""
+    """Base of what can be wrong with a subscriber request. `field` names the part of a request that is wrong
+    when it is not the obvious one (e.g. "second": the second place of a sign-up)."""
+
+    field: str | None = None
 
 
 class InvalidPhoneNumber(SubscriberError):

@@ -98,8 +98,11 @@ class Input(BaseModel):
         except ValidationError as e:
             problem = e.errors(include_url=False)[0]
             cause = problem.get("ctx", {}).get("error")
-            raise cls.error(
+            error = cls.error(
                 str(cause)
                 if isinstance(cause, ValueError)
                 else f"{'.'.join(map(str, problem['loc'])) or 'the body'}: {problem['msg']}"
-            ) from None
+            )
+            # Which field, for a form that marks it (SubscriberError declares the attribute).
+            error.field = str(problem["loc"][0]) if problem["loc"] else None  # type: ignore[attr-defined]
+            raise error from None

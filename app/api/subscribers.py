@@ -3,7 +3,6 @@ without a token: request a code for a subscription, a cancellation or a data exp
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import current_app, g, jsonify, request
@@ -11,17 +10,21 @@ from flask import current_app, g, jsonify, request
 from app.api.blueprint import bp
 from app.api.common import ApiError, json_body, map_domain_error, requires
 from app.database import db
-from app.extensions import limiter
 from app.openapi import components, conflict, json_content, op, ref
-from subscribers import schemas
-from subscribers.budget import CodeBudget
+from app.public import (
+    PUBLIC_TEXT_DEFAULT,
+    PUBLIC_TEXT_MAX,
+    code_request_limit,
+    verify_limit_per_address,
+    verify_limit_per_phone,
+)
+from subscribers import schemas, signup
 from subscribers.exceptions import (
     AddressAmbiguous,
     AddressNotFound,
     CodeLimitReached,
     CountryNotAllowed,
     InvalidCode,
-    InvalidLocation,
     InvalidPhoneNumber,
     NotAMobileNumber,
     SubscriberError,
@@ -29,25 +32,10 @@ from subscribers.exceptions import (
     SubscriberSuppressed,
     VerificationUnavailable,
 )
-from subscribers.gazetteer import GeocodeStatus
-from subscribers.geocoders import geocoder_for
-from subscribers.jobs import enqueue_verification_code
-from subscribers.models import SubscriberSource, VerificationPurpose
+from subscribers.models import VerificationPurpose
 from subscribers.phones import normalise_mobile
-from subscribers.schemas import PublicSubscriptionInput, SubscriberInput
-from subscribers.service import (
-    LANGUAGES,
-    TOPICS,
-    NewLocation,
-    parse_location,
-    personal_data,
-    register_subscriber,
-    subscribe,
-    unsubscribe,
-    zone_summary,
-    zones_of_subscriber,
-)
-from subscribers.verification import WRONG_CODE, issue_code, redeem_code
+from subscribers.schemas import SubscriberInput
+from subscribers.service import TOPICS, register_subscriber, zone_summary
 from syrena_core.accounts import Role
 from syrena_core.audit import record
 from syrena_core.queues import redis_connection
@@ -97,65 +85,9 @@ def _limits():
     return current_app.config["SYRENA"].subscribers
 
 
-def _phone_key() -> str:
-    """Rate-limit key: the phone number the request is about (whatever form it was typed in)."""
-    body = request.get_json(silent=True)
-    raw = body.get("phone") if isinstance(body, dict) else None
-    try:
-        return "phone:" + normalise_mobile(raw)
-    except InvalidPhoneNumber:
-        return "phone:invalid"
-
-
-def _place(raw: Any, label: str) -> NewLocation:
-    """An address (geocoded by the gazetteer) or a pin {"lat", "lon"}."""
-    if not isinstance(raw, dict):
-        raise InvalidLocation("give an address or a location {lat, lon}")
-    if raw.get("location") is not None:
-        pin = raw["location"]
-        parse_location(
-            {"lat": pin.get("lat"), "lon": pin.get("lon"), "label": label, "address": raw.get("address")}
-            if isinstance(pin, dict)
-            else pin
-        )  # validates, or says what is wrong
-        return NewLocation(label=label, address=raw.get("address"), lat=float(pin["lat"]), lon=float(pin["lon"]))
-    address = raw.get("address")
-    if not isinstance(address, str) or not address.strip():
-        raise InvalidLocation("give an address or a location {lat, lon}")
-    result = geocoder_for(_limits()).geocode(db(), address)
-    if result.status == GeocodeStatus.FOUND:
-        match = result.found
-        return NewLocation(label=label, address=match.label, lat=match.lat, lon=match.lon)
-    if result.status == GeocodeStatus.CHOOSE:
-        raise AddressAmbiguous(
-            f"{address!r} matches several addresses; choose one",
-            [{"label": m.label, "lat": m.lat, "lon": m.lon} for m in result.matches],
-        )
-    if result.status == GeocodeStatus.NO_NUMBER:
-        raise AddressNotFound(f"{address!r}: add the house number")
-    raise AddressNotFound(f"{address!r} was not found; give the street and house number, or put a pin on the map")
-
-
-def _subscription_request(body: dict[str, Any]) -> dict[str, Any]:
-    fields = PublicSubscriptionInput.check(body)  # language and topics; the places below
-    places = [_place(body, "home")]
-    second = body.get("second")
-    if second is not None:
-        label = second.get("label") if isinstance(second, dict) else None
-        places.append(_place(second, label if isinstance(label, str) and label.strip() else "work"))
-    return {
-        "language": fields.language,
-        "topics": fields.topics,
-        "consent_version": _limits().consent_version,
-        "locations": [p.as_dict() for p in places],
-    }
-
-
 # What a resident's request holds: a phone, an address or two, a label, a few topics. Anything bigger is
 # refused before it is stored with the pending code (a 15 MB body of 1,966,081 topics was accepted).
 PUBLIC_BODY_MAX = 64 * 1024
-PUBLIC_TEXT_MAX = {"phone": 32, "code": 16, "language": 8, "label": 100, "address": 200}
-PUBLIC_TEXT_DEFAULT = 200
 
 
 def public_body() -> dict[str, Any]:
@@ -184,96 +116,62 @@ def public_body() -> dict[str, Any]:
 
 
 def _send_code(phone: str, purpose: VerificationPurpose, pending: dict[str, Any], language: str):
-    session = db()
     settings = current_app.config["SYRENA"]
-    budget = CodeBudget(redis_connection(settings.redis.url), settings.subscribers, settings.smsc.source_addr)
-    issued = issue_code(session, budget, settings.subscribers, phone, purpose, pending, request.remote_addr, language)
-    session.commit()  # the job must find the committed request
-    enqueue_verification_code(issued.verification_id, issued.code, language)
+    signup.send_code(
+        db(), redis_connection(settings.redis.url), settings, phone, purpose, pending, request.remote_addr, language
+    )
     # The same answer whether or not the number is subscribed, opted out or new.
     return jsonify({"status": "code_sent", "expires_in": _limits().code_ttl_minutes * 60}), 202
 
 
-def _address_error(e: AddressAmbiguous):
-    raise ApiError(422, "address_ambiguous", str(e), {"candidates": e.candidates})
-
-
 @bp.post("/public/subscriptions")
-@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
+@code_request_limit
 def request_subscription():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
     try:
-        pending = _subscription_request(body)
+        pending = signup.subscription_request(db(), _limits(), body)
     except AddressAmbiguous as e:
-        _address_error(e)
+        raise ApiError(422, "address_ambiguous", str(e), {"candidates": e.candidates}) from e
     return _send_code(phone, VerificationPurpose.SUBSCRIBE, pending, pending["language"])
 
 
 @bp.post("/public/subscriptions/cancel")
-@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
+@code_request_limit
 def request_cancellation():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
-    language = body.get("language") if body.get("language") in LANGUAGES else "pl"
-    return _send_code(phone, VerificationPurpose.UNSUBSCRIBE, {}, language)
+    return _send_code(phone, VerificationPurpose.UNSUBSCRIBE, {}, signup.code_language(body.get("language")))
 
 
 @bp.post("/public/subscriptions/export")
-@limiter.shared_limit(lambda: _limits().request_limit, scope="public-code-requests")
+@code_request_limit
 def request_export():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
-    language = body.get("language") if body.get("language") in LANGUAGES else "pl"
-    return _send_code(phone, VerificationPurpose.EXPORT, {}, language)
+    return _send_code(phone, VerificationPurpose.EXPORT, {}, signup.code_language(body.get("language")))
 
 
 @bp.post("/public/subscriptions/verify")
-@limiter.limit(lambda: _limits().verify_limit)
-@limiter.limit(lambda: _limits().verify_limit, key_func=_phone_key)
+@verify_limit_per_address
+@verify_limit_per_phone
 def verify_code():
     body = public_body()
     phone = normalise_mobile(body.get("phone"))
     session = db()
-    pending = redeem_code(session, _limits(), phone, body.get("code"))
-    session.commit()  # every try counts, right or wrong
-    if pending is None:
-        raise InvalidCode(WRONG_CODE)
-    if pending.purpose == VerificationPurpose.UNSUBSCRIBE.value:
-        unsubscribe(session, phone)
-        session.commit()
-        return jsonify({"action": "unsubscribed", "status": "unsubscribed"})
-    if pending.purpose == VerificationPurpose.EXPORT.value:
-        data = personal_data(session, phone)
-        # Personal data left the system: audited (the resident is the requester; the phone as its hash).
-        record(
-            session,
-            "subscriber.export",
-            None,
-            "subscriber",
-            None,
-            {"phone_sha256": hashlib.sha256(phone.encode()).hexdigest(), "by": "subscriber"},
-        )
-        session.commit()
-        return jsonify({"action": "export", "data": data})
-    request_data = pending.request
-    places = [NewLocation(**loc) for loc in request_data["locations"]]
-    subscriber = subscribe(
-        session,
-        phone,
-        places,
-        language=request_data["language"],
-        source=SubscriberSource.WEB.value,
-        consent_version=request_data["consent_version"],
-        topics=request_data["topics"],
-    )
-    zones = [zone_summary(z) for z in zones_of_subscriber(session, subscriber.id)]
+    done = signup.confirm(session, _limits(), phone, body.get("code"))
     session.commit()
+    if done.action == "unsubscribed":
+        return jsonify({"action": "unsubscribed", "status": "unsubscribed"})
+    if done.action == "export":
+        return jsonify({"action": "export", "data": done.data})
+    subscriber = done.subscriber
+    assert subscriber is not None  # a confirmed subscription names its subscriber
     return jsonify(
         {
             "action": "subscribed",
             "status": subscriber.status,
-            "zones": zones,
+            "zones": [zone_summary(z) for z in done.zones],
             "locations": [
                 {
                     "label": p.label,
@@ -282,7 +180,7 @@ def verify_code():
                     "lon": p.lon,
                     "zones": [zone_summary(z) for z in zones_at(session, p.lat, p.lon)],
                 }
-                for p in places
+                for p in done.places
             ],
             "topics": subscriber.topics,
             "language": subscriber.language,

@@ -125,6 +125,11 @@ PUBLIC = {
     "/lang/<code>",
     "/subscribe/",
     "/subscribe/addresses",
+    "/subscribe/manage",
+    "/subscribe/verify",
+    "/subscribe/my-data",  # the resident's own data, behind the code texted to the phone (session grant)
+    "/subscribe/my-data.json",
+    "/subscribe/zones.geojson",
     "/alerts",
     "/alerts.atom",
     "/alerts/<int:campaign_id>.xml",

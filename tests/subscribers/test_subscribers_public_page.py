@@ -106,10 +106,13 @@ def test_a_pin_on_the_map_and_a_second_place_then_leaving_and_the_data_by_the_pa
     ask_for_code(page, "Pokaż moje dane")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=1))
     page.get_by_role("button", name="Potwierdź").click()
-    page.locator("#result-data").wait_for()
-    assert page.locator("#result-heading").inner_text() == "Wszystko, co przechowujemy o Twoim numerze:"
-    assert "Głogowska 77" in page.locator("#result-data").inner_text()
+    page.wait_for_url("**/subscribe/my-data")  # one's data: a page of its own
+    assert page.locator("h1").inner_text() == "Wszystko, co przechowujemy o Twoim numerze:"
+    assert "Głogowska 77" in page.locator("#data-places").inner_text()
+    page.locator("#subscriber-map[data-ready=true]").wait_for()  # the places on a small map
 
+    page.goto("/subscribe/")
+    page.locator("#manage-phone").fill("601234567")
     ask_for_code(page, "Wypisz mnie")
     page.get_by_label("Kod z SMS-a").fill(code_for(PHONE, already=2))
     page.get_by_role("button", name="Potwierdź").click()

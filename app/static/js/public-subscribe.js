@@ -1,13 +1,16 @@
 /* Syrena public page: subscribe (address with autocomplete, or a pin), confirm with the SMS code,
-   unsubscribe or see one's data. Talks to /api/v1/public/…; works without map tiles. */
+   unsubscribe or see one's data. Takes over the page's forms (which work without it, posted to the server)
+   and talks to /api/v1/public/…; the zones are drawn on the map with or without tiles (zone-outlines.js). */
 (function () {
   "use strict";
 
   var page = JSON.parse(document.getElementById("page-data").textContent);
   var T = JSON.parse(document.getElementById("page-text").textContent);
   var $ = function (id) { return document.getElementById(id); };
-  var pin = null;          /* {lat, lon} chosen on the map */
-  var pendingPhone = null; /* the phone the last code was sent to */
+  var pin = null;           /* {lat, lon} chosen on the map */
+  /* What the last code is for: "subscribe", "cancel" or "export"; "server" when the server rendered the code
+     step (a form posted before this script ran): that form then posts itself, whatever the code is for. */
+  var pendingAction = $("verify-section").hidden ? null : "server";
 
   function show(el, visible) { el.hidden = !visible; }
 
@@ -58,10 +61,12 @@
   /* ---- a pin on the map (tiles optional) */
   function setupMap() {
     if (!window.L) { return; }
+    show($("pin-map"), true); /* hidden for browsers without script, which see the server's drawing instead */
     var map = L.map("pin-map").setView([52.4064, 16.9252], 12);
-    if (page.tileUrl) {
-      L.tileLayer(page.tileUrl, { attribution: page.tileAttribution, maxZoom: 19 }).addTo(map);
-    }
+    window.SyrenaZones.tiles(map, page.tileUrl, page.tileAttribution);
+    window.SyrenaZones.draw(map, page.zonesUrl).then(function (layer) {
+      if (layer && $("zone-outlines")) { show($("zone-outlines"), false); }
+    });
     var marker = null;
     map.on("click", function (e) {
       pin = { lat: Math.round(e.latlng.lat * 1e6) / 1e6, lon: Math.round(e.latlng.lng * 1e6) / 1e6 };
@@ -72,6 +77,14 @@
   window.addEventListener("load", setupMap);
 
   /* ---- subscribe: ask for a code */
+  function codeSent(phone, action) {
+    $("verify-phone").value = phone;
+    pendingAction = action;
+    say(T.codeSent, false);
+    show($("verify-section"), true);
+    $("code").focus();
+  }
+
   function showCandidates(candidates, input) {
     var box = $("candidates");
     box.textContent = "";
@@ -101,10 +114,7 @@
     if (second) { body.second = { address: second, label: "work" }; }
     post("subscriptions", body).then(function (result) {
       if (result.status === 202) {
-        pendingPhone = body.phone;
-        say(T.codeSent, false);
-        show($("verify-section"), true);
-        $("code").focus();
+        codeSent(body.phone, "subscribe");
       } else if (result.data.error && result.data.error.code === "address_ambiguous") {
         say(result.data.error.message, true);
         showCandidates(result.data.error.details.candidates, $("address"));
@@ -121,20 +131,18 @@
     var phone = $("manage-phone").value;
     post("subscriptions/" + action, { phone: phone, language: page.language }).then(function (result) {
       if (result.status === 202) {
-        pendingPhone = phone;
-        say(T.codeSent, false);
-        show($("verify-section"), true);
-        $("code").focus();
+        codeSent(phone, action);
       } else {
         say(errorText(result), true);
       }
     }).catch(function () { say(T.error, true); });
   });
 
-  /* ---- the code */
+  /* ---- the code; for one's data the form posts itself: the server shows them on a page of their own */
   $("verify-form").addEventListener("submit", function (e) {
+    if (pendingAction === "export" || pendingAction === "server") { return; }
     e.preventDefault();
-    post("subscriptions/verify", { phone: pendingPhone, code: $("code").value }).then(function (result) {
+    post("subscriptions/verify", { phone: $("verify-phone").value, code: $("code").value }).then(function (result) {
       if (result.status !== 200) { say(errorText(result), true); return; }
       show($("form-message"), false);
       show($("verify-section"), false);
@@ -153,10 +161,6 @@
         if (!data.zones.length) { $("result-heading").textContent = T.active + " —"; zones.textContent = T.noZone; }
       } else if (data.action === "unsubscribed") {
         $("result-heading").textContent = T.unsubscribed;
-      } else {
-        $("result-heading").textContent = T.yourData;
-        $("result-data").textContent = JSON.stringify(data.data, null, 2);
-        show($("result-data"), true);
       }
       $("result-section").scrollIntoView();
     }).catch(function () { say(T.error, true); });

@@ -1,10 +1,12 @@
-/* Syrena admin: a subscriber's zones (polygons) and places (pins) on one map; works without tiles. */
+/* Syrena: a subscriber's zones (polygons) and places (pins) on one map, for staff (the subscriber's page) and
+   for the resident (their data page, where the map is hidden until this script shows it); works without tiles. */
 (function () {
   "use strict";
 
   function start() {
     var el = document.getElementById("subscriber-map");
     if (!el || typeof L === "undefined") { return; }
+    el.hidden = false;
     var data = JSON.parse(document.getElementById("subscriber-map-data").textContent);
     var map = L.map(el, { scrollWheelZoom: false });
     map.attributionControl.setPrefix(false);
