@@ -53,6 +53,8 @@ NOT_PAGES = {
     "finance.report_csv_download": "CSV download",
     "finance.report_xlsx_download": "XLSX download",
     "finance.statement_pdf_download": "PDF download",
+    "public.my_data_json": "JSON download of one's own data",
+    "public.zones_geojson": "GeoJSON for the public maps",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
@@ -74,10 +76,12 @@ WITH_ARGUMENTS = {
     ),
     "subscriber-detail": ("subscribers_ui.subscriber_detail", lambda d: f"/subscribers/{d['subscriber']}"),
 }
-# Pages that need more than a visit: the second-factor page (between password and code).
-SPECIAL = {"auth.login_code"}
-# Not a route: the page every missing path answers with.
-EXTRA = {"not-found": "/no-such-page"}
+# Pages that need more than a visit: the second-factor page (between password and code), and a resident's own
+# data, shown only after an SMS code (axe checks it with data in tests/subscribers/test_public_page_without_js.py;
+# here, without a code, its refusal below).
+SPECIAL = {"auth.login_code", "public.my_data"}
+# Pages answering with an error: the page every missing path answers with, the data page without a code.
+EXTRA = {"not-found": "/no-such-page", "my-data-without-code": "/subscribe/my-data"}
 
 
 def _routes_without_arguments(app) -> dict[str, str]:
