@@ -170,9 +170,10 @@ def enqueue(db, redis_url: str, campaign_id: int, kind: str = "alert", chunk_siz
 
 
 def empty_rate_limits(redis_url: str) -> None:
-    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis."""
+    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis, and the
+    cached public alert pages (each test's database starts empty, with ids counted from 1 again)."""
     redis = redis_connection(redis_url)
-    for pattern in ("LIMITS:*", "syrena:verification-sms:*"):
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*"):
         keys = list(redis.scan_iter(pattern))
         if keys:
             redis.delete(*keys)

@@ -1,0 +1,222 @@
+"""The public alert pages on the night everyone opens them: rendered once per change, served from Redis.
+
+Every copy (the page per language, the Atom feed, each alert's CAP) is rendered once per version of the alerts
+in force (campaigns.publication: replaced after every commit that changes them) and kept in Redis, which every
+web process shares; each process also keeps the last copy it served, so a request costs one Redis GET (the
+version) and no database query. A copy showing alerts lives no longer than the first of them stays in force
+(campaigns.publication.next_expiry): expiries need no one to bump anything. Each answer carries an ETag,
+Last-Modified (when that content first appeared) and `Cache-Control: public, max-age=[public] cache_max_age`,
+and a conditional request that matches gets 304. When Redis does not answer, pages are rendered per request.
+
+`[public] static_dir`: the workers' heartbeat (app/worker.py) calls `write_static_files`, which rewrites
+alerts.html (the default language), alerts.atom and alerts/<id>.xml there — each written to a temporary
+file and renamed — whenever the version moved or an alert shown has expired, for nginx to serve when the
+app is down (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request
+from redis import Redis
+from redis.exceptions import RedisError
+
+from campaigns import publication
+from syrena_core.db import utcnow
+from syrena_core.queues import redis_connection
+
+log = logging.getLogger(__name__)
+
+PREFIX = "syrena:public-alerts"
+# A copy stays in Redis at most this long, whatever its version: data written around the workflow (a restore,
+# `flask demo load --force`) shows within this time; otherwise every change bumps the version at once.
+STORE_FOR = 300
+STATIC_LOCK_FOR = 60
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a page's renderer returns: the bytes, and until when they are right (None: until a change)."""
+
+    body: bytes
+    mimetype: str
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Copy:
+    body: bytes
+    mimetype: str
+    etag: str
+    modified: datetime  # when this content first appeared (kept while renders give the same bytes)
+    valid_until: datetime | None
+
+    def fresh(self, now: datetime) -> bool:
+        return self.valid_until is None or now < self.valid_until
+
+    def dumps(self) -> bytes:
+        head = {
+            "mimetype": self.mimetype,
+            "etag": self.etag,
+            "modified": self.modified.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+        }
+        return json.dumps(head).encode() + b"\n" + self.body
+
+    @classmethod
+    def loads(cls, raw: bytes) -> Copy:
+        head, body = raw.split(b"\n", 1)
+        fields = json.loads(head)
+        until = fields["valid_until"]
+        return cls(
+            body,
+            fields["mimetype"],
+            fields["etag"],
+            datetime.fromisoformat(fields["modified"]),
+            datetime.fromisoformat(until) if until else None,
+        )
+
+
+# The last copy this process served, per (Redis, what, variant): reused while the version is the same.
+_served: dict[tuple[str, str, str], tuple[str, Copy]] = {}
+_served_lock = threading.Lock()
+
+
+def clock() -> datetime:
+    return current_app.config.get("SYRENA_CLOCK", utcnow)()
+
+
+def _redis_url() -> str:
+    return current_app.config["SYRENA"].redis.url
+
+
+def _new_copy(redis: Redis | None, what: str, variant: str, rendered: Rendered, now: datetime) -> Copy:
+    etag = hashlib.sha256(rendered.body).hexdigest()[:32]
+    modified = now.replace(microsecond=0)
+    if redis is not None:
+        last_key = f"{PREFIX}:last:{what}:{variant}"
+        last = redis.get(last_key)
+        if last is not None:
+            previous_etag, _sep, previous = last.decode().partition(" ")
+            if previous_etag == etag:
+                modified = datetime.fromisoformat(previous)
+        redis.set(last_key, f"{etag} {modified.isoformat()}", ex=7 * 24 * 3600)
+    return Copy(rendered.body, rendered.mimetype, etag, modified, rendered.valid_until)
+
+
+def _store_seconds(copy: Copy) -> int:
+    if copy.valid_until is None:
+        return STORE_FOR
+    left = (copy.valid_until - utcnow()).total_seconds()
+    return max(1, min(STORE_FOR, int(left) + 1))
+
+
+def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
+    """The current copy of `what` (page, feed, cap) in `variant` (a language, an id): this process's, else
+    Redis', else rendered now and stored for every process."""
+    now = clock()
+    url = _redis_url()
+    try:
+        redis = redis_connection(url)
+        version = publication.version(redis)
+    except RedisError:
+        log.warning("Redis does not answer: the public alert pages are rendered per request")
+        return _new_copy(None, what, variant, render(), now)
+    mine = (url, what, variant)
+    served = _served.get(mine)
+    if served is not None and served[0] == version and served[1].fresh(now):
+        return served[1]
+    key = f"{PREFIX}:{version}:{what}:{variant}"
+    try:
+        raw = redis.get(key)
+        copy = Copy.loads(raw) if raw is not None else None
+        if copy is None or not copy.fresh(now):
+            copy = _new_copy(redis, what, variant, render(), now)
+            redis.set(key, copy.dumps(), ex=_store_seconds(copy))
+    except RedisError:
+        log.warning("Redis does not answer: the public alert pages are rendered per request")
+        return _new_copy(None, what, variant, render(), now)
+    with _served_lock:
+        _served[mine] = (version, copy)
+    return copy
+
+
+def respond(copy: Copy, vary: str | None = None) -> Response:
+    """The copy with its validators and caching headers; 304 to a conditional request it matches."""
+    response = Response(copy.body, mimetype=copy.mimetype)
+    response.set_etag(copy.etag)
+    response.last_modified = copy.modified
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["SYRENA"].public.cache_max_age
+    if vary:
+        response.vary.update(v.strip() for v in vary.split(","))
+    return response.make_conditional(request)
+
+
+# ------------------------------------------------------------------------------------------------ static files
+def _write(path: Path, body: bytes) -> None:
+    """Atomically: a reader (nginx) sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.chmod(temporary, 0o644)  # for the web server's user
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_static_files(
+    app: Flask,
+    page: Callable[[], Copy],
+    feed: Callable[[], Copy],
+    caps: Callable[[], dict[int, Copy]],
+    force: bool = False,
+) -> bool:
+    """Rewrite [public] static_dir when the version moved or a copy shown has expired (or `force`); True when
+    written. The copies are the ones the app serves, rendered in a request context for the public URL in
+    the default language. Workers of one host share the work through a lock in Redis (per host and directory:
+    each host serving static files keeps its own copy)."""
+    settings = app.config["SYRENA"]
+    if not settings.public.static_dir:
+        return False
+    directory = Path(settings.public.static_dir).resolve()
+    redis = redis_connection(settings.redis.url)
+    state_key = f"{PREFIX}:static:{socket.gethostname()}:{directory}"
+    lock_key = f"{state_key}:lock"
+    language = settings.app.default_language
+    with app.test_request_context("/alerts", base_url=settings.app.public_url, headers={"Accept-Language": language}):
+        version = publication.version(redis)
+        now = clock()
+        state = redis.get(state_key)
+        if state is not None and not force:
+            written_version, _sep, until = state.decode().partition(" ")
+            if written_version == version and (not until or now < datetime.fromisoformat(until)):
+                return False
+        if not redis.set(lock_key, "1", nx=True, ex=STATIC_LOCK_FOR):
+            return False  # another worker of this host is writing them
+        try:
+            html, atom = page(), feed()
+            for campaign_id, cap in caps().items():
+                _write(directory / "alerts" / f"{campaign_id}.xml", cap.body)
+            _write(directory / "alerts.atom", atom.body)
+            _write(directory / "alerts.html", html.body)
+            until = min((c.valid_until for c in (html, atom) if c.valid_until), default=None)
+            redis.set(state_key, f"{version} {until.isoformat() if until else ''}", ex=7 * 24 * 3600)
+        finally:
+            redis.delete(lock_key)
+    log.info("public alert pages written to %s", directory)
+    return True
