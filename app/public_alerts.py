@@ -12,6 +12,7 @@ from lxml import etree
 
 from app import public_cache
 from app.database import db
+from app.extensions import limiter
 from app.public_cache import Copy, Rendered
 from app.zones_ui import DEFAULT_VIEW
 from campaigns import cap, publication, targeting
@@ -21,6 +22,9 @@ from syrena_core.db import utcnow
 from syrena_core.text import xml_safe
 
 bp = Blueprint("public_alerts", __name__)
+# No per-address limit: on the night of an alert a whole estate may share one carrier-grade NAT address, and
+# a cached copy costs less to serve than to count.
+limiter.exempt(bp)
 
 ATOM = "http://www.w3.org/2005/Atom"
 

@@ -2,9 +2,11 @@
 
 Every copy (the page per language, the Atom feed, each alert's CAP) is rendered once per version of the alerts
 in force (campaigns.publication: replaced after every commit that changes them) and kept in Redis, which every
-web process shares; each process also keeps the last copy it served, so a request costs one Redis GET (the
-version) and no database query. A copy showing alerts lives no longer than the first of them stays in force
-(campaigns.publication.next_expiry): expiries need no one to bump anything. Each answer carries an ETag,
+web process shares; each process also keeps the last copy it served and asks Redis for the version at most
+once every CHECK_EVERY seconds per copy, so a request usually costs neither a Redis round trip nor a database
+query (a change shows within that second in every other process, and at once in the one that made it). A
+copy showing alerts lives no longer than the first of them stays in force (campaigns.publication.next_expiry):
+expiries need no one to replace the version. Each answer carries an ETag,
 Last-Modified (when that content first appeared) and `Cache-Control: public, max-age=[public] cache_max_age`,
 and a conditional request that matches gets 304. When Redis does not answer, pages are rendered per request.
 
@@ -23,6 +25,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +46,8 @@ PREFIX = "syrena:public-alerts"
 # `flask demo load --force`) shows within this time; otherwise every change bumps the version at once.
 STORE_FOR = 300
 STATIC_LOCK_FOR = 60
+# A process serves its last copy this long without asking Redis whether the version moved (monotonic seconds).
+CHECK_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,17 @@ class Copy:
         )
 
 
-# The last copy this process served, per (Redis, what, variant): reused while the version is the same.
-_served: dict[tuple[str, str, str], tuple[str, Copy]] = {}
+# The last copy this process served, per (Redis, what, variant), with its version and when that was last
+# checked (monotonic time, campaigns.publication.changes_here): reused without asking while recent and this
+# process changed nothing, and while the version is the same.
+_served: dict[tuple[str, str, str], tuple[str, Copy, tuple[float, int]]] = {}
 _served_lock = threading.Lock()
+
+
+def forget_served() -> None:
+    """Drop this process's copies (tests: a database emptied behind the app's back)."""
+    with _served_lock:
+        _served.clear()
 
 
 def clock() -> datetime:
@@ -127,15 +140,25 @@ def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
     Redis', else rendered now and stored for every process."""
     now = clock()
     url = _redis_url()
+    mine = (url, what, variant)
+    served = _served.get(mine)
+    checked = (time.monotonic(), publication.changes_here())
+    if (
+        served is not None
+        and checked[0] - served[2][0] < CHECK_EVERY
+        and checked[1] == served[2][1]  # this process changed nothing since
+        and served[1].fresh(now)
+    ):
+        return served[1]
     try:
         redis = redis_connection(url)
         version = publication.version(redis)
     except RedisError:
         log.warning("Redis does not answer: the public alert pages are rendered per request")
         return _new_copy(None, what, variant, render(), now)
-    mine = (url, what, variant)
-    served = _served.get(mine)
     if served is not None and served[0] == version and served[1].fresh(now):
+        with _served_lock:
+            _served[mine] = (version, served[1], checked)
         return served[1]
     key = f"{PREFIX}:{version}:{what}:{variant}"
     try:
@@ -148,7 +171,7 @@ def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
         log.warning("Redis does not answer: the public alert pages are rendered per request")
         return _new_copy(None, what, variant, render(), now)
     with _served_lock:
-        _served[mine] = (version, copy)
+        _served[mine] = (version, copy, checked)
     return copy
 
 

@@ -28,16 +28,25 @@ from syrena_core.queues import redis_connection
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "syrena:public-alerts:version"
+# Changes made by this process: a web process that may skip asking Redis for a second (app/public_cache.py)
+# still shows its own changes at once.
+_changes_here = [0]
 
 
 def changed(redis_url: str | None = None) -> None:
     """After the commit: the alerts in force may differ; every published copy is out of date."""
+    _changes_here[0] += 1
     try:
         redis_connection(redis_url or get_settings().redis.url).set(VERSION_KEY, new_version())
     except RedisError:
         # The alert itself is committed (and its chunks need Redis anyway): never fail the send for a page.
         # The cached copies expire on their own within minutes (app/public_cache.py STORE_FOR).
         log.exception("could not mark the public alert pages as changed")
+
+
+def changes_here() -> int:
+    """How many changes this process has made (see `changed`)."""
+    return _changes_here[0]
 
 
 def new_version() -> str:
