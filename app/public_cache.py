@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -31,11 +32,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from redis import Redis
 from redis.exceptions import RedisError
+from werkzeug.http import is_resource_modified, parse_cookie
 
 from campaigns import publication
+from syrena_core import metrics
 from syrena_core.db import utcnow
 from syrena_core.queues import redis_connection
 
@@ -46,6 +49,8 @@ PREFIX = "syrena:public-alerts"
 # `flask demo load --force`) shows within this time; otherwise every change bumps the version at once.
 STORE_FOR = 300
 STATIC_LOCK_FOR = 60
+CHECKED = "syrena.public_copy_checked"  # the WSGI environ keys `cached` and `respond` leave for FastPath
+COPY = "syrena.public_copy"
 # A process serves its last copy this long without asking Redis whether the version moved (monotonic seconds).
 CHECK_EVERY = 1.0
 
@@ -149,6 +154,7 @@ def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
         and checked[1] == served[2][1]  # this process changed nothing since
         and served[1].fresh(now)
     ):
+        _checked(served[2])
         return served[1]
     try:
         redis = redis_connection(url)
@@ -159,6 +165,7 @@ def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
     if served is not None and served[0] == version and served[1].fresh(now):
         with _served_lock:
             _served[mine] = (version, served[1], checked)
+        _checked(checked)
         return served[1]
     key = f"{PREFIX}:{version}:{what}:{variant}"
     try:
@@ -172,11 +179,19 @@ def cached(what: str, variant: str, render: Callable[[], Rendered]) -> Copy:
         return _new_copy(None, what, variant, render(), now)
     with _served_lock:
         _served[mine] = (version, copy, checked)
+    _checked(checked)
     return copy
+
+
+def _checked(stamp: tuple[float, int]) -> None:
+    """Tell FastPath when the copy this request gets was last found current (it may reuse the answer)."""
+    if has_request_context():
+        request.environ[CHECKED] = stamp
 
 
 def respond(copy: Copy, vary: str | None = None) -> Response:
     """The copy with its validators and caching headers; 304 to a conditional request it matches."""
+    request.environ[COPY] = (copy, request.endpoint or "")
     response = Response(copy.body, mimetype=copy.mimetype)
     response.set_etag(copy.etag)
     response.last_modified = copy.modified
@@ -243,3 +258,90 @@ def write_static_files(
             redis.delete(lock_key)
     log.info("public alert pages written to %s", directory)
     return True
+
+
+# ------------------------------------------------------------------------------------------------ the fast path
+class FastPath:
+    """WSGI middleware in front of the Flask app: a GET or HEAD of /alerts, /alerts.atom or /alerts/<id>.xml
+    that asks for exactly what an answer of the last second was for (the same path, `lang` cookie and
+    Accept-Language) gets that answer again — its headers (security headers, Vary, validators) and bytes as
+    Flask made them, or a 304 when the client has it — without a request context, hooks or a view: on the
+    night of an alert that is most requests. It reuses an answer under the same rule as `cached`: for at most
+    CHECK_EVERY seconds, while this process changed nothing and no alert on it has expired; then the next
+    request goes through Flask, which asks Redis again. Answers that set a cookie are never reused."""
+
+    PATHS = re.compile(r"/alerts(\.atom|/[0-9]+\.xml)?")
+    MAX_ANSWERS = 512  # distinct Accept-Language headers are many: forget them all rather than grow
+
+    def __init__(self, app: Flask, wsgi_app: Callable):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.answers: dict[tuple[str, str, str], _Answer] = {}
+
+    def __call__(self, environ: dict, start_response: Callable):
+        path = environ.get("PATH_INFO", "")
+        if (
+            environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            or environ.get("QUERY_STRING")
+            or not self.PATHS.fullmatch(path)
+        ):
+            return self.wsgi_app(environ, start_response)
+        key = (path, _lang_cookie(environ.get("HTTP_COOKIE", "")), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        answer = self.answers.get(key)
+        if answer is not None and answer.current(self.app.config.get("SYRENA_CLOCK", utcnow)()):
+            return answer.serve(environ, start_response)
+        return self._remember(key, environ, start_response)
+
+    def _remember(self, key: tuple[str, str, str], environ: dict, start_response: Callable):
+        started: list = []
+
+        def capture(status: str, headers: list, exc_info=None):
+            started[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        stamp = environ.get(CHECKED)
+        served = environ.get(COPY)
+        if stamp is not None and served is not None and started and started[0].startswith("200"):
+            headers = started[1]
+            if not any(name.lower() == "set-cookie" for name, _value in headers):
+                chunks = list(body)
+                if hasattr(body, "close"):
+                    body.close()
+                if len(self.answers) >= self.MAX_ANSWERS:
+                    self.answers.clear()
+                self.answers[key] = _Answer(headers, b"".join(chunks), served[0], served[1], stamp)
+                return chunks
+        return body
+
+
+@dataclass(frozen=True)
+class _Answer:
+    headers: list[tuple[str, str]]
+    body: bytes
+    copy: Copy
+    endpoint: str
+    checked: tuple[float, int]
+
+    def current(self, now: datetime) -> bool:
+        return (
+            time.monotonic() - self.checked[0] < CHECK_EVERY
+            and publication.changes_here() == self.checked[1]
+            and self.copy.fresh(now)
+        )
+
+    def serve(self, environ: dict, start_response: Callable):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not is_resource_modified(environ, etag=self.copy.etag, last_modified=self.copy.modified):
+            metrics.HTTP_REQUESTS.labels(method, self.endpoint, "304").inc()
+            start_response("304 NOT MODIFIED", [h for h in self.headers if h[0].lower() != "content-length"])
+            return [b""]
+        metrics.HTTP_REQUESTS.labels(method, self.endpoint, "200").inc()
+        start_response("200 OK", self.headers)
+        return [b""] if method == "HEAD" else [self.body]
+
+
+def _lang_cookie(cookies: str) -> str:
+    """The `lang` cookie's value, without parsing the rest (a session cookie differs per visitor)."""
+    if "lang=" not in cookies:
+        return ""
+    return parse_cookie(cookies).get("lang", "")

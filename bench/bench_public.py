@@ -126,17 +126,40 @@ http {{
             try_files /alerts.html =404;
         }}
     }}
+    # docs/deployment.md's block, its app down (nothing listens on {dead}): the static copies answer.
+    server {{
+        listen 127.0.0.1:{fallback};
+        location ~ ^/alerts(\\.atom|/[0-9]+\\.xml)?$ {{
+            proxy_pass http://127.0.0.1:{dead};
+            proxy_connect_timeout 2s;
+            proxy_intercept_errors on;
+            error_page 502 503 504 = @syrena_static;
+        }}
+        location @syrena_static {{
+            root {www};
+            rewrite ^/alerts$ /alerts.html break;
+            types {{
+                text/html html;
+                application/atom+xml atom;
+                application/cap+xml xml;
+            }}
+            add_header Cache-Control "public, max-age=30" always;
+            etag on;
+            try_files $uri =404;
+        }}
+    }}
 }}
 """
 
 
-def _nginx(services: ExitStack, www: Path) -> int:
+def _nginx(services: ExitStack, www: Path) -> tuple[int, int]:
+    """nginx serving the static copy on one port, and docs/deployment.md's fallback (app down) on another."""
     tmp = Path(services.enter_context(tempfile.TemporaryDirectory(prefix="syrena-bench-nginx-")))
     for path in (tmp, www.parent, www, www / "alerts"):
         path.chmod(0o755)  # nginx's workers run as another user and must reach the files
-    port = free_port()
+    port, fallback = free_port(), free_port()
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, www=www))
+    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, www=www, fallback=fallback, dead=free_port()))
     proc = subprocess.Popen(
         [_which("nginx") or "nginx", "-c", str(conf), "-p", str(tmp)],
         stdout=subprocess.DEVNULL,
@@ -144,7 +167,20 @@ def _nginx(services: ExitStack, www: Path) -> int:
     )
     services.callback(lambda: (proc.terminate(), proc.wait(10)))
     wait_port(port)
-    return port
+    return port, fallback
+
+
+def _fallback_serves_the_files(port: int, www: Path, campaign_id: int) -> bool:
+    """Through the fallback server: each path answers 200 with the file the workers wrote."""
+    for path, name in (
+        ("/alerts", "alerts.html"),
+        ("/alerts.atom", "alerts.atom"),
+        (f"/alerts/{campaign_id}.xml", f"alerts/{campaign_id}.xml"),
+    ):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+            if r.status != 200 or r.read() != (www / name).read_bytes():
+                return False
+    return True
 
 
 def _gunicorn(services: ExitStack, env: dict[str, str]) -> int:
@@ -200,7 +236,8 @@ def main() -> dict:
         # The static copy, as a worker's heartbeat writes it ([public] static_dir).
         assert public_alerts.write_static_files(create_app(settings), force=True)
         assert (www / "alerts.html").read_bytes() == page, "the static copy differs from what the app serves"
-        nginx_port = _nginx(services, www)
+        nginx_port, fallback_port = _nginx(services, www)
+        fallback_ok = _fallback_serves_the_files(fallback_port, www, 1)
 
         time.sleep(2)  # let the start-up settle
         app = _wrk(f"{base}/alerts")
@@ -216,6 +253,7 @@ def main() -> dict:
             "app": app,
             "app_conditional_304": conditional,
             "nginx_static": nginx,
+            "nginx_fallback_when_app_down_serves_static": fallback_ok,
             "ratio_app_to_nginx": round(app["requests_per_s"] / nginx["requests_per_s"], 3),
             "goal_met": app["requests_per_s"] >= 1000 and app["p99_ms"] < 200 and app["errors"] == 0,
         }

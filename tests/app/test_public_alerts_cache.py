@@ -85,6 +85,12 @@ def test_a_client_that_has_the_current_copy_gets_304_without_a_body(client, api,
     assert stale.status_code == 200 and stale.data == first.data
     earlier = client.get(path, headers={"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"})
     assert earlier.status_code == 200
+    # Answers served again before Flask (app.public_cache.FastPath) keep every header Flask set.
+    for again in (by_etag, stale):
+        assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+        assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    head = client.head(path)
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == first.headers["ETag"]
 
 
 def test_a_new_alert_and_an_all_clear_make_a_new_copy_at_once(client, api):
