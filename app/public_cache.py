@@ -292,26 +292,37 @@ class FastPath:
         return self._remember(key, environ, start_response)
 
     def _remember(self, key: tuple[str, str, str], environ: dict, start_response: Callable):
+        """Through Flask as a plain GET (its full answer is what may be reused), then answered — 304 included —
+        from that answer; one that may not be reused is passed on (a 200 where a 304 would do: still right)."""
+        inner = {k: v for k, v in environ.items() if k not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")}
+        inner["REQUEST_METHOD"] = "GET"
         started: list = []
 
         def capture(status: str, headers: list, exc_info=None):
             started[:] = [status, headers]
-            return start_response(status, headers, exc_info)
+            return lambda data: None  # the legacy write(): Flask never calls it
 
-        body = self.wsgi_app(environ, capture)
-        stamp = environ.get(CHECKED)
-        served = environ.get(COPY)
-        if stamp is not None and served is not None and started and started[0].startswith("200"):
-            headers = started[1]
-            if not any(name.lower() == "set-cookie" for name, _value in headers):
-                chunks = list(body)
-                if hasattr(body, "close"):
-                    body.close()
-                if len(self.answers) >= self.MAX_ANSWERS:
-                    self.answers.clear()
-                self.answers[key] = _Answer(headers, b"".join(chunks), served[0], served[1], stamp)
-                return chunks
-        return body
+        body = self.wsgi_app(inner, capture)
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        status, headers = started
+        stamp, served = inner.get(CHECKED), inner.get(COPY)
+        if (
+            stamp is not None
+            and served is not None
+            and status.startswith("200")
+            and not any(name.lower() == "set-cookie" for name, _value in headers)
+        ):
+            answer = _Answer(headers, content, served[0], served[1], stamp)
+            if len(self.answers) >= self.MAX_ANSWERS:
+                self.answers.clear()
+            self.answers[key] = answer
+            return answer.serve(environ, start_response, count=False)  # Flask counted this one
+        start_response(status, headers)
+        return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [content]
 
 
 @dataclass(frozen=True)
@@ -329,13 +340,14 @@ class _Answer:
             and self.copy.fresh(now)
         )
 
-    def serve(self, environ: dict, start_response: Callable):
+    def serve(self, environ: dict, start_response: Callable, count: bool = True):
         method = environ.get("REQUEST_METHOD", "GET")
-        if not is_resource_modified(environ, etag=self.copy.etag, last_modified=self.copy.modified):
-            metrics.HTTP_REQUESTS.labels(method, self.endpoint, "304").inc()
+        modified = is_resource_modified(environ, etag=self.copy.etag, last_modified=self.copy.modified)
+        if count:
+            metrics.HTTP_REQUESTS.labels(method, self.endpoint, "200" if modified else "304").inc()
+        if not modified:
             start_response("304 NOT MODIFIED", [h for h in self.headers if h[0].lower() != "content-length"])
             return [b""]
-        metrics.HTTP_REQUESTS.labels(method, self.endpoint, "200").inc()
         start_response("200 OK", self.headers)
         return [b""] if method == "HEAD" else [self.body]
 

@@ -93,6 +93,14 @@ def test_a_client_that_has_the_current_copy_gets_304_without_a_body(client, api,
     assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == first.headers["ETag"]
 
 
+def test_an_alert_that_is_not_published_stays_404_however_often_asked(client, api):
+    draft = _alert(api, "Powódź")
+    for _ in range(3):
+        assert client.get(f"/alerts/{draft}.xml").status_code == 404
+        assert client.get("/alerts/999.xml", headers={"If-None-Match": "*"}).status_code == 404
+    assert client.get("/alerts?x=1").status_code == 200  # a query string goes through Flask
+
+
 def test_a_new_alert_and_an_all_clear_make_a_new_copy_at_once(client, api):
     first = _send(api, "Powódź")
     page, feed = client.get("/alerts"), client.get("/alerts.atom")
