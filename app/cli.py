@@ -14,6 +14,8 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from app.demo import load_demo_city
+from app.public_alerts import write_static_files
+from campaigns import publication
 from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
 from syrena_core import accounts, audit, metrics
 from syrena_core.backup import BackupError, backup, default_backup_path, restore
@@ -28,6 +30,7 @@ zones_cli = AppGroup("zones", help="City zones.")
 addresses_cli = AppGroup("addresses", help="The address gazetteer.")
 smsc_cli = AppGroup("smsc", help="The SMSC simulator.")
 demo_cli = AppGroup("demo", help="Demo data.")
+alerts_cli = AppGroup("alerts", help="The public alert pages.")
 
 
 def _settings():
@@ -222,8 +225,20 @@ def load_demo() -> None:
         click.echo(load_demo_city(session))
 
 
+@alerts_cli.command("publish")
+def publish_alerts() -> None:
+    """Drop every cached copy of /alerts, /alerts.atom and the CAP files, and rewrite [public] static_dir now:
+    after a restore or anything else that changed alerts in the database without the workflow."""
+    settings = _settings()
+    publication.changed(settings.redis.url)
+    if write_static_files(current_app._get_current_object(), force=True):
+        click.echo(f"public alert pages written to {settings.public.static_dir}")
+    else:
+        click.echo("cached copies dropped ([public] static_dir is not set: no files written)")
+
+
 def register(app: Flask) -> None:
-    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli):
+    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli, alerts_cli):
         app.cli.add_command(group)
 
     @app.cli.command("metrics-server")

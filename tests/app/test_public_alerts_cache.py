@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
+from sqlalchemy import text
 
 from app import public_alerts
 from campaigns import publication
@@ -211,3 +212,18 @@ def test_a_worker_writes_the_static_files_after_a_change_and_again_when_an_alert
     wait(written("Upał"), 60, "the worker to write the alert into alerts.html")
     # Nobody touches anything: the worker's heartbeat notices the expiry.
     wait(written('id="no-alerts"'), 60, "the expired alert to leave alerts.html")
+
+
+def test_flask_alerts_publish_drops_the_copies_and_writes_the_files_after_a_change_behind_the_workflow(
+    app, client, api, db, static_dir
+):
+    campaign_id = _send(api, "Powódź")
+    assert b"<h2>Pow\xc3\xb3d\xc5\xba</h2>" in client.get("/alerts").data
+    db.execute(text("UPDATE campaign SET title = 'Wichura' WHERE id = :id"), {"id": campaign_id})  # a restore, say
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["alerts", "publish"])
+    assert result.exit_code == 0, result.output
+    assert str(static_dir) in result.output
+    page = client.get("/alerts").data
+    assert b"<h2>Wichura</h2>" in page
+    assert (static_dir / "alerts.html").read_bytes() == page
