@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "syrena:public-alerts"
 # A copy stays in Redis at most this long, whatever its version: data written around the workflow (a restore,
-# `flask demo load --force`) shows within this time; otherwise every change bumps the version at once.
+# `flask demo load --force`) shows within this time, or at once after `flask alerts publish`; every change
+# through the workflow replaces the version at once.
 STORE_FOR = 300
 STATIC_LOCK_FOR = 60
 CHECKED = "syrena.public_copy_checked"  # the WSGI environ keys `cached` and `respond` leave for FastPath

@@ -773,9 +773,7 @@ def _ours(pid: int) -> bool:
     except OSError:
         return False
     cmd = _cmdline(pid)
-    return cwd == ROOT and (
-        "honcho start" in cmd or "gunicorn" in cmd or " flask " in f" {cmd} " or "/flask " in cmd
-    )
+    return cwd == ROOT and ("honcho start" in cmd or "gunicorn" in cmd or " flask " in f" {cmd} " or "/flask " in cmd)
 
 
 def _process_table() -> dict[int, tuple[int, int]]:
