@@ -27,6 +27,7 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,12 +105,15 @@ class Copy:
 # process changed nothing, and while the version is the same.
 _served: dict[tuple[str, str, str], tuple[str, Copy, tuple[float, int]]] = {}
 _served_lock = threading.Lock()
+_fast_paths: weakref.WeakSet[FastPath] = weakref.WeakSet()  # every app's, for forget_served
 
 
 def forget_served() -> None:
-    """Drop this process's copies (tests: a database emptied behind the app's back)."""
+    """Drop this process's copies and answers (tests: a database emptied behind the app's back)."""
     with _served_lock:
         _served.clear()
+    for fast_path in list(_fast_paths):
+        fast_path.answers.clear()
 
 
 def clock() -> datetime:
@@ -277,6 +281,7 @@ class FastPath:
     def __init__(self, app: Flask, wsgi_app: Callable):
         self.app, self.wsgi_app = app, wsgi_app
         self.answers: dict[tuple[str, str, str], _Answer] = {}
+        _fast_paths.add(self)
 
     def __call__(self, environ: dict, start_response: Callable):
         path = environ.get("PATH_INFO", "")
