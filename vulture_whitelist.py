@@ -26,6 +26,8 @@ _.weight
 # openpyxl and fpdf read the cell and document attributes we set (billing/exports.py).
 _.font
 _.number_format
+# werkzeug writes the Last-Modified header when a response's last_modified is set (app/public_cache.py).
+_.last_modified
 # logging.Formatter.converter is called by the logging module (syrena_core/logging.py).
 _.converter
 # asyncio.Protocol and http.server callbacks (smsc_simulator/server.py).

@@ -19,6 +19,7 @@ from app import (
     health,
     public,
     public_alerts,
+    public_cache,
     security,
     status_ui,
     subscribers_ui,
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,
     )
+    # The public alert pages' answers of the last second, served again before Flask (app/public_cache.py).
+    app.wsgi_app = public_cache.FastPath(app, app.wsgi_app)
     security.init_app(app, settings)  # refuses an unsafe configuration; headers, cookies, limits
     if test_config:
         app.config.update(test_config)

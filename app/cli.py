@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 from app.demo import load_demo_city
 from app.demo_history import RealCampaigns, load_demo_history
+from app.public_alerts import write_static_files
+from campaigns import publication
 from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
 from syrena_core import accounts, audit, metrics
 from syrena_core.backup import BackupError, backup, default_backup_path, restore
@@ -29,6 +31,7 @@ zones_cli = AppGroup("zones", help="City zones.")
 addresses_cli = AppGroup("addresses", help="The address gazetteer.")
 smsc_cli = AppGroup("smsc", help="The SMSC simulator.")
 demo_cli = AppGroup("demo", help="Demo data.")
+alerts_cli = AppGroup("alerts", help="The public alert pages.")
 
 
 def _settings():
@@ -233,6 +236,7 @@ def load_demo(force: bool) -> None:
     try:
         with session_scope(settings.database.url) as session:
             click.echo(load_demo_history(session, settings, force=force))
+        publication.changed(settings.redis.url)  # the history was written without the workflow's own bump
     except RealCampaigns as e:
         click.echo(f"Refused: {e}", err=True)
         sys.exit(REFUSED)
@@ -240,8 +244,20 @@ def load_demo(force: bool) -> None:
         click.echo(f"no demo history: {e}; nothing changed")
 
 
+@alerts_cli.command("publish")
+def publish_alerts() -> None:
+    """Drop every cached copy of /alerts, /alerts.atom and the CAP files, and rewrite [public] static_dir now:
+    after a restore or anything else that changed alerts in the database without the workflow."""
+    settings = _settings()
+    publication.changed(settings.redis.url)
+    if write_static_files(current_app._get_current_object(), force=True):
+        click.echo(f"public alert pages written to {settings.public.static_dir}")
+    else:
+        click.echo("cached copies dropped ([public] static_dir is not set: no files written)")
+
+
 def register(app: Flask) -> None:
-    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli):
+    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli, alerts_cli):
         app.cli.add_command(group)
 
     @app.cli.command("metrics-server")

@@ -1,13 +1,21 @@
-"""Current alerts for everyone: a page with their areas on a map, an Atom feed and each alert as CAP 1.2."""
+"""Current alerts for everyone: a page with their areas on a map, an Atom feed and each alert as CAP 1.2.
+
+Each is rendered once per change of the alerts in force and served from the cache (app/public_cache.py),
+with ETag, Last-Modified and Cache-Control; the page in the visitor's language.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, render_template, url_for
+from flask_babel import get_locale
 from lxml import etree
 
+from app import public_cache
 from app.database import db
+from app.extensions import limiter
+from app.public_cache import Copy, Rendered
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import cap, targeting
+from campaigns import cap, publication, targeting
 from campaigns import service as campaigns
 from campaigns.exceptions import CampaignNotFound
 from syrena_core import localtime
@@ -15,6 +23,9 @@ from syrena_core.db import utcnow
 from syrena_core.text import xml_safe
 
 bp = Blueprint("public_alerts", __name__)
+# No per-address limit: on the night of an alert a whole estate may share one carrier-grade NAT address, and
+# a cached copy costs less to serve than to count.
+limiter.exempt(bp)
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -23,8 +34,21 @@ def _now():
     return current_app.config.get("SYRENA_CLOCK", utcnow)()
 
 
+# The page answers in the visitor's language (Accept-Language, or the language cookie they chose).
+PAGE_VARY = "Accept-Language, Cookie"
+
+
 @bp.get("/alerts")
 def alerts_page():
+    return public_cache.respond(_page_copy(), vary=PAGE_VARY)
+
+
+def _page_copy() -> Copy:
+    language = str(get_locale() or current_app.config["SYRENA"].app.default_language)
+    return public_cache.cached("page", language, _render_page)
+
+
+def _render_page() -> Rendered:
     session = db()
     alerts = campaigns.current_alerts(session, _now())
     features = []
@@ -38,23 +62,31 @@ def alerts_page():
         "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", settings.map.tile_attribution),
         "view": DEFAULT_VIEW,
     }
-    return render_template(
+    html = render_template(
         "public/alerts.html",
         alerts=alerts,
         areas={"type": "FeatureCollection", "features": features},
         map_options=options,
     )
+    return Rendered(html.encode(), "text/html", publication.next_expiry(alerts))
 
 
 @bp.get("/alerts/<int:campaign_id>.xml")
 def alert_cap(campaign_id: int):
     try:
-        campaign = campaigns.published(db(), campaign_id)
+        copy = _cap_copy(campaign_id)
     except CampaignNotFound:
         abort(404)
-    return Response(
-        cap.build_cap(db(), campaign, current_app.config["SYRENA"].campaigns), mimetype="application/cap+xml"
-    )
+    return public_cache.respond(copy)
+
+
+def _cap_copy(campaign_id: int) -> Copy:
+    def render() -> Rendered:
+        campaign = campaigns.published(db(), campaign_id)
+        body = cap.build_cap(db(), campaign, current_app.config["SYRENA"].campaigns)
+        return Rendered(body, "application/cap+xml")
+
+    return public_cache.cached("cap", str(campaign_id), render)
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -73,6 +105,14 @@ def _sub(parent, name: str, text: str | None = None, **attrs: str):
 
 @bp.get("/alerts.atom")
 def alerts_feed():
+    return public_cache.respond(_feed_copy())
+
+
+def _feed_copy() -> Copy:
+    return public_cache.cached("feed", "-", _render_feed)
+
+
+def _render_feed() -> Rendered:
     settings = current_app.config["SYRENA"].campaigns
     alerts = campaigns.current_alerts(db(), _now())
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
@@ -97,6 +137,14 @@ def alerts_feed():
             rel="alternate",
             type="application/cap+xml",
         )
-    return Response(
-        etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True), mimetype="application/atom+xml"
-    )
+    body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return Rendered(body, "application/atom+xml", publication.next_expiry(alerts))
+
+
+def write_static_files(app: Flask, force: bool = False) -> bool:
+    """[public] static_dir brought up to date (app/public_cache.py); the workers' heartbeat calls it."""
+
+    def caps() -> dict[int, Copy]:
+        return {alert.id: _cap_copy(alert.id) for alert in campaigns.current_alerts(db(), _now())}
+
+    return public_cache.write_static_files(app, _page_copy, _feed_copy, caps, force)

@@ -31,8 +31,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 
+from flask import Flask, current_app
 from rq import SimpleWorker
 
+from app.public_alerts import write_static_files
 from campaigns.delivery import match_receipts, store_receipts
 from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
 from campaigns.workflow import start_due_campaigns
@@ -66,9 +68,17 @@ def _fleet(redis_url: str) -> str:
 class Heartbeat:
     """Keeps this worker's claim id alive in Redis, publishes its state and releases dead workers' claims."""
 
-    def __init__(self, settings: Settings, owner: str, prefix: str, state: Callable[[], dict] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        owner: str,
+        prefix: str,
+        state: Callable[[], dict] | None = None,
+        app: Flask | None = None,
+    ):
         self.settings, self.owner, self.prefix = settings, owner, prefix
         self.state = state
+        self.app = app  # renders the public alert pages into [public] static_dir
         self.redis = redis_connection(settings.redis.url)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -130,6 +140,16 @@ class Heartbeat:
                     )
             except Exception:
                 log.exception("heartbeat or claim recovery failed")
+            self._publish_static()
+
+    def _publish_static(self) -> None:
+        """The public alert pages as static files, after a change or an expiry ([public] static_dir)."""
+        if self.app is None:
+            return
+        try:
+            write_static_files(self.app)
+        except Exception:
+            log.exception("could not write the public alert pages to [public] static_dir")
 
 
 class GatewayWorker(SimpleWorker):
@@ -235,7 +255,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     last_error = ops_state.LastError()
     logging.getLogger().addHandler(last_error)
     state = _State(owner, sessions, last_error)
-    heartbeat = Heartbeat(settings, owner, prefix, state)
+    heartbeat = Heartbeat(settings, owner, prefix, state, app=current_app._get_current_object())
     router = GatewayRouter(sessions)  # before the sessions start: they take work from its shared queue
     for part in (receipts, inbound, *sessions):
         part.start()

@@ -20,11 +20,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns import control, dispatch, overrides, service
+from campaigns import control, dispatch, overrides, publication, service
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
 from syrena_core.accounts import Role, User
 from syrena_core.config import CampaignSettings, Settings, get_settings
 from syrena_core.db import utcnow
+
+
+def _published(campaign: Campaign) -> None:
+    """After the commit: an alert started or stopped, so the public pages (campaigns.publication) change."""
+    if campaign.kind == CampaignKind.ALERT.value:
+        publication.changed()
 
 
 # ------------------------------------------------------------------------------------------- composing to sending
@@ -50,6 +56,7 @@ def send(
     started = service.send(session, campaign, actor, settings.campaigns, now, first=chunk_size)
     session.commit()
     if started:
+        _published(campaign)
         dispatch.enqueue_started(session, campaign, chunk_size)
     return started
 
@@ -144,6 +151,7 @@ def cancel(session: Session, campaign: Campaign, actor: User | None, reason: str
     """Stop for good; returns how many unsent messages were cancelled."""
     cancelled = control.cancel(session, campaign, actor, reason)
     session.commit()
+    _published(campaign)
     return cancelled
 
 
@@ -179,6 +187,7 @@ def start_due_campaigns(
         started.append(campaign)
     session.commit()
     for campaign in started:
+        _published(campaign)
         dispatch.enqueue_started(session, campaign, settings.chunk_size)
     dispatch.finish_abandoned_snapshots(session, settings.chunk_size, now)
     return [c.id for c in started]

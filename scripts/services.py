@@ -766,13 +766,14 @@ RUN_PIDS = RUN_DIR / "make-run.json"
 
 
 def _ours(pid: int) -> bool:
-    """A process of this checkout's `make run` (honcho or a flask command started in ROOT), not a test's."""
+    """A process of this checkout's `make run` (honcho, gunicorn or a flask command started in ROOT), not a
+    test's."""
     try:
         cwd = Path(f"/proc/{pid}/cwd").resolve()
     except OSError:
         return False
     cmd = _cmdline(pid)
-    return cwd == ROOT and ("honcho start" in cmd or " flask " in f" {cmd} " or "/flask " in cmd)
+    return cwd == ROOT and ("honcho start" in cmd or "gunicorn" in cmd or " flask " in f" {cmd} " or "/flask " in cmd)
 
 
 def _process_table() -> dict[int, tuple[int, int]]:

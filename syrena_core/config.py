@@ -410,6 +410,18 @@ class OperationsSettings(_Section):
     backup_dir: str = "var/backups"  # where `flask backup` writes when given no path
 
 
+class PublicSettings(_Section):
+    """The public alert pages (/alerts, /alerts.atom, /alerts/<id>.xml) on the night everyone opens them."""
+
+    section: ClassVar[str] = "public"
+    # Browsers and proxies may keep a copy this long (Cache-Control: public, max-age=...); every copy carries
+    # an ETag and Last-Modified, so a client asking again after that gets a 304 when nothing changed.
+    cache_max_age: int = Field(default=30, ge=0, le=3600)
+    # A directory where alerts.html, alerts.atom and alerts/<id>.xml are written after every change (and
+    # expiry), for nginx or any static host to serve when the app is down; empty: none written.
+    static_dir: str = ""
+
+
 def _explain(error: ValidationError, section: str = "") -> str:
     """The first problem of a failed validation, named as the file names it: "[smsc] port: ..."."""
     problem = error.errors()[0]
@@ -477,6 +489,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    public: PublicSettings = Field(default_factory=PublicSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from rq import Queue, Worker
 from rq.worker import WorkerStatus
 from sqlalchemy import text
 
+from app.public_cache import forget_served
 from campaigns.dispatch import JOB_TIMEOUT, pending_chunks, queue_name_for
 from campaigns.jobs import deliver_chunk
 from syrena_core.queues import redis_connection
@@ -170,9 +171,11 @@ def enqueue(db, redis_url: str, campaign_id: int, kind: str = "alert", chunk_siz
 
 
 def empty_rate_limits(redis_url: str) -> None:
-    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis."""
+    """Forget every rate-limit counter (flask-limiter's, and the verification SMS per phone) in that Redis, and the
+    cached public alert pages (each test's database starts empty, with ids counted from 1 again)."""
     redis = redis_connection(redis_url)
-    for pattern in ("LIMITS:*", "syrena:verification-sms:*"):
+    forget_served()  # and this process's own copies of them
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*"):
         keys = list(redis.scan_iter(pattern))
         if keys:
             redis.delete(*keys)
