@@ -1,5 +1,5 @@
-"""RQ jobs of the subscribers package: keyword SMS from residents, verification codes, and the periodic
-erasure of personal data whose retention ended.
+"""RQ jobs of the subscribers package: keyword SMS from residents, verification codes, the periodic
+erasure of personal data whose retention ended, and registry imports.
 
 They run inside `flask worker`, which holds the SMPP session, take ids (and, for a code, the code
 itself: it is never stored in plain), build their own database sessions, and send exactly one SMS per
@@ -9,10 +9,12 @@ code or inbound message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from billing.ledger import record_transactional_charges
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
@@ -22,10 +24,12 @@ from subscribers.geocoders import geocoder_for
 from subscribers.keywords import Command, Keyword, parse_command
 from subscribers.models import AddressChoice, VerificationCode
 from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
+from subscribers.registry import batches, create_import, import_batch, rows_after, start_import
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
-from syrena_core import metrics
+from syrena_core import metrics, ops_state
+from syrena_core.accounts import User
 from syrena_core.config import Settings, get_settings
 from syrena_core.db import session_scope, utcnow
 from syrena_core.queues import INFO, TRANSACTIONAL, queue, redis_connection
@@ -291,3 +295,54 @@ def enqueue_purge_when_due(settings: Settings) -> bool:
         description="erase personal data whose retention ended",
     )
     return True
+
+
+# ------------------------------------------------------------------ registry imports
+
+# A worker runs one job at a time, alerts included: an import works this long, then queues the rest of itself
+# behind whatever came meanwhile (an alert's chunks go first), and goes on from its checkpoint.
+IMPORT_SLICE_SECONDS = 5.0
+IMPORT_JOB_TIMEOUT = 300
+
+
+def run_registry_import(import_id: int, slice_seconds: float = IMPORT_SLICE_SECONDS) -> str:
+    """Import the next batches of an uploaded registry (subscribers.registry), for about `slice_seconds`;
+    returns what it did. Safe to run twice: each batch checks the checkpoint under the import's row lock."""
+    settings = get_settings()
+    url = settings.database.url
+    with session_scope(url) as session:
+        start = start_import(session, import_id)
+    if start is None:
+        return "finished"
+    deadline = time.monotonic() + slice_seconds
+    checkpoint = start.processed_rows
+    for batch in batches(rows_after(start.content, checkpoint)):
+        with session_scope(url) as session:
+            if not import_batch(session, import_id, checkpoint, batch):
+                return "taken over by another job"
+        checkpoint += len(batch)
+        if time.monotonic() > deadline or ops_state.shutting_down():
+            _enqueue_import(import_id, settings.redis.url)
+            return f"paused after {checkpoint} rows"
+    return f"finished after {checkpoint} rows"
+
+
+def _enqueue_import(import_id: int, redis_url: str) -> None:
+    queue(INFO, redis_url).enqueue(
+        run_registry_import,
+        import_id,
+        job_timeout=IMPORT_JOB_TIMEOUT,
+        result_ttl=RESULT_TTL,
+        failure_ttl=24 * 3600,
+        description=f"registry import {import_id}",
+    )
+
+
+def submit_registry_import(
+    session: Session, redis_url: str, content: bytes, filename: str, consent_source: str, actor: User | None
+) -> int:
+    """Store the upload, commit, and queue its job (on the info queue: alerts and codes go first); its id."""
+    job = create_import(session, content, filename, consent_source, actor)
+    session.commit()
+    _enqueue_import(job.id, redis_url)
+    return job.id

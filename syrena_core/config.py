@@ -305,6 +305,7 @@ class SubscriberSettings(_Section):
     code_attempts: int = 5
     retention_days: int = 30  # personal data kept after unsubscribing; then only a hashed phone
     purge_every_minutes: int = 60  # how often workers erase those whose retention ended
+    import_max_mb: int = 20  # the largest registry CSV an admin may upload (imported by a worker job)
     geocoder: str = "gazetteer"  # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
     geocoder_url: str = ""  # an online geocoder's own server, e.g. "https://nominatim.example.org"
     geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent

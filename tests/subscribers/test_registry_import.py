@@ -1,0 +1,187 @@
+"""Importing a registry CSV: uploaded by an admin, imported by a worker job in batches, with a progress page and
+a result page (rows added; rows skipped with reasons, all of them downloadable), up to 20 MB."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select, text
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from subscribers.jobs import run_registry_import, submit_registry_import
+from subscribers.models import Subscriber, SubscriberImport
+from subscribers.service import phone_hash
+from syrena_core.accounts import User
+
+pytestmark = pytest.mark.browser
+
+CONSENT = "stary system SMS, zgody 2019-2025"
+MB = 1024 * 1024
+
+
+def _finished(client, import_id: int):
+    def check():
+        progress = client.get(f"/subscribers/import/{import_id}/progress.json").get_json()
+        return progress if progress["finished"] else None
+
+    return check
+
+
+def _logged_in_client(app, email: str):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"email": email, "password": "Correct-Horse-42", "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def _upload(client, content: bytes, filename: str, token: str):
+    """The import form's post, encoded in memory (the test client spools a large body to a file it never
+    closes)."""
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(content), filename, content_type="text/csv"), "consent_source": CONSENT}
+    )
+    return client.post(
+        "/subscribers/import",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers={"X-CSRFToken": token},
+    )
+
+
+def _csrf(client) -> str:
+    page = client.get("/subscribers/import").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _padded_registry(size: int) -> bytes:
+    """A registry of exactly `size` bytes: residents with long notes (a column the import ignores)."""
+    head = "phone,lat,lon,note\n"
+    parts, total, n = [head], len(head), 0
+    while True:
+        row = f"6020{n:05d},52.39,16.95,"
+        if size - total - len(row) - 1 < 40_000:
+            parts.append(row + "x" * (size - total - len(row) - 1) + "\n")
+            return "".join(parts).encode()
+        parts.append(row + "x" * 20_000 + "\n")
+        total += len(row) + 20_001
+        n += 1
+
+
+def test_an_admin_imports_a_registry_and_sees_the_rows_skipped_with_their_reasons(
+    page, login, make_user, db, gazetteer, two_zones, worker, tmp_path, wait
+):
+    db.execute(text("INSERT INTO suppressed_phone VALUES (:h, now())"), {"h": phone_hash("+48601000402")})
+    db.commit()
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "phone,address,lat,lon,language\n"
+        "601000401,Głogowska 77,,,pl\n"  # added, placed by the gazetteer
+        "601000402,,52.39,16.95,en\n"  # opted out: skipped
+        "601000403,,52.39,16.95,en\n"  # added
+        "601000404,Qwzx Vbnm 5,,,pl\n"  # no such address: skipped
+        "601000405,,52.39,16.95,xx\n"  # no such language: skipped
+        "601000403,,52.39,16.95,pl\n"  # twice in the file: skipped the second time
+        "12,,52.39,16.95,pl\n",  # no phone number: skipped
+        encoding="utf-8",
+    )
+    email, _token = make_user("admin")
+    login(page, email)
+    page.goto("/subscribers/")
+    page.get_by_role("link", name="Import rejestru (CSV)").click()
+    page.locator("#file").set_input_files(str(registry))
+    page.locator("#consent_source").fill(CONSENT)
+    page.get_by_role("button", name="Importuj").click()
+    page.wait_for_url(re.compile(r".*/subscribers/import/\d+$"))
+    # The worker imports it; the page follows (polling) and shows the result when it is done.
+    page.locator("#import-result").wait_for(timeout=30_000)
+    assert page.locator("#result-summary").inner_text().startswith("2 ")
+    assert page.locator("#import-status").inner_text() == "Zakończony"
+    skipped = {
+        int(row.locator("td").nth(0).inner_text()): row.locator("td").nth(2).inner_text()
+        for row in page.locator("#skipped-rows tbody tr").all()
+    }
+    assert set(skipped) == {3, 5, 6, 7, 8}
+    assert "opted out" in skipped[3]
+    assert "Qwzx Vbnm 5" in skipped[5] and "gazetteer" in skipped[5]
+    assert "language" in skipped[6]
+    assert "already subscribed" in skipped[7]
+    assert "phone" in skipped[8].lower() or "number" in skipped[8].lower()
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Pobierz pominięte wiersze (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    assert [int(r["line"]) for r in rows] == [3, 5, 6, 7, 8]
+    assert rows[1]["address"] == "Qwzx Vbnm 5" and rows[0]["phone"] == "601000402"
+
+    db.expire_all()
+    assert set(db.scalars(select(Subscriber.phone))) == {"+48601000401", "+48601000403"}
+    audit = db.execute(text("SELECT details FROM audit_log WHERE action = 'subscriber.import'")).scalars().all()
+    assert [(a["added"], a["skipped"], a["consent_source"]) for a in audit] == [(2, 5, CONSENT)]
+    # The file (residents' numbers and addresses) is not kept once imported.
+    assert db.scalar(select(SubscriberImport.content)) is None
+
+
+def test_a_file_that_is_no_registry_fails_with_the_reason(app, make_user, worker, wait):
+    email, _token = make_user("admin")
+    client = _logged_in_client(app, email)
+    response = _upload(client, b"name,city\nJan,Pozna\xf1\n", "old.csv", _csrf(client))
+    assert response.status_code == 302
+    import_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    progress = wait(_finished(client, import_id), 30, "the import to end")
+    assert progress["status"] == "failed" and "UTF-8" in progress["error"]
+    assert "UTF-8" in client.get(f"/subscribers/import/{import_id}").get_data(as_text=True)
+
+
+def test_a_20_mb_registry_is_accepted_and_imported_a_21_mb_one_is_refused_readably(app, make_user, db, worker, wait):
+    email, _token = make_user("admin")
+    client = _logged_in_client(app, email)
+    token = _csrf(client)
+
+    too_large = b"phone,lat,lon\n" + b"601000001,52.39,16.95\n" * (21 * MB // 22)
+    assert len(too_large) > 21 * MB - 100
+    response = _upload(client, too_large, "big.csv", token)
+    assert response.status_code == 413
+    assert "większy niż 20 MB" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(SubscriberImport)) == 0
+
+    registry = _padded_registry(20 * MB)
+    assert len(registry) == 20 * MB
+    response = _upload(client, registry, "registry.csv", token)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    import_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    rows = registry.count(b"\n") - 1
+    progress = wait(_finished(client, import_id), 120, "the 20 MB import to end")
+    assert (progress["status"], progress["added"], progress["skipped"], progress["total_rows"]) == (
+        "done",
+        rows,
+        0,
+        rows,
+    )
+    page = client.get(f"/subscribers/import/{import_id}").get_data(as_text=True)
+    assert re.search(rf"{rows:,}".replace(",", r"\s?") + " wierszy dodano", page)
+
+
+def test_an_import_goes_on_from_its_checkpoint_and_adds_nobody_twice(settings, db, make_user, worker, wait):
+    email, _token = make_user("admin")
+    admin = db.scalar(select(User).where(User.email == email))
+    body = "phone,lat,lon\n" + "".join(f"60300{n:04d},52.39,16.95\n" for n in range(450))
+    import_id = submit_registry_import(db, settings.redis.url, body.encode(), "r.csv", CONSENT, admin)
+    # A slice of no time does one batch, then queues the rest of itself behind whatever waits (an alert).
+    first = run_registry_import(import_id, slice_seconds=0)
+    assert first.startswith("paused after") or first == "taken over by another job"
+
+    def done():
+        db.expire_all()
+        row = db.get(SubscriberImport, import_id)
+        return row.status == "done"
+
+    wait(done, 60, "the import to end")
+    row = db.get(SubscriberImport, import_id)
+    assert (row.added, row.skipped, row.processed_rows) == (450, 0, 450)
+    assert db.scalar(select(func.count()).select_from(Subscriber)) == 450
+    assert run_registry_import(import_id) == "finished"  # a late duplicate job does nothing
