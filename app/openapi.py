@@ -126,6 +126,21 @@ ERROR_SCHEMA = {
 }
 
 
+def _tag(module: Any) -> str:
+    """The group a module's operations are listed under on /api/docs: its OPENAPI_TAG, or its name."""
+    return getattr(module, "OPENAPI_TAG", module.__name__.rsplit(".", 1)[-1])
+
+
+def _tagged(item: dict[str, Any], tag: str) -> dict[str, Any]:
+    return {
+        method: {"tags": [tag], **operation} if method in HTTP_METHODS else operation
+        for method, operation in item.items()
+    }
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
 def document(modules: Sequence[Any]) -> dict[str, Any]:
     """The whole document from the API modules' OPENAPI_PATHS and OPENAPI_SCHEMAS (app.api.openapi_document)."""
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -144,7 +159,7 @@ def document(modules: Sequence[Any]) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {path: item for m in modules for path, item in m.OPENAPI_PATHS.items()},
+        "paths": {path: _tagged(item, _tag(m)) for m in modules for path, item in m.OPENAPI_PATHS.items()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
