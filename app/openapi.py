@@ -20,8 +20,8 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+def json_content(schema: dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
+    return {"content": {media_type: {"schema": schema}}}
 
 
 ERRORS = {
@@ -101,10 +101,11 @@ def op(
     body: dict[str, Any] | None = None,
     params: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    ok_media: str = "application/json",
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {ok: {"description": "OK", **json_content(ok_schema)}, **ERRORS, **(extra or {})},
+        "responses": {ok: {"description": "OK", **json_content(ok_schema, ok_media)}, **ERRORS, **(extra or {})},
     }
     if body:
         operation["requestBody"] = {"required": True, **json_content(body)}
