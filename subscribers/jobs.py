@@ -24,7 +24,7 @@ from subscribers.geocoders import geocoder_for
 from subscribers.keywords import Command, Keyword, parse_command
 from subscribers.models import AddressChoice, VerificationCode
 from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
-from subscribers.registry import batches, create_import, import_batch, rows_after, start_import
+from subscribers.registry import batches, create_import, fail_import, import_batch, rows_after, start_import
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
@@ -316,14 +316,21 @@ def run_registry_import(import_id: int, slice_seconds: float = IMPORT_SLICE_SECO
         return "finished"
     deadline = time.monotonic() + slice_seconds
     checkpoint = start.processed_rows
-    for batch in batches(rows_after(start.content, checkpoint)):
+    try:
+        for batch in batches(rows_after(start.content, checkpoint)):
+            with session_scope(url) as session:
+                if not import_batch(session, import_id, checkpoint, batch):
+                    return "taken over by another job"
+            checkpoint += len(batch)
+            if time.monotonic() > deadline or ops_state.shutting_down():
+                _enqueue_import(import_id, settings.redis.url)
+                return f"paused after {checkpoint} rows"
+    except Exception as e:
+        # Not left "importing" for ever: the page tells the admin where it stopped.
+        log.exception("registry import %s failed after %d rows", import_id, checkpoint)
         with session_scope(url) as session:
-            if not import_batch(session, import_id, checkpoint, batch):
-                return "taken over by another job"
-        checkpoint += len(batch)
-        if time.monotonic() > deadline or ops_state.shutting_down():
-            _enqueue_import(import_id, settings.redis.url)
-            return f"paused after {checkpoint} rows"
+            fail_import(session, import_id, f"the import stopped on an unexpected error ({type(e).__name__})")
+        raise
     return f"finished after {checkpoint} rows"
 
 

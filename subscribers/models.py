@@ -170,7 +170,8 @@ class SubscriberImport(Base):
     filename: Mapped[str] = mapped_column(String(200))
     consent_source: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Loaded only by the job that reads the file: pages and batches poll the row often, the file is up to 20 MB.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     status: Mapped[str] = mapped_column(String(16), default=ImportStatus.QUEUED.value)
     total_rows: Mapped[int | None] = mapped_column(Integer)
     processed_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
