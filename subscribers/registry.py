@@ -213,7 +213,6 @@ def fail_import(session: Session, import_id: int, error: str) -> None:
 @dataclass(frozen=True)
 class Checkpoint:
     content: bytes
-    consent_source: str
     processed_rows: int
 
 
@@ -230,7 +229,7 @@ def start_import(session: Session, import_id: int) -> Checkpoint | None:
             _finish(session, job, str(e))
             return None
         job.status = ImportStatus.RUNNING.value
-    return Checkpoint(job.content, job.consent_source, job.processed_rows)
+    return Checkpoint(job.content, job.processed_rows)
 
 
 def import_batch(session: Session, import_id: int, checkpoint: int, rows: Sequence[Row]) -> bool:
