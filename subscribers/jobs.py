@@ -24,7 +24,15 @@ from subscribers.geocoders import geocoder_for
 from subscribers.keywords import Command, Keyword, parse_command
 from subscribers.models import AddressChoice, VerificationCode
 from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
-from subscribers.registry import batches, create_import, fail_import, import_batch, rows_after, start_import
+from subscribers.registry import (
+    batches,
+    create_import,
+    fail_import,
+    forget_skipped_rows,
+    import_batch,
+    rows_after,
+    start_import,
+)
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
@@ -274,11 +282,13 @@ PURGE_DUE_KEY = "syrena:subscribers:purge-due"
 
 
 def purge_expired_personal_data() -> int:
-    """Erase those whose retention after unsubscribing has ended (their opt-out stays), and address lists
-    offered by SMS that nobody picked from in time. Returns how many subscribers were erased."""
+    """Erase those whose retention after unsubscribing has ended (their opt-out stays), address lists offered
+    by SMS that nobody picked from in time, and the rows registry imports skipped once the same retention has
+    passed. Returns how many subscribers were erased."""
     settings = get_settings()
     with session_scope(settings.database.url) as session:
         session.execute(delete(AddressChoice).where(AddressChoice.expires_at <= utcnow()))
+        forget_skipped_rows(session, settings.subscribers.retention_days)
         return purge_unsubscribed(session, settings.subscribers.retention_days)
 
 

@@ -12,10 +12,11 @@ import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from subscribers.exceptions import (
@@ -263,6 +264,15 @@ def rows_after(content: bytes, checkpoint: int) -> Iterator[Row]:
 def batches(rows: Iterator[Row]) -> Iterator[list[Row]]:
     while batch := list(islice(rows, BATCH_ROWS)):
         yield batch
+
+
+def forget_skipped_rows(session: Session, retention_days: int) -> int:
+    """The rows imports skipped hold numbers and addresses of people who are no subscribers: kept for the admin
+    to fix and import again, then erased `retention_days` after the import ended (the counts stay). How many."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    ended = select(SubscriberImport.id).where(SubscriberImport.finished_at < cutoff)
+    result = session.execute(delete(SubscriberImportSkip).where(SubscriberImportSkip.import_id.in_(ended)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ------------------------------------------------------------------ what the pages show

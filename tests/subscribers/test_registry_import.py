@@ -12,12 +12,12 @@ from sqlalchemy import func, select, text
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from subscribers.jobs import run_registry_import, submit_registry_import
-from subscribers.models import Subscriber, SubscriberImport
+from subscribers.exceptions import SubscriberError
+from subscribers.jobs import purge_expired_personal_data, run_registry_import, submit_registry_import
+from subscribers.models import Subscriber, SubscriberImport, SubscriberImportSkip
+from subscribers.registry import count_rows, create_import, registry_rows
 from subscribers.service import phone_hash
 from syrena_core.accounts import User
-
-pytestmark = pytest.mark.browser
 
 CONSENT = "stary system SMS, zgody 2019-2025"
 MB = 1024 * 1024
@@ -72,6 +72,7 @@ def _padded_registry(size: int) -> bytes:
         n += 1
 
 
+@pytest.mark.browser
 def test_an_admin_imports_a_registry_and_sees_the_rows_skipped_with_their_reasons(
     page, login, make_user, db, gazetteer, two_zones, worker, tmp_path, wait
 ):
@@ -185,3 +186,58 @@ def test_an_import_goes_on_from_its_checkpoint_and_adds_nobody_twice(settings, d
     assert (row.added, row.skipped, row.processed_rows) == (450, 0, 450)
     assert db.scalar(select(func.count()).select_from(Subscriber)) == 450
     assert run_registry_import(import_id) == "finished"  # a late duplicate job does nothing
+
+
+@pytest.mark.browser
+def test_the_progress_page_works_without_javascript(new_context, login, make_user, settings, db):
+    email, _token = make_user("admin")
+    admin = db.scalar(select(User).where(User.email == email))
+    # Stored but never queued: it waits for a worker, as an upload does while every worker sends an alert.
+    import_id = create_import(db, b"phone,lat,lon\n601000501,52.39,16.95\n", "r.csv", CONSENT, admin).id
+    db.commit()
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, email)
+    page.goto(f"/subscribers/import/{import_id}")
+    assert page.locator("#import-status").inner_text() == "Czeka na proces roboczy"
+    assert page.locator("progress#import-bar").count() == 1
+    assert page.get_by_role("link", name="Odśwież").is_visible()
+    # Without JavaScript the page refreshes itself until the import ends.
+    assert 'http-equiv="refresh"' in page.content()
+
+
+def test_skipped_rows_are_erased_when_the_retention_ends_and_the_counts_stay(settings, db, make_user):
+    email, _token = make_user("admin")
+    admin = db.scalar(select(User).where(User.email == email))
+    body = b"phone,lat,lon\n601000601,52.39,16.95\nnot a number,52.39,16.95\n"
+    import_id = create_import(db, body, "r.csv", CONSENT, admin).id
+    db.commit()
+    assert run_registry_import(import_id).startswith("finished")
+    assert db.scalar(select(func.count()).select_from(SubscriberImportSkip)) == 1
+    assert purge_expired_personal_data() == 0
+    assert db.scalar(select(func.count()).select_from(SubscriberImportSkip)) == 1  # within the retention
+    db.execute(text("UPDATE subscriber_import SET finished_at = now() - interval '31 days'"))
+    db.commit()
+    purge_expired_personal_data()
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(SubscriberImportSkip)) == 0
+    row = db.get(SubscriberImport, import_id)
+    assert (row.added, row.skipped) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"name;city\nJan;Poznan\n", "phone, and address or lat and lon"),
+        (b"phone,label\n601000001,home\n", "phone, and address or lat and lon"),
+        (b"phone,address\n601000001,G\xb3ogowska 77\n", "not UTF-8"),
+        (b"phone,address\n601000001," + b"x" * 200_000 + b"\n", "cannot be read"),
+    ],
+)
+def test_a_file_that_is_no_registry_is_named_before_any_row_is_imported(content, says):
+    with pytest.raises(SubscriberError, match=says):
+        count_rows(content)
+
+
+def test_the_header_is_read_whatever_its_case_and_spacing():
+    rows = list(registry_rows(b"\xef\xbb\xbfPhone , Address\n601000001,Glogowska 77\n"))
+    assert rows[0].line == 2 and rows[0].values == {"phone": "601000001", "address": "Glogowska 77"}
