@@ -9,7 +9,7 @@
   window.ui = window.SwaggerUIBundle({
     url: root.dataset.url,
     domNode: root,
-    deepLinking: true,
+    deepLinking: false,
     validatorUrl: null,
     presets: [window.SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
