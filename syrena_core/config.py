@@ -328,6 +328,8 @@ class SubscriberSettings(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if not 1 <= self.import_max_mb <= 1024:
+            raise ValueError(f"[subscribers] import_max_mb: megabytes between 1 and 1024, got {self.import_max_mb}")
         for country in self.allowed_countries:
             if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
                 raise ValueError(
