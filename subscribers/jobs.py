@@ -31,6 +31,7 @@ from subscribers.registry import (
     forget_skipped_rows,
     import_batch,
     rows_after,
+    stalled_imports,
     start_import,
 )
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
@@ -363,3 +364,19 @@ def submit_registry_import(
     session.commit()
     _enqueue_import(job.id, redis_url)
     return job.id
+
+
+RESUME_DUE_KEY = "syrena:subscribers:imports-checked"
+
+
+def resume_stalled_imports(settings: Settings) -> int:
+    """Called by every worker's heartbeat; at most once a minute across the fleet, queues again the imports
+    whose job was lost (subscribers.registry.stalled_imports). How many."""
+    if not redis_connection(settings.redis.url).set(RESUME_DUE_KEY, "1", nx=True, ex=60):
+        return 0
+    with session_scope(settings.database.url) as session:
+        ids = stalled_imports(session)
+    for import_id in ids:
+        log.warning("registry import %s made no progress: queued again", import_id)
+        _enqueue_import(import_id, settings.redis.url)
+    return len(ids)

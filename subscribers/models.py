@@ -179,6 +179,8 @@ class SubscriberImport(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Moves with every batch: an unfinished import whose time stands still lost its job (subscribers.jobs).
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class SubscriberImportSkip(Base):

@@ -16,7 +16,7 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from subscribers.exceptions import (
@@ -273,6 +273,29 @@ def forget_skipped_rows(session: Session, retention_days: int) -> int:
     ended = select(SubscriberImport.id).where(SubscriberImport.finished_at < cutoff)
     result = session.execute(delete(SubscriberImportSkip).where(SubscriberImportSkip.import_id.in_(ended)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+STALLED_AFTER = timedelta(minutes=2)  # batches take a second or so; a job waiting behind an alert may lose a turn
+
+
+def stalled_imports(session: Session) -> list[int]:
+    """Unfinished imports whose progress stood still for STALLED_AFTER (their job was lost: a killed worker, a
+    Redis that lost its queues), marked as seen now; the caller queues them again. A job still waiting is
+    harmless to queue twice: each batch checks the checkpoint under the import's row lock."""
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            select(SubscriberImport.id)
+            .where(
+                SubscriberImport.status.in_([ImportStatus.QUEUED.value, ImportStatus.RUNNING.value]),
+                SubscriberImport.updated_at < now - STALLED_AFTER,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(update(SubscriberImport).where(SubscriberImport.id.in_(ids)).values(updated_at=now))
+    return ids
 
 
 # ------------------------------------------------------------------ what the pages show

@@ -13,11 +13,18 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from subscribers.exceptions import SubscriberError
-from subscribers.jobs import purge_expired_personal_data, run_registry_import, submit_registry_import
+from subscribers.jobs import (
+    RESUME_DUE_KEY,
+    purge_expired_personal_data,
+    resume_stalled_imports,
+    run_registry_import,
+    submit_registry_import,
+)
 from subscribers.models import Subscriber, SubscriberImport, SubscriberImportSkip
 from subscribers.registry import count_rows, create_import, registry_rows
 from subscribers.service import phone_hash
 from syrena_core.accounts import User
+from syrena_core.queues import redis_connection
 
 CONSENT = "stary system SMS, zgody 2019-2025"
 MB = 1024 * 1024
@@ -241,3 +248,23 @@ def test_a_file_that_is_no_registry_is_named_before_any_row_is_imported(content,
 def test_the_header_is_read_whatever_its_case_and_spacing():
     rows = list(registry_rows(b"\xef\xbb\xbfPhone , Address\n601000001,Glogowska 77\n"))
     assert rows[0].line == 2 and rows[0].values == {"phone": "601000001", "address": "Glogowska 77"}
+
+
+def test_an_import_whose_job_was_lost_is_queued_again_and_finishes(settings, db, make_user, worker, wait):
+    email, _token = make_user("admin")
+    admin = db.scalar(select(User).where(User.email == email))
+    body = b"phone,lat,lon\n601000701,52.39,16.95\n601000702,52.39,16.95\n"
+    # Stored, but its job never reached a worker (Redis lost it): nothing moves for minutes.
+    import_id = create_import(db, body, "r.csv", CONSENT, admin).id
+    db.execute(text("UPDATE subscriber_import SET updated_at = now() - interval '3 minutes'"))
+    db.commit()
+    redis_connection(settings.redis.url).delete(RESUME_DUE_KEY)
+    assert resume_stalled_imports(settings) == 1  # what every worker's heartbeat calls
+    assert resume_stalled_imports(settings) == 0  # once a minute for the whole fleet
+
+    def done():
+        db.expire_all()
+        return db.get(SubscriberImport, import_id).status == "done"
+
+    wait(done, 60, "the import to end")
+    assert db.scalar(select(func.count()).select_from(Subscriber)) == 2
