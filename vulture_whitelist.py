@@ -80,3 +80,8 @@ Settings.settings_customise_sources
 env_settings
 dotenv_settings
 file_secret_settings
+# Issue 17 (registry import): Werkzeug reads the request's own body limit; Flask calls a blueprint's
+# record_once hooks at registration; an import's end time is kept for the record (audit, support).
+_.max_content_length
+_allow_large_uploads
+_.finished_at

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import (
     admin,
     api,
+    api_docs,
     audit_ui,
     auth,
     campaigns_ui,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(admin.bp)
     app.register_blueprint(finance_ui.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)  # /api/docs: Swagger UI, public
     app.register_blueprint(zones_ui.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never cookies
     cli.register(app)

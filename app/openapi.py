@@ -20,8 +20,8 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+def json_content(schema: dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
+    return {"content": {media_type: {"schema": schema}}}
 
 
 ERRORS = {
@@ -101,10 +101,11 @@ def op(
     body: dict[str, Any] | None = None,
     params: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    ok_media: str = "application/json",
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {ok: {"description": "OK", **json_content(ok_schema)}, **ERRORS, **(extra or {})},
+        "responses": {ok: {"description": "OK", **json_content(ok_schema, ok_media)}, **ERRORS, **(extra or {})},
     }
     if body:
         operation["requestBody"] = {"required": True, **json_content(body)}
@@ -126,6 +127,21 @@ ERROR_SCHEMA = {
 }
 
 
+def _tag(module: Any) -> str:
+    """The group a module's operations are listed under on /api/docs: its OPENAPI_TAG, or its name."""
+    return getattr(module, "OPENAPI_TAG", module.__name__.rsplit(".", 1)[-1])
+
+
+def _tagged(item: dict[str, Any], tag: str) -> dict[str, Any]:
+    return {
+        method: {"tags": [tag], **operation} if method in HTTP_METHODS else operation
+        for method, operation in item.items()
+    }
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
 def document(modules: Sequence[Any]) -> dict[str, Any]:
     """The whole document from the API modules' OPENAPI_PATHS and OPENAPI_SCHEMAS (app.api.openapi_document)."""
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -144,7 +160,7 @@ def document(modules: Sequence[Any]) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {path: item for m in modules for path, item in m.OPENAPI_PATHS.items()},
+        "paths": {path: _tagged(item, _tag(m)) for m in modules for path, item in m.OPENAPI_PATHS.items()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,

@@ -140,6 +140,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     csp = content_security_policy(settings)
 
     @app.before_request
+    def _larger_body_where_allowed():
+        # First of all hooks: the ones below read the form, which reads the body against this limit. An endpoint
+        # that takes larger uploads names itself in BODY_LIMITS (e.g. the registry import, subscribers_ui).
+        limit = app.config.get(BODY_LIMITS, {}).get(request.endpoint)
+        if limit:
+            request.max_content_length = limit
+
+    @app.before_request
     def _remember_origin():
         request_origin.set(request.remote_addr)
 
@@ -224,6 +232,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         return response
 
 
+BODY_LIMITS = "SYRENA_BODY_LIMITS"  # app.config key: {endpoint: the largest request body it takes, in bytes}
 SECRET_FIELDS = frozenset({"password", "current", "new", "repeat", "csrf_token"})
 # GeoJSON, the deepest body any endpoint takes, needs 8 (a FeatureCollection of MultiPolygons).
 MAX_JSON_DEPTH = 32

@@ -44,7 +44,7 @@ from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.router import GatewayRouter
 from smsc_gateway.session import SmppSession
-from subscribers.jobs import enqueue_purge_when_due
+from subscribers.jobs import enqueue_purge_when_due, resume_stalled_imports
 from syrena_core import metrics, ops_state
 from syrena_core.config import Settings
 from syrena_core.db import engine_for, session_scope
@@ -109,6 +109,8 @@ class Heartbeat:
                 self._publish()
                 # Personal data past its retention: erased by a job one worker of the fleet enqueues hourly.
                 enqueue_purge_when_due(self.settings)
+                # Registry imports whose job was lost (a killed worker, Redis without its queues) go on.
+                resume_stalled_imports(self.settings)
                 # Scheduled campaigns (and info ones waiting out quiet hours) start from the database.
                 with session_scope(self.settings.database.url) as session:
                     start_due_campaigns(session, settings=self.settings.campaigns)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from app import previews
 from app.auth import roles_required
 from app.database import db
+from app.geojson import geojson_response
 from app.zone_imports import import_and_answer
 from campaigns.service import refuse_zone_change
 from syrena_core.accounts import Role
@@ -95,7 +96,9 @@ def map_page():
 @roles_required(*STAFF)
 def zones_data():
     session = db()
-    return jsonify(zones.feature_collection(zones.list_zones(session), reach.active_subscribers_per_zone(session)))
+    return geojson_response(
+        zones.feature_collection(zones.list_zones(session), reach.active_subscribers_per_zone(session))
+    )
 
 
 @bp.get("/export.geojson")
@@ -114,7 +117,7 @@ def create():
         session, _json_body(), repair=request.args.get("repair") == "true", limits=_limits(), actor=current_user
     )
     session.commit()
-    return jsonify(_feature(saved)), 201
+    return geojson_response(_feature(saved), 201)
 
 
 @bp.put("/data/<int:zone_id>")
@@ -131,7 +134,7 @@ def update(zone_id: int):
     )
     refuse_zone_change(session, zone_id)  # an alert awaiting approval or its send time keeps its approved shape
     session.commit()
-    return jsonify(_feature(saved))
+    return geojson_response(_feature(saved))
 
 
 @bp.delete("/data/<int:zone_id>")
@@ -140,7 +143,7 @@ def archive(zone_id: int):
     session = db()
     zone = zones.archive_zone(session, zone_id, actor=current_user)
     session.commit()
-    return jsonify(_feature(zones.SavedZone(zone)))
+    return geojson_response(_feature(zones.SavedZone(zone)))
 
 
 @bp.post("/data/preview")

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from geoalchemy2.shape import to_shape
 from shapely import wkb
-from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, mapping, shape
+from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, shape
 from shapely.ops import unary_union
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from campaigns.exceptions import InvalidCampaign, InvalidHazard
 from syrena_core.config import ZoneSettings
 from zones.exceptions import ZoneGeometryInvalid
-from zones.geometry import validate
+from zones.geometry import to_geojson, validate
 
 MAX_RADIUS_M = 50_000
 MAX_BUFFER_M = 10_000
@@ -96,7 +96,7 @@ def _parse_one(raw: Any, n: int, limits: ZoneSettings) -> dict[str, Any]:
         geom = validate(geometry, repair=False, limits=limits).geom
     except ZoneGeometryInvalid as e:
         raise InvalidCampaign(f"{where}: {e}") from None
-    return {"type": "polygon", "geometry": mapping(geom)}
+    return {"type": "polygon", "geometry": to_geojson(geom)}
 
 
 def parse_areas(raw: Any, limits: ZoneSettings | None = None) -> list[dict[str, Any]]:
@@ -238,7 +238,7 @@ def _collection(
         {
             "type": "Feature",
             "properties": {"kind": "zone", "name": name, "id": zone_id, "frozen": frozen},
-            "geometry": mapping(geom),
+            "geometry": to_geojson(geom),
         }
         for zone_id, name, geom in zones
     ]
@@ -247,7 +247,7 @@ def _collection(
             {
                 "type": "Feature",
                 "properties": {"kind": spec["type"], "name": f"#{n}"},
-                "geometry": mapping(spec_geometry(session, spec)),
+                "geometry": to_geojson(spec_geometry(session, spec)),
             }
         )
     return {"type": "FeatureCollection", "features": features}

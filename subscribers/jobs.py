@@ -1,5 +1,5 @@
-"""RQ jobs of the subscribers package: keyword SMS from residents, verification codes, and the periodic
-erasure of personal data whose retention ended.
+"""RQ jobs of the subscribers package: keyword SMS from residents, verification codes, the periodic
+erasure of personal data whose retention ended, and registry imports.
 
 They run inside `flask worker`, which holds the SMPP session, take ids (and, for a code, the code
 itself: it is never stored in plain), build their own database sessions, and send exactly one SMS per
@@ -9,10 +9,12 @@ code or inbound message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from billing.ledger import record_transactional_charges
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
@@ -22,10 +24,21 @@ from subscribers.geocoders import geocoder_for
 from subscribers.keywords import Command, Keyword, parse_command
 from subscribers.models import AddressChoice, VerificationCode
 from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
+from subscribers.registry import (
+    batches,
+    create_import,
+    fail_import,
+    forget_skipped_rows,
+    import_batch,
+    rows_after,
+    stalled_imports,
+    start_import,
+)
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
-from syrena_core import metrics
+from syrena_core import metrics, ops_state
+from syrena_core.accounts import User
 from syrena_core.config import Settings, get_settings
 from syrena_core.db import session_scope, utcnow
 from syrena_core.queues import INFO, TRANSACTIONAL, queue, redis_connection
@@ -270,11 +283,13 @@ PURGE_DUE_KEY = "syrena:subscribers:purge-due"
 
 
 def purge_expired_personal_data() -> int:
-    """Erase those whose retention after unsubscribing has ended (their opt-out stays), and address lists
-    offered by SMS that nobody picked from in time. Returns how many subscribers were erased."""
+    """Erase those whose retention after unsubscribing has ended (their opt-out stays), address lists offered
+    by SMS that nobody picked from in time, and the rows registry imports skipped once the same retention has
+    passed. Returns how many subscribers were erased."""
     settings = get_settings()
     with session_scope(settings.database.url) as session:
         session.execute(delete(AddressChoice).where(AddressChoice.expires_at <= utcnow()))
+        forget_skipped_rows(session, settings.subscribers.retention_days)
         return purge_unsubscribed(session, settings.subscribers.retention_days)
 
 
@@ -291,3 +306,77 @@ def enqueue_purge_when_due(settings: Settings) -> bool:
         description="erase personal data whose retention ended",
     )
     return True
+
+
+# ------------------------------------------------------------------ registry imports
+
+# A worker runs one job at a time, alerts included: an import works this long, then queues the rest of itself
+# behind whatever came meanwhile (an alert's chunks go first), and goes on from its checkpoint.
+IMPORT_SLICE_SECONDS = 5.0
+IMPORT_JOB_TIMEOUT = 300
+
+
+def run_registry_import(import_id: int, slice_seconds: float = IMPORT_SLICE_SECONDS) -> str:
+    """Import the next batches of an uploaded registry (subscribers.registry), for about `slice_seconds`;
+    returns what it did. Safe to run twice: each batch checks the checkpoint under the import's row lock."""
+    settings = get_settings()
+    url = settings.database.url
+    with session_scope(url) as session:
+        start = start_import(session, import_id)
+    if start is None:
+        return "finished"
+    deadline = time.monotonic() + slice_seconds
+    checkpoint = start.processed_rows
+    try:
+        for batch in batches(rows_after(start.content, checkpoint)):
+            with session_scope(url) as session:
+                if not import_batch(session, import_id, checkpoint, batch):
+                    return "taken over by another job"
+            checkpoint += len(batch)
+            if time.monotonic() > deadline or ops_state.shutting_down():
+                _enqueue_import(import_id, settings.redis.url)
+                return f"paused after {checkpoint} rows"
+    except Exception as e:
+        # Not left "importing" for ever: the page tells the admin where it stopped.
+        log.exception("registry import %s failed after %d rows", import_id, checkpoint)
+        with session_scope(url) as session:
+            fail_import(session, import_id, f"the import stopped on an unexpected error ({type(e).__name__})")
+        raise
+    return f"finished after {checkpoint} rows"
+
+
+def _enqueue_import(import_id: int, redis_url: str) -> None:
+    queue(INFO, redis_url).enqueue(
+        run_registry_import,
+        import_id,
+        job_timeout=IMPORT_JOB_TIMEOUT,
+        result_ttl=RESULT_TTL,
+        failure_ttl=24 * 3600,
+        description=f"registry import {import_id}",
+    )
+
+
+def submit_registry_import(
+    session: Session, redis_url: str, content: bytes, filename: str, consent_source: str, actor: User | None
+) -> int:
+    """Store the upload, commit, and queue its job (on the info queue: alerts and codes go first); its id."""
+    job = create_import(session, content, filename, consent_source, actor)
+    session.commit()
+    _enqueue_import(job.id, redis_url)
+    return job.id
+
+
+RESUME_DUE_KEY = "syrena:subscribers:imports-checked"
+
+
+def resume_stalled_imports(settings: Settings) -> int:
+    """Called by every worker's heartbeat; at most once a minute across the fleet, queues again the imports
+    whose job was lost (subscribers.registry.stalled_imports). How many."""
+    if not redis_connection(settings.redis.url).set(RESUME_DUE_KEY, "1", nx=True, ex=60):
+        return 0
+    with session_scope(settings.database.url) as session:
+        ids = stalled_imports(session)
+    for import_id in ids:
+        log.warning("registry import %s made no progress: queued again", import_id)
+        _enqueue_import(import_id, settings.redis.url)
+    return len(ids)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -147,3 +147,48 @@ class AddressChoice(Base):
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{"label", "lat", "lon"}, ...]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ImportStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SubscriberImport(Base):
+    """A registry CSV uploaded by an admin, imported by an RQ job in batches (subscribers.registry). The file
+    is kept in the database (any worker on any host can read it) until the import ends, then dropped: it
+    holds residents' numbers and addresses. `processed_rows` is the checkpoint, committed with each batch's
+    subscribers, so a job that stops goes on where the last batch ended."""
+
+    __tablename__ = "subscriber_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(200))
+    consent_source: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # Loaded only by the job that reads the file: pages and batches poll the row often, the file is up to 20 MB.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    status: Mapped[str] = mapped_column(String(16), default=ImportStatus.QUEUED.value)
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Moves with every batch: an unfinished import whose time stands still lost its job (subscribers.jobs).
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class SubscriberImportSkip(Base):
+    """A row an import skipped, with the reason and the row as the file had it (for the downloadable list)."""
+
+    __tablename__ = "subscriber_import_skip"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("subscriber_import.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    row: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

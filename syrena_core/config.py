@@ -324,6 +324,7 @@ class SubscriberSettings(_Section):
     code_attempts: int = 5
     retention_days: int = 30  # personal data kept after unsubscribing; then only a hashed phone
     purge_every_minutes: int = 60  # how often workers erase those whose retention ended
+    import_max_mb: int = 20  # the largest registry CSV an admin may upload (imported by a worker job)
     geocoder: str = "gazetteer"  # "gazetteer": the local address gazetteer; or a geopy service, e.g. "nominatim"
     geocoder_url: str = ""  # an online geocoder's own server, e.g. "https://nominatim.example.org"
     geocoder_user_agent: str = "syrena-alerts"  # Nominatim's usage policy requires an identifying user agent
@@ -346,6 +347,8 @@ class SubscriberSettings(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if not 1 <= self.import_max_mb <= 1024:
+            raise ValueError(f"[subscribers] import_max_mb: megabytes between 1 and 1024, got {self.import_max_mb}")
         for country in self.allowed_countries:
             if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
                 raise ValueError(

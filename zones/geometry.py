@@ -205,4 +205,8 @@ def validate(
 
 
 def to_geojson(geom) -> dict[str, Any]:
-    return mapping(geom)
+    """A geometry as GeoJSON, the one way Syrena writes one: with RFC 7946 §3.1.6 ring orientation (exterior
+    rings counter-clockwise, holes clockwise — the right-hand rule), whatever way it was drawn or stored.
+    PostGIS keeps rings as they came, and clients that follow the RFC (d3-geo among them) take a clockwise
+    exterior for "the whole world minus this zone"."""
+    return mapping(shapely.orient_polygons(geom, exterior_cw=False))

@@ -7,13 +7,12 @@ from flask import jsonify
 
 from app.api import audit, billing, campaign_control, campaigns, subscribers, zones
 from app.api.blueprint import bp
-from app.api.common import STAFF, requires
 from app.openapi import document
 
 
 @bp.get("/openapi.json")
-@requires(*STAFF)
 def openapi():
+    # Public (the /api/docs page reads it without a token): routes and shapes only, no data, no secret.
     return jsonify(openapi_document())
 
 

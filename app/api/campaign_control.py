@@ -67,6 +67,7 @@ def resend_failed(campaign_id: int):
 
 
 _STATE_CONFLICT = conflict("Not allowed in the campaign's current status")
+OPENAPI_TAG = "campaigns"  # listed with the other campaign routes on /api/docs
 OPENAPI_PATHS = {
     "/api/v1/campaigns/{id}/pause": {
         "post": op(

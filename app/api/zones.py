@@ -8,6 +8,7 @@ from app import previews
 from app.api.blueprint import bp
 from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
+from app.geojson import GEOJSON, geojson_response
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from app.zone_imports import import_and_answer
 from campaigns.service import refuse_zone_change
@@ -35,13 +36,15 @@ def _collection():
     session = db()
     include_archived = _flag("include_archived")
     counts = reach.active_subscribers_per_zone(session)
-    return jsonify(zones.feature_collection(zones.list_zones(session, include_archived), counts))
+    return geojson_response(zones.feature_collection(zones.list_zones(session, include_archived), counts))
 
 
 def _saved(saved: zones.SavedZone, status: int = 200):
     session = db()
     count = reach.reach_of_zone(session, saved.zone)
-    return jsonify({**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}), status
+    return geojson_response(
+        {**zones.zone_feature(saved.zone, {"subscribers": count}), "repairs": saved.repairs}, status
+    )
 
 
 @bp.get("/zones")
@@ -141,6 +144,7 @@ OPENAPI_PATHS = {
             "200",
             ref("FeatureCollection"),
             params=[{"name": "include_archived", "in": "query", "schema": {"type": "boolean"}}],
+            ok_media=GEOJSON,
         ),
         "post": links(
             op(
@@ -151,6 +155,7 @@ OPENAPI_PATHS = {
                 body=ref("ZoneInput"),
                 params=[REPAIR_PARAM],
                 extra=DUPLICATE,
+                ok_media=GEOJSON,
             ),
             "201",
             "/api/v1/zones/{id}",
@@ -158,7 +163,9 @@ OPENAPI_PATHS = {
         ),
     },
     "/api/v1/zones.geojson": {
-        "get": op("Export: all live zones as a GeoJSON FeatureCollection", "200", ref("FeatureCollection"))
+        "get": op(
+            "Export: all live zones as a GeoJSON FeatureCollection", "200", ref("FeatureCollection"), ok_media=GEOJSON
+        )
     },
     "/api/v1/zones/import": {
         "post": op(
@@ -200,7 +207,9 @@ OPENAPI_PATHS = {
         )
     },
     "/api/v1/zones/{id}": {
-        "get": op("One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND),
+        "get": op(
+            "One zone (archived ones too)", "200", ref("Feature"), params=ID_PARAM, extra=NOT_FOUND, ok_media=GEOJSON
+        ),
         "put": op(
             "Change a zone: the properties and/or geometry the Feature carries",
             "200",
@@ -215,6 +224,7 @@ OPENAPI_PATHS = {
                     "its send time targets (zone_in_use, naming the alerts)"
                 ),
             },
+            ok_media=GEOJSON,
         ),
         "delete": op(
             "Archive a zone: it leaves lists, lookups and new campaigns; past campaigns keep it",
@@ -222,6 +232,7 @@ OPENAPI_PATHS = {
             ref("Feature"),
             params=ID_PARAM,
             extra=NOT_FOUND,
+            ok_media=GEOJSON,
         ),
     },
 }

@@ -1,9 +1,10 @@
-"""Staff pages about residents: search, per-zone counts, detail with zones, the audited erase, registry import."""
+"""Staff pages about residents: search, per-zone counts, detail with zones, the audited erase (the registry
+import: test_registry_import.py)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from subscribers.models import Subscriber, SuppressedPhone
 from subscribers.service import phone_hash
@@ -58,35 +59,3 @@ def test_an_admin_erases_a_subscriber_with_a_reason_the_opt_out_stays_and_is_aud
     assert db.get(SuppressedPhone, phone_hash("+48601000303")) is not None
     audit = db.execute(text("SELECT note FROM audit_log WHERE action = 'subscriber.erase'")).scalars().all()
     assert audit == ["Wniosek mieszkańca z 29.11"]
-
-
-def test_an_admin_imports_a_registry_all_or_nothing_skipping_opt_outs(
-    staff_page, api, db, gazetteer, two_zones, tmp_path
-):
-    db.execute(text("INSERT INTO suppressed_phone VALUES (:h, now())"), {"h": phone_hash("+48601000402")})
-    db.commit()
-    good = tmp_path / "registry.csv"
-    good.write_text(
-        "phone,address,lat,lon,language\n601000401,Głogowska 77,,,pl\n"
-        "601000402,,52.39,16.95,en\n601000403,,52.39,16.95,en\n",
-        encoding="utf-8",
-    )
-    bad = tmp_path / "bad.csv"
-    bad.write_text("phone,address\n601000404,Głogowska 77\n601000405,Qwzx Vbnm 5\n", encoding="utf-8")
-    page = staff_page("admin")
-    page.goto("/subscribers/import")
-    page.locator("#file").set_input_files(str(bad))
-    page.locator("#consent_source").fill("stary system SMS, zgody 2019-2025")
-    page.get_by_role("button", name="Importuj").click()
-    assert (
-        "wiersz 3" in page.locator(".flash-error").inner_text() or "line 3" in page.locator(".flash-error").inner_text()
-    )
-    assert db.scalar(select(Subscriber).where(Subscriber.phone == "+48601000404")) is None
-
-    page.locator("#file").set_input_files(str(good))
-    page.locator("#consent_source").fill("stary system SMS, zgody 2019-2025")
-    page.get_by_role("button", name="Importuj").click()
-    page.wait_for_url("**/subscribers/")
-    db.expire_all()
-    phones = set(db.scalars(select(Subscriber.phone)))
-    assert phones == {"+48601000401", "+48601000403"}  # the opted-out number stays out

@@ -58,6 +58,7 @@ def test_syrena_config_names_another_file(tmp_path):
         ("[smsc\n", {}, "syrena.toml"),
         ('[subscribers]\nallowed_countries = ["Poland"]\n', {}, "allowed_countries"),
         ('[subscribers]\nnetwork_limit = "lots"\n', {}, "network_limit"),
+        ("[subscribers]\nimport_max_mb = 0\n", {}, "import_max_mb"),
     ],
 )
 def test_mistakes_fail_at_start_up_by_name(tmp_path, toml, environ, named):
