@@ -1,7 +1,7 @@
 """Issue 17: subscriber CSV imports run as RQ jobs — the uploaded file, the import's progress and result, and
 the rows it skipped with their reasons.
 
-Revision ID: 0022
+Revision ID: 0021
 Revises: 0020
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0022"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
