@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from billing.reconciliation import import_operator_csv
+from subscribers.jobs import run_registry_import
+from subscribers.registry import create_import
 from syrena_core import accounts
 from syrena_core.db import session_scope
 from tests.conftest import PASSWORD, _offline, empty_state
@@ -55,6 +57,9 @@ NOT_PAGES = {
     "finance.statement_pdf_download": "PDF download",
     "public.my_data_json": "JSON download of one's own data",
     "public.zones_geojson": "GeoJSON for the public maps",
+    "api_docs.swagger_asset": "vendored Swagger UI files",
+    "subscribers_ui.import_progress_json": "JSON for the import's progress bar",
+    "subscribers_ui.import_skipped_csv": "CSV download",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
@@ -75,6 +80,7 @@ WITH_ARGUMENTS = {
         lambda d: f"/finance/reconciliation/{d['reconciliation']}",
     ),
     "subscriber-detail": ("subscribers_ui.subscriber_detail", lambda d: f"/subscribers/{d['subscriber']}"),
+    "registry-import-result": ("subscribers_ui.import_result", lambda d: f"/subscribers/import/{d['import']}"),
 }
 # Pages that need more than a visit: the second-factor page (between password and code), and a resident's own
 # data, shown only after an SMS code (axe checks it with data in tests/subscribers/test_public_page_without_js.py;
@@ -99,6 +105,7 @@ def _is_page(rule) -> bool:
 # The cases are fixed at collection (no app yet); the url_map test below keeps them complete.
 PLAIN_PAGES = {
     "admin.dashboard": "/",
+    "api_docs.api_docs": "/api/docs",
     "auth.account": "/account",
     "auth.totp_enrol": "/account/totp",
     "auth.login": "/login",
@@ -143,6 +150,7 @@ def _clean_state():
 
 
 OPERATOR_CSV = "message_id,time,parts,amount\nUNKNOWN-1,{now},1,0.18\n"
+REGISTRY_CSV = b"phone,lat,lon,language\n601000777,52.39,16.91,pl\n601000778,52.39,16.91,xx\n"
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +197,16 @@ def site(settings, simulator, live_server):
             OPERATOR_CSV.format(now=datetime.now(UTC).isoformat()),
         )
         reconciliation = batch.id
-    return {"users": users, "campaigns": campaigns, "subscriber": subscriber, "reconciliation": reconciliation}
+        # A registry import with a row added and a row skipped (the result page shows both).
+        registry = create_import(session, REGISTRY_CSV, "registry.csv", "paper forms", None).id
+    run_registry_import(registry)
+    return {
+        "users": users,
+        "campaigns": campaigns,
+        "subscriber": subscriber,
+        "reconciliation": reconciliation,
+        "import": registry,
+    }
 
 
 @pytest.fixture(scope="module")
