@@ -126,8 +126,9 @@ def _base(value: str) -> str:
 
 
 def vary_on_language(response: Response) -> Response:
-    """A public page differs by Accept-Language and the `lang` cookie: caches must keep one copy per both."""
-    if request.blueprint in PUBLIC_BLUEPRINTS:
+    """A public page differs by Accept-Language and the `lang` cookie: caches must keep one copy per both. Only
+    the pages: the Atom feed, CAP and JSON answers hold no translated text, and one copy serves every language."""
+    if request.blueprint in PUBLIC_BLUEPRINTS and response.mimetype == "text/html":
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
     return response
