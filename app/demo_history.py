@@ -290,7 +290,11 @@ def load_demo_history(session: Session, settings: Settings, now: datetime | None
         {
             "body": "ODWOŁANIE: stan Warty spadł poniżej alarmowego, zagrożenie powodziowe minęło. Drogi na Wildzie "
             "i Ratajach są przejezdne.",
-            "variants": {"en": "ALL CLEAR: the Warta is below the alarm level again, the flood danger is over."},
+            # In every language the alert was sent in: a resident warned in Ukrainian is told it is over in Ukrainian.
+            "variants": {
+                "en": "ALL CLEAR: the Warta is below the alarm level again, the flood danger is over.",
+                "uk": "ВІДБІЙ: рівень Варти знову нижче тривожного, загроза повені минула.",
+            },
         },
         settings.campaigns,
         now=clear_at,
