@@ -140,11 +140,6 @@ def localtime_filter(value: datetime | str | None, seconds: bool = False) -> str
     return "—" if moment is None else localtime.local_text(moment, _zone_name(), seconds)
 
 
-# The name of the filter before times were shown local: kept so that a template written against it still
-# renders (the local time, labelled with its zone); tests/app/test_local_time.py keeps new ones out.
-bp.add_app_template_filter(localtime_filter, "utc")
-
-
 @bp.app_template_filter("isotime")
 def isotime_filter(value: datetime | str | None) -> str:
     """The machine form for <time datetime="…">: ISO 8601 with the local offset."""

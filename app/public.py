@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ from subscribers.models import VerificationPurpose
 from subscribers.phones import normalise_mobile
 from subscribers.service import TOPICS, personal_data, zone_code
 from syrena_core.queues import redis_connection
+from zones.models import Zone
 from zones.outline import public_features, svg_map
 from zones.service import list_zones
 
@@ -139,16 +141,20 @@ def _redis():
     return redis_connection(current_app.config["SYRENA"].redis.url)
 
 
-def zone_map() -> dict[str, Any]:
-    """The live zones for a public page's map: an SVG drawing (shown without JavaScript) and where the
-    script finds their GeoJSON."""
-    return {"svg": svg_map(list_zones(db())), "geojson_url": url_for("public.zones_geojson")}
+def zone_map(zones: Sequence[Zone] | None = None) -> dict[str, Any]:
+    """The live zones (`zones`, or read now) for a public page's map: an SVG drawing (shown without
+    JavaScript) and where the script finds their GeoJSON."""
+    return {
+        "svg": svg_map(list_zones(db()) if zones is None else zones),
+        "geojson_url": url_for("public.zones_geojson"),
+    }
 
 
 def _page(step: str = "form", status: int = 200, **context: Any):
     """The sign-up page at one of its steps: "form" (the forms), "verify" (type the code) or "done"."""
     settings = current_app.config["SYRENA"]
-    zones = [{"name": z.name, "code": zone_code(z)} for z in list_zones(db())]
+    live = list_zones(db())  # one read for the code list and the map
+    zones = [{"name": z.name, "code": zone_code(z)} for z in live]
     page = {
         "language": str(get_locale()),
         "codeMinutes": settings.subscribers.code_ttl_minutes,
@@ -163,7 +169,7 @@ def _page(step: str = "form", status: int = 200, **context: Any):
         "public/subscribe.html",
         step=step,
         zones=zones,
-        zone_map=zone_map(),
+        zone_map=zone_map(live),
         topics=[(t, TOPIC_LABELS[t]) for t in TOPICS],
         consent_text=CONSENT_TEXT,
         page=page,

@@ -134,7 +134,7 @@ def test_a_send_at_a_time_skipped_in_spring_is_refused_with_a_readable_message(a
 
 
 def test_no_template_shows_a_time_in_utc():
-    """Every template shows times through `localtime`; `utc` is only an alias kept for old templates."""
+    """Every template shows times through `localtime` (the old `utc` filter is gone)."""
     offenders = [
         str(path.relative_to(ROOT))
         for path in Path(ROOT, "app", "templates").rglob("*.html")
