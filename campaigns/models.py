@@ -132,6 +132,13 @@ class Campaign(Base):
     # Who wrote what: [{"user_id", "email", "fields", "at"}], the creation first, then every edit that changed
     # the text, target or severity. Nobody listed here may approve the campaign (the four-eyes rule).
     edits: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # Two-way alerts (issue 15, migration 0022): a question with numbered answers, {"answers": [{"key": "1",
+    # "label": {"pl": …, "en": …}, "needs_help": false}, …], "reply_minutes": 720}; replies to it are tied to
+    # this campaign until `replies_until` (set when sending starts). `follow_up_to` makes this campaign a
+    # follow-up to a slice of `reference_id`'s recipients: "answer:<key>", "no_reply" or "failed".
+    question: Mapped[dict | None] = mapped_column(JSONB)
+    replies_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    follow_up_to: Mapped[str | None] = mapped_column(String(24))
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
@@ -248,3 +255,39 @@ class ClaimRescue(Base):
     reason: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     messages: Mapped[int] = mapped_column(Integer)
+
+
+class CampaignReply(Base):
+    """One SMS a recipient sent back while the campaign's question was open: every one is kept, recognised
+    (`answer` is the key) or not (`answer` NULL: free text). At most one per inbound message."""
+
+    __tablename__ = "campaign_reply"
+    __table_args__ = (Index("ix_campaign_reply_campaign_phone", "campaign_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    subscriber_id: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[str | None] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CampaignRespondent(Base):
+    """A phone that replied to a campaign's question, one row per phone: its answer is its latest recognised
+    reply (NULL while it sent only unrecognised text), what the tallies count. `prompted_at`: when it was sent
+    the list of answers after an unrecognised reply (once per phone and campaign)."""
+
+    __tablename__ = "campaign_respondent"
+    __table_args__ = (Index("ix_campaign_respondent_answer", "campaign_id", "answer"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subscriber_id: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[str | None] = mapped_column(String(2))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_text: Mapped[str | None] = mapped_column(Text)
+    last_reply_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    prompted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -192,3 +192,49 @@ class SubscriberImportSkip(Base):
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ReportStatus(str, enum.Enum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class ResidentReport(Base):
+    """A resident's report to the city's number (ZGLOS/REPORT <text>, issue 15), in the crisis staff's inbox.
+    The place is the one named in the text when it could be geocoded (`location_source` "text"), else the
+    sender's registered place ("registered"), else none."""
+
+    __tablename__ = "resident_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5), default="pl", server_default="pl")
+    status: Mapped[str] = mapped_column(String(12), default=ReportStatus.NEW.value, server_default="new", index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    location_source: Mapped[str] = mapped_column(String(12), default="none", server_default="none")
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    inbound_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list, server_default="{}")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    notes: Mapped[list[ResidentReportNote]] = relationship(
+        order_by="ResidentReportNote.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ResidentReportNote(Base):
+    """An internal note on a report (`kind` "note") or the SMS reply sent from the inbox ("reply")."""
+
+    __tablename__ = "resident_report_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("resident_report.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
