@@ -163,6 +163,14 @@ class Timeline:
         return seconds_between(self.sent_at, self.delivered_90_at)
 
 
+def clock(seconds: float) -> str:
+    """A step's distance from another as a clock reads it: "+0:42" (m:ss), "+1:05:09" (h:mm:ss); "−" before."""
+    sign = "-" if seconds < 0 else "+"
+    minutes, secs = divmod(round(abs(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{sign}{hours}:{minutes:02}:{secs:02}" if hours else f"{sign}{minutes}:{secs:02}"
+
+
 def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
     return None if start is None or end is None else round((end - start).total_seconds(), 3)
 
