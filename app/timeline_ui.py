@@ -87,9 +87,7 @@ def page(campaign: Campaign) -> dict[str, Any]:
     steps = []
     for name, moment in report.steps():
         since_created = timeline.seconds_between(report.created_at, moment)
-        since_sent = (
-            timeline.seconds_between(report.sent_at, moment) if name not in ("created_at", "submitted_at") else None
-        )
+        since_sent = timeline.seconds_between(report.sent_at, moment) if name not in timeline.BEFORE_SENDING else None
         steps.append(
             {
                 "key": name,

@@ -29,6 +29,9 @@ from billing.reports import campaign_costs
 from campaigns.models import Campaign, MessageStatus
 from syrena_core.accounts import User
 
+# The steps before sending began: their distance from it is not shown (the approval precedes its own send by
+# milliseconds, a scheduled alert's by hours).
+BEFORE_SENDING = ("created_at", "submitted_at", "approved_at")
 MILESTONES = (("delivered_50_at", 0.5), ("delivered_90_at", 0.9), ("delivered_100_at", 1.0))
 FAILED_STATUSES = (MessageStatus.FAILED.value, MessageStatus.EXPIRED.value)
 
@@ -165,8 +168,9 @@ class Timeline:
 
 def clock(seconds: float) -> str:
     """A step's distance from another as a clock reads it: "+0:42" (m:ss), "+1:05:09" (h:mm:ss); "−" before."""
-    sign = "-" if seconds < 0 else "+"
-    minutes, secs = divmod(round(abs(seconds)), 60)
+    whole = round(seconds)
+    sign = "-" if whole < 0 else "+"  # an approval milliseconds before its send reads "+0:00", not "-0:00"
+    minutes, secs = divmod(abs(whole), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{sign}{hours}:{minutes:02}:{secs:02}" if hours else f"{sign}{minutes}:{secs:02}"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from billing.exports import cell_text, pdf_document
-from campaigns.timeline import Timeline, clock, seconds_between
+from campaigns.timeline import BEFORE_SENDING, Timeline, clock, seconds_between
 
 MAX_REASONS = 8  # the commonest failure reasons; the rest summed in one line, so the report stays one page
 MAX_LINKS = 6
@@ -89,7 +89,7 @@ def timeline_pdf(
     )
     for name, moment in timeline.steps():
         since_created = seconds_between(timeline.created_at, moment)
-        since_sent = seconds_between(timeline.sent_at, moment) if name not in ("created_at", "submitted_at") else None
+        since_sent = seconds_between(timeline.sent_at, moment) if name not in BEFORE_SENDING else None
         pdf.cell(70, 6, words[name])
         pdf.cell(50, 6, local(moment) if moment else words["not_yet"])
         pdf.cell(30, 6, clock(since_created) if since_created is not None else "", align="R")
