@@ -7,11 +7,13 @@ import io
 import urllib.request
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
 
-from campaigns.timeline import clock, milestone_ranks
+from billing import reports
+from campaigns.timeline import Spread, clock, milestone_ranks, month_timelines
 from tests.campaigns.conftest import settled
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
 from tests.helpers import ApiClient
@@ -150,3 +152,27 @@ def test_durations_read_like_a_clock():
         "+1:02:05",
         "-0:05",
     ]
+
+
+def draft_zones(api: ApiClient, campaign_id: int) -> list[int]:
+    return api.get(f"/api/v1/campaigns/{campaign_id}")[1]["zone_ids"]
+
+
+def test_a_month_lists_the_campaigns_sent_in_it_with_the_median_and_the_worst(api, db, settings, worker, wait):
+    sent = _draft(api, (OK_1, OK_2))
+    status, draft = api.post(
+        "/api/v1/campaigns", {"kind": "alert", "severity": "minor", "zone_ids": draft_zones(api, sent), "body": "Szkic"}
+    )
+    assert status == 201, draft
+    assert api.post(f"/api/v1/campaigns/{sent}/send")[0] == 202
+    wait(settled(api, sent), 60, "the campaign to complete")
+    this_month = reports.parse_month(f"{datetime.now(ZoneInfo(settings.billing.timezone)):%Y-%m}")
+
+    month = month_timelines(db, *reports.month_bounds(this_month, settings.billing.timezone))
+    assert [t.campaign_id for t in month.timelines] == [sent]  # a draft never sent has no timings
+    (only,) = month.timelines
+    assert only.to_90 is not None and only.to_first_submit is not None and only.to_approve is None
+    assert (month.to_90.median, month.to_90.worst, month.to_90.worst_campaign_id) == (only.to_90, only.to_90, sent)
+    assert month.to_approve == Spread(None, None, None)  # sent without approval
+    next_month = reports.month_bounds(reports.next_month(this_month), settings.billing.timezone)
+    assert month_timelines(db, *next_month).timelines == []
