@@ -85,3 +85,9 @@ file_secret_settings
 _.max_content_length
 _allow_large_uploads
 _.finished_at
+# Issue 16 (timing report): the month's measures are read by name (campaigns.timeline.MONTH_MEASURES, getattr)
+# and by the finance page's template (app/templates/finance/_alert_times.html).
+_.to_approve
+_.to_first_submit
+_.to_90
+_.worst_campaign_id

@@ -25,6 +25,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import timeline_ui
 from app.auth import roles_required
 from app.database import db
 from billing import ledger, reconciliation, reports
@@ -154,6 +155,8 @@ def report():
         groupings=reports.GROUPINGS,
         chart_data=_chart_data(by, labels),
         parts_by_encoding=parts_by_encoding,
+        alert_times=timeline_ui.month_alerts(month),  # how long each alert's steps took (issue 16)
+        duration=timeline_ui.duration,
     )
 
 

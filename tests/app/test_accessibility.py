@@ -55,6 +55,7 @@ NOT_PAGES = {
     "finance.report_csv_download": "CSV download",
     "finance.report_xlsx_download": "XLSX download",
     "finance.statement_pdf_download": "PDF download",
+    "timeline_ui.timeline_pdf_download": "PDF download (an alert's timing report)",
     "public.my_data_json": "JSON download of one's own data",
     "public.zones_geojson": "GeoJSON for the public maps",
     "api_docs.swagger_asset": "vendored Swagger UI files",

@@ -33,6 +33,8 @@ API = [
     ("DELETE", f"/api/v1/campaigns/{X}", {ADMIN, OPERATOR}),
     ("GET", f"/api/v1/campaigns/{X}/preview", STAFF),
     ("GET", f"/api/v1/campaigns/{X}/cap.xml", STAFF),
+    ("GET", f"/api/v1/campaigns/{X}/timeline", STAFF),
+    ("GET", f"/api/v1/campaigns/{X}/timeline.pdf", STAFF),
     ("POST", f"/api/v1/campaigns/{X}/submit", {ADMIN, OPERATOR}),
     ("POST", f"/api/v1/campaigns/{X}/send", {ADMIN, OPERATOR}),
     ("POST", f"/api/v1/campaigns/{X}/approve", {ADMIN, APPROVER}),
@@ -84,6 +86,7 @@ UI = [
     ("POST", f"/campaigns/{X}/approve", {ADMIN, OPERATOR, APPROVER}),  # the action itself checks approver
     ("POST", f"/campaigns/{X}/acknowledge-override", {ADMIN, APPROVER}),
     ("GET", f"/campaigns/{X}/cap.xml", STAFF),
+    ("GET", f"/campaigns/{X}/timeline.pdf", STAFF),
     ("GET", f"/campaigns/{X}/edit", {ADMIN, OPERATOR}),
     ("GET", f"/campaigns/{X}/review", STAFF),
     ("POST", "/campaigns/analyse", {ADMIN, OPERATOR}),
