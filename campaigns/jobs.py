@@ -41,6 +41,7 @@ from sqlalchemy import Connection, bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted
+from campaigns import questions
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
 from campaigns.dispatch import (
     DELIVER_CHUNK,
@@ -101,11 +102,14 @@ def set_claim_owner(owner: str) -> None:
 
 
 class _Texts:
-    """What each recipient gets: their language's variant, else the campaign's (Polish) body."""
+    """What each recipient gets: their language's variant, else the campaign's (Polish) body; with a question, its
+    answer lines in that language (questions.sms_text: what the preview counted)."""
 
     def __init__(self, campaign: Campaign):
-        self.body = campaign.body
-        self.variants = dict(getattr(campaign, "variants", None) or {})
+        question = getattr(campaign, "question", None)
+        self.body = questions.sms_text(campaign.body, question, "pl")
+        variants = dict(getattr(campaign, "variants", None) or {})
+        self.variants = {language: questions.sms_text(body, question, language) for language, body in variants.items()}
         self.sender = getattr(campaign, "sender_id", None) or None
         self.flash = bool(getattr(campaign, "flash", False))
         self.validity = getattr(campaign, "validity_minutes", 0) or 0
