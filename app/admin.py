@@ -28,7 +28,7 @@ from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from app import time_to_warn
+from app import replies_ui, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from campaigns import control, targeting, workflow
@@ -350,6 +350,7 @@ def campaign_detail(campaign_id: int):
         zone_counts=counts,
         zones_geojson=zones_geojson,
         map_options=_map_options(),
+        **replies_ui.page_context(campaign),  # issue 15: the replies to its question, if it asked one
     )
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from campaigns.exceptions import CampaignStateError, InvalidCampaign
 from smsc_gateway.encoding import characters_outside_gsm
 from subscribers.schemas import LANGUAGES
+from syrena_core.audit import record
 from syrena_core.text import check_characters
 from zones import reach
 
@@ -431,3 +432,16 @@ def report(session: Session, campaign: Any, with_replies: bool, limit: int = 100
         rows, total = replies(session, campaign.id, question, limit, offset)
         out.update(replies=rows, total=total, limit=limit, offset=offset)
     return out
+
+
+def record_export(session: Session, actor: Any, campaign_id: int, what: str, rows: int) -> None:
+    """Replies left the system (CSV, GeoJSON): personal data (phones, addresses), so every export is audited —
+    who, which campaign, which format, how many rows. The caller commits."""
+    record(
+        session,
+        "campaign.replies_export",
+        actor,
+        "campaign",
+        campaign_id,
+        {"format": what, "rows": rows, "personal_data": True},
+    )

@@ -20,7 +20,6 @@ from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, op, ref
 from campaigns import questions, schemas
 from campaigns import service as campaigns
 from syrena_core.accounts import Role, role_allows
-from syrena_core.audit import record
 from syrena_core.text import spreadsheet_text
 
 OPENAPI_TAG = "campaigns"
@@ -41,15 +40,7 @@ def replies_csv(rows: list[dict], question: dict) -> str:
 
 
 def audit_export(campaign_id: int, what: str, rows: int) -> None:
-    """Personal data left the system: who, which campaign, which format, how many rows."""
-    record(
-        db(),
-        "campaign.replies_export",
-        g.api_user,
-        "campaign",
-        campaign_id,
-        {"format": what, "rows": rows, "personal_data": True},
-    )
+    questions.record_export(db(), g.api_user, campaign_id, what, rows)
     db().commit()
 
 

@@ -204,54 +204,7 @@ def test_recipients_get_the_answer_lines_in_their_language_and_the_window_opens(
     assert until - datetime.fromisoformat(done["sent_at"]) == timedelta(minutes=720)
 
 
-# ------------------------------------------------------------------------------------------- replies
-_MESSAGE = text("""
-INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at)
-VALUES (:cid, :sid, :phone, :status, 1, now())
-""")
-_RESPONDENT = text("""
-INSERT INTO campaign_respondent (campaign_id, phone, subscriber_id, answer, answered_at, last_text, last_reply_at,
-                                 replies)
-VALUES (:cid, :phone, :sid, :answer, CASE WHEN :answer IS NULL THEN NULL ELSE now() END, :text, now(), 1)
-""")
-
-
-@pytest.fixture
-def asked(api, operator, db):
-    """A sent campaign with a question to 5 residents in two zones (one with places in both), replies stored as the
-    MO side would: one safe, one needs help (two places), one free text; one delivered and silent; one failed."""
-    a = create_zone(api, "Wilda", ZONE_A)
-    b = create_zone(api, "Rataje", ZONE_B)
-    people = {
-        "+48601000001": create_subscriber(api, "+48601000001", IN_A),
-        "+48601000002": create_subscriber(api, "+48601000002", IN_A_2, IN_B),
-        "+48601000003": create_subscriber(api, "+48601000003", IN_B),
-        "+48601000004": create_subscriber(api, "+48601000004", IN_A),
-        "+48601000005": create_subscriber(api, "+48601000005", IN_B),
-    }
-    create_subscriber(api, "+48601000009", OUTSIDE)
-    status, c = operator.post("/api/v1/campaigns", _alert([a, b], question=QUESTION))
-    assert status == 201, c
-    cid = c["id"]
-    db.execute(text("UPDATE campaign SET status = 'completed', sent_at = now() WHERE id = :cid"), {"cid": cid})
-    db.execute(
-        text("""INSERT INTO campaign_target_zone (campaign_id, zone_id, name, geom)
-                SELECT :cid, id, name, geom FROM zone WHERE id = ANY(:ids)"""),
-        {"cid": cid, "ids": [a, b]},
-    )
-    statuses = ["delivered", "delivered", "delivered", "delivered", "failed"]
-    for (phone, sid), status in zip(people.items(), statuses, strict=True):
-        db.execute(_MESSAGE, {"cid": cid, "sid": sid, "phone": phone, "status": status})
-    for phone, answer, reply in (
-        ("+48601000001", "1", "1"),
-        ("+48601000002", "2", "POMOC 2 woda w piwnicy"),
-        ("+48601000003", None, "co sie dzieje?"),
-    ):
-        db.execute(_RESPONDENT, {"cid": cid, "phone": phone, "sid": people[phone], "answer": answer, "text": reply})
-    db.commit()
-    return {"id": cid, "zones": (a, b), "people": people}
-
-
+# ------------------------------------------------------------------------------------------- replies (the `asked` fixture: conftest)
 def test_the_tally_per_answer_and_zone_with_shares_of_delivered(api, operator, asked):
     status, r = operator.get(f"/api/v1/campaigns/{asked['id']}/replies")
     assert status == 200, r
