@@ -106,10 +106,9 @@ class _Texts:
     answer lines in that language (questions.sms_text: what the preview counted)."""
 
     def __init__(self, campaign: Campaign):
-        question = getattr(campaign, "question", None)
-        self.body = questions.sms_text(campaign.body, question, "pl")
-        variants = dict(getattr(campaign, "variants", None) or {})
-        self.variants = {language: questions.sms_text(body, question, language) for language, body in variants.items()}
+        texts = questions.sms_texts(campaign)
+        self.body = texts.pop("pl")
+        self.variants = texts
         self.sender = getattr(campaign, "sender_id", None) or None
         self.flash = bool(getattr(campaign, "flash", False))
         self.validity = getattr(campaign, "validity_minutes", 0) or 0

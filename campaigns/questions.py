@@ -180,6 +180,15 @@ def sms_text(body: str, question: dict[str, Any] | None, language: str | None) -
     return f"{body}\n{lines}" if lines and body else body
 
 
+def sms_texts(campaign: Any) -> dict[str, str]:
+    """Language ("pl": the body) → the text its recipients get."""
+    question = getattr(campaign, "question", None)
+    texts = {"pl": sms_text(campaign.body, question, "pl")}
+    for language, body in (getattr(campaign, "variants", None) or {}).items():
+        texts[language] = sms_text(body, question, language)
+    return texts
+
+
 def needs_help_keys(question: dict[str, Any] | None) -> list[str]:
     return [a["key"] for a in (question or {}).get("answers", []) if a.get("needs_help")]
 

@@ -640,14 +640,11 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     by_language = {"pl": 0}
     for language, n in rows:
         by_language[language or "pl"] = by_language.get(language or "pl", 0) + n
-    # As sent: with the question's answer lines in each language (questions.sms_text).
+    # As sent: with the question's answer lines in each language (questions.sms_texts).
     texts = {
-        "pl": composition.analyse(questions.sms_text(campaign.body, campaign.question, "pl"), campaign.flash).as_dict()
+        language: composition.analyse(sms, campaign.flash).as_dict()
+        for language, sms in questions.sms_texts(campaign).items()
     }
-    for language, body in (campaign.variants or {}).items():
-        texts[language] = composition.analyse(
-            questions.sms_text(body, campaign.question, language), campaign.flash
-        ).as_dict()
     total_parts = sum(n * texts.get(lang, texts["pl"])["parts"] for lang, n in by_language.items())
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from campaigns.exceptions import InvalidCampaign
 from campaigns.questions import InvalidQuestion, answer_lines, sms_text, validate_question
-from tests.factories import IN_A, IN_A_2, IN_B, OUTSIDE, ZONE_A, ZONE_B, create_subscriber, create_zone
+from tests.factories import IN_A, IN_A_2, IN_B, ZONE_A, create_subscriber, create_zone
 from tests.helpers import ApiClient
 
 
