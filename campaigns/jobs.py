@@ -117,7 +117,7 @@ class _Texts:
         return OutboundSms(
             ref=ref,
             destination=phone,
-            text=self.variants.get(language) or self.body,
+            text=self.variants.get(language or "") or self.body,
             sender=self.sender,
             flash=self.flash,
             validity_minutes=self.validity,

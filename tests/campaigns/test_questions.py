@@ -204,7 +204,7 @@ def test_recipients_get_the_answer_lines_in_their_language_and_the_window_opens(
     assert until - datetime.fromisoformat(done["sent_at"]) == timedelta(minutes=720)
 
 
-# ------------------------------------------------------------------------------------------- replies (the `asked` fixture: conftest)
+# ------------------------------------------------------------------------------ replies (the `asked` fixture: conftest)
 def test_the_tally_per_answer_and_zone_with_shares_of_delivered(api, operator, asked):
     status, r = operator.get(f"/api/v1/campaigns/{asked['id']}/replies")
     assert status == 200, r
