@@ -386,6 +386,7 @@ def review(campaign_id: int):
         topic_labels=TOPIC_LABELS,
         language_labels=LANGUAGE_LABELS,
         msg_type_labels=MSG_TYPE_LABELS,
+        sms_texts=questions.sms_texts(campaign),  # with the question's answer lines: what the approver approves
     )
 
 

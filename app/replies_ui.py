@@ -51,7 +51,8 @@ def page_context(campaign: Campaign) -> dict[str, Any]:
     with_replies = current_user.has_role(*SEES_REPLIES)
     report = questions.report(db(), campaign, with_replies, PAGE_REPLIES, 0)
     labels = {a["key"]: questions.label_of(a, "pl") for a in campaign.question["answers"]}
-    return {"replies": report, "answer_labels": labels, "sees_replies": with_replies}
+    texts = questions.sms_texts(campaign)
+    return {"replies": report, "answer_labels": labels, "sees_replies": with_replies, "sms_texts": texts}
 
 
 @bp.get("/<int:campaign_id>/replies.json")

@@ -47,6 +47,11 @@ def test_a_question_added_by_keyboard_is_previewed_counted_and_saved(api, make_u
     page.locator("#save-button").click()
     page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
     campaign_id = int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))
+    # The approver's page shows the SMS as it will be sent, answer lines included.
+    expect(page.locator("#review-sms-en")).to_have_text(
+        "Flood: stay home.\nReply 1 - I am safe, 2 - I need help, 3 - I am away"
+    )
+    expect(page.locator("#review-reply-window")).to_contain_text("12")
     _status, saved = api.get(f"/api/v1/campaigns/{campaign_id}")
     assert [a["label"]["pl"] for a in saved["question"]["answers"]] == [
         "jestem bezpieczny",
