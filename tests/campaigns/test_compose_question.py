@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.app.test_accessibility import axe_violations
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
 
 
@@ -14,7 +15,7 @@ def test_a_question_added_by_keyboard_is_previewed_counted_and_saved(api, make_u
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, "+48601000021", IN_A)
     email, _ = make_user("operator")
-    page = new_context().new_page()
+    page = new_context(bypass_csp=True).new_page()  # axe-core is injected as a script below
     login(page, email)
     page.goto("/campaigns/new")
     expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
@@ -36,6 +37,7 @@ def test_a_question_added_by_keyboard_is_previewed_counted_and_saved(api, make_u
     )
     expect(page.locator("#preview-parts")).to_have_text("2")  # "ę": UCS-2, 101 characters
     expect(page.locator("#preview-cost")).to_have_text(re.compile(r"^0\.36"))
+    assert axe_violations(page) == []  # with the question's fields open and the SMS previewed
 
     # A label missing in a language the campaign has a text in: the error names the field.
     page.locator("details:has(#variant-en) > summary").click()
