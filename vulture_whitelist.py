@@ -9,7 +9,7 @@ unused belongs deleted, not here.
 # An attribute of a class imported here is checked to exist by tests/test_vulture_whitelist.py (a pydantic
 # model's: to be one of its fields), so that those entries stay true when a field is renamed or deleted.
 
-from campaigns.schemas import Campaign, CampaignPreview, TimeToWarnDetails
+from campaigns.schemas import Campaign, CampaignPreview, ReplyTally, TimeToWarnDetails
 from subscribers.schemas import CodeSent
 from syrena_core.config import Settings, SimulatorSettings, _Environment
 
@@ -64,6 +64,7 @@ CampaignPreview.time_to_warn_s
 Campaign.time_to_warn_s
 Campaign.editor_ids
 Campaign.rate_now
+ReplyTally.unrecognised  # the replies' tally (GET /api/v1/campaigns/{id}/replies), built in campaigns/questions.py
 # [simulator] keys that smsc_simulator's SimulatorOptions.from_settings copies by name (getattr over its fields):
 SimulatorSettings.receipt_delay_max
 SimulatorSettings.delivered_ratio

@@ -21,6 +21,7 @@ from app import (
     public,
     public_alerts,
     public_cache,
+    replies_ui,
     security,
     status_ui,
     subscribers_ui,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     public.register(app)  # the residents' sign-up page and the rate limits of its API
     app.register_blueprint(subscribers_ui.bp)
     app.register_blueprint(campaigns_ui.bp)
+    app.register_blueprint(replies_ui.bp)  # replies to a campaign's question (issue 15)
     app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
     health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
     app.register_blueprint(status_ui.bp)

@@ -28,7 +28,7 @@ from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from app import time_to_warn, timeline_ui
+from app import replies_ui, time_to_warn, timeline_ui
 from app.auth import roles_required
 from app.database import db
 from campaigns import control, targeting, workflow
@@ -351,6 +351,7 @@ def campaign_detail(campaign_id: int):
         zones_geojson=zones_geojson,
         map_options=_map_options(),
         timeline=timeline_ui.page(campaign),  # how long each step took (issue 16)
+        **replies_ui.page_context(campaign),  # issue 15: the replies to its question, if it asked one
     )
 
 

@@ -21,7 +21,7 @@ from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import cap, composition, overrides, targeting, workflow
+from campaigns import cap, composition, overrides, questions, targeting, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import (
     ApprovalForbidden,
@@ -306,6 +306,8 @@ def preview():
             "hazard": campaigns.hazard_of(campaign),
             "time_to_warn_s": estimate.seconds,
             "time_to_warn": time_to_warn.display(estimate),
+            # What each language's recipients get, with the question's answer lines (issue 15).
+            "sms_texts": questions.sms_texts(campaign),
         }
     )
 
@@ -384,6 +386,7 @@ def review(campaign_id: int):
         topic_labels=TOPIC_LABELS,
         language_labels=LANGUAGE_LABELS,
         msg_type_labels=MSG_TYPE_LABELS,
+        sms_texts=questions.sms_texts(campaign),  # with the question's answer lines: what the approver approves
     )
 
 

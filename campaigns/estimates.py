@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from campaigns import composition
+from campaigns import composition, questions
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from syrena_core import ops_state
 from syrena_core.config import SmscSettings
@@ -41,7 +41,7 @@ WHERE m.campaign_id = ANY(CAST(:ids AS int[])) AND m.status IN ('queued', 'submi
 GROUP BY m.campaign_id, m.language
 """)
 _SENDING = text("""
-SELECT id, kind, sent_at, body, variants, flash FROM campaign WHERE status = 'sending'
+SELECT id, kind, sent_at, body, variants, flash, question FROM campaign WHERE status = 'sending'
 """)
 _RATE = text("""
 SELECT count(*) FROM message
@@ -106,8 +106,11 @@ class TimeToWarn:
 
 
 def _parts(campaign: dict[str, Any], language: str | None, cache: dict) -> int:
-    """SMS parts of one message of `campaign` (a row of _SENDING, or _paused_unsent's) in `language`."""
-    text_ = (campaign["variants"] or {}).get(language or "", campaign["body"])
+    """SMS parts of one message of `campaign` (a row of _SENDING, or _paused_unsent's) in `language`: as sent, with
+    the question's answer lines (questions.sms_text)."""
+    variants = campaign["variants"] or {}
+    language = language if language in variants else None
+    text_ = questions.sms_text(variants[language] if language else campaign["body"], campaign.get("question"), language)
     key = (text_, bool(campaign["flash"]))
     if key not in cache:
         cache[key] = composition.analyse(text_ or "", flash=bool(campaign["flash"])).parts
@@ -182,6 +185,7 @@ def _paused_unsent(session: Session, campaign: Campaign) -> tuple[int, int]:
         "body": campaign.body,
         "variants": campaign.variants,
         "flash": campaign.flash,
+        "question": campaign.question,
     }
     return _unsent_parts(session, [row]).get(campaign.id, (0, 0))
 

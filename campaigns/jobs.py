@@ -41,6 +41,7 @@ from sqlalchemy import Connection, bindparam, create_engine, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_accepted
+from campaigns import questions
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
 from campaigns.dispatch import (
     DELIVER_CHUNK,
@@ -101,11 +102,13 @@ def set_claim_owner(owner: str) -> None:
 
 
 class _Texts:
-    """What each recipient gets: their language's variant, else the campaign's (Polish) body."""
+    """What each recipient gets: their language's variant, else the campaign's (Polish) body; with a question, its
+    answer lines in that language (questions.sms_text: what the preview counted)."""
 
     def __init__(self, campaign: Campaign):
-        self.body = campaign.body
-        self.variants = dict(getattr(campaign, "variants", None) or {})
+        texts = questions.sms_texts(campaign)
+        self.body = texts.pop("pl")
+        self.variants = texts
         self.sender = getattr(campaign, "sender_id", None) or None
         self.flash = bool(getattr(campaign, "flash", False))
         self.validity = getattr(campaign, "validity_minutes", 0) or 0
@@ -114,7 +117,7 @@ class _Texts:
         return OutboundSms(
             ref=ref,
             destination=phone,
-            text=self.variants.get(language) or self.body,
+            text=self.variants.get(language or "") or self.body,
             sender=self.sender,
             flash=self.flash,
             validity_minutes=self.validity,

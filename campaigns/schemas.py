@@ -217,6 +217,39 @@ HAZARD_SCHEMA = {
     "otherwise); null clears it.",
 }
 Hazard = Annotated[Any, WithJsonSchema(HAZARD_SCHEMA), Field(default=None)]
+# A question with numbered answers (issue 15): checked by campaigns.questions.validate_question (its rules need
+# the campaign's languages, and it names the field: question.answers[1].label.pl); here only its documented shape.
+_LABEL_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "maxLength": 40},
+    "description": "language (pl, en, uk, de) → label; pl required, and each language the campaign has a variant for",
+}
+QUESTION_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "required": ["answers"],
+    "properties": {
+        "answers": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 5,
+            "items": {
+                "type": "object",
+                "required": ["key", "label"],
+                "properties": {
+                    "key": {"type": "string", "enum": ["1", "2", "3", "4", "5"]},
+                    "label": _LABEL_SCHEMA,
+                    "needs_help": {"type": "boolean", "default": False},
+                },
+            },
+        },
+        "reply_minutes": {"type": "integer", "minimum": 15, "maximum": 10080, "default": 720},
+    },
+    "description": "A question with numbered answers: each language's text gets a line \"Odpowiedz 1 – …, "
+    '2 – …" (counted in parts and cost); replies count for the campaign for reply_minutes after sending. '
+    "null: none",
+}
+Question = Annotated[Any, WithJsonSchema(QUESTION_SCHEMA), Field(default=None)]
 
 
 class _Input(Input):
@@ -251,6 +284,7 @@ class CampaignInput(_Input):
     template: Template
     body: Body
     variants: Variants
+    question: Question
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> CampaignInput:
@@ -343,6 +377,10 @@ class Campaign(BaseModel):
     status: Literal[tuple(s.value for s in CampaignStatus)] = None  # type: ignore[valid-type]
     body: str = None  # type: ignore[assignment]
     variants: dict[str, Any] = {}
+    question: Question
+    replies_until: datetime | None = Field(
+        None, description="With a question: replies count for the campaign until then (sent_at + reply_minutes)"
+    )
     zone_ids: list[int] = []
     area: list[Any] | None = None
     msg_type: Literal["Alert", "Update", "Cancel"] = None  # type: ignore[assignment]
@@ -375,3 +413,50 @@ class Campaign(BaseModel):
 
 class CampaignList(BaseModel):
     items: list[Campaign] = []
+
+
+class ReplyTally(BaseModel):
+    """Keys "1"…"5" (the question's answers: respondents whose latest recognised reply it is), "unrecognised"
+    (respondents who sent only unrecognised text), "no_reply" (delivered messages whose phone never replied)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "integer"}})
+    unrecognised: int = None  # type: ignore[assignment]
+    no_reply: int = None  # type: ignore[assignment]
+
+
+class ZoneReplyTally(BaseModel):
+    zone_id: int = None  # type: ignore[assignment]
+    name: str = None  # type: ignore[assignment]
+    tally: ReplyTally = None  # type: ignore[assignment]
+    delivered: int = Field(None, description="delivered messages to residents with a place in this zone")  # type: ignore[assignment]
+    share: dict[str, float] = Field({}, description="each tally bucket / delivered (0 when none delivered)")
+
+
+class CampaignReplyItem(BaseModel):
+    """One respondent at one of their registered places (several places: several items; none: lat/lon null)."""
+
+    phone: str = None  # type: ignore[assignment]
+    answer: str | None = Field(None, description="the key counted (latest recognised reply); null: free text only")
+    needs_help: bool = None  # type: ignore[assignment]
+    text: str | None = Field(None, description="the latest reply's text")
+    received_at: datetime = Field(None, description="the latest reply")  # type: ignore[assignment]
+    answered_at: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+
+
+class CampaignReplies(BaseModel):
+    campaign_id: int = None  # type: ignore[assignment]
+    question: dict[str, Any] = None  # type: ignore[assignment]
+    replies_until: datetime | None = None
+    delivered: int = None  # type: ignore[assignment]
+    tally: ReplyTally = None  # type: ignore[assignment]
+    share: dict[str, float] = Field({}, description="each tally bucket / delivered messages")
+    by_zone: list[ZoneReplyTally] = Field([], description="per zone of the frozen target")
+    replies: list[CampaignReplyItem] = Field(
+        [], description="operators and admins only (approvers get the tallies); a page: limit, offset"
+    )
+    total: int = Field(None, description="replies rows in all (respondents × places)")  # type: ignore[assignment]
+    limit: int = None  # type: ignore[assignment]
+    offset: int = None  # type: ignore[assignment]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import tariff_at
 from billing.reports import campaign_costs
-from campaigns import composition, targeting
+from campaigns import composition, questions, targeting
 from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
@@ -106,6 +106,7 @@ CONTENT_FIELDS = (
     "certainty",
     "flash",
     "sender_id",
+    "question",
 )
 
 
@@ -202,12 +203,16 @@ def _apply(
         body = composition.render_template(template, _template_values(zones, title, now, settings))
     analysis = check_body(body, settings, flash=flash)
     variants = _variants(fields.variants, settings)
+    question = questions.validate_question(fields.question, variants)
+    if question is not None:
+        analysis = _check_with_answer_lines(body, variants, question, settings, flash)
 
     campaign.kind, campaign.severity, campaign.title, campaign.body = kind, severity, title, body
     campaign.department, campaign.topic, campaign.urgency, campaign.certainty = department, topic, urgency, certainty
     campaign.category, campaign.event, campaign.sender_id = category, event, sender_id
     campaign.validity_minutes, campaign.flash, campaign.template = validity, flash, template
     campaign.scheduled_for, campaign.expires_at, campaign.variants = scheduled_for, expires_at, variants
+    campaign.question = question
     campaign.encoding, campaign.parts_per_message = analysis.encoding, analysis.parts
     campaign.zones = zones
     campaign.area_spec = specs or None
@@ -216,6 +221,25 @@ def _apply(
     campaign.hazard = from_shape(Point(hazard["lon"], hazard["lat"]), srid=4326) if hazard else None
     focus = targeting.hazard_focus(specs, hazard)
     campaign.hazard_focus = from_shape(focus, srid=4326) if focus is not None else None
+
+
+def _check_with_answer_lines(
+    body: str, variants: dict[str, str], question: dict[str, Any], settings: CampaignSettings, flash: bool
+) -> composition.TextAnalysis:
+    """Each language's text as it is sent, with the question's answer lines (questions.sms_text), checked against
+    max_parts like the text alone; the Polish one's analysis (the campaign's encoding and parts per message)."""
+    analysis = None
+    for language, text_ in {"pl": body, **variants}.items():
+        what = f"the {language} text with the answer lines"
+        try:
+            checked = check_body(questions.sms_text(text_, question, language), settings, what, flash)
+        except InvalidCampaign as e:
+            raise questions.InvalidQuestion(
+                "question.answers", f"{e}: shorten the text or the answers' labels, or ask fewer answers"
+            ) from None
+        analysis = analysis or checked
+    assert analysis is not None
+    return analysis
 
 
 def hazard_of(campaign: Campaign) -> dict[str, float] | None:
@@ -249,6 +273,7 @@ def input_json(campaign: Campaign) -> dict[str, Any]:
         "template": campaign.template,
         "body": campaign.body,
         "variants": campaign.variants or {},
+        "question": campaign.question,
     }
 
 
@@ -615,9 +640,11 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     by_language = {"pl": 0}
     for language, n in rows:
         by_language[language or "pl"] = by_language.get(language or "pl", 0) + n
-    texts = {"pl": composition.analyse(campaign.body, campaign.flash).as_dict()}
-    for language, body in (campaign.variants or {}).items():
-        texts[language] = composition.analyse(body, campaign.flash).as_dict()
+    # As sent: with the question's answer lines in each language (questions.sms_texts).
+    texts = {
+        language: composition.analyse(sms, campaign.flash).as_dict()
+        for language, sms in questions.sms_texts(campaign).items()
+    }
     total_parts = sum(n * texts.get(lang, texts["pl"])["parts"] for lang, n in by_language.items())
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())
@@ -827,6 +854,8 @@ def start_sending(
     campaign.recipients = None if campaign.snapshot_pending else written
     campaign.status = CampaignStatus.SENDING.value
     campaign.sent_at = utcnow()
+    if campaign.question:  # replies count for this campaign until then (campaigns.replies)
+        campaign.replies_until = campaign.sent_at + timedelta(minutes=campaign.question["reply_minutes"])
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.COMPLETED.value
         campaign.completed_at = campaign.sent_at

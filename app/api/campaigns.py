@@ -16,13 +16,16 @@ from campaigns import cap, estimates, overrides, schemas, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign
+from campaigns.questions import InvalidQuestion, NoQuestion
 from syrena_core.accounts import Role
 from syrena_core.db import utcnow
 
 map_domain_error(CampaignNotFound, 404, "campaign_not_found")
+map_domain_error(NoQuestion, 409, "no_question")  # before its base class
 map_domain_error(CampaignStateError, 409, "invalid_state")
 map_domain_error(ApprovalForbidden, 403, "approval_forbidden")
 map_domain_error(InvalidHazard, 422, "invalid_hazard")  # before its base class
+map_domain_error(InvalidQuestion, 422, "invalid_question")  # before its base class; details: {"field"}
 map_domain_error(InvalidCampaign, 422, "invalid_campaign")
 
 
@@ -90,6 +93,7 @@ def campaign_json(
         "completed_at": _iso(campaign.completed_at),
         # When the target was frozen (issue 19): from then on zone edits change nobody's warning. null: a draft.
         "target_frozen_at": _iso(campaign.target_frozen_at),
+        "replies_until": _iso(campaign.replies_until),  # with a question (issue 15): sent_at + reply_minutes
         **estimate_json(estimate or None),
     }
 

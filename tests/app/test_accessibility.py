@@ -61,6 +61,10 @@ NOT_PAGES = {
     "api_docs.swagger_asset": "vendored Swagger UI files",
     "subscribers_ui.import_progress_json": "JSON for the import's progress bar",
     "subscribers_ui.import_skipped_csv": "CSV download",
+    "replies_ui.replies_json": "JSON for the live tally of a question's replies",
+    "replies_ui.replies_map": "GeoJSON for the replies map",
+    "replies_ui.replies_csv_download": "CSV download",
+    "replies_ui.replies_geojson_download": "GeoJSON download",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
@@ -71,6 +75,7 @@ WITH_ARGUMENTS = {
         f"campaign-{state}": ("admin.campaign_detail", lambda d, s=state: f"/campaigns/{d['campaigns'][s]}")
         for state in ("draft", "pending_approval", "scheduled", "sending", "paused", "completed", "cancelled")
     },
+    "campaign-with-question": ("admin.campaign_detail", lambda d: f"/campaigns/{d['campaigns']['question']}"),
     "campaign-edit-draft": ("campaigns_ui.edit", lambda d: f"/campaigns/{d['campaigns']['draft']}/edit"),
     **{
         f"campaign-review-{state}": ("campaigns_ui.review", lambda d, s=state: f"/campaigns/{d['campaigns'][s]}/review")
@@ -187,6 +192,21 @@ def site(settings, simulator, live_server):
             session, 3, status="completed", message_status="delivered", commit=False
         )
         campaigns["cancelled"], _ = make_campaign(session, 2, status="cancelled", sent_ago=None, commit=False)
+        # A campaign that asked a question (issue 15), one reply: the page's tallies, map and replies table.
+        campaigns["question"], phones = make_campaign(
+            session, 3, status="completed", message_status="delivered", commit=False
+        )
+        session.execute(
+            text("""UPDATE campaign SET question = CAST(:q AS jsonb), replies_until = now() WHERE id = :c;
+                    INSERT INTO campaign_respondent (campaign_id, phone, answer, answered_at, last_text, last_reply_at)
+                    VALUES (:c, :phone, '2', now(), 'POMOC 2', now())"""),
+            {
+                "c": campaigns["question"],
+                "phone": phones[0],
+                "q": '{"answers": [{"key": "1", "label": {"pl": "jestem bezpieczny"}, "needs_help": false}, '
+                '{"key": "2", "label": {"pl": "potrzebuję pomocy"}, "needs_help": true}], "reply_minutes": 720}',
+            },
+        )
         session.execute(
             text("UPDATE campaign SET scheduled_for = now() + interval '1 day' WHERE id = :c"),
             {"c": campaigns["scheduled"]},

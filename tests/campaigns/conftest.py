@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from syrena_core.config import replace
+from tests.factories import IN_A, IN_A_2, IN_B, OUTSIDE, ZONE_A, ZONE_B, create_subscriber, create_zone
 from tests.helpers import ApiClient
 
 
@@ -65,3 +66,60 @@ def received(simulator) -> dict[str, str]:
         assert dest not in out, f"{dest} got two messages"
         out[dest] = m["text"]
     return out
+
+
+# A campaign with a question and its replies, written as the MO side (campaigns.replies) stores them.
+_MESSAGE = text("""
+INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at)
+VALUES (:cid, :sid, :phone, :status, 1, now())
+""")
+_RESPONDENT = text("""
+INSERT INTO campaign_respondent (campaign_id, phone, subscriber_id, answer, answered_at, last_text, last_reply_at,
+                                 replies)
+VALUES (:cid, :phone, :sid, :answer, CASE WHEN :answer IS NULL THEN NULL ELSE now() END, :text, now(), 1)
+""")
+
+
+@pytest.fixture
+def asked(api, operator, db):
+    """A sent campaign with a question to 5 residents in two zones (one with places in both), replies stored as the
+    MO side would: one safe, one needs help (two places), one free text; one delivered and silent; one failed."""
+    a = create_zone(api, "Wilda", ZONE_A)
+    b = create_zone(api, "Rataje", ZONE_B)
+    people = {
+        "+48601000001": create_subscriber(api, "+48601000001", IN_A),
+        "+48601000002": create_subscriber(api, "+48601000002", IN_A_2, IN_B),
+        "+48601000003": create_subscriber(api, "+48601000003", IN_B),
+        "+48601000004": create_subscriber(api, "+48601000004", IN_A),
+        "+48601000005": create_subscriber(api, "+48601000005", IN_B),
+    }
+    create_subscriber(api, "+48601000009", OUTSIDE)
+    question = {
+        "answers": [
+            {"key": "1", "label": {"pl": "jestem bezpieczny", "en": "I am safe"}},
+            {"key": "2", "label": {"pl": "potrzebuję pomocy", "en": "I need help"}, "needs_help": True},
+        ]
+    }
+    status, c = operator.post(
+        "/api/v1/campaigns",
+        {"kind": "alert", "severity": "severe", "body": "Powodz.", "zone_ids": [a, b], "question": question},
+    )
+    assert status == 201, c
+    cid = c["id"]
+    db.execute(text("UPDATE campaign SET status = 'completed', sent_at = now() WHERE id = :cid"), {"cid": cid})
+    db.execute(
+        text("""INSERT INTO campaign_target_zone (campaign_id, zone_id, name, geom)
+                SELECT :cid, id, name, geom FROM zone WHERE id = ANY(:ids)"""),
+        {"cid": cid, "ids": [a, b]},
+    )
+    statuses = ["delivered", "delivered", "delivered", "delivered", "failed"]
+    for (phone, sid), status in zip(people.items(), statuses, strict=True):
+        db.execute(_MESSAGE, {"cid": cid, "sid": sid, "phone": phone, "status": status})
+    for phone, answer, reply in (
+        ("+48601000001", "1", "1"),
+        ("+48601000002", "2", "POMOC 2 woda w piwnicy"),
+        ("+48601000003", None, "co sie dzieje?"),
+    ):
+        db.execute(_RESPONDENT, {"cid": cid, "phone": phone, "sid": people[phone], "answer": answer, "text": reply})
+    db.commit()
+    return {"id": cid, "zones": (a, b), "people": people}

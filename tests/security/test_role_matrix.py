@@ -48,6 +48,9 @@ API = [
     ("POST", f"/api/v1/campaigns/{X}/resume", {ADMIN, OPERATOR, APPROVER}),
     ("POST", f"/api/v1/campaigns/{X}/cancel", {ADMIN, OPERATOR, APPROVER}),
     ("POST", f"/api/v1/campaigns/{X}/resend-failed", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/campaigns/{X}/replies", {ADMIN, OPERATOR, APPROVER}),  # approvers: the tallies only
+    ("GET", f"/api/v1/campaigns/{X}/replies.csv", {ADMIN, OPERATOR}),  # personal data
+    ("GET", f"/api/v1/campaigns/{X}/replies.geojson", {ADMIN, OPERATOR}),  # personal data
     ("POST", "/api/v1/subscribers", {ADMIN}),
     ("GET", "/api/v1/zones", STAFF),
     ("GET", "/api/v1/zones.geojson", STAFF),
@@ -82,6 +85,10 @@ UI = [
     ("GET", "/campaigns/", STAFF),
     ("GET", f"/campaigns/{X}", STAFF),
     ("GET", f"/campaigns/{X}/progress.json", STAFF),
+    ("GET", f"/campaigns/{X}/replies.json", {ADMIN, OPERATOR, APPROVER}),  # approvers: the tallies only
+    ("GET", f"/campaigns/{X}/replies-map.geojson", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/replies.csv", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/replies.geojson", {ADMIN, OPERATOR}),
     ("POST", f"/campaigns/{X}/pause", {ADMIN, OPERATOR, APPROVER}),
     ("POST", f"/campaigns/{X}/approve", {ADMIN, OPERATOR, APPROVER}),  # the action itself checks approver
     ("POST", f"/campaigns/{X}/acknowledge-override", {ADMIN, APPROVER}),

@@ -342,7 +342,63 @@
     });
     $("preview-button").addEventListener("click", function () { self.preview(); });
     $("save-button").addEventListener("click", function () { self.save(); });
+    $("question-on").addEventListener("change", function () { self.questionToggled(); self.previewSoon(); });
+    Array.prototype.forEach.call($("question-answers").querySelectorAll("input"), function (input) {
+      input.addEventListener(input.type === "checkbox" ? "change" : "input", function () { self.previewSoon(); });
+    });
     this.kindChanged();
+  };
+
+  /* The question (issue 15): on, its answers shown; the two usual answers offered when none is written yet. */
+  Composer.prototype.questionToggled = function () {
+    var on = $("question-on").checked;
+    $("question-answers").hidden = !on;
+    if (!on) { return; }
+    var empty = !Array.prototype.some.call(this.root.querySelectorAll(".answer-label"), function (i) {
+      return i.value.trim();
+    });
+    if (empty) {
+      this.labels.defaultAnswers.forEach(function (labels, i) {
+        Object.keys(labels).forEach(function (lang) {
+          var input = $("answer-" + (i + 1) + "-" + lang);
+          if (input) { input.value = labels[lang]; }
+        });
+      });
+      $("answer-2-help").checked = true;
+    }
+  };
+
+  /* The question as the API takes it: answers with a label in some language, in order; null when off. */
+  Composer.prototype.question = function () {
+    if (!$("question-on").checked) { return null; }
+    var answers = [];
+    Array.prototype.forEach.call(this.root.querySelectorAll(".answer-row"), function (row) {
+      var label = {};
+      Array.prototype.forEach.call(row.querySelectorAll(".answer-label"), function (input) {
+        if (input.value.trim()) { label[input.dataset.language] = input.value; }
+      });
+      if (!Object.keys(label).length) { return; }
+      answers.push({ key: row.dataset.key, label: label, needs_help: row.querySelector(".answer-help").checked });
+    });
+    var hours = parseFloat($("reply-hours").value);
+    return { answers: answers, reply_minutes: isNaN(hours) ? 720 : Math.round(hours * 60) };
+  };
+
+  Composer.prototype.loadQuestion = function (q) {
+    $("question-on").checked = !!q;
+    if (q) {
+      q.answers.forEach(function (a) {
+        Object.keys(a.label || {}).forEach(function (lang) {
+          var input = $("answer-" + a.key + "-" + lang);
+          if (input) { input.value = a.label[lang]; }
+        });
+        var help = $("answer-" + a.key + "-help");
+        if (help) { help.checked = !!a.needs_help; }
+      });
+      $("reply-hours").value = String(q.reply_minutes / 60);
+      $("question-field").open = true;  /* a campaign that asks: shown, not folded away */
+    }
+    this.questionToggled();
   };
 
   Composer.prototype.kindChanged = function () {
@@ -363,6 +419,7 @@
     (c.zone_ids || []).forEach(function (id) { var b = self.zoneBox(id); if (b) { b.checked = true; } });
     (c.area || []).forEach(function (spec) { self.addArea(spec, null); });
     if (c.hazard) { this.setHazard(c.hazard.lat, c.hazard.lon); }
+    this.loadQuestion(c.question);
     this.kindChanged();
     this.targetChanged();
     this.renderHighlight();
@@ -438,7 +495,8 @@
       zone_ids: Array.prototype.map.call(this.root.querySelectorAll('input[name="zone_ids"]:checked'),
         function (b) { return parseInt(b.value, 10); }),
       area: this.areas.map(function (a) { return a.spec; }),
-      hazard: this.hazardData()
+      hazard: this.hazardData(),
+      question: this.question()
     };
     if ($("kind").value === "info") { data.topic = $("topic").value; }
     if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
@@ -486,6 +544,10 @@
         filter: function (f) { return f.properties.kind !== "zone"; },
         style: function () { return { color: "#d7263d", weight: 1, dashArray: "4 4", fillOpacity: 0.15 }; }
       }).addTo(self.map);
+      /* The Polish SMS as sent: with the question's answer lines, which the parts and cost above include. */
+      var sms = p.sms_texts && p.sms_texts.pl;
+      $("preview-sms").hidden = !(data.question && sms);
+      $("preview-sms-text").textContent = sms || "";
       self.root.dataset.previewed = String(p.recipients);
       self.renderTransliteration();
     });
