@@ -44,6 +44,7 @@ from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.router import GatewayRouter
 from smsc_gateway.session import SmppSession
+from feeds.jobs import enqueue_feed_polls_when_due
 from subscribers.jobs import enqueue_purge_when_due, resume_stalled_imports
 from syrena_core import metrics, ops_state
 from syrena_core.config import Settings
@@ -109,6 +110,8 @@ class Heartbeat:
                 self._publish()
                 # Personal data past its retention: erased by a job one worker of the fleet enqueues hourly.
                 enqueue_purge_when_due(self.settings)
+                # Official warning sources ([[feeds.sources]]): each polled by one job when its interval is up.
+                enqueue_feed_polls_when_due(self.settings)
                 # Registry imports whose job was lost (a killed worker, Redis without its queues) go on.
                 resume_stalled_imports(self.settings)
                 # Scheduled campaigns (and info ones waiting out quiet hours) start from the database.

@@ -132,6 +132,11 @@ class Campaign(Base):
     # Who wrote what: [{"user_id", "email", "fields", "at"}], the creation first, then every edit that changed
     # the text, target or severity. Nobody listed here may approve the campaign (the four-eyes rule).
     edits: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # Official warnings in (issue 16): the incoming CAP alert this draft was made from (feeds.models), its
+    # "sender,identifier,sent" for our CAP's <references>, and "Update"/"Cancel" once the source followed it up.
+    source_alert_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_alert.id", ondelete="SET NULL"))
+    source_reference: Mapped[str | None] = mapped_column(Text)
+    source_follow_up: Mapped[str | None] = mapped_column(String(8))
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
