@@ -120,7 +120,9 @@ def poll_source(database_url: str, source: FeedSource, settings: Settings) -> Po
                 result.problems.append(e if isinstance(e, FeedError) else NotCap(f"no draft: {e}"))
         _write_status(session, source.name, result, fetched, started)
     for problem in ([result.error] if result.error else []) + result.problems:
-        log.warning("feed %s: %s: %s", source.name, problem.kind, problem)
+        # Warnings far from the city are the feed's normal content: counted, not each a warning in the log.
+        level = logging.INFO if isinstance(problem, AreaOutside) else logging.WARNING
+        log.log(level, "feed %s: %s: %s", source.name, problem.kind, problem)
     log.info("feed poll %s", result.summary())
     return result
 
