@@ -43,7 +43,10 @@ ERROR_LABELS = {
     "too_many_points": _l("polygon with too many points"),
     "outside": _l("area outside the city"),
 }
-FOLLOW_UP_LABELS = {"Update": _l("The source has updated this warning"), "Cancel": _l("The source has cancelled this warning")}
+FOLLOW_UP_LABELS = {
+    "Update": _l("The source has updated this warning"),
+    "Cancel": _l("The source has cancelled this warning"),
+}
 
 
 @dataclass(frozen=True)

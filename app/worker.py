@@ -38,13 +38,13 @@ from app.public_alerts import write_static_files
 from campaigns.delivery import match_receipts, store_receipts
 from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
 from campaigns.workflow import start_due_campaigns
+from feeds.jobs import enqueue_feed_polls_when_due
 from smsc_gateway.batching import BatchWriter
 from smsc_gateway.inbound import hand_to_keyword_handler, store_mobile_originated
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active_gateway
 from smsc_gateway.rate import TokenBucket
 from smsc_gateway.router import GatewayRouter
 from smsc_gateway.session import SmppSession
-from feeds.jobs import enqueue_feed_polls_when_due
 from subscribers.jobs import enqueue_purge_when_due, resume_stalled_imports
 from syrena_core import metrics, ops_state
 from syrena_core.config import Settings

@@ -117,7 +117,7 @@ def main() -> dict:
         body = {"feed": b""}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self.send_response(200)
                 self.send_header("Content-Type", "application/atom+xml")
                 self.send_header("Content-Length", str(len(body["feed"])))

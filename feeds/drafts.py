@@ -18,10 +18,22 @@ from feeds.models import IncomingAlert
 from syrena_core.config import CampaignSettings
 from syrena_core.db import utcnow
 
-HAZARDS = ("flood", "storm", "heat", "frost", "gas", "water", "chemical", "outage", "evacuation", "missing", "all_clear")
+HAZARDS = (
+    "flood",
+    "storm",
+    "heat",
+    "frost",
+    "gas",
+    "water",
+    "chemical",
+    "outage",
+    "evacuation",
+    "missing",
+    "all_clear",
+)
 
 # CAP <event> words → hazard (the shipped templates' keys). Matched on the event folded to lower case without
-# diacritics, longest phrase first: MeteoAlarm awareness types, IMGW-PIB's Polish event names, common English ones.
+# diacritics, longest phrase first: MeteoAlarm awareness types, IMGW-PIB's Polish event names, English ones.
 _EVENT_WORDS: dict[str, str] = {
     # MeteoAlarm awareness types
     "wind": "storm",

@@ -289,7 +289,10 @@ def _follow_up(session: Session, row: IncomingAlert, alert: cap.CapAlert) -> boo
 def list_alerts(session: Session, limit: int = 100, offset: int = 0) -> tuple[int, Sequence[IncomingAlert]]:
     total = session.scalar(select(func.count()).select_from(IncomingAlert)) or 0
     rows = session.scalars(
-        select(IncomingAlert).order_by(IncomingAlert.received_at.desc(), IncomingAlert.id.desc()).limit(limit).offset(offset)
+        select(IncomingAlert)
+        .order_by(IncomingAlert.received_at.desc(), IncomingAlert.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return total, rows
 

@@ -466,7 +466,9 @@ class FeedSettings(_Section):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.timeout_seconds <= 0 or self.max_bytes < 1024 or self.max_entries < 1 or self.max_points < 4:
-            raise ValueError("[feeds] timeout_seconds, max_bytes (>= 1024), max_entries and max_points must be positive")
+            raise ValueError(
+                "[feeds] timeout_seconds, max_bytes (>= 1024), max_entries and max_points must be positive"
+            )
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"[feeds] sources: two sources share a name ({', '.join(names)})")

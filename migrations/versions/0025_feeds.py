@@ -45,9 +45,7 @@ def upgrade():
         sa.Column("zone_ids", postgresql.ARRAY(sa.Integer()), nullable=False, server_default="{}"),
         sa.Column("state", sa.String(10), nullable=False, index=True),
         sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaign.id", ondelete="SET NULL"), nullable=True),
-        sa.Column(
-            "follows_id", sa.Integer(), sa.ForeignKey("incoming_alert.id", ondelete="SET NULL"), nullable=True
-        ),
+        sa.Column("follows_id", sa.Integer(), sa.ForeignKey("incoming_alert.id", ondelete="SET NULL"), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.UniqueConstraint("sender", "identifier", name="uq_incoming_alert_sender_identifier"),
     )

@@ -48,7 +48,7 @@ def feed_server():
     state = FeedServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             state.requests.append((self.path, dict(self.headers)))
             route = state.routes.get(self.path)
             if route is None:

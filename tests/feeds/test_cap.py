@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from feeds import cap
-from feeds.drafts import hazard_for
+from feeds.drafts import _EVENT_WORDS, HAZARDS, hazard_for
 from feeds.exceptions import AreaTooComplex, EntityExpansion, ExternalEntity, NotCap, NotXml
 from tests.feeds.conftest import cap_file
 
@@ -75,3 +75,7 @@ def test_too_many_points_are_refused_before_a_geometry_is_built():
 )
 def test_event_names_map_to_hazards(event, hazard):
     assert hazard_for(event) == hazard
+
+
+def test_every_mapped_event_names_a_shipped_hazard():
+    assert set(_EVENT_WORDS.values()) <= set(HAZARDS)

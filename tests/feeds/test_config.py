@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from syrena_core.config import ConfigError, load_settings
@@ -32,12 +34,15 @@ def test_sources_are_read_with_their_defaults_and_geocodes(tmp_path):
         ("[feeds]\ntimeout = 3\n", "unknown key(s) in [feeds]: timeout"),
         ('[[feeds.sources]]\nname = "a"\nurl = "ftp://x.org/"\n', "url"),
         ('[[feeds.sources]]\nname = "a"\nurl = "https://x.org/"\ngeocodes = {"PL015" = ["WILDA"]}\n', "valueName"),
-        ('[[feeds.sources]]\nname = "a"\nurl = "https://x.org/"\n[[feeds.sources]]\nname = "a"\nurl = "https://y.org/"\n',
-         "share a name"),
+        (
+            '[[feeds.sources]]\nname = "a"\nurl = "https://x.org/"\n'
+            '[[feeds.sources]]\nname = "a"\nurl = "https://y.org/"\n',
+            "share a name",
+        ),
     ],
 )
 def test_a_wrong_feeds_setting_stops_the_start_by_name(tmp_path, body, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         _load(tmp_path, body)
 
 

@@ -26,14 +26,17 @@ ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
 def entry_linking(url: str, identifier: str | None = None) -> bytes:
     known = f"<cap:identifier>{identifier}</cap:identifier>" if identifier else ""
     return (
-        f'<entry><id>{url}</id><title>w</title><updated>2026-12-06T08:00:00+01:00</updated>{known}'
+        f"<entry><id>{url}</id><title>w</title><updated>2026-12-06T08:00:00+01:00</updated>{known}"
         f'<link href="{url}" type="application/cap+xml" rel="related"/></entry>'
     ).encode()
 
 
 def entry_embedding(document: bytes) -> bytes:
     alert = document.split(b"?>", 1)[1]  # without its XML declaration
-    return b"<entry><id>urn:e</id><title>w</title><updated>2026-12-06T08:00:00+01:00</updated><content type=\"application/cap+xml\">" + alert + b"</content></entry>"
+    return (
+        b"<entry><id>urn:e</id><title>w</title><updated>2026-12-06T08:00:00+01:00</updated>"
+        b'<content type="application/cap+xml">' + alert + b"</content></entry>"
+    )
 
 
 def feed_settings(settings, *sources: FeedSource, **limits):
