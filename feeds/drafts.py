@@ -17,6 +17,7 @@ from campaigns.schemas import CERTAINTIES, URGENCIES
 from feeds.models import IncomingAlert
 from syrena_core.config import CampaignSettings
 from syrena_core.db import utcnow
+from syrena_core.text import first_unsafe
 
 HAZARDS = (
     "flood",
@@ -121,6 +122,12 @@ def hazard_for(event: str | None) -> str | None:
     return None
 
 
+def _clean(text: str | None) -> str:
+    """The source's text on one line, without characters a campaign may not hold (control, format characters):
+    a warning is never refused for what its sender's software left in it."""
+    return " ".join("".join(c for c in (text or "") if first_unsafe(c) is None).split())
+
+
 def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return moment.astimezone(zone).strftime("%d.%m %H:%M") if moment else None
 
@@ -155,7 +162,7 @@ def draft_fields(
     event, severity, onset, expiry, instruction and headline. The hazard template takes over the text here."""
     settings = settings or CampaignSettings()
     now = now or utcnow()
-    values = draft_values(alert, settings)
+    values = {key: _clean(value) for key, value in draft_values(alert, settings).items()}
     severity = SEVERITIES.get((alert.severity or "").lower(), "moderate")
     when = ""
     if values["time"] and values["until"]:
@@ -163,17 +170,18 @@ def draft_fields(
     elif values["until"]:
         when = f" Do {values['until']}."
     level = f" ({values['severity']})" if values["severity"] else ""
-    advice = alert.instruction or alert.headline or ""
-    body = _fit(f"OSTRZEŻENIE: {alert.event or alert.headline or 'ostrzeżenie'}{level}.{when} {advice}", settings)
+    event, headline = _clean(alert.event), _clean(alert.headline)
+    advice = _clean(alert.instruction) or headline
+    body = _fit(f"OSTRZEŻENIE: {event or headline or 'ostrzeżenie'}{level}.{when} {advice}", settings)
     urgency = (alert.urgency or "").lower()
     certainty = (alert.certainty or "").lower()
     return {
         "kind": "alert",
         "severity": severity,
-        "title": (alert.headline or alert.event or "Ostrzeżenie")[:120],
+        "title": (headline or event or "Ostrzeżenie")[:120],
         "body": body,
         "zone_ids": list(alert.zone_ids),
-        "event": (alert.event or "")[:120] or None,
+        "event": event[:120] or None,
         "urgency": urgency if urgency in URGENCIES else "unknown",
         "certainty": certainty if certainty in CERTAINTIES else "unknown",
         "category": "Met" if hazard_for(alert.event) in WEATHER else "Safety",

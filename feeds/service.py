@@ -131,8 +131,10 @@ def _entry_alert(entry: cap.Entry, source: FeedSource, settings: Settings):
     if entry.alert is not None:
         return entry.alert
     url = urljoin(source.url, entry.url or "")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise NotCap(f"an entry links to {url[:80]!r}: only http(s) CAP documents are read")
+    # Only documents on the source's own server: a feed's content must not make the worker fetch from anywhere
+    # else (an internal address, another service) — MeteoAlarm's entries link to its own host.
+    if urlsplit(url).scheme not in ("http", "https") or urlsplit(url).netloc != urlsplit(source.url).netloc:
+        raise NotCap(f"an entry links to {url[:80]!r}: only CAP documents on the source's own server are read")
     fetched = fetch(url, settings.feeds)
     entries = cap.read_document(cap.parse_xml(fetched.body or b""), 1)
     if not entries or entries[0].alert is None:

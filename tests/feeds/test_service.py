@@ -238,3 +238,23 @@ def test_poll_by_name_refuses_an_unknown_source(settings):
 
     with pytest.raises(FeedSourceUnknown, match="no feed source named 'nope'"):
         poll_named(settings.database.url, feed_settings(settings), "nope")
+
+
+def test_a_feed_cannot_make_the_worker_fetch_from_another_server(settings, feed_server, poznan_zones):
+    feed_server.routes["/feed.atom"] = Route(
+        ATOM % entry_linking("http://169.254.169.254/latest/meta-data/"), content_type="application/atom+xml"
+    )
+    src = source(feed_server.url("/feed.atom"))
+    result = poll_source(settings.database.url, src, feed_settings(settings, src))
+    assert result.new == 0 and [p.kind for p in result.problems] == ["schema"]
+    assert "own server" in status_of(settings).last_error
+    assert [path for path, _headers in feed_server.requests] == ["/feed.atom"]
+
+
+def test_invisible_characters_in_the_source_text_do_not_cost_the_draft(settings, feed_server, poznan_zones):
+    document = cap_file("poznan_warta_flood.xml").replace(b"Nie zbli\xc5\xbcaj", "Nie\u200b zbli\u00adżaj".encode())
+    feed_server.routes["/flood.xml"] = Route(document)
+    src = source(feed_server.url("/flood.xml"))
+    [draft] = poll_source(settings.database.url, src, feed_settings(settings, src)).drafts
+    with session_scope(settings.database.url) as session:
+        assert "Nie zbliżaj się do brzegów Warty" in session.get(Campaign, draft).body
