@@ -134,7 +134,12 @@ class Campaign(Base):
     edits: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     # Official warnings in (issue 16): the incoming CAP alert this draft was made from (feeds.models), its
     # "sender,identifier,sent" for our CAP's <references>, and "Update"/"Cancel" once the source followed it up.
-    source_alert_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_alert.id", ondelete="SET NULL"))
+    # use_alter: incoming_alert names its campaign too; the cycle is created by ALTER after both tables.
+    source_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "incoming_alert.id", ondelete="SET NULL", use_alter=True, name="fk_campaign_source_alert_id_incoming_alert"
+        )
+    )
     source_reference: Mapped[str | None] = mapped_column(Text)
     source_follow_up: Mapped[str | None] = mapped_column(String(8))
 
