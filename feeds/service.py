@@ -30,7 +30,7 @@ from campaigns.models import Campaign
 from campaigns.service import create_draft
 from feeds import cap
 from feeds.drafts import draft_fields
-from feeds.exceptions import AreaOutside, FeedError, FeedSourceUnknown, NotCap
+from feeds.exceptions import AreaOutside, FeedDown, FeedError, FeedSlow, FeedSourceUnknown, NotCap
 from feeds.fetch import fetch
 from feeds.models import AlertState, FeedStatus, IncomingAlert
 from subscribers.service import zone_code_column
@@ -170,7 +170,9 @@ def _write_status(session: Session, name: str, result: PollResult, fetched, star
     if fetched is not None:
         status.last_http_status = fetched.status
         status.last_duration_ms = fetched.duration_ms
-        if fetched.body is not None and result.error is None:
+        # A linked document that was down or slow is read again next time: the feed must not answer 304 then.
+        transient = any(isinstance(p, (FeedDown, FeedSlow)) for p in result.problems)
+        if fetched.body is not None and result.error is None and not transient:
             status.etag, status.last_modified = fetched.etag, fetched.last_modified
     problem = result.error or (result.problems[-1] if result.problems else None)
     if result.error is None:

@@ -258,3 +258,17 @@ def test_invisible_characters_in_the_source_text_do_not_cost_the_draft(settings,
     [draft] = poll_source(settings.database.url, src, feed_settings(settings, src)).drafts
     with session_scope(settings.database.url) as session:
         assert "Nie zbliżaj się do brzegów Warty" in session.get(Campaign, draft).body
+
+
+def test_a_linked_document_that_was_down_is_read_on_the_next_poll(settings, feed_server, poznan_zones):
+    feed_server.routes["/feed.atom"] = Route(
+        ATOM % entry_linking("/cap/flood.xml"), content_type="application/atom+xml", etag='"feed-1"'
+    )
+    feed_server.routes["/cap/flood.xml"] = Route(b"busy", status=503, content_type="text/plain")
+    src = source(feed_server.url("/feed.atom"))
+    first = poll_source(settings.database.url, src, feed_settings(settings, src))
+    assert first.drafts == [] and status_of(settings).last_error_kind == "down"
+    feed_server.routes["/cap/flood.xml"] = Route(cap_file("poznan_warta_flood.xml"))
+    second = poll_source(settings.database.url, src, feed_settings(settings, src))
+    assert not second.not_modified and len(second.drafts) == 1
+    assert status_of(settings).last_error is None
