@@ -273,7 +273,7 @@ def _follow_up(session: Session, row: IncomingAlert, alert: cap.CapAlert) -> boo
         if original is None:
             continue
         row.follows_id, row.campaign_id, row.state = original.id, original.campaign_id, AlertState.FOLLOW_UP.value
-        row.zone_ids = list(original.zone_ids)
+        row.zone_ids, row.area = list(original.zone_ids), original.area  # what the campaign's target came from
         campaign = session.get(Campaign, original.campaign_id) if original.campaign_id else None
         if campaign is not None:
             campaign.source_follow_up = alert.msg_type
@@ -308,7 +308,8 @@ def statuses(session: Session, settings: Settings) -> list[tuple[FeedSource, Fee
 
 
 def warnings_to_review(session: Session, limit: int = 5) -> Sequence[tuple[IncomingAlert, Campaign]]:
-    """Alerts whose draft still waits for a person, or whose campaign the source followed up: newest first."""
+    """Alerts whose draft still waits for a person, or whose campaign the source followed up: newest first, one
+    per campaign (its latest word: an Update or Cancel before the alert it follows)."""
     query = (
         select(IncomingAlert, Campaign)
         .join(Campaign, Campaign.id == IncomingAlert.campaign_id)
@@ -317,9 +318,12 @@ def warnings_to_review(session: Session, limit: int = 5) -> Sequence[tuple[Incom
             | (IncomingAlert.state == AlertState.FOLLOW_UP.value) & (Campaign.source_follow_up.is_not(None))
         )
         .order_by(IncomingAlert.received_at.desc(), IncomingAlert.id.desc())
-        .limit(limit)
+        .limit(limit * 3)
     )
-    return [(a, c) for a, c in session.execute(query).all()]
+    latest: dict[int, tuple[IncomingAlert, Campaign]] = {}
+    for alert, campaign in session.execute(query).all():
+        latest.setdefault(campaign.id, (alert, campaign))
+    return list(latest.values())[:limit]
 
 
 def source_alert(session: Session, campaign: Campaign) -> IncomingAlert | None:
