@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -42,6 +42,7 @@ from zones.models import Zone
 log = logging.getLogger("syrena.feeds")
 
 ACTUAL = "Actual"
+KNOWN_FOR = timedelta(days=30)  # a linked document kept this recently is not fetched again
 FOLLOW_UP_TYPES = ("Update", "Cancel")
 
 # The live zones an alert's area covers more than a boundary of (a shared border is not a warning for the
@@ -82,7 +83,11 @@ def poll_source(database_url: str, source: FeedSource, settings: Settings) -> Po
     with session_scope(database_url) as session:
         status = _status(session, source.name)
         etag, last_modified = status.etag, status.last_modified
-        known = set(session.scalars(select(IncomingAlert.identifier).where(IncomingAlert.source == source.name)))
+        # Feeds list their current warnings: what came in lately is what they can name (not years of history).
+        recent = select(IncomingAlert.identifier).where(
+            IncomingAlert.source == source.name, IncomingAlert.received_at > utcnow() - KNOWN_FOR
+        )
+        known = set(session.scalars(recent))
     result = PollResult(source.name)
     started = utcnow()
     alerts: list[cap.CapAlert] = []

@@ -113,7 +113,19 @@ def test_an_atom_feed_linking_and_embedding_alerts_and_a_geocode_mapped_to_zones
         assert by_sender["http://www.airnow.gov"].state == "outside"
     status = status_of(settings)
     assert status.last_error_kind == "outside"  # shown on the status line
-    # The next poll does not fetch the linked documents again when the feed names their identifiers.
+
+
+def test_a_linked_document_the_feed_names_is_not_fetched_again(settings, feed_server, poznan_zones):
+    feed_server.routes["/cap/flood.xml"] = Route(cap_file("poznan_warta_flood.xml"))
+    feed_server.routes["/feed.atom"] = Route(
+        ATOM % entry_linking("/cap/flood.xml", "2.49.0.0.616.0.PL.TEST.SYRENA.0001"),
+        content_type="application/atom+xml",
+    )
+    src = source(feed_server.url("/feed.atom"))
+    assert len(poll_source(settings.database.url, src, feed_settings(settings, src)).drafts) == 1
+    again = poll_source(settings.database.url, src, feed_settings(settings, src))
+    assert again.new == 0 and again.problems == []
+    assert [path for path, _headers in feed_server.requests] == ["/feed.atom", "/cap/flood.xml", "/feed.atom"]
 
 
 def test_an_update_and_a_cancel_flag_the_draft_and_send_nothing(settings, feed_server, poznan_zones):
