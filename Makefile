@@ -28,7 +28,7 @@ WITH_ENV = set -a && . ./$(SERVICES_ENV) && set +a && export PATH="$(BIN):$$PATH
 EXTRAS := test run deploy lint
 LOCK_ARGS ?=
 # What `make lint` checks: ruff everywhere; mypy, the unused-code and the duplicate/cycle scans on the packages.
-PACKAGES := app zones campaigns smsc_gateway smsc_simulator subscribers billing syrena_core
+PACKAGES := app zones campaigns smsc_gateway smsc_simulator subscribers billing syrena_core feeds
 
 help:
 	@echo "make run            set everything up and start web, 2 workers and the SMSC simulator (Ctrl-C stops)"

@@ -92,3 +92,11 @@ _.to_approve
 _.to_first_submit
 _.to_90
 _.worst_campaign_id
+# Issue 16 (feeds): a source's status columns, written by feeds.service and shown by templates/feeds/list.html
+# (Jinja, unseen by vulture); a follow-up's link to the alert it updates or cancels, kept for the record.
+_.alerts_new
+_.documents_refused
+_.last_duration_ms
+_.last_ok_at
+_.last_error_at
+_.follows_id

@@ -17,6 +17,8 @@ from app.demo import load_demo_city
 from app.demo_history import RealCampaigns, load_demo_history
 from app.public_alerts import write_static_files
 from campaigns import publication
+from feeds import service as feeds_service
+from feeds.exceptions import FeedError
 from subscribers.gazetteer import AddressImportError, import_address_points, read_address_file
 from syrena_core import accounts, audit, metrics
 from syrena_core.backup import BackupError, backup, default_backup_path, restore
@@ -32,6 +34,7 @@ addresses_cli = AppGroup("addresses", help="The address gazetteer.")
 smsc_cli = AppGroup("smsc", help="The SMSC simulator.")
 demo_cli = AppGroup("demo", help="Demo data.")
 alerts_cli = AppGroup("alerts", help="The public alert pages.")
+feeds_cli = AppGroup("feeds", help="Official warning sources (CAP feeds).")
 
 
 def _settings():
@@ -256,8 +259,20 @@ def publish_alerts() -> None:
         click.echo("cached copies dropped ([public] static_dir is not set: no files written)")
 
 
+@feeds_cli.command("poll")
+@click.argument("name", required=False)
+def poll_feeds(name: str | None) -> None:
+    """Poll the source NAME (or every [[feeds.sources]] one) now; prints one line per source."""
+    try:
+        results = feeds_service.poll_named(_settings().database.url, _settings(), name)
+    except FeedError as e:
+        _fail(str(e))
+    for result in results:
+        click.echo(result.summary())
+
+
 def register(app: Flask) -> None:
-    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli, alerts_cli):
+    for group in (users_cli, zones_cli, addresses_cli, smsc_cli, demo_cli, alerts_cli, feeds_cli):
         app.cli.add_command(group)
 
     @app.cli.command("metrics-server")

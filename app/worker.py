@@ -38,6 +38,7 @@ from app.public_alerts import write_static_files
 from campaigns.delivery import match_receipts, store_receipts
 from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
 from campaigns.workflow import start_due_campaigns
+from feeds.jobs import enqueue_feed_polls_when_due
 from smsc_gateway.batching import BatchWriter
 from smsc_gateway.inbound import hand_to_keyword_handler, store_mobile_originated
 from smsc_gateway.interface import DeliveryReceipt, MobileOriginated, set_active_gateway
@@ -109,6 +110,8 @@ class Heartbeat:
                 self._publish()
                 # Personal data past its retention: erased by a job one worker of the fleet enqueues hourly.
                 enqueue_purge_when_due(self.settings)
+                # Official warning sources ([[feeds.sources]]): each polled by one job when its interval is up.
+                enqueue_feed_polls_when_due(self.settings)
                 # Registry imports whose job was lost (a killed worker, Redis without its queues) go on.
                 resume_stalled_imports(self.settings)
                 # Scheduled campaigns (and info ones waiting out quiet hours) start from the database.

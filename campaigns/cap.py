@@ -84,12 +84,12 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
     _add(root, "status", "Actual" if campaign.status in SENT_STATUSES else "Draft")
     _add(root, "msgType", campaign.msg_type)
     _add(root, "scope", "Public")
+    references = []
     if original is not None:
-        _add(
-            root,
-            "references",
-            f"{settings.cap_sender},{identifier(original, settings)},{cap_time(sent_time(original))}",
-        )
+        references.append(f"{settings.cap_sender},{identifier(original, settings)},{cap_time(sent_time(original))}")
+    if campaign.source_reference:  # made from an official warning (feeds): "sender,identifier,sent" as it came
+        references.append(campaign.source_reference)
+    _add(root, "references", " ".join(references) or None)
     areas = _areas(session, campaign)
     texts = {"pl": campaign.body, **(campaign.variants or {})}
     for language, body in texts.items():

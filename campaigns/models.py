@@ -139,6 +139,16 @@ class Campaign(Base):
     question: Mapped[dict | None] = mapped_column(JSONB)
     replies_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     follow_up_to: Mapped[str | None] = mapped_column(String(24))
+    # Official warnings in (issue 16): the incoming CAP alert this draft was made from (feeds.models), its
+    # "sender,identifier,sent" for our CAP's <references>, and "Update"/"Cancel" once the source followed it up.
+    # use_alter: incoming_alert names its campaign too; the cycle is created by ALTER after both tables.
+    source_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "incoming_alert.id", ondelete="SET NULL", use_alter=True, name="fk_campaign_source_alert_id_incoming_alert"
+        )
+    )
+    source_reference: Mapped[str | None] = mapped_column(Text)
+    source_follow_up: Mapped[str | None] = mapped_column(String(8))
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

@@ -425,6 +425,59 @@ class PublicSettings(_Section):
     static_dir: str = ""
 
 
+class FeedSource(_Section):
+    """One official warning source ([[feeds.sources]]): a CAP 1.2 Atom/RSS feed or a single CAP document."""
+
+    section: ClassVar[str] = "feeds.sources"
+    name: str
+    url: str
+    poll_seconds: int = 300
+    # A CAP <geocode> "valueName:value" (e.g. "EMMA_ID:PL015", a TERYT code) → the zone codes it covers.
+    geocodes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"[feeds.sources] url: expected an http(s) address, got {self.url!r} ({self.name})")
+        if not self.name.strip() or len(self.name) > 64:
+            raise ValueError(f"[feeds.sources] name: 1 to 64 characters, got {self.name!r}")
+        if self.poll_seconds < 30:
+            raise ValueError(f"[feeds.sources] poll_seconds: at least 30, got {self.poll_seconds} ({self.name})")
+        for key in self.geocodes:
+            if ":" not in key:
+                raise ValueError(
+                    f'[feeds.sources] geocodes: keys are "valueName:value" such as "EMMA_ID:PL015", got {key!r}'
+                )
+        return self
+
+
+class FeedSettings(_Section):
+    """Official warnings in (CAP 1.2): polled by the workers, each matching alert becomes a draft campaign."""
+
+    section: ClassVar[str] = "feeds"
+    sources: tuple[FeedSource, ...] = ()
+    timeout_seconds: float = 10.0  # connecting, and between bytes: a slow source is given up after this
+    max_bytes: int = 5_000_000  # a feed or CAP document larger than this is refused unread
+    max_entries: int = 500  # entries read from one feed (the newest first, as feeds list them)
+    max_points: int = 20_000  # vertices of one alert's polygons together; more is refused (never drawn)
+    user_agent: str = "Syrena (crisis-management centre) CAP reader"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.timeout_seconds <= 0 or self.max_bytes < 1024 or self.max_entries < 1 or self.max_points < 4:
+            raise ValueError(
+                "[feeds] timeout_seconds, max_bytes (>= 1024), max_entries and max_points must be positive"
+            )
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"[feeds] sources: two sources share a name ({', '.join(names)})")
+        return self
+
+    def source(self, name: str) -> FeedSource | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
 def _explain(error: ValidationError, section: str = "") -> str:
     """The first problem of a failed validation, named as the file names it: "[smsc] port: ..."."""
     problem = error.errors()[0]
@@ -493,6 +546,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     @model_validator(mode="before")
     @classmethod

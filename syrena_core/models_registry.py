@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 import billing.models  # noqa: F401  imported for its tables
 import campaigns.models  # noqa: F401  imported for its tables
+import feeds.models  # noqa: F401  imported for its tables
 import smsc_gateway.models  # noqa: F401  imported for its tables
 import subscribers.models  # noqa: F401  imported for its tables
 import zones.models  # noqa: F401  imported for its tables

@@ -5,7 +5,7 @@ The blueprint lives in app.api.blueprint, which the modules import: importing th
 
 from flask import jsonify
 
-from app.api import audit, billing, campaign_control, campaign_replies, campaigns, subscribers, timeline, zones
+from app.api import audit, billing, campaign_control, campaign_replies, campaigns, feeds, subscribers, timeline, zones
 from app.api.blueprint import bp
 from app.openapi import document
 
@@ -18,4 +18,6 @@ def openapi():
 
 def openapi_document() -> dict:
     """The OpenAPI 3 document of /api/v1 (it needs no app context: the tests fuzz the API with it)."""
-    return document((zones, subscribers, campaigns, billing, audit, campaign_control, timeline, campaign_replies))
+    return document(
+        (zones, subscribers, campaigns, billing, audit, campaign_control, timeline, campaign_replies, feeds)
+    )

@@ -124,6 +124,7 @@ PLAIN_PAGES = {
     "campaigns_ui.compose": "/campaigns/new",
     "finance.report": "/finance/",
     "finance.reconciliation_list": "/finance/reconciliation",
+    "feeds_ui.feed_page": "/feeds",
     "finance.tariffs": "/finance/tariffs",
     "public.subscribe_page": "/subscribe/",
     "subscribers_ui.subscriber_list": "/subscribers/",

@@ -26,6 +26,7 @@ API = [
     ("POST", "/api/v1/billing/reconciliations", {ADMIN, FINANCE}),
     ("GET", f"/api/v1/billing/reconciliations/{X}", {ADMIN, FINANCE}),
     ("GET", "/api/v1/campaigns", STAFF),
+    ("GET", "/api/v1/feeds/alerts", STAFF),
     ("POST", "/api/v1/campaigns", {ADMIN, OPERATOR}),
     ("POST", "/api/v1/campaigns/preview", {ADMIN, OPERATOR}),
     ("GET", f"/api/v1/campaigns/{X}", STAFF),
@@ -67,6 +68,7 @@ UI = [
     ("GET", "/account", STAFF),
     ("POST", "/account", STAFF),
     ("GET", "/admin/audit/", {ADMIN}),
+    ("GET", "/feeds", STAFF),
     ("GET", "/admin/audit/export.csv", {ADMIN}),
     ("GET", "/admin/rq", {ADMIN}),
     ("POST", "/admin/rq/failed/alerts/nojob/requeue", {ADMIN}),
@@ -166,7 +168,8 @@ PUBLIC_API = {
 
 def _shape(path: str) -> str:
     path = path.split("?")[0]
-    return re.sub(r"/(\d+|2026-11|alerts|nojob)(?=/|$|\.)", "/{}", path)
+    # "alerts" only as the RQ page's queue name (/admin/rq/failed/alerts/...): /api/v1/feeds/alerts is a route.
+    return re.sub(r"/(\d+|2026-11|(?<=failed/)alerts|nojob)(?=/|$|\.)", "/{}", path)
 
 
 def _rule_shape(rule: str) -> str:

@@ -1,0 +1,1 @@
+"""Official warnings in: CAP 1.2 sources polled by the workers; an alert over the city becomes a draft campaign."""
