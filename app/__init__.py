@@ -16,6 +16,7 @@ from app import (
     auth,
     campaigns_ui,
     cli,
+    exercises_ui,
     finance_ui,
     health,
     public,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(status_ui.bp)
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
+    app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
     app.after_request(vary_on_language)
     return app
 

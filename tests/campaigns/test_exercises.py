@@ -157,9 +157,7 @@ def test_an_exercise_to_a_test_group_is_delivered_charged_apart_and_never_public
     e.value.close()
 
 
-def test_send_test_sends_every_language_to_the_group_and_leaves_the_draft(
-    api, operator, worker, simulator, wait, db
-):
+def test_send_test_sends_every_language_to_the_group_and_leaves_the_draft(api, operator, worker, simulator, wait, db):
     zone = create_zone(api, "Wilda", ZONE_A)
     create_subscriber(api, RESIDENT, IN_A)
     group = _group(api, phones=STAFF[:1])

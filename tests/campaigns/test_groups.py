@@ -24,7 +24,9 @@ def test_admins_create_edit_and_delete_test_groups_with_names(api, db):
     assert group["kind"] == "test"
 
     status, changed = api.call(
-        "PUT", f"/api/v1/test-groups/{group['id']}", {"name": "Sztab 2", "members": [{"name": "Jan", "phone": "+48601900002"}]}
+        "PUT",
+        f"/api/v1/test-groups/{group['id']}",
+        {"name": "Sztab 2", "members": [{"name": "Jan", "phone": "+48601900002"}]},
     )
     assert status == 200, changed
     assert changed["name"] == "Sztab 2" and changed["phones"] == ["+48601900002"]
@@ -35,9 +37,9 @@ def test_admins_create_edit_and_delete_test_groups_with_names(api, db):
     assert status == 204
     assert api.get("/api/v1/test-groups")[1] == []
     assert api.get(f"/api/v1/test-groups/{group['id']}")[0] == 404
-    actions = db.execute(
-        text("SELECT action FROM audit_log WHERE object_type = 'contact_group' ORDER BY id")
-    ).scalars().all()
+    actions = (
+        db.execute(text("SELECT action FROM audit_log WHERE object_type = 'contact_group' ORDER BY id")).scalars().all()
+    )
     assert actions == ["group.create", "group.update", "group.delete"]
 
 
