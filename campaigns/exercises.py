@@ -94,10 +94,11 @@ def _without_prefix(body: str) -> str:
     return body
 
 
-def with_prefix(body: str | None, cap_status: str, language: str) -> str | None:
+def with_prefix(body: Any, cap_status: str, language: str) -> Any:
     """The text as sent: an exercise's or test's with its language's prefix first (once; a transliterated prefix
-    counts as there), an actual campaign's without any (switching an exercise back to actual drops it)."""
-    if body is None or not body.strip():
+    counts as there), an actual campaign's without any (switching an exercise back to actual drops it). What is
+    no text (None, blank, not a string) is left as it came, for campaigns.service.check_body to judge."""
+    if not isinstance(body, str) or not body.strip():
         return body
     wanted = prefix(cap_status, language)
     if wanted is None:
@@ -120,9 +121,7 @@ def check_target(session: Session, cap_status: str, test_group_id: Any, confirm_
         return
     if test_group_id is not None:
         if confirm_real_target:
-            raise InvalidCampaign(
-                "choose either a test group or the real target (confirm_real_target), not both"
-            )
+            raise InvalidCampaign("choose either a test group or the real target (confirm_real_target), not both")
         try:
             group = groups.get_group(session, test_group_id, GroupKind.TEST.value)
         except GroupNotFound as e:
@@ -161,24 +160,29 @@ def snapshot_group(session: Session, campaign: Campaign, languages: list[str | N
     """Write the test group's members as the campaign's messages: one each, or one per language in `languages`
     (None: the Polish body)."""
     for language in languages or [None]:
-        session.execute(
-            _SNAPSHOT_GROUP, {"cid": campaign.id, "group_id": campaign.test_group_id, "language": language}
-        )
+        session.execute(_SNAPSHOT_GROUP, {"cid": campaign.id, "group_id": campaign.test_group_id, "language": language})
 
 
 def group_size(session: Session, group_id: int) -> int:
-    return session.scalar(
-        select(func.count(func.distinct(ContactGroupMember.phone))).where(ContactGroupMember.group_id == group_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count(func.distinct(ContactGroupMember.phone))).where(ContactGroupMember.group_id == group_id)
+        )
+        or 0
+    )
 
 
 def send_test(session: Session, draft: Campaign, actor: User | None, test_group_id: Any) -> Campaign:
     """Send the draft's exact texts — the Polish body and each language's variant, as residents would get them —
     to a test group: a new campaign of CAP status Test (`test_of_id` the draft), sent at once (no approval: it
     reaches only staff). The draft is not changed. The caller commits and enqueues (campaigns.workflow)."""
-    if draft.status not in (CampaignStatus.DRAFT.value, CampaignStatus.REJECTED.value,
-                            CampaignStatus.PENDING_APPROVAL.value, CampaignStatus.APPROVED.value,
-                            CampaignStatus.SCHEDULED.value):
+    if draft.status not in (
+        CampaignStatus.DRAFT.value,
+        CampaignStatus.REJECTED.value,
+        CampaignStatus.PENDING_APPROVAL.value,
+        CampaignStatus.APPROVED.value,
+        CampaignStatus.SCHEDULED.value,
+    ):
         raise CampaignStateError(f"a {draft.status} campaign has been sent already: send a test of a draft")
     if test_group_id is None:
         raise InvalidCampaign("test_group_id: choose the test group to send the test to")

@@ -166,9 +166,7 @@ def create_group(session: Session, actor: User | None, data: Any) -> ContactGrou
     _set_members(group, fields["members"])
     session.add(group)
     session.flush()
-    record(
-        session, "group.create", actor, "contact_group", group.id, after=_audited(group)
-    )
+    record(session, "group.create", actor, "contact_group", group.id, after=_audited(group))
     return group
 
 

@@ -625,7 +625,7 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     if campaign.test_group_id is not None:  # an exercise to a test group, or a "send test"
         size = exercises.group_size(session, campaign.test_group_id)
         languages = exercises.test_languages(campaign)
-        rows = [(lang, size) for lang in languages] if languages else [(None, size)]
+        rows: Any = [(lang, size) for lang in languages] if languages else [(None, size)]
     elif campaign.reference_id is not None:
         rows = session.execute(_COUNT_COPIED, {"original": campaign.reference_id, "languages": params["languages"]})
     else:

@@ -186,3 +186,30 @@ def test_send_test_sends_every_language_to_the_group_and_leaves_the_draft(api, o
 
     status, error = operator.post(f"/api/v1/campaigns/{draft['id']}/send-test", {})
     assert status == 422 and "test_group_id" in error["error"]["message"]
+
+
+def test_the_prefix_goes_first_once_in_each_language_and_goes_away_for_a_real_alert():
+    from campaigns.exercises import with_prefix
+
+    once = with_prefix(BODY, "exercise", "pl")
+    assert once == f"{PREFIX_PL}\n{BODY}"
+    assert with_prefix(once, "exercise", "pl") == once
+    transliterated = "CWICZENIA - TO NIE JEST PRAWDZIWY ALARM\n" + BODY  # the composer's "replace Polish letters"
+    assert with_prefix(transliterated, "exercise", "pl") == transliterated
+    assert with_prefix(once, "test", "pl") == f"TEST – TO NIE JEST PRAWDZIWY ALARM\n{BODY}"
+    assert with_prefix(once, "actual", "pl") == BODY
+    assert with_prefix("Flood", "exercise", "de").startswith("ÜBUNG")
+    assert with_prefix(None, "exercise", "pl") is None
+
+
+def test_an_exercise_confirmed_for_the_real_target_reaches_the_residents_with_the_prefix(
+    api, operator, worker, simulator, wait
+):
+    zone = create_zone(api, "Wilda", ZONE_A)
+    create_subscriber(api, RESIDENT, IN_A)
+    status, campaign = _draft(operator, zone, status="exercise", confirm_real_target=True)
+    assert status == 201, campaign
+    assert operator.post(f"/api/v1/campaigns/{campaign['id']}/send")[0] == 202
+    done = wait(settled(operator, campaign["id"]), 60, "the exercise to complete")
+    assert done["counts"]["delivered"] == 1
+    assert received(simulator) == {RESIDENT.lstrip("+"): f"{PREFIX_PL}\n{BODY}"}
