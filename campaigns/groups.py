@@ -34,7 +34,7 @@ def _text(value: Any, what: str, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str) or len(value.strip()) > NAME_LIMIT:
         raise InvalidGroup(f"{what} is text of at most {NAME_LIMIT} characters")
-    check_characters(value.strip(), what, InvalidGroup)
+    check_characters(value.strip(), what, InvalidGroup, line_breaks=False)
     return value.strip()
 
 
@@ -93,8 +93,8 @@ def _members(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _needed(raw: Any) -> int | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise InvalidGroup("needed must be a whole number from 1, or null (all)")
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_MEMBERS:
+        raise InvalidGroup(f"needed must be a whole number from 1 to {MAX_MEMBERS}, or null (all)")
     return raw
 
 
