@@ -28,9 +28,7 @@ def upgrade():
     op.create_table(
         "contact_group_member",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "group_id", sa.Integer(), sa.ForeignKey("contact_group.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("group_id", sa.Integer(), sa.ForeignKey("contact_group.id", ondelete="CASCADE"), nullable=False),
         sa.Column("name", sa.String(120), nullable=True),
         sa.Column("phone", sa.String(16), nullable=False),
         sa.Column("function", sa.String(120), nullable=True),
@@ -42,9 +40,7 @@ def upgrade():
     op.add_column(
         "campaign", sa.Column("test_group_id", sa.Integer(), sa.ForeignKey("contact_group.id"), nullable=True)
     )
-    op.add_column(
-        "campaign", sa.Column("confirm_real_target", sa.Boolean(), nullable=False, server_default="false")
-    )
+    op.add_column("campaign", sa.Column("confirm_real_target", sa.Boolean(), nullable=False, server_default="false"))
     op.add_column(
         "campaign",
         sa.Column("test_of_id", sa.Integer(), sa.ForeignKey("campaign.id", ondelete="SET NULL"), nullable=True),
