@@ -16,6 +16,7 @@ from app import (
     auth,
     campaigns_ui,
     cli,
+    exercises_ui,
     feeds_ui,
     finance_ui,
     health,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(users_ui.bp)
     app.register_blueprint(timeline_ui.bp)  # an alert's timing report: its PDF (issue 16)
     app.register_blueprint(feeds_ui.bp)  # official warnings in (CAP sources), drafts out
+    app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
     app.after_request(vary_on_language)
     return app
 

@@ -21,7 +21,7 @@ from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import cap, composition, overrides, questions, targeting, workflow
+from campaigns import cap, composition, exercises, overrides, questions, targeting, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import (
     ApprovalForbidden,
@@ -201,6 +201,7 @@ def _compose_page(campaign: Campaign | None):
         variant_languages=LANGUAGE_LABELS,
         max_parts=settings.campaigns.max_parts,
         placeholders=composition.PLACEHOLDERS,
+        exercise_prefix=exercises.prefix("exercise", "pl"),
     )
 
 

@@ -56,6 +56,7 @@ def export_labels() -> dict[str, str]:
         "name": _("Name"),
         "total": _("Total"),
         "sms_cost": _("SMS cost"),
+        "exercise_cost": _("Exercises and tests (apart)"),
         "subscription": _("Monthly subscription"),
         "setup": _("Set-up fee"),
         "net": _("Net"),

@@ -153,11 +153,13 @@ def create_tariff(
 # id of those that reach the subscriber by zones.reach's rule — a zone covering one of their locations, or one
 # meeting a zone they subscribed to by SMS code (`l.zone_id = z.id` first: a zone meets itself, and the short cut
 # spares the geometry test). Every message thus lands in exactly one zone (NULL: reached only through
-# a drawn area), and zone totals add up to the campaign total.
+# a drawn area), and zone totals add up to the campaign total. An exercise's or test's messages (campaign.cap_status
+# not 'actual', issue 16) are charged to their own kind, `exercise`, which reports show apart from real traffic.
 _CHARGE_MESSAGES = text(f"""
 INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, send_round, campaign_id, zone_id, department,
                         phone, encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
-SELECT :at, 'charge', c.kind, m.id, m.send_round, m.campaign_id,
+SELECT :at, 'charge', CASE WHEN c.cap_status <> 'actual' THEN 'exercise' ELSE c.kind END,
+       m.id, m.send_round, m.campaign_id,
        (SELECT min(cz.zone_id)
         FROM campaign_zone cz JOIN zone z ON z.id = cz.zone_id
         JOIN subscriber_location l ON l.subscriber_id = m.subscriber_id

@@ -49,6 +49,7 @@ class ChargeKind(str, enum.Enum):
     ALERT = "alert"
     INFO = "info"
     TRANSACTIONAL = "transactional"  # verification codes, keyword replies
+    EXERCISE = "exercise"  # exercises and tests (issue 16): apart from the real totals in reports
 
 
 class EntryType(str, enum.Enum):

@@ -115,14 +115,18 @@ class FeeLine:
 
 @dataclass(frozen=True)
 class Totals:
-    messages: int
+    messages: int  # real traffic: exercises and tests are apart (below)
     parts: int
     sms_cost: Decimal  # exact sum of the rows
     subscription: Decimal
     setup: Decimal
-    net: Decimal
+    net: Decimal  # everything paid for: real SMS, exercises, fees
     vat: Decimal
     gross: Decimal
+    # Exercises and tests (ledger kind `exercise`, issue 16): paid for, but not part of the real totals or rows.
+    exercise_messages: int = 0
+    exercise_parts: int = 0
+    exercise_cost: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -149,19 +153,22 @@ _DIMENSION = {
     "day": "day",
     "smsc": "smsc",
 }
+# {which}: the report's rows are real traffic (kind <> 'exercise'); exercises and tests are summed apart; VAT
+# is on everything (true).
 _FROM_SUMMARY = """
 SELECT {col} AS key, sum(messages) AS messages, sum(parts) AS parts, sum(amount) AS amount
-FROM cost_summary WHERE day >= :start AND day < :end GROUP BY 1"""
+FROM cost_summary WHERE day >= :start AND day < :end AND {which} GROUP BY 1"""
 _FROM_LEDGER = """
 SELECT {col} AS key, count(*) FILTER (WHERE entry_type = 'charge') AS messages, sum(parts) AS parts,
        sum(amount) AS amount
 FROM (SELECT *, (charged_at AT TIME ZONE :tz)::date AS day FROM cost_entry
-      WHERE charged_at >= :start_at AND charged_at < :end_at) e
+      WHERE charged_at >= :start_at AND charged_at < :end_at AND {which}) e
 GROUP BY 1"""
+_WHICH = {"real": "kind <> 'exercise'", "exercise": "kind = 'exercise'", "all": "true"}
 
 
-def _grouped(session: Session, month: date, column: str, source: str, tz: str) -> Sequence[Row]:
-    sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column)
+def _grouped(session: Session, month: date, column: str, source: str, tz: str, which: str = "real") -> Sequence[Row]:
+    sql = (_FROM_SUMMARY if source == "summary" else _FROM_LEDGER).format(col=column, which=_WHICH[which])
     start_at, end_at = month_bounds(month, tz)
     return session.execute(
         text(sql), {"start": month, "end": next_month(month), "start_at": start_at, "end_at": end_at, "tz": tz}
@@ -249,7 +256,7 @@ def monthly_report(
     vat_by_tariff = {t.id: t.vat_rate for t in tariffs}
     # VAT per rate: the SMS of each tariff at its rate, each fee at its tariff's rate.
     bases: dict[Decimal, Decimal] = {}
-    for tariff_id, _messages, _parts, amount in _grouped(session, month, "tariff_id", source, billing.timezone):
+    for tariff_id, _messages, _parts, amount in _grouped(session, month, "tariff_id", source, billing.timezone, "all"):
         rate = vat_by_tariff[tariff_id]
         bases[rate] = bases.get(rate, Decimal(0)) + Decimal(amount)
     # Each contract (the general tariff, and each SMSC connection with its own) has its own fees.
@@ -264,9 +271,13 @@ def monthly_report(
     for line in fees:
         bases[line.vat_rate] = bases.get(line.vat_rate, Decimal(0)) + line.amount
     sms_cost = sum((r.amount for r in rows), Decimal(0))
+    exercise = _grouped(session, month, "'exercise'", source, billing.timezone, "exercise")
+    exercise_messages = sum(int(r.messages) for r in exercise)
+    exercise_parts = sum(int(r.parts) for r in exercise)
+    exercise_cost = sum((Decimal(r.amount) for r in exercise), Decimal(0))
     subscription = sum((f.amount for f in fees if f.fee == "subscription"), Decimal(0))
     setup = sum((f.amount for f in fees if f.fee == "setup"), Decimal(0))
-    net = grosz(sms_cost + subscription + setup)
+    net = grosz(sms_cost + exercise_cost + subscription + setup)
     vat = sum((grosz(base * rate) for rate, base in bases.items()), Decimal(0))
     totals = Totals(
         messages=sum(r.messages for r in rows),
@@ -277,6 +288,9 @@ def monthly_report(
         net=net,
         vat=vat,
         gross=net + vat,
+        exercise_messages=exercise_messages,
+        exercise_parts=exercise_parts,
+        exercise_cost=exercise_cost,
     )
     currency = chains[None][-1].currency if chains.get(None) else billing.currency
     return MonthlyReport(month, group_by, currency, rows, totals, fees, billing.timezone)

@@ -149,6 +149,9 @@ class BillingReportTotals(BaseModel):
     net: Money = None  # type: ignore[assignment]
     vat: Money = None  # type: ignore[assignment]
     gross: Money = None  # type: ignore[assignment]
+    exercise_messages: int = Field(None, description="exercises and tests: apart from the real totals above")  # type: ignore[assignment]
+    exercise_parts: int = None  # type: ignore[assignment]
+    exercise_cost: Money = Field(None, description="exercises and tests (ledger kind exercise); in net")  # type: ignore[assignment]
 
 
 class BillingReport(BaseModel):

@@ -14,7 +14,7 @@ from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
 
-from campaigns import targeting
+from campaigns import exercises, targeting
 from campaigns.models import Campaign
 from syrena_core.config import CampaignSettings
 from syrena_core.localtime import as_utc
@@ -81,10 +81,15 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
     _add(root, "identifier", identifier(campaign, settings))
     _add(root, "sender", settings.cap_sender)
     _add(root, "sent", cap_time(sent_time(campaign)))
-    _add(root, "status", "Actual" if campaign.status in SENT_STATUSES else "Draft")
+    if exercises.is_exercise(campaign):  # an exercise or test says so from its first draft on
+        _add(root, "status", campaign.cap_status.capitalize())
+    else:
+        _add(root, "status", "Actual" if campaign.status in SENT_STATUSES else "Draft")
     _add(root, "msgType", campaign.msg_type)
     _add(root, "scope", "Public")
     references = []
+    if exercises.is_exercise(campaign):  # CAP 1.2: <note> says what an exercise or test is for
+        _add(root, "note", exercises.prefix(campaign.cap_status, "en"))
     if original is not None:
         references.append(f"{settings.cap_sender},{identifier(original, settings)},{cap_time(sent_time(original))}")
     if campaign.source_reference:  # made from an official warning (feeds): "sender,identifier,sent" as it came

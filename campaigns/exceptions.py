@@ -20,3 +20,15 @@ class ApprovalForbidden(CampaignError):
 
 class InvalidHazard(InvalidCampaign):
     """The hazard point (where the danger is, recipients nearest it are sent first) cannot be used."""
+
+
+class ExerciseTargetUnconfirmed(InvalidCampaign):
+    """An exercise or test with neither a test group nor the second confirmation to reach the real target."""
+
+
+class GroupNotFound(CampaignError):
+    """No such contact group (or it was deleted)."""
+
+
+class InvalidGroup(CampaignError):
+    """A contact group request that cannot be saved (its name, a member's phone ...)."""

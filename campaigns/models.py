@@ -149,11 +149,20 @@ class Campaign(Base):
     )
     source_reference: Mapped[str | None] = mapped_column(Text)
     source_follow_up: Mapped[str | None] = mapped_column(String(8))
+    # Exercises and tests (issue 16, campaigns.exercises): CAP <status> Actual, Exercise or Test. `status` above is
+    # the workflow state, hence this name (the API accepts "status" for it on input, see exercises.normalise_input).
+    # An exercise or test goes to `test_group_id`'s phones, or — only when `confirm_real_target` — to the real
+    # target with the mandatory prefix. `test_of_id`: this campaign is a "send test" of that draft.
+    cap_status: Mapped[str] = mapped_column(String(8), default="actual", server_default="actual")
+    test_group_id: Mapped[int | None] = mapped_column(ForeignKey("contact_group.id"))
+    confirm_real_target: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    test_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     reference: Mapped[Campaign | None] = relationship(remote_side=[id], foreign_keys=[reference_id])
+    test_group: Mapped[ContactGroup | None] = relationship(foreign_keys=[test_group_id])
     frozen_zones: Mapped[list[CampaignTargetZone]] = relationship(
         order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -301,3 +310,50 @@ class CampaignRespondent(Base):
     last_reply_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     prompted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CapStatus(str, enum.Enum):
+    """CAP 1.2 <status> of what is sent (System and Draft are not sent to anyone)."""
+
+    ACTUAL = "actual"
+    EXERCISE = "exercise"
+    TEST = "test"
+
+
+class GroupKind(str, enum.Enum):
+    """Kinds of contact group. Issue 16 needs `test` (staff phones for exercises and "send test"); the call-outs
+    of issue 20 add team, services and media on the same tables."""
+
+    TEST = "test"
+
+
+class ContactGroup(Base):
+    """A named group of people who are not residents (campaigns.groups). Deleting one only marks it deleted:
+    campaigns sent to it keep naming it."""
+
+    __tablename__ = "contact_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16), default=GroupKind.TEST.value, index=True)
+    needed: Mapped[int | None] = mapped_column(Integer)  # confirmations a call-out needs (issue 20); None: all
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    members: Mapped[list[ContactGroupMember]] = relationship(
+        order_by="(ContactGroupMember.position, ContactGroupMember.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ContactGroupMember(Base):
+    __tablename__ = "contact_group_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("contact_group.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(16))  # E.164
+    function: Mapped[str | None] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column("order", Integer, default=0, server_default="0")
+    deputy_phone: Mapped[str | None] = mapped_column(String(16))

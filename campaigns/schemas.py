@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from campaigns.exceptions import InvalidCampaign
-from campaigns.models import CampaignKind, CampaignStatus, Severity
+from campaigns.models import CampaignKind, CampaignStatus, CapStatus, Severity
 from subscribers.schemas import LANGUAGES, TOPICS
 from syrena_core.schemas import Choice, Input, Text, choice
 
@@ -105,6 +105,21 @@ def _sender_id(value: str | None) -> str | None:
     return value
 
 
+def _test_group_id(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise ValueError("test_group_id must be the id of a test group (GET /api/v1/test-groups), or null")
+    return value
+
+
+def _confirm(value: Any) -> bool:
+    value = value or False
+    if not isinstance(value, bool):
+        raise ValueError("confirm_real_target must be true or false")
+    return value
+
+
 def _variants(raw: Any) -> dict[str, Any]:
     """Language → text; the texts themselves are checked like the body (campaigns.service.check_body)."""
     if raw is None:
@@ -123,6 +138,7 @@ def _variants(raw: Any) -> dict[str, Any]:
 # evaluate; to it, each is the value it holds once validated.
 if TYPE_CHECKING:
     Kind: TypeAlias = str
+    CapStatusField: TypeAlias = str
     SeverityField: TypeAlias = str
     Urgency: TypeAlias = str
     Certainty: TypeAlias = str
@@ -137,6 +153,13 @@ if TYPE_CHECKING:
     ExpiresAt: TypeAlias = datetime | None
 else:
     Kind = Choice(tuple(k.value for k in CampaignKind), "kind")
+    CapStatusField = Choice(
+        tuple(s.value for s in CapStatus),
+        "cap_status",
+        "actual",
+        'CAP status: actual, exercise or test (the API also takes it as "status" in a request; in answers '
+        "`status` is the workflow state). An exercise or test needs test_group_id, or confirm_real_target",
+    )
     SeverityField = Choice(tuple(s.value for s in Severity), "severity")
     Urgency = Choice(URGENCIES, "urgency", "immediate")
     Certainty = Choice(CERTAINTIES, "certainty", "observed")
@@ -285,6 +308,21 @@ class CampaignInput(_Input):
     body: Body
     variants: Variants
     question: Question
+    cap_status: CapStatusField
+    test_group_id: Annotated[
+        int | None,
+        BeforeValidator(_test_group_id),
+        Field(default=None, description="an exercise or test goes to this test group's phones"),
+    ]
+    confirm_real_target: Annotated[
+        bool,
+        BeforeValidator(_confirm),
+        Field(
+            default=False,
+            description="the second confirmation: an exercise or test without a test group goes to the real "
+            "target's residents, every text starting with the exercise prefix",
+        ),
+    ]
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> CampaignInput:
@@ -385,6 +423,12 @@ class Campaign(BaseModel):
     area: list[Any] | None = None
     msg_type: Literal["Alert", "Update", "Cancel"] = None  # type: ignore[assignment]
     reference_id: int | None = None
+    cap_status: Literal[tuple(s.value for s in CapStatus)] = Field(  # type: ignore[valid-type]
+        None, description="CAP status: actual, exercise or test (`status` is the workflow state)"
+    )
+    test_group_id: int | None = None
+    confirm_real_target: bool = None  # type: ignore[assignment]
+    test_of_id: int | None = Field(None, description='a "send test" of this draft')
     edits: list[dict[str, Any]] = Field(
         [], description="who wrote what: the creation, then each change of text, target or severity"
     )
@@ -460,3 +504,35 @@ class CampaignReplies(BaseModel):
     total: int = Field(None, description="replies rows in all (respondents × places)")  # type: ignore[assignment]
     limit: int = None  # type: ignore[assignment]
     offset: int = None  # type: ignore[assignment]
+
+
+class SendTest(BaseModel):
+    """Which test group a draft's texts are sent to first."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["test_group_id"]})
+    test_group_id: int | None = None
+
+
+class GroupMember(BaseModel):
+    name: str | None = None
+    phone: str = Field(description="E.164, e.g. +48601234567")
+    function: str | None = None
+    order: int = 0
+    deputy_phone: str | None = None
+
+
+class GroupInput(BaseModel):
+    """A contact group (kind test: staff phones for exercises and tests). Give `members` with names, or only
+    `phones`, or both (a phone in both counts once, with its name)."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["name"]})
+    name: str | None = None
+    kind: Literal["test"] = "test"
+    needed: int | None = None
+    members: list[GroupMember] = []
+    phones: list[str] = Field([], description="E.164 phone numbers")
+
+
+class Group(GroupInput):
+    id: int = None  # type: ignore[assignment]
+    created_at: datetime = None  # type: ignore[assignment]

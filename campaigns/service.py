@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import tariff_at
 from billing.reports import campaign_costs
-from campaigns import composition, questions, targeting
+from campaigns import composition, exercises, questions, targeting
 from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
@@ -107,6 +107,9 @@ CONTENT_FIELDS = (
     "flash",
     "sender_id",
     "question",
+    "cap_status",
+    "test_group_id",
+    "confirm_real_target",
 )
 
 
@@ -155,6 +158,7 @@ def _apply(
 ) -> None:
     """Check `data` and set it on the campaign; nothing is set when anything is wrong. The fields' own rules are
     schemas.CampaignInput's (the API's document is generated from it); here what needs settings, zones or time."""
+    data = exercises.normalise_input(data)
     merged = (
         {f: getattr(campaign, f, None) for f in FIELDS if f not in ("zone_ids", "area", "hazard")} if partial else {}
     )
@@ -201,8 +205,14 @@ def _apply(
     body = fields.body
     if template and (not partial or "template" in data or "zone_ids" in data):
         body = composition.render_template(template, _template_values(zones, title, now, settings))
+    # An exercise's texts carry their prefix, counted in parts and cost like the rest (campaigns.exercises).
+    cap_status = fields.cap_status
+    exercises.check_target(session, cap_status, fields.test_group_id, fields.confirm_real_target)
+    body = exercises.with_prefix(body, cap_status, "pl")
     analysis = check_body(body, settings, flash=flash)
-    variants = _variants(fields.variants, settings)
+    variants = _variants(
+        {lang: exercises.with_prefix(value, cap_status, lang) for lang, value in fields.variants.items()}, settings
+    )
     question = questions.validate_question(fields.question, variants)
     if question is not None:
         analysis = _check_with_answer_lines(body, variants, question, settings, flash)
@@ -214,6 +224,8 @@ def _apply(
     campaign.scheduled_for, campaign.expires_at, campaign.variants = scheduled_for, expires_at, variants
     campaign.question = question
     campaign.encoding, campaign.parts_per_message = analysis.encoding, analysis.parts
+    campaign.cap_status, campaign.test_group_id = cap_status, fields.test_group_id
+    campaign.confirm_real_target = fields.confirm_real_target
     campaign.zones = zones
     campaign.area_spec = specs or None
     area = targeting.area_union(session, specs)
@@ -274,6 +286,10 @@ def input_json(campaign: Campaign) -> dict[str, Any]:
         "body": campaign.body,
         "variants": campaign.variants or {},
         "question": campaign.question,
+        "cap_status": campaign.cap_status or "actual",
+        "test_group_id": campaign.test_group_id,
+        "confirm_real_target": bool(campaign.confirm_real_target),
+        "test_of_id": campaign.test_of_id,
     }
 
 
@@ -631,7 +647,11 @@ class Preview:
 def preview(session: Session, campaign: Campaign, billing: BillingSettings, now: datetime | None = None) -> Preview:
     """What sending would do now: recipients (deduplicated), parts, cost with the tariff in force."""
     params = _params(campaign)
-    if campaign.reference_id is not None:
+    if campaign.test_group_id is not None:  # an exercise to a test group, or a "send test"
+        size = exercises.group_size(session, campaign.test_group_id)
+        languages = exercises.test_languages(campaign)
+        rows: Any = [(lang, size) for lang in languages] if languages else [(None, size)]
+    elif campaign.reference_id is not None:
         rows = session.execute(_COUNT_COPIED, {"original": campaign.reference_id, "languages": params["languages"]})
     else:
         # From the drawn areas rather than the stored union: an unsaved campaign is previewed the same way.
@@ -837,9 +857,12 @@ def start_sending(
     session.refresh(campaign)
     if campaign.status not in allowed:
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
+    exercises.check_sendable(session, campaign)  # its test group may be gone since it was composed
     if campaign.target_frozen_at is None:
         freeze_target(session, campaign)  # a caller that skipped send(); finish_snapshot reads the same copy
-    if campaign.reference_id is not None:
+    if campaign.test_group_id is not None:  # an exercise or test to staff phones, not to residents
+        exercises.snapshot_group(session, campaign, exercises.test_languages(campaign))
+    elif campaign.reference_id is not None:
         session.execute(
             _COPY_RECIPIENTS,
             {"cid": campaign.id, "original": campaign.reference_id, "languages": sorted(campaign.variants or {})},
@@ -850,7 +873,9 @@ def start_sending(
         session.execute(_SNAPSHOT_RECIPIENTS, _params(campaign))
     written = session.execute(select(func.count()).where(Message.campaign_id == campaign.id)).scalar_one()
     # Fewer than `first`: that was everyone. Exactly `first`: there may be more (counted by finish_snapshot).
-    campaign.snapshot_pending = first is not None and campaign.reference_id is None and written >= first
+    campaign.snapshot_pending = (
+        first is not None and campaign.reference_id is None and campaign.test_group_id is None and written >= first
+    )
     campaign.recipients = None if campaign.snapshot_pending else written
     campaign.status = CampaignStatus.SENDING.value
     campaign.sent_at = utcnow()
@@ -949,6 +974,9 @@ def follow_up(
         "validity_minutes": original.validity_minutes,
         "zone_ids": [z.id for z in original.zones],
         "area": [targeting.as_input(s) for s in original.area_spec or []] or None,
+        "cap_status": original.cap_status,
+        "test_group_id": original.test_group_id,
+        "confirm_real_target": original.confirm_real_target,
     }
     if msg_type == "Cancel":
         base.update(severity=Severity.MINOR.value, urgency="past", certainty="observed")
@@ -1029,6 +1057,7 @@ def current_alerts(session: Session, now: datetime | None = None, limit: int = 5
         select(Campaign)
         .where(
             Campaign.kind == CampaignKind.ALERT.value,
+            Campaign.cap_status == exercises.CapStatus.ACTUAL.value,  # exercises and tests are never public
             Campaign.sent_at.is_not(None),
             Campaign.msg_type != "Cancel",
             Campaign.id.not_in(cancelled),
@@ -1046,6 +1075,11 @@ def current_alerts(session: Session, now: datetime | None = None, limit: int = 5
 def published(session: Session, campaign_id: int) -> Campaign:
     """A campaign the public may see as CAP: a sent alert, update or all-clear."""
     campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.sent_at is None or campaign.kind != CampaignKind.ALERT.value:
+    if (
+        campaign is None
+        or campaign.sent_at is None
+        or campaign.kind != CampaignKind.ALERT.value
+        or exercises.is_exercise(campaign)  # never public
+    ):
         raise CampaignNotFound(f"no published alert {campaign_id}")
     return campaign

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns import control, dispatch, overrides, publication, service
+from campaigns import control, dispatch, exercises, overrides, publication, service
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Severity
 from syrena_core.accounts import Role, User
 from syrena_core.config import CampaignSettings, Settings, get_settings
@@ -82,6 +82,18 @@ def override(
     started = send(session, campaign, actor, settings, now)
     overrides.enqueue_notice(campaign.id, settings.redis.url)
     return started
+
+
+def send_test(
+    session: Session, draft: Campaign, actor: User | None, test_group_id: Any, settings: Settings
+) -> Campaign:
+    """A draft's exact texts to a test group (campaigns.exercises.send_test), sent at once; the draft stays as it
+    was. Returns the test campaign."""
+    test = exercises.send_test(session, draft, actor, test_group_id)
+    service.start_sending(session, test, actor, require_approval=False)
+    session.commit()
+    dispatch.enqueue_started(session, test, settings.campaigns.chunk_size)
+    return test
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,18 @@ The blueprint lives in app.api.blueprint, which the modules import: importing th
 
 from flask import jsonify
 
-from app.api import audit, billing, campaign_control, campaign_replies, campaigns, feeds, subscribers, timeline, zones
+from app.api import (
+    audit,
+    billing,
+    campaign_control,
+    campaign_replies,
+    campaigns,
+    exercises,
+    feeds,
+    subscribers,
+    timeline,
+    zones,
+)
 from app.api.blueprint import bp
 from app.openapi import document
 
@@ -19,5 +30,5 @@ def openapi():
 def openapi_document() -> dict:
     """The OpenAPI 3 document of /api/v1 (it needs no app context: the tests fuzz the API with it)."""
     return document(
-        (zones, subscribers, campaigns, billing, audit, campaign_control, timeline, campaign_replies, feeds)
+        (zones, subscribers, campaigns, billing, audit, campaign_control, timeline, campaign_replies, feeds, exercises)
     )

@@ -56,6 +56,10 @@ def report_json(report: reports.MonthlyReport) -> dict[str, Any]:
             "net": str(t.net),
             "vat": str(t.vat),
             "gross": str(t.gross),
+            # Exercises and tests (issue 16): paid for (in net), not part of the real totals above.
+            "exercise_messages": t.exercise_messages,
+            "exercise_parts": t.exercise_parts,
+            "exercise_cost": str(t.exercise_cost),
         },
         "fees": [
             {

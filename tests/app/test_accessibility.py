@@ -81,6 +81,8 @@ WITH_ARGUMENTS = {
         f"campaign-review-{state}": ("campaigns_ui.review", lambda d, s=state: f"/campaigns/{d['campaigns'][s]}/review")
         for state in ("draft", "pending_approval", "completed")
     },
+    "test-group-edit": ("exercises_ui.group_edit", lambda d: f"/admin/test-groups/{d['test_group']}"),
+    "campaign-review-exercise": ("campaigns_ui.review", lambda d: f"/campaigns/{d['exercise']}/review"),
     "reconciliation-detail": (
         "finance.reconciliation_detail",
         lambda d: f"/finance/reconciliation/{d['reconciliation']}",
@@ -119,6 +121,7 @@ PLAIN_PAGES = {
     "status_ui.rq_page": "/admin/rq",
     "status_ui.status_page": "/admin/status",
     "users_ui.user_list": "/admin/users/",
+    "exercises_ui.group_list": "/admin/test-groups",
     "public_alerts.alerts_page": "/alerts",
     "campaigns_ui.campaign_list": "/campaigns/",
     "campaigns_ui.compose": "/campaigns/new",
@@ -186,6 +189,23 @@ def site(settings, simulator, live_server):
     )
     assert status == 201, draft
     campaigns = {"draft": draft["id"]}
+    # An exercise to a test group (issue 16): its stripe shows on the lists and the review page.
+    status, group = api.post(
+        "/api/v1/test-groups", {"name": "Sztab", "members": [{"name": "A", "phone": "+48601900001"}]}
+    )
+    assert status == 201, group
+    status, exercise = api.post(
+        "/api/v1/campaigns",
+        {
+            "kind": "alert",
+            "severity": "severe",
+            "body": "Alarm",
+            "zone_ids": [zone_a],
+            "status": "exercise",
+            "test_group_id": group["id"],
+        },
+    )
+    assert status == 201, exercise
     with session_scope(settings.database.url) as session:
         for state, ago in (("pending_approval", None), ("scheduled", None), ("sending", 60.0), ("paused", 120.0)):
             campaigns[state], _ = make_campaign(session, 3, status=state, sent_ago=ago, commit=False)
@@ -228,6 +248,8 @@ def site(settings, simulator, live_server):
         "subscriber": subscriber,
         "reconciliation": reconciliation,
         "import": registry,
+        "test_group": group["id"],
+        "exercise": exercise["id"],
     }
 
 

@@ -52,6 +52,12 @@ API = [
     ("GET", f"/api/v1/campaigns/{X}/replies", {ADMIN, OPERATOR, APPROVER}),  # approvers: the tallies only
     ("GET", f"/api/v1/campaigns/{X}/replies.csv", {ADMIN, OPERATOR}),  # personal data
     ("GET", f"/api/v1/campaigns/{X}/replies.geojson", {ADMIN, OPERATOR}),  # personal data
+    ("POST", f"/api/v1/campaigns/{X}/send-test", {ADMIN, OPERATOR}),
+    ("GET", "/api/v1/test-groups", STAFF),
+    ("POST", "/api/v1/test-groups", {ADMIN}),
+    ("GET", f"/api/v1/test-groups/{X}", STAFF),
+    ("PUT", f"/api/v1/test-groups/{X}", {ADMIN}),
+    ("DELETE", f"/api/v1/test-groups/{X}", {ADMIN}),
     ("POST", "/api/v1/subscribers", {ADMIN}),
     ("GET", "/api/v1/zones", STAFF),
     ("GET", "/api/v1/zones.geojson", STAFF),
@@ -84,6 +90,12 @@ UI = [
     ("POST", f"/admin/users/{X}/totp-reset", {ADMIN}),
     ("POST", f"/admin/users/{X}/unlock", {ADMIN}),
     ("POST", f"/admin/users/tokens/{X}/revoke", {ADMIN}),
+    ("GET", "/admin/test-groups", {ADMIN}),
+    ("POST", "/admin/test-groups", {ADMIN}),
+    ("GET", f"/admin/test-groups/{X}", {ADMIN}),
+    ("POST", f"/admin/test-groups/{X}", {ADMIN}),
+    ("POST", f"/admin/test-groups/{X}/delete", {ADMIN}),
+    ("POST", f"/campaigns/{X}/send-test", {ADMIN, OPERATOR}),
     ("GET", "/campaigns/", STAFF),
     ("GET", f"/campaigns/{X}", STAFF),
     ("GET", f"/campaigns/{X}/progress.json", STAFF),

@@ -324,6 +324,11 @@
     var self = this;
     $("body").addEventListener("input", function () { self.renderHighlight(); self.analyseSoon(); self.previewSoon(); });
     $("kind").addEventListener("change", function () { self.kindChanged(); self.previewSoon(); });
+    /* Exercises and tests (issue 16): a test group, or the real target only after the second confirmation. */
+    ["cap_status", "test_group_id"].forEach(function (id) {
+      $(id).addEventListener("change", function () { self.exerciseChanged(); self.previewSoon(); });
+    });
+    $("confirm_real_target").addEventListener("change", function () { self.previewSoon(); });
     ["severity", "topic", "flash", "title"].forEach(function (id) {
       $(id).addEventListener("change", function () { self.previewSoon(); });
     });
@@ -347,6 +352,25 @@
       input.addEventListener(input.type === "checkbox" ? "change" : "input", function () { self.previewSoon(); });
     });
     this.kindChanged();
+    this.exerciseChanged();
+  };
+
+  Composer.prototype.exerciseChanged = function () {
+    var exercise = $("cap_status").value !== "actual";
+    $("exercise-target").hidden = !exercise;
+    var real = exercise && !$("test_group_id").value;
+    $("real-target-confirm").hidden = !real;
+    if (!real) { $("confirm_real_target").checked = false; }
+  };
+
+  Composer.prototype.exerciseData = function () {
+    var status = $("cap_status").value, group = $("test_group_id").value;
+    if (status === "actual") { return { cap_status: status, test_group_id: null, confirm_real_target: false }; }
+    return {
+      cap_status: status,
+      test_group_id: group ? parseInt(group, 10) : null,
+      confirm_real_target: !group && $("confirm_real_target").checked
+    };
   };
 
   /* The question (issue 15): on, its answers shown; the two usual answers offered when none is written yet. */
@@ -411,6 +435,10 @@
      "department"].forEach(function (k) { if (c[k] !== null && c[k] !== undefined) { $(k).value = c[k]; } });
     $("body").value = c.template || c.body || "";
     $("flash").checked = !!c.flash;
+    $("cap_status").value = c.cap_status || "actual";
+    $("test_group_id").value = c.test_group_id ? String(c.test_group_id) : "";
+    $("confirm_real_target").checked = !!c.confirm_real_target;
+    this.exerciseChanged();
     $("scheduled_for").value = c.scheduled_for_local || "";
     Object.keys(c.variants || {}).forEach(function (lang) {
       var box = $("variant-" + lang);
@@ -498,6 +526,8 @@
       hazard: this.hazardData(),
       question: this.question()
     };
+    var exercise = this.exerciseData();
+    Object.keys(exercise).forEach(function (k) { data[k] = exercise[k]; });
     if ($("kind").value === "info") { data.topic = $("topic").value; }
     if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
     var when = $("scheduled_for").value;
