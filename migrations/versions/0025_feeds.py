@@ -2,7 +2,7 @@
 to the alert it was made from.
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 """
 
 import geoalchemy2
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
