@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rq.utils import import_attribute
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -170,6 +171,24 @@ def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings:
     return [r.render(zones.get(r.zones_of.id, []) if r.zones_of is not None else ()) for r in replies]
 
 
+# Handlers that take their messages out of a batch before the keywords, in order, each
+# `f(session, work, now) -> (handled, rest)` where handled items have `inbound_id`, `phone`, `reply` (None: no
+# SMS back). Named by dotted path: subscribers may not import campaigns (shared/design.md's layout).
+# campaigns.replies: replies to an open question (which keywords still win is documented there and in README).
+INBOUND_BRANCHES = ("campaigns.replies.take_question_replies",)
+
+
+def _take_branches(session, work: list[tuple[InboundMessage, str, Command]]) -> tuple[list, list]:
+    handled: list = []
+    now = utcnow()
+    for path in INBOUND_BRANCHES:
+        if not work:
+            break
+        taken, work = import_attribute(path)(session, work, now)
+        handled += taken
+    return handled, work
+
+
 def _answer(
     session,
     inbound_ids: Sequence[int],
@@ -183,17 +202,28 @@ def _answer(
     )
     if not work:
         return []
+    claimed_rows = {row.id: row for row, _phone, _command in work}
+    taken: list = []
     if not isolate:
-        texts = _replies(session, work, settings)
+        taken, work = _take_branches(session, work)
+        texts = _replies(session, work, settings) if work else []
     else:
         try:
             # A savepoint: a failing command changes nothing, yet the SMS is marked handled and answered.
             with session.begin_nested():
-                texts = _replies(session, work, settings)
+                taken, rest = _take_branches(session, work)
+                texts = _replies(session, rest, settings) if rest else []
+            work = rest
         except Exception:
             log.exception("inbound %s: the %s command failed", work[0][0].id, work[0][2].keyword.value)
-            texts = [failure_reply(command.language).render() for _row, _phone, command in work]
+            taken, texts = [], [failure_reply(command.language).render() for _row, _phone, command in work]
     answers = []
+    for item in taken:  # taken by a branch: its reply (if any) is sent like a keyword's
+        claimed_rows[item.inbound_id].reply = item.reply
+        if item.reply is not None:
+            answers.append(Answer(item.inbound_id, item.phone, item.reply))
+        log.info("inbound %s from %s: taken by %s", item.inbound_id, mask_phone(item.phone), type(item).__name__)
+        metrics.INBOUND.labels(type(item).__name__).inc()
     for (row, phone, command), text in zip(work, texts):
         row.reply = text
         answers.append(Answer(row.id, phone, text))
