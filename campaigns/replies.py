@@ -139,10 +139,13 @@ def recognise(question: dict, text: str | None, languages: Sequence[str]) -> str
     for "jestem bezpieczny"), in any of `languages` — case, diacritics and one slip of the thumb in a word of
     five letters or more tolerated (the keywords' rule, subscribers.keywords.typo_closeness). Each word of
     the SMS counts for the answer it is closest to; the answer with most wins, a tie is None."""
+    return _recognise(_answers(question, languages), text)
+
+
+def _recognise(prepared: _Answers, text: str | None) -> str | None:
     head = unicodedata.normalize("NFKC", (text or "")[:RECOGNISE_CHARS]).strip()
     if not head:
         return None
-    prepared = _answers(question, languages)
     digits = {d for d in _DIGIT.findall(head) if d in prepared.keys}
     if len(digits) == 1:
         return digits.pop()
@@ -219,25 +222,33 @@ def prompt_text(question: dict, language: str) -> str:
 
 # ------------------------------------------------------------------ the MO path
 
-# The open question each sender got most recently. Found through the senders' subscriber rows and
-# ix_message_subscriber_id: message has no index on phone, and filtering an open campaign's messages by phone
-# would read all of them (a million for a city-wide alert) for every batch. A message counts once it reached
-# the SMSC (submitted_at set, whatever receipt came since); a cancelled campaign takes no replies.
-OPEN_QUESTIONS_OF_SENDERS = text(
+# The questions open now: a handful of rows of a small table (no index needed). None open, the usual case, and
+# the batch goes to the keywords after this one statement.
+OPEN_QUESTIONS = text(
     """
-    SELECT DISTINCT ON (s.phone) s.phone, s.id AS subscriber_id, s.language, m.language AS message_language,
-           c.id AS campaign_id
-    FROM subscriber s
-    JOIN message m ON m.subscriber_id = s.id AND m.phone = s.phone
-    JOIN campaign c ON c.id = m.campaign_id
-    WHERE s.phone = ANY(:phones)
-      AND m.submitted_at IS NOT NULL
-      AND c.question IS NOT NULL AND c.replies_until >= :now AND c.status <> 'cancelled'
-    ORDER BY s.phone, c.sent_at DESC NULLS LAST, c.id DESC
+    SELECT id, question FROM campaign
+    WHERE question IS NOT NULL AND replies_until >= :now AND status <> 'cancelled'
     """
 )
-# The questions themselves, once per campaign (not once per sender).
-QUESTIONS = text("SELECT id, question FROM campaign WHERE id = ANY(:ids)")
+# Of those, the one each sender got most recently. Per sender through ix_message_subscriber_id (LATERAL ...
+# LIMIT 1): message has no index on phone, and a join the planner may turn into a scan of every message of the
+# open campaigns (a million for a city-wide alert) for every batch. A message counts once it reached the SMSC
+# (submitted_at set, whatever receipt came since: a reply proves the phone got it).
+LATEST_QUESTION_OF_SENDERS = text(
+    """
+    SELECT s.phone, s.id AS subscriber_id, s.language, q.language AS message_language, q.campaign_id
+    FROM subscriber s
+    CROSS JOIN LATERAL (
+        SELECT m.language, m.campaign_id
+        FROM message m JOIN campaign c ON c.id = m.campaign_id
+        WHERE m.subscriber_id = s.id AND m.phone = s.phone AND m.campaign_id = ANY(:open)
+          AND m.submitted_at IS NOT NULL
+        ORDER BY c.sent_at DESC NULLS LAST, c.id DESC
+        LIMIT 1
+    ) q
+    WHERE s.phone = ANY(:phones)
+    """
+)
 # Every reply, one row per inbound SMS: a redelivered job (or a batch retried one by one) adds nothing.
 INSERT_REPLIES = text(
     """
@@ -314,15 +325,18 @@ def take_question_replies(
     phones = sorted({phone for _row, phone, _command in work})
     if not phones:
         return [], list(work)
+    questions: dict[int, dict] = {cid: q for cid, q in session.execute(OPEN_QUESTIONS, {"now": now})}  # noqa: C416
+    if not questions:
+        return [], list(work)
     senders: dict[str, _Sender] = {}
-    for row in session.execute(OPEN_QUESTIONS_OF_SENDERS, {"phones": phones, "now": now}).mappings():
+    for row in session.execute(LATEST_QUESTION_OF_SENDERS, {"phones": phones, "open": list(questions)}).mappings():
         language = row["language"] if row["language"] in TEXTS else row["message_language"] or DEFAULT_LANGUAGE
         languages = tuple(dict.fromkeys(x for x in (row["language"], row["message_language"], DEFAULT_LANGUAGE) if x))
         senders[row["phone"]] = _Sender(row["subscriber_id"], row["campaign_id"], language, languages)
     if not senders:
         return [], list(work)
-    ids = sorted({s.campaign_id for s in senders.values()})
-    questions: dict[int, dict] = {cid: q for cid, q in session.execute(QUESTIONS, {"ids": ids})}  # noqa: C416
+    prepared: dict[tuple[int, tuple[str, ...]], _Answers] = {}
+    recognised: dict[tuple[int, str], str | None] = {}  # a storm repeats the same few texts
     taken: list[tuple[Any, str, _Sender, str | None]] = []
     rest = []
     for row, phone, command in work:
@@ -330,9 +344,15 @@ def take_question_replies(
         if sender is None:
             rest.append((row, phone, command))
             continue
-        question = questions[sender.campaign_id]
-        key = recognise(question, row.text, sender.languages)
-        is_reply, answer = _is_reply(command, key, needs_help_key(question))
+        answers = prepared.get((sender.campaign_id, sender.languages))
+        if answers is None:
+            answers = prepared[sender.campaign_id, sender.languages] = _answers(
+                questions[sender.campaign_id], sender.languages
+            )
+        seen = (id(answers), row.text or "")
+        if seen not in recognised:
+            recognised[seen] = _recognise(answers, row.text)
+        is_reply, answer = _is_reply(command, recognised[seen], answers.help_key)
         if is_reply:
             taken.append((row, phone, sender, answer))
         else:

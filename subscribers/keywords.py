@@ -102,11 +102,17 @@ def _keyword_of(word: str) -> tuple[Keyword, str | None] | None:
     # One slip of the thumb in a longer keyword ("ZAPSIZ", "WYPIZS") still counts; short ones must be exact.
     # A slip as close to one command as to another ("ПВДПИСКА": ПІДПИСКА or ВІДПИСКА?) counts as neither.
     if len(folded) >= TYPO_MIN_LENGTH:
+        # Only keywords whose length allows the ratio are compared (2·min ÷ sum bounds it): the others score
+        # below TYPO_MIN_RATIO anyway, and a reply storm's long words made this a third of an MO's cost.
         scores = sorted(
-            ((difflib.SequenceMatcher(None, folded, k).ratio(), k) for k in _FOLDED if len(k) >= TYPO_MIN_LENGTH),
+            (
+                (difflib.SequenceMatcher(None, folded, k).ratio(), k)
+                for k in _FOLDED
+                if len(k) >= TYPO_MIN_LENGTH and 2 * min(len(k), len(folded)) >= TYPO_MIN_RATIO * (len(k) + len(folded))
+            ),
             reverse=True,
         )
-        (best, word), (second, other) = scores[0], scores[1]
+        (best, word), (second, other) = (scores + [(0.0, ""), (0.0, "")])[:2]
         if best >= TYPO_MIN_RATIO and (second < best or _FOLDED[other][0] == _FOLDED[word][0]):
             return _FOLDED[word]
     return None
