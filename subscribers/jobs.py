@@ -104,13 +104,13 @@ class Answer:
 TAKE_AHEAD = 200
 
 
-# One statement for the batch, not an ORM UPDATE per row (psycopg2 runs those one by one: half the batch's
-# round trips). The rows are locked by the SELECT ... FOR UPDATE before it.
-MARK_HANDLED = text("UPDATE inbound_message SET handled_at = :now WHERE id = ANY(:ids)")
-# The replies said, all at once at the end of the batch, for the same reason.
-RECORD_REPLIES = text(
+# The batch's messages marked handled, with the replies said, by one statement at the end of the batch's
+# transaction: not an ORM UPDATE per row and attribute (psycopg2 runs those one by one: half the batch's round
+# trips, two row versions per message). Nobody sees handled_at before the commit anyway, and the rows are locked
+# by the SELECT ... FOR UPDATE of _claim until then. NULL reply: ignored, or nothing to say.
+MARK_HANDLED = text(
     """
-    UPDATE inbound_message i SET reply = v.reply
+    UPDATE inbound_message i SET handled_at = :now, reply = v.reply
     FROM unnest(CAST(:ids AS bigint[]), CAST(:replies AS text[])) AS v(id, reply)
     WHERE i.id = v.id
     """
@@ -119,9 +119,10 @@ RECORD_REPLIES = text(
 
 def _claim(
     session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int], allowed_countries: tuple[str, ...]
-) -> list[tuple[InboundMessage, str, Command]]:
-    """Lock the unhandled messages and mark them handled (a redelivered job finds nothing to do: one SMS,
-    one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken.
+) -> tuple[list[tuple[InboundMessage, str, Command]], list[int]]:
+    """Lock the unhandled messages (marked handled at the end of the batch, _mark_handled: a redelivered job
+    finds nothing to do: one SMS, one reply); the ones to answer, with their senders and commands, and the ids
+    of all locked. `claimed` gets every id taken.
 
     A sender of a country outside `allowed_countries` gets no reply (a reply is an SMS the city pays for, and
     pumping works by MO as well) and no subscription (alerts would cost the same); only a STOP is honoured,
@@ -146,8 +147,6 @@ def _claim(
             .with_for_update(skip_locked=True)
         )
     claimed.extend(r.id for r in rows if r.id not in claimed)
-    if rows:
-        session.execute(MARK_HANDLED, {"ids": [r.id for r in rows], "now": utcnow()})
     work = []
     for row in rows:
         phone = _sender_phone(row.source_addr)
@@ -167,7 +166,11 @@ def _claim(
             metrics.INBOUND.labels(command.keyword.value).inc()
             continue
         work.append((row, phone, command))
-    return work
+    return work, [row.id for row in rows]
+
+
+def _mark_handled(session, ids: Sequence[int], said: dict[int, str]) -> None:
+    session.execute(MARK_HANDLED, {"ids": list(ids), "replies": [said.get(i) for i in ids], "now": utcnow()})
 
 
 def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings: Settings) -> list[str]:
@@ -211,10 +214,13 @@ def _answer(
     take_ahead: int = 0,
     claimed: list[int] | None = None,
 ) -> list[Answer]:
-    work = _claim(
+    work, claimed_ids = _claim(
         session, inbound_ids, take_ahead, claimed if claimed is not None else [], settings.subscribers.allowed_countries
     )
+    if not claimed_ids:
+        return []
     if not work:
+        _mark_handled(session, claimed_ids, {})
         return []
     taken: list = []
     if not isolate:
@@ -243,8 +249,7 @@ def _answer(
         answers.append(Answer(row.id, phone, reply))
         log.info("inbound %s from %s: %s", row.id, mask_phone(phone), command.keyword.value)
         metrics.INBOUND.labels(command.keyword.value).inc()
-    if said:
-        session.execute(RECORD_REPLIES, {"ids": list(said), "replies": list(said.values())})
+    _mark_handled(session, claimed_ids, said)
     return answers
 
 
