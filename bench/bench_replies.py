@@ -114,6 +114,30 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _db_backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the worker's pooled connections among them)."""
+    from sqlalchemy import text
+
+    from syrena_core.db import session_scope
+
+    with session_scope(url) as s:
+        return list(
+            s.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            )
+        )
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _cpu_seconds(pid)
+        except OSError:  # gone meanwhile (or not ours to read)
+            pass
+    return total
+
+
 def _setup(url: str) -> tuple[int, int]:
     """The storm's subscribers and question campaign, and the alert's zone with its subscribers."""
     from sqlalchemy import text
@@ -226,6 +250,8 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
     alert: dict[str, float] = {}
     chunk = get_settings().campaigns.chunk_size
     cpu_before = _cpu_seconds(worker_pid)
+    backends = _db_backends(url)
+    db_cpu_before = _cpu_of(backends)
     started = time.time()
 
     def inject(offset: int) -> None:
@@ -271,11 +297,14 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
             break
         time.sleep(1.0)
     worker_cpu = _cpu_seconds(worker_pid) - cpu_before
+    db_cpu = _cpu_of(backends) - db_cpu_before
     storm = {p: t for p, t in replies.items() if p in sent_at}
     last_reply = max(max(t) for t in storm.values())
     with session_scope(url) as s:
         stored = s.scalar(text("SELECT count(*) FROM campaign_reply WHERE campaign_id = :c"), {"c": cid})
-        handled = s.scalar(text("SELECT count(*) FROM inbound_message WHERE handled_at IS NOT NULL"))
+        handled, batches = s.execute(
+            text("SELECT count(*), count(DISTINCT handled_at) FROM inbound_message WHERE handled_at IS NOT NULL")
+        ).one()
         s.execute(text("DELETE FROM inbound_message"))
     result = {
         "messages": RECIPIENTS,
@@ -283,6 +312,9 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
         "handled_per_s": round(len(storm) / (last_reply - started), 1),
         "backlog_s": round(last_reply - last_mo, 2),
         "worker_cpu_ms_per_mo": round(worker_cpu * 1000 / RECIPIENTS, 2),
+        # The database's CPU for the worker's connections (the injector's own few statements included).
+        "db_cpu_ms_per_mo": round(db_cpu * 1000 / RECIPIENTS, 2),
+        "batches": batches,
         "phones_answered": len(storm),
         "phones_answered_more_than_once": sum(1 for t in storm.values() if len(t) > 1),
         "mo_handled": handled,
@@ -304,6 +336,12 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
             }
         )
     return result
+
+
+def _profile() -> tuple[str, ...]:
+    """STORM_PROFILE=FILE: the worker profiled by pyinstrument (pip install pyinstrument), its report there."""
+    target = os.environ.get("STORM_PROFILE")
+    return ("-m", "pyinstrument", "-r", "text", "-o", target) if target else ()
 
 
 def main() -> dict:
@@ -330,7 +368,7 @@ def main() -> dict:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        procs.append(start_worker(env, logs / "bench-replies-worker.log"))
+        procs.append(start_worker(env, logs / "bench-replies-worker.log", _profile()))
         while _control(control_port, "GET", "/stats").get("binds", 0) < 1:
             if time.monotonic() > deadline + 60:
                 raise RuntimeError("the worker did not bind")
@@ -345,7 +383,7 @@ def main() -> dict:
             values = [r[key] for r in runs if r.get(key) is not None]
             return statistics.median(values) if values else None
 
-        keys = ("offered_per_s", "handled_per_s", "backlog_s", "worker_cpu_ms_per_mo")
+        keys = ("offered_per_s", "handled_per_s", "backlog_s", "worker_cpu_ms_per_mo", "db_cpu_ms_per_mo", "batches")
         summary = {
             "recipients": RECIPIENTS,
             "rate_offered": RATE,
