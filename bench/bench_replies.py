@@ -302,8 +302,10 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
     last_reply = max(max(t) for t in storm.values())
     with session_scope(url) as s:
         stored = s.scalar(text("SELECT count(*) FROM campaign_reply WHERE campaign_id = :c"), {"c": cid})
-        handled, batches = s.execute(
-            text("SELECT count(*), count(DISTINCT handled_at) FROM inbound_message WHERE handled_at IS NOT NULL")
+        handled, batches, last_stored, last_handled = s.execute(
+            text("""SELECT count(*), count(DISTINCT handled_at), extract(epoch FROM max(received_at)),
+                           extract(epoch FROM max(handled_at))
+                    FROM inbound_message WHERE handled_at IS NOT NULL""")
         ).one()
         s.execute(text("DELETE FROM inbound_message"))
     result = {
@@ -315,6 +317,9 @@ def _storm(control_port: int, url: str, cid: int, zone_id: int, worker_pid: int,
         # The database's CPU for the worker's connections (the injector's own few statements included).
         "db_cpu_ms_per_mo": round(db_cpu * 1000 / RECIPIENTS, 2),
         "batches": batches,
+        # Where a backlog forms: the last MO stored (SMPP intake) and handled (the handler), after the last MO.
+        "last_stored_after_last_mo_s": round(float(last_stored) - last_mo, 2),
+        "last_handled_after_last_mo_s": round(float(last_handled) - last_mo, 2),
         "phones_answered": len(storm),
         "phones_answered_more_than_once": sum(1 for t in storm.values() if len(t) > 1),
         "mo_handled": handled,

@@ -137,13 +137,15 @@ def _claim(
     )
     if take_ahead and inbound_ids:
         last = max(inbound_ids)
-        # By primary key range (no scan of old messages); rows another worker holds are its own to answer.
+        # The next `take_ahead` unhandled ones after its own, by primary key (no scan of old messages; only the
+        # few handled just before are stepped over). Not the id range (last, last + take_ahead]: under a backlog
+        # each later job's range was mostly handled by the one before, and batches shrank back to one job's
+        # worth (~10 MO in a 500/s reply storm, issue 15). Rows another worker holds are its own to answer.
         rows += session.scalars(
             select(InboundMessage)
-            .where(
-                InboundMessage.id > last, InboundMessage.id <= last + take_ahead, InboundMessage.handled_at.is_(None)
-            )
+            .where(InboundMessage.id > last, InboundMessage.handled_at.is_(None))
             .order_by(InboundMessage.id)
+            .limit(take_ahead)
             .with_for_update(skip_locked=True)
         )
     claimed.extend(r.id for r in rows if r.id not in claimed)
