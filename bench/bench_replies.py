@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.factories import SAFE_OR_HELP  # noqa: E402
 from tests.harness import (  # noqa: E402
     free_port,
     fresh_database,
@@ -44,6 +45,7 @@ from tests.harness import (  # noqa: E402
     start_worker,
     stop_processes,
     use_environment,
+    wait_port,
 )
 
 RECIPIENTS = int(os.environ.get("STORM_RECIPIENTS", "10000"))
@@ -51,17 +53,7 @@ RATE = float(os.environ.get("STORM_RATE", "500"))
 RUNS = int(os.environ.get("STORM_RUNS", "3"))
 INJECTORS = int(os.environ.get("STORM_INJECTORS", "4"))
 ALERT_RECIPIENTS = 20
-QUESTION = {
-    "answers": [
-        {"key": "1", "label": {"pl": "jestem bezpieczny", "en": "I am safe", "uk": "я в безпеці"}, "needs_help": False},
-        {
-            "key": "2",
-            "label": {"pl": "potrzebuję pomocy", "en": "I need help", "uk": "потрібна допомога"},
-            "needs_help": True,
-        },
-    ],
-    "reply_minutes": 720,
-}
+QUESTION = SAFE_OR_HELP
 # (text, language of the phone, answer expected: a key, None = free text, "stop" = unsubscribed, no reply row)
 MIX = [
     ("1", "pl", "1"),
@@ -364,18 +356,11 @@ def main() -> dict:
     try:
         cid, zone_id = _setup(url)
         procs.append(start_simulator(env, smpp_port, control_port, logs / "bench-replies-sim.log"))
+        wait_port(control_port, 60)
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                _control(control_port, "GET", "/stats")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         procs.append(start_worker(env, logs / "bench-replies-worker.log", _profile()))
         while _control(control_port, "GET", "/stats").get("binds", 0) < 1:
-            if time.monotonic() > deadline + 60:
+            if time.monotonic() > deadline:
                 raise RuntimeError("the worker did not bind")
             time.sleep(0.2)
         worker = procs[1].pid

@@ -16,19 +16,9 @@ from smsc_gateway.models import InboundMessage
 from subscribers.jobs import handle_inbound_batch
 from subscribers.models import Subscriber
 from syrena_core.db import utcnow
-from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
+from tests.factories import IN_A, SAFE_OR_HELP, ZONE_A, create_subscriber, create_zone
 
-QUESTION = {
-    "answers": [
-        {"key": "1", "label": {"pl": "jestem bezpieczny", "en": "I am safe", "uk": "я в безпеці"}, "needs_help": False},
-        {
-            "key": "2",
-            "label": {"pl": "potrzebuję pomocy", "en": "I need help", "uk": "потрібна допомога"},
-            "needs_help": True,
-        },
-    ],
-    "reply_minutes": 720,
-}
+QUESTION = SAFE_OR_HELP
 THREE = {
     "answers": [
         {"key": "1", "label": {"pl": "jestem w domu"}},
