@@ -8,10 +8,12 @@ tied to it (they go on to an older open question of that phone, if any, else to 
 
 Order in the MO path (`take_question_replies`, called by subscribers.jobs before the keywords):
 1. STOP/WYPISZ (and every unsubscribe keyword) always unsubscribes, window or not: never a reply.
-2. Inside a window, a recognised answer ("1", "1 ok", "bezpieczny", "POMOC 2") is the reply. POMOC/HELP
-   alone is the needs-help answer when the question has one, else the help text (keywords).
-3. Another keyword (ZAPISZ …, DANE, ZGŁOŚ …) that is no recognised answer goes to the keywords.
-4. Anything else inside a window (free text, empty, only emoji, 2,000 characters) is an unrecognised reply:
+2. Another keyword leading the SMS (ZAPISZ …, DANE, ZGŁOŚ …) goes to the keywords, even when its words
+   would match an answer ("ZAPISZ Polna 2" subscribes).
+3. Inside a window, POMOC/HELP alone is the needs-help answer when the question has one, else the help text
+   (keywords); POMOC with words is an answer when recognised ("POMOC 2"), else the help text.
+4. Anything else inside a window is a reply: recognised ("1", "1 ok", "bezpieczny"; a bare number is an
+   answer, not the pick from an address list) or not (free text, empty, only emoji, 2,000 characters), then
    stored as free text; the phone is sent the list of answers once (`prompted_at`), later ones get nothing.
 Outside a window (or from a phone that got no question) an SMS is a keyword SMS as before. Binary MO are
 ignored before this (subscribers.jobs).
@@ -310,11 +312,13 @@ def _is_reply(command: Command, key: str | None, help_key: str | None) -> tuple[
     """Whether an SMS inside a window is a reply (and its answer), by the order in the module's docstring."""
     if command.keyword in _ALWAYS_KEYWORDS:
         return False, None
-    if command.keyword == Keyword.HELP and not command.argument:
-        return (True, help_key) if help_key is not None else (False, None)
-    if key is not None:
-        return True, key
-    return command.keyword in _NOT_KEYWORDS, None
+    if command.keyword == Keyword.HELP:
+        if not command.argument:  # POMOC alone
+            return (True, help_key) if help_key is not None else (False, None)
+        return (True, key) if key is not None else (False, None)  # "POMOC 2": an answer; else the help text
+    if command.keyword not in _NOT_KEYWORDS:  # ZAPISZ Polna 2, DANE, a report: the keyword, whatever it says
+        return False, None
+    return True, key
 
 
 def take_question_replies(

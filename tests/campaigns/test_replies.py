@@ -289,16 +289,21 @@ def test_pomoc_alone_is_the_needs_help_answer_only_when_the_question_has_one(db,
     with_help = _campaign(db, [P1])
     _campaign(db, [P2], question=NO_HELP)
     _handle(db, (P1, "POMOC"), (P2, "pomoc"))
+    _handle(db, (P2, "POMOC co robic"))  # with words that are no answer: the help text too
     assert [(r.campaign_id, r.phone, r.answer) for r in _replies(db)] == [(with_help, P1, "2")]
     assert "potrzebuje pomocy" in gateway.to(P1)[0]
-    assert gateway.to(P2)[0].startswith("Syrena - alerty SMS miasta")  # the help text, as without a question
+    assert len(gateway.to(P2)) == 2
+    assert all(t.startswith("Syrena - alerty SMS miasta") for t in gateway.to(P2))  # as without a question
 
 
 def test_other_keywords_in_a_window_stay_keywords(db, settings, gateway):
     _subscriber(db, P1)
     _campaign(db, [P1])
     _handle(db, (P1, "DANE"))
-    assert _replies(db) == [] and "subskrypcja aktywna" in gateway.to(P1)[0]
+    _handle(db, (P1, "ZAPISZ WILDA 2"))  # a digit of an answer, yet a keyword first
+    assert _replies(db) == []
+    said = gateway.to(P1)
+    assert len(said) == 2 and "subskrypcja aktywna" in said[0] and "ZAPISZ" in said[1]  # the subscribe path
 
 
 def test_a_ukrainian_phone_is_answered_in_ukrainian(db, settings, gateway):
