@@ -100,8 +100,11 @@ class Answer:
 
 # Under a backlog the queue holds many small jobs (one per batch the MO writer stored). The first to run also
 # takes up to this many messages stored after its own, which their jobs then find handled: batches grow
-# exactly when messages wait, and a batch's fixed cost is paid once for all of them.
-TAKE_AHEAD = 200
+# exactly when messages wait, and a batch's fixed cost is paid once for all of them. Not more: a worker runs one
+# job at a time, so an alert queued meanwhile waits for this batch (with up to HANDLER_BATCH of its own: ~150 MO,
+# ~0.15 s on a quiet core, ~0.5 s at load 15; at 250 a 10,000-reply storm at load 16 once held an alert's first
+# submit_sm back 1.8 s — bench/bench_replies.py).
+TAKE_AHEAD = 100
 
 
 # The batch's messages marked handled, with the replies said, by one statement at the end of the batch's
