@@ -13,7 +13,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from rq.utils import import_attribute
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import record_transactional_charges
@@ -99,15 +100,32 @@ class Answer:
 
 # Under a backlog the queue holds many small jobs (one per batch the MO writer stored). The first to run also
 # takes up to this many messages stored after its own, which their jobs then find handled: batches grow
-# exactly when messages wait, and a batch's fixed cost is paid once for all of them.
-TAKE_AHEAD = 200
+# exactly when messages wait, and a batch's fixed cost is paid once for all of them. Not more: a worker runs one
+# job at a time, so an alert queued meanwhile waits for this batch (with up to HANDLER_BATCH of its own: ~150 MO,
+# ~0.15 s on a quiet core, ~0.5 s at load 15; at 250 a 10,000-reply storm at load 16 once held an alert's first
+# submit_sm back 1.8 s — bench/bench_replies.py).
+TAKE_AHEAD = 100
+
+
+# The batch's messages marked handled, with the replies said, by one statement at the end of the batch's
+# transaction: not an ORM UPDATE per row and attribute (psycopg2 runs those one by one: half the batch's round
+# trips, two row versions per message). Nobody sees handled_at before the commit anyway, and the rows are locked
+# by the SELECT ... FOR UPDATE of _claim until then. NULL reply: ignored, or nothing to say.
+MARK_HANDLED = text(
+    """
+    UPDATE inbound_message i SET handled_at = :now, reply = v.reply
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:replies AS text[])) AS v(id, reply)
+    WHERE i.id = v.id
+    """
+)
 
 
 def _claim(
     session, inbound_ids: Sequence[int], take_ahead: int, claimed: list[int], allowed_countries: tuple[str, ...]
-) -> list[tuple[InboundMessage, str, Command]]:
-    """Lock the unhandled messages and mark them handled (a redelivered job finds nothing to do: one SMS,
-    one reply); the ones to answer, with their senders and commands. `claimed` gets every id taken.
+) -> tuple[list[tuple[InboundMessage, str, Command]], list[int]]:
+    """Lock the unhandled messages (marked handled at the end of the batch, _mark_handled: a redelivered job
+    finds nothing to do: one SMS, one reply); the ones to answer, with their senders and commands, and the ids
+    of all locked. `claimed` gets every id taken.
 
     A sender of a country outside `allowed_countries` gets no reply (a reply is an SMS the city pays for, and
     pumping works by MO as well) and no subscription (alerts would cost the same); only a STOP is honoured,
@@ -122,19 +140,20 @@ def _claim(
     )
     if take_ahead and inbound_ids:
         last = max(inbound_ids)
-        # By primary key range (no scan of old messages); rows another worker holds are its own to answer.
+        # The next `take_ahead` unhandled ones after its own, by primary key (no scan of old messages; only the
+        # few handled just before are stepped over). Not the id range (last, last + take_ahead]: under a backlog
+        # each later job's range was mostly handled by the one before, and batches shrank back to one job's
+        # worth (~10 MO in a 500/s reply storm, issue 15). Rows another worker holds are its own to answer.
         rows += session.scalars(
             select(InboundMessage)
-            .where(
-                InboundMessage.id > last, InboundMessage.id <= last + take_ahead, InboundMessage.handled_at.is_(None)
-            )
+            .where(InboundMessage.id > last, InboundMessage.handled_at.is_(None))
             .order_by(InboundMessage.id)
+            .limit(take_ahead)
             .with_for_update(skip_locked=True)
         )
     claimed.extend(r.id for r in rows if r.id not in claimed)
-    now, work = utcnow(), []
+    work = []
     for row in rows:
-        row.handled_at = now
         phone = _sender_phone(row.source_addr)
         if phone is None or _is_binary(row.data_coding):
             log.info("inbound %s ignored: %s", row.id, "binary data_coding" if phone else "sender is no phone number")
@@ -152,7 +171,11 @@ def _claim(
             metrics.INBOUND.labels(command.keyword.value).inc()
             continue
         work.append((row, phone, command))
-    return work
+    return work, [row.id for row in rows]
+
+
+def _mark_handled(session, ids: Sequence[int], said: dict[int, str]) -> None:
+    session.execute(MARK_HANDLED, {"ids": list(ids), "replies": [said.get(i) for i in ids], "now": utcnow()})
 
 
 def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings: Settings) -> list[str]:
@@ -170,6 +193,24 @@ def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings:
     return [r.render(zones.get(r.zones_of.id, []) if r.zones_of is not None else ()) for r in replies]
 
 
+# Handlers that take their messages out of a batch before the keywords, in order, each
+# `f(session, work, now) -> (handled, rest)` where handled items have `inbound_id`, `phone`, `reply` (None: no
+# SMS back). Named by dotted path: subscribers may not import campaigns (shared/design.md's layout).
+# campaigns.replies: replies to an open question (which keywords still win is documented there and in README).
+INBOUND_BRANCHES = ("campaigns.replies.take_question_replies",)
+
+
+def _take_branches(session, work: list[tuple[InboundMessage, str, Command]]) -> tuple[list, list]:
+    handled: list = []
+    now = utcnow()
+    for path in INBOUND_BRANCHES:
+        if not work:
+            break
+        taken, work = import_attribute(path)(session, work, now)
+        handled += taken
+    return handled, work
+
+
 def _answer(
     session,
     inbound_ids: Sequence[int],
@@ -178,27 +219,42 @@ def _answer(
     take_ahead: int = 0,
     claimed: list[int] | None = None,
 ) -> list[Answer]:
-    work = _claim(
+    work, claimed_ids = _claim(
         session, inbound_ids, take_ahead, claimed if claimed is not None else [], settings.subscribers.allowed_countries
     )
-    if not work:
+    if not claimed_ids:
         return []
+    if not work:
+        _mark_handled(session, claimed_ids, {})
+        return []
+    taken: list = []
     if not isolate:
-        texts = _replies(session, work, settings)
+        taken, work = _take_branches(session, work)
+        texts = _replies(session, work, settings) if work else []
     else:
         try:
             # A savepoint: a failing command changes nothing, yet the SMS is marked handled and answered.
             with session.begin_nested():
-                texts = _replies(session, work, settings)
+                taken, rest = _take_branches(session, work)
+                texts = _replies(session, rest, settings) if rest else []
+            work = rest
         except Exception:
             log.exception("inbound %s: the %s command failed", work[0][0].id, work[0][2].keyword.value)
-            texts = [failure_reply(command.language).render() for _row, _phone, command in work]
+            taken, texts = [], [failure_reply(command.language).render() for _row, _phone, command in work]
     answers = []
-    for (row, phone, command), text in zip(work, texts):
-        row.reply = text
-        answers.append(Answer(row.id, phone, text))
+    said: dict[int, str] = {}
+    for item in taken:  # taken by a branch: its reply (if any) is sent like a keyword's
+        if item.reply is not None:
+            said[item.inbound_id] = item.reply
+            answers.append(Answer(item.inbound_id, item.phone, item.reply))
+        log.info("inbound %s from %s: taken by %s", item.inbound_id, mask_phone(item.phone), type(item).__name__)
+        metrics.INBOUND.labels(type(item).__name__).inc()
+    for (row, phone, command), reply in zip(work, texts):
+        said[row.id] = reply
+        answers.append(Answer(row.id, phone, reply))
         log.info("inbound %s from %s: %s", row.id, mask_phone(phone), command.keyword.value)
         metrics.INBOUND.labels(command.keyword.value).inc()
+    _mark_handled(session, claimed_ids, said)
     return answers
 
 

@@ -73,6 +73,25 @@ def _fold(word: str) -> str:
     return re.sub(r"[^а-я]", "", bare.translate(_LOOKALIKES).translate(_UKRAINIAN_LETTERS))
 
 
+fold_word = _fold  # the same folding for the answers to a campaign's question (campaigns.replies)
+
+# One slip of the thumb: a folded word at least this long counts as another when difflib's ratio is at least
+# TYPO_MIN_RATIO (one letter replaced, dropped, doubled or two swapped); shorter words must match exactly.
+TYPO_MIN_LENGTH = 5
+TYPO_MIN_RATIO = 0.8
+
+
+def typo_closeness(folded: str, target: str) -> float:
+    """How close a folded word is to a folded target: 1.0 equal, at least TYPO_MIN_RATIO for one slip of the
+    thumb in a word of TYPO_MIN_LENGTH or more letters, 0.0 for anything else."""
+    if folded == target:
+        return 1.0
+    if min(len(folded), len(target)) < TYPO_MIN_LENGTH or abs(len(folded) - len(target)) > 1:
+        return 0.0
+    ratio = difflib.SequenceMatcher(None, folded, target).ratio()
+    return ratio if ratio >= TYPO_MIN_RATIO else 0.0
+
+
 _FOLDED = {_fold(word): meaning for word, meaning in KEYWORDS.items()}
 
 
@@ -82,12 +101,19 @@ def _keyword_of(word: str) -> tuple[Keyword, str | None] | None:
         return _FOLDED[folded]
     # One slip of the thumb in a longer keyword ("ZAPSIZ", "WYPIZS") still counts; short ones must be exact.
     # A slip as close to one command as to another ("ПВДПИСКА": ПІДПИСКА or ВІДПИСКА?) counts as neither.
-    if len(folded) >= 5:
+    if len(folded) >= TYPO_MIN_LENGTH:
+        # Only keywords whose length allows the ratio are compared (2·min ÷ sum bounds it): the others score
+        # below TYPO_MIN_RATIO anyway, and a reply storm's long words made this a third of an MO's cost.
         scores = sorted(
-            ((difflib.SequenceMatcher(None, folded, k).ratio(), k) for k in _FOLDED if len(k) >= 5), reverse=True
+            (
+                (difflib.SequenceMatcher(None, folded, k).ratio(), k)
+                for k in _FOLDED
+                if len(k) >= TYPO_MIN_LENGTH and 2 * min(len(k), len(folded)) >= TYPO_MIN_RATIO * (len(k) + len(folded))
+            ),
+            reverse=True,
         )
-        (best, word), (second, other) = scores[0], scores[1]
-        if best >= 0.8 and (second < best or _FOLDED[other][0] == _FOLDED[word][0]):
+        (best, word), (second, other) = (scores + [(0.0, ""), (0.0, "")])[:2]
+        if best >= TYPO_MIN_RATIO and (second < best or _FOLDED[other][0] == _FOLDED[word][0]):
             return _FOLDED[word]
     return None
 

@@ -176,3 +176,17 @@ def delivered_history(
     if receipts:
         db.execute(_INSERT_DELIVERED_RECEIPTS, params)
     return campaign_id
+
+
+# A campaign's question (issue 15) as campaigns.questions stores it: safe or needs help, in three languages.
+SAFE_OR_HELP = {
+    "answers": [
+        {"key": "1", "label": {"pl": "jestem bezpieczny", "en": "I am safe", "uk": "я в безпеці"}, "needs_help": False},
+        {
+            "key": "2",
+            "label": {"pl": "potrzebuję pomocy", "en": "I need help", "uk": "потрібна допомога"},
+            "needs_help": True,
+        },
+    ],
+    "reply_minutes": 720,
+}
