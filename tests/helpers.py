@@ -175,7 +175,7 @@ def empty_rate_limits(redis_url: str) -> None:
     cached public alert pages (each test's database starts empty, with ids counted from 1 again)."""
     redis = redis_connection(redis_url)
     forget_served()  # and this process's own copies of them
-    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*"):
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*", "syrena:reports:*"):
         keys = list(redis.scan_iter(pattern))
         if keys:
             redis.delete(*keys)
