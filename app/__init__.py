@@ -21,6 +21,7 @@ from app import (
     public,
     public_alerts,
     public_cache,
+    reports_ui,
     security,
     status_ui,
     subscribers_ui,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(status_ui.bp)
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
+    app.register_blueprint(reports_ui.bp)
     app.after_request(vary_on_language)
     return app
 

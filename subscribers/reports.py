@@ -369,9 +369,8 @@ def list_reports(
 
 def status_counts(session: Session) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update(
-        session.execute(select(ResidentReport.status, func.count()).group_by(ResidentReport.status)).tuples().all()
-    )
+    for status, count in session.execute(select(ResidentReport.status, func.count()).group_by(ResidentReport.status)):
+        counts[status] = count
     return counts
 
 
@@ -517,14 +516,14 @@ def zone_names(session: Session, zone_ids: Sequence[int | None]) -> dict[int, st
     ids = sorted({z for z in zone_ids if z is not None})
     if not ids:
         return {}
-    return dict(session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids))).tuples().all())
+    return {zone_id: name for zone_id, name in session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids)))}
 
 
 def user_emails(session: Session, user_ids: Sequence[int | None]) -> dict[int, str]:
     ids = sorted({u for u in user_ids if u is not None})
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples().all())
+    return {user_id: email for user_id, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}
 
 
 def report_dict(

@@ -63,6 +63,9 @@ class ApiClient:
     def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
         return self.call("POST", path, body, raw)
 
+    def patch(self, path: str, body: Any = None) -> tuple[int, Any]:
+        return self.call("PATCH", path, body)
+
 
 def run_flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """`flask <args>` in a process of its own, as an operator or a script runs it, in this process's environment

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from billing.models import CostEntry
 from subscribers.keywords import _FOLDED, Keyword, _keyword_of, parse_command
 from subscribers.models import ResidentReport
 from subscribers.reports import WINDOW, address_candidates, report_text
@@ -144,6 +145,34 @@ def test_past_the_phones_limit_one_refusal_is_sent_then_silence_and_nothing_is_s
     assert "przyjeto zgloszenie" in send_mo(PHONE, "ZGLOS inny numer").reply
 
 
+def test_a_report_by_sms_then_a_reply_from_the_inbox_reaches_the_phone_and_is_charged(
+    api, send_mo, sms_to, wait, db, settings
+):
+    """The whole way: MO → worker → report stored → confirmation at the simulator; the inbox's reply → the worker
+    → the reporter's phone at the simulator, a transactional ledger row, the reply marked sent in the thread."""
+    send_mo(STRANGER, "ZGŁOŚ dym z piwnicy, Głogowska 77")
+    (report,) = api.get("/api/v1/reports")[1]["items"]
+    assert report["text"] == "dym z piwnicy, Głogowska 77"
+    wait(lambda: len(sms_to(STRANGER)) == 1, 30, "the confirmation")
+
+    status, body = api.post(f"/api/v1/reports/{report['id']}/reply", {"body": "Straż pożarna jest w drodze."})
+    assert status == 202, body
+    assert body["status"] == "in_progress"  # a reply takes a new report in hand
+    assert body["notes"][0]["kind"] == "reply" and body["notes"][0]["sms_status"] in ("queued", "sending", "sent")
+    texts = wait(lambda: sms_to(STRANGER) if len(sms_to(STRANGER)) == 2 else None, 30, "the reply at the phone")
+    assert texts[1] == "Straż pożarna jest w drodze."
+    note = wait(
+        lambda: (n := api.get(f"/api/v1/reports/{report['id']}")[1]["notes"][0])["sms_status"] == "sent" and n,
+        30,
+        "the reply marked sent",
+    )
+    assert note["sent_at"] is not None
+    db.expire_all()
+    charges = db.scalars(select(CostEntry).where(CostEntry.phone == STRANGER).order_by(CostEntry.id)).all()
+    assert [(c.kind, c.encoding) for c in charges] == [("transactional", "gsm7"), ("transactional", "ucs2")]
+    assert db.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'report.reply'")) == 1
+
+
 # ---------------------------------------------------------------- the limits and the place, domain functions
 
 
@@ -161,14 +190,10 @@ def file(settings, db):
     from syrena_core.queues import redis_connection
 
     def run(messages: list[tuple[str, str]], phone_per_hour: int = 10, city_per_hour: int = 500) -> list[str]:
-        config = replace(
-            settings.subscribers, report_phone_per_hour=phone_per_hour, report_city_per_hour=city_per_hour
-        )
+        config = replace(settings.subscribers, report_phone_per_hour=phone_per_hour, report_city_per_hour=city_per_hour)
         limits = ReportLimits(redis_connection(settings.redis.url), config)
         start = db.scalar(select(func.coalesce(func.max(InboundMessage.id), 0)))
-        items = [
-            Incoming(start + n, phone, text, parse_command(text)) for n, (phone, text) in enumerate(messages, 1)
-        ]
+        items = [Incoming(start + n, phone, text, parse_command(text)) for n, (phone, text) in enumerate(messages, 1)]
         answers = file_reports(db, items, {}, LocalGazetteer(), limits)
         db.commit()
         return [answers[i.inbound_id] for i in items]
