@@ -85,3 +85,7 @@ file_secret_settings
 _.max_content_length
 _allow_large_uploads
 _.finished_at
+# g.api_role is read back with g.get("api_role") (app/api/reports.py); a report reply's sms_error is shown by
+# app/templates/reports/detail.html.
+_.api_role
+_.sms_error

@@ -516,14 +516,14 @@ def zone_names(session: Session, zone_ids: Sequence[int | None]) -> dict[int, st
     ids = sorted({z for z in zone_ids if z is not None})
     if not ids:
         return {}
-    return {zone_id: name for zone_id, name in session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids)))}
+    return dict(session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids))).all())
 
 
 def user_emails(session: Session, user_ids: Sequence[int | None]) -> dict[int, str]:
     ids = sorted({u for u in user_ids if u is not None})
     if not ids:
         return {}
-    return {user_id: email for user_id, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}
+    return dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
 
 
 def report_dict(
