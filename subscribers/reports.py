@@ -21,6 +21,7 @@ and `add_reply` (an SMS to the reporter, sent by subscribers.jobs.send_report_re
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -31,6 +32,7 @@ from typing import Any, cast
 
 from geoalchemy2.shape import to_shape
 from redis import Redis
+from redis.exceptions import RedisError
 from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -46,7 +48,7 @@ from subscribers.models import (
     Subscriber,
     SubscriberStatus,
 )
-from subscribers.phones import masked_phone
+from subscribers.phones import mask_phone, masked_phone
 from syrena_core.accounts import Role, User
 from syrena_core.audit import record
 from syrena_core.config import SubscriberSettings
@@ -54,6 +56,8 @@ from syrena_core.db import utcnow
 from syrena_core.text import check_characters
 from zones.models import Zone
 from zones.service import ascii_fold
+
+log = logging.getLogger("syrena.subscribers.reports")
 
 MAX_TEXT = 2000  # characters of a report kept: a 13-part GSM-7 SMS, 30 UCS-2 parts; nobody types more by phone
 MAX_NOTE = 2000
@@ -133,12 +137,18 @@ class ReportLimits:
         seconds until its window ends (nothing counted then)."""
         now = time.time() if now is None else now
         window = int(now) // WINDOW
-        full = int(
-            self._take(
-                keys=[f"{REDIS_PREFIX}:phone:{phone}:{window}", f"{REDIS_PREFIX}:city:{window}"],
-                args=[self.settings.report_phone_per_hour, self.settings.report_city_per_hour, WINDOW + 60],
+        try:
+            full = int(
+                self._take(
+                    keys=[f"{REDIS_PREFIX}:phone:{phone}:{window}", f"{REDIS_PREFIX}:city:{window}"],
+                    args=[self.settings.report_phone_per_hour, self.settings.report_city_per_hour, WINDOW + 60],
+                )
             )
-        )
+        except RedisError:
+            # Without its counters nobody can tell whether a limit is reached: in a crisis a lost report costs more
+            # than an SMS, so the report is taken (and the outage logged) rather than lost.
+            log.warning("report limits unavailable (Redis): the report from %s is taken uncounted", mask_phone(phone))
+            return None
         if full == 0:
             return None
         return ("phone" if full == 1 else "city"), max(1, math.ceil(WINDOW - now % WINDOW))

@@ -227,3 +227,24 @@ def test_a_polish_case_ending_still_finds_the_street(file, db, gazetteer, two_zo
     (report,) = _reports(db)
     assert report.location_source == "text" and report.address.startswith("Głogowska 77")
     assert report.zone_id == two_zones["Zachód"]
+
+
+def test_without_redis_a_report_is_taken_uncounted_rather_than_lost(db, settings):
+    from redis import Redis
+
+    from subscribers.gazetteer import LocalGazetteer
+    from subscribers.reports import Incoming, ReportLimits, file_reports
+    from tests.harness import free_port
+
+    down = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    command = parse_command("ZGLOS zalana piwnica")
+    answers = file_reports(
+        db,
+        [Incoming(1, STRANGER, "ZGLOS zalana piwnica", command)],
+        {},
+        LocalGazetteer(),
+        ReportLimits(down, settings.subscribers),
+    )
+    db.commit()
+    assert answers[1].startswith("Syrena: przyjeto zgloszenie nr ")
+    assert [r.text for r in _reports(db)] == ["zalana piwnica"]
