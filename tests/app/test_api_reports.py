@@ -190,3 +190,12 @@ def test_the_reports_are_in_the_openapi_document(api):
         "in_progress",
         "closed",
     ]
+
+
+def test_bad_list_filters_are_refused_by_name(api):
+    status, body = api.get("/api/v1/reports?status=urgent")
+    assert status == 422 and body["error"]["details"] == {"field": "status"}
+    status, body = api.get("/api/v1/reports?since=yesterday")
+    assert status == 400 and body["error"]["details"] == {"parameter": "since"}
+    status, body = api.get("/api/v1/reports?zone=west")
+    assert status == 400 and body["error"]["details"] == {"parameter": "zone"}
