@@ -14,7 +14,7 @@ from subscribers.keywords import _FOLDED, Keyword, _keyword_of, parse_command
 from subscribers.models import ResidentReport
 from subscribers.reports import WINDOW, address_candidates, report_text
 from tests.factories import IN_A, create_subscriber
-from tests.subscribers.conftest import PHONE
+from tests.subscribers.conftest import PHONE, SHORT_NUMBER
 
 STRANGER = "+48601999888"
 
@@ -111,6 +111,15 @@ def test_a_long_ukrainian_report_in_several_ucs2_parts_is_joined_into_one_report
     assert report.language == "uk" and report.location_source == "none" and report.zone_id is None
     reply = wait(lambda: sms_to(STRANGER), 30, "the confirmation")[0]
     assert reply == f"Syrena: звернення № {report.id} прийнято. Дякуємо. У разі небезпеки дзвоніть 112."
+
+
+def test_a_long_polish_report_in_parts_numbered_by_sar_tlvs_is_joined_too(simulator, worker, wait, db):
+    """Some SMSCs number the parts of a long MO in SAR TLVs rather than a UDH."""
+    text = "ZGŁOŚ " + "Zalana ulica, samochody stoją w wodzie, woda wlewa się do piwnic. " * 4
+    assert wait(lambda: simulator.inject_mo(STRANGER, SHORT_NUMBER, text, sar=True), 30, "a bound worker")
+    (report,) = wait(lambda: _reports(db) or None, 30, "the report filed")
+    assert report.text == text.split(" ", 1)[1].strip()
+    assert len(report.inbound_ids) == 1
 
 
 def test_without_an_address_the_report_takes_the_senders_registered_place(send_mo, db, api, two_zones):
