@@ -70,19 +70,20 @@ def _send_one(ref: int, phone: str, text: str) -> SendResult:
     return result
 
 
+def _charged(phone: str, r: SendResult) -> dict:
+    """A transactional charge of an SMS the SMSC accepted, as billing.ledger records it."""
+    return {
+        "phone": phone,
+        "parts": r.parts,
+        "encoding": r.encoding,
+        "smsc_message_ids": r.smsc_message_ids,
+        "smsc": r.smsc or None,
+    }
+
+
 def _charge(url: str, charges: Sequence[tuple[str, SendResult]]) -> None:
     """Record what the SMSC accepted, all in one transaction."""
-    accepted = [
-        {
-            "phone": phone,
-            "parts": r.parts,
-            "encoding": r.encoding,
-            "smsc_message_ids": r.smsc_message_ids,
-            "smsc": r.smsc or None,
-        }
-        for phone, r in charges
-        if r.accepted
-    ]
+    accepted = [_charged(phone, r) for phone, r in charges if r.accepted]
     if accepted:
         with session_scope(url) as session:
             record_transactional_charges(session, accepted, at=utcnow())
@@ -286,15 +287,17 @@ def send_report_reply(note_id: int) -> str:
         log.warning("reply %s to %s not sent: the country is not allowed", note_id, mask_phone(phone))
         return "failed"
     result = _send_one(note_id, phone, body)
+    # The note's state and its charge in one transaction: a reply shown as sent is in the ledger.
     with session_scope(url) as session:
         note = session.get(ResidentReportNote, note_id)
         assert note is not None
         note.sms_status = "sent" if result.accepted else "failed"
         note.sms_error = None if result.accepted else (result.error or "refused by the SMSC")[:64]
         note.sent_at = utcnow() if result.accepted else None
+        if result.accepted:
+            record_transactional_charges(session, [_charged(phone, result)], at=utcnow())
     if not result.accepted:
         log.warning("reply %s to %s refused by the SMSC: %s", note_id, mask_phone(phone), result.error)
-    _charge(url, [(phone, result)])
     return "sent" if result.accepted else "failed"
 
 

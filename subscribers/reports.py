@@ -11,7 +11,7 @@ Intake (`file_reports`, called by the keyword handler for the REPORT commands of
 - limits: `[subscribers] report_phone_per_hour` per phone and `report_city_per_hour` for the whole city, counted
   together in Redis (a report refused by one takes nothing from the other). A refused report is not stored (its
   MO stays in inbound_message) and gets one "limit reached" SMS per phone and hour, then silence: pumping reports
-  beyond the limit costs nothing;
+  beyond the limit costs nothing. Without Redis a report is taken uncounted (and logged) rather than lost;
 - the reply: the report's number, in the sender's language (Polish and English folded to GSM-7, Ukrainian in
   Cyrillic), never anything about anybody else.
 
@@ -284,7 +284,7 @@ def file_reports(
         refused = limits.take(item.phone)
         if refused is not None:
             which, retry_after = refused
-            limit = session_limit(limits.settings, which)
+            limit = _limit_of(limits.settings, which)
             answers[item.inbound_id] = (
                 reply_text(language, which, limit=limit, minutes=math.ceil(retry_after / 60))
                 if limits.first_refusal(item.phone)
@@ -331,7 +331,7 @@ def file_reports(
     return answers
 
 
-def session_limit(settings: SubscriberSettings, which: str) -> int:
+def _limit_of(settings: SubscriberSettings, which: str) -> int:
     return settings.report_phone_per_hour if which == "phone" else settings.report_city_per_hour
 
 
