@@ -100,3 +100,7 @@ _.last_duration_ms
 _.last_ok_at
 _.last_error_at
 _.follows_id
+# g.api_role is read back with g.get("api_role") (app/api/reports.py); a report reply's sms_error is shown by
+# app/templates/reports/detail.html.
+_.api_role
+_.sms_error

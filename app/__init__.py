@@ -24,6 +24,7 @@ from app import (
     public_alerts,
     public_cache,
     replies_ui,
+    reports_ui,
     security,
     status_ui,
     subscribers_ui,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(timeline_ui.bp)  # an alert's timing report: its PDF (issue 16)
     app.register_blueprint(feeds_ui.bp)  # official warnings in (CAP sources), drafts out
     app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
+    app.register_blueprint(reports_ui.bp)
     app.after_request(vary_on_language)
     return app
 

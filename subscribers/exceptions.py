@@ -63,3 +63,23 @@ class CodeLimitReached(SubscriberError):
         super().__init__(message)
         self.retry_after = retry_after
         self.details = {"limit": limit, "retry_after": retry_after}
+
+
+class ReportError(ValueError):
+    """Base of what can be wrong with a request about residents' reports (subscribers.reports). Not a
+    SubscriberError: the API maps a missing report to 404, a subscriber error to 422."""
+
+    details: dict | None = None
+
+
+class ReportNotFound(ReportError):
+    pass
+
+
+class InvalidReportChange(ReportError):
+    """A status, assignee, note or reply that cannot be taken; `field` (and details.field) names it."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+        self.details = {"field": field}

@@ -23,7 +23,7 @@ from smsc_gateway.models import InboundMessage
 from subscribers.exceptions import InvalidPhoneNumber
 from subscribers.geocoders import geocoder_for
 from subscribers.keywords import Command, Keyword, parse_command
-from subscribers.models import AddressChoice, VerificationCode
+from subscribers.models import AddressChoice, ResidentReport, ResidentReportNote, VerificationCode
 from subscribers.phones import is_allowed_country, mask_phone, normalise_phone
 from subscribers.registry import (
     batches,
@@ -35,6 +35,7 @@ from subscribers.registry import (
     stalled_imports,
     start_import,
 )
+from subscribers.reports import Incoming, ReportLimits, add_reply, file_reports
 from subscribers.service import purge_unsubscribed, unsubscribe, zone_codes_of_subscribers
 from subscribers.sms import KeywordBatch, Reply, failure_reply, handle_command
 from subscribers.verification import code_message
@@ -70,19 +71,20 @@ def _send_one(ref: int, phone: str, text: str) -> SendResult:
     return result
 
 
+def _charged(phone: str, r: SendResult) -> dict:
+    """A transactional charge of an SMS the SMSC accepted, as billing.ledger records it."""
+    return {
+        "phone": phone,
+        "parts": r.parts,
+        "encoding": r.encoding,
+        "smsc_message_ids": r.smsc_message_ids,
+        "smsc": r.smsc or None,
+    }
+
+
 def _charge(url: str, charges: Sequence[tuple[str, SendResult]]) -> None:
     """Record what the SMSC accepted, all in one transaction."""
-    accepted = [
-        {
-            "phone": phone,
-            "parts": r.parts,
-            "encoding": r.encoding,
-            "smsc_message_ids": r.smsc_message_ids,
-            "smsc": r.smsc or None,
-        }
-        for phone, r in charges
-        if r.accepted
-    ]
+    accepted = [_charged(phone, r) for phone, r in charges if r.accepted]
     if accepted:
         with session_scope(url) as session:
             record_transactional_charges(session, accepted, at=utcnow())
@@ -187,7 +189,11 @@ def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings:
         config.address_choice_minutes,
         [(phone, command) for _row, phone, command in work],
     )
-    replies: list[Reply] = [handle_command(batch, phone, command) for _row, phone, command in work]
+    reported = _reports(session, work, batch, settings)
+    replies: list[Reply] = [
+        Reply("pl", fixed=reported[row.id]) if row.id in reported else handle_command(batch, phone, command)
+        for row, phone, command in work
+    ]
     session.flush()
     zones = zone_codes_of_subscribers(session, [r.zones_of.id for r in replies if r.zones_of is not None])
     return [r.render(zones.get(r.zones_of.id, []) if r.zones_of is not None else ()) for r in replies]
@@ -209,6 +215,19 @@ def _take_branches(session, work: list[tuple[InboundMessage, str, Command]]) -> 
         taken, work = import_attribute(path)(session, work, now)
         handled += taken
     return handled, work
+
+
+def _reports(session, work: list[tuple[InboundMessage, str, Command]], batch: KeywordBatch, settings: Settings):
+    """The batch's reports to the city (subscribers.reports), filed together: their answers by inbound id."""
+    items = [
+        Incoming(row.id, phone, row.text, command, row.received_at)
+        for row, phone, command in work
+        if command.keyword == Keyword.REPORT
+    ]
+    if not items:
+        return {}
+    limits = ReportLimits(redis_connection(settings.redis.url), settings.subscribers)
+    return file_reports(session, items, batch.subscribers, batch.geocoder, limits)
 
 
 def _answer(
@@ -250,8 +269,9 @@ def _answer(
         log.info("inbound %s from %s: taken by %s", item.inbound_id, mask_phone(item.phone), type(item).__name__)
         metrics.INBOUND.labels(type(item).__name__).inc()
     for (row, phone, command), reply in zip(work, texts):
-        said[row.id] = reply
-        answers.append(Answer(row.id, phone, reply))
+        if reply:  # "": deliberately unanswered (a repeated refusal of a report past its limit)
+            said[row.id] = reply
+            answers.append(Answer(row.id, phone, reply))
         log.info("inbound %s from %s: %s", row.id, mask_phone(phone), command.keyword.value)
         metrics.INBOUND.labels(command.keyword.value).inc()
     _mark_handled(session, claimed_ids, said)
@@ -294,6 +314,65 @@ def handle_inbound_batch(inbound_message_ids: Sequence[int], take_ahead: int = T
 def handle_inbound_sms(inbound_message_id: int) -> str | None:
     """One keyword SMS: its reply (None when the SMS is ignored or was handled before)."""
     return handle_inbound_batch([inbound_message_id], take_ahead=0).get(inbound_message_id)
+
+
+# ------------------------------------------------------------------ replies to residents' reports
+
+
+def send_report_reply(note_id: int) -> str:
+    """Text a reply written in the reports inbox to the reporter, once (a redelivered job finds it taken), and
+    charge it in the ledger as transactional; the note records whether the SMSC accepted it."""
+    settings = get_settings()
+    url = settings.database.url
+    with session_scope(url) as session:
+        note = session.scalar(
+            select(ResidentReportNote)
+            .where(ResidentReportNote.id == note_id, ResidentReportNote.sms_status == "queued")
+            .with_for_update(skip_locked=True)
+        )
+        if note is None:
+            return "taken or sent before"
+        report = session.get(ResidentReport, note.report_id)
+        assert report is not None  # the note is deleted with its report
+        phone, body = report.phone, note.body
+        allowed = is_allowed_country(phone, settings.subscribers.allowed_countries)
+        note.sms_status = "sending" if allowed else "failed"
+        if not allowed:
+            note.sms_error = "the country is not allowed"
+    if not allowed:
+        log.warning("reply %s to %s not sent: the country is not allowed", note_id, mask_phone(phone))
+        return "failed"
+    result = _send_one(note_id, phone, body)
+    # The note's state and its charge in one transaction: a reply shown as sent is in the ledger.
+    with session_scope(url) as session:
+        note = session.get(ResidentReportNote, note_id)
+        assert note is not None
+        note.sms_status = "sent" if result.accepted else "failed"
+        note.sms_error = None if result.accepted else (result.error or "refused by the SMSC")[:64]
+        note.sent_at = utcnow() if result.accepted else None
+        if result.accepted:
+            record_transactional_charges(session, [_charged(phone, result)], at=utcnow())
+    if not result.accepted:
+        log.warning("reply %s to %s refused by the SMSC: %s", note_id, mask_phone(phone), result.error)
+    return "sent" if result.accepted else "failed"
+
+
+def submit_report_reply(
+    session: Session, redis_url: str, report_id: int, actor: User, body: object, max_parts: int
+) -> ResidentReportNote:
+    """Record the reply (subscribers.reports.add_reply: checked, audited), commit, and queue its sending on the
+    transactional queue."""
+    note = add_reply(session, report_id, actor, body, max_parts)
+    session.commit()
+    queue(TRANSACTIONAL, redis_url).enqueue(
+        send_report_reply,
+        note.id,
+        job_timeout=JOB_TIMEOUT,
+        result_ttl=RESULT_TTL,
+        failure_ttl=24 * 3600,
+        description=f"reply to report {report_id}",
+    )
+    return note
 
 
 # ------------------------------------------------------------------ verification codes

@@ -20,6 +20,7 @@ class Keyword(str, enum.Enum):
     HELP = "help"
     STATUS = "status"
     CHOICE = "choice"  # a bare "2": which of the numbered candidate addresses
+    REPORT = "report"  # a resident's report to the city (subscribers.reports): the rest of the SMS is its text
     UNKNOWN = "unknown"
     EMPTY = "empty"
 
@@ -37,6 +38,13 @@ KEYWORDS: dict[str, tuple[Keyword, str | None]] = {
     "help": (Keyword.HELP, "en"),
     "dane": (Keyword.STATUS, "pl"),
     "status": (Keyword.STATUS, None),
+    # Reports to the city (ZGŁOŚ <what and where>). UWAGA ("attention") is what people write on a sign; a
+    # report is not a command, so the nouns count too.
+    "zgłoś": (Keyword.REPORT, "pl"),
+    "zgłoszenie": (Keyword.REPORT, "pl"),
+    "uwaga": (Keyword.REPORT, "pl"),
+    "raport": (Keyword.REPORT, "pl"),
+    "report": (Keyword.REPORT, "en"),
     # Ukrainian. СТАРТ looks like START but is typed in Cyrillic.
     "старт": (Keyword.SUBSCRIBE, "uk"),
     "підписка": (Keyword.SUBSCRIBE, "uk"),
@@ -46,6 +54,10 @@ KEYWORDS: dict[str, tuple[Keyword, str | None]] = {
     "статус": (Keyword.STATUS, "uk"),
     "допомога": (Keyword.HELP, "uk"),
     "довідка": (Keyword.HELP, "uk"),
+    # ЗВЕРНЕННЯ: what a resident's message to a Ukrainian city's contact centre is called; УВАГА as UWAGA.
+    "звернення": (Keyword.REPORT, "uk"),
+    "повідомлення": (Keyword.REPORT, "uk"),
+    "увага": (Keyword.REPORT, "uk"),
 }
 _POLISH_LETTERS = re.compile(r"[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")

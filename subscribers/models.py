@@ -238,3 +238,7 @@ class ResidentReportNote(Base):
     kind: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A reply's SMS (migration 0030): queued → sending (a worker took it: never sent twice) → sent | failed.
+    sms_status: Mapped[str | None] = mapped_column(String(12))
+    sms_error: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

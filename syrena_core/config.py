@@ -344,6 +344,11 @@ class SubscriberSettings(_Section):
     network_limit: str = "30 per hour"  # per IPv4 /24 or IPv6 /56: a botnet's neighbours, a provider's pool
     phone_limit: str = "3 per 10 minutes;5 per hour"  # codes sent to one phone
     verify_limit: str = "20 per hour"  # code checks per IP
+    # Residents' reports (ZGLOS/REPORT <text>, subscribers.reports): how many one phone may file per hour, and how
+    # many the whole city may (a pumping attack's ceiling: each report is answered with a paid SMS). Beyond them a
+    # report is refused with one "limit reached" SMS per phone and hour; below them every report is kept.
+    report_phone_per_hour: int = Field(default=10, ge=1, le=10_000)
+    report_city_per_hour: int = Field(default=500, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

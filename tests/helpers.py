@@ -63,6 +63,9 @@ class ApiClient:
     def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
         return self.call("POST", path, body, raw)
 
+    def patch(self, path: str, body: Any = None) -> tuple[int, Any]:
+        return self.call("PATCH", path, body)
+
 
 def run_flask(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """`flask <args>` in a process of its own, as an operator or a script runs it, in this process's environment
@@ -175,7 +178,7 @@ def empty_rate_limits(redis_url: str) -> None:
     cached public alert pages (each test's database starts empty, with ids counted from 1 again)."""
     redis = redis_connection(redis_url)
     forget_served()  # and this process's own copies of them
-    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*"):
+    for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*", "syrena:reports:*"):
         keys = list(redis.scan_iter(pattern))
         if keys:
             redis.delete(*keys)

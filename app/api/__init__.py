@@ -13,6 +13,7 @@ from app.api import (
     campaigns,
     exercises,
     feeds,
+    reports,
     subscribers,
     timeline,
     zones,
@@ -30,5 +31,17 @@ def openapi():
 def openapi_document() -> dict:
     """The OpenAPI 3 document of /api/v1 (it needs no app context: the tests fuzz the API with it)."""
     return document(
-        (zones, subscribers, campaigns, billing, audit, campaign_control, timeline, campaign_replies, feeds, exercises)
+        (
+            zones,
+            subscribers,
+            campaigns,
+            billing,
+            audit,
+            campaign_control,
+            timeline,
+            campaign_replies,
+            feeds,
+            exercises,
+            reports,
+        )
     )

@@ -106,7 +106,7 @@ def requires(*roles: Role) -> Callable:
                 db().commit()
                 return error_response(403, "forbidden", f"the {role} role may not do this")
             g.api_user = token.user
-            g.api_role = role  # the token's (an admin's token may be narrowed): what a view may show depends on it
+            g.api_role = role  # the token's own (an admin's token narrowed to "approver" sees what approvers see)
             return view(*args, **kwargs)
 
         return wrapped

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from billing.reconciliation import import_operator_csv
 from subscribers.jobs import run_registry_import
+from subscribers.models import ResidentReport, ResidentReportNote
 from subscribers.registry import create_import
 from syrena_core import accounts
 from syrena_core.db import session_scope
@@ -89,6 +90,7 @@ WITH_ARGUMENTS = {
     ),
     "subscriber-detail": ("subscribers_ui.subscriber_detail", lambda d: f"/subscribers/{d['subscriber']}"),
     "registry-import-result": ("subscribers_ui.import_result", lambda d: f"/subscribers/import/{d['import']}"),
+    "report-detail": ("reports_ui.report_detail", lambda d: f"/reports/{d['report']}"),
 }
 # Pages that need more than a visit: the second-factor page (between password and code), and a resident's own
 # data, shown only after an SMS code (axe checks it with data in tests/subscribers/test_public_page_without_js.py;
@@ -130,6 +132,7 @@ PLAIN_PAGES = {
     "feeds_ui.feed_page": "/feeds",
     "finance.tariffs": "/finance/tariffs",
     "public.subscribe_page": "/subscribe/",
+    "reports_ui.report_list": "/reports/",
     "subscribers_ui.subscriber_list": "/subscribers/",
     "subscribers_ui.registry_import": "/subscribers/import",
     "zones_ui.map_page": "/zones/",
@@ -241,6 +244,22 @@ def site(settings, simulator, live_server):
         reconciliation = batch.id
         # A registry import with a row added and a row skipped (the result page shows both).
         registry = create_import(session, REGISTRY_CSV, "registry.csv", "paper forms", None).id
+        # A resident's report with a place, an internal note and a reply (the inbox's pages show all three).
+        report = ResidentReport(
+            phone="+48601234567",
+            text="Zalana piwnica",
+            location="SRID=4326;POINT(16.91 52.39)",
+            location_source="text",
+            address="Głogowska 77, Poznań",
+            zone_id=zone_a,
+        )
+        report.notes = [
+            ResidentReportNote(kind="note", body="OSP"),
+            ResidentReportNote(kind="reply", body="Jadą", sms_status="sent"),
+        ]
+        session.add(report)
+        session.flush()
+        report_id = report.id
     run_registry_import(registry)
     return {
         "users": users,
@@ -250,6 +269,7 @@ def site(settings, simulator, live_server):
         "import": registry,
         "test_group": group["id"],
         "exercise": exercise["id"],
+        "report": report_id,
     }
 
 
