@@ -2,14 +2,14 @@
 thread shows whether the resident's phone was reached.
 
 Revision ID: 0030
-Revises: 0022
+Revises: 0025
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0022"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
