@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from campaigns.questions import answer_lines, label_of
 from subscribers.keywords import Command, Keyword, fold_word, typo_closeness
 from subscribers.sms import MAX_REPLY, UCS2_LANGUAGES
 from zones.service import ascii_fold
@@ -62,17 +63,17 @@ TEXTS = {
     "pl": {
         "confirm": "Syrena: dziekujemy, zapisano odpowiedz {key} - {label}.",
         "needs_help": " W zagrozeniu zycia dzwon 112.",
-        "prompt": "Syrena: nie rozpoznano odpowiedzi. Odpisz numerem: {answers}.",
+        "prompt": "Syrena: nie rozpoznano odpowiedzi. {answers}.",
     },
     "en": {
         "confirm": "Syrena: thank you, answer {key} - {label} - recorded.",
         "needs_help": " If your life is in danger call 112.",
-        "prompt": "Syrena: answer not recognised. Reply with its number: {answers}.",
+        "prompt": "Syrena: answer not recognised. {answers}.",
     },
     "uk": {
         "confirm": "Syrena: дякуємо, записано відповідь {key} - {label}.",
         "needs_help": " У разі загрози життю дзвоніть 112.",
-        "prompt": "Syrena: відповідь не розпізнано. Надішліть номер: {answers}.",
+        "prompt": "Syrena: відповідь не розпізнано. {answers}.",
     },
 }
 
@@ -191,11 +192,8 @@ def needs_help_key(question: dict) -> str | None:
 
 
 def _label(question: dict, key: str, language: str) -> str:
-    for answer in question.get("answers") or []:
-        if str(answer.get("key")) == key:
-            label = answer.get("label") or {}
-            return str(label.get(language) or label.get(DEFAULT_LANGUAGE) or next(iter(label.values()), ""))
-    return ""
+    answer = next((a for a in question.get("answers") or [] if str(a.get("key")) == key), None)
+    return label_of(answer, language) if answer else ""
 
 
 def _finish(language: str, text_: str) -> str:
@@ -214,12 +212,10 @@ def confirmation_text(question: dict, key: str, language: str) -> str:
 
 
 def prompt_text(question: dict, language: str) -> str:
-    """The list of answers, sent once to a phone whose reply was not recognised."""
+    """The list of answers, sent once to a phone whose reply was not recognised: the question's own answer
+    lines ("Odpowiedz 1 - jestem bezpieczny, 2 - ...", campaigns.questions), as the alert carried them."""
     language = language if language in TEXTS else DEFAULT_LANGUAGE
-    answers = ", ".join(
-        f"{a.get('key')} - {_label(question, str(a.get('key')), language)}" for a in question.get("answers") or []
-    )
-    return _finish(language, TEXTS[language]["prompt"].format(answers=answers))
+    return _finish(language, TEXTS[language]["prompt"].format(answers=answer_lines(question, language)))
 
 
 # ------------------------------------------------------------------ the MO path
