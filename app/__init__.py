@@ -16,6 +16,7 @@ from app import (
     auth,
     campaigns_ui,
     cli,
+    fieldwork_ui,
     finance_ui,
     health,
     public,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     public.register(app)  # the residents' sign-up page and the rate limits of its API
     app.register_blueprint(subscribers_ui.bp)
     app.register_blueprint(campaigns_ui.bp)
+    app.register_blueprint(fieldwork_ui.bp)  # issue 15: follow-up to a slice, the field worklist
     app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
     health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
     app.register_blueprint(status_ui.bp)

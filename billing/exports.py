@@ -66,6 +66,17 @@ DEFAULT_LABELS: dict[str, str] = {
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 
+def a4_pdf(title: str) -> FPDF:
+    """An A4 document with the bundled Source Sans Pro (Polish letters) as font "Source", regular and bold: every
+    PDF Syrena writes (this statement, the campaigns' field worklist) starts here."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("Source", "", str(FONT_DIR / "SourceSansPro-Regular.ttf"))
+    pdf.add_font("Source", "B", str(FONT_DIR / "SourceSansPro-Bold.ttf"))
+    pdf.set_title(title)
+    return pdf
+
+
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return {**DEFAULT_LABELS, **(labels or {})}
 
@@ -192,11 +203,7 @@ def statement_pdf(
     """The month's statement: totals with fees and VAT, then the cost by department, campaign, zone, kind."""
     words = _labels(labels)
     first = next(iter(reports.values()))
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("Source", "", str(FONT_DIR / "SourceSansPro-Regular.ttf"))
-    pdf.add_font("Source", "B", str(FONT_DIR / "SourceSansPro-Bold.ttf"))
-    pdf.set_title(f"Syrena — {words['statement']} {first.month_label}")
+    pdf = a4_pdf(f"Syrena — {words['statement']} {first.month_label}")
     pdf.add_page()
     pdf.set_font("Source", "B", 16)
     pdf.cell(0, 10, f"Syrena — {words['statement']} {first.month_label}", new_x="LMARGIN", new_y="NEXT")
