@@ -420,13 +420,18 @@ def worklist_csv(worklist: Worklist, labels: Mapping[str, str] | None = None) ->
                 cell_text(a.number),
                 a.failed,
                 a.needs_help,
-                " ".join(a.phones),
+                _Phones(" ".join(a.phones)),
                 "" if a.lat is None else round(a.lat, 6),
                 "" if a.lon is None else round(a.lon, 6),
             ]
-            # Streets and zone names are anyone's text: none may become a live formula in a spreadsheet.
-            writer.writerow([spreadsheet_text(v) if isinstance(v, str) else v for v in values])
+            # Streets and zone names are anyone's text: none may become a live formula in a spreadsheet. Phones
+            # are E.164 (subscribers.service.normalise_phone: "+" and digits), stored by us: written as they are.
+            writer.writerow([spreadsheet_text(v) if type(v) is str else v for v in values])
     return out.getvalue()
+
+
+class _Phones(str):
+    """A CSV cell of E.164 phones: no formula can hide in "+" and digits."""
 
 
 def worklist_geojson(worklist: Worklist) -> dict[str, Any]:
