@@ -46,7 +46,6 @@ def worklist_labels() -> dict[str, str]:
         "no_address": _("No address (subscribed by SMS code)"),
         "no_question": _("The campaign asked no question: only failed deliveries are listed."),
         "empty": _("Nobody to visit: every SMS was delivered and nobody asked for help."),
-        "addresses": _("addresses"),
         # Filled in by campaigns.fieldwork (str.format) with the counts.
         "summary": _(
             "Recipients whose SMS failed: %(failed)s; who asked for help: %(needs_help)s.",

@@ -396,7 +396,6 @@ DEFAULT_LABELS: dict[str, str] = {
     "no_address": "No address (subscribed by SMS code)",
     "no_question": "The campaign asked no question: only failed deliveries are listed.",
     "empty": "Nobody to visit: every SMS was delivered and nobody asked for help.",
-    "addresses": "addresses",
     "summary": "Recipients whose SMS failed: {failed}; who asked for help: {needs_help}.",
 }
 
@@ -512,13 +511,7 @@ def worklist_pdf(worklist: Worklist, timezone: str, labels: Mapping[str, str] | 
             pdf.add_page()
         pdf.set_font("Source", "B", 13)
         heading = zone.name or words["no_zone"]
-        pdf.cell(
-            0,
-            8,
-            f"{words['zone']}: {cell_text(heading)} ({len(zone.addresses)} {words['addresses']})",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        pdf.cell(0, 8, f"{words['zone']}: {cell_text(heading)}", new_x="LMARGIN", new_y="NEXT")
         header()
         previous: str | None = ""
         for a in zone.addresses:

@@ -60,6 +60,7 @@ NOT_PAGES = {
     "api_docs.swagger_asset": "vendored Swagger UI files",
     "subscribers_ui.import_progress_json": "JSON for the import's progress bar",
     "subscribers_ui.import_skipped_csv": "CSV download",
+    "fieldwork_ui.worklist": "PDF, CSV or GeoJSON download (the field worklist)",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
