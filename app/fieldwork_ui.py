@@ -158,7 +158,9 @@ def follow_up(campaign_id: int):
     return redirect(url_for("campaigns_ui.review", campaign_id=draft.id))
 
 
-@bp.get("/<int:campaign_id>/worklist.<any(pdf, csv, geojson):fmt>")
+@bp.get("/<int:campaign_id>/worklist.pdf", defaults={"fmt": "pdf"})
+@bp.get("/<int:campaign_id>/worklist.csv", defaults={"fmt": "csv"})
+@bp.get("/<int:campaign_id>/worklist.geojson", defaults={"fmt": "geojson"})
 @roles_required(*WORKLIST_ROLES)
 def worklist(campaign_id: int, fmt: str):
     return worklist_response(_campaign(campaign_id), fmt, current_user)

@@ -30,7 +30,9 @@ def follow_up_slice(campaign_id: int):
     return jsonify({**campaign_json(draft), "preview": preview.as_dict(), "warnings": preview.warnings}), 201
 
 
-@bp.get("/campaigns/<int:campaign_id>/worklist.<any(pdf, csv, geojson):fmt>")
+@bp.get("/campaigns/<int:campaign_id>/worklist.pdf", defaults={"fmt": "pdf"})
+@bp.get("/campaigns/<int:campaign_id>/worklist.csv", defaults={"fmt": "csv"})
+@bp.get("/campaigns/<int:campaign_id>/worklist.geojson", defaults={"fmt": "geojson"})
 @requires(*WORKLIST_ROLES)
 def worklist(campaign_id: int, fmt: str):
     return worklist_response(campaigns.get_campaign(db(), campaign_id), fmt, g.api_user)

@@ -46,6 +46,10 @@ API = [
     ("POST", f"/api/v1/campaigns/{X}/resume", {ADMIN, OPERATOR, APPROVER}),
     ("POST", f"/api/v1/campaigns/{X}/cancel", {ADMIN, OPERATOR, APPROVER}),
     ("POST", f"/api/v1/campaigns/{X}/resend-failed", {ADMIN, OPERATOR}),
+    ("POST", f"/api/v1/campaigns/{X}/follow-up", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/campaigns/{X}/worklist.pdf", {ADMIN, OPERATOR}),  # personal data: addresses
+    ("GET", f"/api/v1/campaigns/{X}/worklist.csv", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/campaigns/{X}/worklist.geojson", {ADMIN, OPERATOR}),
     ("POST", "/api/v1/subscribers", {ADMIN}),
     ("GET", "/api/v1/zones", STAFF),
     ("GET", "/api/v1/zones.geojson", STAFF),
@@ -86,6 +90,10 @@ UI = [
     ("GET", f"/campaigns/{X}/cap.xml", STAFF),
     ("GET", f"/campaigns/{X}/edit", {ADMIN, OPERATOR}),
     ("GET", f"/campaigns/{X}/review", STAFF),
+    ("POST", f"/campaigns/{X}/follow-up", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/worklist.pdf", {ADMIN, OPERATOR}),  # personal data: addresses
+    ("GET", f"/campaigns/{X}/worklist.csv", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/worklist.geojson", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/analyse", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/area-from-text", {ADMIN, OPERATOR}),
     ("GET", "/campaigns/new", {ADMIN, OPERATOR}),
