@@ -279,7 +279,10 @@ def _registered(session: Session, texts: Sequence[str]) -> dict[str, tuple[str, 
             continue
         # "10/2" is a flat in house 10 in most registers; a building may be numbered "14/16" itself.
         for rank, house in enumerate(dict.fromkeys([parsed.house, re.split(r"[/-]", parsed.house)[0]])):
-            ns.append(n), streets.append(parsed.street), houses.append(house), ranks.append(rank)
+            ns.append(n)
+            streets.append(parsed.street)
+            houses.append(house)
+            ranks.append(rank)
     if not ns:
         return {}
     rows = session.execute(_REGISTERED_ADDRESSES, {"ns": ns, "streets": streets, "houses": houses, "ranks": ranks})

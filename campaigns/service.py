@@ -11,7 +11,7 @@ heartbeat. Everything here works in the caller's transaction; campaigns.workflow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -606,6 +606,7 @@ class Preview:
 def preview(session: Session, campaign: Campaign, billing: BillingSettings, now: datetime | None = None) -> Preview:
     """What sending would do now: recipients (deduplicated), parts, cost with the tariff in force."""
     params = _params(campaign)
+    rows: Iterable[Any]  # (language or None, recipients)
     if campaign.follow_up_to and campaign.reference_id is not None:
         rows = fieldwork.count_slice(session, campaign.follow_up_to, campaign.reference_id, params["languages"])
     elif campaign.reference_id is not None:

@@ -57,9 +57,11 @@ def _approved_and_sent(operator, approver, wait, campaign_id: int) -> dict:
 
 
 @pytest.fixture
-def question_sent(api, db, operator, approver, worker, simulator, wait, approval_required, faulty_numbers):
+def question_sent(request, api, db, operator, approver, worker, simulator, wait):
     """A question alert to six residents of Wilda: two SMS did not get through; then the replies (as the reply
-    path, another branch, stores them), and one who asked for help sent STOP since."""
+    path, another branch, stores them), and one who asked for help sent STOP since. The four-eyes rule is on."""
+    for needed in ("approval_required", "faulty_numbers"):
+        request.getfixturevalue(needed)
     zone = create_zone(api, "Wilda", ZONE_A)
     ids = {
         phone: create_subscriber(api, phone, {"lat": 52.39, "lon": 16.91, "address": address})
@@ -177,16 +179,15 @@ def test_the_worklist_downloads_list_the_failed_and_those_who_need_help(question
     assert "Wierzbięcice 5 2" in words and "Głogowska 2 2" in words
 
     audit = db.execute(
-        text(
-            "SELECT details->>'format', details->>'addresses' FROM audit_log WHERE action = 'campaign.worklist' ORDER BY id"
-        )
+        text("SELECT details->>'format', details->>'addresses' FROM audit_log WHERE action = :a ORDER BY id"),
+        {"a": "campaign.worklist"},
     ).all()
     assert audit == [("csv", "2"), ("geojson", "2"), ("pdf", "2")]
 
 
 def test_only_operators_and_admins_may_download_a_worklist(api, make_user, live_server, db):
     zone = create_zone(api, "Wilda", ZONE_A)
-    status, draft = api.post(
+    _status, draft = api.post(
         "/api/v1/campaigns", {"kind": "alert", "severity": "minor", "body": "x", "zone_ids": [zone]}
     )
     for role in ("approver", "finance"):
