@@ -66,8 +66,10 @@ def parse_slice(original: Campaign, raw: Any) -> str:
     "no_reply" (it asked a question) or "failed". InvalidCampaign (422) names `to` and says what fits."""
     keys = answer_keys(original.question)
     offered = [*(f"{ANSWER}{k}" for k in keys), *([NO_REPLY] if keys else []), FAILED]
-    if not isinstance(raw, str) or not raw.strip():
+    if raw is None or raw == "":
         raise InvalidCampaign(f"to is required: one of {', '.join(offered)}")
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidCampaign(f"to must be one of {', '.join(offered)}")
     value = raw.strip()
     if value.startswith(ANSWER) or value == NO_REPLY:
         if not keys:

@@ -625,7 +625,9 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())
     warnings = []
-    if recipients == 0:
+    if recipients == 0 and campaign.follow_up_to:
+        warnings.append("nobody is in this slice of the original's recipients now: sending reaches nobody")
+    elif recipients == 0:
         warnings.append("no active subscriber is in the target: sending reaches nobody")
     offer = composition.offer_transliteration(campaign.body)
     translit = None

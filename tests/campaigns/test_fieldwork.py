@@ -148,7 +148,7 @@ def test_a_follow_up_to_a_slice_is_a_draft_linked_to_the_original_and_never_publ
         (QUESTION, "answer:7", "to: .*has no answer '7'; its answers are 1, 2"),
         (QUESTION, "everyone", "to must be one of answer:1, answer:2, no_reply, failed"),
         (QUESTION, "", "to is required"),
-        (QUESTION, 5, "to is required"),
+        (QUESTION, 5, "to must be one of answer:1, answer:2, no_reply, failed"),
     ],
 )
 def test_a_slice_the_campaign_does_not_have_is_refused_naming_to(db, api, question, to, message):
@@ -270,3 +270,13 @@ def test_split_address_for_display():
     assert fieldwork.split_address("Os. Bolesława Chrobrego 12 B") == ("Os. Bolesława Chrobrego", "12B")
     assert fieldwork.split_address("Stary Rynek") == ("Stary Rynek", "")
     assert fieldwork.split_address("3 Maja 5") == ("3 Maja", "5")
+
+
+def test_an_empty_slice_is_a_draft_whose_preview_says_it_reaches_nobody(db, api):
+    zone = create_zone(api, "Wilda", ZONE_A)
+    sid = create_subscriber(api, "+48601300021", IN_A)
+    campaign = sent_campaign(db, api, [zone], {sid: "delivered"})
+    draft = campaigns.follow_up(db, campaign, None, "Update", {"body": "x"}, CampaignSettings(), to="answer:1")
+    result = campaigns.preview(db, draft, BillingSettings())
+    assert result.recipients == 0
+    assert result.warnings == ["nobody is in this slice of the original's recipients now: sending reaches nobody"]
