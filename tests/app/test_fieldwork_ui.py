@@ -40,8 +40,12 @@ def test_a_follow_up_to_those_who_asked_for_help_from_the_campaign_page(api, db,
     assert "osób, które odpowiedziały 2 (potrzebuję pomocy)" in page.locator("#review-slice").inner_text()
     assert page.locator("#review-recipients").inner_text() == "1"
     assert page.locator("#review-body").inner_text() == "Straż jest w drodze."
-    follow_up_to = db.scalar(text("SELECT follow_up_to FROM campaign WHERE reference_id = :c"), {"c": campaign.id})
+    draft_id, follow_up_to = db.execute(
+        text("SELECT id, follow_up_to FROM campaign WHERE reference_id = :c"), {"c": campaign.id}
+    ).one()
     assert follow_up_to == "answer:2"
+    page.goto(f"/campaigns/{draft_id}")
+    assert page.locator("#campaign-slice").inner_text().startswith("osób, które odpowiedziały 2")
 
 
 def test_the_worklist_is_downloaded_by_operators_only_and_recorded(api, db, new_context, login, make_user):
