@@ -18,6 +18,7 @@ from app import (
     cli,
     exercises_ui,
     feeds_ui,
+    fieldwork_ui,
     finance_ui,
     health,
     public,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(subscribers_ui.bp)
     app.register_blueprint(campaigns_ui.bp)
     app.register_blueprint(replies_ui.bp)  # replies to a campaign's question (issue 15)
+    app.register_blueprint(fieldwork_ui.bp)  # issue 15: follow-up to a slice, the field worklist
     app.register_blueprint(public_alerts.bp)  # current alerts for everyone: page, Atom feed, CAP
     health.init_app(app)  # /healthz, /readyz, /metrics and the HTTP request metrics
     app.register_blueprint(status_ui.bp)

@@ -360,6 +360,19 @@ class FollowUpInput(_Input):
     flash: Flash
 
 
+class FollowUpSliceInput(FollowUpInput):
+    """A follow-up to a slice of a sent campaign's recipients (issue 15); `to` is checked against the campaign
+    (campaigns.fieldwork.parse_slice), the rest as for an update."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["to", "body"]}, validate_default=False)
+
+    to: str = Field(
+        None,  # type: ignore[assignment]
+        description='"answer:<key>" (those whose latest answer to the question is that key), "no_reply" '
+        '(delivered, no reply) or "failed" (failed, expired or refused by the SMSC)',
+    )
+
+
 class Reason(BaseModel):
     """Why a campaign is rejected or sent by emergency override (checked by the service: at least a few words)."""
 
@@ -429,6 +442,9 @@ class Campaign(BaseModel):
     test_group_id: int | None = None
     confirm_real_target: bool = None  # type: ignore[assignment]
     test_of_id: int | None = Field(None, description='a "send test" of this draft')
+    follow_up_to: str | None = Field(
+        None, description='a follow-up to a slice of reference_id\'s recipients: "answer:<key>", "no_reply", "failed"'
+    )
     edits: list[dict[str, Any]] = Field(
         [], description="who wrote what: the creation, then each change of text, target or severity"
     )
@@ -453,6 +469,12 @@ class Campaign(BaseModel):
         None, description="Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"
     )
     rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")  # type: ignore[assignment]
+
+
+class FollowUpSliceCreated(Campaign):
+    """The draft of a follow-up to a slice, with what sending it now would do (the slice counted now)."""
+
+    preview: CampaignPreview = None  # type: ignore[assignment]
 
 
 class CampaignList(BaseModel):

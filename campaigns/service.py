@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import tariff_at
 from billing.reports import campaign_costs
-from campaigns import composition, exercises, questions, targeting
+from campaigns import composition, exercises, fieldwork, questions, targeting
 from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
@@ -651,6 +651,8 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
         size = exercises.group_size(session, campaign.test_group_id)
         languages = exercises.test_languages(campaign)
         rows: Any = [(lang, size) for lang in languages] if languages else [(None, size)]
+    elif campaign.follow_up_to and campaign.reference_id is not None:
+        rows = fieldwork.count_slice(session, campaign.follow_up_to, campaign.reference_id, params["languages"])
     elif campaign.reference_id is not None:
         rows = session.execute(_COUNT_COPIED, {"original": campaign.reference_id, "languages": params["languages"]})
     else:
@@ -669,7 +671,9 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())
     warnings = []
-    if recipients == 0:
+    if recipients == 0 and campaign.follow_up_to:
+        warnings.append("nobody is in this slice of the original's recipients now: sending reaches nobody")
+    elif recipients == 0:
         warnings.append("no active subscriber is in the target: sending reaches nobody")
     offer = composition.offer_transliteration(campaign.body)
     translit = None
@@ -862,6 +866,8 @@ def start_sending(
         freeze_target(session, campaign)  # a caller that skipped send(); finish_snapshot reads the same copy
     if campaign.test_group_id is not None:  # an exercise or test to staff phones, not to residents
         exercises.snapshot_group(session, campaign, exercises.test_languages(campaign))
+    elif campaign.follow_up_to:
+        fieldwork.snapshot_slice(session, campaign)  # a slice of the original's recipients (issue 15)
     elif campaign.reference_id is not None:
         session.execute(
             _COPY_RECIPIENTS,
@@ -953,12 +959,18 @@ def follow_up(
     data: dict[str, Any],
     settings: CampaignSettings,
     now: datetime | None = None,
+    to: Any = None,
 ) -> Campaign:
-    """An update or an all-clear of a sent campaign: a draft to exactly the original's recipients."""
+    """An update or an all-clear of a sent campaign: a draft to exactly the original's recipients. With `to`
+    (issue 15: "answer:<key>", "no_reply" or "failed", checked by campaigns.fieldwork.parse_slice), an update to
+    that slice of them only (campaign.follow_up_to), which is not published (it speaks to some residents)."""
     if msg_type not in ("Update", "Cancel"):
         raise InvalidCampaign("msg_type is Update or Cancel")
     if original.sent_at is None or original.status not in (*SENT_STATUSES, CampaignStatus.CANCELLED.value):
         raise CampaignStateError(f"a {original.status} campaign has not been sent: nothing to follow up")
+    if to is not None and msg_type != "Update":
+        raise InvalidCampaign("to: only an update goes to a slice of the recipients; an all-clear goes to all")
+    follow_up_to = fieldwork.parse_slice(original, to) if to is not None else None
     FollowUpInput.check(data)
     base = {
         "kind": original.kind,
@@ -986,6 +998,7 @@ def follow_up(
         status=CampaignStatus.DRAFT.value,
         msg_type=msg_type,
         reference_id=original.id,
+        follow_up_to=follow_up_to,
     )
     _apply(session, campaign, base, settings, ZoneSettings(), now or utcnow(), partial=False)
     _record_edit(campaign, actor, sorted(_content(campaign)))
@@ -997,7 +1010,7 @@ def follow_up(
         actor,
         "campaign",
         campaign.id,
-        {"original": original.id, "msg_type": msg_type},
+        {"original": original.id, "msg_type": msg_type, **({"to": follow_up_to} if follow_up_to else {})},
     )
     return campaign
 
@@ -1051,7 +1064,10 @@ def current_alerts(session: Session, now: datetime | None = None, limit: int = 5
         Campaign.msg_type == "Cancel", Campaign.sent_at.is_not(None), Campaign.reference_id.is_not(None)
     )
     superseded = select(Campaign.reference_id).where(
-        Campaign.msg_type == "Update", Campaign.sent_at.is_not(None), Campaign.reference_id.is_not(None)
+        Campaign.msg_type == "Update",
+        Campaign.sent_at.is_not(None),
+        Campaign.reference_id.is_not(None),
+        Campaign.follow_up_to.is_(None),  # a follow-up to a slice leaves the original in force
     )
     query = (
         select(Campaign)
@@ -1060,6 +1076,7 @@ def current_alerts(session: Session, now: datetime | None = None, limit: int = 5
             Campaign.cap_status == exercises.CapStatus.ACTUAL.value,  # exercises and tests are never public
             Campaign.sent_at.is_not(None),
             Campaign.msg_type != "Cancel",
+            Campaign.follow_up_to.is_(None),  # a follow-up to a slice speaks to some residents, not the public
             Campaign.id.not_in(cancelled),
             Campaign.id.not_in(superseded),
             func.coalesce(Campaign.expires_at, Campaign.sent_at + CURRENT_FOR) > now,
@@ -1080,6 +1097,7 @@ def published(session: Session, campaign_id: int) -> Campaign:
         or campaign.sent_at is None
         or campaign.kind != CampaignKind.ALERT.value
         or exercises.is_exercise(campaign)  # never public
+        or campaign.follow_up_to is not None  # to a slice of the recipients: not published
     ):
         raise CampaignNotFound(f"no published alert {campaign_id}")
     return campaign

@@ -120,6 +120,25 @@ def follow_up(
     return FollowUp(campaign, started=send(session, campaign, actor, settings, now), awaiting_approval=False)
 
 
+def follow_up_slice(
+    session: Session,
+    original: Campaign,
+    actor: User | None,
+    to: Any,
+    data: dict[str, Any],
+    settings: Settings,
+    now: datetime | None = None,
+) -> Campaign:
+    """A follow-up to a slice of the original's recipients (issue 15: `to` is "answer:<key>", "no_reply" or
+    "failed"): a draft, committed, that the operator previews (the slice counted as it stands) and then submits,
+    sends or has approved like any campaign — the slice is taken when it is sent."""
+    campaign = service.follow_up(
+        session, original, actor, "Update", data, settings.campaigns, now, to="" if to is None else to
+    )
+    session.commit()
+    return campaign
+
+
 def review_actions(campaign: Campaign, user: User, settings: CampaignSettings) -> dict[str, bool]:
     """Which of the steps above `user` may take on the campaign now (the review page shows those buttons);
     the functions themselves check again."""

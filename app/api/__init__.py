@@ -13,6 +13,7 @@ from app.api import (
     campaigns,
     exercises,
     feeds,
+    fieldwork,
     reports,
     subscribers,
     timeline,
@@ -42,6 +43,7 @@ def openapi_document() -> dict:
             campaign_replies,
             feeds,
             exercises,
+            fieldwork,
             reports,
         )
     )

@@ -74,6 +74,7 @@ def campaign_json(
         "parts_per_message": campaign.parts_per_message,
         "msg_type": campaign.msg_type,
         "reference_id": campaign.reference_id,
+        "follow_up_to": campaign.follow_up_to,  # issue 15: a follow-up to a slice of reference_id's recipients
         "author_id": campaign.author_id,
         "approver_id": campaign.approver_id,
         "edits": campaign.edits or [],

@@ -66,6 +66,7 @@ NOT_PAGES = {
     "replies_ui.replies_map": "GeoJSON for the replies map",
     "replies_ui.replies_csv_download": "CSV download",
     "replies_ui.replies_geojson_download": "GeoJSON download",
+    "fieldwork_ui.worklist": "PDF, CSV or GeoJSON download (the field worklist)",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 

@@ -58,6 +58,10 @@ API = [
     ("GET", f"/api/v1/test-groups/{X}", STAFF),
     ("PUT", f"/api/v1/test-groups/{X}", {ADMIN}),
     ("DELETE", f"/api/v1/test-groups/{X}", {ADMIN}),
+    ("POST", f"/api/v1/campaigns/{X}/follow-up", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/campaigns/{X}/worklist.pdf", {ADMIN, OPERATOR}),  # personal data: addresses
+    ("GET", f"/api/v1/campaigns/{X}/worklist.csv", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/campaigns/{X}/worklist.geojson", {ADMIN, OPERATOR}),
     ("POST", "/api/v1/subscribers", {ADMIN}),
     ("GET", "/api/v1/reports", {ADMIN, OPERATOR, APPROVER}),
     ("GET", f"/api/v1/reports/{X}", {ADMIN, OPERATOR, APPROVER}),
@@ -114,6 +118,10 @@ UI = [
     ("GET", f"/campaigns/{X}/timeline.pdf", STAFF),
     ("GET", f"/campaigns/{X}/edit", {ADMIN, OPERATOR}),
     ("GET", f"/campaigns/{X}/review", STAFF),
+    ("POST", f"/campaigns/{X}/follow-up", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/worklist.pdf", {ADMIN, OPERATOR}),  # personal data: addresses
+    ("GET", f"/campaigns/{X}/worklist.csv", {ADMIN, OPERATOR}),
+    ("GET", f"/campaigns/{X}/worklist.geojson", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/analyse", {ADMIN, OPERATOR}),
     ("POST", "/campaigns/area-from-text", {ADMIN, OPERATOR}),
     ("GET", "/campaigns/new", {ADMIN, OPERATOR}),
