@@ -199,7 +199,7 @@ def _label(question: dict, key: str, language: str) -> str:
 def _finish(language: str, text_: str) -> str:
     if language in UCS2_LANGUAGES:
         return text_[: UCS2_LANGUAGES[language]]
-    return ascii_fold(text_)[:MAX_REPLY]
+    return ascii_fold(text_.replace("\u2013", "-"))[:MAX_REPLY]  # the en dash of a UCS-2 answer line: a hyphen
 
 
 def confirmation_text(question: dict, key: str, language: str) -> str:

@@ -267,7 +267,7 @@ def test_an_unrecognised_reply_gets_the_list_once_then_is_free_text(db, settings
     respondent = _respondent(db, cid, P1)
     assert respondent.answer is None and respondent.prompted_at is not None and respondent.replies == 3
     assert gateway.to(P1) == [
-        "Syrena: nie rozpoznano odpowiedzi. Odpisz numerem: 1 - jestem bezpieczny, 2 - potrzebuje pomocy."
+        "Syrena: nie rozpoznano odpowiedzi. Odpowiedz 1 - jestem bezpieczny, 2 - potrzebuje pomocy."
     ]
     _handle(db, (P1, "2"))  # the answer after the list: confirmed
     assert _respondent(db, cid, P1).answer == "2" and len(gateway.to(P1)) == 2
@@ -367,7 +367,7 @@ def test_bad_input_in_a_window_is_free_text_with_one_reply_at_most(db, settings,
     assert stored[P1].text == "" and len(stored[P2].text) == 2000 and stored[P3].text == "😀🙏😀"
     assert all(r.answer is None for r in stored.values())
     for phone in phones.values():
-        assert len(gateway.to(phone)) == 1 and "Odpisz numerem" in gateway.to(phone)[0]
+        assert len(gateway.to(phone)) == 1 and "Odpowiedz 1 - jestem bezpieczny" in gateway.to(phone)[0]
         assert _respondent(db, cid, phone).replies == 1
     db.expire_all()
     assert db.get(InboundMessage, binary).reply is None
@@ -435,7 +435,7 @@ def test_replies_through_the_simulator_are_stored_confirmed_and_charged(api, db,
     got = wait(received, 30, "three SMS back at the simulator")
     assert "odpowiedz 1 - jestem bezpieczny" in got[phones[0].lstrip("+")]
     assert "odpowiedz 2 - potrzebuje pomocy" in got[phones[1].lstrip("+")]
-    assert "Odpisz numerem" in got[phones[2].lstrip("+")]
+    assert "Odpowiedz 1 - jestem bezpieczny" in got[phones[2].lstrip("+")]
     assert len(simulator.messages()) == 3  # each answered once
     assert wait(lambda: _transactional_charges(db) == 3 or None, 30, "the three confirmations charged")
     assert {(r.answer) for r in db.scalars(select(CampaignRespondent)).all()} == {"1", "2", None}
