@@ -20,3 +20,16 @@ class ApprovalForbidden(CampaignError):
 
 class InvalidHazard(InvalidCampaign):
     """The hazard point (where the danger is, recipients nearest it are sent first) cannot be used."""
+
+
+class TemplateNotFound(CampaignError):
+    """No hazard template with that id (or none for that hazard)."""
+
+
+class InvalidTemplate(CampaignError):
+    """A hazard template (or the values filling one) that cannot be used: an unknown placeholder, a missing
+    language, a bad CAP default; the message names it."""
+
+
+class TemplateForbidden(CampaignError):
+    """Only an admin or an approver may mark a template version pre-approved."""
