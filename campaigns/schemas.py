@@ -168,6 +168,33 @@ Variants = Annotated[
     Field(default_factory=dict),
 ]
 Flash = Annotated[bool, BeforeValidator(_flash), Field(default=False, description="extreme only")]
+# A hazard template and its placeholder values (issue 16): campaigns.templates fills the texts and CAP fields from
+# them before these rules run (create and preview), so only their documented shape here.
+TemplateId = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "nullable": True,
+            "description": "a hazard template (GET /api/v1/templates): fills the texts per language and the CAP "
+            "fields this request leaves out; kind alert, title its name",
+        }
+    ),
+    Field(default=None),
+]
+Values = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {"type": "string"},
+            "description": "placeholder → text, e.g. {\"until\": \"18:00\", \"place\": \"SP 12\"}; {zone} {zones} "
+            "{date} {time} {title} are filled by the server unless given here",
+        }
+    ),
+    Field(default=None),
+]
 
 _AREA = {
     "oneOf": [
@@ -251,6 +278,8 @@ class CampaignInput(_Input):
     template: Template
     body: Body
     variants: Variants
+    template_id: TemplateId
+    values: Values
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> CampaignInput:

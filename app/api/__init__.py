@@ -5,7 +5,7 @@ The blueprint lives in app.api.blueprint, which the modules import: importing th
 
 from flask import jsonify
 
-from app.api import audit, billing, campaign_control, campaigns, subscribers, zones
+from app.api import audit, billing, campaign_control, campaigns, subscribers, templates, zones
 from app.api.blueprint import bp
 from app.openapi import document
 
@@ -18,4 +18,4 @@ def openapi():
 
 def openapi_document() -> dict:
     """The OpenAPI 3 document of /api/v1 (it needs no app context: the tests fuzz the API with it)."""
-    return document((zones, subscribers, campaigns, billing, audit, campaign_control))
+    return document((zones, subscribers, campaigns, billing, audit, campaign_control, templates))

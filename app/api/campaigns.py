@@ -12,7 +12,7 @@ from app.api.blueprint import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
-from campaigns import cap, estimates, overrides, schemas, workflow
+from campaigns import cap, estimates, overrides, schemas, templates, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign
@@ -90,6 +90,7 @@ def campaign_json(
         "completed_at": _iso(campaign.completed_at),
         # When the target was frozen (issue 19): from then on zone edits change nobody's warning. null: a draft.
         "target_frozen_at": _iso(campaign.target_frozen_at),
+        **templates.campaign_origin(campaign),  # issue 16: the hazard template it was made from
         **estimate_json(estimate or None),
     }
 
