@@ -24,6 +24,7 @@ from app import (
     security,
     status_ui,
     subscribers_ui,
+    templates_ui,
     users_ui,
     zones_ui,
 )
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(status_ui.bp)
     app.register_blueprint(audit_ui.bp)
     app.register_blueprint(users_ui.bp)
+    app.register_blueprint(templates_ui.bp)  # the hazard template library (issue 16)
     app.after_request(vary_on_language)
     return app
 
