@@ -85,3 +85,7 @@ file_secret_settings
 _.max_content_length
 _allow_large_uploads
 _.finished_at
+# Issue 16 (hazard templates): who archived a template is kept for the record (audit, support); the campaign's
+# template version is written by campaigns.templates.link and read through its relationship.
+_.archived_by
+_.template_version_id

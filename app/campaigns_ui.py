@@ -205,7 +205,7 @@ def _compose_page(campaign: Campaign | None):
         max_parts=settings.campaigns.max_parts,
         placeholders=composition.PLACEHOLDERS,
         hazard_templates=hazard_templates,
-        value_placeholders=[p for p in composition.PLACEHOLDERS if p not in composition.AUTOMATIC],
+        value_placeholders=["zones", *(p for p in composition.PLACEHOLDERS if p not in composition.AUTOMATIC)],
         language_names=LANGUAGE_NAMES,
     )
 

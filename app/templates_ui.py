@@ -165,12 +165,13 @@ def archive(template_id: int):
 def preapprove(template_id: int):
     session = db()
     template = _template(template_id)
+    back = redirect(url_for("templates_ui.edit", template_id=template_id))
     try:
         version = templates.preapprove(session, template, current_user)
     except CampaignError as e:
         session.rollback()
         flash(str(e), "error")
-    else:
-        session.commit()
-        flash(_("Version %(n)s is pre-approved.", n=version.version), "success")
-    return redirect(url_for("templates_ui.edit", template_id=template_id))
+        return back
+    session.commit()
+    flash(_("Version %(n)s is pre-approved.", n=version.version), "success")
+    return back

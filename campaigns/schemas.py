@@ -189,7 +189,7 @@ Values = Annotated[
             "type": "object",
             "nullable": True,
             "additionalProperties": {"type": "string"},
-            "description": "placeholder → text, e.g. {\"until\": \"18:00\", \"place\": \"SP 12\"}; {zone} {zones} "
+            "description": 'placeholder → text, e.g. {"until": "18:00", "place": "SP 12"}; {zone} {zones} '
             "{date} {time} {title} are filled by the server unless given here",
         }
     ),

@@ -611,9 +611,9 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     total_parts = sum(n * texts.get(lang, texts["pl"])["parts"] for lang, n in by_language.items())
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())
-    for language, text in texts.items():  # each language's share: its recipients, its parts, its cost
-        text["recipients"] = by_language.get(language, 0)
-        text["cost"] = str(tariff.price_per_part * text["parts"] * text["recipients"])
+    for language, analysis in texts.items():  # each language's share: its recipients, its parts, its cost
+        analysis["recipients"] = by_language.get(language, 0)
+        analysis["cost"] = str(tariff.price_per_part * analysis["parts"] * analysis["recipients"])
     warnings = []
     if recipients == 0:
         warnings.append("no active subscriber is in the target: sending reaches nobody")

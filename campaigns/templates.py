@@ -38,8 +38,7 @@ from syrena_core.audit import record
 from syrena_core.db import utcnow
 from syrena_core.schemas import Choice, Input, Text
 from syrena_core.text import TemplateInvalid, check_characters, fill_placeholders
-from zones.exceptions import ZoneNotFound
-from zones.service import get_zones
+from zones.models import Zone
 
 HAZARDS = tuple(SHIPPED)  # flood storm heat frost gas water chemical outage evacuation missing all_clear
 REQUIRED_LANGUAGES = ("pl", "en", "uk")
@@ -463,6 +462,19 @@ def fill(version: AlertTemplateVersion | None, texts: dict[str, str], values: di
     return Filled(version, filled, unchanged, boundaries)
 
 
+_ZONE_NAMES = select(Zone.name).order_by(Zone.id)
+
+
+def _merged(standard: dict[str, str], values: dict[str, str]) -> dict[str, str]:
+    """The request's values over the standard ones; {zone} and {zones} are one value (the target's names, or
+    what the sender wrote instead, e.g. "cale miasto" for a city-wide alert rather than 42 district names)."""
+    merged = {**standard, **values}
+    for one, other in (("zone", "zones"), ("zones", "zone")):
+        if one in values and other not in values:
+            merged[other] = values[one]
+    return merged
+
+
 def _template_for_campaign(session: Session, template_id: Any) -> AlertTemplateVersion:
     try:
         template = get_template(session, template_id)
@@ -507,13 +519,12 @@ def from_request(
     zone_names: list[str] = []
     zone_ids = data.get("zone_ids")
     if isinstance(zone_ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in zone_ids):
-        try:
-            zone_names = [z.name for z in get_zones(session, zone_ids)]
-        except ZoneNotFound:
-            pass  # campaigns.service names the missing zone
+        # Names only (in id order, as campaigns.service fills its own template): the zones' geometry, which
+        # _apply loads next, is the heavy part; missing or archived zones are named by _apply.
+        zone_names = list(session.scalars(_ZONE_NAMES.where(Zone.id.in_(zone_ids))))
     title = data.get("title") if isinstance(data.get("title"), str) else None
     standard = composition.standard_values(zone_names, title, now, timezone)
-    filled = fill(version, texts, {**standard, **values})
+    filled = fill(version, texts, _merged(standard, values))
     data["template"] = None  # filled here: the campaign's own template mechanism must not fill it again
     data["body"] = filled.texts["pl"]
     data["variants"] = {lang: text for lang, text in filled.texts.items() if lang != "pl"}
@@ -616,7 +627,7 @@ def fill_for_hazard(
         raise TemplateNotFound(f"no template for the hazard {hazard!r}; the shipped ones: {', '.join(HAZARDS)}")
     version = current(template)
     standard = composition.standard_values(zone_names or [], version.name, now or utcnow(), timezone)
-    filled = fill(version, dict(version.texts), {**standard, **_values(values)})
+    filled = fill(version, dict(version.texts), _merged(standard, _values(values)))
     return {
         "template_id": template.id,
         "template_version": version.version,
