@@ -245,3 +245,22 @@ def test_fill_for_hazard_gives_what_a_draft_needs(api, db):
     assert campaign.event == "Silny wiatr"
     with pytest.raises(TemplateNotFound):
         templates.fill_for_hazard(db, "meteor", {})
+
+
+def test_the_cap_message_carries_the_templates_response_type_and_instruction(api, db):
+    from pathlib import Path
+
+    from lxml import etree
+
+    from campaigns.cap import NS, build_cap
+
+    zone = create_zone(api, "Wilda", ZONE_A)
+    gas = next(t for t in templates.list_templates(db) if t.hazard == "gas")
+    campaign = campaigns.create_draft(db, None, {"template_id": gas.id, "zone_ids": [zone]}, now=NOW)
+    document = etree.fromstring(build_cap(db, campaign, CampaignSettings()))
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "CAP-v1.2.xsd")))
+    schema.assertValid(document)
+    infos = document.findall(f"{{{NS}}}info")
+    assert [i.findtext(f"{{{NS}}}responseType") for i in infos] == ["Evacuate"] * 3
+    assert infos[0].findtext(f"{{{NS}}}instruction").startswith("Nie używaj otwartego ognia")
+    assert [i.findtext(f"{{{NS}}}event") for i in infos] == ["Wyciek gazu"] * 3
