@@ -397,6 +397,8 @@ def review(campaign_id: int):
         can=can,
         own=own and pending,
         needs_approval=needs,
+        template_version=campaign.template_version,  # issue 16: the hazard template it was made from
+        preapproved=settings.campaigns.require_approval and templates.skips_approval(campaign) is not None,
         urgency_labels=URGENCY_LABELS,
         certainty_labels=CERTAINTY_LABELS,
         topic_labels=TOPIC_LABELS,

@@ -52,3 +52,4 @@ def test_choosing_a_hazard_fills_every_language_and_the_preview_warns_of_a_part_
     page.locator("#save-button").click()
     page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
     expect(page.locator("main")).to_contain_text("Zagrozenie powodziowe: Łazarz. Woda moze rosnac do 18:00.")
+    expect(page.locator("#template-origin")).to_contain_text("Utworzona z szablonu Powódź, wersja 1")
