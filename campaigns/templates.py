@@ -280,7 +280,8 @@ def list_templates(session: Session, include_archived: bool = False) -> list[Ale
 
 def get_template(session: Session, template_id: Any) -> AlertTemplate:
     ensure_shipped(session)
-    template = session.get(AlertTemplate, template_id) if isinstance(template_id, int) else None
+    valid = isinstance(template_id, int) and not isinstance(template_id, bool) and 0 < template_id < 2**31
+    template = session.get(AlertTemplate, template_id) if valid else None
     if template is None:
         raise TemplateNotFound(f"no template with id {template_id!r}")
     return template

@@ -163,8 +163,9 @@ def test_a_placeholder_without_a_value_or_an_unknown_value_is_refused_naming_it(
         campaigns.create_draft(
             db, None, {"template_id": flood.id, "values": {"until": "1", "street": "x"}, "zone_ids": [zone]}
         )
-    with pytest.raises(InvalidTemplate, match="no template with id 999"):
-        campaigns.create_draft(db, None, {"template_id": 999, "zone_ids": [zone]})
+    for wrong in (999, True, 2**70, "1"):
+        with pytest.raises(InvalidTemplate, match="no template with id"):
+            campaigns.create_draft(db, None, {"template_id": wrong, "zone_ids": [zone]})
     # a campaign's own template text: a value-less placeholder is refused too, never sent as a hole
     with pytest.raises(InvalidCampaign, match=r"\{until\}"):
         campaigns.create_draft(

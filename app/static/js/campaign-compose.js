@@ -22,6 +22,12 @@
     return node;
   }
 
+  /* Polish (the body) first, then the other languages as they come (JSON objects arrive sorted by key). */
+  function languagesInOrder(byLanguage) {
+    var rest = Object.keys(byLanguage).filter(function (l) { return l !== "pl"; });
+    return ("pl" in byLanguage ? ["pl"] : []).concat(rest);
+  }
+
   function debounce(fn) {
     var timer = null;
     return function () {
@@ -391,7 +397,7 @@
     Array.prototype.forEach.call(this.root.querySelectorAll(".placeholder-value"), function (box) {
       box.closest(".pair").classList.toggle("placeholder-used", t.placeholders.indexOf(box.dataset.placeholder) >= 0);
     });
-    var names = Object.keys(t.texts).map(function (l) { return self.labels.languageNames[l] || l; });
+    var names = languagesInOrder(t.texts).map(function (l) { return self.labels.languageNames[l] || l; });
     $("template-status").textContent = format(this.labels.templateApplied, {
       name: t.name, version: t.version, languages: names.join(", ") }) +
       (t.preapproved ? " " + this.labels.templatePreapproved : "");
@@ -562,7 +568,7 @@
   Composer.prototype.renderLanguages = function (p) {
     var self = this, body = $("preview-languages").querySelector("tbody");
     body.textContent = "";
-    Object.keys(p.texts).forEach(function (language) {
+    languagesInOrder(p.texts).forEach(function (language) {
       var t = p.texts[language], row = document.createElement("tr");
       var head = el("th", self.labels.languageNames[language] || language);
       head.scope = "row";
