@@ -400,6 +400,14 @@ class Campaign(BaseModel):
         None, description="Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"
     )
     rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")  # type: ignore[assignment]
+    template_id: int | None = Field(None, description="the hazard template it was made from (issue 16)")
+    template_version: int | None = None
+    template_unchanged: bool = Field(None, description="its texts are still the template version's own")  # type: ignore[assignment]
+    template_preapproved: bool = Field(  # type: ignore[assignment]
+        None,
+        description="unchanged texts of a pre-approved version: no second approval when "
+        "[campaigns] preapproved_templates_skip_approval is on",
+    )
 
 
 class CampaignList(BaseModel):
