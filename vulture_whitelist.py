@@ -64,6 +64,8 @@ CampaignPreview.time_to_warn_s
 Campaign.time_to_warn_s
 Campaign.editor_ids
 Campaign.rate_now
+Campaign.template_unchanged
+Campaign.template_preapproved
 # [simulator] keys that smsc_simulator's SimulatorOptions.from_settings copies by name (getattr over its fields):
 SimulatorSettings.receipt_delay_max
 SimulatorSettings.delivered_ratio
