@@ -65,6 +65,8 @@ Campaign.time_to_warn_s
 Campaign.editor_ids
 Campaign.rate_now
 ReplyTally.unrecognised  # the replies' tally (GET /api/v1/campaigns/{id}/replies), built in campaigns/questions.py
+Campaign.template_unchanged
+Campaign.template_preapproved
 # [simulator] keys that smsc_simulator's SimulatorOptions.from_settings copies by name (getattr over its fields):
 SimulatorSettings.receipt_delay_max
 SimulatorSettings.delivered_ratio
@@ -104,3 +106,7 @@ _.follows_id
 # app/templates/reports/detail.html.
 _.api_role
 _.sms_error
+# Issue 16 (hazard templates): who archived a template is kept for the record (audit, support); the campaign's
+# template version is written by campaigns.templates.link and read through its relationship.
+_.archived_by
+_.template_version_id

@@ -29,6 +29,7 @@ from app import (
     security,
     status_ui,
     subscribers_ui,
+    templates_ui,
     timeline_ui,
     users_ui,
     zones_ui,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(feeds_ui.bp)  # official warnings in (CAP sources), drafts out
     app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
     app.register_blueprint(reports_ui.bp)
+    app.register_blueprint(templates_ui.bp)  # the hazard template library (issue 16)
     app.after_request(vary_on_language)
     return app
 

@@ -21,7 +21,7 @@ from app import previews, time_to_warn
 from app.auth import roles_required
 from app.database import db
 from app.zones_ui import DEFAULT_VIEW
-from campaigns import cap, composition, exercises, overrides, questions, targeting, workflow
+from campaigns import cap, composition, exercises, overrides, questions, targeting, templates, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import (
     ApprovalForbidden,
@@ -56,6 +56,7 @@ CERTAINTY_LABELS = {
 }
 TOPIC_LABELS = {"water": _l("Water"), "traffic": _l("Traffic"), "weather": _l("Weather"), "events": _l("Events")}
 LANGUAGE_LABELS = {"en": _l("English"), "uk": _l("Ukrainian"), "de": _l("German")}
+LANGUAGE_NAMES = {"pl": _l("Polish"), **LANGUAGE_LABELS}
 MSG_TYPE_LABELS = {"Alert": _l("Alert"), "Update": _l("Update"), "Cancel": _l("All-clear")}
 
 
@@ -177,6 +178,8 @@ def campaign_list():
 def _compose_page(campaign: Campaign | None):
     session = db()
     live = zones.list_zones(session)
+    hazard_templates = [templates.template_json(t) for t in templates.list_templates(session)]  # issue 16
+    session.commit()  # the first read writes the shipped templates
     settings = _settings()
     initial = None
     if campaign is not None:
@@ -202,6 +205,9 @@ def _compose_page(campaign: Campaign | None):
         max_parts=settings.campaigns.max_parts,
         placeholders=composition.PLACEHOLDERS,
         exercise_prefix=exercises.prefix("exercise", "pl"),
+        hazard_templates=hazard_templates,
+        value_placeholders=["zones", *(p for p in composition.PLACEHOLDERS if p not in composition.AUTOMATIC)],
+        language_names=LANGUAGE_NAMES,
     )
 
 
@@ -314,7 +320,19 @@ def preview():
 
 
 def _warnings(result: campaigns.Preview) -> list[str]:
-    return [_("No active subscriber is in the target: sending reaches nobody.")] if result.recipients == 0 else []
+    warnings = [_("No active subscriber is in the target: sending reaches nobody.")] if result.recipients == 0 else []
+    for language, text in result.texts.items():  # issue 16: a filled placeholder pushed a text over a part boundary
+        if "parts_unfilled" in text:
+            warnings.append(
+                _(
+                    "The %(language)s text needs %(after)s SMS part(s) once its placeholders are filled "
+                    "(%(before)s with them unfilled): the values push it over a part boundary.",
+                    language=LANGUAGE_NAMES.get(language, language),
+                    after=text["parts"],
+                    before=text["parts_unfilled"],
+                )
+            )
+    return warnings
 
 
 @bp.post("/save")
@@ -382,6 +400,8 @@ def review(campaign_id: int):
         can=can,
         own=own and pending,
         needs_approval=needs,
+        template_version=campaign.template_version,  # issue 16: the hazard template it was made from
+        preapproved=settings.campaigns.require_approval and templates.skips_approval(campaign) is not None,
         urgency_labels=URGENCY_LABELS,
         certainty_labels=CERTAINTY_LABELS,
         topic_labels=TOPIC_LABELS,

@@ -97,6 +97,8 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
     _add(root, "references", " ".join(references) or None)
     areas = _areas(session, campaign)
     texts = {"pl": campaign.body, **(campaign.variants or {})}
+    # A campaign made from a hazard template keeps its CAP response type and instruction (not campaign fields).
+    template_cap = campaign.template_version.cap if campaign.template_version is not None else {}
     for language, body in texts.items():
         info = etree.SubElement(root, f"{{{NS}}}info")
         _add(info, "language", CAP_LANGUAGES.get(language, language))
@@ -110,6 +112,8 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
         )
         if campaign.msg_type == "Cancel":
             _add(info, "responseType", "AllClear")
+        elif template_cap.get("response_type") not in (None, "None"):  # issue 16: the hazard template's advice
+            _add(info, "responseType", template_cap["response_type"])
         _add(info, "urgency", campaign.urgency.capitalize())
         _add(info, "severity", campaign.severity.capitalize())
         _add(info, "certainty", campaign.certainty.capitalize())
@@ -118,6 +122,8 @@ def build_cap(session: Session, campaign: Campaign, settings: CampaignSettings) 
         _add(info, "senderName", "Syrena")
         _add(info, "headline", (campaign.title or body)[:160])
         _add(info, "description", body)
+        if language == "pl":
+            _add(info, "instruction", template_cap.get("instruction"))  # written in Polish
         for description, polygons, circles in areas:
             area = etree.SubElement(info, f"{{{NS}}}area")
             _add(area, "areaDesc", description)

@@ -7,9 +7,12 @@ the SMSC's numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from campaigns.exceptions import InvalidCampaign
 from smsc_gateway.encoding import characters_outside_gsm, segment
@@ -108,13 +111,44 @@ def offer_transliteration(text: str) -> TransliterationOffer:
     return TransliterationOffer(plain, analyse(text), analyse(plain))
 
 
-# Placeholders a template may use; unknown ones are refused rather than sent literally.
-PLACEHOLDERS = ("zone", "zones", "date", "time", "title")
+# Placeholders a template may use; unknown ones are refused rather than sent literally. The first five the server
+# fills itself (standard_values: the target's zone names, the local date and time, the title); the others name
+# what only the sender knows (until when, a phone number, a place, details such as a missing person's
+# description) and come as the request's `values` (issue 16's hazard templates, campaigns.templates).
+PLACEHOLDERS = ("zone", "zones", "date", "time", "title", "until", "phone", "place", "details")
+AUTOMATIC = PLACEHOLDERS[:5]
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)\}")
 
 
-def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Placeholders filled by substitution (syrena_core.text): never str.format and its mini-language."""
+def standard_values(zone_names: Sequence[str], title: str | None, now: datetime, timezone: str) -> dict[str, str]:
+    """The placeholders the server fills: {zone}/{zones} the target's zone names, {date}/{time} local, {title}."""
+    local = now.astimezone(ZoneInfo(timezone))
+    names = ", ".join(zone_names)
+    return {
+        "zone": names,
+        "zones": names,
+        "date": local.strftime("%d.%m.%Y"),
+        "time": local.strftime("%H:%M"),
+        "title": title or "",
+    }
+
+
+def placeholders_in(template: str) -> list[str]:
+    """The placeholder names a text uses, in order, once each (literal {{ and }} are not placeholders)."""
+    return list(dict.fromkeys(m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1)))
+
+
+def render_template(template: str, values: Mapping[str, str], what: str = "the text") -> str:
+    """Placeholders filled by substitution (syrena_core.text): never str.format and its mini-language. A known
+    placeholder without a value is refused too, naming it: a warning must not go out with a hole in it."""
     try:
-        return fill_placeholders(template, values, PLACEHOLDERS)
+        filled = fill_placeholders(template, values, PLACEHOLDERS)
     except TemplateInvalid as e:
-        raise InvalidCampaign(str(e)) from None
+        raise InvalidCampaign(f"{what}: {e}" if what != "the text" else str(e)) from None
+    missing = [name for name in placeholders_in(template) if name not in values]
+    if missing:
+        raise InvalidCampaign(
+            f"{what} uses the placeholder {{{missing[0]}}}, which has no value: give it in values "
+            f'(e.g. "values": {{"{missing[0]}": "…"}}) or remove it from the text'
+        )
+    return filled

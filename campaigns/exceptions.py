@@ -32,3 +32,16 @@ class GroupNotFound(CampaignError):
 
 class InvalidGroup(CampaignError):
     """A contact group request that cannot be saved (its name, a member's phone ...)."""
+
+
+class TemplateNotFound(CampaignError):
+    """No hazard template with that id (or none for that hazard)."""
+
+
+class InvalidTemplate(CampaignError):
+    """A hazard template (or the values filling one) that cannot be used: an unknown placeholder, a missing
+    language, a bad CAP default; the message names it."""
+
+
+class TemplateForbidden(CampaignError):
+    """Only an admin or an approver may mark a template version pre-approved."""

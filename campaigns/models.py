@@ -157,12 +157,19 @@ class Campaign(Base):
     test_group_id: Mapped[int | None] = mapped_column(ForeignKey("contact_group.id"))
     confirm_real_target: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     test_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # Made from a hazard template (issue 16): its version, and the texts as filled from it while nobody had changed
+    # them (NULL once they differ from the template's): a pre-approved version's unchanged texts need no approver.
+    template_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_template_version.id", ondelete="SET NULL")
+    )
+    template_texts: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zone, order_by=Zone.id)
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     reference: Mapped[Campaign | None] = relationship(remote_side=[id], foreign_keys=[reference_id])
     test_group: Mapped[ContactGroup | None] = relationship(foreign_keys=[test_group_id])
+    template_version: Mapped[AlertTemplateVersion | None] = relationship()
     frozen_zones: Mapped[list[CampaignTargetZone]] = relationship(
         order_by="CampaignTargetZone.zone_id", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -357,3 +364,45 @@ class ContactGroupMember(Base):
     function: Mapped[str | None] = mapped_column(String(120))
     position: Mapped[int] = mapped_column("order", Integer, default=0, server_default="0")
     deputy_phone: Mapped[str | None] = mapped_column(String(16))
+
+
+class AlertTemplate(Base):
+    """A hazard template of the library (issue 16): a stable id whose versions hold the texts. Archived ones are
+    kept (campaigns made from them point at their versions) but no longer offered in the composer."""
+
+    __tablename__ = "alert_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard: Mapped[str] = mapped_column(String(32), index=True)
+    # The hazard key of a template shipped with Syrena (campaigns.template_library), seeded once: NULL for staff's own.
+    shipped: Mapped[str | None] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+    versions: Mapped[list[AlertTemplateVersion]] = relationship(
+        back_populates="template", order_by="AlertTemplateVersion.version"
+    )
+
+
+class AlertTemplateVersion(Base):
+    """One version of a template: never changed once written (an edit writes the next version), except that an
+    admin or approver may mark it pre-approved."""
+
+    __tablename__ = "alert_template_version"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("alert_template.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    texts: Mapped[dict[str, str]] = mapped_column(JSONB)  # language → text with placeholders
+    cap: Mapped[dict[str, str]] = mapped_column(JSONB)  # event, category, severity, urgency, certainty, …
+    question: Mapped[dict | None] = mapped_column(JSONB)  # issue 15's shape: {"answers": [...], "reply_minutes"}
+    area_kind: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    preapproved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    preapproved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+    template: Mapped[AlertTemplate] = relationship(back_populates="versions")

@@ -191,6 +191,33 @@ Variants = Annotated[
     Field(default_factory=dict),
 ]
 Flash = Annotated[bool, BeforeValidator(_flash), Field(default=False, description="extreme only")]
+# A hazard template and its placeholder values (issue 16): campaigns.templates fills the texts and CAP fields from
+# them before these rules run (create and preview), so only their documented shape here.
+TemplateId = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "nullable": True,
+            "description": "a hazard template (GET /api/v1/templates): fills the texts per language and the CAP "
+            "fields this request leaves out; kind alert, title its name",
+        }
+    ),
+    Field(default=None),
+]
+Values = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {"type": "string"},
+            "description": 'placeholder → text, e.g. {"until": "18:00", "place": "SP 12"}; {zone} {zones} '
+            "{date} {time} {title} are filled by the server unless given here",
+        }
+    ),
+    Field(default=None),
+]
 
 _AREA = {
     "oneOf": [
@@ -323,6 +350,8 @@ class CampaignInput(_Input):
             "target's residents, every text starting with the exercise prefix",
         ),
     ]
+    template_id: TemplateId
+    values: Values
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> CampaignInput:
@@ -469,6 +498,14 @@ class Campaign(BaseModel):
         None, description="Only while sending: the expected last submit (ISO 8601, UTC), now + time_to_warn_s"
     )
     rate_now: float = Field(None, description="Only while sending: messages per second over the last 10 s")  # type: ignore[assignment]
+    template_id: int | None = Field(None, description="the hazard template it was made from (issue 16)")
+    template_version: int | None = None
+    template_unchanged: bool = Field(None, description="its texts are still the template version's own")  # type: ignore[assignment]
+    template_preapproved: bool = Field(  # type: ignore[assignment]
+        None,
+        description="unchanged texts of a pre-approved version: no second approval when "
+        "[campaigns] preapproved_templates_skip_approval is on",
+    )
 
 
 class FollowUpSliceCreated(Campaign):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import tariff_at
 from billing.reports import campaign_costs
-from campaigns import composition, exercises, fieldwork, questions, targeting
+from campaigns import composition, exercises, fieldwork, questions, targeting, templates
 from campaigns.delivery import complete_campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign, CampaignKind, CampaignStatus, Message, MessageStatus, Severity
@@ -136,15 +136,7 @@ def _record_edit(campaign: Campaign, actor: User | None, fields: list[str]) -> N
 
 
 def _template_values(zones, title: str | None, now: datetime, settings: CampaignSettings) -> dict[str, str]:
-    local = now.astimezone(ZoneInfo(settings.timezone))
-    names = ", ".join(z.name for z in zones)
-    return {
-        "zone": names,
-        "zones": names,
-        "date": local.strftime("%d.%m.%Y"),
-        "time": local.strftime("%H:%M"),
-        "title": title or "",
-    }
+    return composition.standard_values([z.name for z in zones], title, now, settings.timezone)
 
 
 def _apply(
@@ -333,18 +325,13 @@ def create_draft(
     """A draft from a client's fields as they came (a JSON object): every key must be one of FIELDS. Never
     spread a client's keys into keyword arguments: "settings" or "now" would then be this function's own."""
     campaign = Campaign(author_id=author.id if author else None, status=CampaignStatus.DRAFT.value)
-    _apply(
-        session,
-        campaign,
-        data,
-        settings or CampaignSettings(),
-        zone_limits or ZoneSettings(),
-        now or utcnow(),
-        partial=False,
-    )
+    settings, now = settings or CampaignSettings(), now or utcnow()
+    data, filled = templates.from_request(session, data, now=now, timezone=settings.timezone)  # issue 16
+    _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now, partial=False)
     _record_edit(campaign, author, sorted(_content(campaign)))
     session.add(campaign)
     session.flush()
+    templates.link(session, campaign, filled, author)
     record(
         session,
         "campaign.create",
@@ -376,7 +363,10 @@ def update_campaign(
     if campaign.msg_type != "Alert" and ("zone_ids" in data or "area" in data):
         raise InvalidCampaign("a follow-up goes to the original's recipients; its target cannot change")
     before = _content(campaign)
-    _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=True)
+    now = now or utcnow()
+    data, filled = templates.from_request(session, data, now=now, timezone=settings.timezone)  # issue 16
+    _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now, partial=True)
+    templates.link(session, campaign, filled, actor)
     after = _content(campaign)
     _record_edit(campaign, actor, sorted(k for k in after if after[k] != before[k]))
     campaign.status = CampaignStatus.DRAFT.value
@@ -670,6 +660,9 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     total_parts = sum(n * texts.get(lang, texts["pl"])["parts"] for lang, n in by_language.items())
     tariff = tariff_at(session, now, billing)
     recipients = sum(by_language.values())
+    for language, analysis in texts.items():  # each language's share: its recipients, its parts, its cost
+        analysis["recipients"] = by_language.get(language, 0)
+        analysis["cost"] = str(tariff.price_per_part * analysis["parts"] * analysis["recipients"])
     warnings = []
     if recipients == 0 and campaign.follow_up_to:
         warnings.append("nobody is in this slice of the original's recipients now: sending reaches nobody")
@@ -704,6 +697,8 @@ def needs_approval(campaign: Campaign, settings: CampaignSettings) -> bool:
     `require_approval_info` is off."""
     if not settings.require_approval:
         return False
+    if settings.preapproved_templates_skip_approval and templates.skips_approval(campaign) is not None:
+        return False  # a pre-approved template's unchanged text (issue 16)
     return campaign.kind == CampaignKind.ALERT.value or settings.require_approval_info
 
 
@@ -940,13 +935,16 @@ def send(
         raise CampaignStateError(f"a {campaign.status} campaign cannot be sent")
     if campaign.target_frozen_at is None:
         freeze_target(session, campaign)  # no approval came first (approval off, or an override of a draft)
+    needed = needs_approval(campaign, settings)
+    if campaign.status == CampaignStatus.DRAFT.value and settings.require_approval and not needed:
+        templates.approve_as_preapproved(session, campaign, actor)  # audited as such, when that is why
     at = _when_to_send(campaign, settings, now)
     if at is not None:
         campaign.status = CampaignStatus.SCHEDULED.value
         campaign.scheduled_for = at
         record(session, "campaign.schedule", actor, "campaign", campaign.id, {"at": at.isoformat()})
         return False
-    start_sending(session, campaign, actor, settings.require_approval, first)
+    start_sending(session, campaign, actor, needed, first)
     return True
 
 
@@ -1049,8 +1047,19 @@ def draft_preview(
     campaign = Campaign(
         author_id=author.id if author else None, status=CampaignStatus.DRAFT.value, msg_type="Alert", variants={}
     )
+    data, filled = templates.from_request(session, data, now=now or utcnow(), timezone=settings.timezone)
     _apply(session, campaign, data, settings, zone_limits or ZoneSettings(), now or utcnow(), partial=False)
-    return campaign, preview(session, campaign, billing, now)
+    result = preview(session, campaign, billing, now)
+    if filled is not None:  # issue 16: say when a filled placeholder pushes a text over a part boundary
+        result.warnings.extend(filled.warnings)
+        for language, (before, _after, encoding, _) in filled.boundaries.items():
+            if language in result.texts:
+                result.texts[language] = {
+                    **result.texts[language],
+                    "parts_unfilled": before,
+                    "encoding_unfilled": encoding,
+                }
+    return campaign, result
 
 
 # An alert without an expiry counts as current this long after it was sent.

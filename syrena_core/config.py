@@ -233,6 +233,9 @@ class CampaignSettings(_Section):
     require_approval: bool = True
     # With require_approval on, info campaigns need the four-eyes step too unless this is false (alerts always do).
     require_approval_info: bool = True
+    # With require_approval on, an alert made from a pre-approved hazard template version whose texts nobody
+    # changed (placeholder values may differ) needs no second approval; audited as such (issue 16).
+    preapproved_templates_skip_approval: bool = False
     max_parts: int = 6  # longest text accepted, in SMS parts (per language variant)
     quiet_hours_start: str = "22:00"  # info campaigns are never sent from ... (local time)
     quiet_hours_end: str = "07:00"  # ... until; a send in between is scheduled for this time

@@ -16,6 +16,7 @@ from app.api import (
     fieldwork,
     reports,
     subscribers,
+    templates,
     timeline,
     zones,
 )
@@ -45,5 +46,6 @@ def openapi_document() -> dict:
             exercises,
             fieldwork,
             reports,
+            templates,
         )
     )

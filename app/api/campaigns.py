@@ -12,7 +12,7 @@ from app.api.blueprint import bp
 from app.api.common import STAFF, ApiError, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
-from campaigns import cap, estimates, overrides, schemas, workflow
+from campaigns import cap, estimates, overrides, schemas, templates, workflow
 from campaigns import service as campaigns
 from campaigns.exceptions import ApprovalForbidden, CampaignNotFound, CampaignStateError, InvalidCampaign, InvalidHazard
 from campaigns.models import Campaign
@@ -95,6 +95,7 @@ def campaign_json(
         # When the target was frozen (issue 19): from then on zone edits change nobody's warning. null: a draft.
         "target_frozen_at": _iso(campaign.target_frozen_at),
         "replies_until": _iso(campaign.replies_until),  # with a question (issue 15): sent_at + reply_minutes
+        **templates.campaign_origin(campaign),  # issue 16: the hazard template it was made from
         **estimate_json(estimate or None),
     }
 

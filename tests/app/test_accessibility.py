@@ -92,6 +92,8 @@ WITH_ARGUMENTS = {
     "subscriber-detail": ("subscribers_ui.subscriber_detail", lambda d: f"/subscribers/{d['subscriber']}"),
     "registry-import-result": ("subscribers_ui.import_result", lambda d: f"/subscribers/import/{d['import']}"),
     "report-detail": ("reports_ui.report_detail", lambda d: f"/reports/{d['report']}"),
+    # the first shipped hazard template (written on the first read of the library)
+    "template-edit": ("templates_ui.edit", lambda d: "/templates/1"),
 }
 # Pages that need more than a visit: the second-factor page (between password and code), and a resident's own
 # data, shown only after an SMS code (axe checks it with data in tests/subscribers/test_public_page_without_js.py;
@@ -137,6 +139,8 @@ PLAIN_PAGES = {
     "subscribers_ui.subscriber_list": "/subscribers/",
     "subscribers_ui.registry_import": "/subscribers/import",
     "zones_ui.map_page": "/zones/",
+    "templates_ui.template_list": "/templates/",
+    "templates_ui.new": "/templates/new",
 }
 CASES = {**{e: (e, lambda d, p=p: p) for e, p in PLAIN_PAGES.items()}, **WITH_ARGUMENTS}
 

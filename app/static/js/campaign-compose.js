@@ -22,6 +22,12 @@
     return node;
   }
 
+  /* Polish (the body) first, then the other languages as they come (JSON objects arrive sorted by key). */
+  function languagesInOrder(byLanguage) {
+    var rest = Object.keys(byLanguage).filter(function (l) { return l !== "pl"; });
+    return ("pl" in byLanguage ? ["pl"] : []).concat(rest);
+  }
+
   function debounce(fn) {
     var timer = null;
     return function () {
@@ -48,6 +54,9 @@
     this.initForm();
     this.initHazard();
     this.initKeyboardTargets();
+    this.templates = JSON.parse($("composer-templates").textContent);
+    this.templateId = null;
+    this.initTemplates();
     if (this.initial) { this.load(this.initial); }
     this.analyse();
     this.preview();
@@ -425,6 +434,66 @@
     this.questionToggled();
   };
 
+  /* "Choose a hazard" (issue 16): picking a template from the searchable list fills the text of each language, the
+     CAP fields and the languages; the server fills the placeholders (the values typed here, zone names, date, time)
+     and says in the preview when a filled value pushes a text over an SMS part boundary. */
+  Composer.prototype.initTemplates = function () {
+    var self = this, input = $("hazard-template");
+    var pick = function () {
+      var chosen = null;
+      Array.prototype.forEach.call($("hazard-template-options").options, function (o) {
+        if (o.value === input.value) { chosen = parseInt(o.dataset.template, 10); }
+      });
+      if (chosen !== null && chosen !== self.templateId) { self.applyTemplate(chosen); }
+      if (!input.value.trim() && self.templateId !== null) {
+        self.templateId = null;
+        $("template-status").textContent = self.labels.templateNone;
+      }
+    };
+    input.addEventListener("input", pick);
+    input.addEventListener("change", pick);
+    Array.prototype.forEach.call(this.root.querySelectorAll(".placeholder-value"), function (box) {
+      box.addEventListener("input", function () { self.previewSoon(); });
+    });
+  };
+
+  Composer.prototype.applyTemplate = function (id) {
+    var self = this, t = null;
+    this.templates.forEach(function (candidate) { if (candidate.id === id) { t = candidate; } });
+    if (!t) { return; }
+    this.templateId = t.id;
+    $("kind").value = "alert";
+    this.kindChanged();
+    $("body").value = t.texts.pl || "";
+    Array.prototype.forEach.call(this.root.querySelectorAll(".variant"), function (v) {
+      v.value = t.texts[v.dataset.language] || "";
+    });
+    var variants = this.root.querySelector(".variant");
+    if (variants) { variants.closest("details").open = true; }
+    ["severity", "urgency", "certainty", "event"].forEach(function (k) {
+      if (t.cap[k]) { $(k).value = t.cap[k]; }
+    });
+    if (!$("title").value.trim()) { $("title").value = t.name; }
+    Array.prototype.forEach.call(this.root.querySelectorAll(".placeholder-value"), function (box) {
+      box.closest(".pair").classList.toggle("placeholder-used", t.placeholders.indexOf(box.dataset.placeholder) >= 0);
+    });
+    var names = languagesInOrder(t.texts).map(function (l) { return self.labels.languageNames[l] || l; });
+    $("template-status").textContent = format(this.labels.templateApplied, {
+      name: t.name, version: t.version, languages: names.join(", ") }) +
+      (t.preapproved ? " " + this.labels.templatePreapproved : "");
+    this.renderHighlight();
+    this.analyse();
+    return this.preview();
+  };
+
+  Composer.prototype.values = function () {
+    var values = {};
+    Array.prototype.forEach.call(this.root.querySelectorAll(".placeholder-value"), function (box) {
+      if (box.value.trim()) { values[box.dataset.placeholder] = box.value.trim(); }
+    });
+    return values;
+  };
+
   Composer.prototype.kindChanged = function () {
     $("topic-field").hidden = $("kind").value !== "info";
   };
@@ -529,7 +598,10 @@
     var exercise = this.exerciseData();
     Object.keys(exercise).forEach(function (k) { data[k] = exercise[k]; });
     if ($("kind").value === "info") { data.topic = $("topic").value; }
-    if (/\{(zone|zones|date|time|title)\}/.test(body)) { data.template = body; } else { data.body = body; }
+    if (/\{(zone|zones|date|time|title|until|phone|place|details)\}/.test(body)) { data.template = body; } else { data.body = body; }
+    var values = this.values();
+    if (this.templateId !== null) { data.template_id = this.templateId; }
+    if (this.templateId !== null || Object.keys(values).length) { data.values = values; }
     var when = $("scheduled_for").value;
     /* As typed: the city's wall-clock time, read in [app] timezone by the server (never the browser's zone). */
     data.scheduled_for = when || null;
@@ -564,6 +636,7 @@
       var notes = $("preview-time-to-warn-notes");
       notes.textContent = "";
       ttw.notes.forEach(function (n) { notes.appendChild(el("li", n)); });
+      self.renderLanguages(p);
       var warnings = $("preview-warnings");
       warnings.textContent = "";
       p.warnings.forEach(function (w) { warnings.appendChild(el("li", w)); });
@@ -580,6 +653,24 @@
       $("preview-sms-text").textContent = sms || "";
       self.root.dataset.previewed = String(p.recipients);
       self.renderTransliteration();
+    });
+  };
+
+  /* Each language's recipients, parts and cost, as the server counted them. */
+  Composer.prototype.renderLanguages = function (p) {
+    var self = this, body = $("preview-languages").querySelector("tbody");
+    body.textContent = "";
+    languagesInOrder(p.texts).forEach(function (language) {
+      var t = p.texts[language], row = document.createElement("tr");
+      var head = el("th", self.labels.languageNames[language] || language);
+      head.scope = "row";
+      row.appendChild(head);
+      row.appendChild(el("td", String(t.recipients || 0), "num"));
+      row.appendChild(el("td", format(self.labels.languageParts, {
+        parts: t.parts, encoding: t.encoding === "ucs2" ? self.labels.ucs2name : self.labels.gsm7 })));
+      row.appendChild(el("td", (t.cost || "0") + " " + p.currency, "num"));
+      row.dataset.language = language;
+      body.appendChild(row);
     });
   };
 
