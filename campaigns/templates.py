@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
-from campaigns import composition
+from campaigns import composition, questions
 from campaigns.exceptions import InvalidTemplate, TemplateForbidden, TemplateNotFound
 from campaigns.models import AlertTemplate, AlertTemplateVersion, Campaign, CampaignKind, Severity
 from campaigns.schemas import CAP_CATEGORIES, CERTAINTIES, URGENCIES
@@ -127,39 +127,12 @@ def _cap(raw: Any) -> dict[str, str]:
 
 
 def _question(raw: Any) -> dict[str, Any] | None:
-    """Issue 15's shape, kept as it is for two-way alerts: {"answers": [{"key", "label": {lang: text},
-    "needs_help"}], "reply_minutes"}."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("answers"), list) or not 1 <= len(raw["answers"]) <= 9:
-        raise ValueError('question must be {"answers": [1 to 9 answers], "reply_minutes": n} or null')
-    unknown = sorted(set(raw) - {"answers", "reply_minutes"})
-    if unknown:
-        raise ValueError(f"question: unknown field(s) {', '.join(map(str, unknown))}")
-    answers, keys = [], set()
-    for i, answer in enumerate(raw["answers"]):
-        what = f"question.answers[{i}]"
-        if not isinstance(answer, dict) or set(answer) - {"key", "label", "needs_help"}:
-            raise ValueError(f'{what} must be {{"key": "1", "label": {{"pl": …}}, "needs_help": false}}')
-        key = answer.get("key")
-        if not isinstance(key, str) or not re.fullmatch(r"[0-9A-Za-z]{1,3}", key) or key in keys:
-            raise ValueError(f"{what}.key must be a short reply such as 1 or 2, once each")
-        keys.add(key)
-        label = answer.get("label")
-        if not isinstance(label, dict) or not isinstance(label.get("pl"), str) or not label["pl"].strip():
-            raise ValueError(f"{what}.label must hold a text per language, at least pl")
-        for language, text in label.items():
-            if language not in LANGUAGES or not isinstance(text, str) or len(text) > 60:
-                raise ValueError(f"{what}.label.{language}: a language of the service and at most 60 characters")
-            check_characters(text, f"{what}.label.{language}", ValueError, line_breaks=False)
-        needs_help = answer.get("needs_help", False)
-        if not isinstance(needs_help, bool):
-            raise ValueError(f"{what}.needs_help must be true or false")
-        answers.append({"key": key, "label": dict(label), "needs_help": needs_help})
-    minutes = raw.get("reply_minutes", 720)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 7 * 24 * 60:
-        raise ValueError("question.reply_minutes must be a whole number of minutes from 1 to 10080")
-    return {"answers": answers, "reply_minutes": minutes}
+    """Issue 15's shape, checked by the rule every campaign's question obeys (campaigns.questions: 2-5 answers,
+    keys 1-5, a Polish label each, the reply window): a template's question becomes its campaigns' own."""
+    try:
+        return questions.validate_question(raw)
+    except questions.InvalidQuestion as error:
+        raise ValueError(str(error)) from None
 
 
 _TEXTS_SCHEMA = {
@@ -526,6 +499,8 @@ def from_request(
     title = data.get("title") if isinstance(data.get("title"), str) else None
     standard = composition.standard_values(zone_names, title, now, timezone)
     filled = fill(version, texts, _merged(standard, values))
+    if version is not None and version.question and "question" not in data:
+        data["question"] = version.question  # the template's question with numbered answers (issue 15)
     data["template"] = None  # filled here: the campaign's own template mechanism must not fill it again
     data["body"] = filled.texts["pl"]
     data["variants"] = {lang: text for lang, text in filled.texts.items() if lang != "pl"}

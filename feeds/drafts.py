@@ -1,8 +1,9 @@
 """An official warning as a draft campaign's fields: the one place that writes a draft's text from a CAP alert.
 
-After the hazard templates are merged (campaigns/templates.py), `draft_fields` is where the matching template
-is filled instead of the plain text below: `hazard_for(alert.event)` names it, and `values` holds what the CAP
-gives for its placeholders ({until}, {time}, {date}, {title} ...).
+`draft_fields` writes a plain text from the CAP; `templated` then puts the library's hazard template in its
+place (campaigns.templates: `hazard_for(alert.event)` names it, the CAP gives its placeholders' values), so the
+draft reads like one the centre wrote itself, in every language, and is linked to the template version. A
+template the CAP cannot fill (no expiry for its {until}, a {place} only a person knows) keeps the plain text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from campaigns import composition
+from sqlalchemy.orm import Session
+
+from campaigns import composition, templates
+from campaigns.exceptions import InvalidTemplate, TemplateNotFound
 from campaigns.schemas import CERTAINTIES, URGENCIES
 from feeds.models import IncomingAlert
 from syrena_core.config import CampaignSettings
@@ -187,3 +191,22 @@ def draft_fields(
         "category": "Met" if hazard_for(alert.event) in WEATHER else "Safety",
         "expires_at": alert.expires if alert.expires and alert.expires > now else None,
     }
+
+
+def templated(
+    session: Session, alert: IncomingAlert, fields: dict[str, Any], settings: CampaignSettings
+) -> dict[str, Any]:
+    """`fields` (draft_fields) made from the hazard template of the alert's event instead of the plain text,
+    when there is one the CAP can fill: create_draft then fills it from `template_id` and `values` (and links
+    the version); the CAP's own severity, urgency, certainty, event, category, title and expiry stay."""
+    hazard = hazard_for(alert.event)
+    if hazard is None:
+        return fields
+    values = {key: _clean(value) for key, value in draft_values(alert, settings).items()}
+    values = {key: values[key] for key in ("until",) if values.get(key)}
+    try:
+        filled = templates.fill_for_hazard(session, hazard, values, timezone=settings.timezone)
+    except (InvalidTemplate, TemplateNotFound):
+        return fields
+    plain = {key: value for key, value in fields.items() if key != "body"}
+    return {**plain, "template_id": filled["template_id"], "values": values}

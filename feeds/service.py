@@ -29,7 +29,7 @@ from campaigns.exceptions import InvalidCampaign
 from campaigns.models import Campaign
 from campaigns.service import create_draft
 from feeds import cap
-from feeds.drafts import draft_fields
+from feeds.drafts import draft_fields, templated
 from feeds.exceptions import AreaOutside, FeedDown, FeedError, FeedSlow, FeedSourceUnknown, NotCap
 from feeds.fetch import fetch
 from feeds.models import AlertState, FeedStatus, IncomingAlert
@@ -261,9 +261,8 @@ def _match(session: Session, row: IncomingAlert, alert: cap.CapAlert, source: Fe
 
 
 def _draft(session: Session, row: IncomingAlert, alert: cap.CapAlert, settings: Settings) -> None:
-    campaign = create_draft(
-        session, None, draft_fields(row, settings.campaigns), settings=settings.campaigns, zone_limits=settings.zones
-    )
+    fields = templated(session, row, draft_fields(row, settings.campaigns), settings.campaigns)
+    campaign = create_draft(session, None, fields, settings=settings.campaigns, zone_limits=settings.zones)
     campaign.source_alert_id = row.id
     campaign.source_reference = f"{alert.sender},{alert.identifier},{alert.sent_text}"
     row.campaign_id = campaign.id

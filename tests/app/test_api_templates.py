@@ -109,6 +109,7 @@ def test_a_campaign_from_a_template_with_values(api, operator):
     assert c["variants"]["uk"].startswith("УВАГА! Загроза повені: Wilda.")
     assert (c["severity"], c["event"], c["category"]) == ("extreme", "Powódź", "Met")  # the request's severity wins
     assert (c["template_id"], c["template_version"], c["template_unchanged"]) == (flood["id"], 1, True)
+    assert c["question"] == flood["question"]  # the template's question with numbered answers (issue 15)
 
     status, body = operator.post("/api/v1/campaigns", {**request, "values": {}})
     assert (status, body["error"]["code"]) == (422, "invalid_template"), body
@@ -116,7 +117,7 @@ def test_a_campaign_from_a_template_with_values(api, operator):
     status, body = operator.post("/api/v1/campaigns", {**request, "values": {"until": "1", "ulica": "Dluga"}})
     assert status == 422 and "{ulica}" in body["error"]["message"], body
     status, body = operator.post("/api/v1/campaigns/preview", request)
-    assert status == 200 and body["texts"]["uk"]["parts"] == 2, body
+    assert status == 200 and body["texts"]["uk"]["parts"] == 3, body  # 2 for the text, 1 for the answer lines
 
 
 def test_a_pre_approved_template_sends_without_a_second_approver_until_its_text_is_edited(

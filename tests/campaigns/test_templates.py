@@ -124,7 +124,8 @@ def test_only_admins_and_approvers_pre_approve(db, make_user):
         ({"cap": {"colour": "red"}}, "colour"),
         ({"hazard": "Flood!"}, "hazard"),
         ({"area_kind": "planet"}, "area_kind"),
-        ({"question": {"answers": [{"key": "1", "label": {}}]}}, "label"),
+        ({"question": {"answers": [{"key": "1", "label": {}}]}}, "question.answers"),
+        ({"question": {"answers": [{"key": "1", "label": {"pl": "tak"}}, {"key": "2", "label": {}}]}}, "label"),
     ],
 )
 def test_bad_templates_are_refused_naming_what_is_wrong(db, change, named):

@@ -74,8 +74,11 @@ def test_a_warning_over_the_city_becomes_a_draft_with_its_zones_and_texts(settin
         assert {z.name for z in campaign.zones} == {"Wilda", "Rataje"}
         assert campaign.severity == "severe"
         assert campaign.event == "Wezbranie z przekroczeniem stanów ostrzegawczych"
-        assert "Nie zbliżaj się do brzegów Warty" in campaign.body
-        assert "01.06 12:00" in campaign.body and "03.06 12:00" in campaign.body  # onset, expiry in local time
+        # Written from the library's flood template (issue 16), its {until} the warning's expiry in local time,
+        # in every language the template has; the draft is linked to the template version.
+        assert campaign.body.startswith("UWAGA! Zagrozenie powodziowe: ") and "Wilda" in campaign.body
+        assert "do 03.06 12:00" in campaign.body and set(campaign.variants) == {"en", "uk"}
+        assert campaign.template_version_id is not None
         alert = session.scalars(select(IncomingAlert)).one()
         assert alert.state == AlertState.DRAFTED.value and alert.campaign_id == campaign.id
         assert campaign.source_alert_id == alert.id
@@ -269,7 +272,7 @@ def test_invisible_characters_in_the_source_text_do_not_cost_the_draft(settings,
     src = source(feed_server.url("/flood.xml"))
     [draft] = poll_source(settings.database.url, src, feed_settings(settings, src)).drafts
     with session_scope(settings.database.url) as session:
-        assert "Nie zbliżaj się do brzegów Warty" in session.get(Campaign, draft).body
+        assert "do 03.06 12:00" in session.get(Campaign, draft).body  # the expiry, beside the stripped text
 
 
 def test_a_linked_document_that_was_down_is_read_on_the_next_poll(settings, feed_server, poznan_zones):
