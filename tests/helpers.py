@@ -244,3 +244,25 @@ def listening_workers(redis_url: str) -> int:
     db = redis.connection_pool.connection_kwargs.get("db", 0)
     blocked = sum(c["cmd"] == "blpop" and int(c["db"]) == db for c in redis.client_list())
     return min(idle, blocked)
+
+
+# ------------------------------------------------------------------ the composer in a browser
+
+
+def open_composer(page, body: str, zone: int) -> None:
+    """The composer, ready (its script has run), with `body` typed and `zone` ticked (a logged-in page)."""
+    from playwright.sync_api import expect
+
+    page.goto("/campaigns/new")
+    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
+    page.locator("#body").fill(body)
+    page.locator(f'input[name="zone_ids"][value="{zone}"]').check()
+
+
+def save_to_review(page) -> int:
+    """Save the composed campaign; the id of the campaign whose review page opens."""
+    import re
+
+    page.locator("#save-button").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
+    return int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import ZONE_A, create_zone
+from tests.helpers import open_composer, save_to_review
 
 pytestmark = pytest.mark.browser
 
@@ -47,10 +48,7 @@ def test_an_exercise_to_the_real_target_needs_the_second_confirmation_and_is_str
     operator_email, _ = make_user("operator")
     page = new_context().new_page()
     login(page, operator_email)
-    page.goto("/campaigns/new")
-    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
-    page.locator("#body").fill("Awaria wodociagu: nie pij wody z kranu.")
-    page.locator(f'input[name="zone_ids"][value="{zone}"]').check()
+    open_composer(page, "Awaria wodociagu: nie pij wody z kranu.", zone)
 
     expect(page.locator("#exercise-target")).to_be_hidden()
     page.locator("#cap_status").select_option("exercise")
@@ -63,9 +61,7 @@ def test_an_exercise_to_the_real_target_needs_the_second_confirmation_and_is_str
     expect(page.locator("#compose-error")).to_contain_text("confirm_real_target")  # refused without it
 
     page.locator("#confirm_real_target").check()
-    page.locator("#save-button").click()
-    page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
-    campaign_id = int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))
+    campaign_id = save_to_review(page)
     expect(page.locator("#review-cap-status")).to_have_text("Ćwiczenia")
     expect(page.locator("#exercise-banner")).to_be_visible()
     expect(page.locator("#review-body")).to_have_text(re.compile("^" + PREFIX))

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import IN_A, IN_A_2, OUTSIDE, ZONE_B, create_subscriber, create_zone
+from tests.helpers import open_composer
 
 pytestmark = pytest.mark.browser
 
@@ -179,10 +180,7 @@ def test_set_a_hazard_point_on_the_map_and_see_the_time_to_warn(api, make_user, 
     operator_email, _ = make_user("operator")
     page = new_context().new_page()
     login(page, operator_email)
-    page.goto("/campaigns/new")
-    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
-    page.locator("#body").fill("Pożar chemiczny: zamknij okna.")
-    page.locator(f'input[name="zone_ids"][value="{zone}"]').check()
+    open_composer(page, "Pożar chemiczny: zamknij okna.", zone)
     expect(page.locator("#preview-recipients")).to_have_text("2")
     # Before any hazard point: the estimate is there already, worded in Polish with the local time.
     expect(page.locator("#preview-time-to-warn")).to_contain_text("ostatni SMS około")

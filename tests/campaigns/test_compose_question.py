@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.app.test_accessibility import axe_violations
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
+from tests.helpers import save_to_review
 
 
 def test_a_question_added_by_keyboard_is_previewed_counted_and_saved(api, make_user, new_context, login):
@@ -46,9 +47,7 @@ def test_a_question_added_by_keyboard_is_previewed_counted_and_saved(api, make_u
     expect(page.locator("#compose-error")).to_contain_text("question.answers[2].label.en")
     page.locator("#answer-3-en").fill("I am away")
 
-    page.locator("#save-button").click()
-    page.wait_for_url(re.compile(r"/campaigns/\d+/review$"))
-    campaign_id = int(re.search(r"/campaigns/(\d+)/review", page.url).group(1))
+    campaign_id = save_to_review(page)
     # The approver's page shows the SMS as it will be sent, answer lines included.
     expect(page.locator("#review-sms-en")).to_have_text(
         "Flood: stay home.\nReply 1 - I am safe, 2 - I need help, 3 - I am away"

@@ -4,6 +4,7 @@ import: test_registry_import.py)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from subscribers.models import Subscriber, SuppressedPhone
@@ -39,7 +40,8 @@ def test_staff_find_a_subscriber_and_see_the_zones_of_their_places(staff_page, a
     assert counts == {"Wschód": "1", "Zachód": "1"}
     page.locator("#q").fill("000302")
     page.get_by_role("button", name="Szukaj").click()
-    assert page.locator("#subscribers tbody tr").count() == 1
+    # The search is a new page: wait for its rows (a count taken while it loads saw none, once, under load).
+    expect(page.locator("#subscribers tbody tr")).to_have_count(1)
     page.get_by_role("link", name="+48601000302").click()
     assert page.locator("#subscriber-zones li").all_inner_texts() == ["Wschód (WSCHOD)"]
     page.locator("#subscriber-map[data-ready=true]").wait_for()
