@@ -157,6 +157,7 @@ def report():
         chart_data=_chart_data(by, labels),
         parts_by_encoding=parts_by_encoding,
         alert_times=timeline_ui.month_alerts(month),  # how long each alert's steps took (issue 16)
+        exercise_times=timeline_ui.month_alerts(month, exercises=True),  # ... and each exercise's, apart
         duration=timeline_ui.duration,
     )
 

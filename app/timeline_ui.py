@@ -135,7 +135,8 @@ def duration(seconds: float | None) -> str:
     return "—" if seconds is None else timeline.clock(seconds).lstrip("+")
 
 
-def month_alerts(month: date) -> timeline.MonthTimelines:
-    """The timing reports of the campaigns sent in `month` (the finance page's month, in billing's time zone)."""
+def month_alerts(month: date, exercises: bool = False) -> timeline.MonthTimelines:
+    """The timing reports of the campaigns sent in `month` (the finance page's month, in billing's time zone):
+    the real ones, or the exercises and tests."""
     start, end = reports.month_bounds(month, current_app.config["SYRENA"].billing.timezone)
-    return timeline.month_timelines(db(), start, end)
+    return timeline.month_timelines(db(), start, end, exercises)

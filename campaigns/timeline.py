@@ -89,10 +89,11 @@ OPEN_END = datetime.max.replace(tzinfo=UTC)
 # The campaigns a month's list holds: those whose sending began in the month (a draft never sent has no timings).
 # THE one place that chooses them — the campaign mode of issue 16 (actual / exercise / test) is filtered here,
 # e.g. `AND mode = :mode`, and month_timelines passes it on; nothing else needs to change.
+# Real alerts and exercises/tests apart (issue 16: an exercise is never counted with the real ones).
 _MONTH_CAMPAIGNS = text("""
 SELECT id
 FROM campaign
-WHERE sent_at >= :start AND sent_at < :end
+WHERE sent_at >= :start AND sent_at < :end AND (cap_status <> 'actual') = :exercises
 ORDER BY sent_at, id
 """)
 
@@ -300,10 +301,11 @@ def _spread(timelines: Sequence[Timeline], measure: str) -> Spread:
     return Spread(round(statistics.median(v for v, _id in values), 3), worst, worst_id)
 
 
-def month_timelines(session: Session, start: datetime, end: datetime) -> MonthTimelines:
+def month_timelines(session: Session, start: datetime, end: datetime, exercises: bool = False) -> MonthTimelines:
     """The timing report of every campaign whose sending began in [start, end) (billing.reports.month_bounds
-    gives a month's), with the median and the worst time to approve, to the first submit and to 90 % delivered."""
-    ids = session.scalars(_MONTH_CAMPAIGNS, {"start": start, "end": end}).all()
+    gives a month's), with the median and the worst time to approve, to the first submit and to 90 % delivered:
+    the real ones, or (`exercises`) the exercises and tests, never the two together."""
+    ids = session.scalars(_MONTH_CAMPAIGNS, {"start": start, "end": end, "exercises": exercises}).all()
     campaigns = {c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(ids)))} if ids else {}
     timelines = [campaign_timeline(session, campaigns[cid]) for cid in ids]
     return MonthTimelines(timelines, *(_spread(timelines, measure) for measure in MONTH_MEASURES))

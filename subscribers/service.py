@@ -23,6 +23,7 @@ from subscribers.exceptions import (
     SubscriberSuppressed,
 )
 from subscribers.models import (
+    ResidentReport,
     Subscriber,
     SubscriberLocation,
     SubscriberSource,
@@ -246,8 +247,9 @@ def zone_summary(zone: Zone) -> dict[str, Any]:
 def personal_data(session: Session, phone: str) -> dict[str, Any]:
     """Everything stored about this phone, as the resident may ask for it (GDPR art. 15)."""
     subscriber = find_subscriber(session, phone)
+    reports = _reports_of(session, phone)  # anyone may report, subscribed or not
     if subscriber is None:
-        return {"phone": phone, "subscribed": False, "opted_out": is_suppressed(session, phone)}
+        return {"phone": phone, "subscribed": False, "opted_out": is_suppressed(session, phone), "reports": reports}
     places = []
     for row in subscriber.locations:
         point = _point(row.geom) if row.geom is not None else None
@@ -274,7 +276,25 @@ def personal_data(session: Session, phone: str) -> dict[str, Any]:
         "unsubscribed_at": subscriber.unsubscribed_at.isoformat() if subscriber.unsubscribed_at else None,
         "locations": places,
         "zones": [zone_summary(z) for z in zones_of_subscriber(session, subscriber.id)],
+        "reports": reports,
     }
+
+
+def _reports_of(session: Session, phone: str) -> list[dict[str, Any]]:
+    """The reports this phone sent to the city's number (ZGLOS ...), as the resident wrote them: the city keeps
+    them as its case records (an erased subscriber's reports lose the link to the subscriber, not the text), and
+    shows them to the resident who asks."""
+    rows = session.scalars(select(ResidentReport).where(ResidentReport.phone == phone).order_by(ResidentReport.id))
+    return [
+        {
+            "id": r.id,
+            "received_at": r.received_at.isoformat(),
+            "text": r.text,
+            "address": r.address,
+            "status": r.status,
+        }
+        for r in rows
+    ]
 
 
 def erase_subscriber(session: Session, subscriber_id: int, actor: User | None, reason: str | None = None) -> None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 
 from billing import reports
 from campaigns.timeline import Spread, clock, milestone_ranks, month_timelines
@@ -176,3 +177,9 @@ def test_a_month_lists_the_campaigns_sent_in_it_with_the_median_and_the_worst(ap
     assert month.to_approve == Spread(None, None, None)  # sent without approval
     next_month = reports.month_bounds(reports.next_month(this_month), settings.billing.timezone)
     assert month_timelines(db, *next_month).timelines == []
+    bounds = reports.month_bounds(this_month, settings.billing.timezone)
+    assert month_timelines(db, *bounds, exercises=True).timelines == []  # a real alert is no exercise
+    db.execute(text("UPDATE campaign SET cap_status = 'exercise' WHERE id = :id"), {"id": sent})
+    db.commit()
+    assert month_timelines(db, *bounds).timelines == []  # an exercise is never among the real alerts' times...
+    assert [t.campaign_id for t in month_timelines(db, *bounds, exercises=True).timelines] == [sent]  # ...but apart

@@ -13,6 +13,7 @@ from billing.models import CostEntry
 from subscribers.keywords import _FOLDED, Keyword, _keyword_of, parse_command
 from subscribers.models import ResidentReport
 from subscribers.reports import WINDOW, address_candidates, report_text
+from subscribers.service import personal_data
 from tests.factories import IN_A, create_subscriber
 from tests.subscribers.conftest import PHONE, SHORT_NUMBER
 
@@ -129,6 +130,8 @@ def test_without_an_address_the_report_takes_the_senders_registered_place(send_m
     assert report.location_source == "registered" and report.zone_id == two_zones["Zachód"]
     assert report.language == "en"
     assert message.reply.startswith(f"Syrena: report no. {report.id} received.")
+    # The resident who asks for their data sees their reports, as written (GDPR art. 15).
+    assert [(r["id"], r["text"]) for r in personal_data(db, PHONE)["reports"]] == [(report.id, report.text)]
 
 
 def test_an_empty_report_asks_what_and_where_and_stores_nothing(send_mo, db):
