@@ -428,7 +428,8 @@ def list_campaigns(
 # polygons) was 56 ms of the count's 420 ms under EXPLAIN ANALYZE, and 0 ms now; the count 330–367 ms before,
 # 287–299 ms after (medians of 9, same data, interleaved). The rest is the points in the targets (~165 ms: 42
 # GiST probes and ST_Covers on ~4,200 candidates each) and the subscribers' status and language (~100 ms).
-# tests/campaigns/test_recipient_count_paths.py pins it to the rule, zone by zone.
+# The whole preview (bench/bench_templates.py, docs/benchmarks.md 2026-12-07 04:25): 401 → 299 ms median at
+# 200,000 subscribers, 200 → 148 ms at 100,000. tests/campaigns/test_recipient_count_paths.py pins it to the rule.
 _RECIPIENTS = """
 WITH targets AS (
     SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
