@@ -420,6 +420,16 @@ def list_campaigns(
 # see freeze_target) passes its own copy of the zones (:frozen, its id; :zone_ids empty) and the subscribed zones
 # listed when it was frozen (:code_zone_ids), so zone edits made after the approver saw it change nobody's
 # warning; a draft (:frozen NULL, :code_zone_ids NULL) uses the zones as they are now.
+# The subscribed zones (zoned) are found without testing the rule where its answer is known (the same rule, less
+# work): only zones someone subscribed to by SMS code are tried (coded; the others add no one), and a target zone
+# meets itself (a valid, non-empty polygon's interior meets its own interior; an invalid or empty one is tried
+# like any other). Measured at 200,000 subscribers, city-wide (all 42 osiedla, bench/bench_templates.py's data):
+# ST_Relate on each target against each zone whose box it touches (~290 full DE-9IM matrices of osiedle
+# polygons) was 56 ms of the count's 420 ms under EXPLAIN ANALYZE, and 0 ms now; the count 330–367 ms before,
+# 287–299 ms after (medians of 9, same data, interleaved). The rest is the points in the targets (~165 ms: 42
+# GiST probes and ST_Covers on ~4,200 candidates each) and the subscribers' status and language (~100 ms).
+# The whole preview (bench/bench_templates.py, docs/benchmarks.md 2026-12-07 04:25): 401 → 299 ms median at
+# 200,000 subscribers, 200 → 148 ms at 100,000. tests/campaigns/test_recipient_count_paths.py pins it to the rule.
 _RECIPIENTS = """
 WITH targets AS (
     SELECT z.geom FROM zone z WHERE z.id = ANY(CAST(:zone_ids AS int[]))
@@ -430,10 +440,14 @@ WITH targets AS (
 ){focus}, located AS (
     SELECT l.subscriber_id, {located_distance} AS d
     FROM targets t JOIN subscriber_location l ON {location_in}{near}
-), zoned AS MATERIALIZED (
-    SELECT DISTINCT sz.id, {zone_distance} AS d FROM targets t
-      JOIN zone sz ON {zone_meets}{near}
+), coded AS MATERIALIZED (
+    SELECT sz.id, sz.geom FROM zone sz
      WHERE CAST(:code_zone_ids AS int[]) IS NULL
+       AND sz.id IN (SELECT cl.zone_id FROM subscriber_location cl WHERE cl.zone_id IS NOT NULL)
+), zoned AS MATERIALIZED (
+    SELECT sz.id, {zone_distance} AS d FROM coded sz{near}
+     WHERE (sz.id = ANY(CAST(:zone_ids AS int[])) AND NOT ST_IsEmpty(sz.geom) AND ST_IsValid(sz.geom))
+        OR EXISTS (SELECT 1 FROM targets t WHERE {zone_meets})
     UNION
     SELECT sz.id, {zone_distance} AS d FROM zone sz{near} WHERE sz.id = ANY(CAST(:code_zone_ids AS int[]))
 ), hits AS (
@@ -502,6 +516,12 @@ _COUNT_RECIPIENTS = text(
 SELECT r.language, count(*) FROM recipients r GROUP BY r.language
 """
 )
+# The count's estimated cost (the planner guesses ~20 points per target zone; a city-wide one holds thousands)
+# crosses the JIT threshold, and compiling (13 ms under EXPLAIN ANALYZE) saved nothing: city-wide at 200,000
+# subscribers, medians of 9, 380 ms with JIT against 346–350 ms without (before the subscribed-zone change above),
+# 272–280 ms against 259 ms (after). For the rest of the caller's transaction (SET LOCAL), as zones.reach does for
+# the per-zone table.
+_COUNT_SETTINGS = text("SET LOCAL jit = off")
 # A follow-up (update, all-clear) goes to exactly whom the original was sent, in their language now.
 _COPY_RECIPIENTS = text("""
 INSERT INTO message (campaign_id, subscriber_id, phone, status, attempts, queued_at, language)
@@ -648,6 +668,7 @@ def preview(session: Session, campaign: Campaign, billing: BillingSettings, now:
     else:
         # From the drawn areas rather than the stored union: an unsaved campaign is previewed the same way.
         area = targeting.area_union(session, campaign.area_spec or [])
+        session.execute(_COUNT_SETTINGS)
         rows = session.execute(_COUNT_RECIPIENTS, {**params, "area": area.wkb if area is not None else None})
     by_language = {"pl": 0}
     for language, n in rows:
