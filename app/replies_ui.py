@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.api.campaign_replies import SEES_REPLIES, replies_csv
+from app.api.campaign_replies import SEES_REPLIES, replies_csv_response
 from app.auth import roles_required
 from app.database import db
 from app.geojson import geojson_response
@@ -92,11 +92,7 @@ def replies_csv_download(campaign_id: int):
     question = _question(campaign)
     rows, _total = questions.replies(db(), campaign.id, question)
     _audit(campaign.id, "csv", len(rows))
-    return Response(
-        replies_csv(rows, question),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="syrena-replies-{campaign.id}.csv"'},
-    )
+    return replies_csv_response(campaign.id, rows, question)
 
 
 @bp.get("/<int:campaign_id>/replies.geojson")

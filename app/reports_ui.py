@@ -179,16 +179,10 @@ def _back(report_id: int):
     return redirect(url_for("reports_ui.report_detail", report_id=report_id))
 
 
-@bp.post("/<int:report_id>/update")
-@roles_required(Role.OPERATOR)
-def update(report_id: int):
+def _change(report_id: int, done: str, **changes: Any):
+    """Apply a change from the report's page and come back to it, saying what happened."""
     session = db()
     _report_or_404(report_id)
-    changes: dict[str, Any] = {}
-    if "status" in request.form:
-        changes["status"] = request.form["status"]
-    if "assignee_id" in request.form:
-        changes["assignee_id"] = request.form["assignee_id"] or None
     try:
         reports.update_report(session, report_id, current_user, **changes)
     except InvalidReportChange as e:
@@ -196,24 +190,25 @@ def update(report_id: int):
         flash(_explain(e), "error")
         return _back(report_id)
     session.commit()
-    flash(_("The report was updated."), "success")
+    flash(done, "success")
     return _back(report_id)
+
+
+@bp.post("/<int:report_id>/update")
+@roles_required(Role.OPERATOR)
+def update(report_id: int):
+    changes: dict[str, Any] = {}
+    if "status" in request.form:
+        changes["status"] = request.form["status"]
+    if "assignee_id" in request.form:
+        changes["assignee_id"] = request.form["assignee_id"] or None
+    return _change(report_id, _("The report was updated."), **changes)
 
 
 @bp.post("/<int:report_id>/note")
 @roles_required(Role.OPERATOR)
 def add_note(report_id: int):
-    session = db()
-    _report_or_404(report_id)
-    try:
-        reports.update_report(session, report_id, current_user, note=request.form.get("note", ""))
-    except InvalidReportChange as e:
-        session.rollback()
-        flash(_explain(e), "error")
-        return _back(report_id)
-    session.commit()
-    flash(_("The note was added."), "success")
-    return _back(report_id)
+    return _change(report_id, _("The note was added."), note=request.form.get("note", ""))
 
 
 @bp.post("/<int:report_id>/reply")

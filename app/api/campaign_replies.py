@@ -39,6 +39,15 @@ def replies_csv(rows: list[dict], question: dict) -> str:
     return "\ufeff" + out.getvalue()
 
 
+def replies_csv_response(campaign_id: int, rows: list[dict], question: dict) -> Response:
+    """The CSV export as a download (the API's and the campaign page's)."""
+    return Response(
+        replies_csv(rows, question),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="syrena-replies-{campaign_id}.csv"'},
+    )
+
+
 def audit_export(campaign_id: int, what: str, rows: int) -> None:
     questions.record_export(db(), g.api_user, campaign_id, what, rows)
     db().commit()
@@ -71,11 +80,7 @@ def campaign_replies_csv(campaign_id: int):
     question = questions.require_question(campaign)
     rows, _total = questions.replies(db(), campaign.id, question)
     audit_export(campaign.id, "csv", len(rows))
-    return Response(
-        replies_csv(rows, question),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="syrena-replies-{campaign.id}.csv"'},
-    )
+    return replies_csv_response(campaign.id, rows, question)
 
 
 _NO_QUESTION = {**NOT_FOUND, **conflict("The campaign asked no question: no replies to show or export")}
