@@ -29,6 +29,7 @@ from limits import parse_many
 
 from app.database import db
 from app.extensions import limiter
+from campaigns.replies import replies_of_phone
 from subscribers import signup
 from subscribers.exceptions import (
     AddressAmbiguous,
@@ -317,6 +318,12 @@ def _granted_phone() -> str | None:
     return signup.granted_phone(_redis(), session.get("export_grant"))
 
 
+def _personal_data(phone: str) -> dict[str, Any]:
+    """Everything stored about the phone: the subscriber's data, its reports (subscribers.service) and its replies
+    to alerts' questions (campaigns.replies)."""
+    return {**personal_data(db(), phone), "replies": replies_of_phone(db(), phone)}
+
+
 @bp.get("/my-data")
 def my_data():
     """Everything stored about the resident's number, readable: places (a list, and a small map with
@@ -324,7 +331,7 @@ def my_data():
     phone = _granted_phone()
     if phone is None:
         return _page(message=str(FIELD_TEXTS["data_expired"]), status=403)
-    data = personal_data(db(), phone)
+    data = _personal_data(phone)
     zone_ids = {z["id"] for z in data.get("zones", [])}
     places = public_features(z for z in list_zones(db()) if z.id in zone_ids)
     places["features"] += [
@@ -361,7 +368,7 @@ def my_data_json():
     phone = _granted_phone()
     if phone is None:
         return redirect(url_for("public.my_data"))
-    body = json.dumps(personal_data(db(), phone), ensure_ascii=False, indent=2)
+    body = json.dumps(_personal_data(phone), ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="syrena-my-data.json"'
     return response
