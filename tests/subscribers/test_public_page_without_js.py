@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from subscribers.models import Subscriber, VerificationCode
+from campaigns.models import Campaign, CampaignReply
+from subscribers.models import ResidentReport, Subscriber, VerificationCode
+from syrena_core.db import utcnow
 from tests.subscribers.conftest import PHONE
 
 pytestmark = pytest.mark.browser
@@ -107,7 +109,15 @@ def test_without_javascript_a_resident_picks_an_address_confirms_reads_the_data_
     assert (subscriber.status, subscriber.topics, subscriber.source) == ("active", ["water"], "web")
     assert [loc.address for loc in subscriber.locations] == [chosen]
 
-    # Show my data: a code, then a readable page and a JSON file.
+    # Show my data: a code, then a readable page and a JSON file — with a report the number sent to the city and a
+    # reply it sent to an alert's question.
+    now = utcnow()
+    db.add(ResidentReport(phone=PHONE, text="Zalana piwnica przy Polnej 2", received_at=now, updated_at=now))
+    asked = Campaign(kind="alert", severity="severe", title="Powódź na Wildzie", body="Powódź.")
+    db.add(asked)
+    db.flush()
+    db.add(CampaignReply(campaign_id=asked.id, phone=PHONE, answer="1", text="1 ok", received_at=now))
+    db.commit()
     page.goto("/subscribe/")
     page.locator("#manage-phone").fill("601234567")
     assert _submit(page, "Pokaż moje dane") == 200
@@ -124,12 +134,16 @@ def test_without_javascript_a_resident_picks_an_address_confirms_reads_the_data_
     assert subscriber.consent_version in page.locator("#data-consent").inner_text()
     assert page.locator("#data-consent time").count() == 1
     assert page.locator("#subscriber-map").is_hidden()  # the small map needs JavaScript; the list does not
+    assert "Zalana piwnica przy Polnej 2" in page.locator("#data-reports").inner_text()
+    assert "1 ok (Powódź na Wildzie)" in page.locator("#data-replies").inner_text()
     assert page.axe() == []
     with page.expect_download() as download:
         page.get_by_role("link", name="Pobierz jako JSON").click()
     assert download.value.suggested_filename == "syrena-my-data.json"
     data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert (data["phone"], data["topics"], data["locations"][0]["address"]) == (PHONE, ["water"], chosen)
+    assert [r["text"] for r in data["reports"]] == ["Zalana piwnica przy Polnej 2"]
+    assert [(r["answer"], r["text"]) for r in data["replies"]] == [("1", "1 ok")]
 
     # Unsubscribe.
     page.goto("/subscribe/")
