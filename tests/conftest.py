@@ -30,7 +30,7 @@ from smsc_gateway.session import SmppSession  # noqa: E402
 from smsc_simulator import SimulatorOptions, SmscSimulator  # noqa: E402
 from syrena_core.config import SmscSettings, replace  # noqa: E402
 from syrena_core.queues import redis_connection  # noqa: E402
-from tests.harness import ROOT, RedisServer, fresh_database, use_environment  # noqa: E402
+from tests.harness import ROOT, RedisServer, body_closed_before_sending, fresh_database, use_environment  # noqa: E402
 from tests.harness import private_redis as started_redis  # noqa: E402
 from tests.helpers import (  # noqa: E402
     ApiClient,
@@ -286,7 +286,7 @@ def live_server(app):
     """The app served over real HTTP from a thread."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, body_closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -436,7 +436,7 @@ def ops_server(ops_app):
     """ops_app over real HTTP (for the browser)."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, ops_app, threaded=True)
+    server = make_server("127.0.0.1", 0, body_closed_before_sending(ops_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -243,3 +243,21 @@ def stop_processes(procs: list[subprocess.Popen], seconds: float = 30) -> None:
             p.wait(seconds)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def body_closed_before_sending(app):
+    """`app` for the tests' HTTP servers: each response's body read and closed before a byte is sent. werkzeug's
+    server closes a body only after draining the socket, and when a browser drops the connection (a page closed
+    while a stylesheet still streams) the drain raises first: the static file is left to the garbage collector,
+    whose ResourceWarning pytest then pins on whatever test runs next (test_api_auth's first test, once, after
+    the accessibility module). No response of the app streams, so reading it whole changes nothing else."""
+
+    def wrapped(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wrapped

@@ -13,6 +13,7 @@ from billing.models import CostEntry
 from campaigns.delivery import match_receipts, record_send_results, store_receipts
 from smsc_gateway.interface import DeliveryReceipt, SendResult
 from tests.factories import IN_A, IN_A_2, IN_B, ZONE_A, ZONE_B, create_subscriber, create_zone, sending_campaign
+from tests.harness import body_closed_before_sending
 
 # 71 characters with Polish letters: UCS-2, one past the 70 of a single part → 2 parts.
 POLISH_71 = "Uwaga! Awaria wodociągu na Wildzie. Nie pij wody z kranu do odwołania!!"
@@ -236,7 +237,9 @@ def charging_on_delivery(settings, private_redis, tmp_path, monkeypatch, worker)
     get_settings.cache_clear()
     changed = get_settings()
     assert (changed.redis.url, changed.billing.charge_on) == (redis_url, "delivered")
-    server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, body_closed_before_sending(create_app(changed, {"TESTING": True})), threaded=True
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     os.kill(worker.pid, signal.SIGSTOP)
     delivery_worker = launch_worker(dict(os.environ), tmp_path / "worker.log")

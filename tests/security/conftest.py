@@ -9,6 +9,7 @@ import requests
 from sqlalchemy import select
 
 from syrena_core.config import replace
+from tests.harness import body_closed_before_sending
 
 PASSWORD = "Correct-Horse-42"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -106,7 +107,9 @@ def serve_with(settings):
         changed = replace(
             settings, security=replace(settings.security, **changes), app=replace(settings.app, **(app or {}))
         )
-        server = make_server("127.0.0.1", 0, create_app(changed, {"TESTING": True}), threaded=True)
+        server = make_server(
+            "127.0.0.1", 0, body_closed_before_sending(create_app(changed, {"TESTING": True})), threaded=True
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"

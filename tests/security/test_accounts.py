@@ -9,6 +9,7 @@ import time
 import pyotp
 import pytest
 
+from tests.harness import body_closed_before_sending
 from tests.security.conftest import PASSWORD, Web, csrf_of
 
 
@@ -402,7 +403,7 @@ def test_outside_development_approvers_and_admins_must_enrol_totp_whatever_the_s
     )
     # Plain HTTP in this test only: production cookies are HTTPS-only, which a test server does not speak.
     app = create_app(production, {"TESTING": True, "SESSION_COOKIE_SECURE": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, body_closed_before_sending(app), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{server.server_port}"

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from syrena_core.config import replace
 from tests.factories import IN_A, ZONE_A, create_subscriber, create_zone
+from tests.harness import body_closed_before_sending
 from tests.security.conftest import Web
 
 
@@ -129,7 +130,7 @@ def test_a_cookie_signed_with_the_published_key_opens_nothing(settings, make_use
 
     dev = replace(settings, app=replace(settings.app, secret_key="", secret_key_file=str(tmp_path / "secret-key")))
     app = create_app(dev, {"TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, body_closed_before_sending(app), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         browser = Web(f"http://127.0.0.1:{server.server_port}")
