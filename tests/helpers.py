@@ -24,6 +24,7 @@ from rq import Queue, Worker
 from rq.worker import WorkerStatus
 from sqlalchemy import text
 
+from app.extensions import limiter
 from app.public_cache import forget_served
 from campaigns.dispatch import JOB_TIMEOUT, pending_chunks, queue_name_for
 from campaigns.jobs import deliver_chunk
@@ -178,6 +179,10 @@ def empty_rate_limits(redis_url: str) -> None:
     cached public alert pages (each test's database starts empty, with ids counted from 1 again)."""
     redis = redis_connection(redis_url)
     forget_served()  # and this process's own copies of them
+    # The limiter is one object for every app a test makes, and each init_app points it at that app's storage:
+    # after a test's own app (another Redis, memory://) the session app counts there, out of reach of the keys
+    # below, and one test's requests count against the next (a 429 came early once, after tests/security).
+    limiter.reset()
     for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*", "syrena:reports:*"):
         keys = list(redis.scan_iter(pattern))
         if keys:

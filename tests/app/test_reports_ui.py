@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from subscribers.models import ResidentReport
 from tests.factories import ZONE_A, ZONE_B, create_zone
@@ -61,13 +62,13 @@ def test_an_operator_filters_assigns_notes_and_replies_and_the_sms_reaches_the_p
     page.get_by_role("navigation", name="Główna nawigacja").get_by_role("link", name="Zgłoszenia").click()
     assert _row_ids(page) == [str(inbox["tree"]), str(inbox["flood"]), str(inbox["closed"])]
     page.locator("#reports-map[data-ready=true]").wait_for()
-    assert page.locator("#reports-map .leaflet-interactive").count() == 2  # the two located reports
+    expect(page.locator("#reports-map .leaflet-interactive")).to_have_count(2)  # the two located reports
 
     page.locator("#status").select_option("new")
     page.locator("#zone").select_option(str(inbox["west"]))
     page.get_by_role("button", name="Filtruj").click()
     assert _row_ids(page) == [str(inbox["flood"])]
-    assert page.locator("#reports-map .leaflet-interactive").count() == 1
+    expect(page.locator("#reports-map .leaflet-interactive")).to_have_count(1)  # waits for the filtered page's map
 
     page.get_by_role("link", name=f"#{inbox['flood']}").click()
     assert page.locator("#report-text").inner_text() == "Zalana piwnica"
