@@ -50,6 +50,7 @@ class ChargeKind(str, enum.Enum):
     INFO = "info"
     TRANSACTIONAL = "transactional"  # verification codes, keyword replies
     EXERCISE = "exercise"  # exercises and tests (issue 16): apart from the real totals in reports
+    INTERNAL = "internal"  # call-outs to staff, services and media (issue 20): their own line in reports
 
 
 class EntryType(str, enum.Enum):

@@ -29,6 +29,9 @@ from zones.models import Zone
 class CampaignKind(str, enum.Enum):
     ALERT = "alert"
     INFO = "info"
+    # A call-out's carrier (issue 20, campaigns.callouts): its SMS to staff, services or media go through the
+    # campaigns' sending, receipts and ledger at alert priority; it is never listed or published as a campaign.
+    CALLOUT = "callout"
 
 
 class Severity(str, enum.Enum):
@@ -328,9 +331,12 @@ class CapStatus(str, enum.Enum):
 
 
 class GroupKind(str, enum.Enum):
-    """Kinds of contact group. Issue 16 needs `test` (staff phones for exercises and "send test"); the call-outs
-    of issue 20 add team, services and media on the same tables."""
+    """Kinds of contact group: `test` (staff phones for exercises and "send test", issue 16); and the call-outs'
+    (issue 20) crisis team, services (fire brigade, OSP, the water company's duty engineer, schools) and media."""
 
+    TEAM = "team"
+    SERVICES = "services"
+    MEDIA = "media"
     TEST = "test"
 
 
