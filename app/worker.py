@@ -35,6 +35,7 @@ from flask import Flask, current_app
 from rq import SimpleWorker
 
 from app.public_alerts import write_static_files
+from campaigns import escalation
 from campaigns.delivery import match_receipts, store_receipts
 from campaigns.jobs import recover_abandoned_claims, recover_queues, set_claim_owner, sweep_stranded
 from campaigns.workflow import start_due_campaigns
@@ -64,6 +65,32 @@ RECOVERY_EVERY = 5.0
 def _fleet(redis_url: str) -> str:
     """Workers sharing one Redis are one fleet: they recover each other's claims, and no one else's."""
     return hashlib.sha1(redis_url.encode()).hexdigest()[:8]
+
+
+class CalloutClock:
+    """The call-outs' clock (campaigns.escalation): escalation, the reply windows' end and the duty officer's SMS,
+    about every CLOCK_EVERY seconds in its own thread — not in the heartbeat, whose recovery work may take
+    seconds, while an escalation is due within 5 s of its deadline. Every worker runs one; the steps lock their
+    rows, so each happens once."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="callout-clock", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(escalation.CLOCK_EVERY):
+            try:
+                escalation.tick(self.settings)
+            except Exception:
+                log.exception("the call-outs' clock failed; it looks again in %.0f s", escalation.CLOCK_EVERY)
 
 
 class Heartbeat:
@@ -265,6 +292,8 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     for part in (receipts, inbound, *sessions):
         part.start()
     heartbeat.start()
+    clock = CalloutClock(settings)
+    clock.start()
     set_active_gateway(router)
     settle_after_startup()  # the links keep a pace: no full collection may stop them for 100 ms (heap.py)
     try:
@@ -278,6 +307,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
         receipts.stop()
         inbound.stop()
         heartbeat.stop()
+        clock.stop()
         metrics.process_exited()
         logging.getLogger().removeHandler(last_error)
         log.info("worker %s stopped", owner)

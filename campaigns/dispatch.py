@@ -59,8 +59,12 @@ def pending_chunks(session: Session, campaign_id: int, chunk_size: int, after_id
     return [Chunk(campaign_id, first, last) for first, last in rows]
 
 
+# A call-out (issue 20) goes at alert priority: staff are called out in the same minutes residents are warned.
+ALERT_PRIORITY = (CampaignKind.ALERT.value, CampaignKind.CALLOUT.value)
+
+
 def queue_name_for(kind: str) -> str:
-    return ALERTS if kind == CampaignKind.ALERT.value else INFO
+    return ALERTS if kind in ALERT_PRIORITY else INFO
 
 
 def enqueue_chunks(chunks: list[Chunk], kind: str, at_front: bool = False) -> None:

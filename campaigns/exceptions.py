@@ -45,3 +45,16 @@ class InvalidTemplate(CampaignError):
 
 class TemplateForbidden(CampaignError):
     """Only an admin or an approver may mark a template version pre-approved."""
+
+
+class InvalidCallout(CampaignError):
+    """A call-out request that cannot be sent (no groups, a deleted or empty group, an escalation time out of
+    range ...); the message names the field."""
+
+
+class CalloutNotFound(CampaignError):
+    pass
+
+
+class CalloutStateError(CampaignError):
+    """The call-out is not in a state that allows this (resending or closing a closed one)."""

@@ -44,6 +44,7 @@ from billing.ledger import charge_accepted
 from campaigns import questions
 from campaigns.delivery import complete_campaigns, match_receipts, record_send_results, requeue_temporary
 from campaigns.dispatch import (
+    ALERT_PRIORITY,
     DELIVER_CHUNK,
     JOB_TIMEOUT,
     Chunk,
@@ -52,7 +53,7 @@ from campaigns.dispatch import (
     pending_chunks,
     queue_name_for,
 )
-from campaigns.models import Campaign, CampaignKind, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from syrena_core import metrics
 from syrena_core.config import get_settings
@@ -183,9 +184,7 @@ class _Control:
 
     def __init__(self, url: str, redis_url: str, campaign_id: int, kind: str):
         self.url, self.campaign_id = url, campaign_id
-        self.higher = (
-            [] if kind == CampaignKind.ALERT.value else [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
-        )
+        self.higher = [] if kind in ALERT_PRIORITY else [queue(name, redis_url) for name in (ALERTS, TRANSACTIONAL)]
         self.checked_at = 0.0
         self.status: str | None = CampaignStatus.SENDING.value  # None: the campaign is gone
         self.yielding = False

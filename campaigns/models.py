@@ -412,3 +412,92 @@ class AlertTemplateVersion(Base):
     preapproved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
 
     template: Mapped[AlertTemplate] = relationship(back_populates="versions")
+
+
+class CalloutStatus(str, enum.Enum):
+    OPEN = "open"  # replies are taken and escalation runs until the window ends or somebody closes it
+    CLOSED = "closed"
+
+
+class Callout(Base):
+    """A call-out (issue 20, campaigns.callouts): a text to groups of staff, services or media — not to zones —
+    sent at alert priority, with or without acknowledgement. Its SMS are the messages of its carrier campaign
+    (`campaign_id`, kind callout): sending, receipts, retries and the ledger (kind internal) are the campaigns'."""
+
+    __tablename__ = "callout"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), unique=True)
+    body: Mapped[str] = mapped_column(Text)  # as written, without the reply instruction the SMS ends with
+    ack: Mapped[bool] = mapped_column(Boolean, default=True)
+    escalate_after_s: Mapped[int] = mapped_column(Integer, default=300)
+    reply_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    status: Mapped[str] = mapped_column(String(8), default=CalloutStatus.OPEN.value, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    replies_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    # "Also to the media": the alert whose public text this call-out copies (no acknowledgement).
+    media_of_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+
+    campaign: Mapped[Campaign] = relationship(foreign_keys=[campaign_id])
+    author: Mapped[User | None] = relationship(foreign_keys=[created_by])
+    groups: Mapped[list[CalloutGroup]] = relationship(
+        order_by="CalloutGroup.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CalloutGroup(Base):
+    """A target group of a call-out as it was when sent (its name; `needed`: the confirmations wanted, the
+    group's own number or all of its members). `unreachable_at`: when the confirmations still possible fell
+    below `needed` and the duty officer was told (once)."""
+
+    __tablename__ = "callout_group"
+
+    callout_id: Mapped[int] = mapped_column(ForeignKey("callout.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("contact_group.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    needed: Mapped[int] = mapped_column(Integer)
+    unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The SMS to the duty officer who sent the call-out: queued → sending → sent | failed, or no_phone.
+    officer_sms: Mapped[str | None] = mapped_column(String(10))
+
+
+class CalloutMember(Base):
+    """One person a call-out reached: a group member (depth 0) or a deputy (depth 1-3, `deputy_for_id` the row it
+    stands in for; its groups are that row's). One row per phone and call-out: a person in several target groups is
+    messaged once and counts in each. The state a board shows is derived (campaigns.callouts.member_state)."""
+
+    __tablename__ = "callout_member"
+    __table_args__ = (
+        UniqueConstraint("callout_id", "phone"),
+        # The clock looks only at rows that may still escalate (campaigns.callouts.ESCALATE_DUE).
+        Index(
+            "ix_callout_member_waiting",
+            "callout_id",
+            postgresql_where=text("escalated_at IS NULL AND no_answer_at IS NULL"),
+        ),
+        Index("ix_callout_member_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    callout_id: Mapped[int] = mapped_column(ForeignKey("callout.id", ondelete="CASCADE"))
+    group_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    name: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(16))
+    function: Mapped[str | None] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    deputy_for_id: Mapped[int | None] = mapped_column(ForeignKey("callout_member.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # its SMS (message of the carrier campaign)
+    answer: Mapped[str | None] = mapped_column(String(10))  # "confirmed" | "declined"
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_text: Mapped[str | None] = mapped_column(Text)  # the last reply as written
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    prompted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # told how to reply (once)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_to: Mapped[str | None] = mapped_column(String(16))
+    no_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # nobody left to escalate to

@@ -152,7 +152,8 @@ if TYPE_CHECKING:
     ScheduledFor: TypeAlias = datetime | None
     ExpiresAt: TypeAlias = datetime | None
 else:
-    Kind = Choice(tuple(k.value for k in CampaignKind), "kind")
+    # A call-out's carrier (kind callout) is made by campaigns.callouts only: not a kind anyone composes.
+    Kind = Choice((CampaignKind.ALERT.value, CampaignKind.INFO.value), "kind")
     CapStatusField = Choice(
         tuple(s.value for s in CapStatus),
         "cap_status",
@@ -595,3 +596,69 @@ class GroupInput(BaseModel):
 class Group(GroupInput):
     id: int = None  # type: ignore[assignment]
     created_at: datetime = None  # type: ignore[assignment]
+
+
+class CalloutInput(BaseModel):
+    """A call-out (issue 20): a text to groups of staff, services or media, at alert priority. With `ack` the SMS
+    ends with "Odpisz 1 = potwierdzam, 2 = nie mogę" and the silent are escalated to their deputies."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["group_ids", "body"]})
+    group_ids: list[int] = Field(description="Live groups with members; a person in several is messaged once")
+    body: str = Field(description="The text (at most 600 characters; the reply instruction is added)")
+    ack: bool = True
+    escalate_after_s: int = Field(300, ge=30, le=86400, description="Seconds without an answer before the deputy")
+    reply_minutes: int = Field(120, ge=5, le=10080, description="How long answers are taken")
+
+
+class CalloutMemberState(BaseModel):
+    name: str | None = None
+    phone: str
+    function: str | None = None
+    group_id: int
+    group_ids: list[int] = []
+    depth: int = Field(0, description="0: a group member; 1-3: a deputy (`deputy_for` the phone stood in for)")
+    deputy_for: str | None = None
+    state: Literal["sent", "delivered", "confirmed", "declined", "escalated", "no_answer"]
+    delivery: str | None = Field(None, description="The SMS's own status (queued, submitted, delivered, failed …)")
+    submitted_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    declined_at: datetime | None = None
+    reply_text: str | None = None
+    escalated_to: str | None = None
+    escalated_at: datetime | None = None
+
+
+class CalloutGroupCount(BaseModel):
+    id: int
+    name: str
+    kind: str
+    members: int
+    confirmed: int
+    declined: int
+    needed: int
+    possible: int = Field(description="Confirmations still possible (confirmed + may still answer)")
+    unreachable: bool
+    unreachable_at: datetime | None = None
+
+
+class Callout(BaseModel):
+    id: int
+    status: Literal["open", "closed"]
+    body: str
+    text: str = Field(description="The SMS as sent, with the reply instruction")
+    ack: bool
+    escalate_after_s: int
+    reply_minutes: int
+    created_at: datetime
+    created_by: str | None = None
+    replies_until: datetime | None = None
+    closed_at: datetime | None = None
+    media_of: int | None = Field(None, description="The alert this call-out copies to the media")
+    campaign_id: int
+    parts: int | None = None
+    encoding: str | None = None
+    unreachable: bool
+    members: list[CalloutMemberState]
+    groups: list[CalloutGroupCount]
+    first_confirmation_at: datetime | None = None
+    last_confirmation_at: datetime | None = None

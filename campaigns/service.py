@@ -397,11 +397,17 @@ def list_campaigns(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Sequence[Campaign]:
-    query = select(Campaign).order_by(Campaign.created_at.desc()).limit(limit)
+    # A call-out's carrier (issue 20) is not a campaign anyone composed: /callouts lists call-outs.
+    query = (
+        select(Campaign)
+        .where(Campaign.kind != CampaignKind.CALLOUT.value)
+        .order_by(Campaign.created_at.desc())
+        .limit(limit)
+    )
     if status:
         query = query.where(Campaign.status == _choice(status, CampaignStatus, "status"))
     if kind:
-        query = query.where(Campaign.kind == _choice(kind, CampaignKind, "kind"))
+        query = query.where(Campaign.kind == _choice(kind, CampaignKind, "kind"))  # callout: none (above)
     if since:
         query = query.where(Campaign.created_at >= since)
     if until:

@@ -94,6 +94,7 @@ _MONTH_CAMPAIGNS = text("""
 SELECT id
 FROM campaign
 WHERE sent_at >= :start AND sent_at < :end AND (cap_status <> 'actual') = :exercises
+  AND kind <> 'callout'  -- call-outs' timings are on their own board (campaigns.callouts)
 ORDER BY sent_at, id
 """)
 

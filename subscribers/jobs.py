@@ -202,8 +202,9 @@ def _replies(session, work: list[tuple[InboundMessage, str, Command]], settings:
 # Handlers that take their messages out of a batch before the keywords, in order, each
 # `f(session, work, now) -> (handled, rest)` where handled items have `inbound_id`, `phone`, `reply` (None: no
 # SMS back). Named by dotted path: subscribers may not import campaigns (shared/design.md's layout).
+# campaigns.callouts: answers of staff to an open call-out, first (a phone in no open call-out goes on);
 # campaigns.replies: replies to an open question (which keywords still win is documented there and in README).
-INBOUND_BRANCHES = ("campaigns.replies.take_question_replies",)
+INBOUND_BRANCHES = ("campaigns.callouts.take_replies", "campaigns.replies.take_question_replies")
 
 
 def _take_branches(session, work: list[tuple[InboundMessage, str, Command]]) -> tuple[list, list]:

@@ -8,6 +8,7 @@ from flask import jsonify
 from app.api import (
     audit,
     billing,
+    callouts,
     campaign_control,
     campaign_replies,
     campaigns,
@@ -47,5 +48,6 @@ def openapi_document() -> dict:
             fieldwork,
             reports,
             templates,
+            callouts,
         )
     )
