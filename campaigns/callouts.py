@@ -43,6 +43,7 @@ from campaigns.models import (
     CampaignKind,
     CampaignStatus,
     ContactGroup,
+    GroupKind,
     Severity,
 )
 from subscribers.keywords import TYPO_MIN_LENGTH, TYPO_MIN_RATIO, Command, fold_word, typo_closeness
@@ -166,7 +167,7 @@ class Request:
     reply_minutes: int
 
 
-def check_request(session: Session, data: Any) -> Request:
+def check_request(session: Session, data: Any, body_limit: int = BODY_LIMIT) -> Request:
     """The call-out request checked whole (422 naming the first problem; nothing is written before)."""
     if not isinstance(data, dict):
         raise InvalidCallout(
@@ -179,8 +180,8 @@ def check_request(session: Session, data: Any) -> Request:
     if not isinstance(body, str) or not body.strip():
         raise InvalidCallout("body: write the text of the call-out")
     body = body.strip()
-    if len(body) > BODY_LIMIT:
-        raise InvalidCallout(f"body: at most {BODY_LIMIT} characters (it has {len(body)})")
+    if len(body) > body_limit:
+        raise InvalidCallout(f"body: at most {body_limit} characters (it has {len(body)})")
     check_characters(body, "body", InvalidCallout)
     ack = data.get("ack", True)
     if not isinstance(ack, bool):
@@ -249,12 +250,17 @@ def _carrier(body: str, ack: bool, actor: User | None, now: datetime) -> Campaig
 
 
 def create(
-    session: Session, actor: User | None, data: Any, media_of: Campaign | None = None, now: datetime | None = None
+    session: Session,
+    actor: User | None,
+    data: Any,
+    media_of: Campaign | None = None,
+    now: datetime | None = None,
+    body_limit: int = BODY_LIMIT,
 ) -> Callout:
     """Check the request, write the call-out, its carrier campaign (sending at once: no approval — it reaches
     staff, not residents) and one queued SMS per person; audited. The caller commits, then enqueues
     (enqueue_new)."""
-    request = check_request(session, data)
+    request = check_request(session, data, body_limit)
     now = now or utcnow()
     campaign = _carrier(request.body, request.ack, actor, now)
     session.add(campaign)
@@ -323,6 +329,45 @@ def create(
         },
     )
     return callout
+
+
+# ------------------------------------------------------------------ also to the media
+
+MEDIA_HEADER = "Komunikat dla mediów – alert Syrena"
+MEDIA_BODY_LIMIT = 2000  # the alert's public text is as long as its author made it (its own max_parts)
+
+
+def media_text(campaign: Campaign, public_url: str) -> str:
+    """The alert's public text (its Polish body, without any question's answer lines: what /alerts shows) under a
+    short header, with the links to the public page and the CAP document."""
+    base = public_url.rstrip("/")
+    name = campaign.title or campaign.event or f"nr {campaign.id}"
+    return f"{MEDIA_HEADER} ({name}):\n{campaign.body}\n{base}/alerts\nCAP: {base}/alerts/{campaign.id}.xml"
+
+
+def copy_to_media(session: Session, actor: User | None, campaign: Campaign, group_ids: Any, public_url: str) -> Callout:
+    """ "Also to the media": a sent, real alert's public text to media groups, as a call-out without
+    acknowledgement (charged as internal). Only groups of kind media; an exercise, a draft or an info message is
+    refused (it is not public)."""
+    if campaign.kind != CampaignKind.ALERT.value or campaign.cap_status != "actual":
+        raise InvalidCallout("only a real alert is public and can go to the media (not an info message or an exercise)")
+    if campaign.sent_at is None or campaign.status == CampaignStatus.CANCELLED.value:
+        raise CalloutStateError("the alert has not been sent: the media get what the residents got, once it is sent")
+    request_groups = _groups(session, group_ids)
+    wrong = [g.name for g in request_groups if g.kind != GroupKind.MEDIA.value]
+    if wrong:
+        raise InvalidCallout(f"group_ids: {', '.join(wrong)} is not a media group; the media copy goes to media groups")
+    return create(
+        session,
+        actor,
+        {"group_ids": [g.id for g in request_groups], "body": media_text(campaign, public_url), "ack": False},
+        media_of=campaign,
+        body_limit=MEDIA_BODY_LIMIT,
+    )
+
+
+def media_copies(session: Session, campaign_id: int) -> Sequence[Callout]:
+    return session.scalars(select(Callout).where(Callout.media_of_id == campaign_id).order_by(Callout.created_at)).all()
 
 
 def enqueue_new(session: Session, campaign_id: int, chunk_size: int, after_id: int = 0) -> int:

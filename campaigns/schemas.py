@@ -662,3 +662,8 @@ class Callout(BaseModel):
     groups: list[CalloutGroupCount]
     first_confirmation_at: datetime | None = None
     last_confirmation_at: datetime | None = None
+
+
+class MediaCopy(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["group_ids"]})
+    group_ids: list[int] = Field(description="Media groups (kind media)")

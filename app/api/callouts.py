@@ -10,6 +10,7 @@ from app.api.common import STAFF, json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from campaigns import callouts, schemas
+from campaigns import service as campaigns
 from campaigns.exceptions import CalloutNotFound, CalloutStateError, InvalidCallout
 from syrena_core.accounts import Role
 
@@ -67,6 +68,21 @@ def close_callout(callout_id: int):
     return jsonify(callouts.callout_json(session, callout))
 
 
+@bp.post("/campaigns/<int:campaign_id>/media")
+@requires(Role.OPERATOR, Role.ADMIN)
+def copy_to_media(campaign_id: int):
+    """ "Also to the media": the sent alert's public text to media groups ({"group_ids": [...]})."""
+    session = db()
+    campaign = campaigns.get_campaign(session, campaign_id)
+    settings = current_app.config["SYRENA"]
+    callout = callouts.copy_to_media(
+        session, g.api_user, campaign, json_body().get("group_ids"), settings.app.public_url
+    )
+    session.commit()
+    callouts.enqueue_new(session, callout.campaign_id, _chunk_size())
+    return jsonify(callouts.callout_json(session, callout)), 201
+
+
 OPENAPI_PATHS = {
     "/api/v1/callouts": {
         "get": op("The latest call-outs with their boards", "200", {"type": "array", "items": ref("Callout")}),
@@ -110,4 +126,15 @@ OPENAPI_PATHS = {
         ),
     },
 }
-OPENAPI_SCHEMAS = components(schemas.CalloutInput, schemas.Callout)
+OPENAPI_PATHS["/api/v1/campaigns/{id}/media"] = {
+    "post": op(
+        "Also to the media: a sent real alert's public text, with a short header and the links to /alerts and its "
+        "CAP, to media groups as a call-out without acknowledgement (charged as internal)",
+        "201",
+        ref("Callout"),
+        body=ref("MediaCopy"),
+        params=ID_PARAM,
+        extra={**NOT_FOUND, **conflict("The alert has not been sent")},
+    ),
+}
+OPENAPI_SCHEMAS = components(schemas.CalloutInput, schemas.Callout, schemas.MediaCopy)
