@@ -46,7 +46,7 @@ from campaigns.models import (
     GroupKind,
     Severity,
 )
-from subscribers.keywords import TYPO_MIN_LENGTH, TYPO_MIN_RATIO, Command, fold_word, typo_closeness
+from subscribers.keywords import TYPO_MIN_LENGTH, TYPO_MIN_RATIO, Command, Keyword, fold_word, typo_closeness
 from syrena_core.accounts import User
 from syrena_core.audit import record
 from syrena_core.db import utcnow
@@ -586,6 +586,10 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
 # ------------------------------------------------------------------ replies (MO)
 
 
+# What the residents' parser calls no keyword: the call-out may take it (a bare "2" is CHOICE there).
+_NOT_KEYWORDS = (Keyword.UNKNOWN, Keyword.EMPTY, Keyword.CHOICE)
+
+
 @dataclass(frozen=True)
 class CalloutReply:
     """An SMS taken as a reply to a call-out (subscribers.jobs sends `reply`, if any, and logs the class name)."""
@@ -634,6 +638,9 @@ def take_replies(
             rest.append((row, phone, command))
             continue
         answer = recognise(row.text)
+        if answer is None and command.keyword not in _NOT_KEYWORDS:
+            rest.append((row, phone, command))  # STOP, ZAPISZ, ZGŁOŚ …: a resident's keyword stays one
+            continue
         prompt = answer is None and member.prompted_at is None and member.id not in prompted
         if prompt:
             prompted.add(member.id)
