@@ -74,3 +74,28 @@ def charge(db, settings):
 
 def money(value) -> Decimal:
     return Decimal(str(value))
+
+
+@pytest.fixture
+def charge_campaign(db, settings):
+    """charge_campaign(at, kind='alert', parts=1, cap_status='actual') → (campaign, message): one message of a
+    new campaign of that kind accepted by the SMSC at `at`, charged through the sending path
+    (campaigns.delivery.record_send_results → billing.ledger)."""
+    from campaigns.delivery import record_send_results
+    from smsc_gateway.interface import SendResult
+    from tests.factories import sending_campaign
+
+    counter = {"n": 0}
+
+    def add(at: datetime, kind: str = "alert", parts: int = 1, cap_status: str = "actual", **fields):
+        counter["n"] += 1
+        campaign, (message,) = sending_campaign(
+            db, f"+4860990{counter['n']:04d}", kind=kind, cap_status=cap_status, **fields
+        )
+        ids = [f"C{counter['n']}-{p}" for p in range(parts)]
+        result = SendResult(ref=message.id, accepted=True, smsc_message_ids=ids, parts=parts, encoding="gsm7")
+        record_send_results(db, [result], settings.billing, at=at)
+        db.commit()
+        return campaign, message
+
+    return add
