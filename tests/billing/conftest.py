@@ -99,3 +99,40 @@ def charge_campaign(db, settings):
         return campaign, message
 
     return add
+
+
+CRISIS = "Wydział Zarządzania Kryzysowego"
+
+
+@pytest.fixture
+def november_with_callouts(db, settings, add_tariff, charge, charge_campaign):
+    """November 2026 at 0.18/part, 400/month, 20,000 set-up: an alert (2 parts, crisis department), an info
+    (1), a keyword reply (1, transactional), an exercise (3), and a call-out (issue 20) of the same department:
+    two members' SMS (2 + 1 parts) and the warning to its duty officer (1 part, no message row), all internal.
+    Returns the call-out campaign."""
+    from billing.ledger import record_transactional_charges
+
+    add_tariff(warsaw(2026, 11, 1), "0.18", monthly="400.00", setup="20000.00")
+    charge_campaign(warsaw(2026, 11, 2, 8), kind="alert", parts=2, department=CRISIS)  # 0.36
+    charge_campaign(warsaw(2026, 11, 2, 9), kind="info", parts=1)  # 0.18
+    charge(warsaw(2026, 11, 2, 10), parts=1)  # 0.18
+    charge_campaign(warsaw(2026, 11, 4, 10), kind="alert", parts=3, cap_status="exercise")  # 0.54
+    callout, _ = charge_campaign(warsaw(2026, 11, 5, 3), kind="callout", parts=2, department=CRISIS)  # 0.36
+    charge_campaign(warsaw(2026, 11, 5, 3), kind="callout", parts=1, department=CRISIS)  # 0.18
+    record_transactional_charges(
+        db,
+        [
+            {
+                "phone": "+48601999001",
+                "parts": 1,
+                "encoding": "gsm7",
+                "smsc_message_ids": ["DUTY-1"],
+                "campaign_id": callout.id,
+            }
+        ],
+        at=warsaw(2026, 11, 5, 3, 10),
+        billing=settings.billing,
+        kind="internal",
+    )  # 0.18
+    db.commit()
+    return callout
