@@ -275,7 +275,7 @@ def record_transactional_charges(
     SMSC's tariff is read once and the entries go in with one INSERT. All are charged as `kind`."""
     billing = billing or get_settings().billing
     at = at or utcnow()
-    kind = ChargeKind(kind).value  # a misspelt kind would be money on a line no report names: refuse it here
+    kind = ChargeKind(kind).value  # a misspelt kind would land among real traffic under an unknown name: refuse it
     tariffs: dict[str | None, Tariff] = {}
     entries = []
     for charge in charges:
