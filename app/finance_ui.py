@@ -57,6 +57,7 @@ def export_labels() -> dict[str, str]:
         "total": _("Total"),
         "sms_cost": _("SMS cost"),
         "exercise_cost": _("Exercises and tests (apart)"),
+        "internal_cost": _("Internal notifications (call-outs)"),
         "subscription": _("Monthly subscription"),
         "setup": _("Set-up fee"),
         "net": _("Net"),

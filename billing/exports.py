@@ -33,6 +33,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "total": "Total",
     "sms_cost": "SMS cost",
     "exercise_cost": "Exercises and tests (apart)",
+    "internal_cost": "Internal notifications (call-outs)",
     "subscription": "Monthly subscription",
     "setup": "Set-up fee",
     "net": "Net",
@@ -143,6 +144,7 @@ def _totals_lines(report: MonthlyReport, words: Mapping[str, str]) -> list[tuple
         (words["parts"], t.parts),
         (words["sms_cost"], t.sms_cost),
         (words["exercise_cost"], t.exercise_cost),
+        (words["internal_cost"], t.internal_cost),
         (words["subscription"], t.subscription),
         (words["setup"], t.setup),
         (words["net"], t.net),
@@ -230,6 +232,9 @@ def statement_pdf(
     line(words["messages"], f"{t.messages:,}")
     line(words["parts"], f"{t.parts:,}")
     line(words["sms_cost"], money(grosz(t.sms_cost)))
+    # Paid for apart from the real traffic above, and in net: without them the lines would not add up to net.
+    line(words["exercise_cost"], money(grosz(t.exercise_cost)))
+    line(words["internal_cost"], money(grosz(t.internal_cost)))
     line(words["subscription"], money(t.subscription))
     line(words["setup"], money(t.setup))
     line(words["net"], money(t.net), bold=True)

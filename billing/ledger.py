@@ -155,10 +155,14 @@ def create_tariff(
 # spares the geometry test). Every message thus lands in exactly one zone (NULL: reached only through
 # a drawn area), and zone totals add up to the campaign total. An exercise's or test's messages (campaign.cap_status
 # not 'actual', issue 16) are charged to their own kind, `exercise`, which reports show apart from real traffic.
+# A call-out's messages (campaign kind 'callout', issue 20: the crisis team, services, media) are charged as
+# `internal`, the city reaching its own people, on a line of their own in reports. Exercise is tested first: a
+# call-out rehearsed in an exercise is exercise money, like any other exercise.
 _CHARGE_MESSAGES = text(f"""
 INSERT INTO cost_entry (charged_at, entry_type, kind, message_id, send_round, campaign_id, zone_id, department,
                         phone, encoding, parts, smsc, smsc_message_ids, tariff_id, price_per_part, amount, currency)
-SELECT :at, 'charge', CASE WHEN c.cap_status <> 'actual' THEN 'exercise' ELSE c.kind END,
+SELECT :at, 'charge',
+       CASE WHEN c.cap_status <> 'actual' THEN 'exercise' WHEN c.kind = 'callout' THEN 'internal' ELSE c.kind END,
        m.id, m.send_round, m.campaign_id,
        (SELECT min(cz.zone_id)
         FROM campaign_zone cz JOIN zone z ON z.id = cz.zone_id
@@ -231,16 +235,18 @@ def record_transactional_charge(
     at: datetime | None = None,
     smsc: str | None = None,
     billing: BillingSettings | None = None,
+    kind: str = ChargeKind.TRANSACTIONAL.value,
 ) -> CostEntry:
     """Charge one transactional SMS (verification code, keyword reply) the SMSC accepted, in the caller's
-    transaction. Charged on acceptance whatever `charge_on` says: these have no message row to settle."""
+    transaction. Charged on acceptance whatever `charge_on` says: these have no message row to settle.
+    `kind` says whose traffic it is when not a resident's: `internal` for a call-out's SMS to the duty officer."""
     billing = billing or get_settings().billing
     at = at or utcnow()
     tariff = tariff_at(session, at, billing, smsc)
     entry = CostEntry(
         charged_at=at,
         entry_type=EntryType.CHARGE.value,
-        kind=ChargeKind.TRANSACTIONAL.value,
+        kind=ChargeKind(kind).value,
         phone=phone,
         encoding=encoding,
         parts=parts,
@@ -261,12 +267,15 @@ def record_transactional_charges(
     charges: Sequence[dict[str, Any]],
     at: datetime | None = None,
     billing: BillingSettings | None = None,
+    kind: str = ChargeKind.TRANSACTIONAL.value,
 ) -> list[CostEntry]:
     """Many transactional charges at once (the replies to a batch of keyword SMS), like
-    `record_transactional_charge` for each ({phone, parts, encoding, smsc_message_ids, smsc}): each
-    SMSC's tariff is read once and the entries go in with one INSERT."""
+    `record_transactional_charge` for each ({phone, parts, encoding, smsc_message_ids, smsc}, and optionally
+    the campaign_id it belongs to: a call-out's SMS to its duty officer counts in the call-out's cost): each
+    SMSC's tariff is read once and the entries go in with one INSERT. All are charged as `kind`."""
     billing = billing or get_settings().billing
     at = at or utcnow()
+    kind = ChargeKind(kind).value  # a misspelt kind would land among real traffic under an unknown name: refuse it
     tariffs: dict[str | None, Tariff] = {}
     entries = []
     for charge in charges:
@@ -278,7 +287,8 @@ def record_transactional_charges(
             CostEntry(
                 charged_at=at,
                 entry_type=EntryType.CHARGE.value,
-                kind=ChargeKind.TRANSACTIONAL.value,
+                kind=kind,
+                campaign_id=charge.get("campaign_id"),
                 phone=charge["phone"],
                 encoding=charge["encoding"],
                 parts=charge["parts"],

@@ -115,18 +115,22 @@ class FeeLine:
 
 @dataclass(frozen=True)
 class Totals:
-    messages: int  # real traffic: exercises and tests are apart (below)
+    messages: int  # real traffic: exercises and tests, and internal call-outs, are apart (below)
     parts: int
     sms_cost: Decimal  # exact sum of the rows
     subscription: Decimal
     setup: Decimal
-    net: Decimal  # everything paid for: real SMS, exercises, fees
+    net: Decimal  # everything paid for: real SMS, exercises, internal call-outs, fees
     vat: Decimal
     gross: Decimal
     # Exercises and tests (ledger kind `exercise`, issue 16): paid for, but not part of the real totals or rows.
     exercise_messages: int = 0
     exercise_parts: int = 0
     exercise_cost: Decimal = Decimal(0)
+    # Call-outs to the crisis team, services and media (ledger kind `internal`, issue 20): likewise apart.
+    internal_messages: int = 0
+    internal_parts: int = 0
+    internal_cost: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,11 @@ _DIMENSION = {
     "day": "day",
     "smsc": "smsc",
 }
-# {which}: the report's rows are real traffic (kind <> 'exercise'); exercises and tests are summed apart; VAT
+# {which}: the report's rows are real traffic, what residents were sent (alert, info, transactional); exercises
+# and tests, and internal call-outs (the city calling its own staff, services and media, issue 20), are each summed
+# apart, on a line of their own. Internal SMS stay out of every grouping, as exercises do, so that "by campaign",
+# "by zone" and "by department" answer what warning and informing the residents cost: a call-out targets groups,
+# not zones, and its cost would sit under "no zone" next to the drawn-area alerts it has nothing to do with. VAT
 # is on everything (true).
 _FROM_SUMMARY = """
 SELECT {col} AS key, sum(messages) AS messages, sum(parts) AS parts, sum(amount) AS amount
@@ -164,7 +172,12 @@ SELECT {col} AS key, count(*) FILTER (WHERE entry_type = 'charge') AS messages, 
 FROM (SELECT *, (charged_at AT TIME ZONE :tz)::date AS day FROM cost_entry
       WHERE charged_at >= :start_at AND charged_at < :end_at AND {which}) e
 GROUP BY 1"""
-_WHICH = {"real": "kind <> 'exercise'", "exercise": "kind = 'exercise'", "all": "true"}
+_WHICH = {
+    "real": "kind NOT IN ('exercise', 'internal')",
+    "exercise": "kind = 'exercise'",
+    "internal": "kind = 'internal'",
+    "all": "true",
+}
 
 
 def _grouped(session: Session, month: date, column: str, source: str, tz: str, which: str = "real") -> Sequence[Row]:
@@ -173,6 +186,16 @@ def _grouped(session: Session, month: date, column: str, source: str, tz: str, w
     return session.execute(
         text(sql), {"start": month, "end": next_month(month), "start_at": start_at, "end_at": end_at, "tz": tz}
     ).all()
+
+
+def _apart(session: Session, month: date, source: str, tz: str, which: str) -> tuple[int, int, Decimal]:
+    """Messages, parts and cost of the traffic kept off the rows (`which`: exercise or internal)."""
+    rows = _grouped(session, month, f"'{which}'", source, tz, which)  # one row, or none in a month without any
+    return (
+        sum(int(r.messages) for r in rows),
+        sum(int(r.parts) for r in rows),
+        sum((Decimal(r.amount) for r in rows), Decimal(0)),
+    )
 
 
 def _labels(session: Session, group_by: str, keys: list[Any]) -> dict[Any, str]:
@@ -271,13 +294,11 @@ def monthly_report(
     for line in fees:
         bases[line.vat_rate] = bases.get(line.vat_rate, Decimal(0)) + line.amount
     sms_cost = sum((r.amount for r in rows), Decimal(0))
-    exercise = _grouped(session, month, "'exercise'", source, billing.timezone, "exercise")
-    exercise_messages = sum(int(r.messages) for r in exercise)
-    exercise_parts = sum(int(r.parts) for r in exercise)
-    exercise_cost = sum((Decimal(r.amount) for r in exercise), Decimal(0))
+    exercise_messages, exercise_parts, exercise_cost = _apart(session, month, source, billing.timezone, "exercise")
+    internal_messages, internal_parts, internal_cost = _apart(session, month, source, billing.timezone, "internal")
     subscription = sum((f.amount for f in fees if f.fee == "subscription"), Decimal(0))
     setup = sum((f.amount for f in fees if f.fee == "setup"), Decimal(0))
-    net = grosz(sms_cost + exercise_cost + subscription + setup)
+    net = grosz(sms_cost + exercise_cost + internal_cost + subscription + setup)
     vat = sum((grosz(base * rate) for rate, base in bases.items()), Decimal(0))
     totals = Totals(
         messages=sum(r.messages for r in rows),
@@ -291,6 +312,9 @@ def monthly_report(
         exercise_messages=exercise_messages,
         exercise_parts=exercise_parts,
         exercise_cost=exercise_cost,
+        internal_messages=internal_messages,
+        internal_parts=internal_parts,
+        internal_cost=internal_cost,
     )
     currency = chains[None][-1].currency if chains.get(None) else billing.currency
     return MonthlyReport(month, group_by, currency, rows, totals, fees, billing.timezone)

@@ -152,6 +152,9 @@ class BillingReportTotals(BaseModel):
     exercise_messages: int = Field(None, description="exercises and tests: apart from the real totals above")  # type: ignore[assignment]
     exercise_parts: int = None  # type: ignore[assignment]
     exercise_cost: Money = Field(None, description="exercises and tests (ledger kind exercise); in net")  # type: ignore[assignment]
+    internal_messages: int = Field(None, description="call-outs to staff, services, media: apart like exercises")  # type: ignore[assignment]
+    internal_parts: int = None  # type: ignore[assignment]
+    internal_cost: Money = Field(None, description="call-outs (ledger kind internal); in net")  # type: ignore[assignment]
 
 
 class BillingReport(BaseModel):

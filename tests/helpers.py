@@ -181,9 +181,9 @@ def empty_rate_limits(redis_url: str) -> None:
     forget_served()  # and this process's own copies of them
     # The limiter is one object for every app a test makes, and each init_app points it at that app's storage:
     # after a test's own app (another Redis, memory://) the session app counts there, out of reach of the keys
-    # below, and one test's requests count against the next (a 429 came early once, after tests/security).
-    # No app made yet in this process (a file run alone whose first tests need no app): nothing to reset.
-    if getattr(limiter, "_storage", None) is not None:
+    # below, and one test's requests count against the next (a 429 came early once, after tests/security). Before
+    # any app has been made (a file of tests without one, run alone) it has no storage and nothing to forget.
+    if limiter.initialized:
         limiter.reset()
     for pattern in ("LIMITS:*", "syrena:verification-sms:*", "syrena:public-alerts:*", "syrena:reports:*"):
         keys = list(redis.scan_iter(pattern))

@@ -60,6 +60,10 @@ def report_json(report: reports.MonthlyReport) -> dict[str, Any]:
             "exercise_messages": t.exercise_messages,
             "exercise_parts": t.exercise_parts,
             "exercise_cost": str(t.exercise_cost),
+            # Call-outs to staff, services and media (issue 20): likewise apart, and in net.
+            "internal_messages": t.internal_messages,
+            "internal_parts": t.internal_parts,
+            "internal_cost": str(t.internal_cost),
         },
         "fees": [
             {

@@ -74,3 +74,65 @@ def charge(db, settings):
 
 def money(value) -> Decimal:
     return Decimal(str(value))
+
+
+@pytest.fixture
+def charge_campaign(db, settings):
+    """charge_campaign(at, kind='alert', parts=1, cap_status='actual') → (campaign, message): one message of a
+    new campaign of that kind accepted by the SMSC at `at`, charged through the sending path
+    (campaigns.delivery.record_send_results → billing.ledger)."""
+    from campaigns.delivery import record_send_results
+    from smsc_gateway.interface import SendResult
+    from tests.factories import sending_campaign
+
+    counter = {"n": 0}
+
+    def add(at: datetime, kind: str = "alert", parts: int = 1, cap_status: str = "actual", **fields):
+        counter["n"] += 1
+        campaign, (message,) = sending_campaign(
+            db, f"+4860990{counter['n']:04d}", kind=kind, cap_status=cap_status, **fields
+        )
+        ids = [f"C{counter['n']}-{p}" for p in range(parts)]
+        result = SendResult(ref=message.id, accepted=True, smsc_message_ids=ids, parts=parts, encoding="gsm7")
+        record_send_results(db, [result], settings.billing, at=at)
+        db.commit()
+        return campaign, message
+
+    return add
+
+
+CRISIS = "Wydział Zarządzania Kryzysowego"
+
+
+@pytest.fixture
+def november_with_callouts(db, settings, add_tariff, charge, charge_campaign):
+    """November 2026 at 0.18/part, 400/month, 20,000 set-up: an alert (2 parts, crisis department), an info
+    (1), a keyword reply (1, transactional), an exercise (3), and a call-out (issue 20) of the same department:
+    two members' SMS (2 + 1 parts) and the warning to its duty officer (1 part, no message row), all internal.
+    Returns the call-out campaign."""
+    from billing.ledger import record_transactional_charges
+
+    add_tariff(warsaw(2026, 11, 1), "0.18", monthly="400.00", setup="20000.00")
+    charge_campaign(warsaw(2026, 11, 2, 8), kind="alert", parts=2, department=CRISIS)  # 0.36
+    charge_campaign(warsaw(2026, 11, 2, 9), kind="info", parts=1)  # 0.18
+    charge(warsaw(2026, 11, 2, 10), parts=1)  # 0.18
+    charge_campaign(warsaw(2026, 11, 4, 10), kind="alert", parts=3, cap_status="exercise")  # 0.54
+    callout, _ = charge_campaign(warsaw(2026, 11, 5, 3), kind="callout", parts=2, department=CRISIS)  # 0.36
+    charge_campaign(warsaw(2026, 11, 5, 3), kind="callout", parts=1, department=CRISIS)  # 0.18
+    record_transactional_charges(
+        db,
+        [
+            {
+                "phone": "+48601999001",
+                "parts": 1,
+                "encoding": "gsm7",
+                "smsc_message_ids": ["DUTY-1"],
+                "campaign_id": callout.id,
+            }
+        ],
+        at=warsaw(2026, 11, 5, 3, 10),
+        billing=settings.billing,
+        kind="internal",
+    )  # 0.18
+    db.commit()
+    return callout

@@ -61,3 +61,26 @@ def test_the_pdf_statement_states_the_totals_in_polish(october):
     assert "25,093.55" in text
     assert "Koszt SMS" in text
     assert "1.26" in text
+
+
+@pytest.fixture
+def november(db, settings, november_with_callouts):
+    return all_groupings(lambda group_by: monthly_report(db, "2026-11", group_by, settings.billing))
+
+
+def test_the_xlsx_summary_has_the_internal_line_and_adds_up_to_net(november):
+    book = load_workbook(io.BytesIO(report_xlsx(november)))
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert Decimal(str(summary["Internal notifications (call-outs)"])) == Decimal("0.72")
+    paid = ("SMS cost", "Exercises and tests (apart)", "Internal notifications (call-outs)", "Monthly subscription")
+    assert sum(Decimal(str(summary[k])) for k in (*paid, "Set-up fee")) == Decimal(str(summary["Net"]))
+    by_kind = [row[0] for row in book["By kind"].iter_rows(values_only=True)]
+    assert by_kind == ["Kind", "Alert", "Information", "Transactional", "Total"]  # no call-out among the rows
+
+
+def test_the_pdf_statement_states_the_internal_and_exercise_lines(november):
+    labels = {"internal_cost": "Powiadomienia wewnętrzne (wezwania)", "exercise_cost": "Ćwiczenia i testy (osobno)"}
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(statement_pdf(november, labels))).pages)
+    assert "Powiadomienia wewnętrzne (wezwania) 0.72" in text
+    assert "Ćwiczenia i testy (osobno) 0.54" in text
+    assert "20,401.98" in text  # net: the lines above add up to it

@@ -122,3 +122,17 @@ def test_a_month_without_costs_says_what_to_do_instead_of_blank_charts(page, log
     expect(page.locator('[data-total="messages"]')).to_have_text("2")
     expect(page.locator("#finance-empty")).to_have_count(0)
     expect(page.locator("#chart-days")).to_have_attribute("data-ready", "true")
+
+
+def test_the_month_shows_the_call_outs_on_a_line_of_their_own(page, login, finance_user, november_with_callouts):
+    login(page, finance_user)
+    page.goto("/finance/?month=2026-11")
+    expect(page.locator(".stat-internal_cost")).to_contain_text("Powiadomienia wewnętrzne (wezwania)")
+    expect(page.locator('[data-total="internal_cost"]')).to_contain_text("0,72")
+    expect(page.locator('[data-total="exercise_cost"]')).to_contain_text("0,54")
+    expect(page.locator('[data-total="sms_cost"]')).to_contain_text("0,72")  # alert, info, keyword reply
+    expect(page.locator('[data-total="net"]')).to_contain_text("20 401,98")
+    expect(page.locator("#by-kind tbody th")).to_have_text(["Alarm", "Informacja", "Transakcyjne"])
+    # the alert, the info and the keyword reply (no campaign); not the call-out
+    expect(page.locator("#by-campaign tbody tr")).to_have_count(3)
+    expect(page.locator("#by-campaign")).not_to_contain_text(f"#{november_with_callouts.id} ")

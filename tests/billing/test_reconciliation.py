@@ -157,3 +157,22 @@ def test_a_reused_smsc_id_is_matched_by_its_time_never_to_the_older_send(db, set
     status, result = _post_csv(finance_api, f"/api/v1/billing/reconciliations?month={month}", stale_csv)
     assert status == 201, result
     assert (result["totals"]["matched"], result["totals"]["missing_in_ledger"]) == (0, 1)
+
+
+def test_call_outs_internal_charges_are_reconciled_like_every_other(db, settings, november_with_callouts):
+    from decimal import Decimal
+
+    from billing.reconciliation import import_operator_csv, reconcile
+    from billing.reports import monthly_report
+
+    lines = ["message id;time;parts;amount"]
+    for charged_at, ids in db.execute(text("SELECT charged_at, smsc_message_ids FROM cost_entry ORDER BY id")):
+        lines += [f"{sid};{charged_at.astimezone(UTC):%Y-%m-%d %H:%M:%S};1;0,18" for sid in ids]  # billed per part
+    batch = import_operator_csv(db, None, "2026-11", "\n".join(lines) + "\n")
+    db.commit()
+    result = reconcile(db, batch.id)
+    totals = monthly_report(db, "2026-11", "kind", settings.billing).totals
+    assert result.discrepancies == []
+    assert result.totals.matched == 7  # alert, info, reply, exercise, two members and the duty officer
+    assert result.totals.our_amount == totals.sms_cost + totals.exercise_cost + totals.internal_cost
+    assert result.totals.our_amount == Decimal("1.98") == result.totals.operator_amount

@@ -12,7 +12,7 @@ import pytest
 
 from billing.exceptions import InvalidTariff
 from billing.reports import GROUPINGS, monthly_report, summary_differences
-from tests.billing.conftest import warsaw
+from tests.billing.conftest import CRISIS, warsaw
 
 
 @pytest.fixture
@@ -303,3 +303,58 @@ def test_changing_the_billing_timezone_rebuilds_the_summary(db, settings, add_ta
     ]
     assert db.scalar(text("SELECT timezone FROM billing_calendar")) == "Europe/Warsaw"
     assert summary_differences(db, date(2026, 10, 1)) == []
+
+
+# ---------------------------------------------------------------- call-outs (issue 20): internal, a line apart
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_internal_call_outs_are_a_line_of_their_own_outside_every_grouping(
+    db, settings, november_with_callouts, group_by
+):
+    report = monthly_report(db, "2026-11", group_by, settings.billing)
+    t = report.totals
+    assert (t.internal_messages, t.internal_parts, t.internal_cost) == (3, 4, Decimal("0.7200"))
+    assert (t.exercise_messages, t.exercise_parts, t.exercise_cost) == (1, 3, Decimal("0.5400"))
+    # The rows are what warning and informing the residents cost: alert, info, transactional.
+    assert (t.messages, t.parts, t.sms_cost) == (3, 4, Decimal("0.7200"))
+    assert sum(r.amount for r in report.rows) == t.sms_cost
+    if group_by == "campaign":
+        assert november_with_callouts.id not in [r.key for r in report.rows]
+    if group_by == "department":  # the call-out's department is charged only its alert here
+        assert [(r.key, r.amount) for r in report.rows if r.key == CRISIS] == [(CRISIS, Decimal("0.3600"))]
+    if group_by == "kind":
+        assert [(r.key, r.amount) for r in report.rows] == [
+            ("alert", Decimal("0.3600")),
+            ("info", Decimal("0.1800")),
+            ("transactional", Decimal("0.1800")),
+        ]
+
+
+def test_alert_info_transactional_exercise_internal_and_fees_add_up_to_net(db, settings, november_with_callouts):
+    report = monthly_report(db, "2026-11", "kind", settings.billing)
+    kinds = {r.key: r.amount for r in report.rows}
+    t = report.totals
+    fees = sum((f.amount for f in report.fees), Decimal(0))
+    assert fees == Decimal("20400.00")
+    parts = (kinds["alert"], kinds["info"], kinds["transactional"], t.exercise_cost, t.internal_cost, fees)
+    assert sum(parts) == t.net == Decimal("20401.98")
+    assert t.vat == Decimal("4692.46")  # 23% of everything paid for, internal included
+    assert t.gross == Decimal("25094.44")
+
+
+@pytest.mark.usefixtures("november_with_callouts")
+def test_the_internal_line_is_the_same_from_the_summary_and_from_the_ledger(db, settings):
+    assert summary_differences(db, date(2026, 11, 1)) == []
+    for group_by in GROUPINGS:
+        assert monthly_report(db, "2026-11", group_by, settings.billing, source="ledger") == monthly_report(
+            db, "2026-11", group_by, settings.billing
+        )
+
+
+@pytest.mark.usefixtures("november_with_callouts")
+def test_the_api_gives_the_internal_line_beside_the_exercises(finance_api):
+    status, body = finance_api.get("/api/v1/billing/report?month=2026-11&group_by=campaign")
+    assert status == 200, body
+    totals = body["totals"]
+    assert (totals["internal_messages"], totals["internal_parts"], totals["internal_cost"]) == (3, 4, "0.7200")
+    assert (totals["exercise_messages"], totals["exercise_cost"]) == (1, "0.5400")
+    assert totals["sms_cost"] == "0.7200" and totals["net"] == "20401.98"
