@@ -246,6 +246,7 @@ def tell_officer(callout_id: int, group_id: int) -> str:
         _rows, counts = callouts.board(session, callout)
         confirmed = next((c.confirmed for c in counts if c.id == group_id), 0)
         body = officer_text(callout, group, confirmed)
+        campaign_id = callout.campaign_id
         group.officer_sms = "sending"
     (result,) = active_gateway().send([OutboundSms(ref=callout_id, destination=phone, text=body)])
     with session_scope(url) as session:
@@ -261,6 +262,7 @@ def tell_officer(callout_id: int, group_id: int) -> str:
                         "encoding": result.encoding,
                         "smsc_message_ids": result.smsc_message_ids,
                         "smsc": result.smsc or None,
+                        "campaign_id": campaign_id,  # the call-out's cost includes it
                     }
                 ],
                 at=utcnow(),
