@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from app.demo import load_demo_city
+from app.demo_groups import load_demo_groups
 from app.demo_history import RealCampaigns, load_demo_history
 from app.public_alerts import write_static_files
 from campaigns import publication
@@ -230,12 +231,14 @@ REFUSED = 3
 @demo_cli.command("load")
 @click.option("--force", is_flag=True, help="Add the demo history even to a database with real campaigns.")
 def load_demo(force: bool) -> None:
-    """Generate the demo city (12 zones, 10,000 subscribers) and last month's history (the tariff, four
-    campaigns sent, receipted and charged, a cancelled draft, the operator's invoice), offline; does nothing
-    when they are there, and refuses to add the history to a database with real campaigns unless --force."""
+    """Generate the demo city (12 zones, 10,000 subscribers), the call-out groups and last month's history (the
+    tariff, four campaigns sent, receipted and charged, a cancelled draft, the operator's invoice), offline; does
+    nothing when they are there, and refuses to add the history to a database with real campaigns unless --force."""
     settings = _settings()
     with session_scope(settings.database.url) as session:
         click.echo(load_demo_city(session))
+    with session_scope(settings.database.url) as session:
+        click.echo(load_demo_groups(session))
     try:
         with session_scope(settings.database.url) as session:
             click.echo(load_demo_history(session, settings, force=force))
