@@ -488,6 +488,7 @@ class GroupCount:
     possible: int  # confirmations still possible: confirmed, and those who may still answer
     members: int
     unreachable_at: datetime | None
+    needed_at: datetime | None  # when its confirmations reached `needed` (the needed-th confirmation's time)
 
     @property
     def unreachable(self) -> bool:
@@ -500,6 +501,7 @@ def board(session: Session, callout: Callout) -> tuple[list[Any], list[GroupCoun
     counts = []
     for g in callout.groups:
         mine = [r for r in rows if g.group_id in r.group_ids]
+        confirmed_at = sorted(r.answered_at for r in mine if r.answer == CONFIRMED and r.answered_at)
         counts.append(
             GroupCount(
                 id=g.group_id,
@@ -511,6 +513,7 @@ def board(session: Session, callout: Callout) -> tuple[list[Any], list[GroupCoun
                 possible=sum(1 for r in mine if may_still_confirm(r)),
                 members=sum(1 for r in mine if r.depth == 0),
                 unreachable_at=g.unreachable_at,
+                needed_at=confirmed_at[g.needed - 1] if 0 < g.needed <= len(confirmed_at) else None,
             )
         )
     return rows, counts
@@ -526,6 +529,7 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
     rows, counts = board(session, callout)
     campaign = callout.campaign
     confirmations = sorted(r.answered_at for r in rows if r.answer == CONFIRMED and r.answered_at)
+    submits = sorted(r.submitted_at for r in rows if r.submitted_at)
     return {
         "id": callout.id,
         "status": callout.status,
@@ -575,11 +579,21 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
                 "possible": c.possible,
                 "unreachable": c.unreachable if callout.ack else False,
                 "unreachable_at": _at(c.unreachable_at),
+                "needed_at": _at(c.needed_at),
             }
             for c in counts
         ],
         "first_confirmation_at": _at(confirmations[0]) if confirmations else None,
         "last_confirmation_at": _at(confirmations[-1]) if confirmations else None,
+        # The call-out's timeline (issue 16's report, for a call-out): sent → its first SMS at the SMSC → the
+        # first and the last confirmation (each group's `needed_at` beside it). A resend's SMS count from anew.
+        "timeline": {
+            "sent_at": _at(callout.created_at),
+            "first_submit_at": _at(submits[0]) if submits else None,
+            "first_confirmation_at": _at(confirmations[0]) if confirmations else None,
+            "last_confirmation_at": _at(confirmations[-1]) if confirmations else None,
+            "closed_at": _at(callout.closed_at),
+        },
     }
 
 

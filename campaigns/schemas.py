@@ -639,6 +639,15 @@ class CalloutGroupCount(BaseModel):
     possible: int = Field(description="Confirmations still possible (confirmed + may still answer)")
     unreachable: bool
     unreachable_at: datetime | None = None
+    needed_at: datetime | None = Field(None, description="When its confirmations reached `needed`")
+
+
+class CalloutTimeline(BaseModel):
+    sent_at: datetime
+    first_submit_at: datetime | None = None
+    first_confirmation_at: datetime | None = None
+    last_confirmation_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 class Callout(BaseModel):
@@ -662,6 +671,7 @@ class Callout(BaseModel):
     groups: list[CalloutGroupCount]
     first_confirmation_at: datetime | None = None
     last_confirmation_at: datetime | None = None
+    timeline: CalloutTimeline
 
 
 class MediaCopy(BaseModel):

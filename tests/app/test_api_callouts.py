@@ -48,8 +48,10 @@ def test_the_contract_keys(api, db, team):
             "possible": 2,
             "unreachable": False,
             "unreachable_at": None,
+            "needed_at": None,
         }
     ]
+    assert got["timeline"]["sent_at"] == got["created_at"]
     assert (got["escalate_after_s"], got["reply_minutes"]) == (300, 120)  # the defaults
     assert db.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'callout.create'")) == 1
 

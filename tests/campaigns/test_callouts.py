@@ -299,3 +299,23 @@ def test_the_window_is_the_reply_minutes_from_the_send(db, settings, gateway):
     db.commit()
     _handle(db, (A, "1"))
     assert _member(db, callout, A).answer is None
+
+
+def test_the_timeline_and_when_each_group_reached_its_needed(db, settings, gateway):
+    team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None), ("Celina", C, None)], needed=2)
+    callout = _callout(db, [team.id])
+    db.execute(
+        text("UPDATE message SET status = 'submitted', submitted_at = now() WHERE campaign_id = :c"),
+        {"c": callout.campaign_id},
+    )
+    db.commit()
+    _handle(db, (A, "1"))
+    board = callouts.callout_json(db, db.get(Callout, callout.id))
+    assert board["groups"][0]["needed_at"] is None
+    assert board["timeline"]["first_submit_at"] is not None
+    assert board["timeline"]["first_confirmation_at"] == board["timeline"]["last_confirmation_at"]
+    _handle(db, (C, "jestem"))
+    db.expire_all()
+    board = callouts.callout_json(db, db.get(Callout, callout.id))
+    assert board["groups"][0]["needed_at"] == board["timeline"]["last_confirmation_at"] is not None
+    assert board["timeline"]["first_confirmation_at"] < board["timeline"]["last_confirmation_at"]
