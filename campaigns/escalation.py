@@ -44,6 +44,12 @@ OFFICER_JOB_TIMEOUT = 120
 
 _ANY_OPEN = text("SELECT EXISTS (SELECT 1 FROM callout WHERE status = 'open')")
 
+# One clock at a time across the fleet: each worker's look takes this lock for its transaction, or skips this
+# second when another worker's look holds it (the row locks below would keep the steps exactly-once anyway; this
+# spares N workers scanning the same rows N times a second). Whoever holds it longer pauses every clock.
+CLOCK_LOCK = 7312020
+_TAKE_CLOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
+
 # The window is over: closed, and who never answered is "no answer" (no more escalation).
 _CLOSE_ENDED = text("""
 WITH ended AS (
@@ -201,6 +207,8 @@ def tick(settings: Settings | None = None) -> Tick:
     """One look of the clock in its own transaction (what the worker runs every CLOCK_EVERY)."""
     settings = settings or get_settings()
     with session_scope(settings.database.url) as session:
+        if not session.scalar(_TAKE_CLOCK, {"key": CLOCK_LOCK}):
+            return Tick()
         result = run_once(session)
         session.commit()
         after_commit(session, result, settings)

@@ -123,3 +123,17 @@ def asked(api, operator, db):
         db.execute(_RESPONDENT, {"cid": cid, "phone": phone, "sid": people[phone], "answer": answer, "text": reply})
     db.commit()
     return {"id": cid, "zones": (a, b), "people": people}
+
+
+@pytest.fixture
+def clock_paused(settings):
+    """The workers' call-out clock paused for this test (the session worker runs one on the shared database):
+    the test runs campaigns.escalation.run_once itself, and nobody else escalates, closes or texts meanwhile."""
+    from campaigns.escalation import CLOCK_LOCK
+    from syrena_core.db import engine_for
+
+    with engine_for(settings.database.url).connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": CLOCK_LOCK})
+        yield
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": CLOCK_LOCK})
+        connection.commit()

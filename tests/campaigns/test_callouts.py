@@ -161,7 +161,9 @@ class RecordingGateway:
 
 
 @pytest.fixture
-def gateway():
+def gateway(clock_paused):
+    """The MO handler's SMS recorded in-process; the session worker's call-out clock paused (it would act on
+    these tests' call-outs behind their backs)."""
     recording = RecordingGateway()
     set_active_gateway(recording)
     yield recording

@@ -17,6 +17,9 @@ from smsc_gateway.interface import SendResult, set_active_gateway
 from syrena_core.accounts import User
 from syrena_core.db import session_scope, utcnow
 
+# The session worker's clock would escalate these tests' call-outs behind their backs.
+pytestmark = pytest.mark.usefixtures("clock_paused")
+
 A, B, C, D, E, F = (f"+4860140000{i}" for i in range(1, 7))
 
 
@@ -173,6 +176,18 @@ def test_two_clocks_at_once_escalate_each_member_once(db, settings):
     assert sum(r.deputies for r in results) == 40
     assert db.scalar(text("SELECT count(*) FROM callout_member WHERE depth = 1")) == 40
     assert db.scalar(text("SELECT count(DISTINCT phone) FROM message")) == 80
+
+
+def test_a_clock_that_dies_before_its_commit_leaves_the_step_to_the_next_one(db, settings):
+    team = _group(db, "ZZK", [("Anna", A, B)])
+    callout = _callout(db, [team.id])
+    _sent(db, callout)
+    assert escalation.run_once(db).deputies == 1
+    db.rollback()  # the worker was killed before its commit: nothing of the step remains
+    assert _rows(db, callout)[A].escalated_at is None
+    assert _tick(db).deputies == 1  # the next look (any worker's) does it, once
+    assert _tick(db).deputies == 0
+    assert db.scalar(text("SELECT count(*) FROM message WHERE phone = :p"), {"p": B}) == 1
 
 
 class RecordingGateway:
