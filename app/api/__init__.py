@@ -14,6 +14,7 @@ from app.api import (
     exercises,
     feeds,
     fieldwork,
+    groups,
     reports,
     subscribers,
     templates,
@@ -45,6 +46,7 @@ def openapi_document() -> dict:
             feeds,
             exercises,
             fieldwork,
+            groups,
             reports,
             templates,
         )
