@@ -142,7 +142,13 @@ def _edit_page(group: ContactGroup, form: dict[str, Any] | None = None, status: 
         "needed": "" if group.needed is None else str(group.needed),
         "members": _members_text(group),
     }
-    return render_template("groups/edit.html", group=group, form=form, csv_columns=groups.CSV_COLUMNS), status
+    return render_template(
+        "groups/edit.html",
+        group=group,
+        form=form,
+        csv_columns=groups.CSV_COLUMNS,
+        member_names={m.phone: m.name for m in group.members},  # a deputy who is a member is shown by name
+    ), status
 
 
 @bp.route("/<int:group_id>", methods=["GET", "POST"])

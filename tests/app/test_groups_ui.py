@@ -50,6 +50,9 @@ def test_an_admin_keeps_a_team_without_javascript(db, make_user, new_context, lo
         "Jan Kowalski; +48601900002; Zastępca prezydenta\n"
         "Ola Wiśniewska; +48601900003; Dyrektor WZK; +48601900009"
     )
+    # Who replaces whom, at a glance: a deputy who is a member by name.
+    expect(page.locator('#members tr[data-phone="+48601900001"] .deputy')).to_have_text("Jan Kowalski · +48601900002")
+    expect(page.locator('#members tr[data-phone="+48601900003"] .deputy')).to_have_text("+48601900009")
     loop = MEMBERS.replace("Zastępca prezydenta", "Zastępca prezydenta; +48601900001")
     page.locator("#group-members").fill(loop)
     page.locator("#group-form button[type=submit]").click()
