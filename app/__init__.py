@@ -20,6 +20,7 @@ from app import (
     feeds_ui,
     fieldwork_ui,
     finance_ui,
+    groups_ui,
     health,
     public,
     public_alerts,
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(users_ui.bp)
     app.register_blueprint(timeline_ui.bp)  # an alert's timing report: its PDF (issue 16)
     app.register_blueprint(feeds_ui.bp)  # official warnings in (CAP sources), drafts out
-    app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
+    app.register_blueprint(exercises_ui.bp)  # send test (issue 16); the old test groups' addresses
+    app.register_blueprint(groups_ui.bp)  # contact groups of every kind (issue 20)
     app.register_blueprint(reports_ui.bp)
     app.register_blueprint(templates_ui.bp)  # the hazard template library (issue 16)
     app.after_request(vary_on_language)

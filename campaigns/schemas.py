@@ -575,21 +575,28 @@ class SendTest(BaseModel):
 
 class GroupMember(BaseModel):
     name: str | None = None
-    phone: str = Field(description="E.164, e.g. +48601234567")
-    function: str | None = None
-    order: int = 0
-    deputy_phone: str | None = None
+    phone: str = Field(description="E.164, e.g. +48601234567 (a mobile number)")
+    function: str | None = Field(None, description="e.g. Komendant miejski PSP")
+    order: int = Field(0, ge=0, description="the member's place in the group (escalation and lists go by it)")
+    deputy_phone: str | None = Field(
+        None,
+        description="who a call-out escalates to when this member does not confirm: another member's phone or "
+        "any mobile number; not the member's own, and deputies never loop (A → B → A), also through other groups",
+    )
 
 
 class GroupInput(BaseModel):
-    """A contact group (kind test: staff phones for exercises and tests). Give `members` with names, or only
-    `phones`, or both (a phone in both counts once, with its name)."""
+    """A contact group: the crisis-management team, services, media (call-outs, issue 20) or staff phones for
+    exercises and tests (kind test). Give `members` with names, or only `phones`, or both (a phone in both counts
+    once, with its name). `kind` is required by /api/v1/groups; /api/v1/test-groups always makes it `test`."""
 
-    model_config = ConfigDict(json_schema_extra={"required": ["name"]})
+    model_config = ConfigDict(json_schema_extra={"required": ["name", "kind"]})
     name: str | None = None
-    kind: Literal["test"] = "test"
-    needed: int | None = None
-    members: list[GroupMember] = []
+    kind: Literal["team", "services", "media", "test"] = "test"
+    needed: int | None = Field(
+        None, ge=1, le=500, description="confirmations a call-out needs; null: all members; at most the members"
+    )
+    members: list[GroupMember] = Field([], max_length=500)
     phones: list[str] = Field([], description="E.164 phone numbers")
 
 

@@ -1,5 +1,8 @@
 """Exercises and tests API (issue 16): test groups (admins manage them) and "send test" of a draft.
 
+The test groups here are the kind-test view of the contact groups (app.api.groups, /api/v1/groups?kind=test):
+one model, one home for the rules (campaigns.groups); their errors are mapped there.
+
 An exercise or test itself is composed like any campaign (POST /api/v1/campaigns with `"status": "exercise"` and
 `"test_group_id"`, or `"confirm_real_target": true`): see campaigns.exercises.
 """
@@ -10,17 +13,13 @@ from flask import current_app, g, jsonify
 
 from app.api.blueprint import bp
 from app.api.campaigns import campaign_json
-from app.api.common import STAFF, json_body, map_domain_error, requires
+from app.api.common import STAFF, json_body, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from campaigns import groups, schemas, workflow
 from campaigns import service as campaigns
-from campaigns.exceptions import GroupNotFound, InvalidGroup
 from campaigns.models import GroupKind
 from syrena_core.accounts import Role
-
-map_domain_error(GroupNotFound, 404, "group_not_found")
-map_domain_error(InvalidGroup, 422, "invalid_group")
 
 TEST = GroupKind.TEST.value
 

@@ -67,6 +67,9 @@ NOT_PAGES = {
     "replies_ui.replies_csv_download": "CSV download",
     "replies_ui.replies_geojson_download": "GeoJSON download",
     "fieldwork_ui.worklist": "PDF, CSV or GeoJSON download (the field worklist)",
+    "exercises_ui.group_list": "a redirect to the groups page of kind test (/admin/groups?kind=test)",
+    "exercises_ui.group_edit": "a redirect to the group's page (/admin/groups/<id>)",
+    "groups_ui.members_export": "CSV download (a group's members)",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
@@ -83,7 +86,8 @@ WITH_ARGUMENTS = {
         f"campaign-review-{state}": ("campaigns_ui.review", lambda d, s=state: f"/campaigns/{d['campaigns'][s]}/review")
         for state in ("draft", "pending_approval", "completed")
     },
-    "test-group-edit": ("exercises_ui.group_edit", lambda d: f"/admin/test-groups/{d['test_group']}"),
+    "group-edit": ("groups_ui.group_edit", lambda d: f"/admin/groups/{d['test_group']}"),
+    "group-edit-team": ("groups_ui.group_edit", lambda d: f"/admin/groups/{d['team_group']}"),
     "campaign-review-exercise": ("campaigns_ui.review", lambda d: f"/campaigns/{d['exercise']}/review"),
     "reconciliation-detail": (
         "finance.reconciliation_detail",
@@ -126,7 +130,7 @@ PLAIN_PAGES = {
     "status_ui.rq_page": "/admin/rq",
     "status_ui.status_page": "/admin/status",
     "users_ui.user_list": "/admin/users/",
-    "exercises_ui.group_list": "/admin/test-groups",
+    "groups_ui.group_list": "/admin/groups",
     "public_alerts.alerts_page": "/alerts",
     "campaigns_ui.campaign_list": "/campaigns/",
     "campaigns_ui.compose": "/campaigns/new",
@@ -202,6 +206,20 @@ def site(settings, simulator, live_server):
         "/api/v1/test-groups", {"name": "Sztab", "members": [{"name": "A", "phone": "+48601900001"}]}
     )
     assert status == 201, group
+    # A crisis-management team with a deputy (issue 20): the groups page of every kind.
+    status, team = api.post(
+        "/api/v1/groups",
+        {
+            "name": "Zespół Zarządzania Kryzysowego",
+            "kind": "team",
+            "needed": 1,
+            "members": [
+                {"name": "A", "phone": "+48601900002", "function": "Prezydent", "deputy_phone": "+48601900003"},
+                {"name": "B", "phone": "+48601900003", "function": "Zastępca"},
+            ],
+        },
+    )
+    assert status == 201, team
     status, exercise = api.post(
         "/api/v1/campaigns",
         {
@@ -273,6 +291,7 @@ def site(settings, simulator, live_server):
         "reconciliation": reconciliation,
         "import": registry,
         "test_group": group["id"],
+        "team_group": team["id"],
         "exercise": exercise["id"],
         "report": report_id,
     }

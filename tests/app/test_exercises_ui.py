@@ -1,6 +1,7 @@
-"""Exercises and tests in headless Chromium (issue 16): an admin keeps a test group (a bad phone is named by its
-line); an operator composes an exercise, which reaches the real target only after the second confirmation; the
-list, the dashboard and the campaign page show it striped with a text label; "send test" leaves the draft."""
+"""Exercises and tests in headless Chromium (issue 16): an admin keeps a test group on the groups page (a bad phone
+is named by its line); an operator composes an exercise, which reaches the real target only after the second
+confirmation; the list, the dashboard and the campaign page show it striped with a text label; "send test" leaves
+the draft."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ PREFIX = "ĆWICZENIA – TO NIE JEST PRAWDZIWY ALARM"
 
 
 def test_admin_keeps_a_test_group_with_names(make_user, new_context, login):
+    # The test groups are the groups page's kind test (issue 20): the old address leads there.
     admin_email, _ = make_user("admin")
     page = new_context().new_page()
     login(page, admin_email)
-    page.get_by_role("navigation", name="Główna nawigacja").get_by_role("link", name="Grupy testowe").click()
-    expect(page.locator("#test-groups-empty")).to_be_visible()
+    page.goto("/admin/test-groups")
+    expect(page.locator("#groups-empty")).to_be_visible()
+    expect(page.locator("#group-kind")).to_have_value("test")
     page.locator("#group-name").fill("Sztab")
     page.locator("#group-members").fill("Anna Nowak, +48601900001\nJan Kowalski, 12")
     page.locator("#group-form button[type=submit]").click()
@@ -30,13 +33,13 @@ def test_admin_keeps_a_test_group_with_names(make_user, new_context, login):
     expect(page.locator("#group-members")).to_have_value("Anna Nowak, +48601900001\nJan Kowalski, 12")
     page.locator("#group-members").fill("Anna Nowak, +48601900001\nJan Kowalski, 601 900 002")
     page.locator("#group-form button[type=submit]").click()
-    row = page.locator("#test-groups tbody tr").first
-    expect(row).to_contain_text("Anna Nowak")
-    expect(row).to_contain_text("+48601900002")
-    row.get_by_role("link").click()
-    expect(page.locator("#group-members")).to_have_value("Anna Nowak, +48601900001\nJan Kowalski, +48601900002")
+    row = page.locator("#groups tbody tr").first
+    expect(row).to_have_attribute("data-kind", "test")
+    expect(row.locator("td").nth(1)).to_have_text("2")
+    row.get_by_role("link").first.click()
+    expect(page.locator("#group-members")).to_have_value("Anna Nowak; +48601900001\nJan Kowalski; +48601900002")
     page.locator("#delete-group").click()
-    expect(page.locator("#test-groups-empty")).to_be_visible()
+    expect(page.locator("#groups-empty")).to_be_visible()
 
 
 def test_an_exercise_to_the_real_target_needs_the_second_confirmation_and_is_striped(
