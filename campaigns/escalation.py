@@ -7,10 +7,10 @@ database, so a restarted worker simply goes on.
 The rules (campaigns.callouts has the rest):
 - A member (or deputy) of an acknowledged call-out who has neither confirmed nor declined `escalate_after_s`
   after their SMS reached the SMSC — or who declined, or whose SMS failed or expired — is escalated: their deputy
-  gets the same SMS and becomes a row of the call-out in the same groups (depth + 1). The deputy is the
-  `deputy_phone` of that person's member row, in one of the call-out's groups they are in first, else in any live
-  group. Up to MAX_DEPTH (3) deputies deep; never back to a phone already on the way (a loop the group page
-  refuses, but groups change). A deputy already reached by this call-out is named, not messaged again.
+  gets the same SMS and becomes a row of the call-out in the same groups (depth + 1). Who the deputy is, is the
+  groups' rule (campaigns.groups.deputy_of, for the person's first target group). Up to MAX_DEPTH (3) deep;
+  never back to a phone already on the way (a loop the group page refuses, but groups change). A deputy already
+  reached by this call-out is named, not messaged again.
 - Nobody left to escalate to: the row is "no answer" (a declined one stays "declined").
 - When a group's confirmed plus still-possible answers fall below its `needed`, the group is marked unreachable
   (the dashboard's red banner) and the duty officer who sent the call-out gets one SMS, charged as internal.
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import record_transactional_charges
 from billing.models import ChargeKind
-from campaigns import callouts, composition
+from campaigns import callouts, composition, groups
 from campaigns.models import Callout, CalloutGroup, CalloutMember
 from smsc_gateway.interface import OutboundSms, active_gateway
 from syrena_core.config import Settings, get_settings
@@ -82,20 +82,12 @@ LIMIT :n
 FOR UPDATE OF m SKIP LOCKED
 """)
 
-# Who stands in for a person: the deputy_phone of their member row in one of the call-out's groups they are in
-# (the first listed first), else in any live group (lowest id first); with the deputy's own name and function
-# when the deputy is a member somewhere too.
-_DEPUTY = text("""
-SELECT d.deputy_phone,
-       (SELECT p.name FROM contact_group_member p JOIN contact_group pg ON pg.id = p.group_id
-        WHERE p.phone = d.deputy_phone AND pg.deleted_at IS NULL
-        ORDER BY (p.group_id = ANY(:group_ids)) DESC, p.group_id LIMIT 1) AS name,
-       (SELECT p.function FROM contact_group_member p JOIN contact_group pg ON pg.id = p.group_id
-        WHERE p.phone = d.deputy_phone AND pg.deleted_at IS NULL
-        ORDER BY (p.group_id = ANY(:group_ids)) DESC, p.group_id LIMIT 1) AS function
-FROM contact_group_member d JOIN contact_group g ON g.id = d.group_id
-WHERE d.phone = :phone AND g.deleted_at IS NULL AND d.deputy_phone IS NOT NULL
-ORDER BY array_position(CAST(:group_ids AS int[]), d.group_id) NULLS LAST, d.group_id
+# A deputy's own name and function when they are a member somewhere too (in one of the call-out's groups first).
+_PERSON = text("""
+SELECT p.name, p.function
+FROM contact_group_member p JOIN contact_group g ON g.id = p.group_id
+WHERE p.phone = :phone AND g.deleted_at IS NULL
+ORDER BY array_position(CAST(:group_ids AS int[]), p.group_id) NULLS LAST, p.group_id
 LIMIT 1
 """)
 
@@ -138,21 +130,22 @@ def _escalate(session: Session, ids: list[int], now: datetime, tick: Tick) -> No
         tick.escalated += 1
         deputy = None
         if member.depth < callouts.MAX_DEPTH:
-            deputy = session.execute(_DEPUTY, {"phone": member.phone, "group_ids": list(member.group_ids)}).first()
-        if deputy is None or deputy.deputy_phone in callouts.deputy_chain_phones(session, member):
+            # The groups' rule (campaigns.groups.deputy_map): named in the person's first target group, else anywhere.
+            deputy = groups.deputy_of(session, member.phone, member.group_ids[0])
+        if deputy is None or deputy in callouts.deputy_chain_phones(session, member):
             member.no_answer_at = now
             tick.given_up += 1
             continue
-        member.escalated_at, member.escalated_to = now, deputy.deputy_phone
-        reached = session.execute(_IN_CALLOUT, {"callout_id": member.callout_id, "phone": deputy.deputy_phone})
-        if reached.first() is not None:
+        member.escalated_at, member.escalated_to = now, deputy
+        if session.execute(_IN_CALLOUT, {"callout_id": member.callout_id, "phone": deputy}).first() is not None:
             continue  # already reached by this call-out: their own answer (and silence) count
+        person = session.execute(_PERSON, {"phone": deputy, "group_ids": list(member.group_ids)}).first()
         row = CalloutMember(
             callout_id=member.callout_id,
             group_ids=list(member.group_ids),
-            name=deputy.name,
-            phone=deputy.deputy_phone,
-            function=deputy.function,
+            name=person.name if person else None,
+            phone=deputy,
+            function=person.function if person else None,
             position=member.position,
             depth=member.depth + 1,
             deputy_for_id=member.id,
