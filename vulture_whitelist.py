@@ -9,7 +9,16 @@ unused belongs deleted, not here.
 # An attribute of a class imported here is checked to exist by tests/test_vulture_whitelist.py (a pydantic
 # model's: to be one of its fields), so that those entries stay true when a field is renamed or deleted.
 
-from campaigns.schemas import Campaign, CampaignPreview, ReplyTally, TimeToWarnDetails
+from campaigns.callouts import take_replies
+from campaigns.schemas import (
+    Callout,
+    CalloutMemberState,
+    CalloutTimeline,
+    Campaign,
+    CampaignPreview,
+    ReplyTally,
+    TimeToWarnDetails,
+)
 from subscribers.schemas import CodeSent
 from syrena_core.config import Settings, SimulatorSettings, _Environment
 
@@ -67,6 +76,14 @@ Campaign.rate_now
 ReplyTally.unrecognised  # the replies' tally (GET /api/v1/campaigns/{id}/replies), built in campaigns/questions.py
 Campaign.template_unchanged
 Campaign.template_preapproved
+CalloutMemberState.declined_at  # a call-out's board (GET /api/v1/callouts/{id}), built in campaigns/callouts.py
+CalloutTimeline.first_confirmation_at
+CalloutTimeline.last_confirmation_at
+Callout.first_confirmation_at
+Callout.last_confirmation_at
+# The MO batch handler calls its branches by dotted path (subscribers.jobs.INBOUND_BRANCHES): subscribers may not
+# import campaigns.
+take_replies
 # [simulator] keys that smsc_simulator's SimulatorOptions.from_settings copies by name (getattr over its fields):
 SimulatorSettings.receipt_delay_max
 SimulatorSettings.delivered_ratio

@@ -19,19 +19,18 @@ after their deadlines the silent are escalated to their deputies.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import statistics
 import sys
 import time
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_replies import _control, _ts  # noqa: E402  (the simulator's control port, its times)
 from tests.harness import (  # noqa: E402
     free_port,
     fresh_database,
@@ -55,23 +54,6 @@ ZONE = {
     "type": "Polygon",
     "coordinates": [[[16.90, 52.40], [16.91, 52.40], [16.91, 52.41], [16.90, 52.41], [16.90, 52.40]]],
 }
-
-
-def _ts(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _control(port: int, method: str, path: str):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, path)
-        response = connection.getresponse()
-        payload = response.read()
-        if response.status >= 400:
-            raise RuntimeError(f"{method} {path}: {response.status} {payload[:200]!r}")
-        return json.loads(payload or b"null")
-    finally:
-        connection.close()
 
 
 def _arrivals(port: int) -> dict[str, float]:

@@ -473,6 +473,11 @@ def member_state(row: Any) -> str:
     return "sent"
 
 
+def _email(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.email if user is not None else None
+
+
 def _at(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -542,6 +547,7 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
         "created_by": callout.author.email if callout.author else None,
         "replies_until": _at(callout.replies_until),
         "closed_at": _at(callout.closed_at),
+        "closed_by": _email(session, callout.closed_by),
         "media_of": callout.media_of_id,
         "campaign_id": callout.campaign_id,
         "parts": campaign.parts_per_message,

@@ -669,6 +669,7 @@ class Callout(BaseModel):
     created_by: str | None = None
     replies_until: datetime | None = None
     closed_at: datetime | None = None
+    closed_by: str | None = Field(None, description="Who closed it (none: its reply window ended)")
     media_of: int | None = Field(None, description="The alert this call-out copies to the media")
     campaign_id: int
     parts: int | None = None

@@ -164,6 +164,7 @@ class RecordingGateway:
 def gateway(clock_paused):
     """The MO handler's SMS recorded in-process; the session worker's call-out clock paused (it would act on
     these tests' call-outs behind their backs)."""
+    del clock_paused  # wanted for its effect
     recording = RecordingGateway()
     set_active_gateway(recording)
     yield recording

@@ -20,7 +20,7 @@ from syrena_core.db import session_scope, utcnow
 # The session worker's clock would escalate these tests' call-outs behind their backs.
 pytestmark = pytest.mark.usefixtures("clock_paused")
 
-A, B, C, D, E, F = (f"+4860140000{i}" for i in range(1, 7))
+A, B, C, D, E = (f"+4860140000{i}" for i in range(1, 6))
 
 
 def _group(db, name, members, needed=None, kind="team"):
