@@ -14,6 +14,7 @@ from app import (
     api_docs,
     audit_ui,
     auth,
+    callouts_ui,
     campaigns_ui,
     cli,
     exercises_ui,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(exercises_ui.bp)  # test groups, send test (issue 16)
     app.register_blueprint(reports_ui.bp)
     app.register_blueprint(templates_ui.bp)  # the hazard template library (issue 16)
+    app.register_blueprint(callouts_ui.bp)  # call-outs to staff, services and media: list, board, PDF (issue 20)
     app.after_request(vary_on_language)
     return app
 
