@@ -80,7 +80,7 @@ def pdf_labels() -> dict[str, str]:
         "callout": _("Call-out"),
         "generated": _("Generated"),
         "sent_by": _("Sent by"),
-        "sent_at": _("Sent"),
+        "sent": _("Sent at"),
         "status": _("Status"),
         "ack": _("Confirmation asked"),
         "yes": _("yes"),

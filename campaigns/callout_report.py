@@ -80,7 +80,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "callout": "Call-out",
     "generated": "Generated",
     "sent_by": "Sent by",
-    "sent_at": "Sent",
+    "sent": "Sent at",
+    "sent_at": "Call-out sent",
     "status": "Status",
     "status.open": "open",
     "status.closed": "closed",
@@ -146,7 +147,7 @@ def callout_pdf(
     pdf.set_font("Source", "", 10)
     facts = [
         (words["sent_by"], callout.author.email if callout.author else "—"),
-        (words["sent_at"], local(callout.created_at)),
+        (words["sent"], local(callout.created_at)),
         (words["status"], words.get(f"status.{callout.status}", callout.status)),
         (words["ack"], words["yes"] if callout.ack else words["no"]),
     ]
@@ -200,21 +201,17 @@ def callout_pdf(
     group_names = {c.id: c.name for c in report.counts}
     by_phone = {r.phone: r for r in report.rows}
     people_cols = (
-        (words["name"], 42, "L"),
-        (words["function"], 28, "L"),
-        (words["phone"], 26, "L"),
-        (words["group"], 28, "L"),
-        (words["state"], 36, "L"),
-        (words["time"], 30, "L"),
+        (words["name"], 40, "L"),
+        (words["function"], 26, "L"),
+        (words["phone"], 25, "L"),
+        (words["group"], 26, "L"),
+        (words["state"], 27, "L"),
+        (words["time"], 46, "L"),
     )
     header(people_cols)
     for r in report.rows:
         state = member_state(r)
         state_text = words.get(f"state.{state}", state)
-        if state == "escalated" and r.escalated_to:
-            deputy = by_phone.get(r.escalated_to)
-            to = f"{deputy.name} {r.escalated_to}" if deputy is not None and deputy.name else r.escalated_to
-            state_text += " " + words["escalated_to"] % {"to": to}
         moment = r.answered_at or r.escalated_at or r.no_answer_at
         name = ("   " * r.depth) + (r.name or "—")
         values = (
@@ -226,6 +223,10 @@ def callout_pdf(
             local(moment) if moment else "",
         )
         lines = []
+        if r.escalated_to:  # handed on (no answer, or declined): on a line of its own, the column is narrow
+            deputy = by_phone.get(r.escalated_to)
+            to = f"{deputy.name} {r.escalated_to}" if deputy is not None and deputy.name else r.escalated_to
+            lines.append(("   " * r.depth) + f"{state_text} " + words["escalated_to"] % {"to": to})
         if r.depth and r.deputy_for:
             parent = by_phone.get(r.deputy_for)
             parent_name = (parent.name if parent else None) or r.deputy_for

@@ -189,6 +189,7 @@ def test_a_deputy_is_listed_under_the_one_they_stand_in_for(db, team, new_contex
     expect(rows.nth(1).locator(".deputy-for")).to_contain_text("Anna Nowak")
     anna = rows.nth(0)
     expect(anna).to_have_attribute("data-state", "declined")
+    expect(anna.locator(".escalated-to")).to_contain_text(ZOFIA)  # handed on to her deputy
 
 
 def test_approvers_and_finance_read_the_boards_but_do_not_act(db, team, new_context, login, make_user):

@@ -99,7 +99,7 @@
       cells[1].appendChild(tel);
       cells[2].textContent = (m.group_ids || [m.group_id]).map(function (id) { return groupNames[id] || id; }).join(", ");
       cells[3].appendChild(el("span", stateLabels[m.state] || m.state, "state state-" + m.state));
-      if (m.state === "escalated" && m.escalated_to) {
+      if (m.escalated_to) {  /* handed on: no answer in time, or declined */
         var to = (names[m.escalated_to] ? names[m.escalated_to] + " " : "") + m.escalated_to;
         cells[3].appendChild(document.createTextNode(" "));
         cells[3].appendChild(el("span", fill(root.dataset.labelEscalatedTo, { to: to }), "escalated-to"));
