@@ -157,6 +157,7 @@ def _form_request() -> tuple[dict[str, Any], dict[str, Any]]:
     """The form as the API's request, and as typed (to show it again after an error)."""
     form = request.form
     unit = form.get("escalate_unit", "min")
+    unit = unit if unit in UNITS else "min"
     escalate = _whole(form.get("escalate_after", ""))
     reply = _whole(form.get("reply_minutes", ""))
     typed = {
@@ -164,14 +165,14 @@ def _form_request() -> tuple[dict[str, Any], dict[str, Any]]:
         "body": form.get("body", ""),
         "ack": "ack" in form,
         "escalate_after": form.get("escalate_after", ""),
-        "escalate_unit": unit if unit in UNITS else "min",
+        "escalate_unit": unit,
         "reply_minutes": form.get("reply_minutes", ""),
     }
     data = {
         "group_ids": [_whole(g) for g in form.getlist("group_ids")],
         "body": typed["body"],
         "ack": typed["ack"],
-        "escalate_after_s": escalate * UNITS[typed["escalate_unit"]] if isinstance(escalate, int) else escalate,
+        "escalate_after_s": escalate * UNITS[unit] if isinstance(escalate, int) else escalate,
         "reply_minutes": reply,
     }
     return data, typed

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.exports import cell_text, pdf_document
+from billing.exports import cell_text, pdf_document, pdf_table_header
 from campaigns.callouts import CONFIRMED, GroupCount, board, member_state
 from campaigns.models import Callout
 from campaigns.timeline import Timeline, campaign_timeline, clock, seconds_between
@@ -173,20 +173,18 @@ def callout_pdf(
     pdf.ln(2)
 
     heading(words["groups"])
-    group_cols = ((words["group"], 70, "L"), (words["members"], 25, "R"), (words["confirmed"], 30, "R"))
-    group_cols += ((words["declined"], 30, "R"), (words["needed"], 30, "R"))
+    group_cols: tuple[tuple[str, float, str], ...] = (
+        (words["group"], 70, "L"),
+        (words["members"], 25, "R"),
+        (words["confirmed"], 30, "R"),
+        (words["declined"], 30, "R"),
+        (words["needed"], 30, "R"),
+    )
 
-    def header(columns: Sequence[tuple[str, float, str]]) -> None:
-        pdf.set_font("Source", "B", 9)
-        for text_, width, align in columns:
-            pdf.cell(width, 6, text_, align=align, border="B")
-        pdf.ln()
-        pdf.set_font("Source", "", 9)
-
-    header(group_cols)
+    pdf_table_header(pdf, group_cols)
     for c in report.counts:
-        values = (cell_text(c.name)[:45], str(c.members), str(c.confirmed), str(c.declined), str(c.needed))
-        for value, (_label, width, align) in zip(values, group_cols, strict=True):
+        counted = (cell_text(c.name)[:45], str(c.members), str(c.confirmed), str(c.declined), str(c.needed))
+        for value, (_label, width, align) in zip(counted, group_cols, strict=True):
             pdf.cell(width, 6, value, align=align)
         pdf.ln()
         if callout.ack and c.unreachable:
@@ -208,7 +206,7 @@ def callout_pdf(
         (words["state"], 27, "L"),
         (words["time"], 46, "L"),
     )
-    header(people_cols)
+    pdf_table_header(pdf, people_cols)
     for r in report.rows:
         state = member_state(r)
         state_text = words.get(f"state.{state}", state)
@@ -235,7 +233,7 @@ def callout_pdf(
             lines.append(("   " * r.depth) + f"{words['reply']}: {r.reply_text}")
         if pdf.will_page_break(6 * (1 + len(lines))):
             pdf.add_page()
-            header(people_cols)
+            pdf_table_header(pdf, people_cols)
         for value, (_label, width, align) in zip(values, people_cols, strict=True):
             pdf.cell(width, 6, _fit(pdf, cell_text(value), width), align=align)
         pdf.ln()
@@ -247,7 +245,7 @@ def callout_pdf(
 
     heading(words["timeline"])
     step_cols = ((words["step"], 80, "L"), (words["local_time"], 60, "L"), (words["since_sent"], 30, "R"))
-    header(step_cols)
+    pdf_table_header(pdf, step_cols)
     for key, moment in report.steps():
         pdf.cell(80, 6, words[key])
         pdf.cell(60, 6, local(moment) if moment else words["not_yet"])
