@@ -100,11 +100,11 @@ def pdf_labels() -> dict[str, str]:
         "function": _("Function"),
         "phone": _("Phone"),
         "state": _("State"),
-        "time": _("Answered"),
+        "time": _("When"),
         "reply": _("Reply"),
         # Kept %-formats for the PDF to fill in (gettext would fill them now).
         "deputy_for": _("deputy for %(name)s", name="%(name)s"),
-        "escalated_to": _("to %(to)s", to="%(to)s"),
+        "handed_to": _("Handed to the deputy %(to)s", to="%(to)s"),
         "timeline": _("Timeline"),
         "step": _("Step"),
         "local_time": _("Local time"),

@@ -103,10 +103,10 @@ DEFAULT_LABELS: dict[str, str] = {
     "function": "Function",
     "phone": "Phone",
     "state": "State",
-    "time": "Answered",
+    "time": "When",
     "reply": "Reply",
     "deputy_for": "deputy for %(name)s",
-    "escalated_to": "to %(to)s",
+    "handed_to": "Handed to the deputy %(to)s",
     "timeline": "Timeline",
     "step": "Step",
     "local_time": "Local time",
@@ -224,7 +224,7 @@ def callout_pdf(
         if r.escalated_to:  # handed on (no answer, or declined): on a line of its own, the column is narrow
             deputy = by_phone.get(r.escalated_to)
             to = f"{deputy.name} {r.escalated_to}" if deputy is not None and deputy.name else r.escalated_to
-            lines.append(("   " * r.depth) + f"{state_text} " + words["escalated_to"] % {"to": to})
+            lines.append(("   " * r.depth) + words["handed_to"] % {"to": to})
         if r.depth and r.deputy_for:
             parent = by_phone.get(r.deputy_for)
             parent_name = (parent.name if parent else None) or r.deputy_for

@@ -59,7 +59,7 @@ def test_the_record_lists_each_person_with_deputies_and_the_timeline(db):
     for expected in ("Call-out report", "Zbiórka w CZK o 4:00.", "Odpisz 1", "Anna Nowak", ANNA, ZOFIA, "Jan Kowalski"):
         assert expected in pdf_text, expected
     assert "deputy for Anna Nowak" in pdf_text
-    assert "declined to " + ZOFIA in pdf_text  # Anna's decline was handed on
+    assert "Handed to the deputy " + ZOFIA in pdf_text  # Anna's decline was handed on
     assert "Nie mogę, jestem w Gdańsku" in pdf_text
     assert "First confirmation" in pdf_text
 
