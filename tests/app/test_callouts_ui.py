@@ -288,6 +288,7 @@ def test_a_sent_real_alert_goes_to_the_media_from_its_page(db, team, new_context
     expect(page.locator("#media-of a")).to_have_attribute("href", f"/campaigns/{alert}")
     expect(page.locator("#callout-text")).to_contain_text("/alerts")
     expect(page.locator("#callout-people tbody tr")).to_have_count(1)
+    expect(page.locator("#callout-groups thead th")).to_have_count(2)  # no confirmation asked: nothing to count
     copy = db.scalars(select(Callout).where(Callout.media_of_id == alert)).one()
     assert copy.ack is False
     page.goto(f"/campaigns/{alert}")
