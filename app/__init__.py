@@ -14,6 +14,7 @@ from app import (
     api_docs,
     audit_ui,
     auth,
+    callouts_ui,
     campaigns_ui,
     cli,
     exercises_ui,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(groups_ui.bp)  # contact groups of every kind (issue 20)
     app.register_blueprint(reports_ui.bp)
     app.register_blueprint(templates_ui.bp)  # the hazard template library (issue 16)
+    app.register_blueprint(callouts_ui.bp)  # call-outs to staff, services and media: list, board, PDF (issue 20)
     app.after_request(vary_on_language)
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -77,6 +77,15 @@ def pdf_document(title: str) -> FPDF:
     pdf.add_font("Source", "B", str(FONT_DIR / "SourceSansPro-Bold.ttf"))
     pdf.set_title(title)
     return pdf
+
+
+def pdf_table_header(pdf: FPDF, columns: Sequence[tuple[str, float, str]], size: float = 9, height: float = 6) -> None:
+    """A table's header row — (text, width, align) per column, bold and underlined — then the body's font."""
+    pdf.set_font("Source", "B", size)
+    for text_, width, align in columns:
+        pdf.cell(width, height, text_, align=align, border="B")
+    pdf.ln()
+    pdf.set_font("Source", "", size)
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:

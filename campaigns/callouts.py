@@ -603,6 +603,42 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
     }
 
 
+# Groups of open call-outs that can no longer reach their needed confirmations (the dashboard's red banners): the
+# clock (campaigns.escalation) stamps unreachable_at once, when it happens. A group that got its confirmations after
+# all (a decline turned into a confirmation) is no longer shown. Counted like board() (may_still_confirm); few rows:
+# open call-outs are a handful and callout.status is indexed.
+_UNREACHABLE_OPEN = text("""
+SELECT c.id AS callout_id, g.group_id, g.name, g.needed, g.unreachable_at,
+       count(m.id) FILTER (WHERE m.answer = 'confirmed') AS confirmed,
+       count(m.id) FILTER (WHERE m.answer = 'confirmed'
+                          OR (m.answer IS NULL AND m.escalated_at IS NULL AND m.no_answer_at IS NULL)) AS possible
+FROM callout c
+JOIN callout_group g ON g.callout_id = c.id
+LEFT JOIN callout_member m ON m.callout_id = c.id AND g.group_id = ANY(m.group_ids)
+WHERE c.status = 'open' AND c.ack AND g.unreachable_at IS NOT NULL
+GROUP BY c.id, c.created_at, g.group_id, g.name, g.needed, g.unreachable_at, g.position
+HAVING count(m.id) FILTER (WHERE m.answer = 'confirmed') < g.needed
+ORDER BY c.created_at DESC, c.id DESC, g.position
+""")
+
+
+@dataclass(frozen=True)
+class UnreachableGroup:
+    callout_id: int
+    group_id: int
+    name: str
+    needed: int
+    confirmed: int
+    possible: int
+    unreachable_at: datetime
+
+
+def unreachable_open(session: Session) -> list[UnreachableGroup]:
+    """Each group of an open, acknowledged call-out that cannot reach its needed confirmations, newest call-out
+    first."""
+    return [UnreachableGroup(**row._mapping) for row in session.execute(_UNREACHABLE_OPEN)]
+
+
 # ------------------------------------------------------------------ replies (MO)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from billing.exports import cell_text, pdf_document
+from billing.exports import cell_text, pdf_document, pdf_table_header
 from campaigns.timeline import BEFORE_SENDING, Timeline, clock, seconds_between
 
 MAX_REASONS = 8  # the commonest failure reasons; the rest summed in one line, so the report stays one page
@@ -75,11 +75,7 @@ def timeline_pdf(
     pdf.ln(2)
 
     def header(*columns: tuple[str, float, str]) -> None:
-        pdf.set_font("Source", "B", 9)
-        for text_, width, align in columns:
-            pdf.cell(width, 6, text_, align=align, border="B")
-        pdf.ln()
-        pdf.set_font("Source", "", 9)
+        pdf_table_header(pdf, columns)
 
     header(
         (words["step"], 70, "L"),

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from billing.reconciliation import import_operator_csv
+from campaigns import callouts, groups
 from subscribers.jobs import run_registry_import
 from subscribers.models import ResidentReport, ResidentReportNote
 from subscribers.registry import create_import
@@ -70,6 +71,8 @@ NOT_PAGES = {
     "exercises_ui.group_list": "a redirect to the groups page of kind test (/admin/groups?kind=test)",
     "exercises_ui.group_edit": "a redirect to the group's page (/admin/groups/<id>)",
     "groups_ui.members_export": "CSV download (a group's members)",
+    "callouts_ui.board_json": "JSON for a call-out's live board",
+    "callouts_ui.pdf": "PDF download (a call-out's record)",
 }
 JSON_API = "/api/v1/"  # the JSON API's routes (an API documentation page elsewhere is a page like any other)
 
@@ -98,6 +101,8 @@ WITH_ARGUMENTS = {
     "report-detail": ("reports_ui.report_detail", lambda d: f"/reports/{d['report']}"),
     # the first shipped hazard template (written on the first read of the library)
     "template-edit": ("templates_ui.edit", lambda d: "/templates/1"),
+    # A call-out (issue 20) with a confirmation, a decline handed to a deputy and a group short of its needed.
+    "callout-board": ("callouts_ui.board", lambda d: f"/callouts/{d['callout']}"),
 }
 # Pages that need more than a visit: the second-factor page (between password and code), and a resident's own
 # data, shown only after an SMS code (axe checks it with data in tests/subscribers/test_public_page_without_js.py;
@@ -145,6 +150,7 @@ PLAIN_PAGES = {
     "zones_ui.map_page": "/zones/",
     "templates_ui.template_list": "/templates/",
     "templates_ui.new": "/templates/new",
+    "callouts_ui.callout_list": "/callouts/",
 }
 CASES = {**{e: (e, lambda d, p=p: p) for e, p in PLAIN_PAGES.items()}, **WITH_ARGUMENTS}
 
@@ -283,6 +289,7 @@ def site(settings, simulator, live_server):
         session.add(report)
         session.flush()
         report_id = report.id
+        callout_id = _callout(session)
     run_registry_import(registry)
     return {
         "users": users,
@@ -294,7 +301,36 @@ def site(settings, simulator, live_server):
         "team_group": team["id"],
         "exercise": exercise["id"],
         "report": report_id,
+        "callout": callout_id,
     }
+
+
+def _callout(session) -> int:
+    """A call-out to a team (with a deputy) and a media group: Anna declined (her deputy was messaged), Ewa
+    confirmed with a reply, the team cannot reach its needed any more (the board's and dashboard's red banners)."""
+    team = groups.create_group(
+        session,
+        None,
+        {
+            "name": "Sztab",
+            "kind": "team",
+            "members": [
+                {"name": "Anna", "phone": "+48601900011", "function": "szefowa", "deputy_phone": "+48601900019"},
+                {"name": "Ewa", "phone": "+48601900012"},
+            ],
+        },
+    )
+    media = groups.create_group(session, None, {"name": "Radio", "kind": "media", "phones": ["+48601900013"]})
+    callout = callouts.create(session, None, {"group_ids": [team.id, media.id], "body": "Zbiórka w CZK."})
+    session.execute(
+        text("""UPDATE callout_member SET answer = 'declined', answered_at = now(), escalated_at = now(),
+                       escalated_to = '+48601900019' WHERE phone = '+48601900011';
+                UPDATE callout_member SET answer = 'confirmed', answered_at = now(), reply_text = 'TAK'
+                WHERE phone = '+48601900012';
+                UPDATE callout_group SET unreachable_at = now() WHERE group_id = :g"""),
+        {"g": team.id},
+    )
+    return callout.id
 
 
 @pytest.fixture(scope="module")
