@@ -32,7 +32,9 @@ from syrena_core.db import utcnow
 
 bp = Blueprint("callouts_ui", __name__)
 
-READERS = (Role.OPERATOR, Role.APPROVER, Role.FINANCE)  # the list and the boards (the API's GET: STAFF)
+# The list and the boards (the API's GET alike): staff names and phones, so not finance (its costs are on the
+# finance page's internal line).
+READERS = (Role.OPERATOR, Role.APPROVER)
 ACTORS = (Role.OPERATOR,)  # and admins: send, resend, close, the media copy (the API's rule)
 EXPORTERS = (Role.OPERATOR, Role.APPROVER)  # the PDF record with phones: those who write the exercise report
 LIST_LIMIT = 50
@@ -117,7 +119,10 @@ def pdf_labels() -> dict[str, str]:
 def _callout_helpers() -> dict[str, Any]:
     # Callables: only the pages that show them query the database.
     return {
-        "unreachable_callouts": lambda: callouts.unreachable_open(db()),
+        # Only for those who may open the board it links to.
+        "unreachable_callouts": lambda: (
+            callouts.unreachable_open(db()) if current_user.is_authenticated and current_user.has_role(*READERS) else []
+        ),
         "media_copy_form": _media_copy_form,
         "callout_state_label": lambda s: str(STATE_LABELS.get(s, s)),
         "callout_status_label": lambda s: str(STATUS_LABELS.get(s, s)),

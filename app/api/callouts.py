@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify
 
 from app.api.blueprint import bp
-from app.api.common import STAFF, json_body, map_domain_error, requires
+from app.api.common import json_body, map_domain_error, requires
 from app.database import db
 from app.openapi import ID_PARAM, NOT_FOUND, components, conflict, links, op, ref
 from campaigns import callouts, schemas
@@ -23,8 +23,12 @@ def _chunk_size() -> int:
     return current_app.config["SYRENA"].campaigns.chunk_size
 
 
+# Boards hold staff names and phones: operators, approvers (and admins) read them; finance sees the costs only.
+READERS = (Role.OPERATOR, Role.APPROVER)
+
+
 @bp.get("/callouts")
-@requires(*STAFF)
+@requires(*READERS)
 def list_callouts():
     session = db()
     return jsonify([callouts.callout_json(session, c) for c in callouts.list_recent(session, limit=50)])
@@ -41,7 +45,7 @@ def create_callout():
 
 
 @bp.get("/callouts/<int:callout_id>")
-@requires(*STAFF, Role.ADMIN)
+@requires(*READERS)
 def get_callout(callout_id: int):
     session = db()
     return jsonify(callouts.callout_json(session, callouts.get(session, callout_id)))

@@ -63,6 +63,12 @@ API = [
     ("GET", f"/api/v1/groups/{X}", {ADMIN, OPERATOR, APPROVER}),
     ("PUT", f"/api/v1/groups/{X}", {ADMIN}),
     ("DELETE", f"/api/v1/groups/{X}", {ADMIN}),
+    ("GET", "/api/v1/callouts", {ADMIN, OPERATOR, APPROVER}),  # staff phones: not finance
+    ("POST", "/api/v1/callouts", {ADMIN, OPERATOR}),
+    ("GET", f"/api/v1/callouts/{X}", {ADMIN, OPERATOR, APPROVER}),
+    ("POST", f"/api/v1/callouts/{X}/resend", {ADMIN, OPERATOR}),
+    ("POST", f"/api/v1/callouts/{X}/close", {ADMIN, OPERATOR}),
+    ("POST", f"/api/v1/campaigns/{X}/media", {ADMIN, OPERATOR}),
     ("POST", f"/api/v1/campaigns/{X}/follow-up", {ADMIN, OPERATOR}),
     ("GET", f"/api/v1/campaigns/{X}/worklist.pdf", {ADMIN, OPERATOR}),  # personal data: addresses
     ("GET", f"/api/v1/campaigns/{X}/worklist.csv", {ADMIN, OPERATOR}),
@@ -111,6 +117,15 @@ UI = [
     ("POST", f"/admin/users/tokens/{X}/revoke", {ADMIN}),
     ("GET", "/admin/test-groups", {ADMIN}),  # redirects to the groups page, kind test
     ("GET", f"/admin/test-groups/{X}", {ADMIN}),
+    ("GET", "/callouts/", {ADMIN, OPERATOR, APPROVER}),
+    ("POST", "/callouts/", {ADMIN, OPERATOR}),
+    ("POST", "/callouts/analyse", {ADMIN, OPERATOR}),
+    ("GET", f"/callouts/{X}", {ADMIN, OPERATOR, APPROVER}),
+    ("GET", f"/callouts/{X}.json", {ADMIN, OPERATOR, APPROVER}),
+    ("GET", f"/callouts/{X}.pdf", {ADMIN, OPERATOR, APPROVER}),
+    ("POST", f"/callouts/{X}/resend", {ADMIN, OPERATOR}),
+    ("POST", f"/callouts/{X}/close", {ADMIN, OPERATOR}),
+    ("POST", f"/campaigns/{X}/media", {ADMIN, OPERATOR}),
     ("GET", "/admin/groups", {ADMIN}),
     ("POST", "/admin/groups", {ADMIN}),
     ("GET", f"/admin/groups/{X}", {ADMIN}),
