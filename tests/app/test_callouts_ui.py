@@ -1,8 +1,8 @@
 """Call-outs in the staff UI (issue 20), in headless Chromium: an operator calls out groups through the form
 without JavaScript and lands on the board; bad input is named and sends nothing; resend and close work; approvers
 read but do not act, finance does not see them; the PDF record names everyone and is audited; the dashboard
-shows a red banner for a group that cannot reach its confirmations; a sent real alert goes to the media from its page; the board
-follows answers live."""
+shows a red banner for a group that cannot reach its confirmations; a sent real alert goes to the media from its
+page; the board follows answers live."""
 
 from __future__ import annotations
 
