@@ -197,3 +197,33 @@ def test_a_throttling_burst_slows_the_link_and_every_message_is_accepted_once(no
     assert session.stats["throttled"] == 40  # ... after the burst of 40 refusals, each retried
     assert session.stats["submitted"] == sent + 40  # (and nothing else sent twice)
     assert min(rates) < 0.7 * bucket.ceiling  # the link slowed down, then climbed back
+
+
+def test_a_call_out_is_sent_receipted_and_answered_through_an_independent_smsc(node_smsc, db, start_worker, wait):
+    """A `flask worker` bound to the node SMSC sends a call-out (found queued in the database: its own Redis is
+    new), the receipts settle each SMS, and the members' answers come back as MO from the node SMSC (the phones
+    4869955… answer "Tak, jade", 4869966… "nie moge") and are recorded on the board (issue 20)."""
+    from campaigns import callouts, groups
+    from campaigns.models import Callout
+
+    yes, no, silent = "+48699550001", "+48699660002", "+48601000003"
+    team = groups.create_group(
+        db, None, {"name": "ZZK", "kind": "team", "members": [{"phone": yes}, {"phone": no}, {"phone": silent}]}
+    )
+    db.commit()
+    callout = callouts.create(db, None, {"group_ids": [team.id], "body": "Zbiorka w CZK"})
+    db.commit()
+    start_worker(port=node_smsc)
+
+    def board():
+        db.expire_all()
+        b = callouts.callout_json(db, db.get(Callout, callout.id))
+        states = {m["phone"]: (m["state"], m["delivery"]) for m in b["members"]}
+        done = states[yes][0] == "confirmed" and states[no][0] == "declined" and states[silent][1] == "delivered"
+        return b if done else None
+
+    b = wait(board, 60, "the SMS receipted and both answers recorded")
+    assert b["groups"][0]["confirmed"] == 1 and b["groups"][0]["declined"] == 1
+    assert {m["phone"]: m["reply_text"] for m in b["members"]} == {yes: "Tak, jade", no: "nie moge", silent: None}
+    sent = db.execute(text("SELECT phone, status FROM message WHERE campaign_id = :c"), {"c": callout.campaign_id})
+    assert dict(sent.all()) == dict.fromkeys((yes, no, silent), "delivered")

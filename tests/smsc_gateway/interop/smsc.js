@@ -4,6 +4,8 @@
 // A submit_sm to RESTART_NUMBER is answered, then the SMSC "restarts": its id counter starts again from
 // FIRST_ID and every connection is closed, as a real one's would be (ids are then reused). Destinations
 // ending in "77" are receipted UNDELIV, the rest DELIVRD.
+// A phone that answers (a call-out's member): a submit_sm to 4869955xxxxx is answered by an MO "Tak, jade" from
+// that phone, to 4869966xxxxx by "nie moge" — as a person replying to the SMS they just got.
 // A bind with system_type "burst" gets a burst of throttling: its 21st to 60th submit_sm are
 // refused with ESME_RTHROTTLED, as an operator's SMSC does when its queue toward the network fills.
 const smpp = require('smpp');
@@ -48,6 +50,15 @@ const server = smpp.createServer(function (session) {
           receipted_message_id: id, message_state: undeliverable ? 5 : 2,
         });
       }, 20);
+    }
+    const answer = pdu.destination_addr.startsWith('4869955') ? 'Tak, jade'
+      : pdu.destination_addr.startsWith('4869966') ? 'nie moge' : null;
+    if (answer) {
+      setTimeout(function () {
+        if (session.closed) { return; }
+        session.deliver_sm({ source_addr: pdu.destination_addr, source_addr_ton: 1, destination_addr: '4800',
+                             short_message: answer });
+      }, 100);
     }
     if (pdu.destination_addr === RESTART_NUMBER) {
       next = FIRST_ID;
