@@ -1,9 +1,10 @@
-"""Alerts before transactional messages before info (issue 6): an alert overtakes an info campaign that is
-already sending, and a waiting alert goes before waiting info. The order is read from the simulator's log
-(no timing asserts: the benchmark measures how fast)."""
+"""Alerts (and call-outs) before transactional messages before info (issue 6, issue 20): an alert overtakes an
+info campaign that is already sending, and a waiting alert goes before waiting info. The order is read from the
+simulator's log (no timing asserts: the benchmark measures how fast)."""
 
 from __future__ import annotations
 
+import pytest
 from rq import Queue
 
 from syrena_core.queues import redis_connection
@@ -13,8 +14,10 @@ from tests.helpers import enqueue, statuses, submitted_in_order
 WINDOW = 10
 
 
+# A call-out's carrier (issue 20) goes at alert priority: it overtakes info exactly as an alert does.
+@pytest.mark.parametrize("kind", ["alert", "callout"])
 def test_an_alert_overtakes_an_info_campaign_that_is_sending(
-    db, start_simulator, spawn_worker, gateway_redis_url, wait
+    db, start_simulator, spawn_worker, gateway_redis_url, wait, kind
 ):
     simulator = start_simulator()
     spawn_worker(simulator, gateway_redis_url, smsc__tps=150, smsc__window=WINDOW)
@@ -22,8 +25,8 @@ def test_an_alert_overtakes_an_info_campaign_that_is_sending(
     enqueue(db, gateway_redis_url, info_id, "info")
     wait(lambda: len(simulator.messages()) >= 150, 60, "the info campaign to be sending")
 
-    alert_id, alert_phones = make_campaign(db, 40, "alert", prefix="+4851")
-    enqueue(db, gateway_redis_url, alert_id, "alert")
+    alert_id, alert_phones = make_campaign(db, 40, kind, prefix="+4851")
+    enqueue(db, gateway_redis_url, alert_id, kind)
     wait(lambda: statuses(db, alert_id).get("delivered") == 40, 60, "the alert delivered")
 
     # The alert did not wait for the info campaign: most of it is still to go ...
