@@ -138,17 +138,19 @@ def _check(data: Any) -> dict[str, Any]:
     return fields
 
 
+def _member_json(m: ContactGroupMember) -> dict[str, Any]:
+    """A member as the API shows it and the audit log records it."""
+    return {
+        "name": m.name,
+        "phone": m.phone,
+        "function": m.function,
+        "order": m.position,
+        "deputy_phone": m.deputy_phone,
+    }
+
+
 def group_json(group: ContactGroup) -> dict[str, Any]:
-    members = [
-        {
-            "name": m.name,
-            "phone": m.phone,
-            "function": m.function,
-            "order": m.position,
-            "deputy_phone": m.deputy_phone,
-        }
-        for m in group.members
-    ]
+    members = [_member_json(m) for m in group.members]
     return {
         "id": group.id,
         "name": group.name,
@@ -217,16 +219,7 @@ def _audited(group: ContactGroup) -> dict[str, Any]:
         "name": group.name,
         "kind": group.kind,
         "needed": group.needed,
-        "members": [
-            {
-                "name": m.name,
-                "phone": m.phone,
-                "function": m.function,
-                "order": m.position,
-                "deputy_phone": m.deputy_phone,
-            }
-            for m in group.members
-        ],
+        "members": [_member_json(m) for m in group.members],
     }
 
 

@@ -137,3 +137,29 @@ def clock_paused(settings):
         yield
         connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": CLOCK_LOCK})
         connection.commit()
+
+
+class RecordingGateway:
+    """Accepts every SMS and remembers it (what the worker's SMPP session does, in-process)."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, batch):
+        from smsc_gateway.interface import SendResult
+
+        self.sent += [(m.destination, m.text) for m in batch]
+        return [SendResult(m.ref, True, [f"id-{len(self.sent)}-{m.ref}"], 1, "gsm7") for m in batch]
+
+
+@pytest.fixture
+def callout_gateway(clock_paused):
+    """The SMS of the MO handler and of the call-outs' clock recorded in-process, with the session worker's
+    call-out clock paused (it would act on these tests' call-outs behind their backs)."""
+    from smsc_gateway.interface import set_active_gateway
+
+    del clock_paused  # wanted for its effect
+    recording = RecordingGateway()
+    set_active_gateway(recording)
+    yield recording
+    set_active_gateway(None)

@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 from campaigns import callouts, groups
 from campaigns.exceptions import CalloutStateError, InvalidCallout
 from campaigns.models import Callout, CalloutMember, Campaign, Message
-from smsc_gateway.interface import SendResult, set_active_gateway
 from smsc_gateway.models import InboundMessage
 from subscribers.jobs import handle_inbound_batch
 from subscribers.models import Subscriber
@@ -151,26 +150,6 @@ def test_a_deleted_group_is_refused(db, settings):
 # ------------------------------------------------------------------ answers by SMS (the MO batch handler)
 
 
-class RecordingGateway:
-    def __init__(self):
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, batch):
-        self.sent += [(m.destination, m.text) for m in batch]
-        return [SendResult(m.ref, True, [f"id-{len(self.sent)}-{m.ref}"], 1, "gsm7") for m in batch]
-
-
-@pytest.fixture
-def gateway(clock_paused):
-    """The MO handler's SMS recorded in-process; the session worker's call-out clock paused (it would act on
-    these tests' call-outs behind their backs)."""
-    del clock_paused  # wanted for its effect
-    recording = RecordingGateway()
-    set_active_gateway(recording)
-    yield recording
-    set_active_gateway(None)
-
-
 def _mo(db, phone: str, body: str) -> int:
     row = InboundMessage(source_addr=phone.lstrip("+"), destination_addr="4800", text=body, data_coding=0)
     db.add(row)
@@ -187,7 +166,7 @@ def _member(db, callout, phone) -> CalloutMember:
     return db.scalar(select(CalloutMember).where(CalloutMember.callout_id == callout.id, CalloutMember.phone == phone))
 
 
-def test_answers_by_sms_are_recorded_with_the_time_and_counted(db, settings, gateway):
+def test_answers_by_sms_are_recorded_with_the_time_and_counted(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None), ("Celina", C, None)], needed=2)
     callout = _callout(db, [team.id])
     replies = _handle(db, (A, "Tak, jadę"), (B, "nie mogę"))
@@ -201,7 +180,7 @@ def test_answers_by_sms_are_recorded_with_the_time_and_counted(db, settings, gat
     assert next(m for m in board["members"] if m["phone"] == A)["confirmed_at"] is not None
 
 
-def test_an_unrecognised_reply_is_kept_and_answered_with_the_instruction_once(db, settings, gateway):
+def test_an_unrecognised_reply_is_kept_and_answered_with_the_instruction_once(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None)])
     callout = _callout(db, [team.id])
     first = _handle(db, (A, "gdzie jest zbiórka?"))
@@ -213,7 +192,7 @@ def test_an_unrecognised_reply_is_kept_and_answered_with_the_instruction_once(db
     assert _member(db, callout, A).answer == "confirmed"
 
 
-def test_a_phone_in_no_open_callout_falls_through_to_the_keywords(db, settings, gateway):
+def test_a_phone_in_no_open_callout_falls_through_to_the_keywords(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None)])
     callout = _callout(db, [team.id])
     callouts.close(db, callout, None)
@@ -223,7 +202,7 @@ def test_a_phone_in_no_open_callout_falls_through_to_the_keywords(db, settings, 
     assert _member(db, callout, A).answer is None and _member(db, callout, A).reply_text is None
 
 
-def test_a_phone_in_two_open_callouts_answers_the_one_that_messaged_it_last(db, settings, gateway):
+def test_a_phone_in_two_open_callouts_answers_the_one_that_messaged_it_last(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None)])
     first = _callout(db, [team.id])
     second = _callout(db, [team.id])
@@ -232,7 +211,7 @@ def test_a_phone_in_two_open_callouts_answers_the_one_that_messaged_it_last(db, 
     assert _member(db, first, A).answer is None
 
 
-def test_a_callout_without_acknowledgement_takes_no_answers(db, settings, gateway):
+def test_a_callout_without_acknowledgement_takes_no_answers(db, settings, callout_gateway):
     team = _group(db, "Media", [("Radio", A, None)], kind="media")
     callout = _callout(db, [team.id], ack=False)
     assert not db.get(Campaign, callout.campaign_id).body.endswith("nie mogę")
@@ -240,7 +219,7 @@ def test_a_callout_without_acknowledgement_takes_no_answers(db, settings, gatewa
     assert _member(db, callout, A).answer is None
 
 
-def test_stop_from_a_member_who_is_also_a_resident_still_unsubscribes(db, settings, gateway):
+def test_stop_from_a_member_who_is_also_a_resident_still_unsubscribes(db, settings, callout_gateway):
     db.add(Subscriber(phone=A, language="pl", status="active", source="import"))
     db.commit()
     team = _group(db, "ZZK", [("Anna", A, None)])
@@ -256,7 +235,7 @@ def test_stop_from_a_member_who_is_also_a_resident_still_unsubscribes(db, settin
 # ------------------------------------------------------------------ resend, close
 
 
-def test_resend_goes_to_the_silent_only_as_a_new_round(db, settings, gateway):
+def test_resend_goes_to_the_silent_only_as_a_new_round(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None)])
     callout = _callout(db, [team.id])
     db.execute(
@@ -276,7 +255,7 @@ def test_resend_goes_to_the_silent_only_as_a_new_round(db, settings, gateway):
         callouts.resend_silent(db, callout, None)
 
 
-def test_closing_makes_the_silent_no_answer_and_ends_answers(db, settings, gateway):
+def test_closing_makes_the_silent_no_answer_and_ends_answers(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None)])
     callout = _callout(db, [team.id])
     _handle(db, (A, "1"))
@@ -291,7 +270,7 @@ def test_closing_makes_the_silent_no_answer_and_ends_answers(db, settings, gatew
         callouts.resend_silent(db, callout, None)
 
 
-def test_the_window_is_the_reply_minutes_from_the_send(db, settings, gateway):
+def test_the_window_is_the_reply_minutes_from_the_send(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None)])
     callout = _callout(db, [team.id], reply_minutes=5)
     assert callout.replies_until - callout.created_at == timedelta(minutes=5)
@@ -304,7 +283,7 @@ def test_the_window_is_the_reply_minutes_from_the_send(db, settings, gateway):
     assert _member(db, callout, A).answer is None
 
 
-def test_the_timeline_and_when_each_group_reached_its_needed(db, settings, gateway):
+def test_the_timeline_and_when_each_group_reached_its_needed(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None), ("Celina", C, None)], needed=2)
     callout = _callout(db, [team.id])
     db.execute(

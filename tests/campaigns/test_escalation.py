@@ -13,7 +13,6 @@ from sqlalchemy import select, text
 
 from campaigns import callouts, escalation, groups
 from campaigns.models import Callout, CalloutGroup, CalloutMember, Message
-from smsc_gateway.interface import SendResult, set_active_gateway
 from syrena_core.accounts import User
 from syrena_core.db import session_scope, utcnow
 
@@ -96,7 +95,7 @@ def test_a_silent_member_is_escalated_to_the_deputy_once_after_the_deadline(db, 
     assert db.scalar(text("SELECT count(*) FROM message WHERE phone = :p"), {"p": B}) == 1
 
 
-def test_a_decline_and_a_failed_sms_escalate_at_once(db, settings, gateway):
+def test_a_decline_and_a_failed_sms_escalate_at_once(db, settings, callout_gateway):
     team = _group(db, "ZZK", [("Anna", A, B), ("Celina", C, D)])
     callout = _callout(db, [team.id])
     _sent(db, callout, ago=1)
@@ -190,23 +189,6 @@ def test_a_clock_that_dies_before_its_commit_leaves_the_step_to_the_next_one(db,
     assert db.scalar(text("SELECT count(*) FROM message WHERE phone = :p"), {"p": B}) == 1
 
 
-class RecordingGateway:
-    def __init__(self):
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, batch):
-        self.sent += [(m.destination, m.text) for m in batch]
-        return [SendResult(m.ref, True, [f"id-{len(self.sent)}"], 1, "gsm7") for m in batch]
-
-
-@pytest.fixture
-def gateway():
-    recording = RecordingGateway()
-    set_active_gateway(recording)
-    yield recording
-    set_active_gateway(None)
-
-
 def _officer(db, phone="+48601499999") -> User:
     user = User(email="dyzurny@poznan.pl", password_hash="x", role="operator", phone=phone)
     db.add(user)
@@ -214,7 +196,7 @@ def _officer(db, phone="+48601499999") -> User:
     return user
 
 
-def test_a_group_that_cannot_reach_its_needed_is_marked_once_and_the_officer_texted(db, settings, gateway):
+def test_a_group_that_cannot_reach_its_needed_is_marked_once_and_the_officer_texted(db, settings, callout_gateway):
     officer = _officer(db)
     team = _group(db, "ZZK", [("Anna", A, None), ("Bartek", B, None), ("Celina", C, None)], needed=2)
     callout = _callout(db, [team.id], author=officer)
@@ -232,14 +214,14 @@ def test_a_group_that_cannot_reach_its_needed_is_marked_once_and_the_officer_tex
     assert board["unreachable"] and board["groups"][0]["unreachable"]
     assert escalation.tell_officer(callout.id, team.id) == "sent"
     assert escalation.tell_officer(callout.id, team.id) == "taken or sent before"
-    (_phone, body), *_ = [s for s in gateway.sent if s[0] == officer.phone]
+    (_phone, body), *_ = [s for s in callout_gateway.sent if s[0] == officer.phone]
     assert "wezwanie nr" in body and "ZZK" in body and "1 z 2" in body
     assert db.scalar(text("SELECT kind FROM cost_entry WHERE phone = :p"), {"p": officer.phone}) == "internal"
     db.expire_all()
     assert db.get(CalloutGroup, (callout.id, team.id)).officer_sms == "sent"
 
 
-def test_an_officer_without_a_phone_sees_the_banner_only(db, settings, gateway):
+def test_an_officer_without_a_phone_sees_the_banner_only(db, settings, callout_gateway):
     officer = _officer(db, phone=None)
     team = _group(db, "ZZK", [("Anna", A, None)])
     callout = _callout(db, [team.id], author=officer)
@@ -248,7 +230,7 @@ def test_an_officer_without_a_phone_sees_the_banner_only(db, settings, gateway):
     _handle(db, (A, "2"))
     assert _tick(db).unreachable == [(callout.id, team.id)]
     assert escalation.tell_officer(callout.id, team.id) == "no_phone"
-    assert gateway.sent == []
+    assert callout_gateway.sent == []
 
 
 def test_the_window_end_closes_the_callout_and_the_silent_have_no_answer(db, settings):
