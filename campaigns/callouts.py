@@ -439,7 +439,8 @@ def close(session: Session, callout: Callout, actor: User | None, now: datetime 
     callout.status = CalloutStatus.CLOSED.value
     callout.closed_at = now
     callout.closed_by = actor.id if actor else None
-    session.execute(_CLOSE_SILENT, {"callout_id": callout.id, "now": now})
+    if callout.ack:  # without acknowledgement nobody was asked to answer
+        session.execute(_CLOSE_SILENT, {"callout_id": callout.id, "now": now})
     record(session, "callout.close", actor, "callout", callout.id)
 
 

@@ -50,16 +50,18 @@ _ANY_OPEN = text("SELECT EXISTS (SELECT 1 FROM callout WHERE status = 'open')")
 CLOCK_LOCK = 7312020
 _TAKE_CLOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
-# The window is over: closed, and who never answered is "no answer" (no more escalation).
+# The window is over: closed, and who never answered an acknowledged one is "no answer" (no more escalation; a
+# call-out without acknowledgement asked nobody to answer: its people keep their SMS's state).
 _CLOSE_ENDED = text("""
 WITH ended AS (
     UPDATE callout SET status = 'closed', closed_at = replies_until
     WHERE status = 'open' AND replies_until < :now
-    RETURNING id
+    RETURNING id, ack
 ), silent AS (
     UPDATE callout_member m SET no_answer_at = :now
     FROM ended
-    WHERE m.callout_id = ended.id AND m.answer IS NULL AND m.escalated_at IS NULL AND m.no_answer_at IS NULL
+    WHERE m.callout_id = ended.id AND ended.ack
+      AND m.answer IS NULL AND m.escalated_at IS NULL AND m.no_answer_at IS NULL
 )
 SELECT id FROM ended
 """)

@@ -247,3 +247,15 @@ def test_the_window_end_closes_the_callout_and_the_silent_have_no_answer(db, set
     db.expire_all()
     assert db.get(Callout, callout.id).status == "closed"
     assert _states(db, callout) == {A: "no_answer"}
+
+
+def test_a_call_out_without_acknowledgement_ends_without_anyone_marked_silent(db, settings):
+    media = _group(db, "Media", [("Radio", A, B)], kind="media")
+    callout = _callout(db, [media.id], ack=False)
+    _sent(db, callout)
+    ended = utcnow() - timedelta(seconds=1)
+    db.execute(text("UPDATE callout SET replies_until = :t WHERE id = :i"), {"t": ended, "i": callout.id})
+    db.commit()
+    tick = _tick(db)
+    assert (tick.closed, tick.escalated, tick.unreachable) == (1, 0, [])
+    assert _states(db, callout) == {A: "sent"}  # asked nothing: not "no answer", never escalated
