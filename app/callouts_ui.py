@@ -230,7 +230,9 @@ DEFAULT_FORM = {
 
 def _list_page(form: dict[str, Any], error: tuple[str | None, str] | None = None, status: int = 200):
     session = db()
-    recent = [(c, callouts.board(session, c)[1]) for c in callouts.list_recent(session, LIST_LIMIT)]
+    listed = callouts.list_recent(session, LIST_LIMIT)
+    read = callouts.boards(session, listed)
+    recent = [(c, read[c.id][1]) for c in listed]
     return render_template(
         "callouts/list.html",
         recent=recent,
@@ -386,9 +388,11 @@ def _media_copy_form(campaign: Campaign) -> dict[str, Any] | None:
     ):
         return None
     session = db()
+    copies = callouts.media_copies(session, campaign.id)
+    read = callouts.boards(session, copies)
     return {
         "groups": groups.list_groups(session, GroupKind.MEDIA.value),
-        "copies": [(c, callouts.board(session, c)[1]) for c in callouts.media_copies(session, campaign.id)],
+        "copies": [(c, read[c.id][1]) for c in copies],
         "can_send": current_user.has_role(*ACTORS),
     }
 

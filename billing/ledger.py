@@ -262,6 +262,21 @@ def record_transactional_charge(
     return entry
 
 
+def accepted_charge(phone: str, result: Any, campaign_id: int | None = None) -> dict[str, Any]:
+    """The charge of an SMS the SMSC accepted (a smsc_gateway SendResult: parts, encoding, smsc_message_ids,
+    smsc) to `phone`, as record_transactional_charges takes it."""
+    charge = {
+        "phone": phone,
+        "parts": result.parts,
+        "encoding": result.encoding,
+        "smsc_message_ids": result.smsc_message_ids,
+        "smsc": result.smsc or None,
+    }
+    if campaign_id is not None:
+        charge["campaign_id"] = campaign_id
+    return charge
+
+
 def record_transactional_charges(
     session: Session,
     charges: Sequence[dict[str, Any]],

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing.exports import cell_text, pdf_document, pdf_table_header
-from campaigns.callouts import CONFIRMED, GroupCount, board, member_state
+from campaigns.callouts import GroupCount, board, confirmation_times, member_state
 from campaigns.models import Callout
 from campaigns.timeline import Timeline, campaign_timeline, clock, seconds_between
 from syrena_core.audit import record
@@ -52,7 +52,7 @@ class CalloutReport:
 
 def callout_report(session: Session, callout: Callout) -> CalloutReport:
     rows, counts = board(session, callout)
-    confirmations = sorted(r.answered_at for r in rows if r.answer == CONFIRMED and r.answered_at)
+    confirmations = confirmation_times(rows)
     return CalloutReport(
         callout=callout,
         rows=rows,

@@ -448,14 +448,14 @@ def close(session: Session, callout: Callout, actor: User | None, now: datetime 
 
 
 _MEMBERS = text("""
-SELECT c.id, c.group_ids, c.name, c.phone, c.function, c.depth, c.deputy_for_id, d.phone AS deputy_for,
+SELECT c.callout_id, c.id, c.group_ids, c.name, c.phone, c.function, c.depth, c.deputy_for_id, d.phone AS deputy_for,
        c.answer, c.answered_at, c.reply_text, c.replied_at, c.escalated_at, c.escalated_to, c.no_answer_at,
        m.status AS message_status, m.submitted_at, m.finished_at, m.error, m.send_round
 FROM callout_member c
 LEFT JOIN callout_member d ON d.id = c.deputy_for_id
 LEFT JOIN message m ON m.id = c.message_id
-WHERE c.callout_id = :callout_id
-ORDER BY c.position, c.depth, c.id
+WHERE c.callout_id = ANY(:callout_ids)
+ORDER BY c.callout_id, c.position, c.depth, c.id
 """)
 
 
@@ -501,13 +501,30 @@ class GroupCount:
         return self.possible < self.needed
 
 
+def confirmation_times(rows: Sequence[Any]) -> list[datetime]:
+    """When the confirmations among `rows` came, earliest first."""
+    return sorted(r.answered_at for r in rows if r.answer == CONFIRMED and r.answered_at)
+
+
+def boards(session: Session, listed: Sequence[Callout]) -> dict[int, tuple[list[Any], list[GroupCount]]]:
+    """board() of each of these call-outs, their people read in one query (a list page shows many)."""
+    people: dict[int, list[Any]] = {c.id: [] for c in listed}
+    if listed:
+        for row in session.execute(_MEMBERS, {"callout_ids": list(people)}):
+            people[row.callout_id].append(row)
+    return {c.id: (people[c.id], _counts(c, people[c.id])) for c in listed}
+
+
 def board(session: Session, callout: Callout) -> tuple[list[Any], list[GroupCount]]:
     """Every person reached (members, then their deputies) and each group's counts."""
-    rows = list(session.execute(_MEMBERS, {"callout_id": callout.id}))
+    return boards(session, [callout])[callout.id]
+
+
+def _counts(callout: Callout, rows: list[Any]) -> list[GroupCount]:
     counts = []
     for g in callout.groups:
         mine = [r for r in rows if g.group_id in r.group_ids]
-        confirmed_at = sorted(r.answered_at for r in mine if r.answer == CONFIRMED and r.answered_at)
+        confirmed_at = confirmation_times(mine)
         counts.append(
             GroupCount(
                 id=g.group_id,
@@ -522,19 +539,22 @@ def board(session: Session, callout: Callout) -> tuple[list[Any], list[GroupCoun
                 needed_at=confirmed_at[g.needed - 1] if 0 < g.needed <= len(confirmed_at) else None,
             )
         )
-    return rows, counts
+    return counts
 
 
 def may_still_confirm(row: Any) -> bool:
     """Counts towards what a group can still reach: confirmed, or may still answer (not declined, not handed on
-    to a deputy, not given up on). The same rule in SQL: campaigns.escalation._UNREACHABLE."""
+    to a deputy, not given up on). The same rule in SQL: OPEN_GROUP_COUNTS."""
     return row.answer == CONFIRMED or (row.answer is None and row.escalated_at is None and row.no_answer_at is None)
 
 
-def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
-    rows, counts = board(session, callout)
+def callout_json(
+    session: Session, callout: Callout, read: tuple[list[Any], list[GroupCount]] | None = None
+) -> dict[str, Any]:
+    """The board as the API answers it; `read`: its board() when already read (a list, by boards())."""
+    rows, counts = read or board(session, callout)
     campaign = callout.campaign
-    confirmations = sorted(r.answered_at for r in rows if r.answer == CONFIRMED and r.answered_at)
+    confirmations = confirmation_times(rows)
     submits = sorted(r.submitted_at for r in rows if r.submitted_at)
     return {
         "id": callout.id,
@@ -608,18 +628,26 @@ def callout_json(session: Session, callout: Callout) -> dict[str, Any]:
 # clock (campaigns.escalation) stamps unreachable_at once, when it happens. A group that got its confirmations after
 # all (a decline turned into a confirmation) is no longer shown. Counted like board() (may_still_confirm); few rows:
 # open call-outs are a handful and callout.status is indexed.
-_UNREACHABLE_OPEN = text("""
-SELECT c.id AS callout_id, g.group_id, g.name, g.needed, g.unreachable_at,
+# Each group of the open, acknowledged call-outs with its confirmations and the confirmations still possible
+# (may_still_confirm's rule, in SQL): the clock marks the unreachable ones from it (campaigns.escalation), the
+# dashboard lists them from it (unreachable_open).
+OPEN_GROUP_COUNTS = """
+SELECT g.callout_id, g.group_id, g.name, g.needed, g.position, g.unreachable_at, c.created_at,
        count(m.id) FILTER (WHERE m.answer = 'confirmed') AS confirmed,
        count(m.id) FILTER (WHERE m.answer = 'confirmed'
                           OR (m.answer IS NULL AND m.escalated_at IS NULL AND m.no_answer_at IS NULL)) AS possible
 FROM callout c
 JOIN callout_group g ON g.callout_id = c.id
 LEFT JOIN callout_member m ON m.callout_id = c.id AND g.group_id = ANY(m.group_ids)
-WHERE c.status = 'open' AND c.ack AND g.unreachable_at IS NOT NULL
-GROUP BY c.id, c.created_at, g.group_id, g.name, g.needed, g.unreachable_at, g.position
-HAVING count(m.id) FILTER (WHERE m.answer = 'confirmed') < g.needed
-ORDER BY c.created_at DESC, c.id DESC, g.position
+WHERE c.status = 'open' AND c.ack
+GROUP BY g.callout_id, g.group_id, c.id
+"""
+
+_UNREACHABLE_OPEN = text(f"""
+SELECT callout_id, group_id, name, needed, unreachable_at, confirmed, possible
+FROM ({OPEN_GROUP_COUNTS}) counts
+WHERE unreachable_at IS NOT NULL AND confirmed < needed
+ORDER BY created_at DESC, callout_id DESC, position
 """)
 
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing.ledger import record_transactional_charges
+from billing.ledger import accepted_charge, record_transactional_charges
 from billing.models import ChargeKind
 from campaigns import callouts, composition, groups
 from campaigns.models import Callout, CalloutGroup, CalloutMember
@@ -95,19 +95,11 @@ LIMIT 1
 
 _IN_CALLOUT = text("SELECT phone FROM callout_member WHERE callout_id = :callout_id AND phone = :phone")
 
-# Groups that can no longer reach `needed`: confirmed plus still-possible answers (callouts.may_still_confirm, the
-# same rule) below it. Marked once (unreachable_at IS NULL in the UPDATE, under its row lock).
-_UNREACHABLE = text("""
-WITH counts AS (
-    SELECT g.callout_id, g.group_id, g.needed,
-           count(m.id) FILTER (WHERE m.answer = 'confirmed'
-                               OR (m.answer IS NULL AND m.escalated_at IS NULL AND m.no_answer_at IS NULL)) AS possible
-    FROM callout_group g
-    JOIN callout c ON c.id = g.callout_id AND c.status = 'open' AND c.ack
-    LEFT JOIN callout_member m ON m.callout_id = g.callout_id AND g.group_id = ANY(m.group_ids)
-    WHERE g.unreachable_at IS NULL
-    GROUP BY g.callout_id, g.group_id, g.needed
-)
+# Groups that can no longer reach `needed`: confirmed plus still-possible answers below it (callouts'
+# OPEN_GROUP_COUNTS, the dashboard's count too). Marked once (unreachable_at IS NULL in the UPDATE, under its row
+# lock).
+_UNREACHABLE = text(f"""
+WITH counts AS ({callouts.OPEN_GROUP_COUNTS})
 UPDATE callout_group g SET unreachable_at = :now, officer_sms = 'queued'
 FROM counts
 WHERE g.callout_id = counts.callout_id AND g.group_id = counts.group_id AND counts.possible < counts.needed
@@ -256,20 +248,9 @@ def tell_officer(callout_id: int, group_id: int) -> str:
         group = session.query(CalloutGroup).filter_by(callout_id=callout_id, group_id=group_id).one()
         group.officer_sms = "sent" if result.accepted else "failed"
         if result.accepted:
+            # The call-out's cost includes it (its campaign id).
             record_transactional_charges(
-                session,
-                [
-                    {
-                        "phone": phone,
-                        "parts": result.parts,
-                        "encoding": result.encoding,
-                        "smsc_message_ids": result.smsc_message_ids,
-                        "smsc": result.smsc or None,
-                        "campaign_id": campaign_id,  # the call-out's cost includes it
-                    }
-                ],
-                at=utcnow(),
-                kind=ChargeKind.INTERNAL.value,
+                session, [accepted_charge(phone, result, campaign_id)], at=utcnow(), kind=ChargeKind.INTERNAL.value
             )
     if not result.accepted:
         log.warning("call-out %s: the duty officer's SMS was refused: %s", callout_id, result.error)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from billing.exports import cell_text, pdf_document
 from campaigns.exceptions import InvalidCampaign
 from campaigns.models import Campaign
+from campaigns.questions import NO_REPLY  # the tally's bucket, one name for the slice and the count
 from subscribers.gazetteer import parse_address
 from syrena_core.text import spreadsheet_text
 from zones import reach
@@ -44,7 +45,6 @@ from zones.service import ascii_fold
 # Message statuses that mean "the SMS did not get through": the SMSC's refusal is recorded as failed
 # (campaigns.delivery._MARK_REFUSED), a receipt UNDELIV/REJECTD/… as failed, EXPIRED as expired.
 UNDELIVERED = ("failed", "expired")
-NO_REPLY = "no_reply"
 FAILED = "failed"
 ANSWER = "answer:"
 

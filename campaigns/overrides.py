@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.ledger import record_transactional_charges
+from billing.ledger import accepted_charge, record_transactional_charges
 from campaigns.exceptions import ApprovalForbidden, CampaignStateError
 from campaigns.models import Campaign
 from smsc_gateway.interface import OutboundSms, active_gateway
@@ -71,17 +71,7 @@ def notify_approvers(campaign_id: int) -> int:
         [OutboundSms(ref=user_id, destination=phone, text=text) for user_id, phone in targets]
     )
     by_ref = {r.ref: r for r in results}
-    accepted = [
-        {
-            "phone": phone,
-            "parts": by_ref[uid].parts,
-            "encoding": by_ref[uid].encoding,
-            "smsc_message_ids": by_ref[uid].smsc_message_ids,
-            "smsc": by_ref[uid].smsc or None,
-        }
-        for uid, phone in targets
-        if by_ref[uid].accepted
-    ]
+    accepted = [accepted_charge(phone, by_ref[uid]) for uid, phone in targets if by_ref[uid].accepted]
     for uid, _phone in targets:
         if not by_ref[uid].accepted:
             log.warning(

@@ -17,7 +17,7 @@ from rq.utils import import_attribute
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from billing.ledger import record_transactional_charges
+from billing.ledger import accepted_charge, record_transactional_charges
 from smsc_gateway.interface import OutboundSms, SendResult, active_gateway
 from smsc_gateway.models import InboundMessage
 from subscribers.exceptions import InvalidPhoneNumber
@@ -71,20 +71,9 @@ def _send_one(ref: int, phone: str, text: str) -> SendResult:
     return result
 
 
-def _charged(phone: str, r: SendResult) -> dict:
-    """A transactional charge of an SMS the SMSC accepted, as billing.ledger records it."""
-    return {
-        "phone": phone,
-        "parts": r.parts,
-        "encoding": r.encoding,
-        "smsc_message_ids": r.smsc_message_ids,
-        "smsc": r.smsc or None,
-    }
-
-
 def _charge(url: str, charges: Sequence[tuple[str, SendResult]]) -> None:
     """Record what the SMSC accepted, all in one transaction."""
-    accepted = [_charged(phone, r) for phone, r in charges if r.accepted]
+    accepted = [accepted_charge(phone, r) for phone, r in charges if r.accepted]
     if accepted:
         with session_scope(url) as session:
             record_transactional_charges(session, accepted, at=utcnow())
@@ -352,7 +341,7 @@ def send_report_reply(note_id: int) -> str:
         note.sms_error = None if result.accepted else (result.error or "refused by the SMSC")[:64]
         note.sent_at = utcnow() if result.accepted else None
         if result.accepted:
-            record_transactional_charges(session, [_charged(phone, result)], at=utcnow())
+            record_transactional_charges(session, [accepted_charge(phone, result)], at=utcnow())
     if not result.accepted:
         log.warning("reply %s to %s refused by the SMSC: %s", note_id, mask_phone(phone), result.error)
     return "sent" if result.accepted else "failed"

@@ -31,7 +31,9 @@ READERS = (Role.OPERATOR, Role.APPROVER)
 @requires(*READERS)
 def list_callouts():
     session = db()
-    return jsonify([callouts.callout_json(session, c) for c in callouts.list_recent(session, limit=50)])
+    listed = callouts.list_recent(session, limit=50)
+    read = callouts.boards(session, listed)
+    return jsonify([callouts.callout_json(session, c, read[c.id]) for c in listed])
 
 
 @bp.post("/callouts")
